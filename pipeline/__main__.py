@@ -1,0 +1,7 @@
+"""``python -m pipeline`` is ``cacao-screen``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

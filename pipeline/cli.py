@@ -1,0 +1,225 @@
+"""The ``cacao-screen`` command line: argument parsing, logging, exit codes. No computation here.
+
+Exit codes: 0 success; 2 bad usage or unusable input (the message names the file and the
+problem); 1 any other failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import CacaoScreenError
+
+log = logging.getLogger("pipeline")
+
+SCREEN_HELP_EPILOG = """\b
+Status values:
+  deforestation_free      no forest loss after the reference year
+  review                  some loss after it, at most --review-max-ha (check imagery)
+  deforestation_detected  more loss than that
+  not_assessed            less than --min-data-coverage-pct of the plot over valid data
+  invalid                 the geometry cannot be screened (see status_reason)
+"""
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("pipeline").setLevel(level)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="cacao-screen")
+@click.option("-v", "--verbose", count=True, help="More messages (-vv for debugging, with tracebacks).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors; no progress bar, no summary.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Screen cocoa plots for deforestation after a reference year (EUDR: 2020).
+
+    For every plot, cacao-screen measures exactly — the fraction of each pixel inside the plot times
+    the pixel's area on the WGS84 ellipsoid — how much was forest in 2000 and how much forest was
+    lost each year, then flags the plot deforestation_free, review, deforestation_detected,
+    not_assessed or invalid. Results go to a GeoPackage you can open in QGIS.
+
+    \b
+    Quick start (synthetic sample):
+      cacao-screen sample --out data/sample
+      cacao-screen run --config configs/sample.yaml
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["verbose"] = verbose
+    ctx.obj["quiet"] = quiet
+    _setup_logging(verbose, quiet)
+
+
+def _progress(ctx: click.Context) -> bool:
+    return not ctx.obj.get("quiet") and sys.stderr.isatty()
+
+
+def _print_summary(result, out_path: Path, reference_year: int) -> None:
+    s = result.summary()
+    n = int(s.loc["total", "plots"])
+    click.echo(f"Screened {n} plots -> {out_path}")
+    click.echo(f"{'status':<24}{'plots':>8}{'area (ha)':>14}{f'loss after {reference_year} (ha)':>26}")
+    for status, row in s.iterrows():
+        if status == "total":
+            click.echo("-" * 72)
+        click.echo(f"{status:<24}{int(row['plots']):>8}{row['area_ha']:>14.2f}{row['loss_after_ref_ha']:>26.2f}")
+    issues = result.issues
+    if len(issues):
+        counts = issues.groupby(["severity", "code"]).size()
+        click.echo("Quality control: " + ", ".join(f"{code} ({sev}) x{k}" for (sev, code), k in counts.items())
+                   + "  [layer plot_issues]")
+
+
+def _run_config(ctx: click.Context, cfg) -> None:
+    from .workflow import run
+
+    result = run(cfg, progress=_progress(ctx))
+    if not ctx.obj.get("quiet"):
+        _print_summary(result, cfg.output.path, cfg.screening.reference_year)
+
+
+_common_options = [
+    click.option("--reference-year", type=int, default=None,
+                 help="Loss after the end of this year counts as deforestation.  [default: 2020]"),
+    click.option("--canopy-threshold", type=float, default=None,
+                 help="Forest = tree cover in 2000 above this percentage.  [default: 10]"),
+    click.option("--review-max-ha", type=float, default=None,
+                 help="Loss after the reference year up to this many hectares gives 'review' "
+                      "rather than 'deforestation_detected'.  [default: 0.1]"),
+    click.option("--min-data-coverage-pct", type=float, default=None,
+                 help="Plots with less of their area over valid pixels are 'not_assessed'.  [default: 99]"),
+    click.option("--last-year", type=int, default=None,
+                 help="Last loss year of the product (GFC-2024-v1.12: 2024).  [default: 2024]"),
+    click.option("--workers", type=click.IntRange(min=1), default=None,
+                 help="Processes to use.  [default: all cores for 20,000 plots or more, else 1]"),
+    click.option("--overwrite", is_flag=True, default=None, help="Replace the output if it exists."),
+]
+
+
+def common_options(f):
+    for opt in reversed(_common_options):
+        f = opt(f)
+    return f
+
+
+@cli.command(epilog=SCREEN_HELP_EPILOG)
+@click.option("--plots", "plots_path", required=True, type=click.Path(path_type=Path),
+              help="Plots file: GeoPackage, GeoJSON or Shapefile (any CRS; screened in EPSG:4326).")
+@click.option("--layer", default=None, help="Layer of the plots file.  [default: 'plots' if present, else the first]")
+@click.option("--id-column", default="plot_id", show_default=True, help="Column holding the plot ids.")
+@click.option("--loss-year", required=True, type=click.Path(path_type=Path),
+              help="Hansen-style loss-year raster (0 = no loss, k = loss in 2000+k).")
+@click.option("--tree-cover", required=True, type=click.Path(path_type=Path),
+              help="Tree cover in 2000 raster (canopy %, 0-100), on the loss-year grid.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("outputs/screening.gpkg"), show_default=True,
+              help="GeoPackage to write (written atomically).")
+@common_options
+@click.pass_context
+def screen(ctx, plots_path, layer, id_column, loss_year, tree_cover, out, reference_year, canopy_threshold,
+           review_max_ha, min_data_coverage_pct, last_year, workers, overwrite):
+    """Screen the plots in --plots against a loss-year and a tree-cover raster."""
+    from .config import build_config
+
+    screening = {k: v for k, v in dict(reference_year=reference_year, canopy_threshold=canopy_threshold,
+                                       review_max_ha=review_max_ha,
+                                       min_data_coverage_pct=min_data_coverage_pct).items() if v is not None}
+    rasters = {"loss_year": loss_year, "tree_cover": tree_cover}
+    if last_year is not None:
+        rasters["last_year"] = last_year
+    cfg = build_config({
+        "plots": {"path": plots_path, "layer": layer, "id_column": id_column},
+        "rasters": rasters,
+        "screening": screening,
+        "output": {"path": out, "overwrite": bool(overwrite)},
+        "workers": workers,
+    }, "command line")
+    _run_config(ctx, cfg)
+
+
+@cli.command(epilog=SCREEN_HELP_EPILOG)
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path),
+              help="YAML configuration (see configs/sample.yaml); relative paths in it are relative to it.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Override output.path.")
+@common_options
+@click.pass_context
+def run(ctx, config_path, out, reference_year, canopy_threshold, review_max_ha, min_data_coverage_pct, last_year,
+        workers, overwrite):
+    """Run a screening job described by a YAML config; flags override the file."""
+    from .config import load_config
+
+    cfg = load_config(config_path, {
+        "screening.reference_year": reference_year,
+        "screening.canopy_threshold": canopy_threshold,
+        "screening.review_max_ha": review_max_ha,
+        "screening.min_data_coverage_pct": min_data_coverage_pct,
+        "rasters.last_year": last_year,
+        "output.path": str(out) if out is not None else None,
+        "output.overwrite": overwrite,
+        "workers": workers,
+    })
+    _run_config(ctx, cfg)
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("data/sample"), show_default=True,
+              help="Folder to write the sample into (replaced atomically).")
+@click.option("--seed", type=int, default=None, help="Random seed.  [default: 20201231]")
+@click.option("--plots", "n_plots", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Number of (normal) plots.")
+@click.option("--overwrite", is_flag=True, help="Replace the folder if it already holds a sample.")
+@click.pass_context
+def sample(ctx, out, seed, n_plots, overwrite):
+    """Generate the deterministic SYNTHETIC sample: Hansen-format rasters over San Martín, Peru, and plots.
+
+    The data is made up (seeded random fields shaped like the real product); it exists so that the
+    pipeline can be run and checked end to end without downloading anything.
+    """
+    from .errors import OutputError
+    from .sample import DEFAULT_SEED, generate_sample
+
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise OutputError(f"{out}: folder exists and is not empty; pass --overwrite to replace it")
+    paths = generate_sample(out, seed=DEFAULT_SEED if seed is None else seed, n_plots=n_plots,
+                            progress=_progress(ctx))
+    if not ctx.obj.get("quiet"):
+        click.echo(f"Synthetic sample written to {paths.root}: {paths.plots.name}, {paths.loss_year.name}, "
+                   f"{paths.tree_cover.name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point; returns the exit code."""
+    try:
+        rv = cli.main(args=argv, prog_name="cacao-screen", standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except CacaoScreenError as exc:
+        if log.isEnabledFor(logging.DEBUG):
+            log.exception("details")
+        click.echo(f"cacao-screen: error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("Interrupted; no output was written.", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one clear line, exit 1
+        if log.isEnabledFor(logging.DEBUG):
+            log.exception("unexpected error")
+        click.echo(f"cacao-screen: unexpected error: {type(exc).__name__}: {exc} (rerun with -vv for details)", err=True)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The error hierarchy.
+
+Every error the pipeline raises on purpose derives from :class:`CacaoScreenError` and from the
+built-in type that best describes it, so library users can catch either. The command line maps
+:class:`InputError` (the user's input cannot be used: a file, a column, a config key, an existing
+output) to exit code 2 and anything else to exit code 1, printing one line that names the file and
+the problem.
+"""
+
+from __future__ import annotations
+
+
+class CacaoScreenError(Exception):
+    """Base class of every error raised by cacao-screen on purpose."""
+
+    exit_code = 1
+
+
+class InputError(CacaoScreenError, ValueError):
+    """The user's input cannot be used (bad usage, unreadable or unsuitable file). Exit code 2."""
+
+    exit_code = 2
+
+
+class ConfigError(InputError):
+    """The YAML configuration is missing, unreadable or invalid."""
+
+
+class PlotsError(InputError):
+    """The plots file cannot be read or lacks what screening needs (id column, CRS...)."""
+
+
+class RasterError(InputError):
+    """A raster cannot be read or does not fit the product (CRS, grid, data type...)."""
+
+
+class OutputError(InputError):
+    """The output cannot be written where asked (exists without --overwrite, bad folder...)."""

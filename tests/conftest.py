@@ -1,0 +1,50 @@
+"""Shared fixtures: tiny Hansen-format rasters written in tmp_path, and the real-data folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
+
+PX = 0.00025
+
+
+def write_raster(path: Path, array: np.ndarray, *, x0: float, y0: float, px: float = PX,
+                 nodata: int | None = None, crs: str = "EPSG:4326") -> Path:
+    """Write a single-band GeoTIFF with the upper-left corner at (x0, y0)."""
+    profile = dict(driver="GTiff", width=array.shape[1], height=array.shape[0], count=1, dtype=array.dtype,
+                   crs=crs, transform=from_origin(x0, y0, px, px), nodata=nodata)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(array, 1)
+    return path
+
+
+@pytest.fixture
+def hansen_pair(tmp_path):
+    """Factory: write a lossyear/treecover2000 pair from two arrays; returns (loss_path, cover_path)."""
+
+    def make(loss: np.ndarray, cover: np.ndarray, *, x0: float = -76.5, y0: float = -8.0, nodata: int = 255):
+        lp = write_raster(tmp_path / "lossyear.tif", np.asarray(loss, dtype="uint8"), x0=x0, y0=y0, nodata=nodata)
+        cp = write_raster(tmp_path / "treecover2000.tif", np.asarray(cover, dtype="uint8"), x0=x0, y0=y0)
+        return lp, cp
+
+    return make
+
+
+def pixel_box(col0: float, row0: float, col1: float, row1: float, *, x0: float = -76.5, y0: float = -8.0):
+    """A lon/lat box given in (fractional) pixel columns/rows of a grid at (x0, y0)."""
+    import shapely
+
+    return shapely.box(x0 + col0 * PX, y0 - row1 * PX, x0 + col1 * PX, y0 - row0 * PX)
+
+
+@pytest.fixture
+def real_data():
+    if not REAL_DATA.is_dir():
+        pytest.skip("../shared/real-data is absent")
+    return REAL_DATA
