@@ -34,6 +34,9 @@ import shapely
 
 # Fractions below this are floating-point noise from pieces lying on a grid line.
 _FRACTION_EPS = 1e-12
+# Pixel coordinates this close to a grid line are put on it: a vertex typed as "-76.4995" is meant
+# to lie on the line, but its binary value misses it by ~1e-11 pixel, which would create slivers.
+SNAP_PX = 1e-9
 
 
 @dataclass(frozen=True)
@@ -102,9 +105,7 @@ def coverage_fractions(geoms, grid: Grid) -> Coverage:
     ring_owner = idx_geoms[part_owner[ring_part]]
     coords, ring_of_vertex = shapely.get_coordinates(rings, return_index=True)
 
-    # Pixel coordinates: u grows with columns (east), v with rows (south).
-    u = (coords[:, 0] - grid.x0) / grid.dx
-    v = (grid.y0 - coords[:, 1]) / grid.dy
+    u, v = to_pixel(coords[:, 0], coords[:, 1], grid)
 
     # Per-polygon window: integer origin and size, from the polygon's bounds.
     owner_of_vertex = ring_owner[ring_of_vertex]
@@ -190,6 +191,18 @@ def coverage_fractions(geoms, grid: Grid) -> Coverage:
         col=lcol[valid] + c_min[poly],
         fraction=np.minimum(cover[valid], 1.0),
     )
+
+
+def to_pixel(x: np.ndarray, y: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    """Fractional pixel coordinates (u grows with columns, v with rows), snapped to grid lines
+    within :data:`SNAP_PX`."""
+    u = (np.asarray(x, dtype="float64") - grid.x0) / grid.dx
+    v = (grid.y0 - np.asarray(y, dtype="float64")) / grid.dy
+    for a in (u, v):
+        near = np.round(a)
+        snap = np.abs(a - near) < SNAP_PX
+        a[snap] = near[snap]
+    return u, v
 
 
 def _crossings(ua, va, ub, vb):

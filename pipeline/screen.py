@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .coverage import Coverage, Grid
+from .coverage import Coverage, Grid, to_pixel
 from .geodesy import M2_PER_HA, pixel_row_areas
 
 
@@ -60,10 +60,9 @@ def pixel_bounds(bounds: np.ndarray, grid: Grid) -> np.ndarray:
 
     ``bounds`` is an (n, 4) array of (minx, miny, maxx, maxy) as from ``shapely.bounds``.
     """
-    c0 = np.floor((bounds[:, 0] - grid.x0) / grid.dx)
-    c1 = np.ceil((bounds[:, 2] - grid.x0) / grid.dx)
-    r0 = np.floor((grid.y0 - bounds[:, 3]) / grid.dy)
-    r1 = np.ceil((grid.y0 - bounds[:, 1]) / grid.dy)
+    u0, v0 = to_pixel(bounds[:, 0], bounds[:, 3], grid)
+    u1, v1 = to_pixel(bounds[:, 2], bounds[:, 1], grid)
+    c0, r0, c1, r1 = np.floor(u0), np.floor(v0), np.ceil(u1), np.ceil(v1)
     out = np.stack([r0, c0, np.maximum(r1, r0 + 1), np.maximum(c1, c0 + 1)], axis=1)
     return out.astype("int64")
 

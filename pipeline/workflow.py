@@ -135,8 +135,10 @@ def screen_plots(plots: gpd.GeoDataFrame, source: HansenSource, params: ScreenPa
     year_cols = [f"loss_{y}_ha" for y in years]
     main_cols = ["data_coverage_pct", "forest_2000_ha", "forest_ref_ha", "loss_total_ha", "loss_before_ref_ha",
                  "loss_after_ref_ha", "first_loss_year_after_ref"]
+    ours = {*verdict.columns, "area_ha", *figures.columns, "qc_status", "qc_summary"}
+    renamed = {c: f"input_{c}" for c in attrs if c in ours}  # the input's own figures are kept aside
     out = pd.concat([
-        plots[["plot_id", "source_row", *attrs]],
+        plots[["plot_id", "source_row", *attrs]].rename(columns=renamed),
         verdict,
         pd.DataFrame({"area_ha": area_ha}, index=plots.index),
         figures[main_cols],
