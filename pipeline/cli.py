@@ -57,8 +57,29 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     _setup_logging(verbose, quiet)
 
 
+def _verbosity_callback(ctx: click.Context, param: click.Parameter, value):
+    """-v/-q given after the command name work as they do before it."""
+    root = ctx.find_root()
+    root.ensure_object(dict)
+    if param.name == "verbose" and value:
+        root.obj["verbose"] = root.obj.get("verbose", 0) + value
+    elif param.name == "quiet" and value:
+        root.obj["quiet"] = True
+    if value:
+        _setup_logging(root.obj.get("verbose", 0), root.obj.get("quiet", False))
+    return value
+
+
+def verbosity_options(f):
+    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_verbosity_callback,
+                     help="Only errors; no progress bar, no summary.")(f)
+    f = click.option("-v", "--verbose", count=True, expose_value=False, callback=_verbosity_callback,
+                     help="More messages (-vv for debugging).")(f)
+    return f
+
+
 def _progress(ctx: click.Context) -> bool:
-    return not ctx.obj.get("quiet") and sys.stderr.isatty()
+    return not ctx.find_root().obj.get("quiet") and sys.stderr.isatty()
 
 
 def _print_summary(result, out_path: Path, reference_year: int) -> None:
@@ -81,7 +102,7 @@ def _run_config(ctx: click.Context, cfg) -> None:
     from .workflow import run
 
     result = run(cfg, progress=_progress(ctx))
-    if not ctx.obj.get("quiet"):
+    if not ctx.find_root().obj.get("quiet"):
         _print_summary(result, cfg.output.path, cfg.screening.reference_year)
 
 
@@ -106,7 +127,7 @@ _common_options = [
 def common_options(f):
     for opt in reversed(_common_options):
         f = opt(f)
-    return f
+    return verbosity_options(f)
 
 
 @cli.command(epilog=SCREEN_HELP_EPILOG)
@@ -174,6 +195,7 @@ def run(ctx, config_path, out, reference_year, canopy_threshold, review_max_ha, 
 @click.option("--plots", "n_plots", type=click.IntRange(min=1), default=2000, show_default=True,
               help="Number of (normal) plots.")
 @click.option("--overwrite", is_flag=True, help="Replace the folder if it already holds a sample.")
+@verbosity_options
 @click.pass_context
 def sample(ctx, out, seed, n_plots, overwrite):
     """Generate the deterministic SYNTHETIC sample: Hansen-format rasters over San Martín, Peru, and plots.
@@ -188,7 +210,7 @@ def sample(ctx, out, seed, n_plots, overwrite):
         raise OutputError(f"{out}: folder exists and is not empty; pass --overwrite to replace it")
     paths = generate_sample(out, seed=DEFAULT_SEED if seed is None else seed, n_plots=n_plots,
                             progress=_progress(ctx))
-    if not ctx.obj.get("quiet"):
+    if not ctx.find_root().obj.get("quiet"):
         click.echo(f"Synthetic sample written to {paths.root}: {paths.plots.name}, {paths.loss_year.name}, "
                    f"{paths.tree_cover.name}")
 

@@ -7,6 +7,7 @@ not silently fall back to a default). Every default is documented on its field a
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Optional
 
@@ -66,7 +67,7 @@ class RunConfig(_Strict):
         """A copy with relative paths made absolute against ``base``."""
         def fix(p: Path) -> Path:
             p = Path(p).expanduser()
-            return p if p.is_absolute() else (base / p)
+            return Path(os.path.normpath(p if p.is_absolute() else base / p))
         data = self.model_dump()
         data["plots"]["path"] = fix(self.plots.path)
         data["rasters"]["loss_year"] = fix(self.rasters.loss_year)
@@ -116,7 +117,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         for key, value in list((data.get(section) or {}).items()):
             if key in ("path", "loss_year", "tree_cover") and isinstance(value, str):
                 p = Path(value).expanduser()
-                data[section][key] = str(p if p.is_absolute() else base / p)
+                data[section][key] = os.path.normpath(p if p.is_absolute() else base / p)
     for dotted, value in (overrides or {}).items():
         if value is None:
             continue

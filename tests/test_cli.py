@@ -202,9 +202,14 @@ def test_python_dash_m_pipeline_works(small_job):
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-m", "pipeline", *screen_args(small_job), "-q"], capture_output=True, text=True)
-    # -q belongs before the command; click reports it as a usage error (exit 2)
     r = subprocess.run([sys.executable, "-m", "pipeline", "-q", *screen_args(small_job)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout == ""
     assert Path(small_job["out"]).exists()
+    # -q and -v also work after the command name
+    r = subprocess.run([sys.executable, "-m", "pipeline", *screen_args(small_job), "--overwrite", "-q"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout == "", r.stderr
+    r = subprocess.run([sys.executable, "-m", "pipeline", *screen_args(small_job), "--overwrite", "-v"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "Screened 9 plots" in r.stdout and "INFO: screening" in r.stderr
