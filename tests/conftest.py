@@ -43,6 +43,18 @@ def pixel_box(col0: float, row0: float, col1: float, row1: float, *, x0: float =
     return shapely.box(x0 + col0 * PX, y0 - row1 * PX, x0 + col1 * PX, y0 - row0 * PX)
 
 
+@pytest.fixture(scope="session")
+def default_sample(tmp_path_factory):
+    """The default-size synthetic sample (as `make run` screens it), generated once: (paths, seconds)."""
+    import time
+
+    from pipeline.sample import generate_sample
+
+    start = time.perf_counter()
+    paths = generate_sample(tmp_path_factory.mktemp("default") / "sample")
+    return paths, time.perf_counter() - start
+
+
 @pytest.fixture
 def real_data():
     if not REAL_DATA.is_dir():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -93,11 +92,8 @@ def small(tmp_path_factory) -> SamplePaths:
 
 
 @pytest.fixture(scope="module")
-def default(tmp_path_factory) -> tuple[SamplePaths, float]:
-    out = tmp_path_factory.mktemp("default") / "sample"
-    start = time.perf_counter()
-    paths = generate_sample(out)
-    return paths, time.perf_counter() - start
+def default(default_sample) -> tuple[SamplePaths, float]:
+    return default_sample  # generated once per session (conftest.py)
 
 
 # --------------------------------------------------------------------------
