@@ -63,15 +63,33 @@ def atomic_path(path: str | Path, overwrite: bool) -> Iterator[Path]:
 
 
 def write_screening(path: str | Path, plots: gpd.GeoDataFrame, loss_by_year: pd.DataFrame,
-                    issues: pd.DataFrame, metadata: dict[str, str], *, overwrite: bool = False) -> Path:
-    """Write the screening GeoPackage atomically; return its path."""
+                    issues: pd.DataFrame, metadata: dict[str, str], *, overwrite: bool = False,
+                    extra_layers: dict[str, pd.DataFrame] | None = None) -> Path:
+    """Write the screening GeoPackage atomically; return its path.
+
+    ``extra_layers`` (name -> DataFrame or GeoDataFrame) are written after the standard ones.
+    """
+    layers = {"plots": plots, "loss_by_year": loss_by_year, "plot_issues": issues, **(extra_layers or {})}
+    return write_layers(path, layers, metadata, overwrite=overwrite)
+
+
+def write_layers(path: str | Path, layers: dict[str, pd.DataFrame], metadata: dict[str, str], *,
+                 overwrite: bool = False) -> Path:
+    """Write tables and layers to one GeoPackage atomically, plus a ``run_metadata`` table.
+
+    The first layer also carries ``metadata`` as GeoPackage layer metadata. Frames with a geometry
+    are written as spatial layers (EPSG:4326 expected), others as attribute tables.
+    """
     path = Path(path)
     with atomic_path(path, overwrite) as tmp:
         kw = dict(driver="GPKG", use_arrow=True)
-        pyogrio.write_dataframe(plots, tmp, layer="plots", metadata=metadata, promote_to_multi=True,
-                                layer_options={"DESCRIPTION": "cacao-screen: per-plot deforestation screening"}, **kw)
-        pyogrio.write_dataframe(loss_by_year, tmp, layer="loss_by_year", append=False, **kw)
-        pyogrio.write_dataframe(issues, tmp, layer="plot_issues", append=False, **kw)
+        for i, (name, frame) in enumerate(layers.items()):
+            extra = {}
+            if isinstance(frame, gpd.GeoDataFrame):
+                extra["promote_to_multi"] = True
+            if i == 0:
+                extra["metadata"] = metadata
+            pyogrio.write_dataframe(frame, tmp, layer=name, append=False, **extra, **kw)
         meta = pd.DataFrame({"key": list(metadata), "value": [str(v) for v in metadata.values()]})
         pyogrio.write_dataframe(meta, tmp, layer="run_metadata", append=False, **kw)
     return path

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
@@ -89,7 +90,7 @@ def normalise(gdf: gpd.GeoDataFrame, *, path: str | Path = "<memory>", id_column
     result["plot_id"] = result["plot_id"].astype(str)
     result["source_row"] = result["source_row"].astype("int64")
     # Which rows got a made-up id (read by pipeline.qc); attrs travel with the frame, not the file.
-    result.attrs["id_generated"] = [v is None or str(v).strip() == "" for v in ids]
+    result.attrs["id_generated"] = np.array([v is None or str(v).strip() == "" for v in ids], dtype=bool)
     return result
 
 

@@ -38,6 +38,7 @@ class QCResult:
     qc_status: pd.Series     # 'ok' | 'warning' | 'error' per plot
     qc_summary: pd.Series    # readable summary per plot ('' when no issue)
     error_reason: pd.Series  # the error messages per plot ('' when none)
+    geometry: np.ndarray     # the geometry to screen per plot (a repair or stand-in; None when not screenable)
 
 
 def check_plots(plots: pd.DataFrame) -> QCResult:
@@ -99,4 +100,5 @@ def check_plots(plots: pd.DataFrame) -> QCResult:
         qc_status=pd.Series(status, index=plots.index, dtype=str),
         qc_summary=pd.Series(["; ".join(s) for s in summary], index=plots.index, dtype=str),
         error_reason=pd.Series(["; ".join(e) for e in errors], index=plots.index, dtype=str),
+        geometry=np.where(status != "error", geoms, None),
     )

@@ -103,7 +103,7 @@ def screen_plots(plots: gpd.GeoDataFrame, source: HansenSource, params: ScreenPa
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.plots.read_plots)")
     qc = check_plots(plots)
-    geoms = np.asarray(plots.geometry.to_numpy(), dtype=object)
+    geoms = qc.geometry  # what is screened: the input geometry, or QC's repair of it
     ok = np.flatnonzero(qc.screenable)
     years = np.array(source.years)
 
@@ -130,7 +130,7 @@ def screen_plots(plots: gpd.GeoDataFrame, source: HansenSource, params: ScreenPa
     verdict = classify(figures, qc.error_reason,
                        RuleParams(params.reference_year, params.review_max_ha, params.min_data_coverage_pct))
 
-    area_ha = geodesic_areas(np.where(qc.screenable, geoms, None)) / M2_PER_HA
+    area_ha = geodesic_areas(geoms) / M2_PER_HA
     attrs = [c for c in plots.columns if c not in ("plot_id", "source_row", plots.geometry.name)]
     year_cols = [f"loss_{y}_ha" for y in years]
     main_cols = ["data_coverage_pct", "forest_2000_ha", "forest_ref_ha", "loss_total_ha", "loss_before_ref_ha",

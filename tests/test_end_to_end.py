@@ -83,3 +83,20 @@ def test_two_processes_give_identical_results(default_sample):
     two = screen_plots(plots, source, ScreenParams(), workers=2).plots
     cols = [c for c in one.columns if c != "geometry"]
     assert one[cols].equals(two[cols])
+
+
+def test_the_check_by_hand_notebook_reproduces_the_figures(screened, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    paths, out = screened
+    repo = tmp_path / "repo"
+    (repo / "outputs").mkdir(parents=True)
+    (repo / "notebooks").mkdir()
+    shutil.copy(out, repo / "outputs" / "screening.gpkg")
+    shutil.copy(REPO / "notebooks" / "check_a_plot_by_hand.py", repo / "notebooks")
+    r = subprocess.run([sys.executable, str(repo / "notebooks" / "check_a_plot_by_hand.py")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "All figures match." in r.stdout and "loss_20" in r.stdout

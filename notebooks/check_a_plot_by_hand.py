@@ -1,0 +1,76 @@
+# %% [markdown]
+# # Check a plot's hectares by hand
+#
+# A notebook in the "percent" format (open it in VS Code or JupyterLab with jupytext, or run it as a
+# script: `.venv/bin/python notebooks/check_a_plot_by_hand.py [PLOT_ID]`).
+#
+# It takes one plot from `outputs/screening.gpkg` (after `make run`) and lists every pixel the plot
+# touches: the share of the pixel inside the plot, the pixel's area on the WGS84 ellipsoid, the
+# pixel's tree cover and loss year. Summing *share × area* over the right pixels gives exactly the
+# plot's `forest_2000_ha` and `loss_YYYY_ha` — the same arithmetic a GIS analyst can repeat in a
+# spreadsheet.
+
+# %%
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import rasterio
+
+from pipeline.coverage import Grid, coverage_fractions
+from pipeline.geodesy import pixel_row_areas
+from pipeline.rasters import read_window
+
+REPO = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd().parent
+OUTPUT = REPO / "outputs" / "screening.gpkg"
+plot_id = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else None
+
+meta = dict(pyogrio.read_dataframe(OUTPUT, layer="run_metadata")[["key", "value"]].values)
+plots = pyogrio.read_dataframe(OUTPUT, layer="plots")
+if plot_id is None:  # a plot with some loss after the reference year, for an interesting table
+    candidates = plots[plots["status"] == "deforestation_detected"]
+    plot_id = (candidates if len(candidates) else plots[plots["status"] != "invalid"])["plot_id"].iloc[0]
+plot = plots[plots["plot_id"] == plot_id].iloc[0]
+threshold = float(meta["canopy_threshold_pct"])
+print(f"plot {plot_id}: status {plot['status']} — {plot['status_reason']}")
+
+# %% [markdown]
+# ## Every pixel under the plot
+
+# %%
+with rasterio.open(meta["loss_year_raster"]) as src:
+    grid, height, width = Grid.from_transform(src.transform), src.height, src.width
+cov = coverage_fractions([plot.geometry], grid)
+inside = (cov.row >= 0) & (cov.row < height) & (cov.col >= 0) & (cov.col < width)
+r0, c0 = int(cov.row.min()), int(cov.col.min())
+h, w = int(cov.row.max()) - r0 + 1, int(cov.col.max()) - c0 + 1
+loss = read_window(meta["loss_year_raster"], r0, c0, h, w, height, width)[cov.row[inside] - r0, cov.col[inside] - c0]
+cover = read_window(meta["tree_cover_raster"], r0, c0, h, w, height, width)[cov.row[inside] - r0, cov.col[inside] - c0]
+
+table = pd.DataFrame({
+    "row": cov.row[inside],
+    "col": cov.col[inside],
+    "lat_top": grid.y0 - cov.row[inside] * grid.dy,
+    "share_inside": cov.fraction[inside],
+    "pixel_area_m2": pixel_row_areas(grid.y0, grid.dy, grid.dx, 0, int(cov.row.max()) + 1)[cov.row[inside]],
+    "treecover2000": cover,
+    "lossyear": loss,
+})
+table["area_inside_m2"] = table["share_inside"] * table["pixel_area_m2"]
+table["forest"] = table["treecover2000"] > threshold
+print(table.to_string(index=False, float_format=lambda x: f"{x:.6f}"))
+
+# %% [markdown]
+# ## The sums, next to the figures in the GeoPackage
+
+# %%
+checks = {"forest_2000_ha": table.loc[table["forest"], "area_inside_m2"].sum() / 10_000}
+for code in sorted(set(table.loc[table["forest"] & (table["lossyear"] > 0) & (table["lossyear"] < 255), "lossyear"])):
+    year = 2000 + int(code)
+    checks[f"loss_{year}_ha"] = table.loc[table["forest"] & (table["lossyear"] == code), "area_inside_m2"].sum() / 10_000
+for column, by_hand in checks.items():
+    print(f"{column:<18} by hand {by_hand:12.6f} ha   in the GeoPackage {plot[column]:12.6f} ha")
+    assert np.isclose(by_hand, plot[column], atol=1e-9), column
+print("All figures match.")
