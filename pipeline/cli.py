@@ -117,7 +117,8 @@ _common_options = [
     click.option("--min-data-coverage-pct", type=float, default=None,
                  help="Plots with less of their area over valid pixels are 'not_assessed'.  [default: 99]"),
     click.option("--last-year", type=int, default=None,
-                 help="Last loss year of the product (GFC-2024-v1.12: 2024).  [default: 2024]"),
+                 help="Last loss year of the product.  [default: from Hansen file names (GFC-2024-v1.12: "
+                      "2024), else 2024]"),
     click.option("--workers", type=click.IntRange(min=1), default=None,
                  help="Processes to use.  [default: all cores for 20,000 plots or more, else 1]"),
     click.option("--overwrite", is_flag=True, default=None, help="Replace the output if it exists."),
@@ -135,23 +136,26 @@ def common_options(f):
               help="Plots file: GeoPackage, GeoJSON or Shapefile (any CRS; screened in EPSG:4326).")
 @click.option("--layer", default=None, help="Layer of the plots file.  [default: 'plots' if present, else the first]")
 @click.option("--id-column", default="plot_id", show_default=True, help="Column holding the plot ids.")
-@click.option("--loss-year", required=True, type=click.Path(path_type=Path),
-              help="Hansen-style loss-year raster (0 = no loss, k = loss in 2000+k).")
-@click.option("--tree-cover", required=True, type=click.Path(path_type=Path),
-              help="Tree cover in 2000 raster (canopy %, 0-100), on the loss-year grid.")
+@click.option("--loss-year", required=True,
+              help="Hansen lossyear (0 = no loss, k = loss in 2000+k): a file, a folder of tiles, a quoted "
+                   "glob such as 'tiles/*lossyear*.tif', or a URL.")
+@click.option("--tree-cover", required=True,
+              help="Hansen treecover2000 (canopy %, 0-100) on the loss-year grid: file, folder, glob or URL.")
+@click.option("--datamask", default=None,
+              help="Optional Hansen datamask (0 = no data, 1 = land, 2 = water; water is never forest).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("outputs/screening.gpkg"), show_default=True,
               help="GeoPackage to write (written atomically).")
 @common_options
 @click.pass_context
-def screen(ctx, plots_path, layer, id_column, loss_year, tree_cover, out, reference_year, canopy_threshold,
-           review_max_ha, min_data_coverage_pct, last_year, workers, overwrite):
+def screen(ctx, plots_path, layer, id_column, loss_year, tree_cover, datamask, out, reference_year,
+           canopy_threshold, review_max_ha, min_data_coverage_pct, last_year, workers, overwrite):
     """Screen the plots in --plots against a loss-year and a tree-cover raster."""
     from .config import build_config
 
     screening = {k: v for k, v in dict(reference_year=reference_year, canopy_threshold=canopy_threshold,
                                        review_max_ha=review_max_ha,
                                        min_data_coverage_pct=min_data_coverage_pct).items() if v is not None}
-    rasters = {"loss_year": loss_year, "tree_cover": tree_cover}
+    rasters = {"loss_year": loss_year, "tree_cover": tree_cover, "datamask": datamask}
     if last_year is not None:
         rasters["last_year"] = last_year
     cfg = build_config({
@@ -181,7 +185,7 @@ def run(ctx, config_path, out, reference_year, canopy_threshold, review_max_ha, 
         "screening.review_max_ha": review_max_ha,
         "screening.min_data_coverage_pct": min_data_coverage_pct,
         "rasters.last_year": last_year,
-        "output.path": str(out) if out is not None else None,
+        "output.path": str(out.absolute()) if out is not None else None,
         "output.overwrite": overwrite,
         "workers": workers,
     })

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional
+import re
+from typing import Any, Literal, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -27,21 +28,61 @@ class PlotsConfig(_Strict):
     id_column: str = Field("plot_id", description="Column holding the plot identifiers")
 
 
+#: A raster layer: a file, a folder of tiles, a glob ("tiles/*lossyear*.tif"), a URL, or a list of these.
+LayerSpec = Union[str, list[str]]
+
+
 class RastersConfig(_Strict):
-    loss_year: Path = Field(description="Hansen-style loss-year raster (0 = no loss, k = loss in 2000+k)")
-    tree_cover: Path = Field(description="Tree cover in 2000 (canopy %, 0-100) on the same grid")
-    last_year: int = Field(2024, ge=2001, le=2100,
-                           description="Last loss year of the product (GFC-2024-v1.12: 2024); later values count as no data")
+    """Shorthand for one Hansen product named ``hansen`` (what the ``screen`` command builds)."""
+
+    loss_year: LayerSpec = Field(description="Hansen lossyear: file, folder of tiles, glob or URLs")
+    tree_cover: LayerSpec = Field(description="Hansen treecover2000 (canopy %, 0-100) on the same grid")
+    datamask: Optional[LayerSpec] = Field(None, description="Optional Hansen datamask (0 no data, 1 land, 2 water)")
+    last_year: Optional[int] = Field(None, ge=2001, le=2100,
+                                     description="Last loss year (default: from the Hansen file names, e.g. "
+                                                 "GFC-2024-v1.12 -> 2024, else 2024); later values are invalid")
+
+    def as_dataset(self) -> "DatasetConfig":
+        return DatasetConfig(kind="hansen", loss_year=self.loss_year, tree_cover=self.tree_cover,
+                             datamask=self.datamask, last_year=self.last_year)
+
+
+class DatasetConfig(_Strict):
+    """One forest-loss product (see pipeline.rasters for the kinds and encodings)."""
+
+    kind: Literal["hansen", "loss_year"] = Field("hansen", description="'hansen' or a generic 'loss_year' raster")
+    loss_year: LayerSpec = Field(description="Loss-year layer: file, folder of tiles, glob or URLs")
+    tree_cover: Optional[LayerSpec] = Field(None, description="Tree cover at the baseline, % (required for hansen)")
+    datamask: Optional[LayerSpec] = Field(None, description="Hansen datamask (0 no data, 1 land, 2 water)")
+    forest_mask: Optional[LayerSpec] = Field(None, description="1 = forest at the baseline, 0 = not forest")
+    encoding: Literal["offset", "year"] = Field("offset", description="'offset': value k = year_offset + k; "
+                                                                      "'year': the value is the year")
+    year_offset: int = Field(2000, description="For encoding 'offset'")
+    first_year: Optional[int] = Field(None, description="First loss year (default: year_offset + 1, or 2001)")
+    last_year: Optional[int] = Field(None, ge=1950, le=2100,
+                                     description="Last loss year (default: from Hansen file names, else 2024)")
+    nodata: Optional[int] = Field(None, description="Loss-year no-data value (default: the file's; 255 for hansen)")
+
+    @model_validator(mode="after")
+    def _needs(self):
+        if self.kind == "hansen" and self.tree_cover is None:
+            raise ValueError("a 'hansen' dataset needs tree_cover (treecover2000)")
+        return self
 
 
 class ScreeningConfig(_Strict):
     reference_year: int = Field(2020, ge=2000, le=2100,
                                 description="Loss after the end of this year is deforestation (EUDR: 2020)")
-    canopy_threshold: float = Field(10.0, ge=0, lt=100,
+    canopy_threshold: float = Field(10.0, ge=0, le=100,
                                     description="Forest = tree cover in 2000 above this % (FAO/EUDR: more than 10 %)")
+    canopy_operator: Literal[">", ">="] = Field(">", description="Compare tree cover with '>' (FAO) or '>='")
+    min_forest_patch_ha: float = Field(0.0, ge=0, description="Keep only forest patches at least this large "
+                                                              "(FAO: 0.5); 0 = every forest pixel counts")
+    patch_connectivity: Literal[4, 8] = Field(8, description="Pixels of a patch touch by sides (4) or also corners (8)")
     review_max_ha: float = Field(0.1, ge=0, description="Loss after the reference year up to this many ha gives 'review'")
     min_data_coverage_pct: float = Field(99.0, gt=0, le=100,
                                          description="Below this share of the plot over valid data: 'not_assessed'")
+    status_rule: Literal["any", "primary"] = Field("any", description="How several products' statuses combine")
 
 
 class OutputConfig(_Strict):
@@ -49,31 +90,64 @@ class OutputConfig(_Strict):
     overwrite: bool = Field(False, description="Replace an existing output")
 
 
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
 class RunConfig(_Strict):
     plots: PlotsConfig
-    rasters: RastersConfig
+    rasters: Optional[RastersConfig] = Field(None, description="One Hansen product (shorthand for datasets)")
+    datasets: Optional[dict[str, DatasetConfig]] = Field(None, description="Named loss products; the first is primary")
     screening: ScreeningConfig = ScreeningConfig()
     output: OutputConfig = OutputConfig()
     workers: Optional[int] = Field(None, ge=1, description="Processes (default: all cores for large jobs, else 1)")
 
     @model_validator(mode="after")
-    def _years(self):
-        if self.screening.reference_year >= self.rasters.last_year:
-            raise ValueError(f"screening.reference_year ({self.screening.reference_year}) must be before "
-                             f"rasters.last_year ({self.rasters.last_year}): nothing after it could be seen")
+    def _check(self):
+        if (self.rasters is None) == (self.datasets is None):
+            raise ValueError("give either 'rasters' (one Hansen product) or 'datasets' (named products), not both")
+        if self.datasets is not None:
+            if not self.datasets:
+                raise ValueError("'datasets' is empty")
+            for name in self.datasets:
+                if not _NAME.match(name):
+                    raise ValueError(f"dataset name {name!r}: use lower-case letters, digits and '_' "
+                                     "(it prefixes output columns)")
+        for name, ds in self.dataset_configs().items():
+            if ds.last_year is not None and self.screening.reference_year >= ds.last_year:
+                raise ValueError(f"screening.reference_year ({self.screening.reference_year}) must be before "
+                                 f"the last_year of {name} ({ds.last_year}): nothing after it could be seen")
         return self
 
+    def dataset_configs(self) -> dict[str, DatasetConfig]:
+        """Every product by name, the primary first (``rasters`` is the product ``hansen``)."""
+        if self.datasets is not None:
+            return dict(self.datasets)
+        return {"hansen": self.rasters.as_dataset()}
+
     def resolve_paths(self, base: Path) -> "RunConfig":
-        """A copy with relative paths made absolute against ``base``."""
-        def fix(p: Path) -> Path:
-            p = Path(p).expanduser()
-            return Path(os.path.normpath(p if p.is_absolute() else base / p))
+        """A copy with relative paths (not URLs) made absolute against ``base``."""
         data = self.model_dump()
-        data["plots"]["path"] = fix(self.plots.path)
-        data["rasters"]["loss_year"] = fix(self.rasters.loss_year)
-        data["rasters"]["tree_cover"] = fix(self.rasters.tree_cover)
-        data["output"]["path"] = fix(self.output.path)
+        data["plots"]["path"] = _fix(self.plots.path, base)
+        data["output"]["path"] = _fix(self.output.path, base)
+        sections = [data["rasters"]] if data.get("rasters") else list((data.get("datasets") or {}).values())
+        for section in sections:
+            for key in ("loss_year", "tree_cover", "datamask", "forest_mask"):
+                if section.get(key) is not None:
+                    section[key] = _fix_spec(section[key], base)
         return RunConfig.model_validate(data)
+
+
+def _fix(p, base: Path) -> Path:
+    p = Path(p).expanduser()
+    return Path(os.path.normpath(p if p.is_absolute() else base / p))
+
+
+def _fix_spec(spec, base: Path):
+    if isinstance(spec, list):
+        return [_fix_spec(s, base) for s in spec]
+    if re.match(r"^(?:[a-z][a-z0-9+.-]*://|/vsi)", str(spec), re.IGNORECASE):
+        return str(spec)
+    return str(_fix(spec, base))
 
 
 def format_validation_error(exc: ValidationError, source: str) -> str:
@@ -113,17 +187,17 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     base = path.resolve().parent
-    for section in ("plots", "rasters", "output"):
-        for key, value in list((data.get(section) or {}).items()):
-            if key in ("path", "loss_year", "tree_cover") and isinstance(value, str):
-                p = Path(value).expanduser()
-                data[section][key] = os.path.normpath(p if p.is_absolute() else base / p)
+    if (overrides or {}).get("rasters.last_year") is not None and "datasets" in data:
+        raise ConfigError(f"{path}: --last-year applies to a 'rasters' section; with 'datasets', set last_year "
+                          "for each dataset in the file")
     for dotted, value in (overrides or {}).items():
         if value is None:
             continue
         node = data
         *parents, leaf = dotted.split(".")
         for key in parents:
-            node = node.setdefault(key, {})
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
         node[leaf] = value
-    return build_config(data, str(path)).resolve_paths(Path.cwd())
+    return build_config(data, str(path)).resolve_paths(base)

@@ -42,6 +42,17 @@ def _fmt_ha(x: float) -> str:
     return f"{x:.4f} ha" if x < 0.01 else f"{x:.2f} ha"
 
 
+def _causes(missing_pct: float, invalid_pct: float) -> str:
+    """Why part of a plot has no valid data, in words (empty when only nodata pixels)."""
+    parts = []
+    if missing_pct >= 0.05:
+        parts.append(f"{missing_pct:.1f} % lies where no raster tile is (outside the rasters or a missing tile)")
+    if invalid_pct >= 0.05:
+        parts.append(f"{invalid_pct:.1f} % has values the product does not define (e.g. a loss year after "
+                     "its last year: is last_year right?)")
+    return (": " + "; ".join(parts)) if parts else ""
+
+
 def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: RuleParams) -> pd.DataFrame:
     """Status, ``deforestation_free`` flag and ``status_reason`` for each plot.
 
@@ -56,6 +67,9 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: RuleParam
     after = figures["loss_after_ref_ha"].to_numpy(dtype="float64", na_value=np.nan)
     forest = figures["forest_2000_ha"].to_numpy(dtype="float64", na_value=np.nan)
     first = figures["first_loss_year_after_ref"].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+    zeros = np.zeros(len(figures))
+    missing = figures["_missing_pct"].to_numpy(dtype="float64") if "_missing_pct" in figures else zeros
+    invalid = figures["_invalid_pct"].to_numpy(dtype="float64") if "_invalid_pct" in figures else zeros
     for i in range(len(figures)):
         loss = 0.0 if np.isnan(after[i]) else after[i]
         when = "" if np.isnan(first[i]) else f", first in {int(first[i])}"
@@ -65,12 +79,13 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: RuleParam
         elif not cov[i] >= params.min_data_coverage_pct:
             statuses.append("not_assessed"); flags.append(None)
             if not cov[i] > 0:
-                reasons.append("no valid raster data under the plot (outside the rasters or over no-data pixels)")
+                reasons.append("no valid raster data under the plot" + (_causes(missing[i], invalid[i]) or
+                                                                        " (no-data pixels)"))
             else:
                 extra = (f"; {_fmt_ha(loss)} of forest loss after {ref}{when} already seen on the covered part"
                          if loss >= ZERO_HA else "")
                 reasons.append(f"only {cov[i]:.1f} % of the plot has valid raster data "
-                               f"(minimum {params.min_data_coverage_pct:g} %){extra}")
+                               f"(minimum {params.min_data_coverage_pct:g} %){_causes(missing[i], invalid[i])}{extra}")
         elif loss > params.review_max_ha:
             statuses.append("deforestation_detected"); flags.append(False)
             reasons.append(f"{_fmt_ha(loss)} of forest lost after {ref}{when}, more than the "
@@ -93,3 +108,38 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: RuleParam
         },
         index=figures.index,
     )
+
+
+#: How the statuses of several loss products combine into the plot's status.
+COMBINE_RULES = {
+    "any": "detected if any product detects loss; otherwise not assessed if any product cannot assess "
+           "the plot; otherwise review if any product asks for review; free only if every product is free",
+    "primary": "the first product's status; the others are reported beside it",
+}
+
+
+def combine(verdicts: dict[str, pd.DataFrame], rule: str = "any") -> pd.DataFrame:
+    """The plot's status from the per-product verdicts of :func:`classify` (see :data:`COMBINE_RULES`)."""
+    names = list(verdicts)
+    if len(names) == 1 or rule == "primary":
+        return verdicts[names[0]].copy()
+    if rule != "any":
+        raise ValueError(f"unknown status rule {rule!r}; expected one of {', '.join(COMBINE_RULES)}")
+    order = ["invalid", "deforestation_detected", "not_assessed", "review", "deforestation_free"]
+    first = verdicts[names[0]]
+    status_matrix = np.column_stack([verdicts[k]["status"].to_numpy() for k in names])
+    statuses, flags, reasons = [], [], []
+    for i in range(len(first)):
+        row = status_matrix[i]
+        status = next(s for s in order if s in row)
+        statuses.append(status)
+        flags.append(True if status == "deforestation_free" else (False if status == "deforestation_detected" else None))
+        if status == "invalid":
+            reasons.append(first["status_reason"].iat[i])
+        else:
+            deciding = [k for k, s in zip(names, row) if s == status]
+            reasons.append("; ".join(f"{k}: {verdicts[k]['status_reason'].iat[i]}" for k in deciding)
+                           + ("" if status == "deforestation_free" else
+                              f" [{', '.join(f'{k}: {s}' for k, s in zip(names, row))}]"))
+    return pd.DataFrame({"status": statuses, "deforestation_free": pd.array(flags, dtype="boolean"),
+                         "status_reason": reasons}, index=first.index)

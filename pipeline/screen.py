@@ -25,34 +25,74 @@ from .geodesy import M2_PER_HA, pixel_row_areas
 
 @dataclass(frozen=True)
 class ProductSpec:
-    """How to interpret the two layers' values (pure data, picklable)."""
+    """How to interpret a product's pixel values (pure data, picklable)."""
 
     first_year: int = 2001
     last_year: int = 2024
     year_offset: int = 2000
-    loss_nodata: int = 255
+    loss_nodata: int | None = 255
     cover_nodata: int | None = None
+    encoding: str = "offset"  # "offset": value k is year_offset + k; "year": the value is the year
 
     @property
     def years(self) -> np.ndarray:
         return np.arange(self.first_year, self.last_year + 1)
 
 
+@dataclass(frozen=True)
+class ForestDefinition:
+    """Which pixels were forest at the baseline.
+
+    With tree cover: ``cover > canopy_threshold`` (``canopy_operator=">"``, FAO/EUDR "more than
+    10 %") or ``>=``. With a forest mask: mask == 1. With a Hansen datamask, water (2) is never
+    forest. ``min_patch_ha`` > 0 keeps only forest patches of at least that area (FAO: 0.5 ha),
+    patches being pixels connected through their sides (``connectivity=4``) or also corners (8).
+    """
+
+    canopy_threshold: float = 10.0
+    canopy_operator: str = ">"
+    min_patch_ha: float = 0.0
+    connectivity: int = 8
+
+
 @dataclass
 class PlotStats:
-    """Per-plot areas in m² for a batch of ``n`` plots; ``loss`` has one column per year."""
+    """Per-plot areas in m² for a batch of ``n`` plots; ``loss`` has one column per year.
+
+    ``missing``: area over no tile (or beyond the rasters); ``invalid``: over values the product
+    does not define (a loss year past its last year, tree cover above 100); the rest of
+    ``total - valid`` is over nodata.
+    """
 
     total: np.ndarray
     valid: np.ndarray
     forest: np.ndarray
     loss: np.ndarray
+    missing: np.ndarray = None
+    invalid: np.ndarray = None
+
+    FIELDS = ("total", "valid", "forest", "loss", "missing", "invalid")
+
+    def __post_init__(self):
+        if self.missing is None:
+            self.missing = np.zeros_like(self.total)
+        if self.invalid is None:
+            self.invalid = np.zeros_like(self.total)
+
+    @classmethod
+    def zeros(cls, n: int, n_years: int) -> "PlotStats":
+        return cls(*(np.zeros(n) for _ in range(3)), np.zeros((n, n_years)), np.zeros(n), np.zeros(n))
 
     @classmethod
     def concat(cls, parts: list["PlotStats"], n_years: int) -> "PlotStats":
         if not parts:
-            z = np.zeros(0)
-            return cls(z, z.copy(), z.copy(), np.zeros((0, n_years)))
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("total", "valid", "forest", "loss")))
+            return cls.zeros(0, n_years)
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.FIELDS))
+
+    def scatter(self, into: "PlotStats", positions: np.ndarray) -> None:
+        """Write these rows into ``into`` at ``positions``."""
+        for f in self.FIELDS:
+            getattr(into, f)[positions] = getattr(self, f)
 
 
 def pixel_bounds(bounds: np.ndarray, grid: Grid) -> np.ndarray:
@@ -94,44 +134,131 @@ def window_of(pix: np.ndarray) -> tuple[int, int, int, int]:
     return r0, c0, int(pix[:, 2].max()) - r0, int(pix[:, 3].max()) - c0
 
 
+def patch_margin(grid: Grid, min_patch_ha: float, max_abs_lat: float) -> int:
+    """Pixels to read beyond a window so that forest patches smaller than ``min_patch_ha`` are
+    seen whole: a patch reaching that far has more pixels than such a patch can have."""
+    if min_patch_ha <= 0:
+        return 0
+    lat = min(abs(max_abs_lat) + grid.dy, 90.0)
+    smallest = pixel_row_areas(lat, grid.dy, grid.dx, 0, 1)[0]
+    return int(np.ceil(min_patch_ha * M2_PER_HA / max(smallest, 1e-9)))
+
+
+def classify_pixels(layers: dict[str, np.ndarray], spec: ProductSpec, forest_def: ForestDefinition,
+                    row_areas: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-pixel classes of a window from its layers (int32 arrays, :data:`MISSING` = no tile).
+
+    ``layers`` holds ``loss`` and optionally ``tree_cover``, ``datamask``, ``forest_mask``;
+    ``row_areas`` the pixel area of each window row (for the minimum patch area). Returns boolean
+    arrays ``missing``, ``invalid``, ``valid``, ``forest`` and the int array ``year_index``
+    (-1 where no loss in the product's years).
+    """
+    from .rasters import MISSING
+
+    v = layers["loss"]
+    missing = v == MISSING
+    for arr in layers.values():
+        missing |= arr == MISSING
+    nodata = np.zeros_like(missing)
+    if spec.loss_nodata is not None:
+        nodata |= v == spec.loss_nodata
+    year = v + spec.year_offset if spec.encoding == "offset" else v
+    in_years = (year >= spec.first_year) & (year <= spec.last_year)
+    ok_value = (v == 0) | in_years
+    cover = layers.get("tree_cover")
+    if cover is not None:
+        if spec.cover_nodata is not None:
+            nodata |= cover == spec.cover_nodata
+        ok_value &= (cover >= 0) & (cover <= 100)
+    datamask = layers.get("datamask")
+    if datamask is not None:
+        nodata |= datamask == 0
+    fmask = layers.get("forest_mask")
+    if fmask is not None:
+        ok_value &= (fmask == 0) | (fmask == 1)
+    nodata &= ~missing
+    invalid = ~missing & ~nodata & ~ok_value
+    valid = ~missing & ~nodata & ok_value
+
+    forest = valid.copy()
+    if cover is not None:
+        if forest_def.canopy_operator == ">=":
+            forest &= cover >= forest_def.canopy_threshold
+        else:
+            forest &= cover > forest_def.canopy_threshold
+    if fmask is not None:
+        forest &= fmask == 1
+    if datamask is not None:
+        forest &= datamask == 1
+    if forest_def.min_patch_ha > 0 and forest.any():
+        forest = _drop_small_patches(forest, row_areas, forest_def)
+
+    year_index = np.where(forest & (v != 0) & in_years, year - spec.first_year, -1)
+    return {"missing": missing, "invalid": invalid, "valid": valid, "forest": forest, "year_index": year_index}
+
+
+def _drop_small_patches(forest: np.ndarray, row_areas: np.ndarray, fd: ForestDefinition) -> np.ndarray:
+    """Keep forest patches of at least ``fd.min_patch_ha``; patches touching the window's border
+    are kept (the caller reads a margin wide enough that they are large enough)."""
+    from scipy import ndimage
+
+    structure = np.ones((3, 3), bool) if fd.connectivity == 8 else ndimage.generate_binary_structure(2, 1)
+    labels, n = ndimage.label(forest, structure=structure)
+    if n == 0:
+        return forest
+    area = np.bincount(labels.ravel(), weights=np.broadcast_to(row_areas[:, None], labels.shape).ravel(),
+                       minlength=n + 1)
+    keep = area >= fd.min_patch_ha * M2_PER_HA
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    keep[border] = True
+    keep[0] = False
+    return keep[labels]
+
+
 def plot_statistics(cov: Coverage, n: int, grid: Grid, window: tuple[int, int, int, int],
-                    loss: np.ndarray, cover: np.ndarray, spec: ProductSpec,
-                    canopy_threshold: float) -> PlotStats:
+                    layers: dict[str, np.ndarray] | np.ndarray, cover: np.ndarray | None = None,
+                    spec: ProductSpec = ProductSpec(), canopy_threshold: float | None = None, *,
+                    forest_def: ForestDefinition | None = None) -> PlotStats:
     """Coverage-weighted, ellipsoidal areas per plot from the pixel values of one window.
 
-    ``cov`` holds the coverage of ``n`` plots on ``grid``; ``loss`` and ``cover`` are the window
-    ``(row0, col0, height, width)`` of the two layers, with cells beyond the raster set to an
-    invalid value. Every covered cell must lie in the window.
+    ``cov`` holds the coverage of ``n`` plots on ``grid``; ``layers`` maps layer names to the
+    window ``(row0, col0, height, width)`` of each layer (int arrays; :data:`~pipeline.rasters.MISSING`
+    where no tile is). The older form ``plot_statistics(cov, n, grid, window, loss, cover, spec,
+    canopy_threshold)`` is accepted too. Every covered cell must lie in the window.
     """
+    if not isinstance(layers, dict):
+        layers = {"loss": np.asarray(layers).astype("int32")}
+        if cover is not None:
+            layers["tree_cover"] = np.asarray(cover).astype("int32")
+    if forest_def is None:
+        forest_def = ForestDefinition(canopy_threshold=10.0 if canopy_threshold is None else canopy_threshold)
     row0, col0, height, width = window
     r = cov.row - row0
     c = cov.col - col0
     if len(cov) and (r.min() < 0 or c.min() < 0 or r.max() >= height or c.max() >= width):
         raise ValueError("coverage extends beyond the window read")
-    area = pixel_row_areas(grid.y0, grid.dy, grid.dx, row0, row0 + height)[r]
-    w = cov.fraction * area
-
-    lv = loss[r, c].astype("int64")
-    cv = cover[r, c].astype("int64")
-    n_years = spec.last_year - spec.first_year + 1
-    k_max = spec.last_year - spec.year_offset
-    k_min = spec.first_year - spec.year_offset
-    loss_ok = (lv != spec.loss_nodata) & (lv >= 0) & (lv <= k_max) & ((lv == 0) | (lv >= k_min))
-    cover_ok = (cv >= 0) & (cv <= 100)
-    if spec.cover_nodata is not None:
-        cover_ok &= cv != spec.cover_nodata
-    valid = loss_ok & cover_ok
-    forest = valid & (cv > canopy_threshold)
-    lost = forest & (lv > 0)
-
+    row_areas = pixel_row_areas(grid.y0, grid.dy, grid.dx, row0, row0 + height)
+    px = classify_pixels(layers, spec, forest_def, row_areas)
+    w = cov.fraction * row_areas[r]
     idx = cov.index
-    total = np.bincount(idx, weights=w, minlength=n)
-    valid_m2 = np.bincount(idx[valid], weights=w[valid], minlength=n)
-    forest_m2 = np.bincount(idx[forest], weights=w[forest], minlength=n)
-    year_col = lv[lost] - k_min
-    loss_m2 = np.bincount(idx[lost] * n_years + year_col, weights=w[lost],
+    n_years = spec.last_year - spec.first_year + 1
+
+    def per_plot(mask: np.ndarray) -> np.ndarray:
+        m = mask[r, c]
+        return np.bincount(idx[m], weights=w[m], minlength=n)
+
+    yi = px["year_index"][r, c]
+    lost = yi >= 0
+    loss_m2 = np.bincount(idx[lost] * n_years + yi[lost], weights=w[lost],
                           minlength=n * n_years).reshape(n, n_years)
-    return PlotStats(total, valid_m2, forest_m2, loss_m2)
+    return PlotStats(
+        total=np.bincount(idx, weights=w, minlength=n),
+        valid=per_plot(px["valid"]),
+        forest=per_plot(px["forest"]),
+        loss=loss_m2,
+        missing=per_plot(px["missing"]),
+        invalid=per_plot(px["invalid"]),
+    )
 
 
 def derive_figures(stats: PlotStats, years: np.ndarray, reference_year: int) -> pd.DataFrame:
@@ -170,6 +297,10 @@ def derive_figures(stats: PlotStats, years: np.ndarray, reference_year: int) -> 
     }
     for j, y in enumerate(years):
         cols[f"loss_{y}_ha"] = masked(loss_ha[:, j])
+    # Why data is missing, for the status reason (not written to the output).
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name, part in (("_missing_pct", stats.missing), ("_invalid_pct", stats.invalid)):
+            cols[name] = np.where(stats.total > 0, 100.0 * part / stats.total, 0.0)
     return pd.DataFrame(cols)
 
 

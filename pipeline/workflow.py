@@ -1,9 +1,14 @@
 """The library entry points the command line calls: screen plots, run a configured job.
 
-:func:`screen_plots` takes plots already read (a GeoDataFrame) and a checked raster source, and
-returns a :class:`ScreenResult` — figures, statuses, issues — without writing anything.
-:func:`run` is the whole job: read the plots, check them, open the rasters, screen, write the
-GeoPackage atomically.
+:func:`screen_plots` takes plots already read (a GeoDataFrame) and one or more checked loss
+products, and returns a :class:`ScreenResult` — figures, statuses, issues — without writing
+anything. :func:`run` is the whole job: read the plots, check them, open the rasters, screen,
+write the GeoPackage atomically.
+
+With several products, the first is the *primary* one: its figures fill the unprefixed columns
+(``forest_2000_ha``, ``loss_2021_ha``...). Every product also gets its own columns prefixed with
+its name (``tmf_loss_after_ref_ha``, ``tmf_status``...) and the plot's ``status`` follows
+``status_rule`` (:data:`pipeline.rules.COMBINE_RULES`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -21,17 +27,21 @@ import shapely
 
 from . import __version__
 from .config import RunConfig
-from .coverage import Grid, coverage_fractions
+from .coverage import coverage_fractions
 from .geodesy import M2_PER_HA, geodesic_areas
 from .outputs import check_target, write_screening
 from .parallel import default_workers, map_partitions
 from .plots import read_plots
 from .qc import check_plots
-from .rasters import HansenSource, open_hansen, read_window
-from .rules import STATUSES, RuleParams, classify
-from .screen import PlotStats, ProductSpec, derive_figures, partition, pixel_bounds, plot_statistics, window_of
+from .rasters import Product, close_datasets, open_product
+from .rules import COMBINE_RULES, STATUSES, RuleParams, classify, combine
+from .screen import (ForestDefinition, PlotStats, ProductSpec, derive_figures, partition, patch_margin,
+                     pixel_bounds, plot_statistics, window_of)
 
 log = logging.getLogger(__name__)
+
+MAIN_COLUMNS = ["data_coverage_pct", "forest_2000_ha", "forest_ref_ha", "loss_total_ha", "loss_before_ref_ha",
+                "loss_after_ref_ha", "first_loss_year_after_ref"]
 
 
 @dataclass(frozen=True)
@@ -40,11 +50,25 @@ class ScreenParams:
     canopy_threshold: float = 10.0
     review_max_ha: float = 0.1
     min_data_coverage_pct: float = 99.0
+    canopy_operator: str = ">"
+    min_forest_patch_ha: float = 0.0
+    patch_connectivity: int = 8
+    status_rule: str = "any"
 
     @classmethod
     def from_config(cls, cfg: RunConfig) -> "ScreenParams":
         s = cfg.screening
-        return cls(s.reference_year, s.canopy_threshold, s.review_max_ha, s.min_data_coverage_pct)
+        return cls(s.reference_year, s.canopy_threshold, s.review_max_ha, s.min_data_coverage_pct,
+                   s.canopy_operator, s.min_forest_patch_ha, s.patch_connectivity, s.status_rule)
+
+    @property
+    def forest(self) -> ForestDefinition:
+        return ForestDefinition(self.canopy_threshold, self.canopy_operator, self.min_forest_patch_ha,
+                                self.patch_connectivity)
+
+    @property
+    def rules(self) -> RuleParams:
+        return RuleParams(self.reference_year, self.review_max_ha, self.min_data_coverage_pct)
 
 
 @dataclass
@@ -62,7 +86,6 @@ class ScreenResult:
             "area_ha": g["area_ha"].sum(),
             "loss_after_ref_ha": g["loss_after_ref_ha"].sum(),
         }).reindex(list(STATUSES)).fillna(0)
-        out["plots"] = out["plots"].astype(int)
         out.loc["total"] = out.sum()
         out["plots"] = out["plots"].astype(int)
         return out
@@ -70,114 +93,187 @@ class ScreenResult:
 
 @dataclass(frozen=True)
 class _Task:
-    """One partition: the plots' geometries and the pixel window they need (picklable)."""
+    """One partition of one product: the plots' geometries and the pixel window they need."""
 
     geoms: np.ndarray
     window: tuple[int, int, int, int]
-    source: HansenSource
-    canopy_threshold: float
+    margin: int
+    product: Product
+    spec: ProductSpec
+    forest: ForestDefinition
 
 
-def _spec(source: HansenSource) -> ProductSpec:
-    return ProductSpec(first_year=source.first_year, last_year=source.last_year, year_offset=source.year_offset,
-                       loss_nodata=source.loss_nodata, cover_nodata=source.cover_nodata)
+def _spec(product: Product) -> ProductSpec:
+    return ProductSpec(first_year=product.first_year, last_year=product.last_year, year_offset=product.year_offset,
+                       loss_nodata=product.loss_nodata, cover_nodata=product.cover_nodata, encoding=product.encoding)
 
 
 def _screen_partition(task: _Task) -> PlotStats:
-    """Read the partition's window of both layers once, then compute every plot's areas."""
-    src = task.source
+    """Read the partition's window of every layer once, then compute every plot's areas."""
     row0, col0, height, width = task.window
-    loss = read_window(src.loss_year, row0, col0, height, width, src.height, src.width)
-    cover = read_window(src.tree_cover, row0, col0, height, width, src.height, src.width)
-    cov = coverage_fractions(task.geoms, src.grid)
-    return plot_statistics(cov, len(task.geoms), src.grid, task.window, loss, cover, _spec(src), task.canopy_threshold)
+    m = task.margin
+    window = (row0 - m, col0 - m, height + 2 * m, width + 2 * m)
+    layers = {key: layer.read(*window) for key, layer in task.product.layers.items()}
+    cov = coverage_fractions(task.geoms, task.product.grid)
+    return plot_statistics(cov, len(task.geoms), task.product.grid, window, layers, spec=task.spec,
+                           forest_def=task.forest)
 
 
-def screen_plots(plots: gpd.GeoDataFrame, source: HansenSource, params: ScreenParams = ScreenParams(), *,
-                 workers: int | None = None, progress: bool = False) -> ScreenResult:
-    """Screen normalised plots (see :func:`pipeline.plots.normalise`) against a Hansen source.
+def screen_product(geoms: np.ndarray, product: Product, params: ScreenParams = ScreenParams(), *,
+                   workers: int = 1, progress: bool = False) -> PlotStats:
+    """Per-plot areas (m²) of one product for every geometry (None: not screened, all zeros)."""
+    n = len(geoms)
+    years = product.years
+    stats = PlotStats.zeros(n, len(years))
+    ok = np.flatnonzero([g is not None for g in geoms])
+    if not len(ok):
+        return stats
+    grid = product.grid
+    pix = pixel_bounds(shapely.bounds(geoms[ok]), grid)
+    groups = partition(pix)
+    tasks = []
+    for g in groups:
+        window = window_of(pix[g])
+        margin = 0
+        if params.min_forest_patch_ha > 0:
+            lats = (grid.y0 - window[0] * grid.dy, grid.y0 - (window[0] + window[2]) * grid.dy)
+            margin = patch_margin(grid, params.min_forest_patch_ha, max(abs(lats[0]), abs(lats[1])))
+        tasks.append(_Task(geoms[ok[g]], window, margin, product, _spec(product), params.forest))
+    log.info("%s: %d plots in %d partitions on %d process(es)", product.name, len(ok), len(tasks), workers)
+    parts = map_partitions(_screen_partition, tasks, workers=workers, progress=progress,
+                           desc=f"screening ({product.name})", weights=[len(g) for g in groups])
+    PlotStats.concat(parts, len(years)).scatter(stats, ok[np.concatenate(groups)])
+    return stats
+
+
+def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
+                 params: ScreenParams = ScreenParams(), *, workers: int | None = None,
+                 progress: bool = False) -> ScreenResult:
+    """Screen normalised plots (see :func:`pipeline.plots.normalise`) against loss products.
 
     Every row of ``plots`` comes out, in the same order, with figures, ``status``,
     ``deforestation_free`` and ``status_reason``.
     """
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.plots.read_plots)")
+    products = [products] if isinstance(products, Product) else list(products)
+    if not products:
+        raise ValueError("no loss product to screen against")
+    if params.status_rule not in COMBINE_RULES:
+        raise ValueError(f"unknown status rule {params.status_rule!r}")
     qc = check_plots(plots)
     geoms = qc.geometry  # what is screened: the input geometry, or QC's repair of it
-    ok = np.flatnonzero(qc.screenable)
-    years = np.array(source.years)
+    n_workers = workers or default_workers(int(qc.screenable.sum()))
 
-    # Spatial partitions of the screenable plots; each reads its window once.
-    pix = pixel_bounds(shapely.bounds(geoms[ok]), source.grid) if len(ok) else np.zeros((0, 4), "int64")
-    groups = partition(pix)
-    tasks = [_Task(geoms[ok[g]], window_of(pix[g]), source, params.canopy_threshold) for g in groups]
-    n_workers = workers or default_workers(len(ok))
-    log.info("screening %d plots in %d partitions on %d process(es)", len(ok), len(tasks), n_workers)
-    parts = map_partitions(_screen_partition, tasks, workers=n_workers, progress=progress,
-                           weights=[len(g) for g in groups])
-
-    # Back to input order; unscreenable plots have zero areas (and NaN figures).
-    n = len(plots)
-    stats = PlotStats(np.zeros(n), np.zeros(n), np.zeros(n), np.zeros((n, len(years))))
-    if groups:
-        order = ok[np.concatenate(groups)]
-        got = PlotStats.concat(parts, len(years))
-        stats.total[order], stats.valid[order], stats.forest[order] = got.total, got.valid, got.forest
-        stats.loss[order] = got.loss
-    figures = derive_figures(stats, years, params.reference_year)
-    figures.loc[~qc.screenable, "data_coverage_pct"] = np.nan
-    figures.index = plots.index
-    verdict = classify(figures, qc.error_reason,
-                       RuleParams(params.reference_year, params.review_max_ha, params.min_data_coverage_pct))
+    figures: dict[str, pd.DataFrame] = {}
+    verdicts: dict[str, pd.DataFrame] = {}
+    try:
+        for product in products:
+            stats = screen_product(geoms, product, params, workers=n_workers, progress=progress)
+            fig = derive_figures(stats, np.array(product.years), params.reference_year)
+            fig.loc[~qc.screenable, "data_coverage_pct"] = np.nan
+            fig.index = plots.index
+            figures[product.name] = fig
+            verdicts[product.name] = classify(fig, qc.error_reason, params.rules)
+    finally:
+        close_datasets()
+    verdict = combine(verdicts, params.status_rule)
+    primary = products[0]
+    fig = figures[primary.name]
 
     area_ha = geodesic_areas(geoms) / M2_PER_HA
     attrs = [c for c in plots.columns if c not in ("plot_id", "source_row", plots.geometry.name)]
-    year_cols = [f"loss_{y}_ha" for y in years]
-    main_cols = ["data_coverage_pct", "forest_2000_ha", "forest_ref_ha", "loss_total_ha", "loss_before_ref_ha",
-                 "loss_after_ref_ha", "first_loss_year_after_ref"]
-    ours = {*verdict.columns, "area_ha", *figures.columns, "qc_status", "qc_summary"}
-    renamed = {c: f"input_{c}" for c in attrs if c in ours}  # the input's own figures are kept aside
-    out = pd.concat([
-        plots[["plot_id", "source_row", *attrs]].rename(columns=renamed),
+    year_cols = [f"loss_{y}_ha" for y in primary.years]
+    blocks = [
+        plots[["plot_id", "source_row", *attrs]],
         verdict,
         pd.DataFrame({"area_ha": area_ha}, index=plots.index),
-        figures[main_cols],
+        fig[MAIN_COLUMNS],
         pd.DataFrame({"qc_status": qc.qc_status, "qc_summary": qc.qc_summary}),
-        figures[year_cols],
-    ], axis=1)
+        fig[year_cols],
+    ]
+    if len(products) > 1:
+        for product in products:
+            f, v = figures[product.name], verdicts[product.name]
+            own = pd.concat([v[["status", "status_reason"]], f[MAIN_COLUMNS],
+                             f[[f"loss_{y}_ha" for y in product.years]]], axis=1)
+            blocks.append(own.add_prefix(f"{product.name}_"))
+    ours = {c for b in blocks[1:] for c in b.columns}
+    renamed = {c: f"input_{c}" for c in attrs if c in ours}  # the input's own figures are kept aside
+    blocks[0] = blocks[0].rename(columns=renamed)
+    out = pd.concat(blocks, axis=1)
     result_plots = gpd.GeoDataFrame(out, geometry=plots.geometry.to_numpy(), crs="EPSG:4326")
 
-    long = figures[year_cols].copy()
-    long.columns = years
-    long.insert(0, "source_row", plots["source_row"].to_numpy())
-    long.insert(0, "plot_id", plots["plot_id"].to_numpy())
-    loss_by_year = long.melt(id_vars=["plot_id", "source_row"], var_name="year", value_name="loss_ha")
-    loss_by_year = loss_by_year[loss_by_year["loss_ha"] > 0].sort_values(["source_row", "year"], kind="stable")
+    long_parts = []
+    for product in products:
+        f = figures[product.name][[f"loss_{y}_ha" for y in product.years]].copy()
+        f.columns = product.years
+        f.insert(0, "source_row", plots["source_row"].to_numpy())
+        f.insert(0, "plot_id", plots["plot_id"].to_numpy())
+        long = f.melt(id_vars=["plot_id", "source_row"], var_name="year", value_name="loss_ha")
+        long = long[long["loss_ha"] > 0]
+        long.insert(2, "product", product.name)
+        long_parts.append(long)
+    loss_by_year = pd.concat(long_parts, ignore_index=True)
     loss_by_year["year"] = loss_by_year["year"].astype("int64")
-    return ScreenResult(result_plots, loss_by_year.reset_index(drop=True), qc.issues)
+    loss_by_year = loss_by_year.sort_values(["source_row", "product", "year"], kind="stable").reset_index(drop=True)
+    return ScreenResult(result_plots, loss_by_year, qc.issues)
+
+
+def open_products(cfg: RunConfig) -> list[Product]:
+    """Open and check every configured product, the primary first."""
+    products = []
+    for name, ds in cfg.dataset_configs().items():
+        p = open_product(name, kind=ds.kind, loss_year=ds.loss_year, tree_cover=ds.tree_cover,
+                         datamask=ds.datamask, forest_mask=ds.forest_mask, encoding=ds.encoding,
+                         year_offset=ds.year_offset, first_year=ds.first_year, last_year=ds.last_year,
+                         nodata=ds.nodata)
+        for note in p.notes:
+            log.info("%s: %s", name, note)
+        if cfg.screening.reference_year >= p.last_year:
+            from .errors import ConfigError
+            raise ConfigError(f"{name}: the reference year {cfg.screening.reference_year} is not before the "
+                              f"product's last loss year {p.last_year}: nothing after it could be seen")
+        products.append(p)
+    return products
 
 
 def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
     """The whole job of a validated config: read, screen, write ``cfg.output.path`` atomically."""
     started = time.time()
     check_target(cfg.output.path, cfg.output.overwrite)  # fail before the work, not after
-    source = open_hansen(cfg.rasters.loss_year, cfg.rasters.tree_cover, last_year=cfg.rasters.last_year)
+    products = open_products(cfg)
     plots = read_plots(cfg.plots.path, layer=cfg.plots.layer, id_column=cfg.plots.id_column,
                        id_column_required=cfg.plots.id_column != "plot_id")
     params = ScreenParams.from_config(cfg)
-    result = screen_plots(plots, source, params, workers=cfg.workers, progress=progress)
-    result.metadata = {
+    result = screen_plots(plots, products, params, workers=cfg.workers, progress=progress)
+    meta = {
         "generator": f"cacao-screen {__version__}",
         "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "plots_path": str(Path(cfg.plots.path).resolve()),
         "plots_layer": str(cfg.plots.layer or ""),
         "id_column": cfg.plots.id_column,
-        "loss_year_raster": str(Path(source.loss_year).resolve()),
-        "tree_cover_raster": str(Path(source.tree_cover).resolve()),
-        "loss_years": f"{source.first_year}-{source.last_year}",
+        "products": ", ".join(p.name for p in products),
+        "primary_product": products[0].name,
+        "status_rule": params.status_rule if len(products) > 1 else "single product",
+    }
+    for p in products:
+        prefix = "" if p is products[0] else f"{p.name}_"
+        meta[f"{prefix}loss_year_raster"] = _sources(p.loss)
+        if p.tree_cover is not None:
+            meta[f"{prefix}tree_cover_raster"] = _sources(p.tree_cover)
+        if p.datamask is not None:
+            meta[f"{prefix}datamask_raster"] = _sources(p.datamask)
+        if p.forest_mask is not None:
+            meta[f"{prefix}forest_mask_raster"] = _sources(p.forest_mask)
+        meta[f"{prefix}loss_years"] = f"{p.first_year}-{p.last_year}"
+        meta[f"{prefix}product_kind"] = f"{p.kind} (encoding {p.encoding})"
+    meta.update({
         "reference_year": str(params.reference_year),
         "canopy_threshold_pct": f"{params.canopy_threshold:g}",
-        "forest_definition": f"treecover2000 > {params.canopy_threshold:g} %",
+        "forest_definition": (f"treecover2000 {params.canopy_operator} {params.canopy_threshold:g} %"
+                              + (f", patches >= {params.min_forest_patch_ha:g} ha ({params.patch_connectivity}-connected)"
+                                 if params.min_forest_patch_ha > 0 else "")),
         "review_max_ha": f"{params.review_max_ha:g}",
         "min_data_coverage_pct": f"{params.min_data_coverage_pct:g}",
         "pixel_area": "WGS84 ellipsoid, per pixel row",
@@ -185,9 +281,18 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
         "plots_in": str(len(plots)),
         "plots_out": str(len(result.plots)),
         "elapsed_s": f"{time.time() - started:.1f}",
-    }
+    })
+    result.metadata = meta
     if len(result.plots) != len(plots):  # the invariant the whole design protects
         raise RuntimeError(f"internal error: {len(plots)} plots in, {len(result.plots)} out")
     write_screening(cfg.output.path, result.plots, result.loss_by_year, result.issues, result.metadata,
                     overwrite=cfg.output.overwrite)
     return result
+
+
+def _sources(layer) -> str:
+    """The files of a layer, for the metadata: the path, or the folder/glob and the tile count."""
+    if len(layer.tiles) == 1:
+        t = layer.tiles[0].path
+        return t if "://" in t or t.startswith("/vsi") else str(Path(t).resolve())
+    return f"{layer.source} ({len(layer.tiles)} tiles)"

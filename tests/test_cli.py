@@ -193,7 +193,8 @@ def test_config_errors_name_the_file_and_the_key(tmp_path, capsys):
     assert main(["run", "--config", str(bad)]) == 2
     assert "not valid YAML" in capsys.readouterr().err
     assert main(["run", "--config", str(tmp_path / "missing.yaml")]) == 2
-    bad.write_text("plots: {path: a.gpkg}\nrasters: {loss_year: a.tif, tree_cover: b.tif}\nscreening: {reference_year: 2024}\n")
+    bad.write_text("plots: {path: a.gpkg}\nrasters: {loss_year: a.tif, tree_cover: b.tif, last_year: 2024}\n"
+                   "screening: {reference_year: 2024}\n")
     assert main(["run", "--config", str(bad)]) == 2
     assert "last_year" in capsys.readouterr().err
 
@@ -212,4 +213,4 @@ def test_python_dash_m_pipeline_works(small_job):
     assert r.returncode == 0 and r.stdout == "", r.stderr
     r = subprocess.run([sys.executable, "-m", "pipeline", *screen_args(small_job), "--overwrite", "-v"],
                        capture_output=True, text=True)
-    assert r.returncode == 0 and "Screened 9 plots" in r.stdout and "INFO: screening" in r.stderr
+    assert r.returncode == 0 and "Screened 9 plots" in r.stdout and "INFO: hansen: 7 plots in" in r.stderr
