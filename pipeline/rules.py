@@ -97,9 +97,12 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: RuleParam
                            "uncertainty; check imagery")
         else:
             statuses.append("deforestation_free"); flags.append(True)
-            what = ("no forest in 2000 under the plot" if not forest[i] >= ZERO_HA
-                    else f"{_fmt_ha(forest[i])} of forest in 2000")
-            reasons.append(f"no forest loss after {ref} ({what})")
+            if np.isnan(forest[i]):  # a product without a forest layer
+                reasons.append(f"no forest loss after {ref}")
+            else:
+                what = ("no forest in 2000 under the plot" if not forest[i] >= ZERO_HA
+                        else f"{_fmt_ha(forest[i])} of forest in 2000")
+                reasons.append(f"no forest loss after {ref} ({what})")
     return pd.DataFrame(
         {
             "status": pd.Categorical(statuses, categories=STATUSES).astype(str),

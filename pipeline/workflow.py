@@ -172,6 +172,9 @@ def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
             stats = screen_product(geoms, product, params, workers=n_workers, progress=progress)
             fig = derive_figures(stats, np.array(product.years), params.reference_year)
             fig.loc[~qc.screenable, "data_coverage_pct"] = np.nan
+            if product.tree_cover is None and product.forest_mask is None:
+                # no forest layer: loss counts wherever the product flags it; forest area is unknown
+                fig[["forest_2000_ha", "forest_ref_ha"]] = np.nan
             fig.index = plots.index
             figures[product.name] = fig
             verdicts[product.name] = classify(fig, qc.error_reason, params.rules)

@@ -72,3 +72,59 @@ def test_uint16_clips_with_65535_nodata_vietnam_laos(real_data, tmp_path):
         np.testing.assert_allclose(screened[f"loss_{y}_ha"], lost[y][screened.index], atol=1e-6)
     assert set(plots["status"]) <= {"deforestation_detected", "review", "deforestation_free", "not_assessed"}
     assert (plots["status"] == "deforestation_detected").any()
+
+
+def test_peru_whisp_plots_with_10m_hansen_and_tmf_as_two_products(real_data, tmp_path):
+    """Two real plots in Peru; each product's two clips (10 m grid, aligned) form one virtual mosaic."""
+    import geopandas as gpd
+    import pandas as pd
+    import yaml
+
+    d = real_data / "peru-whisp-plots"
+    plots = pd.concat([gpd.read_file(d / f"plot{i}_polygon.geojson").assign(plot_id=f"plot{i}") for i in (10, 14)])
+    plots_path = tmp_path / "plots.gpkg"
+    plots.to_file(plots_path, layer="plots")
+    cfg = {
+        "plots": {"path": str(plots_path)},
+        "datasets": {
+            "gfc": {"kind": "loss_year", "loss_year": str(d / "plot*_gfc_lossyear_10m.tif"), "encoding": "offset",
+                    "last_year": 2024},
+            "tmf": {"kind": "loss_year", "loss_year": str(d / "plot*_tmf_defyear_10m.tif"), "encoding": "year",
+                    "first_year": 1990, "last_year": 2024},
+        },
+        "output": {"path": str(tmp_path / "whisp.gpkg")},
+    }
+    (tmp_path / "job.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["-q", "run", "--config", str(tmp_path / "job.yaml")]) == 0
+    out = pyogrio.read_dataframe(tmp_path / "whisp.gpkg", layer="plots").set_index("plot_id")
+    assert out.loc["plot10", "area_ha"] == pytest.approx(9.1, abs=0.1)
+    assert out.loc["plot14", "area_ha"] == pytest.approx(26.0, abs=0.1)
+    assert (out["gfc_data_coverage_pct"] == 100).all() and (out["tmf_data_coverage_pct"] == 100).all()
+    for product in ("gfc", "tmf"):
+        total = out[[c for c in out.columns if c.startswith(f"{product}_loss_") and c[len(product) + 6:-3].isdigit()]].sum(axis=1)
+        np.testing.assert_allclose(total, out[f"{product}_loss_total_ha"], rtol=1e-12)
+    assert (out["gfc_loss_total_ha"] <= out["area_ha"] + 1e-6).all()
+    assert out["gfc_forest_2000_ha"].isna().all()  # no forest layer given: forest area is unknown, not invented
+    # plot 10 (Yurimaguas) shows loss after 2020 in both products' rasters; the status follows the 'any' rule
+    assert out.loc["plot10", "gfc_loss_after_ref_ha"] > 0
+    worst = {"deforestation_detected": 0, "not_assessed": 1, "review": 2, "deforestation_free": 3}
+    for pid, row in out.iterrows():
+        assert row["status"] == min(row["gfc_status"], row["tmf_status"], key=worst.get)
+
+    # the TMF figures equal exactextract's coverage x the same ellipsoidal pixel areas
+    import exactextract
+    import rasterio
+    from pipeline.geodesy import pixel_row_areas
+    for pid in ("plot10", "plot14"):
+        path = d / f"{pid}_tmf_defyear_10m.tif"
+        with rasterio.open(path) as src:
+            t = src.transform
+            areas = pixel_row_areas(t.f, -t.e, t.a, 0, src.height)
+        geom = out.loc[pid, "geometry"]
+        feat = [{"type": "Feature", "properties": {}, "geometry": geom.__geo_interface__}]
+        ee = exactextract.exact_extract(str(path), feat, ["coverage", "values", "center_y"], output="pandas").iloc[0]
+        rows = np.floor((t.f - np.asarray(ee["center_y"])) / -t.e).astype(int)
+        ha = np.asarray(ee["coverage"]) * areas[rows] / 1e4
+        vals = np.asarray(ee["values"]).astype(int)
+        for year in (2016, 2020, 2022, 2023, 2024):
+            assert out.loc[pid, f"tmf_loss_{year}_ha"] == pytest.approx(ha[vals == year].sum(), abs=1e-6), (pid, year)
