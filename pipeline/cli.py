@@ -219,6 +219,57 @@ def sample(ctx, out, seed, n_plots, overwrite):
                    f"{paths.tree_cover.name}")
 
 
+@cli.command("fetch-tiles")
+@click.option("--plots", "plots_path", required=True, type=click.Path(path_type=Path),
+              help="Plots file: the tiles under these plots are fetched.")
+@click.option("--layer", default=None, help="Layer of the plots file.")
+@click.option("--product", type=click.Choice(["hansen"]), default="hansen", show_default=True,
+              help="The product whose tiles to fetch.")
+@click.option("--version", "version", default="GFC-2024-v1.12", show_default=True,
+              help="The release, as in its file names.")
+@click.option("--layers", default="lossyear,treecover2000", show_default=True,
+              help="Comma-separated layers (lossyear, treecover2000, datamask, ...).")
+@click.option("--dest", type=click.Path(path_type=Path), default=Path("data/raw/hansen"), show_default=True,
+              help="Folder to download into; files already there are kept.")
+@click.option("--base-url", default=None,
+              help="Folder holding the releases.  [default: the University of Maryland's public bucket]")
+@click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Retries per file (resuming where it stopped), with exponential back-off.")
+@click.option("--dry-run", is_flag=True, help="Only list the tiles needed and whether they are present.")
+@verbosity_options
+@click.pass_context
+def fetch_tiles(ctx, plots_path, layer, product, version, layers, dest, base_url, retries, dry_run):
+    """Download the 10° tiles that the plots need, only the missing ones.
+
+    Transfers resume where they stopped, are retried, checked against the size (and the MD5 the
+    server publishes, where it does), and only appear under their final name when complete.
+    Afterwards, point --loss-year and --tree-cover (or a config's datasets) at DEST.
+    """
+    import shapely
+
+    from .fetch import fetch_hansen_tiles
+    from .plots import read_plots
+    from .tiles import HANSEN_LAYERS, tiles_for_bounds
+
+    wanted = [x.strip() for x in layers.split(",") if x.strip()]
+    unknown = [x for x in wanted if x not in HANSEN_LAYERS]
+    if unknown:
+        raise click.BadParameter(f"unknown layer(s) {', '.join(unknown)}; Hansen layers are "
+                                 f"{', '.join(HANSEN_LAYERS)}", param_hint="--layers")
+    plots = read_plots(plots_path, layer=layer)
+    geoms = plots.geometry.to_numpy()
+    bounds = shapely.bounds(geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))])
+    results = fetch_hansen_tiles(bounds, version=version, layers=wanted, dest=dest, base_url=base_url,
+                                 retries=retries, progress=_progress(ctx), dry_run=dry_run)
+    if not ctx.find_root().obj.get("quiet"):
+        for r in results:
+            click.echo(f"{r.status:<11} {r.path}")
+        n_new = sum(r.status == "downloaded" for r in results)
+        click.echo(f"{len(tiles_for_bounds(bounds))} tile(s), {len(results)} file(s): {n_new} downloaded, "
+                   f"{sum(r.status == 'present' for r in results)} already present"
+                   + (f", {sum(r.status == 'missing' for r in results)} missing" if dry_run else ""))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the exit code."""
     try:

@@ -162,6 +162,7 @@ def generate_sample(
     bounds: tuple[float, float, float, float] = SAMPLE_BOUNDS,
     pixel_size: float = PIXEL_SIZE,
     progress: bool = False,
+    tiles: int = 2,
 ) -> SamplePaths:
     """Generate the synthetic sample (two Hansen-style rasters and a plots layer).
 
@@ -175,6 +176,9 @@ def generate_sample(
             in degrees; must be a whole number of pixels wide and high.
         pixel_size: Pixel size in degrees (Hansen GFC uses 0.00025).
         progress: Print progress messages to stderr.
+        tiles: Also write both rasters as ``tiles`` x ``tiles`` tiles in ``tiles/``
+            (``lossyear_r<i>_c<j>.tif``...), like a folder of Hansen tiles, so the
+            multi-tile path is exercised; 1 writes no tiles.
 
     Returns:
         The paths of the written files.
@@ -227,6 +231,11 @@ def generate_sample(
                 ),
             },
         )
+        if tiles > 1:
+            for name, array, nodata in (("lossyear", land.loss_year, LOSS_NODATA),
+                                        ("treecover2000", land.tree_cover, None)):
+                _write_tiles(tmp / "tiles", name, array, grid, tiles, nodata=nodata,
+                             tags={**tags, "DESCRIPTION": f"SYNTHETIC {name} tile. NOT real Hansen data."})
         log("rasters written")
         pyogrio.write_dataframe(
             plots,
@@ -249,6 +258,22 @@ def generate_sample(
         raise
     log(f"sample complete in {out_dir}")
     return SamplePaths.under(out_dir)
+
+
+def _write_tiles(folder: Path, name: str, array: np.ndarray, grid: "_Grid", n: int, *,
+                 nodata, tags: dict[str, str]) -> None:
+    """Write ``array`` as n x n tiles ``<name>_r<i>_c<j>.tif`` on the same grid."""
+    folder.mkdir(exist_ok=True)
+    h, w = array.shape
+    for i in range(n):
+        for j in range(n):
+            r0, r1 = i * h // n, (i + 1) * h // n
+            c0, c1 = j * w // n, (j + 1) * w // n
+            sub = _Grid.from_bounds(
+                (grid.lon_min + c0 * grid.px, grid.lat_max - r1 * grid.px,
+                 grid.lon_min + c1 * grid.px, grid.lat_max - r0 * grid.px), grid.px)
+            _write_raster(folder / f"{name}_r{i}_c{j}.tif", np.ascontiguousarray(array[r0:r1, c0:c1]), sub,
+                          nodata=nodata, tags=tags)
 
 
 # --------------------------------------------------------------------------

@@ -100,3 +100,16 @@ def test_the_check_by_hand_notebook_reproduces_the_figures(screened, tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "All figures match." in r.stdout and "loss_20" in r.stdout
+
+
+def test_sample_tiles_mosaic_to_the_single_rasters(default_sample):
+    import rasterio
+
+    from pipeline.rasters import open_layer
+
+    paths, _ = default_sample
+    for role, single in (("loss-year", paths.loss_year), ("tree-cover", paths.tree_cover)):
+        layer = open_layer(paths.root / "tiles", role)
+        assert len(layer.tiles) == 4
+        with rasterio.open(single) as src:
+            np.testing.assert_array_equal(layer.read(0, 0, src.height, src.width), src.read(1).astype("int32"))

@@ -1,0 +1,203 @@
+"""Downloading raster tiles over HTTP(S): resumable, retried, verified, never half-written.
+
+:func:`download` writes to ``<name>.part`` beside the target and renames it into place only once
+the size matches what the server announced, the MD5 matches where the server publishes one
+(Google Cloud Storage's ``x-goog-hash`` or ``Content-MD5``), and the file opens as a raster whose
+first and last blocks read. An interrupted transfer resumes from the ``.part`` file with an HTTP
+``Range`` request; failures are retried with exponential back-off.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import logging
+import os
+import re
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from tqdm.auto import tqdm
+
+from .errors import CacaoScreenError
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+USER_AGENT = "cacao-screen (+https://github.com/cacao-screen)"
+
+
+class FetchError(CacaoScreenError, OSError):
+    """A file could not be downloaded intact (exit code 1: the network or server, not the user)."""
+
+
+@dataclass
+class FetchResult:
+    url: str
+    path: Path
+    status: str  # 'downloaded', 'present'
+    size: int
+    attempts: int = 0
+
+
+def _md5_from_headers(headers) -> str | None:
+    """The object's MD5 (hex) from ``x-goog-hash: crc32c=..., md5=<base64>`` or ``Content-MD5``."""
+    for value in headers.get_all("x-goog-hash") or []:
+        for part in value.split(","):
+            key, _, b64 = part.strip().partition("=")
+            if key == "md5":
+                return base64.b64decode(b64 + "==="[: (4 - len(b64) % 4) % 4]).hex()
+    if headers.get("Content-MD5"):
+        return base64.b64decode(headers["Content-MD5"]).hex()
+    return None
+
+
+def _md5_of(path: Path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _default_validate(path: Path) -> None:
+    """The file must open as a raster and its first and last blocks must read."""
+    import rasterio
+
+    from .rasters import _check_pixels
+
+    try:
+        with rasterio.open(path) as src:
+            _check_pixels(src, str(path), "downloaded")
+    except Exception as exc:  # noqa: BLE001 - any failure means a bad file
+        raise FetchError(f"{path}: the downloaded file is not a readable raster ({exc})") from exc
+
+
+def download(url: str, dest: str | Path, *, retries: int = 5, backoff: float = 1.0, timeout: float = 60.0,
+             progress: bool = False, validate: Callable[[Path], None] | None = _default_validate) -> FetchResult:
+    """Download ``url`` to ``dest`` unless it is already there; see the module docstring."""
+    dest = Path(dest)
+    if dest.exists():
+        return FetchResult(url, dest, "present", dest.stat().st_size)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    last_error: Exception | None = None
+    for attempt in range(1, retries + 2):
+        try:
+            size, md5 = _fetch_into(url, part, timeout=timeout, progress=progress)
+            if md5 is not None and _md5_of(part) != md5:
+                part.unlink()
+                raise _Retry(f"MD5 mismatch: the data received differs from what the server published")
+            if validate is not None:
+                try:
+                    validate(part)
+                except FetchError as exc:
+                    part.unlink()
+                    raise _Retry(str(exc)) from exc
+            os.replace(part, dest)
+            log.info("downloaded %s (%d bytes)", dest, size)
+            return FetchResult(url, dest, "downloaded", size, attempt)
+        except _Fatal as exc:
+            raise FetchError(f"{url}: {exc}") from None
+        except (_Retry, urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout,
+                TimeoutError) as exc:
+            last_error = exc
+            if attempt > retries:
+                break
+            wait = backoff * 2 ** (attempt - 1)
+            log.warning("%s: attempt %d failed (%s); retrying in %.1f s", url, attempt, exc, wait)
+            time.sleep(wait)
+    raise FetchError(f"{url}: failed after {retries + 1} attempts ({last_error}); "
+                     f"{'the partial file ' + str(part) + ' is kept to resume' if part.exists() else 'nothing kept'}")
+
+
+class _Retry(Exception):
+    pass
+
+
+class _Fatal(Exception):
+    pass
+
+
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+
+def _fetch_into(url: str, part: Path, *, timeout: float, progress: bool) -> tuple[int, str | None]:
+    """One attempt: append to ``part`` from where it stops. Returns (total size, md5 or None)."""
+    have = part.stat().st_size if part.exists() else 0
+    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    if have:
+        req.add_header("Range", f"bytes={have}-")
+    try:
+        resp = urllib.request.urlopen(req, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and have:  # nothing left to send, or the part is bigger than the file
+            total = _total_from_range(exc.headers.get("Content-Range", ""))
+            if total is not None and total == have:
+                return have, _md5_from_headers(exc.headers)
+            part.unlink()
+            raise _Retry("the partial file does not match the server's; starting again") from None
+        if exc.code in (401, 403, 404, 410):
+            raise _Fatal(f"HTTP {exc.code} {exc.reason} (is the version or base URL right?)") from None
+        raise _Retry(f"HTTP {exc.code} {exc.reason}") from None
+    with resp:
+        md5 = _md5_from_headers(resp.headers)
+        if resp.status == 206:
+            m = _CONTENT_RANGE.match(resp.headers.get("Content-Range", ""))
+            if not m or int(m.group(1)) != have:
+                part.unlink(missing_ok=True)
+                raise _Retry("the server resumed at the wrong offset; starting again")
+            total = int(m.group(3)) if m.group(3) != "*" else None
+            mode = "ab"
+        else:  # 200: the whole file (the server ignored the range, or there was none)
+            have = 0
+            total = int(resp.headers["Content-Length"]) if resp.headers.get("Content-Length") else None
+            mode = "wb"
+        with open(part, mode) as f, tqdm(total=total, initial=have, unit="B", unit_scale=True, leave=False,
+                                          desc=part.name[:-5], disable=not progress) as bar:
+            while True:
+                chunk = resp.read(CHUNK)
+                if not chunk:
+                    break
+                f.write(chunk)
+                bar.update(len(chunk))
+    size = part.stat().st_size
+    if total is not None and size != total:
+        raise _Retry(f"received {size} of {total} bytes")
+    return size, md5
+
+
+def _total_from_range(value: str) -> int | None:
+    m = re.match(r"bytes \*/(\d+)", value or "")
+    return int(m.group(1)) if m else None
+
+
+def fetch_hansen_tiles(bounds, *, version: str, layers: list[str], dest: str | Path, base_url: str | None = None,
+                       retries: int = 5, backoff: float = 1.0, progress: bool = False,
+                       dry_run: bool = False) -> list[FetchResult]:
+    """Download the Hansen tiles that lon/lat ``bounds`` (n, 4) touch, for each layer, into ``dest``.
+
+    Files already in ``dest`` are kept (a file only ever appears there complete). Returns one
+    result per file; with ``dry_run`` nothing is downloaded and missing files have status 'missing'.
+    """
+    from .tiles import HANSEN_BASE_URL, hansen_file_name, hansen_url, tiles_for_bounds
+
+    dest = Path(dest)
+    results = []
+    tiles = tiles_for_bounds(bounds)
+    todo = [(layer, tile) for tile in tiles for layer in layers]
+    for layer, tile in tqdm(todo, desc="tiles", unit="file", disable=not progress or dry_run, leave=False):
+        url = hansen_url(version, layer, tile, base_url or HANSEN_BASE_URL)
+        path = dest / hansen_file_name(version, layer, tile)
+        if dry_run:
+            results.append(FetchResult(url, path, "present" if path.exists() else "missing",
+                                       path.stat().st_size if path.exists() else 0))
+            continue
+        results.append(download(url, path, retries=retries, backoff=backoff, progress=progress))
+    return results

@@ -1,0 +1,171 @@
+"""fetch-tiles against a loopback HTTP server: complete, resumed, corrupted, missing."""
+
+import base64
+import hashlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from rasterio.transform import from_origin
+
+from pipeline.cli import main
+from pipeline.fetch import FetchError, download
+from pipeline.tiles import hansen_file_name, parse_tile_name, tile_name, tiles_for_bounds
+
+VERSION = "GFC-2099-v9.9"
+
+
+def tile_bytes(tmp_path: Path, layer: str, tile: str, value: int) -> bytes:
+    """A small tiled GeoTIFF standing in for a Hansen tile (10 degrees in 300 pixels)."""
+    path = tmp_path / f"src_{layer}_{tile}.tif"
+    top, left = parse_tile_name(tile)
+    arr = np.full((300, 300), value, dtype="uint8")
+    prof = dict(driver="GTiff", width=300, height=300, count=1, dtype="uint8", crs="EPSG:4326",
+                transform=from_origin(left, top, 10 / 300, 10 / 300), tiled=True, blockxsize=256, blockysize=256)
+    with rasterio.open(path, "w", **prof) as dst:
+        dst.write(arr, 1)
+    return path.read_bytes()
+
+
+class TileServer:
+    """Serves {path: bytes} on 127.0.0.1 with Range support and scripted faults."""
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files = files
+        self.faults: dict[str, list[str]] = {}  # path -> faults to apply, one per request
+        self.requests: list[tuple[str, str | None]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.requests.append((self.path, self.headers.get("Range")))
+                data = server.files.get(self.path)
+                if data is None:
+                    self.send_error(404)
+                    return
+                fault = server.faults.get(self.path, []).pop(0) if server.faults.get(self.path) else None
+                md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+                body = data
+                if fault == "corrupt":
+                    body = bytes(b ^ 0xFF if i == len(data) // 2 else b for i, b in enumerate(data))
+                start = 0
+                rng = self.headers.get("Range")
+                if rng:
+                    start = int(rng.split("=")[1].split("-")[0])
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Length", str(len(data) - start))
+                self.send_header("x-goog-hash", f"crc32c=AAAAAA==, md5={md5}")
+                self.end_headers()
+                chunk = body[start:]
+                if fault == "interrupt":
+                    self.wfile.write(chunk[: len(chunk) // 3])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(chunk)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    files = {}
+    for tile in ("00N_080W", "10S_080W"):
+        for layer, value in (("lossyear", 21), ("treecover2000", 90)):
+            files[f"/{VERSION}/{hansen_file_name(VERSION, layer, tile)}"] = tile_bytes(tmp_path, layer, tile, value)
+    with TileServer(files) as s:
+        yield s
+
+
+def test_tile_names_and_tiles_under_plots():
+    assert tile_name(-10, -80) == "10S_080W" and tile_name(0, -80) == "00N_080W" and tile_name(20, 10) == "20N_010E"
+    assert parse_tile_name("10S_070W") == (-10, -70)
+    # the sample window (San Martín) lies in 00N_080W; a plot across 10 S spans two tiles
+    assert tiles_for_bounds([[-76.75, -8.5, -76.25, -8.0]]) == ["00N_080W"]
+    assert tiles_for_bounds([[-70.1, -10.1, -69.9, -9.9]]) == ["00N_080W", "00N_070W", "10S_080W", "10S_070W"]
+    assert tiles_for_bounds([[np.nan] * 4]) == []
+
+
+def test_download_complete_and_skip_when_present(server, tmp_path):
+    url = server.url + f"/{VERSION}/{hansen_file_name(VERSION, 'lossyear', '00N_080W')}"
+    dest = tmp_path / "out" / "t.tif"
+    r = download(url, dest, backoff=0)
+    assert r.status == "downloaded" and dest.read_bytes() == server.files[url[len(server.url):]]
+    assert not dest.with_name("t.tif.part").exists()
+    assert download(url, dest, backoff=0).status == "present"
+    assert len(server.requests) == 1
+
+
+def test_an_interrupted_transfer_resumes_with_a_range_request(server, tmp_path):
+    path = f"/{VERSION}/{hansen_file_name(VERSION, 'lossyear', '10S_080W')}"
+    server.faults[path] = ["interrupt"]
+    dest = tmp_path / "t.tif"
+    r = download(server.url + path, dest, backoff=0)
+    assert r.status == "downloaded" and r.attempts == 2
+    assert dest.read_bytes() == server.files[path]
+    assert server.requests[0][1] is None and server.requests[1][1].startswith("bytes=")
+    assert int(server.requests[1][1].split("=")[1].rstrip("-")) > 0
+
+
+def test_a_corrupted_transfer_is_detected_by_md5_and_fetched_again(server, tmp_path):
+    path = f"/{VERSION}/{hansen_file_name(VERSION, 'treecover2000', '10S_080W')}"
+    server.faults[path] = ["corrupt"]
+    dest = tmp_path / "t.tif"
+    r = download(server.url + path, dest, backoff=0)
+    assert r.attempts == 2 and dest.read_bytes() == server.files[path]
+    server.faults[path] = ["corrupt"] * 10
+    bad = tmp_path / "bad.tif"
+    with pytest.raises(FetchError, match="MD5 mismatch"):
+        download(server.url + path, bad, retries=2, backoff=0)
+    assert not bad.exists() and not bad.with_name("bad.tif.part").exists()
+
+
+def test_a_missing_file_fails_at_once(server, tmp_path):
+    with pytest.raises(FetchError, match="404"):
+        download(server.url + "/nope.tif", tmp_path / "x.tif", backoff=0)
+    assert len(server.requests) == 1
+
+
+def test_fetch_tiles_command_downloads_only_missing_tiles(server, tmp_path, capsys):
+    plots = gpd.GeoDataFrame({"plot_id": ["a", "b"]}, crs="EPSG:4326", geometry=[
+        shapely.box(-76.5, -8.3, -76.49, -8.29), shapely.box(-76.5, -10.3, -76.49, -10.29)])
+    pp = tmp_path / "plots.gpkg"
+    plots.to_file(pp)
+    dest = tmp_path / "hansen"
+    args = ["fetch-tiles", "--plots", str(pp), "--version", VERSION, "--dest", str(dest), "--base-url", server.url]
+    assert main([*args, "--dry-run"]) == 0
+    assert "2 tile(s), 4 file(s)" in capsys.readouterr().out and not dest.exists()
+    assert main(args) == 0
+    assert "4 downloaded" in capsys.readouterr().out
+    assert sorted(p.name for p in dest.iterdir()) == sorted(
+        hansen_file_name(VERSION, layer, tile) for tile in ("00N_080W", "10S_080W")
+        for layer in ("lossyear", "treecover2000"))
+    n = len(server.requests)
+    assert main(args) == 0
+    assert "0 downloaded, 4 already present" in capsys.readouterr().out and len(server.requests) == n
+    # the downloaded folder is directly usable as tiles for screening
+    from pipeline.rasters import open_product
+    product = open_product("hansen", loss_year=dest, tree_cover=dest)
+    assert len(product.loss.tiles) == 2 and product.last_year == 2099
+    assert main(["fetch-tiles", "--plots", str(pp), "--layers", "lossyear,bogus"]) == 2
