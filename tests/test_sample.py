@@ -137,7 +137,7 @@ def test_replaces_an_existing_directory(tmp_path: Path):
 def test_failure_leaves_previous_sample_untouched(tmp_path: Path, monkeypatch):
     out = tmp_path / "sample"
     generate_sample(out, n_plots=20, bounds=SMALL_BOUNDS)
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     calls = []
 
@@ -151,7 +151,7 @@ def test_failure_leaves_previous_sample_untouched(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(sample, "_write_raster", failing_write)
     with pytest.raises(OSError, match="disk full"):
         generate_sample(out, n_plots=20, bounds=SMALL_BOUNDS, seed=1)
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sample"]
 
 
