@@ -89,10 +89,7 @@ def coverage_fractions(geoms, grid: Grid) -> Coverage:
     n = len(geoms)
     if n == 0:
         return _empty_coverage()
-    polygonal = np.array(
-        [g is not None and g.geom_type in ("Polygon", "MultiPolygon") and not g.is_empty for g in geoms],
-        dtype=bool,
-    )
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
     if not polygonal.any():
         return _empty_coverage()
     idx_geoms = np.flatnonzero(polygonal)
@@ -170,13 +167,17 @@ def coverage_fractions(geoms, grid: Grid) -> Coverage:
     acc = np.bincount(flat, weights=dy * (1 - xm), minlength=offset[-1])
     acc += np.bincount(flat + 1, weights=dy * xm, minlength=offset[-1] + 1)[: offset[-1]]
 
-    # Cumulative sum along each buffer row (rows are contiguous runs of length `stride`).
+    # Cumulative sum along each buffer row (rows are contiguous runs of length `stride`). Rows of
+    # equal length are summed together as a 2-D array, so that each polygon's result does not
+    # depend on which other polygons share the batch (bit-identical reruns and partitionings).
     row_len = np.repeat(stride, height)
     row_start = np.zeros(len(row_len), dtype="int64")
     np.cumsum(row_len[:-1], out=row_start[1:])
-    csum = np.cumsum(acc)
-    before = np.where(row_start > 0, csum[row_start - 1], 0.0)
-    cover = csum - np.repeat(before, row_len)
+    cover = np.empty_like(acc)
+    for length in np.unique(row_len):
+        starts = row_start[row_len == length]
+        cells = starts[:, None] + np.arange(length)
+        cover[cells] = np.cumsum(acc[cells], axis=1)
 
     # --- back to (polygon, row, col) entries -------------------------------------------------
     poly_of_cell = np.repeat(np.arange(n), size)

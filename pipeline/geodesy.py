@@ -62,18 +62,71 @@ def pixel_row_areas(top: float, res_y: float, res_x: float, row_start: int, row_
     return cell_areas(lat_top, lat_bottom, res_x)
 
 
-def geodesic_areas(geoms) -> np.ndarray:
-    """Geodesic area (m²) of each polygon or multipolygon (lon/lat, degrees); NaN when empty/None.
+_E = np.sqrt(WGS84_E2)
+_GL2, _GL4 = (((x + 1) / 2, w / 2) for x, w in (np.polynomial.legendre.leggauss(k) for k in (2, 4)))
 
-    Holes are subtracted and multipolygon parts added, whatever the rings' orientation.
+
+def _authalic_q(phi: np.ndarray) -> np.ndarray:
+    """q(φ): the ellipsoid's area between the equator and latitude φ is a²/2 · q(φ) per radian."""
+    s = np.sin(phi)
+    return (1 - WGS84_E2) * (s / (1 - WGS84_E2 * s * s) - np.log((1 - _E * s) / (1 + _E * s)) / (2 * _E))
+
+
+def geodesic_areas(geoms) -> np.ndarray:
+    """Area (m²) on the WGS84 ellipsoid of each polygon or multipolygon (lon/lat, degrees).
+
+    Holes are subtracted and multipolygon parts added, whatever the rings' orientation; NaN for
+    None or empty geometries, 0 for non-polygonal ones.
+
+    Edges are taken as straight lines in longitude/latitude — how GeoJSON (RFC 7946) defines them,
+    and the same polygon whose pixel coverage is measured — so a plot entirely over forest has
+    ``forest_2000_ha == area_ha``. By Green's theorem the area is ``a²/2 · |∮ q(φ) dλ|`` with
+    ``q`` the authalic-latitude function; along a straight edge φ is linear in λ and the integral
+    is evaluated with 4-point Gauss-Legendre quadrature: exact to machine precision, vectorised
+    over every edge of every polygon. Against Karney's geodesic-edge areas (``pyproj.Geod``) the
+    difference is how far a geodesic strays from a straight edge: a few millionths of a tropical
+    plot's area.
     """
     geoms = np.asarray(geoms, dtype=object)
+    n = len(geoms)
+    out = np.full(n, np.nan)
+    if n == 0:
+        return out
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    polygonal = present & np.isin(shapely.get_type_id(geoms), (3, 6))
+    out[present & ~polygonal] = 0.0
+    idx = np.flatnonzero(polygonal)
+    if not len(idx):
+        return out
+    parts, part_owner = shapely.get_parts(geoms[idx], return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    is_shell = np.ones(len(rings), dtype=bool)
+    is_shell[1:] = ring_part[1:] != ring_part[:-1]
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    lam = np.radians(coords[:, 0])
+    phi = np.radians(coords[:, 1])
+    e = np.flatnonzero(ring_of[1:] == ring_of[:-1])           # edge from vertex e to e + 1
+    first = np.searchsorted(ring_of, np.arange(len(rings)))   # each ring's first vertex
+    q0 = _authalic_q(phi[first])[ring_of[e]]                  # a local origin keeps sums small
+    dphi = phi[e + 1] - phi[e]
+    # 2-point Gauss-Legendre is exact for cubics: ample for plot edges (error ~ dphi**5 / 4320);
+    # polygons with longer edges get 4 points.
+    nodes, weights = (_GL2 if np.abs(dphi).max(initial=0) < 1e-3 else _GL4)
+    phi_t = phi[e, None] + nodes * dphi[:, None]
+    mean_q = (_authalic_q(phi_t) - q0[:, None]) @ weights
+    ring_int = np.bincount(ring_of[e], weights=mean_q * (lam[e + 1] - lam[e]), minlength=len(rings))
+    ring_area = np.abs(ring_int) * WGS84_A**2 / 2
+    signed = np.where(is_shell, ring_area, -ring_area)
+    out[idx] = np.bincount(part_owner[ring_part], weights=signed, minlength=len(idx))
+    return out
+
+
+def karney_areas(geoms) -> np.ndarray:
+    """Areas (m²) with geodesic edges (Karney's algorithm via ``pyproj.Geod``), one plot at a time:
+    the reference the vectorised :func:`geodesic_areas` is tested against."""
     out = np.full(len(geoms), np.nan)
     for i, g in enumerate(geoms):
-        if g is None or shapely.is_empty(g):
-            continue
-        if g.geom_type not in ("Polygon", "MultiPolygon"):
-            out[i] = 0.0
+        if g is None or g.is_empty:
             continue
         total = 0.0
         for part in getattr(g, "geoms", [g]):

@@ -61,56 +61,54 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: RuleParam
     ``status``, ``deforestation_free`` (nullable boolean) and ``status_reason``, same index.
     """
     ref = params.reference_year
-    statuses, flags, reasons = [], [], []
+    n = len(figures)
     inv = invalid_reason.fillna("").astype(str).to_numpy()
     cov = figures["data_coverage_pct"].to_numpy(dtype="float64", na_value=np.nan)
-    after = figures["loss_after_ref_ha"].to_numpy(dtype="float64", na_value=np.nan)
+    after = np.nan_to_num(figures["loss_after_ref_ha"].to_numpy(dtype="float64", na_value=np.nan))
     forest = figures["forest_2000_ha"].to_numpy(dtype="float64", na_value=np.nan)
     first = figures["first_loss_year_after_ref"].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
-    zeros = np.zeros(len(figures))
-    missing = figures["_missing_pct"].to_numpy(dtype="float64") if "_missing_pct" in figures else zeros
-    invalid = figures["_invalid_pct"].to_numpy(dtype="float64") if "_invalid_pct" in figures else zeros
-    for i in range(len(figures)):
-        loss = 0.0 if np.isnan(after[i]) else after[i]
-        when = "" if np.isnan(first[i]) else f", first in {int(first[i])}"
-        if inv[i]:
-            statuses.append("invalid"); flags.append(None)
-            reasons.append(f"geometry cannot be screened: {inv[i]}")
-        elif not cov[i] >= params.min_data_coverage_pct:
-            statuses.append("not_assessed"); flags.append(None)
-            if not cov[i] > 0:
-                reasons.append("no valid raster data under the plot" + (_causes(missing[i], invalid[i]) or
-                                                                        " (no-data pixels)"))
-            else:
-                extra = (f"; {_fmt_ha(loss)} of forest loss after {ref}{when} already seen on the covered part"
-                         if loss >= ZERO_HA else "")
-                reasons.append(f"only {cov[i]:.1f} % of the plot has valid raster data "
-                               f"(minimum {params.min_data_coverage_pct:g} %){_causes(missing[i], invalid[i])}{extra}")
-        elif loss > params.review_max_ha:
-            statuses.append("deforestation_detected"); flags.append(False)
-            reasons.append(f"{_fmt_ha(loss)} of forest lost after {ref}{when}, more than the "
-                           f"{params.review_max_ha:g} ha review tolerance")
-        elif loss >= ZERO_HA:
-            statuses.append("review"); flags.append(None)
-            reasons.append(f"{_fmt_ha(loss)} of forest lost after {ref}{when}: no more than "
-                           f"{params.review_max_ha:g} ha, within the loss product's geolocation "
-                           "uncertainty; check imagery")
+    missing = figures["_missing_pct"].to_numpy(dtype="float64") if "_missing_pct" in figures else np.zeros(n)
+    invalid = figures["_invalid_pct"].to_numpy(dtype="float64") if "_invalid_pct" in figures else np.zeros(n)
+
+    # The rules, in order: the first that applies decides.
+    is_invalid = inv != ""
+    is_not_assessed = ~is_invalid & ~(cov >= params.min_data_coverage_pct)
+    is_detected = ~is_invalid & ~is_not_assessed & (after > params.review_max_ha)
+    is_review = ~is_invalid & ~is_not_assessed & ~is_detected & (after >= ZERO_HA)
+    status = np.select([is_invalid, is_not_assessed, is_detected, is_review],
+                       ["invalid", "not_assessed", "deforestation_detected", "review"], "deforestation_free")
+    flag = pd.array(np.where(status == "deforestation_free", True, np.where(status == "deforestation_detected",
+                                                                            False, None)), dtype="boolean")
+
+    # The reasons, in words, one status at a time.
+    reason = np.empty(n, dtype=object)
+    when = np.array(["" if np.isnan(y) else f", first in {int(y)}" for y in first], dtype=object)
+    for i in np.flatnonzero(is_invalid):
+        reason[i] = f"geometry cannot be screened: {inv[i]}"
+    for i in np.flatnonzero(is_not_assessed):
+        causes = _causes(missing[i], invalid[i])
+        if not cov[i] > 0:
+            reason[i] = "no valid raster data under the plot" + (causes or " (no-data pixels)")
         else:
-            statuses.append("deforestation_free"); flags.append(True)
-            if np.isnan(forest[i]):  # a product without a forest layer
-                reasons.append(f"no forest loss after {ref}")
-            else:
-                what = ("no forest in 2000 under the plot" if not forest[i] >= ZERO_HA
-                        else f"{_fmt_ha(forest[i])} of forest in 2000")
-                reasons.append(f"no forest loss after {ref} ({what})")
-    return pd.DataFrame(
-        {
-            "status": pd.Categorical(statuses, categories=STATUSES).astype(str),
-            "deforestation_free": pd.array(flags, dtype="boolean"),
-            "status_reason": reasons,
-        },
-        index=figures.index,
-    )
+            seen = (f"; {_fmt_ha(after[i])} of forest loss after {ref}{when[i]} already seen on the covered part"
+                    if after[i] >= ZERO_HA else "")
+            reason[i] = (f"only {cov[i]:.1f} % of the plot has valid raster data "
+                         f"(minimum {params.min_data_coverage_pct:g} %){causes}{seen}")
+    for i in np.flatnonzero(is_detected):
+        reason[i] = (f"{_fmt_ha(after[i])} of forest lost after {ref}{when[i]}, more than the "
+                     f"{params.review_max_ha:g} ha review tolerance")
+    for i in np.flatnonzero(is_review):
+        reason[i] = (f"{_fmt_ha(after[i])} of forest lost after {ref}{when[i]}: no more than "
+                     f"{params.review_max_ha:g} ha, within the loss product's geolocation uncertainty; check imagery")
+    free = status == "deforestation_free"
+    no_forest_layer = free & np.isnan(forest)
+    no_forest = free & ~no_forest_layer & ~(forest >= ZERO_HA)
+    some_forest = free & ~no_forest_layer & ~no_forest
+    reason[no_forest_layer] = f"no forest loss after {ref}"
+    reason[no_forest] = f"no forest loss after {ref} (no forest in 2000 under the plot)"
+    reason[some_forest] = [f"no forest loss after {ref} ({_fmt_ha(f)} of forest in 2000)" for f in forest[some_forest]]
+    return pd.DataFrame({"status": status.astype(object), "deforestation_free": flag, "status_reason": reason},
+                        index=figures.index)
 
 
 #: How the statuses of several loss products combine into the plot's status.
