@@ -91,6 +91,8 @@ def _print_summary(result, out_path: Path, reference_year: int) -> None:
         if status == "total":
             click.echo("-" * 72)
         click.echo(f"{status:<24}{int(row['plots']):>8}{row['area_ha']:>14.2f}{row['loss_after_ref_ha']:>26.2f}")
+    if result.reused:
+        click.echo(f"Incremental: {result.reused} unchanged plots reused, {n - result.reused} screened")
     issues = result.issues
     if len(issues):
         counts = issues.groupby(["severity", "code"]).size()
@@ -122,6 +124,9 @@ _common_options = [
     click.option("--workers", type=click.IntRange(min=1), default=None,
                  help="Processes to use.  [default: all cores for 20,000 plots or more, else 1]"),
     click.option("--overwrite", is_flag=True, default=None, help="Replace the output if it exists."),
+    click.option("--incremental", is_flag=True, default=None,
+                 help="Reuse the figures of plots unchanged since the existing output (same geometry, "
+                      "parameters and raster files) and replace it; only new or changed plots are computed."),
 ]
 
 
@@ -148,7 +153,7 @@ def common_options(f):
 @common_options
 @click.pass_context
 def screen(ctx, plots_path, layer, id_column, loss_year, tree_cover, datamask, out, reference_year,
-           canopy_threshold, review_max_ha, min_data_coverage_pct, last_year, workers, overwrite):
+           canopy_threshold, review_max_ha, min_data_coverage_pct, last_year, workers, overwrite, incremental):
     """Screen the plots in --plots against a loss-year and a tree-cover raster."""
     from .config import build_config
 
@@ -162,7 +167,7 @@ def screen(ctx, plots_path, layer, id_column, loss_year, tree_cover, datamask, o
         "plots": {"path": plots_path, "layer": layer, "id_column": id_column},
         "rasters": rasters,
         "screening": screening,
-        "output": {"path": out, "overwrite": bool(overwrite)},
+        "output": {"path": out, "overwrite": bool(overwrite), "incremental": bool(incremental)},
         "workers": workers,
     }, "command line")
     _run_config(ctx, cfg)
@@ -175,7 +180,7 @@ def screen(ctx, plots_path, layer, id_column, loss_year, tree_cover, datamask, o
 @common_options
 @click.pass_context
 def run(ctx, config_path, out, reference_year, canopy_threshold, review_max_ha, min_data_coverage_pct, last_year,
-        workers, overwrite):
+        workers, overwrite, incremental):
     """Run a screening job described by a YAML config; flags override the file."""
     from .config import load_config
 
@@ -187,6 +192,7 @@ def run(ctx, config_path, out, reference_year, canopy_threshold, review_max_ha, 
         "rasters.last_year": last_year,
         "output.path": str(out.absolute()) if out is not None else None,
         "output.overwrite": overwrite,
+        "output.incremental": incremental,
         "workers": workers,
     })
     _run_config(ctx, cfg)

@@ -88,6 +88,8 @@ class ScreeningConfig(_Strict):
 class OutputConfig(_Strict):
     path: Path = Field(Path("outputs/screening.gpkg"), description="GeoPackage to write")
     overwrite: bool = Field(False, description="Replace an existing output")
+    incremental: bool = Field(False, description="Reuse the figures of unchanged plots from the existing output "
+                                                 "(and replace it)")
 
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -13,7 +13,9 @@ its name (``tmf_loss_after_ref_ha``, ``tmf_status``...) and the plot's ``status`
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -77,6 +79,7 @@ class ScreenResult:
     loss_by_year: pd.DataFrame
     issues: pd.DataFrame
     metadata: dict[str, str] = field(default_factory=dict)
+    reused: int = 0  # plots whose figures an incremental run took from the previous output
 
     def summary(self) -> pd.DataFrame:
         """Plots and hectares per status (every status listed, in a fixed order)."""
@@ -146,13 +149,46 @@ def screen_product(geoms: np.ndarray, product: Product, params: ScreenParams = S
     return stats
 
 
+def product_fingerprint(product: Product) -> tuple:
+    """What identifies a product's data and reading: every setting, and each file's name, size and
+    modification time (a re-downloaded tile counts as new; URLs by their address)."""
+    files = []
+    for role, layer in product.layers.items():
+        for t in layer.tiles:
+            try:
+                st = os.stat(t.path)
+                files.append((role, os.path.basename(t.path), st.st_size, st.st_mtime_ns))
+            except OSError:
+                files.append((role, t.path))
+    return (product.name, product.kind, product.encoding, product.year_offset, product.first_year,
+            product.last_year, product.loss_nodata, product.cover_nodata, tuple(files))
+
+
+def screen_keys(geoms: np.ndarray, products: Sequence[Product], params: ScreenParams) -> np.ndarray:
+    """A key per plot that changes whenever its figures could: the geometry screened, every
+    parameter, every product's files, and the cacao-screen version. Empty for unscreened plots."""
+    common = repr((__version__, params, [product_fingerprint(p) for p in products])).encode()
+    prefix = hashlib.blake2b(common, digest_size=16).digest()
+    wkb = shapely.to_wkb(geoms)
+    return np.array(["" if w is None else hashlib.blake2b(prefix + w, digest_size=12).hexdigest() for w in wkb],
+                    dtype=object)
+
+
+#: Previous statuses whose figures may be reused by an incremental run (not_assessed plots are
+#: always recomputed: their reasons need more than the stored figures).
+REUSABLE = ("deforestation_free", "review", "deforestation_detected")
+
+
 def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
                  params: ScreenParams = ScreenParams(), *, workers: int | None = None,
-                 progress: bool = False) -> ScreenResult:
+                 progress: bool = False, previous: pd.DataFrame | None = None) -> ScreenResult:
     """Screen normalised plots (see :func:`pipeline.plots.normalise`) against loss products.
 
     Every row of ``plots`` comes out, in the same order, with figures, ``status``,
-    ``deforestation_free`` and ``status_reason``.
+    ``deforestation_free`` and ``status_reason``. ``previous`` (the ``plots`` layer of an earlier
+    output, see :func:`read_previous`) makes the run incremental: a plot whose ``screen_key`` is
+    found there keeps the figures stored with it instead of being computed again — the same
+    figures a full run gives, since the key covers everything they depend on.
     """
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.plots.read_plots)")
@@ -163,18 +199,31 @@ def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
         raise ValueError(f"unknown status rule {params.status_rule!r}")
     qc = check_plots(plots)
     geoms = qc.geometry  # what is screened: the input geometry, or QC's repair of it
-    n_workers = workers or default_workers(int(qc.screenable.sum()))
+    keys = screen_keys(geoms, products, params)
+    reuse = np.zeros(len(plots), dtype=bool)
+    if previous is not None and len(previous) and "screen_key" in previous:
+        prev = previous[previous["status"].isin(REUSABLE)].drop_duplicates("screen_key").set_index("screen_key")
+        reuse = qc.screenable & np.isin(keys, prev.index.to_numpy())
+        matched = prev.loc[keys[reuse]]
+        log.info("incremental: %d of %d plots unchanged since the previous output", reuse.sum(), len(plots))
+    to_compute = np.where(reuse, None, geoms)
+    n_workers = workers or default_workers(int((qc.screenable & ~reuse).sum()))
 
     figures: dict[str, pd.DataFrame] = {}
     verdicts: dict[str, pd.DataFrame] = {}
     try:
         for product in products:
-            stats = screen_product(geoms, product, params, workers=n_workers, progress=progress)
+            stats = screen_product(to_compute, product, params, workers=n_workers, progress=progress)
             fig = derive_figures(stats, np.array(product.years), params.reference_year)
             fig.loc[~qc.screenable, "data_coverage_pct"] = np.nan
             if product.tree_cover is None and product.forest_mask is None:
                 # no forest layer: loss counts wherever the product flags it; forest area is unknown
                 fig[["forest_2000_ha", "forest_ref_ha"]] = np.nan
+            if reuse.any():
+                prefix = "" if len(products) == 1 else f"{product.name}_"
+                for col in MAIN_COLUMNS + [f"loss_{y}_ha" for y in product.years]:
+                    fig.loc[reuse, col] = matched[prefix + col].to_numpy()
+                fig.loc[reuse, ["_missing_pct", "_invalid_pct"]] = 0.0
             fig.index = plots.index
             figures[product.name] = fig
             verdicts[product.name] = classify(fig, qc.error_reason, params.rules)
@@ -192,7 +241,8 @@ def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
         verdict,
         pd.DataFrame({"area_ha": area_ha}, index=plots.index),
         fig[MAIN_COLUMNS],
-        pd.DataFrame({"qc_status": qc.qc_status, "qc_summary": qc.qc_summary}),
+        pd.DataFrame({"qc_status": qc.qc_status, "qc_summary": qc.qc_summary, "screen_key": keys},
+                     index=plots.index),
         fig[year_cols],
     ]
     if len(products) > 1:
@@ -220,7 +270,26 @@ def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
     loss_by_year = pd.concat(long_parts, ignore_index=True)
     loss_by_year["year"] = loss_by_year["year"].astype("int64")
     loss_by_year = loss_by_year.sort_values(["source_row", "product", "year"], kind="stable").reset_index(drop=True)
-    return ScreenResult(result_plots, loss_by_year, qc.issues)
+    return ScreenResult(result_plots, loss_by_year, qc.issues, reused=int(reuse.sum()))
+
+
+def read_previous(path: str | Path) -> pd.DataFrame | None:
+    """The ``plots`` layer of an earlier screening output, without geometries, for an incremental
+    run; None (a full run) when there is none or it predates screen keys."""
+    import pyogrio
+
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        prev = pyogrio.read_dataframe(path, layer="plots", read_geometry=False, use_arrow=True)
+    except Exception as exc:  # noqa: BLE001 - an unreadable previous output only costs a full run
+        log.warning("%s: cannot reuse the previous output (%s); screening every plot", path, exc)
+        return None
+    if "screen_key" not in prev:
+        log.warning("%s: the previous output has no screen_key column; screening every plot", path)
+        return None
+    return prev
 
 
 def open_products(cfg: RunConfig) -> list[Product]:
@@ -244,12 +313,14 @@ def open_products(cfg: RunConfig) -> list[Product]:
 def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
     """The whole job of a validated config: read, screen, write ``cfg.output.path`` atomically."""
     started = time.time()
-    check_target(cfg.output.path, cfg.output.overwrite)  # fail before the work, not after
+    overwrite = cfg.output.overwrite or cfg.output.incremental  # an incremental run replaces its output
+    check_target(cfg.output.path, overwrite)  # fail before the work, not after
     products = open_products(cfg)
     plots = read_plots(cfg.plots.path, layer=cfg.plots.layer, id_column=cfg.plots.id_column,
                        id_column_required=cfg.plots.id_column != "plot_id")
     params = ScreenParams.from_config(cfg)
-    result = screen_plots(plots, products, params, workers=cfg.workers, progress=progress)
+    previous = read_previous(cfg.output.path) if cfg.output.incremental else None
+    result = screen_plots(plots, products, params, workers=cfg.workers, progress=progress, previous=previous)
     meta = {
         "generator": f"cacao-screen {__version__}",
         "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -283,13 +354,14 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
         "coverage": "exact fraction of each pixel inside the plot",
         "plots_in": str(len(plots)),
         "plots_out": str(len(result.plots)),
+        "plots_reused": str(result.reused),
         "elapsed_s": f"{time.time() - started:.1f}",
     })
     result.metadata = meta
     if len(result.plots) != len(plots):  # the invariant the whole design protects
         raise RuntimeError(f"internal error: {len(plots)} plots in, {len(result.plots)} out")
     write_screening(cfg.output.path, result.plots, result.loss_by_year, result.issues, result.metadata,
-                    overwrite=cfg.output.overwrite)
+                    overwrite=overwrite)
     return result
 
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import yaml
@@ -113,3 +114,65 @@ def test_sample_tiles_mosaic_to_the_single_rasters(default_sample):
         assert len(layer.tiles) == 4
         with rasterio.open(single) as src:
             np.testing.assert_array_equal(layer.read(0, 0, src.height, src.width), src.read(1).astype("int32"))
+
+
+def test_incremental_rerun_equals_a_full_run_and_computes_only_new_plots(default_sample, tmp_path, monkeypatch):
+    import os
+
+    import pipeline.workflow as wf
+
+    paths, _ = default_sample
+    plots = read_plots(paths.plots)
+    source = open_hansen(paths.root / "tiles", paths.root / "tiles")
+    full = screen_plots(plots, source).plots
+    # a previous run that lacked 1 % of the plots
+    rng = np.random.default_rng(0)
+    dropped = rng.choice(len(plots), size=len(plots) // 100, replace=False)
+    older = screen_plots(plots.drop(index=plots.index[dropped]), source).plots
+    previous = pd.DataFrame(older.drop(columns="geometry"))
+
+    computed = []
+    real = wf.screen_product
+
+    def spy(geoms, *args, **kw):
+        computed.append(sum(g is not None for g in geoms))
+        return real(geoms, *args, **kw)
+
+    monkeypatch.setattr(wf, "screen_product", spy)
+    again = screen_plots(plots, source, previous=previous).plots
+    pd.testing.assert_frame_equal(again.drop(columns="geometry"), full.drop(columns="geometry"), check_exact=True)
+    not_reusable = (~older["status"].isin(wf.REUSABLE)).sum()
+    assert computed == [len(dropped) + not_reusable - (older["status"] == "invalid").sum()
+                        - (full.iloc[dropped]["status"] == "invalid").sum()]
+    assert computed[0] < len(plots) * 0.05
+
+    # anything that could change the figures invalidates the keys: a parameter, a raster file
+    computed.clear()
+    screen_plots(plots, source, ScreenParams(canopy_threshold=30), previous=previous)
+    assert computed[0] == (full["status"] != "invalid").sum()
+    tile = source.loss.tiles[0].path
+    st = os.stat(tile)
+    try:
+        os.utime(tile, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        computed.clear()
+        screen_plots(plots, source, previous=previous)
+        assert computed[0] == (full["status"] != "invalid").sum()
+    finally:
+        os.utime(tile, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_incremental_flag_reuses_the_existing_output(screened, tmp_path, capsys):
+    import shutil
+
+    paths, out = screened
+    target = tmp_path / "screening.gpkg"
+    shutil.copy(out, target)
+    args = ["screen", "--plots", str(paths.plots), "--loss-year", str(paths.loss_year),
+            "--tree-cover", str(paths.tree_cover), "--out", str(target), "--incremental"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    reused = int(printed.split("Incremental: ")[1].split()[0])
+    assert reused > 0.95 * 2003 and "screened" in printed
+    a = pyogrio.read_dataframe(out, layer="plots", read_geometry=False)
+    b = pyogrio.read_dataframe(target, layer="plots", read_geometry=False)
+    pd.testing.assert_frame_equal(a.drop(columns="screen_key"), b.drop(columns="screen_key"), check_exact=True)
