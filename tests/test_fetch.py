@@ -45,6 +45,16 @@ class TileServer:
             def log_message(self, *args):
                 pass
 
+            def do_HEAD(self):
+                data = server.files.get(self.path)
+                if data is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Accept-Ranges", "bytes")
+                self.end_headers()
+
             def do_GET(self):
                 server.requests.append((self.path, self.headers.get("Range")))
                 data = server.files.get(self.path)
@@ -56,18 +66,21 @@ class TileServer:
                 body = data
                 if fault == "corrupt":
                     body = bytes(b ^ 0xFF if i == len(data) // 2 else b for i, b in enumerate(data))
-                start = 0
+                start, end = 0, len(data) - 1
                 rng = self.headers.get("Range")
                 if rng:
-                    start = int(rng.split("=")[1].split("-")[0])
+                    first, _, last = rng.split("=")[1].partition("-")
+                    start = int(first)
+                    end = min(int(last), len(data) - 1) if last else len(data) - 1
                     self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                    self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
                 else:
                     self.send_response(200)
-                self.send_header("Content-Length", str(len(data) - start))
+                self.send_header("Content-Length", str(end + 1 - start))
+                self.send_header("Accept-Ranges", "bytes")
                 self.send_header("x-goog-hash", f"crc32c=AAAAAA==, md5={md5}")
                 self.end_headers()
-                chunk = body[start:]
+                chunk = body[start:end + 1]
                 if fault == "interrupt":
                     self.wfile.write(chunk[: len(chunk) // 3])
                     self.wfile.flush()
@@ -169,3 +182,41 @@ def test_fetch_tiles_command_downloads_only_missing_tiles(server, tmp_path, caps
     product = open_product("hansen", loss_year=dest, tree_cover=dest)
     assert len(product.loss.tiles) == 2 and product.last_year == 2099
     assert main(["fetch-tiles", "--plots", str(pp), "--layers", "lossyear,bogus"]) == 2
+
+
+def _serve_forever(files, port_queue):
+    with TileServer(files) as srv:
+        port_queue.put(srv.url)
+        srv.thread.join()
+
+
+def test_remote_tiles_are_read_directly_over_http(tmp_path):
+    """Cloud-Optimized GeoTIFFs by URL: GDAL reads only the byte ranges it needs (/vsicurl/).
+
+    The server runs in its own process: GDAL holds the GIL while it waits for the answer."""
+    import multiprocessing as mp
+
+    from pipeline.plots import normalise
+    from pipeline.rasters import open_product
+    from pipeline.workflow import screen_plots
+
+    files = {f"/{VERSION}/{hansen_file_name(VERSION, layer, tile)}": tile_bytes(tmp_path, layer, tile, value)
+             for tile in ("00N_080W", "10S_080W") for layer, value in (("lossyear", 21), ("treecover2000", 90))}
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_serve_forever, args=(files, q), daemon=True)
+    proc.start()
+    try:
+        url = q.get(timeout=20)
+        urls = {layer: [f"{url}/{VERSION}/{hansen_file_name(VERSION, layer, t)}" for t in ("00N_080W", "10S_080W")]
+                for layer in ("lossyear", "treecover2000")}
+        product = open_product("hansen", loss_year=urls["lossyear"], tree_cover=urls["treecover2000"])
+        assert product.last_year == 2099 and len(product.loss.tiles) == 2
+        plots = normalise(gpd.GeoDataFrame({"plot_id": ["a"]}, crs="EPSG:4326",
+                                           geometry=[shapely.box(-76.5, -10.5, -76.0, -9.5)]))  # across both tiles
+        row = screen_plots(plots, product).plots.iloc[0]
+        assert row["data_coverage_pct"] == 100
+        assert row["loss_total_ha"] == pytest.approx(row["forest_2000_ha"]) and row["loss_2021_ha"] > 0
+    finally:
+        proc.terminate()
+        proc.join(5)
