@@ -53,6 +53,7 @@ class ScreenResult:
     loss_by_year: pd.DataFrame
     issues: pd.DataFrame
     metadata: dict[str, str] = field(default_factory=dict)
+    baseline: object | None = None  # a pipeline.baseline_io.BaselineResult when the config asks for one
 
     def summary(self) -> pd.DataFrame:
         """Plots and hectares per status (every status listed, in a fixed order)."""
@@ -161,6 +162,7 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
     """The whole job of a validated config: read, screen, write ``cfg.output.path`` atomically."""
     started = time.time()
     check_target(cfg.output.path, cfg.output.overwrite)  # fail before the work, not after
+    baseline_inputs = _baseline_inputs(cfg)
     source = open_hansen(cfg.rasters.loss_year, cfg.rasters.tree_cover, last_year=cfg.rasters.last_year)
     plots = read_plots(cfg.plots.path, layer=cfg.plots.layer, id_column=cfg.plots.id_column,
                        id_column_required=cfg.plots.id_column != "plot_id")
@@ -190,4 +192,21 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
         raise RuntimeError(f"internal error: {len(plots)} plots in, {len(result.plots)} out")
     write_screening(cfg.output.path, result.plots, result.loss_by_year, result.issues, result.metadata,
                     overwrite=cfg.output.overwrite)
+    if cfg.baseline is not None:
+        from .baseline_io import RingRasters, run_baseline
+
+        rasters = RingRasters(Path(cfg.rasters.loss_year), Path(cfg.rasters.tree_cover), cfg.rasters.last_year)
+        result.baseline = run_baseline(cfg.output.path, cfg.baseline, rasters=rasters, overwrite=cfg.output.overwrite,
+                                       workers=cfg.workers, progress=progress, inputs=baseline_inputs)
     return result
+
+
+def _baseline_inputs(cfg: RunConfig):
+    """With a ``baseline`` section: check its output and read its inputs before screening, so a bad
+    deliveries file or boundaries file fails before the work, not after."""
+    if cfg.baseline is None:
+        return None
+    from .baseline_io import check_targets, load_inputs
+
+    check_targets(cfg.baseline.output, cfg.output.overwrite)
+    return load_inputs(cfg.baseline)
