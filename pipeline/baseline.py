@@ -437,26 +437,41 @@ def ring_geometries(geoms, distance_m: float, exclude=None, quad_segs: int = 16)
     return out
 
 
-def ring_union_parts(rings, labels) -> tuple[np.ndarray, np.ndarray]:
-    """Per group, the union of its plots' rings, split into disjoint polygons.
-
-    Returns ``(parts, part_label)``. Measuring each part and summing per group gives the group's
-    ring figures without counting land twice where rings of its plots overlap.
-    """
+def ring_overlaps(rings) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)``, ``i < j``, of rings that intersect (share land or touch)."""
     rings = np.asarray(rings, dtype=object)
+    has = np.flatnonzero(np.array([g is not None for g in rings], dtype=bool))
+    if len(has) == 0:
+        return np.zeros(0, "int64"), np.zeros(0, "int64")
+    a, b = STRtree(rings[has]).query(rings[has], predicate="intersects")
+    a, b = has[a], has[b]
+    keep = a < b
+    return a[keep], b[keep]
+
+
+def ring_clusters(rings, labels, overlaps: tuple[np.ndarray, np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per group, its plots whose rings are connected through overlaps with each other.
+
+    Returns ``(clusters, cluster_label)``: arrays of plot positions. The union of a cluster's rings
+    is disjoint from every other cluster of the same group, so measuring each union once and
+    summing per group gives the group's ring figures without counting land twice. A cluster of
+    one plot is that plot's own ring (already measured).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     labels = np.asarray(labels, dtype=object)
-    parts, part_label = [], []
-    for label in pd.unique(labels):
-        members = [g for g in rings[labels == label] if g is not None]
-        if not members:
-            continue
-        union = polygonal(shapely.union_all(members))
-        if union is None:
-            continue
-        for p in shapely.get_parts(union):
-            parts.append(p)
-            part_label.append(label)
-    return np.array(parts, dtype=object), np.array(part_label, dtype=object)
+    n = len(labels)
+    has = np.array([g is not None for g in rings], dtype=bool)
+    i, j = overlaps
+    same = labels[i] == labels[j]
+    graph = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    members = np.flatnonzero(has)
+    order = members[np.argsort(comp[members], kind="stable")]
+    breaks = np.flatnonzero(np.diff(comp[order])) + 1
+    clusters = np.split(order, breaks) if len(order) else []
+    return clusters, np.array([labels[c[0]] for c in clusters], dtype=object)
 
 
 RING_COLUMNS = ["ring_area_ha", "ring_forest_2000_ha", "ring_loss_before_ref_ha", "ring_data_coverage_pct"]

@@ -34,6 +34,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from . import __version__
@@ -262,24 +263,31 @@ def build_baseline(plots: gpd.GeoDataFrame, meta: dict[str, str], cfg: BaselineC
         usable = (plots["status"].astype(str) != "invalid").to_numpy()
         rings = np.full(len(plots), None, dtype=object)
         rings[usable] = bl.ring_geometries(geoms[usable], cfg.ring_m)
-        all_parts, all_keys = [], []
         named = [(bl.NATIONAL, np.full(len(plots), bl.NATIONAL, dtype=object)), *groupings]
         if region_labels is not None:
             named.append(("__region__", region_labels))
-        for gname, labels in named:
-            parts, plabels = bl.ring_union_parts(rings, labels)
-            all_parts.append(parts)
-            all_keys.extend((gname, lab) for lab in plabels)
-        measured = _screen_rings(np.concatenate([rings, *all_parts]), rasters, ref, threshold, workers, progress)
+        # Group rings: clusters of overlapping rings; one plot's cluster is its own ring, larger
+        # ones are united and measured once (the same cluster may serve several groupings).
+        overlaps = bl.ring_overlaps(rings)
+        clustered = {gname: bl.ring_clusters(rings, labels, overlaps) for gname, labels in named}
+        unions: dict[tuple[int, ...], int] = {}
+        for clusters, _ in clustered.values():
+            for c in clusters:
+                if len(c) > 1:
+                    unions.setdefault(tuple(c), len(unions))
+        union_geoms = [bl.polygonal(shapely.union_all(rings[list(c)])) for c in unions]
+        measured = _screen_rings(np.concatenate([rings, np.array(union_geoms, dtype=object)]), rasters, ref,
+                                 threshold, workers, progress)
+        measured = measured.reset_index(drop=True)
         ring_plot = bl.ring_figures(measured.iloc[:len(plots)])
         ring_plot.index = plots.index
         ring_plot.loc[~usable] = np.nan
-        part_fig = measured.iloc[len(plots):]
         ring_groups = {}
         for gname, labels in named:
-            sel = np.array([k[0] == gname for k in all_keys], dtype=bool)
-            plabels = np.array([k[1] for k in all_keys], dtype=object)[sel] if sel.any() else np.array([], dtype=object)
-            ring_groups[gname] = bl.ring_group_figures(part_fig[sel], plabels, bl.sort_labels(pd.unique(labels)))
+            clusters, cluster_label = clustered[gname]
+            rows = [c[0] if len(c) == 1 else len(plots) + unions[tuple(c)] for c in clusters]
+            ring_groups[gname] = bl.ring_group_figures(measured.iloc[rows], cluster_label,
+                                                       bl.sort_labels(pd.unique(labels)))
         layers_rings = gpd.GeoDataFrame(
             {"plot_id": plots["plot_id"].to_numpy(), "source_row": plots["source_row"].to_numpy(),
              **{c: ring_plot[c].to_numpy() for c in bl.RING_COLUMNS}},

@@ -220,15 +220,19 @@ def test_a_ring_is_the_plot_grown_in_metres_minus_every_plot():
 
 def test_group_rings_count_shared_land_once():
     side = 0.0009
-    a, b = box(0, 0, side, side), box(2 * side, 0, 3 * side, side)  # 100 m apart
-    rings = bl.ring_geometries([a, b], 80.0)
-    assert rings[0].intersects(rings[1])  # the rings overlap between the plots
-    parts, labels = bl.ring_union_parts(rings, ["g", "g"])
-    union_area = geodesic_areas(parts).sum()
-    separate = geodesic_areas(rings).sum()
+    a, b = box(0, 0, side, side), box(2 * side, 0, 3 * side, side)  # 100 m apart: 80 m rings overlap
+    far = box(0.5, 0.5, 0.5 + side, 0.5 + side)
+    rings = bl.ring_geometries([a, b, far, None], 80.0)
+    overlaps = bl.ring_overlaps(rings)
+    assert [list(x) for x in overlaps] == [[0], [1]]
+    clusters, labels = bl.ring_clusters(rings, ["g", "g", "g", "g"], overlaps)
+    assert sorted(map(list, clusters)) == [[0, 1], [2]] and list(labels) == ["g", "g"]
+    clusters, labels = bl.ring_clusters(rings, ["g", "h", "g", "g"], overlaps)  # different groups: apart
+    assert sorted(map(list, clusters)) == [[0], [1], [2]]
+    union = shapely.union_all(rings[:2])
+    separate = geodesic_areas(rings[:2]).sum()
     overlap = geodesic_areas([shapely.intersection(rings[0], rings[1])])[0]
-    assert overlap > 0 and union_area == pytest.approx(separate - overlap, rel=1e-9)
-    assert list(labels) == ["g"] * len(parts)
+    assert overlap > 0 and geodesic_areas([union])[0] == pytest.approx(separate - overlap, rel=1e-9)
 
 
 def test_ring_group_figures_sum_parts_and_weight_coverage_by_area():
