@@ -529,9 +529,14 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
         raise DeliveriesError(f"{source}: missing column(s) {', '.join(missing)} (the file has: {have}); "
                               "required: lot_id, plot_id and the quantity")
     problems: list[str] = []
+    # Blank lines are skipped, but lines and rows keep their numbers in the file.
+    blank = raw.astype(str).apply(lambda c: c.str.strip() == "").all(axis=1).to_numpy() if len(raw.columns) else \
+        np.zeros(len(raw), dtype=bool)
+    row_number = np.flatnonzero(~blank) + 1
+    raw = raw[~blank].reset_index(drop=True)
 
     def where(i: int, col: str) -> str:
-        return f"line {i + 2} (row {i + 1}), column {col!r}"
+        return f"line {row_number[i] + 1} (row {row_number[i]}), column {col!r}"
 
     cols = {k: raw[by_key[v]].astype(str).str.strip() for k, v in want.items()}
     for key in ("lot_id", "plot_id"):
@@ -545,7 +550,7 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
                 f"{text!r} is negative" if np.isfinite(qty[i]) else
                 f"{text!r} is not a number" + (" (use a point as the decimal separator)" if "," in text else ""))
         problems.append(f"{where(i, qcol)}: {what}")
-    out = pd.DataFrame({"source_row": np.arange(1, len(raw) + 1, dtype="int64"),
+    out = pd.DataFrame({"source_row": row_number.astype("int64"),
                         "lot_id": cols["lot_id"].to_numpy(dtype=object),
                         "plot_id": cols["plot_id"].to_numpy(dtype=object),
                         "quantity": qty})

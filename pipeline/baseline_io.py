@@ -138,7 +138,7 @@ def read_deliveries(cfg: DeliveriesConfig) -> pd.DataFrame:
     sep = max((",", ";", "\t"), key=first.count)
     try:
         raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                          skip_blank_lines=True, quoting=csv.QUOTE_MINIMAL)
+                          skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise DeliveriesError(f"{path}: not a readable CSV ({exc})".replace("\n", " ")) from exc
     return bl.parse_deliveries(raw, str(path), cfg.quantity_column)

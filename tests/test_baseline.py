@@ -313,6 +313,17 @@ def test_bad_deliveries_name_the_file_line_and_column(text, message):
         bl.parse_deliveries(raw(text), "d.csv")
 
 
+def test_blank_lines_are_skipped_and_lines_keep_their_numbers():
+    import io
+
+    text = "lot_id,plot_id,quantity\nL1,F1,1\n\nL1,F2,x\n"
+    table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
+    with pytest.raises(DeliveriesError, match=r"line 4 \(row 3\), column 'quantity': 'x'"):
+        bl.parse_deliveries(table, "d.csv")
+    d = bl.parse_deliveries(table.iloc[:2], "d.csv")  # a trailing blank line
+    assert list(d["source_row"]) == [1] and list(d["plot_id"]) == ["F1"]
+
+
 def test_deliveries_columns_are_matched_ignoring_case_and_other_columns_are_kept():
     d = bl.parse_deliveries(raw("Lot_ID , PLOT_ID,Kg,note\nL1,F1,2.5,first\n"), "d.csv", quantity_column="kg")
     assert list(d.columns) == ["source_row", "lot_id", "plot_id", "quantity", "note"]

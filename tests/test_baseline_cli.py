@@ -265,3 +265,17 @@ def test_run_builds_the_baseline_when_the_config_has_a_section(job, capsys):
     (job / "deliveries.csv").write_text("lot_id,plot_id,quantity\nL1,free,x\n")
     assert main(["run", "--config", str(job / "job.yaml"), "--overwrite", "--out", str(job / "other.gpkg")]) == 2
     assert not (job / "other.gpkg").exists()
+
+
+def test_regions_in_a_projected_crs_and_a_semicolon_csv_with_bom(job):
+    screen(job)
+    gpd.read_file(job / "districts.geojson").to_crs("EPSG:32718").to_file(job / "utm.gpkg", driver="GPKG")
+    (job / "deliveries.csv").write_bytes("\ufefflot_id;plot_id;quantity\nL1;free;1.5\n\nL1;det;0.5\n".encode("utf-8"))
+    assert main(["-q", "baseline", "--screening", str(job / "screening.gpkg"), "--out", str(job / "out" / "baseline.gpkg"),
+                 "--regions", str(job / "utm.gpkg"), "--region-id-column", "IDDIST",
+                 "--deliveries", str(job / "deliveries.csv")]) == 0
+    p = layer(job, "baseline_plots")
+    assert list(p["region_id"]) == ["220101", "220102", "220101", "220102", "220101", "unassigned", "unassigned"]
+    lots = layer(job, "lots")
+    assert lots["quantity"].tolist() == [2.0] and lots["deforestation_free_quantity_pct"].tolist() == [75.0]
+    assert layer(job, "deliveries")["source_row"].tolist() == [1, 3]
