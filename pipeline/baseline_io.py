@@ -168,10 +168,10 @@ def load_inputs(cfg: BaselineConfig) -> BaselineInputs:
 
 @dataclass(frozen=True)
 class RingRasters:
-    """The loss product the rings are measured on."""
+    """The loss product the rings are measured on (whatever :func:`pipeline.rasters.open_hansen` takes)."""
 
-    loss_year: Path
-    tree_cover: Path
+    loss_year: object
+    tree_cover: object
     last_year: int | None = None  # None: the screening's last loss year
 
 
@@ -315,7 +315,8 @@ def build_baseline(plots: gpd.GeoDataFrame, meta: dict[str, str], cfg: BaselineC
     by_group = by_group[["group_by", "group", *[c for c in by_group.columns if c not in ("group_by", "group")]]]
 
     if regions is not None:
-        held = [r for r in regions.ids if r in set(region_labels)]
+        present = set(region_labels)
+        held = [r for r in regions.ids if r in present]
         t = table("__region__", region_labels, [*held, bl.UNASSIGNED])
         idx = {r: i for i, r in enumerate(regions.ids)}
         geom = [regions.geoms[idx[r]] if r in idx else None for r in t.index]

@@ -195,7 +195,7 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
     if cfg.baseline is not None:
         from .baseline_io import RingRasters, run_baseline
 
-        rasters = RingRasters(Path(cfg.rasters.loss_year), Path(cfg.rasters.tree_cover), cfg.rasters.last_year)
+        rasters = RingRasters(cfg.rasters.loss_year, cfg.rasters.tree_cover, cfg.rasters.last_year)
         result.baseline = run_baseline(cfg.output.path, cfg.baseline, rasters=rasters, overwrite=cfg.output.overwrite,
                                        workers=cfg.workers, progress=progress, inputs=baseline_inputs)
     return result
