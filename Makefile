@@ -27,12 +27,12 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP) ## Create .venv (if missing) and install the project with its test tools
 
-$(SAMPLE): $(STAMP)
-	$(CLI) sample --out data/sample
+$(SAMPLE): $(STAMP) pipeline/sample.py
+	$(CLI) sample --out data/sample --overwrite
 
 sample: $(SAMPLE) ## Generate the synthetic sample under data/sample/ (if missing)
 
-run: $(STAMP) $(SAMPLE) ## Screen the bundled sample: writes outputs/screening.gpkg and prints a summary
+run: $(STAMP) $(SAMPLE) ## Screen the bundled sample: writes outputs/screening.gpkg and outputs/baseline.gpkg
 	$(CLI) run --config $(CONFIG) --overwrite
 
 test: $(STAMP) ## Run the test suite

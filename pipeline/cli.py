@@ -106,6 +106,8 @@ def _run_config(ctx: click.Context, cfg) -> None:
     result = run(cfg, progress=_progress(ctx))
     if not ctx.find_root().obj.get("quiet"):
         _print_summary(result, cfg.output.path, cfg.screening.reference_year)
+        if result.baseline is not None:
+            _print_baseline_summary(result.baseline)
 
 
 _common_options = [
@@ -274,6 +276,127 @@ def fetch_tiles(ctx, plots_path, layer, product, version, layers, dest, base_url
         click.echo(f"{len(tiles_for_bounds(bounds))} tile(s), {len(results)} file(s): {n_new} downloaded, "
                    f"{sum(r.status == 'present' for r in results)} already present"
                    + (f", {sum(r.status == 'missing' for r in results)} missing" if dry_run else ""))
+
+
+BASELINE_EPILOG = """\b
+Figures per group: counts include every plot; forest and loss figures sum over assessed plots
+(deforestation_free, review, deforestation_detected); shares are over all plots. See README.
+"""
+
+
+@cli.command(epilog=BASELINE_EPILOG)
+@click.option("--screening", required=True, type=click.Path(path_type=Path),
+              help="A screening.gpkg written by `cacao-screen screen` or `run`.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("outputs/baseline.gpkg"), show_default=True,
+              help="GeoPackage to write (atomically); CSV copies go to <name>_csv/ beside it.")
+@click.option("--baseline-start", type=int, default=None,
+              help="First year of the baseline period.  [default: 9 years before its last year]")
+@click.option("--baseline-end", type=int, default=None,
+              help="Last year of the baseline period.  [default: the reference year]")
+@click.option("--regions", "regions_path", type=click.Path(path_type=Path), default=None,
+              help="Administrative boundaries (GeoPackage, GeoJSON, Shapefile); each plot goes to the region "
+                   "holding most of its area.")
+@click.option("--region-layer", default=None, help="Layer of the boundaries file.  [default: the first]")
+@click.option("--region-id-column", default=None, help="Column holding the region code, e.g. IDDIST (ubigeo).")
+@click.option("--region-name-column", default=None, help="Column holding the region name, e.g. NOMBDIST.")
+@click.option("--cooperative-column", default="cooperative_id", show_default=True,
+              help="Plots column naming the cooperative (grouped by when present).")
+@click.option("--group-by", multiple=True,
+              help="Also group by this plots column; repeat for more groupings; 'a,b' groups by both at once.")
+@click.option("--deliveries", "deliveries_path", type=click.Path(path_type=Path), default=None,
+              help="Deliveries CSV: lot_id, plot_id, quantity[, buyer][, date].")
+@click.option("--quantity-column", default="quantity", show_default=True,
+              help="Column of the deliveries CSV holding the quantity.")
+@click.option("--previous", type=click.Path(path_type=Path), default=None,
+              help="An earlier screening.gpkg: list the plots whose status changed since.")
+@click.option("--ring-m", type=click.FloatRange(min=0, min_open=True, max=10_000), default=None,
+              help="Measure forest loss up to the reference year in a ring this many metres wide around each plot.")
+@click.option("--loss-year", type=click.Path(path_type=Path), default=None,
+              help="Loss-year raster for --ring-m.  [default: the one the screening used]")
+@click.option("--tree-cover", type=click.Path(path_type=Path), default=None,
+              help="Tree-cover raster for --ring-m.  [default: the one the screening used]")
+@click.option("--last-year", type=int, default=None,
+              help="Last loss year of the --loss-year product.  [default: the screening's]")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes for --ring-m.")
+@click.option("--overwrite", is_flag=True, help="Replace the output if it exists.")
+@verbosity_options
+@click.pass_context
+def baseline(ctx, screening, out, baseline_start, baseline_end, regions_path, region_layer, region_id_column,
+             region_name_column, cooperative_column, group_by, deliveries_path, quantity_column, previous, ring_m,
+             loss_year, tree_cover, last_year, workers, overwrite):
+    """Baseline, groups, restoration candidates, supply chain and status changes from a screening.
+
+    Reads --screening (no raster, except for --ring-m) and writes the layers baseline_by_region,
+    baseline_by_group, baseline_plots, restoration_rings, deliveries, lots, buyers and
+    status_changes (those its options ask for) to --out.
+    """
+    from .baseline_io import RingRasters, run_baseline
+    from .config import BaselineConfig, format_validation_error
+    from .errors import ConfigError
+    from pydantic import ValidationError
+
+    if regions_path is None and (region_layer or region_id_column or region_name_column):
+        raise click.UsageError("--region-layer, --region-id-column and --region-name-column need --regions")
+    if regions_path is not None and not region_id_column:
+        raise click.UsageError("--regions needs --region-id-column (e.g. IDDIST for Peru's districts)")
+    if ring_m is None and (loss_year or tree_cover or last_year):
+        raise click.UsageError("--loss-year, --tree-cover and --last-year are for --ring-m")
+    if (loss_year is None) != (tree_cover is None):
+        raise click.UsageError("give both --loss-year and --tree-cover (or neither: the screening's own)")
+    data = {
+        "output": out, "start_year": baseline_start, "end_year": baseline_end,
+        "cooperative_column": cooperative_column or None, "group_by": list(group_by),
+        "ring_m": ring_m, "previous": previous,
+        "regions": {"path": regions_path, "layer": region_layer, "id_column": region_id_column,
+                    "name_column": region_name_column} if regions_path is not None else None,
+        "deliveries": {"path": deliveries_path, "quantity_column": quantity_column}
+        if deliveries_path is not None else None,
+    }
+    try:
+        cfg = BaselineConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, "command line")) from exc
+    rasters = RingRasters(loss_year, tree_cover, last_year) if loss_year is not None else None
+    result = run_baseline(screening, cfg, rasters=rasters, overwrite=overwrite, workers=workers,
+                          progress=_progress(ctx))
+    if not ctx.find_root().obj.get("quiet"):
+        _print_baseline_summary(result)
+
+
+def _print_baseline_summary(result) -> None:
+    nat, ref = result.national, result.reference_year
+    layers = result.layers
+    click.echo(f"Baseline {result.period} (reference year {ref}) -> {result.path}")
+    click.echo(f"  {int(nat['n_plots'])} plots, {int(nat['n_assessed'])} assessed; baseline mean annual loss "
+               f"{nat['baseline_mean_annual_loss_ha']:.2f} ha/yr")
+    for col in [c for c in nat.index if c.startswith("change_")]:
+        year = col.split("_")[1]
+        change = nat[col]
+        vs = "n/a (no baseline loss)" if change != change else f"{change:+.1f} % vs baseline"
+        click.echo(f"  {year}: {nat[f'loss_{year}_ha']:.2f} ha lost, {vs}")
+    click.echo(f"  deforestation-free: {nat['deforestation_free_plots_pct']:.1f} % of plots, "
+               f"{nat['deforestation_free_area_pct']:.1f} % of their area")
+    click.echo(f"  restoration candidates: {nat['loss_before_ref_ha']:.2f} ha of forest lost up to {ref} inside plots"
+               + (f", {nat['ring_loss_before_ref_ha']:.2f} ha within {result.metadata['ring_m']} m around them"
+                  if "ring_loss_before_ref_ha" in nat.index else ""))
+    if "baseline_by_region" in layers:
+        t = layers["baseline_by_region"]
+        un = t.loc[t["region_id"] == "unassigned", "n_plots"]
+        click.echo(f"  regions: {int((t['region_id'] != 'unassigned').sum())} holding plots; "
+                   f"{int(un.iloc[0]) if len(un) else 0} plots unassigned  [layer baseline_by_region]")
+    g = layers["baseline_by_group"]
+    for name, n in g[g["group_by"] != "all"].groupby("group_by", sort=False).size().items():
+        click.echo(f"  by {name}: {n} groups  [layer baseline_by_group]")
+    if "lots" in layers:
+        lots = layers["lots"]
+        unknown = result.metadata.get("unknown_plot_ids", "")
+        click.echo(f"  lots: {len(lots)}, {int(lots['deforestation_free'].sum())} entirely from deforestation-free "
+                   f"plots  [layer lots]" + (f"; UNKNOWN plot_id(s): {unknown}" if unknown else ""))
+    if "status_changes" in layers:
+        c = layers["status_changes"]["change"].value_counts()
+        click.echo(f"  since the previous screening: {int(c.get('status_changed', 0))} status changes, "
+                   f"{int(c.get('new', 0))} new, {int(c.get('gone', 0))} gone plots  [layer status_changes]"
+                   + (f"; new loss year(s): {', '.join(map(str, result.new_years))}" if result.new_years else ""))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -95,6 +95,55 @@ class OutputConfig(_Strict):
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+class RegionsConfig(_Strict):
+    path: Path = Field(description="Administrative boundaries: GeoPackage, GeoJSON or Shapefile, any CRS")
+    layer: Optional[str] = Field(None, description="Layer of the boundaries file (default: the first)")
+    id_column: str = Field(description="Column holding the region code (e.g. the ubigeo, IDDIST)")
+    name_column: Optional[str] = Field(None, description="Column holding the region's name")
+
+
+class DeliveriesConfig(_Strict):
+    path: Path = Field(description="Deliveries CSV: lot_id, plot_id, quantity[, buyer][, date]")
+    quantity_column: str = Field("quantity", description="Column holding the delivered quantity")
+
+
+class BaselineConfig(_Strict):
+    """Group figures, baseline, restoration candidates, supply chain, monitoring (see pipeline.baseline)."""
+
+    output: Path = Field(Path("outputs/baseline.gpkg"),
+                         description="GeoPackage to write; CSV copies go to <name>_csv/ beside it")
+    start_year: Optional[int] = Field(None, ge=2001, le=2100,
+                                      description="First year of the baseline period (default: end_year - 9)")
+    end_year: Optional[int] = Field(None, ge=2001, le=2100,
+                                    description="Last year of the baseline period (default: the reference year)")
+    regions: Optional[RegionsConfig] = None
+    cooperative_column: Optional[str] = Field(
+        "cooperative_id", description="Plots column naming the cooperative (used when present)")
+    group_by: list[str] = Field(default_factory=list,
+                                description="More plots columns to group by; 'a,b' groups by both at once")
+    deliveries: Optional[DeliveriesConfig] = None
+    ring_m: Optional[float] = Field(None, gt=0, le=10_000,
+                                    description="Width (m) of a ring around each plot whose forest loss is measured")
+    previous: Optional[Path] = Field(None, description="An earlier screening.gpkg to list status changes against")
+
+    @model_validator(mode="after")
+    def _period(self):
+        if self.start_year is not None and self.end_year is not None and self.start_year > self.end_year:
+            raise ValueError(f"baseline.start_year ({self.start_year}) is after baseline.end_year ({self.end_year})")
+        return self
+
+    def resolve_paths(self, base: Path) -> "BaselineConfig":
+        """A copy with relative paths made absolute against ``base``."""
+        data = self.model_dump()
+        data["output"] = _fix(self.output, base)
+        if self.previous is not None:
+            data["previous"] = _fix(self.previous, base)
+        for section in ("regions", "deliveries"):
+            if getattr(self, section) is not None:
+                data[section]["path"] = _fix(getattr(self, section).path, base)
+        return BaselineConfig.model_validate(data)
+
+
 class RunConfig(_Strict):
     plots: PlotsConfig
     rasters: Optional[RastersConfig] = Field(None, description="One Hansen product (shorthand for datasets)")
@@ -102,6 +151,7 @@ class RunConfig(_Strict):
     screening: ScreeningConfig = ScreeningConfig()
     output: OutputConfig = OutputConfig()
     workers: Optional[int] = Field(None, ge=1, description="Processes (default: all cores for large jobs, else 1)")
+    baseline: Optional[BaselineConfig] = Field(None, description="Also build the baseline GeoPackage after screening")
 
     @model_validator(mode="after")
     def _check(self):
@@ -136,6 +186,8 @@ class RunConfig(_Strict):
             for key in ("loss_year", "tree_cover", "datamask", "forest_mask"):
                 if section.get(key) is not None:
                     section[key] = _fix_spec(section[key], base)
+        if self.baseline is not None:
+            data["baseline"] = self.baseline.resolve_paths(base).model_dump()
         return RunConfig.model_validate(data)
 
 

@@ -36,3 +36,15 @@ class RasterError(InputError):
 
 class OutputError(InputError):
     """The output cannot be written where asked (exists without --overwrite, bad folder...)."""
+
+
+class BaselineError(InputError):
+    """A screening GeoPackage, a previous one, or a baseline option cannot be used for the baseline."""
+
+
+class RegionsError(InputError):
+    """The administrative boundaries file cannot be read or lacks the id column."""
+
+
+class DeliveriesError(InputError):
+    """The deliveries CSV cannot be read or holds a bad value (the message names the line and column)."""

@@ -279,7 +279,15 @@ def open_layer(spec, role: str, *, check_pixels: bool = True) -> Layer:
             tiles.append(Tile(path, row0, col0, src.height, src.width))
     if len({(t.row0, t.col0) for t in tiles}) != len(tiles):
         raise RasterError(f"{spec}: two {role} tiles start at the same place; mixing layers or versions?")
-    return Layer(role=role, source=str(spec), grid=grid, tiles=tuple(tiles), nodata=nodata, dtype=str(dtype))
+    return Layer(role=role, source=_describe(spec), grid=grid, tiles=tuple(tiles), nodata=nodata, dtype=str(dtype))
+
+
+def _describe(spec) -> str:
+    """A layer specification as text: the absolute file, folder or glob, or the URLs, comma-separated."""
+    if isinstance(spec, (list, tuple)):
+        return ",".join(_describe(s) for s in spec)
+    s = str(spec)
+    return s if is_url(s) else os.path.abspath(os.path.expanduser(s))
 
 
 def _offset_on(grid: Grid, g: Grid, path: str, role: str, first: str) -> tuple[int, int]:

@@ -67,6 +67,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import rasterio
 import rasterio.features
@@ -142,6 +143,16 @@ class SamplePaths:
     tree_cover: Path  # root / "treecover2000.tif"
     plots: Path  # root / "plots.gpkg" (layer "plots")
 
+    @property
+    def districts(self) -> Path:
+        """``root / "districts.gpkg"`` (layer ``districts``): synthetic administrative regions."""
+        return self.root / "districts.gpkg"
+
+    @property
+    def deliveries(self) -> Path:
+        """``root / "deliveries.csv"``: synthetic cocoa deliveries (lots of plots sold to buyers)."""
+        return self.root / "deliveries.csv"
+
     @classmethod
     def under(cls, root: Path | str) -> SamplePaths:
         """The paths a sample written to ``root`` has."""
@@ -199,6 +210,10 @@ def generate_sample(
     rng = np.random.default_rng(seed)
     land = _make_landscape(rng, grid, log)
     plots, specials = _make_plots(rng, grid, land, n_plots, log)
+    # Districts and deliveries come after, from their own stream, so that adding them changed
+    # nothing in the rasters and plots above.
+    districts = _make_districts(grid)
+    deliveries = _make_deliveries(np.random.default_rng([seed, 1]), plots)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
@@ -248,7 +263,12 @@ def generate_sample(
             promote_to_multi=False,
         )
         log("plots written")
+        pyogrio.write_dataframe(districts, staged.districts, layer="districts", driver="GPKG",
+                                promote_to_multi=True)
+        deliveries.to_csv(staged.deliveries, index=False, encoding="utf-8", lineterminator="\n")
+        log("districts and deliveries written")
         readme = _readme(seed, grid, n_plots, land, plots, specials)
+        readme += _readme_baseline(districts, deliveries, plots)
         (tmp / "README.md").write_text(readme, encoding="utf-8")
         (tmp / ".complete").touch()
         os.chmod(tmp, 0o755)  # mkdtemp creates it 0700
@@ -1002,6 +1022,138 @@ def _assign_producers(rng: np.random.Generator, plots: list[_Plot]) -> list[int]
     for number, group in enumerate(sorted(groups, key=min)):
         producer[group] = number
     return producer.tolist()
+
+
+# --------------------------------------------------------------------------
+# Districts and deliveries (for the baseline roll-ups)
+# --------------------------------------------------------------------------
+
+#: Synthetic ubigeo-like codes: department 22 (San Martín), province 99 (which does not exist).
+_DISTRICTS = (
+    ("229901", "DISTRITO SINTETICO NOROESTE"),
+    ("229902", "DISTRITO SINTETICO NORESTE"),
+    ("229903", "DISTRITO SINTETICO SUROESTE"),
+    ("229904", "DISTRITO SINTETICO SURESTE"),
+)
+#: Share of the window's width, from the west, covered by the districts; plots east of it lie in
+#: no district (``unassigned``).
+_DISTRICTS_EAST = 0.86
+_BUYERS = ("Chocolates Sintéticos SAC", "Cacao Trading Example BV", "Fábrica de Prueba SA")
+
+
+def _make_districts(grid: _Grid) -> gpd.GeoDataFrame:
+    """Four districts with wiggly shared borders over the western part of the window.
+
+    They reach a little beyond the window to the west, north and south (real districts do not
+    stop at a raster's edge) but stop short of its east side, so the plots there are in no
+    district. The south-west district's outer corner is deliberately invalid (its boundary
+    doubles back on itself, as digitising errors do); that corner lies outside the window.
+    Deterministic: a function of the window only.
+    """
+    width, height = grid.lon_max - grid.lon_min, grid.lat_max - grid.lat_min
+    x0, x1 = grid.lon_min - 0.05 * width, grid.lon_min + _DISTRICTS_EAST * width
+    y0, y1 = grid.lat_min - 0.05 * height, grid.lat_max + 0.05 * height
+    t = np.linspace(0.0, 1.0, 41)
+    ys = y0 + t * (y1 - y0)
+    xs_v = grid.lon_min + 0.45 * width + 0.04 * width * np.sin(2 * np.pi * 2.3 * t + 0.7)
+    xs = x0 + t * (x1 - x0)
+    ys_h = grid.lat_min + 0.5 * height + 0.04 * height * np.sin(2 * np.pi * 1.7 * t + 1.3)
+    box = shapely.box(x0, y0, x1, y1)
+    west = Polygon([(x0, y0), *zip(xs_v, ys), (x0, y1)])
+    north = Polygon([(x0, y1), *zip(xs, ys_h), (x1, y1)])
+    east, south = box.difference(west), box.difference(north)
+    parts = [west.intersection(north), east.intersection(north), west.intersection(south),
+             east.intersection(south)]
+    parts = [orient(_largest_polygon(g), sign=1.0) for g in parts]
+    parts[2] = _with_spike(parts[2], (x0, y0), 0.02 * width)
+    return gpd.GeoDataFrame(
+        {
+            "ubigeo": [code for code, _ in _DISTRICTS],
+            "district": [name for _, name in _DISTRICTS],
+            "province": ["PROVINCIA SINTETICA"] * 4,
+            "department": ["SAN MARTIN"] * 4,
+        },
+        geometry=parts,
+        crs="EPSG:4326",
+    )
+
+
+def _largest_polygon(g: shapely.Geometry) -> Polygon:
+    polys = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon"]
+    return max(polys, key=lambda p: p.area)
+
+
+def _with_spike(poly: Polygon, corner: tuple[float, float], e: float) -> Polygon:
+    """``poly`` with its vertex nearest ``corner`` replaced by a boundary that doubles back on
+    itself (self-intersecting: invalid, and repaired by ``make_valid`` to nearly ``poly``)."""
+    ring = np.asarray(poly.exterior.coords)[:-1]
+    k = int(np.argmin(np.hypot(ring[:, 0] - corner[0], ring[:, 1] - corner[1])))
+    c, prev, nxt = ring[k], ring[k - 1], ring[(k + 1) % len(ring)]
+    u_prev = (prev - c) / np.hypot(*(prev - c))
+    u_next = (nxt - c) / np.hypot(*(nxt - c))
+    spike = [c + 2 * e * u_prev, c + 2 * e * u_next, c, c + 3 * e * u_next]
+    return Polygon([*ring[:k], *spike, *ring[k + 1:]])
+
+
+def _make_deliveries(rng: np.random.Generator, plots: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Lots of cocoa from the plots of one cooperative, sold to one of three buyers.
+
+    About 60 % of the plots deliver, in lots of 3-10 plots; quantities (kg of dry beans) follow
+    the plot's declared area. The defective rows always deliver (lots then hold an invalid plot
+    and a duplicated id), and one delivery names a ``plot_id`` that is in no plot (a typo): the
+    baseline must report it.
+    """
+    ids = plots["plot_id"].to_numpy()
+    coops = plots["cooperative_id"].to_numpy()
+    area = plots["declared_area_ha"].to_numpy(dtype=float)
+    delivers = (rng.random(len(ids)) < 0.6) | (plots["note"].to_numpy() != "")
+    rows = []
+    lot = 0
+    for coop in sorted(set(coops)):
+        members = np.flatnonzero((coops == coop) & delivers)
+        members = members[rng.permutation(len(members))]
+        start = 0
+        while start < len(members):
+            size = int(rng.integers(3, 11))
+            chunk = members[start:start + size]
+            start += size
+            lot += 1
+            buyer = _BUYERS[int(rng.integers(len(_BUYERS)))]
+            month = int(rng.integers(1, 13))
+            day = int(rng.integers(1, 29))
+            for i in chunk:
+                kg = round(float(area[i] * rng.uniform(150.0, 450.0)), 1)
+                rows.append((f"LOT-{lot:04d}", ids[i], kg, buyer, f"2025-{month:02d}-{day:02d}"))
+    width = len(str(ids[0]).split("-")[-1])
+    unknown = f"SM-{0:0{width}d}"  # ids start at 1: this one is in no plot
+    k = int(rng.integers(len(rows)))
+    rows.insert(k + 1, (rows[k][0], unknown, 120.0, rows[k][3], rows[k][4]))
+    return pd.DataFrame(rows, columns=["lot_id", "plot_id", "quantity_kg", "buyer", "date"])
+
+
+def _readme_baseline(districts: gpd.GeoDataFrame, deliveries, plots: gpd.GeoDataFrame) -> str:
+    codes = ", ".join(f"`{c}`" for c in districts["ubigeo"])
+    known = set(plots["plot_id"])
+    unknown = sorted(set(deliveries["plot_id"]) - known)
+    return f"""
+## Districts and deliveries (for `cacao-screen baseline`)
+
+| file | content |
+|---|---|
+| `districts.gpkg` | Layer `districts`, EPSG:4326: four invented districts ({codes}; \
+ubigeo-like codes in a province, 99, that does not exist), columns `ubigeo`, `district`, \
+`province`, `department`. |
+| `deliveries.csv` | {len(deliveries)} invented deliveries in {deliveries["lot_id"].nunique()} lots: \
+`lot_id`, `plot_id`, `quantity_kg`, `buyer`, `date` (UTF-8, comma-separated). |
+
+The districts cover the western {100 * _DISTRICTS_EAST:.0f} % of the window and reach beyond it
+to the west, north and south; plots in the eastern strip lie in no district (`unassigned`). The
+south-west district's boundary doubles back on itself at its outer corner (outside the window):
+an invalid geometry, as published boundaries sometimes are, repaired with `make_valid`.
+
+Deliveries come from about 60 % of the plots, in lots of 3-10 plots of one cooperative. One
+delivery names a `plot_id` that is in no plot: {", ".join(f"`{u}`" for u in unknown) or "(none)"}.
+"""
 
 
 # --------------------------------------------------------------------------

@@ -80,6 +80,7 @@ class ScreenResult:
     issues: pd.DataFrame
     metadata: dict[str, str] = field(default_factory=dict)
     reused: int = 0  # plots whose figures an incremental run took from the previous output
+    baseline: object | None = None  # a pipeline.baseline_io.BaselineResult when the config asks for one
 
     def summary(self) -> pd.DataFrame:
         """Plots and hectares per status (every status listed, in a fixed order)."""
@@ -315,6 +316,7 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
     started = time.time()
     overwrite = cfg.output.overwrite or cfg.output.incremental  # an incremental run replaces its output
     check_target(cfg.output.path, overwrite)  # fail before the work, not after
+    baseline_inputs = _baseline_inputs(cfg, overwrite)
     products = open_products(cfg)
     plots = read_plots(cfg.plots.path, layer=cfg.plots.layer, id_column=cfg.plots.id_column,
                        id_column_required=cfg.plots.id_column != "plot_id")
@@ -334,6 +336,7 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
     for p in products:
         prefix = "" if p is products[0] else f"{p.name}_"
         meta[f"{prefix}loss_year_raster"] = _sources(p.loss)
+        meta[f"{prefix}loss_year_tiles"] = str(len(p.loss.tiles))
         if p.tree_cover is not None:
             meta[f"{prefix}tree_cover_raster"] = _sources(p.tree_cover)
         if p.datamask is not None:
@@ -362,12 +365,30 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
         raise RuntimeError(f"internal error: {len(plots)} plots in, {len(result.plots)} out")
     write_screening(cfg.output.path, result.plots, result.loss_by_year, result.issues, result.metadata,
                     overwrite=overwrite)
+    if cfg.baseline is not None:
+        from .baseline_io import RingRasters, run_baseline
+
+        primary = products[0]
+        rasters = None
+        if primary.tree_cover is not None:  # rings are measured on the primary product
+            rasters = RingRasters([t.path for t in primary.loss.tiles], [t.path for t in primary.tree_cover.tiles],
+                                  primary.last_year)
+        result.baseline = run_baseline(cfg.output.path, cfg.baseline, rasters=rasters, overwrite=overwrite,
+                                       workers=cfg.workers, progress=progress, inputs=baseline_inputs)
     return result
 
 
+def _baseline_inputs(cfg: RunConfig, overwrite: bool):
+    """With a ``baseline`` section: check its output and read its inputs before screening, so a bad
+    deliveries file or boundaries file fails before the work, not after."""
+    if cfg.baseline is None:
+        return None
+    from .baseline_io import check_targets, load_inputs
+
+    check_targets(cfg.baseline.output, overwrite)
+    return load_inputs(cfg.baseline)
+
+
 def _sources(layer) -> str:
-    """The files of a layer, for the metadata: the path, or the folder/glob and the tile count."""
-    if len(layer.tiles) == 1:
-        t = layer.tiles[0].path
-        return t if "://" in t or t.startswith("/vsi") else str(Path(t).resolve())
-    return f"{layer.source} ({len(layer.tiles)} tiles)"
+    """A layer's files for the metadata: the file, folder or glob as given (absolute), or the URLs."""
+    return layer.source

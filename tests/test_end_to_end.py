@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 import yaml
 
 from pipeline.cli import main
 from pipeline.config import load_config
+from pipeline.geodesy import geodesic_areas
 from pipeline.plots import read_plots
 from pipeline.rasters import open_hansen
 from pipeline.workflow import ScreenParams, screen_plots
@@ -27,6 +29,9 @@ def screened(default_sample, tmp_path_factory):
     cfg["rasters"]["tree_cover"] = str(paths.tree_cover)
     out_dir = tmp_path_factory.mktemp("run")
     cfg["output"]["path"] = str(out_dir / "screening.gpkg")
+    cfg["baseline"]["output"] = str(out_dir / "baseline.gpkg")
+    cfg["baseline"]["regions"]["path"] = str(paths.districts)
+    cfg["baseline"]["deliveries"]["path"] = str(paths.deliveries)
     (out_dir / "job.yaml").write_text(yaml.safe_dump(cfg))
     assert main(["-q", "run", "--config", str(out_dir / "job.yaml")]) == 0
     return paths, out_dir / "screening.gpkg"
@@ -37,6 +42,48 @@ def test_the_committed_sample_config_is_valid():
     assert cfg.plots.path == REPO / "data" / "sample" / "plots.gpkg"
     assert cfg.output.path == REPO / "outputs" / "screening.gpkg"
     assert cfg.screening.reference_year == 2020 and cfg.screening.canopy_threshold == 10
+    assert cfg.baseline.output == REPO / "outputs" / "baseline.gpkg"
+    assert cfg.baseline.regions.path == REPO / "data" / "sample" / "districts.gpkg"
+    assert cfg.baseline.deliveries.path == REPO / "data" / "sample" / "deliveries.csv"
+
+
+def test_the_sample_run_writes_the_baseline_layers(screened):
+    paths, out = screened
+    baseline = out.parent / "baseline.gpkg"
+    layers = {name for name, _ in pyogrio.list_layers(baseline)}
+    assert layers == {"baseline_by_region", "baseline_by_group", "baseline_plots", "restoration_rings", "deliveries",
+                      "lots", "buyers", "run_metadata"}
+    plots = pyogrio.read_dataframe(out, layer="plots", use_arrow=True)
+    by_plot = pyogrio.read_dataframe(baseline, layer="baseline_plots", use_arrow=True)
+    assert by_plot["source_row"].tolist() == plots["source_row"].tolist()  # every plot, in order
+    regions = pyogrio.read_dataframe(baseline, layer="baseline_by_region", use_arrow=True)
+    assert set(regions["region_id"]) == {"229901", "229902", "229903", "229904", "unassigned"}
+    unassigned = regions.set_index("region_id").loc["unassigned", "n_plots"]
+    assert 0 < unassigned < 0.3 * len(plots)  # the eastern strip lies in no district
+    groups = pyogrio.read_dataframe(baseline, layer="baseline_by_group", use_arrow=True)
+    national = groups[groups["group_by"] == "all"].iloc[0]
+    for c in ("n_plots", "n_deforestation_free", "area_ha", "forest_2000_ha", "loss_2022_ha", "loss_before_ref_ha",
+              "baseline_mean_annual_loss_ha"):
+        assert regions[c].sum() == pytest.approx(national[c], rel=1e-9), c
+        for _, sub in groups[groups["group_by"] != "all"].groupby("group_by"):
+            assert sub[c].sum() == pytest.approx(national[c], rel=1e-9), c
+    assessed = plots["status"].isin(["deforestation_free", "review", "deforestation_detected"])
+    base = sum(plots.loc[assessed, f"loss_{y}_ha"].sum() for y in range(2011, 2021)) / 10
+    assert national["baseline_mean_annual_loss_ha"] == pytest.approx(base, rel=1e-9)
+    lots = pyogrio.read_dataframe(baseline, layer="lots", use_arrow=True)
+    assert lots["contains_unknown"].sum() == 1 and "SM-00000" in set(lots["unknown_plot_ids"])
+    assert lots["contains_invalid"].any() and lots["deforestation_free"].any()
+    meta = dict(pyogrio.read_dataframe(baseline, layer="run_metadata")[["key", "value"]].values)
+    assert meta["regions_repaired"] == "229903" and meta["ring_m"] == "100"
+    # rings of neighbouring plots overlap: a group's ring is the union of its plots' rings
+    rings = pyogrio.read_dataframe(baseline, layer="restoration_rings", use_arrow=True)
+    union = shapely.union_all(rings.geometry.dropna().to_numpy())
+    assert national["ring_area_ha"] == pytest.approx(geodesic_areas([union])[0] / 10_000, rel=1e-9)
+    assert national["ring_area_ha"] < 0.95 * rings["ring_area_ha"].sum()  # summing would count ~8 % twice
+    coop = groups[(groups["group_by"] == "cooperative_id") & (groups["group"] == "COOP-03")].iloc[0]
+    mine = by_plot["cooperative_id"] == "COOP-03"
+    union = shapely.union_all(rings.geometry[mine].dropna().to_numpy())
+    assert coop["ring_area_ha"] == pytest.approx(geodesic_areas([union])[0] / 10_000, rel=1e-9)
 
 
 def test_every_sample_row_comes_out_with_a_status(screened):

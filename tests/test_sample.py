@@ -387,6 +387,32 @@ def test_defective_rows(small: SamplePaths):
     assert 0.3 <= geodesic_ha(duplicate.geometry) <= 15
 
 
+def test_districts_and_deliveries(small: SamplePaths, tmp_path: Path):
+    districts = gpd.read_file(small.districts, layer="districts")
+    assert list(districts["ubigeo"]) == ["229901", "229902", "229903", "229904"]
+    assert list(districts.is_valid) == [True, True, False, True]  # one deliberately invalid
+    repaired = shapely.make_valid(districts.geometry.iloc[2])
+    assert repaired.area == pytest.approx(districts.geometry.iloc[2].area, rel=0.01)
+    union = shapely.union_all([shapely.make_valid(g) for g in districts.geometry])
+    plots = read_plots(small)
+    normal = normal_rows(plots)
+    inside = normal.geometry.within(union.buffer(1e-9))
+    assert 0 < (~inside).sum() < 0.3 * len(normal)  # some plots in no district
+    lon_min, _, lon_max, _ = SMALL_BOUNDS
+    assert union.bounds[2] < lon_max - 0.1 * (lon_max - lon_min)
+    deliveries = pd.read_csv(small.deliveries, dtype=str)
+    assert list(deliveries.columns) == ["lot_id", "plot_id", "quantity_kg", "buyer", "date"]
+    unknown = set(deliveries["plot_id"]) - set(plots["plot_id"])
+    assert unknown == {"SM-00000"}
+    assert set(plots.loc[plots["note"] != "", "plot_id"]) <= set(deliveries["plot_id"])  # defects deliver too
+    assert (deliveries["quantity_kg"].astype(float) > 0).all()
+    lots = deliveries.groupby("lot_id")
+    assert lots["buyer"].nunique().max() == 1 and lots.size().max() <= 11
+    again = generate_sample(tmp_path / "again", n_plots=SMALL_PLOTS, bounds=SMALL_BOUNDS)
+    assert again.deliveries.read_bytes() == small.deliveries.read_bytes()
+    assert list(gpd.read_file(again.districts).geometry.to_wkb()) == list(districts.geometry.to_wkb())
+
+
 # --------------------------------------------------------------------------
 # Default size (~55 km x 55 km, 2000 plots)
 # --------------------------------------------------------------------------
