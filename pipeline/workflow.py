@@ -150,6 +150,23 @@ def screen_product(geoms: np.ndarray, product: Product, params: ScreenParams = S
     return stats
 
 
+def _loss_by_year(plots: pd.DataFrame, products: Sequence[Product], figures: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Long format (plot_id, source_row, product, year, loss_ha), only plot-years with loss; built
+    from the non-zero cells directly, never materialising every plot x year."""
+    ids = plots["plot_id"].to_numpy()
+    rows = plots["source_row"].to_numpy()
+    parts = []
+    for product in products:
+        loss = figures[product.name][[f"loss_{y}_ha" for y in product.years]].to_numpy(dtype="float64", na_value=0.0)
+        i, j = np.nonzero(loss > 0)  # row-major: by plot, then year
+        parts.append(pd.DataFrame({"plot_id": ids[i], "source_row": rows[i], "product": product.name,
+                                   "year": np.asarray(product.years, dtype="int64")[j], "loss_ha": loss[i, j]}))
+    out = pd.concat(parts, ignore_index=True)
+    if len(products) > 1:
+        out = out.sort_values(["source_row", "product", "year"], kind="stable", ignore_index=True)
+    return out
+
+
 def product_fingerprint(product: Product) -> tuple:
     """What identifies a product's data and reading: every setting, and each file's name, size and
     modification time (a re-downloaded tile counts as new; URLs by their address)."""
@@ -258,19 +275,7 @@ def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
     out = pd.concat(blocks, axis=1)
     result_plots = gpd.GeoDataFrame(out, geometry=plots.geometry.to_numpy(), crs="EPSG:4326")
 
-    long_parts = []
-    for product in products:
-        f = figures[product.name][[f"loss_{y}_ha" for y in product.years]].copy()
-        f.columns = product.years
-        f.insert(0, "source_row", plots["source_row"].to_numpy())
-        f.insert(0, "plot_id", plots["plot_id"].to_numpy())
-        long = f.melt(id_vars=["plot_id", "source_row"], var_name="year", value_name="loss_ha")
-        long = long[long["loss_ha"] > 0]
-        long.insert(2, "product", product.name)
-        long_parts.append(long)
-    loss_by_year = pd.concat(long_parts, ignore_index=True)
-    loss_by_year["year"] = loss_by_year["year"].astype("int64")
-    loss_by_year = loss_by_year.sort_values(["source_row", "product", "year"], kind="stable").reset_index(drop=True)
+    loss_by_year = _loss_by_year(plots, products, figures)
     return ScreenResult(result_plots, loss_by_year, qc.issues, reused=int(reuse.sum()))
 
 
