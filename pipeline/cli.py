@@ -119,7 +119,11 @@ _common_options = [
     click.option("--last-year", type=int, default=None,
                  help="Last loss year of the product (GFC-2024-v1.12: 2024).  [default: 2024]"),
     click.option("--workers", type=click.IntRange(min=1), default=None,
-                 help="Processes to use.  [default: all cores for 20,000 plots or more, else 1]"),
+                 help="Processes (or threads) to use.  [default: all cores for 20,000 plots or more, else 1]"),
+    click.option("--scheduler", default=None, metavar="local|threads|ADDRESS",
+                 help="Where partitions run: local processes, threads in this process, or a Dask cluster "
+                      "given by its scheduler's address (tcp://host:8786; needs cacao-screen[dask]).  "
+                      "[default: local]"),
     click.option("--overwrite", is_flag=True, default=None, help="Replace the output if it exists."),
 ]
 
@@ -144,7 +148,7 @@ def common_options(f):
 @common_options
 @click.pass_context
 def screen(ctx, plots_path, layer, id_column, loss_year, tree_cover, out, reference_year, canopy_threshold,
-           review_max_ha, min_data_coverage_pct, last_year, workers, overwrite):
+           review_max_ha, min_data_coverage_pct, last_year, workers, scheduler, overwrite):
     """Screen the plots in --plots against a loss-year and a tree-cover raster."""
     from .config import build_config
 
@@ -160,6 +164,7 @@ def screen(ctx, plots_path, layer, id_column, loss_year, tree_cover, out, refere
         "screening": screening,
         "output": {"path": out, "overwrite": bool(overwrite)},
         "workers": workers,
+        **({"scheduler": scheduler} if scheduler is not None else {}),
     }, "command line")
     _run_config(ctx, cfg)
 
@@ -171,7 +176,7 @@ def screen(ctx, plots_path, layer, id_column, loss_year, tree_cover, out, refere
 @common_options
 @click.pass_context
 def run(ctx, config_path, out, reference_year, canopy_threshold, review_max_ha, min_data_coverage_pct, last_year,
-        workers, overwrite):
+        workers, scheduler, overwrite):
     """Run a screening job described by a YAML config; flags override the file."""
     from .config import load_config
 
@@ -184,6 +189,7 @@ def run(ctx, config_path, out, reference_year, canopy_threshold, review_max_ha, 
         "output.path": str(out) if out is not None else None,
         "output.overwrite": overwrite,
         "workers": workers,
+        "scheduler": scheduler,
     })
     _run_config(ctx, cfg)
 

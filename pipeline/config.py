@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -55,6 +55,15 @@ class RunConfig(_Strict):
     screening: ScreeningConfig = ScreeningConfig()
     output: OutputConfig = OutputConfig()
     workers: Optional[int] = Field(None, ge=1, description="Processes (default: all cores for large jobs, else 1)")
+    scheduler: str = Field("local", description="Where partitions run: local (processes), threads, or the "
+                                                "address of a Dask scheduler (tcp://host:8786)")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler(cls, v: str) -> str:
+        from .parallel import parse_scheduler
+
+        return parse_scheduler(v)
 
     @model_validator(mode="after")
     def _years(self):

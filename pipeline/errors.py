@@ -36,3 +36,8 @@ class RasterError(InputError):
 
 class OutputError(InputError):
     """The output cannot be written where asked (exists without --overwrite, bad folder...)."""
+
+
+class SchedulerError(InputError):
+    """The scheduler asked for cannot be used (unknown, unreachable, Dask not installed, workers
+    running another cacao-screen version)."""

@@ -94,11 +94,13 @@ def _screen_partition(task: _Task) -> PlotStats:
 
 
 def screen_plots(plots: gpd.GeoDataFrame, source: HansenSource, params: ScreenParams = ScreenParams(), *,
-                 workers: int | None = None, progress: bool = False) -> ScreenResult:
+                 workers: int | None = None, progress: bool = False, scheduler="local") -> ScreenResult:
     """Screen normalised plots (see :func:`pipeline.plots.normalise`) against a Hansen source.
 
     Every row of ``plots`` comes out, in the same order, with figures, ``status``,
-    ``deforestation_free`` and ``status_reason``.
+    ``deforestation_free`` and ``status_reason``. ``scheduler`` runs the partitions: ``"local"``
+    processes, ``"threads"``, or a Dask cluster (its address, or a ``distributed.Client``); see
+    :mod:`pipeline.parallel`. The figures do not depend on it.
     """
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.plots.read_plots)")
@@ -111,9 +113,10 @@ def screen_plots(plots: gpd.GeoDataFrame, source: HansenSource, params: ScreenPa
     pix = pixel_bounds(shapely.bounds(geoms[ok]), source.grid) if len(ok) else np.zeros((0, 4), "int64")
     groups = partition(pix)
     tasks = [_Task(geoms[ok[g]], window_of(pix[g]), source, params.canopy_threshold) for g in groups]
-    n_workers = workers or default_workers(len(ok))
-    log.info("screening %d plots in %d partitions on %d process(es)", len(ok), len(tasks), n_workers)
-    parts = map_partitions(_screen_partition, tasks, workers=n_workers, progress=progress,
+    n_workers = workers or default_workers(len(ok), scheduler)
+    log.info("screening %d plots in %d partitions (scheduler %s, %d local workers)", len(ok), len(tasks),
+             scheduler, n_workers)
+    parts = map_partitions(_screen_partition, tasks, scheduler=scheduler, workers=n_workers, progress=progress,
                            weights=[len(g) for g in groups])
 
     # Back to input order; unscreenable plots have zero areas (and NaN figures).
@@ -165,7 +168,7 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
     plots = read_plots(cfg.plots.path, layer=cfg.plots.layer, id_column=cfg.plots.id_column,
                        id_column_required=cfg.plots.id_column != "plot_id")
     params = ScreenParams.from_config(cfg)
-    result = screen_plots(plots, source, params, workers=cfg.workers, progress=progress)
+    result = screen_plots(plots, source, params, workers=cfg.workers, progress=progress, scheduler=cfg.scheduler)
     result.metadata = {
         "generator": f"cacao-screen {__version__}",
         "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -181,6 +184,7 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
         "review_max_ha": f"{params.review_max_ha:g}",
         "min_data_coverage_pct": f"{params.min_data_coverage_pct:g}",
         "pixel_area": "WGS84 ellipsoid, per pixel row",
+        "scheduler": cfg.scheduler,
         "coverage": "exact fraction of each pixel inside the plot",
         "plots_in": str(len(plots)),
         "plots_out": str(len(result.plots)),
