@@ -63,17 +63,27 @@ def _sum_figures(n: int, owner: np.ndarray, w: np.ndarray, loss: np.ndarray, cov
     return forest_ha, loss_ha
 
 
+def open_source(loss_path, cover_path):
+    """The Hansen pair as the engine takes it: ``open_product`` (engines with loss products and
+    tiles), else ``open_hansen`` (the walking skeleton). The benchmark outlives engine versions."""
+    from pipeline import rasters
+
+    if hasattr(rasters, "open_product"):
+        return rasters.open_product("hansen", kind="hansen", loss_year=str(loss_path), tree_cover=str(cover_path),
+                                    last_year=LAST_YEAR)
+    return rasters.open_hansen(loss_path, cover_path, last_year=LAST_YEAR)
+
+
 def run_cacao(plots_path, loss_path, cover_path, *, workers=None, scheduler="local"):
     from pipeline.parallel import default_workers
     from pipeline.plots import read_plots
-    from pipeline.rasters import open_hansen
     from pipeline.workflow import ScreenParams, screen_plots
 
     t0 = time.perf_counter()
     plots = read_plots(plots_path)
     t1 = time.perf_counter()
     workers = workers or default_workers(len(plots), scheduler)  # what screen_plots would choose
-    source = open_hansen(loss_path, cover_path, last_year=LAST_YEAR)
+    source = open_source(loss_path, cover_path)
     result = screen_plots(plots, source, ScreenParams(canopy_threshold=CANOPY), workers=workers,
                           scheduler=scheduler)
     t2 = time.perf_counter()

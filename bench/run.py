@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -99,14 +100,18 @@ def load(path: Path) -> tuple[np.ndarray, np.ndarray]:
         return z["forest_2000_ha"], z["loss_ha"]
 
 
-def max_diff(a, ref) -> tuple[float, int]:
-    """Largest |a - ref| over all plots and figures (NaN counts as 0), and the number of NaN plots."""
+#: Figures further apart than this (hectares) are reported plot by plot.
+TOLERANCE_HA = 1e-6
+
+
+def max_diff(a, ref) -> tuple[float, int, np.ndarray]:
+    """Largest |a - ref| over all plots and figures (NaN counts as 0), the number of NaN plots, and
+    the rows (0-based) of plots differing by more than :data:`TOLERANCE_HA`."""
     (fa, la), (fr, lr) = a, ref
     n = len(fa)
     nan = int(np.isnan(fa).sum())
-    d = max(np.abs(np.nan_to_num(fa) - fr[:n]).max(initial=0),
-            np.abs(np.nan_to_num(la) - lr[:n]).max(initial=0))
-    return float(d), nan
+    per_plot = np.maximum(np.abs(np.nan_to_num(fa) - fr[:n]), np.abs(np.nan_to_num(la) - lr[:n]).max(axis=1))
+    return float(per_plot.max(initial=0)), nan, np.flatnonzero(per_plot > TOLERANCE_HA)
 
 
 def relative_errors(a, ref) -> dict:
@@ -164,7 +169,8 @@ def environment() -> dict[str, str]:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "machine": f"{platform.system()} {platform.machine()}, {cores} cores ({cpu}), "
-                   f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM",
+                   f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM; load average before the run "
+                   + " / ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1 / 5 / 15 min; other work skews timings)",
         "software": f"Python {platform.python_version()}, GDAL {rasterio.__gdal_version__}, numpy {np.__version__}, "
                     f"exactextract {getattr(exactextract, '__version__', '?')}, rasterstats {rs}",
         "cacao-screen": f"{__version__} at commit {commit}",
@@ -232,16 +238,22 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{n:,} plots, {layout}] rasterstats (first {limit:,} plots) ...", flush=True)
                 r = measure(contender_cmd("rasterstats", plot_files[n], rp, out, limit=limit))
                 runs.append((f"rasterstats (first {limit:,} plots)" if limit < n else "rasterstats", r, load(out)))
-            ref = next((fig for label, _, fig in runs if label.startswith("exactextract")), None)
+            ref_label, ref = next(((label, fig) for label, _, fig in runs if label.startswith("exactextract")),
+                                  (None, None))
             best_ee = max((r["n"] / r["compute_s"] for label, r, _ in runs if label.startswith("exactextract")),
                           default=None)
             for label, r, fig in runs:
-                diff, nan = max_diff(fig, ref) if ref is not None else (float("nan"), 0)
+                diff, nan, far = max_diff(fig, ref) if ref is not None else (float("nan"), 0, [])
                 rate = r["n"] / r["compute_s"]
                 rows.append(dict(plots=n, layout=layout, contender=label, rate=rate, compute=r["compute_s"],
-                                 process=r["process_s"], rss=r["rss_mb"], diff=diff, ratio=rate / best_ee if best_ee else None))
+                                 process=r["process_s"], rss=r["rss_mb"], diff=diff, is_ref=label == ref_label,
+                                 ratio=rate / best_ee if best_ee else None))
                 if nan:
                     notes.append(f"{label} at {n:,} plots ({layout}): {nan} plots without figures (NaN)")
+                if len(far) and not label.startswith("rasterstats"):
+                    rows_ = ", ".join(str(i) for i in far[:10]) + (", ..." if len(far) > 10 else "")
+                    notes.append(f"{label} at {n:,} plots ({layout}): {len(far)} plot(s) differ from {ref_label} by "
+                                 f"more than {TOLERANCE_HA:g} ha (0-based rows of the plots file: {rows_})")
                 if label.startswith("rasterstats") and ref is not None:
                     e = relative_errors(fig, ref)
                     notes.append(f"rasterstats (pixel centres) at {n:,} plots ({layout}), per-plot error against exact "
@@ -258,8 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     lines = [header, "|" + "---|" * 9]
     for r in rows:
         ratio = f"{r['ratio']:.2f}" if r["ratio"] else ""
+        diff = "reference" if r["is_ref"] else f"{r['diff']:.1e}"
         lines.append(f"| {r['plots']:,} | {r['layout']} | {r['contender']} | {fmt_rate(r['rate'])} | {ratio} | "
-                     f"{r['compute']:.2f} | {r['process']:.1f} | {r['rss']:,.0f} | {r['diff']:.1e} |")
+                     f"{r['compute']:.2f} | {r['process']:.1f} | {r['rss']:,.0f} | {diff} |")
     table = "\n".join(lines)
     print()
     print(table)
@@ -268,12 +281,14 @@ def main(argv: list[str] | None = None) -> int:
     for n, layout, prof in profiles:
         import pstats
 
-        print(f"\ncacao-screen, one process, {n:,} plots, {layout}: top functions by own time ({prof})")
+        print(f"\ncacao-screen, one process, {n:,} plots, {layout} ({prof}): top functions by own time")
         pstats.Stats(str(prof)).sort_stats("tottime").print_stats(15)
+        print("... and cacao-screen's own functions by cumulative time")
+        pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(r"pipeline[/\\]", 20)
 
     if not a.no_record:
         when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        cmd = "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:])
+        cmd = "python -m bench.run " + shlex.join(argv if argv is not None else sys.argv[1:])
         section = [
             f"## {when} · {a.label} · {spec.size:,} x {spec.size:,} px, {', '.join(f'{n:,}' for n in a.plots)} plots",
             "",
