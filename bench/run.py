@@ -213,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
 
     env = environment()
     rows, notes, profiles = [], [], []
-    work = Path(tempfile.mkdtemp(prefix="cacao-bench-"))
+    tmp = tempfile.TemporaryDirectory(prefix="cacao-bench-")  # per-plot figures of each contender
+    work = Path(tmp.name)
     for n in a.plots:
         for layout in a.layouts:
             rp = rasters[layout]
@@ -260,11 +261,12 @@ def main(argv: list[str] | None = None) -> int:
                                  f"coverage: forest 2000 median {e['forest'][0]:.1f} %, p95 {e['forest'][1]:.1f} %; "
                                  f"total loss median {e['loss'][0]:.1f} %, p95 {e['loss'][1]:.1f} %")
             if a.profile:
-                prof = work / f"cacao-{n}-{layout}.prof"
+                prof = DATA_DIR / f"profile-cacao-{n}-{spec.name}-{layout}.prof"
                 print(f"[{n:,} plots, {layout}] profiling cacao-screen in one process ...", flush=True)
                 measure(contender_cmd("cacao", plot_files[n], rp, work / "prof.npz", workers=1, profile=prof))
                 profiles.append((n, layout, prof))
 
+    tmp.cleanup()
     header = ("| plots | layout | contender | plots/s | × exactextract | compute s | process s | peak RSS MB "
               "| max \\|Δ\\| ha |")
     lines = [header, "|" + "---|" * 9]
