@@ -84,8 +84,8 @@ def run_cacao(plots_path, loss_path, cover_path, *, workers=None, scheduler="loc
     t1 = time.perf_counter()
     workers = workers or default_workers(len(plots), scheduler)  # what screen_plots would choose
     source = open_source(loss_path, cover_path)
-    result = screen_plots(plots, source, ScreenParams(canopy_threshold=CANOPY), workers=workers,
-                          scheduler=scheduler)
+    sched = {} if scheduler == "local" else {"scheduler": scheduler}  # engines before schedulers run too
+    result = screen_plots(plots, source, ScreenParams(canopy_threshold=CANOPY), workers=workers, **sched)
     t2 = time.perf_counter()
     p = result.plots
     forest = p["forest_2000_ha"].to_numpy(dtype=float, na_value=np.nan)
