@@ -6,16 +6,18 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 CLI    := $(VENV)/bin/cacao-screen
 STAMP  := $(VENV)/.cacao-screen-installed
+BENCH_STAMP := $(VENV)/.cacao-screen-bench-installed
 SAMPLE := data/sample/.complete
 CONFIG ?= configs/sample.yaml
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample run test clean distclean
+.PHONY: help install sample run test bench bench-small clean distclean
 
 help: ## List the targets
 	@echo "cacao-screen make targets:"
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +40,17 @@ run: $(STAMP) $(SAMPLE) ## Screen the bundled sample: writes outputs/screening.g
 test: $(STAMP) ## Run the test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-clean: ## Remove outputs and generated sample data
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	@touch $(BENCH_STAMP)
+
+bench-small: $(BENCH_STAMP) ## Benchmark vs exactextract on a small tile (8000 px, 10k plots; < 2 min), append to bench/RESULTS.md
+	$(PY) -m bench.run --label bench-small --raster-size 8000 --plots 10000 --rasterstats-limit 1000 $(BENCH_ARGS)
+
+bench: $(BENCH_STAMP) ## Benchmark on a whole 40000 px tile: 10k, 100k, 1M plots, tiled and strips (long; first run generates ~2 GB)
+	$(PY) -m bench.run --label bench --raster-size 40000 --plots 10000 100000 1000000 --layouts tiled strips $(BENCH_ARGS)
+
+clean: ## Remove outputs and generated sample data (not the cached benchmark inputs in bench/data)
 	rm -rf outputs data/sample
 
 distclean: clean ## Also remove the virtual environment

@@ -124,7 +124,11 @@ _common_options = [
                  help="Last loss year of the product.  [default: from Hansen file names (GFC-2024-v1.12: "
                       "2024), else 2024]"),
     click.option("--workers", type=click.IntRange(min=1), default=None,
-                 help="Processes to use.  [default: all cores for 20,000 plots or more, else 1]"),
+                 help="Processes (or threads) to use.  [default: all cores for 20,000 plots or more, else 1]"),
+    click.option("--scheduler", default=None, metavar="local|threads|ADDRESS",
+                 help="Where partitions run: local processes, threads in this process, or a Dask cluster "
+                      "given by its scheduler's address (tcp://host:8786; needs cacao-screen[dask]).  "
+                      "[default: local]"),
     click.option("--overwrite", is_flag=True, default=None, help="Replace the output if it exists."),
     click.option("--incremental", is_flag=True, default=None,
                  help="Reuse the figures of plots unchanged since the existing output (same geometry, "
@@ -155,7 +159,7 @@ def common_options(f):
 @common_options
 @click.pass_context
 def screen(ctx, plots_path, layer, id_column, loss_year, tree_cover, datamask, out, reference_year,
-           canopy_threshold, review_max_ha, min_data_coverage_pct, last_year, workers, overwrite, incremental):
+           canopy_threshold, review_max_ha, min_data_coverage_pct, last_year, workers, scheduler, overwrite, incremental):
     """Screen the plots in --plots against a loss-year and a tree-cover raster."""
     from .config import build_config
 
@@ -171,6 +175,7 @@ def screen(ctx, plots_path, layer, id_column, loss_year, tree_cover, datamask, o
         "screening": screening,
         "output": {"path": out, "overwrite": bool(overwrite), "incremental": bool(incremental)},
         "workers": workers,
+        **({"scheduler": scheduler} if scheduler is not None else {}),
     }, "command line")
     _run_config(ctx, cfg)
 
@@ -182,7 +187,7 @@ def screen(ctx, plots_path, layer, id_column, loss_year, tree_cover, datamask, o
 @common_options
 @click.pass_context
 def run(ctx, config_path, out, reference_year, canopy_threshold, review_max_ha, min_data_coverage_pct, last_year,
-        workers, overwrite, incremental):
+        workers, scheduler, overwrite, incremental):
     """Run a screening job described by a YAML config; flags override the file."""
     from .config import load_config
 
@@ -196,6 +201,7 @@ def run(ctx, config_path, out, reference_year, canopy_threshold, review_max_ha, 
         "output.overwrite": overwrite,
         "output.incremental": incremental,
         "workers": workers,
+        "scheduler": scheduler,
     })
     _run_config(ctx, cfg)
 

@@ -13,7 +13,7 @@ import re
 from typing import Any, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -152,6 +152,15 @@ class RunConfig(_Strict):
     output: OutputConfig = OutputConfig()
     workers: Optional[int] = Field(None, ge=1, description="Processes (default: all cores for large jobs, else 1)")
     baseline: Optional[BaselineConfig] = Field(None, description="Also build the baseline GeoPackage after screening")
+    scheduler: str = Field("local", description="Where partitions run: local (processes), threads, or the "
+                                                "address of a Dask scheduler (tcp://host:8786)")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler(cls, v: str) -> str:
+        from .parallel import parse_scheduler
+
+        return parse_scheduler(v)
 
     @model_validator(mode="after")
     def _check(self):

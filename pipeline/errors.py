@@ -48,3 +48,8 @@ class RegionsError(InputError):
 
 class DeliveriesError(InputError):
     """The deliveries CSV cannot be read or holds a bad value (the message names the line and column)."""
+
+
+class SchedulerError(InputError):
+    """The scheduler asked for cannot be used (unknown, unreachable, Dask not installed, workers
+    running another cacao-screen version)."""

@@ -1,19 +1,39 @@
-"""Scheduling partitions: in this process, or on local worker processes.
+"""Scheduling partitions: in this process, on local processes or threads, or on a Dask cluster.
 
 :func:`map_partitions` applies a picklable function to each task and returns the results in task
-order, with an optional progress bar. One worker, or a single task, runs in-process (no start-up
-cost); otherwise tasks go to a pool of ``spawn``-ed processes, each of which opens the rasters
-itself (no GDAL handle crosses a fork).
+order, with an optional progress bar, on one of these schedulers:
+
+``local`` (alias ``processes``; the default)
+    One worker, or a single task, runs in-process (no start-up cost); otherwise tasks go to a pool
+    of ``spawn``-ed processes, each of which opens the rasters itself (no GDAL handle crosses a
+    fork).
+``threads``
+    A pool of threads in this process: no start-up cost and no copying of tasks or results; GDAL
+    decoding and most numpy work release the GIL. Every task opens its own raster handles.
+a Dask scheduler address (``tcp://host:8786``, or a ``distributed.Client``)
+    Every task becomes a Dask task (``client.map``); results are gathered in task order. The
+    workers must have the same cacao-screen version installed and be able to open the same raster
+    paths or URLs. Needs the optional ``dask`` extra (``pip install 'cacao-screen[dask]'``);
+    ``distributed`` is imported only when a cluster is asked for.
+
+The work per task does not depend on the scheduler, so the results are identical, bit for bit.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
-from concurrent.futures import ProcessPoolExecutor
-from typing import Callable, Iterable, Sequence, TypeVar
+import re
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from functools import partial
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from tqdm.auto import tqdm
+
+from .errors import CacaoScreenError, SchedulerError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -21,28 +41,76 @@ R = TypeVar("R")
 #: Below this many plots, starting processes costs more than it saves.
 PARALLEL_MIN_PLOTS = 20_000
 
+LOCAL = "local"
+THREADS = "threads"
+_NAMES = {"local": LOCAL, "processes": LOCAL, "threads": THREADS}
+_ADDRESS = re.compile(r"(?:[a-z][a-z0-9+.-]*://\S+|[\w.-]+:\d{1,5})", re.IGNORECASE)
 
-def default_workers(n_plots: int) -> int:
-    """All cores for large jobs, one process for small ones."""
-    if n_plots < PARALLEL_MIN_PLOTS:
-        return 1
+#: How long to wait for a Dask scheduler to answer (a Dask time string).
+CONNECT_TIMEOUT = "20s"
+
+
+def parse_scheduler(value: str) -> str:
+    """The canonical form of a scheduler name: ``local``, ``threads`` or a Dask scheduler address.
+
+    Raises :class:`ValueError` for anything else.
+    """
+    v = str(value).strip()
+    if v.lower() in _NAMES:
+        return _NAMES[v.lower()]
+    if _ADDRESS.fullmatch(v):
+        return v
+    raise ValueError(f"unknown scheduler {value!r}: expected local, processes, threads or the address of a "
+                     "Dask scheduler such as tcp://host:8786")
+
+
+def is_dask(scheduler: Any) -> bool:
+    """Whether ``scheduler`` names (or is) a Dask distributed scheduler."""
+    if isinstance(scheduler, str):
+        return parse_scheduler(scheduler) not in (LOCAL, THREADS)
+    return hasattr(scheduler, "submit") and hasattr(scheduler, "gather")
+
+
+def _cores() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def map_partitions(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int = 1, progress: bool = False,
-                   desc: str = "screening", weights: Iterable[int] | None = None) -> list[R]:
-    """``[fn(t) for t in tasks]``, on ``workers`` processes; a progress bar counts ``weights``
-    (e.g. plots per task) when ``progress`` is true."""
+def default_workers(n_plots: int, scheduler: Any = LOCAL) -> int:
+    """All cores for large jobs, one process for small ones; threads cost nothing to start, so
+    the ``threads`` scheduler always gets all cores."""
+    if isinstance(scheduler, str) and parse_scheduler(scheduler) == THREADS:
+        return _cores()
+    if n_plots < PARALLEL_MIN_PLOTS:
+        return 1
+    return _cores()
+
+
+def map_partitions(fn: Callable[[T], R], tasks: Sequence[T], *, scheduler: Any = LOCAL, workers: int = 1,
+                   progress: bool = False, desc: str = "screening", weights: Iterable[int] | None = None) -> list[R]:
+    """``[fn(t) for t in tasks]`` on ``scheduler`` (see the module's documentation).
+
+    ``workers`` is the number of local processes or threads (a Dask cluster has its own). A
+    progress bar counts ``weights`` (e.g. plots per task) when ``progress`` is true.
+    """
+    tasks = list(tasks)
     weights = list(weights) if weights is not None else [1] * len(tasks)
+    if len(weights) != len(tasks):
+        raise ValueError(f"{len(weights)} weights for {len(tasks)} tasks")
+    kind = parse_scheduler(scheduler) if isinstance(scheduler, str) else None
     bar = tqdm(total=sum(weights), desc=desc, unit="plot", disable=not progress, leave=False)
     try:
+        if kind is None or kind not in (LOCAL, THREADS):
+            return _map_dask(fn, tasks, weights, bar, scheduler)
         if workers <= 1 or len(tasks) <= 1:
             out = []
             for task, w in zip(tasks, weights):
                 out.append(fn(task))
                 bar.update(w)
             return out
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=mp.get_context("spawn")) as pool:
+        n = min(workers, len(tasks))
+        pool = (ThreadPoolExecutor(max_workers=n, thread_name_prefix="cacao-screen") if kind == THREADS
+                else ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")))
+        with pool:
             out = []
             for res, w in zip(pool.map(fn, tasks), weights):
                 out.append(res)
@@ -50,3 +118,85 @@ def map_partitions(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int = 1
             return out
     finally:
         bar.close()
+
+
+# --- Dask -----------------------------------------------------------------------------------
+
+
+def _worker_version() -> str:
+    """Runs on each Dask worker: the cacao-screen version installed there."""
+    from . import __version__
+
+    return __version__
+
+
+def _call_on_worker(fn, task):
+    """``fn(task)``; our own errors are re-raised without their cause chain, which may hold
+    exceptions that cannot be sent back (rasterio's GDAL errors do not unpickle), so that the
+    client raises the same error type with the same message (e.g. a raster a worker cannot read)."""
+    try:
+        return fn(task)
+    except CacaoScreenError as exc:
+        clean = type(exc)(*exc.args)
+    raise clean
+
+
+def _connect(scheduler: Any):
+    """A ``distributed.Client`` for ``scheduler``, and whether we opened it (and must close it)."""
+    if not isinstance(scheduler, str):
+        return scheduler, False
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise SchedulerError(
+            f"scheduler {scheduler}: Dask is not installed; install it with "
+            "pip install 'cacao-screen[dask]' (dask[distributed])") from exc
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False), True
+    except (OSError, TimeoutError) as exc:
+        raise SchedulerError(f"cannot connect to the Dask scheduler at {scheduler} ({exc})") from exc
+
+
+def _check_workers(client, address: str) -> None:
+    """Every worker must run this cacao-screen version (else results could differ)."""
+    from . import __version__
+
+    try:
+        versions = client.run(_worker_version)
+    except ImportError as exc:  # the package is missing on a worker
+        raise SchedulerError(f"Dask cluster at {address}: a worker cannot import cacao-screen ({exc}); "
+                             f"install cacao-screen {__version__} on every worker") from exc
+    if not versions:
+        raise SchedulerError(f"Dask cluster at {address}: no worker is connected")
+    wrong = {w: v for w, v in versions.items() if v != __version__}
+    if wrong:
+        listed = ", ".join(f"{w} has {v}" for w, v in sorted(wrong.items()))
+        raise SchedulerError(f"Dask cluster at {address}: workers run another cacao-screen version than this "
+                             f"one ({__version__}): {listed}")
+
+
+def _map_dask(fn, tasks, weights, bar, scheduler) -> list:
+    if not tasks:
+        return []
+    client, own = _connect(scheduler)
+    address = scheduler if isinstance(scheduler, str) else client.scheduler.address
+    try:
+        from distributed import as_completed
+
+        _check_workers(client, str(address))
+        log.info("running %d partitions on the Dask cluster at %s (%d workers)", len(tasks), address,
+                 len(client.scheduler_info().get("workers", {})))
+        futures = client.map(partial(_call_on_worker, fn), tasks, pure=False)
+        weight_of = {f.key: w for f, w in zip(futures, weights)}
+        try:
+            for fut in as_completed(futures, loop=client.loop):
+                if fut.status == "error":
+                    fut.result()  # raises the task's own exception, here
+                bar.update(weight_of[fut.key])
+            return client.gather(futures)
+        except BaseException:
+            client.cancel(futures)
+            raise
+    finally:
+        if own:
+            client.close()

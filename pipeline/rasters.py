@@ -26,6 +26,7 @@ from __future__ import annotations
 import glob as globlib
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -104,25 +105,33 @@ class Layer:
         return out
 
 
-_OPEN: dict[str, rasterio.io.DatasetReader] = {}
+_LOCAL = threading.local()
 _MAX_OPEN = 64
 
 
+def _open_datasets() -> dict:
+    """This thread's open datasets: a GDAL dataset handle must not be shared between threads."""
+    if not hasattr(_LOCAL, "open"):
+        _LOCAL.open = {}
+    return _LOCAL.open
+
+
 def _dataset(path: str):
-    """Open datasets once per process and keep them open (worker processes keep their own)."""
-    ds = _OPEN.get(path)
+    """Open datasets once per thread and keep them open (each process and thread has its own)."""
+    cache = _open_datasets()
+    ds = cache.get(path)
     if ds is None or ds.closed:
-        if len(_OPEN) >= _MAX_OPEN:
-            oldest = next(iter(_OPEN))
-            _OPEN.pop(oldest).close()
-        ds = _OPEN[path] = rasterio.open(path)
+        if len(cache) >= _MAX_OPEN:
+            cache.pop(next(iter(cache))).close()
+        ds = cache[path] = rasterio.open(path)
     return ds
 
 
 def close_datasets() -> None:
-    """Close every dataset opened by :meth:`Layer.read` in this process."""
-    while _OPEN:
-        _OPEN.popitem()[1].close()
+    """Close every dataset this thread opened through :meth:`Layer.read`."""
+    cache = _open_datasets()
+    while cache:
+        cache.popitem()[1].close()
 
 
 @dataclass(frozen=True)

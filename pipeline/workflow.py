@@ -124,7 +124,7 @@ def _screen_partition(task: _Task) -> PlotStats:
 
 
 def screen_product(geoms: np.ndarray, product: Product, params: ScreenParams = ScreenParams(), *,
-                   workers: int = 1, progress: bool = False) -> PlotStats:
+                   workers: int = 1, progress: bool = False, scheduler="local") -> PlotStats:
     """Per-plot areas (m²) of one product for every geometry (None: not screened, all zeros)."""
     n = len(geoms)
     years = product.years
@@ -143,8 +143,9 @@ def screen_product(geoms: np.ndarray, product: Product, params: ScreenParams = S
             lats = (grid.y0 - window[0] * grid.dy, grid.y0 - (window[0] + window[2]) * grid.dy)
             margin = patch_margin(grid, params.min_forest_patch_ha, max(abs(lats[0]), abs(lats[1])))
         tasks.append(_Task(geoms[ok[g]], window, margin, product, _spec(product), params.forest))
-    log.info("%s: %d plots in %d partitions on %d process(es)", product.name, len(ok), len(tasks), workers)
-    parts = map_partitions(_screen_partition, tasks, workers=workers, progress=progress,
+    log.info("%s: %d plots in %d partitions (scheduler %s, %d local workers)", product.name, len(ok), len(tasks),
+             scheduler, workers)
+    parts = map_partitions(_screen_partition, tasks, scheduler=scheduler, workers=workers, progress=progress,
                            desc=f"screening ({product.name})", weights=[len(g) for g in groups])
     PlotStats.concat(parts, len(years)).scatter(stats, ok[np.concatenate(groups)])
     return stats
@@ -199,14 +200,16 @@ REUSABLE = ("deforestation_free", "review", "deforestation_detected")
 
 def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
                  params: ScreenParams = ScreenParams(), *, workers: int | None = None,
-                 progress: bool = False, previous: pd.DataFrame | None = None) -> ScreenResult:
+                 progress: bool = False, previous: pd.DataFrame | None = None, scheduler="local") -> ScreenResult:
     """Screen normalised plots (see :func:`pipeline.plots.normalise`) against loss products.
 
     Every row of ``plots`` comes out, in the same order, with figures, ``status``,
     ``deforestation_free`` and ``status_reason``. ``previous`` (the ``plots`` layer of an earlier
     output, see :func:`read_previous`) makes the run incremental: a plot whose ``screen_key`` is
     found there keeps the figures stored with it instead of being computed again — the same
-    figures a full run gives, since the key covers everything they depend on.
+    figures a full run gives, since the key covers everything they depend on. ``scheduler`` runs
+    the partitions: ``"local"`` processes, ``"threads"``, or a Dask cluster (its address, or a
+    ``distributed.Client``); see :mod:`pipeline.parallel`. The figures do not depend on it.
     """
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.plots.read_plots)")
@@ -225,13 +228,14 @@ def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
         matched = prev.loc[keys[reuse]]
         log.info("incremental: %d of %d plots unchanged since the previous output", reuse.sum(), len(plots))
     to_compute = np.where(reuse, None, geoms)
-    n_workers = workers or default_workers(int((qc.screenable & ~reuse).sum()))
+    n_workers = workers or default_workers(int((qc.screenable & ~reuse).sum()), scheduler)
 
     figures: dict[str, pd.DataFrame] = {}
     verdicts: dict[str, pd.DataFrame] = {}
     try:
         for product in products:
-            stats = screen_product(to_compute, product, params, workers=n_workers, progress=progress)
+            stats = screen_product(to_compute, product, params, workers=n_workers, progress=progress,
+                                   scheduler=scheduler)
             fig = derive_figures(stats, np.array(product.years), params.reference_year)
             fig.loc[~qc.screenable, "data_coverage_pct"] = np.nan
             if product.tree_cover is None and product.forest_mask is None:
@@ -327,7 +331,8 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
                        id_column_required=cfg.plots.id_column != "plot_id")
     params = ScreenParams.from_config(cfg)
     previous = read_previous(cfg.output.path) if cfg.output.incremental else None
-    result = screen_plots(plots, products, params, workers=cfg.workers, progress=progress, previous=previous)
+    result = screen_plots(plots, products, params, workers=cfg.workers, progress=progress, previous=previous,
+                          scheduler=cfg.scheduler)
     meta = {
         "generator": f"cacao-screen {__version__}",
         "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -359,6 +364,8 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
         "review_max_ha": f"{params.review_max_ha:g}",
         "min_data_coverage_pct": f"{params.min_data_coverage_pct:g}",
         "pixel_area": "WGS84 ellipsoid, per pixel row",
+        "scheduler": cfg.scheduler,
+        "scheduler": cfg.scheduler,
         "coverage": "exact fraction of each pixel inside the plot",
         "plots_in": str(len(plots)),
         "plots_out": str(len(result.plots)),

@@ -1,0 +1,5 @@
+"""Benchmarks of cacao-screen against exactextract and rasterstats (see bench/README.md).
+
+Not part of the installed package and not run by the test suite: ``make bench-small`` /
+``make bench`` run them and append the measured table to ``bench/RESULTS.md``.
+"""
