@@ -26,7 +26,7 @@ from .geodesy import M2_PER_HA, geodesic_areas
 from .outputs import check_target, write_screening
 from .parallel import default_workers, map_partitions
 from .plots import read_plots
-from .qc import check_plots
+from .qc import QCParams, check_plots
 from .rasters import HansenSource, open_hansen, read_window
 from .rules import STATUSES, RuleParams, classify
 from .screen import PlotStats, ProductSpec, derive_figures, partition, pixel_bounds, plot_statistics, window_of
@@ -94,7 +94,7 @@ def _screen_partition(task: _Task) -> PlotStats:
 
 
 def screen_plots(plots: gpd.GeoDataFrame, source: HansenSource, params: ScreenParams = ScreenParams(), *,
-                 workers: int | None = None, progress: bool = False) -> ScreenResult:
+                 workers: int | None = None, progress: bool = False, qc_params: QCParams | None = None) -> ScreenResult:
     """Screen normalised plots (see :func:`pipeline.plots.normalise`) against a Hansen source.
 
     Every row of ``plots`` comes out, in the same order, with figures, ``status``,
@@ -102,7 +102,7 @@ def screen_plots(plots: gpd.GeoDataFrame, source: HansenSource, params: ScreenPa
     """
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.plots.read_plots)")
-    qc = check_plots(plots)
+    qc = check_plots(plots, qc_params or QCParams(), coverage_bounds=source.bounds)
     geoms = qc.geometry  # what is screened: the input geometry, or QC's repair of it
     ok = np.flatnonzero(qc.screenable)
     years = np.array(source.years)
@@ -163,9 +163,12 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
     check_target(cfg.output.path, cfg.output.overwrite)  # fail before the work, not after
     source = open_hansen(cfg.rasters.loss_year, cfg.rasters.tree_cover, last_year=cfg.rasters.last_year)
     plots = read_plots(cfg.plots.path, layer=cfg.plots.layer, id_column=cfg.plots.id_column,
-                       id_column_required=cfg.plots.id_column != "plot_id")
+                       id_column_required=cfg.plots.id_column != "plot_id", crs=cfg.plots.crs,
+                       wkt_column=cfg.plots.wkt_column, lat_column=cfg.plots.lat_column,
+                       lon_column=cfg.plots.lon_column)
     params = ScreenParams.from_config(cfg)
-    result = screen_plots(plots, source, params, workers=cfg.workers, progress=progress)
+    result = screen_plots(plots, source, params, workers=cfg.workers, progress=progress,
+                          qc_params=QCParams.from_config(cfg.qc))
     result.metadata = {
         "generator": f"cacao-screen {__version__}",
         "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -184,6 +187,8 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
         "coverage": "exact fraction of each pixel inside the plot",
         "plots_in": str(len(plots)),
         "plots_out": str(len(result.plots)),
+        "plots_crs": str(plots.attrs.get("source_crs", "")),
+        **{f"qc_{k}": str(v) for k, v in cfg.qc.model_dump().items()},
         "elapsed_s": f"{time.time() - started:.1f}",
     }
     if len(result.plots) != len(plots):  # the invariant the whole design protects
