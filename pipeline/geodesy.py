@@ -160,8 +160,14 @@ def ellipsoid_areas(geoms) -> np.ndarray:
 
     Holes are subtracted, parts added, whatever the orientation; 0 for points and lines; NaN for
     None or empty geometries. See the note above on how this relates to :func:`geodesic_areas`.
+    Large arrays are processed in chunks, on threads (numpy and shapely release the GIL).
     """
-    geoms = np.asarray(geoms, dtype=object)
+    from .chunks import apply_chunked
+
+    return apply_chunked(_ellipsoid_areas, np.asarray(geoms, dtype=object), chunk=8192)
+
+
+def _ellipsoid_areas(geoms: np.ndarray) -> np.ndarray:
     n = len(geoms)
     out = np.full(n, np.nan)
     if n == 0:

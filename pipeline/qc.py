@@ -202,7 +202,9 @@ def declared_areas(plots: pd.DataFrame, column: str | None = None) -> tuple[np.n
     if column is None:
         return np.full(n, np.nan), None, np.zeros(n, dtype=bool)
     raw = plots[column]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64")
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        return raw.to_numpy(dtype="float64", na_value=np.nan), str(column), np.zeros(n, dtype=bool)
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     blank = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
     return values, str(column), np.isnan(values) & ~blank
 

@@ -15,9 +15,10 @@ from .geodesy import ellipsoid_areas
 
 _GEOD = Geod(ellps="WGS84")
 
+# shapely.get_type_id codes
+POINT, MULTIPOINT, COLLECTION = 0, 4, 7
+LINEAR = (1, 2, 5)          # LineString, LinearRing, MultiLineString
 POLYGONAL = (3, 6)          # Polygon, MultiPolygon
-LINEAR = (2, 5, 101)        # LineString, MultiLineString, LinearRing
-POINT, MULTIPOINT, COLLECTION = 1, 4, 7
 
 
 def polygonal_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +112,11 @@ def hole_counts(geoms: np.ndarray) -> np.ndarray:
     out = np.zeros(len(geoms), dtype="int64")
     if not len(geoms):
         return out
-    parts, row = shapely.get_parts(geoms, return_index=True)
-    poly = shapely.get_type_id(parts) == 3
-    np.add.at(out, row[poly], shapely.get_num_interior_rings(parts[poly]))
+    types = shapely.get_type_id(geoms)
+    poly = types == 3
+    out[poly] = shapely.get_num_interior_rings(geoms[poly])
+    multi = np.flatnonzero(types == 6)
+    if len(multi):
+        parts, row = shapely.get_parts(geoms[multi], return_index=True)
+        np.add.at(out, multi[row], shapely.get_num_interior_rings(parts))
     return out
