@@ -37,6 +37,9 @@ DECLARED_AREA_COLUMNS = ("declared_area_ha", "area_ha", "area")
 #: EUDR: a plot of land of more than 4 ha must be given as a polygon, not a point.
 EUDR_POINT_MAX_HA = 4.0
 
+#: A polygon smaller than this (m²) is a sliver with no real area: ``collapsed_polygon``.
+MIN_AREA_M2 = 1.0
+
 
 @dataclass(frozen=True)
 class IssueCode:
@@ -60,7 +63,8 @@ ISSUE_CODES: dict[str, IssueCode] = {
         "GEOS's reason and location are given",
         "fix it in QGIS (*Fix geometries*), or leave repair on"),
     "collapsed_polygon": IssueCode(
-        "error", "the polygon has no area: all its vertices on one line or at one spot, even after repair",
+        "error", "the polygon has no area (under 1 m²): all its vertices on one line or at one spot, even "
+        "after repair",
         "redraw the plot"),
     "coordinates_out_of_range": IssueCode(
         "error", "coordinates beyond longitude ±180° / latitude ±90° (or not finite) that swapping does not "
@@ -312,7 +316,7 @@ def check_plots(plots: pd.DataFrame, params: QCParams = QCParams(), *,
 
     # 4. Coordinate precision (EUDR: 6 decimals), on the file's own longitude/latitude.
     if geographic and params.min_decimals > 0:
-        idx = np.flatnonzero(~missing)
+        idx = np.flatnonzero(~err)
         xy, which = shapely.get_coordinates(original[idx], return_index=True)
         precise = ~(few_decimals(xy[:, 0], params.min_decimals - 1) & few_decimals(xy[:, 1], params.min_decimals - 1))
         low = np.bincount(which, weights=precise, minlength=len(idx)) == 0
@@ -377,8 +381,10 @@ def check_plots(plots: pd.DataFrame, params: QCParams = QCParams(), *,
     area_ha = np.full(n, np.nan)
     live = np.flatnonzero(~err)
     area_ha[live] = ellipsoid_areas(geoms[live]) / M2_PER_HA
-    zero = np.flatnonzero(~err & ~(area_ha > 0))
-    out.add(zero, "collapsed_polygon", "error", "the polygon has no area")
+    zero = np.flatnonzero(~err & ~(area_ha >= MIN_AREA_M2 / M2_PER_HA))
+    out.add(zero, "collapsed_polygon", "error",
+            [f"the polygon has no area ({a * M2_PER_HA:.2g} m²: a sliver, its vertices nearly on one line)"
+             for a in area_ha[zero]])
     err[zero] = True
     large = np.flatnonzero(~err & (area_ha > params.max_area_ha))
     out.add(large, "large_plot", "warning",

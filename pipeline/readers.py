@@ -134,20 +134,41 @@ def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) ->
         driver = pyogrio.read_info(source, layer=layer).get("driver") or ""
     except (DataSourceError, DataLayerError, OSError) as exc:
         raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
+    notes = ReadNotes()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            gdf = pyogrio.read_dataframe(source, layer=layer)
+            try:
+                gdf = pyogrio.read_dataframe(source, layer=layer)
+            except shapely.errors.GEOSException:
+                gdf = _read_ogr_row_by_row(source, layer, notes)
         except (DataSourceError, DataLayerError, OSError) as exc:
             raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
     for w in caught:
         log.debug("%s: GDAL: %s", path, w.message)
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
         raise PlotsError(f"{path}: layer {layer!r} has no geometry column")
-    notes = ReadNotes()
     if driver == "GeoJSON" and vsi is None:
         gdf = _recover_geojson(path, gdf, notes)
     return RawPlots(gdf, notes, driver)
+
+
+def _read_ogr_row_by_row(source: str, layer: str, notes: ReadNotes) -> gpd.GeoDataFrame:
+    """Some geometries GEOS refuses (a ring not closed, too few points): read the attributes and the
+    raw WKB apart, keep what parses, and note each refused row (GEOS's message)."""
+    from pyogrio.raw import read as read_raw
+
+    attrs = pyogrio.read_dataframe(source, layer=layer, read_geometry=False)
+    meta, _fids, wkb, _fields = read_raw(source, layer=layer, columns=[], read_geometry=True)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    for i in np.flatnonzero(shapely.is_missing(geoms) & pd.notna(np.asarray(wkb, dtype=object))):
+        try:
+            shapely.from_wkb(wkb[i])
+            reason = "not a geometry"
+        except Exception as exc:  # noqa: BLE001 - GEOS's errors have no common type
+            reason = str(exc).split(": ", 1)[-1]
+        notes.add(i, "unreadable_geometry", "error", f"the geometry cannot be read: {reason}")
+    return gpd.GeoDataFrame(attrs, geometry=geoms, crs=meta.get("crs"))
 
 
 def _depth(coords) -> int:
@@ -211,7 +232,10 @@ def _recover_geojson(path: Path, gdf: gpd.GeoDataFrame, notes: ReadNotes) -> gpd
                     path, len(lost))
         return gdf
     geoms = geoms.copy()
+    noted = set(notes.positions)
     for i in lost:
+        if i in noted:
+            continue
         raw = (features[i] or {}).get("geometry")
         if not isinstance(raw, dict) or not raw.get("coordinates"):
             continue  # truly empty or null: QC reports it
@@ -322,21 +346,26 @@ def _from_table(path: Path, df: pd.DataFrame, driver: str, *, id_column, wkt_col
         used = [lat, lon]
     attrs = df.drop(columns=used)
     if text:
-        attrs = _numbers_where_numeric(attrs, keep={id_column} if id_column else set())
+        attrs = _numbers_where_numeric(attrs, keep={id_column} if id_column else set(), decimal_comma=decimal_comma)
     log.info("%s: %d rows; geometry from %s", path, len(df), " and ".join(repr(c) for c in used))
     return RawPlots(gpd.GeoDataFrame(attrs, geometry=geoms, crs=None), notes, driver)
 
 
-def _numbers_where_numeric(df: pd.DataFrame, keep: set[str]) -> pd.DataFrame:
-    """Text columns whose non-blank cells are all numbers become numbers; blanks become missing."""
+def _numbers_where_numeric(df: pd.DataFrame, keep: set[str], decimal_comma: bool = False) -> pd.DataFrame:
+    """Text columns whose non-blank cells are all numbers become numbers; blanks become missing.
+
+    With ``decimal_comma`` (a ';'-separated file), ``2,5`` is read as 2.5 too."""
     out = {}
     for c in df.columns:
         col = df[c]
         blank = col.str.strip() == ""
         if c not in keep and not blank.all():
-            num = pd.to_numeric(col.where(~blank), errors="coerce")
-            if num[~blank].notna().all():
-                out[c] = num
+            for text in ([col, col.str.replace(",", ".", regex=False)] if decimal_comma else [col]):
+                num = pd.to_numeric(text.where(~blank), errors="coerce")
+                if num[~blank].notna().all():
+                    out[c] = num
+                    break
+            if c in out:
                 continue
         out[c] = col.where(~blank, None)
     return pd.DataFrame(out, index=df.index)
