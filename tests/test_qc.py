@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 
 from pipeline.geodesy import M2_PER_HA, geodesic_areas
 from pipeline.plots import normalise
