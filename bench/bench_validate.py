@@ -137,6 +137,7 @@ def main() -> int:
     ap.add_argument("--plots", type=int, default=1_000_000)
     ap.add_argument("--format", choices=("parquet", "gpkg"), default="parquet")
     ap.add_argument("--out", choices=("csv", "gpkg"), default="csv")
+    ap.add_argument("--phases", action="store_true", help="also time reading and checking in-process")
     args = ap.parse_args()
     data = HERE / "data"
     data.mkdir(exist_ok=True)
@@ -165,7 +166,22 @@ def main() -> int:
           f"peak RSS {peak:.0f} MB, exit code {r.returncode}")
     issues = pd.read_csv(out) if args.out == "csv" else gpd.read_file(out, layer="plot_issues")
     assert issues["source_row"].between(1, args.plots).all()
+    if args.phases:
+        _phases(path)
     return 0
+
+
+def _phases(path: Path) -> None:
+    """The same work in-process, timed step by step."""
+    from pipeline.plots import read_plots
+    from pipeline.qc import check_plots
+
+    t = time.perf_counter()
+    plots = read_plots(path)
+    t1 = time.perf_counter()
+    check_plots(plots)
+    t2 = time.perf_counter()
+    print(f"phases: read {t1 - t:.1f} s, check_plots {t2 - t1:.1f} s")
 
 
 if __name__ == "__main__":

@@ -257,7 +257,7 @@ Exit codes:
 
 
 @cli.command(epilog=VALIDATE_HELP_EPILOG)
-@click.argument("plots_path", metavar="PLOTS", required=False, type=click.Path(path_type=Path))
+@click.argument("plots_path", metavar="[PLOTS]", required=False, type=click.Path(path_type=Path))
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
               help="Take the plots file, its reading settings and the qc settings from a job config; "
                    "flags override it.")

@@ -82,7 +82,7 @@ ISSUE_CODES: dict[str, IssueCode] = {
         "warning", "the polygon was invalid (self-intersection, overlapping parts, a ring turning back on "
         "itself...) or a geometry collection; it was repaired with `shapely.make_valid` (structure method: "
         "the rings' areas united) keeping the polygonal parts, and the repair is screened; the output keeps "
-        "the original. The message gives GEOS's reason, the location, and the areas before and after",
+        "the original. The message gives GEOS's reason, its location, and the repaired area",
         "check the repaired area is the plot; fix the file (QGIS *Fix geometries*)"),
     "nested_rings_repaired": IssueCode(
         "warning", "a GeoJSON geometry whose coordinates are nested at the wrong depth (a `Polygon` "
@@ -327,9 +327,9 @@ def check_plots(plots: pd.DataFrame, params: QCParams = QCParams(), *,
                              count_decimals(xy[sel, 1], params.min_decimals))
             most = np.zeros(len(idx), dtype="int64")
             np.maximum.at(most, which[sel], dec)
-            out.add(idx[low], "low_precision", "warning",
-                    [f"coordinates have at most {d} decimal(s) (~{111_000 * 10.0 ** -d:g} m); "
-                     f"EUDR asks for {params.min_decimals}" for d in most[low]])
+            texts = np.array([f"coordinates have at most {d} decimal(s) (~{111_000 * 10.0 ** -d:g} m); "
+                              f"EUDR asks for {params.min_decimals}" for d in range(params.min_decimals)], dtype=object)
+            out.add(idx[low], "low_precision", "warning", texts[most[low]])
 
     # 5. Validity: repair (make_valid, polygonal parts kept) or refuse.
     poly = ~err & np.isin(types, POLYGONAL)
@@ -408,8 +408,7 @@ def check_plots(plots: pd.DataFrame, params: QCParams = QCParams(), *,
     # 9. Ids.
     generated = np.asarray(plots.attrs.get("id_generated", np.zeros(n, dtype=bool)), dtype=bool)
     idx = np.flatnonzero(generated)
-    out.add(idx, "generated_id", "warning", [f"no plot id in the input; id {i} was made from the row number"
-                                             for i in ids[idx]])
+    out.add(idx, "generated_id", "warning", "no plot id in the input; the id was made from the row number")
     dup = pd.Series(ids).duplicated(keep=False).to_numpy()
     if dup.any():
         idx = np.flatnonzero(dup)
@@ -425,6 +424,14 @@ def check_plots(plots: pd.DataFrame, params: QCParams = QCParams(), *,
         out.add(live[positions], code, "warning", messages)
 
     return _result(plots, out, geoms, err, area_ha)
+
+
+def _join_by_row(pos: np.ndarray, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``"; ".join`` of the texts of each row (``pos`` sorted): (rows, joined texts). Vectorised:
+    object arrays add as Python strings, and ``np.add.reduceat`` joins each run."""
+    starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+    joined = np.add.reduceat(np.asarray(text, dtype=object) + "; ", starts)
+    return pos[starts], np.array([j[:-2] for j in joined], dtype=object)
 
 
 def _result(plots: pd.DataFrame, out: _Issues, geoms: np.ndarray, err: np.ndarray, area_ha: np.ndarray) -> QCResult:
@@ -449,12 +456,11 @@ def _result(plots: pd.DataFrame, out: _Issues, geoms: np.ndarray, err: np.ndarra
     summary = np.full(n, "", dtype=object)
     reason = np.full(n, "", dtype=object)
     if len(pos):
-        text = pd.Series(code.astype(str)) + ": " + pd.Series(msg.astype(str))
-        joined = text.groupby(pos, sort=False).agg("; ".join)
-        summary[joined.index.to_numpy()] = joined.to_numpy()
+        where, joined = _join_by_row(pos, code + ": " + msg)
+        summary[where] = joined
         if is_error.any():
-            ej = pd.Series(msg[is_error].astype(str)).groupby(pos[is_error], sort=False).agg("; ".join)
-            reason[ej.index.to_numpy()] = ej.to_numpy()
+            where, joined = _join_by_row(pos[is_error], msg[is_error])
+            reason[where] = joined
     screenable = ~err
     area = np.where(screenable, area_ha, np.nan)
     return QCResult(

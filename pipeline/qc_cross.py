@@ -1,8 +1,12 @@
 """Checks across plots, with a spatial index: identical geometries and overlaps.
 
-One bulk query of a shapely ``STRtree`` finds every pair of plots whose geometries intersect; the
-pairs are then tested with array functions (``equals``, ``relate_pattern``, ``intersection``), so
-the cost grows with the number of plots and of touching pairs, never with their square.
+One bulk query of a shapely ``STRtree`` finds every pair of plots whose bounding boxes intersect.
+Cheap array tests on the boxes then leave only the pairs that can matter — identical boxes (for
+``equals``), boxes overlapping by at least half the share asked of the smaller plot (an
+intersection can be no larger than its boxes' overlap) — so plots that merely touch their
+neighbours, as in a cadastre, cost almost nothing. The survivors are tested with array functions
+(``equals``, ``relate_pattern``, ``intersection``). The cost grows with the number of plots and of
+real overlaps, never with their square.
 """
 
 from __future__ import annotations
@@ -18,14 +22,25 @@ from .geodesy import M2_PER_HA, ellipsoid_areas
 INTERIORS_INTERSECT = "T********"
 
 
-def candidate_pairs(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i < j) of geometries that intersect, from one bulk STRtree query."""
+def candidate_pairs(geoms: np.ndarray, min_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i < j) that may be identical or overlap by ``min_share``; and whether their boxes are equal."""
+    empty = np.zeros(0, dtype="int64")
     if len(geoms) < 2:
-        return np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64")
+        return empty, empty, np.zeros(0, dtype=bool)
     tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="intersects")
+    left, right = tree.query(geoms)  # bounding boxes intersect
     keep = left < right
-    return left[keep].astype("int64"), right[keep].astype("int64")
+    left, right = left[keep].astype("int64"), right[keep].astype("int64")
+    b = shapely.bounds(geoms)
+    bl, br = b[left], b[right]
+    same_box = (bl == br).all(axis=1)
+    ox = np.minimum(bl[:, 2], br[:, 2]) - np.maximum(bl[:, 0], br[:, 0])
+    oy = np.minimum(bl[:, 3], br[:, 3]) - np.maximum(bl[:, 1], br[:, 1])
+    overlap = np.clip(ox, 0, None) * np.clip(oy, 0, None)
+    planar = shapely.area(geoms)  # degrees²: only compared with each other, over a few km
+    need = 0.5 * min_share * np.minimum(planar[left], planar[right])
+    keep = same_box | ((overlap > 0) & (overlap >= need))
+    return left[keep], right[keep], same_box[keep]
 
 
 def cross_plot_checks(geoms: np.ndarray, area_ha: np.ndarray, ids: np.ndarray, rows: np.ndarray,
@@ -35,16 +50,17 @@ def cross_plot_checks(geoms: np.ndarray, area_ha: np.ndarray, ids: np.ndarray, r
     ``geoms`` are the geometries to screen (valid, polygonal), ``area_ha`` their areas. A pair is
     reported on both plots, each message naming the partner's id and row.
     """
-    left, right = candidate_pairs(np.asarray(geoms, dtype=object))
+    geoms = np.asarray(geoms, dtype=object)
+    left, right, same_box = candidate_pairs(geoms, min_share)
     if not len(left):
         return
-    same = shapely.equals(geoms[left], geoms[right])
+    same = np.zeros(len(left), dtype=bool)
+    same[same_box] = shapely.equals(geoms[left[same_box]], geoms[right[same_box]])
     if same.any():
         a, b = left[same], right[same]
         yield from _both(a, b, "duplicate_geometry", ids, rows,
                          lambda other, row, k: f"the same geometry as plot {other!r} (row {row})")
-    rest = ~same
-    a, b = left[rest], right[rest]
+    a, b = left[~same], right[~same]
     inner = shapely.relate_pattern(geoms[a], geoms[b], INTERIORS_INTERSECT)
     a, b = a[inner], b[inner]
     if not len(a):
@@ -59,8 +75,6 @@ def cross_plot_checks(geoms: np.ndarray, area_ha: np.ndarray, ids: np.ndarray, r
         yield from _both(a, b, "overlap", ids, rows,
                          lambda other, row, k: f"overlaps plot {other!r} (row {row}) by {shared[k]:.4f} ha, "
                                                f"{100 * share[k]:.1f} % of the smaller plot")
-
-
 def _both(a: np.ndarray, b: np.ndarray, code: str, ids, rows, text) -> Iterator[tuple[np.ndarray, str, list[str]]]:
     k = np.arange(len(a))
     yield a, code, [text(ids[j], rows[j], kk) for j, kk in zip(b, k)]
