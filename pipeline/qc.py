@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .errors import PlotsError
 from .geodesy import M2_PER_HA, ellipsoid_areas
 from .qc_cross import cross_plot_checks
 from .qc_geometry import (COLLECTION, LINEAR, MULTIPOINT, POINT, POLYGONAL, count_decimals, few_decimals,
@@ -202,7 +203,9 @@ def declared_areas(plots: pd.DataFrame, column: str | None = None) -> tuple[np.n
         lower = {str(c).lower(): c for c in plots.columns}
         column = next((lower[name] for name in DECLARED_AREA_COLUMNS if name in lower), None)
     elif column not in plots.columns:
-        raise KeyError(f"no declared-area column {column!r}")
+        names = [str(c) for c in plots.columns if c != plots.geometry.name]
+        raise PlotsError(f"no declared-area column {column!r} (qc.declared_area_column); "
+                         f"columns are: {', '.join(names)}")
     if column is None:
         return np.full(n, np.nan), None, np.zeros(n, dtype=bool)
     raw = plots[column]
@@ -300,7 +303,7 @@ def check_plots(plots: pd.DataFrame, params: QCParams = QCParams(), *,
         fix = np.flatnonzero(swap_range | swap_cover)
         geoms[fix] = swapped(geoms[fix])
         why = np.where(swap_range[fix], "a latitude beyond ±90 fits as a longitude",
-                       "the plot lies outside the rasters and inside them swapped")
+                       "the plot lies outside the rasters' extent and inside it swapped")
         out.add(fix, "swapped_coordinates_fixed", "warning",
                 [f"longitude and latitude were swapped ({w}); swapped back as asked (--fix-swapped-coordinates): "
                  "the swapped-back plot is screened" for w in why])
@@ -311,8 +314,8 @@ def check_plots(plots: pd.DataFrame, params: QCParams = QCParams(), *,
                  "latitude look swapped (rerun with --fix-swapped-coordinates to swap them back)" for b in bounds[idx]])
         err |= swap_range
         out.add(np.flatnonzero(swap_cover), "suspect_swapped_coordinates", "warning",
-                "the plot lies outside the rasters but would lie inside them with longitude and latitude swapped "
-                "(rerun with --fix-swapped-coordinates to swap them back)")
+                "the plot lies outside the rasters' extent (or --bounds) but would lie inside it with longitude "
+                "and latitude swapped (rerun with --fix-swapped-coordinates to swap them back)")
 
     # 4. Coordinate precision (EUDR: 6 decimals), on the file's own longitude/latitude.
     if geographic and params.min_decimals > 0:

@@ -195,6 +195,17 @@ def test_declared_area_that_is_not_a_number_is_flagged():
     assert qc.screenable[0]
 
 
+def test_declared_area_column_can_be_named_and_must_exist():
+    plot = square(side_m=100)
+    plots = frame([plot], superficie=[3.0], area_ha=[1.0])
+    assert check_plots(plots).issues.empty  # area_ha is found by its name
+    qc = check_plots(plots, QCParams(declared_area_column="superficie"))
+    assert issues_of(qc, 1) == {"area_mismatch": "warning"}
+    from pipeline.errors import PlotsError
+    with pytest.raises(PlotsError, match="no declared-area column 'sup'.*superficie"):
+        check_plots(plots, QCParams(declared_area_column="sup"))
+
+
 def test_coordinates_with_too_few_decimals_are_flagged():
     coarse = shapely.box(-76.5123, -8.2345, -76.5113, -8.2335)  # 4 decimals
     fine = shapely.box(-76.502301, -8.2345, -76.5013, -8.2335)  # one coordinate with 6
