@@ -71,8 +71,8 @@ def generate(n: int, seed: int = SEED) -> gpd.GeoDataFrame:
     ids = np.char.add("PE-", np.char.zfill(np.arange(1, n + 1).astype(str), 7)).astype(object)
 
     # true areas are needed only for the declared column: the circle-equivalent of the base shape
-    from pipeline.geodesy import ellipsoid_areas
-    declared = np.round(ellipsoid_areas(geoms) / 1e4 * rng.uniform(0.97, 1.03, n), 2)
+    from pipeline.qc_areas import plot_areas
+    declared = np.round(plot_areas(geoms) / 1e4 * rng.uniform(0.97, 1.03, n), 2)
 
     pick = rng.permutation(n)
     used = 0

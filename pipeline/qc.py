@@ -23,7 +23,8 @@ import pandas as pd
 import shapely
 
 from .errors import PlotsError
-from .geodesy import M2_PER_HA, ellipsoid_areas
+from .geodesy import M2_PER_HA
+from .qc_areas import plot_areas
 from .qc_cross import cross_plot_checks
 from .qc_geometry import (COLLECTION, LINEAR, MULTIPOINT, POINT, POLYGONAL, count_decimals, few_decimals,
                           geodesic_circles, hole_counts, polygonal_parts, repair, swapped)
@@ -346,7 +347,7 @@ def check_plots(plots: pd.DataFrame, params: QCParams = QCParams(), *,
             out.add(bad[~ok], "collapsed_polygon", "error",
                     [f"no area left after repair (invalid polygon: {r})" for r in reasons[~ok]])
             err[bad[~ok]] = True
-            after = ellipsoid_areas(fixed[ok]) / M2_PER_HA
+            after = plot_areas(fixed[ok]) / M2_PER_HA
             geoms[bad[ok]] = fixed[ok]
             repaired_note[bad[ok]] = [
                 f"invalid polygon ({r}) repaired with make_valid: {a1:.4f} ha"
@@ -383,7 +384,7 @@ def check_plots(plots: pd.DataFrame, params: QCParams = QCParams(), *,
     # 7. Areas: collapsed, large, different from the declared area.
     area_ha = np.full(n, np.nan)
     live = np.flatnonzero(~err)
-    area_ha[live] = ellipsoid_areas(geoms[live]) / M2_PER_HA
+    area_ha[live] = plot_areas(geoms[live]) / M2_PER_HA
     zero = np.flatnonzero(~err & ~(area_ha >= MIN_AREA_M2 / M2_PER_HA))
     out.add(zero, "collapsed_polygon", "error",
             [f"the polygon has no area ({a * M2_PER_HA:.2g} m²: a sliver, its vertices nearly on one line)"

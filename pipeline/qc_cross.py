@@ -16,7 +16,8 @@ from typing import Iterator
 import numpy as np
 import shapely
 
-from .geodesy import M2_PER_HA, ellipsoid_areas
+from .geodesy import M2_PER_HA
+from .qc_areas import plot_areas
 
 #: DE-9IM pattern: the interiors of the two geometries intersect (more than touching edges).
 INTERIORS_INTERSECT = "T********"
@@ -65,7 +66,7 @@ def cross_plot_checks(geoms: np.ndarray, area_ha: np.ndarray, ids: np.ndarray, r
     a, b = a[inner], b[inner]
     if not len(a):
         return
-    shared = ellipsoid_areas(shapely.intersection(geoms[a], geoms[b])) / M2_PER_HA
+    shared = plot_areas(shapely.intersection(geoms[a], geoms[b])) / M2_PER_HA
     shared = np.nan_to_num(shared)
     smaller = np.minimum(area_ha[a], area_ha[b])
     share = shared / smaller

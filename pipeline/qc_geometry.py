@@ -11,7 +11,7 @@ import numpy as np
 import shapely
 from pyproj import Geod
 
-from .geodesy import ellipsoid_areas
+from .qc_areas import plot_areas
 
 _GEOD = Geod(ellps="WGS84")
 
@@ -81,7 +81,7 @@ def geodesic_circles(lon: np.ndarray, lat: np.ndarray, area_m2: np.ndarray, *, v
         x = lon[:, None] + (x - lon[:, None] + 180.0) % 360.0 - 180.0  # no jump at the antimeridian
         ring = np.stack([np.concatenate([x, x[:, :1]], 1), np.concatenate([y, y[:, :1]], 1)], -1)
         polys = shapely.polygons(ring)
-        got = ellipsoid_areas(polys)
+        got = plot_areas(polys)
         radius = radius * np.sqrt(area_m2 / got)
     return polys, radius
 

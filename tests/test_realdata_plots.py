@@ -37,7 +37,7 @@ def test_the_1124_nicaraguan_coffee_plots_are_all_accepted(real_data):
     assert plots.geometry.notna().all() and not plots.geometry.has_z.any()  # the 0.0 z values dropped
     area = qc.area_ha
     assert 0.05 < area.min() and area.max() < 15  # 0.06-14.9 ha, as published
-    np.testing.assert_allclose(area, geodesic_areas(qc.geometry) / M2_PER_HA, rtol=1e-6)
+    np.testing.assert_allclose(area, geodesic_areas(qc.geometry) / M2_PER_HA, rtol=1e-5)
     codes = set(qc.issues["code"])
     assert codes <= {"low_precision", "duplicate_id", "duplicate_geometry", "overlap"}, codes
     # the CLI agrees: exit 0 (no errors)
