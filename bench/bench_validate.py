@@ -1,6 +1,6 @@
 """Benchmark: ``cacao-screen validate`` on a million generated plots (not a test).
 
-Generates, deterministically (seeded), N plots over San Martín / Loreto, Peru: a thousand random
+Generates, deterministically (seeded), N plots over the Peruvian Amazon (San Martín, Huánuco, Ucayali): a thousand random
 6-14-vertex polygons of 0.3-6 ha, reused by translation onto a grid (cheap to build), coordinates
 rounded to 6 decimals, with a declared area within a few percent of the true one; then mixes in the
 defects the checks look for, about 1 % of the rows in all: duplicated geometries, overlapping
@@ -30,6 +30,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
+from pipeline.qc_areas import plot_areas
 
 HERE = Path(__file__).resolve().parent
 SEED = 20201231
@@ -70,8 +72,7 @@ def generate(n: int, seed: int = SEED) -> gpd.GeoDataFrame:
     geoms = shapely.from_ragged_array(shapely.GeometryType.POLYGON, xy, (ring_off, np.arange(n + 1)))
     ids = np.char.add("PE-", np.char.zfill(np.arange(1, n + 1).astype(str), 7)).astype(object)
 
-    # true areas are needed only for the declared column: the circle-equivalent of the base shape
-    from pipeline.qc_areas import plot_areas
+    # the declared area: the true one, off by up to 3 % as a farmer would declare it
     declared = np.round(plot_areas(geoms) / 1e4 * rng.uniform(0.97, 1.03, n), 2)
 
     pick = rng.permutation(n)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, TypeVar
 
 import numpy as np
 
@@ -42,5 +42,5 @@ def apply_chunked(func: Callable[[np.ndarray], np.ndarray], values: np.ndarray, 
     values = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
     if len(values) <= chunk:
         return func(values)
-    parts: Sequence[np.ndarray] = map_chunks(lambda s: func(values[s]), len(values), chunk=chunk, threads=threads)
+    parts = map_chunks(lambda s: func(values[s]), len(values), chunk=chunk, threads=threads)
     return np.concatenate(parts)

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError

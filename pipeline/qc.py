@@ -413,12 +413,12 @@ def check_plots(plots: pd.DataFrame, params: QCParams = QCParams(), *,
     generated = np.asarray(plots.attrs.get("id_generated", np.zeros(n, dtype=bool)), dtype=bool)
     idx = np.flatnonzero(generated)
     out.add(idx, "generated_id", "warning", "no plot id in the input; the id was made from the row number")
-    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
+    dup = pd.Series(ids, dtype=object).duplicated(keep=False).to_numpy()
     if dup.any():
         idx = np.flatnonzero(dup)
         rows_of = pd.Series(rows[idx]).groupby(ids[idx]).agg(list).to_dict()
         out.add(idx, "duplicate_id", "warning",
-                [f"plot_id {ids[i]!r} is also used on row(s) {', '.join(str(r) for r in rows_of[ids[i]] if r != rows[i])}"
+                [f"plot_id {ids[i]!r} is also used on row(s) {_some([r for r in rows_of[ids[i]] if r != rows[i]])}"
                  for i in idx])
 
     # 10. Across plots: identical geometries, overlaps (spatial index).
@@ -428,6 +428,12 @@ def check_plots(plots: pd.DataFrame, params: QCParams = QCParams(), *,
         out.add(live[positions], code, "warning", messages)
 
     return _result(plots, out, geoms, err, area_ha)
+
+
+def _some(rows: list, at_most: int = 5) -> str:
+    """'3, 7, 9' or '3, 7, 9, 12, 15 and 9,995 more': messages stay short when an id repeats a lot."""
+    shown = ", ".join(str(r) for r in rows[:at_most])
+    return shown if len(rows) <= at_most else f"{shown} and {len(rows) - at_most:,} more"
 
 
 def _join_by_row(pos: np.ndarray, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -141,7 +141,7 @@ def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) ->
             try:
                 gdf = pyogrio.read_dataframe(source, layer=layer)
             except shapely.errors.GEOSException:
-                gdf = _read_ogr_row_by_row(source, layer, notes)
+                gdf = _read_ogr_lenient(source, layer, notes)
         except (DataSourceError, DataLayerError, OSError) as exc:
             raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
     for w in caught:
@@ -153,7 +153,7 @@ def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) ->
     return RawPlots(gdf, notes, driver)
 
 
-def _read_ogr_row_by_row(source: str, layer: str, notes: ReadNotes) -> gpd.GeoDataFrame:
+def _read_ogr_lenient(source: str, layer: str, notes: ReadNotes) -> gpd.GeoDataFrame:
     """Some geometries GEOS refuses (a ring not closed, too few points): read the attributes and the
     raw WKB apart, keep what parses, and note each refused row (GEOS's message)."""
     from pyogrio.raw import read as read_raw

@@ -274,6 +274,12 @@ def test_duplicate_ids_are_flagged_on_both_rows():
     assert qc.screenable.all()
 
 
+def test_an_id_repeated_on_many_rows_gives_short_messages():
+    qc = check_plots(frame([square(lon=LON + 0.002 * i) for i in range(12)], ids=["X"] * 12))
+    assert (qc.issues["code"] == "duplicate_id").sum() == 12
+    assert message(qc, 1, "duplicate_id") == "plot_id 'X' is also used on row(s) 2, 3, 4, 5, 6 and 6 more"
+
+
 def test_missing_ids_are_generated_from_the_row_number():
     gdf = gpd.GeoDataFrame({"plot_id": ["A", None, " "]}, geometry=[square(), square(lon=LON + 0.01),
                                                                     square(lon=LON + 0.02)], crs="EPSG:4326")
