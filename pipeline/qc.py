@@ -102,7 +102,7 @@ ISSUE_CODES: dict[str, IssueCode] = {
         "check it is one plot (not a farm, a district, or a unit error)"),
     "area_mismatch": IssueCode(
         "warning", "the declared area (`declared_area_ha`, `area_ha` or EUDR `Area` column, in ha) differs "
-        "from the geodesic area by more than `qc.area_tolerance_pct` (default 10 %) and "
+        "from the computed area by more than `qc.area_tolerance_pct` (default 10 %) and "
         "`qc.area_tolerance_ha` (default 0.01 ha)", "check the polygon and the declared figure"),
     "declared_area_unreadable": IssueCode(
         "warning", "the declared-area cell is not a number", "correct the cell"),
