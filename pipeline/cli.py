@@ -1,7 +1,7 @@
 """The ``cacao-screen`` command line: argument parsing, logging, exit codes. No computation here.
 
 Exit codes: 0 success; 2 bad usage or unusable input (the message names the file and the
-problem); 1 any other failure.
+problem); 1 any other failure; 3 (``validate`` only) some plots have errors.
 """
 
 from __future__ import annotations
@@ -142,9 +142,34 @@ def common_options(f):
     return verbosity_options(f)
 
 
+_crs_option = click.option(
+    "--crs", default=None, help="CRS of a plots file that has none (a CSV, a Shapefile without .prj), "
+                                "e.g. EPSG:4326 for GPS longitude/latitude. A file declaring another CRS is refused.")
+_swap_option = click.option(
+    "--fix-swapped-coordinates", is_flag=True, default=None,
+    help="Swap back longitude and latitude where they look swapped (flagged suspect_swapped_coordinates otherwise).")
+_table_options = [
+    click.option("--wkt-column", default=None, help="CSV/Parquet: column of WKT geometries.  [default: wkt, geometry...]"),
+    click.option("--lat-column", default=None, help="CSV/Parquet: latitude column.  [default: latitude, lat, y...]"),
+    click.option("--lon-column", default=None, help="CSV/Parquet: longitude column.  [default: longitude, lon, lng, x...]"),
+]
+
+
+def plot_input_options(f):
+    """How to read the plots file: --crs, the CSV geometry columns, --fix-swapped-coordinates."""
+    for opt in reversed([_crs_option, *_table_options, _swap_option]):
+        f = opt(f)
+    return f
+
+
+def plot_override_options(f):
+    """``run``: --crs and --fix-swapped-coordinates override the config file."""
+    return _crs_option(_swap_option(f))
+
+
 @cli.command(epilog=SCREEN_HELP_EPILOG)
 @click.option("--plots", "plots_path", required=True, type=click.Path(path_type=Path),
-              help="Plots file: GeoPackage, GeoJSON or Shapefile (any CRS; screened in EPSG:4326).")
+              help="Plots file: GeoPackage, GeoJSON, Shapefile (or .zip), CSV, GeoParquet (any CRS; screened in EPSG:4326).")
 @click.option("--layer", default=None, help="Layer of the plots file.  [default: 'plots' if present, else the first]")
 @click.option("--id-column", default="plot_id", show_default=True, help="Column holding the plot ids.")
 @click.option("--loss-year", required=True,
@@ -156,10 +181,12 @@ def common_options(f):
               help="Optional Hansen datamask (0 = no data, 1 = land, 2 = water; water is never forest).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("outputs/screening.gpkg"), show_default=True,
               help="GeoPackage to write (written atomically).")
+@plot_input_options
 @common_options
 @click.pass_context
 def screen(ctx, plots_path, layer, id_column, loss_year, tree_cover, datamask, out, reference_year,
-           canopy_threshold, review_max_ha, min_data_coverage_pct, last_year, workers, scheduler, overwrite, incremental):
+           canopy_threshold, review_max_ha, min_data_coverage_pct, last_year, workers, scheduler, overwrite,
+           incremental, crs=None, wkt_column=None, lat_column=None, lon_column=None, fix_swapped_coordinates=None):
     """Screen the plots in --plots against a loss-year and a tree-cover raster."""
     from .config import build_config
 
@@ -170,9 +197,11 @@ def screen(ctx, plots_path, layer, id_column, loss_year, tree_cover, datamask, o
     if last_year is not None:
         rasters["last_year"] = last_year
     cfg = build_config({
-        "plots": {"path": plots_path, "layer": layer, "id_column": id_column},
+        "plots": {"path": plots_path, "layer": layer, "id_column": id_column, "crs": crs, "wkt_column": wkt_column,
+                  "lat_column": lat_column, "lon_column": lon_column},
         "rasters": rasters,
         "screening": screening,
+        "qc": {"fix_swapped_coordinates": bool(fix_swapped_coordinates)},
         "output": {"path": out, "overwrite": bool(overwrite), "incremental": bool(incremental)},
         "workers": workers,
         **({"scheduler": scheduler} if scheduler is not None else {}),
@@ -184,10 +213,11 @@ def screen(ctx, plots_path, layer, id_column, loss_year, tree_cover, datamask, o
 @click.option("--config", "config_path", required=True, type=click.Path(path_type=Path),
               help="YAML configuration (see configs/sample.yaml); relative paths in it are relative to it.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Override output.path.")
+@plot_override_options
 @common_options
 @click.pass_context
 def run(ctx, config_path, out, reference_year, canopy_threshold, review_max_ha, min_data_coverage_pct, last_year,
-        workers, scheduler, overwrite, incremental):
+        workers, scheduler, overwrite, incremental, crs=None, fix_swapped_coordinates=None):
     """Run a screening job described by a YAML config; flags override the file."""
     from .config import load_config
 
@@ -202,6 +232,8 @@ def run(ctx, config_path, out, reference_year, canopy_threshold, review_max_ha, 
         "output.incremental": incremental,
         "workers": workers,
         "scheduler": scheduler,
+        "plots.crs": crs,
+        "qc.fix_swapped_coordinates": fix_swapped_coordinates,
     })
     _run_config(ctx, cfg)
 
@@ -403,6 +435,98 @@ def _print_baseline_summary(result) -> None:
         click.echo(f"  since the previous screening: {int(c.get('status_changed', 0))} status changes, "
                    f"{int(c.get('new', 0))} new, {int(c.get('gone', 0))} gone plots  [layer status_changes]"
                    + (f"; new loss year(s): {', '.join(map(str, result.new_years))}" if result.new_years else ""))
+
+
+VALIDATE_HELP_EPILOG = """\b
+Exit codes:
+  0  no plot has an error (warnings and notes allowed)
+  3  some plots have errors: screening would mark them 'invalid'
+  2  bad usage or unusable input (unreadable file, no CRS, bad option...)
+  1  any other failure
+"""
+
+
+@cli.command(epilog=VALIDATE_HELP_EPILOG)
+@click.argument("plots_path", metavar="[PLOTS]", required=False, type=click.Path(path_type=Path))
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="Take the plots file, its reading settings and the qc settings from a job config; "
+                   "flags override it.")
+@click.option("--layer", default=None, help="Layer of the plots file.  [default: 'plots' if present, else the first]")
+@click.option("--id-column", default=None, help="Column holding the plot ids.  [default: plot_id]")
+@plot_input_options
+@click.option("--bounds", nargs=4, type=float, default=None, metavar="MINX MINY MAXX MAXY",
+              help="Extent the plots should lie in (e.g. the rasters', lon/lat): a plot outside it that would lie "
+                   "inside with longitude and latitude swapped is flagged.")
+@click.option("--max-area-ha", type=float, default=None, help="Flag plots larger than this.  [default: 100]")
+@click.option("--area-tolerance-pct", type=float, default=None,
+              help="Flag declared areas this far from the computed one.  [default: 10]")
+@click.option("--point-default-area-ha", type=float, default=None,
+              help="Circle area for a point without declared area.  [default: 4]")
+@click.option("--overlap-min-share", type=float, default=None,
+              help="Flag overlaps of at least this share of the smaller plot.  [default: 0.1]")
+@click.option("--min-decimals", type=int, default=None, help="Coordinate decimals asked for.  [default: 6]")
+@click.option("--no-repair", is_flag=True, default=None, help="Do not repair invalid polygons: report them as errors.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Write the findings: .gpkg (plots with qc columns, plot_issues) or .csv (the issues).")
+@click.option("--overwrite", is_flag=True, default=False, help="Replace the output if it exists.")
+@verbosity_options
+@click.pass_context
+def validate(ctx, plots_path, config_path, layer, id_column, crs, wkt_column, lat_column, lon_column,
+             fix_swapped_coordinates, bounds, max_area_ha, area_tolerance_pct, point_default_area_ha,
+             overlap_min_share, min_decimals, no_repair, out, overwrite):
+    """Check the geometries of a plots file without screening it (no rasters needed).
+
+    Prints the issues by code and severity, writes them with --out, and exits 3 when some plots
+    have errors (they would not be screened). See the README for every issue code.
+    """
+    from .config import QCConfig, format_validation_error, load_config
+    from .errors import ConfigError, OutputError
+    from .outputs import check_target
+    from .plots import read_plots
+    from .qc import QCParams
+    from .validate import EXIT_PLOT_ERRORS, format_summary, validate_plots, write_validation
+    from pydantic import ValidationError
+
+    plots_cfg: dict = {}
+    qc_cfg: dict = {}
+    if config_path is not None:
+        cfg = load_config(config_path)
+        plots_cfg = cfg.plots.model_dump()
+        qc_cfg = cfg.qc.model_dump()
+    elif plots_path is None:
+        raise click.UsageError("give a plots file (PLOTS) or a job config (--config)")
+    given = dict(path=plots_path, layer=layer, id_column=id_column, crs=crs, wkt_column=wkt_column,
+                 lat_column=lat_column, lon_column=lon_column)
+    plots_cfg.update({k: v for k, v in given.items() if v is not None})
+    flags = dict(max_area_ha=max_area_ha, area_tolerance_pct=area_tolerance_pct,
+                 point_default_area_ha=point_default_area_ha, overlap_min_share=overlap_min_share,
+                 min_decimals=min_decimals, fix_swapped_coordinates=fix_swapped_coordinates,
+                 repair_invalid=False if no_repair else None)
+    qc_cfg.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        qc = QCConfig.model_validate(qc_cfg)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, "command line").replace("(top level)", "qc")) from exc
+    if out is not None:
+        if out.suffix.lower() not in (".gpkg", ".csv"):
+            raise OutputError(f"{out}: the issues are written as .gpkg or .csv; choose one of these extensions")
+        check_target(out, overwrite)
+    id_col = plots_cfg.get("id_column") or "plot_id"
+    plots = read_plots(plots_cfg["path"], layer=plots_cfg.get("layer"), id_column=id_col,
+                       id_column_required=id_col != "plot_id", crs=plots_cfg.get("crs"),
+                       wkt_column=plots_cfg.get("wkt_column"), lat_column=plots_cfg.get("lat_column"),
+                       lon_column=plots_cfg.get("lon_column"))
+    result = validate_plots(plots, QCParams.from_config(qc), coverage_bounds=tuple(bounds) if bounds else None)
+    result.metadata = {"generator": f"cacao-screen {__version__} validate", "plots_path": str(Path(plots_cfg["path"]).resolve()),
+                       "plots_crs": str(plots.attrs.get("source_crs", "")), "plots_in": str(len(plots)),
+                       "plots_out": str(len(result.plots)), **{f"qc_{k}": str(v) for k, v in qc.model_dump().items()}}
+    if out is not None:
+        write_validation(out, result, overwrite=overwrite)
+    if not ctx.find_root().obj.get("quiet"):
+        click.echo(format_summary(result, str(plots_cfg["path"])))
+        if out is not None:
+            click.echo(f"Findings written to {out}")
+    return EXIT_PLOT_ERRORS if result.counts["error"] else 0
 
 
 def main(argv: list[str] | None = None) -> int:

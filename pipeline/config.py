@@ -23,9 +23,14 @@ class _Strict(BaseModel):
 
 
 class PlotsConfig(_Strict):
-    path: Path = Field(description="Plots file: GeoPackage, GeoJSON or Shapefile")
+    path: Path = Field(description="Plots file: GeoPackage, GeoJSON, Shapefile (or .zip), CSV, GeoParquet")
     layer: Optional[str] = Field(None, description="Layer to read (default: 'plots' if present, else the first)")
     id_column: str = Field("plot_id", description="Column holding the plot identifiers")
+    crs: Optional[str] = Field(None, description="CRS of a file that has none (a CSV, a Shapefile without .prj), "
+                                                 "e.g. EPSG:4326; a file declaring another CRS is refused")
+    wkt_column: Optional[str] = Field(None, description="CSV/Parquet: column of WKT geometries (default: wkt, geometry...)")
+    lat_column: Optional[str] = Field(None, description="CSV/Parquet: latitude column (default: latitude, lat, y...)")
+    lon_column: Optional[str] = Field(None, description="CSV/Parquet: longitude column (default: longitude, lon, lng, x...)")
 
 
 #: A raster layer: a file, a folder of tiles, a glob ("tiles/*lossyear*.tif"), a URL, or a list of these.
@@ -83,6 +88,24 @@ class ScreeningConfig(_Strict):
     min_data_coverage_pct: float = Field(99.0, gt=0, le=100,
                                          description="Below this share of the plot over valid data: 'not_assessed'")
     status_rule: Literal["any", "primary"] = Field("any", description="How several products' statuses combine")
+
+
+class QCConfig(_Strict):
+    """Geometry quality control (see pipeline.qc and the README's table of issue codes)."""
+
+    max_area_ha: float = Field(100.0, gt=0, description="Plots larger than this are flagged large_plot")
+    area_tolerance_pct: float = Field(10.0, ge=0, description="Declared vs computed area: flagged beyond this %...")
+    area_tolerance_ha: float = Field(0.01, ge=0, description="...and beyond this many hectares")
+    point_default_area_ha: float = Field(4.0, gt=0, le=100,
+                                         description="Area of the circle screened around a point without declared area "
+                                                     "(EUDR allows points up to 4 ha)")
+    overlap_min_share: float = Field(0.1, gt=0, le=1,
+                                     description="Overlaps of at least this share of the smaller plot are flagged")
+    min_decimals: int = Field(6, ge=0, le=8, description="Fewer decimals in every coordinate: low_precision (EUDR: 6)")
+    fix_swapped_coordinates: bool = Field(False, description="Swap back longitude/latitude that look swapped")
+    repair_invalid: bool = Field(True, description="Repair invalid polygons with make_valid (else: not screened)")
+    declared_area_column: Optional[str] = Field(None, description="Declared area column, ha (default: "
+                                                                  "declared_area_ha, area_ha or Area)")
 
 
 class OutputConfig(_Strict):
@@ -149,6 +172,7 @@ class RunConfig(_Strict):
     rasters: Optional[RastersConfig] = Field(None, description="One Hansen product (shorthand for datasets)")
     datasets: Optional[dict[str, DatasetConfig]] = Field(None, description="Named loss products; the first is primary")
     screening: ScreeningConfig = ScreeningConfig()
+    qc: QCConfig = QCConfig()
     output: OutputConfig = OutputConfig()
     workers: Optional[int] = Field(None, ge=1, description="Processes (default: all cores for large jobs, else 1)")
     baseline: Optional[BaselineConfig] = Field(None, description="Also build the baseline GeoPackage after screening")

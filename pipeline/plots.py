@@ -3,7 +3,18 @@
 Every reader returns the same shape: one row per input feature, in input order, with
 ``plot_id`` (string), ``source_row`` (1-based position of the feature in the file), the file's own
 attributes, and the geometry reprojected to EPSG:4326. Nothing is dropped here; checks live in
-:mod:`pipeline.qc`.
+:mod:`pipeline.qc`. The formats themselves are read by :mod:`pipeline.readers`.
+
+Coordinate reference systems: a file that declares one is reprojected to EPSG:4326 (longitude,
+latitude on WGS84) unless it is already WGS84 longitude/latitude; a file without one (a CSV, a
+Shapefile without ``.prj``) is refused unless the user states it (``crs=``, ``--crs``). A stated CRS
+that contradicts the file's own is refused too: which one is right cannot be guessed.
+
+What the checks need to know about the reading travels in ``GeoDataFrame.attrs``:
+``id_generated`` (bool per row), ``read_issues`` (per-row notes of the reader, see
+:class:`pipeline.readers.ReadNotes`), ``source_crs`` and ``wgs84_source`` (True when the coordinates
+are the file's own longitude/latitude, not a reprojection: only then is their number of decimals
+meaningful).
 """
 
 from __future__ import annotations
@@ -13,11 +24,12 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
-import pyogrio
-from pyogrio.errors import DataLayerError, DataSourceError
+import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from .errors import PlotsError
+from .readers import CSV_SUFFIXES, read_any
 
 log = logging.getLogger(__name__)
 
@@ -26,41 +38,63 @@ RESERVED = {"plot_id", "source_row", "geometry"}
 
 
 def read_plots(path: str | Path, *, layer: str | None = None, id_column: str = "plot_id",
-               id_column_required: bool = False) -> gpd.GeoDataFrame:
-    """Read a GeoPackage, GeoJSON or Shapefile of plots.
+               id_column_required: bool = False, crs: str | None = None, wkt_column: str | None = None,
+               lat_column: str | None = None, lon_column: str | None = None) -> gpd.GeoDataFrame:
+    """Read a plots file: GeoPackage, GeoJSON, Shapefile (or a zip of one), CSV, GeoParquet...
 
     ``id_column`` names the column holding plot identifiers. When it is absent and
     ``id_column_required`` is false, ids ``row-<n>`` are made from the row number, with a warning;
-    when required, :class:`PlotsError` lists the columns there are.
+    when required, :class:`PlotsError` lists the columns there are. ``crs`` states the CRS of a
+    file that has none. ``wkt_column``, ``lat_column``, ``lon_column`` name the geometry columns of
+    a CSV or Parquet table (found by their usual names otherwise).
     """
     path = Path(path)
     if not path.exists():
         raise PlotsError(f"{path}: plots file not found")
-    try:
-        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
-    except (DataSourceError, OSError) as exc:
-        raise PlotsError(f"{path}: not a readable vector file ({exc})") from exc
-    if layer is None:
-        layer = "plots" if "plots" in layers else (layers[0] if layers else None)
-        if len(layers) > 1:
-            log.info("%s holds layers %s; reading %r (choose with --layer)", path, ", ".join(layers), layer)
-    elif layer not in layers:
-        raise PlotsError(f"{path}: no layer {layer!r}; the file holds: {', '.join(layers) or 'none'}")
-    try:
-        gdf = pyogrio.read_dataframe(path, layer=layer)
-    except (DataSourceError, DataLayerError, OSError) as exc:
-        raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
-    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
-        raise PlotsError(f"{path}: layer {layer!r} has no geometry column")
+    raw = read_any(path, layer=layer, id_column=id_column, wkt_column=wkt_column, lat_column=lat_column,
+                   lon_column=lon_column)
+    gdf = raw.frame
     if len(gdf) == 0:
-        raise PlotsError(f"{path}: layer {layer!r} holds no plots")
+        raise PlotsError(f"{path}: layer {layer!r} holds no plots" if layer else f"{path}: holds no plots")
+    gdf, source_crs, wgs84 = _to_wgs84(gdf, crs, path, is_table=path.suffix.lower() in CSV_SUFFIXES)
+    result = normalise(gdf, path=path, id_column=id_column, id_column_required=id_column_required)
+    result.attrs["read_issues"] = raw.notes.as_attrs()
+    result.attrs["source_crs"] = source_crs
+    result.attrs["wgs84_source"] = wgs84
+    return result
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame, stated: str | None, path: Path, *, is_table: bool):
+    """The frame in EPSG:4326 (2D), the source CRS's name, and whether no transformation was needed."""
+    stated_crs = None
+    if stated is not None:
+        try:
+            stated_crs = CRS.from_user_input(stated)
+        except CRSError as exc:
+            raise PlotsError(f"{path}: --crs {stated!r} is not a coordinate reference system "
+                             f"(try EPSG:4326 or EPSG:32718): {exc}") from exc
     if gdf.crs is None:
-        raise PlotsError(f"{path}: the plots have no coordinate reference system; "
-                         "save the file with one (EPSG:4326 for longitude/latitude)")
-    if not gdf.crs.equals("EPSG:4326"):
-        log.info("%s: reprojecting plots from %s to EPSG:4326", path, gdf.crs.to_string())
+        if stated_crs is None:
+            hint = ("a CSV file carries no coordinate reference system: " if is_table else
+                    "the plots have no coordinate reference system: ")
+            raise PlotsError(f"{path}: {hint}state it with --crs (EPSG:4326 for GPS longitude/latitude, "
+                             "EPSG:32718 for UTM zone 18S...) or save the file with one")
+        gdf = gdf.set_crs(stated_crs)
+    elif stated_crs is not None and not gdf.crs.equals(stated_crs, ignore_axis_order=True):
+        raise PlotsError(f"{path}: the file declares the CRS {gdf.crs.to_string()} but --crs says {stated}; "
+                         "--crs is for files without one: remove it, or fix the file's CRS")
+    source = gdf.crs.to_string()
+    geoms = gdf.geometry.to_numpy()
+    if shapely.has_z(geoms).any():
+        log.info("%s: z coordinates dropped (plots are screened in 2D)", path)
+        gdf = gdf.set_geometry(shapely.force_2d(geoms), crs=gdf.crs)
+    wgs84 = gdf.crs.equals("EPSG:4326", ignore_axis_order=True)
+    if wgs84:
+        gdf = gdf.set_crs("EPSG:4326", allow_override=True)
+    else:
+        log.info("%s: reprojecting plots from %s to EPSG:4326", path, source)
         gdf = gdf.to_crs("EPSG:4326")
-    return normalise(gdf, path=path, id_column=id_column, id_column_required=id_column_required)
+    return gdf, source, wgs84
 
 
 def normalise(gdf: gpd.GeoDataFrame, *, path: str | Path = "<memory>", id_column: str = "plot_id",
@@ -68,19 +102,22 @@ def normalise(gdf: gpd.GeoDataFrame, *, path: str | Path = "<memory>", id_column
     """Give a plots frame the standard columns: ``plot_id``, ``source_row``, attributes, geometry."""
     geom_name = gdf.geometry.name
     attrs = [c for c in gdf.columns if c != geom_name]
+    n = len(gdf)
+    source_row = np.arange(1, n + 1, dtype="int64")
     if id_column not in attrs:
         if id_column_required:
             raise PlotsError(f"{path}: no id column {id_column!r}; columns are: {', '.join(attrs) or 'none'} "
                              "(choose one with --id-column)")
         log.warning("%s: no column %r; plot ids are made from the row number (row-1, row-2, ...)", path, id_column)
-        ids = pd.Series([None] * len(gdf), index=gdf.index, dtype=object)
+        generated = np.ones(n, dtype=bool)
+        given = np.full(n, "", dtype=object)
     else:
-        ids = gdf[id_column]
-    source_row = pd.RangeIndex(1, len(gdf) + 1)
-    ids = ids.astype(object).where(ids.notna(), None)
-    plot_id = [f"row-{n}" if (v is None or str(v).strip() == "") else _id_str(v)
-               for v, n in zip(ids, source_row)]
-    out = {"plot_id": plot_id, "source_row": list(source_row)}
+        ids = gdf[id_column].astype(object)
+        text = ids.map(_id_str, na_action="ignore")
+        generated = (ids.isna() | (text.fillna("").astype(str).str.strip() == "")).to_numpy()
+        given = text.to_numpy(dtype=object)
+    made = np.char.add("row-", source_row.astype(str)).astype(object)
+    out = {"plot_id": np.where(generated, made, given), "source_row": source_row}
     for c in attrs:
         if c == id_column:
             continue
@@ -90,12 +127,12 @@ def normalise(gdf: gpd.GeoDataFrame, *, path: str | Path = "<memory>", id_column
     result["plot_id"] = result["plot_id"].astype(str)
     result["source_row"] = result["source_row"].astype("int64")
     # Which rows got a made-up id (read by pipeline.qc); attrs travel with the frame, not the file.
-    result.attrs["id_generated"] = np.array([v is None or str(v).strip() == "" for v in ids], dtype=bool)
+    result.attrs["id_generated"] = generated
     return result
 
 
 def _id_str(v) -> str:
     """Plot ids as text; whole floats (ids read from a numeric column with NULLs) lose their '.0'."""
-    if isinstance(v, float) and v.is_integer():
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return str(int(v))
     return str(v)

@@ -34,7 +34,7 @@ from .geodesy import M2_PER_HA, geodesic_areas
 from .outputs import check_target, write_screening
 from .parallel import default_workers, map_partitions
 from .plots import read_plots
-from .qc import check_plots
+from .qc import QCParams, check_plots
 from .rasters import Product, close_datasets, open_product
 from .rules import COMBINE_RULES, STATUSES, RuleParams, classify, combine
 from .screen import (ForestDefinition, PlotStats, ProductSpec, derive_figures, partition, patch_margin,
@@ -200,7 +200,8 @@ REUSABLE = ("deforestation_free", "review", "deforestation_detected")
 
 def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
                  params: ScreenParams = ScreenParams(), *, workers: int | None = None,
-                 progress: bool = False, previous: pd.DataFrame | None = None, scheduler="local") -> ScreenResult:
+                 progress: bool = False, previous: pd.DataFrame | None = None, scheduler="local",
+                 qc_params: QCParams | None = None) -> ScreenResult:
     """Screen normalised plots (see :func:`pipeline.plots.normalise`) against loss products.
 
     Every row of ``plots`` comes out, in the same order, with figures, ``status``,
@@ -218,7 +219,7 @@ def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
         raise ValueError("no loss product to screen against")
     if params.status_rule not in COMBINE_RULES:
         raise ValueError(f"unknown status rule {params.status_rule!r}")
-    qc = check_plots(plots)
+    qc = check_plots(plots, qc_params or QCParams(), coverage_bounds=products[0].bounds)
     geoms = qc.geometry  # what is screened: the input geometry, or QC's repair of it
     keys = screen_keys(geoms, products, params)
     reuse = np.zeros(len(plots), dtype=bool)
@@ -328,11 +329,13 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
     baseline_inputs = _baseline_inputs(cfg, overwrite)
     products = open_products(cfg)
     plots = read_plots(cfg.plots.path, layer=cfg.plots.layer, id_column=cfg.plots.id_column,
-                       id_column_required=cfg.plots.id_column != "plot_id")
+                       id_column_required=cfg.plots.id_column != "plot_id", crs=cfg.plots.crs,
+                       wkt_column=cfg.plots.wkt_column, lat_column=cfg.plots.lat_column,
+                       lon_column=cfg.plots.lon_column)
     params = ScreenParams.from_config(cfg)
     previous = read_previous(cfg.output.path) if cfg.output.incremental else None
     result = screen_plots(plots, products, params, workers=cfg.workers, progress=progress, previous=previous,
-                          scheduler=cfg.scheduler)
+                          scheduler=cfg.scheduler, qc_params=QCParams.from_config(cfg.qc))
     meta = {
         "generator": f"cacao-screen {__version__}",
         "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -370,6 +373,8 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
         "plots_in": str(len(plots)),
         "plots_out": str(len(result.plots)),
         "plots_reused": str(result.reused),
+        "plots_crs": str(plots.attrs.get("source_crs", "")),
+        **{f"qc_{k}": str(v) for k, v in cfg.qc.model_dump().items()},
         "elapsed_s": f"{time.time() - started:.1f}",
     })
     result.metadata = meta

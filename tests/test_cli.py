@@ -36,7 +36,7 @@ def small_job(tmp_path, hansen_pair):
         pixel_box(16, 1, 19.5, 4),      # not assessed: over the no-data strip
         pixel_box(-3, 6, 2, 8),         # not assessed: sticks out of the raster
         shapely.Polygon([(X0 + 6 * PX, Y0 - 6 * PX), (X0 + 9 * PX, Y0 - 9 * PX),
-                         (X0 + 9 * PX, Y0 - 6 * PX), (X0 + 6 * PX, Y0 - 9 * PX)]),  # bowtie: invalid
+                         (X0 + 9 * PX, Y0 - 6 * PX), (X0 + 6 * PX, Y0 - 9 * PX)]),  # bowtie: repaired, free
         None,                            # empty: invalid
         pixel_box(12, 12, 14, 14),      # free, duplicated id
         pixel_box(12, 1, 14, 3),        # free, duplicated id
@@ -62,7 +62,7 @@ def test_screen_writes_every_row_with_the_right_status_and_exact_hectares(small_
     status = dict(zip(out["source_row"], out["status"]))
     assert [status[i] for i in range(1, 10)] == [
         "deforestation_detected", "review", "deforestation_free", "not_assessed", "not_assessed",
-        "invalid", "invalid", "deforestation_free", "deforestation_free"]
+        "deforestation_free", "invalid", "deforestation_free", "deforestation_free"]
     assert out["deforestation_free"].tolist()[:3] == [False, None, True]
     areas = pixel_row_areas(Y0, PX, PX, 0, N) / M2_PER_HA
     first = out.iloc[0]
@@ -75,8 +75,13 @@ def test_screen_writes_every_row_with_the_right_status_and_exact_hectares(small_
     assert out.iloc[2]["loss_2008_ha"] == pytest.approx(8 * (areas[15] + areas[16]) / 2 * 0 + 4 * areas[15] + 4 * areas[16], rel=1e-9)
     assert "ha of forest lost after 2020" in first["status_reason"]
     assert out.iloc[4]["data_coverage_pct"] == pytest.approx(40.0, rel=1e-6)
-    assert "Self-intersection" in out.iloc[5]["status_reason"]
-    assert out.iloc[5].geometry is not None  # original geometry kept
+    # the bowtie is repaired (two triangles: half the 3 x 3 pixel square) and screened; the output keeps it as drawn
+    bowtie = out.iloc[5]
+    assert bowtie["qc_status"] == "warning" and "geometry_repaired" in bowtie["qc_summary"]
+    assert "Self-intersection" in bowtie["qc_summary"]
+    assert bowtie["area_ha"] == pytest.approx(4.5 * areas[6:9].mean(), rel=1e-3)
+    assert not bowtie.geometry.is_valid  # the original, not the repair
+    assert "the row has no geometry or an empty one" in out.iloc[6]["status_reason"]
     # the input's own attributes survive; a clashing name is kept aside, not overwritten
     assert (out["cooperative_id"] == "C1").all()
     assert out["input_area_ha"].tolist() == list(np.arange(9.0))
@@ -103,7 +108,7 @@ def test_output_layers_metadata_and_issues(small_job):
         assert rows["loss_ha"].sum() == pytest.approx(total, abs=1e-12)
     issues = pyogrio.read_dataframe(small_job["out"], layer="plot_issues")
     codes = dict(zip(issues["source_row"].astype(str) + issues["code"], issues["severity"]))
-    assert codes["6invalid_geometry"] == "error" and codes["7empty_geometry"] == "error"
+    assert codes["6geometry_repaired"] == "warning" and codes["7empty_geometry"] == "error"
     assert codes["8duplicate_id"] == codes["9duplicate_id"] == "warning"
 
 
@@ -213,4 +218,4 @@ def test_python_dash_m_pipeline_works(small_job):
     assert r.returncode == 0 and r.stdout == "", r.stderr
     r = subprocess.run([sys.executable, "-m", "pipeline", *screen_args(small_job), "--overwrite", "-v"],
                        capture_output=True, text=True)
-    assert r.returncode == 0 and "Screened 9 plots" in r.stdout and "INFO: hansen: 7 plots in" in r.stderr
+    assert r.returncode == 0 and "Screened 9 plots" in r.stdout and "INFO: hansen: 8 plots in" in r.stderr  # the bowtie is repaired and screened

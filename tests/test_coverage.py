@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pipeline.coverage import Grid, coverage_fractions
@@ -142,7 +142,10 @@ coords = st.floats(min_value=-3.0, max_value=3.0, allow_nan=False, allow_infinit
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(coords, coords), min_size=3, max_size=12), st.integers(-5, 5), st.integers(-5, 5))
 def test_property_fractions_in_range_sum_to_area_and_follow_translation(points, dc, dr):
-    poly = shapely.make_valid(shapely.Polygon(points))
+    try:
+        poly = shapely.make_valid(shapely.Polygon(points))
+    except shapely.errors.GEOSException:  # GEOS cannot repair some degenerate rings (1e-145 next to 1.0)
+        assume(False)
     polys = [p for p in getattr(poly, "geoms", [poly]) if p.geom_type == "Polygon" and p.area > 1e-9]
     if not polys:
         return

@@ -1,0 +1,417 @@
+"""Format readers: one plots file -> a GeoDataFrame in the file's own CRS, plus per-row read notes.
+
+Supported: GeoPackage (a named layer), GeoJSON (including EUDR-style files), Shapefile (also in a
+``.zip``), CSV with a WKT column or latitude/longitude columns, GeoParquet (or plain Parquet with
+such columns), and any other vector format GDAL reads. Every feature of the file comes back as one
+row, in file order; a row whose geometry cannot be read keeps a null geometry and a read note
+(``unreadable_geometry``, an error), so that it still appears in every output.
+
+Read notes are issue records (position, code, severity, message) that :mod:`pipeline.qc` merges
+with its own findings. The coordinate reference system is handled by :mod:`pipeline.plots`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+
+from .errors import PlotsError
+
+log = logging.getLogger(__name__)
+
+CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
+GEOJSON_SUFFIXES = {".geojson", ".json"}
+
+#: Column names recognised (case-insensitively) when the user names none.
+WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape", "geometry_wkt")
+LAT_NAMES = ("latitude", "lat", "y", "latitud")
+LON_NAMES = ("longitude", "lon", "lng", "long", "x", "longitud")
+
+
+@dataclass
+class ReadNotes:
+    """Per-row findings of a reader: positions (0-based), codes, severities, messages."""
+
+    positions: list[int] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+    severities: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    def add(self, positions, code: str, severity: str, messages) -> None:
+        positions = [int(p) for p in np.atleast_1d(positions)]
+        if isinstance(messages, str):
+            messages = [messages] * len(positions)
+        self.positions += positions
+        self.codes += [code] * len(positions)
+        self.severities += [severity] * len(positions)
+        self.messages += list(messages)
+
+    def as_attrs(self) -> dict[str, np.ndarray]:
+        """A compact form stored in ``GeoDataFrame.attrs['read_issues']``."""
+        return {"position": np.asarray(self.positions, dtype="int64"),
+                "code": np.asarray(self.codes, dtype=object),
+                "severity": np.asarray(self.severities, dtype=object),
+                "message": np.asarray(self.messages, dtype=object)}
+
+
+@dataclass
+class RawPlots:
+    """What a reader returns: the features (own CRS, possibly None), and notes on single rows."""
+
+    frame: gpd.GeoDataFrame
+    notes: ReadNotes
+    driver: str
+
+
+def read_any(path: Path, *, layer: str | None = None, id_column: str | None = None,
+             wkt_column: str | None = None, lat_column: str | None = None,
+             lon_column: str | None = None) -> RawPlots:
+    """Read ``path`` with the reader its extension calls for."""
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return read_csv(path, id_column=id_column, wkt_column=wkt_column, lat_column=lat_column,
+                        lon_column=lon_column)
+    if suffix in PARQUET_SUFFIXES:
+        return read_parquet(path, id_column=id_column, wkt_column=wkt_column, lat_column=lat_column,
+                            lon_column=lon_column)
+    if suffix == ".zip":
+        return read_ogr(path, layer=layer, vsi=_zip_member(path, layer))
+    return read_ogr(path, layer=layer)
+
+
+# --- GDAL formats: GeoPackage, GeoJSON, Shapefile, ... ----------------------------------------
+
+
+def _zip_member(path: Path, layer: str | None) -> str:
+    """The GDAL path of the vector file inside a zip (a zipped Shapefile, usually)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if not n.endswith("/") and "__MACOSX" not in n]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise PlotsError(f"{path}: not a readable zip file ({exc})") from exc
+    for kind in (".shp", ".gpkg", ".geojson", ".json", ".fgb", ".kml"):
+        found = [n for n in names if n.lower().endswith(kind)]
+        if layer is not None and len(found) > 1:
+            found = [n for n in found if Path(n).stem == layer] or found
+        if len(found) == 1:
+            return f"/vsizip/{path.resolve()}/{found[0]}"
+        if len(found) > 1:
+            raise PlotsError(f"{path}: the zip holds several {kind} files ({', '.join(found)}); "
+                             "name the one to read with --layer (its name without extension)")
+    raise PlotsError(f"{path}: the zip holds no Shapefile, GeoPackage or GeoJSON "
+                     f"(it holds: {', '.join(names[:10]) or 'nothing'})")
+
+
+def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) -> RawPlots:
+    """Read one layer with GDAL (pyogrio); GeoJSON rows GDAL cannot read are recovered if possible."""
+    source = vsi or str(path)
+    try:
+        info_layers = pyogrio.list_layers(source)
+        layers = [str(name) for name, _ in info_layers]
+    except (DataSourceError, OSError) as exc:
+        raise PlotsError(f"{path}: not a readable vector file ({exc})") from exc
+    if vsi is not None and layer is not None and layer not in layers:
+        layer = None  # the zip member was chosen by --layer
+    if layer is None:
+        layer = "plots" if "plots" in layers else (layers[0] if layers else None)
+        if len(layers) > 1:
+            log.info("%s holds layers %s; reading %r (choose with --layer)", path, ", ".join(layers), layer)
+    elif layer not in layers:
+        raise PlotsError(f"{path}: no layer {layer!r}; the file holds: {', '.join(layers) or 'none'}")
+    try:
+        driver = pyogrio.read_info(source, layer=layer).get("driver") or ""
+    except (DataSourceError, DataLayerError, OSError) as exc:
+        raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
+    notes = ReadNotes()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            try:
+                gdf = pyogrio.read_dataframe(source, layer=layer)
+            except shapely.errors.GEOSException:
+                gdf = _read_ogr_lenient(source, layer, notes)
+        except (DataSourceError, DataLayerError, OSError) as exc:
+            raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
+    for w in caught:
+        log.debug("%s: GDAL: %s", path, w.message)
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
+        raise PlotsError(f"{path}: layer {layer!r} has no geometry column")
+    if driver == "GeoJSON" and vsi is None:
+        gdf = _recover_geojson(path, gdf, notes)
+    return RawPlots(gdf, notes, driver)
+
+
+def _read_ogr_lenient(source: str, layer: str, notes: ReadNotes) -> gpd.GeoDataFrame:
+    """Some geometries GEOS refuses (a ring not closed, too few points): read the attributes and the
+    raw WKB apart, keep what parses, and note each refused row (GEOS's message)."""
+    from pyogrio.raw import read as read_raw
+
+    attrs = pyogrio.read_dataframe(source, layer=layer, read_geometry=False)
+    meta, _fids, wkb, _fields = read_raw(source, layer=layer, columns=[], read_geometry=True)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    for i in np.flatnonzero(shapely.is_missing(geoms) & pd.notna(np.asarray(wkb, dtype=object))):
+        try:
+            shapely.from_wkb(wkb[i])
+            reason = "not a geometry"
+        except Exception as exc:  # noqa: BLE001 - GEOS's errors have no common type
+            reason = str(exc).split(": ", 1)[-1]
+        notes.add(i, "unreadable_geometry", "error", f"the geometry cannot be read: {reason}")
+    return gpd.GeoDataFrame(attrs, geometry=geoms, crs=meta.get("crs"))
+
+
+def _depth(coords) -> int:
+    """Nesting depth of a GeoJSON coordinates array: a position is 1, a ring 2, a polygon 3..."""
+    d = 0
+    while isinstance(coords, list) and coords:
+        coords = coords[0]
+        d += 1
+    return d if isinstance(coords, (int, float)) else 0
+
+
+def _polygon(rings) -> shapely.Polygon:
+    rings = [[tuple(p[:2]) for p in ring] for ring in rings]
+    return shapely.Polygon(rings[0], rings[1:])
+
+
+def geojson_polygonal(geom: dict) -> tuple[shapely.Geometry | None, str]:
+    """A (Multi)Polygon from a GeoJSON geometry whose coordinates are nested at the wrong depth.
+
+    Returns the geometry (None when it cannot be made) and a description of what was wrong.
+    """
+    kind = geom.get("type")
+    coords = geom.get("coordinates")
+    if kind not in ("Polygon", "MultiPolygon") or not isinstance(coords, list):
+        return None, ""
+    depth = _depth(coords)
+    expected = 3 if kind == "Polygon" else 4
+    if depth == 4:
+        parts = [_polygon(p) for p in coords if p]
+        made = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+    elif depth == 3:
+        made = _polygon(coords)
+    elif depth == 2:
+        made = _polygon([coords])
+    else:
+        return None, f"a {kind} whose coordinates cannot be read as rings (nesting depth {depth})"
+    how = "one level too deep" if depth > expected else "one level too shallow" if depth == expected - 1 else \
+        f"nested {depth} deep instead of {expected}"
+    return made, (f"a {kind} whose coordinates are nested like a "
+                  f"{'MultiPolygon' if depth == 4 else 'Polygon' if depth == 3 else 'single ring'} "
+                  f"({how}); read as a {made.geom_type}")
+
+
+def _recover_geojson(path: Path, gdf: gpd.GeoDataFrame, notes: ReadNotes) -> gpd.GeoDataFrame:
+    """Rows GDAL returned without geometry: parse the file's own coordinates (wrong nesting...)."""
+    geoms = gdf.geometry.to_numpy()
+    lost = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not len(lost):
+        return gdf
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as exc:
+        log.warning("%s: cannot re-read the GeoJSON to recover %d geometries (%s)", path, len(lost), exc)
+        return gdf
+    features = data.get("features") if isinstance(data, dict) else None
+    if isinstance(data, dict) and data.get("type") == "Feature":
+        features = [data]
+    if not isinstance(features, list) or len(features) != len(gdf):
+        log.warning("%s: cannot match the file's features to GDAL's rows; %d empty geometries kept",
+                    path, len(lost))
+        return gdf
+    geoms = geoms.copy()
+    noted = set(notes.positions)
+    for i in lost:
+        if i in noted:
+            continue
+        raw = (features[i] or {}).get("geometry")
+        if not isinstance(raw, dict) or not raw.get("coordinates"):
+            continue  # truly empty or null: QC reports it
+        try:
+            made, what = geojson_polygonal(raw)
+        except (ValueError, TypeError, IndexError, shapely.errors.GEOSException) as exc:
+            notes.add(i, "unreadable_geometry", "error",
+                      f"the {raw.get('type')} geometry cannot be read ({exc})")
+            continue
+        if made is None or made.is_empty:
+            if what:
+                notes.add(i, "unreadable_geometry", "error", what)
+            else:
+                notes.add(i, "unreadable_geometry", "error",
+                          f"GDAL could not read this {raw.get('type')} geometry")
+            continue
+        geoms[i] = made
+        notes.add(i, "nested_rings_repaired", "warning", what)
+    out = gdf.copy()
+    out[gdf.geometry.name] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
+    if notes.positions:
+        log.info("%s: %d geometries GDAL could not read were recovered from the file's coordinates",
+                 path, sum(c == "nested_rings_repaired" for c in notes.codes))
+    return out
+
+
+# --- Tables: CSV and Parquet ------------------------------------------------------------------
+
+
+def _sniff_csv(path: Path) -> tuple[str, str]:
+    """(encoding, delimiter) of a CSV file, from its first 64 kB."""
+    head = path.open("rb").read(65536)
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            text = head.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    first = text.splitlines()[0] if text else ""
+    counts = {sep: first.count(sep) for sep in (",", ";", "\t", "|")}
+    return encoding, max(counts, key=counts.get) if any(counts.values()) else ","
+
+
+def read_csv(path: Path, *, id_column: str | None = None, wkt_column: str | None = None,
+             lat_column: str | None = None, lon_column: str | None = None) -> RawPlots:
+    """A CSV with a WKT column or latitude/longitude columns. Cells are read as text first, so ids
+    keep their leading zeros; other columns whose every value is a number become numbers."""
+    try:
+        encoding, sep = _sniff_csv(path)
+        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise PlotsError(f"{path}: cannot read the CSV ({str(exc).strip()})") from exc
+    if encoding != "utf-8-sig":
+        log.warning("%s: not UTF-8; read as %s", path, encoding)
+    return _from_table(path, df, "CSV", id_column=id_column, wkt_column=wkt_column, lat_column=lat_column,
+                       lon_column=lon_column, decimal_comma=sep == ";", text=True)
+
+
+def read_parquet(path: Path, *, id_column: str | None = None, wkt_column: str | None = None,
+                 lat_column: str | None = None, lon_column: str | None = None) -> RawPlots:
+    """GeoParquet (geometry and CRS from its metadata), or a plain Parquet table with geometry columns."""
+    try:
+        gdf = gpd.read_parquet(path)
+        return RawPlots(gdf, ReadNotes(), "GeoParquet")
+    except ValueError as exc:
+        if "geo" not in str(exc).lower():
+            raise PlotsError(f"{path}: cannot read the Parquet file ({exc})") from exc
+    except (OSError, ImportError) as exc:
+        raise PlotsError(f"{path}: cannot read the Parquet file ({exc})") from exc
+    try:
+        df = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise PlotsError(f"{path}: cannot read the Parquet file ({exc})") from exc
+    return _from_table(path, df, "Parquet", id_column=id_column, wkt_column=wkt_column, lat_column=lat_column,
+                       lon_column=lon_column, decimal_comma=False, text=False)
+
+
+def _find(columns: list[str], wanted: str | None, names: tuple[str, ...], what: str, path: Path) -> str | None:
+    if wanted is not None:
+        if wanted not in columns:
+            raise PlotsError(f"{path}: no {what} column {wanted!r}; columns are: {', '.join(columns) or 'none'}")
+        return wanted
+    lower = {c.lower().strip(): c for c in columns}
+    for name in names:
+        if name in lower:
+            return lower[name]
+    return None
+
+
+def _from_table(path: Path, df: pd.DataFrame, driver: str, *, id_column, wkt_column, lat_column, lon_column,
+                decimal_comma: bool, text: bool) -> RawPlots:
+    columns = [str(c) for c in df.columns]
+    df.columns = columns
+    notes = ReadNotes()
+    wkt = _find(columns, wkt_column, WKT_NAMES, "WKT", path) if lat_column is None and lon_column is None else None
+    if wkt is not None:
+        geoms = _parse_wkt(df[wkt], notes)
+        used = [wkt]
+    else:
+        lat = _find(columns, lat_column, LAT_NAMES, "latitude", path)
+        lon = _find(columns, lon_column, LON_NAMES, "longitude", path)
+        if lat is None or lon is None:
+            raise PlotsError(f"{path}: no geometry: expected a WKT column ({', '.join(WKT_NAMES)}) or latitude "
+                             f"and longitude columns ({'/'.join(LAT_NAMES)}, {'/'.join(LON_NAMES)}); "
+                             f"columns are: {', '.join(columns) or 'none'} (name them with --wkt-column or "
+                             "--lat-column/--lon-column)")
+        geoms = _parse_lat_lon(df[lat], df[lon], notes, decimal_comma=decimal_comma, names=(lat, lon))
+        used = [lat, lon]
+    attrs = df.drop(columns=used)
+    if text:
+        attrs = _numbers_where_numeric(attrs, keep={id_column} if id_column else set(), decimal_comma=decimal_comma)
+    log.info("%s: %d rows; geometry from %s", path, len(df), " and ".join(repr(c) for c in used))
+    return RawPlots(gpd.GeoDataFrame(attrs, geometry=geoms, crs=None), notes, driver)
+
+
+def _numbers_where_numeric(df: pd.DataFrame, keep: set[str], decimal_comma: bool = False) -> pd.DataFrame:
+    """Text columns whose non-blank cells are all numbers become numbers; blanks become missing.
+
+    With ``decimal_comma`` (a ';'-separated file), ``2,5`` is read as 2.5 too."""
+    out = {}
+    for c in df.columns:
+        col = df[c]
+        blank = col.str.strip() == ""
+        if c not in keep and not blank.all():
+            for text in ([col, col.str.replace(",", ".", regex=False)] if decimal_comma else [col]):
+                num = pd.to_numeric(text.where(~blank), errors="coerce")
+                if num[~blank].notna().all():
+                    out[c] = num
+                    break
+            if c in out:
+                continue
+        out[c] = col.where(~blank, None)
+    return pd.DataFrame(out, index=df.index)
+
+
+def _parse_wkt(values: pd.Series, notes: ReadNotes) -> np.ndarray:
+    raw = values.to_numpy(dtype=object)
+    blank = pd.isna(values).to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+    if len(raw) and isinstance(next((v for v in raw if v is not None and v == v), None), (bytes, bytearray)):
+        geoms = shapely.from_wkb(np.where(blank, None, raw), on_invalid="ignore")
+    else:
+        geoms = shapely.from_wkt(np.where(blank, None, raw), on_invalid="ignore")
+    failed = np.flatnonzero(~blank & shapely.is_missing(geoms))
+    for i in failed:  # only the bad rows: GEOS's own message
+        try:
+            (shapely.from_wkb if isinstance(raw[i], (bytes, bytearray)) else shapely.from_wkt)(raw[i])
+            reason = "not a geometry"
+        except Exception as exc:  # noqa: BLE001 - GEOS's parse errors have no common type
+            reason = str(exc)
+        shown = str(raw[i])
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        notes.add(i, "unreadable_geometry", "error", f"the geometry {shown!r} cannot be read: {reason}")
+    return geoms
+
+
+def _parse_lat_lon(lat: pd.Series, lon: pd.Series, notes: ReadNotes, *, decimal_comma: bool,
+                   names: tuple[str, str]) -> np.ndarray:
+    def numbers(s: pd.Series):
+        t = s.astype(str).str.strip()
+        if decimal_comma:
+            t = t.str.replace(",", ".", regex=False)
+        blank = s.isna().to_numpy() | (t == "").to_numpy() | (t.str.lower().isin(["nan", "none"])).to_numpy()
+        return pd.to_numeric(t.where(~blank), errors="coerce").to_numpy(dtype="float64"), blank
+
+    y, yb = numbers(lat)
+    x, xb = numbers(lon)
+    geoms = np.full(len(x), None, dtype=object)
+    good = ~np.isnan(x) & ~np.isnan(y)
+    geoms[good] = shapely.points(x[good], y[good])
+    bad = ~good & ~(xb & yb)
+    for i in np.flatnonzero(bad):
+        problems = []
+        for name, value, b, v in ((names[0], lat.iloc[i], yb[i], y[i]), (names[1], lon.iloc[i], xb[i], x[i])):
+            if b:
+                problems.append(f"{name} is blank")
+            elif np.isnan(v):
+                problems.append(f"{name} {value!r} is not a number")
+        notes.add(i, "unreadable_geometry", "error", "; ".join(problems))
+    return geoms
