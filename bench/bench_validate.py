@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pipeline.qc_areas import plot_areas
+from pipeline.geodesy import geodesic_areas as plot_areas
 
 HERE = Path(__file__).resolve().parent
 SEED = 20201231

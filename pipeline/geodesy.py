@@ -7,8 +7,9 @@ Two quantities, both in square metres:
   element is ``M(φ) N(φ) cos φ dφ dλ = a²(1-e²) cos φ / (1 - e² sin² φ)² dφ dλ``; integrating it
   between the row's two latitudes with Gauss-Legendre quadrature is exact to machine precision for
   cells of any practical size, and avoids the cancellation of differencing a closed form.
-* :func:`geodesic_areas` — the area of polygons whose vertices are longitude/latitude, with
-  geodesic edges (Karney's algorithm, through ``pyproj.Geod``).
+* :func:`geodesic_areas` — the area of polygons whose vertices are longitude/latitude, edges
+  straight in longitude/latitude (as GeoJSON defines them), vectorised over all plots at once;
+  :func:`karney_areas` gives the areas with geodesic edges (pyproj), plot by plot, for reference.
 
 A Hansen pixel (0.00025°) at the equator is 769.3170 m² (Global Forest Watch uses
 769.3170049535535 m²); a sphere of radius 6,378,137 m would give about 0.67 % more.
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+
+from .chunks import apply_chunked
 from pyproj import Geod
 
 #: WGS84 semi-major axis (m) and flattening.
@@ -62,62 +65,81 @@ def pixel_row_areas(top: float, res_y: float, res_x: float, row_start: int, row_
     return cell_areas(lat_top, lat_bottom, res_x)
 
 
-_E = np.sqrt(WGS84_E2)
+# Polygon areas. Edges are straight lines in longitude/latitude — how GeoJSON (RFC 7946) defines
+# them, and the polygon whose pixel coverage is measured — so a plot entirely over forest has
+# forest_2000_ha == area_ha. By Green's theorem the area is a²/2 · |∮ q(φ) dλ|, with q the
+# authalic-latitude function (Snyder, Map Projections: A Working Manual, eq. 3-12). Along a
+# straight edge φ is linear in λ and the mean of q over the edge is computed with Gauss-Legendre
+# quadrature (2 points, exact for cubics, for edges under 1e-3 rad of latitude; 4 otherwise):
+# exact to machine precision, vectorised over every edge of every polygon. Against Karney's
+# geodesic-edge areas the difference is how far a geodesic strays from a straight edge: about a
+# millionth of a tropical plot's area (tests/test_geodesy.py, tests/test_areas.py).
+
+_ECC = float(np.sqrt(WGS84_E2))
 _GL2, _GL4 = (((x + 1) / 2, w / 2) for x, w in (np.polynomial.legendre.leggauss(k) for k in (2, 4)))
 
 
-def _authalic_q(phi: np.ndarray) -> np.ndarray:
-    """q(φ): the ellipsoid's area between the equator and latitude φ is a²/2 · q(φ) per radian."""
+def authalic_q(phi: np.ndarray) -> np.ndarray:
+    """q(φ) (φ in radians): the ellipsoid's area from the equator to φ is a²/2 · q(φ) per radian."""
     s = np.sin(phi)
-    return (1 - WGS84_E2) * (s / (1 - WGS84_E2 * s * s) - np.log((1 - _E * s) / (1 + _E * s)) / (2 * _E))
+    return (1 - WGS84_E2) * (s / (1 - WGS84_E2 * s * s) + np.arctanh(_ECC * s) / _ECC)
+
+
+def ring_areas(xy: np.ndarray, ring_of: np.ndarray, n_rings: int) -> np.ndarray:
+    """Unsigned area (m²) of closed rings given as flat vertex arrays (lon/lat degrees).
+
+    ``ring_of`` gives each vertex's ring (rings contiguous, each closed: first vertex = last).
+    """
+    if n_rings == 0 or len(xy) == 0:
+        return np.zeros(n_rings)
+    lam = np.radians(xy[:, 0])
+    phi = np.radians(xy[:, 1])
+    e = np.flatnonzero(ring_of[1:] == ring_of[:-1])          # edge from vertex e to e + 1
+    first = np.searchsorted(ring_of, np.arange(n_rings))     # each ring's first vertex
+    q0 = authalic_q(phi[np.minimum(first, len(phi) - 1)])[ring_of[e]]  # a local origin keeps sums small
+    dphi = phi[e + 1] - phi[e]
+    nodes, weights = _GL2 if np.abs(dphi).max(initial=0) < 1e-3 else _GL4
+    mean_q = (authalic_q(phi[e, None] + nodes * dphi[:, None]) - q0[:, None]) @ weights
+    dlam = lam[e + 1] - lam[e]
+    ring_int = np.bincount(ring_of[e], weights=mean_q * dlam, minlength=n_rings)
+    return np.abs(ring_int) * WGS84_A**2 / 2
 
 
 def geodesic_areas(geoms) -> np.ndarray:
-    """Area (m²) on the WGS84 ellipsoid of each polygon or multipolygon (lon/lat, degrees).
+    """Area (m²) on the WGS84 ellipsoid of each polygon/multipolygon (lon/lat degrees), vectorised.
 
-    Holes are subtracted and multipolygon parts added, whatever the rings' orientation; NaN for
-    None or empty geometries, 0 for non-polygonal ones.
-
-    Edges are taken as straight lines in longitude/latitude — how GeoJSON (RFC 7946) defines them,
-    and the same polygon whose pixel coverage is measured — so a plot entirely over forest has
-    ``forest_2000_ha == area_ha``. By Green's theorem the area is ``a²/2 · |∮ q(φ) dλ|`` with
-    ``q`` the authalic-latitude function; along a straight edge φ is linear in λ and the integral
-    is evaluated with 4-point Gauss-Legendre quadrature: exact to machine precision, vectorised
-    over every edge of every polygon. Against Karney's geodesic-edge areas (``pyproj.Geod``) the
-    difference is how far a geodesic strays from a straight edge: a few millionths of a tropical
-    plot's area.
+    Holes are subtracted, parts added, whatever the orientation; 0 for points and lines; NaN for
+    None or empty geometries. Large arrays are processed in cache-sized chunks, on threads (numpy
+    and shapely release the GIL).
     """
-    geoms = np.asarray(geoms, dtype=object)
+    return apply_chunked(_geodesic_areas, np.asarray(geoms, dtype=object), chunk=8192)
+
+
+def _geodesic_areas(geoms: np.ndarray) -> np.ndarray:
     n = len(geoms)
     out = np.full(n, np.nan)
     if n == 0:
         return out
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    polygonal = present & np.isin(shapely.get_type_id(geoms), (3, 6))
-    out[present & ~polygonal] = 0.0
-    idx = np.flatnonzero(polygonal)
-    if not len(idx):
-        return out
-    parts, part_owner = shapely.get_parts(geoms[idx], return_index=True)
-    rings, ring_part = shapely.get_rings(parts, return_index=True)
-    is_shell = np.ones(len(rings), dtype=bool)
-    is_shell[1:] = ring_part[1:] != ring_part[:-1]
-    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
-    lam = np.radians(coords[:, 0])
-    phi = np.radians(coords[:, 1])
-    e = np.flatnonzero(ring_of[1:] == ring_of[:-1])           # edge from vertex e to e + 1
-    first = np.searchsorted(ring_of, np.arange(len(rings)))   # each ring's first vertex
-    q0 = _authalic_q(phi[first])[ring_of[e]]                  # a local origin keeps sums small
-    dphi = phi[e + 1] - phi[e]
-    # 2-point Gauss-Legendre is exact for cubics: ample for plot edges (error ~ dphi**5 / 4320);
-    # polygons with longer edges get 4 points.
-    nodes, weights = (_GL2 if np.abs(dphi).max(initial=0) < 1e-3 else _GL4)
-    phi_t = phi[e, None] + nodes * dphi[:, None]
-    mean_q = (_authalic_q(phi_t) - q0[:, None]) @ weights
-    ring_int = np.bincount(ring_of[e], weights=mean_q * (lam[e + 1] - lam[e]), minlength=len(rings))
-    ring_area = np.abs(ring_int) * WGS84_A**2 / 2
-    signed = np.where(is_shell, ring_area, -ring_area)
-    out[idx] = np.bincount(part_owner[ring_part], weights=signed, minlength=len(idx))
+    out[present] = 0.0
+    types = shapely.get_type_id(geoms)
+    # Fast path: a Polygon without holes is one ring.
+    simple = present & (types == 3)
+    simple[simple] = shapely.get_num_interior_rings(geoms[simple]) == 0
+    idx = np.flatnonzero(simple)
+    if len(idx):
+        xy, ring = shapely.get_coordinates(geoms[idx], return_index=True)
+        out[idx] = ring_areas(xy, ring, len(idx))
+    idx = np.flatnonzero(present & np.isin(types, (3, 6)) & ~simple)
+    if len(idx):
+        parts, part_of = shapely.get_parts(geoms[idx], return_index=True)
+        rings, ring_of_part = shapely.get_rings(parts, return_index=True)
+        exterior = np.ones(len(rings), dtype=bool)
+        exterior[1:] = ring_of_part[1:] != ring_of_part[:-1]
+        xy, ring_of_vertex = shapely.get_coordinates(rings, return_index=True)
+        areas = ring_areas(xy, ring_of_vertex, len(rings))
+        signed = np.where(exterior, areas, -areas)
+        out[idx] = np.bincount(part_of[ring_of_part], weights=signed, minlength=len(idx))
     return out
 
 

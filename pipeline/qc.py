@@ -24,7 +24,7 @@ import shapely
 
 from .errors import PlotsError
 from .geodesy import M2_PER_HA
-from .qc_areas import plot_areas
+from .geodesy import geodesic_areas as plot_areas
 from .qc_cross import cross_plot_checks
 from .qc_geometry import (COLLECTION, LINEAR, MULTIPOINT, POINT, POLYGONAL, count_decimals, few_decimals,
                           geodesic_circles, hole_counts, polygonal_parts, repair, swapped)

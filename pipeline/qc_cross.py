@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 
 from .geodesy import M2_PER_HA
-from .qc_areas import plot_areas
+from .geodesy import geodesic_areas as plot_areas
 
 #: DE-9IM pattern: the interiors of the two geometries intersect (more than touching edges).
 INTERIORS_INTERSECT = "T********"

@@ -11,7 +11,7 @@ import numpy as np
 import shapely
 from pyproj import Geod
 
-from .qc_areas import plot_areas
+from .geodesy import geodesic_areas as plot_areas
 
 _GEOD = Geod(ellps="WGS84")
 
