@@ -95,7 +95,10 @@ def coverage_fractions(geoms, grid: Grid) -> Coverage:
     idx_geoms = np.flatnonzero(polygonal)
 
     # --- rings, their owner polygon, and whether each is a shell or a hole -------------------
-    parts, part_owner = shapely.get_parts(geoms[idx_geoms], return_index=True)
+    if (shapely.get_type_id(geoms[idx_geoms]) == 3).all():  # all Polygons: each is its own part
+        parts, part_owner = geoms[idx_geoms], np.arange(len(idx_geoms))
+    else:
+        parts, part_owner = shapely.get_parts(geoms[idx_geoms], return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     is_shell = np.ones(len(rings), dtype=bool)
     is_shell[1:] = ring_part[1:] != ring_part[:-1]  # get_rings lists the shell first
@@ -135,16 +138,10 @@ def coverage_fractions(geoms, grid: Grid) -> Coverage:
     if not keep.all():
         ua, va, ub, vb, edge_ring = ua[keep], va[keep], ub[keep], vb[keep], edge_ring[keep]
 
-    # --- cut edges at grid lines --------------------------------------------------------------
-    t_all, edge_of_t = _crossings(ua, va, ub, vb)
-    order = np.lexsort((t_all, edge_of_t))
-    t_all, edge_of_t = t_all[order], edge_of_t[order]
-    piece = np.flatnonzero(edge_of_t[1:] == edge_of_t[:-1])  # between t[piece] and t[piece+1]
-    e = edge_of_t[piece]
-    t0, t1 = t_all[piece], t_all[piece + 1]
-    du, dv = ub[e] - ua[e], vb[e] - va[e]
-    pu0, pv0 = ua[e] + t0 * du, va[e] + t0 * dv
-    pu1, pv1 = ua[e] + t1 * du, va[e] + t1 * dv
+    # --- cut edges at grid lines: first at column lines, then the pieces at row lines ---------
+    # Each pass emits the pieces of a segment in the order it runs, so no sort is needed.
+    pu0, pv0, pu1, pv1, e = _split(ua, va, ub, vb, np.arange(len(ua)))
+    pv0, pu0, pv1, pu1, e = _split(pv0, pu0, pv1, pu1, e)
     dy = pv1 - pv0
     nonzero = dy != 0
     e, pu0, pu1, pv0, pv1, dy = e[nonzero], pu0[nonzero], pu1[nonzero], pv0[nonzero], pv1[nonzero], dy[nonzero]
@@ -206,27 +203,34 @@ def to_pixel(x: np.ndarray, y: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.n
     return u, v
 
 
-def _crossings(ua, va, ub, vb):
-    """Parameters t in [0, 1] where each edge starts, ends and crosses a grid line.
+def _split(p0, q0, p1, q1, seg):
+    """Cut segments (p0, q0) -> (p1, q1) where ``p`` crosses an integer, keeping their order.
 
-    Returns ``(t, edge)`` arrays (unsorted): 0 and 1 for every edge plus one t for every integer
-    column line strictly between ``ua`` and ``ub`` and every row line strictly between ``va`` and
-    ``vb``.
+    Returns the pieces as (p0, q0, p1, q1, seg) with ``seg`` carried over from the segment. A
+    piece's ends on a grid line hold the integer exactly; its other coordinate is interpolated.
     """
-    n_edges = len(ua)
-    ts = [np.zeros(n_edges), np.ones(n_edges)]
-    edges = [np.arange(n_edges), np.arange(n_edges)]
-    for a, b in ((ua, ub), (va, vb)):
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        first = np.floor(lo).astype("int64") + 1
-        count = np.maximum(np.ceil(hi).astype("int64") - first, 0)
-        if count.sum() == 0:
-            continue
-        edge = np.repeat(np.arange(n_edges), count)
-        start = np.zeros(n_edges, dtype="int64")
-        np.cumsum(count[:-1], out=start[1:])
-        k = first[edge] + (np.arange(count.sum()) - start[edge])
-        t = (k - a[edge]) / (b[edge] - a[edge])
-        ts.append(np.clip(t, 0.0, 1.0))
-        edges.append(edge)
-    return np.concatenate(ts), np.concatenate(edges)
+    lo, hi = np.minimum(p0, p1), np.maximum(p0, p1)
+    first = np.floor(lo) + 1                          # the integers strictly between lo and hi:
+    last = np.ceil(hi) - 1                            # first .. last
+    count = np.maximum(last - first + 1, 0).astype("int64")
+    n_cross = int(count.sum())
+    if n_cross == 0:
+        return p0, q0, p1, q1, seg
+    # Every segment's points end to end: its start, its crossings in running order, its end.
+    begin = np.zeros(len(p0), dtype="int64")
+    np.cumsum(count[:-1] + 2, out=begin[1:])
+    end = begin + count + 1
+    total = int(end[-1]) + 1
+    P, Q = np.empty(total), np.empty(total)
+    P[begin], Q[begin], P[end], Q[end] = p0, q0, p1, q1
+    c = np.repeat(np.arange(len(p0)), count)          # the segment of each crossing
+    i = np.arange(n_cross) - np.repeat(np.cumsum(count) - count, count)
+    cross = np.where(p1[c] >= p0[c], first[c] + i, last[c] - i)
+    at = begin[c] + 1 + i
+    P[at] = cross
+    Q[at] = q0[c] + (cross - p0[c]) / (p1[c] - p0[c]) * (q1[c] - q0[c])
+    # Pieces join consecutive points of a segment.
+    starts = np.ones(total, dtype=bool)
+    starts[end] = False
+    a = np.flatnonzero(starts)
+    return P[a], Q[a], P[a + 1], Q[a + 1], np.repeat(seg, count + 1)

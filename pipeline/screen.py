@@ -128,6 +128,21 @@ def partition(pix: np.ndarray, block_size: int = 512, max_plots: int = 5000) -> 
     return groups
 
 
+def batches(groups: list[np.ndarray], max_plots: int = 20_000) -> list[list[np.ndarray]]:
+    """Consecutive partitions gathered into batches of at most ``max_plots`` plots (at least one
+    partition each): one task computes the coverage of a whole batch at once, so the per-call
+    overhead of numpy is paid per batch, not per partition."""
+    out: list[list[np.ndarray]] = []
+    size = max_plots
+    for g in groups:
+        if size + len(g) > max_plots:
+            out.append([])
+            size = 0
+        out[-1].append(g)
+        size += len(g)
+    return out
+
+
 def window_of(pix: np.ndarray) -> tuple[int, int, int, int]:
     """(row0, col0, height, width) of the union of the plots' cell ranges."""
     r0, c0 = int(pix[:, 0].min()), int(pix[:, 1].min())
@@ -215,50 +230,76 @@ def _drop_small_patches(forest: np.ndarray, row_areas: np.ndarray, fd: ForestDef
     return keep[labels]
 
 
-def plot_statistics(cov: Coverage, n: int, grid: Grid, window: tuple[int, int, int, int],
-                    layers: dict[str, np.ndarray] | np.ndarray, cover: np.ndarray | None = None,
-                    spec: ProductSpec = ProductSpec(), canopy_threshold: float | None = None, *,
-                    forest_def: ForestDefinition | None = None) -> PlotStats:
-    """Coverage-weighted, ellipsoidal areas per plot from the pixel values of one window.
+_MISSING, _INVALID, _VALID, _FOREST = 1, 2, 4, 8
 
-    ``cov`` holds the coverage of ``n`` plots on ``grid``; ``layers`` maps layer names to the
-    window ``(row0, col0, height, width)`` of each layer (int arrays; :data:`~pipeline.rasters.MISSING`
-    where no tile is). The older form ``plot_statistics(cov, n, grid, window, loss, cover, spec,
-    canopy_threshold)`` is accepted too. Every covered cell must lie in the window.
+
+def _pixel_codes(layers: dict[str, np.ndarray], spec: ProductSpec, forest_def: ForestDefinition,
+                 row_areas: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """A window's pixel classes packed as bit flags (uint8) and the loss-year index (int16)."""
+    px = classify_pixels(layers, spec, forest_def, row_areas)
+    flags = (px["missing"] * _MISSING | px["invalid"] * _INVALID | px["valid"] * _VALID
+             | px["forest"] * _FOREST).astype("uint8")
+    return flags, px["year_index"].astype("int16")
+
+
+def plot_statistics(cov: Coverage, n: int, grid: Grid, windows, layers, cover: np.ndarray | None = None,
+                    spec: ProductSpec = ProductSpec(), canopy_threshold: float | None = None, *,
+                    forest_def: ForestDefinition | None = None, window_of_plot: np.ndarray | None = None) -> PlotStats:
+    """Coverage-weighted, ellipsoidal areas per plot from the pixel values of one or more windows.
+
+    ``cov`` holds the coverage of ``n`` plots on ``grid``. ``windows`` is one ``(row0, col0,
+    height, width)`` or a list of them, and ``layers`` the matching dict (or list of dicts) of layer
+    name -> int array of that window (:data:`~pipeline.rasters.MISSING` where no tile is). With
+    several windows, ``window_of_plot`` says which window holds each plot's cells. The older form
+    ``plot_statistics(cov, n, grid, window, loss, cover, spec, canopy_threshold)`` is accepted too.
+    Every covered cell must lie in its window.
     """
-    if not isinstance(layers, dict):
-        layers = {"loss": np.asarray(layers).astype("int32")}
-        if cover is not None:
-            layers["tree_cover"] = np.asarray(cover).astype("int32")
+    if isinstance(windows, tuple):
+        windows, layers = [windows], [layers]
+        window_of_plot = np.zeros(n, dtype="int64")
+    layers = [lay if isinstance(lay, dict) else {"loss": np.asarray(lay).astype("int32"),
+                                                 **({"tree_cover": np.asarray(cover).astype("int32")}
+                                                    if cover is not None else {})} for lay in layers]
     if forest_def is None:
         forest_def = ForestDefinition(canopy_threshold=10.0 if canopy_threshold is None else canopy_threshold)
-    row0, col0, height, width = window
-    r = cov.row - row0
-    c = cov.col - col0
-    if len(cov) and (r.min() < 0 or c.min() < 0 or r.max() >= height or c.max() >= width):
-        raise ValueError("coverage extends beyond the window read")
-    row_areas = pixel_row_areas(grid.y0, grid.dy, grid.dx, row0, row0 + height)
-    px = classify_pixels(layers, spec, forest_def, row_areas)
-    w = cov.fraction * row_areas[r]
-    idx = cov.index
     n_years = spec.last_year - spec.first_year + 1
+    if len(cov) == 0:
+        return PlotStats.zeros(n, n_years)
 
-    def per_plot(mask: np.ndarray) -> np.ndarray:
-        m = mask[r, c]
+    # Classify every window's pixels once; lay the results end to end in one flat array.
+    win = np.asarray(windows, dtype="int64").reshape(-1, 4)
+    flags, years = [], []
+    for (row0, _, height, _), lay in zip(win, layers):
+        row_areas = (pixel_row_areas(grid.y0, grid.dy, grid.dx, row0, row0 + height)
+                     if forest_def.min_patch_ha > 0 else None)
+        f, y = _pixel_codes(lay, spec, forest_def, row_areas)
+        flags.append(f.ravel())
+        years.append(y.ravel())
+    offset = np.zeros(len(win), dtype="int64")
+    np.cumsum((win[:, 2] * win[:, 3])[:-1], out=offset[1:])
+    flags, years = np.concatenate(flags), np.concatenate(years)
+
+    k = window_of_plot[cov.index]
+    r = cov.row - win[k, 0]
+    c = cov.col - win[k, 1]
+    if r.min() < 0 or c.min() < 0 or (r >= win[k, 2]).any() or (c >= win[k, 3]).any():
+        raise ValueError("coverage extends beyond the window read")
+    at = offset[k] + r * win[k, 3] + c
+    cell_flags = flags[at]
+    yi = years[at]
+    rmin = int(cov.row.min())
+    w = cov.fraction * pixel_row_areas(grid.y0, grid.dy, grid.dx, rmin, int(cov.row.max()) + 1)[cov.row - rmin]
+    idx = cov.index
+
+    def per_plot(bit: int) -> np.ndarray:
+        m = (cell_flags & bit) != 0
         return np.bincount(idx[m], weights=w[m], minlength=n)
 
-    yi = px["year_index"][r, c]
     lost = yi >= 0
     loss_m2 = np.bincount(idx[lost] * n_years + yi[lost], weights=w[lost],
                           minlength=n * n_years).reshape(n, n_years)
-    return PlotStats(
-        total=np.bincount(idx, weights=w, minlength=n),
-        valid=per_plot(px["valid"]),
-        forest=per_plot(px["forest"]),
-        loss=loss_m2,
-        missing=per_plot(px["missing"]),
-        invalid=per_plot(px["invalid"]),
-    )
+    return PlotStats(total=np.bincount(idx, weights=w, minlength=n), valid=per_plot(_VALID),
+                     forest=per_plot(_FOREST), loss=loss_m2, missing=per_plot(_MISSING), invalid=per_plot(_INVALID))
 
 
 def derive_figures(stats: PlotStats, years: np.ndarray, reference_year: int) -> pd.DataFrame:

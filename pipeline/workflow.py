@@ -37,7 +37,7 @@ from .plots import read_plots
 from .qc import QCParams, check_plots
 from .rasters import Product, close_datasets, open_product
 from .rules import COMBINE_RULES, STATUSES, RuleParams, classify, combine
-from .screen import (ForestDefinition, PlotStats, ProductSpec, derive_figures, partition, patch_margin,
+from .screen import (ForestDefinition, PlotStats, ProductSpec, batches, derive_figures, partition, patch_margin,
                      pixel_bounds, plot_statistics, window_of)
 
 log = logging.getLogger(__name__)
@@ -97,10 +97,12 @@ class ScreenResult:
 
 @dataclass(frozen=True)
 class _Task:
-    """One partition of one product: the plots' geometries and the pixel window they need."""
+    """A batch of partitions of one product: the plots' geometries (partition after partition) and,
+    per partition, the pixel window its plots need and how many plots it holds."""
 
     geoms: np.ndarray
-    window: tuple[int, int, int, int]
+    windows: tuple[tuple[int, int, int, int], ...]
+    sizes: tuple[int, ...]
     margin: int
     product: Product
     spec: ProductSpec
@@ -113,14 +115,14 @@ def _spec(product: Product) -> ProductSpec:
 
 
 def _screen_partition(task: _Task) -> PlotStats:
-    """Read the partition's window of every layer once, then compute every plot's areas."""
-    row0, col0, height, width = task.window
+    """Read each partition's window of every layer once, then compute every plot's areas."""
     m = task.margin
-    window = (row0 - m, col0 - m, height + 2 * m, width + 2 * m)
-    layers = {key: layer.read(*window) for key, layer in task.product.layers.items()}
+    windows = [(r0 - m, c0 - m, h + 2 * m, w + 2 * m) for r0, c0, h, w in task.windows]
+    layers = [{key: layer.read(*win) for key, layer in task.product.layers.items()} for win in windows]
     cov = coverage_fractions(task.geoms, task.product.grid)
-    return plot_statistics(cov, len(task.geoms), task.product.grid, window, layers, spec=task.spec,
-                           forest_def=task.forest)
+    window_of_plot = np.repeat(np.arange(len(windows)), task.sizes)
+    return plot_statistics(cov, len(task.geoms), task.product.grid, windows, layers, spec=task.spec,
+                           forest_def=task.forest, window_of_plot=window_of_plot)
 
 
 def screen_product(geoms: np.ndarray, product: Product, params: ScreenParams = ScreenParams(), *,
@@ -135,20 +137,27 @@ def screen_product(geoms: np.ndarray, product: Product, params: ScreenParams = S
     grid = product.grid
     pix = pixel_bounds(shapely.bounds(geoms[ok]), grid)
     groups = partition(pix)
+    margin = 0
+    if params.min_forest_patch_ha > 0:
+        lats = grid.y0 - np.array([pix[:, 0].min(), pix[:, 2].max()]) * grid.dy
+        margin = patch_margin(grid, params.min_forest_patch_ha, float(np.abs(lats).max()))
     tasks = []
-    for g in groups:
-        window = window_of(pix[g])
-        margin = 0
-        if params.min_forest_patch_ha > 0:
-            lats = (grid.y0 - window[0] * grid.dy, grid.y0 - (window[0] + window[2]) * grid.dy)
-            margin = patch_margin(grid, params.min_forest_patch_ha, max(abs(lats[0]), abs(lats[1])))
-        tasks.append(_Task(geoms[ok[g]], window, margin, product, _spec(product), params.forest))
-    log.info("%s: %d plots in %d partitions (scheduler %s, %d local workers)", product.name, len(ok), len(tasks),
-             scheduler, workers)
+    for batch in batches(groups, max_plots=_batch_size(len(ok), workers)):
+        plots_in = np.concatenate(batch)
+        tasks.append(_Task(geoms[ok[plots_in]], tuple(window_of(pix[g]) for g in batch),
+                           tuple(len(g) for g in batch), margin, product, _spec(product), params.forest))
+    log.info("%s: %d plots in %d partitions, %d tasks (scheduler %s, %d local workers)", product.name, len(ok),
+             len(groups), len(tasks), scheduler, workers)
     parts = map_partitions(_screen_partition, tasks, scheduler=scheduler, workers=workers, progress=progress,
-                           desc=f"screening ({product.name})", weights=[len(g) for g in groups])
+                           desc=f"screening ({product.name})", weights=[len(t.geoms) for t in tasks])
     PlotStats.concat(parts, len(years)).scatter(stats, ok[np.concatenate(groups)])
     return stats
+
+
+def _batch_size(n_plots: int, workers: int) -> int:
+    """Plots per task: large enough to amortise numpy's per-call cost, small enough to bound memory
+    and give every worker several tasks (for balance and a moving progress bar)."""
+    return int(np.clip(n_plots // max(4 * workers, 1), 2_000, 20_000))
 
 
 def _loss_by_year(plots: pd.DataFrame, products: Sequence[Product], figures: dict[str, pd.DataFrame]) -> pd.DataFrame:
