@@ -90,8 +90,22 @@ class Layer:
 
     def read(self, row0: int, col0: int, height: int, width: int) -> np.ndarray:
         """Rows ``row0..+height`` x cols ``col0..+width`` as int32; :data:`MISSING` where no tile is."""
-        out = np.full((height, width), MISSING, dtype="int32")
-        for t in self.tiles_in(row0, col0, height, width):
+        data, present = self.read_raw(row0, col0, height, width)
+        out = data.astype("int32")
+        if present is not None:
+            out[~present] = MISSING
+        return out
+
+    def read_raw(self, row0: int, col0: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The same window in the file's own data type, and where tiles cover it (None: everywhere).
+
+        Cheaper than :meth:`read` (no conversion of every pixel): the engine converts only the
+        pixels under plots."""
+        tiles = self.tiles_in(row0, col0, height, width)
+        out = np.zeros((height, width), dtype=self.dtype)
+        present = None
+        covered = 0
+        for t in tiles:
             r0, c0 = max(row0, t.row0), max(col0, t.col0)
             r1 = min(row0 + height, t.row0 + t.height)
             c1 = min(col0 + width, t.col0 + t.width)
@@ -102,7 +116,16 @@ class Layer:
                 raise RasterError(f"{t.path}: cannot read the {self.role} pixels in rows {r0 - t.row0}-"
                                   f"{r1 - t.row0}, cols {c0 - t.col0}-{c1 - t.col0} ({exc})") from exc
             out[r0 - row0:r1 - row0, c0 - col0:c1 - col0] = data
-        return out
+            if len(tiles) > 1 or (r1 - r0) * (c1 - c0) < height * width:
+                if present is None:
+                    present = np.zeros((height, width), dtype=bool)
+                present[r0 - row0:r1 - row0, c0 - col0:c1 - col0] = True
+            covered += (r1 - r0) * (c1 - c0)
+        if not tiles:
+            present = np.zeros((height, width), dtype=bool)
+        elif present is not None and covered == height * width and present.all():
+            present = None
+        return out, present
 
 
 _LOCAL = threading.local()

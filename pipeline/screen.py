@@ -233,6 +233,35 @@ def _drop_small_patches(forest: np.ndarray, row_areas: np.ndarray, fd: ForestDef
 _MISSING, _INVALID, _VALID, _FOREST = 1, 2, 4, 8
 
 
+def _as_int(value) -> np.ndarray:
+    """A layer window as int32 with MISSING where no tile is, from an array or (array, present)."""
+    from .rasters import MISSING
+
+    if not isinstance(value, tuple):
+        return np.asarray(value).astype("int32", copy=False)
+    data, present = value
+    out = data.astype("int32")
+    if present is not None:
+        out[~present] = MISSING
+    return out
+
+
+def _gather(values: list, at: np.ndarray) -> np.ndarray:
+    """Values (int32, MISSING where no tile is) at flat positions ``at`` of windows laid end to end;
+    each window is an int array or a (raw array, present mask or None) pair."""
+    from .rasters import MISSING
+
+    raw = [v[0] if isinstance(v, tuple) else v for v in values]
+    flat = np.concatenate([np.asarray(a).ravel() for a in raw]) if len(raw) > 1 else np.asarray(raw[0]).ravel()
+    out = flat[at].astype("int32")
+    masks = [v[1] if isinstance(v, tuple) else None for v in values]
+    if any(m is not None for m in masks):
+        present = np.concatenate([np.ones(np.asarray(a).size, bool) if m is None else m.ravel()
+                                  for a, m in zip(raw, masks)])
+        out[~present[at]] = MISSING
+    return out
+
+
 def _pixel_codes(layers: dict[str, np.ndarray], spec: ProductSpec, forest_def: ForestDefinition,
                  row_areas: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """A window's pixel classes packed as bit flags (uint8) and the loss-year index (int16)."""
@@ -266,27 +295,30 @@ def plot_statistics(cov: Coverage, n: int, grid: Grid, windows, layers, cover: n
     if len(cov) == 0:
         return PlotStats.zeros(n, n_years)
 
-    # Classify every window's pixels once; lay the results end to end in one flat array.
     win = np.asarray(windows, dtype="int64").reshape(-1, 4)
-    flags, years = [], []
-    for (row0, _, height, _), lay in zip(win, layers):
-        row_areas = (pixel_row_areas(grid.y0, grid.dy, grid.dx, row0, row0 + height)
-                     if forest_def.min_patch_ha > 0 else None)
-        f, y = _pixel_codes(lay, spec, forest_def, row_areas)
-        flags.append(f.ravel())
-        years.append(y.ravel())
     offset = np.zeros(len(win), dtype="int64")
     np.cumsum((win[:, 2] * win[:, 3])[:-1], out=offset[1:])
-    flags, years = np.concatenate(flags), np.concatenate(years)
-
     k = window_of_plot[cov.index]
     r = cov.row - win[k, 0]
     c = cov.col - win[k, 1]
     if r.min() < 0 or c.min() < 0 or (r >= win[k, 2]).any() or (c >= win[k, 3]).any():
         raise ValueError("coverage extends beyond the window read")
-    at = offset[k] + r * win[k, 3] + c
-    cell_flags = flags[at]
-    yi = years[at]
+    at = offset[k] + r * win[k, 3] + c  # each cell's place in the windows laid end to end
+
+    if forest_def.min_patch_ha > 0:
+        # Forest patches need whole windows: classify every pixel of each window, then gather.
+        flags, years = [], []
+        for (row0, _, height, _), lay in zip(win, layers):
+            row_areas = pixel_row_areas(grid.y0, grid.dy, grid.dx, row0, row0 + height)
+            f, y = _pixel_codes({key: _as_int(v) for key, v in lay.items()}, spec, forest_def, row_areas)
+            flags.append(f.ravel())
+            years.append(y.ravel())
+        cell_flags, yi = np.concatenate(flags)[at], np.concatenate(years)[at]
+    else:
+        # Each pixel is classified on its own: gather the raw values under the plots, then classify
+        # only those (a window holds many more pixels than its plots cover).
+        gathered = {key: _gather([lay[key] for lay in layers], at) for key in layers[0]}
+        cell_flags, yi = _pixel_codes(gathered, spec, forest_def, None)
     rmin = int(cov.row.min())
     w = cov.fraction * pixel_row_areas(grid.y0, grid.dy, grid.dx, rmin, int(cov.row.max()) + 1)[cov.row - rmin]
     idx = cov.index

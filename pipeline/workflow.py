@@ -118,7 +118,7 @@ def _screen_partition(task: _Task) -> PlotStats:
     """Read each partition's window of every layer once, then compute every plot's areas."""
     m = task.margin
     windows = [(r0 - m, c0 - m, h + 2 * m, w + 2 * m) for r0, c0, h, w in task.windows]
-    layers = [{key: layer.read(*win) for key, layer in task.product.layers.items()} for win in windows]
+    layers = [{key: layer.read_raw(*win) for key, layer in task.product.layers.items()} for win in windows]
     cov = coverage_fractions(task.geoms, task.product.grid)
     window_of_plot = np.repeat(np.arange(len(windows)), task.sizes)
     return plot_statistics(cov, len(task.geoms), task.product.grid, windows, layers, spec=task.spec,
