@@ -531,6 +531,9 @@ def validate(ctx, plots_path, config_path, layer, id_column, crs, wkt_column, la
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the exit code."""
+    from .memory import tune_allocator
+
+    tune_allocator()
     try:
         rv = cli.main(args=argv, prog_name="cacao-screen", standalone_mode=False)
         return rv if isinstance(rv, int) else 0

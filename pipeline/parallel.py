@@ -27,7 +27,7 @@ import os
 import re
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from functools import partial
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from typing import Iterator, Any, Callable, Iterable, Sequence, TypeVar
 
 from tqdm.auto import tqdm
 
@@ -92,6 +92,15 @@ def map_partitions(fn: Callable[[T], R], tasks: Sequence[T], *, scheduler: Any =
     ``workers`` is the number of local processes or threads (a Dask cluster has its own). A
     progress bar counts ``weights`` (e.g. plots per task) when ``progress`` is true.
     """
+    return list(imap_partitions(fn, tasks, scheduler=scheduler, workers=workers, progress=progress, desc=desc,
+                                weights=weights))
+
+
+def imap_partitions(fn: Callable[[T], R], tasks: Sequence[T], *, scheduler: Any = LOCAL, workers: int = 1,
+                    progress: bool = False, desc: str = "screening",
+                    weights: Iterable[int] | None = None) -> Iterator[R]:
+    """Like :func:`map_partitions`, but yields each result, in task order, as soon as it is there,
+    so that the caller can store it and let it go (memory does not hold every result at once)."""
     tasks = list(tasks)
     weights = list(weights) if weights is not None else [1] * len(tasks)
     if len(weights) != len(tasks):
@@ -100,22 +109,20 @@ def map_partitions(fn: Callable[[T], R], tasks: Sequence[T], *, scheduler: Any =
     bar = tqdm(total=sum(weights), desc=desc, unit="plot", disable=not progress, leave=False)
     try:
         if kind is None or kind not in (LOCAL, THREADS):
-            return _map_dask(fn, tasks, weights, bar, scheduler)
+            yield from _map_dask(fn, tasks, weights, bar, scheduler)
+            return
         if workers <= 1 or len(tasks) <= 1:
-            out = []
             for task, w in zip(tasks, weights):
-                out.append(fn(task))
+                yield fn(task)
                 bar.update(w)
-            return out
+            return
         n = min(workers, len(tasks))
         pool = (ThreadPoolExecutor(max_workers=n, thread_name_prefix="cacao-screen") if kind == THREADS
                 else ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")))
         with pool:
-            out = []
             for res, w in zip(pool.map(fn, tasks), weights):
-                out.append(res)
+                yield res
                 bar.update(w)
-            return out
     finally:
         bar.close()
 

@@ -39,6 +39,11 @@ from rasterio.windows import Window
 from .coverage import Grid
 from .errors import RasterError
 
+# GDAL keeps decoded blocks in a cache of 5 % of the machine's memory by default (over 1 GB here).
+# Windows are read once, in spatial order, so a small cache serves the blocks that neighbouring
+# windows share; set GDAL_CACHEMAX in the environment to choose another size (MB).
+os.environ.setdefault("GDAL_CACHEMAX", "256")
+
 #: Value of pixels that no tile covers (outside every tile, or a tile that is missing).
 MISSING = -1
 

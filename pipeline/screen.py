@@ -374,7 +374,7 @@ def derive_figures(stats: PlotStats, years: np.ndarray, reference_year: int) -> 
     with np.errstate(invalid="ignore", divide="ignore"):
         for name, part in (("_missing_pct", stats.missing), ("_invalid_pct", stats.invalid)):
             cols[name] = np.where(stats.total > 0, 100.0 * part / stats.total, 0.0)
-    return pd.DataFrame(cols)
+    return pd.DataFrame(cols, copy=False)
 
 
 #: Loss below this many hectares (0.01 m²) is floating-point noise, not loss.

@@ -31,8 +31,9 @@ from . import __version__
 from .config import RunConfig
 from .coverage import coverage_fractions
 from .geodesy import M2_PER_HA, geodesic_areas
+from .memory import trim, tune_allocator
 from .outputs import check_target, write_screening
-from .parallel import default_workers, map_partitions
+from .parallel import default_workers, imap_partitions
 from .plots import read_plots
 from .qc import QCParams, check_plots
 from .rasters import Product, close_datasets, open_product
@@ -116,6 +117,7 @@ def _spec(product: Product) -> ProductSpec:
 
 def _screen_partition(task: _Task) -> PlotStats:
     """Read each partition's window of every layer once, then compute every plot's areas."""
+    tune_allocator()  # in worker processes too
     m = task.margin
     windows = [(r0 - m, c0 - m, h + 2 * m, w + 2 * m) for r0, c0, h, w in task.windows]
     layers = [{key: layer.read_raw(*win) for key, layer in task.product.layers.items()} for win in windows]
@@ -148,16 +150,21 @@ def screen_product(geoms: np.ndarray, product: Product, params: ScreenParams = S
                            tuple(len(g) for g in batch), margin, product, _spec(product), params.forest))
     log.info("%s: %d plots in %d partitions, %d tasks (scheduler %s, %d local workers)", product.name, len(ok),
              len(groups), len(tasks), scheduler, workers)
-    parts = map_partitions(_screen_partition, tasks, scheduler=scheduler, workers=workers, progress=progress,
-                           desc=f"screening ({product.name})", weights=[len(t.geoms) for t in tasks])
-    PlotStats.concat(parts, len(years)).scatter(stats, ok[np.concatenate(groups)])
+    order = ok[np.concatenate(groups)]
+    start = 0
+    for part in imap_partitions(_screen_partition, tasks, scheduler=scheduler, workers=workers, progress=progress,
+                                desc=f"screening ({product.name})", weights=[len(t.geoms) for t in tasks]):
+        n_part = len(part.total)
+        part.scatter(stats, order[start:start + n_part])  # stored at once: no list of every result
+        start += n_part
+    trim()
     return stats
 
 
 def _batch_size(n_plots: int, workers: int) -> int:
     """Plots per task: large enough to amortise numpy's per-call cost, small enough to bound memory
     and give every worker several tasks (for balance and a moving progress bar)."""
-    return int(np.clip(n_plots // max(4 * workers, 1), 2_000, 20_000))
+    return int(np.clip(n_plots // max(4 * workers, 1), 2_000, 10_000))
 
 
 def _loss_by_year(plots: pd.DataFrame, products: Sequence[Product], figures: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -223,6 +230,7 @@ def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
     """
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.plots.read_plots)")
+    tune_allocator()
     products = [products] if isinstance(products, Product) else list(products)
     if not products:
         raise ValueError("no loss product to screen against")
@@ -286,8 +294,12 @@ def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
     ours = {c for b in blocks[1:] for c in b.columns}
     renamed = {c: f"input_{c}" for c in attrs if c in ours}  # the input's own figures are kept aside
     blocks[0] = blocks[0].rename(columns=renamed)
-    out = pd.concat(blocks, axis=1)
-    result_plots = gpd.GeoDataFrame(out, geometry=plots.geometry.to_numpy(), crs="EPSG:4326")
+    # One frame from the blocks' columns, without copying them again (a million plots' figures
+    # are hundreds of MB).
+    columns = {name: block[name] for block in blocks for name in block.columns}
+    columns["geometry"] = plots.geometry
+    result_plots = gpd.GeoDataFrame(pd.DataFrame(columns, index=plots.index, copy=False), geometry="geometry",
+                                    crs="EPSG:4326")
 
     loss_by_year = _loss_by_year(plots, products, figures)
     return ScreenResult(result_plots, loss_by_year, qc.issues, reused=int(reuse.sum()))

@@ -1,0 +1,46 @@
+"""Keeping the resident memory of a long screening close to what it really uses.
+
+A screening allocates and frees many large numpy arrays (the coverage of each batch of plots).
+glibc's allocator grows its threshold for serving large blocks from the heap as they are freed,
+and then keeps freed heap memory in its arenas: after a million plots a process held ~0.8 GB it
+no longer used. :func:`tune_allocator` fixes that threshold at 1 MiB, so large arrays are mapped
+and unmapped directly and return to the system when freed; :func:`trim` hands back what the heap
+keeps. Both are harmless no-ops where the C library is not glibc.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+_M_MMAP_THRESHOLD = -3
+_done = False
+
+
+def _libc():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+def tune_allocator() -> None:
+    """Serve blocks of 1 MiB and more by mmap, whatever was freed before (once per process)."""
+    global _done
+    if _done:
+        return
+    _done = True
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+
+
+def trim() -> None:
+    """Give the memory the heap keeps free back to the system."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
