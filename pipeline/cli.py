@@ -126,9 +126,9 @@ _common_options = [
     click.option("--workers", type=click.IntRange(min=1), default=None,
                  help="Processes (or threads) to use.  [default: all cores for 20,000 plots or more, else 1]"),
     click.option("--scheduler", default=None, metavar="local|threads|ADDRESS",
-                 help="Where partitions run: local processes, threads in this process, or a Dask cluster "
+                 help="Where partitions run: threads of this process, local processes, or a Dask cluster "
                       "given by its scheduler's address (tcp://host:8786; needs cacao-screen[dask]).  "
-                      "[default: local]"),
+                      "[default: threads]"),
     click.option("--overwrite", is_flag=True, default=None, help="Replace the output if it exists."),
     click.option("--incremental", is_flag=True, default=None,
                  help="Reuse the figures of plots unchanged since the existing output (same geometry, "

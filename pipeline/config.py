@@ -176,7 +176,7 @@ class RunConfig(_Strict):
     output: OutputConfig = OutputConfig()
     workers: Optional[int] = Field(None, ge=1, description="Processes (default: all cores for large jobs, else 1)")
     baseline: Optional[BaselineConfig] = Field(None, description="Also build the baseline GeoPackage after screening")
-    scheduler: str = Field("local", description="Where partitions run: local (processes), threads, or the "
+    scheduler: str = Field("threads", description="Where partitions run: threads (default), local processes, or the "
                                                 "address of a Dask scheduler (tcp://host:8786)")
 
     @field_validator("scheduler")

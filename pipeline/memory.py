@@ -3,7 +3,7 @@
 A screening allocates and frees many large numpy arrays (the coverage of each batch of plots).
 glibc's allocator grows its threshold for serving large blocks from the heap as they are freed,
 and then keeps freed heap memory in its arenas: after a million plots a process held ~0.8 GB it
-no longer used. :func:`tune_allocator` fixes that threshold at 1 MiB, so large arrays are mapped
+no longer used. :func:`tune_allocator` fixes that threshold at 8 MiB, so large arrays are mapped
 and unmapped directly and return to the system when freed; :func:`trim` hands back what the heap
 keeps. Both are harmless no-ops where the C library is not glibc.
 """
@@ -29,14 +29,14 @@ def _libc():
 
 
 def tune_allocator() -> None:
-    """Serve blocks of 1 MiB and more by mmap, whatever was freed before (once per process)."""
+    """Serve blocks of 8 MiB and more by mmap, whatever was freed before (once per process)."""
     global _done
     if _done:
         return
     _done = True
     libc = _libc()
     if libc is not None:
-        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+        libc.mallopt(_M_MMAP_THRESHOLD, 8 << 20)
 
 
 def trim() -> None:

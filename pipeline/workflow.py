@@ -128,7 +128,7 @@ def _screen_partition(task: _Task) -> PlotStats:
 
 
 def screen_product(geoms: np.ndarray, product: Product, params: ScreenParams = ScreenParams(), *,
-                   workers: int = 1, progress: bool = False, scheduler="local") -> PlotStats:
+                   workers: int = 1, progress: bool = False, scheduler="threads") -> PlotStats:
     """Per-plot areas (m²) of one product for every geometry (None: not screened, all zeros)."""
     n = len(geoms)
     years = product.years
@@ -216,7 +216,7 @@ REUSABLE = ("deforestation_free", "review", "deforestation_detected")
 
 def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
                  params: ScreenParams = ScreenParams(), *, workers: int | None = None,
-                 progress: bool = False, previous: pd.DataFrame | None = None, scheduler="local",
+                 progress: bool = False, previous: pd.DataFrame | None = None, scheduler="threads",
                  qc_params: QCParams | None = None) -> ScreenResult:
     """Screen normalised plots (see :func:`pipeline.plots.normalise`) against loss products.
 
@@ -225,7 +225,7 @@ def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
     output, see :func:`read_previous`) makes the run incremental: a plot whose ``screen_key`` is
     found there keeps the figures stored with it instead of being computed again — the same
     figures a full run gives, since the key covers everything they depend on. ``scheduler`` runs
-    the partitions: ``"local"`` processes, ``"threads"``, or a Dask cluster (its address, or a
+    the partitions: ``"threads"`` (the default), ``"local"`` processes, or a Dask cluster (its address, or a
     ``distributed.Client``); see :mod:`pipeline.parallel`. The figures do not depend on it.
     """
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):

@@ -156,7 +156,7 @@ def test_unknown_schedulers_are_refused(bad):
 
 def test_config_key_and_cli_flag(tmp_path, capsys):
     base = {"plots": {"path": "p.gpkg"}, "rasters": {"loss_year": "l.tif", "tree_cover": "c.tif"}}
-    assert build_config(base).scheduler == "local"
+    assert build_config(base).scheduler == "threads"  # the default: fastest measured
     assert build_config({**base, "scheduler": "processes"}).scheduler == "local"
     assert build_config({**base, "scheduler": "tcp://h:8786"}).scheduler == "tcp://h:8786"
     with pytest.raises(ConfigError, match="scheduler.*unknown scheduler 'dask'"):
