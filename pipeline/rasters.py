@@ -42,7 +42,7 @@ from .errors import RasterError
 # GDAL keeps decoded blocks in a cache of 5 % of the machine's memory by default (over 1 GB here).
 # Windows are read once, in spatial order, so a small cache serves the blocks that neighbouring
 # windows share; set GDAL_CACHEMAX in the environment to choose another size (MB).
-os.environ.setdefault("GDAL_CACHEMAX", "256")
+os.environ.setdefault("GDAL_CACHEMAX", "128")
 
 #: Value of pixels that no tile covers (outside every tile, or a tile that is missing).
 MISSING = -1

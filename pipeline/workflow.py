@@ -168,19 +168,30 @@ def _batch_size(n_plots: int, workers: int) -> int:
 
 
 def _loss_by_year(plots: pd.DataFrame, products: Sequence[Product], figures: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Long format (plot_id, source_row, product, year, loss_ha), only plot-years with loss; built
-    from the non-zero cells directly, never materialising every plot x year."""
+    """Long format (plot_id, source_row, product, year, loss_ha), only plot-years with loss, by plot
+    then product then year; found through a boolean plot x year matrix, so the hundreds of MB of a
+    float matrix are never made."""
     ids = plots["plot_id"].to_numpy()
     rows = plots["source_row"].to_numpy()
     parts = []
     for product in products:
-        loss = figures[product.name][[f"loss_{y}_ha" for y in product.years]].to_numpy(dtype="float64", na_value=0.0)
-        i, j = np.nonzero(loss > 0)  # row-major: by plot, then year
-        parts.append(pd.DataFrame({"plot_id": ids[i], "source_row": rows[i], "product": product.name,
-                                   "year": np.asarray(product.years, dtype="int64")[j], "loss_ha": loss[i, j]}))
-    out = pd.concat(parts, ignore_index=True)
+        fig = figures[product.name]
+        cols = [fig[f"loss_{y}_ha"].to_numpy(dtype="float64", na_value=0.0) for y in product.years]
+        has = np.zeros((len(fig), len(cols)), dtype=bool)
+        for j, col in enumerate(cols):
+            has[:, j] = col > 0
+        i, j = np.nonzero(has)  # row-major: by plot, then year
+        del has
+        loss = np.empty(len(i))
+        for k, col in enumerate(cols):
+            at = np.flatnonzero(j == k)
+            loss[at] = col[i[at]]
+        parts.append(pd.DataFrame({"plot_id": pd.Series(ids[i], dtype=object), "source_row": rows[i],
+                                   "product": product.name, "year": np.asarray(product.years, dtype="int64")[j],
+                                   "loss_ha": loss}))
+    out = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     if len(products) > 1:
-        out = out.sort_values(["source_row", "product", "year"], kind="stable", ignore_index=True)
+        out = out.sort_values(["source_row"], kind="stable", ignore_index=True)  # products stay in order
     return out
 
 
@@ -296,13 +307,18 @@ def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
     blocks[0] = blocks[0].rename(columns=renamed)
     # One frame from the blocks' columns, without copying them again (a million plots' figures
     # are hundreds of MB).
-    columns = {name: block[name] for block in blocks for name in block.columns}
+    columns = {name: _column_data(block[name]) for block in blocks for name in block.columns}
     columns["geometry"] = plots.geometry
     result_plots = gpd.GeoDataFrame(pd.DataFrame(columns, index=plots.index, copy=False), geometry="geometry",
                                     crs="EPSG:4326")
 
     loss_by_year = _loss_by_year(plots, products, figures)
     return ScreenResult(result_plots, loss_by_year, qc.issues, reused=int(reuse.sum()))
+
+
+def _column_data(col: pd.Series):
+    """A column's data as it is stored (numpy array or extension array): no copy."""
+    return col.array if isinstance(col.dtype, pd.api.extensions.ExtensionDtype) else col.to_numpy()
 
 
 def read_previous(path: str | Path) -> pd.DataFrame | None:
