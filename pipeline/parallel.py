@@ -6,8 +6,8 @@ order, with an optional progress bar, on one of these schedulers:
 ``threads`` (the default)
     A pool of threads in this process: no start-up cost and no copying of tasks or results; GDAL
     decoding and the numpy work of a batch of thousands of plots release the GIL, so both cores
-    are busy. Each thread keeps its own raster handles. Measured at a million plots on 2 cores:
-    24 s, against 45 s for processes (which pickle every task and result).
+    are busy. Each thread keeps its own raster handles. Measured at a million plots on 2 cores,
+    threads and processes take about the same time (21-22 s); threads copy nothing.
 ``local`` (alias ``processes``)
     One worker, or a single task, runs in-process (no start-up cost); otherwise tasks go to a pool
     of ``spawn``-ed processes, each of which opens the rasters itself (no GDAL handle crosses a
