@@ -64,14 +64,11 @@ def _sum_figures(n: int, owner: np.ndarray, w: np.ndarray, loss: np.ndarray, cov
 
 
 def open_source(loss_path, cover_path):
-    """The Hansen pair as the engine takes it: ``open_product`` (engines with loss products and
-    tiles), else ``open_hansen`` (the walking skeleton). The benchmark outlives engine versions."""
-    from pipeline import rasters
+    """The Hansen pair as the engine takes it."""
+    from pipeline.rasters import open_product
 
-    if hasattr(rasters, "open_product"):
-        return rasters.open_product("hansen", kind="hansen", loss_year=str(loss_path), tree_cover=str(cover_path),
-                                    last_year=LAST_YEAR)
-    return rasters.open_hansen(loss_path, cover_path, last_year=LAST_YEAR)
+    return open_product("hansen", kind="hansen", loss_year=str(loss_path), tree_cover=str(cover_path),
+                        last_year=LAST_YEAR)
 
 
 def run_cacao(plots_path, loss_path, cover_path, *, workers=None, scheduler="local"):

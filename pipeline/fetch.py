@@ -93,7 +93,7 @@ def download(url: str, dest: str | Path, *, retries: int = 5, backoff: float = 1
             size, md5 = _fetch_into(url, part, timeout=timeout, progress=progress)
             if md5 is not None and _md5_of(part) != md5:
                 part.unlink()
-                raise _Retry(f"MD5 mismatch: the data received differs from what the server published")
+                raise _Retry("MD5 mismatch: the data received differs from what the server published")
             if validate is not None:
                 try:
                     validate(part)

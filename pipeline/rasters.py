@@ -200,25 +200,12 @@ class Product:
                 out[key] = getattr(self, key)
         return out
 
-    # Backward-compatible names used by the single-file Hansen API.
-    @property
-    def loss_year(self) -> str:
-        return self.loss.source
-
-    @property
-    def tree_cover_path(self) -> str | None:
-        return self.tree_cover.source if self.tree_cover else None
-
     def describe(self) -> str:
         parts = [f"{self.name} ({self.kind}, loss {self.first_year}-{self.last_year}"]
         if self.kind == "loss_year":
             parts.append(f", encoding {self.encoding}")
         parts.append(f"): {len(self.loss.tiles)} loss-year tile(s)")
         return "".join(parts)
-
-
-#: The historical name of a Hansen product.
-HansenSource = Product
 
 
 # --------------------------------------------------------------------------------------------

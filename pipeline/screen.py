@@ -83,12 +83,6 @@ class PlotStats:
     def zeros(cls, n: int, n_years: int) -> "PlotStats":
         return cls(*(np.zeros(n) for _ in range(3)), np.zeros((n, n_years)), np.zeros(n), np.zeros(n))
 
-    @classmethod
-    def concat(cls, parts: list["PlotStats"], n_years: int) -> "PlotStats":
-        if not parts:
-            return cls.zeros(0, n_years)
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.FIELDS))
-
     def scatter(self, into: "PlotStats", positions: np.ndarray) -> None:
         """Write these rows into ``into`` at ``positions``."""
         for f in self.FIELDS:

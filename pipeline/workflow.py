@@ -405,7 +405,6 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
         "min_data_coverage_pct": f"{params.min_data_coverage_pct:g}",
         "pixel_area": "WGS84 ellipsoid, per pixel row",
         "scheduler": cfg.scheduler,
-        "scheduler": cfg.scheduler,
         "coverage": "exact fraction of each pixel inside the plot",
         "plots_in": str(len(plots)),
         "plots_out": str(len(result.plots)),

@@ -1,6 +1,5 @@
 """`cacao-screen baseline` end to end on a 20 x 20 pixel job built in tmp_path, every figure by hand."""
 
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
