@@ -123,7 +123,7 @@ ISSUE_CODES: dict[str, IssueCode] = {
         "smaller of the two (the partner's id, row, and the shared hectares are given)",
         "correct the boundaries; overlapping plots double-count area"),
     "has_holes": IssueCode(
-        "info", "the polygon has holes: screened without them, but EUDR geolocation files may refuse them",
+        "info", "the polygon has holes: they are not part of the plot and are not screened, but EUDR geolocation files may refuse them",
         "nothing for screening; for an EUDR export, split the plot around the hole"),
 }
 
