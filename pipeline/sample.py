@@ -1249,7 +1249,7 @@ Deliberately defective rows (the last three rows, flagged in `note`):
 1. `{ids("empty")}`: an EMPTY geometry. It was written as `POLYGON EMPTY`; when
    read back with pyogrio/geopandas it comes back as an empty geometry
    (`is_empty` is true), not as a missing (None) geometry.
-2. `{ids("bowtie")}`: a self-intersecting "bowtie" polygon (invalid geometry).
+2. `{ids("bowtie")}`: a self-intersecting "bowtie" polygon (invalid geometry; quality control repairs it with `make_valid`, screens the repair and flags `geometry_repaired`).
 3. `{ids("duplicate")}`: a valid plot elsewhere that reuses the `plot_id` of an
    earlier row (duplicated id).
 """
