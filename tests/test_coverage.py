@@ -157,6 +157,5 @@ def test_property_fractions_in_range_sum_to_area_and_follow_translation(points, 
     moved = coverage_fractions([shapely.affinity.translate(g, dc * 0.7, -dr * 0.7)], grid)
     a = {(r + dr, c + dc): f for r, c, f in zip(cov.row, cov.col, cov.fraction)}
     b = {(r, c): f for r, c, f in zip(moved.row, moved.col, moved.fraction)}
-    assert {k for k, v in a.items() if v > 1e-9} == {k for k, v in b.items() if v > 1e-9}
-    for k in a:
-        assert a[k] == pytest.approx(b.get(k, 0.0), abs=1e-9)
+    for k in set(a) | set(b):  # the same fractions, cell for cell (float noise aside)
+        assert a.get(k, 0.0) == pytest.approx(b.get(k, 0.0), abs=1e-8)
