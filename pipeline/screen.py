@@ -240,19 +240,23 @@ def _as_int(value) -> np.ndarray:
     return out
 
 
-def _gather(values: list, at: np.ndarray) -> np.ndarray:
-    """Values (int32, MISSING where no tile is) at flat positions ``at`` of windows laid end to end;
-    each window is an int array or a (raw array, present mask or None) pair."""
+def _gather(values: list, k: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """Values (int32, MISSING where no tile is) of cells in window ``k`` at flat position ``local``;
+    each window is an int array or a (raw array, present mask or None) pair. Each window is
+    indexed in place (no copy of the windows)."""
     from .rasters import MISSING
 
-    raw = [v[0] if isinstance(v, tuple) else v for v in values]
-    flat = np.concatenate([np.asarray(a).ravel() for a in raw]) if len(raw) > 1 else np.asarray(raw[0]).ravel()
-    out = flat[at].astype("int32")
-    masks = [v[1] if isinstance(v, tuple) else None for v in values]
-    if any(m is not None for m in masks):
-        present = np.concatenate([np.ones(np.asarray(a).size, bool) if m is None else m.ravel()
-                                  for a, m in zip(raw, masks)])
-        out[~present[at]] = MISSING
+    out = np.empty(len(k), dtype="int32")
+    order = np.argsort(k, kind="stable")  # cells come window by window already: this is cheap
+    bounds = np.searchsorted(k[order], np.arange(len(values) + 1))
+    for w, v in enumerate(values):
+        cells = order[bounds[w]:bounds[w + 1]]
+        if not len(cells):
+            continue
+        data, present = v if isinstance(v, tuple) else (v, None)
+        out[cells] = np.asarray(data).ravel()[local[cells]]
+        if present is not None:
+            out[cells[~present.ravel()[local[cells]]]] = MISSING
     return out
 
 
@@ -290,14 +294,12 @@ def plot_statistics(cov: Coverage, n: int, grid: Grid, windows, layers, cover: n
         return PlotStats.zeros(n, n_years)
 
     win = np.asarray(windows, dtype="int64").reshape(-1, 4)
-    offset = np.zeros(len(win), dtype="int64")
-    np.cumsum((win[:, 2] * win[:, 3])[:-1], out=offset[1:])
     k = window_of_plot[cov.index]
     r = cov.row - win[k, 0]
     c = cov.col - win[k, 1]
     if r.min() < 0 or c.min() < 0 or (r >= win[k, 2]).any() or (c >= win[k, 3]).any():
         raise ValueError("coverage extends beyond the window read")
-    at = offset[k] + r * win[k, 3] + c  # each cell's place in the windows laid end to end
+    local = r * win[k, 3] + c  # each cell's place in its window
 
     if forest_def.min_patch_ha > 0:
         # Forest patches need whole windows: classify every pixel of each window, then gather.
@@ -307,11 +309,14 @@ def plot_statistics(cov: Coverage, n: int, grid: Grid, windows, layers, cover: n
             f, y = _pixel_codes({key: _as_int(v) for key, v in lay.items()}, spec, forest_def, row_areas)
             flags.append(f.ravel())
             years.append(y.ravel())
+        offset = np.zeros(len(win), dtype="int64")
+        np.cumsum((win[:, 2] * win[:, 3])[:-1], out=offset[1:])
+        at = offset[k] + local  # each cell's place in the windows laid end to end
         cell_flags, yi = np.concatenate(flags)[at], np.concatenate(years)[at]
     else:
         # Each pixel is classified on its own: gather the raw values under the plots, then classify
         # only those (a window holds many more pixels than its plots cover).
-        gathered = {key: _gather([lay[key] for lay in layers], at) for key in layers[0]}
+        gathered = {key: _gather([lay[key] for lay in layers], k, local) for key in layers[0]}
         cell_flags, yi = _pixel_codes(gathered, spec, forest_def, None)
     rmin = int(cov.row.min())
     w = cov.fraction * pixel_row_areas(grid.y0, grid.dy, grid.dx, rmin, int(cov.row.max()) + 1)[cov.row - rmin]

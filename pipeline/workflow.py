@@ -30,7 +30,6 @@ import shapely
 from . import __version__
 from .config import RunConfig
 from .coverage import coverage_fractions
-from .geodesy import M2_PER_HA, geodesic_areas
 from .memory import trim, tune_allocator
 from .outputs import check_target, write_screening
 from .parallel import default_workers, imap_partitions
@@ -284,7 +283,7 @@ def screen_plots(plots: gpd.GeoDataFrame, products: Product | Sequence[Product],
     primary = products[0]
     fig = figures[primary.name]
 
-    area_ha = geodesic_areas(geoms) / M2_PER_HA
+    area_ha = qc.area_ha  # measured by quality control on the geometry screened
     attrs = [c for c in plots.columns if c not in ("plot_id", "source_row", plots.geometry.name)]
     year_cols = [f"loss_{y}_ha" for y in primary.years]
     blocks = [
