@@ -17,11 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyogrio
-import rasterio
 
-from pipeline.coverage import Grid, coverage_fractions
+from pipeline.coverage import coverage_fractions
 from pipeline.geodesy import pixel_row_areas
-from pipeline.rasters import read_window
+from pipeline.rasters import MISSING, open_layer
 
 REPO = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd().parent
 OUTPUT = REPO / "outputs" / "screening.gpkg"
@@ -40,14 +39,17 @@ print(f"plot {plot_id}: status {plot['status']} — {plot['status_reason']}")
 # ## Every pixel under the plot
 
 # %%
-with rasterio.open(meta["loss_year_raster"]) as src:
-    grid, height, width = Grid.from_transform(src.transform), src.height, src.width
+# The rasters as the screening read them: a file, a folder of tiles or a glob (see run_metadata).
+loss_layer = open_layer(meta["loss_year_raster"], "loss-year")
+cover_layer = open_layer(meta["tree_cover_raster"], "tree-cover")
+grid = loss_layer.grid
 cov = coverage_fractions([plot.geometry], grid)
-inside = (cov.row >= 0) & (cov.row < height) & (cov.col >= 0) & (cov.col < width)
 r0, c0 = int(cov.row.min()), int(cov.col.min())
 h, w = int(cov.row.max()) - r0 + 1, int(cov.col.max()) - c0 + 1
-loss = read_window(meta["loss_year_raster"], r0, c0, h, w, height, width)[cov.row[inside] - r0, cov.col[inside] - c0]
-cover = read_window(meta["tree_cover_raster"], r0, c0, h, w, height, width)[cov.row[inside] - r0, cov.col[inside] - c0]
+loss = loss_layer.read(r0, c0, h, w)[cov.row - r0, cov.col - c0]
+cover = cover_layer.read(r0, c0, h, w)[cov.row - r0, cov.col - c0]
+inside = (loss != MISSING) & (cover != MISSING)  # pixels under a tile of both layers
+loss, cover = loss[inside], cover[inside]
 
 table = pd.DataFrame({
     "row": cov.row[inside],

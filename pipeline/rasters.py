@@ -403,15 +403,3 @@ def open_hansen(loss_year, tree_cover, *, last_year: int | None = 2024, year_off
     """
     return open_product(name, kind="hansen", loss_year=loss_year, tree_cover=tree_cover, datamask=datamask,
                         year_offset=year_offset, last_year=last_year)
-
-
-def read_window(path: str, row0: int, col0: int, height: int, width: int,
-                raster_height: int, raster_width: int, fill: int = 255) -> np.ndarray:
-    """Read a window of band 1 of a single file; pixels beyond it are ``fill`` (uint16)."""
-    out = np.full((height, width), fill, dtype="uint16")
-    r0, c0 = max(row0, 0), max(col0, 0)
-    r1, c1 = min(row0 + height, raster_height), min(col0 + width, raster_width)
-    if r1 > r0 and c1 > c0:
-        with rasterio.open(path) as src:
-            out[r0 - row0:r1 - row0, c0 - col0:c1 - col0] = src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
-    return out

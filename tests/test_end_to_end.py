@@ -137,12 +137,17 @@ def test_two_processes_give_identical_results(default_sample):
     assert one[cols].equals(two[cols])
 
 
-def test_the_check_by_hand_notebook_reproduces_the_figures(screened, tmp_path):
+@pytest.mark.parametrize("rasters", ["files", "tiles"])
+def test_the_check_by_hand_notebook_reproduces_the_figures(screened, tmp_path, rasters):
     import shutil
     import subprocess
     import sys
 
     paths, out = screened
+    if rasters == "tiles":  # as `make run` screens: a folder of tiles
+        out = tmp_path / "tiles.gpkg"
+        assert main(["-q", "screen", "--plots", str(paths.plots), "--loss-year", str(paths.root / "tiles"),
+                     "--tree-cover", str(paths.root / "tiles"), "--out", str(out)]) == 0
     repo = tmp_path / "repo"
     (repo / "outputs").mkdir(parents=True)
     (repo / "notebooks").mkdir()
