@@ -1,0 +1,180 @@
+"""Snapshot the outputs of a fixed set of runs, and compare two snapshots figure by figure.
+
+Used to prove that a restructuring changes no figure, bit for bit:
+
+    python tools/compare_outputs.py snapshot /tmp/before      # on the old code
+    python tools/compare_outputs.py snapshot /tmp/after       # on the new code
+    python tools/compare_outputs.py compare /tmp/before /tmp/after
+
+The runs go through the command line (``python -m pipeline``), so the same script drives any
+version. They cover the synthetic sample (``make run``'s job, plus a second forest definition)
+and, when ``../shared/real-data`` is present, the real Hansen clips and plots. ``compare`` reads
+every GeoPackage and CSV of both snapshots and compares every layer, column and geometry exactly
+(NaN equals NaN); it ignores what is meant to differ between runs: times, the absolute paths of
+the inputs and outputs, and ``screen_key`` (a hash that includes the code's version). It exits 1
+and lists the differences when there are any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = REPO.parent / "shared" / "real-data"
+SAMPLE = REPO / "data" / "sample"
+
+#: Metadata keys and columns that differ from run to run by design.
+IGNORED_KEYS = {"created_utc", "elapsed_s", "screening", "screening_created_utc", "plots_path", "previous",
+                "previous_created_utc", "config", "command", "started_utc", "finished_utc", "inputs"}
+IGNORED_COLUMNS = {"screen_key", "row_digest"}
+
+
+def _cli(*args: str) -> None:
+    cmd = [sys.executable, "-m", "pipeline", "-q", *args]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    if done.returncode not in (0, 3, 4):
+        raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
+
+
+def _sample_config(out: Path, name: str, screening: dict) -> Path:
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "configs" / "sample.yaml").read_text())
+    base = REPO / "configs"
+    cfg["plots"]["path"] = str((base / cfg["plots"]["path"]).resolve())
+    for key in ("loss_year", "tree_cover"):
+        cfg["rasters"][key] = str((base / cfg["rasters"][key]).resolve())
+    cfg["screening"].update(screening)
+    cfg["output"] = {"path": str(out / f"{name}.gpkg"), "overwrite": True}
+    b = cfg["baseline"]
+    b["output"] = str(out / f"{name}_baseline.gpkg")
+    for section in ("regions", "deliveries"):
+        b[section]["path"] = str((base / b[section]["path"]).resolve())
+    path = out / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def snapshot(out: Path) -> None:
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    if not (SAMPLE / ".complete").exists():
+        raise SystemExit(f"{SAMPLE}: no sample; run `make sample` first")
+    _cli("run", "--config", str(_sample_config(out, "sample", {})))
+    _cli("run", "--config", str(_sample_config(out, "sample_patches", {
+        "canopy_threshold": 30, "canopy_operator": ">=", "min_forest_patch_ha": 0.5, "patch_connectivity": 4})))
+    if not REAL.is_dir():
+        print(f"{REAL} absent: real-data runs skipped")
+        return
+    dr = REAL / "hansen-clip-dominican-republic"
+    for version, last in (("2020-v1.8", "2020"), ("2023-v1.11", "2023")):
+        _cli("screen", "--plots", str(dr / "gfw_sample.gpkg"),
+             "--loss-year", str(dr / f"Hansen_GFC-{version}_lossyear_20N_080W.tif"),
+             "--tree-cover", str(dr / f"Hansen_GFC-{version}_treecover2000_20N_080W.tif"),
+             "--last-year", last, "--reference-year", "2018", "--out", str(out / f"dr_{version}.gpkg"))
+    vl = REAL / "hansen-clip-vietnam-laos"
+    _cli("screen", "--plots", str(vl / "aoi_polys.gpkg"), "--id-column", "id",
+         "--loss-year", str(vl / "pkgTest_lossyear.tif"), "--tree-cover", str(vl / "pkgTest_treecover2000.tif"),
+         "--last-year", "2018", "--reference-year", "2015", "--out", str(out / "vietnam_laos.gpkg"))
+    for name in ("nicaragua_coffee_efico_noPII", "geojson_example", "public_feature_collection_gha"):
+        _cli("screen", "--plots", str(REAL / "plots" / f"{name}.geojson"),
+             "--loss-year", str(dr / "Hansen_GFC-2023-v1.11_lossyear_20N_080W.tif"),
+             "--tree-cover", str(dr / "Hansen_GFC-2023-v1.11_treecover2000_20N_080W.tif"),
+             "--out", str(out / f"{name}.gpkg"))
+        _cli("validate", str(REAL / "plots" / f"{name}.geojson"), "--out", str(out / f"{name}_validate.csv"))
+
+
+def _frames(path: Path) -> dict[str, object]:
+    import pyogrio
+
+    if path.suffix == ".csv":
+        import pandas as pd
+
+        return {"csv": pd.read_csv(path)}
+    out = {}
+    for name, _ in pyogrio.list_layers(path):
+        out[str(name)] = pyogrio.read_dataframe(path, layer=str(name))
+    return out
+
+
+def _compare_frames(a, b, where: str) -> list[str]:
+    import numpy as np
+    import pandas as pd
+
+    problems = []
+    if {"key", "value"} <= set(a.columns) and len(a.columns) <= 3:  # run_metadata
+        da = {k: "" if pd.isna(v) else str(v) for k, v in zip(a["key"], a["value"]) if k not in IGNORED_KEYS}
+        db = {k: "" if pd.isna(v) else str(v) for k, v in zip(b["key"], b["value"]) if k not in IGNORED_KEYS}
+        for k in sorted(set(da) | set(db)):
+            if da.get(k) != db.get(k):
+                problems.append(f"{where}: metadata {k}: {da.get(k)!r} != {db.get(k)!r}")
+        return problems
+    ca = [c for c in a.columns if c not in IGNORED_COLUMNS]
+    cb = [c for c in b.columns if c not in IGNORED_COLUMNS]
+    if ca != cb:
+        problems.append(f"{where}: columns differ: only before {sorted(set(ca) - set(cb))}, "
+                        f"only after {sorted(set(cb) - set(ca))}, order same: {sorted(ca) == sorted(cb)}")
+    if len(a) != len(b):
+        return problems + [f"{where}: {len(a)} rows != {len(b)} rows"]
+    for c in [c for c in ca if c in cb]:
+        x, y = a[c], b[c]
+        if c == "geometry" or getattr(x, "dtype", None) == "geometry":
+            same = np.array([(g is None and h is None) or (g is not None and h is not None and g.wkb == h.wkb)
+                             for g, h in zip(x, y)])
+        elif pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
+            xv = x.to_numpy(dtype="float64", na_value=np.nan)
+            yv = y.to_numpy(dtype="float64", na_value=np.nan)
+            same = (xv == yv) | (np.isnan(xv) & np.isnan(yv))
+        else:
+            xs, ys = x.astype(object).where(x.notna(), None), y.astype(object).where(y.notna(), None)
+            same = np.array([str(p) == str(q) for p, q in zip(xs, ys)])
+        if not same.all():
+            i = int(np.flatnonzero(~same)[0])
+            problems.append(f"{where}: column {c}: {int((~same).sum())} rows differ (first: row {i}, "
+                            f"{x.iloc[i]!r} != {y.iloc[i]!r})")
+    return problems
+
+
+def compare(a: Path, b: Path) -> int:
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.suffix in (".gpkg", ".csv"))
+    other = sorted(p.relative_to(b) for p in b.rglob("*") if p.suffix in (".gpkg", ".csv"))
+    problems = [f"only in {b}: {f}" for f in other if f not in files]
+    for f in files:
+        if not (b / f).exists():
+            problems.append(f"only in {a}: {f}")
+            continue
+        fa, fb = _frames(a / f), _frames(b / f)
+        for layer in sorted(set(fa) | set(fb)):
+            if layer not in fa or layer not in fb:
+                problems.append(f"{f}: layer {layer} only in {'after' if layer in fb else 'before'}")
+                continue
+            problems += _compare_frames(fa[layer], fb[layer], f"{f}:{layer}")
+    for p in problems:
+        print(p)
+    print(json.dumps({"files": len(files), "differences": len(problems)}))
+    return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("snapshot", help="run the cases and keep their outputs in a folder")
+    s.add_argument("out", type=Path)
+    c = sub.add_parser("compare", help="compare two snapshot folders")
+    c.add_argument("before", type=Path)
+    c.add_argument("after", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "snapshot":
+        snapshot(args.out)
+        return 0
+    return compare(args.before, args.after)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
