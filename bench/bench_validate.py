@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from pipeline.geodesy import geodesic_areas as plot_areas
+from pipeline.engine.geodesy import geodesic_areas as plot_areas
 
 HERE = Path(__file__).resolve().parent
 SEED = 20201231
@@ -174,8 +174,8 @@ def main() -> int:
 
 def _phases(path: Path) -> None:
     """The same work in-process, timed step by step."""
-    from pipeline.plots import read_plots
-    from pipeline.qc import check_plots
+    from pipeline.io.plots import read_plots
+    from pipeline.stages.qc import check_plots
 
     t = time.perf_counter()
     plots = read_plots(path)

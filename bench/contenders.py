@@ -8,11 +8,11 @@ Every contender computes the same per-plot figures, in hectares, in input order:
 * ``forest_2000_ha`` — Σ coverage × pixel area over pixels with tree cover > 10 %,
 * ``loss_ha`` (n x 24) — the same over those pixels whose loss year is 2001 ... 2024,
 
-with pixel areas on the WGS84 ellipsoid (:func:`pipeline.geodesy.pixel_row_areas`), and writes
+with pixel areas on the WGS84 ellipsoid (:func:`pipeline.engine.geodesy.pixel_row_areas`), and writes
 them to ``--out`` (``.npz``). It prints one JSON line: the seconds spent reading the plots
 (``read_s``) and computing the figures (``compute_s``; the rasters are read in this phase).
 
-* ``cacao``: :func:`pipeline.workflow.screen_plots` — the whole library call (quality checks,
+* ``cacao``: :func:`pipeline.stages.screening.screen_plots` — the whole library call (quality checks,
   geodesic plot areas, statuses included), on ``--scheduler`` with ``--workers`` processes or
   threads (default: what cacao-screen chooses by itself).
 * ``exactextract``: one ``exact_extract`` pass over both rasters (``lossyear`` as values,
@@ -43,7 +43,7 @@ CHUNK = 100_000
 def _row_areas(path: str):
     import rasterio
 
-    from pipeline.geodesy import pixel_row_areas
+    from pipeline.engine.geodesy import pixel_row_areas
 
     with rasterio.open(path) as src:
         t = src.transform
@@ -65,24 +65,25 @@ def _sum_figures(n: int, owner: np.ndarray, w: np.ndarray, loss: np.ndarray, cov
 
 def open_source(loss_path, cover_path):
     """The Hansen pair as the engine takes it."""
-    from pipeline.rasters import open_product
+    from pipeline.io.rasters import open_product
 
     return open_product("hansen", kind="hansen", loss_year=str(loss_path), tree_cover=str(cover_path),
                         last_year=LAST_YEAR)
 
 
 def run_cacao(plots_path, loss_path, cover_path, *, workers=None, scheduler="local"):
-    from pipeline.parallel import default_workers
-    from pipeline.plots import read_plots
-    from pipeline.workflow import ScreenParams, screen_plots
+    from pipeline.config import ExecutionConfig, ScreeningConfig
+    from pipeline.engine.schedulers import default_workers
+    from pipeline.io.plots import read_plots
+    from pipeline.stages.screening import screen_plots
 
     t0 = time.perf_counter()
     plots = read_plots(plots_path)
     t1 = time.perf_counter()
     workers = workers or default_workers(len(plots), scheduler)  # what screen_plots would choose
     source = open_source(loss_path, cover_path)
-    sched = {} if scheduler == "local" else {"scheduler": scheduler}  # engines before schedulers run too
-    result = screen_plots(plots, source, ScreenParams(canopy_threshold=CANOPY), workers=workers, **sched)
+    result = screen_plots(plots, source, ScreeningConfig(canopy_threshold=CANOPY),
+                          execution=ExecutionConfig(workers=workers, scheduler=scheduler))
     t2 = time.perf_counter()
     p = result.plots
     forest = p["forest_2000_ha"].to_numpy(dtype=float, na_value=np.nan)

@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from pipeline.coverage import coverage_fractions
-from pipeline.geodesy import pixel_row_areas
-from pipeline.rasters import MISSING, open_layer
+from pipeline.engine.coverage import coverage_fractions
+from pipeline.engine.geodesy import pixel_row_areas
+from pipeline.engine.pixels import NO_TILE
+from pipeline.io.rasters import open_layer
 
 REPO = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd().parent
 OUTPUT = REPO / "outputs" / "screening.gpkg"
@@ -48,7 +49,7 @@ r0, c0 = int(cov.row.min()), int(cov.col.min())
 h, w = int(cov.row.max()) - r0 + 1, int(cov.col.max()) - c0 + 1
 loss = loss_layer.read(r0, c0, h, w)[cov.row - r0, cov.col - c0]
 cover = cover_layer.read(r0, c0, h, w)[cov.row - r0, cov.col - c0]
-inside = (loss != MISSING) & (cover != MISSING)  # pixels under a tile of both layers
+inside = (loss != NO_TILE) & (cover != NO_TILE)  # pixels under a tile of both layers
 loss, cover = loss[inside], cover[inside]
 
 table = pd.DataFrame({

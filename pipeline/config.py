@@ -1,15 +1,22 @@
-"""The YAML run configuration, validated with pydantic. Nothing else in the package knows YAML.
+"""The run configuration: pydantic models, the only parameter objects of cacao-screen.
+
+Each section of the YAML file is a frozen model, and the library takes those models themselves:
+the quality control takes a :class:`QCConfig`, the engine a :class:`ForestDefinition` (which every
+:class:`ScreeningConfig` is), the schedulers an :class:`ExecutionConfig`. A parameter is declared
+once, as a field with its type, default and ``description``; the command-line options
+(:mod:`pipeline.cli.options`) and the options table of ``docs/usage.md`` are generated from the
+fields, so adding a parameter means adding the field and using it.
 
 Relative paths in a config file are resolved against the folder holding the file, so a scheduled
 job gives the same result whatever its working directory. Unknown keys are errors (a typo must
-not silently fall back to a default). Every default is documented on its field and in the README.
+not silently fall back to a default). Nothing else in the package knows YAML.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 import re
+from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
 import yaml
@@ -18,42 +25,64 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ConfigError
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+class _Section(BaseModel):
+    """A config section: unknown keys are errors; values never change once validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PlotsConfig(_Strict):
-    path: Path = Field(description="Plots file: GeoPackage, GeoJSON, Shapefile (or .zip), CSV, GeoParquet")
-    layer: Optional[str] = Field(None, description="Layer to read (default: 'plots' if present, else the first)")
-    id_column: str = Field("plot_id", description="Column holding the plot identifiers")
-    crs: Optional[str] = Field(None, description="CRS of a file that has none (a CSV, a Shapefile without .prj), "
-                                                 "e.g. EPSG:4326; a file declaring another CRS is refused")
-    wkt_column: Optional[str] = Field(None, description="CSV/Parquet: column of WKT geometries (default: wkt, geometry...)")
-    lat_column: Optional[str] = Field(None, description="CSV/Parquet: latitude column (default: latitude, lat, y...)")
-    lon_column: Optional[str] = Field(None, description="CSV/Parquet: longitude column (default: longitude, lon, lng, x...)")
+# --- Plots ----------------------------------------------------------------------------------------
 
+
+class PlotsConfig(_Section):
+    """How to read the plots file."""
+
+    path: Path = Field(description="Plots file: GeoPackage, GeoJSON, Shapefile (or a .zip of one), CSV, GeoParquet; "
+                                   "any CRS (screened in EPSG:4326)")
+    layer: Optional[str] = Field(None, description="Layer of the plots file (default: 'plots' if present, else the "
+                                                   "first)")
+    id_column: str = Field("plot_id", description="Column holding the plot ids; if the default plot_id is absent, "
+                                                  "ids row-1, row-2... are made (with a warning); a named column "
+                                                  "that is absent is an error")
+    crs: Optional[str] = Field(None, description="CRS of a plots file that has none (a CSV, a Shapefile without "
+                                                 ".prj), e.g. EPSG:4326 for GPS longitude/latitude; a file "
+                                                 "declaring another CRS is refused")
+    wkt_column: Optional[str] = Field(None, description="CSV/Parquet: column of WKT geometries (default: found by "
+                                                        "name: wkt, geometry...)")
+    lat_column: Optional[str] = Field(None, description="CSV/Parquet: latitude column (default: found by name: "
+                                                        "latitude, lat, y...)")
+    lon_column: Optional[str] = Field(None, description="CSV/Parquet: longitude column (default: found by name: "
+                                                        "longitude, lon, lng, x...)")
+
+
+# --- Rasters --------------------------------------------------------------------------------------
 
 #: A raster layer: a file, a folder of tiles, a glob ("tiles/*lossyear*.tif"), a URL, or a list of these.
 LayerSpec = Union[str, list[str]]
 
 
-class RastersConfig(_Strict):
+class RastersConfig(_Section):
     """Shorthand for one Hansen product named ``hansen`` (what the ``screen`` command builds)."""
 
-    loss_year: LayerSpec = Field(description="Hansen lossyear: file, folder of tiles, glob or URLs")
-    tree_cover: LayerSpec = Field(description="Hansen treecover2000 (canopy %, 0-100) on the same grid")
-    datamask: Optional[LayerSpec] = Field(None, description="Optional Hansen datamask (0 no data, 1 land, 2 water)")
+    loss_year: LayerSpec = Field(description="Hansen lossyear (0 = no loss, k = loss in 2000+k; the file's nodata, "
+                                             "else 255, = no data): a file, a folder of tiles, a quoted glob such as "
+                                             "'tiles/*lossyear*.tif', or a URL")
+    tree_cover: LayerSpec = Field(description="Hansen treecover2000 (canopy %, 0-100) on the loss-year grid: file, "
+                                              "folder, glob or URL")
+    datamask: Optional[LayerSpec] = Field(None, description="Optional Hansen datamask (0 = no data, 1 = land, "
+                                                            "2 = water; water is never forest)")
     last_year: Optional[int] = Field(None, ge=2001, le=2100,
-                                     description="Last loss year (default: from the Hansen file names, e.g. "
-                                                 "GFC-2024-v1.12 -> 2024, else 2024); later values are invalid")
+                                     description="Last loss year of the product; later values are invalid data "
+                                                 "(default: from the Hansen file names, GFC-2024-v1.12 -> 2024, "
+                                                 "else 2024)")
 
-    def as_dataset(self) -> "DatasetConfig":
+    def as_dataset(self) -> DatasetConfig:
         return DatasetConfig(kind="hansen", loss_year=self.loss_year, tree_cover=self.tree_cover,
                              datamask=self.datamask, last_year=self.last_year)
 
 
-class DatasetConfig(_Strict):
-    """One forest-loss product (see pipeline.rasters for the kinds and encodings)."""
+class DatasetConfig(_Section):
+    """One forest-loss product (see :mod:`pipeline.io.rasters` for the kinds and encodings)."""
 
     kind: Literal["hansen", "loss_year"] = Field("hansen", description="'hansen' or a generic 'loss_year' raster")
     loss_year: LayerSpec = Field(description="Loss-year layer: file, folder of tiles, glob or URLs")
@@ -75,79 +104,155 @@ class DatasetConfig(_Strict):
         return self
 
 
-class ScreeningConfig(_Strict):
-    reference_year: int = Field(2020, ge=2000, le=2100,
-                                description="Loss after the end of this year is deforestation (EUDR: 2020)")
+# --- Screening ------------------------------------------------------------------------------------
+
+
+class ForestDefinition(_Section):
+    """Which pixels were forest at the baseline: what the engine needs to classify pixels.
+
+    With tree cover: cover above (or at least) the canopy threshold; with a forest mask: mask = 1;
+    with a Hansen datamask, water is never forest. A minimum patch area keeps only forest patches
+    that large. Every :class:`ScreeningConfig` is a forest definition, so the plots, the rings
+    around them and the regions are all measured with the one the screening used.
+    """
+
     canopy_threshold: float = Field(10.0, ge=0, le=100,
-                                    description="Forest = tree cover in 2000 above this % (FAO/EUDR: more than 10 %)")
+                                    description="Forest = tree cover in 2000 above this percentage (FAO/EUDR: "
+                                                "more than 10 %)")
     canopy_operator: Literal[">", ">="] = Field(">", description="Compare tree cover with '>' (FAO) or '>='")
     min_forest_patch_ha: float = Field(0.0, ge=0, description="Keep only forest patches at least this large "
                                                               "(FAO: 0.5); 0 = every forest pixel counts")
-    patch_connectivity: Literal[4, 8] = Field(8, description="Pixels of a patch touch by sides (4) or also corners (8)")
-    review_max_ha: float = Field(0.1, ge=0, description="Loss after the reference year up to this many ha gives 'review'")
+    patch_connectivity: Literal[4, 8] = Field(8, description="Pixels of a forest patch touch by their sides (4) or "
+                                                             "also their corners (8)")
+
+    def forest_only(self) -> ForestDefinition:
+        """Just the forest definition (for keys and metadata), whatever else this model holds."""
+        return ForestDefinition(**{k: getattr(self, k) for k in ForestDefinition.model_fields})
+
+
+class ScreeningConfig(ForestDefinition):
+    """The forest definition, plus the rules that turn figures into a status."""
+
+    reference_year: int = Field(2020, ge=2000, le=2100,
+                                description="Loss after the end of this year counts as deforestation (EUDR: 2020)")
+    review_max_ha: float = Field(0.1, ge=0, description="Loss after the reference year up to this many hectares "
+                                                        "gives 'review' rather than 'deforestation_detected' (about "
+                                                        "one Hansen pixel)")
     min_data_coverage_pct: float = Field(99.0, gt=0, le=100,
-                                         description="Below this share of the plot over valid data: 'not_assessed'")
-    status_rule: Literal["any", "primary"] = Field("any", description="How several products' statuses combine")
+                                         description="Plots with less of their area over valid pixels are "
+                                                     "'not_assessed'")
+    status_rule: Literal["any", "primary"] = Field(
+        "any", description="With several products: 'any' (detected if any product detects loss...) or 'primary' "
+                           "(the first product decides)")
 
 
-class QCConfig(_Strict):
-    """Geometry quality control (see pipeline.qc and the README's table of issue codes)."""
+class QCConfig(_Section):
+    """Geometry quality control (see :mod:`pipeline.stages.qc` and docs/qc.md)."""
 
     max_area_ha: float = Field(100.0, gt=0, description="Plots larger than this are flagged large_plot")
-    area_tolerance_pct: float = Field(10.0, ge=0, description="Declared vs computed area: flagged beyond this %...")
+    area_tolerance_pct: float = Field(10.0, ge=0, description="Declared vs computed area: flagged area_mismatch "
+                                                              "beyond this percentage...")
     area_tolerance_ha: float = Field(0.01, ge=0, description="...and beyond this many hectares")
     point_default_area_ha: float = Field(4.0, gt=0, le=100,
-                                         description="Area of the circle screened around a point without declared area "
-                                                     "(EUDR allows points up to 4 ha)")
+                                         description="Area of the circle screened around a point without a "
+                                                     "declared area (EUDR allows points up to 4 ha)")
     overlap_min_share: float = Field(0.1, gt=0, le=1,
                                      description="Overlaps of at least this share of the smaller plot are flagged")
-    min_decimals: int = Field(6, ge=0, le=8, description="Fewer decimals in every coordinate: low_precision (EUDR: 6)")
-    fix_swapped_coordinates: bool = Field(False, description="Swap back longitude/latitude that look swapped")
-    repair_invalid: bool = Field(True, description="Repair invalid polygons with make_valid (else: not screened)")
-    declared_area_column: Optional[str] = Field(None, description="Declared area column, ha (default: "
+    min_decimals: int = Field(6, ge=0, le=8, description="Fewer decimals in every coordinate: low_precision "
+                                                         "(EUDR: 6)")
+    fix_swapped_coordinates: bool = Field(False, description="Swap back longitude and latitude where they look "
+                                                             "swapped (flagged suspect_swapped_coordinates "
+                                                             "otherwise)")
+    repair_invalid: bool = Field(True, description="Repair invalid polygons with make_valid and screen the repair "
+                                                   "(otherwise: invalid_geometry, not screened)")
+    declared_area_column: Optional[str] = Field(None, description="Column of the declared area in ha (default: "
                                                                   "declared_area_ha, area_ha or Area)")
 
 
-class OutputConfig(_Strict):
-    path: Path = Field(Path("outputs/screening.gpkg"), description="GeoPackage to write")
-    overwrite: bool = Field(False, description="Replace an existing output")
-    incremental: bool = Field(False, description="Reuse the figures of unchanged plots from the existing output "
-                                                 "(and replace it)")
+class OutputConfig(_Section):
+    path: Path = Field(Path("outputs/screening.gpkg"), description="GeoPackage to write (atomically)")
+    overwrite: bool = Field(False, description="Replace the output if it exists (otherwise refused, exit 2)")
+    incremental: bool = Field(False, description="Reuse the figures of plots unchanged since the existing output "
+                                                 "(same geometry, parameters and raster files) and replace it; "
+                                                 "only new or changed plots are computed")
 
+
+# --- Execution ------------------------------------------------------------------------------------
+
+LOCAL = "local"
+THREADS = "threads"
+_SCHEDULER_NAMES = {"local": LOCAL, "processes": LOCAL, "threads": THREADS}
+_ADDRESS = re.compile(r"(?:[a-z][a-z0-9+.-]*://\S+|[\w.-]+:\d{1,5})", re.IGNORECASE)
+
+
+def parse_scheduler(value: str) -> str:
+    """The canonical form of a scheduler name: ``local``, ``threads`` or a Dask scheduler address.
+
+    Raises :class:`ValueError` for anything else.
+    """
+    v = str(value).strip()
+    if v.lower() in _SCHEDULER_NAMES:
+        return _SCHEDULER_NAMES[v.lower()]
+    if _ADDRESS.fullmatch(v):
+        return v
+    raise ValueError(f"unknown scheduler {value!r}: expected local, processes, threads or the address of a "
+                     "Dask scheduler such as tcp://host:8786")
+
+
+class ExecutionConfig(_Section):
+    """Where and on how many cores the work runs; the figures never depend on it."""
+
+    scheduler: str = Field(THREADS, description="Where partitions run: threads of this process, local processes, "
+                                                "or a Dask cluster given by its scheduler's address "
+                                                "(tcp://host:8786; needs cacao-screen[dask])")
+    workers: Optional[int] = Field(None, ge=1, description="Processes (or threads) to use (default: all cores for "
+                                                           "threads, and for 20,000 plots or more; else 1)")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler(cls, v: str) -> str:
+        return parse_scheduler(v)
+
+
+# --- Baseline -------------------------------------------------------------------------------------
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class RegionsConfig(_Strict):
-    path: Path = Field(description="Administrative boundaries: GeoPackage, GeoJSON or Shapefile, any CRS")
+class RegionsConfig(_Section):
+    path: Path = Field(description="Administrative boundaries (GeoPackage, GeoJSON, Shapefile; any CRS); each plot "
+                                   "goes to the region holding most of its area")
     layer: Optional[str] = Field(None, description="Layer of the boundaries file (default: the first)")
-    id_column: str = Field(description="Column holding the region code (e.g. the ubigeo, IDDIST)")
-    name_column: Optional[str] = Field(None, description="Column holding the region's name")
+    id_column: str = Field(description="Column holding the region code, e.g. IDDIST (Peru's ubigeo)")
+    name_column: Optional[str] = Field(None, description="Column holding the region's name, e.g. NOMBDIST")
 
 
-class DeliveriesConfig(_Strict):
+class DeliveriesConfig(_Section):
     path: Path = Field(description="Deliveries CSV: lot_id, plot_id, quantity[, buyer][, date]")
-    quantity_column: str = Field("quantity", description="Column holding the delivered quantity")
+    quantity_column: str = Field("quantity", description="Column of the deliveries CSV holding the quantity")
 
 
-class BaselineConfig(_Strict):
-    """Group figures, baseline, restoration candidates, supply chain, monitoring (see pipeline.baseline)."""
+class BaselineConfig(_Section):
+    """Group figures, baseline, restoration candidates, supply chain, monitoring (docs/baseline.md)."""
 
     output: Path = Field(Path("outputs/baseline.gpkg"),
-                         description="GeoPackage to write; CSV copies go to <name>_csv/ beside it")
+                         description="GeoPackage to write (atomically); CSV copies go to <name>_csv/ beside it")
     start_year: Optional[int] = Field(None, ge=2001, le=2100,
-                                      description="First year of the baseline period (default: end_year - 9)")
+                                      description="First year of the baseline period (default: 9 years before its "
+                                                  "last year)")
     end_year: Optional[int] = Field(None, ge=2001, le=2100,
                                     description="Last year of the baseline period (default: the reference year)")
     regions: Optional[RegionsConfig] = None
     cooperative_column: Optional[str] = Field(
-        "cooperative_id", description="Plots column naming the cooperative (used when present)")
+        "cooperative_id", description="Plots column naming the cooperative (grouped by when present)")
     group_by: list[str] = Field(default_factory=list,
                                 description="More plots columns to group by; 'a,b' groups by both at once")
     deliveries: Optional[DeliveriesConfig] = None
     ring_m: Optional[float] = Field(None, gt=0, le=10_000,
-                                    description="Width (m) of a ring around each plot whose forest loss is measured")
-    previous: Optional[Path] = Field(None, description="An earlier screening.gpkg to list status changes against")
+                                    description="Measure forest loss up to the reference year in a ring this many "
+                                                "metres wide around each plot")
+    previous: Optional[Path] = Field(None, description="An earlier screening.gpkg: list the plots whose status "
+                                                       "changed since")
 
     @model_validator(mode="after")
     def _period(self):
@@ -155,7 +260,7 @@ class BaselineConfig(_Strict):
             raise ValueError(f"baseline.start_year ({self.start_year}) is after baseline.end_year ({self.end_year})")
         return self
 
-    def resolve_paths(self, base: Path) -> "BaselineConfig":
+    def resolve_paths(self, base: Path) -> BaselineConfig:
         """A copy with relative paths made absolute against ``base``."""
         data = self.model_dump()
         data["output"] = _fix(self.output, base)
@@ -167,24 +272,22 @@ class BaselineConfig(_Strict):
         return BaselineConfig.model_validate(data)
 
 
-class RunConfig(_Strict):
+# --- The whole job --------------------------------------------------------------------------------
+
+
+class RunConfig(_Section):
+    """A screening job: what ``cacao-screen run --config`` reads and ``screen`` builds from its flags."""
+
     plots: PlotsConfig
     rasters: Optional[RastersConfig] = Field(None, description="One Hansen product (shorthand for datasets)")
-    datasets: Optional[dict[str, DatasetConfig]] = Field(None, description="Named loss products; the first is primary")
+    datasets: Optional[dict[str, DatasetConfig]] = Field(None, description="Named loss products; the first is "
+                                                                           "primary")
     screening: ScreeningConfig = ScreeningConfig()
     qc: QCConfig = QCConfig()
     output: OutputConfig = OutputConfig()
-    workers: Optional[int] = Field(None, ge=1, description="Processes (default: all cores for large jobs, else 1)")
-    baseline: Optional[BaselineConfig] = Field(None, description="Also build the baseline GeoPackage after screening")
-    scheduler: str = Field("threads", description="Where partitions run: threads (default), local processes, or the "
-                                                "address of a Dask scheduler (tcp://host:8786)")
-
-    @field_validator("scheduler")
-    @classmethod
-    def _scheduler(cls, v: str) -> str:
-        from .parallel import parse_scheduler
-
-        return parse_scheduler(v)
+    execution: ExecutionConfig = ExecutionConfig()
+    baseline: Optional[BaselineConfig] = Field(None, description="Also build the baseline GeoPackage after "
+                                                                 "screening")
 
     @model_validator(mode="after")
     def _check(self):
@@ -207,9 +310,10 @@ class RunConfig(_Strict):
         """Every product by name, the primary first (``rasters`` is the product ``hansen``)."""
         if self.datasets is not None:
             return dict(self.datasets)
+        assert self.rasters is not None  # the validator makes sure one of the two is given
         return {"hansen": self.rasters.as_dataset()}
 
-    def resolve_paths(self, base: Path) -> "RunConfig":
+    def resolve_paths(self, base: Path) -> RunConfig:
         """A copy with relative paths (not URLs) made absolute against ``base``."""
         data = self.model_dump()
         data["plots"]["path"] = _fix(self.plots.path, base)
@@ -248,12 +352,44 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     return f"{source}: invalid configuration: " + "; ".join(lines)
 
 
-def build_config(data: dict[str, Any], source: str = "<arguments>") -> RunConfig:
-    """Validate a config mapping; raise :class:`ConfigError` naming every bad key."""
+def validate_model(model: type[BaseModel], data: dict[str, Any], source: str = "<arguments>") -> Any:
+    """``model.model_validate(data)``, raising :class:`ConfigError` naming every bad key."""
     try:
-        return RunConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source)) from exc
+
+
+def build_config(data: dict[str, Any], source: str = "<arguments>") -> RunConfig:
+    """Validate a config mapping; raise :class:`ConfigError` naming every bad key."""
+    return validate_model(RunConfig, _upgrade(data, source), source)
+
+
+def _upgrade(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """Accept the older spelling of the execution settings: top-level ``workers`` and ``scheduler``."""
+    moved = {k: data[k] for k in ("workers", "scheduler") if k in data}
+    if not moved:
+        return data
+    data = {k: v for k, v in data.items() if k not in moved}
+    execution = dict(data.get("execution") or {})
+    for key, value in moved.items():
+        if key in execution:
+            raise ConfigError(f"{source}: '{key}' is given both at the top level and in 'execution'; keep "
+                              f"execution.{key}")
+        execution[key] = value
+    data["execution"] = execution
+    return data
+
+
+def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """``data["a"]["b"] = value`` for ``dotted`` = ``"a.b"``, creating the sections on the way."""
+    node = data
+    *parents, leaf = dotted.split(".")
+    for key in parents:
+        if not isinstance(node.get(key), dict):
+            node[key] = {}
+        node = node[key]
+    node[leaf] = value
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
@@ -273,18 +409,12 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         raise ConfigError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    data = _upgrade(data, str(path))
     base = path.resolve().parent
     if (overrides or {}).get("rasters.last_year") is not None and "datasets" in data:
         raise ConfigError(f"{path}: --last-year applies to a 'rasters' section; with 'datasets', set last_year "
                           "for each dataset in the file")
     for dotted, value in (overrides or {}).items():
-        if value is None:
-            continue
-        node = data
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            if not isinstance(node.get(key), dict):
-                node[key] = {}
-            node = node[key]
-        node[leaf] = value
+        if value is not None:
+            set_dotted(data, dotted, value)
     return build_config(data, str(path)).resolve_paths(base)

@@ -7,7 +7,7 @@ import numpy as np
 import rasterio
 import shapely
 
-from pipeline.geodesy import M2_PER_HA, pixel_row_areas
+from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
 
 
 def exactextract_figures(geoms, loss_path, cover_path, *, canopy_threshold=10.0, first_year=2001,

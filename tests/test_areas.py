@@ -1,4 +1,4 @@
-"""The vectorised plot areas quality control uses (pipeline.geodesy.geodesic_areas), against known answers and Karney."""
+"""The vectorised plot areas quality control uses (pipeline.engine.geodesy.geodesic_areas), against known answers and Karney."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import shapely
 import shapely.affinity
 from pyproj import Geod
 
-from pipeline.geodesy import cell_areas
-from pipeline.geodesy import geodesic_areas as plot_areas
+from pipeline.engine.geodesy import cell_areas
+from pipeline.engine.geodesy import geodesic_areas as plot_areas
 
 _GEOD = Geod(ellps="WGS84")
 

@@ -1,4 +1,4 @@
-"""pipeline.baseline: hand-computed cases for every figure, on tiny frames built here."""
+"""pipeline.stages.baseline: hand-computed cases for every figure, on tiny frames built here."""
 
 import geopandas as gpd
 import numpy as np
@@ -6,9 +6,15 @@ import pandas as pd
 import pytest
 import shapely
 
-from pipeline import baseline as bl
+from pipeline.stages.baseline.groups import additive_columns, attribute_labels, group_figures, national_figures, parse_group_by, sort_labels
+from pipeline.stages.baseline.monitoring import status_changes
+from pipeline.stages.baseline.periods import baseline_period
+from pipeline.stages.baseline.regions import assign_regions, prepare_regions, region_labels
+from pipeline.stages.baseline.rings import buffer_m, ring_clusters, ring_geometries, ring_group_figures, ring_overlaps
+from pipeline.stages.baseline.supply import match_deliveries, parse_deliveries, supply_figures
+from pipeline.vocab import MISSING_VALUE
 from pipeline.errors import BaselineError, DeliveriesError, RegionsError
-from pipeline.geodesy import geodesic_areas
+from pipeline.engine.geodesy import geodesic_areas
 
 YEARS = [2018, 2019, 2020, 2021, 2022]
 
@@ -36,10 +42,10 @@ def plots_frame(rows, years=YEARS):
 
 
 def test_default_baseline_period_is_the_ten_years_ending_with_the_reference_year():
-    p = bl.baseline_period(2020, list(range(2001, 2025)))
+    p = baseline_period(2020, list(range(2001, 2025)))
     assert (p.start, p.end) == (2011, 2020) and len(p.years) == 10
-    assert str(bl.baseline_period(2020, list(range(2001, 2025)), start=2016)) == "2016-2020"
-    assert str(bl.baseline_period(2020, list(range(2001, 2025)), end=2018)) == "2009-2018"
+    assert str(baseline_period(2020, list(range(2001, 2025)), start=2016)) == "2016-2020"
+    assert str(baseline_period(2020, list(range(2001, 2025)), end=2018)) == "2009-2018"
 
 
 @pytest.mark.parametrize("start, end, match", [
@@ -49,7 +55,7 @@ def test_default_baseline_period_is_the_ten_years_ending_with_the_reference_year
 ])
 def test_a_baseline_period_that_cannot_be_is_refused(start, end, match):
     with pytest.raises(BaselineError, match=match):
-        bl.baseline_period(2020, list(range(2001, 2025)), start, end)
+        baseline_period(2020, list(range(2001, 2025)), start, end)
 
 
 def test_baseline_mean_and_change_by_hand():
@@ -59,8 +65,8 @@ def test_baseline_mean_and_change_by_hand():
         ("c", "deforestation_free", 4.0, {}, {"coop": "B"}),
         ("d", "deforestation_detected", 1.0, {2021: 0.5}, {"coop": "B"}),
     ])
-    period = bl.baseline_period(2020, YEARS, start=2019)
-    t = bl.group_figures(plots, plots["coop"], period, 2020, YEARS)
+    period = baseline_period(2020, YEARS, start=2019)
+    t = group_figures(plots, plots["coop"], period, 2020, YEARS)
     a, b = t.loc["A"], t.loc["B"]
     # A: baseline 2019-2020 = (1 + 1) and (3 + 1) -> mean (2 + 4) / 2 = 3 ha/yr
     assert a["baseline_mean_annual_loss_ha"] == pytest.approx(3.0)
@@ -82,7 +88,7 @@ def test_counts_include_every_plot_figures_only_assessed_ones_shares_all():
         ("na", "not_assessed", 1.5, {2019: 7.0, 2021: 9.0}, {}),  # partial figures: left out
         ("bad", "invalid", np.nan, {}, {}),
     ])
-    t = bl.national_figures(plots, bl.baseline_period(2020, YEARS, start=2019), 2020, YEARS).iloc[0]
+    t = national_figures(plots, baseline_period(2020, YEARS, start=2019), 2020, YEARS).iloc[0]
     assert t["n_plots"] == 5 and t["n_assessed"] == 3
     assert [t[f"n_{s}"] for s in ("deforestation_free", "review", "deforestation_detected", "not_assessed",
                                   "invalid")] == [1, 1, 1, 1, 1]
@@ -106,25 +112,25 @@ def test_group_totals_add_up_to_the_national_figures():
         coop = [None, "C1", "C2", "C3", ""][int(rng.integers(5))]
         rows.append((f"p{i}", s, float(rng.uniform(0.3, 5)), loss, {"coop": coop, "dist": f"D{i % 4}"}))
     plots = plots_frame(rows)
-    period = bl.baseline_period(2020, YEARS, start=2018)
-    nat = bl.national_figures(plots, period, 2020, YEARS).iloc[0]
+    period = baseline_period(2020, YEARS, start=2018)
+    nat = national_figures(plots, period, 2020, YEARS).iloc[0]
     for cols in (["coop"], ["dist"], ["coop", "dist"]):
-        labels = bl.attribute_labels(plots, cols)
-        t = bl.group_figures(plots, labels, period, 2020, YEARS)
+        labels = attribute_labels(plots, cols)
+        t = group_figures(plots, labels, period, 2020, YEARS)
         assert t["n_plots"].sum() == 60
-        for c in bl.additive_columns(YEARS):
+        for c in additive_columns(YEARS):
             assert t[c].sum() == pytest.approx(nat[c], rel=1e-12, abs=1e-12), c
-    labels = bl.attribute_labels(plots, ["coop"])
-    assert bl.MISSING in set(labels)  # None and "" are a group of their own, not dropped
-    assert bl.sort_labels(set(labels))[-1] == bl.MISSING
+    labels = attribute_labels(plots, ["coop"])
+    assert MISSING_VALUE in set(labels)  # None and "" are a group of their own, not dropped
+    assert sort_labels(set(labels))[-1] == MISSING_VALUE
 
 
 def test_attribute_labels_several_columns_and_unknown_column():
     plots = pd.DataFrame({"a": ["x", "y", None], "b": [1.0, 2.0, 3.5]})
-    assert list(bl.attribute_labels(plots, ["a", "b"])) == ["x | 1", "y | 2", "(missing) | 3.5"]
-    assert bl.parse_group_by(["a", " a , b ", "a"]) == [("a",), ("a", "b")]
+    assert list(attribute_labels(plots, ["a", "b"])) == ["x | 1", "y | 2", "(missing) | 3.5"]
+    assert parse_group_by(["a", " a , b ", "a"]) == [("a",), ("a", "b")]
     with pytest.raises(BaselineError, match="no column 'zz'.*columns are: a, b"):
-        bl.attribute_labels(plots, ["zz"])
+        attribute_labels(plots, ["zz"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,7 +146,7 @@ def box(x0, y0, x1, y1):
 
 def test_a_plot_goes_to_the_region_holding_most_of_its_area():
     west, east = box(-1, -1, 0, 0), box(0, -1, 1, 0)
-    regions = bl.prepare_regions(["150101", "150102"], ["Oeste", "Este"], [west, east])
+    regions = prepare_regions(["150101", "150102"], ["Oeste", "Este"], [west, east])
     plots = [
         box(-0.0003, -0.5, 0.0004, -0.4995),  # 3/7 west, 4/7 east
         box(-0.0006, -0.5, 0.0001, -0.4995),  # 6/7 west
@@ -149,8 +155,8 @@ def test_a_plot_goes_to_the_region_holding_most_of_its_area():
         box(1, -0.5, 1.001, -0.499),          # touches the east only along an edge
         None,
     ]
-    a = bl.assign_regions(plots, regions.geoms)
-    assert list(bl.region_labels(a, regions)) == ["150102", "150101", "150101", "unassigned", "unassigned",
+    a = assign_regions(plots, regions.geoms)
+    assert list(region_labels(a, regions)) == ["150102", "150101", "150101", "unassigned", "unassigned",
                                                   "unassigned"]
     # shares measured on the ellipsoid: the split is along a meridian, so 4/7 and 6/7 up to the
     # (sub-ppm) difference between geodesic and parallel edges
@@ -165,27 +171,27 @@ def test_ties_go_to_the_first_region_and_invalid_geometries_are_repaired():
     square = box(0, 0, 0.01, 0.01)
     bowtie = shapely.Polygon([(X0 + 0.02, Y0), (X0 + 0.03, Y0 + 0.01), (X0 + 0.03, Y0), (X0 + 0.02, Y0 + 0.01)])
     assert not bowtie.is_valid
-    regions = bl.prepare_regions(["B", "A", "C", "D"], None, [square, square, bowtie, None])
+    regions = prepare_regions(["B", "A", "C", "D"], None, [square, square, bowtie, None])
     assert list(regions.ids) == ["A", "B", "C"] and regions.repaired_ids == ["C"] and regions.dropped_ids == ["D"]
     plots = [box(0.004, 0.004, 0.005, 0.005),
              shapely.Point(X0 + 0.0275, Y0 + 0.005).buffer(0.0005),  # inside the bowtie's right lobe
              shapely.Polygon([(X0 + 0.001, Y0 + 0.001), (X0 + 0.002, Y0 + 0.002), (X0 + 0.002, Y0 + 0.001),
                               (X0 + 0.001, Y0 + 0.002)])]  # an invalid plot: repaired, then assigned
-    a = bl.assign_regions(plots, regions.geoms)
-    assert list(bl.region_labels(a, regions)) == ["A", "C", "A"]
+    a = assign_regions(plots, regions.geoms)
+    assert list(region_labels(a, regions)) == ["A", "C", "A"]
 
 
 def test_rows_sharing_a_region_id_are_one_region():
-    regions = bl.prepare_regions(["22", "22", "23"], ["SAN MARTIN", None, "TUMBES"],
+    regions = prepare_regions(["22", "22", "23"], ["SAN MARTIN", None, "TUMBES"],
                                  [box(-1, -1, 0, 0), box(0, -1, 1, 0), box(5, 5, 6, 6)])
     assert list(regions.ids) == ["22", "23"] and list(regions.names) == ["SAN MARTIN", "TUMBES"]
-    a = bl.assign_regions([box(-0.0003, -0.5, 0.0004, -0.4995)], regions.geoms)
+    a = assign_regions([box(-0.0003, -0.5, 0.0004, -0.4995)], regions.geoms)
     assert a.region[0] == 0 and a.share_pct[0] == 100.0
 
 
 def test_regions_without_an_id_are_refused():
     with pytest.raises(RegionsError, match="row\\(s\\) 2 have no region id"):
-        bl.prepare_regions(["01", None], None, [box(0, 0, 1, 1), box(1, 1, 2, 2)], source="d.gpkg")
+        prepare_regions(["01", None], None, [box(0, 0, 1, 1), box(1, 1, 2, 2)], source="d.gpkg")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,11 +208,11 @@ def test_a_ring_is_the_plot_grown_in_metres_minus_every_plot():
     plot = box(0, 0, side, side)
     neighbour = box(side, 0, 2 * side, side)  # shares the plot's east edge
     d = 20.0
-    rings = bl.ring_geometries([plot, neighbour], d)
+    rings = ring_geometries([plot, neighbour], d)
     ring = rings[0]
     assert not ring.intersects(plot.buffer(-1e-9)) and not ring.intersects(neighbour.buffer(-1e-9))
     # grown square alone: s^2 + 4 s d + pi d^2 (the rounded corners are 64-gons: -0.16 % of pi d^2)
-    grown = bl.buffer_m(plot, d)
+    grown = buffer_m(plot, d)
     s_m = np.sqrt(geodesic_areas([plot])[0])
     expected = s_m**2 + 4 * s_m * d + np.pi * d**2
     assert geodesic_areas([grown])[0] == pytest.approx(expected, rel=2e-3)
@@ -222,12 +228,12 @@ def test_group_rings_count_shared_land_once():
     side = 0.0009
     a, b = box(0, 0, side, side), box(2 * side, 0, 3 * side, side)  # 100 m apart: 80 m rings overlap
     far = box(0.5, 0.5, 0.5 + side, 0.5 + side)
-    rings = bl.ring_geometries([a, b, far, None], 80.0)
-    overlaps = bl.ring_overlaps(rings)
+    rings = ring_geometries([a, b, far, None], 80.0)
+    overlaps = ring_overlaps(rings)
     assert [list(x) for x in overlaps] == [[0], [1]]
-    clusters, labels = bl.ring_clusters(rings, ["g", "g", "g", "g"], overlaps)
+    clusters, labels = ring_clusters(rings, ["g", "g", "g", "g"], overlaps)
     assert sorted(map(list, clusters)) == [[0, 1], [2]] and list(labels) == ["g", "g"]
-    clusters, labels = bl.ring_clusters(rings, ["g", "h", "g", "g"], overlaps)  # different groups: apart
+    clusters, labels = ring_clusters(rings, ["g", "h", "g", "g"], overlaps)  # different groups: apart
     assert sorted(map(list, clusters)) == [[0], [1], [2]]
     union = shapely.union_all(rings[:2])
     separate = geodesic_areas(rings[:2]).sum()
@@ -238,7 +244,7 @@ def test_group_rings_count_shared_land_once():
 def test_ring_group_figures_sum_parts_and_weight_coverage_by_area():
     part = pd.DataFrame({"area_ha": [1.0, 3.0, 2.0], "data_coverage_pct": [100.0, 50.0, 100.0],
                          "forest_2000_ha": [1.0, 1.0, np.nan], "loss_before_ref_ha": [0.5, 0.25, np.nan]})
-    g = bl.ring_group_figures(part, ["x", "x", "y"], ["x", "y", "z"])
+    g = ring_group_figures(part, ["x", "x", "y"], ["x", "y", "z"])
     assert g.loc["x", "ring_area_ha"] == 4.0 and g.loc["x", "ring_loss_before_ref_ha"] == 0.75
     assert g.loc["x", "ring_data_coverage_pct"] == pytest.approx(100 * (1 + 1.5) / 4)
     assert g.loc["z", "ring_area_ha"] == 0 and np.isnan(g.loc["z", "ring_data_coverage_pct"])
@@ -264,7 +270,7 @@ def screened_statuses():
 
 
 def test_lot_and_buyer_shares_by_hand():
-    d = bl.parse_deliveries(raw(
+    d = parse_deliveries(raw(
         "lot_id,plot_id,quantity,buyer,date\n"
         "L1,F1,60,B1,2025-01-02\n"
         "L1,D1,40,B1,2025-01-05\n"
@@ -275,10 +281,10 @@ def test_lot_and_buyer_shares_by_hand():
         "L4,X,8,,2025-03-02\n"
         "L4,N1,2,,2025-03-02\n"
         "L5,R1,0,B2,2025-04-01\n"), "d.csv")
-    m = bl.match_deliveries(d, screened_statuses())
+    m = match_deliveries(d, screened_statuses())
     assert list(m["plot_status"]) == ["deforestation_free", "deforestation_detected", "deforestation_free", "unknown",
                                       "deforestation_free", "deforestation_free", "review", "not_assessed", "review"]
-    lots = bl.supply_figures(m, "lot_id").set_index("lot_id")
+    lots = supply_figures(m, "lot_id").set_index("lot_id")
     assert lots.loc["L1", "deforestation_free_quantity_pct"] == pytest.approx(60.0)
     assert lots.loc["L1", "contains_deforestation_detected"] and not lots.loc["L1", "deforestation_free"]
     assert lots.loc["L2", "deforestation_free_quantity_pct"] == pytest.approx(100 * 10 / 15)
@@ -291,7 +297,7 @@ def test_lot_and_buyer_shares_by_hand():
     assert lots.loc["L4", "contains_not_assessed"] and lots.loc["L4", "deforestation_free_quantity_pct"] == 0.0
     assert np.isnan(lots.loc["L5", "deforestation_free_quantity_pct"])  # no quantity: no share
     assert lots.loc["L1", "buyer"] == "B1" and lots.loc["L1", "n_plots"] == 2
-    buyers = bl.supply_figures(m, "buyer").set_index("buyer")
+    buyers = supply_figures(m, "buyer").set_index("buyer")
     assert list(buyers.index) == ["B1", "B2", "(missing)"]
     assert buyers.loc["B1", "n_lots"] == 2 and buyers.loc["B1", "quantity"] == 150.0
     assert buyers.loc["B1", "deforestation_free_quantity_pct"] == pytest.approx(100 * 110 / 150)
@@ -310,7 +316,7 @@ def test_lot_and_buyer_shares_by_hand():
 ])
 def test_bad_deliveries_name_the_file_line_and_column(text, message):
     with pytest.raises(DeliveriesError, match=message):
-        bl.parse_deliveries(raw(text), "d.csv")
+        parse_deliveries(raw(text), "d.csv")
 
 
 def test_blank_lines_are_skipped_and_lines_keep_their_numbers():
@@ -319,13 +325,13 @@ def test_blank_lines_are_skipped_and_lines_keep_their_numbers():
     text = "lot_id,plot_id,quantity\nL1,F1,1\n\nL1,F2,x\n"
     table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
     with pytest.raises(DeliveriesError, match=r"line 4 \(row 3\), column 'quantity': 'x'"):
-        bl.parse_deliveries(table, "d.csv")
-    d = bl.parse_deliveries(table.iloc[:2], "d.csv")  # a trailing blank line
+        parse_deliveries(table, "d.csv")
+    d = parse_deliveries(table.iloc[:2], "d.csv")  # a trailing blank line
     assert list(d["source_row"]) == [1] and list(d["plot_id"]) == ["F1"]
 
 
 def test_deliveries_columns_are_matched_ignoring_case_and_other_columns_are_kept():
-    d = bl.parse_deliveries(raw("Lot_ID , PLOT_ID,Kg,note\nL1,F1,2.5,first\n"), "d.csv", quantity_column="kg")
+    d = parse_deliveries(raw("Lot_ID , PLOT_ID,Kg,note\nL1,F1,2.5,first\n"), "d.csv", quantity_column="kg")
     assert list(d.columns) == ["source_row", "lot_id", "plot_id", "quantity", "note"]
     assert d.loc[0, "quantity"] == 2.5 and d.loc[0, "note"] == "first"
 
@@ -347,7 +353,7 @@ def test_status_changes_new_and_gone_plots():
                             "loss_after_ref_ha": [0, 0.7, 1.2, 0, 0, 0.3],
                             "first_loss_year_after_ref": [None, 2024, 2021, None, None, 2024]},
                            geometry=g, crs="EPSG:4326")
-    c = bl.status_changes(now, prev)
+    c = status_changes(now, prev)
 
     def col(name):
         return [None if pd.isna(v) else v for v in c[name]]

@@ -11,7 +11,7 @@ import yaml
 
 from conftest import PX, pixel_box, write_raster
 from pipeline.cli import main
-from pipeline.geodesy import M2_PER_HA, pixel_row_areas
+from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
 
 X0, Y0 = -76.5, -8.0
 N = 20
@@ -227,7 +227,7 @@ def test_usage_and_input_errors_exit_2(job, capsys):
 
 
 def test_a_crash_while_writing_leaves_the_previous_output(job, monkeypatch):
-    import pipeline.outputs as outputs
+    import pipeline.io.gpkg as outputs
 
     screen(job)
     assert main(["-q", *baseline_args(job)]) == 0

@@ -6,9 +6,11 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from pipeline import baseline as bl
-from pipeline.baseline_io import read_regions
-from pipeline.config import RegionsConfig
+from pipeline.stages.baseline.groups import additive_columns, group_figures, national_figures
+from pipeline.stages.baseline.periods import baseline_period
+from pipeline.stages.baseline.regions import assign_regions, region_labels
+from pipeline.config import BaselineConfig, RegionsConfig
+from pipeline.job import load_baseline_inputs
 
 pytestmark = pytest.mark.realdata
 
@@ -16,7 +18,7 @@ GEOD = Geod(ellps="WGS84")
 
 
 def geodesic_m2(g) -> float:
-    """Independent of pipeline.geodesy: pyproj's own geometry area on the ellipsoid."""
+    """Independent of pipeline.engine.geodesy: pyproj's own geometry area on the ellipsoid."""
     if g is None or g.is_empty:
         return 0.0
     return abs(GEOD.geometry_area_perimeter(g)[0])
@@ -48,6 +50,11 @@ def plots_around_san_martin():
     return geoms
 
 
+def read_regions(cfg: RegionsConfig):
+    """Regions as the baseline reads and prepares them."""
+    return load_baseline_inputs(BaselineConfig(regions=cfg)).regions
+
+
 def test_every_plot_is_assigned_to_a_district_or_unassigned(districts):
     regions = read_regions(RegionsConfig(path=districts, id_column="IDDIST", name_column="NOMBDIST"))
     # 1834 rows, 8 of them without a geometry as published: they are listed, never silently dropped
@@ -68,8 +75,8 @@ def test_every_plot_is_assigned_to_a_district_or_unassigned(districts):
     pacific = shapely.box(-77.6, -12.2, -77.59, -12.19)
     plots += [straddle, brazil, pacific, None]
 
-    assignment = bl.assign_regions(plots, regions.geoms)
-    labels = bl.region_labels(assignment, regions)
+    assignment = assign_regions(plots, regions.geoms)
+    labels = region_labels(assignment, regions)
     assert len(labels) == len(plots)
     assert all(lab.startswith("22") for lab in labels[:40]), "the San Martín plots lie in San Martín districts"
     assert list(labels[-3:]) == ["unassigned"] * 3
@@ -89,11 +96,11 @@ def test_every_plot_is_assigned_to_a_district_or_unassigned(districts):
     for c in ("forest_2000_ha", "forest_ref_ha", "loss_before_ref_ha", "loss_after_ref_ha",
               *(f"loss_{y}_ha" for y in years)):
         frame[c] = np.where(frame["status"] == "invalid", np.nan, 0.25)
-    period = bl.baseline_period(2020, years, start=2019)
-    t = bl.group_figures(frame, labels, period, 2020, years)
-    nat = bl.national_figures(frame, period, 2020, years).iloc[0]
+    period = baseline_period(2020, years, start=2019)
+    t = group_figures(frame, labels, period, 2020, years)
+    nat = national_figures(frame, period, 2020, years).iloc[0]
     assert t.index[-1] == "unassigned" and t.loc["unassigned", "n_plots"] == 3
-    for c in bl.additive_columns(years):
+    for c in additive_columns(years):
         assert t[c].sum() == pytest.approx(nat[c], rel=1e-12), c
 
 
@@ -101,6 +108,6 @@ def test_departments_by_dissolving_districts_on_their_department_code(districts)
     regions = read_regions(RegionsConfig(path=districts, id_column="IDDPTO", name_column="NOMBDEP"))
     assert len(regions) == 25 and regions.dropped_ids == []
     plots = plots_around_san_martin()[::5]
-    a = bl.assign_regions(plots, regions.geoms)
-    labels = bl.region_labels(a, regions)
+    a = assign_regions(plots, regions.geoms)
+    labels = region_labels(a, regions)
     assert set(labels) == {"22"} and list(regions.names[regions.ids == "22"]) == ["SAN MARTIN"]

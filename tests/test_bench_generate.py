@@ -9,7 +9,7 @@ import shapely
 
 from bench.contenders import run_cacao, run_exactextract
 from bench.generate import PX, TILE_X0, TILE_Y0, RasterSpec, ensure_plots, ensure_rasters, make_plots
-from pipeline.geodesy import geodesic_areas
+from pipeline.engine.geodesy import geodesic_areas
 
 SPEC = RasterSpec(size=1100, seed=7)  # three block rows, the last one partial
 

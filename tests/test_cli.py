@@ -13,7 +13,7 @@ import yaml
 from conftest import PX, pixel_box
 from pipeline import __version__
 from pipeline.cli import main
-from pipeline.geodesy import M2_PER_HA, pixel_row_areas
+from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
 
 X0, Y0 = -76.5, -8.0
 N = 20
@@ -152,7 +152,7 @@ def test_usage_errors_exit_2(capsys):
 
 
 def test_a_crash_while_writing_leaves_no_partial_file(small_job, monkeypatch):
-    import pipeline.outputs as outputs
+    import pipeline.io.gpkg as outputs
 
     real = outputs.pyogrio.write_dataframe
     calls = {"n": 0}

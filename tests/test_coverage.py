@@ -6,8 +6,8 @@ import shapely
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pipeline.coverage import Grid, coverage_fractions
-from pipeline.geodesy import M2_PER_HA, pixel_row_areas
+from pipeline.engine.coverage import Grid, coverage_fractions
+from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
 
 exactextract = pytest.importorskip("exactextract")
 from exactextract.raster import NumPyRasterSource  # noqa: E402

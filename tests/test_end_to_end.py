@@ -11,10 +11,11 @@ import yaml
 
 from pipeline.cli import main
 from pipeline.config import load_config
-from pipeline.geodesy import geodesic_areas
-from pipeline.plots import read_plots
-from pipeline.rasters import open_hansen
-from pipeline.workflow import ScreenParams, screen_plots
+from pipeline.engine.geodesy import geodesic_areas
+from pipeline.io.plots import read_plots
+from pipeline.io.rasters import open_hansen
+from pipeline.config import ExecutionConfig, ScreeningConfig
+from pipeline.stages.screening import screen_plots
 from reference import exactextract_figures
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,8 +132,8 @@ def test_two_processes_give_identical_results(default_sample):
     paths, _ = default_sample
     plots = read_plots(paths.plots).iloc[:400]
     source = open_hansen(paths.loss_year, paths.tree_cover)
-    one = screen_plots(plots, source, ScreenParams(), workers=1).plots
-    two = screen_plots(plots, source, ScreenParams(), workers=2).plots
+    one = screen_plots(plots, source, ScreeningConfig(), execution=ExecutionConfig(workers=1)).plots
+    two = screen_plots(plots, source, ScreeningConfig(), execution=ExecutionConfig(workers=2)).plots
     cols = [c for c in one.columns if c != "geometry"]
     assert one[cols].equals(two[cols])
 
@@ -162,7 +163,7 @@ def test_the_check_by_hand_notebook_reproduces_the_figures(screened, tmp_path, r
 def test_sample_tiles_mosaic_to_the_single_rasters(default_sample):
     import rasterio
 
-    from pipeline.rasters import open_layer
+    from pipeline.io.rasters import open_layer
 
     paths, _ = default_sample
     for role, single in (("loss-year", paths.loss_year), ("tree-cover", paths.tree_cover)):
@@ -175,7 +176,8 @@ def test_sample_tiles_mosaic_to_the_single_rasters(default_sample):
 def test_incremental_rerun_equals_a_full_run_and_computes_only_new_plots(default_sample, tmp_path, monkeypatch):
     import os
 
-    import pipeline.workflow as wf
+    import pipeline.stages.screening as wf
+    from pipeline.vocab import ASSESSED
 
     paths, _ = default_sample
     plots = read_plots(paths.plots)
@@ -188,23 +190,23 @@ def test_incremental_rerun_equals_a_full_run_and_computes_only_new_plots(default
     previous = pd.DataFrame(older.drop(columns="geometry"))
 
     computed = []
-    real = wf.screen_product
+    real = wf.measure_product
 
     def spy(geoms, *args, **kw):
         computed.append(sum(g is not None for g in geoms))
         return real(geoms, *args, **kw)
 
-    monkeypatch.setattr(wf, "screen_product", spy)
+    monkeypatch.setattr(wf, "measure_product", spy)
     again = screen_plots(plots, source, previous=previous).plots
     pd.testing.assert_frame_equal(again.drop(columns="geometry"), full.drop(columns="geometry"), check_exact=True)
-    not_reusable = (~older["status"].isin(wf.REUSABLE)).sum()
+    not_reusable = (~older["status"].isin(ASSESSED)).sum()
     assert computed == [len(dropped) + not_reusable - (older["status"] == "invalid").sum()
                         - (full.iloc[dropped]["status"] == "invalid").sum()]
     assert computed[0] < len(plots) * 0.05
 
     # anything that could change the figures invalidates the keys: a parameter, a raster file
     computed.clear()
-    screen_plots(plots, source, ScreenParams(canopy_threshold=30), previous=previous)
+    screen_plots(plots, source, ScreeningConfig(canopy_threshold=30), previous=previous)
     assert computed[0] == (full["status"] != "invalid").sum()
     tile = source.loss.tiles[0].path
     st = os.stat(tile)

@@ -14,8 +14,8 @@ import shapely
 from rasterio.transform import from_origin
 
 from pipeline.cli import main
-from pipeline.fetch import FetchError, download
-from pipeline.tiles import hansen_file_name, parse_tile_name, tile_name, tiles_for_bounds
+from pipeline.io.fetch import FetchError, download
+from pipeline.io.tiles import hansen_file_name, parse_tile_name, tile_name, tiles_for_bounds
 
 VERSION = "GFC-2099-v9.9"
 
@@ -178,7 +178,7 @@ def test_fetch_tiles_command_downloads_only_missing_tiles(server, tmp_path, caps
     assert main(args) == 0
     assert "0 downloaded, 4 already present" in capsys.readouterr().out and len(server.requests) == n
     # the downloaded folder is directly usable as tiles for screening
-    from pipeline.rasters import open_product
+    from pipeline.io.rasters import open_product
     product = open_product("hansen", loss_year=dest, tree_cover=dest)
     assert len(product.loss.tiles) == 2 and product.last_year == 2099
     assert main(["fetch-tiles", "--plots", str(pp), "--layers", "lossyear,bogus"]) == 2
@@ -196,9 +196,9 @@ def test_remote_tiles_are_read_directly_over_http(tmp_path):
     The server runs in its own process: GDAL holds the GIL while it waits for the answer."""
     import multiprocessing as mp
 
-    from pipeline.plots import normalise
-    from pipeline.rasters import open_product
-    from pipeline.workflow import screen_plots
+    from pipeline.io.plots import normalise
+    from pipeline.io.rasters import open_product
+    from pipeline.stages.screening import screen_plots
 
     files = {f"/{VERSION}/{hansen_file_name(VERSION, layer, tile)}": tile_bytes(tmp_path, layer, tile, value)
              for tile in ("00N_080W", "10S_080W") for layer, value in (("lossyear", 21), ("treecover2000", 90))}

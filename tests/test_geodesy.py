@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import shapely
 
-from pipeline.geodesy import cell_areas, geodesic_areas, pixel_row_areas
+from pipeline.engine.geodesy import cell_areas, geodesic_areas, pixel_row_areas
 
 HANSEN_PX = 0.00025
 
@@ -54,7 +54,7 @@ def test_geodesic_areas_handle_holes_multiparts_orientation_and_empties():
 
 
 def test_vectorised_areas_agree_with_karney_and_are_exact_for_lon_lat_edges():
-    from pipeline.geodesy import karney_areas
+    from pipeline.engine.geodesy import karney_areas
 
     rng = np.random.default_rng(5)
     geoms = []

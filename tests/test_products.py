@@ -13,10 +13,12 @@ from rasterio.transform import from_origin
 
 from conftest import PX, write_raster
 from pipeline.errors import RasterError
-from pipeline.geodesy import M2_PER_HA, pixel_row_areas
-from pipeline.plots import normalise
-from pipeline.rasters import MISSING, hansen_version_year, open_layer, open_product
-from pipeline.workflow import ScreenParams, screen_plots
+from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
+from pipeline.io.plots import normalise
+from pipeline.config import DatasetConfig, ScreeningConfig
+from pipeline.engine.pixels import NO_TILE
+from pipeline.io.rasters import hansen_version_year, open_layer, open_product
+from pipeline.stages.screening import screen_plots
 
 X0, Y0 = -76.5, -8.0
 N = 40
@@ -176,7 +178,7 @@ def test_canopy_operator_and_minimum_patch(landscape):
     a = pixel_row_areas(Y0, PX, PX, 0, N) / M2_PER_HA
 
     def forest(**kw):
-        return screen_plots(plots_of([everything]), product, ScreenParams(**kw)).plots["forest_2000_ha"].iloc[0]
+        return screen_plots(plots_of([everything]), product, ScreeningConfig(**kw)).plots["forest_2000_ha"].iloc[0]
 
     assert forest() == pytest.approx(a[2:4].sum() * 2 + a[10:13].sum() * 4 + a[30:33].sum(), rel=1e-9)
     assert forest(canopy_operator=">=") == pytest.approx(forest() + a[20:22].sum() * 2, rel=1e-9)
@@ -197,7 +199,7 @@ def test_minimum_patch_with_a_margin_equals_the_whole_raster(tmp_path):
     small = [shapely.Point(X0 + c * PX, Y0 - r * PX).buffer(2.5 * PX)
              for r, c in rng.uniform(10, 110, size=(40, 2))]
     whole = shapely.box(X0, Y0 - 120 * PX, X0 + 120 * PX, Y0)
-    params = ScreenParams(min_forest_patch_ha=0.5)
+    params = ScreeningConfig(min_forest_patch_ha=0.5)
     got = screen_plots(plots_of(small + [whole]), product, params).plots["forest_2000_ha"].to_numpy()
     # reference: label the whole raster once
     labels, n = ndimage.label(cover > 10, structure=np.ones((3, 3)))
@@ -230,7 +232,7 @@ def test_two_products_get_their_own_columns_and_the_any_rule(landscape):
     assert row["tmf_loss_2022_ha"] == pytest.approx(row["tmf_loss_after_ref_ha"]) and row["tmf_loss_after_ref_ha"] > 0.1
     assert "tmf_loss_1990_ha" in res.plots and "loss_1990_ha" not in res.plots  # unprefixed = primary product
     assert row["loss_after_ref_ha"] == 0
-    primary = screen_plots(plots_of([plot]), [quiet, tmf], ScreenParams(status_rule="primary")).plots.iloc[0]
+    primary = screen_plots(plots_of([plot]), [quiet, tmf], ScreeningConfig(status_rule="primary")).plots.iloc[0]
     assert primary["status"] == "deforestation_free"
     assert set(res.loss_by_year["product"]) == {"tmf"}
     both = screen_plots(plots_of([plot]), [hansen, tmf])
@@ -283,5 +285,5 @@ def test_mosaic_reads_missing_where_no_tile_is(tmp_path):
     w = layer.read(-1, -1, 14, 14)
     assert w.shape == (14, 14)
     assert (w[1:5, 1:5] == 7).all() and (w[9:13, 9:13] == 9).all()
-    assert (w == MISSING).sum() == 14 * 14 - 32
+    assert (w == NO_TILE).sum() == 14 * 14 - 32
     assert layer.bounds == pytest.approx((X0, Y0 - 12 * PX, X0 + 12 * PX, Y0))

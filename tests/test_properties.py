@@ -10,8 +10,9 @@ import shapely.affinity
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.plots import normalise
-from pipeline.qc import QCParams, check_plots
+from pipeline.io.plots import normalise
+from pipeline.config import ExecutionConfig, QCConfig
+from pipeline.stages.qc import check_plots
 
 X0, Y0, PX = -76.5, -8.0, 0.00025
 SIDE = 0.0012  # a grid cell of the generated plots (about 130 m)
@@ -104,7 +105,7 @@ def per_key(plots, qc) -> dict:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=rows(), order=st.randoms(use_true_random=False), fix=st.booleans())
 def test_rows_out_equal_rows_in_and_order_does_not_matter(spec, order, fix):
-    params = QCParams(fix_swapped_coordinates=fix)
+    params = QCConfig(fix_swapped_coordinates=fix)
     plots = build(spec)
     qc = check_plots(plots, params, coverage_bounds=COVERAGE)
     n = len(plots)
@@ -129,7 +130,7 @@ def source(tmp_path_factory):
     import rasterio
     from rasterio.transform import from_origin
 
-    from pipeline.rasters import open_hansen
+    from pipeline.io.rasters import open_hansen
 
     d = tmp_path_factory.mktemp("props")
     n = 24
@@ -147,10 +148,10 @@ def source(tmp_path_factory):
                                                                   HealthCheck.function_scoped_fixture])
 @given(spec=rows(), order=st.randoms(use_true_random=False))
 def test_screening_keeps_every_row_whatever_the_order(source, spec, order):
-    from pipeline.workflow import screen_plots
+    from pipeline.stages.screening import screen_plots
 
     plots = build(spec)
-    res = screen_plots(plots, source, workers=1)
+    res = screen_plots(plots, source, execution=ExecutionConfig(workers=1))
     assert len(res.plots) == len(plots)
     assert res.plots["source_row"].tolist() == plots["source_row"].tolist()
     assert res.plots["plot_id"].tolist() == plots["plot_id"].tolist()
@@ -158,7 +159,7 @@ def test_screening_keeps_every_row_whatever_the_order(source, spec, order):
     perm = list(range(len(spec)))
     order.shuffle(perm)
     shuffled = build(spec, perm)
-    res2 = screen_plots(shuffled, source, workers=1)
+    res2 = screen_plots(shuffled, source, execution=ExecutionConfig(workers=1))
     cols = ["status", "qc_status", "area_ha", "forest_2000_ha", "loss_after_ref_ha"]
     a = res.plots.set_index("key")[cols].sort_index()
     b = res2.plots.set_index("key")[cols].sort_index()

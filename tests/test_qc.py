@@ -14,9 +14,10 @@ import pytest
 import shapely
 import shapely.affinity
 
-from pipeline.geodesy import M2_PER_HA, geodesic_areas
-from pipeline.plots import normalise
-from pipeline.qc import ISSUE_CODES, QCParams, check_plots
+from pipeline.engine.geodesy import M2_PER_HA, geodesic_areas
+from pipeline.io.plots import normalise
+from pipeline.config import QCConfig
+from pipeline.stages.qc import ISSUE_CODES, check_plots
 
 LON, LAT = -76.512345678, -8.234567891  # San Martín, many decimals
 M_PER_DEG = 111_320.0
@@ -121,7 +122,7 @@ def test_geometry_collection_keeps_its_polygons():
 def test_invalid_polygon_is_an_error_when_repair_is_off():
     x0, y0, x1, y1 = square().bounds
     bowtie = shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
-    qc = check_plots(frame([bowtie]), QCParams(repair_invalid=False))
+    qc = check_plots(frame([bowtie]), QCConfig(repair_invalid=False))
     assert issues_of(qc, 1) == {"invalid_geometry": "error"}
     assert "Self-intersection" in qc.error_reason[0] and qc.geometry[0] is None
 
@@ -155,7 +156,7 @@ def test_point_with_declared_area_is_screened_as_a_geodesic_circle_of_that_area(
 
 def test_point_without_declared_area_uses_the_default():
     qc = check_plots(frame([shapely.Point(LON, LAT), shapely.Point(LON + 0.1, LAT)], declared_area_ha=[None, 0.0]),
-                     QCParams(point_default_area_ha=1.5))
+                     QCConfig(point_default_area_ha=1.5))
     for row in (1, 2):
         assert issues_of(qc, row) == {"point_buffered": "warning"}
         assert "qc.point_default_area_ha" in message(qc, row, "point_buffered")
@@ -173,7 +174,7 @@ def test_large_plot_is_flagged_but_screened():
     qc = check_plots(frame([big]))
     assert issues_of(qc, 1) == {"large_plot": "warning"}
     assert qc.geometry[0] is big
-    qc = check_plots(frame([big]), QCParams(max_area_ha=200))
+    qc = check_plots(frame([big]), QCConfig(max_area_ha=200))
     assert qc.issues.empty
 
 
@@ -185,7 +186,7 @@ def test_declared_area_far_from_the_computed_one_is_flagged():
     assert "area_mismatch" not in issues_of(qc, 2)  # 4 % off: within the 10 % tolerance
     assert qc.geometry[0] is plot
     # a tighter tolerance flags the second too
-    qc = check_plots(frame([plot], area_ha=[1.04]), QCParams(area_tolerance_pct=2))
+    qc = check_plots(frame([plot], area_ha=[1.04]), QCConfig(area_tolerance_pct=2))
     assert issues_of(qc, 1) == {"area_mismatch": "warning"}
 
 
@@ -199,11 +200,11 @@ def test_declared_area_column_can_be_named_and_must_exist():
     plot = square(side_m=100)
     plots = frame([plot], superficie=[3.0], area_ha=[1.0])
     assert check_plots(plots).issues.empty  # area_ha is found by its name
-    qc = check_plots(plots, QCParams(declared_area_column="superficie"))
+    qc = check_plots(plots, QCConfig(declared_area_column="superficie"))
     assert issues_of(qc, 1) == {"area_mismatch": "warning"}
     from pipeline.errors import PlotsError
     with pytest.raises(PlotsError, match="no declared-area column 'sup'.*superficie"):
-        check_plots(plots, QCParams(declared_area_column="sup"))
+        check_plots(plots, QCConfig(declared_area_column="sup"))
 
 
 def test_coordinates_with_too_few_decimals_are_flagged():
@@ -236,7 +237,7 @@ def test_latitude_beyond_90_that_fits_swapped_is_an_error_unless_fixed():
     qc = check_plots(frame([bad]))
     assert issues_of(qc, 1) == {"suspect_swapped_coordinates": "error"}
     assert qc.geometry[0] is None
-    qc = check_plots(frame([bad]), QCParams(fix_swapped_coordinates=True))
+    qc = check_plots(frame([bad]), QCConfig(fix_swapped_coordinates=True))
     assert issues_of(qc, 1) == {"swapped_coordinates_fixed": "warning"}
     fixed = qc.geometry[0]
     assert fixed.bounds == pytest.approx((95.123456, 10.123456, 95.133456, 10.133456))
@@ -251,7 +252,7 @@ def test_plot_outside_the_rasters_that_fits_swapped_is_flagged_and_fixed_on_requ
     assert issues_of(qc, 1) == {}
     assert issues_of(qc, 2) == {"suspect_swapped_coordinates": "warning"}
     assert qc.geometry[1] is swapped_plot and qc.screenable[1]  # screened as it is (it will be not_assessed)
-    qc = check_plots(frame([plot, swapped_plot]), QCParams(fix_swapped_coordinates=True), coverage_bounds=coverage)
+    qc = check_plots(frame([plot, swapped_plot]), QCConfig(fix_swapped_coordinates=True), coverage_bounds=coverage)
     assert issues_of(qc, 2) == {"swapped_coordinates_fixed": "warning", "duplicate_geometry": "warning"}
     assert qc.geometry[1].equals(plot)
 
@@ -316,7 +317,7 @@ def test_overlaps_above_the_share_of_the_smaller_plot_are_flagged_with_the_partn
     shared = float(message(qc, 1, "overlap").split(" by ")[1].split(" ha")[0])
     assert shared == pytest.approx(ha(shapely.intersection(a, b)), abs=1e-4)
     # a lower threshold also catches the 3 % overlap
-    qc = check_plots(frame([a, b, c, d], ids=["A", "B", "C", "D"]), QCParams(overlap_min_share=0.01))
+    qc = check_plots(frame([a, b, c, d], ids=["A", "B", "C", "D"]), QCConfig(overlap_min_share=0.01))
     assert issues_of(qc, 3) == {"overlap": "warning"}
 
 

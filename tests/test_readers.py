@@ -12,9 +12,9 @@ import pytest
 import shapely
 
 from pipeline.errors import PlotsError
-from pipeline.geodesy import M2_PER_HA, geodesic_areas
-from pipeline.plots import read_plots
-from pipeline.qc import check_plots
+from pipeline.engine.geodesy import M2_PER_HA, geodesic_areas
+from pipeline.io.plots import read_plots
+from pipeline.stages.qc import check_plots
 
 LON, LAT = -76.512345, -8.234567
 
@@ -92,7 +92,7 @@ def test_eudr_geojson_with_points_nested_rings_and_nulls(tmp_path):
     ]
     p = tmp_path / "eudr.geojson"
     p.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    plots = read_plots(p, id_column="ProductionPlace", id_column_required=True)
+    plots = read_plots(p, id_column="ProductionPlace")
     assert plots["plot_id"].tolist() == ["Finca 1", "Finca 2", "Finca 3", "Finca 4"]
     assert plots["ProducerName"].tolist() == ["Ana", "Luis", "Eva", "Rosa"]
     assert plots.attrs["wgs84_source"] is True
@@ -211,7 +211,7 @@ def test_csv_with_latitude_longitude_semicolons_and_decimal_commas(tmp_path):
                  "A2;abc;-76,412345;1\n"
                  "A3;;;1\n"
                  "A4;-8,134567;-76,312345;\n", encoding="utf-8")
-    plots = read_plots(p, id_column="codigo", id_column_required=True, crs="EPSG:4326")
+    plots = read_plots(p, id_column="codigo", crs="EPSG:4326")
     assert plots["plot_id"].tolist() == ["A1", "A2", "A3", "A4"]
     assert plots.geometry.iloc[0].equals(shapely.Point(-76.512345, -8.234567))
     qc = check_plots(plots)
@@ -265,7 +265,7 @@ def test_ids_missing_unreadable_and_empty_files(tmp_path):
     plots = read_plots(p)
     assert plots["plot_id"].tolist() == ["row-1", "row-2"] and plots.attrs["id_generated"].all()
     with pytest.raises(PlotsError, match="no id column 'parcela'.*name"):
-        read_plots(p, id_column="parcela", id_column_required=True)
+        read_plots(p, id_column="parcela")
     junk = tmp_path / "junk.gpkg"
     junk.write_bytes(b"\x00" * 100)
     with pytest.raises(PlotsError, match="junk.gpkg: not a readable vector file"):

@@ -114,7 +114,7 @@ def test_peru_whisp_plots_with_10m_hansen_and_tmf_as_two_products(real_data, tmp
     # the TMF figures equal exactextract's coverage x the same ellipsoidal pixel areas
     import exactextract
     import rasterio
-    from pipeline.geodesy import pixel_row_areas
+    from pipeline.engine.geodesy import pixel_row_areas
     for pid in ("plot10", "plot14"):
         path = d / f"{pid}_tmf_defyear_10m.tif"
         with rasterio.open(path) as src:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from pipeline.cli import main
-from pipeline.geodesy import M2_PER_HA, geodesic_areas
-from pipeline.plots import read_plots
-from pipeline.qc import check_plots
+from pipeline.engine.geodesy import M2_PER_HA, geodesic_areas
+from pipeline.io.plots import read_plots
+from pipeline.stages.qc import check_plots
 
 pytestmark = pytest.mark.realdata
 
@@ -30,7 +30,7 @@ def test_every_plot_file_is_read_and_every_row_accounted_for(real_data):
 
 def test_the_1124_nicaraguan_coffee_plots_are_all_accepted(real_data):
     f = real_data / "plots" / "nicaragua_coffee_efico_noPII.geojson"
-    plots = read_plots(f, id_column="Plot ID", id_column_required=True)
+    plots = read_plots(f, id_column="Plot ID")
     qc = check_plots(plots)
     assert len(plots) == 1124
     assert (qc.issues["severity"] != "error").all() and qc.screenable.all()
@@ -46,7 +46,7 @@ def test_the_1124_nicaraguan_coffee_plots_are_all_accepted(real_data):
 
 def test_the_18_cameroon_plots_with_wrongly_nested_rings_are_recovered(real_data):
     f = real_data / "plots" / "public_CICC_plots_subset_simple.geojson"
-    plots = read_plots(f, id_column="UID", id_column_required=True)
+    plots = read_plots(f, id_column="UID")
     qc = check_plots(plots)
     assert len(plots) == 18
     assert plots.geometry.notna().all() and not plots.geometry.is_empty.any()

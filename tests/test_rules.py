@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.rules import RuleParams, classify
+from pipeline.config import ScreeningConfig
+from pipeline.stages.rules import classify
 
 
 def figures(coverage, after, forest=2.0, first=None):
@@ -17,7 +18,7 @@ def figures(coverage, after, forest=2.0, first=None):
 
 
 def verdict(fig, invalid="", **params):
-    out = classify(fig, pd.Series([invalid]), RuleParams(**params))
+    out = classify(fig, pd.Series([invalid]), ScreeningConfig(**params))
     return out.iloc[0]
 
 

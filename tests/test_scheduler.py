@@ -9,14 +9,15 @@ import pytest
 import shapely
 
 import pipeline
-from pipeline import parallel
+from pipeline.engine import schedulers as parallel
 from pipeline.cli import main
 from pipeline.config import build_config
 from pipeline.errors import ConfigError, RasterError, SchedulerError
-from pipeline.parallel import map_partitions, parse_scheduler
-from pipeline.plots import read_plots
-from pipeline.screen import partition, pixel_bounds
-from pipeline.workflow import ScreenParams, screen_plots
+from pipeline.config import ExecutionConfig, ScreeningConfig, parse_scheduler
+from pipeline.engine.schedulers import map_partitions
+from pipeline.io.plots import read_plots
+from pipeline.engine.partitions import partition, pixel_bounds
+from pipeline.stages.screening import screen_plots
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +30,10 @@ def cluster():
 
 
 def open_source(loss, cover):
-    """The Hansen pair, by whichever opener the engine has (``open_product`` once loss products and
-    tiles exist, ``open_hansen`` before): these tests are about scheduling, not opening."""
-    from pipeline import rasters
+    """The Hansen pair: these tests are about scheduling, not opening."""
+    from pipeline.io.rasters import open_product
 
-    if hasattr(rasters, "open_product"):
-        return rasters.open_product("hansen", kind="hansen", loss_year=str(loss), tree_cover=str(cover))
-    return rasters.open_hansen(loss, cover)
+    return open_product("hansen", kind="hansen", loss_year=str(loss), tree_cover=str(cover))
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +45,7 @@ def sample(default_sample):
 @pytest.fixture(scope="module")
 def local_result(sample):
     _, plots, source = sample
-    return screen_plots(plots, source, ScreenParams(), workers=2, scheduler="local")
+    return screen_plots(plots, source, ScreeningConfig(), execution=ExecutionConfig(workers=2, scheduler="local"))
 
 
 def assert_same_result(a, b):
@@ -71,12 +69,12 @@ def test_the_sample_spans_many_partitions_and_every_status(sample, local_result)
 def test_threads_give_the_local_result(sample, local_result):
     _, plots, source = sample
     # more threads than cores: partitions really overlap in time (raster handles must not be shared)
-    assert_same_result(screen_plots(plots, source, ScreenParams(), workers=4, scheduler="threads"), local_result)
+    assert_same_result(screen_plots(plots, source, ScreeningConfig(), execution=ExecutionConfig(workers=4, scheduler="threads")), local_result)
 
 
 def test_a_dask_cluster_gives_the_local_result(sample, local_result, cluster):
     _, plots, source = sample
-    assert_same_result(screen_plots(plots, source, ScreenParams(), scheduler=cluster), local_result)
+    assert_same_result(screen_plots(plots, source, ScreeningConfig(), execution=ExecutionConfig(scheduler=cluster)), local_result)
 
 
 def test_a_dask_client_can_be_passed_by_the_library(sample, local_result, cluster):
@@ -84,7 +82,7 @@ def test_a_dask_client_can_be_passed_by_the_library(sample, local_result, cluste
 
     _, plots, source = sample
     with Client(cluster, set_as_default=False) as client:
-        assert_same_result(screen_plots(plots, source, ScreenParams(), scheduler=client), local_result)
+        assert_same_result(screen_plots(plots, source, ScreeningConfig(), client=client), local_result)
         assert client.status == "running"  # a client we were given is left open
 
 
@@ -108,14 +106,14 @@ def test_an_error_on_a_worker_is_raised_here_with_its_type(sample, cluster, tmp_
     source = open_source(tmp_path / paths.loss_year.name, tmp_path / paths.tree_cover.name)
     (tmp_path / paths.loss_year.name).unlink()
     with pytest.raises(RasterError, match=paths.loss_year.name):
-        screen_plots(plots.iloc[:50], source, ScreenParams(), scheduler=cluster)
+        screen_plots(plots.iloc[:50], source, ScreeningConfig(), execution=ExecutionConfig(scheduler=cluster))
 
 
 def test_workers_running_another_version_are_refused(sample, cluster, monkeypatch):
     _, plots, source = sample
     monkeypatch.setattr(pipeline, "__version__", "0.0.0+elsewhere")  # here only; workers keep theirs
     with pytest.raises(SchedulerError, match="another cacao-screen version"):
-        screen_plots(plots.iloc[:50], source, ScreenParams(), scheduler=cluster)
+        screen_plots(plots.iloc[:50], source, ScreeningConfig(), execution=ExecutionConfig(scheduler=cluster))
 
 
 def test_an_unreachable_scheduler_is_a_clear_input_error(tmp_path, monkeypatch, capsys):
@@ -156,11 +154,16 @@ def test_unknown_schedulers_are_refused(bad):
 
 def test_config_key_and_cli_flag(tmp_path, capsys):
     base = {"plots": {"path": "p.gpkg"}, "rasters": {"loss_year": "l.tif", "tree_cover": "c.tif"}}
-    assert build_config(base).scheduler == "threads"  # the default: fastest measured
-    assert build_config({**base, "scheduler": "processes"}).scheduler == "local"
-    assert build_config({**base, "scheduler": "tcp://h:8786"}).scheduler == "tcp://h:8786"
+    assert build_config(base).execution.scheduler == "threads"  # the default: fastest measured
+    assert build_config({**base, "execution": {"scheduler": "processes"}}).execution.scheduler == "local"
+    assert build_config({**base, "execution": {"scheduler": "tcp://h:8786"}}).execution.scheduler == "tcp://h:8786"
+    # the older spelling, a top-level key, still reads
+    assert build_config({**base, "scheduler": "processes", "workers": 2}).execution == ExecutionConfig(
+        scheduler="local", workers=2)
+    with pytest.raises(ConfigError, match="both at the top level and in 'execution'"):
+        build_config({**base, "workers": 2, "execution": {"workers": 3}})
     with pytest.raises(ConfigError, match="scheduler.*unknown scheduler 'dask'"):
-        build_config({**base, "scheduler": "dask"})
+        build_config({**base, "execution": {"scheduler": "dask"}})
     rc = main(["screen", "--plots", str(tmp_path / "p.gpkg"), "--loss-year", "l.tif", "--tree-cover", "c.tif",
                "--scheduler", "dask"])
     assert rc == 2

@@ -5,10 +5,12 @@ import pandas as pd
 import pytest
 import shapely
 
-from pipeline.coverage import Grid, coverage_fractions
-from pipeline.geodesy import M2_PER_HA, pixel_row_areas
-from pipeline.screen import (ProductSpec, derive_figures, partition, pixel_bounds, plot_statistics,
-                             window_of)
+from pipeline.engine.coverage import Grid, coverage_fractions
+from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
+from pipeline.config import ForestDefinition
+from pipeline.engine.partitions import partition, pixel_bounds, window_of
+from pipeline.engine.pixels import ProductSpec
+from pipeline.engine.stats import derive_figures, plot_statistics
 
 PX = 0.00025
 GRID = Grid(-76.5, -8.0, PX, PX)
@@ -22,8 +24,9 @@ def box(c0, r0, c1, r1):
 
 def stats_for(geoms, loss, cover, threshold=10):
     cov = coverage_fractions(geoms, GRID)
-    return plot_statistics(cov, len(geoms), GRID, (0, 0, 5, 5), np.asarray(loss, "uint16"),
-                           np.asarray(cover, "uint16"), SPEC, threshold)
+    layers = {"loss": np.asarray(loss, "uint16"), "tree_cover": np.asarray(cover, "uint16")}
+    return plot_statistics(cov, len(geoms), GRID, [(0, 0, 5, 5)], [layers], SPEC,
+                           ForestDefinition(canopy_threshold=threshold), np.zeros(len(geoms), dtype="int64"))
 
 
 LOSS = np.array([

@@ -12,7 +12,7 @@ import yaml
 
 from conftest import pixel_box
 from pipeline.cli import main
-from pipeline.validate import EXIT_PLOT_ERRORS
+from pipeline.vocab import EXIT_PLOT_ERRORS
 
 X0, Y0 = -76.5, -8.0
 

@@ -11,12 +11,15 @@ import numpy as np
 import shapely
 from pyproj import Geod
 
-from .geodesy import geodesic_areas as plot_areas
+from ...engine.geodesy import geodesic_areas as plot_areas
 
 _GEOD = Geod(ellps="WGS84")
 
 # shapely.get_type_id codes
 POINT, MULTIPOINT, COLLECTION = 0, 4, 7
+#: Vertices of the circle screened around a point.
+CIRCLE_VERTICES = 64
+
 LINEAR = (1, 2, 5)          # LineString, LinearRing, MultiLineString
 POLYGONAL = (3, 6)          # Polygon, MultiPolygon
 

@@ -3,7 +3,7 @@
 Every reader returns the same shape: one row per input feature, in input order, with
 ``plot_id`` (string), ``source_row`` (1-based position of the feature in the file), the file's own
 attributes, and the geometry reprojected to EPSG:4326. Nothing is dropped here; checks live in
-:mod:`pipeline.qc`. The formats themselves are read by :mod:`pipeline.readers`.
+:mod:`pipeline.stages.qc`. The formats themselves are read by :mod:`pipeline.io.formats`.
 
 Coordinate reference systems: a file that declares one is reprojected to EPSG:4326 (longitude,
 latitude on WGS84) unless it is already WGS84 longitude/latitude; a file without one (a CSV, a
@@ -12,7 +12,7 @@ that contradicts the file's own is refused too: which one is right cannot be gue
 
 What the checks need to know about the reading travels in ``GeoDataFrame.attrs``:
 ``id_generated`` (bool per row), ``read_issues`` (per-row notes of the reader, see
-:class:`pipeline.readers.ReadNotes`), ``source_crs`` and ``wgs84_source`` (True when the coordinates
+:class:`pipeline.io.formats.ReadNotes`), ``source_crs`` and ``wgs84_source`` (True when the coordinates
 are the file's own longitude/latitude, not a reprojection: only then is their number of decimals
 meaningful).
 """
@@ -28,35 +28,38 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from .errors import PlotsError
-from .readers import CSV_SUFFIXES, read_any
+from ..config import PlotsConfig
+from ..errors import PlotsError
+from ..vocab import PLOT_KEY_COLUMNS
+from .formats import CSV_SUFFIXES, read_any
 
 log = logging.getLogger(__name__)
 
 #: Columns the pipeline adds; an input column with one of these names is kept as ``input_<name>``.
-RESERVED = {"plot_id", "source_row", "geometry"}
+RESERVED = {*PLOT_KEY_COLUMNS, "geometry"}
 
 
-def read_plots(path: str | Path, *, layer: str | None = None, id_column: str = "plot_id",
-               id_column_required: bool = False, crs: str | None = None, wkt_column: str | None = None,
-               lat_column: str | None = None, lon_column: str | None = None) -> gpd.GeoDataFrame:
+def read_plots(source: PlotsConfig | str | Path, **settings) -> gpd.GeoDataFrame:
     """Read a plots file: GeoPackage, GeoJSON, Shapefile (or a zip of one), CSV, GeoParquet...
 
-    ``id_column`` names the column holding plot identifiers. When it is absent and
-    ``id_column_required`` is false, ids ``row-<n>`` are made from the row number, with a warning;
-    when required, :class:`PlotsError` lists the columns there are. ``crs`` states the CRS of a
-    file that has none. ``wkt_column``, ``lat_column``, ``lon_column`` name the geometry columns of
-    a CSV or Parquet table (found by their usual names otherwise).
+    ``source`` is a :class:`~pipeline.config.PlotsConfig`, or a path with the config's other fields
+    as keywords (``layer``, ``id_column``, ``crs``, ``wkt_column``, ``lat_column``, ``lon_column``).
+    When the id column is absent, ids ``row-<n>`` are made from the row number, with a warning, if
+    it is the default ``plot_id``; a column named by the user must exist (:class:`PlotsError`
+    lists the columns there are). ``crs`` states the CRS of a file that has none.
     """
+    cfg = source if isinstance(source, PlotsConfig) else PlotsConfig(path=Path(source), **settings)
+    path, layer, id_column = Path(cfg.path), cfg.layer, cfg.id_column
+    id_column_required = id_column != PlotsConfig.model_fields["id_column"].default
     path = Path(path)
     if not path.exists():
         raise PlotsError(f"{path}: plots file not found")
-    raw = read_any(path, layer=layer, id_column=id_column, wkt_column=wkt_column, lat_column=lat_column,
-                   lon_column=lon_column)
+    raw = read_any(path, layer=layer, id_column=id_column, wkt_column=cfg.wkt_column, lat_column=cfg.lat_column,
+                   lon_column=cfg.lon_column)
     gdf = raw.frame
     if len(gdf) == 0:
         raise PlotsError(f"{path}: layer {layer!r} holds no plots" if layer else f"{path}: holds no plots")
-    gdf, source_crs, wgs84 = _to_wgs84(gdf, crs, path, is_table=path.suffix.lower() in CSV_SUFFIXES)
+    gdf, source_crs, wgs84 = _to_wgs84(gdf, cfg.crs, path, is_table=path.suffix.lower() in CSV_SUFFIXES)
     result = normalise(gdf, path=path, id_column=id_column, id_column_required=id_column_required)
     result.attrs["read_issues"] = raw.notes.as_attrs()
     result.attrs["source_crs"] = source_crs

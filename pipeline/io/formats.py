@@ -6,8 +6,8 @@ such columns), and any other vector format GDAL reads. Every feature of the file
 row, in file order; a row whose geometry cannot be read keeps a null geometry and a read note
 (``unreadable_geometry``, an error), so that it still appears in every output.
 
-Read notes are issue records (position, code, severity, message) that :mod:`pipeline.qc` merges
-with its own findings. The coordinate reference system is handled by :mod:`pipeline.plots`.
+Read notes are issue records (position, code, severity, message) that :mod:`pipeline.stages.qc` merges
+with its own findings. The coordinate reference system is handled by :mod:`pipeline.io.plots`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
-from .errors import PlotsError
+from ..errors import PlotsError
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ In order, the first rule that applies decides:
 4. ``review`` — some forest loss after the reference year, but no more than ``review_max_ha``:
    within the product's geolocation uncertainty; a person should look at imagery.
 5. ``deforestation_free`` — no forest loss after the reference year (amounts below
-   :data:`~pipeline.screen.ZERO_HA`, 0.01 m², are floating-point noise and count as none).
+   :data:`~pipeline.vocab.ZERO_HA`, 0.01 m², are floating-point noise and count as none).
 
 ``deforestation_free`` is True for rule 5, False for rule 3 and NULL otherwise: a plot is never
 called free without data that covers it.
@@ -21,22 +21,11 @@ called free without data that covers it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
-from .screen import ZERO_HA
-
-STATUSES = ("deforestation_free", "review", "deforestation_detected", "not_assessed", "invalid")
-
-
-@dataclass(frozen=True)
-class RuleParams:
-    reference_year: int = 2020
-    review_max_ha: float = 0.1
-    min_data_coverage_pct: float = 99.0
-
+from ..config import ScreeningConfig
+from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUS_PRECEDENCE, ZERO_HA
 
 def _fmt_ha(x: float) -> str:
     return f"{x:.4f} ha" if x < 0.01 else f"{x:.2f} ha"
@@ -53,10 +42,10 @@ def _causes(missing_pct: float, invalid_pct: float) -> str:
     return (": " + "; ".join(parts)) if parts else ""
 
 
-def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: RuleParams) -> pd.DataFrame:
+def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: ScreeningConfig) -> pd.DataFrame:
     """Status, ``deforestation_free`` flag and ``status_reason`` for each plot.
 
-    ``figures`` has the columns of :func:`pipeline.screen.derive_figures`; ``invalid_reason``
+    ``figures`` has the columns of :func:`pipeline.engine.stats.derive_figures`; ``invalid_reason``
     is a string per plot (empty or NA when the geometry is fine). Returns a frame with columns
     ``status``, ``deforestation_free`` (nullable boolean) and ``status_reason``, same index.
     """
@@ -76,8 +65,8 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: RuleParam
     is_detected = ~is_invalid & ~is_not_assessed & (after > params.review_max_ha)
     is_review = ~is_invalid & ~is_not_assessed & ~is_detected & (after >= ZERO_HA)
     status = np.select([is_invalid, is_not_assessed, is_detected, is_review],
-                       ["invalid", "not_assessed", "deforestation_detected", "review"], "deforestation_free")
-    flag = pd.array(np.where(status == "deforestation_free", True, np.where(status == "deforestation_detected",
+                       [INVALID, NOT_ASSESSED, DETECTED, REVIEW], FREE)
+    flag = pd.array(np.where(status == FREE, True, np.where(status == DETECTED,
                                                                             False, None)), dtype="boolean")
 
     # The reasons, in words, one status at a time.
@@ -100,7 +89,7 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: RuleParam
     for i in np.flatnonzero(is_review):
         reason[i] = (f"{_fmt_ha(after[i])} of forest lost after {ref}{when[i]}: no more than "
                      f"{params.review_max_ha:g} ha, within the loss product's geolocation uncertainty; check imagery")
-    free = status == "deforestation_free"
+    free = status == FREE
     no_forest_layer = free & np.isnan(forest)
     no_forest = free & ~no_forest_layer & ~(forest >= ZERO_HA)
     some_forest = free & ~no_forest_layer & ~no_forest
@@ -126,21 +115,20 @@ def combine(verdicts: dict[str, pd.DataFrame], rule: str = "any") -> pd.DataFram
         return verdicts[names[0]].copy()
     if rule != "any":
         raise ValueError(f"unknown status rule {rule!r}; expected one of {', '.join(COMBINE_RULES)}")
-    order = ["invalid", "deforestation_detected", "not_assessed", "review", "deforestation_free"]
     first = verdicts[names[0]]
     status_matrix = np.column_stack([verdicts[k]["status"].to_numpy() for k in names])
     statuses, flags, reasons = [], [], []
     for i in range(len(first)):
         row = status_matrix[i]
-        status = next(s for s in order if s in row)
+        status = next(s for s in STATUS_PRECEDENCE if s in row)
         statuses.append(status)
-        flags.append(True if status == "deforestation_free" else (False if status == "deforestation_detected" else None))
-        if status == "invalid":
+        flags.append(True if status == FREE else (False if status == DETECTED else None))
+        if status == INVALID:
             reasons.append(first["status_reason"].iat[i])
         else:
             deciding = [k for k, s in zip(names, row) if s == status]
             reasons.append("; ".join(f"{k}: {verdicts[k]['status_reason'].iat[i]}" for k in deciding)
-                           + ("" if status == "deforestation_free" else
+                           + ("" if status == FREE else
                               f" [{', '.join(f'{k}: {s}' for k, s in zip(names, row))}]"))
     return pd.DataFrame({"status": statuses, "deforestation_free": pd.array(flags, dtype="boolean"),
                          "status_reason": reasons}, index=first.index)

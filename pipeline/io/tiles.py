@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..vocab import HANSEN_LAYERS  # noqa: F401 - the layers a release publishes
+
 #: Where the University of Maryland publishes the Global Forest Change releases.
 HANSEN_BASE_URL = "https://storage.googleapis.com/earthenginepartners-hansen"
-HANSEN_LAYERS = ("lossyear", "treecover2000", "datamask", "gain", "first", "last")
 TILE_DEG = 10
 
 

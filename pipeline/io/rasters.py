@@ -3,7 +3,8 @@
 A :class:`Layer` is one variable (loss year, tree cover, data mask, forest mask) on one grid. It can
 be a single file, a folder of tiles, a glob, or a list of paths/URLs: tiles are mosaicked
 *virtually* — a window is read from each tile it overlaps and pasted together; no tile is ever
-copied whole into memory. Pixels that no tile covers read as :data:`MISSING`, so a plot over a
+copied whole into memory. Pixels that no tile covers read as
+:data:`~pipeline.engine.pixels.NO_TILE`, so a plot over a
 missing tile is reported ``not_assessed`` ("no raster tile"), never silently loss-free.
 
 A :class:`Product` groups the layers of one forest-loss product and says how to interpret them:
@@ -36,16 +37,15 @@ import rasterio
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
-from .coverage import Grid
-from .errors import RasterError
+from ..config import DatasetConfig
+from ..engine.coverage import Grid
+from ..engine.pixels import NO_TILE, ProductSpec
+from ..errors import RasterError
 
 # GDAL keeps decoded blocks in a cache of 5 % of the machine's memory by default (over 1 GB here).
 # Windows are read once, in spatial order, so a small cache serves the blocks that neighbouring
 # windows share; set GDAL_CACHEMAX in the environment to choose another size (MB).
 os.environ.setdefault("GDAL_CACHEMAX", "128")
-
-#: Value of pixels that no tile covers (outside every tile, or a tile that is missing).
-MISSING = -1
 
 #: How far (in pixels) tile origins may sit from the common grid and still count as aligned.
 ALIGN_TOL_PX = 1e-3
@@ -94,11 +94,11 @@ class Layer:
                 and t.col0 < col0 + width and col0 < t.col0 + t.width]
 
     def read(self, row0: int, col0: int, height: int, width: int) -> np.ndarray:
-        """Rows ``row0..+height`` x cols ``col0..+width`` as int32; :data:`MISSING` where no tile is."""
+        """Rows ``row0..+height`` x cols ``col0..+width`` as int32; ``NO_TILE`` where no tile is."""
         data, present = self.read_raw(row0, col0, height, width)
         out = data.astype("int32")
         if present is not None:
-            out[~present] = MISSING
+            out[~present] = NO_TILE
         return out
 
     def read_raw(self, row0: int, col0: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -199,6 +199,26 @@ class Product:
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
+
+    @property
+    def spec(self) -> ProductSpec:
+        """How the engine interprets the pixel values."""
+        return ProductSpec(first_year=self.first_year, last_year=self.last_year, year_offset=self.year_offset,
+                           loss_nodata=self.loss_nodata, cover_nodata=self.cover_nodata, encoding=self.encoding)
+
+    def fingerprint(self) -> tuple:
+        """What identifies the product's data and reading: every setting, and each file's name, size
+        and modification time (a re-downloaded tile counts as new; URLs by their address)."""
+        files: list[tuple] = []
+        for role, layer in self.layers.items():
+            for t in layer.tiles:
+                try:
+                    st = os.stat(t.path)
+                    files.append((role, os.path.basename(t.path), st.st_size, st.st_mtime_ns))
+                except OSError:
+                    files.append((role, t.path))
+        return (self.name, self.kind, self.encoding, self.year_offset, self.first_year, self.last_year,
+                self.loss_nodata, self.cover_nodata, tuple(files))
 
     def describe(self) -> str:
         parts = [f"{self.name} ({self.kind}, loss {self.first_year}-{self.last_year}"]
@@ -348,18 +368,20 @@ def hansen_version_year(files: Sequence[str]) -> int | None:
     return years.pop() if years else None
 
 
-def open_product(name: str, *, kind: str = "hansen", loss_year, tree_cover=None, datamask=None,
-                 forest_mask=None, encoding: str = "offset", year_offset: int = 2000,
-                 first_year: int | None = None, last_year: int | None = None,
-                 nodata: int | None = None, check_pixels: bool = True) -> Product:
-    """Open and check a product's layers; see the module docstring for ``kind`` and ``encoding``."""
-    if kind not in ("hansen", "loss_year"):
-        raise RasterError(f"product {name!r}: unknown kind {kind!r} (expected 'hansen' or 'loss_year')")
-    if kind == "hansen" and tree_cover is None:
-        raise RasterError(f"product {name!r}: a Hansen product needs its tree-cover (treecover2000) layer")
-    if encoding not in ("offset", "year"):
-        raise RasterError(f"product {name!r}: unknown encoding {encoding!r} (expected 'offset' or 'year')")
-    loss = open_layer(loss_year, "loss-year", check_pixels=check_pixels)
+def open_product(name: str, dataset: DatasetConfig | None = None, *, check_pixels: bool = True,
+                 **fields) -> Product:
+    """Open and check a product's layers; see the module docstring for ``kind`` and ``encoding``.
+
+    ``dataset`` is the product's :class:`~pipeline.config.DatasetConfig`; or give its fields as
+    keywords (``kind=``, ``loss_year=``, ``tree_cover=``...; layers may be paths).
+    """
+    if dataset is None:
+        for key in ("loss_year", "tree_cover", "datamask", "forest_mask"):
+            fields[key] = _spec_arg(fields.get(key))
+        dataset = DatasetConfig(**fields)
+    kind, encoding, year_offset = dataset.kind, dataset.encoding, dataset.year_offset
+    first_year, last_year = dataset.first_year, dataset.last_year
+    loss = open_layer(dataset.loss_year, "loss-year", check_pixels=check_pixels)
     notes = []
     if last_year is None:
         last_year = hansen_version_year([t.path for t in loss.tiles])
@@ -372,8 +394,8 @@ def open_product(name: str, *, kind: str = "hansen", loss_year, tree_cover=None,
     if first_year > last_year:
         raise RasterError(f"product {name!r}: first year {first_year} is after last year {last_year}")
     layers = {}
-    for key, spec, role in (("tree_cover", tree_cover, "tree-cover"), ("datamask", datamask, "datamask"),
-                            ("forest_mask", forest_mask, "forest-mask")):
+    for key, role in (("tree_cover", "tree-cover"), ("datamask", "datamask"), ("forest_mask", "forest-mask")):
+        spec = getattr(dataset, key)
         if spec is None:
             layers[key] = None
             continue
@@ -383,6 +405,7 @@ def open_product(name: str, *, kind: str = "hansen", loss_year, tree_cover=None,
         except RasterError as exc:
             raise RasterError(f"{exc} — the {role} layer must be on the loss-year layer's grid") from None
         layers[key] = rebase(layer, loss)
+    nodata = dataset.nodata
     loss_nodata = nodata if nodata is not None else (int(loss.nodata) if loss.nodata is not None else
                                                       (255 if kind == "hansen" else None))
     cover = layers["tree_cover"]
@@ -395,11 +418,20 @@ def open_product(name: str, *, kind: str = "hansen", loss_year, tree_cover=None,
     )
 
 
-def open_hansen(loss_year, tree_cover, *, last_year: int | None = 2024, year_offset: int = 2000,
-                datamask=None, name: str = "hansen") -> Product:
+def open_hansen(loss_year, tree_cover, *, last_year: int | None = 2024, datamask=None,
+                name: str = "hansen") -> Product:
     """Open and check a Hansen ``lossyear`` + ``treecover2000`` (+ ``datamask``) product.
 
     Each argument may be a file, a folder of tiles, a glob or a list of files/URLs.
     """
     return open_product(name, kind="hansen", loss_year=loss_year, tree_cover=tree_cover, datamask=datamask,
-                        year_offset=year_offset, last_year=last_year)
+                        last_year=last_year)
+
+
+def _spec_arg(spec):
+    """A layer specification as the config model takes it: text, or a list of text."""
+    if spec is None or isinstance(spec, str):
+        return spec
+    if isinstance(spec, (list, tuple)):
+        return [str(s) for s in spec]
+    return str(spec)

@@ -16,8 +16,8 @@ from typing import Iterator
 import numpy as np
 import shapely
 
-from .geodesy import M2_PER_HA
-from .geodesy import geodesic_areas as plot_areas
+from ...engine.geodesy import M2_PER_HA
+from ...engine.geodesy import geodesic_areas as plot_areas
 
 #: DE-9IM pattern: the interiors of the two geometries intersect (more than touching edges).
 INTERIORS_INTERSECT = "T********"

@@ -25,7 +25,7 @@ from typing import Callable
 
 from tqdm.auto import tqdm
 
-from .errors import CacaoScreenError
+from ..errors import CacaoScreenError
 
 log = logging.getLogger(__name__)
 

@@ -26,14 +26,14 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
-import re
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from functools import partial
 from typing import Iterator, Any, Callable, Iterable, Sequence, TypeVar
 
 from tqdm.auto import tqdm
 
-from .errors import CacaoScreenError, SchedulerError
+from ..config import LOCAL, THREADS, parse_scheduler
+from ..errors import CacaoScreenError, SchedulerError
 
 log = logging.getLogger(__name__)
 
@@ -43,34 +43,8 @@ R = TypeVar("R")
 #: Below this many plots, starting processes costs more than it saves.
 PARALLEL_MIN_PLOTS = 20_000
 
-LOCAL = "local"
-THREADS = "threads"
-_NAMES = {"local": LOCAL, "processes": LOCAL, "threads": THREADS}
-_ADDRESS = re.compile(r"(?:[a-z][a-z0-9+.-]*://\S+|[\w.-]+:\d{1,5})", re.IGNORECASE)
-
 #: How long to wait for a Dask scheduler to answer (a Dask time string).
 CONNECT_TIMEOUT = "20s"
-
-
-def parse_scheduler(value: str) -> str:
-    """The canonical form of a scheduler name: ``local``, ``threads`` or a Dask scheduler address.
-
-    Raises :class:`ValueError` for anything else.
-    """
-    v = str(value).strip()
-    if v.lower() in _NAMES:
-        return _NAMES[v.lower()]
-    if _ADDRESS.fullmatch(v):
-        return v
-    raise ValueError(f"unknown scheduler {value!r}: expected local, processes, threads or the address of a "
-                     "Dask scheduler such as tcp://host:8786")
-
-
-def is_dask(scheduler: Any) -> bool:
-    """Whether ``scheduler`` names (or is) a Dask distributed scheduler."""
-    if isinstance(scheduler, str):
-        return parse_scheduler(scheduler) not in (LOCAL, THREADS)
-    return hasattr(scheduler, "submit") and hasattr(scheduler, "gather")
 
 
 def _cores() -> int:
@@ -134,7 +108,7 @@ def imap_partitions(fn: Callable[[T], R], tasks: Sequence[T], *, scheduler: Any 
 
 def _worker_version() -> str:
     """Runs on each Dask worker: the cacao-screen version installed there."""
-    from . import __version__
+    from .. import __version__
 
     return __version__
 
@@ -168,7 +142,7 @@ def _connect(scheduler: Any):
 
 def _check_workers(client, address: str) -> None:
     """Every worker must run this cacao-screen version (else results could differ)."""
-    from . import __version__
+    from .. import __version__
 
     try:
         versions = client.run(_worker_version)

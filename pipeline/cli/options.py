@@ -1,0 +1,258 @@
+"""Command-line options generated from the config models' fields.
+
+An option is a config key (``screening.reference_year``) and a flag name (``--reference-year``);
+its type, default and help come from the field (:mod:`pipeline.config`). The commands collect
+the options given into dotted keys (:func:`given`), which become a config (``screen``) or
+override one (``run``). :func:`options_table` writes the Markdown tables of ``docs/usage.md``
+from the same list, so the docs, ``--help`` and the models cannot drift apart.
+
+    python -m pipeline.cli.options        # print the tables
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import click
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from ..config import BaselineConfig, RunConfig
+
+
+@dataclass(frozen=True)
+class Option:
+    """One generated option: a config key, its flag, and how the flag sets the key."""
+
+    key: str                    # dotted key under ``root`` (e.g. "screening.reference_year")
+    flag: str                   # "--reference-year"
+    root: type[BaseModel] = RunConfig
+    switch: Any = None          # a boolean switch: the value the flag sets (True, or False for "--no-x")
+    metavar: str | None = None
+    help: str | None = None     # what the flag does, when the field's description says it the other way
+
+    @property
+    def dest(self) -> str:
+        return self.key.replace(".", "__")
+
+    @property
+    def field(self) -> FieldInfo:
+        return field_of(self.root, self.key)
+
+    @property
+    def config_key(self) -> str:
+        """The key as written in a job config file."""
+        return self.key if self.root is RunConfig else f"baseline.{self.key}"
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    for arg in (annotation, *typing.get_args(annotation)):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
+def field_of(root: type[BaseModel], dotted: str) -> FieldInfo:
+    """The pydantic field behind a dotted key (sections are followed through Optional)."""
+    model: type[BaseModel] | None = root
+    *sections, leaf = dotted.split(".")
+    for name in sections:
+        assert model is not None
+        model = _model_of(model.model_fields[name].annotation)
+        if model is None:
+            raise KeyError(f"{dotted}: {name} is not a section")
+    assert model is not None
+    return model.model_fields[leaf]
+
+
+_DEFAULT_IN_TEXT = re.compile(r"\s*\(default: ([^()]*(?:\([^()]*\)[^()]*)*)\)")
+
+
+def describe(field: FieldInfo) -> tuple[str, str]:
+    """(meaning, default) of a field, for help and docs. A field whose default is computed says
+    how in its description, "(default: ...)"; that text is the default shown."""
+    text = field.description or ""
+    m = _DEFAULT_IN_TEXT.search(text)
+    if m:
+        return (text[:m.start()] + text[m.end():]).strip(), m.group(1).strip()
+    if field.is_required():
+        return text, "(required)"
+    default = field.get_default(call_default_factory=True)
+    if isinstance(default, bool):
+        return text, "on" if default else "off"
+    if default is None or default == []:
+        return text, "none"
+    if isinstance(default, float) and default.is_integer():
+        return text, str(int(default))
+    return text, str(default)
+
+
+def _click_type(field: FieldInfo) -> Any:
+    ann = field.annotation
+    args = [a for a in typing.get_args(ann) if a is not type(None)]
+    if typing.get_origin(ann) in (typing.Union, types.UnionType) and len(args) == 1:
+        ann = args[0]
+    if typing.get_origin(ann) is Literal:
+        return click.Choice([str(v) for v in typing.get_args(ann)])
+    if ann is int:
+        return int
+    if ann is float:
+        return float
+    if ann is Path:
+        return click.Path(path_type=Path)
+    return str  # text, and raster layer specifications (a file, folder, glob or URL)
+
+
+def _is_list(field: FieldInfo) -> bool:
+    return typing.get_origin(field.annotation) is list
+
+
+def make_option(opt: Option, *, required: bool = False, help_prefix: str = "") -> Callable:
+    """The click option for ``opt``, with the field's help and default."""
+    meaning, default = describe(opt.field)
+    meaning = opt.help or meaning
+    help_text = f"{help_prefix}{meaning}" + ("" if meaning.endswith(".") else ".")
+    help_text += "" if required else f"  [default: {default}]"
+    kw: dict[str, Any] = {"default": None, "help": help_text}
+    if opt.switch is not None:
+        kw.update(is_flag=True, flag_value=opt.switch)
+    elif _is_list(opt.field):
+        kw.update(multiple=True, default=())
+    else:
+        kw.update(type=_click_type(opt.field), required=required)
+        if opt.metavar:
+            kw["metavar"] = opt.metavar
+    return click.option(opt.flag, opt.dest, **kw)
+
+
+def apply(options: list[Option], *, required: tuple[str, ...] = ()) -> Callable:
+    """Decorate a command with ``options`` (in this order in ``--help``)."""
+    def deco(f):
+        for opt in reversed(options):
+            f = make_option(opt, required=opt.key in required)(f)
+        return f
+    return deco
+
+
+def given(options: list[Option], kwargs: dict[str, Any], *, absolute_paths: bool = False) -> dict[str, Any]:
+    """The options given on the command line as {dotted key: value}; the others are left out."""
+    out = {}
+    for opt in options:
+        value = kwargs.pop(opt.dest, None)
+        if value is None or value == ():
+            continue
+        if isinstance(value, tuple):
+            value = list(value)
+        if absolute_paths and isinstance(value, Path):
+            value = value.absolute()  # relative to where the command runs, not to the config file
+        out[opt.key] = value
+    return out
+
+
+# --- The options of each command -----------------------------------------------------------------
+
+PLOT_OPTIONS = [
+    Option("plots.path", "--plots", metavar="PATH"),
+    Option("plots.layer", "--layer"),
+    Option("plots.id_column", "--id-column"),
+    Option("plots.crs", "--crs"),
+    Option("plots.wkt_column", "--wkt-column"),
+    Option("plots.lat_column", "--lat-column"),
+    Option("plots.lon_column", "--lon-column"),
+]
+RASTER_OPTIONS = [
+    Option("rasters.loss_year", "--loss-year", metavar="SPEC"),
+    Option("rasters.tree_cover", "--tree-cover", metavar="SPEC"),
+    Option("rasters.datamask", "--datamask", metavar="SPEC"),
+    Option("rasters.last_year", "--last-year", metavar="YEAR"),
+]
+SCREENING_OPTIONS = [
+    Option("screening.reference_year", "--reference-year", metavar="YEAR"),
+    Option("screening.canopy_threshold", "--canopy-threshold", metavar="PCT"),
+    Option("screening.canopy_operator", "--canopy-operator"),
+    Option("screening.min_forest_patch_ha", "--min-forest-patch-ha", metavar="HA"),
+    Option("screening.patch_connectivity", "--patch-connectivity"),
+    Option("screening.review_max_ha", "--review-max-ha", metavar="HA"),
+    Option("screening.min_data_coverage_pct", "--min-data-coverage-pct", metavar="PCT"),
+    Option("screening.status_rule", "--status-rule"),
+]
+QC_OPTIONS = [
+    Option("qc.fix_swapped_coordinates", "--fix-swapped-coordinates", switch=True),
+    Option("qc.repair_invalid", "--no-repair", switch=False,
+           help="Do not repair invalid polygons: report them as errors (invalid_geometry), not screened"),
+    Option("qc.max_area_ha", "--max-area-ha", metavar="HA"),
+    Option("qc.area_tolerance_pct", "--area-tolerance-pct", metavar="PCT"),
+    Option("qc.area_tolerance_ha", "--area-tolerance-ha", metavar="HA"),
+    Option("qc.point_default_area_ha", "--point-default-area-ha", metavar="HA"),
+    Option("qc.overlap_min_share", "--overlap-min-share", metavar="SHARE"),
+    Option("qc.min_decimals", "--min-decimals", metavar="N"),
+    Option("qc.declared_area_column", "--declared-area-column", metavar="NAME"),
+]
+OUTPUT_OPTIONS = [
+    Option("output.path", "--out", metavar="PATH"),
+    Option("output.overwrite", "--overwrite", switch=True),
+    Option("output.incremental", "--incremental", switch=True),
+]
+EXECUTION_OPTIONS = [
+    Option("execution.workers", "--workers", metavar="N"),
+    Option("execution.scheduler", "--scheduler", metavar="threads|local|ADDRESS"),
+]
+#: ``screen``: the whole job from flags.
+SCREEN_OPTIONS = [*PLOT_OPTIONS, *RASTER_OPTIONS, *SCREENING_OPTIONS, *QC_OPTIONS, *OUTPUT_OPTIONS,
+                  *EXECUTION_OPTIONS]
+#: ``run``: flags override the config file (the plots and rasters come from the file, but for
+#: the plots' reading settings and the last loss year).
+RUN_OPTIONS = [o for o in SCREEN_OPTIONS if o.key != "plots.path" and not (
+    o.key.startswith("rasters.") and o.key != "rasters.last_year")]
+#: ``validate``: the plots and the quality control.
+VALIDATE_OPTIONS = [o for o in [*PLOT_OPTIONS, *QC_OPTIONS] if o.key != "plots.path"]
+
+BASELINE_OPTIONS = [
+    Option("output", "--out", BaselineConfig, metavar="PATH"),
+    Option("start_year", "--baseline-start", BaselineConfig, metavar="YEAR"),
+    Option("end_year", "--baseline-end", BaselineConfig, metavar="YEAR"),
+    Option("regions.path", "--regions", BaselineConfig, metavar="PATH"),
+    Option("regions.layer", "--region-layer", BaselineConfig),
+    Option("regions.id_column", "--region-id-column", BaselineConfig),
+    Option("regions.name_column", "--region-name-column", BaselineConfig),
+    Option("cooperative_column", "--cooperative-column", BaselineConfig),
+    Option("group_by", "--group-by", BaselineConfig),
+    Option("deliveries.path", "--deliveries", BaselineConfig, metavar="PATH"),
+    Option("deliveries.quantity_column", "--quantity-column", BaselineConfig),
+    Option("previous", "--previous", BaselineConfig, metavar="PATH"),
+    Option("ring_m", "--ring-m", BaselineConfig, metavar="M"),
+]
+
+
+# --- Docs ----------------------------------------------------------------------------------------
+
+
+def _row(opt: Option, note: str = "") -> str:
+    meaning, default = describe(opt.field)
+    meaning = opt.help or meaning
+    meaning = meaning.replace("|", "\\|")
+    return f"| `{opt.flag}`{note} | `{opt.config_key}` | {default} | {meaning} |"
+
+
+def options_table() -> str:
+    """The Markdown tables of docs/usage.md: every option of screen/run, validate and baseline."""
+    head = "| flag | config key | default | meaning |\n| --- | --- | --- | --- |"
+    run_keys = {o.key for o in RUN_OPTIONS}
+    screen_rows = [_row(o, "" if o.key in run_keys else " (screen only)") for o in SCREEN_OPTIONS]
+    validate_only = [o for o in VALIDATE_OPTIONS if o not in SCREEN_OPTIONS]
+    parts = ["#### `screen` and `run`", "", head, *screen_rows, "",
+             "`run --config FILE` takes every option above but `--plots` and the raster layers, which come "
+             "from the file; a flag given overrides the file.", ""]
+    if validate_only:
+        parts += ["#### `validate`", "", head, *(_row(o) for o in validate_only), ""]
+    parts += ["#### `baseline`", "", head, *(_row(o) for o in BASELINE_OPTIONS)]
+    return "\n".join(parts) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(options_table(), end="")

@@ -1,0 +1,72 @@
+"""``cacao-screen screen`` and ``cacao-screen run``: a screening job from flags, or from a config file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import build_config, load_config, set_dotted
+from .app import cli, progress_wanted, quiet, verbosity_options
+from .baseline import print_baseline_summary
+from .options import RUN_OPTIONS, SCREEN_OPTIONS, apply, given
+
+SCREEN_HELP_EPILOG = """\b
+Status values:
+  deforestation_free      no forest loss after the reference year
+  review                  some loss after it, at most --review-max-ha (check imagery)
+  deforestation_detected  more loss than that
+  not_assessed            less than --min-data-coverage-pct of the plot over valid data
+  invalid                 the geometry cannot be screened (see status_reason)
+"""
+
+
+@cli.command(epilog=SCREEN_HELP_EPILOG)
+@apply(SCREEN_OPTIONS, required=("plots.path", "rasters.loss_year", "rasters.tree_cover"))
+@verbosity_options
+@click.pass_context
+def screen(ctx: click.Context, **kwargs) -> None:
+    """Screen the plots in --plots against a loss-year and a tree-cover raster."""
+    data: dict = {}
+    for key, value in given(SCREEN_OPTIONS, kwargs).items():
+        set_dotted(data, key, value)
+    run_job(ctx, build_config(data, "command line"))
+
+
+@cli.command(epilog=SCREEN_HELP_EPILOG)
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path),
+              help="YAML configuration (see configs/sample.yaml); relative paths in it are relative to it.")
+@apply(RUN_OPTIONS)
+@verbosity_options
+@click.pass_context
+def run(ctx: click.Context, config_path: Path, **kwargs) -> None:
+    """Run a screening job described by a YAML config; flags override the file."""
+    run_job(ctx, load_config(config_path, given(RUN_OPTIONS, kwargs, absolute_paths=True)))
+
+
+def run_job(ctx: click.Context, cfg) -> None:
+    from ..job import run as run_screening
+
+    result = run_screening(cfg, progress=progress_wanted(ctx))
+    if not quiet(ctx):
+        print_summary(result, cfg.output.path, cfg.screening.reference_year)
+        if result.baseline is not None:
+            print_baseline_summary(result.baseline)
+
+
+def print_summary(result, out_path: Path, reference_year: int) -> None:
+    s = result.summary()
+    n = int(s.loc["total", "plots"])
+    click.echo(f"Screened {n} plots -> {out_path}")
+    click.echo(f"{'status':<24}{'plots':>8}{'area (ha)':>14}{f'loss after {reference_year} (ha)':>26}")
+    for status, row in s.iterrows():
+        if status == "total":
+            click.echo("-" * 72)
+        click.echo(f"{status:<24}{int(row['plots']):>8}{row['area_ha']:>14.2f}{row['loss_after_ref_ha']:>26.2f}")
+    if result.reused:
+        click.echo(f"Incremental: {result.reused} unchanged plots reused, {n - result.reused} screened")
+    issues = result.issues
+    if len(issues):
+        counts = issues.groupby(["severity", "code"]).size()
+        click.echo("Quality control: " + ", ".join(f"{code} ({sev}) x{k}" for (sev, code), k in counts.items())
+                   + "  [layer plot_issues]")

@@ -1,0 +1,67 @@
+"""Partitions: plots grouped by the raster block under them, so that each block is read once.
+
+:func:`pixel_bounds` gives each plot's cell range on the grid; :func:`partition` groups plots by
+the block holding their upper-left cell, in block order; :func:`batches` gathers consecutive
+partitions into tasks of thousands of plots; :func:`window_of` is the pixel window a partition reads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .coverage import Grid, to_pixel
+
+
+def pixel_bounds(bounds: np.ndarray, grid: Grid) -> np.ndarray:
+    """Rows and columns (r0, c0, r1, c1; end exclusive) of the cells under lon/lat ``bounds``.
+
+    ``bounds`` is an (n, 4) array of (minx, miny, maxx, maxy) as from ``shapely.bounds``.
+    """
+    u0, v0 = to_pixel(bounds[:, 0], bounds[:, 3], grid)
+    u1, v1 = to_pixel(bounds[:, 2], bounds[:, 1], grid)
+    c0, r0, c1, r1 = np.floor(u0), np.floor(v0), np.ceil(u1), np.ceil(v1)
+    out = np.stack([r0, c0, np.maximum(r1, r0 + 1), np.maximum(c1, c0 + 1)], axis=1)
+    return out.astype("int64")
+
+
+def partition(pix: np.ndarray, block_size: int = 512, max_plots: int = 5000) -> list[np.ndarray]:
+    """Group plots by the raster block holding their upper-left cell, in block order.
+
+    ``pix`` is the (n, 4) result of :func:`pixel_bounds`. Returns a list of index arrays (into
+    ``pix``); each group's window is the union of its plots' cells, so neighbouring plots share
+    one read. Groups larger than ``max_plots`` are split (in row-major order) to bound memory and
+    balance work across processes.
+    """
+    if len(pix) == 0:
+        return []
+    brow = np.floor_divide(pix[:, 0], block_size)
+    bcol = np.floor_divide(pix[:, 1], block_size)
+    order = np.lexsort((pix[:, 1], pix[:, 0], bcol, brow))
+    key_sorted = np.stack([brow[order], bcol[order]], axis=1)
+    breaks = np.flatnonzero(np.any(key_sorted[1:] != key_sorted[:-1], axis=1)) + 1
+    groups = []
+    for g in np.split(order, breaks):
+        groups.extend(np.array_split(g, int(np.ceil(len(g) / max_plots))))
+    return groups
+
+
+def batches(groups: list[np.ndarray], max_plots: int = 20_000) -> list[list[np.ndarray]]:
+    """Consecutive partitions gathered into batches of at most ``max_plots`` plots (at least one
+    partition each): one task computes the coverage of a whole batch at once, so the per-call
+    overhead of numpy is paid per batch, not per partition."""
+    out: list[list[np.ndarray]] = []
+    size = max_plots
+    for g in groups:
+        if size + len(g) > max_plots:
+            out.append([])
+            size = 0
+        out[-1].append(g)
+        size += len(g)
+    return out
+
+
+def window_of(pix: np.ndarray) -> tuple[int, int, int, int]:
+    """(row0, col0, height, width) of the union of the plots' cell ranges."""
+    r0, c0 = int(pix[:, 0].min()), int(pix[:, 1].min())
+    return r0, c0, int(pix[:, 2].max()) - r0, int(pix[:, 3].max()) - c0
+

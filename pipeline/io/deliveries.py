@@ -1,0 +1,37 @@
+"""Reading the deliveries CSV (lots of cocoa and the plots they came from) as text."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import DeliveriesConfig
+from ..errors import DeliveriesError
+
+
+def read_deliveries(cfg: DeliveriesConfig) -> pd.DataFrame:
+    """The deliveries CSV as text, every cell a string (comma, semicolon or tab separated; UTF-8).
+
+    Checking and typing the values is :func:`pipeline.stages.baseline.supply.parse_deliveries`'s.
+    """
+    path = Path(cfg.path)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            head = f.read(64 * 1024)
+    except FileNotFoundError:
+        raise DeliveriesError(f"{path}: deliveries file not found") from None
+    except UnicodeDecodeError as exc:
+        raise DeliveriesError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as CSV UTF-8") from exc
+    except OSError as exc:
+        raise DeliveriesError(f"{path}: cannot read the deliveries file ({exc.strerror})") from exc
+    if not head.strip():
+        raise DeliveriesError(f"{path}: the deliveries file is empty")
+    first = head.splitlines()[0]
+    sep = max((",", ";", "\t"), key=first.count)
+    try:
+        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                           skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DeliveriesError(f"{path}: not a readable CSV ({exc})".replace("\n", " ")) from exc

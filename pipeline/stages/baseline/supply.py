@@ -1,0 +1,134 @@
+"""Supply chain: deliveries of cocoa from plots, grouped into lots and buyers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...errors import DeliveriesError
+from ...vocab import FREE, STATUS_PRECEDENCE, STATUSES, UNKNOWN
+from .groups import label
+
+#: Supply-chain statuses: the plot statuses plus ``unknown``.
+DELIVERY_STATUSES = (*STATUSES, UNKNOWN)
+
+
+def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_column: str = "quantity") -> pd.DataFrame:
+    """Check and type a deliveries table read as text (every cell a string).
+
+    Required columns: ``lot_id``, ``plot_id`` and ``quantity_column`` (names matched ignoring
+    case and surrounding spaces); optional: ``buyer``, ``date`` (ISO, e.g. 2024-03-31). Other
+    columns are kept. Raises :class:`DeliveriesError` naming the file, the line (the header is
+    line 1), the row and the column of each bad value (up to 10 listed).
+
+    Returns ``source_row`` (1-based data row), ``lot_id``, ``plot_id``, ``quantity`` (float),
+    then ``buyer`` and ``date`` when present, then the other columns.
+    """
+    by_key = {str(c).strip().lower(): c for c in raw.columns}
+    want = {"lot_id": "lot_id", "plot_id": "plot_id", "quantity": quantity_column.strip().lower()}
+    missing = [name for name in want.values() if name not in by_key]
+    if missing:
+        have = ", ".join(str(c) for c in raw.columns) or "none"
+        raise DeliveriesError(f"{source}: missing column(s) {', '.join(missing)} (the file has: {have}); "
+                              "required: lot_id, plot_id and the quantity")
+    problems: list[str] = []
+    # Blank lines are skipped, but lines and rows keep their numbers in the file.
+    blank = raw.astype(str).apply(lambda c: c.str.strip() == "").all(axis=1).to_numpy() if len(raw.columns) else \
+        np.zeros(len(raw), dtype=bool)
+    row_number = np.flatnonzero(~blank) + 1
+    raw = raw[~blank].reset_index(drop=True)
+
+    def where(i: int, col: str) -> str:
+        return f"line {row_number[i] + 1} (row {row_number[i]}), column {col!r}"
+
+    cols = {k: raw[by_key[v]].astype(str).str.strip() for k, v in want.items()}
+    for key in ("lot_id", "plot_id"):
+        for i in np.flatnonzero((cols[key] == "").to_numpy()):
+            problems.append(f"{where(i, by_key[want[key]])}: empty {key}")
+    qty = pd.to_numeric(cols["quantity"], errors="coerce").to_numpy(dtype="float64")
+    qcol = by_key[want["quantity"]]
+    for i in np.flatnonzero(~np.isfinite(qty) | (qty < 0)):
+        text = cols["quantity"].iloc[i]
+        what = ("empty quantity" if text == "" else
+                f"{text!r} is negative" if np.isfinite(qty[i]) else
+                f"{text!r} is not a number" + (" (use a point as the decimal separator)" if "," in text else ""))
+        problems.append(f"{where(i, qcol)}: {what}")
+    out = pd.DataFrame({"source_row": row_number.astype("int64"),
+                        "lot_id": cols["lot_id"].to_numpy(dtype=object),
+                        "plot_id": cols["plot_id"].to_numpy(dtype=object),
+                        "quantity": qty})
+    if "buyer" in by_key:
+        out["buyer"] = raw[by_key["buyer"]].astype(str).str.strip().to_numpy(dtype=object)
+    if "date" in by_key:
+        text = raw[by_key["date"]].astype(str).str.strip()
+        dates = pd.to_datetime(text.where(text != ""), format="%Y-%m-%d", errors="coerce")
+        for i in np.flatnonzero((dates.isna() & (text != "")).to_numpy()):
+            problems.append(f"{where(i, by_key['date'])}: {text.iloc[i]!r} is not a date (YYYY-MM-DD)")
+        out["date"] = text.to_numpy(dtype=object)
+    if problems:
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        raise DeliveriesError(f"{source}: " + "; ".join(problems[:10]) + more)
+    used = {by_key[v] for v in want.values()} | {by_key.get("buyer"), by_key.get("date")}
+    for c in raw.columns:
+        if c not in used and str(c) not in out.columns:
+            out[str(c)] = raw[c].to_numpy(dtype=object)
+    return out
+
+
+def match_deliveries(deliveries: pd.DataFrame, plots: pd.DataFrame) -> pd.DataFrame:
+    """Add each delivery's ``plot_status`` (``unknown`` for an id in no row of the screening) and
+    ``plot_rows``, the number of screened rows carrying its ``plot_id`` (0: unknown; more than 1:
+    ambiguous, and the least favourable of their statuses is taken)."""
+    ids = plots["plot_id"].astype(str)
+    status = plots["status"].astype(str)
+    rank = {s: k for k, s in enumerate(STATUS_PRECEDENCE)}
+    per_id = pd.DataFrame({"plot_id": ids, "rank": status.map(rank)}).groupby("plot_id")["rank"].agg(["min", "size"])
+    out = deliveries.copy()
+    pid = out["plot_id"].astype(str)
+    best = pid.map(per_id["min"])
+    out["plot_status"] = [UNKNOWN if pd.isna(r) else STATUS_PRECEDENCE[int(r)] for r in best]
+    out["plot_rows"] = pid.map(per_id["size"]).fillna(0).astype("int64").to_numpy()
+    return out
+
+
+def supply_figures(matched: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Per value of ``key`` (``lot_id`` or ``buyer``): quantities by plot status and flags.
+
+    ``deforestation_free_quantity_pct`` = 100 × quantity from deforestation-free plots / quantity;
+    ``deforestation_free`` is true when every delivery comes from a deforestation-free plot.
+    """
+    m = matched.copy()
+    if key == "buyer":
+        m["buyer"] = [label(v) for v in m["buyer"]]
+    keys = pd.Index(pd.unique(m[key]), name=key)
+    g = m.groupby(key, sort=False)
+    out = pd.DataFrame(index=keys)
+    if key == "buyer":
+        out["n_lots"] = g["lot_id"].nunique()
+    elif "buyer" in m.columns:
+        out["buyer"] = g["buyer"].agg(lambda s: ", ".join(sorted({label(v) for v in s})))
+    if "date" in m.columns:
+        d = m["date"].where(m["date"].astype(str) != "")
+        out["first_date"] = d.groupby(m[key], sort=False).min()
+        out["last_date"] = d.groupby(m[key], sort=False).max()
+    out["n_deliveries"] = g.size()
+    out["n_plots"] = g["plot_id"].nunique()
+    out["quantity"] = g["quantity"].sum()
+    for s in DELIVERY_STATUSES:
+        out[f"quantity_{s}"] = m["quantity"].where(m["plot_status"] == s, 0.0).groupby(m[key], sort=False).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = out["quantity"].to_numpy(dtype="float64")
+        out["deforestation_free_quantity_pct"] = np.where(
+            q > 0, 100.0 * out["quantity_deforestation_free"].to_numpy(dtype="float64") / q, np.nan)
+    for s in DELIVERY_STATUSES:
+        if s != "deforestation_free":
+            out[f"contains_{s}"] = (m["plot_status"] == s).groupby(m[key], sort=False).any()
+    out["deforestation_free"] = (m["plot_status"] == "deforestation_free").groupby(m[key], sort=False).all()
+
+    def id_list(mask):
+        sub = m[mask]
+        return sub.groupby(key, sort=False)["plot_id"].agg(lambda s: ", ".join(pd.unique(s.astype(str))))
+
+    out["unknown_plot_ids"] = id_list(m["plot_status"] == UNKNOWN).reindex(keys).fillna("")
+    out["ambiguous_plot_ids"] = id_list(m["plot_rows"] > 1).reindex(keys).fillna("")
+    return out.reset_index()

@@ -1,0 +1,399 @@
+"""Geometry quality control: checks that decide whether and how a plot can be screened.
+
+Each finding is an issue record (``plot_id``, ``source_row``, ``code``, ``severity``,
+``message``); :data:`~.codes.ISSUE_CODES` lists every code with its severity, what happened and
+what the user can do. Nothing is dropped: every input row stays in the output, and
+:class:`QCResult` has one entry per row.
+
+The checks run on all rows at once (shapely 2 array functions, numpy), one step after another
+(:class:`_Checker`); a row with an error skips the later geometry checks. Cross-plot checks use a
+spatial index (:mod:`.cross`).
+
+What is screened (``QCResult.geometry``) is the input geometry, or a stand-in for it: the repair of
+an invalid polygon, a circle of the declared area around a point, the plot with longitude and
+latitude swapped back (only when asked). The original geometry is never changed: the outputs keep it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ...config import QCConfig
+from ...engine.geodesy import M2_PER_HA
+from ...engine.geodesy import geodesic_areas as plot_areas
+from ...errors import PlotsError
+from ...vocab import ISSUE_COLUMNS
+from .codes import ISSUE_CODES, SEVERITY_ORDER
+from .cross import cross_plot_checks
+from .geometry import (CIRCLE_VERTICES, COLLECTION, LINEAR, MULTIPOINT, POINT, POLYGONAL, count_decimals,
+                       few_decimals, geodesic_circles, hole_counts, polygonal_parts, repair, swapped)
+
+#: Columns taken as the declared area in hectares, in order of preference (names compared
+#: case-insensitively; ``Area`` is the EUDR GeoJSON property).
+DECLARED_AREA_COLUMNS = ("declared_area_ha", "area_ha", "area")
+
+#: EUDR: a plot of land of more than 4 ha must be given as a polygon, not a point.
+EUDR_POINT_MAX_HA = 4.0
+
+#: A polygon smaller than this (m²) is a sliver with no real area: ``collapsed_polygon``.
+MIN_AREA_M2 = 1.0
+
+
+@dataclass
+class QCResult:
+    """``issues`` (one row per finding) and, per plot, whether and what to screen."""
+
+    issues: pd.DataFrame
+    screenable: np.ndarray   # bool per plot
+    qc_status: pd.Series     # 'ok' | 'warning' | 'error' per plot
+    qc_summary: pd.Series    # readable summary per plot ('' when no issue)
+    error_reason: pd.Series  # the error messages per plot ('' when none)
+    geometry: np.ndarray     # the geometry to screen per plot (a repair or stand-in; None when not screenable)
+    area_ha: np.ndarray = None  # area of the screened geometry on the WGS84 ellipsoid (NaN when not screenable)
+
+
+class _Issues:
+    """Accumulates findings as arrays: (positions, code, severity, messages)."""
+
+    def __init__(self) -> None:
+        self.pos: list[np.ndarray] = []
+        self.code: list[np.ndarray] = []
+        self.sev: list[np.ndarray] = []
+        self.msg: list[np.ndarray] = []
+
+    def add(self, positions, code: str, severity: str, messages) -> None:
+        positions = np.asarray(positions, dtype="int64").ravel()
+        if not len(positions):
+            return
+        assert code in ISSUE_CODES, code
+        if isinstance(messages, str):
+            messages = np.full(len(positions), messages, dtype=object)
+        self.pos.append(positions)
+        self.code.append(np.full(len(positions), code, dtype=object))
+        self.sev.append(np.full(len(positions), severity, dtype=object))
+        self.msg.append(np.asarray(list(messages), dtype=object))
+
+    def arrays(self):
+        if not self.pos:
+            e = np.zeros(0, dtype=object)
+            return np.zeros(0, dtype="int64"), e, e, e
+        pos, code, sev, msg = (np.concatenate(a) for a in (self.pos, self.code, self.sev, self.msg))
+        rank = pd.Series(sev).map(SEVERITY_ORDER).to_numpy()
+        order = np.lexsort((code.astype(str), rank, pos))
+        return pos[order], code[order], sev[order], msg[order]
+
+
+def declared_areas(plots: pd.DataFrame, column: str | None = None) -> tuple[np.ndarray, str | None, np.ndarray]:
+    """Declared area (ha) per row, the column it came from, and where a cell was not a number."""
+    n = len(plots)
+    if column is None:
+        lower = {str(c).lower(): c for c in plots.columns}
+        column = next((lower[name] for name in DECLARED_AREA_COLUMNS if name in lower), None)
+    elif column not in plots.columns:
+        names = [str(c) for c in plots.columns if c != plots.geometry.name]
+        raise PlotsError(f"no declared-area column {column!r} (qc.declared_area_column); "
+                         f"columns are: {', '.join(names)}")
+    if column is None:
+        return np.full(n, np.nan), None, np.zeros(n, dtype=bool)
+    raw = plots[column]
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        return raw.to_numpy(dtype="float64", na_value=np.nan), str(column), np.zeros(n, dtype=bool)
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    blank = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+    return values, str(column), np.isnan(values) & ~blank
+
+
+def check_plots(plots: pd.DataFrame, params: QCConfig = QCConfig(), *,
+                coverage_bounds: tuple[float, float, float, float] | None = None) -> QCResult:
+    """Run every check on a normalised plots frame (see :func:`pipeline.io.plots.normalise`).
+
+    ``coverage_bounds`` (minx, miny, maxx, maxy in degrees), the extent of the rasters, lets a plot
+    that lies outside it but would lie inside with longitude and latitude swapped be flagged.
+    """
+    return _Checker(plots, params, coverage_bounds).run()
+
+
+class _Checker:
+    """The state of the checks on one frame: the geometries to screen (repaired as the steps go),
+    which rows have an error, and the findings. Each method is one step; :meth:`run` runs them in order."""
+
+    def __init__(self, plots: pd.DataFrame, params: QCConfig,
+                 coverage_bounds: tuple[float, float, float, float] | None) -> None:
+        self.plots, self.params, self.coverage_bounds = plots, params, coverage_bounds
+        self.n = len(plots)
+        self.original = np.asarray(plots.geometry.to_numpy(), dtype=object)
+        self.geoms = self.original.copy()
+        self.ids = plots["plot_id"].astype(str).to_numpy(dtype=object)
+        self.rows = plots["source_row"].to_numpy()
+        self.out = _Issues()
+        self.err = np.zeros(self.n, dtype=bool)  # rows with an error: no further geometry checks
+
+    def run(self) -> QCResult:
+        for step in (self.reader_notes, self.empty, self.geometry_types, self.coordinate_ranges, self.precision,
+                     self.validity, self.points, self.areas, self.holes, self.identifiers, self.across_plots):
+            step()
+        return _result(self.plots, self.out, self.geoms, self.err, self.area_ha)
+
+    def reader_notes(self) -> None:
+        """What the reader found (unreadable or recovered geometries)."""
+        read = self.plots.attrs.get("read_issues") or {}
+        if len(read.get("position", ())):
+            for code in np.unique(read["code"]):
+                for sev in ("error", "warning", "info"):
+                    m = (read["code"] == code) & (read["severity"] == sev)
+                    if m.any():
+                        self.out.add(read["position"][m], str(code), sev, read["message"][m])
+                        if sev == "error":
+                            self.err[read["position"][m]] = True
+
+    def empty(self) -> None:
+        """Missing and empty geometries."""
+        missing = shapely.is_missing(self.geoms) | shapely.is_empty(self.geoms)
+        self.out.add(np.flatnonzero(missing & ~self.err), "empty_geometry", "error", "the row has no geometry or an empty one")
+        self.err |= missing
+
+    def geometry_types(self) -> None:
+        """Geometry types: polygons, points; collections keep their polygons; the rest is refused."""
+        self.types = shapely.get_type_id(self.geoms)
+        single_multipoint = (self.types == MULTIPOINT) & (shapely.get_num_geometries(self.geoms) == 1)
+        if single_multipoint.any():
+            self.geoms[single_multipoint] = shapely.get_geometry(self.geoms[single_multipoint], 0)
+            self.types[single_multipoint] = POINT
+        self.repaired_note = np.full(self.n, None, dtype=object)
+        coll = np.flatnonzero(~self.err & (self.types == COLLECTION))
+        if len(coll):
+            polys, dropped = polygonal_parts(self.geoms[coll])
+            has = np.array([p is not None for p in polys], dtype=bool)
+            self.geoms[coll[has]] = polys[has]
+            self.types[coll[has]] = shapely.get_type_id(polys[has])
+            self.repaired_note[coll[has]] = [f"a GeometryCollection: its polygons are kept, {d} other part(s) dropped"
+                                        for d in dropped[has]]
+        refused = ~self.err & ~np.isin(self.types, (*POLYGONAL, POINT))
+        idx = np.flatnonzero(refused)
+        if len(idx):
+            kinds = shapely.get_type_id(self.geoms[idx])
+            msgs = [f"{g.geom_type} geometry: only polygons and single points can be screened"
+                    + (" (close the line into a polygon)" if k in LINEAR else "") for g, k in zip(self.geoms[idx], kinds)]
+            self.out.add(idx, "non_polygonal", "error", msgs)
+        self.err |= refused
+
+    def coordinate_ranges(self) -> None:
+        """Coordinate ranges and swapped longitude/latitude (on bounding boxes: cheap)."""
+        bounds = np.full((self.n, 4), np.nan)
+        live = ~self.err
+        bounds[live] = shapely.bounds(self.geoms[live])
+        self.geographic = bool(self.plots.attrs.get("wgs84_source", True))
+        with np.errstate(invalid="ignore"):
+            finite = np.isfinite(bounds).all(axis=1)
+            lat_bad = (bounds[:, 1] < -90) | (bounds[:, 3] > 90)
+            lon_bad = (bounds[:, 0] < -180) | (bounds[:, 2] > 180)
+            fits_swapped = (bounds[:, 0] >= -90) & (bounds[:, 2] <= 90) & (bounds[:, 1] >= -180) & (bounds[:, 3] <= 180)
+        swap_range = live & finite & lat_bad & fits_swapped & self.geographic
+        out_of_range = live & (~finite | ((lat_bad | lon_bad) & ~swap_range))
+        idx = np.flatnonzero(out_of_range)
+        if len(idx):
+            msgs = [("coordinates are not finite numbers (a failed reprojection?)" if not np.isfinite(b).all() else
+                     f"coordinates outside longitude ±180 / latitude ±90 (x {b[0]:.6g} to {b[2]:.6g}, y {b[1]:.6g} to "
+                     f"{b[3]:.6g}): projected coordinates with a longitude/latitude CRS? state the right --crs")
+                    for b in bounds[idx]]
+            self.out.add(idx, "coordinates_out_of_range", "error", msgs)
+        self.err |= out_of_range
+        swap_cover = np.zeros(self.n, dtype=bool)
+        if self.coverage_bounds is not None and self.geographic:
+            cx0, cy0, cx1, cy1 = self.coverage_bounds
+            b = bounds
+            with np.errstate(invalid="ignore"):
+                outside = (b[:, 2] < cx0) | (b[:, 0] > cx1) | (b[:, 3] < cy0) | (b[:, 1] > cy1)
+                inside_swapped = (b[:, 1] >= cx0) & (b[:, 3] <= cx1) & (b[:, 0] >= cy0) & (b[:, 2] <= cy1)
+            swap_cover = ~self.err & outside & inside_swapped
+        if self.params.fix_swapped_coordinates:
+            fix = np.flatnonzero(swap_range | swap_cover)
+            self.geoms[fix] = swapped(self.geoms[fix])
+            why = np.where(swap_range[fix], "a latitude beyond ±90 fits as a longitude",
+                           "the plot lies outside the rasters' extent and inside it swapped")
+            self.out.add(fix, "swapped_coordinates_fixed", "warning",
+                    [f"longitude and latitude were swapped ({w}); swapped back as asked (--fix-swapped-coordinates): "
+                     "the swapped-back plot is screened" for w in why])
+        else:
+            idx = np.flatnonzero(swap_range)
+            self.out.add(idx, "suspect_swapped_coordinates", "error",
+                    [f"latitude {b[1]:.6g} to {b[3]:.6g} is beyond ±90 but would fit as a longitude: longitude and "
+                     "latitude look swapped (rerun with --fix-swapped-coordinates to swap them back)" for b in bounds[idx]])
+            self.err |= swap_range
+            self.out.add(np.flatnonzero(swap_cover), "suspect_swapped_coordinates", "warning",
+                    "the plot lies outside the rasters' extent (or --bounds) but would lie inside it with longitude "
+                    "and latitude swapped (rerun with --fix-swapped-coordinates to swap them back)")
+
+    def precision(self) -> None:
+        """Coordinate precision (EUDR: 6 decimals), on the file's own longitude/latitude."""
+        if self.geographic and self.params.min_decimals > 0:
+            idx = np.flatnonzero(~self.err)
+            xy, which = shapely.get_coordinates(self.original[idx], return_index=True)
+            precise = ~(few_decimals(xy[:, 0], self.params.min_decimals - 1) & few_decimals(xy[:, 1], self.params.min_decimals - 1))
+            low = np.bincount(which, weights=precise, minlength=len(idx)) == 0
+            low &= np.bincount(which, minlength=len(idx)) > 0
+            if low.any():
+                sel = np.isin(which, np.flatnonzero(low))
+                dec = np.maximum(count_decimals(xy[sel, 0], self.params.min_decimals),
+                                 count_decimals(xy[sel, 1], self.params.min_decimals))
+                most = np.zeros(len(idx), dtype="int64")
+                np.maximum.at(most, which[sel], dec)
+                texts = np.array([f"coordinates have at most {d} decimal(s) (~{111_000 * 10.0 ** -d:g} m); "
+                                  f"EUDR asks for {self.params.min_decimals}" for d in range(self.params.min_decimals)], dtype=object)
+                self.out.add(idx[low], "low_precision", "warning", texts[most[low]])
+
+    def validity(self) -> None:
+        """Validity: repair (make_valid, polygonal parts kept) or refuse."""
+        poly = ~self.err & np.isin(self.types, POLYGONAL)
+        idx = np.flatnonzero(poly)
+        bad = idx[~shapely.is_valid(self.geoms[idx])]
+        if len(bad):
+            reasons = shapely.is_valid_reason(self.geoms[bad])
+            if self.params.repair_invalid:
+                fixed, dropped = repair(self.geoms[bad])
+                ok = np.array([f is not None for f in fixed], dtype=bool)
+                self.out.add(bad[~ok], "collapsed_polygon", "error",
+                        [f"no area left after repair (invalid polygon: {r})" for r in reasons[~ok]])
+                self.err[bad[~ok]] = True
+                after = plot_areas(fixed[ok]) / M2_PER_HA
+                self.geoms[bad[ok]] = fixed[ok]
+                self.repaired_note[bad[ok]] = [
+                    f"invalid polygon ({r}) repaired with make_valid: {a1:.4f} ha"
+                    + (f", {d} collapsed part(s) dropped" if d else "") + "; the repair is screened"
+                    for r, a1, d in zip(reasons[ok], after, dropped[ok])]
+            else:
+                self.out.add(bad, "invalid_geometry", "error", [f"invalid polygon: {r}" for r in reasons])
+                self.err[bad] = True
+        idx = np.flatnonzero(np.array([r is not None for r in self.repaired_note], dtype=bool) & ~self.err)
+        self.out.add(idx, "geometry_repaired", "warning", self.repaired_note[idx])
+
+    def points(self) -> None:
+        """Points: a geodesic circle of the declared (or default) area."""
+        self.declared, self.area_col, unreadable = declared_areas(self.plots, self.params.declared_area_column)
+        self.out.add(np.flatnonzero(unreadable), "declared_area_unreadable", "warning",
+                [f"declared area {v!r} ({self.area_col}) is not a number" for v in self.plots[self.area_col].to_numpy()[unreadable]]
+                if unreadable.any() else [])
+        pts = np.flatnonzero(~self.err & (self.types == POINT))
+        if len(pts):
+            d = self.declared[pts]
+            use_declared = np.isfinite(d) & (d > 0)
+            area = np.where(use_declared, d, self.params.point_default_area_ha)
+            xy = shapely.get_coordinates(self.geoms[pts])
+            circles, radius = geodesic_circles(xy[:, 0], xy[:, 1], area * M2_PER_HA, vertices=CIRCLE_VERTICES)
+            self.geoms[pts] = circles
+            self.out.add(pts, "point_buffered", "warning",
+                    [f"a point: screened as a circle of {a:g} ha ({'declared' if u else 'no declared area: qc.point_default_area_ha'}"
+                     f"), radius {r:.1f} m" for a, u, r in zip(area, use_declared, radius)])
+            over = use_declared & (d > EUDR_POINT_MAX_HA)
+            self.out.add(pts[over], "point_over_4ha", "warning",
+                    [f"a point with a declared area of {a:g} ha: EUDR requires a polygon for plots over 4 ha" for a in d[over]])
+        self.is_point = np.zeros(self.n, dtype=bool)
+        self.is_point[pts] = True
+
+    def areas(self) -> None:
+        """Areas: collapsed, large, different from the declared area."""
+        self.area_ha = np.full(self.n, np.nan)
+        live = np.flatnonzero(~self.err)
+        self.area_ha[live] = plot_areas(self.geoms[live]) / M2_PER_HA
+        zero = np.flatnonzero(~self.err & ~(self.area_ha >= MIN_AREA_M2 / M2_PER_HA))
+        self.out.add(zero, "collapsed_polygon", "error",
+                [f"the polygon has no area ({a * M2_PER_HA:.2g} m²: a sliver, its vertices nearly on one line)"
+                 for a in self.area_ha[zero]])
+        self.err[zero] = True
+        large = np.flatnonzero(~self.err & (self.area_ha > self.params.max_area_ha))
+        self.out.add(large, "large_plot", "warning",
+                [f"{a:.2f} ha, more than qc.max_area_ha ({self.params.max_area_ha:g} ha)" for a in self.area_ha[large]])
+        with np.errstate(invalid="ignore"):
+            diff = self.area_ha - self.declared
+            tol = np.maximum(np.abs(self.declared) * self.params.area_tolerance_pct / 100, self.params.area_tolerance_ha)
+            mismatch = np.flatnonzero(~self.err & ~self.is_point & np.isfinite(self.declared) & (np.abs(diff) > tol))
+        if len(mismatch):
+            self.out.add(mismatch, "area_mismatch", "warning",
+                    [f"declared {dd:g} ha ({self.area_col}), computed {a:.4f} ha"
+                     + (f" ({100 * (a - dd) / dd:+.1f} %)" if dd else "")
+                     for dd, a in zip(self.declared[mismatch], self.area_ha[mismatch])])
+
+    def holes(self) -> None:
+        """Holes (allowed; flagged for EUDR export)."""
+        polys = np.flatnonzero(~self.err & ~self.is_point)
+        holes = hole_counts(self.geoms[polys])
+        self.out.add(polys[holes > 0], "has_holes", "info",
+                [f"{h} hole(s): not counted as part of the plot; EUDR files may not accept holes" for h in holes[holes > 0]])
+
+    def identifiers(self) -> None:
+        """Ids."""
+        generated = np.asarray(self.plots.attrs.get("id_generated", np.zeros(self.n, dtype=bool)), dtype=bool)
+        idx = np.flatnonzero(generated)
+        self.out.add(idx, "generated_id", "warning", "no plot id in the input; the id was made from the row number")
+        dup = pd.Series(self.ids, dtype=object).duplicated(keep=False).to_numpy()
+        if dup.any():
+            idx = np.flatnonzero(dup)
+            rows_of = pd.Series(self.rows[idx]).groupby(self.ids[idx]).agg(list).to_dict()
+            self.out.add(idx, "duplicate_id", "warning",
+                    [f"plot_id {self.ids[i]!r} is also used on row(s) {_some([r for r in rows_of[self.ids[i]] if r != self.rows[i]])}"
+                     for i in idx])
+
+    def across_plots(self) -> None:
+        """Across plots: identical geometries, overlaps (spatial index)."""
+        live = np.flatnonzero(~self.err)
+        for positions, code, messages in cross_plot_checks(self.geoms[live], self.area_ha[live], self.ids[live], self.rows[live],
+                                                           self.params.overlap_min_share):
+            self.out.add(live[positions], code, "warning", messages)
+
+
+def _some(rows: list, at_most: int = 5) -> str:
+    """'3, 7, 9' or '3, 7, 9, 12, 15 and 9,995 more': messages stay short when an id repeats a lot."""
+    shown = ", ".join(str(r) for r in rows[:at_most])
+    return shown if len(rows) <= at_most else f"{shown} and {len(rows) - at_most:,} more"
+
+
+def _join_by_row(pos: np.ndarray, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``"; ".join`` of the texts of each row (``pos`` sorted): (rows, joined texts). Vectorised:
+    object arrays add as Python strings, and ``np.add.reduceat`` joins each run."""
+    starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+    joined = np.add.reduceat(np.asarray(text, dtype=object) + "; ", starts)
+    return pos[starts], np.array([j[:-2] for j in joined], dtype=object)
+
+
+def _result(plots: pd.DataFrame, out: _Issues, geoms: np.ndarray, err: np.ndarray, area_ha: np.ndarray) -> QCResult:
+    n = len(plots)
+    ids = plots["plot_id"].to_numpy()
+    rows = plots["source_row"].to_numpy()
+    pos, code, sev, msg = out.arrays()
+    issues = pd.DataFrame({
+        "plot_id": pd.Series(ids[pos], dtype=object).astype(str),
+        "source_row": pd.Series(rows[pos], dtype="int64"),
+        "code": pd.Series(code, dtype=object).astype(str),
+        "severity": pd.Series(sev, dtype=object).astype(str),
+        "message": pd.Series(msg, dtype=object).astype(str),
+    }, columns=list(ISSUE_COLUMNS))
+    is_error = sev == "error"
+    is_warning = sev == "warning"
+    status = np.full(n, "ok", dtype=object)
+    status[pos[is_warning]] = "warning"
+    status[pos[is_error]] = "error"
+    if not (err[pos[is_error]]).all() or (status == "error").sum() != err.sum():  # pragma: no cover - invariant
+        raise AssertionError("internal error: QC error flags and error issues disagree")
+    summary = np.full(n, "", dtype=object)
+    reason = np.full(n, "", dtype=object)
+    if len(pos):
+        where, joined = _join_by_row(pos, code + ": " + msg)
+        summary[where] = joined
+        if is_error.any():
+            where, joined = _join_by_row(pos[is_error], msg[is_error])
+            reason[where] = joined
+    screenable = ~err
+    area = np.where(screenable, area_ha, np.nan)
+    return QCResult(
+        issues=issues,
+        screenable=screenable,
+        qc_status=pd.Series(status, index=plots.index, dtype=str),
+        qc_summary=pd.Series(summary, index=plots.index, dtype=str),
+        error_reason=pd.Series(reason, index=plots.index, dtype=str),
+        geometry=np.where(screenable, geoms, None),
+        area_ha=area,
+    )

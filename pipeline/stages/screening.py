@@ -1,0 +1,197 @@
+"""Screening: plots and loss products in, figures, statuses and issues out (frames, no files).
+
+:func:`screen_plots` takes plots already read (a GeoDataFrame, see :func:`pipeline.io.plots.read_plots`)
+and one or more opened loss products, runs the quality control (:mod:`pipeline.stages.qc`),
+measures every screenable plot on every product (:func:`pipeline.engine.zonal.measure_product`),
+applies the rules (:mod:`pipeline.stages.rules`) and returns a :class:`ScreenResult`.
+
+With several products, the first is the *primary* one: its figures fill the unprefixed columns
+(``forest_2000_ha``, ``loss_2021_ha``...). Every product also gets its own columns prefixed with
+its name (``tmf_loss_after_ref_ha``, ``tmf_status``...) and the plot's ``status`` follows
+``status_rule`` (:data:`pipeline.stages.rules.COMBINE_RULES`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .. import __version__
+from ..config import ExecutionConfig, QCConfig, ScreeningConfig
+from ..engine.memory import tune_allocator
+from ..engine.stats import derive_figures
+from ..engine.zonal import measure_product
+from ..vocab import ASSESSED, MAIN_COLUMNS, PLOT_KEY_COLUMNS, STATUSES
+from .qc import QCResult, check_plots
+from .rules import classify, combine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScreenResult:
+    plots: gpd.GeoDataFrame
+    loss_by_year: pd.DataFrame
+    issues: pd.DataFrame
+    metadata: dict[str, str] = field(default_factory=dict)
+    reused: int = 0  # plots whose figures an incremental run took from the previous output
+    baseline: Any = None  # a pipeline.stages.baseline.BaselineResult when the job asks for one
+
+    def summary(self) -> pd.DataFrame:
+        """Plots and hectares per status (every status listed, in a fixed order)."""
+        g = self.plots.groupby("status")
+        out = pd.DataFrame({
+            "plots": g.size(),
+            "area_ha": g["area_ha"].sum(),
+            "loss_after_ref_ha": g["loss_after_ref_ha"].sum(),
+        }).reindex(list(STATUSES)).fillna(0)
+        out.loc["total"] = out.sum()
+        out["plots"] = out["plots"].astype(int)
+        return out
+
+
+def screen_keys(geoms: np.ndarray, products: Sequence[Any], screening: ScreeningConfig) -> np.ndarray:
+    """A key per plot that changes whenever its figures could: the geometry screened, every
+    parameter, every product's files (:meth:`pipeline.io.rasters.Product.fingerprint`), and the
+    cacao-screen version. Empty for unscreened plots."""
+    common = repr((__version__, screening, [p.fingerprint() for p in products])).encode()
+    prefix = hashlib.blake2b(common, digest_size=16).digest()
+    wkb = shapely.to_wkb(geoms)
+    return np.array(["" if w is None else hashlib.blake2b(prefix + w, digest_size=12).hexdigest() for w in wkb],
+                    dtype=object)
+
+
+def screen_plots(plots: gpd.GeoDataFrame, products: Any | Sequence[Any],
+                 screening: ScreeningConfig = ScreeningConfig(), *, qc: QCConfig = QCConfig(),
+                 execution: ExecutionConfig = ExecutionConfig(), client: Any = None, progress: bool = False,
+                 previous: pd.DataFrame | None = None) -> ScreenResult:
+    """Screen normalised plots (see :func:`pipeline.io.plots.normalise`) against loss products.
+
+    Every row of ``plots`` comes out, in the same order, with figures, ``status``,
+    ``deforestation_free`` and ``status_reason``. ``products`` are opened products
+    (:func:`pipeline.io.rasters.open_product`), the primary first. ``previous`` (the ``plots``
+    layer of an earlier output) makes the run incremental: a plot whose ``screen_key`` is found
+    there keeps the figures stored with it instead of being computed again — the same figures a
+    full run gives, since the key covers everything they depend on. ``execution`` says where the
+    partitions run (``client``: a ``distributed.Client`` to use instead); the figures do not
+    depend on it.
+    """
+    if plots.crs is None or not plots.crs.equals("EPSG:4326"):
+        raise ValueError("plots must be in EPSG:4326 (use pipeline.io.plots.read_plots)")
+    tune_allocator()
+    products = list(products) if isinstance(products, (list, tuple)) else [products]
+    if not products:
+        raise ValueError("no loss product to screen against")
+    checked = check_plots(plots, qc, coverage_bounds=products[0].bounds)
+    geoms = checked.geometry  # what is screened: the input geometry, or QC's repair of it
+    keys = screen_keys(geoms, products, screening)
+    reuse, matched = _reusable(previous, keys, checked.screenable, len(plots))
+    to_compute = np.where(reuse, None, geoms)
+    figures: dict[str, pd.DataFrame] = {}
+    verdicts: dict[str, pd.DataFrame] = {}
+    for product in products:
+        stats = measure_product(to_compute, product, screening, execution, progress=progress, client=client)
+        fig = derive_figures(stats, np.array(product.years), screening.reference_year)
+        fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
+        if product.tree_cover is None and product.forest_mask is None:
+            # no forest layer: loss counts wherever the product flags it; forest area is unknown
+            fig[["forest_2000_ha", "forest_ref_ha"]] = np.nan
+        if reuse.any():
+            prefix = "" if len(products) == 1 else f"{product.name}_"
+            for col in [*MAIN_COLUMNS, *(f"loss_{y}_ha" for y in product.years)]:
+                fig.loc[reuse, col] = matched[prefix + col].to_numpy()
+            fig.loc[reuse, ["_missing_pct", "_invalid_pct"]] = 0.0
+        fig.index = plots.index
+        figures[product.name] = fig
+        verdicts[product.name] = classify(fig, checked.error_reason, screening)
+    verdict = combine(verdicts, screening.status_rule)
+    result_plots = _plots_layer(plots, products, checked, keys, verdict, figures, verdicts)
+    return ScreenResult(result_plots, loss_by_year(plots, products, figures), checked.issues,
+                        reused=int(reuse.sum()))
+
+
+def _reusable(previous: pd.DataFrame | None, keys: np.ndarray, screenable: np.ndarray,
+              n: int) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """Which plots an incremental run can take from ``previous``, and their stored rows (in order).
+
+    Only assessed plots are reused: a ``not_assessed`` plot's reason needs more than its figures."""
+    reuse = np.zeros(n, dtype=bool)
+    if previous is None or not len(previous) or "screen_key" not in previous:
+        return reuse, None
+    prev = previous[previous["status"].isin(ASSESSED)].drop_duplicates("screen_key").set_index("screen_key")
+    reuse = screenable & np.isin(keys, prev.index.to_numpy())
+    log.info("incremental: %d of %d plots unchanged since the previous output", reuse.sum(), n)
+    return reuse, prev.loc[keys[reuse]]
+
+
+def _plots_layer(plots: gpd.GeoDataFrame, products: list, checked: QCResult, keys: np.ndarray,
+                 verdict: pd.DataFrame, figures: dict[str, pd.DataFrame],
+                 verdicts: dict[str, pd.DataFrame]) -> gpd.GeoDataFrame:
+    """The ``plots`` layer: the input's ids and attributes, the verdict, the figures, QC columns."""
+    primary = products[0]
+    fig = figures[primary.name]
+    attrs = [c for c in plots.columns if c not in (*PLOT_KEY_COLUMNS, plots.geometry.name)]
+    blocks = [
+        plots[[*PLOT_KEY_COLUMNS, *attrs]],
+        verdict,
+        pd.DataFrame({"area_ha": checked.area_ha}, index=plots.index),  # measured by QC on what is screened
+        fig[list(MAIN_COLUMNS)],
+        pd.DataFrame({"qc_status": checked.qc_status, "qc_summary": checked.qc_summary, "screen_key": keys},
+                     index=plots.index),
+        fig[[f"loss_{y}_ha" for y in primary.years]],
+    ]
+    if len(products) > 1:
+        for product in products:
+            f, v = figures[product.name], verdicts[product.name]
+            own = pd.concat([v[["status", "status_reason"]], f[list(MAIN_COLUMNS)],
+                             f[[f"loss_{y}_ha" for y in product.years]]], axis=1)
+            blocks.append(own.add_prefix(f"{product.name}_"))
+    ours = {c for b in blocks[1:] for c in b.columns}
+    renamed = {c: f"input_{c}" for c in attrs if c in ours}  # the input's own figures are kept aside
+    blocks[0] = blocks[0].rename(columns=renamed)
+    # One frame from the blocks' columns, without copying them again (a million plots' figures
+    # are hundreds of MB).
+    columns = {name: _column_data(block[name]) for block in blocks for name in block.columns}
+    columns["geometry"] = plots.geometry
+    return gpd.GeoDataFrame(pd.DataFrame(columns, index=plots.index, copy=False), geometry="geometry",
+                            crs="EPSG:4326")
+
+
+def _column_data(col: pd.Series):
+    """A column's data as it is stored (numpy array or extension array): no copy."""
+    return col.array if isinstance(col.dtype, pd.api.extensions.ExtensionDtype) else col.to_numpy()
+
+
+def loss_by_year(plots: pd.DataFrame, products: Sequence[Any], figures: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Long format (plot_id, source_row, product, year, loss_ha), only plot-years with loss, by plot
+    then product then year; found through a boolean plot x year matrix, so the hundreds of MB of a
+    float matrix are never made."""
+    ids = plots["plot_id"].to_numpy()
+    rows = plots["source_row"].to_numpy()
+    parts = []
+    for product in products:
+        fig = figures[product.name]
+        cols = [fig[f"loss_{y}_ha"].to_numpy(dtype="float64", na_value=0.0) for y in product.years]
+        has = np.zeros((len(fig), len(cols)), dtype=bool)
+        for j, col in enumerate(cols):
+            has[:, j] = col > 0
+        i, j = np.nonzero(has)  # row-major: by plot, then year
+        del has
+        loss = np.empty(len(i))
+        for k, col in enumerate(cols):
+            at = np.flatnonzero(j == k)
+            loss[at] = col[i[at]]
+        parts.append(pd.DataFrame({"plot_id": pd.Series(ids[i], dtype=object), "source_row": rows[i],
+                                   "product": product.name, "year": np.asarray(product.years, dtype="int64")[j],
+                                   "loss_ha": loss}))
+    out = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    if len(products) > 1:
+        out = out.sort_values(["source_row"], kind="stable", ignore_index=True)  # products stay in order
+    return out

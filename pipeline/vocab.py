@@ -1,0 +1,72 @@
+"""The project's vocabulary: statuses and their precedence, shared column names, labels and
+metadata keys. Constants only; every module may import this one, and it imports nothing.
+"""
+
+from __future__ import annotations
+
+# --- Statuses -----------------------------------------------------------------------------------
+
+FREE = "deforestation_free"
+REVIEW = "review"
+DETECTED = "deforestation_detected"
+NOT_ASSESSED = "not_assessed"
+INVALID = "invalid"
+
+#: Every plot status, in the order summaries list them.
+STATUSES = (FREE, REVIEW, DETECTED, NOT_ASSESSED, INVALID)
+
+#: Statuses whose figures describe the whole plot (the data covers it).
+ASSESSED = (FREE, REVIEW, DETECTED)
+
+#: The least favourable first. When several verdicts meet — the products screening one plot
+#: (status rule ``any``), or the rows sharing one plot id that a delivery names — the first of
+#: these present wins, so nothing is ever called free unless every verdict is free.
+STATUS_PRECEDENCE = (INVALID, DETECTED, NOT_ASSESSED, REVIEW, FREE)
+
+#: Loss below this many hectares (0.01 m²) is floating-point noise, not loss.
+ZERO_HA = 1e-6
+
+# --- Columns ------------------------------------------------------------------------------------
+
+#: Per-product figures of the ``plots`` layer (besides ``loss_YYYY_ha``), in output order.
+MAIN_COLUMNS = ("data_coverage_pct", "forest_2000_ha", "forest_ref_ha", "loss_total_ha", "loss_before_ref_ha",
+                "loss_after_ref_ha", "first_loss_year_after_ref")
+
+#: Columns of a quality-control finding (layer ``plot_issues``).
+ISSUE_COLUMNS = ("plot_id", "source_row", "code", "severity", "message")
+
+#: Columns the pipeline gives every plot first; an input attribute of the same name is renamed.
+PLOT_KEY_COLUMNS = ("plot_id", "source_row")
+
+# --- Group labels (baseline) --------------------------------------------------------------------
+
+#: The region of a plot that lies in no region (or has no geometry).
+UNASSIGNED = "unassigned"
+#: The group of a plot whose grouping column is empty.
+MISSING_VALUE = "(missing)"
+#: ``group_by`` and ``group`` of the national row.
+NATIONAL = "all"
+#: A delivery whose ``plot_id`` is in no row of the screening.
+UNKNOWN = "unknown"
+
+# --- Products -----------------------------------------------------------------------------------
+
+#: The layers each Hansen Global Forest Change release publishes, one GeoTIFF per 10° tile.
+HANSEN_LAYERS = ("lossyear", "treecover2000", "datamask", "gain", "first", "last")
+
+# --- Metadata keys (table ``run_metadata``) -----------------------------------------------------
+
+#: The effective run configuration as JSON: what a later step (the baseline) reads the
+#: screening's parameters from, with the same model that validated them.
+META_CONFIG = "config"
+META_GENERATOR = "generator"
+META_CREATED = "created_utc"
+META_REFERENCE_YEAR = "reference_year"
+
+# --- Exit codes ---------------------------------------------------------------------------------
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+#: ``validate``: some plots have errors (screening would mark them ``invalid``).
+EXIT_PLOT_ERRORS = 3
