@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP) ## Create .venv (if missing) and install the project with its test tools
 
-$(SAMPLE): $(STAMP) pipeline/sample.py
+$(SAMPLE): $(STAMP) $(wildcard pipeline/sample/*.py)
 	$(CLI) sample --out data/sample --overwrite
 
 sample: $(SAMPLE) ## Generate the synthetic sample under data/sample/ (if missing)
