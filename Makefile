@@ -6,14 +6,16 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 CLI    := $(VENV)/bin/cacao-screen
 STAMP  := $(VENV)/.cacao-screen-installed
+LINT_STAMP := $(VENV)/.cacao-screen-lint-installed
 BENCH_STAMP := $(VENV)/.cacao-screen-bench-installed
 SAMPLE := data/sample/.complete
 CONFIG ?= configs/sample.yaml
-PYTEST_ARGS ?=
+# The suite runs on every core (pytest-xdist); PYTEST_ARGS="-n 0" runs it in one process.
+PYTEST_ARGS ?= -n auto
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample run test bench bench-small clean distclean
+.PHONY: help install sample run test lint docs bench bench-small clean distclean
 
 help: ## List the targets
 	@echo "cacao-screen make targets:"
@@ -37,8 +39,21 @@ sample: $(SAMPLE) ## Generate the synthetic sample under data/sample/ (if missin
 run: $(STAMP) $(SAMPLE) ## Screen the bundled sample: writes outputs/screening.gpkg and outputs/baseline.gpkg
 	$(CLI) run --config $(CONFIG) --overwrite
 
-test: $(STAMP) ## Run the test suite
+test: $(STAMP) ## Run the test suite (on every core)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+$(LINT_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,lint]'
+	@touch $(LINT_STAMP)
+
+lint: $(LINT_STAMP) ## ruff (lint and format check), mypy on the engine and the config, generated docs in step
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	$(PY) tools/gen_docs.py --check
+
+docs: $(STAMP) ## Rewrite the generated tables of docs/ (options, quality-control codes)
+	$(PY) tools/gen_docs.py
 
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'

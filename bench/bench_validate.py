@@ -1,12 +1,12 @@
 """Benchmark: ``cacao-screen validate`` on a million generated plots (not a test).
 
-Generates, deterministically (seeded), N plots over the Peruvian Amazon (San Martín, Huánuco, Ucayali): a thousand random
-6-14-vertex polygons of 0.3-6 ha, reused by translation onto a grid (cheap to build), coordinates
-rounded to 6 decimals, with a declared area within a few percent of the true one; then mixes in the
-defects the checks look for, about 1 % of the rows in all: duplicated geometries, overlapping
-neighbours, plots touching a neighbour, self-intersecting bowties, points (with and without a
-declared area), lines, empty geometries, 4-decimal coordinates, wrong declared areas, a latitude
-beyond 90 (swapped), duplicated ids, holes.
+Generates, deterministically (seeded), N plots over the Peruvian Amazon (San Martín, Huánuco,
+Ucayali): a thousand random 6-14-vertex polygons of 0.3-6 ha, reused by translation onto a grid
+(cheap to build), coordinates rounded to 6 decimals, with a declared area within a few percent of
+the true one; then mixes in the defects the checks look for, about 1 % of the rows in all:
+duplicated geometries, overlapping neighbours, plots touching a neighbour, self-intersecting
+bowties, points (with and without a declared area), lines, empty geometries, 4-decimal coordinates,
+wrong declared areas, a latitude beyond 90 (swapped), duplicated ids, holes.
 
     .venv/bin/python bench/bench_validate.py                 # 1,000,000 plots, GeoParquet input
     .venv/bin/python bench/bench_validate.py --plots 200000 --format gpkg
@@ -35,8 +35,8 @@ from pipeline.engine.geodesy import geodesic_areas as plot_areas
 
 HERE = Path(__file__).resolve().parent
 SEED = 20201231
-LON0, LAT0 = -77.5, -9.5          # south-west corner of the grid
-CELL = 0.004                      # grid cell (degrees, ~440 m): plots up to ~250 m across fit
+LON0, LAT0 = -77.5, -9.5  # south-west corner of the grid
+CELL = 0.004  # grid cell (degrees, ~440 m): plots up to ~250 m across fit
 
 
 def _base_shapes(rng: np.random.Generator, k: int = 1000) -> tuple[np.ndarray, np.ndarray]:
@@ -81,25 +81,28 @@ def generate(n: int, seed: int = SEED) -> gpd.GeoDataFrame:
     def take(share: float) -> np.ndarray:
         nonlocal used
         m = max(1, int(n * share))
-        out = pick[used:used + m]
+        out = pick[used : used + m]
         used += m
         return out
 
-    idx = take(0.001)   # duplicated geometry: a copy of the next plot
+    idx = take(0.001)  # duplicated geometry: a copy of the next plot
     nxt = (idx + 1) % n
     geoms[idx] = geoms[nxt]
-    idx = take(0.001)   # overlapping: a copy of the next plot shifted east by a third of its width
+    idx = take(0.001)  # overlapping: a copy of the next plot shifted east by a third of its width
     src = geoms[(idx + 1) % n]
     b = shapely.bounds(src)
     geoms[idx] = _translate(src, (b[:, 2] - b[:, 0]) / 3)
-    idx = take(0.002)   # touching: a box against the east side of the previous plot's bounding box
+    idx = take(0.002)  # touching: a box against the east side of the previous plot's bounding box
     b = shapely.bounds(geoms[(idx - 1) % n])
     geoms[idx] = shapely.box(b[:, 2], b[:, 1], b[:, 2] + 0.001, b[:, 3])
-    idx = take(0.001)   # bowtie: self-intersecting
+    idx = take(0.001)  # bowtie: self-intersecting
     b = shapely.bounds(geoms[idx])
-    geoms[idx] = shapely.polygons(np.stack([np.c_[b[:, 0], b[:, 2], b[:, 2], b[:, 0], b[:, 0]],
-                                            np.c_[b[:, 1], b[:, 3], b[:, 1], b[:, 3], b[:, 1]]], -1))
-    idx = take(0.001)   # point with a declared area
+    geoms[idx] = shapely.polygons(
+        np.stack(
+            [np.c_[b[:, 0], b[:, 2], b[:, 2], b[:, 0], b[:, 0]], np.c_[b[:, 1], b[:, 3], b[:, 1], b[:, 3], b[:, 1]]], -1
+        )
+    )
+    idx = take(0.001)  # point with a declared area
     geoms[idx] = shapely.centroid(geoms[idx])
     idx = take(0.0005)  # point without a declared area
     geoms[idx] = shapely.centroid(geoms[idx])
@@ -109,20 +112,26 @@ def generate(n: int, seed: int = SEED) -> gpd.GeoDataFrame:
     geoms[idx] = shapely.linestrings(np.stack([b[:, [0, 2, 2]], b[:, [1, 1, 3]]], -1))
     idx = take(0.0002)  # empty / null
     geoms[idx] = None
-    idx = take(0.002)   # 4-decimal coordinates
+    idx = take(0.002)  # 4-decimal coordinates
     geoms[idx] = shapely.transform(geoms[idx], lambda c: np.round(c, 4))
-    idx = take(0.002)   # wrong declared area
+    idx = take(0.002)  # wrong declared area
     declared[idx] = np.round(declared[idx] * 2.5, 2)
     idx = take(0.0001)  # latitude beyond 90: swapped, in the northern hemisphere's mirror
     geoms[idx] = shapely.transform(geoms[idx], lambda c: np.c_[c[:, 1] + 20, c[:, 0] - 20])
-    idx = take(0.001)   # duplicated id
+    idx = take(0.001)  # duplicated id
     ids[idx] = ids[(idx + 7) % n]
     idx = take(0.0005)  # a hole
     inner = shapely.buffer(shapely.centroid(geoms[idx]), 0.0002, quad_segs=2)
     geoms[idx] = shapely.difference(geoms[idx], inner)
-    return gpd.GeoDataFrame({"plot_id": ids, "declared_area_ha": declared,
-                             "cooperative_id": np.char.add("COOP-", (np.arange(n) // 5000).astype(str))},
-                            geometry=geoms, crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {
+            "plot_id": ids,
+            "declared_area_ha": declared,
+            "cooperative_id": np.char.add("COOP-", (np.arange(n) // 5000).astype(str)),
+        },
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
 
 
 def _translate(geoms: np.ndarray, dx: np.ndarray) -> np.ndarray:
@@ -163,8 +172,10 @@ def main() -> int:
     if r.returncode not in (0, 3):
         print(r.stderr, file=sys.stderr)
         return 1
-    print(f"validate: {args.plots:,} plots ({args.format} -> {args.out}) in {wall:.1f} s wall, "
-          f"peak RSS {peak:.0f} MB, exit code {r.returncode}")
+    print(
+        f"validate: {args.plots:,} plots ({args.format} -> {args.out}) in {wall:.1f} s wall, "
+        f"peak RSS {peak:.0f} MB, exit code {r.returncode}"
+    )
     issues = pd.read_csv(out) if args.out == "csv" else gpd.read_file(out, layer="plot_issues")
     assert issues["source_row"].between(1, args.plots).all()
     if args.phases:

@@ -58,8 +58,10 @@ def _sum_figures(n: int, owner: np.ndarray, w: np.ndarray, loss: np.ndarray, cov
     forest = valid & (cover > CANOPY)
     forest_ha = np.bincount(owner[forest], weights=w[forest], minlength=n) / 1e4
     lost = forest & (loss > 0)
-    loss_ha = np.bincount(owner[lost] * N_YEARS + loss[lost] - 1, weights=w[lost],
-                          minlength=n * N_YEARS).reshape(n, N_YEARS) / 1e4
+    loss_ha = (
+        np.bincount(owner[lost] * N_YEARS + loss[lost] - 1, weights=w[lost], minlength=n * N_YEARS).reshape(n, N_YEARS)
+        / 1e4
+    )
     return forest_ha, loss_ha
 
 
@@ -67,8 +69,9 @@ def open_source(loss_path, cover_path):
     """The Hansen pair as the engine takes it."""
     from pipeline.io.rasters import open_product
 
-    return open_product("hansen", kind="hansen", loss_year=str(loss_path), tree_cover=str(cover_path),
-                        last_year=LAST_YEAR)
+    return open_product(
+        "hansen", kind="hansen", loss_year=str(loss_path), tree_cover=str(cover_path), last_year=LAST_YEAR
+    )
 
 
 def run_cacao(plots_path, loss_path, cover_path, *, workers=None, scheduler="local"):
@@ -82,8 +85,12 @@ def run_cacao(plots_path, loss_path, cover_path, *, workers=None, scheduler="loc
     t1 = time.perf_counter()
     workers = workers or default_workers(len(plots), scheduler)  # what screen_plots would choose
     source = open_source(loss_path, cover_path)
-    result = screen_plots(plots, source, ScreeningConfig(canopy_threshold=CANOPY),
-                          execution=ExecutionConfig(workers=workers, scheduler=scheduler))
+    result = screen_plots(
+        plots,
+        source,
+        ScreeningConfig(canopy_threshold=CANOPY),
+        execution=ExecutionConfig(workers=workers, scheduler=scheduler),
+    )
     t2 = time.perf_counter()
     p = result.plots
     forest = p["forest_2000_ha"].to_numpy(dtype=float, na_value=np.nan)
@@ -109,17 +116,28 @@ def run_exactextract(plots_path, loss_path, cover_path, *, limit=None, strategy=
     forest = np.zeros(n)
     loss = np.zeros((n, N_YEARS))
     for start in range(0, n, CHUNK):
-        part = gdf.iloc[start:start + CHUNK]
-        df = exactextract.exact_extract(loss_path, part, ["coverage", "values", "weights", "center_y"],
-                                        weights=cover_path, output="pandas", strategy=strategy)
+        part = gdf.iloc[start : start + CHUNK]
+        df = exactextract.exact_extract(
+            loss_path,
+            part,
+            ["coverage", "values", "weights", "center_y"],
+            weights=cover_path,
+            output="pandas",
+            strategy=strategy,
+        )
         lens = np.fromiter((len(a) for a in df["coverage"]), dtype=np.int64, count=len(df))
         owner = np.repeat(np.arange(len(df)), lens)
         cov = np.concatenate(df["coverage"].to_numpy())
         rows = np.floor((top - np.concatenate(df["center_y"].to_numpy())) / res_y).astype(np.int64)
-        f, l = _sum_figures(len(df), owner, cov * areas[rows], np.concatenate(df["values"].to_numpy()),
-                            np.concatenate(df["weights"].to_numpy()))
-        forest[start:start + len(df)] = f
-        loss[start:start + len(df)] = l
+        f, lost = _sum_figures(
+            len(df),
+            owner,
+            cov * areas[rows],
+            np.concatenate(df["values"].to_numpy()),
+            np.concatenate(df["weights"].to_numpy()),
+        )
+        forest[start : start + len(df)] = f
+        loss[start : start + len(df)] = lost
         del df, cov, rows, owner
     t2 = time.perf_counter()
     return t1 - t0, t2 - t1, forest, loss, {"strategy": strategy}
@@ -162,8 +180,9 @@ def main(argv=None) -> int:
     p.add_argument("--loss-year", required=True)
     p.add_argument("--tree-cover", required=True)
     p.add_argument("--out", required=True, help=".npz file for the figures")
-    p.add_argument("--workers", type=int, default=None,
-                   help="cacao: processes or threads (default: cacao-screen's own default)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="cacao: processes or threads (default: cacao-screen's own default)"
+    )
     p.add_argument("--scheduler", default="local", help="cacao: local, threads or a Dask scheduler address")
     p.add_argument("--limit", type=int, default=None, help="only the first N plots (not for cacao)")
     p.add_argument("--strategy", default="feature-sequential", help="exactextract's processing strategy")
@@ -185,8 +204,18 @@ def main(argv=None) -> int:
     else:
         read_s, compute_s, forest, loss, extra = call()
     np.savez(a.out, forest_2000_ha=forest, loss_ha=loss)
-    print(json.dumps({"contender": a.contender, "n": len(forest), "read_s": read_s, "compute_s": compute_s,
-                      "workers": 1, **extra}))
+    print(
+        json.dumps(
+            {
+                "contender": a.contender,
+                "n": len(forest),
+                "read_s": read_s,
+                "compute_s": compute_s,
+                "workers": 1,
+                **extra,
+            }
+        )
+    )
     return 0
 
 

@@ -132,7 +132,7 @@ def _upsample(grid: np.ndarray, cell: int, row0: int, col0: int, height: int, wi
     """Smooth-step bilinear interpolation of ``grid`` (nodes every ``cell`` pixels) on a window."""
     i, fy = _fade_coords(row0, height, cell)
     j, fx = _fade_coords(col0, width, cell)
-    sub = grid[i[0]:i[-1] + 2, j[0]:j[-1] + 2]
+    sub = grid[i[0] : i[-1] + 2, j[0] : j[-1] + 2]
     ii, jj = i - i[0], j - j[0]
     rows = sub[ii] * (1 - fy)[:, None] + sub[ii + 1] * fy[:, None]
     return rows[:, jj] * (1 - fx) + rows[:, jj + 1] * fx
@@ -146,10 +146,10 @@ def window_values(fields: _Fields, row0: int, col0: int, height: int, width: int
     c = fields.field("cover", row0, col0, height, width)
     cover = 100 / (1 + np.exp(-3.0 * (c + 0.3))) + 6 * rng.standard_normal((height, width), dtype=np.float32)
     cover = np.clip(np.rint(cover), 0, 100).astype(np.uint8)
-    l = fields.field("loss", row0, col0, height, width)
-    l += 0.35 * rng.standard_normal((height, width), dtype=np.float32) - 0.3 * c
-    lost = (l > _LOSS_THRESHOLD) & (cover > 5)
-    del l, c
+    risk = fields.field("loss", row0, col0, height, width)
+    risk += 0.35 * rng.standard_normal((height, width), dtype=np.float32) - 0.3 * c
+    lost = (risk > _LOSS_THRESHOLD) & (cover > 5)
+    del risk, c
     y = fields.field("year", row0, col0, height, width)
     y += 0.15 * rng.standard_normal((height, width), dtype=np.float32)
     year = np.clip(1 + np.floor(24 * ndtr(y)), 1, 24).astype(np.uint8)
@@ -176,8 +176,17 @@ def _windows(size: int):
 
 
 def _profile(spec: RasterSpec, **layout) -> dict:
-    return dict(driver="GTiff", width=spec.size, height=spec.size, count=1, dtype="uint8", crs="EPSG:4326",
-                transform=spec.transform, nodata=None, **layout)
+    return dict(
+        driver="GTiff",
+        width=spec.size,
+        height=spec.size,
+        count=1,
+        dtype="uint8",
+        crs="EPSG:4326",
+        transform=spec.transform,
+        nodata=None,
+        **layout,
+    )
 
 
 TILED = dict(tiled=True, blockxsize=BLOCK, blockysize=BLOCK, compress="deflate")
@@ -191,13 +200,16 @@ def write_rasters(spec: RasterSpec, folder: Path, *, workers: int = 1, log=print
     import rasterio
 
     paths = RasterPaths(folder / "lossyear.tif", folder / "treecover2000.tif")
-    tags = dict(SYNTHETIC="yes", GENERATOR=f"cacao-screen bench/generate.py v{GENERATOR_VERSION}",
-                SPEC=json.dumps(asdict(spec)))
+    tags = dict(
+        SYNTHETIC="yes", GENERATOR=f"cacao-screen bench/generate.py v{GENERATOR_VERSION}", SPEC=json.dumps(asdict(spec))
+    )
     wins = list(_windows(spec.size))
     started = time.perf_counter()
-    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"), \
-            rasterio.open(paths.loss_year, "w", **_profile(spec, **TILED)) as dl, \
-            rasterio.open(paths.tree_cover, "w", **_profile(spec, **TILED)) as dc:
+    with (
+        rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"),
+        rasterio.open(paths.loss_year, "w", **_profile(spec, **TILED)) as dl,
+        rasterio.open(paths.tree_cover, "w", **_profile(spec, **TILED)) as dc,
+    ):
         dl.update_tags(**tags, LAYER="lossyear")
         dc.update_tags(**tags, LAYER="treecover2000")
 
@@ -213,8 +225,9 @@ def write_rasters(spec: RasterSpec, folder: Path, *, workers: int = 1, log=print
                 write(win, *window_values(fields, *win))
                 _report(log, k + 1, len(wins), started)
         else:
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                                     initargs=(spec,)) as pool:
+            with ProcessPoolExecutor(
+                workers, mp_context=mp.get_context("spawn"), initializer=_init_worker, initargs=(spec,)
+            ) as pool:
                 pending: deque = deque()
                 todo = iter(wins)
                 done = 0
@@ -236,8 +249,9 @@ def _report(log, done: int, total: int, started: float) -> None:
         log(f"  rasters: {done}/{total} windows, {time.perf_counter() - started:.0f} s")
 
 
-def ensure_rasters(spec: RasterSpec, *, strips: bool = False, root: Path = DATA_DIR, workers: int | None = None,
-                   log=print) -> dict[str, RasterPaths]:
+def ensure_rasters(
+    spec: RasterSpec, *, strips: bool = False, root: Path = DATA_DIR, workers: int | None = None, log=print
+) -> dict[str, RasterPaths]:
     """The cached pair(s) for ``spec`` (generated if missing): ``{"tiled": ..., "strips": ...}``."""
     import rasterio
     import rasterio.shutil
@@ -291,8 +305,9 @@ def _cluster_cells(rng: np.random.Generator, n: int, n_cells: int) -> tuple[np.n
     Returns (cell ids ``row * n_cells + col``, cooperative number), ordered by cooperative.
     """
     if n > (n_cells - 2) ** 2 // 2:
-        raise ValueError(f"{n} plots do not fit in {n_cells - 2}² cells of {_CELL_DEG}° at a realistic density; "
-                         "use a larger raster")
+        raise ValueError(
+            f"{n} plots do not fit in {n_cells - 2}² cells of {_CELL_DEG}° at a realistic density; use a larger raster"
+        )
     r_max = 20
     d = np.arange(-r_max, r_max + 1)
     dr, dc = (a.ravel() for a in np.meshgrid(d, d, indexing="ij"))
@@ -382,11 +397,15 @@ def make_plots(n: int, spec: RasterSpec, seed: int | None = None):
     ring_of = np.repeat(np.arange(n), k + 1)
     rings = shapely.linearrings(np.column_stack([lon, lat]), indices=ring_of)
     geoms = shapely.polygons(rings)
-    return gpd.GeoDataFrame({
-        "plot_id": np.char.add("P", np.char.zfill(np.arange(1, n + 1).astype(str), 7)),
-        "cooperative": np.char.add("coop-", np.char.zfill(coops.astype(str), 5)),
-        "declared_area_ha": np.round(area * fit * fit, 2),
-    }, geometry=geoms, crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {
+            "plot_id": np.char.add("P", np.char.zfill(np.arange(1, n + 1).astype(str), 7)),
+            "cooperative": np.char.add("coop-", np.char.zfill(coops.astype(str), 5)),
+            "declared_area_ha": np.round(area * fit * fit, 2),
+        },
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
 
 
 def ensure_plots(n: int, spec: RasterSpec, *, root: Path = DATA_DIR, log=print) -> Path:

@@ -129,8 +129,20 @@ def relative_errors(a, ref) -> dict:
 
 
 def contender_cmd(name: str, plots: Path, rasters, out: Path, **opts) -> list[str]:
-    cmd = [sys.executable, "-m", "bench.contenders", name, "--plots", str(plots), "--loss-year",
-           str(rasters.loss_year), "--tree-cover", str(rasters.tree_cover), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.contenders",
+        name,
+        "--plots",
+        str(plots),
+        "--loss-year",
+        str(rasters.loss_year),
+        "--tree-cover",
+        str(rasters.tree_cover),
+        "--out",
+        str(out),
+    ]
     for k, v in opts.items():
         if v is not None:
             cmd += [f"--{k.replace('_', '-')}", str(v)]
@@ -146,14 +158,17 @@ def environment() -> dict[str, str]:
 
     try:
         import rasterstats
+
         rs = rasterstats.__version__
     except ImportError:
         rs = "absent"
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "pipeline"], cwd=REPO, capture_output=True,
-                               text=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "pipeline"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
         commit += " + uncommitted changes in pipeline/" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
@@ -168,10 +183,11 @@ def environment() -> dict[str, str]:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "machine": f"{platform.system()} {platform.machine()}, {cores} cores ({cpu}), "
-                   f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM; load average before the run "
-                   + " / ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1 / 5 / 15 min; other work skews timings)",
+        f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM; load average before the run "
+        + " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        + " (1 / 5 / 15 min; other work skews timings)",
         "software": f"Python {platform.python_version()}, GDAL {rasterio.__gdal_version__}, numpy {np.__version__}, "
-                    f"exactextract {getattr(exactextract, '__version__', '?')}, rasterstats {rs}",
+        f"exactextract {getattr(exactextract, '__version__', '?')}, rasterstats {rs}",
         "cacao-screen": f"{__version__} at commit {commit}",
     }
 
@@ -184,19 +200,45 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="cacao-screen vs exactextract (and rasterstats), same inputs, same run.")
     p.add_argument("--raster-size", type=int, default=40000, help="pixels per side (40000 = a whole Hansen tile)")
     p.add_argument("--plots", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    p.add_argument("--layouts", nargs="+", default=["tiled"], choices=["tiled", "strips"],
-                   help="tiled = 512 x 512 DEFLATE; strips = 1-row LZW strips like the real downloads")
-    p.add_argument("--contenders", nargs="+", default=["cacao", "exactextract", "rasterstats"],
-                   choices=["cacao", "exactextract", "rasterstats"])
-    p.add_argument("--schedulers", nargs="+", default=["local", "threads"],
-                   help="cacao-screen schedulers to measure (local, threads, or a Dask address)")
+    p.add_argument(
+        "--layouts",
+        nargs="+",
+        default=["tiled"],
+        choices=["tiled", "strips"],
+        help="tiled = 512 x 512 DEFLATE; strips = 1-row LZW strips like the real downloads",
+    )
+    p.add_argument(
+        "--contenders",
+        nargs="+",
+        default=["cacao", "exactextract", "rasterstats"],
+        choices=["cacao", "exactextract", "rasterstats"],
+    )
+    p.add_argument(
+        "--schedulers",
+        nargs="+",
+        default=["local", "threads"],
+        help="cacao-screen schedulers to measure (local, threads, or a Dask address)",
+    )
     p.add_argument("--workers", type=int, default=None, help="cacao-screen workers (default: its own default)")
-    p.add_argument("--ee-strategies", nargs="+", default=["raster-sequential", "feature-sequential"],
-                   choices=["raster-sequential", "feature-sequential"], help="exactextract strategies to measure")
-    p.add_argument("--rasterstats-max-plots", type=int, default=100_000,
-                   help="run rasterstats only for sizes up to this many plots")
-    p.add_argument("--rasterstats-limit", type=int, default=5_000,
-                   help="rasterstats is measured on the first N plots only (it is slow); its plots/s is per plot")
+    p.add_argument(
+        "--ee-strategies",
+        nargs="+",
+        default=["raster-sequential", "feature-sequential"],
+        choices=["raster-sequential", "feature-sequential"],
+        help="exactextract strategies to measure",
+    )
+    p.add_argument(
+        "--rasterstats-max-plots",
+        type=int,
+        default=100_000,
+        help="run rasterstats only for sizes up to this many plots",
+    )
+    p.add_argument(
+        "--rasterstats-limit",
+        type=int,
+        default=5_000,
+        help="rasterstats is measured on the first N plots only (it is slow); its plots/s is per plot",
+    )
     p.add_argument("--seed", type=int, default=RasterSpec.seed)
     p.add_argument("--label", default="bench", help="name of this run in RESULTS.md")
     p.add_argument("--results", type=Path, default=RESULTS)
@@ -230,35 +272,53 @@ def main(argv: list[str] | None = None) -> int:
                     out = work / f"cacao-{sched.replace('/', '_').replace(':', '_')}-{n}-{layout}.npz"
                     print(f"[{n:,} plots, {layout}] cacao-screen ({sched}) ...", flush=True)
                     r = measure(contender_cmd("cacao", plot_files[n], rp, out, workers=a.workers, scheduler=sched))
-                    runs.append((f"cacao-screen ({sched}, {r['workers']} worker{'s' * (r['workers'] > 1)})", r,
-                                 load(out)))
+                    runs.append(
+                        (f"cacao-screen ({sched}, {r['workers']} worker{'s' * (r['workers'] > 1)})", r, load(out))
+                    )
             if "rasterstats" in a.contenders and n <= a.rasterstats_max_plots:
                 out = work / f"rs-{n}-{layout}.npz"
                 limit = min(n, a.rasterstats_limit)
                 print(f"[{n:,} plots, {layout}] rasterstats (first {limit:,} plots) ...", flush=True)
                 r = measure(contender_cmd("rasterstats", plot_files[n], rp, out, limit=limit))
                 runs.append((f"rasterstats (first {limit:,} plots)" if limit < n else "rasterstats", r, load(out)))
-            ref_label, ref = next(((label, fig) for label, _, fig in runs if label.startswith("exactextract")),
-                                  (None, None))
-            best_ee = max((r["n"] / r["compute_s"] for label, r, _ in runs if label.startswith("exactextract")),
-                          default=None)
+            ref_label, ref = next(
+                ((label, fig) for label, _, fig in runs if label.startswith("exactextract")), (None, None)
+            )
+            best_ee = max(
+                (r["n"] / r["compute_s"] for label, r, _ in runs if label.startswith("exactextract")), default=None
+            )
             for label, r, fig in runs:
                 diff, nan, far = max_diff(fig, ref) if ref is not None else (float("nan"), 0, [])
                 rate = r["n"] / r["compute_s"]
-                rows.append(dict(plots=n, layout=layout, contender=label, rate=rate, compute=r["compute_s"],
-                                 process=r["process_s"], rss=r["rss_mb"], diff=diff, is_ref=label == ref_label,
-                                 ratio=rate / best_ee if best_ee else None))
+                rows.append(
+                    dict(
+                        plots=n,
+                        layout=layout,
+                        contender=label,
+                        rate=rate,
+                        compute=r["compute_s"],
+                        process=r["process_s"],
+                        rss=r["rss_mb"],
+                        diff=diff,
+                        is_ref=label == ref_label,
+                        ratio=rate / best_ee if best_ee else None,
+                    )
+                )
                 if nan:
                     notes.append(f"{label} at {n:,} plots ({layout}): {nan} plots without figures (NaN)")
                 if len(far) and not label.startswith("rasterstats"):
                     rows_ = ", ".join(str(i) for i in far[:10]) + (", ..." if len(far) > 10 else "")
-                    notes.append(f"{label} at {n:,} plots ({layout}): {len(far)} plot(s) differ from {ref_label} by "
-                                 f"more than {TOLERANCE_HA:g} ha (0-based rows of the plots file: {rows_})")
+                    notes.append(
+                        f"{label} at {n:,} plots ({layout}): {len(far)} plot(s) differ from {ref_label} by "
+                        f"more than {TOLERANCE_HA:g} ha (0-based rows of the plots file: {rows_})"
+                    )
                 if label.startswith("rasterstats") and ref is not None:
                     e = relative_errors(fig, ref)
-                    notes.append(f"rasterstats (pixel centres) at {n:,} plots ({layout}), per-plot error against exact "
-                                 f"coverage: forest 2000 median {e['forest'][0]:.1f} %, p95 {e['forest'][1]:.1f} %; "
-                                 f"total loss median {e['loss'][0]:.1f} %, p95 {e['loss'][1]:.1f} %")
+                    notes.append(
+                        f"rasterstats (pixel centres) at {n:,} plots ({layout}), per-plot error against exact "
+                        f"coverage: forest 2000 median {e['forest'][0]:.1f} %, p95 {e['forest'][1]:.1f} %; "
+                        f"total loss median {e['loss'][0]:.1f} %, p95 {e['loss'][1]:.1f} %"
+                    )
             if a.profile:
                 prof = DATA_DIR / f"profile-cacao-{n}-{spec.name}-{layout}.prof"
                 print(f"[{n:,} plots, {layout}] profiling cacao-screen in one process ...", flush=True)
@@ -266,14 +326,18 @@ def main(argv: list[str] | None = None) -> int:
                 profiles.append((n, layout, prof))
 
     tmp.cleanup()
-    header = ("| plots | layout | contender | plots/s | × exactextract | compute s | process s | peak RSS MB "
-              "| max \\|Δ\\| ha |")
+    header = (
+        "| plots | layout | contender | plots/s | × exactextract | compute s | process s | peak RSS MB "
+        "| max \\|Δ\\| ha |"
+    )
     lines = [header, "|" + "---|" * 9]
     for r in rows:
         ratio = f"{r['ratio']:.2f}" if r["ratio"] else ""
         diff = "reference" if r["is_ref"] else f"{r['diff']:.1e}"
-        lines.append(f"| {r['plots']:,} | {r['layout']} | {r['contender']} | {fmt_rate(r['rate'])} | {ratio} | "
-                     f"{r['compute']:.2f} | {r['process']:.1f} | {r['rss']:,.0f} | {diff} |")
+        lines.append(
+            f"| {r['plots']:,} | {r['layout']} | {r['contender']} | {fmt_rate(r['rate'])} | {ratio} | "
+            f"{r['compute']:.2f} | {r['process']:.1f} | {r['rss']:,.0f} | {diff} |"
+        )
     table = "\n".join(lines)
     print()
     print(table)

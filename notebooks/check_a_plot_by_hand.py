@@ -52,15 +52,17 @@ cover = cover_layer.read(r0, c0, h, w)[cov.row - r0, cov.col - c0]
 inside = (loss != NO_TILE) & (cover != NO_TILE)  # pixels under a tile of both layers
 loss, cover = loss[inside], cover[inside]
 
-table = pd.DataFrame({
-    "row": cov.row[inside],
-    "col": cov.col[inside],
-    "lat_top": grid.y0 - cov.row[inside] * grid.dy,
-    "share_inside": cov.fraction[inside],
-    "pixel_area_m2": pixel_row_areas(grid.y0, grid.dy, grid.dx, 0, int(cov.row.max()) + 1)[cov.row[inside]],
-    "treecover2000": cover,
-    "lossyear": loss,
-})
+table = pd.DataFrame(
+    {
+        "row": cov.row[inside],
+        "col": cov.col[inside],
+        "lat_top": grid.y0 - cov.row[inside] * grid.dy,
+        "share_inside": cov.fraction[inside],
+        "pixel_area_m2": pixel_row_areas(grid.y0, grid.dy, grid.dx, 0, int(cov.row.max()) + 1)[cov.row[inside]],
+        "treecover2000": cover,
+        "lossyear": loss,
+    }
+)
 table["area_inside_m2"] = table["share_inside"] * table["pixel_area_m2"]
 table["forest"] = table["treecover2000"] > threshold
 print(table.to_string(index=False, float_format=lambda x: f"{x:.6f}"))
@@ -72,7 +74,9 @@ print(table.to_string(index=False, float_format=lambda x: f"{x:.6f}"))
 checks = {"forest_2000_ha": table.loc[table["forest"], "area_inside_m2"].sum() / 10_000}
 for code in sorted(set(table.loc[table["forest"] & (table["lossyear"] > 0) & (table["lossyear"] < 255), "lossyear"])):
     year = 2000 + int(code)
-    checks[f"loss_{year}_ha"] = table.loc[table["forest"] & (table["lossyear"] == code), "area_inside_m2"].sum() / 10_000
+    checks[f"loss_{year}_ha"] = (
+        table.loc[table["forest"] & (table["lossyear"] == code), "area_inside_m2"].sum() / 10_000
+    )
 for column, by_hand in checks.items():
     print(f"{column:<18} by hand {by_hand:12.6f} ha   in the GeoPackage {plot[column]:12.6f} ha")
     assert np.isclose(by_hand, plot[column], atol=1e-9), column

@@ -1,3 +1,3 @@
 """cacao-screen: exact deforestation screening of cocoa plots."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

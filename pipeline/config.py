@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -37,48 +37,71 @@ class _Section(BaseModel):
 class PlotsConfig(_Section):
     """How to read the plots file."""
 
-    path: Path = Field(description="Plots file: GeoPackage, GeoJSON, Shapefile (or a .zip of one), CSV, GeoParquet; "
-                                   "any CRS (screened in EPSG:4326)")
-    layer: Optional[str] = Field(None, description="Layer of the plots file (default: 'plots' if present, else the "
-                                                   "first)")
-    id_column: str = Field("plot_id", description="Column holding the plot ids; if the default plot_id is absent, "
-                                                  "ids row-1, row-2... are made (with a warning); a named column "
-                                                  "that is absent is an error")
-    crs: Optional[str] = Field(None, description="CRS of a plots file that has none (a CSV, a Shapefile without "
-                                                 ".prj), e.g. EPSG:4326 for GPS longitude/latitude; a file "
-                                                 "declaring another CRS is refused")
-    wkt_column: Optional[str] = Field(None, description="CSV/Parquet: column of WKT geometries (default: found by "
-                                                        "name: wkt, geometry...)")
-    lat_column: Optional[str] = Field(None, description="CSV/Parquet: latitude column (default: found by name: "
-                                                        "latitude, lat, y...)")
-    lon_column: Optional[str] = Field(None, description="CSV/Parquet: longitude column (default: found by name: "
-                                                        "longitude, lon, lng, x...)")
+    path: Path = Field(
+        description="Plots file: GeoPackage, GeoJSON, Shapefile (or a .zip of one), CSV, GeoParquet; "
+        "any CRS (screened in EPSG:4326)"
+    )
+    layer: str | None = Field(None, description="Layer of the plots file (default: 'plots' if present, else the first)")
+    id_column: str = Field(
+        "plot_id",
+        description="Column holding the plot ids; if the default plot_id is absent, "
+        "ids row-1, row-2... are made (with a warning); a named column "
+        "that is absent is an error",
+    )
+    crs: str | None = Field(
+        None,
+        description="CRS of a plots file that has none (a CSV, a Shapefile without "
+        ".prj), e.g. EPSG:4326 for GPS longitude/latitude; a file "
+        "declaring another CRS is refused",
+    )
+    wkt_column: str | None = Field(
+        None, description="CSV/Parquet: column of WKT geometries (default: found by name: wkt, geometry...)"
+    )
+    lat_column: str | None = Field(
+        None, description="CSV/Parquet: latitude column (default: found by name: latitude, lat, y...)"
+    )
+    lon_column: str | None = Field(
+        None, description="CSV/Parquet: longitude column (default: found by name: longitude, lon, lng, x...)"
+    )
 
 
 # --- Rasters --------------------------------------------------------------------------------------
 
 #: A raster layer: a file, a folder of tiles, a glob ("tiles/*lossyear*.tif"), a URL, or a list of these.
-LayerSpec = Union[str, list[str]]
+LayerSpec = Union[str, list[str]]  # noqa: UP007 - an alias evaluated at run time (Python 3.10)
 
 
 class RastersConfig(_Section):
     """Shorthand for one Hansen product named ``hansen`` (what the ``screen`` command builds)."""
 
-    loss_year: LayerSpec = Field(description="Hansen lossyear (0 = no loss, k = loss in 2000+k; the file's nodata, "
-                                             "else 255, = no data): a file, a folder of tiles, a quoted glob such as "
-                                             "'tiles/*lossyear*.tif', or a URL")
-    tree_cover: LayerSpec = Field(description="Hansen treecover2000 (canopy %, 0-100) on the loss-year grid: file, "
-                                              "folder, glob or URL")
-    datamask: Optional[LayerSpec] = Field(None, description="Optional Hansen datamask (0 = no data, 1 = land, "
-                                                            "2 = water; water is never forest)")
-    last_year: Optional[int] = Field(None, ge=2001, le=2100,
-                                     description="Last loss year of the product; later values are invalid data "
-                                                 "(default: from the Hansen file names, GFC-2024-v1.12 -> 2024, "
-                                                 "else 2024)")
+    loss_year: LayerSpec = Field(
+        description="Hansen lossyear (0 = no loss, k = loss in 2000+k; the file's nodata, "
+        "else 255, = no data): a file, a folder of tiles, a quoted glob such as "
+        "'tiles/*lossyear*.tif', or a URL"
+    )
+    tree_cover: LayerSpec = Field(
+        description="Hansen treecover2000 (canopy %, 0-100) on the loss-year grid: file, folder, glob or URL"
+    )
+    datamask: LayerSpec | None = Field(
+        None, description="Optional Hansen datamask (0 = no data, 1 = land, 2 = water; water is never forest)"
+    )
+    last_year: int | None = Field(
+        None,
+        ge=2001,
+        le=2100,
+        description="Last loss year of the product; later values are invalid data "
+        "(default: from the Hansen file names, GFC-2024-v1.12 -> 2024, "
+        "else 2024)",
+    )
 
     def as_dataset(self) -> DatasetConfig:
-        return DatasetConfig(kind="hansen", loss_year=self.loss_year, tree_cover=self.tree_cover,
-                             datamask=self.datamask, last_year=self.last_year)
+        return DatasetConfig(
+            kind="hansen",
+            loss_year=self.loss_year,
+            tree_cover=self.tree_cover,
+            datamask=self.datamask,
+            last_year=self.last_year,
+        )
 
 
 class DatasetConfig(_Section):
@@ -86,16 +109,18 @@ class DatasetConfig(_Section):
 
     kind: Literal["hansen", "loss_year"] = Field("hansen", description="'hansen' or a generic 'loss_year' raster")
     loss_year: LayerSpec = Field(description="Loss-year layer: file, folder of tiles, glob or URLs")
-    tree_cover: Optional[LayerSpec] = Field(None, description="Tree cover at the baseline, % (required for hansen)")
-    datamask: Optional[LayerSpec] = Field(None, description="Hansen datamask (0 no data, 1 land, 2 water)")
-    forest_mask: Optional[LayerSpec] = Field(None, description="1 = forest at the baseline, 0 = not forest")
-    encoding: Literal["offset", "year"] = Field("offset", description="'offset': value k = year_offset + k; "
-                                                                      "'year': the value is the year")
+    tree_cover: LayerSpec | None = Field(None, description="Tree cover at the baseline, % (required for hansen)")
+    datamask: LayerSpec | None = Field(None, description="Hansen datamask (0 no data, 1 land, 2 water)")
+    forest_mask: LayerSpec | None = Field(None, description="1 = forest at the baseline, 0 = not forest")
+    encoding: Literal["offset", "year"] = Field(
+        "offset", description="'offset': value k = year_offset + k; 'year': the value is the year"
+    )
     year_offset: int = Field(2000, description="For encoding 'offset'")
-    first_year: Optional[int] = Field(None, description="First loss year (default: year_offset + 1, or 2001)")
-    last_year: Optional[int] = Field(None, ge=1950, le=2100,
-                                     description="Last loss year (default: from Hansen file names, else 2024)")
-    nodata: Optional[int] = Field(None, description="Loss-year no-data value (default: the file's; 255 for hansen)")
+    first_year: int | None = Field(None, description="First loss year (default: year_offset + 1, or 2001)")
+    last_year: int | None = Field(
+        None, ge=1950, le=2100, description="Last loss year (default: from Hansen file names, else 2024)"
+    )
+    nodata: int | None = Field(None, description="Loss-year no-data value (default: the file's; 255 for hansen)")
 
     @model_validator(mode="after")
     def _needs(self):
@@ -116,14 +141,16 @@ class ForestDefinition(_Section):
     around them and the regions are all measured with the one the screening used.
     """
 
-    canopy_threshold: float = Field(10.0, ge=0, le=100,
-                                    description="Forest = tree cover in 2000 above this percentage (FAO/EUDR: "
-                                                "more than 10 %)")
+    canopy_threshold: float = Field(
+        10.0, ge=0, le=100, description="Forest = tree cover in 2000 above this percentage (FAO/EUDR: more than 10 %)"
+    )
     canopy_operator: Literal[">", ">="] = Field(">", description="Compare tree cover with '>' (FAO) or '>='")
-    min_forest_patch_ha: float = Field(0.0, ge=0, description="Keep only forest patches at least this large "
-                                                              "(FAO: 0.5); 0 = every forest pixel counts")
-    patch_connectivity: Literal[4, 8] = Field(8, description="Pixels of a forest patch touch by their sides (4) or "
-                                                             "also their corners (8)")
+    min_forest_patch_ha: float = Field(
+        0.0, ge=0, description="Keep only forest patches at least this large (FAO: 0.5); 0 = every forest pixel counts"
+    )
+    patch_connectivity: Literal[4, 8] = Field(
+        8, description="Pixels of a forest patch touch by their sides (4) or also their corners (8)"
+    )
 
     def forest_only(self) -> ForestDefinition:
         """Just the forest definition (for keys and metadata), whatever else this model holds."""
@@ -133,48 +160,70 @@ class ForestDefinition(_Section):
 class ScreeningConfig(ForestDefinition):
     """The forest definition, plus the rules that turn figures into a status."""
 
-    reference_year: int = Field(2020, ge=2000, le=2100,
-                                description="Loss after the end of this year counts as deforestation (EUDR: 2020)")
-    review_max_ha: float = Field(0.1, ge=0, description="Loss after the reference year up to this many hectares "
-                                                        "gives 'review' rather than 'deforestation_detected' (about "
-                                                        "one Hansen pixel)")
-    min_data_coverage_pct: float = Field(99.0, gt=0, le=100,
-                                         description="Plots with less of their area over valid pixels are "
-                                                     "'not_assessed'")
+    reference_year: int = Field(
+        2020, ge=2000, le=2100, description="Loss after the end of this year counts as deforestation (EUDR: 2020)"
+    )
+    review_max_ha: float = Field(
+        0.1,
+        ge=0,
+        description="Loss after the reference year up to this many hectares "
+        "gives 'review' rather than 'deforestation_detected' (about "
+        "one Hansen pixel)",
+    )
+    min_data_coverage_pct: float = Field(
+        99.0, gt=0, le=100, description="Plots with less of their area over valid pixels are 'not_assessed'"
+    )
     status_rule: Literal["any", "primary"] = Field(
-        "any", description="With several products: 'any' (detected if any product detects loss...) or 'primary' "
-                           "(the first product decides)")
+        "any",
+        description="With several products: 'any' (detected if any product detects loss...) or 'primary' "
+        "(the first product decides)",
+    )
 
 
 class QCConfig(_Section):
     """Geometry quality control (see :mod:`pipeline.stages.qc` and docs/qc.md)."""
 
     max_area_ha: float = Field(100.0, gt=0, description="Plots larger than this are flagged large_plot")
-    area_tolerance_pct: float = Field(10.0, ge=0, description="Declared vs computed area: flagged area_mismatch "
-                                                              "beyond this percentage...")
+    area_tolerance_pct: float = Field(
+        10.0, ge=0, description="Declared vs computed area: flagged area_mismatch beyond this percentage..."
+    )
     area_tolerance_ha: float = Field(0.01, ge=0, description="...and beyond this many hectares")
-    point_default_area_ha: float = Field(4.0, gt=0, le=100,
-                                         description="Area of the circle screened around a point without a "
-                                                     "declared area (EUDR allows points up to 4 ha)")
-    overlap_min_share: float = Field(0.1, gt=0, le=1,
-                                     description="Overlaps of at least this share of the smaller plot are flagged")
-    min_decimals: int = Field(6, ge=0, le=8, description="Fewer decimals in every coordinate: low_precision "
-                                                         "(EUDR: 6)")
-    fix_swapped_coordinates: bool = Field(False, description="Swap back longitude and latitude where they look "
-                                                             "swapped (flagged suspect_swapped_coordinates "
-                                                             "otherwise)")
-    repair_invalid: bool = Field(True, description="Repair invalid polygons with make_valid and screen the repair "
-                                                   "(otherwise: invalid_geometry, not screened)")
-    declared_area_column: Optional[str] = Field(None, description="Column of the declared area in ha (default: "
-                                                                  "declared_area_ha, area_ha or Area)")
+    point_default_area_ha: float = Field(
+        4.0,
+        gt=0,
+        le=100,
+        description="Area of the circle screened around a point without a "
+        "declared area (EUDR allows points up to 4 ha)",
+    )
+    overlap_min_share: float = Field(
+        0.1, gt=0, le=1, description="Overlaps of at least this share of the smaller plot are flagged"
+    )
+    min_decimals: int = Field(6, ge=0, le=8, description="Fewer decimals in every coordinate: low_precision (EUDR: 6)")
+    fix_swapped_coordinates: bool = Field(
+        False,
+        description="Swap back longitude and latitude where they look "
+        "swapped (flagged suspect_swapped_coordinates "
+        "otherwise)",
+    )
+    repair_invalid: bool = Field(
+        True,
+        description="Repair invalid polygons with make_valid and screen the repair "
+        "(otherwise: invalid_geometry, not screened)",
+    )
+    declared_area_column: str | None = Field(
+        None, description="Column of the declared area in ha (default: declared_area_ha, area_ha or Area)"
+    )
 
 
 class OutputConfig(_Section):
     path: Path = Field(Path("outputs/screening.gpkg"), description="GeoPackage to write (atomically)")
     overwrite: bool = Field(False, description="Replace the output if it exists (otherwise refused, exit 2)")
-    incremental: bool = Field(False, description="Reuse the figures of plots unchanged since the existing output "
-                                                 "(same geometry, parameters and raster files) and replace it; "
-                                                 "only new or changed plots are computed")
+    incremental: bool = Field(
+        False,
+        description="Reuse the figures of plots unchanged since the existing output "
+        "(same geometry, parameters and raster files) and replace it; "
+        "only new or changed plots are computed",
+    )
 
 
 # --- Execution ------------------------------------------------------------------------------------
@@ -195,18 +244,27 @@ def parse_scheduler(value: str) -> str:
         return _SCHEDULER_NAMES[v.lower()]
     if _ADDRESS.fullmatch(v):
         return v
-    raise ValueError(f"unknown scheduler {value!r}: expected local, processes, threads or the address of a "
-                     "Dask scheduler such as tcp://host:8786")
+    raise ValueError(
+        f"unknown scheduler {value!r}: expected local, processes, threads or the address of a "
+        "Dask scheduler such as tcp://host:8786"
+    )
 
 
 class ExecutionConfig(_Section):
     """Where and on how many cores the work runs; the figures never depend on it."""
 
-    scheduler: str = Field(THREADS, description="Where partitions run: threads of this process, local processes, "
-                                                "or a Dask cluster given by its scheduler's address "
-                                                "(tcp://host:8786; needs cacao-screen[dask])")
-    workers: Optional[int] = Field(None, ge=1, description="Processes (or threads) to use (default: all cores for "
-                                                           "threads, and for 20,000 plots or more; else 1)")
+    scheduler: str = Field(
+        THREADS,
+        description="Where partitions run: threads of this process, local processes, "
+        "or a Dask cluster given by its scheduler's address "
+        "(tcp://host:8786; needs cacao-screen[dask])",
+    )
+    workers: int | None = Field(
+        None,
+        ge=1,
+        description="Processes (or threads) to use (default: all cores for "
+        "threads, and for 20,000 plots or more; else 1)",
+    )
 
     @field_validator("scheduler")
     @classmethod
@@ -220,11 +278,13 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class RegionsConfig(_Section):
-    path: Path = Field(description="Administrative boundaries (GeoPackage, GeoJSON, Shapefile; any CRS); each plot "
-                                   "goes to the region holding most of its area")
-    layer: Optional[str] = Field(None, description="Layer of the boundaries file (default: the first)")
+    path: Path = Field(
+        description="Administrative boundaries (GeoPackage, GeoJSON, Shapefile; any CRS); each plot "
+        "goes to the region holding most of its area"
+    )
+    layer: str | None = Field(None, description="Layer of the boundaries file (default: the first)")
     id_column: str = Field(description="Column holding the region code, e.g. IDDIST (Peru's ubigeo)")
-    name_column: Optional[str] = Field(None, description="Column holding the region's name, e.g. NOMBDIST")
+    name_column: str | None = Field(None, description="Column holding the region's name, e.g. NOMBDIST")
 
 
 class DeliveriesConfig(_Section):
@@ -235,24 +295,33 @@ class DeliveriesConfig(_Section):
 class BaselineConfig(_Section):
     """Group figures, baseline, restoration candidates, supply chain, monitoring (docs/baseline.md)."""
 
-    output: Path = Field(Path("outputs/baseline.gpkg"),
-                         description="GeoPackage to write (atomically); CSV copies go to <name>_csv/ beside it")
-    start_year: Optional[int] = Field(None, ge=2001, le=2100,
-                                      description="First year of the baseline period (default: 9 years before its "
-                                                  "last year)")
-    end_year: Optional[int] = Field(None, ge=2001, le=2100,
-                                    description="Last year of the baseline period (default: the reference year)")
-    regions: Optional[RegionsConfig] = None
-    cooperative_column: Optional[str] = Field(
-        "cooperative_id", description="Plots column naming the cooperative (grouped by when present)")
-    group_by: list[str] = Field(default_factory=list,
-                                description="More plots columns to group by; 'a,b' groups by both at once")
-    deliveries: Optional[DeliveriesConfig] = None
-    ring_m: Optional[float] = Field(None, gt=0, le=10_000,
-                                    description="Measure forest loss up to the reference year in a ring this many "
-                                                "metres wide around each plot")
-    previous: Optional[Path] = Field(None, description="An earlier screening.gpkg: list the plots whose status "
-                                                       "changed since")
+    output: Path = Field(
+        Path("outputs/baseline.gpkg"),
+        description="GeoPackage to write (atomically); CSV copies go to <name>_csv/ beside it",
+    )
+    start_year: int | None = Field(
+        None, ge=2001, le=2100, description="First year of the baseline period (default: 9 years before its last year)"
+    )
+    end_year: int | None = Field(
+        None, ge=2001, le=2100, description="Last year of the baseline period (default: the reference year)"
+    )
+    regions: RegionsConfig | None = None
+    cooperative_column: str | None = Field(
+        "cooperative_id", description="Plots column naming the cooperative (grouped by when present)"
+    )
+    group_by: list[str] = Field(
+        default_factory=list, description="More plots columns to group by; 'a,b' groups by both at once"
+    )
+    deliveries: DeliveriesConfig | None = None
+    ring_m: float | None = Field(
+        None,
+        gt=0,
+        le=10_000,
+        description="Measure forest loss up to the reference year in a ring this many metres wide around each plot",
+    )
+    previous: Path | None = Field(
+        None, description="An earlier screening.gpkg: list the plots whose status changed since"
+    )
 
     @model_validator(mode="after")
     def _period(self):
@@ -279,15 +348,13 @@ class RunConfig(_Section):
     """A screening job: what ``cacao-screen run --config`` reads and ``screen`` builds from its flags."""
 
     plots: PlotsConfig
-    rasters: Optional[RastersConfig] = Field(None, description="One Hansen product (shorthand for datasets)")
-    datasets: Optional[dict[str, DatasetConfig]] = Field(None, description="Named loss products; the first is "
-                                                                           "primary")
+    rasters: RastersConfig | None = Field(None, description="One Hansen product (shorthand for datasets)")
+    datasets: dict[str, DatasetConfig] | None = Field(None, description="Named loss products; the first is primary")
     screening: ScreeningConfig = ScreeningConfig()
     qc: QCConfig = QCConfig()
     output: OutputConfig = OutputConfig()
     execution: ExecutionConfig = ExecutionConfig()
-    baseline: Optional[BaselineConfig] = Field(None, description="Also build the baseline GeoPackage after "
-                                                                 "screening")
+    baseline: BaselineConfig | None = Field(None, description="Also build the baseline GeoPackage after screening")
 
     @model_validator(mode="after")
     def _check(self):
@@ -298,12 +365,15 @@ class RunConfig(_Section):
                 raise ValueError("'datasets' is empty")
             for name in self.datasets:
                 if not _NAME.match(name):
-                    raise ValueError(f"dataset name {name!r}: use lower-case letters, digits and '_' "
-                                     "(it prefixes output columns)")
+                    raise ValueError(
+                        f"dataset name {name!r}: use lower-case letters, digits and '_' (it prefixes output columns)"
+                    )
         for name, ds in self.dataset_configs().items():
             if ds.last_year is not None and self.screening.reference_year >= ds.last_year:
-                raise ValueError(f"screening.reference_year ({self.screening.reference_year}) must be before "
-                                 f"the last_year of {name} ({ds.last_year}): nothing after it could be seen")
+                raise ValueError(
+                    f"screening.reference_year ({self.screening.reference_year}) must be before "
+                    f"the last_year of {name} ({ds.last_year}): nothing after it could be seen"
+                )
         return self
 
     def dataset_configs(self) -> dict[str, DatasetConfig]:
@@ -374,8 +444,9 @@ def _upgrade(data: dict[str, Any], source: str) -> dict[str, Any]:
     execution = dict(data.get("execution") or {})
     for key, value in moved.items():
         if key in execution:
-            raise ConfigError(f"{source}: '{key}' is given both at the top level and in 'execution'; keep "
-                              f"execution.{key}")
+            raise ConfigError(
+                f"{source}: '{key}' is given both at the top level and in 'execution'; keep execution.{key}"
+            )
         execution[key] = value
     data["execution"] = execution
     return data
@@ -412,8 +483,10 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
     data = _upgrade(data, str(path))
     base = path.resolve().parent
     if (overrides or {}).get("rasters.last_year") is not None and "datasets" in data:
-        raise ConfigError(f"{path}: --last-year applies to a 'rasters' section; with 'datasets', set last_year "
-                          "for each dataset in the file")
+        raise ConfigError(
+            f"{path}: --last-year applies to a 'rasters' section; with 'datasets', set last_year "
+            "for each dataset in the file"
+        )
     for dotted, value in (overrides or {}).items():
         if value is not None:
             set_dotted(data, dotted, value)

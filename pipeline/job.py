@@ -24,8 +24,15 @@ from . import __version__
 from .config import BaselineConfig, DatasetConfig, ExecutionConfig, PlotsConfig, QCConfig, RunConfig
 from .errors import BaselineError, ConfigError, RasterError
 from .io.deliveries import read_deliveries
-from .io.gpkg import (check_baseline_targets, check_target, read_previous, read_screening, write_baseline,
-                      write_screening, write_validation)
+from .io.gpkg import (
+    check_baseline_targets,
+    check_target,
+    read_previous,
+    read_screening,
+    write_baseline,
+    write_screening,
+    write_validation,
+)
 from .io.plots import read_plots
 from .io.rasters import Product, close_datasets, open_product
 from .io.regions import read_regions
@@ -56,8 +63,10 @@ def open_products(cfg: RunConfig) -> list[Product]:
         for note in p.notes:
             log.info("%s: %s", name, note)
         if cfg.screening.reference_year >= p.last_year:
-            raise ConfigError(f"{name}: the reference year {cfg.screening.reference_year} is not before the "
-                              f"product's last loss year {p.last_year}: nothing after it could be seen")
+            raise ConfigError(
+                f"{name}: the reference year {cfg.screening.reference_year} is not before the "
+                f"product's last loss year {p.last_year}: nothing after it could be seen"
+            )
         products.append(p)
     return products
 
@@ -76,23 +85,33 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
     plots = read_plots(cfg.plots)
     previous = read_previous(cfg.output.path) if cfg.output.incremental else None
     try:
-        result = screen_plots(plots, products, cfg.screening, qc=cfg.qc, execution=cfg.execution,
-                              progress=progress, previous=previous)
+        result = screen_plots(
+            plots, products, cfg.screening, qc=cfg.qc, execution=cfg.execution, progress=progress, previous=previous
+        )
     finally:
         close_datasets()
     if len(result.plots) != len(plots):  # the invariant the whole design protects
         raise RuntimeError(f"internal error: {len(plots)} plots in, {len(result.plots)} out")
     result.metadata = screening_metadata(cfg, products, plots, result, started)
-    write_screening(cfg.output.path, result.plots, result.loss_by_year, result.issues, result.metadata,
-                    overwrite=overwrite)
+    write_screening(
+        cfg.output.path, result.plots, result.loss_by_year, result.issues, result.metadata, overwrite=overwrite
+    )
     if cfg.baseline is not None:
-        result.baseline = run_baseline(cfg.output.path, cfg.baseline, overwrite=overwrite, products=products,
-                                       execution=cfg.execution, progress=progress, inputs=baseline_inputs)
+        result.baseline = run_baseline(
+            cfg.output.path,
+            cfg.baseline,
+            overwrite=overwrite,
+            products=products,
+            execution=cfg.execution,
+            progress=progress,
+            inputs=baseline_inputs,
+        )
     return result
 
 
-def screening_metadata(cfg: RunConfig, products: list[Product], plots, result: ScreenResult,
-                       started: float) -> dict[str, str]:
+def screening_metadata(
+    cfg: RunConfig, products: list[Product], plots, result: ScreenResult, started: float
+) -> dict[str, str]:
     """The ``run_metadata`` of a screening: what a reader needs to trust and reproduce it, and the
     effective configuration (:data:`~pipeline.vocab.META_CONFIG`) that later steps read back."""
     s = cfg.screening
@@ -116,23 +135,25 @@ def screening_metadata(cfg: RunConfig, products: list[Product], plots, result: S
                 meta[f"{prefix}{role}_raster"] = layer.source
         meta[f"{prefix}loss_years"] = f"{p.first_year}-{p.last_year}"
         meta[f"{prefix}product_kind"] = f"{p.kind} (encoding {p.encoding})"
-    meta.update({
-        META_REFERENCE_YEAR: str(s.reference_year),
-        "canopy_threshold_pct": f"{s.canopy_threshold:g}",
-        "forest_definition": forest_text(s),
-        "review_max_ha": f"{s.review_max_ha:g}",
-        "min_data_coverage_pct": f"{s.min_data_coverage_pct:g}",
-        "pixel_area": "WGS84 ellipsoid, per pixel row",
-        "scheduler": cfg.execution.scheduler,
-        "coverage": "exact fraction of each pixel inside the plot",
-        "plots_in": str(len(plots)),
-        "plots_out": str(len(result.plots)),
-        "plots_reused": str(result.reused),
-        "plots_crs": str(plots.attrs.get("source_crs", "")),
-        **{f"qc_{k}": str(v) for k, v in cfg.qc.model_dump().items()},
-        "elapsed_s": f"{time.time() - started:.1f}",
-        META_CONFIG: cfg.model_dump_json(),
-    })
+    meta.update(
+        {
+            META_REFERENCE_YEAR: str(s.reference_year),
+            "canopy_threshold_pct": f"{s.canopy_threshold:g}",
+            "forest_definition": forest_text(s),
+            "review_max_ha": f"{s.review_max_ha:g}",
+            "min_data_coverage_pct": f"{s.min_data_coverage_pct:g}",
+            "pixel_area": "WGS84 ellipsoid, per pixel row",
+            "scheduler": cfg.execution.scheduler,
+            "coverage": "exact fraction of each pixel inside the plot",
+            "plots_in": str(len(plots)),
+            "plots_out": str(len(result.plots)),
+            "plots_reused": str(result.reused),
+            "plots_crs": str(plots.attrs.get("source_crs", "")),
+            **{f"qc_{k}": str(v) for k, v in cfg.qc.model_dump().items()},
+            "elapsed_s": f"{time.time() - started:.1f}",
+            META_CONFIG: cfg.model_dump_json(),
+        }
+    )
     return meta
 
 
@@ -140,8 +161,10 @@ def stored_config(meta: dict[str, str], source: str) -> RunConfig:
     """The configuration a screening was run with, parsed by the model that validated it."""
     text = meta.get(META_CONFIG)
     if not text:
-        raise BaselineError(f"{source}: the screening stores no configuration (written by an older cacao-screen); "
-                            "screen the plots again with this version")
+        raise BaselineError(
+            f"{source}: the screening stores no configuration (written by an older cacao-screen); "
+            "screen the plots again with this version"
+        )
     try:
         return RunConfig.model_validate(json.loads(text))
     except ValueError as exc:
@@ -158,19 +181,28 @@ def load_baseline_inputs(cfg: BaselineConfig) -> BaselineInputs:
         raw = read_regions(cfg.regions)
         regions = prepare_regions(raw.ids, raw.names, raw.geoms, source=raw.source)
         if regions.repaired_ids:
-            log.warning("%s: %d invalid region geometr(ies) repaired with make_valid: %s", raw.source,
-                        len(regions.repaired_ids), ", ".join(regions.repaired_ids[:20]))
+            log.warning(
+                "%s: %d invalid region geometr(ies) repaired with make_valid: %s",
+                raw.source,
+                len(regions.repaired_ids),
+                ", ".join(regions.repaired_ids[:20]),
+            )
         if regions.dropped_ids:
-            log.warning("%s: %d region(s) without a usable geometry (they can hold no plot): %s", raw.source,
-                        len(regions.dropped_ids), ", ".join(regions.dropped_ids[:20]))
+            log.warning(
+                "%s: %d region(s) without a usable geometry (they can hold no plot): %s",
+                raw.source,
+                len(regions.dropped_ids),
+                ", ".join(regions.dropped_ids[:20]),
+            )
         if len(regions) == 0:
             from .errors import RegionsError
 
             raise RegionsError(f"{raw.source}: no region has a usable geometry")
     deliveries = None
     if cfg.deliveries is not None:
-        deliveries = parse_deliveries(read_deliveries(cfg.deliveries), str(cfg.deliveries.path),
-                                      cfg.deliveries.quantity_column)
+        deliveries = parse_deliveries(
+            read_deliveries(cfg.deliveries), str(cfg.deliveries.path), cfg.deliveries.quantity_column
+        )
     previous = None
     if cfg.previous is not None:
         prev_plots, prev_meta = read_screening(cfg.previous, "previous screening")
@@ -179,10 +211,17 @@ def load_baseline_inputs(cfg: BaselineConfig) -> BaselineInputs:
     return BaselineInputs(regions=regions, deliveries=deliveries, previous=previous)
 
 
-def run_baseline(screening: str | Path, cfg: BaselineConfig, *, overwrite: bool = False,
-                 rasters: DatasetConfig | None = None, products: list[Product] | None = None,
-                 execution: ExecutionConfig = ExecutionConfig(), progress: bool = False,
-                 inputs: BaselineInputs | None = None) -> BaselineResult:
+def run_baseline(
+    screening: str | Path,
+    cfg: BaselineConfig,
+    *,
+    overwrite: bool = False,
+    rasters: DatasetConfig | None = None,
+    products: list[Product] | None = None,
+    execution: ExecutionConfig = ExecutionConfig(),
+    progress: bool = False,
+    inputs: BaselineInputs | None = None,
+) -> BaselineResult:
     """Read ``screening``, build every baseline layer, write ``cfg.output``; return the result.
 
     The screening's parameters (reference year, forest definition) are read from its stored
@@ -197,9 +236,17 @@ def run_baseline(screening: str | Path, cfg: BaselineConfig, *, overwrite: bool 
     if cfg.ring_m is not None and not products:
         products = [_ring_product(screened, rasters, loss_years(plots.columns), screening)]
     try:
-        result = build_baseline(plots, screened.screening, cfg, inputs, products=products or (),
-                                execution=execution, progress=progress, source=str(screening),
-                                screening_created=meta.get(META_CREATED, ""))
+        result = build_baseline(
+            plots,
+            screened.screening,
+            cfg,
+            inputs,
+            products=products or (),
+            execution=execution,
+            progress=progress,
+            source=str(screening),
+            screening_created=meta.get(META_CREATED, ""),
+        )
     finally:
         close_datasets()
     result.path = write_baseline(cfg.output, result.layers, result.metadata, overwrite=overwrite)
@@ -215,15 +262,23 @@ def _ring_product(screened: RunConfig, rasters: DatasetConfig | None, years: lis
     try:
         return open_product(name, dataset)
     except RasterError as exc:
-        raise BaselineError(f"{screening}: the rasters it was screened with are not at hand ({exc}); give "
-                            "--loss-year and --tree-cover for --ring-m") from exc
+        raise BaselineError(
+            f"{screening}: the rasters it was screened with are not at hand ({exc}); give "
+            "--loss-year and --tree-cover for --ring-m"
+        ) from exc
 
 
 # --- Validation and tiles ------------------------------------------------------------------------
 
 
-def run_validate(plots_cfg: PlotsConfig, qc: QCConfig, *, bounds: tuple[float, float, float, float] | None = None,
-                 out: Path | None = None, overwrite: bool = False) -> ValidationResult:
+def run_validate(
+    plots_cfg: PlotsConfig,
+    qc: QCConfig,
+    *,
+    bounds: tuple[float, float, float, float] | None = None,
+    out: Path | None = None,
+    overwrite: bool = False,
+) -> ValidationResult:
     """Quality control alone: read the plots, check them, write the findings to ``out`` (.gpkg or .csv)."""
     if out is not None:
         if out.suffix.lower() not in (".gpkg", ".csv"):
@@ -233,18 +288,30 @@ def run_validate(plots_cfg: PlotsConfig, qc: QCConfig, *, bounds: tuple[float, f
         check_target(out, overwrite)
     plots = read_plots(plots_cfg)
     result = validate_plots(plots, qc, coverage_bounds=bounds)
-    result.metadata = {META_GENERATOR: f"cacao-screen {__version__} validate",
-                       "plots_path": str(Path(plots_cfg.path).resolve()),
-                       "plots_crs": str(plots.attrs.get("source_crs", "")), "plots_in": str(len(plots)),
-                       "plots_out": str(len(result.plots)), **{f"qc_{k}": str(v) for k, v in qc.model_dump().items()}}
+    result.metadata = {
+        META_GENERATOR: f"cacao-screen {__version__} validate",
+        "plots_path": str(Path(plots_cfg.path).resolve()),
+        "plots_crs": str(plots.attrs.get("source_crs", "")),
+        "plots_in": str(len(plots)),
+        "plots_out": str(len(result.plots)),
+        **{f"qc_{k}": str(v) for k, v in qc.model_dump().items()},
+    }
     if out is not None:
         write_validation(out, result.plots, result.issues[list(ISSUE_COLUMNS)], result.metadata, overwrite=overwrite)
     return result
 
 
-def run_fetch_tiles(plots_cfg: PlotsConfig, *, version: str, layers: list[str], dest: Path,
-                    base_url: str | None = None, retries: int = 5, progress: bool = False,
-                    dry_run: bool = False) -> tuple[int, list[Any]]:
+def run_fetch_tiles(
+    plots_cfg: PlotsConfig,
+    *,
+    version: str,
+    layers: list[str],
+    dest: Path,
+    base_url: str | None = None,
+    retries: int = 5,
+    progress: bool = False,
+    dry_run: bool = False,
+) -> tuple[int, list[Any]]:
     """Download the Hansen tiles under the plots: (number of tiles, one result per file)."""
     import shapely
 
@@ -254,6 +321,14 @@ def run_fetch_tiles(plots_cfg: PlotsConfig, *, version: str, layers: list[str], 
     plots = read_plots(plots_cfg)
     geoms = plots.geometry.to_numpy()
     bounds = shapely.bounds(geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))])
-    results = fetch_hansen_tiles(bounds, version=version, layers=layers, dest=dest, base_url=base_url,
-                                 retries=retries, progress=progress, dry_run=dry_run)
+    results = fetch_hansen_tiles(
+        bounds,
+        version=version,
+        layers=layers,
+        dest=dest,
+        base_url=base_url,
+        retries=retries,
+        progress=progress,
+        dry_run=dry_run,
+    )
     return len(tiles_for_bounds(bounds)), results

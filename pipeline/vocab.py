@@ -29,8 +29,15 @@ ZERO_HA = 1e-6
 # --- Columns ------------------------------------------------------------------------------------
 
 #: Per-product figures of the ``plots`` layer (besides ``loss_YYYY_ha``), in output order.
-MAIN_COLUMNS = ("data_coverage_pct", "forest_2000_ha", "forest_ref_ha", "loss_total_ha", "loss_before_ref_ha",
-                "loss_after_ref_ha", "first_loss_year_after_ref")
+MAIN_COLUMNS = (
+    "data_coverage_pct",
+    "forest_2000_ha",
+    "forest_ref_ha",
+    "loss_total_ha",
+    "loss_before_ref_ha",
+    "loss_after_ref_ha",
+    "first_loss_year_after_ref",
+)
 
 #: Columns of a quality-control finding (layer ``plot_issues``).
 ISSUE_COLUMNS = ("plot_id", "source_row", "code", "severity", "message")

@@ -14,11 +14,27 @@ REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
 PX = 0.00025
 
 
-def write_raster(path: Path, array: np.ndarray, *, x0: float, y0: float, px: float = PX,
-                 nodata: int | None = None, crs: str = "EPSG:4326") -> Path:
+def write_raster(
+    path: Path,
+    array: np.ndarray,
+    *,
+    x0: float,
+    y0: float,
+    px: float = PX,
+    nodata: int | None = None,
+    crs: str = "EPSG:4326",
+) -> Path:
     """Write a single-band GeoTIFF with the upper-left corner at (x0, y0)."""
-    profile = dict(driver="GTiff", width=array.shape[1], height=array.shape[0], count=1, dtype=array.dtype,
-                   crs=crs, transform=from_origin(x0, y0, px, px), nodata=nodata)
+    profile = dict(
+        driver="GTiff",
+        width=array.shape[1],
+        height=array.shape[0],
+        count=1,
+        dtype=array.dtype,
+        crs=crs,
+        transform=from_origin(x0, y0, px, px),
+        nodata=nodata,
+    )
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(array, 1)
     return path

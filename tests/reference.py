@@ -10,15 +10,18 @@ import shapely
 from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
 
 
-def exactextract_figures(geoms, loss_path, cover_path, *, canopy_threshold=10.0, first_year=2001,
-                         last_year=2024, loss_nodata=255):
+def exactextract_figures(
+    geoms, loss_path, cover_path, *, canopy_threshold=10.0, first_year=2001, last_year=2024, loss_nodata=255
+):
     """Per plot: forest_2000_ha, loss_ha per year (dict year -> array), valid share, via exactextract."""
     import exactextract
 
     with rasterio.open(loss_path) as src:
         top, res_y, res_x, height = src.transform.f, -src.transform.e, src.transform.a, src.height
-    feats = [{"type": "Feature", "properties": {"i": i}, "geometry": shapely.geometry.mapping(g)}
-             for i, g in enumerate(geoms)]
+    feats = [
+        {"type": "Feature", "properties": {"i": i}, "geometry": shapely.geometry.mapping(g)}
+        for i, g in enumerate(geoms)
+    ]
     ops = ["coverage", "values", "center_y"]
     loss = exactextract.exact_extract(loss_path, feats, ops, output="pandas", include_cols=["i"])
     cover = exactextract.exact_extract(cover_path, feats, ops, output="pandas", include_cols=["i"])

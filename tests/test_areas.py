@@ -1,4 +1,5 @@
-"""The vectorised plot areas quality control uses (pipeline.engine.geodesy.geodesic_areas), against known answers and Karney."""
+"""The vectorised plot areas quality control uses (pipeline.engine.geodesy.geodesic_areas), against known
+answers and Karney."""
 
 from __future__ import annotations
 
@@ -36,11 +37,17 @@ def test_a_lon_lat_rectangle_is_exactly_the_ellipsoid_between_its_parallels_and_
     assert plot_areas([band])[0] * 360 * 2 / 1e6 == pytest.approx(510_065_621.724, abs=0.001)
 
 
-@pytest.mark.parametrize("lat, radius_deg, rtol", [
-    (0.0, 0.0005, 1e-6), (-8.3, 0.0005, 1e-6), (-8.3, 0.005, 1e-6),
-    (13.2, 0.00003, 5e-6),  # a 30 m2 plot: Karney's own rounding is ~5e-7 here
-    (45.0, 0.01, 1e-5), (70.0, 0.05, 2e-4),  # large plots far from the equator: edges bow more
-])
+@pytest.mark.parametrize(
+    "lat, radius_deg, rtol",
+    [
+        (0.0, 0.0005, 1e-6),
+        (-8.3, 0.0005, 1e-6),
+        (-8.3, 0.005, 1e-6),
+        (13.2, 0.00003, 5e-6),  # a 30 m2 plot: Karney's own rounding is ~5e-7 here
+        (45.0, 0.01, 1e-5),
+        (70.0, 0.05, 2e-4),  # large plots far from the equator: edges bow more
+    ],
+)
 def test_plot_sized_polygons_agree_with_karney_to_a_few_millionths(lat, radius_deg, rtol):
     rng = np.random.default_rng(7)
     n = 40
@@ -65,11 +72,21 @@ def test_holes_multiparts_orientation_types_empties_and_chunks():
     with_hole = shapely.Polygon(outer.exterior.coords, [hole.exterior.coords])
     far = shapely.box(1, 1, 1.01, 1.01)
     a_outer, a_hole, a_far = plot_areas([outer, hole, far])
-    got = plot_areas([with_hole, shapely.Polygon(list(outer.exterior.coords)[::-1]),
-                      shapely.MultiPolygon([outer, far]), shapely.MultiPolygon([with_hole, far]),
-                      shapely.Point(0, 0), shapely.LineString([(0, 0), (1, 1)]), shapely.Polygon(), None])
-    np.testing.assert_allclose(got[:4], [a_outer - a_hole, a_outer, a_outer + a_far, a_outer - a_hole + a_far],
-                               rtol=1e-12)
+    got = plot_areas(
+        [
+            with_hole,
+            shapely.Polygon(list(outer.exterior.coords)[::-1]),
+            shapely.MultiPolygon([outer, far]),
+            shapely.MultiPolygon([with_hole, far]),
+            shapely.Point(0, 0),
+            shapely.LineString([(0, 0), (1, 1)]),
+            shapely.Polygon(),
+            None,
+        ]
+    )
+    np.testing.assert_allclose(
+        got[:4], [a_outer - a_hole, a_outer, a_outer + a_far, a_outer - a_hole + a_far], rtol=1e-12
+    )
     assert got[4] == 0 and got[5] == 0 and np.isnan(got[6]) and np.isnan(got[7])
     # more rows than a chunk: the same answers, in order
     many = np.array([outer, with_hole, None] * 6000, dtype=object)

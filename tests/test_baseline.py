@@ -6,15 +6,22 @@ import pandas as pd
 import pytest
 import shapely
 
-from pipeline.stages.baseline.groups import additive_columns, attribute_labels, group_figures, national_figures, parse_group_by, sort_labels
+from pipeline.engine.geodesy import geodesic_areas
+from pipeline.errors import BaselineError, DeliveriesError, RegionsError
+from pipeline.stages.baseline.groups import (
+    additive_columns,
+    attribute_labels,
+    group_figures,
+    national_figures,
+    parse_group_by,
+    sort_labels,
+)
 from pipeline.stages.baseline.monitoring import status_changes
 from pipeline.stages.baseline.periods import baseline_period
 from pipeline.stages.baseline.regions import assign_regions, prepare_regions, region_labels
 from pipeline.stages.baseline.rings import buffer_m, ring_clusters, ring_geometries, ring_group_figures, ring_overlaps
 from pipeline.stages.baseline.supply import match_deliveries, parse_deliveries, supply_figures
 from pipeline.vocab import MISSING_VALUE
-from pipeline.errors import BaselineError, DeliveriesError, RegionsError
-from pipeline.engine.geodesy import geodesic_areas
 
 YEARS = [2018, 2019, 2020, 2021, 2022]
 
@@ -48,23 +55,34 @@ def test_default_baseline_period_is_the_ten_years_ending_with_the_reference_year
     assert str(baseline_period(2020, list(range(2001, 2025)), end=2018)) == "2009-2018"
 
 
-@pytest.mark.parametrize("start, end, match", [
-    (2015, 2021, "after the reference year"),
-    (1999, 2020, "not within the loss product"),
-    (2019, 2018, "first year is after the last"),
-])
+@pytest.mark.parametrize(
+    "start, end, match",
+    [
+        (2015, 2021, "after the reference year"),
+        (1999, 2020, "not within the loss product"),
+        (2019, 2018, "first year is after the last"),
+    ],
+)
 def test_a_baseline_period_that_cannot_be_is_refused(start, end, match):
     with pytest.raises(BaselineError, match=match):
         baseline_period(2020, list(range(2001, 2025)), start, end)
 
 
 def test_baseline_mean_and_change_by_hand():
-    plots = plots_frame([
-        ("a", "deforestation_free", 2.0, {2019: 1.0, 2020: 3.0}, {"coop": "A"}),
-        ("b", "deforestation_detected", 1.0, {2018: 5.0, 2019: 1.0, 2020: 1.0, 2021: 2.0, 2022: 6.0}, {"coop": "A"}),
-        ("c", "deforestation_free", 4.0, {}, {"coop": "B"}),
-        ("d", "deforestation_detected", 1.0, {2021: 0.5}, {"coop": "B"}),
-    ])
+    plots = plots_frame(
+        [
+            ("a", "deforestation_free", 2.0, {2019: 1.0, 2020: 3.0}, {"coop": "A"}),
+            (
+                "b",
+                "deforestation_detected",
+                1.0,
+                {2018: 5.0, 2019: 1.0, 2020: 1.0, 2021: 2.0, 2022: 6.0},
+                {"coop": "A"},
+            ),
+            ("c", "deforestation_free", 4.0, {}, {"coop": "B"}),
+            ("d", "deforestation_detected", 1.0, {2021: 0.5}, {"coop": "B"}),
+        ]
+    )
     period = baseline_period(2020, YEARS, start=2019)
     t = group_figures(plots, plots["coop"], period, 2020, YEARS)
     a, b = t.loc["A"], t.loc["B"]
@@ -81,25 +99,28 @@ def test_baseline_mean_and_change_by_hand():
 
 
 def test_counts_include_every_plot_figures_only_assessed_ones_shares_all():
-    plots = plots_frame([
-        ("free", "deforestation_free", 2.0, {2019: 1.0}, {}),
-        ("det", "deforestation_detected", 1.0, {2021: 0.5}, {}),
-        ("rev", "review", 0.5, {2022: 0.05}, {}),
-        ("na", "not_assessed", 1.5, {2019: 7.0, 2021: 9.0}, {}),  # partial figures: left out
-        ("bad", "invalid", np.nan, {}, {}),
-    ])
+    plots = plots_frame(
+        [
+            ("free", "deforestation_free", 2.0, {2019: 1.0}, {}),
+            ("det", "deforestation_detected", 1.0, {2021: 0.5}, {}),
+            ("rev", "review", 0.5, {2022: 0.05}, {}),
+            ("na", "not_assessed", 1.5, {2019: 7.0, 2021: 9.0}, {}),  # partial figures: left out
+            ("bad", "invalid", np.nan, {}, {}),
+        ]
+    )
     t = national_figures(plots, baseline_period(2020, YEARS, start=2019), 2020, YEARS).iloc[0]
     assert t["n_plots"] == 5 and t["n_assessed"] == 3
-    assert [t[f"n_{s}"] for s in ("deforestation_free", "review", "deforestation_detected", "not_assessed",
-                                  "invalid")] == [1, 1, 1, 1, 1]
-    assert t["area_ha"] == pytest.approx(5.0)            # all plots with a geometry
+    assert [
+        t[f"n_{s}"] for s in ("deforestation_free", "review", "deforestation_detected", "not_assessed", "invalid")
+    ] == [1, 1, 1, 1, 1]
+    assert t["area_ha"] == pytest.approx(5.0)  # all plots with a geometry
     assert t["area_assessed_ha"] == pytest.approx(3.5)
-    assert t["loss_2019_ha"] == pytest.approx(1.0)       # not the not_assessed plot's 7
+    assert t["loss_2019_ha"] == pytest.approx(1.0)  # not the not_assessed plot's 7
     assert t["loss_2021_ha"] == pytest.approx(0.5)
-    assert t["forest_2000_ha"] == pytest.approx(30.0)    # three assessed plots x 10 ha
-    assert t["deforestation_free_plots_pct"] == pytest.approx(20.0)   # 1 of 5, not 1 of 3
-    assert t["deforestation_free_area_pct"] == pytest.approx(40.0)    # 2 of 5 ha
-    assert t["baseline_mean_annual_loss_ha"] == pytest.approx(0.5)    # (1 + 0) / 2
+    assert t["forest_2000_ha"] == pytest.approx(30.0)  # three assessed plots x 10 ha
+    assert t["deforestation_free_plots_pct"] == pytest.approx(20.0)  # 1 of 5, not 1 of 3
+    assert t["deforestation_free_area_pct"] == pytest.approx(40.0)  # 2 of 5 ha
+    assert t["baseline_mean_annual_loss_ha"] == pytest.approx(0.5)  # (1 + 0) / 2
 
 
 def test_group_totals_add_up_to_the_national_figures():
@@ -150,14 +171,13 @@ def test_a_plot_goes_to_the_region_holding_most_of_its_area():
     plots = [
         box(-0.0003, -0.5, 0.0004, -0.4995),  # 3/7 west, 4/7 east
         box(-0.0006, -0.5, 0.0001, -0.4995),  # 6/7 west
-        box(-0.5, -0.5, -0.4995, -0.4995),    # whole in the west
-        box(2, 2, 2.001, 2.001),              # in no region
-        box(1, -0.5, 1.001, -0.499),          # touches the east only along an edge
+        box(-0.5, -0.5, -0.4995, -0.4995),  # whole in the west
+        box(2, 2, 2.001, 2.001),  # in no region
+        box(1, -0.5, 1.001, -0.499),  # touches the east only along an edge
         None,
     ]
     a = assign_regions(plots, regions.geoms)
-    assert list(region_labels(a, regions)) == ["150102", "150101", "150101", "unassigned", "unassigned",
-                                                  "unassigned"]
+    assert list(region_labels(a, regions)) == ["150102", "150101", "150101", "unassigned", "unassigned", "unassigned"]
     # shares measured on the ellipsoid: the split is along a meridian, so 4/7 and 6/7 up to the
     # (sub-ppm) difference between geodesic and parallel edges
     assert a.share_pct[0] == pytest.approx(100 * 4 / 7, rel=1e-6)
@@ -173,17 +193,21 @@ def test_ties_go_to_the_first_region_and_invalid_geometries_are_repaired():
     assert not bowtie.is_valid
     regions = prepare_regions(["B", "A", "C", "D"], None, [square, square, bowtie, None])
     assert list(regions.ids) == ["A", "B", "C"] and regions.repaired_ids == ["C"] and regions.dropped_ids == ["D"]
-    plots = [box(0.004, 0.004, 0.005, 0.005),
-             shapely.Point(X0 + 0.0275, Y0 + 0.005).buffer(0.0005),  # inside the bowtie's right lobe
-             shapely.Polygon([(X0 + 0.001, Y0 + 0.001), (X0 + 0.002, Y0 + 0.002), (X0 + 0.002, Y0 + 0.001),
-                              (X0 + 0.001, Y0 + 0.002)])]  # an invalid plot: repaired, then assigned
+    plots = [
+        box(0.004, 0.004, 0.005, 0.005),
+        shapely.Point(X0 + 0.0275, Y0 + 0.005).buffer(0.0005),  # inside the bowtie's right lobe
+        shapely.Polygon(
+            [(X0 + 0.001, Y0 + 0.001), (X0 + 0.002, Y0 + 0.002), (X0 + 0.002, Y0 + 0.001), (X0 + 0.001, Y0 + 0.002)]
+        ),
+    ]  # an invalid plot: repaired, then assigned
     a = assign_regions(plots, regions.geoms)
     assert list(region_labels(a, regions)) == ["A", "C", "A"]
 
 
 def test_rows_sharing_a_region_id_are_one_region():
-    regions = prepare_regions(["22", "22", "23"], ["SAN MARTIN", None, "TUMBES"],
-                                 [box(-1, -1, 0, 0), box(0, -1, 1, 0), box(5, 5, 6, 6)])
+    regions = prepare_regions(
+        ["22", "22", "23"], ["SAN MARTIN", None, "TUMBES"], [box(-1, -1, 0, 0), box(0, -1, 1, 0), box(5, 5, 6, 6)]
+    )
     assert list(regions.ids) == ["22", "23"] and list(regions.names) == ["SAN MARTIN", "TUMBES"]
     a = assign_regions([box(-0.0003, -0.5, 0.0004, -0.4995)], regions.geoms)
     assert a.region[0] == 0 and a.share_pct[0] == 100.0
@@ -221,7 +245,8 @@ def test_a_ring_is_the_plot_grown_in_metres_minus_every_plot():
         nearest = shapely.ops.nearest_points(plot.boundary, shapely.Point(x, y))[0]
         assert geod.inv(x, y, nearest.x, nearest.y)[2] == pytest.approx(d, abs=0.05)
     assert geodesic_areas([ring])[0] == pytest.approx(
-        geodesic_areas([grown])[0] - geodesic_areas([shapely.intersection(grown, neighbour)])[0] - s_m**2, rel=1e-6)
+        geodesic_areas([grown])[0] - geodesic_areas([shapely.intersection(grown, neighbour)])[0] - s_m**2, rel=1e-6
+    )
 
 
 def test_group_rings_count_shared_land_once():
@@ -242,8 +267,14 @@ def test_group_rings_count_shared_land_once():
 
 
 def test_ring_group_figures_sum_parts_and_weight_coverage_by_area():
-    part = pd.DataFrame({"area_ha": [1.0, 3.0, 2.0], "data_coverage_pct": [100.0, 50.0, 100.0],
-                         "forest_2000_ha": [1.0, 1.0, np.nan], "loss_before_ref_ha": [0.5, 0.25, np.nan]})
+    part = pd.DataFrame(
+        {
+            "area_ha": [1.0, 3.0, 2.0],
+            "data_coverage_pct": [100.0, 50.0, 100.0],
+            "forest_2000_ha": [1.0, 1.0, np.nan],
+            "loss_before_ref_ha": [0.5, 0.25, np.nan],
+        }
+    )
     g = ring_group_figures(part, ["x", "x", "y"], ["x", "y", "z"])
     assert g.loc["x", "ring_area_ha"] == 4.0 and g.loc["x", "ring_loss_before_ref_ha"] == 0.75
     assert g.loc["x", "ring_data_coverage_pct"] == pytest.approx(100 * (1 + 1.5) / 4)
@@ -262,28 +293,50 @@ def raw(text):
 
 
 def screened_statuses():
-    return pd.DataFrame({
-        "plot_id": ["F1", "F2", "D1", "R1", "N1", "X", "X"],
-        "status": ["deforestation_free", "deforestation_free", "deforestation_detected", "review", "not_assessed",
-                   "deforestation_free", "review"],
-    })
+    return pd.DataFrame(
+        {
+            "plot_id": ["F1", "F2", "D1", "R1", "N1", "X", "X"],
+            "status": [
+                "deforestation_free",
+                "deforestation_free",
+                "deforestation_detected",
+                "review",
+                "not_assessed",
+                "deforestation_free",
+                "review",
+            ],
+        }
+    )
 
 
 def test_lot_and_buyer_shares_by_hand():
-    d = parse_deliveries(raw(
-        "lot_id,plot_id,quantity,buyer,date\n"
-        "L1,F1,60,B1,2025-01-02\n"
-        "L1,D1,40,B1,2025-01-05\n"
-        "L2,F2,10,B2,2025-02-01\n"
-        "L2,TYPO,5,B2,2025-02-01\n"
-        "L3,F1,30,B1,\n"
-        "L3,F2,20,B1,2025-03-01\n"
-        "L4,X,8,,2025-03-02\n"
-        "L4,N1,2,,2025-03-02\n"
-        "L5,R1,0,B2,2025-04-01\n"), "d.csv")
+    d = parse_deliveries(
+        raw(
+            "lot_id,plot_id,quantity,buyer,date\n"
+            "L1,F1,60,B1,2025-01-02\n"
+            "L1,D1,40,B1,2025-01-05\n"
+            "L2,F2,10,B2,2025-02-01\n"
+            "L2,TYPO,5,B2,2025-02-01\n"
+            "L3,F1,30,B1,\n"
+            "L3,F2,20,B1,2025-03-01\n"
+            "L4,X,8,,2025-03-02\n"
+            "L4,N1,2,,2025-03-02\n"
+            "L5,R1,0,B2,2025-04-01\n"
+        ),
+        "d.csv",
+    )
     m = match_deliveries(d, screened_statuses())
-    assert list(m["plot_status"]) == ["deforestation_free", "deforestation_detected", "deforestation_free", "unknown",
-                                      "deforestation_free", "deforestation_free", "review", "not_assessed", "review"]
+    assert list(m["plot_status"]) == [
+        "deforestation_free",
+        "deforestation_detected",
+        "deforestation_free",
+        "unknown",
+        "deforestation_free",
+        "deforestation_free",
+        "review",
+        "not_assessed",
+        "review",
+    ]
     lots = supply_figures(m, "lot_id").set_index("lot_id")
     assert lots.loc["L1", "deforestation_free_quantity_pct"] == pytest.approx(60.0)
     assert lots.loc["L1", "contains_deforestation_detected"] and not lots.loc["L1", "deforestation_free"]
@@ -305,15 +358,27 @@ def test_lot_and_buyer_shares_by_hand():
     assert buyers["quantity"].sum() == lots["quantity"].sum() == d["quantity"].sum()
 
 
-@pytest.mark.parametrize("text, message", [
-    ("lot_id,plot,quantity\nL1,F1,3\n", r"d.csv: missing column\(s\) plot_id \(the file has: lot_id, plot, quantity\)"),
-    ("lot_id,plot_id,quantity\nL1,F1,3\nL1,F2,abc\n", r"d.csv: line 3 \(row 2\), column 'quantity': 'abc' is not a number"),
-    ("lot_id,plot_id,quantity\nL1,F1,\"3,5\"\n", r"line 2 \(row 1\), column 'quantity': '3,5' is not a number \(use a point"),
-    ("lot_id,plot_id,quantity\nL1,F1,-2\n", r"line 2 \(row 1\), column 'quantity': '-2' is negative"),
-    ("lot_id,plot_id,quantity\nL1,,2\n", r"line 2 \(row 1\), column 'plot_id': empty plot_id"),
-    ("lot_id,plot_id,quantity\nL1,F1,\n", r"column 'quantity': empty quantity"),
-    ("lot_id,plot_id,quantity,date\nL1,F1,1,31/12/2025\n", r"column 'date': '31/12/2025' is not a date"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "lot_id,plot,quantity\nL1,F1,3\n",
+            r"d.csv: missing column\(s\) plot_id \(the file has: lot_id, plot, quantity\)",
+        ),
+        (
+            "lot_id,plot_id,quantity\nL1,F1,3\nL1,F2,abc\n",
+            r"d.csv: line 3 \(row 2\), column 'quantity': 'abc' is not a number",
+        ),
+        (
+            'lot_id,plot_id,quantity\nL1,F1,"3,5"\n',
+            r"line 2 \(row 1\), column 'quantity': '3,5' is not a number \(use a point",
+        ),
+        ("lot_id,plot_id,quantity\nL1,F1,-2\n", r"line 2 \(row 1\), column 'quantity': '-2' is negative"),
+        ("lot_id,plot_id,quantity\nL1,,2\n", r"line 2 \(row 1\), column 'plot_id': empty plot_id"),
+        ("lot_id,plot_id,quantity\nL1,F1,\n", r"column 'quantity': empty quantity"),
+        ("lot_id,plot_id,quantity,date\nL1,F1,1,31/12/2025\n", r"column 'date': '31/12/2025' is not a date"),
+    ],
+)
 def test_bad_deliveries_name_the_file_line_and_column(text, message):
     with pytest.raises(DeliveriesError, match=message):
         parse_deliveries(raw(text), "d.csv")
@@ -343,16 +408,41 @@ def test_deliveries_columns_are_matched_ignoring_case_and_other_columns_are_kept
 
 def test_status_changes_new_and_gone_plots():
     g = [box(i * 0.01, 0, i * 0.01 + 0.001, 0.001) for i in range(6)]
-    prev = gpd.GeoDataFrame({"plot_id": ["a", "b", "c", "d", "x", "x"], "source_row": [1, 2, 3, 4, 5, 6],
-                             "status": ["deforestation_free", "deforestation_free", "deforestation_detected",
-                                        "review", "deforestation_free", "review"],
-                             "loss_after_ref_ha": [0, 0, 1.0, 0.05, 0, 0.01]}, geometry=g, crs="EPSG:4326")
-    now = gpd.GeoDataFrame({"plot_id": ["a", "b", "c", "e", "x", "x"], "source_row": [1, 2, 3, 4, 5, 6],
-                            "status": ["deforestation_free", "deforestation_detected", "deforestation_detected",
-                                       "deforestation_free", "deforestation_free", "deforestation_detected"],
-                            "loss_after_ref_ha": [0, 0.7, 1.2, 0, 0, 0.3],
-                            "first_loss_year_after_ref": [None, 2024, 2021, None, None, 2024]},
-                           geometry=g, crs="EPSG:4326")
+    prev = gpd.GeoDataFrame(
+        {
+            "plot_id": ["a", "b", "c", "d", "x", "x"],
+            "source_row": [1, 2, 3, 4, 5, 6],
+            "status": [
+                "deforestation_free",
+                "deforestation_free",
+                "deforestation_detected",
+                "review",
+                "deforestation_free",
+                "review",
+            ],
+            "loss_after_ref_ha": [0, 0, 1.0, 0.05, 0, 0.01],
+        },
+        geometry=g,
+        crs="EPSG:4326",
+    )
+    now = gpd.GeoDataFrame(
+        {
+            "plot_id": ["a", "b", "c", "e", "x", "x"],
+            "source_row": [1, 2, 3, 4, 5, 6],
+            "status": [
+                "deforestation_free",
+                "deforestation_detected",
+                "deforestation_detected",
+                "deforestation_free",
+                "deforestation_free",
+                "deforestation_detected",
+            ],
+            "loss_after_ref_ha": [0, 0.7, 1.2, 0, 0, 0.3],
+            "first_loss_year_after_ref": [None, 2024, 2021, None, None, 2024],
+        },
+        geometry=g,
+        crs="EPSG:4326",
+    )
     c = status_changes(now, prev)
 
     def col(name):

@@ -1,6 +1,5 @@
 """`cacao-screen baseline` end to end on a 20 x 20 pixel job built in tmp_path, every figure by hand."""
 
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -8,8 +7,8 @@ import pyogrio
 import pytest
 import shapely
 import yaml
-
 from conftest import PX, pixel_box, write_raster
+
 from pipeline.cli import main
 from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
 
@@ -27,54 +26,89 @@ def job(tmp_path):
     """Two versions of a loss product (2001-2023 and 2001-2024), plots, regions and deliveries."""
     cover = np.full((N, N), 95, dtype="uint8")
     loss = np.zeros((N, N), dtype="uint8")
-    loss[2, 2] = 15                # 'free': 2015, inside the baseline
-    loss[2, 10:12] = 22            # 'det': 2 px of 2022 loss (> 0.1 ha)
-    loss[3, 10] = 12               # 'det': 2012, inside the baseline
-    loss[9, 5] = 8                 # 'ring': just above the plot: 2008, in its 30 m ring
-    loss[10, 4] = 10               # 'ring': just left of it: 2010, in the ring
-    loss[10, 7] = 22               # 'ring': just right: 2022, in the ring but after the reference year
-    loss[10, 9] = 5                # 'ring': two pixels away (55 m): outside the 30 m ring
-    loss[14, 16] = 15              # 'na': seen on the covered part of a not-assessed plot
-    loss[:, 18:] = 255             # no data
+    loss[2, 2] = 15  # 'free': 2015, inside the baseline
+    loss[2, 10:12] = 22  # 'det': 2 px of 2022 loss (> 0.1 ha)
+    loss[3, 10] = 12  # 'det': 2012, inside the baseline
+    loss[9, 5] = 8  # 'ring': just above the plot: 2008, in its 30 m ring
+    loss[10, 4] = 10  # 'ring': just left of it: 2010, in the ring
+    loss[10, 7] = 22  # 'ring': just right: 2022, in the ring but after the reference year
+    loss[10, 9] = 5  # 'ring': two pixels away (55 m): outside the 30 m ring
+    loss[14, 16] = 15  # 'na': seen on the covered part of a not-assessed plot
+    loss[:, 18:] = 255  # no data
     old = loss.copy()
-    loss[15, 3] = 24               # 'free2': 1 px of 2024 loss, only in the newer version -> review
+    loss[15, 3] = 24  # 'free2': 1 px of 2024 loss, only in the newer version -> review
     d = tmp_path
     write_raster(d / "lossyear_v2023.tif", old, x0=X0, y0=Y0, nodata=255)
     write_raster(d / "lossyear_v2024.tif", loss, x0=X0, y0=Y0, nodata=255)
     write_raster(d / "treecover2000.tif", cover, x0=X0, y0=Y0)
-    plots = gpd.GeoDataFrame({
-        "plot_id": ["free", "det", "ring", "na", "free2", "south", "empty"],
-        "cooperative_id": ["C1", "C1", "C2", "C2", "C1", None, "C2"],
-        "district_hint": ["w", "e", "w", "e", "w", "none", "none"],
-    }, geometry=[pixel_box(2, 2, 4, 4), pixel_box(10, 2, 12, 4), pixel_box(5, 10, 7, 12), pixel_box(16, 14, 19, 16),
-                 pixel_box(2, 14, 4, 16), pixel_box(12, 17.5, 14, 19.5), None], crs="EPSG:4326")
+    plots = gpd.GeoDataFrame(
+        {
+            "plot_id": ["free", "det", "ring", "na", "free2", "south", "empty"],
+            "cooperative_id": ["C1", "C1", "C2", "C2", "C1", None, "C2"],
+            "district_hint": ["w", "e", "w", "e", "w", "none", "none"],
+        },
+        geometry=[
+            pixel_box(2, 2, 4, 4),
+            pixel_box(10, 2, 12, 4),
+            pixel_box(5, 10, 7, 12),
+            pixel_box(16, 14, 19, 16),
+            pixel_box(2, 14, 4, 16),
+            pixel_box(12, 17.5, 14, 19.5),
+            None,
+        ],
+        crs="EPSG:4326",
+    )
     plots.to_file(d / "plots.gpkg", layer="plots", driver="GPKG")
     # two districts split at column 9.5 over rows 0..17; 'south' lies below them
     west = shapely.box(*lonlat(-5, 17), *lonlat(9.5, -5))
     east = shapely.box(*lonlat(9.5, 17), *lonlat(25, -5))
-    gpd.GeoDataFrame({"IDDIST": ["220101", "220102"], "NOMBDIST": ["OESTE", "ESTE"]},
-                     geometry=[west, east], crs="EPSG:4326").to_file(d / "districts.geojson", driver="GeoJSON")
+    gpd.GeoDataFrame(
+        {"IDDIST": ["220101", "220102"], "NOMBDIST": ["OESTE", "ESTE"]}, geometry=[west, east], crs="EPSG:4326"
+    ).to_file(d / "districts.geojson", driver="GeoJSON")
     (d / "deliveries.csv").write_text(
-        "lot_id,plot_id,quantity,buyer\n"
-        "L1,free,60,B1\n"
-        "L1,det,40,B1\n"
-        "L2,free,10,B2\n"
-        "L2,SM-TYPO,5,B2\n", encoding="utf-8")
+        "lot_id,plot_id,quantity,buyer\nL1,free,60,B1\nL1,det,40,B1\nL2,free,10,B2\nL2,SM-TYPO,5,B2\n", encoding="utf-8"
+    )
     return d
 
 
 def screen(job, version="v2024", out="screening.gpkg", *extra):
     last = "2024" if version == "v2024" else "2023"
-    args = ["-q", "screen", "--plots", str(job / "plots.gpkg"), "--loss-year", str(job / f"lossyear_{version}.tif"),
-            "--tree-cover", str(job / "treecover2000.tif"), "--last-year", last, "--out", str(job / out), *extra]
+    args = [
+        "-q",
+        "screen",
+        "--plots",
+        str(job / "plots.gpkg"),
+        "--loss-year",
+        str(job / f"lossyear_{version}.tif"),
+        "--tree-cover",
+        str(job / "treecover2000.tif"),
+        "--last-year",
+        last,
+        "--out",
+        str(job / out),
+        *extra,
+    ]
     assert main(args) == 0
     return job / out
 
 
 def baseline_args(job, *extra):
-    return ["baseline", "--screening", str(job / "screening.gpkg"), "--out", str(job / "out" / "baseline.gpkg"),
-            "--regions", str(job / "districts.geojson"), "--region-id-column", "IDDIST",
-            "--region-name-column", "NOMBDIST", "--deliveries", str(job / "deliveries.csv"), *extra]
+    return [
+        "baseline",
+        "--screening",
+        str(job / "screening.gpkg"),
+        "--out",
+        str(job / "out" / "baseline.gpkg"),
+        "--regions",
+        str(job / "districts.geojson"),
+        "--region-id-column",
+        "IDDIST",
+        "--region-name-column",
+        "NOMBDIST",
+        "--deliveries",
+        str(job / "deliveries.csv"),
+        *extra,
+    ]
 
 
 def layer(job, name):
@@ -91,7 +125,7 @@ def test_baseline_figures_by_hand(job, capsys):
     nat = g[g["group_by"] == "all"].iloc[0]
     # assessed: free, det, ring, free2, south; 'na' (not assessed) and 'empty' (invalid) counted, not summed
     assert nat["n_plots"] == 7 and nat["n_assessed"] == 5 and nat["n_not_assessed"] == 1 and nat["n_invalid"] == 1
-    mean = (A[2] + A[3]) / 10          # 2015 in 'free' and 2012 in 'det', over 2011-2020
+    mean = (A[2] + A[3]) / 10  # 2015 in 'free' and 2012 in 'det', over 2011-2020
     assert nat["baseline_mean_annual_loss_ha"] == pytest.approx(mean, rel=1e-9)
     assert nat["loss_2022_ha"] == pytest.approx(2 * A[2], rel=1e-9)
     assert nat["change_2022_vs_baseline_pct"] == pytest.approx(100 * (2 * A[2] - mean) / mean, rel=1e-9)
@@ -99,8 +133,15 @@ def test_baseline_figures_by_hand(job, capsys):
     assert nat["loss_2015_ha"] == pytest.approx(A[2], rel=1e-9)  # not the not-assessed plot's 2015 pixel
     assert nat["deforestation_free_plots_pct"] == pytest.approx(100 * 3 / 7)  # free, ring, south
     # groups add up to the national row, for every grouping
-    additive = ["n_plots", "n_assessed", "area_ha", "forest_2000_ha", "loss_before_ref_ha", "loss_2022_ha",
-                "baseline_mean_annual_loss_ha"]
+    additive = [
+        "n_plots",
+        "n_assessed",
+        "area_ha",
+        "forest_2000_ha",
+        "loss_before_ref_ha",
+        "loss_2022_ha",
+        "baseline_mean_annual_loss_ha",
+    ]
     for name, sub in g[g["group_by"] != "all"].groupby("group_by"):
         for c in additive:
             assert sub[c].sum() == pytest.approx(nat[c], rel=1e-12), (name, c)
@@ -133,8 +174,16 @@ def test_baseline_figures_by_hand(job, capsys):
     # CSV copies: the same tables, without geometry
     folder = job / "out" / "baseline_csv"
     assert sorted(f.name for f in folder.iterdir()) == sorted(
-        ["baseline_by_region.csv", "baseline_by_group.csv", "baseline_plots.csv", "deliveries.csv", "lots.csv",
-         "buyers.csv", "run_metadata.csv"])
+        [
+            "baseline_by_region.csv",
+            "baseline_by_group.csv",
+            "baseline_plots.csv",
+            "deliveries.csv",
+            "lots.csv",
+            "buyers.csv",
+            "run_metadata.csv",
+        ]
+    )
     csv = pd.read_csv(folder / "baseline_by_region.csv", dtype={"region_id": str})
     assert list(csv["region_id"]) == ["220101", "220102", "unassigned"] and "geometry" not in csv.columns
     np.testing.assert_allclose(csv["baseline_mean_annual_loss_ha"], r["baseline_mean_annual_loss_ha"], rtol=1e-15)
@@ -170,8 +219,20 @@ def test_ring_loss_by_hand(job):
 def test_status_changes_with_a_newer_product_version(job, capsys):
     screen(job, "v2023", "screening_2023.gpkg")
     screen(job, "v2024")
-    assert main(["baseline", "--screening", str(job / "screening.gpkg"), "--previous",
-                 str(job / "screening_2023.gpkg"), "--out", str(job / "out" / "baseline.gpkg")]) == 0
+    assert (
+        main(
+            [
+                "baseline",
+                "--screening",
+                str(job / "screening.gpkg"),
+                "--previous",
+                str(job / "screening_2023.gpkg"),
+                "--out",
+                str(job / "out" / "baseline.gpkg"),
+            ]
+        )
+        == 0
+    )
     assert "1 status changes, 0 new, 0 gone" in capsys.readouterr().out
     c = layer(job, "status_changes")
     assert list(c["plot_id"]) == ["free2"]
@@ -185,8 +246,22 @@ def test_status_changes_with_a_newer_product_version(job, capsys):
     mean = (A[2] + A[3]) / 10
     assert nat["change_2024_vs_baseline_pct"] == pytest.approx(100 * (A[15] - mean) / mean, rel=1e-9)
     # the same file against itself: nothing changed (an empty layer, not a missing one)
-    assert main(["-q", "baseline", "--screening", str(job / "screening.gpkg"), "--previous",
-                 str(job / "screening.gpkg"), "--out", str(job / "out" / "baseline.gpkg"), "--overwrite"]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "baseline",
+                "--screening",
+                str(job / "screening.gpkg"),
+                "--previous",
+                str(job / "screening.gpkg"),
+                "--out",
+                str(job / "out" / "baseline.gpkg"),
+                "--overwrite",
+            ]
+        )
+        == 0
+    )
     assert len(layer(job, "status_changes")) == 0
 
 
@@ -249,9 +324,13 @@ def test_run_builds_the_baseline_when_the_config_has_a_section(job, capsys):
         "plots": {"path": "plots.gpkg"},
         "rasters": {"loss_year": "lossyear_v2024.tif", "tree_cover": "treecover2000.tif"},
         "output": {"path": "out/screening.gpkg"},
-        "baseline": {"output": "out/baseline.gpkg", "start_year": 2015,
-                     "regions": {"path": "districts.geojson", "id_column": "IDDIST"},
-                     "deliveries": {"path": "deliveries.csv"}, "ring_m": 30},
+        "baseline": {
+            "output": "out/baseline.gpkg",
+            "start_year": 2015,
+            "regions": {"path": "districts.geojson", "id_column": "IDDIST"},
+            "deliveries": {"path": "deliveries.csv"},
+            "ring_m": 30,
+        },
     }
     (job / "job.yaml").write_text(yaml.safe_dump(cfg))
     assert main(["run", "--config", str(job / "job.yaml")]) == 0
@@ -270,9 +349,25 @@ def test_regions_in_a_projected_crs_and_a_semicolon_csv_with_bom(job):
     screen(job)
     gpd.read_file(job / "districts.geojson").to_crs("EPSG:32718").to_file(job / "utm.gpkg", driver="GPKG")
     (job / "deliveries.csv").write_bytes("\ufefflot_id;plot_id;quantity\nL1;free;1.5\n\nL1;det;0.5\n".encode("utf-8"))
-    assert main(["-q", "baseline", "--screening", str(job / "screening.gpkg"), "--out", str(job / "out" / "baseline.gpkg"),
-                 "--regions", str(job / "utm.gpkg"), "--region-id-column", "IDDIST",
-                 "--deliveries", str(job / "deliveries.csv")]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "baseline",
+                "--screening",
+                str(job / "screening.gpkg"),
+                "--out",
+                str(job / "out" / "baseline.gpkg"),
+                "--regions",
+                str(job / "utm.gpkg"),
+                "--region-id-column",
+                "IDDIST",
+                "--deliveries",
+                str(job / "deliveries.csv"),
+            ]
+        )
+        == 0
+    )
     p = layer(job, "baseline_plots")
     assert list(p["region_id"]) == ["220101", "220102", "220101", "220102", "220101", "unassigned", "unassigned"]
     lots = layer(job, "lots")

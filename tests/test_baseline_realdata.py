@@ -6,11 +6,11 @@ import pytest
 import shapely
 from pyproj import Geod
 
+from pipeline.config import BaselineConfig, RegionsConfig
+from pipeline.job import load_baseline_inputs
 from pipeline.stages.baseline.groups import additive_columns, group_figures, national_figures
 from pipeline.stages.baseline.periods import baseline_period
 from pipeline.stages.baseline.regions import assign_regions, region_labels
-from pipeline.config import BaselineConfig, RegionsConfig
-from pipeline.job import load_baseline_inputs
 
 pytestmark = pytest.mark.realdata
 
@@ -65,11 +65,20 @@ def test_every_plot_is_assigned_to_a_district_or_unassigned(districts):
     plots = plots_around_san_martin()
     # a plot straddling the border of two San Martín districts
     sm = [i for i, rid in enumerate(regions.ids) if rid.startswith("22")]
-    a, b = next((i, j) for i in sm for j in sm if i < j and regions.geoms[i].touches(regions.geoms[j])
-                 and shapely.intersection(regions.geoms[i], regions.geoms[j]).length > 0.01)
+    a, b = next(
+        (i, j)
+        for i in sm
+        for j in sm
+        if i < j
+        and regions.geoms[i].touches(regions.geoms[j])
+        and shapely.intersection(regions.geoms[i], regions.geoms[j]).length > 0.01
+    )
     border = shapely.intersection(regions.geoms[a].boundary, regions.geoms[b].boundary)
-    p = shapely.line_interpolate_point(shapely.line_merge(border), 0.5, normalized=True) \
-        if border.geom_type != "Point" else border
+    p = (
+        shapely.line_interpolate_point(shapely.line_merge(border), 0.5, normalized=True)
+        if border.geom_type != "Point"
+        else border
+    )
     straddle = shapely.box(p.x - 0.0012, p.y - 0.001, p.x + 0.0018, p.y + 0.001)
     brazil = shapely.box(-60.0, -10.0, -59.99, -9.99)
     pacific = shapely.box(-77.6, -12.2, -77.59, -12.19)
@@ -81,8 +90,9 @@ def test_every_plot_is_assigned_to_a_district_or_unassigned(districts):
     assert all(lab.startswith("22") for lab in labels[:40]), "the San Martín plots lie in San Martín districts"
     assert list(labels[-3:]) == ["unassigned"] * 3
     # the straddling plot: the district holding most of its geodesic area, checked independently
-    overlaps = {regions.ids[k]: geodesic_m2(shapely.intersection(straddle, regions.geoms[k]))
-                for k in range(len(regions))}
+    overlaps = {
+        regions.ids[k]: geodesic_m2(shapely.intersection(straddle, regions.geoms[k])) for k in range(len(regions))
+    }
     winner = max(overlaps, key=overlaps.get)
     assert labels[40] == winner and winner in (regions.ids[a], regions.ids[b])
     assert 50 < assignment.share_pct[40] < 100
@@ -90,11 +100,21 @@ def test_every_plot_is_assigned_to_a_district_or_unassigned(districts):
 
     # grouped: the districts' totals add up to the national figures
     years = [2019, 2020, 2021]
-    frame = pd.DataFrame({"plot_id": [f"p{i}" for i in range(len(plots))], "source_row": range(1, len(plots) + 1),
-                          "status": ["deforestation_free"] * (len(plots) - 1) + ["invalid"],
-                          "area_ha": [geodesic_m2(g) / 1e4 if g is not None else np.nan for g in plots]})
-    for c in ("forest_2000_ha", "forest_ref_ha", "loss_before_ref_ha", "loss_after_ref_ha",
-              *(f"loss_{y}_ha" for y in years)):
+    frame = pd.DataFrame(
+        {
+            "plot_id": [f"p{i}" for i in range(len(plots))],
+            "source_row": range(1, len(plots) + 1),
+            "status": ["deforestation_free"] * (len(plots) - 1) + ["invalid"],
+            "area_ha": [geodesic_m2(g) / 1e4 if g is not None else np.nan for g in plots],
+        }
+    )
+    for c in (
+        "forest_2000_ha",
+        "forest_ref_ha",
+        "loss_before_ref_ha",
+        "loss_after_ref_ha",
+        *(f"loss_{y}_ha" for y in years),
+    ):
         frame[c] = np.where(frame["status"] == "invalid", np.nan, 0.25)
     period = baseline_period(2020, years, start=2019)
     t = group_figures(frame, labels, period, 2020, years)

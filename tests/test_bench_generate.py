@@ -36,9 +36,9 @@ def test_rasters_have_the_hansen_format_and_plausible_values(toy):
         assert (p["blockxsize"], p["blockysize"]) == (512, 512)
         assert p["transform"].almost_equals(rasterio.transform.from_origin(TILE_X0, TILE_Y0, PX, PX))
     assert loss.max() <= 24 and cover.max() <= 100
-    assert 0.02 < (loss > 0).mean() < 0.15            # some loss, clustered in patches...
-    assert len(np.unique(loss)) == 25                   # ...of every year
-    assert ((loss > 0) & (cover <= 10)).any()           # and some that is not forest loss
+    assert 0.02 < (loss > 0).mean() < 0.15  # some loss, clustered in patches...
+    assert len(np.unique(loss)) == 25  # ...of every year
+    assert ((loss > 0) & (cover <= 10)).any()  # and some that is not forest loss
     assert 0.5 < (cover > 10).mean() < 0.98
     # clustered, not salt-and-pepper: a loss pixel's right neighbour is far more often loss than average
     lost = loss > 0

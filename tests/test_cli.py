@@ -9,8 +9,8 @@ import pyogrio
 import pytest
 import shapely
 import yaml
-
 from conftest import PX, pixel_box
+
 from pipeline import __version__
 from pipeline.cli import main
 from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
@@ -24,34 +24,51 @@ def small_job(tmp_path, hansen_pair):
     """A 20 x 20 pixel raster pair with known loss, and plots exercising every status."""
     loss = np.zeros((N, N), dtype="uint8")
     cover = np.full((N, N), 95, dtype="uint8")
-    loss[2:4, 2:4] = 22          # 4 pixels of post-2020 loss
-    loss[10, 10] = 23            # one pixel of post-2020 loss
-    loss[15:17, 2:6] = 8         # pre-2020 loss
-    loss[:, 18:] = 255           # a no-data strip
+    loss[2:4, 2:4] = 22  # 4 pixels of post-2020 loss
+    loss[10, 10] = 23  # one pixel of post-2020 loss
+    loss[15:17, 2:6] = 8  # pre-2020 loss
+    loss[:, 18:] = 255  # a no-data strip
     lp, cp = hansen_pair(loss, cover, x0=X0, y0=Y0)
     geoms = [
-        pixel_box(1, 1, 5, 5),          # detected: 4 px of 2022 loss
-        pixel_box(10, 10, 10.5, 11),    # review: half a pixel of 2023 loss (~0.038 ha)
-        pixel_box(1, 14, 7, 18),        # free: only 2008 loss
-        pixel_box(16, 1, 19.5, 4),      # not assessed: over the no-data strip
-        pixel_box(-3, 6, 2, 8),         # not assessed: sticks out of the raster
-        shapely.Polygon([(X0 + 6 * PX, Y0 - 6 * PX), (X0 + 9 * PX, Y0 - 9 * PX),
-                         (X0 + 9 * PX, Y0 - 6 * PX), (X0 + 6 * PX, Y0 - 9 * PX)]),  # bowtie: repaired, free
-        None,                            # empty: invalid
-        pixel_box(12, 12, 14, 14),      # free, duplicated id
-        pixel_box(12, 1, 14, 3),        # free, duplicated id
+        pixel_box(1, 1, 5, 5),  # detected: 4 px of 2022 loss
+        pixel_box(10, 10, 10.5, 11),  # review: half a pixel of 2023 loss (~0.038 ha)
+        pixel_box(1, 14, 7, 18),  # free: only 2008 loss
+        pixel_box(16, 1, 19.5, 4),  # not assessed: over the no-data strip
+        pixel_box(-3, 6, 2, 8),  # not assessed: sticks out of the raster
+        shapely.Polygon(
+            [
+                (X0 + 6 * PX, Y0 - 6 * PX),
+                (X0 + 9 * PX, Y0 - 9 * PX),
+                (X0 + 9 * PX, Y0 - 6 * PX),
+                (X0 + 6 * PX, Y0 - 9 * PX),
+            ]
+        ),  # bowtie: repaired, free
+        None,  # empty: invalid
+        pixel_box(12, 12, 14, 14),  # free, duplicated id
+        pixel_box(12, 1, 14, 3),  # free, duplicated id
     ]
     ids = ["detected", "review", "free", "nodata", "edge", "bowtie", "empty", "dup", "dup"]
-    plots = gpd.GeoDataFrame({"plot_id": ids, "cooperative_id": ["C1"] * 9, "area_ha": np.arange(9.0)},
-                             geometry=geoms, crs="EPSG:4326")
+    plots = gpd.GeoDataFrame(
+        {"plot_id": ids, "cooperative_id": ["C1"] * 9, "area_ha": np.arange(9.0)}, geometry=geoms, crs="EPSG:4326"
+    )
     pp = tmp_path / "plots.gpkg"
     plots.to_file(pp, layer="plots", driver="GPKG")
     return dict(plots=pp, loss=lp, cover=cp, out=tmp_path / "out" / "screening.gpkg", tmp=tmp_path)
 
 
 def screen_args(job, *extra):
-    return ["screen", "--plots", str(job["plots"]), "--loss-year", str(job["loss"]), "--tree-cover",
-            str(job["cover"]), "--out", str(job["out"]), *extra]
+    return [
+        "screen",
+        "--plots",
+        str(job["plots"]),
+        "--loss-year",
+        str(job["loss"]),
+        "--tree-cover",
+        str(job["cover"]),
+        "--out",
+        str(job["out"]),
+        *extra,
+    ]
 
 
 def test_screen_writes_every_row_with_the_right_status_and_exact_hectares(small_job, capsys):
@@ -61,8 +78,16 @@ def test_screen_writes_every_row_with_the_right_status_and_exact_hectares(small_
     assert out["source_row"].tolist() == list(range(1, 10))
     status = dict(zip(out["source_row"], out["status"]))
     assert [status[i] for i in range(1, 10)] == [
-        "deforestation_detected", "review", "deforestation_free", "not_assessed", "not_assessed",
-        "deforestation_free", "invalid", "deforestation_free", "deforestation_free"]
+        "deforestation_detected",
+        "review",
+        "deforestation_free",
+        "not_assessed",
+        "not_assessed",
+        "deforestation_free",
+        "invalid",
+        "deforestation_free",
+        "deforestation_free",
+    ]
     assert out["deforestation_free"].tolist()[:3] == [False, None, True]
     areas = pixel_row_areas(Y0, PX, PX, 0, N) / M2_PER_HA
     first = out.iloc[0]
@@ -72,7 +97,9 @@ def test_screen_writes_every_row_with_the_right_status_and_exact_hectares(small_
     assert first["area_ha"] == pytest.approx(first["forest_2000_ha"], rel=1e-5)  # geodesic vs plate-carree cells
     assert first["first_loss_year_after_ref"] == 2022
     assert out.iloc[1]["loss_2023_ha"] == pytest.approx(0.5 * areas[10], rel=1e-9)
-    assert out.iloc[2]["loss_2008_ha"] == pytest.approx(8 * (areas[15] + areas[16]) / 2 * 0 + 4 * areas[15] + 4 * areas[16], rel=1e-9)
+    assert out.iloc[2]["loss_2008_ha"] == pytest.approx(
+        8 * (areas[15] + areas[16]) / 2 * 0 + 4 * areas[15] + 4 * areas[16], rel=1e-9
+    )
     assert "ha of forest lost after 2020" in first["status_reason"]
     assert out.iloc[4]["data_coverage_pct"] == pytest.approx(40.0, rel=1e-6)
     # the bowtie is repaired (two triangles: half the 3 x 3 pixel square) and screened; the output keeps it as drawn
@@ -138,6 +165,7 @@ def test_missing_and_unreadable_inputs_exit_2_naming_the_file(small_job, capsys)
 
 def test_raster_on_another_grid_is_refused(small_job, capsys):
     from conftest import write_raster
+
     other = write_raster(small_job["tmp"] / "shifted.tif", np.zeros((N, N), "uint8"), x0=X0 + PX / 2, y0=Y0)
     assert main(screen_args(dict(small_job, cover=other))) == 2
     err = capsys.readouterr().err
@@ -190,7 +218,9 @@ def test_run_with_config_relative_paths_and_overrides(small_job, tmp_path, monke
 
 def test_config_errors_name_the_file_and_the_key(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("plots: {path: a.gpkg}\nrasters: {loss_year: a.tif, tree_cover: b.tif}\nscreening: {refrence_year: 2020}\n")
+    bad.write_text(
+        "plots: {path: a.gpkg}\nrasters: {loss_year: a.tif, tree_cover: b.tif}\nscreening: {refrence_year: 2020}\n"
+    )
     assert main(["run", "--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "bad.yaml" in err and "screening.refrence_year" in err and "unknown key" in err
@@ -198,8 +228,10 @@ def test_config_errors_name_the_file_and_the_key(tmp_path, capsys):
     assert main(["run", "--config", str(bad)]) == 2
     assert "not valid YAML" in capsys.readouterr().err
     assert main(["run", "--config", str(tmp_path / "missing.yaml")]) == 2
-    bad.write_text("plots: {path: a.gpkg}\nrasters: {loss_year: a.tif, tree_cover: b.tif, last_year: 2024}\n"
-                   "screening: {reference_year: 2024}\n")
+    bad.write_text(
+        "plots: {path: a.gpkg}\nrasters: {loss_year: a.tif, tree_cover: b.tif, last_year: 2024}\n"
+        "screening: {reference_year: 2024}\n"
+    )
     assert main(["run", "--config", str(bad)]) == 2
     assert "last_year" in capsys.readouterr().err
 
@@ -208,14 +240,20 @@ def test_python_dash_m_pipeline_works(small_job):
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-m", "pipeline", "-q", *screen_args(small_job)], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "pipeline", "-q", *screen_args(small_job)], capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout == ""
     assert Path(small_job["out"]).exists()
     # -q and -v also work after the command name
-    r = subprocess.run([sys.executable, "-m", "pipeline", *screen_args(small_job), "--overwrite", "-q"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "pipeline", *screen_args(small_job), "--overwrite", "-q"], capture_output=True, text=True
+    )
     assert r.returncode == 0 and r.stdout == "", r.stderr
-    r = subprocess.run([sys.executable, "-m", "pipeline", *screen_args(small_job), "--overwrite", "-v"],
-                       capture_output=True, text=True)
-    assert r.returncode == 0 and "Screened 9 plots" in r.stdout and "INFO: hansen: 8 plots in" in r.stderr  # the bowtie is repaired and screened
+    r = subprocess.run(
+        [sys.executable, "-m", "pipeline", *screen_args(small_job), "--overwrite", "-v"], capture_output=True, text=True
+    )
+    assert (
+        r.returncode == 0 and "Screened 9 plots" in r.stdout and "INFO: hansen: 8 plots in" in r.stderr
+    )  # the bowtie is repaired and screened

@@ -56,12 +56,14 @@ def random_plots(seed=7, n=120):
 
 def exactextract_coverage(geoms):
     """{(plot, row, col): fraction} from exactextract on a NROWS x NCOLS Hansen window."""
-    raster = NumPyRasterSource(np.zeros((NROWS, NCOLS)), xmin=X0, ymin=Y0 - NROWS * PX,
-                               xmax=X0 + NCOLS * PX, ymax=Y0)
-    feats = [{"type": "Feature", "properties": {"i": i}, "geometry": shapely.geometry.mapping(g)}
-             for i, g in enumerate(geoms)]
-    df = exactextract.exact_extract(raster, feats, ["coverage", "center_x", "center_y"], output="pandas",
-                                    include_cols=["i"])
+    raster = NumPyRasterSource(np.zeros((NROWS, NCOLS)), xmin=X0, ymin=Y0 - NROWS * PX, xmax=X0 + NCOLS * PX, ymax=Y0)
+    feats = [
+        {"type": "Feature", "properties": {"i": i}, "geometry": shapely.geometry.mapping(g)}
+        for i, g in enumerate(geoms)
+    ]
+    df = exactextract.exact_extract(
+        raster, feats, ["coverage", "center_x", "center_y"], output="pandas", include_cols=["i"]
+    )
     out = {}
     for i, cov, cx, cy in zip(df["i"], df["coverage"], df["center_x"], df["center_y"]):
         for f, x, y in zip(cov, cx, cy):
@@ -92,7 +94,7 @@ def test_per_plot_hectares_match_exactextract_to_a_millionth_of_a_hectare():
     cov = coverage_fractions(geoms, HANSEN)
     ours = np.bincount(cov.index, weights=cov.fraction * areas[cov.row], minlength=len(geoms)) / M2_PER_HA
     ref = np.zeros(len(geoms))
-    for (i, r, c), f in exactextract_coverage(geoms).items():
+    for (i, r, _c), f in exactextract_coverage(geoms).items():
         ref[i] += f * areas[r] / M2_PER_HA
     assert np.max(np.abs(ours - ref)) < 1e-6
     assert ours.min() > 0
@@ -107,8 +109,8 @@ def test_sum_of_fractions_is_the_planar_area_in_pixels():
 
 def test_hand_computed_cases():
     grid = Grid(0.0, 10.0, 1.0, 1.0)
-    half = shapely.box(0.0, 9.5, 1.0, 10.0)          # top half of cell (0, 0)
-    straddle = shapely.box(1.5, 8.5, 2.5, 9.5)       # a unit square over four cells
+    half = shapely.box(0.0, 9.5, 1.0, 10.0)  # top half of cell (0, 0)
+    straddle = shapely.box(1.5, 8.5, 2.5, 9.5)  # a unit square over four cells
     triangle = shapely.Polygon([(3, 10), (4, 10), (3, 9)])  # half of cell (0, 3)
     holed = shapely.Polygon(shapely.box(5, 5, 8, 8).exterior.coords, [shapely.box(6, 6, 7, 7).exterior.coords])
     got = ours_dict(coverage_fractions([half, straddle, triangle, holed, None, shapely.Polygon()], grid))

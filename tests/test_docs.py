@@ -66,14 +66,15 @@ def test_slugs_follow_github():
     assert slug("Exit codes") == "exit-codes"
     assert slug("Checking plots without screening: `validate`") == "checking-plots-without-screening-validate"
     assert slug("Baseline, groups, supply chain and monitoring: `baseline.gpkg`") == (
-        "baseline-groups-supply-chain-and-monitoring-baselinegpkg")
+        "baseline-groups-supply-chain-and-monitoring-baselinegpkg"
+    )
     assert slug("Reruns: idempotent and incremental") == "reruns-idempotent-and-incremental"
     assert slug("Scale: cores and a Dask cluster") == "scale-cores-and-a-dask-cluster"
     assert slug("snake_case and-hyphen") == "snake_case-and-hyphen"
 
 
 def test_link_parsing_skips_code():
-    text = "a [x](a.md) `[y](b.md)`\n```sh\n[v](g.md)\n```\n[z](c.md#d \"title\") ![i](i.png)\n"
+    text = 'a [x](a.md) `[y](b.md)`\n```sh\n[v](g.md)\n```\n[z](c.md#d "title") ![i](i.png)\n'
     assert LINK.findall(without_code(text)) == ["a.md", "c.md#d", "i.png"]
     assert LINK.findall("[`code`](docs/usage.md#exit-codes)") == ["docs/usage.md#exit-codes"]
 
@@ -85,8 +86,18 @@ def test_the_readme_is_at_most_10_kb():
 
 def test_docs_pages_exist():
     names = {p.name for p in DOCS.glob("*.md")}
-    assert {"usage.md", "outputs.md", "qc.md", "data.md", "baseline.md", "method.md", "scale.md",
-            "benchmarks.md", "sample.md", "development.md"} <= names
+    assert {
+        "usage.md",
+        "outputs.md",
+        "qc.md",
+        "data.md",
+        "baseline.md",
+        "method.md",
+        "scale.md",
+        "benchmarks.md",
+        "sample.md",
+        "development.md",
+    } <= names
     assert "README.md" in names or "index.md" in names
 
 
@@ -113,4 +124,4 @@ def test_the_options_table_is_between_its_markers():
     lines = (DOCS / "usage.md").read_text(encoding="utf-8").splitlines()
     start = lines.index("<!-- options-table:start -->")
     end = lines.index("<!-- options-table:end -->")
-    assert start < end and any(line.startswith("|") for line in lines[start + 1:end])
+    assert start < end and any(line.startswith("|") for line in lines[start + 1 : end])

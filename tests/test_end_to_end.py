@@ -8,15 +8,14 @@ import pyogrio
 import pytest
 import shapely
 import yaml
+from reference import exactextract_figures
 
 from pipeline.cli import main
-from pipeline.config import load_config
+from pipeline.config import ExecutionConfig, ScreeningConfig, load_config
 from pipeline.engine.geodesy import geodesic_areas
 from pipeline.io.plots import read_plots
 from pipeline.io.rasters import open_hansen
-from pipeline.config import ExecutionConfig, ScreeningConfig
 from pipeline.stages.screening import screen_plots
-from reference import exactextract_figures
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,8 +51,16 @@ def test_the_sample_run_writes_the_baseline_layers(screened):
     paths, out = screened
     baseline = out.parent / "baseline.gpkg"
     layers = {name for name, _ in pyogrio.list_layers(baseline)}
-    assert layers == {"baseline_by_region", "baseline_by_group", "baseline_plots", "restoration_rings", "deliveries",
-                      "lots", "buyers", "run_metadata"}
+    assert layers == {
+        "baseline_by_region",
+        "baseline_by_group",
+        "baseline_plots",
+        "restoration_rings",
+        "deliveries",
+        "lots",
+        "buyers",
+        "run_metadata",
+    }
     plots = pyogrio.read_dataframe(out, layer="plots", use_arrow=True)
     by_plot = pyogrio.read_dataframe(baseline, layer="baseline_plots", use_arrow=True)
     assert by_plot["source_row"].tolist() == plots["source_row"].tolist()  # every plot, in order
@@ -63,8 +70,15 @@ def test_the_sample_run_writes_the_baseline_layers(screened):
     assert 0 < unassigned < 0.3 * len(plots)  # the eastern strip lies in no district
     groups = pyogrio.read_dataframe(baseline, layer="baseline_by_group", use_arrow=True)
     national = groups[groups["group_by"] == "all"].iloc[0]
-    for c in ("n_plots", "n_deforestation_free", "area_ha", "forest_2000_ha", "loss_2022_ha", "loss_before_ref_ha",
-              "baseline_mean_annual_loss_ha"):
+    for c in (
+        "n_plots",
+        "n_deforestation_free",
+        "area_ha",
+        "forest_2000_ha",
+        "loss_2022_ha",
+        "loss_before_ref_ha",
+        "baseline_mean_annual_loss_ha",
+    ):
         assert regions[c].sum() == pytest.approx(national[c], rel=1e-9), c
         for _, sub in groups[groups["group_by"] != "all"].groupby("group_by"):
             assert sub[c].sum() == pytest.approx(national[c], rel=1e-9), c
@@ -103,7 +117,10 @@ def test_every_sample_row_comes_out_with_a_status(screened):
     assert set(defects.loc[defects["note"].str.contains("empty", case=False), "status"]) == {"invalid"}
     # the bowtie is repaired and screened (geometry_repaired), keeping its drawn geometry in the output
     bowtie = defects[defects["note"].str.contains("bowtie", case=False)].iloc[0]
-    assert bowtie["status"] != "invalid" and "geometry_repaired: invalid polygon (Self-intersection" in bowtie["qc_summary"]
+    assert (
+        bowtie["status"] != "invalid"
+        and "geometry_repaired: invalid polygon (Self-intersection" in bowtie["qc_summary"]
+    )
     assert not bowtie.geometry.is_valid
     assert (plots["qc_status"] == "warning").sum() >= 2  # the duplicated id, both rows
     # plots that stick out of the rasters are never called free
@@ -147,15 +164,31 @@ def test_the_check_by_hand_notebook_reproduces_the_figures(screened, tmp_path, r
     paths, out = screened
     if rasters == "tiles":  # as `make run` screens: a folder of tiles
         out = tmp_path / "tiles.gpkg"
-        assert main(["-q", "screen", "--plots", str(paths.plots), "--loss-year", str(paths.root / "tiles"),
-                     "--tree-cover", str(paths.root / "tiles"), "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "-q",
+                    "screen",
+                    "--plots",
+                    str(paths.plots),
+                    "--loss-year",
+                    str(paths.root / "tiles"),
+                    "--tree-cover",
+                    str(paths.root / "tiles"),
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
     repo = tmp_path / "repo"
     (repo / "outputs").mkdir(parents=True)
     (repo / "notebooks").mkdir()
     shutil.copy(out, repo / "outputs" / "screening.gpkg")
     shutil.copy(REPO / "notebooks" / "check_a_plot_by_hand.py", repo / "notebooks")
-    r = subprocess.run([sys.executable, str(repo / "notebooks" / "check_a_plot_by_hand.py")],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, str(repo / "notebooks" / "check_a_plot_by_hand.py")], capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stderr
     assert "All figures match." in r.stdout and "loss_20" in r.stdout
 
@@ -200,8 +233,12 @@ def test_incremental_rerun_equals_a_full_run_and_computes_only_new_plots(default
     again = screen_plots(plots, source, previous=previous).plots
     pd.testing.assert_frame_equal(again.drop(columns="geometry"), full.drop(columns="geometry"), check_exact=True)
     not_reusable = (~older["status"].isin(ASSESSED)).sum()
-    assert computed == [len(dropped) + not_reusable - (older["status"] == "invalid").sum()
-                        - (full.iloc[dropped]["status"] == "invalid").sum()]
+    assert computed == [
+        len(dropped)
+        + not_reusable
+        - (older["status"] == "invalid").sum()
+        - (full.iloc[dropped]["status"] == "invalid").sum()
+    ]
     assert computed[0] < len(plots) * 0.05
 
     # anything that could change the figures invalidates the keys: a parameter, a raster file
@@ -225,8 +262,18 @@ def test_incremental_flag_reuses_the_existing_output(screened, tmp_path, capsys)
     paths, out = screened
     target = tmp_path / "screening.gpkg"
     shutil.copy(out, target)
-    args = ["screen", "--plots", str(paths.plots), "--loss-year", str(paths.loss_year),
-            "--tree-cover", str(paths.tree_cover), "--out", str(target), "--incremental"]
+    args = [
+        "screen",
+        "--plots",
+        str(paths.plots),
+        "--loss-year",
+        str(paths.loss_year),
+        "--tree-cover",
+        str(paths.tree_cover),
+        "--out",
+        str(target),
+        "--incremental",
+    ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     reused = int(printed.split("Incremental: ")[1].split()[0])

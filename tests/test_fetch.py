@@ -25,8 +25,18 @@ def tile_bytes(tmp_path: Path, layer: str, tile: str, value: int) -> bytes:
     path = tmp_path / f"src_{layer}_{tile}.tif"
     top, left = parse_tile_name(tile)
     arr = np.full((300, 300), value, dtype="uint8")
-    prof = dict(driver="GTiff", width=300, height=300, count=1, dtype="uint8", crs="EPSG:4326",
-                transform=from_origin(left, top, 10 / 300, 10 / 300), tiled=True, blockxsize=256, blockysize=256)
+    prof = dict(
+        driver="GTiff",
+        width=300,
+        height=300,
+        count=1,
+        dtype="uint8",
+        crs="EPSG:4326",
+        transform=from_origin(left, top, 10 / 300, 10 / 300),
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+    )
     with rasterio.open(path, "w", **prof) as dst:
         dst.write(arr, 1)
     return path.read_bytes()
@@ -80,7 +90,7 @@ class TileServer:
                 self.send_header("Accept-Ranges", "bytes")
                 self.send_header("x-goog-hash", f"crc32c=AAAAAA==, md5={md5}")
                 self.end_headers()
-                chunk = body[start:end + 1]
+                chunk = body[start : end + 1]
                 if fault == "interrupt":
                     self.wfile.write(chunk[: len(chunk) // 3])
                     self.wfile.flush()
@@ -124,7 +134,7 @@ def test_download_complete_and_skip_when_present(server, tmp_path):
     url = server.url + f"/{VERSION}/{hansen_file_name(VERSION, 'lossyear', '00N_080W')}"
     dest = tmp_path / "out" / "t.tif"
     r = download(url, dest, backoff=0)
-    assert r.status == "downloaded" and dest.read_bytes() == server.files[url[len(server.url):]]
+    assert r.status == "downloaded" and dest.read_bytes() == server.files[url[len(server.url) :]]
     assert not dest.with_name("t.tif.part").exists()
     assert download(url, dest, backoff=0).status == "present"
     assert len(server.requests) == 1
@@ -161,8 +171,11 @@ def test_a_missing_file_fails_at_once(server, tmp_path):
 
 
 def test_fetch_tiles_command_downloads_only_missing_tiles(server, tmp_path, capsys):
-    plots = gpd.GeoDataFrame({"plot_id": ["a", "b"]}, crs="EPSG:4326", geometry=[
-        shapely.box(-76.5, -8.3, -76.49, -8.29), shapely.box(-76.5, -10.3, -76.49, -10.29)])
+    plots = gpd.GeoDataFrame(
+        {"plot_id": ["a", "b"]},
+        crs="EPSG:4326",
+        geometry=[shapely.box(-76.5, -8.3, -76.49, -8.29), shapely.box(-76.5, -10.3, -76.49, -10.29)],
+    )
     pp = tmp_path / "plots.gpkg"
     plots.to_file(pp)
     dest = tmp_path / "hansen"
@@ -172,13 +185,16 @@ def test_fetch_tiles_command_downloads_only_missing_tiles(server, tmp_path, caps
     assert main(args) == 0
     assert "4 downloaded" in capsys.readouterr().out
     assert sorted(p.name for p in dest.iterdir()) == sorted(
-        hansen_file_name(VERSION, layer, tile) for tile in ("00N_080W", "10S_080W")
-        for layer in ("lossyear", "treecover2000"))
+        hansen_file_name(VERSION, layer, tile)
+        for tile in ("00N_080W", "10S_080W")
+        for layer in ("lossyear", "treecover2000")
+    )
     n = len(server.requests)
     assert main(args) == 0
     assert "0 downloaded, 4 already present" in capsys.readouterr().out and len(server.requests) == n
     # the downloaded folder is directly usable as tiles for screening
     from pipeline.io.rasters import open_product
+
     product = open_product("hansen", loss_year=dest, tree_cover=dest)
     assert len(product.loss.tiles) == 2 and product.last_year == 2099
     assert main(["fetch-tiles", "--plots", str(pp), "--layers", "lossyear,bogus"]) == 2
@@ -200,20 +216,26 @@ def test_remote_tiles_are_read_directly_over_http(tmp_path):
     from pipeline.io.rasters import open_product
     from pipeline.stages.screening import screen_plots
 
-    files = {f"/{VERSION}/{hansen_file_name(VERSION, layer, tile)}": tile_bytes(tmp_path, layer, tile, value)
-             for tile in ("00N_080W", "10S_080W") for layer, value in (("lossyear", 21), ("treecover2000", 90))}
+    files = {
+        f"/{VERSION}/{hansen_file_name(VERSION, layer, tile)}": tile_bytes(tmp_path, layer, tile, value)
+        for tile in ("00N_080W", "10S_080W")
+        for layer, value in (("lossyear", 21), ("treecover2000", 90))
+    }
     ctx = mp.get_context("fork")
     q = ctx.Queue()
     proc = ctx.Process(target=_serve_forever, args=(files, q), daemon=True)
     proc.start()
     try:
         url = q.get(timeout=20)
-        urls = {layer: [f"{url}/{VERSION}/{hansen_file_name(VERSION, layer, t)}" for t in ("00N_080W", "10S_080W")]
-                for layer in ("lossyear", "treecover2000")}
+        urls = {
+            layer: [f"{url}/{VERSION}/{hansen_file_name(VERSION, layer, t)}" for t in ("00N_080W", "10S_080W")]
+            for layer in ("lossyear", "treecover2000")
+        }
         product = open_product("hansen", loss_year=urls["lossyear"], tree_cover=urls["treecover2000"])
         assert product.last_year == 2099 and len(product.loss.tiles) == 2
-        plots = normalise(gpd.GeoDataFrame({"plot_id": ["a"]}, crs="EPSG:4326",
-                                           geometry=[shapely.box(-76.5, -10.5, -76.0, -9.5)]))  # across both tiles
+        plots = normalise(
+            gpd.GeoDataFrame({"plot_id": ["a"]}, crs="EPSG:4326", geometry=[shapely.box(-76.5, -10.5, -76.0, -9.5)])
+        )  # across both tiles
         row = screen_plots(plots, product).plots.iloc[0]
         assert row["data_coverage_pct"] == 100
         assert row["loss_total_ha"] == pytest.approx(row["forest_2000_ha"]) and row["loss_2021_ha"] > 0

@@ -15,8 +15,8 @@ def test_hansen_pixel_at_equator_matches_global_forest_watch():
 
 
 def test_rows_are_symmetric_about_the_equator_and_shrink_poleward():
-    north = pixel_row_areas(10.0, 1.0, 1.0, 0, 10)   # rows 10..0 N
-    south = pixel_row_areas(0.0, 1.0, 1.0, 0, 10)    # rows 0..10 S
+    north = pixel_row_areas(10.0, 1.0, 1.0, 0, 10)  # rows 10..0 N
+    south = pixel_row_areas(0.0, 1.0, 1.0, 0, 10)  # rows 0..10 S
     np.testing.assert_allclose(north[::-1], south, rtol=1e-13)
     assert np.all(np.diff(south) < 0)
 
@@ -45,8 +45,16 @@ def test_geodesic_areas_handle_holes_multiparts_orientation_and_empties():
     with_hole = shapely.Polygon(outer.exterior.coords, [hole.exterior.coords])
     reversed_ring = shapely.Polygon(list(outer.exterior.coords)[::-1])
     a_outer, a_hole, a_with, a_rev, a_multi, a_empty, a_none = geodesic_areas(
-        [outer, hole, with_hole, reversed_ring, shapely.MultiPolygon([outer, shapely.box(1, 1, 1.01, 1.01)]),
-         shapely.Polygon(), None])
+        [
+            outer,
+            hole,
+            with_hole,
+            reversed_ring,
+            shapely.MultiPolygon([outer, shapely.box(1, 1, 1.01, 1.01)]),
+            shapely.Polygon(),
+            None,
+        ]
+    )
     assert a_with == pytest.approx(a_outer - a_hole, rel=1e-12)
     assert a_rev == pytest.approx(a_outer, rel=1e-12)
     assert a_multi > a_outer * 1.99
@@ -63,8 +71,7 @@ def test_vectorised_areas_agree_with_karney_and_are_exact_for_lon_lat_edges():
             n = rng.integers(3, 14)
             ang = np.sort(rng.uniform(0, 2 * np.pi, n))
             r = rng.uniform(0.0002, 0.004) * rng.uniform(0.5, 1.0, n)
-            geoms.append(shapely.make_valid(shapely.Polygon(
-                np.c_[-76.4 + r * np.cos(ang), lat + r * np.sin(ang)])))
+            geoms.append(shapely.make_valid(shapely.Polygon(np.c_[-76.4 + r * np.cos(ang), lat + r * np.sin(ang)])))
     geoms = [g for g in geoms if g.geom_type == "Polygon" and g.area > 0]
     ours = geodesic_areas(geoms)
     # geodesic and straight lon/lat edges differ by micrometres on tropical plots of 0.1 to 500 ha

@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
+from conftest import PX, write_raster
 from rasterio.transform import from_origin
 
-from conftest import PX, write_raster
-from pipeline.errors import RasterError
+from pipeline.config import ScreeningConfig
 from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
-from pipeline.io.plots import normalise
-from pipeline.config import DatasetConfig, ScreeningConfig
 from pipeline.engine.pixels import NO_TILE
+from pipeline.errors import RasterError
+from pipeline.io.plots import normalise
 from pipeline.io.rasters import hansen_version_year, open_layer, open_product
 from pipeline.stages.screening import screen_plots
 
@@ -36,8 +36,13 @@ def split(path: Path, out_dir: Path, name: str, rows: int = 2, cols: int = 2, sk
                 continue
             r0, r1 = i * h // rows, (i + 1) * h // rows
             c0, c1 = j * w // cols, (j + 1) * w // cols
-            write_raster(out_dir / f"{name}_r{i}_c{j}.tif", arr[r0:r1, c0:c1], x0=t.c + c0 * t.a, y0=t.f + r0 * t.e,
-                         nodata=nodata)
+            write_raster(
+                out_dir / f"{name}_r{i}_c{j}.tif",
+                arr[r0:r1, c0:c1],
+                x0=t.c + c0 * t.a,
+                y0=t.f + r0 * t.e,
+                nodata=nodata,
+            )
     return out_dir
 
 
@@ -52,8 +57,9 @@ def landscape(tmp_path):
 
 
 def plots_of(geoms):
-    return normalise(gpd.GeoDataFrame({"plot_id": [f"p{i}" for i in range(len(geoms))]}, geometry=geoms,
-                                      crs="EPSG:4326"))
+    return normalise(
+        gpd.GeoDataFrame({"plot_id": [f"p{i}" for i in range(len(geoms))]}, geometry=geoms, crs="EPSG:4326")
+    )
 
 
 def corner_plots():
@@ -92,12 +98,18 @@ def test_a_missing_tile_makes_the_plots_under_it_not_assessed(landscape):
     inside_missing = shapely.box(X0 + 25 * PX, Y0 - 35 * PX, X0 + 35 * PX, Y0 - 25 * PX)
     across = shapely.box(X0 + 15 * PX, Y0 - 25 * PX, X0 + 25 * PX, Y0 - 15 * PX)
     present = shapely.box(X0 + 2 * PX, Y0 - 12 * PX, X0 + 12 * PX, Y0 - 2 * PX)
-    res = screen_plots(plots_of([inside_missing, across, present]),
-                       open_product("hansen", loss_year=d / "t", tree_cover=d / "t"))
+    res = screen_plots(
+        plots_of([inside_missing, across, present]), open_product("hansen", loss_year=d / "t", tree_cover=d / "t")
+    )
     p = res.plots
     assert p["status"].tolist()[:2] == ["not_assessed", "not_assessed"]
-    assert p["data_coverage_pct"].iloc[0] == 0 and p["data_coverage_pct"].iloc[1] == pytest.approx(75, rel=1e-5)  # by area: rows differ slightly
-    assert "no raster tile" in p["status_reason"].iloc[0] and "25.0 % lies where no raster tile is" in p["status_reason"].iloc[1]
+    assert p["data_coverage_pct"].iloc[0] == 0 and p["data_coverage_pct"].iloc[1] == pytest.approx(
+        75, rel=1e-5
+    )  # by area: rows differ slightly
+    assert (
+        "no raster tile" in p["status_reason"].iloc[0]
+        and "25.0 % lies where no raster tile is" in p["status_reason"].iloc[1]
+    )
     assert p["status"].iloc[2] != "not_assessed"
 
 
@@ -107,7 +119,9 @@ def test_loss_years_after_the_products_last_year_are_never_read_as_free(landscap
     loss[5:10, 5:10] = 24  # loss in 2024, but the product is declared to end in 2022
     lp = write_raster(d / "l.tif", loss, x0=X0, y0=Y0, nodata=255)
     plot = shapely.box(X0 + 4 * PX, Y0 - 11 * PX, X0 + 11 * PX, Y0 - 4 * PX)
-    res = screen_plots(plots_of([plot]), open_product("hansen", loss_year=lp, tree_cover=landscape["cp"], last_year=2022))
+    res = screen_plots(
+        plots_of([plot]), open_product("hansen", loss_year=lp, tree_cover=landscape["cp"], last_year=2022)
+    )
     row = res.plots.iloc[0]
     assert row["status"] == "not_assessed" and pd.isna(row["deforestation_free"])
     assert "values the product does not define" in row["status_reason"] and "last_year" in row["status_reason"]
@@ -122,21 +136,24 @@ def test_hansen_release_year_is_read_from_file_names(landscape):
     assert open_product("hansen", loss_year=lp, tree_cover=landscape["cp"], last_year=2024).last_year == 2024
     assert hansen_version_year(["x/Hansen_GFC-2024-v1.12_lossyear_10S_080W.tif"]) == 2024
     with pytest.raises(RasterError, match="several Hansen releases"):
-        hansen_version_year(["Hansen_GFC-2024-v1.12_lossyear_10S_080W.tif", "Hansen_GFC-2023-v1.11_lossyear_10S_070W.tif"])
+        hansen_version_year(
+            ["Hansen_GFC-2024-v1.12_lossyear_10S_080W.tif", "Hansen_GFC-2023-v1.11_lossyear_10S_070W.tif"]
+        )
 
 
 def test_datamask_water_is_not_forest_and_zero_is_no_data(landscape):
     d = landscape["tmp"]
     mask = np.ones((N, N), "uint8")
-    mask[:, 20:30] = 2   # water
-    mask[:, 30:] = 0     # no data
+    mask[:, 20:30] = 2  # water
+    mask[:, 30:] = 0  # no data
     dm = write_raster(d / "datamask.tif", mask, x0=X0, y0=Y0)
     land = shapely.box(X0 + 10 * PX, Y0 - 10 * PX, X0 + 20 * PX, Y0)
     water = shapely.box(X0 + 20 * PX, Y0 - 10 * PX, X0 + 30 * PX, Y0)
     nodata = shapely.box(X0 + 30 * PX, Y0 - 10 * PX, X0 + 40 * PX, Y0)
     plots = plots_of([land, water, nodata])
-    with_mask = screen_plots(plots, open_product("hansen", loss_year=landscape["lp"], tree_cover=landscape["cp"],
-                                                 datamask=dm)).plots
+    with_mask = screen_plots(
+        plots, open_product("hansen", loss_year=landscape["lp"], tree_cover=landscape["cp"], datamask=dm)
+    ).plots
     without = screen_plots(plots, open_product("hansen", loss_year=landscape["lp"], tree_cover=landscape["cp"])).plots
     assert with_mask["forest_2000_ha"].iloc[0] == pytest.approx(without["forest_2000_ha"].iloc[0], rel=1e-12)
     assert without["forest_2000_ha"].iloc[1] > 0 and with_mask["forest_2000_ha"].iloc[1] == 0
@@ -153,8 +170,12 @@ def test_year_encoded_product_with_forest_mask_equals_offset_encoding(landscape)
     fm = write_raster(d / "forest.tif", forest, x0=X0, y0=Y0)
     plots = plots_of(corner_plots())
     hansen = screen_plots(plots, open_product("hansen", loss_year=landscape["lp"], tree_cover=landscape["cp"]))
-    generic = screen_plots(plots, open_product("g", kind="loss_year", loss_year=yp, forest_mask=fm, encoding="year",
-                                               first_year=2001, last_year=2024))
+    generic = screen_plots(
+        plots,
+        open_product(
+            "g", kind="loss_year", loss_year=yp, forest_mask=fm, encoding="year", first_year=2001, last_year=2024
+        ),
+    )
     pd.testing.assert_frame_equal(figures(generic), figures(hansen), rtol=0, atol=1e-12)
     # without a forest layer, every flagged pixel counts as forest loss
     bare = screen_plots(plots, open_product("g", kind="loss_year", loss_year=yp, encoding="year", last_year=2024))
@@ -165,10 +186,10 @@ def test_year_encoded_product_with_forest_mask_equals_offset_encoding(landscape)
 def test_canopy_operator_and_minimum_patch(landscape):
     d = landscape["tmp"]
     cover = np.zeros((N, N), "uint8")
-    cover[2:4, 2:4] = 30          # a 4-pixel patch (0.3 ha): not forest with a 0.5 ha minimum
-    cover[10:13, 10:14] = 30      # 12 pixels (0.9 ha): forest
-    cover[20:22, 20:22] = 10      # exactly 10 %: forest only with '>='
-    cover[30:32, 30] = 30         # two pixels touching a third diagonally
+    cover[2:4, 2:4] = 30  # a 4-pixel patch (0.3 ha): not forest with a 0.5 ha minimum
+    cover[10:13, 10:14] = 30  # 12 pixels (0.9 ha): forest
+    cover[20:22, 20:22] = 10  # exactly 10 %: forest only with '>='
+    cover[30:32, 30] = 30  # two pixels touching a third diagonally
     cover[32, 31] = 30
     cp = write_raster(d / "c.tif", cover, x0=X0, y0=Y0)
     loss = np.zeros((N, N), "uint8")
@@ -192,12 +213,12 @@ def test_minimum_patch_with_a_margin_equals_the_whole_raster(tmp_path):
     # patches are judged whole even when they reach beyond a small plot's window
     rng = np.random.default_rng(3)
     from scipy import ndimage
+
     cover = (ndimage.gaussian_filter(rng.normal(size=(120, 120)), 1.5) > 0.1).astype("uint8") * 60
     cp = write_raster(tmp_path / "c.tif", cover, x0=X0, y0=Y0)
     lp = write_raster(tmp_path / "l.tif", np.zeros_like(cover), x0=X0, y0=Y0, nodata=255)
     product = open_product("hansen", loss_year=lp, tree_cover=cp)
-    small = [shapely.Point(X0 + c * PX, Y0 - r * PX).buffer(2.5 * PX)
-             for r, c in rng.uniform(10, 110, size=(40, 2))]
+    small = [shapely.Point(X0 + c * PX, Y0 - r * PX).buffer(2.5 * PX) for r, c in rng.uniform(10, 110, size=(40, 2))]
     whole = shapely.box(X0, Y0 - 120 * PX, X0 + 120 * PX, Y0)
     params = ScreeningConfig(min_forest_patch_ha=0.5)
     got = screen_plots(plots_of(small + [whole]), product, params).plots["forest_2000_ha"].to_numpy()
@@ -209,22 +230,24 @@ def test_minimum_patch_with_a_margin_equals_the_whole_raster(tmp_path):
     keep[0] = False
     mask = keep[labels].astype("uint8")
     fm = write_raster(tmp_path / "fm.tif", mask, x0=X0, y0=Y0)
-    ref = screen_plots(plots_of(small + [whole]),
-                       open_product("r", kind="loss_year", loss_year=lp, forest_mask=fm, nodata=255)).plots
+    ref = screen_plots(
+        plots_of(small + [whole]), open_product("r", kind="loss_year", loss_year=lp, forest_mask=fm, nodata=255)
+    ).plots
     np.testing.assert_allclose(got, ref["forest_2000_ha"].to_numpy(), rtol=0, atol=1e-12)
 
 
 def test_two_products_get_their_own_columns_and_the_any_rule(landscape):
     d = landscape["tmp"]
     other_loss = np.zeros((N, N), "uint16")
-    other_loss[30:35, 30:35] = 2022          # the second product sees loss where Hansen may not
+    other_loss[30:35, 30:35] = 2022  # the second product sees loss where Hansen may not
     op = write_raster(d / "tmf.tif", other_loss, x0=X0, y0=Y0)
     hansen = open_product("hansen", loss_year=landscape["lp"], tree_cover=landscape["cp"])
     tmf = open_product("tmf", kind="loss_year", loss_year=op, encoding="year", first_year=1990, last_year=2024)
     plot = shapely.box(X0 + 30 * PX, Y0 - 35 * PX, X0 + 35 * PX, Y0 - 30 * PX)
     clean = np.zeros((N, N), "uint8")
-    quiet = open_product("hansen", loss_year=write_raster(d / "q.tif", clean, x0=X0, y0=Y0, nodata=255),
-                         tree_cover=landscape["cp"])
+    quiet = open_product(
+        "hansen", loss_year=write_raster(d / "q.tif", clean, x0=X0, y0=Y0, nodata=255), tree_cover=landscape["cp"]
+    )
     res = screen_plots(plots_of([plot]), [quiet, tmf])
     row = res.plots.iloc[0]
     assert row["hansen_status"] == "deforestation_free" and row["tmf_status"] == "deforestation_detected"
@@ -242,8 +265,15 @@ def test_two_products_get_their_own_columns_and_the_any_rule(landscape):
 def test_rasters_that_do_not_fit_are_refused_naming_the_file(landscape):
     d = landscape["tmp"]
     with pytest.raises(RasterError, match="utm.tif.*geographic"):
-        prof = dict(driver="GTiff", width=4, height=4, count=1, dtype="uint8", crs="EPSG:32718",
-                    transform=from_origin(300000, 9100000, 30, 30))
+        prof = dict(
+            driver="GTiff",
+            width=4,
+            height=4,
+            count=1,
+            dtype="uint8",
+            crs="EPSG:32718",
+            transform=from_origin(300000, 9100000, 30, 30),
+        )
         with rasterio.open(d / "utm.tif", "w", **prof) as dst:
             dst.write(np.zeros((4, 4), "uint8"), 1)
         open_product("hansen", loss_year=d / "utm.tif", tree_cover=landscape["cp"])
@@ -267,8 +297,19 @@ def test_a_truncated_tile_is_refused_naming_it(landscape):
     d = landscape["tmp"]
     big = np.random.default_rng(0).integers(0, 25, size=(600, 600)).astype("uint8")
     path = d / "big.tif"
-    prof = dict(driver="GTiff", width=600, height=600, count=1, dtype="uint8", crs="EPSG:4326",
-                transform=from_origin(X0, Y0, PX, PX), tiled=True, blockxsize=256, blockysize=256, compress="deflate")
+    prof = dict(
+        driver="GTiff",
+        width=600,
+        height=600,
+        count=1,
+        dtype="uint8",
+        crs="EPSG:4326",
+        transform=from_origin(X0, Y0, PX, PX),
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        compress="deflate",
+    )
     with rasterio.open(path, "w", **prof) as dst:
         dst.write(big, 1)
     data = path.read_bytes()

@@ -10,15 +10,31 @@ import shapely.affinity
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.io.plots import normalise
 from pipeline.config import ExecutionConfig, QCConfig
+from pipeline.io.plots import normalise
 from pipeline.stages.qc import check_plots
 
 X0, Y0, PX = -76.5, -8.0, 0.00025
 SIDE = 0.0012  # a grid cell of the generated plots (about 130 m)
 
-KINDS = ["box", "box", "box", "copy", "shifted", "bowtie", "point", "point_area", "line", "empty", "none",
-         "lat_beyond_90", "coarse", "hole", "collinear", "outside_swapped"]
+KINDS = [
+    "box",
+    "box",
+    "box",
+    "copy",
+    "shifted",
+    "bowtie",
+    "point",
+    "point_area",
+    "line",
+    "empty",
+    "none",
+    "lat_beyond_90",
+    "coarse",
+    "hole",
+    "collinear",
+    "outside_swapped",
+]
 
 
 @st.composite
@@ -82,8 +98,11 @@ def raw_frame(spec) -> gpd.GeoDataFrame:
         geoms.append(g)
         previous.append(g)
     area = [2.0 if k == "point_area" else (None if k == "point" else round(s, 2)) for k, _, s, _ in spec]
-    gdf = gpd.GeoDataFrame({"plot_id": [p for *_, p in spec], "key": np.arange(len(spec)), "area_ha": area},
-                           geometry=geoms, crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {"plot_id": [p for *_, p in spec], "key": np.arange(len(spec)), "area_ha": area},
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
     return gdf
 
 
@@ -96,9 +115,13 @@ def per_key(plots, qc) -> dict:
     for pos, key in enumerate(plots["key"]):
         i = qc.issues[qc.issues["source_row"] == plots["source_row"].iloc[pos]]
         g = qc.geometry[pos]
-        out[key] = (sorted(zip(i["code"], i["severity"])), bool(qc.screenable[pos]), qc.qc_status.iloc[pos],
-                    None if g is None else shapely.normalize(g).wkb,
-                    None if np.isnan(qc.area_ha[pos]) else round(float(qc.area_ha[pos]), 9))
+        out[key] = (
+            sorted(zip(i["code"], i["severity"])),
+            bool(qc.screenable[pos]),
+            qc.qc_status.iloc[pos],
+            None if g is None else shapely.normalize(g).wkb,
+            None if np.isnan(qc.area_ha[pos]) else round(float(qc.area_ha[pos]), 9),
+        )
     return out
 
 
@@ -135,17 +158,30 @@ def source(tmp_path_factory):
     d = tmp_path_factory.mktemp("props")
     n = 24
     rng = np.random.default_rng(3)
-    arrays = {"loss.tif": rng.choice([0, 0, 0, 5, 21, 23], (n, n)).astype("uint8"),
-              "cover.tif": rng.integers(0, 100, (n, n)).astype("uint8")}
+    arrays = {
+        "loss.tif": rng.choice([0, 0, 0, 5, 21, 23], (n, n)).astype("uint8"),
+        "cover.tif": rng.integers(0, 100, (n, n)).astype("uint8"),
+    }
     for name, a in arrays.items():
-        with rasterio.open(d / name, "w", driver="GTiff", width=n, height=n, count=1, dtype="uint8", crs="EPSG:4326",
-                           transform=from_origin(X0, Y0, 0.001, 0.001), nodata=255 if name == "loss.tif" else None) as f:
+        with rasterio.open(
+            d / name,
+            "w",
+            driver="GTiff",
+            width=n,
+            height=n,
+            count=1,
+            dtype="uint8",
+            crs="EPSG:4326",
+            transform=from_origin(X0, Y0, 0.001, 0.001),
+            nodata=255 if name == "loss.tif" else None,
+        ) as f:
             f.write(a, 1)
     return open_hansen(d / "loss.tif", d / "cover.tif")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(spec=rows(), order=st.randoms(use_true_random=False))
 def test_screening_keeps_every_row_whatever_the_order(source, spec, order):
     from pipeline.stages.screening import screen_plots

@@ -14,9 +14,9 @@ import pytest
 import shapely
 import shapely.affinity
 
+from pipeline.config import QCConfig
 from pipeline.engine.geodesy import M2_PER_HA, geodesic_areas
 from pipeline.io.plots import normalise
-from pipeline.config import QCConfig
 from pipeline.stages.qc import ISSUE_CODES, check_plots
 
 LON, LAT = -76.512345678, -8.234567891  # San Martín, many decimals
@@ -127,10 +127,14 @@ def test_invalid_polygon_is_an_error_when_repair_is_off():
     assert "Self-intersection" in qc.error_reason[0] and qc.geometry[0] is None
 
 
-@pytest.mark.parametrize("coords", [
-    [(LON, LAT), (LON + 0.001, LAT + 0.001), (LON + 0.002, LAT + 0.002), (LON, LAT)],  # on a line
-    [(LON, LAT), (LON, LAT), (LON, LAT), (LON, LAT)],                                   # at one spot
-], ids=["collinear", "one-spot"])
+@pytest.mark.parametrize(
+    "coords",
+    [
+        [(LON, LAT), (LON + 0.001, LAT + 0.001), (LON + 0.002, LAT + 0.002), (LON, LAT)],  # on a line
+        [(LON, LAT), (LON, LAT), (LON, LAT), (LON, LAT)],  # at one spot
+    ],
+    ids=["collinear", "one-spot"],
+)
 def test_collapsed_polygon_is_an_error(coords):
     qc = check_plots(frame([shapely.Polygon(coords)]))
     assert issues_of(qc, 1) == {"collapsed_polygon": "error"}
@@ -148,6 +152,7 @@ def test_point_with_declared_area_is_screened_as_a_geodesic_circle_of_that_area(
     assert qc.area_ha[0] == pytest.approx(2.5, rel=1e-6)
     # centred on the point: every vertex at the same geodesic distance from it
     from pyproj import Geod
+
     xy = np.asarray(circle.exterior.coords)
     _, _, dist = Geod(ellps="WGS84").inv(np.full(len(xy), LON), np.full(len(xy), LAT), xy[:, 0], xy[:, 1])
     assert np.ptp(dist) < 1e-6 and dist[0] == pytest.approx(math.sqrt(2.5e4 / math.pi), rel=2e-3)
@@ -155,8 +160,10 @@ def test_point_with_declared_area_is_screened_as_a_geodesic_circle_of_that_area(
 
 
 def test_point_without_declared_area_uses_the_default():
-    qc = check_plots(frame([shapely.Point(LON, LAT), shapely.Point(LON + 0.1, LAT)], declared_area_ha=[None, 0.0]),
-                     QCConfig(point_default_area_ha=1.5))
+    qc = check_plots(
+        frame([shapely.Point(LON, LAT), shapely.Point(LON + 0.1, LAT)], declared_area_ha=[None, 0.0]),
+        QCConfig(point_default_area_ha=1.5),
+    )
     for row in (1, 2):
         assert issues_of(qc, row) == {"point_buffered": "warning"}
         assert "qc.point_default_area_ha" in message(qc, row, "point_buffered")
@@ -203,6 +210,7 @@ def test_declared_area_column_can_be_named_and_must_exist():
     qc = check_plots(plots, QCConfig(declared_area_column="superficie"))
     assert issues_of(qc, 1) == {"area_mismatch": "warning"}
     from pipeline.errors import PlotsError
+
     with pytest.raises(PlotsError, match="no declared-area column 'sup'.*superficie"):
         check_plots(plots, QCConfig(declared_area_column="sup"))
 
@@ -232,8 +240,12 @@ def test_holes_are_noted_but_allowed():
 def test_latitude_beyond_90_that_fits_swapped_is_an_error_unless_fixed():
     good = square(lon=-8.234567, lat=-76.512345)  # (lat, lon) written as (x, y)
     swapped_plot = shapely.transform(good, lambda c: c[:, ::-1])
-    bad = shapely.Polygon([(x, y) for x, y in [(10.123456, 95.123456), (10.133456, 95.123456),
-                                              (10.133456, 95.133456), (10.123456, 95.123456)]])
+    bad = shapely.Polygon(
+        [
+            (x, y)
+            for x, y in [(10.123456, 95.123456), (10.133456, 95.123456), (10.133456, 95.133456), (10.123456, 95.123456)]
+        ]
+    )
     qc = check_plots(frame([bad]))
     assert issues_of(qc, 1) == {"suspect_swapped_coordinates": "error"}
     assert qc.geometry[0] is None
@@ -245,7 +257,7 @@ def test_latitude_beyond_90_that_fits_swapped_is_an_error_unless_fixed():
 
 
 def test_plot_outside_the_rasters_that_fits_swapped_is_flagged_and_fixed_on_request():
-    plot = square()                                        # inside the coverage
+    plot = square()  # inside the coverage
     swapped_plot = shapely.transform(plot, lambda c: c[:, ::-1])  # lon -8, lat -76: valid, but outside
     coverage = (-77.0, -8.5, -76.0, -8.0)
     qc = check_plots(frame([plot, swapped_plot]), coverage_bounds=coverage)
@@ -282,8 +294,11 @@ def test_an_id_repeated_on_many_rows_gives_short_messages():
 
 
 def test_missing_ids_are_generated_from_the_row_number():
-    gdf = gpd.GeoDataFrame({"plot_id": ["A", None, " "]}, geometry=[square(), square(lon=LON + 0.01),
-                                                                    square(lon=LON + 0.02)], crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {"plot_id": ["A", None, " "]},
+        geometry=[square(), square(lon=LON + 0.01), square(lon=LON + 0.02)],
+        crs="EPSG:4326",
+    )
     plots = normalise(gdf)
     assert plots["plot_id"].tolist() == ["A", "row-2", "row-3"]
     qc = check_plots(plots)
@@ -303,9 +318,9 @@ def test_identical_geometries_are_flagged_with_the_partner():
 def test_overlaps_above_the_share_of_the_smaller_plot_are_flagged_with_the_partner():
     a = square(side_m=100)
     w = a.bounds[2] - a.bounds[0]
-    b = shapely.affinity.translate(a, w * 0.7)          # shares 30 % of a
-    c = shapely.affinity.translate(a, w * 1.67, 0.0)    # shares 3 % of b: under the 10 % default
-    d = shapely.affinity.translate(a, -w, 0.0)          # touches a along an edge: no overlap
+    b = shapely.affinity.translate(a, w * 0.7)  # shares 30 % of a
+    c = shapely.affinity.translate(a, w * 1.67, 0.0)  # shares 3 % of b: under the 10 % default
+    d = shapely.affinity.translate(a, -w, 0.0)  # touches a along an edge: no overlap
     qc = check_plots(frame([a, b, c, d], ids=["A", "B", "C", "D"]))
     assert issues_of(qc, 1) == {"overlap": "warning"}
     assert issues_of(qc, 2) == {"overlap": "warning"}  # with A only
@@ -339,6 +354,7 @@ def test_plots_with_errors_are_left_out_of_the_cross_plot_checks():
 
 def test_every_code_is_exercised_by_a_case_here_or_in_test_readers():
     import pathlib
+
     here = pathlib.Path(__file__).parent
     text = (here / "test_qc.py").read_text() + (here / "test_readers.py").read_text()
     for code in ISSUE_CODES:
@@ -347,9 +363,12 @@ def test_every_code_is_exercised_by_a_case_here_or_in_test_readers():
 
 def test_statuses_summaries_and_reasons_per_row():
     x0, y0, x1, y1 = square(lat=LAT + 0.01).bounds
-    qc = check_plots(frame([
-        square(), None, shapely.Point(LON - 0.01, LAT),
-        shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])], ids=["A", "B", "C", "C"]))
+    qc = check_plots(
+        frame(
+            [square(), None, shapely.Point(LON - 0.01, LAT), shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])],
+            ids=["A", "B", "C", "C"],
+        )
+    )
     assert qc.qc_status.tolist() == ["ok", "error", "warning", "warning"]
     assert qc.screenable.tolist() == [True, False, True, True]
     assert qc.error_reason.tolist()[1] == "the row has no geometry or an empty one"
@@ -365,9 +384,13 @@ def test_statuses_summaries_and_reasons_per_row():
 
 def test_the_docs_document_every_code_with_its_severity():
     import pathlib
+
     readme = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "qc.md").read_text()
-    section = readme[readme.index("## Quality-control codes"):]
-    section = section[:section.index("\n## ")]
-    rows = {line.split("|")[1].strip(" `"): line.split("|")[2].strip()
-            for line in section.splitlines() if line.startswith("| `")}
+    section = readme[readme.index("## Quality-control codes") :]
+    section = section[: section.index("\n## ")]
+    rows = {
+        line.split("|")[1].strip(" `"): line.split("|")[2].strip()
+        for line in section.splitlines()
+        if line.startswith("| `")
+    }
     assert rows == {code: c.severity for code, c in ISSUE_CODES.items()}

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from pipeline.errors import PlotsError
 from pipeline.engine.geodesy import M2_PER_HA, geodesic_areas
+from pipeline.errors import PlotsError
 from pipeline.io.plots import read_plots
 from pipeline.stages.qc import check_plots
 
@@ -82,12 +82,27 @@ def test_eudr_geojson_with_points_nested_rings_and_nulls(tmp_path):
     poly = box(0)
     ring = [list(c) for c in poly.exterior.coords]
     features = [
-        _feature(shapely.geometry.mapping(poly) | {"coordinates": [ring]}, ProducerName="Ana", ProducerCountry="PE",
-                 ProductionPlace="Finca 1", Area=1.2),
-        _feature({"type": "Point", "coordinates": [LON + 0.05, LAT]}, ProducerName="Luis", ProducerCountry="PE",
-                 ProductionPlace="Finca 2", Area=3.0),
-        _feature({"type": "Polygon", "coordinates": [[[[x + 0.1, y] for x, y in ring]]]},  # nested one level too deep
-                 ProducerName="Eva", ProducerCountry="PE", ProductionPlace="Finca 3", Area=1.2),
+        _feature(
+            shapely.geometry.mapping(poly) | {"coordinates": [ring]},
+            ProducerName="Ana",
+            ProducerCountry="PE",
+            ProductionPlace="Finca 1",
+            Area=1.2,
+        ),
+        _feature(
+            {"type": "Point", "coordinates": [LON + 0.05, LAT]},
+            ProducerName="Luis",
+            ProducerCountry="PE",
+            ProductionPlace="Finca 2",
+            Area=3.0,
+        ),
+        _feature(
+            {"type": "Polygon", "coordinates": [[[[x + 0.1, y] for x, y in ring]]]},  # nested one level too deep
+            ProducerName="Eva",
+            ProducerCountry="PE",
+            ProductionPlace="Finca 3",
+            Area=1.2,
+        ),
         _feature(None, ProducerName="Rosa", ProducerCountry="PE", ProductionPlace="Finca 4", Area=2.0),
     ]
     p = tmp_path / "eudr.geojson"
@@ -109,9 +124,17 @@ def test_eudr_geojson_with_points_nested_rings_and_nulls(tmp_path):
 
 def test_geojson_coordinates_that_are_not_rings_are_unreadable(tmp_path):
     p = tmp_path / "bad.geojson"
-    p.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        _feature({"type": "Polygon", "coordinates": [[[LON, LAT], [LON + 0.001, LAT]]]}, plot_id="short"),
-        _feature(shapely.geometry.mapping(box(1)), plot_id="fine")]}))
+    p.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    _feature({"type": "Polygon", "coordinates": [[[LON, LAT], [LON + 0.001, LAT]]]}, plot_id="short"),
+                    _feature(shapely.geometry.mapping(box(1)), plot_id="fine"),
+                ],
+            }
+        )
+    )
     plots = read_plots(p)
     qc = check_plots(plots)
     assert codes(qc, 1) == {"unreadable_geometry": "error"}
@@ -183,12 +206,14 @@ def test_zip_without_vector_data_is_refused(tmp_path):
 
 def test_csv_with_wkt_keeps_ids_as_text_and_reports_bad_rows(tmp_path):
     p = tmp_path / "plots.csv"
-    pd.DataFrame({
-        "plot_id": ["007", "008", "009", "010"],
-        "productor": ["Ana", "Luis", "Eva", "Rosa"],
-        "area_ha": ["1.23", "1.2", "", "0.5"],
-        "WKT": [box(0).wkt, "POLYGON ((1 2, 3 4", box(2).wkt, ""],
-    }).to_csv(p, index=False)
+    pd.DataFrame(
+        {
+            "plot_id": ["007", "008", "009", "010"],
+            "productor": ["Ana", "Luis", "Eva", "Rosa"],
+            "area_ha": ["1.23", "1.2", "", "0.5"],
+            "WKT": [box(0).wkt, "POLYGON ((1 2, 3 4", box(2).wkt, ""],
+        }
+    ).to_csv(p, index=False)
     with pytest.raises(PlotsError, match=r"plots.csv: a CSV file carries no coordinate reference system.*--crs"):
         read_plots(p)
     plots = read_plots(p, crs="EPSG:4326")
@@ -206,11 +231,14 @@ def test_csv_with_wkt_keeps_ids_as_text_and_reports_bad_rows(tmp_path):
 
 def test_csv_with_latitude_longitude_semicolons_and_decimal_commas(tmp_path):
     p = tmp_path / "puntos.csv"
-    p.write_text("codigo;Latitud;Longitud;Area\n"
-                 "A1;-8,234567;-76,512345;2,5\n"
-                 "A2;abc;-76,412345;1\n"
-                 "A3;;;1\n"
-                 "A4;-8,134567;-76,312345;\n", encoding="utf-8")
+    p.write_text(
+        "codigo;Latitud;Longitud;Area\n"
+        "A1;-8,234567;-76,512345;2,5\n"
+        "A2;abc;-76,412345;1\n"
+        "A3;;;1\n"
+        "A4;-8,134567;-76,312345;\n",
+        encoding="utf-8",
+    )
     plots = read_plots(p, id_column="codigo", crs="EPSG:4326")
     assert plots["plot_id"].tolist() == ["A1", "A2", "A3", "A4"]
     assert plots.geometry.iloc[0].equals(shapely.Point(-76.512345, -8.234567))
@@ -244,8 +272,9 @@ def test_csv_geometry_columns_by_name_and_errors(tmp_path):
 
 def test_geoparquet_and_plain_parquet(tmp_path):
     p = tmp_path / "plots.parquet"
-    gpd.GeoDataFrame({"plot_id": ["g1", "g2"], "declared_area_ha": [1.0, 2.0]}, geometry=[box(0), box(1)],
-                     crs="EPSG:4326").to_parquet(p)
+    gpd.GeoDataFrame(
+        {"plot_id": ["g1", "g2"], "declared_area_ha": [1.0, 2.0]}, geometry=[box(0), box(1)], crs="EPSG:4326"
+    ).to_parquet(p)
     plots = read_plots(p)
     assert plots["plot_id"].tolist() == ["g1", "g2"] and plots.attrs["wgs84_source"] is True
     assert plots.geometry.iloc[0].equals_exact(box(0), 1e-12)
@@ -281,14 +310,20 @@ def test_ids_missing_unreadable_and_empty_files(tmp_path):
 def test_every_format_gives_the_same_plots(tmp_path):
     geoms = [box(0), box(1)]
     gdf = gpd.GeoDataFrame({"plot_id": ["a", "b"], "area_ha": [1.2, 1.2]}, geometry=geoms, crs="EPSG:4326")
-    paths = {"gpkg": tmp_path / "p.gpkg", "geojson": tmp_path / "p.geojson", "shp": tmp_path / "p.shp",
-             "parquet": tmp_path / "p.parquet", "csv": tmp_path / "p.csv"}
+    paths = {
+        "gpkg": tmp_path / "p.gpkg",
+        "geojson": tmp_path / "p.geojson",
+        "shp": tmp_path / "p.shp",
+        "parquet": tmp_path / "p.parquet",
+        "csv": tmp_path / "p.csv",
+    }
     gdf.to_file(paths["gpkg"])
     gdf.to_file(paths["geojson"], driver="GeoJSON")
     gdf.to_file(paths["shp"])
     gdf.to_parquet(paths["parquet"])
     pd.DataFrame({"plot_id": ["a", "b"], "area_ha": [1.2, 1.2], "wkt": [g.wkt for g in geoms]}).to_csv(
-        paths["csv"], index=False)
+        paths["csv"], index=False
+    )
     for kind, path in paths.items():
         plots = read_plots(path, crs="EPSG:4326" if kind == "csv" else None)
         assert plots["plot_id"].tolist() == ["a", "b"], kind

@@ -3,9 +3,9 @@
 import numpy as np
 import pyogrio
 import pytest
+from reference import exactextract_figures
 
 from pipeline.cli import main
-from reference import exactextract_figures
 
 pytestmark = pytest.mark.realdata
 
@@ -17,8 +17,22 @@ def test_cli_on_the_dominican_republic_hansen_clip(real_data, tmp_path):
     loss = d / "Hansen_GFC-2023-v1.11_lossyear_20N_080W.tif"
     cover = d / "Hansen_GFC-2023-v1.11_treecover2000_20N_080W.tif"
     out = tmp_path / "dr.gpkg"
-    rc = main(["-q", "screen", "--plots", str(d / "gfw_sample.gpkg"), "--loss-year", str(loss), "--tree-cover",
-               str(cover), "--last-year", "2023", "--out", str(out)])
+    rc = main(
+        [
+            "-q",
+            "screen",
+            "--plots",
+            str(d / "gfw_sample.gpkg"),
+            "--loss-year",
+            str(loss),
+            "--tree-cover",
+            str(cover),
+            "--last-year",
+            "2023",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     plots = pyogrio.read_dataframe(out, layer="plots", use_arrow=True)
     assert len(plots) == 1
@@ -42,10 +56,27 @@ def test_two_hansen_versions_agree_on_the_years_they_share(real_data, tmp_path):
     figures = {}
     for version, last in (("2020-v1.8", 2020), ("2023-v1.11", 2023)):
         out = tmp_path / f"{version}.gpkg"
-        assert main(["-q", "screen", "--plots", str(d / "gfw_sample.gpkg"),
-                     "--loss-year", str(d / f"Hansen_GFC-{version}_lossyear_20N_080W.tif"),
-                     "--tree-cover", str(d / f"Hansen_GFC-{version}_treecover2000_20N_080W.tif"),
-                     "--last-year", str(last), "--reference-year", "2018", "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "-q",
+                    "screen",
+                    "--plots",
+                    str(d / "gfw_sample.gpkg"),
+                    "--loss-year",
+                    str(d / f"Hansen_GFC-{version}_lossyear_20N_080W.tif"),
+                    "--tree-cover",
+                    str(d / f"Hansen_GFC-{version}_treecover2000_20N_080W.tif"),
+                    "--last-year",
+                    str(last),
+                    "--reference-year",
+                    "2018",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         figures[version] = pyogrio.read_dataframe(out, layer="plots").iloc[0]
     old, new = figures["2020-v1.8"], figures["2023-v1.11"]
     assert old["forest_2000_ha"] == pytest.approx(new["forest_2000_ha"], rel=0.02)
@@ -57,16 +88,40 @@ def test_two_hansen_versions_agree_on_the_years_they_share(real_data, tmp_path):
 def test_uint16_clips_with_65535_nodata_vietnam_laos(real_data, tmp_path):
     d = real_data / "hansen-clip-vietnam-laos"
     out = tmp_path / "vl.gpkg"
-    assert main(["-q", "screen", "--plots", str(d / "aoi_polys.gpkg"), "--id-column", "id",
-                 "--loss-year", str(d / "pkgTest_lossyear.tif"), "--tree-cover", str(d / "pkgTest_treecover2000.tif"),
-                 "--last-year", "2018", "--reference-year", "2015", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "screen",
+                "--plots",
+                str(d / "aoi_polys.gpkg"),
+                "--id-column",
+                "id",
+                "--loss-year",
+                str(d / "pkgTest_lossyear.tif"),
+                "--tree-cover",
+                str(d / "pkgTest_treecover2000.tif"),
+                "--last-year",
+                "2018",
+                "--reference-year",
+                "2015",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     plots = pyogrio.read_dataframe(out, layer="plots")
     assert len(plots) == 8 and set(plots["plot_id"]) == {str(i) for i in range(1, 9)}
     assert (plots["area_ha"].between(70, 470)).all()
     screened = plots[plots["data_coverage_pct"] > 0]
-    forest, lost, valid = exactextract_figures(plots.geometry.to_numpy(), str(d / "pkgTest_lossyear.tif"),
-                                               str(d / "pkgTest_treecover2000.tif"), last_year=2018,
-                                               loss_nodata=65535)
+    forest, lost, valid = exactextract_figures(
+        plots.geometry.to_numpy(),
+        str(d / "pkgTest_lossyear.tif"),
+        str(d / "pkgTest_treecover2000.tif"),
+        last_year=2018,
+        loss_nodata=65535,
+    )
     np.testing.assert_allclose(screened["forest_2000_ha"], forest[screened.index], atol=1e-6)
     for y in (2016, 2017, 2018):
         np.testing.assert_allclose(screened[f"loss_{y}_ha"], lost[y][screened.index], atol=1e-6)
@@ -87,10 +142,19 @@ def test_peru_whisp_plots_with_10m_hansen_and_tmf_as_two_products(real_data, tmp
     cfg = {
         "plots": {"path": str(plots_path)},
         "datasets": {
-            "gfc": {"kind": "loss_year", "loss_year": str(d / "plot*_gfc_lossyear_10m.tif"), "encoding": "offset",
-                    "last_year": 2024},
-            "tmf": {"kind": "loss_year", "loss_year": str(d / "plot*_tmf_defyear_10m.tif"), "encoding": "year",
-                    "first_year": 1990, "last_year": 2024},
+            "gfc": {
+                "kind": "loss_year",
+                "loss_year": str(d / "plot*_gfc_lossyear_10m.tif"),
+                "encoding": "offset",
+                "last_year": 2024,
+            },
+            "tmf": {
+                "kind": "loss_year",
+                "loss_year": str(d / "plot*_tmf_defyear_10m.tif"),
+                "encoding": "year",
+                "first_year": 1990,
+                "last_year": 2024,
+            },
         },
         "output": {"path": str(tmp_path / "whisp.gpkg")},
     }
@@ -101,20 +165,24 @@ def test_peru_whisp_plots_with_10m_hansen_and_tmf_as_two_products(real_data, tmp
     assert out.loc["plot14", "area_ha"] == pytest.approx(26.0, abs=0.1)
     assert (out["gfc_data_coverage_pct"] == 100).all() and (out["tmf_data_coverage_pct"] == 100).all()
     for product in ("gfc", "tmf"):
-        total = out[[c for c in out.columns if c.startswith(f"{product}_loss_") and c[len(product) + 6:-3].isdigit()]].sum(axis=1)
+        total = out[
+            [c for c in out.columns if c.startswith(f"{product}_loss_") and c[len(product) + 6 : -3].isdigit()]
+        ].sum(axis=1)
         np.testing.assert_allclose(total, out[f"{product}_loss_total_ha"], rtol=1e-12)
     assert (out["gfc_loss_total_ha"] <= out["area_ha"] + 1e-6).all()
     assert out["gfc_forest_2000_ha"].isna().all()  # no forest layer given: forest area is unknown, not invented
     # plot 10 (Yurimaguas) shows loss after 2020 in both products' rasters; the status follows the 'any' rule
     assert out.loc["plot10", "gfc_loss_after_ref_ha"] > 0
     worst = {"deforestation_detected": 0, "not_assessed": 1, "review": 2, "deforestation_free": 3}
-    for pid, row in out.iterrows():
+    for _, row in out.iterrows():
         assert row["status"] == min(row["gfc_status"], row["tmf_status"], key=worst.get)
 
     # the TMF figures equal exactextract's coverage x the same ellipsoidal pixel areas
     import exactextract
     import rasterio
+
     from pipeline.engine.geodesy import pixel_row_areas
+
     for pid in ("plot10", "plot14"):
         path = d / f"{pid}_tmf_defyear_10m.tif"
         with rasterio.open(path) as src:

@@ -9,12 +9,14 @@ from pipeline.stages.rules import classify
 
 
 def figures(coverage, after, forest=2.0, first=None):
-    return pd.DataFrame({
-        "data_coverage_pct": [coverage],
-        "loss_after_ref_ha": [after],
-        "forest_2000_ha": [forest],
-        "first_loss_year_after_ref": pd.array([first], dtype="Int64"),
-    })
+    return pd.DataFrame(
+        {
+            "data_coverage_pct": [coverage],
+            "loss_after_ref_ha": [after],
+            "forest_2000_ha": [forest],
+            "first_loss_year_after_ref": pd.array([first], dtype="Int64"),
+        }
+    )
 
 
 def verdict(fig, invalid="", **params):
@@ -22,14 +24,17 @@ def verdict(fig, invalid="", **params):
     return out.iloc[0]
 
 
-@pytest.mark.parametrize("after,status,flag", [
-    (0.0, "deforestation_free", True),
-    (1e-9, "deforestation_free", True),      # floating-point noise, not loss
-    (0.05, "review", None),
-    (0.1, "review", None),                   # the tolerance is inclusive
-    (0.1000001, "deforestation_detected", False),
-    (3.2, "deforestation_detected", False),
-])
+@pytest.mark.parametrize(
+    "after,status,flag",
+    [
+        (0.0, "deforestation_free", True),
+        (1e-9, "deforestation_free", True),  # floating-point noise, not loss
+        (0.05, "review", None),
+        (0.1, "review", None),  # the tolerance is inclusive
+        (0.1000001, "deforestation_detected", False),
+        (3.2, "deforestation_detected", False),
+    ],
+)
 def test_loss_after_reference_year_decides(after, status, flag):
     v = verdict(figures(100.0, after, first=2022 if after > 1e-6 else None))
     assert v["status"] == status

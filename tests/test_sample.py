@@ -350,9 +350,7 @@ def test_edge_case_plots(small: SamplePaths):
     loss = read_band(small.loss_year)
     with rasterio.open(small.loss_year) as src:
         transform = src.transform
-    on_nodata = [
-        (plot_pixels(g, loss, transform, all_touched=True) == 255).any() for g in plots.geometry
-    ]
+    on_nodata = [(plot_pixels(g, loss, transform, all_touched=True) == 255).any() for g in plots.geometry]
     assert sum(on_nodata) >= 10
 
     areas = np.array([geodesic_ha(g) for g in plots.geometry])

@@ -9,14 +9,13 @@ import pytest
 import shapely
 
 import pipeline
-from pipeline.engine import schedulers as parallel
 from pipeline.cli import main
-from pipeline.config import build_config
-from pipeline.errors import ConfigError, RasterError, SchedulerError
-from pipeline.config import ExecutionConfig, ScreeningConfig, parse_scheduler
-from pipeline.engine.schedulers import map_partitions
-from pipeline.io.plots import read_plots
+from pipeline.config import ExecutionConfig, ScreeningConfig, build_config, parse_scheduler
+from pipeline.engine import schedulers as parallel
 from pipeline.engine.partitions import partition, pixel_bounds
+from pipeline.engine.schedulers import map_partitions
+from pipeline.errors import ConfigError, RasterError, SchedulerError
+from pipeline.io.plots import read_plots
 from pipeline.stages.screening import screen_plots
 
 
@@ -24,8 +23,9 @@ from pipeline.stages.screening import screen_plots
 def cluster():
     """Two single-threaded Dask worker processes on 127.0.0.1: the scheduler's address."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as lc:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as lc:
         yield lc.scheduler_address
 
 
@@ -69,12 +69,17 @@ def test_the_sample_spans_many_partitions_and_every_status(sample, local_result)
 def test_threads_give_the_local_result(sample, local_result):
     _, plots, source = sample
     # more threads than cores: partitions really overlap in time (raster handles must not be shared)
-    assert_same_result(screen_plots(plots, source, ScreeningConfig(), execution=ExecutionConfig(workers=4, scheduler="threads")), local_result)
+    assert_same_result(
+        screen_plots(plots, source, ScreeningConfig(), execution=ExecutionConfig(workers=4, scheduler="threads")),
+        local_result,
+    )
 
 
 def test_a_dask_cluster_gives_the_local_result(sample, local_result, cluster):
     _, plots, source = sample
-    assert_same_result(screen_plots(plots, source, ScreeningConfig(), execution=ExecutionConfig(scheduler=cluster)), local_result)
+    assert_same_result(
+        screen_plots(plots, source, ScreeningConfig(), execution=ExecutionConfig(scheduler=cluster)), local_result
+    )
 
 
 def test_a_dask_client_can_be_passed_by_the_library(sample, local_result, cluster):
@@ -88,8 +93,16 @@ def test_a_dask_client_can_be_passed_by_the_library(sample, local_result, cluste
 
 def test_the_cli_on_a_dask_cluster_writes_what_it_writes_locally(sample, cluster, tmp_path):
     paths, _, _ = sample
-    args = ["-q", "screen", "--plots", str(paths.plots), "--loss-year", str(paths.loss_year),
-            "--tree-cover", str(paths.tree_cover)]
+    args = [
+        "-q",
+        "screen",
+        "--plots",
+        str(paths.plots),
+        "--loss-year",
+        str(paths.loss_year),
+        "--tree-cover",
+        str(paths.tree_cover),
+    ]
     assert main([*args, "--out", str(tmp_path / "local.gpkg")]) == 0
     assert main([*args, "--out", str(tmp_path / "dask.gpkg"), "--scheduler", cluster]) == 0
     local = pyogrio.read_dataframe(tmp_path / "local.gpkg", layer="plots")
@@ -137,11 +150,18 @@ def test_local_and_threads_keep_task_order():
         assert map_partitions(abs, tasks, scheduler=scheduler, workers=2) == [abs(t) for t in tasks]
 
 
-@pytest.mark.parametrize("given, canonical", [
-    ("local", "local"), ("processes", "local"), ("Threads", "threads"), (" threads ", "threads"),
-    ("tcp://10.0.0.5:8786", "tcp://10.0.0.5:8786"), ("tls://sched.example.org:8786", "tls://sched.example.org:8786"),
-    ("scheduler:8786", "scheduler:8786"),
-])
+@pytest.mark.parametrize(
+    "given, canonical",
+    [
+        ("local", "local"),
+        ("processes", "local"),
+        ("Threads", "threads"),
+        (" threads ", "threads"),
+        ("tcp://10.0.0.5:8786", "tcp://10.0.0.5:8786"),
+        ("tls://sched.example.org:8786", "tls://sched.example.org:8786"),
+        ("scheduler:8786", "scheduler:8786"),
+    ],
+)
 def test_scheduler_names(given, canonical):
     assert parse_scheduler(given) == canonical
 
@@ -159,12 +179,24 @@ def test_config_key_and_cli_flag(tmp_path, capsys):
     assert build_config({**base, "execution": {"scheduler": "tcp://h:8786"}}).execution.scheduler == "tcp://h:8786"
     # the older spelling, a top-level key, still reads
     assert build_config({**base, "scheduler": "processes", "workers": 2}).execution == ExecutionConfig(
-        scheduler="local", workers=2)
+        scheduler="local", workers=2
+    )
     with pytest.raises(ConfigError, match="both at the top level and in 'execution'"):
         build_config({**base, "workers": 2, "execution": {"workers": 3}})
     with pytest.raises(ConfigError, match="scheduler.*unknown scheduler 'dask'"):
         build_config({**base, "execution": {"scheduler": "dask"}})
-    rc = main(["screen", "--plots", str(tmp_path / "p.gpkg"), "--loss-year", "l.tif", "--tree-cover", "c.tif",
-               "--scheduler", "dask"])
+    rc = main(
+        [
+            "screen",
+            "--plots",
+            str(tmp_path / "p.gpkg"),
+            "--loss-year",
+            "l.tif",
+            "--tree-cover",
+            "c.tif",
+            "--scheduler",
+            "dask",
+        ]
+    )
     assert rc == 2
     assert "unknown scheduler 'dask'" in capsys.readouterr().err

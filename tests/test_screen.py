@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 import shapely
 
+from pipeline.config import ForestDefinition
 from pipeline.engine.coverage import Grid, coverage_fractions
 from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
-from pipeline.config import ForestDefinition
 from pipeline.engine.partitions import partition, pixel_bounds, window_of
 from pipeline.engine.pixels import ProductSpec
 from pipeline.engine.stats import derive_figures, plot_statistics
@@ -25,24 +25,36 @@ def box(c0, r0, c1, r1):
 def stats_for(geoms, loss, cover, threshold=10):
     cov = coverage_fractions(geoms, GRID)
     layers = {"loss": np.asarray(loss, "uint16"), "tree_cover": np.asarray(cover, "uint16")}
-    return plot_statistics(cov, len(geoms), GRID, [(0, 0, 5, 5)], [layers], SPEC,
-                           ForestDefinition(canopy_threshold=threshold), np.zeros(len(geoms), dtype="int64"))
+    return plot_statistics(
+        cov,
+        len(geoms),
+        GRID,
+        [(0, 0, 5, 5)],
+        [layers],
+        SPEC,
+        ForestDefinition(canopy_threshold=threshold),
+        np.zeros(len(geoms), dtype="int64"),
+    )
 
 
-LOSS = np.array([
-    [0, 0, 21, 21, 0],
-    [0, 5, 5, 22, 0],
-    [0, 0, 0, 0, 255],
-    [3, 0, 0, 0, 255],
-    [0, 0, 24, 0, 0],
-])
-COVER = np.array([
-    [90, 90, 90, 10, 90],
-    [90, 90, 90, 11, 90],
-    [5, 5, 50, 50, 50],
-    [90, 90, 90, 90, 90],
-    [90, 90, 90, 90, 90],
-])
+LOSS = np.array(
+    [
+        [0, 0, 21, 21, 0],
+        [0, 5, 5, 22, 0],
+        [0, 0, 0, 0, 255],
+        [3, 0, 0, 0, 255],
+        [0, 0, 24, 0, 0],
+    ]
+)
+COVER = np.array(
+    [
+        [90, 90, 90, 10, 90],
+        [90, 90, 90, 11, 90],
+        [5, 5, 50, 50, 50],
+        [90, 90, 90, 90, 90],
+        [90, 90, 90, 90, 90],
+    ]
+)
 
 
 def test_one_pixel_of_loss_is_that_pixels_ellipsoidal_area():

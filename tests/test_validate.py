@@ -9,8 +9,8 @@ import pyogrio
 import pytest
 import shapely
 import yaml
-
 from conftest import pixel_box
+
 from pipeline.cli import main
 from pipeline.vocab import EXIT_PLOT_ERRORS
 
@@ -33,10 +33,19 @@ def clean(tmp_path):
 def messy(tmp_path):
     p = tmp_path / "messy.gpkg"
     x0, y0, x1, y1 = plot(2).bounds
-    geoms = [plot(0), None, shapely.LineString([(x0, y0), (x1, y1)]),
-             shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)]), shapely.Point(-76.4, -8.3), plot(0)]
-    gpd.GeoDataFrame({"plot_id": ["a", "b", "c", "d", "e", "f"], "area_ha": [1.21, 1, 1, 1, 2.0, 1.21]},
-                     geometry=geoms, crs="EPSG:4326").to_file(p)
+    geoms = [
+        plot(0),
+        None,
+        shapely.LineString([(x0, y0), (x1, y1)]),
+        shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)]),
+        shapely.Point(-76.4, -8.3),
+        plot(0),
+    ]
+    gpd.GeoDataFrame(
+        {"plot_id": ["a", "b", "c", "d", "e", "f"], "area_ha": [1.21, 1, 1, 1, 2.0, 1.21]},
+        geometry=geoms,
+        crs="EPSG:4326",
+    ).to_file(p)
     return p
 
 
@@ -59,9 +68,14 @@ def test_errors_exit_3_with_the_table_by_code_and_severity(messy, tmp_path, caps
     issues = pd.read_csv(out_csv)
     assert list(issues.columns) == ["plot_id", "source_row", "code", "severity", "message"]
     got = set(zip(issues["source_row"], issues["code"], issues["severity"]))
-    assert {(2, "empty_geometry", "error"), (3, "non_polygonal", "error"), (4, "geometry_repaired", "warning"),
-            (5, "point_buffered", "warning"), (1, "duplicate_geometry", "warning"),
-            (6, "duplicate_geometry", "warning")} <= got
+    assert {
+        (2, "empty_geometry", "error"),
+        (3, "non_polygonal", "error"),
+        (4, "geometry_repaired", "warning"),
+        (5, "point_buffered", "warning"),
+        (1, "duplicate_geometry", "warning"),
+        (6, "duplicate_geometry", "warning"),
+    } <= got
 
 
 def test_geopackage_output_has_every_row_with_its_qc_columns(messy, tmp_path):
@@ -106,8 +120,11 @@ def test_unusable_input_exits_2(tmp_path, capsys):
 def test_bounds_flag_swapped_plots_and_fix_them(tmp_path, capsys):
     p = tmp_path / "swapped.gpkg"
     good = plot(0)
-    gpd.GeoDataFrame({"plot_id": ["ok", "swapped"]}, geometry=[good, shapely.transform(plot(1), lambda c: c[:, ::-1])],
-                     crs="EPSG:4326").to_file(p)
+    gpd.GeoDataFrame(
+        {"plot_id": ["ok", "swapped"]},
+        geometry=[good, shapely.transform(plot(1), lambda c: c[:, ::-1])],
+        crs="EPSG:4326",
+    ).to_file(p)
     bounds = ["--bounds", "-77", "-8.5", "-76", "-8"]
     assert main(["validate", str(p), *bounds]) == 0  # a warning only
     assert "suspect_swapped_coordinates" in capsys.readouterr().out
@@ -117,8 +134,15 @@ def test_bounds_flag_swapped_plots_and_fix_them(tmp_path, capsys):
 
 def test_validate_reads_a_job_config(messy, tmp_path, capsys):
     cfg = tmp_path / "job.yaml"
-    cfg.write_text(yaml.safe_dump({"plots": {"path": messy.name}, "rasters": {"loss_year": "l.tif", "tree_cover": "t.tif"},
-                                   "qc": {"max_area_ha": 0.5, "repair_invalid": False}}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "plots": {"path": messy.name},
+                "rasters": {"loss_year": "l.tif", "tree_cover": "t.tif"},
+                "qc": {"max_area_ha": 0.5, "repair_invalid": False},
+            }
+        )
+    )
     assert main(["validate", "--config", str(cfg)]) == 3
     printed = capsys.readouterr().out
     assert "large_plot" in printed and "invalid_geometry" in printed
@@ -151,8 +175,13 @@ def test_screen_a_csv_with_crs_and_points_and_swapped_plots(rasters, tmp_path):
     swapped = shapely.transform(pixel_box(10, 10, 14, 14), lambda c: c[:, ::-1])
     centre = pixel_box(15, 15, 16, 16).centroid
     csv = tmp_path / "plots.csv"
-    pd.DataFrame({"plot_id": ["in", "swapped", "point"], "declared_area_ha": ["", "", "0.05"],
-                  "wkt": [shapely.to_wkt(g, rounding_precision=12) for g in (inside, swapped, centre)]}).to_csv(csv, index=False)
+    pd.DataFrame(
+        {
+            "plot_id": ["in", "swapped", "point"],
+            "declared_area_ha": ["", "", "0.05"],
+            "wkt": [shapely.to_wkt(g, rounding_precision=12) for g in (inside, swapped, centre)],
+        }
+    ).to_csv(csv, index=False)
     out = tmp_path / "s.gpkg"
     base = ["-q", "screen", "--plots", str(csv), "--loss-year", str(lp), "--tree-cover", str(cp), "--out", str(out)]
     assert main(base) == 2  # a CSV has no CRS
@@ -177,12 +206,22 @@ def test_screen_a_csv_with_crs_and_points_and_swapped_plots(rasters, tmp_path):
 def test_run_takes_the_qc_section_and_the_overrides(rasters, tmp_path):
     lp, cp = rasters
     p = tmp_path / "p.gpkg"
-    gpd.GeoDataFrame({"plot_id": ["big", "swapped"]},
-                     geometry=[pixel_box(1, 1, 15, 15), shapely.transform(pixel_box(10, 10, 14, 14), lambda c: c[:, ::-1])],
-                     crs="EPSG:4326").to_file(p)
+    gpd.GeoDataFrame(
+        {"plot_id": ["big", "swapped"]},
+        geometry=[pixel_box(1, 1, 15, 15), shapely.transform(pixel_box(10, 10, 14, 14), lambda c: c[:, ::-1])],
+        crs="EPSG:4326",
+    ).to_file(p)
     cfg = tmp_path / "job.yaml"
-    cfg.write_text(yaml.safe_dump({"plots": {"path": "p.gpkg"}, "rasters": {"loss_year": str(lp), "tree_cover": str(cp)},
-                                   "qc": {"max_area_ha": 1.0, "min_decimals": 0}, "output": {"path": "o.gpkg"}}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "plots": {"path": "p.gpkg"},
+                "rasters": {"loss_year": str(lp), "tree_cover": str(cp)},
+                "qc": {"max_area_ha": 1.0, "min_decimals": 0},
+                "output": {"path": "o.gpkg"},
+            }
+        )
+    )
     assert main(["-q", "run", "--config", str(cfg)]) == 0
     plots = pyogrio.read_dataframe(tmp_path / "o.gpkg", layer="plots")
     assert "large_plot" in plots.loc[0, "qc_summary"] and plots.loc[1, "status"] == "not_assessed"
@@ -197,6 +236,7 @@ def test_the_sample_config_documents_every_qc_setting():
     from pathlib import Path
 
     from pipeline.config import QCConfig
+
     text = (Path(__file__).resolve().parents[1] / "configs" / "sample.yaml").read_text()
     for key in QCConfig.model_fields:
         assert key in text, key

@@ -29,8 +29,20 @@ REAL = REPO.parent / "shared" / "real-data"
 SAMPLE = REPO / "data" / "sample"
 
 #: Metadata keys and columns that differ from run to run by design.
-IGNORED_KEYS = {"created_utc", "elapsed_s", "screening", "screening_created_utc", "plots_path", "previous",
-                "previous_created_utc", "config", "command", "started_utc", "finished_utc", "inputs"}
+IGNORED_KEYS = {
+    "created_utc",
+    "elapsed_s",
+    "screening",
+    "screening_created_utc",
+    "plots_path",
+    "previous",
+    "previous_created_utc",
+    "config",
+    "command",
+    "started_utc",
+    "finished_utc",
+    "inputs",
+}
 IGNORED_COLUMNS = {"screen_key", "row_digest"}
 
 
@@ -67,26 +79,67 @@ def snapshot(out: Path) -> None:
     if not (SAMPLE / ".complete").exists():
         raise SystemExit(f"{SAMPLE}: no sample; run `make sample` first")
     _cli("run", "--config", str(_sample_config(out, "sample", {})))
-    _cli("run", "--config", str(_sample_config(out, "sample_patches", {
-        "canopy_threshold": 30, "canopy_operator": ">=", "min_forest_patch_ha": 0.5, "patch_connectivity": 4})))
+    _cli(
+        "run",
+        "--config",
+        str(
+            _sample_config(
+                out,
+                "sample_patches",
+                {"canopy_threshold": 30, "canopy_operator": ">=", "min_forest_patch_ha": 0.5, "patch_connectivity": 4},
+            )
+        ),
+    )
     if not REAL.is_dir():
         print(f"{REAL} absent: real-data runs skipped")
         return
     dr = REAL / "hansen-clip-dominican-republic"
     for version, last in (("2020-v1.8", "2020"), ("2023-v1.11", "2023")):
-        _cli("screen", "--plots", str(dr / "gfw_sample.gpkg"),
-             "--loss-year", str(dr / f"Hansen_GFC-{version}_lossyear_20N_080W.tif"),
-             "--tree-cover", str(dr / f"Hansen_GFC-{version}_treecover2000_20N_080W.tif"),
-             "--last-year", last, "--reference-year", "2018", "--out", str(out / f"dr_{version}.gpkg"))
+        _cli(
+            "screen",
+            "--plots",
+            str(dr / "gfw_sample.gpkg"),
+            "--loss-year",
+            str(dr / f"Hansen_GFC-{version}_lossyear_20N_080W.tif"),
+            "--tree-cover",
+            str(dr / f"Hansen_GFC-{version}_treecover2000_20N_080W.tif"),
+            "--last-year",
+            last,
+            "--reference-year",
+            "2018",
+            "--out",
+            str(out / f"dr_{version}.gpkg"),
+        )
     vl = REAL / "hansen-clip-vietnam-laos"
-    _cli("screen", "--plots", str(vl / "aoi_polys.gpkg"), "--id-column", "id",
-         "--loss-year", str(vl / "pkgTest_lossyear.tif"), "--tree-cover", str(vl / "pkgTest_treecover2000.tif"),
-         "--last-year", "2018", "--reference-year", "2015", "--out", str(out / "vietnam_laos.gpkg"))
+    _cli(
+        "screen",
+        "--plots",
+        str(vl / "aoi_polys.gpkg"),
+        "--id-column",
+        "id",
+        "--loss-year",
+        str(vl / "pkgTest_lossyear.tif"),
+        "--tree-cover",
+        str(vl / "pkgTest_treecover2000.tif"),
+        "--last-year",
+        "2018",
+        "--reference-year",
+        "2015",
+        "--out",
+        str(out / "vietnam_laos.gpkg"),
+    )
     for name in ("nicaragua_coffee_efico_noPII", "geojson_example", "public_feature_collection_gha"):
-        _cli("screen", "--plots", str(REAL / "plots" / f"{name}.geojson"),
-             "--loss-year", str(dr / "Hansen_GFC-2023-v1.11_lossyear_20N_080W.tif"),
-             "--tree-cover", str(dr / "Hansen_GFC-2023-v1.11_treecover2000_20N_080W.tif"),
-             "--out", str(out / f"{name}.gpkg"))
+        _cli(
+            "screen",
+            "--plots",
+            str(REAL / "plots" / f"{name}.geojson"),
+            "--loss-year",
+            str(dr / "Hansen_GFC-2023-v1.11_lossyear_20N_080W.tif"),
+            "--tree-cover",
+            str(dr / "Hansen_GFC-2023-v1.11_treecover2000_20N_080W.tif"),
+            "--out",
+            str(out / f"{name}.gpkg"),
+        )
         _cli("validate", str(REAL / "plots" / f"{name}.geojson"), "--out", str(out / f"{name}_validate.csv"))
 
 
@@ -118,15 +171,21 @@ def _compare_frames(a, b, where: str) -> list[str]:
     ca = [c for c in a.columns if c not in IGNORED_COLUMNS]
     cb = [c for c in b.columns if c not in IGNORED_COLUMNS]
     if ca != cb:
-        problems.append(f"{where}: columns differ: only before {sorted(set(ca) - set(cb))}, "
-                        f"only after {sorted(set(cb) - set(ca))}, order same: {sorted(ca) == sorted(cb)}")
+        problems.append(
+            f"{where}: columns differ: only before {sorted(set(ca) - set(cb))}, "
+            f"only after {sorted(set(cb) - set(ca))}, order same: {sorted(ca) == sorted(cb)}"
+        )
     if len(a) != len(b):
         return problems + [f"{where}: {len(a)} rows != {len(b)} rows"]
     for c in [c for c in ca if c in cb]:
         x, y = a[c], b[c]
         if c == "geometry" or getattr(x, "dtype", None) == "geometry":
-            same = np.array([(g is None and h is None) or (g is not None and h is not None and g.wkb == h.wkb)
-                             for g, h in zip(x, y)])
+            same = np.array(
+                [
+                    (g is None and h is None) or (g is not None and h is not None and g.wkb == h.wkb)
+                    for g, h in zip(x, y)
+                ]
+            )
         elif pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
             xv = x.to_numpy(dtype="float64", na_value=np.nan)
             yv = y.to_numpy(dtype="float64", na_value=np.nan)
@@ -136,8 +195,10 @@ def _compare_frames(a, b, where: str) -> list[str]:
             same = np.array([str(p) == str(q) for p, q in zip(xs, ys)])
         if not same.all():
             i = int(np.flatnonzero(~same)[0])
-            problems.append(f"{where}: column {c}: {int((~same).sum())} rows differ (first: row {i}, "
-                            f"{x.iloc[i]!r} != {y.iloc[i]!r})")
+            problems.append(
+                f"{where}: column {c}: {int((~same).sum())} rows differ (first: row {i}, "
+                f"{x.iloc[i]!r} != {y.iloc[i]!r})"
+            )
     return problems
 
 

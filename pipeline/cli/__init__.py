@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one clear line, exit 1
         if log.isEnabledFor(logging.DEBUG):
             log.exception("unexpected error")
-        click.echo(f"cacao-screen: unexpected error: {type(exc).__name__}: {exc} (rerun with -vv for details)", err=True)
+        click.echo(
+            f"cacao-screen: unexpected error: {type(exc).__name__}: {exc} (rerun with -vv for details)", err=True
+        )
         return 1
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 
 import click
 
 from .. import __version__
 
 log = logging.getLogger("pipeline")
+
 
 def setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
@@ -56,10 +56,22 @@ def _verbosity_callback(ctx: click.Context, param: click.Parameter, value):
 
 
 def verbosity_options(f):
-    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_verbosity_callback,
-                     help="Only errors; no progress bar, no summary.")(f)
-    f = click.option("-v", "--verbose", count=True, expose_value=False, callback=_verbosity_callback,
-                     help="More messages (-vv for debugging).")(f)
+    f = click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_verbosity_callback,
+        help="Only errors; no progress bar, no summary.",
+    )(f)
+    f = click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        callback=_verbosity_callback,
+        help="More messages (-vv for debugging).",
+    )(f)
     return f
 
 

@@ -20,21 +20,42 @@ _RINGS_HELP = "For --ring-m, instead of the screening's own rasters: "
 
 
 @cli.command(epilog=BASELINE_EPILOG)
-@click.option("--screening", required=True, type=click.Path(path_type=Path),
-              help="A screening.gpkg written by `cacao-screen screen` or `run`.")
+@click.option(
+    "--screening",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A screening.gpkg written by `cacao-screen screen` or `run`.",
+)
 @apply(BASELINE_OPTIONS)
-@click.option("--loss-year", "ring_loss_year", default=None, metavar="SPEC",
-              help=f"{_RINGS_HELP}the loss-year raster (file, folder, glob or URL).")
-@click.option("--tree-cover", "ring_tree_cover", default=None, metavar="SPEC",
-              help=f"{_RINGS_HELP}the tree-cover raster on its grid.")
-@click.option("--last-year", "ring_last_year", type=int, default=None, metavar="YEAR",
-              help=f"{_RINGS_HELP}the last loss year of --loss-year.  [default: the screening's]")
+@click.option(
+    "--loss-year",
+    "ring_loss_year",
+    default=None,
+    metavar="SPEC",
+    help=f"{_RINGS_HELP}the loss-year raster (file, folder, glob or URL).",
+)
+@click.option(
+    "--tree-cover",
+    "ring_tree_cover",
+    default=None,
+    metavar="SPEC",
+    help=f"{_RINGS_HELP}the tree-cover raster on its grid.",
+)
+@click.option(
+    "--last-year",
+    "ring_last_year",
+    type=int,
+    default=None,
+    metavar="YEAR",
+    help=f"{_RINGS_HELP}the last loss year of --loss-year.  [default: the screening's]",
+)
 @apply(EXECUTION_OPTIONS)
 @click.option("--overwrite", is_flag=True, help="Replace the output if it exists.")
 @verbosity_options
 @click.pass_context
-def baseline(ctx: click.Context, screening: Path, ring_loss_year, ring_tree_cover, ring_last_year, overwrite: bool,
-             **kwargs) -> None:
+def baseline(
+    ctx: click.Context, screening: Path, ring_loss_year, ring_tree_cover, ring_last_year, overwrite: bool, **kwargs
+) -> None:
     """Baseline, groups, restoration candidates, supply chain and status changes from a screening.
 
     Reads --screening (no raster, except for --ring-m) and writes the layers baseline_by_region,
@@ -64,13 +85,19 @@ def baseline(ctx: click.Context, screening: Path, ring_loss_year, ring_tree_cove
     cfg = validate_model(BaselineConfig, data, "command line")
     rasters = None
     if ring_loss_year is not None:
-        rasters = validate_model(DatasetConfig, {"kind": "hansen", "loss_year": ring_loss_year,
-                                                 "tree_cover": ring_tree_cover, "last_year": ring_last_year},
-                                 "command line")
-    result = run_baseline(screening, cfg, overwrite=overwrite, rasters=rasters,
-                          execution=validate_model(ExecutionConfig, {k.split(".")[1]: v for k, v in execution.items()},
-                                                   "command line"),
-                          progress=progress_wanted(ctx))
+        rasters = validate_model(
+            DatasetConfig,
+            {"kind": "hansen", "loss_year": ring_loss_year, "tree_cover": ring_tree_cover, "last_year": ring_last_year},
+            "command line",
+        )
+    result = run_baseline(
+        screening,
+        cfg,
+        overwrite=overwrite,
+        rasters=rasters,
+        execution=validate_model(ExecutionConfig, {k.split(".")[1]: v for k, v in execution.items()}, "command line"),
+        progress=progress_wanted(ctx),
+    )
     if not quiet(ctx):
         print_baseline_summary(result)
 
@@ -79,33 +106,48 @@ def print_baseline_summary(result) -> None:
     nat, ref = result.national, result.reference_year
     layers = result.layers
     click.echo(f"Baseline {result.period} (reference year {ref}) -> {result.path}")
-    click.echo(f"  {int(nat['n_plots'])} plots, {int(nat['n_assessed'])} assessed; baseline mean annual loss "
-               f"{nat['baseline_mean_annual_loss_ha']:.2f} ha/yr")
+    click.echo(
+        f"  {int(nat['n_plots'])} plots, {int(nat['n_assessed'])} assessed; baseline mean annual loss "
+        f"{nat['baseline_mean_annual_loss_ha']:.2f} ha/yr"
+    )
     for col in [c for c in nat.index if c.startswith("change_")]:
         year = col.split("_")[1]
         change = nat[col]
         vs = "n/a (no baseline loss)" if change != change else f"{change:+.1f} % vs baseline"
         click.echo(f"  {year}: {nat[f'loss_{year}_ha']:.2f} ha lost, {vs}")
-    click.echo(f"  deforestation-free: {nat['deforestation_free_plots_pct']:.1f} % of plots, "
-               f"{nat['deforestation_free_area_pct']:.1f} % of their area")
-    click.echo(f"  restoration candidates: {nat['loss_before_ref_ha']:.2f} ha of forest lost up to {ref} inside plots"
-               + (f", {nat['ring_loss_before_ref_ha']:.2f} ha within {result.metadata['ring_m']} m around them"
-                  if "ring_loss_before_ref_ha" in nat.index else ""))
+    click.echo(
+        f"  deforestation-free: {nat['deforestation_free_plots_pct']:.1f} % of plots, "
+        f"{nat['deforestation_free_area_pct']:.1f} % of their area"
+    )
+    click.echo(
+        f"  restoration candidates: {nat['loss_before_ref_ha']:.2f} ha of forest lost up to {ref} inside plots"
+        + (
+            f", {nat['ring_loss_before_ref_ha']:.2f} ha within {result.metadata['ring_m']} m around them"
+            if "ring_loss_before_ref_ha" in nat.index
+            else ""
+        )
+    )
     if "baseline_by_region" in layers:
         t = layers["baseline_by_region"]
         un = t.loc[t["region_id"] == "unassigned", "n_plots"]
-        click.echo(f"  regions: {int((t['region_id'] != 'unassigned').sum())} holding plots; "
-                   f"{int(un.iloc[0]) if len(un) else 0} plots unassigned  [layer baseline_by_region]")
+        click.echo(
+            f"  regions: {int((t['region_id'] != 'unassigned').sum())} holding plots; "
+            f"{int(un.iloc[0]) if len(un) else 0} plots unassigned  [layer baseline_by_region]"
+        )
     g = layers["baseline_by_group"]
     for name, n in g[g["group_by"] != "all"].groupby("group_by", sort=False).size().items():
         click.echo(f"  by {name}: {n} groups  [layer baseline_by_group]")
     if "lots" in layers:
         lots = layers["lots"]
         unknown = result.metadata.get("unknown_plot_ids", "")
-        click.echo(f"  lots: {len(lots)}, {int(lots['deforestation_free'].sum())} entirely from deforestation-free "
-                   f"plots  [layer lots]" + (f"; UNKNOWN plot_id(s): {unknown}" if unknown else ""))
+        click.echo(
+            f"  lots: {len(lots)}, {int(lots['deforestation_free'].sum())} entirely from deforestation-free "
+            f"plots  [layer lots]" + (f"; UNKNOWN plot_id(s): {unknown}" if unknown else "")
+        )
     if "status_changes" in layers:
         c = layers["status_changes"]["change"].value_counts()
-        click.echo(f"  since the previous screening: {int(c.get('status_changed', 0))} status changes, "
-                   f"{int(c.get('new', 0))} new, {int(c.get('gone', 0))} gone plots  [layer status_changes]"
-                   + (f"; new loss year(s): {', '.join(map(str, result.new_years))}" if result.new_years else ""))
+        click.echo(
+            f"  since the previous screening: {int(c.get('status_changed', 0))} status changes, "
+            f"{int(c.get('new', 0))} new, {int(c.get('gone', 0))} gone plots  [layer status_changes]"
+            + (f"; new loss year(s): {', '.join(map(str, result.new_years))}" if result.new_years else "")
+        )

@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import click
 from pydantic import BaseModel
@@ -29,12 +30,12 @@ from ..config import BaselineConfig, RunConfig
 class Option:
     """One generated option: a config key, its flag, and how the flag sets the key."""
 
-    key: str                    # dotted key under ``root`` (e.g. "screening.reference_year")
-    flag: str                   # "--reference-year"
+    key: str  # dotted key under ``root`` (e.g. "screening.reference_year")
+    flag: str  # "--reference-year"
     root: type[BaseModel] = RunConfig
-    switch: Any = None          # a boolean switch: the value the flag sets (True, or False for "--no-x")
+    switch: Any = None  # a boolean switch: the value the flag sets (True, or False for "--no-x")
     metavar: str | None = None
-    help: str | None = None     # what the flag does, when the field's description says it the other way
+    help: str | None = None  # what the flag does, when the field's description says it the other way
 
     @property
     def dest(self) -> str:
@@ -43,6 +44,26 @@ class Option:
     @property
     def field(self) -> FieldInfo:
         return field_of(self.root, self.key)
+
+    @property
+    def in_optional_section(self) -> bool:
+        """Whether the key lies in a section that may be left out (``baseline.regions``...): then
+        a field that section requires is not required by the command."""
+        model: type[BaseModel] | None = self.root
+        for name in self.key.split(".")[:-1]:
+            assert model is not None
+            f = model.model_fields[name]
+            if not f.is_required() and f.default is None:
+                return True
+            model = _model_of(f.annotation)
+        return False
+
+    def describe(self) -> tuple[str, str]:
+        """(meaning, default) for help and docs."""
+        meaning, default = describe(self.field)
+        if default == "(required)" and self.in_optional_section:
+            default = "none"
+        return self.help or meaning, default
 
     @property
     def config_key(self) -> str:
@@ -79,7 +100,7 @@ def describe(field: FieldInfo) -> tuple[str, str]:
     text = field.description or ""
     m = _DEFAULT_IN_TEXT.search(text)
     if m:
-        return (text[:m.start()] + text[m.end():]).strip(), m.group(1).strip()
+        return (text[: m.start()] + text[m.end() :]).strip(), m.group(1).strip()
     if field.is_required():
         return text, "(required)"
     default = field.get_default(call_default_factory=True)
@@ -114,8 +135,7 @@ def _is_list(field: FieldInfo) -> bool:
 
 def make_option(opt: Option, *, required: bool = False, help_prefix: str = "") -> Callable:
     """The click option for ``opt``, with the field's help and default."""
-    meaning, default = describe(opt.field)
-    meaning = opt.help or meaning
+    meaning, default = opt.describe()
     help_text = f"{help_prefix}{meaning}" + ("" if meaning.endswith(".") else ".")
     help_text += "" if required else f"  [default: {default}]"
     kw: dict[str, Any] = {"default": None, "help": help_text}
@@ -132,10 +152,12 @@ def make_option(opt: Option, *, required: bool = False, help_prefix: str = "") -
 
 def apply(options: list[Option], *, required: tuple[str, ...] = ()) -> Callable:
     """Decorate a command with ``options`` (in this order in ``--help``)."""
+
     def deco(f):
         for opt in reversed(options):
             f = make_option(opt, required=opt.key in required)(f)
         return f
+
     return deco
 
 
@@ -183,8 +205,12 @@ SCREENING_OPTIONS = [
 ]
 QC_OPTIONS = [
     Option("qc.fix_swapped_coordinates", "--fix-swapped-coordinates", switch=True),
-    Option("qc.repair_invalid", "--no-repair", switch=False,
-           help="Do not repair invalid polygons: report them as errors (invalid_geometry), not screened"),
+    Option(
+        "qc.repair_invalid",
+        "--no-repair",
+        switch=False,
+        help="Do not repair invalid polygons: report them as errors (invalid_geometry), not screened",
+    ),
     Option("qc.max_area_ha", "--max-area-ha", metavar="HA"),
     Option("qc.area_tolerance_pct", "--area-tolerance-pct", metavar="PCT"),
     Option("qc.area_tolerance_ha", "--area-tolerance-ha", metavar="HA"),
@@ -203,12 +229,14 @@ EXECUTION_OPTIONS = [
     Option("execution.scheduler", "--scheduler", metavar="threads|local|ADDRESS"),
 ]
 #: ``screen``: the whole job from flags.
-SCREEN_OPTIONS = [*PLOT_OPTIONS, *RASTER_OPTIONS, *SCREENING_OPTIONS, *QC_OPTIONS, *OUTPUT_OPTIONS,
-                  *EXECUTION_OPTIONS]
+SCREEN_OPTIONS = [*PLOT_OPTIONS, *RASTER_OPTIONS, *SCREENING_OPTIONS, *QC_OPTIONS, *OUTPUT_OPTIONS, *EXECUTION_OPTIONS]
 #: ``run``: flags override the config file (the plots and rasters come from the file, but for
 #: the plots' reading settings and the last loss year).
-RUN_OPTIONS = [o for o in SCREEN_OPTIONS if o.key != "plots.path" and not (
-    o.key.startswith("rasters.") and o.key != "rasters.last_year")]
+RUN_OPTIONS = [
+    o
+    for o in SCREEN_OPTIONS
+    if o.key != "plots.path" and not (o.key.startswith("rasters.") and o.key != "rasters.last_year")
+]
 #: ``validate``: the plots and the quality control.
 VALIDATE_OPTIONS = [o for o in [*PLOT_OPTIONS, *QC_OPTIONS] if o.key != "plots.path"]
 
@@ -233,24 +261,37 @@ BASELINE_OPTIONS = [
 
 
 def _row(opt: Option, note: str = "") -> str:
-    meaning, default = describe(opt.field)
-    meaning = opt.help or meaning
+    meaning, default = opt.describe()
     meaning = meaning.replace("|", "\\|")
     return f"| `{opt.flag}`{note} | `{opt.config_key}` | {default} | {meaning} |"
 
 
+_HEAD = "| flag | config key | default | meaning |\n| --- | --- | --- | --- |"
+
+
+def rows_table(options: list[Option]) -> str:
+    """A Markdown table of ``options``: flag, config key, default, meaning."""
+    return "\n".join([_HEAD, *(_row(o) for o in options)]) + "\n"
+
+
 def options_table() -> str:
-    """The Markdown tables of docs/usage.md: every option of screen/run, validate and baseline."""
-    head = "| flag | config key | default | meaning |\n| --- | --- | --- | --- |"
+    """The Markdown tables of docs/usage.md: every option of screen/run, and of baseline."""
     run_keys = {o.key for o in RUN_OPTIONS}
     screen_rows = [_row(o, "" if o.key in run_keys else " (screen only)") for o in SCREEN_OPTIONS]
-    validate_only = [o for o in VALIDATE_OPTIONS if o not in SCREEN_OPTIONS]
-    parts = ["#### `screen` and `run`", "", head, *screen_rows, "",
-             "`run --config FILE` takes every option above but `--plots` and the raster layers, which come "
-             "from the file; a flag given overrides the file.", ""]
-    if validate_only:
-        parts += ["#### `validate`", "", head, *(_row(o) for o in validate_only), ""]
-    parts += ["#### `baseline`", "", head, *(_row(o) for o in BASELINE_OPTIONS)]
+    parts = [
+        "#### `screen` and `run`",
+        "",
+        _HEAD,
+        *screen_rows,
+        "",
+        "`run --config FILE` takes every option above but `--plots` and the raster layers, which come "
+        "from the file; a flag given overrides the file. `validate` takes the plots and `qc` options.",
+        "",
+        "#### `baseline`",
+        "",
+        _HEAD,
+        *(_row(o) for o in BASELINE_OPTIONS),
+    ]
     return "\n".join(parts) + "\n"
 
 

@@ -11,11 +11,17 @@ from .app import cli, progress_wanted, quiet, verbosity_options
 
 
 @cli.command()
-@click.option("--out", type=click.Path(path_type=Path), default=Path("data/sample"), show_default=True,
-              help="Folder to write the sample into (replaced atomically).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("data/sample"),
+    show_default=True,
+    help="Folder to write the sample into (replaced atomically).",
+)
 @click.option("--seed", type=int, default=None, help="Random seed.  [default: 20201231]")
-@click.option("--plots", "n_plots", type=click.IntRange(min=1), default=2000, show_default=True,
-              help="Number of (normal) plots.")
+@click.option(
+    "--plots", "n_plots", type=click.IntRange(min=1), default=2000, show_default=True, help="Number of (normal) plots."
+)
 @click.option("--overwrite", is_flag=True, help="Replace the folder if it already holds a sample.")
 @verbosity_options
 @click.pass_context
@@ -29,8 +35,11 @@ def sample(ctx, out, seed, n_plots, overwrite):
 
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise OutputError(f"{out}: folder exists and is not empty; pass --overwrite to replace it")
-    paths = generate_sample(out, seed=DEFAULT_SEED if seed is None else seed, n_plots=n_plots,
-                            progress=progress_wanted(ctx))
+    paths = generate_sample(
+        out, seed=DEFAULT_SEED if seed is None else seed, n_plots=n_plots, progress=progress_wanted(ctx)
+    )
     if not quiet(ctx):
-        click.echo(f"Synthetic sample written to {paths.root}: {paths.plots.name}, {paths.loss_year.name}, "
-                   f"{paths.tree_cover.name}")
+        click.echo(
+            f"Synthetic sample written to {paths.root}: {paths.plots.name}, {paths.loss_year.name}, "
+            f"{paths.tree_cover.name}"
+        )

@@ -34,8 +34,13 @@ def screen(ctx: click.Context, **kwargs) -> None:
 
 
 @cli.command(epilog=SCREEN_HELP_EPILOG)
-@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path),
-              help="YAML configuration (see configs/sample.yaml); relative paths in it are relative to it.")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="YAML configuration (see configs/sample.yaml); relative paths in it are relative to it.",
+)
 @apply(RUN_OPTIONS)
 @verbosity_options
 @click.pass_context
@@ -68,5 +73,8 @@ def print_summary(result, out_path: Path, reference_year: int) -> None:
     issues = result.issues
     if len(issues):
         counts = issues.groupby(["severity", "code"]).size()
-        click.echo("Quality control: " + ", ".join(f"{code} ({sev}) x{k}" for (sev, code), k in counts.items())
-                   + "  [layer plot_issues]")
+        click.echo(
+            "Quality control: "
+            + ", ".join(f"{code} ({sev}) x{k}" for (sev, code), k in counts.items())
+            + "  [layer plot_issues]"
+        )

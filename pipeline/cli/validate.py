@@ -22,20 +22,41 @@ Exit codes:
 
 @cli.command(epilog=VALIDATE_HELP_EPILOG)
 @click.argument("plots_path", metavar="[PLOTS]", required=False, type=click.Path(path_type=Path))
-@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
-              help="Take the plots file, its reading settings and the qc settings from a job config; "
-                   "flags override it.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Take the plots file, its reading settings and the qc settings from a job config; flags override it.",
+)
 @apply(VALIDATE_OPTIONS)
-@click.option("--bounds", nargs=4, type=float, default=None, metavar="MINX MINY MAXX MAXY",
-              help="Extent the plots should lie in (e.g. the rasters', lon/lat): a plot outside it that would lie "
-                   "inside with longitude and latitude swapped is flagged.")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Write the findings: .gpkg (plots with qc columns, plot_issues) or .csv (the issues).")
+@click.option(
+    "--bounds",
+    nargs=4,
+    type=float,
+    default=None,
+    metavar="MINX MINY MAXX MAXY",
+    help="Extent the plots should lie in (e.g. the rasters', lon/lat): a plot outside it that would lie "
+    "inside with longitude and latitude swapped is flagged.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the findings: .gpkg (plots with qc columns, plot_issues) or .csv (the issues).",
+)
 @click.option("--overwrite", is_flag=True, default=False, help="Replace the output if it exists.")
 @verbosity_options
 @click.pass_context
-def validate(ctx: click.Context, plots_path: Path | None, config_path: Path | None, bounds, out: Path | None,
-             overwrite: bool, **kwargs) -> int:
+def validate(
+    ctx: click.Context,
+    plots_path: Path | None,
+    config_path: Path | None,
+    bounds,
+    out: Path | None,
+    overwrite: bool,
+    **kwargs,
+) -> int:
     """Check the geometries of a plots file without screening it (no rasters needed).
 
     Prints the issues by code and severity, writes them with --out, and exits 3 when some plots
@@ -61,11 +82,15 @@ def validate(ctx: click.Context, plots_path: Path | None, config_path: Path | No
         if out is not None:
             click.echo(f"Findings written to {out}")
     return EXIT_PLOT_ERRORS if result.counts["error"] else 0
+
+
 def format_summary(result, source: str) -> str:
     """The table ``validate`` prints: plots by QC status, then issues by code and severity."""
     c = result.counts
-    lines = [f"Checked {c['plots']} plots in {source}: {c['ok']} ok, {c['warning']} with warnings, "
-             f"{c['error']} with errors (not screenable)"]
+    lines = [
+        f"Checked {c['plots']} plots in {source}: {c['ok']} ok, {c['warning']} with warnings, "
+        f"{c['error']} with errors (not screenable)"
+    ]
     table = result.by_code()
     if len(table):
         lines.append(f"{'code':<30}{'severity':<10}{'plots':>10}{'issues':>10}")
@@ -74,4 +99,3 @@ def format_summary(result, source: str) -> str:
     else:
         lines.append("No issues found.")
     return "\n".join(lines)
-

@@ -8,8 +8,9 @@ Used by quality control, whose every step is one array function over all plots.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -36,8 +37,9 @@ def map_chunks(func: Callable[[slice], T], n: int, *, chunk: int = CHUNK, thread
         return list(pool.map(func, slices))
 
 
-def apply_chunked(func: Callable[[np.ndarray], np.ndarray], values: np.ndarray, *, chunk: int = CHUNK,
-                  threads: int | None = None) -> np.ndarray:
+def apply_chunked(
+    func: Callable[[np.ndarray], np.ndarray], values: np.ndarray, *, chunk: int = CHUNK, threads: int | None = None
+) -> np.ndarray:
     """``func(values)`` for an element-wise array function, computed chunk by chunk on threads."""
     values = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
     if len(values) <= chunk:

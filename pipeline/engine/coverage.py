@@ -49,7 +49,7 @@ class Grid:
     dy: float
 
     @classmethod
-    def from_transform(cls, transform) -> "Grid":
+    def from_transform(cls, transform) -> Grid:
         """Build from an affine (rasterio) transform of a north-up raster."""
         if transform.b != 0 or transform.d != 0 or transform.a <= 0 or transform.e >= 0:
             raise ValueError(f"not a north-up grid without rotation: {transform!r}")
@@ -210,8 +210,8 @@ def _split(p0, q0, p1, q1, seg):
     piece's ends on a grid line hold the integer exactly; its other coordinate is interpolated.
     """
     lo, hi = np.minimum(p0, p1), np.maximum(p0, p1)
-    first = np.floor(lo) + 1                          # the integers strictly between lo and hi:
-    last = np.ceil(hi) - 1                            # first .. last
+    first = np.floor(lo) + 1  # the integers strictly between lo and hi:
+    last = np.ceil(hi) - 1  # first .. last
     count = np.maximum(last - first + 1, 0).astype("int64")
     n_cross = int(count.sum())
     if n_cross == 0:
@@ -223,7 +223,7 @@ def _split(p0, q0, p1, q1, seg):
     total = int(end[-1]) + 1
     P, Q = np.empty(total), np.empty(total)
     P[begin], Q[begin], P[end], Q[end] = p0, q0, p1, q1
-    c = np.repeat(np.arange(len(p0)), count)          # the segment of each crossing
+    c = np.repeat(np.arange(len(p0)), count)  # the segment of each crossing
     i = np.arange(n_cross) - np.repeat(np.cumsum(count) - count, count)
     cross = np.where(p1[c] >= p0[c], first[c] + i, last[c] - i)
     at = begin[c] + 1 + i

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from pyproj import Geod
 
 from .chunks import apply_chunked
-from pyproj import Geod
 
 #: WGS84 semi-major axis (m) and flattening.
 WGS84_A = 6378137.0
@@ -94,8 +94,8 @@ def ring_areas(xy: np.ndarray, ring_of: np.ndarray, n_rings: int) -> np.ndarray:
         return np.zeros(n_rings)
     lam = np.radians(xy[:, 0])
     phi = np.radians(xy[:, 1])
-    e = np.flatnonzero(ring_of[1:] == ring_of[:-1])          # edge from vertex e to e + 1
-    first = np.searchsorted(ring_of, np.arange(n_rings))     # each ring's first vertex
+    e = np.flatnonzero(ring_of[1:] == ring_of[:-1])  # edge from vertex e to e + 1
+    first = np.searchsorted(ring_of, np.arange(n_rings))  # each ring's first vertex
     q0 = authalic_q(phi[np.minimum(first, len(phi) - 1)])[ring_of[e]]  # a local origin keeps sums small
     dphi = phi[e + 1] - phi[e]
     nodes, weights = _GL2 if np.abs(dphi).max(initial=0) < 1e-3 else _GL4

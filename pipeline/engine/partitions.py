@@ -64,4 +64,3 @@ def window_of(pix: np.ndarray) -> tuple[int, int, int, int]:
     """(row0, col0, height, width) of the union of the plots' cell ranges."""
     r0, c0 = int(pix[:, 0].min()), int(pix[:, 1].min())
     return r0, c0, int(pix[:, 2].max()) - r0, int(pix[:, 3].max()) - c0
-

@@ -47,8 +47,9 @@ def patch_margin(grid: Grid, min_patch_ha: float, max_abs_lat: float) -> int:
     return int(np.ceil(min_patch_ha * M2_PER_HA / max(smallest, 1e-9)))
 
 
-def classify_pixels(layers: dict[str, np.ndarray], spec: ProductSpec, definition: ForestDefinition,
-                    row_areas: np.ndarray) -> dict[str, np.ndarray]:
+def classify_pixels(
+    layers: dict[str, np.ndarray], spec: ProductSpec, definition: ForestDefinition, row_areas: np.ndarray | None
+) -> dict[str, np.ndarray]:
     """Per-pixel classes of a window from its layers (int32 arrays, :data:`NO_TILE` = no tile).
 
     ``layers`` holds ``loss`` and optionally ``tree_cover``, ``datamask``, ``forest_mask``;
@@ -92,6 +93,8 @@ def classify_pixels(layers: dict[str, np.ndarray], spec: ProductSpec, definition
     if datamask is not None:
         forest &= datamask == 1
     if definition.min_forest_patch_ha > 0 and forest.any():
+        if row_areas is None:
+            raise ValueError("a minimum forest patch area needs the window's row areas")
         forest = _drop_small_patches(forest, row_areas, definition)
 
     year_index = np.where(forest & (v != 0) & in_years, year - spec.first_year, -1)
@@ -107,8 +110,9 @@ def _drop_small_patches(forest: np.ndarray, row_areas: np.ndarray, fd: ForestDef
     labels, n = ndimage.label(forest, structure=structure)
     if n == 0:
         return forest
-    area = np.bincount(labels.ravel(), weights=np.broadcast_to(row_areas[:, None], labels.shape).ravel(),
-                       minlength=n + 1)
+    area = np.bincount(
+        labels.ravel(), weights=np.broadcast_to(row_areas[:, None], labels.shape).ravel(), minlength=n + 1
+    )
     keep = area >= fd.min_forest_patch_ha * M2_PER_HA
     border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     keep[border] = True
@@ -139,7 +143,7 @@ def gather(values: list, k: np.ndarray, local: np.ndarray) -> np.ndarray:
     order = np.argsort(k, kind="stable")  # cells come window by window already: this is cheap
     bounds = np.searchsorted(k[order], np.arange(len(values) + 1))
     for w, v in enumerate(values):
-        cells = order[bounds[w]:bounds[w + 1]]
+        cells = order[bounds[w] : bounds[w + 1]]
         if not len(cells):
             continue
         data, present = v if isinstance(v, tuple) else (v, None)
@@ -149,11 +153,12 @@ def gather(values: list, k: np.ndarray, local: np.ndarray) -> np.ndarray:
     return out
 
 
-def pixel_codes(layers: dict[str, np.ndarray], spec: ProductSpec, definition: ForestDefinition,
-                row_areas: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def pixel_codes(
+    layers: dict[str, np.ndarray], spec: ProductSpec, definition: ForestDefinition, row_areas: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """A window's pixel classes packed as bit flags (uint8) and the loss-year index (int16)."""
     px = classify_pixels(layers, spec, definition, row_areas)
-    flags = (px["missing"] * MISSING_BIT | px["invalid"] * INVALID_BIT | px["valid"] * VALID_BIT
-             | px["forest"] * FOREST_BIT).astype("uint8")
+    flags = (
+        px["missing"] * MISSING_BIT | px["invalid"] * INVALID_BIT | px["valid"] * VALID_BIT | px["forest"] * FOREST_BIT
+    ).astype("uint8")
     return flags, px["year_index"].astype("int16")
-

@@ -26,9 +26,10 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from functools import partial
-from typing import Iterator, Any, Callable, Iterable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from tqdm.auto import tqdm
 
@@ -61,20 +62,36 @@ def default_workers(n_plots: int, scheduler: Any = LOCAL) -> int:
     return _cores()
 
 
-def map_partitions(fn: Callable[[T], R], tasks: Sequence[T], *, scheduler: Any = LOCAL, workers: int = 1,
-                   progress: bool = False, desc: str = "screening", weights: Iterable[int] | None = None) -> list[R]:
+def map_partitions(
+    fn: Callable[[T], R],
+    tasks: Sequence[T],
+    *,
+    scheduler: Any = LOCAL,
+    workers: int = 1,
+    progress: bool = False,
+    desc: str = "screening",
+    weights: Iterable[int] | None = None,
+) -> list[R]:
     """``[fn(t) for t in tasks]`` on ``scheduler`` (see the module's documentation).
 
     ``workers`` is the number of local processes or threads (a Dask cluster has its own). A
     progress bar counts ``weights`` (e.g. plots per task) when ``progress`` is true.
     """
-    return list(imap_partitions(fn, tasks, scheduler=scheduler, workers=workers, progress=progress, desc=desc,
-                                weights=weights))
+    return list(
+        imap_partitions(fn, tasks, scheduler=scheduler, workers=workers, progress=progress, desc=desc, weights=weights)
+    )
 
 
-def imap_partitions(fn: Callable[[T], R], tasks: Sequence[T], *, scheduler: Any = LOCAL, workers: int = 1,
-                    progress: bool = False, desc: str = "screening",
-                    weights: Iterable[int] | None = None) -> Iterator[R]:
+def imap_partitions(
+    fn: Callable[[T], R],
+    tasks: Sequence[T],
+    *,
+    scheduler: Any = LOCAL,
+    workers: int = 1,
+    progress: bool = False,
+    desc: str = "screening",
+    weights: Iterable[int] | None = None,
+) -> Iterator[R]:
     """Like :func:`map_partitions`, but yields each result, in task order, as soon as it is there,
     so that the caller can store it and let it go (memory does not hold every result at once)."""
     tasks = list(tasks)
@@ -93,8 +110,11 @@ def imap_partitions(fn: Callable[[T], R], tasks: Sequence[T], *, scheduler: Any 
                 bar.update(w)
             return
         n = min(workers, len(tasks))
-        pool = (ThreadPoolExecutor(max_workers=n, thread_name_prefix="cacao-screen") if kind == THREADS
-                else ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")))
+        pool = (
+            ThreadPoolExecutor(max_workers=n, thread_name_prefix="cacao-screen")
+            if kind == THREADS
+            else ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"))
+        )
         with pool:
             for res, w in zip(pool.map(fn, tasks), weights):
                 yield res
@@ -133,7 +153,8 @@ def _connect(scheduler: Any):
     except ImportError as exc:
         raise SchedulerError(
             f"scheduler {scheduler}: Dask is not installed; install it with "
-            "pip install 'cacao-screen[dask]' (dask[distributed])") from exc
+            "pip install 'cacao-screen[dask]' (dask[distributed])"
+        ) from exc
     try:
         return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False), True
     except (OSError, TimeoutError) as exc:
@@ -147,15 +168,19 @@ def _check_workers(client, address: str) -> None:
     try:
         versions = client.run(_worker_version)
     except ImportError as exc:  # the package is missing on a worker
-        raise SchedulerError(f"Dask cluster at {address}: a worker cannot import cacao-screen ({exc}); "
-                             f"install cacao-screen {__version__} on every worker") from exc
+        raise SchedulerError(
+            f"Dask cluster at {address}: a worker cannot import cacao-screen ({exc}); "
+            f"install cacao-screen {__version__} on every worker"
+        ) from exc
     if not versions:
         raise SchedulerError(f"Dask cluster at {address}: no worker is connected")
     wrong = {w: v for w, v in versions.items() if v != __version__}
     if wrong:
         listed = ", ".join(f"{w} has {v}" for w, v in sorted(wrong.items()))
-        raise SchedulerError(f"Dask cluster at {address}: workers run another cacao-screen version than this "
-                             f"one ({__version__}): {listed}")
+        raise SchedulerError(
+            f"Dask cluster at {address}: workers run another cacao-screen version than this "
+            f"one ({__version__}): {listed}"
+        )
 
 
 def _map_dask(fn, tasks, weights, bar, scheduler) -> list:
@@ -167,8 +192,12 @@ def _map_dask(fn, tasks, weights, bar, scheduler) -> list:
         from distributed import as_completed
 
         _check_workers(client, str(address))
-        log.info("running %d partitions on the Dask cluster at %s (%d workers)", len(tasks), address,
-                 len(client.scheduler_info().get("workers", {})))
+        log.info(
+            "running %d partitions on the Dask cluster at %s (%d workers)",
+            len(tasks),
+            address,
+            len(client.scheduler_info().get("workers", {})),
+        )
         futures = client.map(partial(_call_on_worker, fn), tasks, pure=False)
         weight_of = {f.key: w for f, w in zip(futures, weights)}
         try:

@@ -38,20 +38,21 @@ class PlotStats:
     valid: np.ndarray
     forest: np.ndarray
     loss: np.ndarray
-    missing: np.ndarray = None
-    invalid: np.ndarray = None
+    missing: np.ndarray
+    invalid: np.ndarray
 
     FIELDS = ("total", "valid", "forest", "loss", "missing", "invalid")
 
-    def __post_init__(self):
-        if self.missing is None:
-            self.missing = np.zeros_like(self.total)
-        if self.invalid is None:
-            self.invalid = np.zeros_like(self.total)
-
     @classmethod
     def zeros(cls, n: int, n_years: int) -> PlotStats:
-        return cls(*(np.zeros(n) for _ in range(3)), np.zeros((n, n_years)), np.zeros(n), np.zeros(n))
+        return cls(
+            total=np.zeros(n),
+            valid=np.zeros(n),
+            forest=np.zeros(n),
+            loss=np.zeros((n, n_years)),
+            missing=np.zeros(n),
+            invalid=np.zeros(n),
+        )
 
     def scatter(self, into: PlotStats, positions: np.ndarray) -> None:
         """Write these rows into ``into`` at ``positions``."""
@@ -59,9 +60,16 @@ class PlotStats:
             getattr(into, f)[positions] = getattr(self, f)
 
 
-def plot_statistics(cov: Coverage, n: int, grid: Grid, windows: list[tuple[int, int, int, int]],
-                    layers: list[dict], spec: ProductSpec, forest: ForestDefinition,
-                    window_of_plot: np.ndarray) -> PlotStats:
+def plot_statistics(
+    cov: Coverage,
+    n: int,
+    grid: Grid,
+    windows: list[tuple[int, int, int, int]],
+    layers: list[dict],
+    spec: ProductSpec,
+    forest: ForestDefinition,
+    window_of_plot: np.ndarray,
+) -> PlotStats:
     """Coverage-weighted, ellipsoidal areas per plot from the pixel values of one or more windows.
 
     ``cov`` holds the coverage of ``n`` plots on ``grid``. ``windows`` lists ``(row0, col0, height,
@@ -108,10 +116,15 @@ def plot_statistics(cov: Coverage, n: int, grid: Grid, windows: list[tuple[int, 
         return np.bincount(idx[m], weights=w[m], minlength=n)
 
     lost = yi >= 0
-    loss_m2 = np.bincount(idx[lost] * n_years + yi[lost], weights=w[lost],
-                          minlength=n * n_years).reshape(n, n_years)
-    return PlotStats(total=np.bincount(idx, weights=w, minlength=n), valid=per_plot(VALID_BIT),
-                     forest=per_plot(FOREST_BIT), loss=loss_m2, missing=per_plot(MISSING_BIT), invalid=per_plot(INVALID_BIT))
+    loss_m2 = np.bincount(idx[lost] * n_years + yi[lost], weights=w[lost], minlength=n * n_years).reshape(n, n_years)
+    return PlotStats(
+        total=np.bincount(idx, weights=w, minlength=n),
+        valid=per_plot(VALID_BIT),
+        forest=per_plot(FOREST_BIT),
+        loss=loss_m2,
+        missing=per_plot(MISSING_BIT),
+        invalid=per_plot(INVALID_BIT),
+    )
 
 
 def derive_figures(stats: PlotStats, years: np.ndarray, reference_year: int) -> pd.DataFrame:
@@ -155,5 +168,3 @@ def derive_figures(stats: PlotStats, years: np.ndarray, reference_year: int) -> 
         for name, part in (("_missing_pct", stats.missing), ("_invalid_pct", stats.invalid)):
             cols[name] = np.where(stats.total > 0, 100.0 * part / stats.total, 0.0)
     return pd.DataFrame(cols, copy=False)
-
-

@@ -14,8 +14,9 @@ test can pass arrays).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import shapely
@@ -76,13 +77,20 @@ def measure_task(task: Task) -> PlotStats:
     layers = [{key: layer.read_raw(*win) for key, layer in task.product.layers.items()} for win in windows]
     cov = coverage_fractions(task.geoms, task.product.grid)
     window_of_plot = np.repeat(np.arange(len(windows)), task.sizes)
-    return plot_statistics(cov, len(task.geoms), task.product.grid, windows, layers, task.product.spec,
-                           task.forest, window_of_plot)
+    return plot_statistics(
+        cov, len(task.geoms), task.product.grid, windows, layers, task.product.spec, task.forest, window_of_plot
+    )
 
 
-def measure_product(geoms: np.ndarray, product: ProductSource, forest: ForestDefinition,
-                    execution: ExecutionConfig = ExecutionConfig(), *, progress: bool = False,
-                    client: Any = None) -> PlotStats:
+def measure_product(
+    geoms: np.ndarray,
+    product: ProductSource,
+    forest: ForestDefinition,
+    execution: ExecutionConfig = ExecutionConfig(),
+    *,
+    progress: bool = False,
+    client: Any = None,
+) -> PlotStats:
     """Per-plot areas (m²) of one product for every geometry (None: not measured, all zeros).
 
     The tasks run on ``execution``'s scheduler, or on ``client`` (a ``distributed.Client``) when
@@ -105,17 +113,38 @@ def measure_product(geoms: np.ndarray, product: ProductSource, forest: ForestDef
     tasks = []
     for batch in batches(groups, max_plots=batch_size(len(ok), workers)):
         plots_in = np.concatenate(batch)
-        tasks.append(Task(geoms[ok[plots_in]], tuple(window_of(pix[g]) for g in batch),
-                          tuple(len(g) for g in batch), margin, product, forest))
-    log.info("%s: %d plots in %d partitions, %d tasks (scheduler %s, %d local workers)", product.name, len(ok),
-             len(groups), len(tasks), scheduler, workers)
+        tasks.append(
+            Task(
+                geoms[ok[plots_in]],
+                tuple(window_of(pix[g]) for g in batch),
+                tuple(len(g) for g in batch),
+                margin,
+                product,
+                forest,
+            )
+        )
+    log.info(
+        "%s: %d plots in %d partitions, %d tasks (scheduler %s, %d local workers)",
+        product.name,
+        len(ok),
+        len(groups),
+        len(tasks),
+        scheduler,
+        workers,
+    )
     order = ok[np.concatenate(groups)]
     start = 0
-    for part in imap_partitions(measure_task, tasks, scheduler=scheduler, workers=workers,
-                                progress=progress, desc=f"screening ({product.name})",
-                                weights=[len(t.geoms) for t in tasks]):
+    for part in imap_partitions(
+        measure_task,
+        tasks,
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress,
+        desc=f"screening ({product.name})",
+        weights=[len(t.geoms) for t in tasks],
+    ):
         n_part = len(part.total)
-        part.scatter(stats, order[start:start + n_part])  # stored at once: no list of every result
+        part.scatter(stats, order[start : start + n_part])  # stored at once: no list of every result
         start += n_part
     trim()
     return stats

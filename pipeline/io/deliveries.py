@@ -23,7 +23,9 @@ def read_deliveries(cfg: DeliveriesConfig) -> pd.DataFrame:
     except FileNotFoundError:
         raise DeliveriesError(f"{path}: deliveries file not found") from None
     except UnicodeDecodeError as exc:
-        raise DeliveriesError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as CSV UTF-8") from exc
+        raise DeliveriesError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as CSV UTF-8"
+        ) from exc
     except OSError as exc:
         raise DeliveriesError(f"{path}: cannot read the deliveries file ({exc.strerror})") from exc
     if not head.strip():
@@ -31,7 +33,14 @@ def read_deliveries(cfg: DeliveriesConfig) -> pd.DataFrame:
     first = head.splitlines()[0]
     sep = max((",", ";", "\t"), key=first.count)
     try:
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                           skip_blank_lines=False, quoting=csv.QUOTE_MINIMAL)
+        return pd.read_csv(
+            path,
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+            skip_blank_lines=False,
+            quoting=csv.QUOTE_MINIMAL,
+        )
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise DeliveriesError(f"{path}: not a readable CSV ({exc})".replace("\n", " ")) from exc

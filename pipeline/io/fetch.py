@@ -15,13 +15,12 @@ import http.client
 import logging
 import os
 import re
-import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from tqdm.auto import tqdm
 
@@ -79,8 +78,16 @@ def _default_validate(path: Path) -> None:
         raise FetchError(f"{path}: the downloaded file is not a readable raster ({exc})") from exc
 
 
-def download(url: str, dest: str | Path, *, retries: int = 5, backoff: float = 1.0, timeout: float = 60.0,
-             progress: bool = False, validate: Callable[[Path], None] | None = _default_validate) -> FetchResult:
+def download(
+    url: str,
+    dest: str | Path,
+    *,
+    retries: int = 5,
+    backoff: float = 1.0,
+    timeout: float = 60.0,
+    progress: bool = False,
+    validate: Callable[[Path], None] | None = _default_validate,
+) -> FetchResult:
     """Download ``url`` to ``dest`` unless it is already there; see the module docstring."""
     dest = Path(dest)
     if dest.exists():
@@ -105,16 +112,17 @@ def download(url: str, dest: str | Path, *, retries: int = 5, backoff: float = 1
             return FetchResult(url, dest, "downloaded", size, attempt)
         except _Fatal as exc:
             raise FetchError(f"{url}: {exc}") from None
-        except (_Retry, urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout,
-                TimeoutError) as exc:
+        except (_Retry, urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError) as exc:
             last_error = exc
             if attempt > retries:
                 break
             wait = backoff * 2 ** (attempt - 1)
             log.warning("%s: attempt %d failed (%s); retrying in %.1f s", url, attempt, exc, wait)
             time.sleep(wait)
-    raise FetchError(f"{url}: failed after {retries + 1} attempts ({last_error}); "
-                     f"{'the partial file ' + str(part) + ' is kept to resume' if part.exists() else 'nothing kept'}")
+    raise FetchError(
+        f"{url}: failed after {retries + 1} attempts ({last_error}); "
+        f"{'the partial file ' + str(part) + ' is kept to resume' if part.exists() else 'nothing kept'}"
+    )
 
 
 class _Retry(Exception):
@@ -159,8 +167,18 @@ def _fetch_into(url: str, part: Path, *, timeout: float, progress: bool) -> tupl
             have = 0
             total = int(resp.headers["Content-Length"]) if resp.headers.get("Content-Length") else None
             mode = "wb"
-        with open(part, mode) as f, tqdm(total=total, initial=have, unit="B", unit_scale=True, leave=False,
-                                          desc=part.name[:-5], disable=not progress) as bar:
+        with (
+            open(part, mode) as f,
+            tqdm(
+                total=total,
+                initial=have,
+                unit="B",
+                unit_scale=True,
+                leave=False,
+                desc=part.name[:-5],
+                disable=not progress,
+            ) as bar,
+        ):
             while True:
                 chunk = resp.read(CHUNK)
                 if not chunk:
@@ -178,9 +196,18 @@ def _total_from_range(value: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def fetch_hansen_tiles(bounds, *, version: str, layers: list[str], dest: str | Path, base_url: str | None = None,
-                       retries: int = 5, backoff: float = 1.0, progress: bool = False,
-                       dry_run: bool = False) -> list[FetchResult]:
+def fetch_hansen_tiles(
+    bounds,
+    *,
+    version: str,
+    layers: list[str],
+    dest: str | Path,
+    base_url: str | None = None,
+    retries: int = 5,
+    backoff: float = 1.0,
+    progress: bool = False,
+    dry_run: bool = False,
+) -> list[FetchResult]:
     """Download the Hansen tiles that lon/lat ``bounds`` (n, 4) touch, for each layer, into ``dest``.
 
     Files already in ``dest`` are kept (a file only ever appears there complete). Returns one
@@ -196,8 +223,11 @@ def fetch_hansen_tiles(bounds, *, version: str, layers: list[str], dest: str | P
         url = hansen_url(version, layer, tile, base_url or HANSEN_BASE_URL)
         path = dest / hansen_file_name(version, layer, tile)
         if dry_run:
-            results.append(FetchResult(url, path, "present" if path.exists() else "missing",
-                                       path.stat().st_size if path.exists() else 0))
+            results.append(
+                FetchResult(
+                    url, path, "present" if path.exists() else "missing", path.stat().st_size if path.exists() else 0
+                )
+            )
             continue
         results.append(download(url, path, retries=retries, backoff=backoff, progress=progress))
     return results

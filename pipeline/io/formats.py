@@ -60,10 +60,12 @@ class ReadNotes:
 
     def as_attrs(self) -> dict[str, np.ndarray]:
         """A compact form stored in ``GeoDataFrame.attrs['read_issues']``."""
-        return {"position": np.asarray(self.positions, dtype="int64"),
-                "code": np.asarray(self.codes, dtype=object),
-                "severity": np.asarray(self.severities, dtype=object),
-                "message": np.asarray(self.messages, dtype=object)}
+        return {
+            "position": np.asarray(self.positions, dtype="int64"),
+            "code": np.asarray(self.codes, dtype=object),
+            "severity": np.asarray(self.severities, dtype=object),
+            "message": np.asarray(self.messages, dtype=object),
+        }
 
 
 @dataclass
@@ -75,17 +77,23 @@ class RawPlots:
     driver: str
 
 
-def read_any(path: Path, *, layer: str | None = None, id_column: str | None = None,
-             wkt_column: str | None = None, lat_column: str | None = None,
-             lon_column: str | None = None) -> RawPlots:
+def read_any(
+    path: Path,
+    *,
+    layer: str | None = None,
+    id_column: str | None = None,
+    wkt_column: str | None = None,
+    lat_column: str | None = None,
+    lon_column: str | None = None,
+) -> RawPlots:
     """Read ``path`` with the reader its extension calls for."""
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        return read_csv(path, id_column=id_column, wkt_column=wkt_column, lat_column=lat_column,
-                        lon_column=lon_column)
+        return read_csv(path, id_column=id_column, wkt_column=wkt_column, lat_column=lat_column, lon_column=lon_column)
     if suffix in PARQUET_SUFFIXES:
-        return read_parquet(path, id_column=id_column, wkt_column=wkt_column, lat_column=lat_column,
-                            lon_column=lon_column)
+        return read_parquet(
+            path, id_column=id_column, wkt_column=wkt_column, lat_column=lat_column, lon_column=lon_column
+        )
     if suffix == ".zip":
         return read_ogr(path, layer=layer, vsi=_zip_member(path, layer))
     return read_ogr(path, layer=layer)
@@ -108,10 +116,13 @@ def _zip_member(path: Path, layer: str | None) -> str:
         if len(found) == 1:
             return f"/vsizip/{path.resolve()}/{found[0]}"
         if len(found) > 1:
-            raise PlotsError(f"{path}: the zip holds several {kind} files ({', '.join(found)}); "
-                             "name the one to read with --layer (its name without extension)")
-    raise PlotsError(f"{path}: the zip holds no Shapefile, GeoPackage or GeoJSON "
-                     f"(it holds: {', '.join(names[:10]) or 'nothing'})")
+            raise PlotsError(
+                f"{path}: the zip holds several {kind} files ({', '.join(found)}); "
+                "name the one to read with --layer (its name without extension)"
+            )
+    raise PlotsError(
+        f"{path}: the zip holds no Shapefile, GeoPackage or GeoJSON (it holds: {', '.join(names[:10]) or 'nothing'})"
+    )
 
 
 def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) -> RawPlots:
@@ -205,11 +216,18 @@ def geojson_polygonal(geom: dict) -> tuple[shapely.Geometry | None, str]:
         made = _polygon([coords])
     else:
         return None, f"a {kind} whose coordinates cannot be read as rings (nesting depth {depth})"
-    how = "one level too deep" if depth > expected else "one level too shallow" if depth == expected - 1 else \
-        f"nested {depth} deep instead of {expected}"
-    return made, (f"a {kind} whose coordinates are nested like a "
-                  f"{'MultiPolygon' if depth == 4 else 'Polygon' if depth == 3 else 'single ring'} "
-                  f"({how}); read as a {made.geom_type}")
+    how = (
+        "one level too deep"
+        if depth > expected
+        else "one level too shallow"
+        if depth == expected - 1
+        else f"nested {depth} deep instead of {expected}"
+    )
+    return made, (
+        f"a {kind} whose coordinates are nested like a "
+        f"{'MultiPolygon' if depth == 4 else 'Polygon' if depth == 3 else 'single ring'} "
+        f"({how}); read as a {made.geom_type}"
+    )
 
 
 def _recover_geojson(path: Path, gdf: gpd.GeoDataFrame, notes: ReadNotes) -> gpd.GeoDataFrame:
@@ -228,8 +246,7 @@ def _recover_geojson(path: Path, gdf: gpd.GeoDataFrame, notes: ReadNotes) -> gpd
     if isinstance(data, dict) and data.get("type") == "Feature":
         features = [data]
     if not isinstance(features, list) or len(features) != len(gdf):
-        log.warning("%s: cannot match the file's features to GDAL's rows; %d empty geometries kept",
-                    path, len(lost))
+        log.warning("%s: cannot match the file's features to GDAL's rows; %d empty geometries kept", path, len(lost))
         return gdf
     geoms = geoms.copy()
     noted = set(notes.positions)
@@ -242,23 +259,24 @@ def _recover_geojson(path: Path, gdf: gpd.GeoDataFrame, notes: ReadNotes) -> gpd
         try:
             made, what = geojson_polygonal(raw)
         except (ValueError, TypeError, IndexError, shapely.errors.GEOSException) as exc:
-            notes.add(i, "unreadable_geometry", "error",
-                      f"the {raw.get('type')} geometry cannot be read ({exc})")
+            notes.add(i, "unreadable_geometry", "error", f"the {raw.get('type')} geometry cannot be read ({exc})")
             continue
         if made is None or made.is_empty:
             if what:
                 notes.add(i, "unreadable_geometry", "error", what)
             else:
-                notes.add(i, "unreadable_geometry", "error",
-                          f"GDAL could not read this {raw.get('type')} geometry")
+                notes.add(i, "unreadable_geometry", "error", f"GDAL could not read this {raw.get('type')} geometry")
             continue
         geoms[i] = made
         notes.add(i, "nested_rings_repaired", "warning", what)
     out = gdf.copy()
     out[gdf.geometry.name] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
     if notes.positions:
-        log.info("%s: %d geometries GDAL could not read were recovered from the file's coordinates",
-                 path, sum(c == "nested_rings_repaired" for c in notes.codes))
+        log.info(
+            "%s: %d geometries GDAL could not read were recovered from the file's coordinates",
+            path,
+            sum(c == "nested_rings_repaired" for c in notes.codes),
+        )
     return out
 
 
@@ -279,8 +297,14 @@ def _sniff_csv(path: Path) -> tuple[str, str]:
     return encoding, max(counts, key=counts.get) if any(counts.values()) else ","
 
 
-def read_csv(path: Path, *, id_column: str | None = None, wkt_column: str | None = None,
-             lat_column: str | None = None, lon_column: str | None = None) -> RawPlots:
+def read_csv(
+    path: Path,
+    *,
+    id_column: str | None = None,
+    wkt_column: str | None = None,
+    lat_column: str | None = None,
+    lon_column: str | None = None,
+) -> RawPlots:
     """A CSV with a WKT column or latitude/longitude columns. Cells are read as text first, so ids
     keep their leading zeros; other columns whose every value is a number become numbers."""
     try:
@@ -290,12 +314,27 @@ def read_csv(path: Path, *, id_column: str | None = None, wkt_column: str | None
         raise PlotsError(f"{path}: cannot read the CSV ({str(exc).strip()})") from exc
     if encoding != "utf-8-sig":
         log.warning("%s: not UTF-8; read as %s", path, encoding)
-    return _from_table(path, df, "CSV", id_column=id_column, wkt_column=wkt_column, lat_column=lat_column,
-                       lon_column=lon_column, decimal_comma=sep == ";", text=True)
+    return _from_table(
+        path,
+        df,
+        "CSV",
+        id_column=id_column,
+        wkt_column=wkt_column,
+        lat_column=lat_column,
+        lon_column=lon_column,
+        decimal_comma=sep == ";",
+        text=True,
+    )
 
 
-def read_parquet(path: Path, *, id_column: str | None = None, wkt_column: str | None = None,
-                 lat_column: str | None = None, lon_column: str | None = None) -> RawPlots:
+def read_parquet(
+    path: Path,
+    *,
+    id_column: str | None = None,
+    wkt_column: str | None = None,
+    lat_column: str | None = None,
+    lon_column: str | None = None,
+) -> RawPlots:
     """GeoParquet (geometry and CRS from its metadata), or a plain Parquet table with geometry columns."""
     try:
         gdf = gpd.read_parquet(path)
@@ -309,8 +348,17 @@ def read_parquet(path: Path, *, id_column: str | None = None, wkt_column: str | 
         df = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
         raise PlotsError(f"{path}: cannot read the Parquet file ({exc})") from exc
-    return _from_table(path, df, "Parquet", id_column=id_column, wkt_column=wkt_column, lat_column=lat_column,
-                       lon_column=lon_column, decimal_comma=False, text=False)
+    return _from_table(
+        path,
+        df,
+        "Parquet",
+        id_column=id_column,
+        wkt_column=wkt_column,
+        lat_column=lat_column,
+        lon_column=lon_column,
+        decimal_comma=False,
+        text=False,
+    )
 
 
 def _find(columns: list[str], wanted: str | None, names: tuple[str, ...], what: str, path: Path) -> str | None:
@@ -325,8 +373,18 @@ def _find(columns: list[str], wanted: str | None, names: tuple[str, ...], what: 
     return None
 
 
-def _from_table(path: Path, df: pd.DataFrame, driver: str, *, id_column, wkt_column, lat_column, lon_column,
-                decimal_comma: bool, text: bool) -> RawPlots:
+def _from_table(
+    path: Path,
+    df: pd.DataFrame,
+    driver: str,
+    *,
+    id_column,
+    wkt_column,
+    lat_column,
+    lon_column,
+    decimal_comma: bool,
+    text: bool,
+) -> RawPlots:
     columns = [str(c) for c in df.columns]
     df.columns = columns
     notes = ReadNotes()
@@ -338,10 +396,12 @@ def _from_table(path: Path, df: pd.DataFrame, driver: str, *, id_column, wkt_col
         lat = _find(columns, lat_column, LAT_NAMES, "latitude", path)
         lon = _find(columns, lon_column, LON_NAMES, "longitude", path)
         if lat is None or lon is None:
-            raise PlotsError(f"{path}: no geometry: expected a WKT column ({', '.join(WKT_NAMES)}) or latitude "
-                             f"and longitude columns ({'/'.join(LAT_NAMES)}, {'/'.join(LON_NAMES)}); "
-                             f"columns are: {', '.join(columns) or 'none'} (name them with --wkt-column or "
-                             "--lat-column/--lon-column)")
+            raise PlotsError(
+                f"{path}: no geometry: expected a WKT column ({', '.join(WKT_NAMES)}) or latitude "
+                f"and longitude columns ({'/'.join(LAT_NAMES)}, {'/'.join(LON_NAMES)}); "
+                f"columns are: {', '.join(columns) or 'none'} (name them with --wkt-column or "
+                "--lat-column/--lon-column)"
+            )
         geoms = _parse_lat_lon(df[lat], df[lon], notes, decimal_comma=decimal_comma, names=(lat, lon))
         used = [lat, lon]
     attrs = df.drop(columns=used)
@@ -360,7 +420,7 @@ def _numbers_where_numeric(df: pd.DataFrame, keep: set[str], decimal_comma: bool
         col = df[c]
         blank = col.str.strip() == ""
         if c not in keep and not blank.all():
-            for text in ([col, col.str.replace(",", ".", regex=False)] if decimal_comma else [col]):
+            for text in [col, col.str.replace(",", ".", regex=False)] if decimal_comma else [col]:
                 num = pd.to_numeric(text.where(~blank), errors="coerce")
                 if num[~blank].notna().all():
                     out[c] = num
@@ -391,8 +451,9 @@ def _parse_wkt(values: pd.Series, notes: ReadNotes) -> np.ndarray:
     return geoms
 
 
-def _parse_lat_lon(lat: pd.Series, lon: pd.Series, notes: ReadNotes, *, decimal_comma: bool,
-                   names: tuple[str, str]) -> np.ndarray:
+def _parse_lat_lon(
+    lat: pd.Series, lon: pd.Series, notes: ReadNotes, *, decimal_comma: bool, names: tuple[str, str]
+) -> np.ndarray:
     def numbers(s: pd.Series):
         t = s.astype(str).str.strip()
         if decimal_comma:

@@ -20,9 +20,9 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import geopandas as gpd
 import pandas as pd
@@ -67,15 +67,24 @@ def atomic_path(path: str | Path, overwrite: bool) -> Iterator[Path]:
                 leftover.unlink()
 
 
-def write_screening(path: str | Path, plots: gpd.GeoDataFrame, loss_by_year: pd.DataFrame,
-                    issues: pd.DataFrame, metadata: dict[str, str], *, overwrite: bool = False) -> Path:
+def write_screening(
+    path: str | Path,
+    plots: gpd.GeoDataFrame,
+    loss_by_year: pd.DataFrame,
+    issues: pd.DataFrame,
+    metadata: dict[str, str],
+    *,
+    overwrite: bool = False,
+) -> Path:
     """Write the screening GeoPackage atomically; return its path."""
-    return write_layers(path, {"plots": plots, "loss_by_year": loss_by_year, "plot_issues": issues}, metadata,
-                        overwrite=overwrite)
+    return write_layers(
+        path, {"plots": plots, "loss_by_year": loss_by_year, "plot_issues": issues}, metadata, overwrite=overwrite
+    )
 
 
-def write_layers(path: str | Path, layers: dict[str, pd.DataFrame], metadata: dict[str, str], *,
-                 overwrite: bool = False) -> Path:
+def write_layers(
+    path: str | Path, layers: dict[str, pd.DataFrame], metadata: dict[str, str], *, overwrite: bool = False
+) -> Path:
     """Write tables and layers to one GeoPackage atomically, plus a ``run_metadata`` table.
 
     The first layer also carries ``metadata`` as GeoPackage layer metadata. Frames with a geometry
@@ -96,8 +105,14 @@ def write_layers(path: str | Path, layers: dict[str, pd.DataFrame], metadata: di
     return path
 
 
-def write_validation(path: str | Path, plots: gpd.GeoDataFrame, issues: pd.DataFrame, metadata: dict[str, str], *,
-                     overwrite: bool = False) -> Path:
+def write_validation(
+    path: str | Path,
+    plots: gpd.GeoDataFrame,
+    issues: pd.DataFrame,
+    metadata: dict[str, str],
+    *,
+    overwrite: bool = False,
+) -> Path:
     """Write ``validate``'s findings: ``.gpkg`` (plots with qc columns, plot_issues, run_metadata) or
     ``.csv`` (the issues), atomically."""
     path = Path(path)
@@ -119,8 +134,10 @@ def read_screening(path: str | Path, what: str = "screening") -> tuple[gpd.GeoDa
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
         if "plots" not in layers:
-            raise BaselineError(f"{path}: no 'plots' layer (layers: {', '.join(layers) or 'none'}); "
-                                f"expected a screening.gpkg written by cacao-screen")
+            raise BaselineError(
+                f"{path}: no 'plots' layer (layers: {', '.join(layers) or 'none'}); "
+                f"expected a screening.gpkg written by cacao-screen"
+            )
         plots = pyogrio.read_dataframe(path, layer="plots", use_arrow=True)
         meta = {}
         if "run_metadata" in layers:
@@ -171,8 +188,9 @@ def check_baseline_targets(path: str | Path, overwrite: bool) -> None:
         raise OutputError(f"{folder}: exists and is not a folder")
 
 
-def write_baseline(path: str | Path, layers: dict[str, pd.DataFrame], metadata: dict[str, str], *,
-                   overwrite: bool = False) -> Path:
+def write_baseline(
+    path: str | Path, layers: dict[str, pd.DataFrame], metadata: dict[str, str], *, overwrite: bool = False
+) -> Path:
     """Write ``baseline.gpkg`` atomically, then swap in ``<stem>_csv/`` (one CSV per layer, no
     geometry, plus ``run_metadata.csv``)."""
     path = Path(path)
@@ -185,11 +203,13 @@ def write_baseline(path: str | Path, layers: dict[str, pd.DataFrame], metadata: 
     staged = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=path.parent))
     try:
         for name, frame in layers.items():
-            table = pd.DataFrame(frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame)
-                                 else frame)
+            table = pd.DataFrame(
+                frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) else frame
+            )
             table.to_csv(staged / f"{name}.csv", index=False, encoding="utf-8")
         pd.DataFrame({"key": list(metadata), "value": list(metadata.values())}).to_csv(
-            staged / "run_metadata.csv", index=False, encoding="utf-8")
+            staged / "run_metadata.csv", index=False, encoding="utf-8"
+        )
         os.chmod(staged, 0o755)
         write_layers(path, layers, metadata, overwrite=overwrite)
         _replace_dir(staged, folder)

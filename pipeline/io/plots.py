@@ -54,8 +54,14 @@ def read_plots(source: PlotsConfig | str | Path, **settings) -> gpd.GeoDataFrame
     path = Path(path)
     if not path.exists():
         raise PlotsError(f"{path}: plots file not found")
-    raw = read_any(path, layer=layer, id_column=id_column, wkt_column=cfg.wkt_column, lat_column=cfg.lat_column,
-                   lon_column=cfg.lon_column)
+    raw = read_any(
+        path,
+        layer=layer,
+        id_column=id_column,
+        wkt_column=cfg.wkt_column,
+        lat_column=cfg.lat_column,
+        lon_column=cfg.lon_column,
+    )
     gdf = raw.frame
     if len(gdf) == 0:
         raise PlotsError(f"{path}: layer {layer!r} holds no plots" if layer else f"{path}: holds no plots")
@@ -74,18 +80,26 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, stated: str | None, path: Path, *, is_table
         try:
             stated_crs = CRS.from_user_input(stated)
         except CRSError as exc:
-            raise PlotsError(f"{path}: --crs {stated!r} is not a coordinate reference system "
-                             f"(try EPSG:4326 or EPSG:32718): {exc}") from exc
+            raise PlotsError(
+                f"{path}: --crs {stated!r} is not a coordinate reference system (try EPSG:4326 or EPSG:32718): {exc}"
+            ) from exc
     if gdf.crs is None:
         if stated_crs is None:
-            hint = ("a CSV file carries no coordinate reference system: " if is_table else
-                    "the plots have no coordinate reference system: ")
-            raise PlotsError(f"{path}: {hint}state it with --crs (EPSG:4326 for GPS longitude/latitude, "
-                             "EPSG:32718 for UTM zone 18S...) or save the file with one")
+            hint = (
+                "a CSV file carries no coordinate reference system: "
+                if is_table
+                else "the plots have no coordinate reference system: "
+            )
+            raise PlotsError(
+                f"{path}: {hint}state it with --crs (EPSG:4326 for GPS longitude/latitude, "
+                "EPSG:32718 for UTM zone 18S...) or save the file with one"
+            )
         gdf = gdf.set_crs(stated_crs)
     elif stated_crs is not None and not gdf.crs.equals(stated_crs, ignore_axis_order=True):
-        raise PlotsError(f"{path}: the file declares the CRS {gdf.crs.to_string()} but --crs says {stated}; "
-                         "--crs is for files without one: remove it, or fix the file's CRS")
+        raise PlotsError(
+            f"{path}: the file declares the CRS {gdf.crs.to_string()} but --crs says {stated}; "
+            "--crs is for files without one: remove it, or fix the file's CRS"
+        )
     source = gdf.crs.to_string()
     geoms = gdf.geometry.to_numpy()
     if shapely.has_z(geoms).any():
@@ -100,8 +114,13 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, stated: str | None, path: Path, *, is_table
     return gdf, source, wgs84
 
 
-def normalise(gdf: gpd.GeoDataFrame, *, path: str | Path = "<memory>", id_column: str = "plot_id",
-              id_column_required: bool = False) -> gpd.GeoDataFrame:
+def normalise(
+    gdf: gpd.GeoDataFrame,
+    *,
+    path: str | Path = "<memory>",
+    id_column: str = "plot_id",
+    id_column_required: bool = False,
+) -> gpd.GeoDataFrame:
     """Give a plots frame the standard columns: ``plot_id``, ``source_row``, attributes, geometry."""
     geom_name = gdf.geometry.name
     attrs = [c for c in gdf.columns if c != geom_name]
@@ -109,8 +128,10 @@ def normalise(gdf: gpd.GeoDataFrame, *, path: str | Path = "<memory>", id_column
     source_row = np.arange(1, n + 1, dtype="int64")
     if id_column not in attrs:
         if id_column_required:
-            raise PlotsError(f"{path}: no id column {id_column!r}; columns are: {', '.join(attrs) or 'none'} "
-                             "(choose one with --id-column)")
+            raise PlotsError(
+                f"{path}: no id column {id_column!r}; columns are: {', '.join(attrs) or 'none'} "
+                "(choose one with --id-column)"
+            )
         log.warning("%s: no column %r; plot ids are made from the row number (row-1, row-2, ...)", path, id_column)
         generated = np.ones(n, dtype=bool)
         given = np.full(n, "", dtype=object)

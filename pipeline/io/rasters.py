@@ -28,9 +28,9 @@ import glob as globlib
 import os
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import rasterio
@@ -89,9 +89,11 @@ class Layer:
         return (g.x0 + c0 * g.dx, g.y0 - r1 * g.dy, g.x0 + c1 * g.dx, g.y0 - r0 * g.dy)
 
     def tiles_in(self, row0: int, col0: int, height: int, width: int) -> list[Tile]:
-        return [t for t in self.tiles
-                if t.row0 < row0 + height and row0 < t.row0 + t.height
-                and t.col0 < col0 + width and col0 < t.col0 + t.width]
+        return [
+            t
+            for t in self.tiles
+            if t.row0 < row0 + height and row0 < t.row0 + t.height and t.col0 < col0 + width and col0 < t.col0 + t.width
+        ]
 
     def read(self, row0: int, col0: int, height: int, width: int) -> np.ndarray:
         """Rows ``row0..+height`` x cols ``col0..+width`` as int32; ``NO_TILE`` where no tile is."""
@@ -118,13 +120,15 @@ class Layer:
             try:
                 data = _dataset(t.path).read(1, window=win)
             except (RasterioIOError, rasterio.errors.RasterioError) as exc:
-                raise RasterError(f"{t.path}: cannot read the {self.role} pixels in rows {r0 - t.row0}-"
-                                  f"{r1 - t.row0}, cols {c0 - t.col0}-{c1 - t.col0} ({exc})") from exc
-            out[r0 - row0:r1 - row0, c0 - col0:c1 - col0] = data
+                raise RasterError(
+                    f"{t.path}: cannot read the {self.role} pixels in rows {r0 - t.row0}-"
+                    f"{r1 - t.row0}, cols {c0 - t.col0}-{c1 - t.col0} ({exc})"
+                ) from exc
+            out[r0 - row0 : r1 - row0, c0 - col0 : c1 - col0] = data
             if len(tiles) > 1 or (r1 - r0) * (c1 - c0) < height * width:
                 if present is None:
                     present = np.zeros((height, width), dtype=bool)
-                present[r0 - row0:r1 - row0, c0 - col0:c1 - col0] = True
+                present[r0 - row0 : r1 - row0, c0 - col0 : c1 - col0] = True
             covered += (r1 - r0) * (c1 - c0)
         if not tiles:
             present = np.zeros((height, width), dtype=bool)
@@ -203,8 +207,14 @@ class Product:
     @property
     def spec(self) -> ProductSpec:
         """How the engine interprets the pixel values."""
-        return ProductSpec(first_year=self.first_year, last_year=self.last_year, year_offset=self.year_offset,
-                           loss_nodata=self.loss_nodata, cover_nodata=self.cover_nodata, encoding=self.encoding)
+        return ProductSpec(
+            first_year=self.first_year,
+            last_year=self.last_year,
+            year_offset=self.year_offset,
+            loss_nodata=self.loss_nodata,
+            cover_nodata=self.cover_nodata,
+            encoding=self.encoding,
+        )
 
     def fingerprint(self) -> tuple:
         """What identifies the product's data and reading: every setting, and each file's name, size
@@ -217,8 +227,17 @@ class Product:
                     files.append((role, os.path.basename(t.path), st.st_size, st.st_mtime_ns))
                 except OSError:
                     files.append((role, t.path))
-        return (self.name, self.kind, self.encoding, self.year_offset, self.first_year, self.last_year,
-                self.loss_nodata, self.cover_nodata, tuple(files))
+        return (
+            self.name,
+            self.kind,
+            self.encoding,
+            self.year_offset,
+            self.first_year,
+            self.last_year,
+            self.loss_nodata,
+            self.cover_nodata,
+            tuple(files),
+        )
 
     def describe(self) -> str:
         parts = [f"{self.name} ({self.kind}, loss {self.first_year}-{self.last_year}"]
@@ -231,6 +250,7 @@ class Product:
 # --------------------------------------------------------------------------------------------
 # Opening and checking
 # --------------------------------------------------------------------------------------------
+
 
 def is_url(spec: str) -> bool:
     return bool(_URL.match(str(spec)))
@@ -262,8 +282,9 @@ def expand_sources(spec: str | os.PathLike | Sequence[str | os.PathLike], role: 
         if keyword and any(keyword in Path(f).name.lower() for f in files):
             files = [f for f in files if keyword in Path(f).name.lower()]
         if not files:
-            raise RasterError(f"{p}: the folder holds no raster files ({', '.join(RASTER_SUFFIXES)}) "
-                              f"for the {role} layer")
+            raise RasterError(
+                f"{p}: the folder holds no raster files ({', '.join(RASTER_SUFFIXES)}) for the {role} layer"
+            )
         return files
     if not p.exists():
         raise RasterError(f"{p}: {role} raster not found")
@@ -284,8 +305,10 @@ def _check_pixels(src, path: str, role: str) -> None:
         src.read(1, window=Window(0, 0, min(w, 16), min(h, 16)))
         src.read(1, window=Window(max(w - 16, 0), max(h - 16, 0), min(w, 16), min(h, 16)))
     except (RasterioIOError, rasterio.errors.RasterioError) as exc:
-        raise RasterError(f"{path}: the {role} raster's pixels cannot be read; the file may be truncated "
-                          f"or corrupt — download it again ({exc})") from exc
+        raise RasterError(
+            f"{path}: the {role} raster's pixels cannot be read; the file may be truncated "
+            f"or corrupt — download it again ({exc})"
+        ) from exc
 
 
 def open_layer(spec, role: str, *, check_pixels: bool = True) -> Layer:
@@ -303,8 +326,10 @@ def open_layer(spec, role: str, *, check_pixels: bool = True) -> Layer:
             if src.crs is None:
                 raise RasterError(f"{path}: the {role} raster has no CRS (expected EPSG:4326)")
             if not src.crs.is_geographic:
-                raise RasterError(f"{path}: the {role} raster is in {src.crs.to_string()}, expected a "
-                                  "geographic CRS (EPSG:4326) like the Hansen tiles")
+                raise RasterError(
+                    f"{path}: the {role} raster is in {src.crs.to_string()}, expected a "
+                    "geographic CRS (EPSG:4326) like the Hansen tiles"
+                )
             try:
                 g = Grid.from_transform(src.transform)
             except ValueError as exc:
@@ -315,8 +340,9 @@ def open_layer(spec, role: str, *, check_pixels: bool = True) -> Layer:
                 grid, nodata, dtype, crs = g, src.nodata, src.dtypes[0], src.crs
             else:
                 if src.crs != crs:
-                    raise RasterError(f"{path}: {role} tile in {src.crs.to_string()}, but {files[0]} is in "
-                                      f"{crs.to_string()}")
+                    raise RasterError(
+                        f"{path}: {role} tile in {src.crs.to_string()}, but {files[0]} is in {crs.to_string()}"
+                    )
                 if src.nodata != nodata:
                     raise RasterError(f"{path}: {role} tile has nodata {src.nodata}, but {files[0]} has {nodata}")
             row0, col0 = _offset_on(grid, g, path, role, files[0])
@@ -337,13 +363,17 @@ def _describe(spec) -> str:
 def _offset_on(grid: Grid, g: Grid, path: str, role: str, first: str) -> tuple[int, int]:
     """Row/col of grid ``g``'s origin on ``grid``; raise unless pixel sizes match and origins align."""
     if abs(g.dx - grid.dx) > 1e-9 * grid.dx or abs(g.dy - grid.dy) > 1e-9 * grid.dy:
-        raise RasterError(f"{path}: {role} pixels are {g.dx:.10g} x {g.dy:.10g}, but those of {first} are "
-                          f"{grid.dx:.10g} x {grid.dy:.10g}: not the same grid")
+        raise RasterError(
+            f"{path}: {role} pixels are {g.dx:.10g} x {g.dy:.10g}, but those of {first} are "
+            f"{grid.dx:.10g} x {grid.dy:.10g}: not the same grid"
+        )
     fc = (g.x0 - grid.x0) / grid.dx
     fr = (grid.y0 - g.y0) / grid.dy
     if abs(fc - round(fc)) > ALIGN_TOL_PX or abs(fr - round(fr)) > ALIGN_TOL_PX:
-        raise RasterError(f"{path}: {role} tile is not aligned with the grid of {first} "
-                          f"(offset of {fc - round(fc):+.4f} columns, {fr - round(fr):+.4f} rows)")
+        raise RasterError(
+            f"{path}: {role} tile is not aligned with the grid of {first} "
+            f"(offset of {fc - round(fc):+.4f} columns, {fr - round(fr):+.4f} rows)"
+        )
     return int(round(fr)), int(round(fc))
 
 
@@ -363,13 +393,14 @@ def hansen_version_year(files: Sequence[str]) -> int | None:
     """The last loss year a Hansen release covers, from its file names (GFC-2024-v1.12 -> 2024)."""
     years = {int(m.group(1)) for f in files if (m := _HANSEN_VERSION.search(Path(str(f)).name))}
     if len(years) > 1:
-        raise RasterError(f"loss-year tiles from several Hansen releases ({', '.join(map(str, sorted(years)))}): "
-                          "use the tiles of one release")
+        raise RasterError(
+            f"loss-year tiles from several Hansen releases ({', '.join(map(str, sorted(years)))}): "
+            "use the tiles of one release"
+        )
     return years.pop() if years else None
 
 
-def open_product(name: str, dataset: DatasetConfig | None = None, *, check_pixels: bool = True,
-                 **fields) -> Product:
+def open_product(name: str, dataset: DatasetConfig | None = None, *, check_pixels: bool = True, **fields) -> Product:
     """Open and check a product's layers; see the module docstring for ``kind`` and ``encoding``.
 
     ``dataset`` is the product's :class:`~pipeline.config.DatasetConfig`; or give its fields as
@@ -406,26 +437,37 @@ def open_product(name: str, dataset: DatasetConfig | None = None, *, check_pixel
             raise RasterError(f"{exc} — the {role} layer must be on the loss-year layer's grid") from None
         layers[key] = rebase(layer, loss)
     nodata = dataset.nodata
-    loss_nodata = nodata if nodata is not None else (int(loss.nodata) if loss.nodata is not None else
-                                                      (255 if kind == "hansen" else None))
+    loss_nodata = (
+        nodata
+        if nodata is not None
+        else (int(loss.nodata) if loss.nodata is not None else (255 if kind == "hansen" else None))
+    )
     cover = layers["tree_cover"]
     return Product(
-        name=name, kind=kind, loss=loss, tree_cover=cover, datamask=layers["datamask"],
-        forest_mask=layers["forest_mask"], encoding=encoding, year_offset=year_offset, first_year=first_year,
-        last_year=last_year, loss_nodata=loss_nodata,
+        name=name,
+        kind=kind,
+        loss=loss,
+        tree_cover=cover,
+        datamask=layers["datamask"],
+        forest_mask=layers["forest_mask"],
+        encoding=encoding,
+        year_offset=year_offset,
+        first_year=first_year,
+        last_year=last_year,
+        loss_nodata=loss_nodata,
         cover_nodata=int(cover.nodata) if cover is not None and cover.nodata is not None else None,
         notes=tuple(notes),
     )
 
 
-def open_hansen(loss_year, tree_cover, *, last_year: int | None = 2024, datamask=None,
-                name: str = "hansen") -> Product:
+def open_hansen(loss_year, tree_cover, *, last_year: int | None = 2024, datamask=None, name: str = "hansen") -> Product:
     """Open and check a Hansen ``lossyear`` + ``treecover2000`` (+ ``datamask``) product.
 
     Each argument may be a file, a folder of tiles, a glob or a list of files/URLs.
     """
-    return open_product(name, kind="hansen", loss_year=loss_year, tree_cover=tree_cover, datamask=datamask,
-                        last_year=last_year)
+    return open_product(
+        name, kind="hansen", loss_year=loss_year, tree_cover=tree_cover, datamask=datamask, last_year=last_year
+    )
 
 
 def _spec_arg(spec):

@@ -37,8 +37,8 @@ def tiles_for_bounds(bounds: np.ndarray) -> list[str]:
     b = b[np.isfinite(b).all(axis=1)]
     if not len(b):
         return []
-    tops = (np.ceil(b[:, [3, 1]] / TILE_DEG) * TILE_DEG).astype(int)     # tiles holding maxy and miny
-    lefts = (np.floor(b[:, [0, 2]] / TILE_DEG) * TILE_DEG).astype(int)   # tiles holding minx and maxx
+    tops = (np.ceil(b[:, [3, 1]] / TILE_DEG) * TILE_DEG).astype(int)  # tiles holding maxy and miny
+    lefts = (np.floor(b[:, [0, 2]] / TILE_DEG) * TILE_DEG).astype(int)  # tiles holding minx and maxx
     tops = np.clip(tops, -80, 80)
     names = set()
     for t0, t1, l0, l1 in np.unique(np.column_stack([tops, lefts]), axis=0):

@@ -78,8 +78,13 @@ from .deliveries import _make_deliveries
 from .districts import _make_districts
 from .files import GENERATOR, _replace_dir, _tiles, _write_raster
 from .grid import _Grid, _Progress
-from .landscape import CUTOFF_YEAR  # noqa: F401  (a constant of pipeline.sample before the split)
-from .landscape import LAST_LOSS_YEAR, LOSS_NODATA, _Landscape, _make_landscape
+from .landscape import (
+    CUTOFF_YEAR,  # noqa: F401  (a constant of pipeline.sample before the split)
+    LAST_LOSS_YEAR,
+    LOSS_NODATA,
+    _Landscape,
+    _make_landscape,
+)
 from .plots import _make_plots
 from .readme import _readme, _readme_baseline
 
@@ -196,9 +201,7 @@ def generate_sample(
     return SamplePaths.under(out_dir)
 
 
-def _write_rasters(
-    staged: SamplePaths, land: _Landscape, grid: _Grid, seed: int, tiles: int
-) -> None:
+def _write_rasters(staged: SamplePaths, land: _Landscape, grid: _Grid, seed: int, tiles: int) -> None:
     """Write the two rasters, and their ``tiles`` x ``tiles`` tiles in ``tiles/`` if ``tiles > 1``.
 
     Every raster goes through this module's ``_write_raster`` (the tests replace it to simulate
@@ -227,20 +230,20 @@ def _write_rasters(
         tags={
             **tags,
             "DESCRIPTION": (
-                "SYNTHETIC Hansen-GFC-like tree canopy cover for year 2000, "
-                "percent 0-100. NOT real Hansen data."
+                "SYNTHETIC Hansen-GFC-like tree canopy cover for year 2000, percent 0-100. NOT real Hansen data."
             ),
         },
     )
     if tiles > 1:
         folder = staged.root / "tiles"
         folder.mkdir(exist_ok=True)
-        for name, array, nodata in (("lossyear", land.loss_year, LOSS_NODATA),
-                                    ("treecover2000", land.tree_cover, None)):
+        for name, array, nodata in (
+            ("lossyear", land.loss_year, LOSS_NODATA),
+            ("treecover2000", land.tree_cover, None),
+        ):
             tile_tags = {**tags, "DESCRIPTION": f"SYNTHETIC {name} tile. NOT real Hansen data."}
             for i, j, tile, tile_grid in _tiles(array, grid, tiles):
-                _write_raster(folder / f"{name}_r{i}_c{j}.tif", tile, tile_grid, nodata=nodata,
-                              tags=tile_tags)
+                _write_raster(folder / f"{name}_r{i}_c{j}.tif", tile, tile_grid, nodata=nodata, tags=tile_tags)
 
 
 def _write_tables(
@@ -262,8 +265,7 @@ def _write_tables(
         promote_to_multi=False,
     )
     log("plots written")
-    pyogrio.write_dataframe(districts, staged.districts, layer="districts", driver="GPKG",
-                            promote_to_multi=True)
+    pyogrio.write_dataframe(districts, staged.districts, layer="districts", driver="GPKG", promote_to_multi=True)
     deliveries.to_csv(staged.deliveries, index=False, encoding="utf-8", lineterminator="\n")
     log("districts and deliveries written")
 

@@ -29,7 +29,7 @@ def _make_deliveries(rng: np.random.Generator, plots: gpd.GeoDataFrame) -> pd.Da
         start = 0
         while start < len(members):
             size = int(rng.integers(3, 11))
-            chunk = members[start:start + size]
+            chunk = members[start : start + size]
             start += size
             lot += 1
             buyer = _BUYERS[int(rng.integers(len(_BUYERS)))]

@@ -44,8 +44,7 @@ def _make_districts(grid: _Grid) -> gpd.GeoDataFrame:
     west = Polygon([(x0, y0), *zip(xs_v, ys), (x0, y1)])
     north = Polygon([(x0, y1), *zip(xs, ys_h), (x1, y1)])
     east, south = box.difference(west), box.difference(north)
-    parts = [west.intersection(north), east.intersection(north), west.intersection(south),
-             east.intersection(south)]
+    parts = [west.intersection(north), east.intersection(north), west.intersection(south), east.intersection(south)]
     parts = [orient(_largest_polygon(g), sign=1.0) for g in parts]
     parts[2] = _with_spike(parts[2], (x0, y0), 0.02 * width)
     return gpd.GeoDataFrame(
@@ -74,4 +73,4 @@ def _with_spike(poly: Polygon, corner: tuple[float, float], e: float) -> Polygon
     u_prev = (prev - c) / np.hypot(*(prev - c))
     u_next = (nxt - c) / np.hypot(*(nxt - c))
     spike = [c + 2 * e * u_prev, c + 2 * e * u_next, c, c + 3 * e * u_next]
-    return Polygon([*ring[:k], *spike, *ring[k + 1:]])
+    return Polygon([*ring[:k], *spike, *ring[k + 1 :]])

@@ -18,9 +18,7 @@ from .grid import _Grid
 GENERATOR = "cacao-screen sample"
 
 
-def _write_raster(
-    path: Path, array: np.ndarray, grid: _Grid, *, nodata: int | None, tags: dict[str, str]
-) -> None:
+def _write_raster(path: Path, array: np.ndarray, grid: _Grid, *, nodata: int | None, tags: dict[str, str]) -> None:
     """Write ``array`` as a one-band uint8 GeoTIFF on ``grid`` (tiled 256 x 256, DEFLATE)."""
     profile = {
         "driver": "GTiff",
@@ -50,8 +48,14 @@ def _tiles(array: np.ndarray, grid: _Grid, n: int) -> Iterator[tuple[int, int, n
             r0, r1 = i * h // n, (i + 1) * h // n
             c0, c1 = j * w // n, (j + 1) * w // n
             sub = _Grid.from_bounds(
-                (grid.lon_min + c0 * grid.px, grid.lat_max - r1 * grid.px,
-                 grid.lon_min + c1 * grid.px, grid.lat_max - r0 * grid.px), grid.px)
+                (
+                    grid.lon_min + c0 * grid.px,
+                    grid.lat_max - r1 * grid.px,
+                    grid.lon_min + c1 * grid.px,
+                    grid.lat_max - r0 * grid.px,
+                ),
+                grid.px,
+            )
             yield i, j, np.ascontiguousarray(array[r0:r1, c0:c1]), sub
 
 

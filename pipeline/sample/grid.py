@@ -35,9 +35,7 @@ class _Grid:
         height = round((lat_max - lat_min) / px)
         for n, span in ((width, lon_max - lon_min), (height, lat_max - lat_min)):
             if n < 64 or abs(n * px - span) > 1e-6 * px:
-                raise ValueError(
-                    f"bounds {bounds} must span a whole number (>= 64) of {px}° pixels"
-                )
+                raise ValueError(f"bounds {bounds} must span a whole number (>= 64) of {px}° pixels")
         return cls(lon_min, lat_min, lon_max, lat_max, float(px), width, height)
 
     @property
@@ -50,9 +48,7 @@ class _Grid:
 
     def to_lonlat(self, row: np.ndarray | float, col: np.ndarray | float):
         """Continuous pixel coordinates (centre of pixel = integer) to lon/lat."""
-        return self.lon_min + (np.asarray(col) + 0.5) * self.px, self.lat_max - (
-            np.asarray(row) + 0.5
-        ) * self.px
+        return self.lon_min + (np.asarray(col) + 0.5) * self.px, self.lat_max - (np.asarray(row) + 0.5) * self.px
 
 
 class _Progress:
@@ -111,9 +107,7 @@ def _wiggly_path(
     return np.column_stack([np.interp(s_new, s, pts[:, 0]), np.interp(s_new, s, pts[:, 1])])
 
 
-def _river_path(
-    rng: np.random.Generator, col_start: float, col_end: float, height: int
-) -> np.ndarray:
+def _river_path(rng: np.random.Generator, col_start: float, col_end: float, height: int) -> np.ndarray:
     """A meandering river flowing from the top to the bottom edge, in (row,
     col) pixel space, sampled every 0.5 px along its course.
 
@@ -158,4 +152,3 @@ def _distance_to_paths(shape: tuple[int, int], paths: list[np.ndarray]) -> np.nd
 def _point_on_path(pts: np.ndarray, frac: float) -> tuple[float, float]:
     row, col = pts[min(int(frac * len(pts)), len(pts) - 1)]
     return float(row), float(col)
-

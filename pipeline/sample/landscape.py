@@ -26,8 +26,32 @@ CUTOFF_YEAR = 20  # loss codes > 20 are "after 2020" (EUDR cut-off: 31 Dec 2020)
 # Relative amount of forest loss per year code 1..24 (2001..2024): a rising
 # trend with the peaks seen in the Peruvian Amazon (2014, 2017, 2020, 2024).
 _YEAR_WEIGHTS = np.array(
-    [0.45, 0.45, 0.50, 0.60, 0.65, 0.55, 0.60, 0.62, 0.75, 0.70, 0.72, 0.85,
-     0.85, 1.08, 0.92, 0.98, 1.05, 0.88, 0.95, 1.15, 1.00, 0.95, 0.95, 1.20]
+    [
+        0.45,
+        0.45,
+        0.50,
+        0.60,
+        0.65,
+        0.55,
+        0.60,
+        0.62,
+        0.75,
+        0.70,
+        0.72,
+        0.85,
+        0.85,
+        1.08,
+        0.92,
+        0.98,
+        1.05,
+        0.88,
+        0.95,
+        1.15,
+        1.00,
+        0.95,
+        0.95,
+        1.20,
+    ]
 )
 
 
@@ -47,9 +71,7 @@ def _make_landscape(rng: np.random.Generator, grid: _Grid, log: _Progress) -> _L
     """Paint tree cover 2000 and the loss-year raster."""
     dist_river, dist_road = _trace_river_and_roads(rng, grid)
     log("river and roads traced")
-    tree_cover, clearing, secondary, dist_clearing, blocked = _paint_tree_cover(
-        rng, grid.shape, dist_river, dist_road
-    )
+    tree_cover, clearing, secondary, dist_clearing, blocked = _paint_tree_cover(rng, grid.shape, dist_river, dist_road)
     log("tree cover painted")
 
     loss = _paint_loss(rng, grid, tree_cover, dist_clearing, dist_road)
@@ -165,9 +187,7 @@ def _paint_loss(
 
     # Where patches start: forest next to the 2000 clearings, less often along
     # roads, rarely deep in the forest.
-    weight = (tree_cover >= 30) * (
-        np.exp(-dist_clearing / 15.0) * (0.08 + np.exp(-dist_road / 250.0)) + 0.001
-    )
+    weight = (tree_cover >= 30) * (np.exp(-dist_clearing / 15.0) * (0.08 + np.exp(-dist_road / 250.0)) + 0.001)
     weight = weight.ravel().astype(np.float64)
     weight /= weight.sum()
 
@@ -213,9 +233,7 @@ def _paint_loss(
     return loss
 
 
-def _paint_blob(
-    rng: np.random.Generator, loss: np.ndarray, center: np.ndarray, area: float, year: int
-) -> None:
+def _paint_blob(rng: np.random.Generator, loss: np.ndarray, center: np.ndarray, area: float, year: int) -> None:
     """Paint an irregular elliptical blob of ~``area`` pixels where ``loss`` is 0."""
     aspect = rng.uniform(1.0, 2.8)
     a = math.sqrt(area * aspect / math.pi)
@@ -234,9 +252,7 @@ def _paint_blob(
     u = (dx * math.cos(theta) + dy * math.sin(theta)) / a
     v = (-dx * math.sin(theta) + dy * math.cos(theta)) / b
     phi = np.arctan2(v, u)
-    rim = 1.0 + sum(
-        amp * np.cos(m * phi + ph) for m, amp, ph in zip((2, 3, 5), *harmonics)
-    )
+    rim = 1.0 + sum(amp * np.cos(m * phi + ph) for m, amp, ph in zip((2, 3, 5), *harmonics))
     mask = np.hypot(u, v) < rim + 0.12 * rng.standard_normal(u.shape)
     sub = loss[rs:re, cs:ce]
     sub[mask & (sub == 0)] = year

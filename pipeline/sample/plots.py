@@ -130,9 +130,7 @@ def _place_cooperatives(rng: np.random.Generator, suit: np.ndarray, n_plots: int
     for min_dist in (0.7 * spacing, 0.45 * spacing, 0.2 * spacing, 0.0):
         for f in pool:
             rc = (int(f // w), int(f % w))
-            if len(coop_rc) < n_coops and all(
-                math.dist(rc, other) >= min_dist for other in coop_rc
-            ):
+            if len(coop_rc) < n_coops and all(math.dist(rc, other) >= min_dist for other in coop_rc):
                 coop_rc.append(rc)
         if len(coop_rc) == n_coops:
             break
@@ -277,9 +275,7 @@ def _add_normal_plots(drawer: _PlotDrawer, plots: list[_Plot], n_plots: int) -> 
             if ok and len(plots) < n_plots:
                 plots.append(_Plot(geom, drawer.coops.nearest(row, col)))
     else:
-        raise RuntimeError(
-            f"could not place {n_plots} non-overlapping plots in {drawer.grid.shape} px"
-        )
+        raise RuntimeError(f"could not place {n_plots} non-overlapping plots in {drawer.grid.shape} px")
 
 
 # --------------------------------------------------------------------------
@@ -365,9 +361,7 @@ def _assign_producers(rng: np.random.Generator, plots: list[_Plot]) -> list[int]
 # --------------------------------------------------------------------------
 
 
-def _append_defective_rows(
-    drawer: _PlotDrawer, rows: list[dict], specials: dict[str, list[str]], n_plots: int
-) -> None:
+def _append_defective_rows(drawer: _PlotDrawer, rows: list[dict], specials: dict[str, list[str]], n_plots: int) -> None:
     """Append the three defective rows (an empty geometry, a bowtie, a duplicated id) to
     ``rows``, each borrowing the producer and cooperative of a normal row; record their ids
     in ``specials``."""
@@ -375,7 +369,11 @@ def _append_defective_rows(
     n = len(rows)
     rows.append(
         _defect_row(
-            rows, _plot_id(n + 1, n_plots), int(rng.integers(n)), Polygon(), rng.uniform(0.5, 4.0),
+            rows,
+            _plot_id(n + 1, n_plots),
+            int(rng.integers(n)),
+            Polygon(),
+            rng.uniform(0.5, 4.0),
             "DEFECT: empty geometry",
         )
     )
@@ -384,7 +382,11 @@ def _append_defective_rows(
     like = next((i for i in range(n) if rows[i]["cooperative_id"] == coop), 0)
     rows.append(
         _defect_row(
-            rows, _plot_id(n + 2, n_plots), like, bowtie, rng.uniform(1.0, 1.4),
+            rows,
+            _plot_id(n + 2, n_plots),
+            like,
+            bowtie,
+            rng.uniform(1.0, 1.4),
             "DEFECT: self-intersecting polygon (bowtie), invalid",
         )
     )
@@ -392,7 +394,11 @@ def _append_defective_rows(
     _, _, dup = drawer.place_one("duplicate", drawer.normal_plot)
     rows.append(
         _defect_row(
-            rows, rows[original]["plot_id"], original, dup, _geodesic_area_m2(dup) / _M2_PER_HA,
+            rows,
+            rows[original]["plot_id"],
+            original,
+            dup,
+            _geodesic_area_m2(dup) / _M2_PER_HA,
             "DEFECT: duplicated plot_id (a different plot reusing the id of an earlier row)",
         )
     )
@@ -401,9 +407,7 @@ def _append_defective_rows(
     specials["duplicate"] = [rows[n + 2]["plot_id"]]
 
 
-def _defect_row(
-    rows: list[dict], plot_id: str, like: int, geom: shapely.Geometry, area: float, note: str
-) -> dict:
+def _defect_row(rows: list[dict], plot_id: str, like: int, geom: shapely.Geometry, area: float, note: str) -> dict:
     """A row with the producer and cooperative of ``rows[like]``."""
     base = rows[like]
     return {

@@ -23,11 +23,7 @@ def _readme(
     specials: dict[str, list[str]],
 ) -> str:
     """The README text up to the districts and deliveries (which ``_readme_baseline`` adds)."""
-    return (
-        _readme_files(seed, grid, n_plots)
-        + _readme_landscape(grid, land, plots)
-        + _readme_plots_layer(specials)
-    )
+    return _readme_files(seed, grid, n_plots) + _readme_landscape(grid, land, plots) + _readme_plots_layer(specials)
 
 
 def _readme_files(seed: int, grid: _Grid, n_plots: int) -> str:

@@ -64,9 +64,7 @@ class _ShapeMaker:
         rot = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
         return rot @ np.diag([math.sqrt(stretch), 1 / math.sqrt(stretch)])
 
-    def polygon(
-        self, lon: float, lat: float, area_ha: float, *, hole: bool = False
-    ) -> Polygon:
+    def polygon(self, lon: float, lat: float, area_ha: float, *, hole: bool = False) -> Polygon:
         """A random 6-14 vertex polygon centred on (lon, lat) of ``area_ha``
         geodesic hectares (optionally with one interior ring)."""
         rng = self.rng

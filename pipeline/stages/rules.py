@@ -27,6 +27,7 @@ import pandas as pd
 from ..config import ScreeningConfig
 from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUS_PRECEDENCE, ZERO_HA
 
+
 def _fmt_ha(x: float) -> str:
     return f"{x:.4f} ha" if x < 0.01 else f"{x:.2f} ha"
 
@@ -37,8 +38,10 @@ def _causes(missing_pct: float, invalid_pct: float) -> str:
     if missing_pct >= 0.05:
         parts.append(f"{missing_pct:.1f} % lies where no raster tile is (outside the rasters or a missing tile)")
     if invalid_pct >= 0.05:
-        parts.append(f"{invalid_pct:.1f} % has values the product does not define (e.g. a loss year after "
-                     "its last year: is last_year right?)")
+        parts.append(
+            f"{invalid_pct:.1f} % has values the product does not define (e.g. a loss year after "
+            "its last year: is last_year right?)"
+        )
     return (": " + "; ".join(parts)) if parts else ""
 
 
@@ -64,10 +67,10 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: Screening
     is_not_assessed = ~is_invalid & ~(cov >= params.min_data_coverage_pct)
     is_detected = ~is_invalid & ~is_not_assessed & (after > params.review_max_ha)
     is_review = ~is_invalid & ~is_not_assessed & ~is_detected & (after >= ZERO_HA)
-    status = np.select([is_invalid, is_not_assessed, is_detected, is_review],
-                       [INVALID, NOT_ASSESSED, DETECTED, REVIEW], FREE)
-    flag = pd.array(np.where(status == FREE, True, np.where(status == DETECTED,
-                                                                            False, None)), dtype="boolean")
+    status = np.select(
+        [is_invalid, is_not_assessed, is_detected, is_review], [INVALID, NOT_ASSESSED, DETECTED, REVIEW], FREE
+    )
+    flag = pd.array(np.where(status == FREE, True, np.where(status == DETECTED, False, None)), dtype="boolean")
 
     # The reasons, in words, one status at a time.
     reason = np.empty(n, dtype=object)
@@ -79,16 +82,25 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: Screening
         if not cov[i] > 0:
             reason[i] = "no valid raster data under the plot" + (causes or " (no-data pixels)")
         else:
-            seen = (f"; {_fmt_ha(after[i])} of forest loss after {ref}{when[i]} already seen on the covered part"
-                    if after[i] >= ZERO_HA else "")
-            reason[i] = (f"only {cov[i]:.1f} % of the plot has valid raster data "
-                         f"(minimum {params.min_data_coverage_pct:g} %){causes}{seen}")
+            seen = (
+                f"; {_fmt_ha(after[i])} of forest loss after {ref}{when[i]} already seen on the covered part"
+                if after[i] >= ZERO_HA
+                else ""
+            )
+            reason[i] = (
+                f"only {cov[i]:.1f} % of the plot has valid raster data "
+                f"(minimum {params.min_data_coverage_pct:g} %){causes}{seen}"
+            )
     for i in np.flatnonzero(is_detected):
-        reason[i] = (f"{_fmt_ha(after[i])} of forest lost after {ref}{when[i]}, more than the "
-                     f"{params.review_max_ha:g} ha review tolerance")
+        reason[i] = (
+            f"{_fmt_ha(after[i])} of forest lost after {ref}{when[i]}, more than the "
+            f"{params.review_max_ha:g} ha review tolerance"
+        )
     for i in np.flatnonzero(is_review):
-        reason[i] = (f"{_fmt_ha(after[i])} of forest lost after {ref}{when[i]}: no more than "
-                     f"{params.review_max_ha:g} ha, within the loss product's geolocation uncertainty; check imagery")
+        reason[i] = (
+            f"{_fmt_ha(after[i])} of forest lost after {ref}{when[i]}: no more than "
+            f"{params.review_max_ha:g} ha, within the loss product's geolocation uncertainty; check imagery"
+        )
     free = status == FREE
     no_forest_layer = free & np.isnan(forest)
     no_forest = free & ~no_forest_layer & ~(forest >= ZERO_HA)
@@ -96,14 +108,15 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: Screening
     reason[no_forest_layer] = f"no forest loss after {ref}"
     reason[no_forest] = f"no forest loss after {ref} (no forest in 2000 under the plot)"
     reason[some_forest] = [f"no forest loss after {ref} ({_fmt_ha(f)} of forest in 2000)" for f in forest[some_forest]]
-    return pd.DataFrame({"status": status.astype(object), "deforestation_free": flag, "status_reason": reason},
-                        index=figures.index)
+    return pd.DataFrame(
+        {"status": status.astype(object), "deforestation_free": flag, "status_reason": reason}, index=figures.index
+    )
 
 
 #: How the statuses of several loss products combine into the plot's status.
 COMBINE_RULES = {
     "any": "detected if any product detects loss; otherwise not assessed if any product cannot assess "
-           "the plot; otherwise review if any product asks for review; free only if every product is free",
+    "the plot; otherwise review if any product asks for review; free only if every product is free",
     "primary": "the first product's status; the others are reported beside it",
 }
 
@@ -127,8 +140,11 @@ def combine(verdicts: dict[str, pd.DataFrame], rule: str = "any") -> pd.DataFram
             reasons.append(first["status_reason"].iat[i])
         else:
             deciding = [k for k, s in zip(names, row) if s == status]
-            reasons.append("; ".join(f"{k}: {verdicts[k]['status_reason'].iat[i]}" for k in deciding)
-                           + ("" if status == FREE else
-                              f" [{', '.join(f'{k}: {s}' for k, s in zip(names, row))}]"))
-    return pd.DataFrame({"status": statuses, "deforestation_free": pd.array(flags, dtype="boolean"),
-                         "status_reason": reasons}, index=first.index)
+            reasons.append(
+                "; ".join(f"{k}: {verdicts[k]['status_reason'].iat[i]}" for k in deciding)
+                + ("" if status == FREE else f" [{', '.join(f'{k}: {s}' for k, s in zip(names, row))}]")
+            )
+    return pd.DataFrame(
+        {"status": statuses, "deforestation_free": pd.array(flags, dtype="boolean"), "status_reason": reasons},
+        index=first.index,
+    )

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -47,11 +48,17 @@ class ScreenResult:
     def summary(self) -> pd.DataFrame:
         """Plots and hectares per status (every status listed, in a fixed order)."""
         g = self.plots.groupby("status")
-        out = pd.DataFrame({
-            "plots": g.size(),
-            "area_ha": g["area_ha"].sum(),
-            "loss_after_ref_ha": g["loss_after_ref_ha"].sum(),
-        }).reindex(list(STATUSES)).fillna(0)
+        out = (
+            pd.DataFrame(
+                {
+                    "plots": g.size(),
+                    "area_ha": g["area_ha"].sum(),
+                    "loss_after_ref_ha": g["loss_after_ref_ha"].sum(),
+                }
+            )
+            .reindex(list(STATUSES))
+            .fillna(0)
+        )
         out.loc["total"] = out.sum()
         out["plots"] = out["plots"].astype(int)
         return out
@@ -64,14 +71,22 @@ def screen_keys(geoms: np.ndarray, products: Sequence[Any], screening: Screening
     common = repr((__version__, screening, [p.fingerprint() for p in products])).encode()
     prefix = hashlib.blake2b(common, digest_size=16).digest()
     wkb = shapely.to_wkb(geoms)
-    return np.array(["" if w is None else hashlib.blake2b(prefix + w, digest_size=12).hexdigest() for w in wkb],
-                    dtype=object)
+    return np.array(
+        ["" if w is None else hashlib.blake2b(prefix + w, digest_size=12).hexdigest() for w in wkb], dtype=object
+    )
 
 
-def screen_plots(plots: gpd.GeoDataFrame, products: Any | Sequence[Any],
-                 screening: ScreeningConfig = ScreeningConfig(), *, qc: QCConfig = QCConfig(),
-                 execution: ExecutionConfig = ExecutionConfig(), client: Any = None, progress: bool = False,
-                 previous: pd.DataFrame | None = None) -> ScreenResult:
+def screen_plots(
+    plots: gpd.GeoDataFrame,
+    products: Any | Sequence[Any],
+    screening: ScreeningConfig = ScreeningConfig(),
+    *,
+    qc: QCConfig = QCConfig(),
+    execution: ExecutionConfig = ExecutionConfig(),
+    client: Any = None,
+    progress: bool = False,
+    previous: pd.DataFrame | None = None,
+) -> ScreenResult:
     """Screen normalised plots (see :func:`pipeline.io.plots.normalise`) against loss products.
 
     Every row of ``plots`` comes out, in the same order, with figures, ``status``,
@@ -113,12 +128,12 @@ def screen_plots(plots: gpd.GeoDataFrame, products: Any | Sequence[Any],
         verdicts[product.name] = classify(fig, checked.error_reason, screening)
     verdict = combine(verdicts, screening.status_rule)
     result_plots = _plots_layer(plots, products, checked, keys, verdict, figures, verdicts)
-    return ScreenResult(result_plots, loss_by_year(plots, products, figures), checked.issues,
-                        reused=int(reuse.sum()))
+    return ScreenResult(result_plots, loss_by_year(plots, products, figures), checked.issues, reused=int(reuse.sum()))
 
 
-def _reusable(previous: pd.DataFrame | None, keys: np.ndarray, screenable: np.ndarray,
-              n: int) -> tuple[np.ndarray, pd.DataFrame | None]:
+def _reusable(
+    previous: pd.DataFrame | None, keys: np.ndarray, screenable: np.ndarray, n: int
+) -> tuple[np.ndarray, pd.DataFrame | None]:
     """Which plots an incremental run can take from ``previous``, and their stored rows (in order).
 
     Only assessed plots are reused: a ``not_assessed`` plot's reason needs more than its figures."""
@@ -131,9 +146,15 @@ def _reusable(previous: pd.DataFrame | None, keys: np.ndarray, screenable: np.nd
     return reuse, prev.loc[keys[reuse]]
 
 
-def _plots_layer(plots: gpd.GeoDataFrame, products: list, checked: QCResult, keys: np.ndarray,
-                 verdict: pd.DataFrame, figures: dict[str, pd.DataFrame],
-                 verdicts: dict[str, pd.DataFrame]) -> gpd.GeoDataFrame:
+def _plots_layer(
+    plots: gpd.GeoDataFrame,
+    products: list,
+    checked: QCResult,
+    keys: np.ndarray,
+    verdict: pd.DataFrame,
+    figures: dict[str, pd.DataFrame],
+    verdicts: dict[str, pd.DataFrame],
+) -> gpd.GeoDataFrame:
     """The ``plots`` layer: the input's ids and attributes, the verdict, the figures, QC columns."""
     primary = products[0]
     fig = figures[primary.name]
@@ -143,15 +164,18 @@ def _plots_layer(plots: gpd.GeoDataFrame, products: list, checked: QCResult, key
         verdict,
         pd.DataFrame({"area_ha": checked.area_ha}, index=plots.index),  # measured by QC on what is screened
         fig[list(MAIN_COLUMNS)],
-        pd.DataFrame({"qc_status": checked.qc_status, "qc_summary": checked.qc_summary, "screen_key": keys},
-                     index=plots.index),
+        pd.DataFrame(
+            {"qc_status": checked.qc_status, "qc_summary": checked.qc_summary, "screen_key": keys}, index=plots.index
+        ),
         fig[[f"loss_{y}_ha" for y in primary.years]],
     ]
     if len(products) > 1:
         for product in products:
             f, v = figures[product.name], verdicts[product.name]
-            own = pd.concat([v[["status", "status_reason"]], f[list(MAIN_COLUMNS)],
-                             f[[f"loss_{y}_ha" for y in product.years]]], axis=1)
+            own = pd.concat(
+                [v[["status", "status_reason"]], f[list(MAIN_COLUMNS)], f[[f"loss_{y}_ha" for y in product.years]]],
+                axis=1,
+            )
             blocks.append(own.add_prefix(f"{product.name}_"))
     ours = {c for b in blocks[1:] for c in b.columns}
     renamed = {c: f"input_{c}" for c in attrs if c in ours}  # the input's own figures are kept aside
@@ -160,8 +184,7 @@ def _plots_layer(plots: gpd.GeoDataFrame, products: list, checked: QCResult, key
     # are hundreds of MB).
     columns = {name: _column_data(block[name]) for block in blocks for name in block.columns}
     columns["geometry"] = plots.geometry
-    return gpd.GeoDataFrame(pd.DataFrame(columns, index=plots.index, copy=False), geometry="geometry",
-                            crs="EPSG:4326")
+    return gpd.GeoDataFrame(pd.DataFrame(columns, index=plots.index, copy=False), geometry="geometry", crs="EPSG:4326")
 
 
 def _column_data(col: pd.Series):
@@ -188,9 +211,17 @@ def loss_by_year(plots: pd.DataFrame, products: Sequence[Any], figures: dict[str
         for k, col in enumerate(cols):
             at = np.flatnonzero(j == k)
             loss[at] = col[i[at]]
-        parts.append(pd.DataFrame({"plot_id": pd.Series(ids[i], dtype=object), "source_row": rows[i],
-                                   "product": product.name, "year": np.asarray(product.years, dtype="int64")[j],
-                                   "loss_ha": loss}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "plot_id": pd.Series(ids[i], dtype=object),
+                    "source_row": rows[i],
+                    "product": product.name,
+                    "year": np.asarray(product.years, dtype="int64")[j],
+                    "loss_ha": loss,
+                }
+            )
+        )
     out = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     if len(products) > 1:
         out = out.sort_values(["source_row"], kind="stable", ignore_index=True)  # products stay in order

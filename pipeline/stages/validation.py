@@ -7,7 +7,6 @@ the findings (written by :func:`pipeline.io.gpkg.write_validation`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -19,8 +18,8 @@ from .qc import SEVERITY_ORDER, check_plots
 
 @dataclass
 class ValidationResult:
-    plots: gpd.GeoDataFrame   # every input row: plot_id, source_row, attributes, qc columns, original geometry
-    issues: pd.DataFrame      # ISSUE_COLUMNS
+    plots: gpd.GeoDataFrame  # every input row: plot_id, source_row, attributes, qc columns, original geometry
+    issues: pd.DataFrame  # ISSUE_COLUMNS
     metadata: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -37,20 +36,31 @@ class ValidationResult:
         g = i.groupby(["severity", "code"])
         out = pd.DataFrame({"plots": g["source_row"].nunique(), "issues": g.size()}).reset_index()
         out["rank"] = out["severity"].map(SEVERITY_ORDER)
-        return out.sort_values(["rank", "code"]).drop(columns="rank")[["code", "severity", "plots", "issues"]] \
+        return (
+            out.sort_values(["rank", "code"])
+            .drop(columns="rank")[["code", "severity", "plots", "issues"]]
             .reset_index(drop=True)
+        )
 
 
-def validate_plots(plots: gpd.GeoDataFrame, params: QCConfig = QCConfig(), *,
-                   coverage_bounds: tuple[float, float, float, float] | None = None) -> ValidationResult:
+def validate_plots(
+    plots: gpd.GeoDataFrame,
+    params: QCConfig = QCConfig(),
+    *,
+    coverage_bounds: tuple[float, float, float, float] | None = None,
+) -> ValidationResult:
     """Run the quality control on normalised plots (see :func:`pipeline.io.plots.read_plots`)."""
     qc = check_plots(plots, params, coverage_bounds=coverage_bounds)
     attrs = [c for c in plots.columns if c not in (*PLOT_KEY_COLUMNS, plots.geometry.name)]
     ours = {"qc_status", "qc_summary", "screened", "area_ha"}
     renamed = {c: f"input_{c}" for c in attrs if c in ours}
     table = plots[[*PLOT_KEY_COLUMNS, *attrs]].rename(columns=renamed)
-    table = table.assign(qc_status=qc.qc_status.to_numpy(), qc_summary=qc.qc_summary.to_numpy(),
-                         screened=qc.screenable, area_ha=qc.area_ha)
+    table = table.assign(
+        qc_status=qc.qc_status.to_numpy(),
+        qc_summary=qc.qc_summary.to_numpy(),
+        screened=qc.screenable,
+        area_ha=qc.area_ha,
+    )
     out = gpd.GeoDataFrame(table, geometry=plots.geometry.to_numpy(), crs=plots.crs)
     if len(out) != len(plots):  # pragma: no cover - the invariant
         raise RuntimeError(f"internal error: {len(plots)} plots in, {len(out)} out")

@@ -16,10 +16,11 @@ Layers (docs/baseline.md has every column):
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -61,15 +62,23 @@ class BaselineResult:
 
 @dataclass
 class _Rings:
-    per_plot: pd.DataFrame           # RING_COLUMNS per plot (NaN for invalid plots)
+    per_plot: pd.DataFrame  # RING_COLUMNS per plot (NaN for invalid plots)
     groups: dict[str, pd.DataFrame]  # per grouping name: RING_COLUMNS per group
-    layer: gpd.GeoDataFrame          # restoration_rings
+    layer: gpd.GeoDataFrame  # restoration_rings
 
 
-def build_baseline(plots: gpd.GeoDataFrame, screening: ScreeningConfig, cfg: BaselineConfig,
-                   inputs: BaselineInputs = BaselineInputs(), *, products: Sequence[Any] = (),
-                   execution: ExecutionConfig = ExecutionConfig(), progress: bool = False,
-                   source: str = "screening", screening_created: str = "") -> BaselineResult:
+def build_baseline(
+    plots: gpd.GeoDataFrame,
+    screening: ScreeningConfig,
+    cfg: BaselineConfig,
+    inputs: BaselineInputs = BaselineInputs(),
+    *,
+    products: Sequence[Any] = (),
+    execution: ExecutionConfig = ExecutionConfig(),
+    progress: bool = False,
+    source: str = "screening",
+    screening_created: str = "",
+) -> BaselineResult:
     """Every baseline layer from a screening's ``plots`` layer (nothing written).
 
     ``screening`` is the screening's own configuration (its reference year and forest
@@ -89,7 +98,7 @@ def build_baseline(plots: gpd.GeoDataFrame, screening: ScreeningConfig, cfg: Bas
         "baseline_period": str(period),
         "baseline_years": str(len(period.years)),
         "figures_over": "forest and loss figures: assessed plots (deforestation_free, review, "
-                        "deforestation_detected); counts: all plots; area_ha: all plots with a geometry",
+        "deforestation_detected); counts: all plots; area_ha: all plots with a geometry",
         "plots": str(len(plots)),
     }
     groupings = _groupings(plots, cfg)
@@ -148,8 +157,10 @@ def _groupings(plots: pd.DataFrame, cfg: BaselineConfig) -> list[tuple[str, np.n
 def _regions_metadata(cfg: BaselineConfig, regions: Regions, assignment) -> dict[str, str]:
     assert cfg.regions is not None
     return {
-        "regions": str(cfg.regions.path), "regions_layer": str(cfg.regions.layer or ""),
-        "region_id_column": cfg.regions.id_column, "region_name_column": str(cfg.regions.name_column or ""),
+        "regions": str(cfg.regions.path),
+        "regions_layer": str(cfg.regions.layer or ""),
+        "region_id_column": cfg.regions.id_column,
+        "region_name_column": str(cfg.regions.name_column or ""),
         "regions_read": str(len(regions)),
         "regions_repaired": ", ".join(regions.repaired_ids),
         "regions_without_geometry": ", ".join(regions.dropped_ids),
@@ -158,8 +169,15 @@ def _regions_metadata(cfg: BaselineConfig, regions: Regions, assignment) -> dict
     }
 
 
-def _measure_rings(plots: gpd.GeoDataFrame, ring_m: float, named: list[tuple[str, np.ndarray]], product: Any,
-                   screening: ScreeningConfig, execution: ExecutionConfig, progress: bool) -> _Rings:
+def _measure_rings(
+    plots: gpd.GeoDataFrame,
+    ring_m: float,
+    named: list[tuple[str, np.ndarray]],
+    product: Any,
+    screening: ScreeningConfig,
+    execution: ExecutionConfig,
+    progress: bool,
+) -> _Rings:
     """Each plot's ring and each group's rings, measured once per cluster of overlapping rings."""
     geoms = plots.geometry.to_numpy()
     usable = (plots["status"].astype(str) != "invalid").to_numpy()
@@ -176,7 +194,7 @@ def _measure_rings(plots: gpd.GeoDataFrame, ring_m: float, named: list[tuple[str
                 unions.setdefault(tuple(c), len(unions))
     union_geoms = rg.union_geometries(rings, list(unions))
     measured = rg.measure(np.concatenate([rings, union_geoms]), product, screening, execution, progress)
-    per_plot = rg.ring_figures(measured.iloc[:len(plots)])
+    per_plot = rg.ring_figures(measured.iloc[: len(plots)])
     per_plot.index = plots.index
     per_plot.loc[~usable] = np.nan
     by_group = {}
@@ -185,9 +203,14 @@ def _measure_rings(plots: gpd.GeoDataFrame, ring_m: float, named: list[tuple[str
         rows = [c[0] if len(c) == 1 else len(plots) + unions[tuple(c)] for c in clusters]
         by_group[gname] = rg.ring_group_figures(measured.iloc[rows], cluster_label, gr.sort_labels(pd.unique(labels)))
     layer = gpd.GeoDataFrame(
-        {"plot_id": plots["plot_id"].to_numpy(), "source_row": plots["source_row"].to_numpy(),
-         **{c: per_plot[c].to_numpy() for c in rg.RING_COLUMNS}},
-        geometry=list(rings), crs="EPSG:4326")
+        {
+            "plot_id": plots["plot_id"].to_numpy(),
+            "source_row": plots["source_row"].to_numpy(),
+            **{c: per_plot[c].to_numpy() for c in rg.RING_COLUMNS},
+        },
+        geometry=list(rings),
+        crs="EPSG:4326",
+    )
     return _Rings(per_plot, by_group, layer)
 
 
@@ -195,7 +218,7 @@ def _rings_metadata(ring_m: float, product: Any, screening: ScreeningConfig) -> 
     meta = {
         "ring_m": f"{ring_m:g}",
         "ring": "plot grown by ring_m metres (azimuthal equidistant projection on the plot) minus every plot; "
-                "group rings: union over the group's plots",
+        "group rings: union over the group's plots",
         "ring_loss_year_raster": product.loss.source,
     }
     if product.tree_cover is not None:
@@ -207,9 +230,11 @@ def _rings_metadata(ring_m: float, product: Any, screening: ScreeningConfig) -> 
 
 def forest_text(forest) -> str:
     """The forest definition in words, for the metadata."""
-    return (f"treecover2000 {forest.canopy_operator} {forest.canopy_threshold:g} %"
-            + (f", patches >= {forest.min_forest_patch_ha:g} ha ({forest.patch_connectivity}-connected)"
-               if forest.min_forest_patch_ha > 0 else ""))
+    return f"treecover2000 {forest.canopy_operator} {forest.canopy_threshold:g} %" + (
+        f", patches >= {forest.min_forest_patch_ha:g} ha ({forest.patch_connectivity}-connected)"
+        if forest.min_forest_patch_ha > 0
+        else ""
+    )
 
 
 def _by_region(table, regions: Regions, labels: np.ndarray) -> gpd.GeoDataFrame:
@@ -232,10 +257,19 @@ def _by_group(table, national: pd.DataFrame, groupings: list[tuple[str, np.ndarr
     return by_group[["group_by", "group", *[c for c in by_group.columns if c not in ("group_by", "group")]]]
 
 
-def _per_plot(plots: gpd.GeoDataFrame, regions: Regions | None, assignment, labels,
-              groupings: list[tuple[str, np.ndarray]], rings: _Rings | None) -> gpd.GeoDataFrame:
-    per_plot = {"plot_id": plots["plot_id"].to_numpy(), "source_row": plots["source_row"].to_numpy(),
-                "status": plots["status"].astype(str).to_numpy()}
+def _per_plot(
+    plots: gpd.GeoDataFrame,
+    regions: Regions | None,
+    assignment,
+    labels,
+    groupings: list[tuple[str, np.ndarray]],
+    rings: _Rings | None,
+) -> gpd.GeoDataFrame:
+    per_plot = {
+        "plot_id": plots["plot_id"].to_numpy(),
+        "source_row": plots["source_row"].to_numpy(),
+        "status": plots["status"].astype(str).to_numpy(),
+    }
     if regions is not None:
         per_plot["region_id"] = labels
         per_plot["region_name"] = [regions.names[i] if i >= 0 else None for i in assignment.region]
@@ -250,8 +284,13 @@ def _per_plot(plots: gpd.GeoDataFrame, regions: Regions | None, assignment, labe
     return gpd.GeoDataFrame(per_plot, geometry=list(plots.geometry.to_numpy()), crs="EPSG:4326")
 
 
-def _supply_chain(deliveries: pd.DataFrame, plots: pd.DataFrame, cfg: BaselineConfig,
-                  layers: dict[str, pd.DataFrame], metadata: dict[str, str]) -> None:
+def _supply_chain(
+    deliveries: pd.DataFrame,
+    plots: pd.DataFrame,
+    cfg: BaselineConfig,
+    layers: dict[str, pd.DataFrame],
+    metadata: dict[str, str],
+) -> None:
     assert cfg.deliveries is not None
     matched = match_deliveries(deliveries, plots)
     layers["deliveries"] = matched
@@ -260,26 +299,49 @@ def _supply_chain(deliveries: pd.DataFrame, plots: pd.DataFrame, cfg: BaselineCo
         layers["buyers"] = supply_figures(matched, "buyer")
     unknown = pd.unique(matched.loc[matched["plot_status"] == UNKNOWN, "plot_id"].astype(str))
     if len(unknown):
-        log.warning("%s: %d delivery row(s) name plot_id(s) not in the screening: %s", cfg.deliveries.path,
-                    int((matched["plot_status"] == UNKNOWN).sum()), ", ".join(unknown[:20]))
-    metadata.update({"deliveries": str(cfg.deliveries.path), "deliveries_rows": str(len(matched)),
-                     "lots": str(len(layers["lots"])), "unknown_plot_ids": ", ".join(unknown)})
+        log.warning(
+            "%s: %d delivery row(s) name plot_id(s) not in the screening: %s",
+            cfg.deliveries.path,
+            int((matched["plot_status"] == UNKNOWN).sum()),
+            ", ".join(unknown[:20]),
+        )
+    metadata.update(
+        {
+            "deliveries": str(cfg.deliveries.path),
+            "deliveries_rows": str(len(matched)),
+            "lots": str(len(layers["lots"])),
+            "unknown_plot_ids": ", ".join(unknown),
+        }
+    )
 
 
-def _monitoring(plots: gpd.GeoDataFrame, previous: tuple[gpd.GeoDataFrame, dict[str, str]], ref: int,
-                years: list[int], cfg: BaselineConfig, layers: dict[str, pd.DataFrame],
-                metadata: dict[str, str]) -> list[int]:
+def _monitoring(
+    plots: gpd.GeoDataFrame,
+    previous: tuple[gpd.GeoDataFrame, dict[str, str]],
+    ref: int,
+    years: list[int],
+    cfg: BaselineConfig,
+    layers: dict[str, pd.DataFrame],
+    metadata: dict[str, str],
+) -> list[int]:
     prev, prev_meta = previous
     prev_years = loss_years(prev.columns)
     new_years = [y for y in years if y not in prev_years]
     prev_ref = prev_meta.get("reference_year", "")
     if prev_ref and prev_ref != str(ref):
-        log.warning("the previous screening used reference year %s, this one %s: statuses are not comparable",
-                    prev_ref, ref)
+        log.warning(
+            "the previous screening used reference year %s, this one %s: statuses are not comparable", prev_ref, ref
+        )
     layers["status_changes"] = status_changes(plots, prev)
     counts = layers["status_changes"]["change"].value_counts()
-    metadata.update({"previous": str(cfg.previous), "previous_created_utc": prev_meta.get("created_utc", ""),
-                     "previous_loss_years": f"{prev_years[0]}-{prev_years[-1]}" if prev_years else "",
-                     "previous_reference_year": prev_ref, "new_loss_years": ", ".join(map(str, new_years)),
-                     **{f"plots_{k}": str(int(counts.get(k, 0))) for k in ("status_changed", "new", "gone")}})
+    metadata.update(
+        {
+            "previous": str(cfg.previous),
+            "previous_created_utc": prev_meta.get("created_utc", ""),
+            "previous_loss_years": f"{prev_years[0]}-{prev_years[-1]}" if prev_years else "",
+            "previous_reference_year": prev_ref,
+            "new_loss_years": ", ".join(map(str, new_years)),
+            **{f"plots_{k}": str(int(counts.get(k, 0))) for k in ("status_changed", "new", "gone")},
+        }
+    )
     return new_years

@@ -19,7 +19,7 @@ the national figures.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,13 +50,22 @@ def plot_contributions(plots: pd.DataFrame, years: Sequence[int]) -> pd.DataFram
 
 #: Columns of a group row that add up over the groups of a grouping.
 def additive_columns(years: Sequence[int]) -> list[str]:
-    return ["n_plots", *(f"n_{s}" for s in STATUSES), "n_assessed", "area_ha", "area_assessed_ha",
-            "deforestation_free_area_ha", *PLOT_FIGURES, "baseline_mean_annual_loss_ha",
-            *(f"loss_{y}_ha" for y in years)]
+    return [
+        "n_plots",
+        *(f"n_{s}" for s in STATUSES),
+        "n_assessed",
+        "area_ha",
+        "area_assessed_ha",
+        "deforestation_free_area_ha",
+        *PLOT_FIGURES,
+        "baseline_mean_annual_loss_ha",
+        *(f"loss_{y}_ha" for y in years),
+    ]
 
 
-def derive_group_figures(sums: pd.DataFrame, period: BaselinePeriod, reference_year: int,
-                         years: Sequence[int]) -> pd.DataFrame:
+def derive_group_figures(
+    sums: pd.DataFrame, period: BaselinePeriod, reference_year: int, years: Sequence[int]
+) -> pd.DataFrame:
     """Add shares, the baseline mean and the changes against it to summed contributions."""
     out = sums.copy()
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -64,7 +73,8 @@ def derive_group_figures(sums: pd.DataFrame, period: BaselinePeriod, reference_y
         area = out["area_ha"].to_numpy(dtype="float64")
         out["deforestation_free_plots_pct"] = np.where(n > 0, 100.0 * out["n_deforestation_free"] / n, np.nan)
         out["deforestation_free_area_pct"] = np.where(
-            area > 0, 100.0 * out["deforestation_free_area_ha"].to_numpy(dtype="float64") / area, np.nan)
+            area > 0, 100.0 * out["deforestation_free_area_ha"].to_numpy(dtype="float64") / area, np.nan
+        )
         mean = sum(out[f"loss_{y}_ha"] for y in period.years) / len(period.years)
         out["baseline_mean_annual_loss_ha"] = mean
         m = mean.to_numpy(dtype="float64")
@@ -72,16 +82,34 @@ def derive_group_figures(sums: pd.DataFrame, period: BaselinePeriod, reference_y
             if y > reference_year:
                 change = 100.0 * (out[f"loss_{y}_ha"].to_numpy(dtype="float64") - m) / m
                 out[f"change_{y}_vs_baseline_pct"] = np.where(m >= ZERO_HA, change, np.nan)
-    order = ["n_plots", *(f"n_{s}" for s in STATUSES), "n_assessed", "area_ha", "area_assessed_ha",
-             "deforestation_free_area_ha", "deforestation_free_plots_pct", "deforestation_free_area_pct",
-             "forest_2000_ha", "forest_ref_ha", "loss_before_ref_ha", "loss_after_ref_ha",
-             "baseline_mean_annual_loss_ha",
-             *(f"loss_{y}_ha" for y in years), *(f"change_{y}_vs_baseline_pct" for y in years if y > reference_year)]
+    order = [
+        "n_plots",
+        *(f"n_{s}" for s in STATUSES),
+        "n_assessed",
+        "area_ha",
+        "area_assessed_ha",
+        "deforestation_free_area_ha",
+        "deforestation_free_plots_pct",
+        "deforestation_free_area_pct",
+        "forest_2000_ha",
+        "forest_ref_ha",
+        "loss_before_ref_ha",
+        "loss_after_ref_ha",
+        "baseline_mean_annual_loss_ha",
+        *(f"loss_{y}_ha" for y in years),
+        *(f"change_{y}_vs_baseline_pct" for y in years if y > reference_year),
+    ]
     return out[order + [c for c in out.columns if c not in order]]
 
 
-def group_figures(plots: pd.DataFrame, labels, period: BaselinePeriod, reference_year: int,
-                  years: Sequence[int], order: Sequence[str] | None = None) -> pd.DataFrame:
+def group_figures(
+    plots: pd.DataFrame,
+    labels,
+    period: BaselinePeriod,
+    reference_year: int,
+    years: Sequence[int],
+    order: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """One row per group (index: the label), in ``order`` (default: sorted, special labels last).
 
     ``labels`` gives each plot's group (one per row of ``plots``). Groups named in ``order`` but
@@ -105,8 +133,9 @@ def sort_labels(labels) -> list[str]:
     return sorted(x for x in labels if x not in special) + special
 
 
-def national_figures(plots: pd.DataFrame, period: BaselinePeriod, reference_year: int,
-                     years: Sequence[int]) -> pd.DataFrame:
+def national_figures(
+    plots: pd.DataFrame, period: BaselinePeriod, reference_year: int, years: Sequence[int]
+) -> pd.DataFrame:
     """The one-row national (all plots) figures, index ``all``."""
     return group_figures(plots, [NATIONAL] * len(plots), period, reference_year, years, order=[NATIONAL])
 
@@ -136,8 +165,10 @@ def attribute_labels(plots: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     """Each plot's group for a grouping by one or more columns (values joined with `` | ``)."""
     missing = [c for c in columns if c not in plots.columns]
     if missing:
-        raise BaselineError(f"no column {', '.join(repr(c) for c in missing)} in the plots layer to group by; "
-                            f"its columns are: {', '.join(map(str, plots.columns))}")
+        raise BaselineError(
+            f"no column {', '.join(repr(c) for c in missing)} in the plots layer to group by; "
+            f"its columns are: {', '.join(map(str, plots.columns))}"
+        )
     parts = [np.array([label(v) for v in plots[c].to_numpy(dtype=object)], dtype=object) for c in columns]
     if len(parts) == 1:
         return parts[0]

@@ -6,9 +6,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-
-CHANGE_COLUMNS = ["plot_id", "source_row", "previous_source_row", "change", "previous_status", "status",
-                  "previous_loss_after_ref_ha", "loss_after_ref_ha", "first_loss_year_after_ref", "status_reason"]
+CHANGE_COLUMNS = [
+    "plot_id",
+    "source_row",
+    "previous_source_row",
+    "change",
+    "previous_status",
+    "status",
+    "previous_loss_after_ref_ha",
+    "loss_after_ref_ha",
+    "first_loss_year_after_ref",
+    "status_reason",
+]
 
 
 def status_changes(current: gpd.GeoDataFrame, previous: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -19,6 +28,7 @@ def status_changes(current: gpd.GeoDataFrame, previous: pd.DataFrame) -> gpd.Geo
     screening) or ``gone`` (only there). Rows: current input order, then the gone plots in their
     previous order; the geometry is the current one (the previous one for gone plots).
     """
+
     def keyed(df):
         k = df[["plot_id", "source_row", "status"]].copy()
         k["plot_id"] = k["plot_id"].astype(str)
@@ -31,9 +41,15 @@ def status_changes(current: gpd.GeoDataFrame, previous: pd.DataFrame) -> gpd.Geo
 
     now, then = keyed(current), keyed(previous)
     m = now.merge(then, on=["plot_id", "_k"], how="outer", suffixes=("", "_prev"), indicator=True)
-    change = np.select([m["_merge"] == "left_only", m["_merge"] == "right_only",
-                        m["status"].astype(str) != m["status_prev"].astype(str)],
-                       ["new", "gone", "status_changed"], default="")
+    change = np.select(
+        [
+            m["_merge"] == "left_only",
+            m["_merge"] == "right_only",
+            m["status"].astype(str) != m["status_prev"].astype(str),
+        ],
+        ["new", "gone", "status_changed"],
+        default="",
+    )
     m["change"] = change
     m = m[m["change"] != ""].copy()
     m["_order"] = np.where(m["_merge"] == "right_only", len(now) + m["_pos_prev"].fillna(0), m["_pos"].fillna(0))
@@ -43,16 +59,21 @@ def status_changes(current: gpd.GeoDataFrame, previous: pd.DataFrame) -> gpd.Geo
     def text(col):
         return [None if pd.isna(v) else str(v) for v in m[col]]
 
-    out = pd.DataFrame({
-        "plot_id": m["plot_id"].to_numpy(dtype=object),
-        "source_row": pd.array(m["source_row"], dtype="Int64"),
-        "previous_source_row": pd.array(m["source_row_prev"], dtype="Int64"),
-        "change": m["change"].to_numpy(dtype=object),
-        "previous_status": text("status_prev"),
-        "status": text("status"),
-        "previous_loss_after_ref_ha": pd.to_numeric(m["loss_after_ref_ha_prev"]).to_numpy(dtype="float64"),
-        "loss_after_ref_ha": pd.to_numeric(m["loss_after_ref_ha"]).to_numpy(dtype="float64"),
-        "first_loss_year_after_ref": pd.array(pd.to_numeric(m["first_loss_year_after_ref"]), dtype="Float64").astype("Int64"),
-        "status_reason": text("status_reason"),
-    }, columns=CHANGE_COLUMNS)
+    out = pd.DataFrame(
+        {
+            "plot_id": m["plot_id"].to_numpy(dtype=object),
+            "source_row": pd.array(m["source_row"], dtype="Int64"),
+            "previous_source_row": pd.array(m["source_row_prev"], dtype="Int64"),
+            "change": m["change"].to_numpy(dtype=object),
+            "previous_status": text("status_prev"),
+            "status": text("status"),
+            "previous_loss_after_ref_ha": pd.to_numeric(m["loss_after_ref_ha_prev"]).to_numpy(dtype="float64"),
+            "loss_after_ref_ha": pd.to_numeric(m["loss_after_ref_ha"]).to_numpy(dtype="float64"),
+            "first_loss_year_after_ref": pd.array(
+                pd.to_numeric(m["first_loss_year_after_ref"]), dtype="Float64"
+            ).astype("Int64"),
+            "status_reason": text("status_reason"),
+        },
+        columns=CHANGE_COLUMNS,
+    )
     return gpd.GeoDataFrame(out, geometry=list(geom), crs="EPSG:4326")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pandas as pd
 
@@ -36,8 +36,9 @@ class BaselinePeriod:
         return f"{self.start}-{self.end}"
 
 
-def baseline_period(reference_year: int, years: Sequence[int], start: int | None = None,
-                    end: int | None = None, length: int = 10) -> BaselinePeriod:
+def baseline_period(
+    reference_year: int, years: Sequence[int], start: int | None = None, end: int | None = None, length: int = 10
+) -> BaselinePeriod:
     """The baseline period: by default the ``length`` years ending with the reference year.
 
     Raises :class:`BaselineError` when it does not end by the reference year or reaches outside
@@ -48,8 +49,10 @@ def baseline_period(reference_year: int, years: Sequence[int], start: int | None
     if start > end:
         raise BaselineError(f"baseline period {start}-{end}: the first year is after the last")
     if end > reference_year:
-        raise BaselineError(f"baseline period {start}-{end} ends after the reference year {reference_year}: "
-                            "the baseline is the loss up to the reference year")
+        raise BaselineError(
+            f"baseline period {start}-{end} ends after the reference year {reference_year}: "
+            "the baseline is the loss up to the reference year"
+        )
     if not years or start < min(years) or end > max(years):
         span = f"{min(years)}-{max(years)}" if years else "none"
         raise BaselineError(f"baseline period {start}-{end} is not within the loss product's years ({span})")
@@ -67,6 +70,7 @@ def check_plots_columns(plots: pd.DataFrame, source: str = "plots") -> list[int]
         raise BaselineError(f"{source}: not a screening plots layer: missing column(s) {', '.join(missing)}")
     unknown = sorted(set(plots["status"].dropna().astype(str)) - set(STATUSES))
     if unknown or plots["status"].isna().any():
-        raise BaselineError(f"{source}: unknown status value(s) {', '.join(unknown) or 'NULL'}; expected one of "
-                            f"{', '.join(STATUSES)}")
+        raise BaselineError(
+            f"{source}: unknown status value(s) {', '.join(unknown) or 'NULL'}; expected one of {', '.join(STATUSES)}"
+        )
     return years

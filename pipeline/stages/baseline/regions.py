@@ -47,8 +47,8 @@ class Regions:
     ids: np.ndarray
     names: np.ndarray
     geoms: np.ndarray
-    repaired_ids: list[str] = field(default_factory=list)   # invalid as given; repaired with make_valid
-    dropped_ids: list[str] = field(default_factory=list)    # no usable geometry: they can hold no plot
+    repaired_ids: list[str] = field(default_factory=list)  # invalid as given; repaired with make_valid
+    dropped_ids: list[str] = field(default_factory=list)  # no usable geometry: they can hold no plot
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -88,8 +88,13 @@ def prepare_regions(ids, names, geoms, source: str = "regions") -> Regions:
         out_ids.append(rid)
         out_names.append(name_of.get(rid))
         out_geoms.append(g)
-    return Regions(np.array(out_ids, dtype=object), np.array(out_names, dtype=object),
-                   np.array(out_geoms, dtype=object), sorted(set(fixed_ids)), dropped)
+    return Regions(
+        np.array(out_ids, dtype=object),
+        np.array(out_names, dtype=object),
+        np.array(out_geoms, dtype=object),
+        sorted(set(fixed_ids)),
+        dropped,
+    )
 
 
 @dataclass

@@ -7,7 +7,7 @@ ring's forest is the forest its plot was screened with.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -111,12 +111,15 @@ RING_COLUMNS = ["ring_area_ha", "ring_forest_2000_ha", "ring_loss_before_ref_ha"
 def ring_figures(figures: pd.DataFrame) -> pd.DataFrame:
     """Ring columns from screened ring geometries (``area_ha``, ``data_coverage_pct``,
     ``forest_2000_ha``, ``loss_before_ref_ha`` of :func:`pipeline.stages.screening.screen_plots`)."""
-    return pd.DataFrame({
-        "ring_area_ha": figures["area_ha"].to_numpy(dtype="float64"),
-        "ring_forest_2000_ha": figures["forest_2000_ha"].to_numpy(dtype="float64", na_value=np.nan),
-        "ring_loss_before_ref_ha": figures["loss_before_ref_ha"].to_numpy(dtype="float64", na_value=np.nan),
-        "ring_data_coverage_pct": figures["data_coverage_pct"].to_numpy(dtype="float64", na_value=np.nan),
-    }, index=figures.index)
+    return pd.DataFrame(
+        {
+            "ring_area_ha": figures["area_ha"].to_numpy(dtype="float64"),
+            "ring_forest_2000_ha": figures["forest_2000_ha"].to_numpy(dtype="float64", na_value=np.nan),
+            "ring_loss_before_ref_ha": figures["loss_before_ref_ha"].to_numpy(dtype="float64", na_value=np.nan),
+            "ring_data_coverage_pct": figures["data_coverage_pct"].to_numpy(dtype="float64", na_value=np.nan),
+        },
+        index=figures.index,
+    )
 
 
 def ring_group_figures(part_figures: pd.DataFrame, part_label, order: Sequence[str]) -> pd.DataFrame:
@@ -125,12 +128,19 @@ def ring_group_figures(part_figures: pd.DataFrame, part_label, order: Sequence[s
     f.index = pd.Index(np.asarray(part_label, dtype=object), name="group")
     area = f["ring_area_ha"].fillna(0.0)
     valid = area * f["ring_data_coverage_pct"].fillna(0.0) / 100.0
-    g = pd.DataFrame({
-        "ring_area_ha": area,
-        "ring_forest_2000_ha": f["ring_forest_2000_ha"].fillna(0.0),
-        "ring_loss_before_ref_ha": f["ring_loss_before_ref_ha"].fillna(0.0),
-        "_valid": valid,
-    }).groupby(level=0, sort=False).sum().reindex(list(order), fill_value=0.0)
+    g = (
+        pd.DataFrame(
+            {
+                "ring_area_ha": area,
+                "ring_forest_2000_ha": f["ring_forest_2000_ha"].fillna(0.0),
+                "ring_loss_before_ref_ha": f["ring_loss_before_ref_ha"].fillna(0.0),
+                "_valid": valid,
+            }
+        )
+        .groupby(level=0, sort=False)
+        .sum()
+        .reindex(list(order), fill_value=0.0)
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         g["ring_data_coverage_pct"] = np.where(g["ring_area_ha"] > 0, 100.0 * g["_valid"] / g["ring_area_ha"], np.nan)
     return g.drop(columns="_valid")[RING_COLUMNS]
@@ -141,13 +151,19 @@ def union_geometries(rings: np.ndarray, clusters: Sequence[tuple[int, ...]]) -> 
     return np.array([polygonal(shapely.union_all(rings[list(c)])) for c in clusters], dtype=object)
 
 
-def measure(geoms: np.ndarray, product, screening: ScreeningConfig, execution: ExecutionConfig,
-            progress: bool = False) -> pd.DataFrame:
+def measure(
+    geoms: np.ndarray, product, screening: ScreeningConfig, execution: ExecutionConfig, progress: bool = False
+) -> pd.DataFrame:
     """Screen ring geometries on ``product`` with the screening's own engine and forest definition
     (exact coverage × ellipsoidal area): the ``plots`` layer of that screening, one row per ring."""
     if len(geoms) == 0:
         return pd.DataFrame(columns=["area_ha", "data_coverage_pct", "forest_2000_ha", "loss_before_ref_ha"])
-    frame = gpd.GeoDataFrame({"plot_id": [f"ring-{i + 1}" for i in range(len(geoms))],
-                              "source_row": np.arange(1, len(geoms) + 1, dtype="int64")},
-                             geometry=list(geoms), crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        {
+            "plot_id": [f"ring-{i + 1}" for i in range(len(geoms))],
+            "source_row": np.arange(1, len(geoms) + 1, dtype="int64"),
+        },
+        geometry=list(geoms),
+        crs="EPSG:4326",
+    )
     return screen_plots(frame, [product], screening, execution=execution, progress=progress).plots

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import DeliveriesError
-from ...vocab import FREE, STATUS_PRECEDENCE, STATUSES, UNKNOWN
+from ...vocab import STATUS_PRECEDENCE, STATUSES, UNKNOWN
 from .groups import label
 
 #: Supply-chain statuses: the plot statuses plus ``unknown``.
@@ -29,12 +29,17 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
     missing = [name for name in want.values() if name not in by_key]
     if missing:
         have = ", ".join(str(c) for c in raw.columns) or "none"
-        raise DeliveriesError(f"{source}: missing column(s) {', '.join(missing)} (the file has: {have}); "
-                              "required: lot_id, plot_id and the quantity")
+        raise DeliveriesError(
+            f"{source}: missing column(s) {', '.join(missing)} (the file has: {have}); "
+            "required: lot_id, plot_id and the quantity"
+        )
     problems: list[str] = []
     # Blank lines are skipped, but lines and rows keep their numbers in the file.
-    blank = raw.astype(str).apply(lambda c: c.str.strip() == "").all(axis=1).to_numpy() if len(raw.columns) else \
-        np.zeros(len(raw), dtype=bool)
+    blank = (
+        raw.astype(str).apply(lambda c: c.str.strip() == "").all(axis=1).to_numpy()
+        if len(raw.columns)
+        else np.zeros(len(raw), dtype=bool)
+    )
     row_number = np.flatnonzero(~blank) + 1
     raw = raw[~blank].reset_index(drop=True)
 
@@ -49,14 +54,22 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
     qcol = by_key[want["quantity"]]
     for i in np.flatnonzero(~np.isfinite(qty) | (qty < 0)):
         text = cols["quantity"].iloc[i]
-        what = ("empty quantity" if text == "" else
-                f"{text!r} is negative" if np.isfinite(qty[i]) else
-                f"{text!r} is not a number" + (" (use a point as the decimal separator)" if "," in text else ""))
+        what = (
+            "empty quantity"
+            if text == ""
+            else f"{text!r} is negative"
+            if np.isfinite(qty[i])
+            else f"{text!r} is not a number" + (" (use a point as the decimal separator)" if "," in text else "")
+        )
         problems.append(f"{where(i, qcol)}: {what}")
-    out = pd.DataFrame({"source_row": row_number.astype("int64"),
-                        "lot_id": cols["lot_id"].to_numpy(dtype=object),
-                        "plot_id": cols["plot_id"].to_numpy(dtype=object),
-                        "quantity": qty})
+    out = pd.DataFrame(
+        {
+            "source_row": row_number.astype("int64"),
+            "lot_id": cols["lot_id"].to_numpy(dtype=object),
+            "plot_id": cols["plot_id"].to_numpy(dtype=object),
+            "quantity": qty,
+        }
+    )
     if "buyer" in by_key:
         out["buyer"] = raw[by_key["buyer"]].astype(str).str.strip().to_numpy(dtype=object)
     if "date" in by_key:
@@ -119,7 +132,8 @@ def supply_figures(matched: pd.DataFrame, key: str) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         q = out["quantity"].to_numpy(dtype="float64")
         out["deforestation_free_quantity_pct"] = np.where(
-            q > 0, 100.0 * out["quantity_deforestation_free"].to_numpy(dtype="float64") / q, np.nan)
+            q > 0, 100.0 * out["quantity_deforestation_free"].to_numpy(dtype="float64") / q, np.nan
+        )
     for s in DELIVERY_STATUSES:
         if s != "deforestation_free":
             out[f"contains_{s}"] = (m["plot_status"] == s).groupby(m[key], sort=False).any()

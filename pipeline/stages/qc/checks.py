@@ -29,8 +29,21 @@ from ...errors import PlotsError
 from ...vocab import ISSUE_COLUMNS
 from .codes import ISSUE_CODES, SEVERITY_ORDER
 from .cross import cross_plot_checks
-from .geometry import (CIRCLE_VERTICES, COLLECTION, LINEAR, MULTIPOINT, POINT, POLYGONAL, count_decimals,
-                       few_decimals, geodesic_circles, hole_counts, polygonal_parts, repair, swapped)
+from .geometry import (
+    CIRCLE_VERTICES,
+    COLLECTION,
+    LINEAR,
+    MULTIPOINT,
+    POINT,
+    POLYGONAL,
+    count_decimals,
+    few_decimals,
+    geodesic_circles,
+    hole_counts,
+    polygonal_parts,
+    repair,
+    swapped,
+)
 
 #: Columns taken as the declared area in hectares, in order of preference (names compared
 #: case-insensitively; ``Area`` is the EUDR GeoJSON property).
@@ -48,11 +61,11 @@ class QCResult:
     """``issues`` (one row per finding) and, per plot, whether and what to screen."""
 
     issues: pd.DataFrame
-    screenable: np.ndarray   # bool per plot
-    qc_status: pd.Series     # 'ok' | 'warning' | 'error' per plot
-    qc_summary: pd.Series    # readable summary per plot ('' when no issue)
+    screenable: np.ndarray  # bool per plot
+    qc_status: pd.Series  # 'ok' | 'warning' | 'error' per plot
+    qc_summary: pd.Series  # readable summary per plot ('' when no issue)
     error_reason: pd.Series  # the error messages per plot ('' when none)
-    geometry: np.ndarray     # the geometry to screen per plot (a repair or stand-in; None when not screenable)
+    geometry: np.ndarray  # the geometry to screen per plot (a repair or stand-in; None when not screenable)
     area_ha: np.ndarray = None  # area of the screened geometry on the WGS84 ellipsoid (NaN when not screenable)
 
 
@@ -95,8 +108,9 @@ def declared_areas(plots: pd.DataFrame, column: str | None = None) -> tuple[np.n
         column = next((lower[name] for name in DECLARED_AREA_COLUMNS if name in lower), None)
     elif column not in plots.columns:
         names = [str(c) for c in plots.columns if c != plots.geometry.name]
-        raise PlotsError(f"no declared-area column {column!r} (qc.declared_area_column); "
-                         f"columns are: {', '.join(names)}")
+        raise PlotsError(
+            f"no declared-area column {column!r} (qc.declared_area_column); columns are: {', '.join(names)}"
+        )
     if column is None:
         return np.full(n, np.nan), None, np.zeros(n, dtype=bool)
     raw = plots[column]
@@ -107,8 +121,12 @@ def declared_areas(plots: pd.DataFrame, column: str | None = None) -> tuple[np.n
     return values, str(column), np.isnan(values) & ~blank
 
 
-def check_plots(plots: pd.DataFrame, params: QCConfig = QCConfig(), *,
-                coverage_bounds: tuple[float, float, float, float] | None = None) -> QCResult:
+def check_plots(
+    plots: pd.DataFrame,
+    params: QCConfig = QCConfig(),
+    *,
+    coverage_bounds: tuple[float, float, float, float] | None = None,
+) -> QCResult:
     """Run every check on a normalised plots frame (see :func:`pipeline.io.plots.normalise`).
 
     ``coverage_bounds`` (minx, miny, maxx, maxy in degrees), the extent of the rasters, lets a plot
@@ -121,8 +139,9 @@ class _Checker:
     """The state of the checks on one frame: the geometries to screen (repaired as the steps go),
     which rows have an error, and the findings. Each method is one step; :meth:`run` runs them in order."""
 
-    def __init__(self, plots: pd.DataFrame, params: QCConfig,
-                 coverage_bounds: tuple[float, float, float, float] | None) -> None:
+    def __init__(
+        self, plots: pd.DataFrame, params: QCConfig, coverage_bounds: tuple[float, float, float, float] | None
+    ) -> None:
         self.plots, self.params, self.coverage_bounds = plots, params, coverage_bounds
         self.n = len(plots)
         self.original = np.asarray(plots.geometry.to_numpy(), dtype=object)
@@ -133,8 +152,19 @@ class _Checker:
         self.err = np.zeros(self.n, dtype=bool)  # rows with an error: no further geometry checks
 
     def run(self) -> QCResult:
-        for step in (self.reader_notes, self.empty, self.geometry_types, self.coordinate_ranges, self.precision,
-                     self.validity, self.points, self.areas, self.holes, self.identifiers, self.across_plots):
+        for step in (
+            self.reader_notes,
+            self.empty,
+            self.geometry_types,
+            self.coordinate_ranges,
+            self.precision,
+            self.validity,
+            self.points,
+            self.areas,
+            self.holes,
+            self.identifiers,
+            self.across_plots,
+        ):
             step()
         return _result(self.plots, self.out, self.geoms, self.err, self.area_ha)
 
@@ -153,7 +183,9 @@ class _Checker:
     def empty(self) -> None:
         """Missing and empty geometries."""
         missing = shapely.is_missing(self.geoms) | shapely.is_empty(self.geoms)
-        self.out.add(np.flatnonzero(missing & ~self.err), "empty_geometry", "error", "the row has no geometry or an empty one")
+        self.out.add(
+            np.flatnonzero(missing & ~self.err), "empty_geometry", "error", "the row has no geometry or an empty one"
+        )
         self.err |= missing
 
     def geometry_types(self) -> None:
@@ -170,14 +202,18 @@ class _Checker:
             has = np.array([p is not None for p in polys], dtype=bool)
             self.geoms[coll[has]] = polys[has]
             self.types[coll[has]] = shapely.get_type_id(polys[has])
-            self.repaired_note[coll[has]] = [f"a GeometryCollection: its polygons are kept, {d} other part(s) dropped"
-                                        for d in dropped[has]]
+            self.repaired_note[coll[has]] = [
+                f"a GeometryCollection: its polygons are kept, {d} other part(s) dropped" for d in dropped[has]
+            ]
         refused = ~self.err & ~np.isin(self.types, (*POLYGONAL, POINT))
         idx = np.flatnonzero(refused)
         if len(idx):
             kinds = shapely.get_type_id(self.geoms[idx])
-            msgs = [f"{g.geom_type} geometry: only polygons and single points can be screened"
-                    + (" (close the line into a polygon)" if k in LINEAR else "") for g, k in zip(self.geoms[idx], kinds)]
+            msgs = [
+                f"{g.geom_type} geometry: only polygons and single points can be screened"
+                + (" (close the line into a polygon)" if k in LINEAR else "")
+                for g, k in zip(self.geoms[idx], kinds)
+            ]
             self.out.add(idx, "non_polygonal", "error", msgs)
         self.err |= refused
 
@@ -196,10 +232,16 @@ class _Checker:
         out_of_range = live & (~finite | ((lat_bad | lon_bad) & ~swap_range))
         idx = np.flatnonzero(out_of_range)
         if len(idx):
-            msgs = [("coordinates are not finite numbers (a failed reprojection?)" if not np.isfinite(b).all() else
-                     f"coordinates outside longitude ±180 / latitude ±90 (x {b[0]:.6g} to {b[2]:.6g}, y {b[1]:.6g} to "
-                     f"{b[3]:.6g}): projected coordinates with a longitude/latitude CRS? state the right --crs")
-                    for b in bounds[idx]]
+            msgs = [
+                (
+                    "coordinates are not finite numbers (a failed reprojection?)"
+                    if not np.isfinite(b).all()
+                    else f"coordinates outside longitude ±180 / latitude ±90 (x {b[0]:.6g} to {b[2]:.6g}, "
+                    f"y {b[1]:.6g} to {b[3]:.6g}): projected coordinates with a longitude/latitude CRS? "
+                    "state the right --crs"
+                )
+                for b in bounds[idx]
+            ]
             self.out.add(idx, "coordinates_out_of_range", "error", msgs)
         self.err |= out_of_range
         swap_cover = np.zeros(self.n, dtype=bool)
@@ -213,37 +255,69 @@ class _Checker:
         if self.params.fix_swapped_coordinates:
             fix = np.flatnonzero(swap_range | swap_cover)
             self.geoms[fix] = swapped(self.geoms[fix])
-            why = np.where(swap_range[fix], "a latitude beyond ±90 fits as a longitude",
-                           "the plot lies outside the rasters' extent and inside it swapped")
-            self.out.add(fix, "swapped_coordinates_fixed", "warning",
-                    [f"longitude and latitude were swapped ({w}); swapped back as asked (--fix-swapped-coordinates): "
-                     "the swapped-back plot is screened" for w in why])
+            why = np.where(
+                swap_range[fix],
+                "a latitude beyond ±90 fits as a longitude",
+                "the plot lies outside the rasters' extent and inside it swapped",
+            )
+            self.out.add(
+                fix,
+                "swapped_coordinates_fixed",
+                "warning",
+                [
+                    f"longitude and latitude were swapped ({w}); swapped back as asked (--fix-swapped-coordinates): "
+                    "the swapped-back plot is screened"
+                    for w in why
+                ],
+            )
         else:
             idx = np.flatnonzero(swap_range)
-            self.out.add(idx, "suspect_swapped_coordinates", "error",
-                    [f"latitude {b[1]:.6g} to {b[3]:.6g} is beyond ±90 but would fit as a longitude: longitude and "
-                     "latitude look swapped (rerun with --fix-swapped-coordinates to swap them back)" for b in bounds[idx]])
+            self.out.add(
+                idx,
+                "suspect_swapped_coordinates",
+                "error",
+                [
+                    f"latitude {b[1]:.6g} to {b[3]:.6g} is beyond ±90 but would fit as a longitude: longitude and "
+                    "latitude look swapped (rerun with --fix-swapped-coordinates to swap them back)"
+                    for b in bounds[idx]
+                ],
+            )
             self.err |= swap_range
-            self.out.add(np.flatnonzero(swap_cover), "suspect_swapped_coordinates", "warning",
-                    "the plot lies outside the rasters' extent (or --bounds) but would lie inside it with longitude "
-                    "and latitude swapped (rerun with --fix-swapped-coordinates to swap them back)")
+            self.out.add(
+                np.flatnonzero(swap_cover),
+                "suspect_swapped_coordinates",
+                "warning",
+                "the plot lies outside the rasters' extent (or --bounds) but would lie inside it with longitude "
+                "and latitude swapped (rerun with --fix-swapped-coordinates to swap them back)",
+            )
 
     def precision(self) -> None:
         """Coordinate precision (EUDR: 6 decimals), on the file's own longitude/latitude."""
         if self.geographic and self.params.min_decimals > 0:
             idx = np.flatnonzero(~self.err)
             xy, which = shapely.get_coordinates(self.original[idx], return_index=True)
-            precise = ~(few_decimals(xy[:, 0], self.params.min_decimals - 1) & few_decimals(xy[:, 1], self.params.min_decimals - 1))
+            precise = ~(
+                few_decimals(xy[:, 0], self.params.min_decimals - 1)
+                & few_decimals(xy[:, 1], self.params.min_decimals - 1)
+            )
             low = np.bincount(which, weights=precise, minlength=len(idx)) == 0
             low &= np.bincount(which, minlength=len(idx)) > 0
             if low.any():
                 sel = np.isin(which, np.flatnonzero(low))
-                dec = np.maximum(count_decimals(xy[sel, 0], self.params.min_decimals),
-                                 count_decimals(xy[sel, 1], self.params.min_decimals))
+                dec = np.maximum(
+                    count_decimals(xy[sel, 0], self.params.min_decimals),
+                    count_decimals(xy[sel, 1], self.params.min_decimals),
+                )
                 most = np.zeros(len(idx), dtype="int64")
                 np.maximum.at(most, which[sel], dec)
-                texts = np.array([f"coordinates have at most {d} decimal(s) (~{111_000 * 10.0 ** -d:g} m); "
-                                  f"EUDR asks for {self.params.min_decimals}" for d in range(self.params.min_decimals)], dtype=object)
+                texts = np.array(
+                    [
+                        f"coordinates have at most {d} decimal(s) (~{111_000 * 10.0**-d:g} m); "
+                        f"EUDR asks for {self.params.min_decimals}"
+                        for d in range(self.params.min_decimals)
+                    ],
+                    dtype=object,
+                )
                 self.out.add(idx[low], "low_precision", "warning", texts[most[low]])
 
     def validity(self) -> None:
@@ -256,15 +330,21 @@ class _Checker:
             if self.params.repair_invalid:
                 fixed, dropped = repair(self.geoms[bad])
                 ok = np.array([f is not None for f in fixed], dtype=bool)
-                self.out.add(bad[~ok], "collapsed_polygon", "error",
-                        [f"no area left after repair (invalid polygon: {r})" for r in reasons[~ok]])
+                self.out.add(
+                    bad[~ok],
+                    "collapsed_polygon",
+                    "error",
+                    [f"no area left after repair (invalid polygon: {r})" for r in reasons[~ok]],
+                )
                 self.err[bad[~ok]] = True
                 after = plot_areas(fixed[ok]) / M2_PER_HA
                 self.geoms[bad[ok]] = fixed[ok]
                 self.repaired_note[bad[ok]] = [
                     f"invalid polygon ({r}) repaired with make_valid: {a1:.4f} ha"
-                    + (f", {d} collapsed part(s) dropped" if d else "") + "; the repair is screened"
-                    for r, a1, d in zip(reasons[ok], after, dropped[ok])]
+                    + (f", {d} collapsed part(s) dropped" if d else "")
+                    + "; the repair is screened"
+                    for r, a1, d in zip(reasons[ok], after, dropped[ok])
+                ]
             else:
                 self.out.add(bad, "invalid_geometry", "error", [f"invalid polygon: {r}" for r in reasons])
                 self.err[bad] = True
@@ -274,9 +354,17 @@ class _Checker:
     def points(self) -> None:
         """Points: a geodesic circle of the declared (or default) area."""
         self.declared, self.area_col, unreadable = declared_areas(self.plots, self.params.declared_area_column)
-        self.out.add(np.flatnonzero(unreadable), "declared_area_unreadable", "warning",
-                [f"declared area {v!r} ({self.area_col}) is not a number" for v in self.plots[self.area_col].to_numpy()[unreadable]]
-                if unreadable.any() else [])
+        self.out.add(
+            np.flatnonzero(unreadable),
+            "declared_area_unreadable",
+            "warning",
+            [
+                f"declared area {v!r} ({self.area_col}) is not a number"
+                for v in self.plots[self.area_col].to_numpy()[unreadable]
+            ]
+            if unreadable.any()
+            else [],
+        )
         pts = np.flatnonzero(~self.err & (self.types == POINT))
         if len(pts):
             d = self.declared[pts]
@@ -285,12 +373,26 @@ class _Checker:
             xy = shapely.get_coordinates(self.geoms[pts])
             circles, radius = geodesic_circles(xy[:, 0], xy[:, 1], area * M2_PER_HA, vertices=CIRCLE_VERTICES)
             self.geoms[pts] = circles
-            self.out.add(pts, "point_buffered", "warning",
-                    [f"a point: screened as a circle of {a:g} ha ({'declared' if u else 'no declared area: qc.point_default_area_ha'}"
-                     f"), radius {r:.1f} m" for a, u, r in zip(area, use_declared, radius)])
+            self.out.add(
+                pts,
+                "point_buffered",
+                "warning",
+                [
+                    f"a point: screened as a circle of {a:g} ha "
+                    f"({'declared' if u else 'no declared area: qc.point_default_area_ha'}), radius {r:.1f} m"
+                    for a, u, r in zip(area, use_declared, radius)
+                ],
+            )
             over = use_declared & (d > EUDR_POINT_MAX_HA)
-            self.out.add(pts[over], "point_over_4ha", "warning",
-                    [f"a point with a declared area of {a:g} ha: EUDR requires a polygon for plots over 4 ha" for a in d[over]])
+            self.out.add(
+                pts[over],
+                "point_over_4ha",
+                "warning",
+                [
+                    f"a point with a declared area of {a:g} ha: EUDR requires a polygon for plots over 4 ha"
+                    for a in d[over]
+                ],
+            )
         self.is_point = np.zeros(self.n, dtype=bool)
         self.is_point[pts] = True
 
@@ -300,29 +402,54 @@ class _Checker:
         live = np.flatnonzero(~self.err)
         self.area_ha[live] = plot_areas(self.geoms[live]) / M2_PER_HA
         zero = np.flatnonzero(~self.err & ~(self.area_ha >= MIN_AREA_M2 / M2_PER_HA))
-        self.out.add(zero, "collapsed_polygon", "error",
-                [f"the polygon has no area ({a * M2_PER_HA:.2g} m²: a sliver, its vertices nearly on one line)"
-                 for a in self.area_ha[zero]])
+        self.out.add(
+            zero,
+            "collapsed_polygon",
+            "error",
+            [
+                f"the polygon has no area ({a * M2_PER_HA:.2g} m²: a sliver, its vertices nearly on one line)"
+                for a in self.area_ha[zero]
+            ],
+        )
         self.err[zero] = True
         large = np.flatnonzero(~self.err & (self.area_ha > self.params.max_area_ha))
-        self.out.add(large, "large_plot", "warning",
-                [f"{a:.2f} ha, more than qc.max_area_ha ({self.params.max_area_ha:g} ha)" for a in self.area_ha[large]])
+        self.out.add(
+            large,
+            "large_plot",
+            "warning",
+            [f"{a:.2f} ha, more than qc.max_area_ha ({self.params.max_area_ha:g} ha)" for a in self.area_ha[large]],
+        )
         with np.errstate(invalid="ignore"):
             diff = self.area_ha - self.declared
-            tol = np.maximum(np.abs(self.declared) * self.params.area_tolerance_pct / 100, self.params.area_tolerance_ha)
+            tol = np.maximum(
+                np.abs(self.declared) * self.params.area_tolerance_pct / 100, self.params.area_tolerance_ha
+            )
             mismatch = np.flatnonzero(~self.err & ~self.is_point & np.isfinite(self.declared) & (np.abs(diff) > tol))
         if len(mismatch):
-            self.out.add(mismatch, "area_mismatch", "warning",
-                    [f"declared {dd:g} ha ({self.area_col}), computed {a:.4f} ha"
-                     + (f" ({100 * (a - dd) / dd:+.1f} %)" if dd else "")
-                     for dd, a in zip(self.declared[mismatch], self.area_ha[mismatch])])
+            self.out.add(
+                mismatch,
+                "area_mismatch",
+                "warning",
+                [
+                    f"declared {dd:g} ha ({self.area_col}), computed {a:.4f} ha"
+                    + (f" ({100 * (a - dd) / dd:+.1f} %)" if dd else "")
+                    for dd, a in zip(self.declared[mismatch], self.area_ha[mismatch])
+                ],
+            )
 
     def holes(self) -> None:
         """Holes (allowed; flagged for EUDR export)."""
         polys = np.flatnonzero(~self.err & ~self.is_point)
         holes = hole_counts(self.geoms[polys])
-        self.out.add(polys[holes > 0], "has_holes", "info",
-                [f"{h} hole(s): not counted as part of the plot; EUDR files may not accept holes" for h in holes[holes > 0]])
+        self.out.add(
+            polys[holes > 0],
+            "has_holes",
+            "info",
+            [
+                f"{h} hole(s): not counted as part of the plot; EUDR files may not accept holes"
+                for h in holes[holes > 0]
+            ],
+        )
 
     def identifiers(self) -> None:
         """Ids."""
@@ -333,15 +460,23 @@ class _Checker:
         if dup.any():
             idx = np.flatnonzero(dup)
             rows_of = pd.Series(self.rows[idx]).groupby(self.ids[idx]).agg(list).to_dict()
-            self.out.add(idx, "duplicate_id", "warning",
-                    [f"plot_id {self.ids[i]!r} is also used on row(s) {_some([r for r in rows_of[self.ids[i]] if r != self.rows[i]])}"
-                     for i in idx])
+            self.out.add(
+                idx,
+                "duplicate_id",
+                "warning",
+                [
+                    f"plot_id {self.ids[i]!r} is also used on row(s) "
+                    f"{_some([r for r in rows_of[self.ids[i]] if r != self.rows[i]])}"
+                    for i in idx
+                ],
+            )
 
     def across_plots(self) -> None:
         """Across plots: identical geometries, overlaps (spatial index)."""
         live = np.flatnonzero(~self.err)
-        for positions, code, messages in cross_plot_checks(self.geoms[live], self.area_ha[live], self.ids[live], self.rows[live],
-                                                           self.params.overlap_min_share):
+        for positions, code, messages in cross_plot_checks(
+            self.geoms[live], self.area_ha[live], self.ids[live], self.rows[live], self.params.overlap_min_share
+        ):
             self.out.add(live[positions], code, "warning", messages)
 
 
@@ -364,13 +499,16 @@ def _result(plots: pd.DataFrame, out: _Issues, geoms: np.ndarray, err: np.ndarra
     ids = plots["plot_id"].to_numpy()
     rows = plots["source_row"].to_numpy()
     pos, code, sev, msg = out.arrays()
-    issues = pd.DataFrame({
-        "plot_id": pd.Series(ids[pos], dtype=object).astype(str),
-        "source_row": pd.Series(rows[pos], dtype="int64"),
-        "code": pd.Series(code, dtype=object).astype(str),
-        "severity": pd.Series(sev, dtype=object).astype(str),
-        "message": pd.Series(msg, dtype=object).astype(str),
-    }, columns=list(ISSUE_COLUMNS))
+    issues = pd.DataFrame(
+        {
+            "plot_id": pd.Series(ids[pos], dtype=object).astype(str),
+            "source_row": pd.Series(rows[pos], dtype="int64"),
+            "code": pd.Series(code, dtype=object).astype(str),
+            "severity": pd.Series(sev, dtype=object).astype(str),
+            "message": pd.Series(msg, dtype=object).astype(str),
+        },
+        columns=list(ISSUE_COLUMNS),
+    )
     is_error = sev == "error"
     is_warning = sev == "warning"
     status = np.full(n, "ok", dtype=object)

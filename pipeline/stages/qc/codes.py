@@ -14,84 +14,123 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 @dataclass(frozen=True)
 class IssueCode:
-    severity: str   # 'error', 'warning', 'info' or 'error or warning'
-    what: str       # what happened
-    todo: str       # what the user can do
+    severity: str  # 'error', 'warning', 'info' or 'error or warning'
+    what: str  # what happened
+    todo: str  # what the user can do
 
 
 ISSUE_CODES: dict[str, IssueCode] = {
     "unreadable_geometry": IssueCode(
-        "error", "the row's geometry cannot be read: WKT that does not parse, a latitude or longitude "
+        "error",
+        "the row's geometry cannot be read: WKT that does not parse, a latitude or longitude "
         "that is blank or not a number, GeoJSON coordinates that are not rings",
-        "correct the cell or feature in the file (the message quotes it)"),
-    "empty_geometry": IssueCode(
-        "error", "the row has no geometry, or an empty one", "redraw or re-export the plot"),
+        "correct the cell or feature in the file (the message quotes it)",
+    ),
+    "empty_geometry": IssueCode("error", "the row has no geometry, or an empty one", "redraw or re-export the plot"),
     "non_polygonal": IssueCode(
-        "error", "a line, or several points in one row: only polygons and single points can be screened",
-        "map the plot's boundary as a closed polygon, or give one point per plot"),
+        "error",
+        "a line, or several points in one row: only polygons and single points can be screened",
+        "map the plot's boundary as a closed polygon, or give one point per plot",
+    ),
     "invalid_geometry": IssueCode(
-        "error", "the polygon is invalid (crosses itself...) and repair is off (`qc.repair_invalid: false`); "
+        "error",
+        "the polygon is invalid (crosses itself...) and repair is off (`qc.repair_invalid: false`); "
         "GEOS's reason and location are given",
-        "fix it in QGIS (*Fix geometries*), or leave repair on"),
+        "fix it in QGIS (*Fix geometries*), or leave repair on",
+    ),
     "collapsed_polygon": IssueCode(
-        "error", "the polygon has no area (under 1 m²): all its vertices on one line or at one spot, even "
-        "after repair",
-        "redraw the plot"),
+        "error",
+        "the polygon has no area (under 1 m²): all its vertices on one line or at one spot, even after repair",
+        "redraw the plot",
+    ),
     "coordinates_out_of_range": IssueCode(
-        "error", "coordinates beyond longitude ±180° / latitude ±90° (or not finite) that swapping does not "
+        "error",
+        "coordinates beyond longitude ±180° / latitude ±90° (or not finite) that swapping does not "
         "explain: usually metres (UTM) in a file that claims longitude/latitude",
-        "save the file with its true CRS, or state it with `--crs`"),
+        "save the file with its true CRS, or state it with `--crs`",
+    ),
     "suspect_swapped_coordinates": IssueCode(
-        "error or warning", "longitude and latitude look swapped. **Error** when a latitude is beyond ±90° "
+        "error or warning",
+        "longitude and latitude look swapped. **Error** when a latitude is beyond ±90° "
         "but would fit as a longitude (cannot be screened); **warning** when the plot lies outside the "
         "rasters (or `--bounds`) and would lie inside swapped (screened as it is: `not_assessed`)",
-        "fix the file, or rerun with `--fix-swapped-coordinates` to swap them back"),
+        "fix the file, or rerun with `--fix-swapped-coordinates` to swap them back",
+    ),
     "swapped_coordinates_fixed": IssueCode(
-        "warning", "longitude and latitude were swapped back, as asked (`--fix-swapped-coordinates`); the "
-        "swapped-back plot is screened, the output keeps the original", "fix the file"),
+        "warning",
+        "longitude and latitude were swapped back, as asked (`--fix-swapped-coordinates`); the "
+        "swapped-back plot is screened, the output keeps the original",
+        "fix the file",
+    ),
     "geometry_repaired": IssueCode(
-        "warning", "the polygon was invalid (self-intersection, overlapping parts, a ring turning back on "
+        "warning",
+        "the polygon was invalid (self-intersection, overlapping parts, a ring turning back on "
         "itself...) or a geometry collection; it was repaired with `shapely.make_valid` (structure method: "
         "the rings' areas united) keeping the polygonal parts, and the repair is screened; the output keeps "
         "the original. The message gives GEOS's reason, its location, and the repaired area",
-        "check the repaired area is the plot; fix the file (QGIS *Fix geometries*)"),
+        "check the repaired area is the plot; fix the file (QGIS *Fix geometries*)",
+    ),
     "nested_rings_repaired": IssueCode(
-        "warning", "a GeoJSON geometry whose coordinates are nested at the wrong depth (a `Polygon` "
+        "warning",
+        "a GeoJSON geometry whose coordinates are nested at the wrong depth (a `Polygon` "
         "nested like a `MultiPolygon`), which GDAL reads as an empty geometry, was read from the file's "
-        "own coordinates", "fix the exporting tool; nothing to do for screening"),
+        "own coordinates",
+        "fix the exporting tool; nothing to do for screening",
+    ),
     "point_buffered": IssueCode(
-        "warning", "a point: screened as a geodesic circle of the declared area around it (EUDR allows "
+        "warning",
+        "a point: screened as a geodesic circle of the declared area around it (EUDR allows "
         "points for plots up to 4 ha), or of `qc.point_default_area_ha` when no area is declared; the "
-        "output keeps the point", "map the plot's boundary for an exact screening"),
+        "output keeps the point",
+        "map the plot's boundary for an exact screening",
+    ),
     "point_over_4ha": IssueCode(
-        "warning", "a point whose declared area is over 4 ha: EUDR requires a polygon for such plots",
-        "map the plot's boundary"),
+        "warning",
+        "a point whose declared area is over 4 ha: EUDR requires a polygon for such plots",
+        "map the plot's boundary",
+    ),
     "large_plot": IssueCode(
-        "warning", "the plot is larger than `qc.max_area_ha` (default 100 ha): unusual for a farm plot",
-        "check it is one plot (not a farm, a district, or a unit error)"),
+        "warning",
+        "the plot is larger than `qc.max_area_ha` (default 100 ha): unusual for a farm plot",
+        "check it is one plot (not a farm, a district, or a unit error)",
+    ),
     "area_mismatch": IssueCode(
-        "warning", "the declared area (`declared_area_ha`, `area_ha` or EUDR `Area` column, in ha) differs "
+        "warning",
+        "the declared area (`declared_area_ha`, `area_ha` or EUDR `Area` column, in ha) differs "
         "from the computed area by more than `qc.area_tolerance_pct` (default 10 %) and "
-        "`qc.area_tolerance_ha` (default 0.01 ha)", "check the polygon and the declared figure"),
-    "declared_area_unreadable": IssueCode(
-        "warning", "the declared-area cell is not a number", "correct the cell"),
+        "`qc.area_tolerance_ha` (default 0.01 ha)",
+        "check the polygon and the declared figure",
+    ),
+    "declared_area_unreadable": IssueCode("warning", "the declared-area cell is not a number", "correct the cell"),
     "low_precision": IssueCode(
-        "warning", "no coordinate of the plot has more than 5 decimals (`qc.min_decimals`, EUDR asks for 6, "
+        "warning",
+        "no coordinate of the plot has more than 5 decimals (`qc.min_decimals`, EUDR asks for 6, "
         "about 0.1 m); only checked when the file is in WGS84 longitude/latitude",
-        "export the coordinates with 6 decimals or more"),
+        "export the coordinates with 6 decimals or more",
+    ),
     "duplicate_id": IssueCode(
-        "warning", "another row has the same `plot_id`; both are screened", "give each plot its own id"),
+        "warning", "another row has the same `plot_id`; both are screened", "give each plot its own id"
+    ),
     "generated_id": IssueCode(
-        "warning", "the row had no id; `row-<n>` was made from its position",
-        "add an id column and name it with `--id-column`"),
+        "warning",
+        "the row had no id; `row-<n>` was made from its position",
+        "add an id column and name it with `--id-column`",
+    ),
     "duplicate_geometry": IssueCode(
-        "warning", "another row has the same geometry (the partner's id and row are given)",
-        "remove the repeated row, or correct one of the two"),
+        "warning",
+        "another row has the same geometry (the partner's id and row are given)",
+        "remove the repeated row, or correct one of the two",
+    ),
     "overlap": IssueCode(
-        "warning", "the plot overlaps another by at least `qc.overlap_min_share` (default 10 %) of the "
+        "warning",
+        "the plot overlaps another by at least `qc.overlap_min_share` (default 10 %) of the "
         "smaller of the two (the partner's id, row, and the shared hectares are given)",
-        "correct the boundaries; overlapping plots double-count area"),
+        "correct the boundaries; overlapping plots double-count area",
+    ),
     "has_holes": IssueCode(
-        "info", "the polygon has holes: they are not part of the plot and are not screened, but EUDR geolocation files may refuse them",
-        "nothing for screening; for an EUDR export, split the plot around the hole"),
+        "info",
+        "the polygon has holes: they are not part of the plot and are not screened, but EUDR geolocation files may "
+        "refuse them",
+        "nothing for screening; for an EUDR export, split the plot around the hole",
+    ),
 }

@@ -11,7 +11,7 @@ real overlaps, never with their square.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import shapely
@@ -44,8 +44,9 @@ def candidate_pairs(geoms: np.ndarray, min_share: float) -> tuple[np.ndarray, np
     return left[keep], right[keep], same_box[keep]
 
 
-def cross_plot_checks(geoms: np.ndarray, area_ha: np.ndarray, ids: np.ndarray, rows: np.ndarray,
-                      min_share: float) -> Iterator[tuple[np.ndarray, str, list[str]]]:
+def cross_plot_checks(
+    geoms: np.ndarray, area_ha: np.ndarray, ids: np.ndarray, rows: np.ndarray, min_share: float
+) -> Iterator[tuple[np.ndarray, str, list[str]]]:
     """Yield (positions, code, messages) for ``duplicate_geometry`` and ``overlap`` findings.
 
     ``geoms`` are the geometries to screen (valid, polygonal), ``area_ha`` their areas. A pair is
@@ -59,8 +60,14 @@ def cross_plot_checks(geoms: np.ndarray, area_ha: np.ndarray, ids: np.ndarray, r
     same[same_box] = shapely.equals(geoms[left[same_box]], geoms[right[same_box]])
     if same.any():
         a, b = left[same], right[same]
-        yield from _both(a, b, "duplicate_geometry", ids, rows,
-                         lambda other, row, k: f"the same geometry as plot {other!r} (row {row})")
+        yield from _both(
+            a,
+            b,
+            "duplicate_geometry",
+            ids,
+            rows,
+            lambda other, row, k: f"the same geometry as plot {other!r} (row {row})",
+        )
     a, b = left[~same], right[~same]
     inner = shapely.relate_pattern(geoms[a], geoms[b], INTERIORS_INTERSECT)
     a, b = a[inner], b[inner]
@@ -73,9 +80,18 @@ def cross_plot_checks(geoms: np.ndarray, area_ha: np.ndarray, ids: np.ndarray, r
     big = share >= min_share
     a, b, shared, share = a[big], b[big], shared[big], share[big]
     if len(a):
-        yield from _both(a, b, "overlap", ids, rows,
-                         lambda other, row, k: f"overlaps plot {other!r} (row {row}) by {shared[k]:.4f} ha, "
-                                               f"{100 * share[k]:.1f} % of the smaller plot")
+        yield from _both(
+            a,
+            b,
+            "overlap",
+            ids,
+            rows,
+            lambda other, row, k: (
+                f"overlaps plot {other!r} (row {row}) by {shared[k]:.4f} ha, {100 * share[k]:.1f} % of the smaller plot"
+            ),
+        )
+
+
 def _both(a: np.ndarray, b: np.ndarray, code: str, ids, rows, text) -> Iterator[tuple[np.ndarray, str, list[str]]]:
     k = np.arange(len(a))
     yield a, code, [text(ids[j], rows[j], kk) for j, kk in zip(b, k)]

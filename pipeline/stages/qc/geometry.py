@@ -20,8 +20,8 @@ POINT, MULTIPOINT, COLLECTION = 0, 4, 7
 #: Vertices of the circle screened around a point.
 CIRCLE_VERTICES = 64
 
-LINEAR = (1, 2, 5)          # LineString, LinearRing, MultiLineString
-POLYGONAL = (3, 6)          # Polygon, MultiPolygon
+LINEAR = (1, 2, 5)  # LineString, LinearRing, MultiLineString
+POLYGONAL = (3, 6)  # Polygon, MultiPolygon
 
 
 def polygonal_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,8 +57,9 @@ def repair(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, dropped
 
 
-def geodesic_circles(lon: np.ndarray, lat: np.ndarray, area_m2: np.ndarray, *, vertices: int = 64
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def geodesic_circles(
+    lon: np.ndarray, lat: np.ndarray, area_m2: np.ndarray, *, vertices: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
     """Polygons of ``area_m2`` around points, built in metres on the WGS84 ellipsoid.
 
     Each circle's vertices are at one geodesic distance from the centre (``pyproj.Geod.fwd``, all
@@ -77,8 +78,9 @@ def geodesic_circles(lon: np.ndarray, lat: np.ndarray, area_m2: np.ndarray, *, v
     radius = np.sqrt(area_m2 / np.pi) * np.sqrt(k / np.sin(k))  # inscribed-polygon correction
     polys = None
     for _ in range(3):
-        x, y, _b = _GEOD.fwd(np.repeat(lon, vertices), np.repeat(lat, vertices), np.tile(az, n),
-                             np.repeat(radius, vertices))
+        x, y, _b = _GEOD.fwd(
+            np.repeat(lon, vertices), np.repeat(lat, vertices), np.tile(az, n), np.repeat(radius, vertices)
+        )
         x = np.asarray(x).reshape(n, vertices)
         y = np.asarray(y).reshape(n, vertices)
         x = lon[:, None] + (x - lon[:, None] + 180.0) % 360.0 - 180.0  # no jump at the antimeridian

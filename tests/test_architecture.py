@@ -1,0 +1,132 @@
+"""The layer rule of pipeline/ (docs/architecture.md), checked on every import, including the
+imports inside functions:
+
+    cli → job → stages → engine        job → io → engine
+    config, errors, vocab: imported by all, import only each other
+    sample: imports nothing else of pipeline (it checks the engine, so it must not use it)
+
+and there is no import cycle anywhere, between packages or between modules.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "pipeline"
+
+#: Which layers each layer may import (besides itself).
+BASE = {"config", "errors", "vocab", "version"}
+ALLOWED = {
+    "entry": {"cli"},
+    "cli": {"job", "sample", *BASE},
+    "job": {"stages", "io", "engine", *BASE},
+    "stages": {"engine", *BASE},
+    "io": {"engine", *BASE},
+    "engine": set(BASE),
+    "sample": set(),
+    "config": {"errors", "vocab"},
+    "errors": set(),
+    "vocab": set(),
+    "version": set(),
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def layer(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "version"  # pipeline/__init__.py: the version only
+    if parts[1] == "__main__":
+        return "entry"
+    return parts[1]
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every pipeline module ``path`` imports, anywhere in it (functions too), resolved to a module."""
+    me = module_name(path)
+    package = me if path.name == "__init__.py" else me.rsplit(".", 1)[0]
+    modules = {module_name(p) for p in ROOT.rglob("*.py")}
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            names = [target] + [f"{target}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            if not name.startswith("pipeline"):
+                continue
+            # the deepest pipeline module the name refers to (a module, or a name in one)
+            while name not in modules and "." in name:
+                name = name.rsplit(".", 1)[0]
+            if name in modules and name != me:
+                found.add(name)
+    return found
+
+
+GRAPH = {module_name(p): imports_of(p) for p in sorted(ROOT.rglob("*.py"))}
+
+
+def test_the_layers_are_what_the_architecture_says():
+    assert set(map(layer, GRAPH)) <= set(ALLOWED), "a new top-level module: give it a layer here and in the docs"
+
+
+@pytest.mark.parametrize("module", sorted(GRAPH))
+def test_each_module_imports_only_what_its_layer_may(module):
+    own = layer(module)
+    wrong = sorted(
+        f"{target} ({layer(target)})"
+        for target in GRAPH[module]
+        if layer(target) != own and layer(target) not in ALLOWED[own]
+    )
+    assert not wrong, f"{module} ({own}) must not import {', '.join(wrong)}"
+
+
+def test_there_is_no_import_cycle():
+    # Each package's __init__ may gather its own modules (an ``import pipeline.stages.qc`` runs
+    # it); an edge from a module to the __init__ of a package it is in is not a real dependency.
+    def edges(m):
+        return [t for t in GRAPH[m] if not m.startswith(t + ".")]
+
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(m: str) -> None:
+        state[m] = 1
+        stack.append(m)
+        for t in edges(m):
+            if state.get(t) == 1:
+                cycle = stack[stack.index(t) :] + [t]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if t not in state:
+                visit(t)
+        stack.pop()
+        state[m] = 2
+
+    for m in GRAPH:
+        if m not in state:
+            visit(m)
+
+
+def test_the_checker_sees_imports_inside_functions():
+    """cli/screen.py imports the job inside a function only (for a fast --help); the graph has it."""
+    tree = ast.parse((ROOT / "cli" / "screen.py").read_text(encoding="utf-8"))
+    top = {n.module for n in tree.body if isinstance(n, ast.ImportFrom)}
+    assert "job" not in top
+    assert "pipeline.job" in GRAPH["pipeline.cli.screen"]

@@ -1,0 +1,70 @@
+"""Write the generated tables of docs/ from the code, or check that they are in step.
+
+    python tools/gen_docs.py          # rewrite the tables (what `make docs` runs)
+    python tools/gen_docs.py --check  # exit 1, naming the pages, when a table is out of step
+
+Each table sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` in its page:
+
+* ``options-table`` (docs/usage.md): every command-line option and config key, from the config
+  models' fields (:func:`pipeline.cli.options.options_table`);
+* ``qc-codes`` (docs/qc.md): every quality-control code (:data:`pipeline.stages.qc.ISSUE_CODES`);
+* ``qc-settings`` (docs/qc.md): the quality-control options (:func:`pipeline.cli.options.options_table`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipeline.cli.options import QC_OPTIONS, options_table, rows_table  # noqa: E402
+from pipeline.stages.qc import ISSUE_CODES  # noqa: E402
+
+
+def qc_codes_table() -> str:
+    lines = ["| code | severity | what happened | what you can do |", "| --- | --- | --- | --- |"]
+    for code, c in ISSUE_CODES.items():
+        lines.append(f"| `{code}` | {c.severity} | {c.what} | {c.todo} |")
+    return "\n".join(lines) + "\n"
+
+
+REGIONS: dict[tuple[str, str], Callable[[], str]] = {
+    ("docs/usage.md", "options-table"): options_table,
+    ("docs/qc.md", "qc-codes"): qc_codes_table,
+    ("docs/qc.md", "qc-settings"): lambda: rows_table(QC_OPTIONS),
+}
+
+
+def render(text: str, name: str, table: str) -> str:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in text or end not in text:
+        raise SystemExit(f"the markers {start} and {end} are missing")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{table}{end}{tail}"
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    stale = []
+    for (page, name), make in REGIONS.items():
+        path = ROOT / page
+        text = path.read_text(encoding="utf-8")
+        new = render(text, name, make())
+        if new != text:
+            stale.append(f"{page} ({name})")
+            if not check:
+                path.write_text(new, encoding="utf-8")
+    if check and stale:
+        print("out of step with the code: " + ", ".join(stale) + "; run `make docs`")
+        return 1
+    if not check:
+        print("updated: " + (", ".join(stale) or "nothing (already in step)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
