@@ -152,10 +152,6 @@ class ForestDefinition(_Section):
         8, description="Pixels of a forest patch touch by their sides (4) or also their corners (8)"
     )
 
-    def forest_only(self) -> ForestDefinition:
-        """Just the forest definition (for keys and metadata), whatever else this model holds."""
-        return ForestDefinition(**{k: getattr(self, k) for k in ForestDefinition.model_fields})
-
 
 class ScreeningConfig(ForestDefinition):
     """The forest definition, plus the rules that turn figures into a status."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from . import __version__
 from .config import BaselineConfig, DatasetConfig, ExecutionConfig, PlotsConfig, QCConfig, RunConfig
-from .errors import BaselineError, ConfigError, RasterError
+from .errors import BaselineError, ConfigError, OutputError, RasterError, RegionsError
 from .io.deliveries import read_deliveries
 from .io.gpkg import (
     check_baseline_targets,
@@ -195,8 +195,6 @@ def load_baseline_inputs(cfg: BaselineConfig) -> BaselineInputs:
                 ", ".join(regions.dropped_ids[:20]),
             )
         if len(regions) == 0:
-            from .errors import RegionsError
-
             raise RegionsError(f"{raw.source}: no region has a usable geometry")
     deliveries = None
     if cfg.deliveries is not None:
@@ -282,8 +280,6 @@ def run_validate(
     """Quality control alone: read the plots, check them, write the findings to ``out`` (.gpkg or .csv)."""
     if out is not None:
         if out.suffix.lower() not in (".gpkg", ".csv"):
-            from .errors import OutputError
-
             raise OutputError(f"{out}: the issues are written as .gpkg or .csv; choose one of these extensions")
         check_target(out, overwrite)
     plots = read_plots(plots_cfg)

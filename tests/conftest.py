@@ -40,6 +40,36 @@ def write_raster(
     return path
 
 
+@pytest.fixture(scope="module")
+def memory_raster():
+    """Factory: a single-band raster held in memory (GDAL's /vsimem, through rasterio's MemoryFile);
+    returns its path, which every reader of this process opens like a file. Freed after the module."""
+    from rasterio.io import MemoryFile
+
+    files = []
+
+    def make(array: np.ndarray, *, x0: float, y0: float, px: float = PX, nodata=None) -> str:
+        array = np.asarray(array)
+        mem = MemoryFile(ext=".tif")
+        files.append(mem)
+        with mem.open(
+            driver="GTiff",
+            width=array.shape[1],
+            height=array.shape[0],
+            count=1,
+            dtype=array.dtype,
+            crs="EPSG:4326",
+            transform=from_origin(x0, y0, px, px),
+            nodata=nodata,
+        ) as dst:
+            dst.write(array, 1)
+        return mem.name
+
+    yield make
+    for mem in files:
+        mem.close()
+
+
 @pytest.fixture
 def hansen_pair(tmp_path):
     """Factory: write a lossyear/treecover2000 pair from two arrays; returns (loss_path, cover_path)."""

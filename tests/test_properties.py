@@ -149,34 +149,14 @@ def test_rows_out_equal_rows_in_and_order_does_not_matter(spec, order, fix):
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory):
-    import rasterio
-    from rasterio.transform import from_origin
-
+def source(memory_raster):
     from pipeline.io.rasters import open_hansen
 
-    d = tmp_path_factory.mktemp("props")
     n = 24
     rng = np.random.default_rng(3)
-    arrays = {
-        "loss.tif": rng.choice([0, 0, 0, 5, 21, 23], (n, n)).astype("uint8"),
-        "cover.tif": rng.integers(0, 100, (n, n)).astype("uint8"),
-    }
-    for name, a in arrays.items():
-        with rasterio.open(
-            d / name,
-            "w",
-            driver="GTiff",
-            width=n,
-            height=n,
-            count=1,
-            dtype="uint8",
-            crs="EPSG:4326",
-            transform=from_origin(X0, Y0, 0.001, 0.001),
-            nodata=255 if name == "loss.tif" else None,
-        ) as f:
-            f.write(a, 1)
-    return open_hansen(d / "loss.tif", d / "cover.tif")
+    loss = memory_raster(rng.choice([0, 0, 0, 5, 21, 23], (n, n)).astype("uint8"), x0=X0, y0=Y0, px=0.001, nodata=255)
+    cover = memory_raster(rng.integers(0, 100, (n, n)).astype("uint8"), x0=X0, y0=Y0, px=0.001)
+    return open_hansen(loss, cover)
 
 
 @settings(

@@ -23,7 +23,7 @@ import click
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from ..config import BaselineConfig, RunConfig
+from ..config import BaselineConfig, QCConfig, RunConfig, ScreeningConfig
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,8 @@ def make_option(opt: Option, *, required: bool = False, help_prefix: str = "") -
     """The click option for ``opt``, with the field's help and default."""
     meaning, default = opt.describe()
     help_text = f"{help_prefix}{meaning}" + ("" if meaning.endswith(".") else ".")
-    help_text += "" if required else f"  [default: {default}]"
+    if not required and opt.switch is None:  # a switch is off unless given
+        help_text += f"  [default: {default}]"
     kw: dict[str, Any] = {"default": None, "help": help_text}
     if opt.switch is not None:
         kw.update(is_flag=True, flag_value=opt.switch)
@@ -193,32 +194,60 @@ RASTER_OPTIONS = [
     Option("rasters.datamask", "--datamask", metavar="SPEC"),
     Option("rasters.last_year", "--last-year", metavar="YEAR"),
 ]
-SCREENING_OPTIONS = [
-    Option("screening.reference_year", "--reference-year", metavar="YEAR"),
-    Option("screening.canopy_threshold", "--canopy-threshold", metavar="PCT"),
-    Option("screening.canopy_operator", "--canopy-operator"),
-    Option("screening.min_forest_patch_ha", "--min-forest-patch-ha", metavar="HA"),
-    Option("screening.patch_connectivity", "--patch-connectivity"),
-    Option("screening.review_max_ha", "--review-max-ha", metavar="HA"),
-    Option("screening.min_data_coverage_pct", "--min-data-coverage-pct", metavar="PCT"),
-    Option("screening.status_rule", "--status-rule"),
-]
-QC_OPTIONS = [
-    Option("qc.fix_swapped_coordinates", "--fix-swapped-coordinates", switch=True),
-    Option(
-        "qc.repair_invalid",
-        "--no-repair",
-        switch=False,
-        help="Do not repair invalid polygons: report them as errors (invalid_geometry), not screened",
-    ),
-    Option("qc.max_area_ha", "--max-area-ha", metavar="HA"),
-    Option("qc.area_tolerance_pct", "--area-tolerance-pct", metavar="PCT"),
-    Option("qc.area_tolerance_ha", "--area-tolerance-ha", metavar="HA"),
-    Option("qc.point_default_area_ha", "--point-default-area-ha", metavar="HA"),
-    Option("qc.overlap_min_share", "--overlap-min-share", metavar="SHARE"),
-    Option("qc.min_decimals", "--min-decimals", metavar="N"),
-    Option("qc.declared_area_column", "--declared-area-column", metavar="NAME"),
-]
+
+
+def section_options(
+    section: str, model: type[BaseModel], special: dict[str, Option] | None = None, root: type[BaseModel] = RunConfig
+) -> list[Option]:
+    """An option for every field of a config section, in the model's order: ``--field-name`` (a
+    ``--no-field-name`` switch for a setting that is on by default), or the ``special`` one given
+    for that field. A field added to the model gets its option, its help and its docs row."""
+    special = special or {}
+    out = []
+    for name, field in model.model_fields.items():
+        if name in special:
+            out.append(special[name])
+            continue
+        key, flag = f"{section}.{name}", "--" + name.replace("_", "-")
+        if field.annotation is bool:
+            on = bool(field.default)
+            out.append(
+                Option(
+                    key,
+                    f"--no-{flag[2:]}" if on else flag,
+                    root,
+                    switch=not on,
+                    help=f"Turn off: {field.description}" if on else None,
+                )
+            )
+        else:
+            out.append(Option(key, flag, root, metavar=_metavar(name, field)))
+    return out
+
+
+def _metavar(name: str, field: FieldInfo) -> str | None:
+    if _click_type(field) not in (int, float):
+        return None
+    units = (("_pct", "PCT"), ("_threshold", "PCT"), ("_ha", "HA"), ("_year", "YEAR"), ("_share", "SHARE"), ("_m", "M"))
+    for suffix, metavar in units:
+        if name.endswith(suffix):
+            return metavar
+    return "N"
+
+
+SCREENING_OPTIONS = section_options("screening", ScreeningConfig)
+QC_OPTIONS = section_options(
+    "qc",
+    QCConfig,
+    {
+        "repair_invalid": Option(
+            "qc.repair_invalid",
+            "--no-repair",
+            switch=False,
+            help="Do not repair invalid polygons: report them as errors (invalid_geometry), not screened",
+        ),
+    },
+)
 OUTPUT_OPTIONS = [
     Option("output.path", "--out", metavar="PATH"),
     Option("output.overwrite", "--overwrite", switch=True),
