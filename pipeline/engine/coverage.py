@@ -87,11 +87,58 @@ def coverage_fractions(geoms, grid: Grid) -> Coverage:
     """
     geoms = np.asarray(geoms, dtype=object)
     n = len(geoms)
-    if n == 0:
+    p = _edge_pieces(geoms, grid)
+    if p is None:
         return _empty_coverage()
+    owner, row, col, xm, dy, r_min, c_min, width, height = p
+
+    # --- accumulate into ragged per-polygon buffers of height x (width + 1) ------------------
+    stride = width + 1
+    size = height * stride
+    offset = np.zeros(n + 1, dtype="int64")
+    np.cumsum(size, out=offset[1:])
+    flat = offset[owner] + row * stride[owner] + col
+    acc = np.bincount(flat, weights=dy * (1 - xm), minlength=offset[-1])
+    acc += np.bincount(flat + 1, weights=dy * xm, minlength=offset[-1] + 1)[: offset[-1]]
+
+    # Cumulative sum along each buffer row (rows are contiguous runs of length `stride`). Rows of
+    # equal length are summed together as a 2-D array, so that each polygon's result does not
+    # depend on which other polygons share the batch (bit-identical reruns and partitionings).
+    row_len = np.repeat(stride, height)
+    row_start = np.zeros(len(row_len), dtype="int64")
+    np.cumsum(row_len[:-1], out=row_start[1:])
+    cover = np.empty_like(acc)
+    for length in np.unique(row_len):
+        starts = row_start[row_len == length]
+        cells = starts[:, None] + np.arange(length)
+        cover[cells] = np.cumsum(acc[cells], axis=1)
+
+    # --- back to (polygon, row, col) entries -------------------------------------------------
+    poly_of_cell = np.repeat(np.arange(n), size)
+    local = np.arange(offset[-1]) - offset[poly_of_cell]
+    lrow = local // stride[poly_of_cell]
+    lcol = local % stride[poly_of_cell]
+    valid = (lcol < width[poly_of_cell]) & (cover > _FRACTION_EPS)
+    poly = poly_of_cell[valid]
+    return Coverage(
+        index=poly,
+        row=lrow[valid] + r_min[poly],
+        col=lcol[valid] + c_min[poly],
+        fraction=np.minimum(cover[valid], 1.0),
+    )
+
+
+def _edge_pieces(geoms: np.ndarray, grid: Grid):
+    """Every ring of every polygon cut at every grid line: per piece its polygon, its cell (row,
+    col, relative to the polygon's window), its mean position in the cell (xm) and its signed
+    height (dy, with the ring's sign); and per polygon its window (r_min, c_min, width, height).
+    None when no geometry is polygonal."""
+    n = len(geoms)
+    if n == 0:
+        return None
     polygonal = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
     if not polygonal.any():
-        return _empty_coverage()
+        return None
     idx_geoms = np.flatnonzero(polygonal)
 
     # --- rings, their owner polygon, and whether each is a shell or a hole -------------------
@@ -154,41 +201,89 @@ def coverage_fractions(geoms, grid: Grid) -> Coverage:
     row = np.clip(row, 0, height[owner] - 1)
     xm = np.clip((pu0 + pu1) / 2 - col, 0.0, 1.0)
     dy = dy * ring_factor[edge_ring[e]]
+    return owner, row, col, xm, dy, r_min, c_min, width, height
 
-    # --- accumulate into ragged per-polygon buffers of height x (width + 1) ------------------
-    stride = width + 1
-    size = height * stride
-    offset = np.zeros(n + 1, dtype="int64")
-    np.cumsum(size, out=offset[1:])
-    flat = offset[owner] + row * stride[owner] + col
-    acc = np.bincount(flat, weights=dy * (1 - xm), minlength=offset[-1])
-    acc += np.bincount(flat + 1, weights=dy * xm, minlength=offset[-1] + 1)[: offset[-1]]
 
-    # Cumulative sum along each buffer row (rows are contiguous runs of length `stride`). Rows of
-    # equal length are summed together as a 2-D array, so that each polygon's result does not
-    # depend on which other polygons share the batch (bit-identical reruns and partitionings).
-    row_len = np.repeat(stride, height)
-    row_start = np.zeros(len(row_len), dtype="int64")
-    np.cumsum(row_len[:-1], out=row_start[1:])
-    cover = np.empty_like(acc)
-    for length in np.unique(row_len):
-        starts = row_start[row_len == length]
-        cells = starts[:, None] + np.arange(length)
-        cover[cells] = np.cumsum(acc[cells], axis=1)
+# --- One large polygon, window by window -----------------------------------------------------
 
-    # --- back to (polygon, row, col) entries -------------------------------------------------
-    poly_of_cell = np.repeat(np.arange(n), size)
-    local = np.arange(offset[-1]) - offset[poly_of_cell]
-    lrow = local // stride[poly_of_cell]
-    lcol = local % stride[poly_of_cell]
-    valid = (lcol < width[poly_of_cell]) & (cover > _FRACTION_EPS)
-    poly = poly_of_cell[valid]
-    return Coverage(
-        index=poly,
-        row=lrow[valid] + r_min[poly],
-        col=lcol[valid] + c_min[poly],
-        fraction=np.minimum(cover[valid], 1.0),
+
+@dataclass(frozen=True)
+class PolygonPieces:
+    """One polygon's rings cut at every grid line, ready to give its coverage of any window.
+
+    ``row0``/``col0`` is the polygon's first cell on the grid and ``height`` x ``width`` its
+    window; per piece: ``row``, ``col`` (relative to ``row0``/``col0``, sorted by row), and the
+    two amounts it adds to its cell (``a``) and to the next one (``b``) before the cumulative sum
+    along the row. Memory grows with the polygon's perimeter in pixels, not with its area.
+    """
+
+    row0: int
+    col0: int
+    height: int
+    width: int
+    row: np.ndarray
+    col: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+
+    def band(self, row0: int, height: int) -> PolygonPieces:
+        """The pieces in grid rows ``row0 .. row0+height-1`` (what a window of that band needs)."""
+        lo, hi = np.searchsorted(self.row, [row0 - self.row0, row0 - self.row0 + height])
+        return PolygonPieces(
+            self.row0,
+            self.col0,
+            self.height,
+            self.width,
+            self.row[lo:hi],
+            self.col[lo:hi],
+            self.a[lo:hi],
+            self.b[lo:hi],
+        )
+
+
+def polygon_pieces(geom, grid: Grid) -> PolygonPieces | None:
+    """The :class:`PolygonPieces` of one (Multi)Polygon on ``grid``; None when it covers nothing."""
+    p = _edge_pieces(np.asarray([geom], dtype=object), grid)
+    if p is None:
+        return None
+    _owner, row, col, xm, dy, r_min, c_min, width, height = p
+    order = np.argsort(row, kind="stable")
+    return PolygonPieces(
+        int(r_min[0]),
+        int(c_min[0]),
+        int(height[0]),
+        int(width[0]),
+        row[order],
+        col[order],
+        (dy * (1 - xm))[order],
+        (dy * xm)[order],
     )
+
+
+def window_coverage(pieces: PolygonPieces, row0: int, col0: int, height: int, width: int) -> np.ndarray:
+    """The coverage fraction of every cell of a window (grid rows ``row0..+height``, columns
+    ``col0..+width``) by the polygon of ``pieces``: a (height, width) float array, 0 outside.
+
+    The same accumulation as :func:`coverage_fractions`, restricted to the window: pieces left of
+    it add their whole height to every cell of their row (a carry), pieces right of it nothing.
+    Memory is that of the window, whatever the polygon's size.
+    """
+    lr0, lc0 = row0 - pieces.row0, col0 - pieces.col0
+    lo, hi = np.searchsorted(pieces.row, [lr0, lr0 + height])
+    row = pieces.row[lo:hi] - lr0
+    col = pieces.col[lo:hi] - lc0
+    a, b = pieces.a[lo:hi], pieces.b[lo:hi]
+    left = col < 0
+    carry = np.bincount(row[left], weights=a[left] + b[left], minlength=height).astype("float64", copy=False)
+    inside = (col >= 0) & (col < width)
+    stride = width + 1
+    flat = row[inside] * stride + col[inside]
+    size = height * stride
+    acc = np.bincount(flat, weights=a[inside], minlength=size).astype("float64", copy=False)
+    acc += np.bincount(flat + 1, weights=b[inside], minlength=size + 1)[:size]
+    cover = np.cumsum(acc.reshape(height, stride), axis=1)[:, :width]
+    cover += carry[:, None]
+    return np.where(cover > _FRACTION_EPS, np.minimum(cover, 1.0), 0.0)
 
 
 def to_pixel(x: np.ndarray, y: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray]:

@@ -45,18 +45,31 @@ def partition(pix: np.ndarray, block_size: int = 512, max_plots: int = 5000) -> 
     return groups
 
 
-def batches(groups: list[np.ndarray], max_plots: int = 20_000) -> list[list[np.ndarray]]:
+def batches(
+    groups: list[np.ndarray],
+    max_plots: int = 20_000,
+    *,
+    cells: np.ndarray | None = None,
+    max_cells: int = 4_000_000,
+) -> list[list[np.ndarray]]:
     """Consecutive partitions gathered into batches of at most ``max_plots`` plots (at least one
     partition each): one task computes the coverage of a whole batch at once, so the per-call
-    overhead of numpy is paid per batch, not per partition."""
+    overhead of numpy is paid per batch, not per partition.
+
+    ``cells`` (per plot, indexed like the groups' members) bounds a batch's memory too: the
+    coverage of a batch needs about 100 bytes per cell of its plots' bounding boxes, so a batch
+    holds at most ``max_cells`` of them (a batch of ordinary plots never comes near)."""
     out: list[list[np.ndarray]] = []
     size = max_plots
+    area = 0
     for g in groups:
-        if size + len(g) > max_plots:
+        g_cells = int(cells[g].sum()) if cells is not None else 0
+        if size + len(g) > max_plots or (area and area + g_cells > max_cells):
             out.append([])
-            size = 0
+            size = area = 0
         out[-1].append(g)
         size += len(g)
+        area += g_cells
     return out
 
 

@@ -91,6 +91,7 @@ def imap_partitions(
     progress: bool = False,
     desc: str = "screening",
     weights: Iterable[int] | None = None,
+    unit: str = "plot",
 ) -> Iterator[R]:
     """Like :func:`map_partitions`, but yields each result, in task order, as soon as it is there,
     so that the caller can store it and let it go (memory does not hold every result at once)."""
@@ -99,7 +100,7 @@ def imap_partitions(
     if len(weights) != len(tasks):
         raise ValueError(f"{len(weights)} weights for {len(tasks)} tasks")
     kind = parse_scheduler(scheduler) if isinstance(scheduler, str) else None
-    bar = tqdm(total=sum(weights), desc=desc, unit="plot", disable=not progress, leave=False)
+    bar = tqdm(total=sum(weights), desc=desc, unit=unit, disable=not progress, leave=False)
     try:
         if kind is None or kind not in (LOCAL, THREADS):
             yield from _map_dask(fn, tasks, weights, bar, scheduler)

@@ -6,6 +6,11 @@ on a scheduler (:mod:`.schedulers`). Each task reads the window of every partiti
 product's layers, computes the exact coverage of its plots (:mod:`.coverage`) and their per-plot
 areas (:mod:`.stats`).
 
+A plot larger than :data:`LARGE_PLOT_CELLS` cells (a bounding box of some 28 x 28 km on a
+Hansen grid) is measured on its own by :func:`measure_polygon`, window by window
+(:data:`WINDOW_PX` pixels square), so that its memory is that of one window whatever its size: a
+country-sized polygon is measured slowly, with progress, instead of failing.
+
 The engine opens no file: the product is any object that has the attributes of
 :class:`ProductSource`, whose layers read windows (:class:`pipeline.io.rasters.Product` is one; a
 test can pass arrays).
@@ -14,7 +19,7 @@ test can pass arrays).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,14 +27,22 @@ import numpy as np
 import shapely
 
 from ..config import ExecutionConfig, ForestDefinition
-from .coverage import Grid, coverage_fractions
+from .coverage import Grid, PolygonPieces, coverage_fractions, polygon_pieces, window_coverage
+from .geodesy import pixel_row_areas
 from .memory import trim, tune_allocator
 from .partitions import batches, partition, pixel_bounds, window_of
-from .pixels import ProductSpec, patch_margin
+from .pixels import FOREST_BIT, INVALID_BIT, MISSING_BIT, VALID_BIT, ProductSpec, as_int, patch_margin, pixel_codes
 from .schedulers import default_workers, imap_partitions
 from .stats import PlotStats, plot_statistics
 
 log = logging.getLogger(__name__)
+
+#: Plots whose bounding box holds more cells than this are measured window by window.
+LARGE_PLOT_CELLS = 1 << 20
+#: Side, in pixels, of the windows a large plot is measured in (~60 MB of work each).
+WINDOW_PX = 1024
+#: Cells (of the plots' bounding boxes) a task of ordinary plots holds at most: bounds its memory.
+TASK_MAX_CELLS = 4_000_000
 
 
 class LayerReader(Protocol):
@@ -105,13 +118,17 @@ def measure_product(
     workers = execution.workers or default_workers(len(ok), scheduler)
     grid = product.grid
     pix = pixel_bounds(shapely.bounds(geoms[ok]), grid)
+    cells = (pix[:, 2] - pix[:, 0]) * (pix[:, 3] - pix[:, 1] + 1)
+    large = cells > LARGE_PLOT_CELLS
+    if large.any():  # measured window by window, after the others
+        ok, big, pix, cells = ok[~large], ok[large], pix[~large], cells[~large]
     groups = partition(pix)
     margin = 0
-    if forest.min_forest_patch_ha > 0:
+    if forest.min_forest_patch_ha > 0 and len(pix):
         lats = grid.y0 - np.array([pix[:, 0].min(), pix[:, 2].max()]) * grid.dy
         margin = patch_margin(grid, forest.min_forest_patch_ha, float(np.abs(lats).max()))
     tasks = []
-    for batch in batches(groups, max_plots=batch_size(len(ok), workers)):
+    for batch in batches(groups, max_plots=batch_size(len(ok), workers), cells=cells, max_cells=TASK_MAX_CELLS):
         plots_in = np.concatenate(batch)
         tasks.append(
             Task(
@@ -132,7 +149,7 @@ def measure_product(
         scheduler,
         workers,
     )
-    order = ok[np.concatenate(groups)]
+    order = ok[np.concatenate(groups)] if groups else ok
     start = 0
     for part in imap_partitions(
         measure_task,
@@ -146,6 +163,13 @@ def measure_product(
         n_part = len(part.total)
         part.scatter(stats, order[start : start + n_part])  # stored at once: no list of every result
         start += n_part
+    if large.any():
+        log.info("%s: %d large plot(s) measured window by window", product.name, len(big))
+        for i in big:
+            one = measure_polygon(
+                geoms[i], product, forest, execution, progress=progress, client=client, workers=workers
+            )
+            one.scatter(stats, np.array([i]))
     trim()
     return stats
 
@@ -154,3 +178,132 @@ def batch_size(n_plots: int, workers: int) -> int:
     """Plots per task: large enough to amortise numpy's per-call cost, small enough to bound memory
     and give every worker several tasks (for balance and a moving progress bar)."""
     return int(np.clip(n_plots // max(4 * workers, 1), 2_000, 10_000))
+
+
+# --- One large polygon, window by window ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WindowTask:
+    """One window of a large polygon: the polygon's pieces in the window's rows, the window, and
+    the margin read around it (for forest patches)."""
+
+    pieces: PolygonPieces
+    window: tuple[int, int, int, int]
+    margin: int
+    product: Any
+    forest: ForestDefinition
+
+
+def measure_window(task: WindowTask) -> PlotStats:
+    """Areas (m²) of the part of a polygon inside one window: its coverage, the window's pixels
+    (with the margin, for forest patches) classified, weighted by the ellipsoidal row areas."""
+    tune_allocator()
+    row0, col0, height, width = task.window
+    spec = task.product.spec
+    n_years = spec.last_year - spec.first_year + 1
+    cover = window_coverage(task.pieces, row0, col0, height, width)
+    stats = PlotStats.zeros(1, n_years)
+    if not cover.any():
+        return stats
+    m = task.margin
+    grid = task.product.grid
+    row_areas = pixel_row_areas(grid.y0, grid.dy, grid.dx, row0 - m, row0 + height + m)
+    w = cover * row_areas[m : m + height, None]
+    stats.total[0] = w.sum()
+    raw = {}
+    for key, layer in task.product.layers.items():
+        raw[key] = layer.read_raw(row0 - m, col0 - m, height + 2 * m, width + 2 * m)
+        present = raw[key][1] if isinstance(raw[key], tuple) else None
+        if present is not None and not present.any():  # no tile under the window: all missing
+            stats.missing[0] = stats.total[0]
+            return stats
+    layers = {key: as_int(value) for key, value in raw.items()}
+    del raw
+    flags, years = pixel_codes(layers, spec, task.forest, row_areas)
+    del layers
+    flags, years = flags[m : m + height, m : m + width], years[m : m + height, m : m + width]
+    for name, bit in (("valid", VALID_BIT), ("forest", FOREST_BIT), ("missing", MISSING_BIT), ("invalid", INVALID_BIT)):
+        getattr(stats, name)[0] = w[(flags & bit) != 0].sum()
+    lost = years >= 0
+    stats.loss[0] = np.bincount(years[lost], weights=w[lost], minlength=n_years)
+    return stats
+
+
+def large_windows(pieces: PolygonPieces, size: int = WINDOW_PX) -> list[tuple[int, int, int, int]]:
+    """The windows (row0, col0, height, width) of a polygon's bounding box, on a lattice of
+    ``size`` pixels anchored at the grid's origin (so they depend only on the polygon), in row-major
+    order."""
+    r0, c0 = pieces.row0, pieces.col0
+    r1, c1 = r0 + pieces.height, c0 + pieces.width
+    out = []
+    for wr in range(r0 // size * size, r1, size):
+        for wc in range(c0 // size * size, c1, size):
+            top, left = max(wr, r0), max(wc, c0)
+            out.append((top, left, min(wr + size, r1) - top, min(wc + size, c1) - left))
+    return out
+
+
+def measure_polygon(
+    geom,
+    product: ProductSource,
+    forest: ForestDefinition,
+    execution: ExecutionConfig = ExecutionConfig(),
+    *,
+    window: int = WINDOW_PX,
+    progress: bool | Callable[[int, int], None] = False,
+    client: Any = None,
+    workers: int | None = None,
+) -> PlotStats:
+    """Areas (m²) of one polygon of any size on ``product``, measured window by window.
+
+    The polygon's rings are cut at grid lines once (memory grows with its perimeter); then each
+    ``window`` x ``window`` window of its bounding box gets its coverage, its pixels and its
+    areas, and is let go. A window the polygon does not reach costs no raster read. Windows run
+    on ``execution``'s scheduler (or ``client``) and are summed in a fixed order, so the result is
+    the same on every scheduler. ``progress`` is a bar (True) or a callable taking (windows done,
+    windows in all), called after each window. Returns a one-row :class:`PlotStats` (all zeros for
+    a geometry that covers nothing).
+    """
+    spec = product.spec
+    n_years = spec.last_year - spec.first_year + 1
+    out = PlotStats.zeros(1, n_years)
+    grid = product.grid
+    pieces = None if geom is None else polygon_pieces(geom, grid)
+    if pieces is None:
+        return out
+    margin = 0
+    if forest.min_forest_patch_ha > 0:
+        lats = grid.y0 - np.array([pieces.row0, pieces.row0 + pieces.height]) * grid.dy
+        margin = patch_margin(grid, forest.min_forest_patch_ha, float(np.abs(lats).max()))
+    wins = large_windows(pieces, window)
+    tasks = [WindowTask(pieces.band(r0, h), (r0, c0, h, w), margin, product, forest) for r0, c0, h, w in wins]
+    scheduler = client if client is not None else execution.scheduler
+    workers = workers or execution.workers or default_workers(len(tasks) * 10_000, scheduler)
+    log.info(
+        "%s: a plot of %d x %d pixels, in %d windows of %d px",
+        product.name,
+        pieces.height,
+        pieces.width,
+        len(tasks),
+        window,
+    )
+    report = progress if callable(progress) else None
+    done = 0
+    for part in imap_partitions(
+        measure_window,
+        tasks,
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress is True,
+        desc=f"large plot ({product.name})",
+        weights=[1] * len(tasks),
+        unit="window",
+    ):
+        for f in PlotStats.FIELDS:
+            getattr(out, f)[:] += getattr(part, f)
+        done += 1
+        if report is not None:
+            report(done, len(tasks))
+    trim()
+    return out
