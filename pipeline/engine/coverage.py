@@ -268,6 +268,29 @@ def window_coverage(pieces: PolygonPieces, row0: int, col0: int, height: int, wi
     it add their whole height to every cell of their row (a carry), pieces right of it nothing.
     Memory is that of the window, whatever the polygon's size.
     """
+    carry, inside = _window_parts(pieces, row0, col0, height, width)
+    if inside is None:  # no edge crosses the window: each row is wholly in or out
+        return np.broadcast_to(_clip_cover(carry)[:, None], (height, width)).copy()
+    row, col, a, b = inside
+    stride = width + 1
+    flat = row * stride + col
+    size = height * stride
+    acc = np.bincount(flat, weights=a, minlength=size).astype("float64", copy=False)
+    acc += np.bincount(flat + 1, weights=b, minlength=size + 1)[:size]
+    cover = np.cumsum(acc.reshape(height, stride), axis=1)[:, :width]
+    cover += carry[:, None]
+    return _clip_cover(cover)
+
+
+def window_row_coverage(pieces: PolygonPieces, row0: int, col0: int, height: int, width: int) -> np.ndarray | None:
+    """When no edge of the polygon crosses the window, the coverage of each of its rows (every
+    cell of a row has the same: 0 or 1); None otherwise. Costs the window's height, not its area."""
+    carry, inside = _window_parts(pieces, row0, col0, height, width)
+    return _clip_cover(carry) if inside is None else None
+
+
+def _window_parts(pieces: PolygonPieces, row0: int, col0: int, height: int, width: int):
+    """The carry into each row of a window, and the pieces inside it (None when there are none)."""
     lr0, lc0 = row0 - pieces.row0, col0 - pieces.col0
     lo, hi = np.searchsorted(pieces.row, [lr0, lr0 + height])
     row = pieces.row[lo:hi] - lr0
@@ -276,13 +299,12 @@ def window_coverage(pieces: PolygonPieces, row0: int, col0: int, height: int, wi
     left = col < 0
     carry = np.bincount(row[left], weights=a[left] + b[left], minlength=height).astype("float64", copy=False)
     inside = (col >= 0) & (col < width)
-    stride = width + 1
-    flat = row[inside] * stride + col[inside]
-    size = height * stride
-    acc = np.bincount(flat, weights=a[inside], minlength=size).astype("float64", copy=False)
-    acc += np.bincount(flat + 1, weights=b[inside], minlength=size + 1)[:size]
-    cover = np.cumsum(acc.reshape(height, stride), axis=1)[:, :width]
-    cover += carry[:, None]
+    if not inside.any():
+        return carry, None
+    return carry, (row[inside], col[inside], a[inside], b[inside])
+
+
+def _clip_cover(cover: np.ndarray) -> np.ndarray:
     return np.where(cover > _FRACTION_EPS, np.minimum(cover, 1.0), 0.0)
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import shapely
 
 from ..config import ExecutionConfig, ForestDefinition
-from .coverage import Grid, PolygonPieces, coverage_fractions, polygon_pieces, window_coverage
+from .coverage import Grid, PolygonPieces, coverage_fractions, polygon_pieces, window_coverage, window_row_coverage
 from .geodesy import pixel_row_areas
 from .memory import trim, tune_allocator
 from .partitions import batches, partition, pixel_bounds, window_of
@@ -202,24 +202,32 @@ def measure_window(task: WindowTask) -> PlotStats:
     row0, col0, height, width = task.window
     spec = task.product.spec
     n_years = spec.last_year - spec.first_year + 1
-    cover = window_coverage(task.pieces, row0, col0, height, width)
     stats = PlotStats.zeros(1, n_years)
-    if not cover.any():
-        return stats
     m = task.margin
     grid = task.product.grid
     row_areas = pixel_row_areas(grid.y0, grid.dy, grid.dx, row0 - m, row0 + height + m)
-    w = cover * row_areas[m : m + height, None]
-    stats.total[0] = w.sum()
+    rows = window_row_coverage(task.pieces, row0, col0, height, width)
+    if rows is not None and not rows.any():  # the polygon does not reach this window
+        return stats
     raw = {}
     for key, layer in task.product.layers.items():
         raw[key] = layer.read_raw(row0 - m, col0 - m, height + 2 * m, width + 2 * m)
         present = raw[key][1] if isinstance(raw[key], tuple) else None
         if present is not None and not present.any():  # no tile under the window: all missing
+            if rows is not None:
+                stats.total[0] = width * (rows * row_areas[m : m + height]).sum()
+            else:
+                stats.total[0] = (
+                    window_coverage(task.pieces, row0, col0, height, width) * row_areas[m : m + height, None]
+                ).sum()
             stats.missing[0] = stats.total[0]
             return stats
     layers = {key: as_int(value) for key, value in raw.items()}
     del raw
+    cover = window_coverage(task.pieces, row0, col0, height, width)
+    w = cover * row_areas[m : m + height, None]
+    del cover
+    stats.total[0] = w.sum()
     flags, years = pixel_codes(layers, spec, task.forest, row_areas)
     del layers
     flags, years = flags[m : m + height, m : m + width], years[m : m + height, m : m + width]
