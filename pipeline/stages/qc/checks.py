@@ -9,6 +9,13 @@ The checks run on all rows at once (shapely 2 array functions, numpy), one step 
 (:class:`_Checker`); a row with an error skips the later geometry checks. Cross-plot checks use a
 spatial index (:mod:`.cross`).
 
+:func:`check_plots` runs everything on one frame. The checks are in two kinds, so that a registry
+too large for memory can be checked in parts: :func:`check_rows` runs every check that looks at
+one row at a time (any part of the file gives the same findings for its rows), and the checks
+across rows — duplicated ids (:func:`duplicate_id_issues`) and duplicated or overlapping
+geometries (:mod:`.cross`) — run on what the rows left; :func:`finish` merges the findings of a
+set of rows into their :class:`QCResult`.
+
 What is screened (``QCResult.geometry``) is the input geometry, or a stand-in for it: the repair of
 an invalid polygon, a circle of the declared area around a point, the plot with longitude and
 latitude swapped back (only when asked). The original geometry is never changed: the outputs keep it.
@@ -28,7 +35,7 @@ from ...engine.geodesy import geodesic_areas as plot_areas
 from ...errors import PlotsError
 from ...vocab import ISSUE_COLUMNS
 from .codes import ISSUE_CODES, SEVERITY_ORDER
-from .cross import cross_plot_checks
+from .cross import CrossIssues, cross_plot_checks
 from .geometry import (
     CIRCLE_VERTICES,
     COLLECTION,
@@ -69,6 +76,21 @@ class QCResult:
     area_ha: np.ndarray = None  # area of the screened geometry on the WGS84 ellipsoid (NaN when not screenable)
 
 
+@dataclass
+class RowChecks:
+    """What the checks of single rows found in a frame: the findings (positions into the frame,
+    in the order the checks made them), which rows have an error, the geometry to screen and its
+    area (None and NaN where there is an error)."""
+
+    pos: np.ndarray
+    code: np.ndarray
+    severity: np.ndarray
+    message: np.ndarray
+    err: np.ndarray
+    geometry: np.ndarray
+    area_ha: np.ndarray
+
+
 class _Issues:
     """Accumulates findings as arrays: (positions, code, severity, messages)."""
 
@@ -90,11 +112,26 @@ class _Issues:
         self.sev.append(np.full(len(positions), severity, dtype=object))
         self.msg.append(np.asarray(list(messages), dtype=object))
 
-    def arrays(self):
+    def add_raw(self, positions, codes, severities, messages) -> None:
+        """Findings with a code and severity of their own each."""
+        if len(positions):
+            self.pos.append(np.asarray(positions, dtype="int64"))
+            self.code.append(np.asarray(codes, dtype=object))
+            self.sev.append(np.asarray(severities, dtype=object))
+            self.msg.append(np.asarray(messages, dtype=object))
+
+    def unsorted(self):
+        """Every finding, in the order they were added."""
         if not self.pos:
             e = np.zeros(0, dtype=object)
             return np.zeros(0, dtype="int64"), e, e, e
-        pos, code, sev, msg = (np.concatenate(a) for a in (self.pos, self.code, self.sev, self.msg))
+        return tuple(np.concatenate(a) for a in (self.pos, self.code, self.sev, self.msg))
+
+    def arrays(self):
+        """Every finding, by row, then severity, then code (the order of adding otherwise)."""
+        pos, code, sev, msg = self.unsorted()
+        if not len(pos):
+            return pos, code, sev, msg
         rank = pd.Series(sev).map(SEVERITY_ORDER).to_numpy()
         order = np.lexsort((code.astype(str), rank, pos))
         return pos[order], code[order], sev[order], msg[order]
@@ -132,7 +169,60 @@ def check_plots(
     ``coverage_bounds`` (minx, miny, maxx, maxy in degrees), the extent of the rasters, lets a plot
     that lies outside it but would lie inside with longitude and latitude swapped be flagged.
     """
+    rows = check_rows(plots, params, coverage_bounds=coverage_bounds)
+    ids = plots["plot_id"].astype(str).to_numpy(dtype=object)
+    source_rows = plots["source_row"].to_numpy()
+    dup_pos, dup_msg = duplicate_id_issues(ids, source_rows)
+    live = np.flatnonzero(~rows.err)
+    cross = cross_plot_checks(
+        rows.geometry[live], rows.area_ha[live], ids[live], source_rows[live], params.overlap_min_share
+    )
+    extra = CrossIssues.concat(
+        [
+            CrossIssues(dup_pos, np.full(len(dup_pos), "duplicate_id", dtype=object), dup_msg, np.zeros(len(dup_pos))),
+            cross.at(live),
+        ]
+    )
+    return finish(plots, rows, extra)
+
+
+def check_rows(
+    plots: pd.DataFrame,
+    params: QCConfig = QCConfig(),
+    *,
+    coverage_bounds: tuple[float, float, float, float] | None = None,
+) -> RowChecks:
+    """The checks that look at one row at a time (every check but duplicated ids and the
+    cross-plot checks): their findings for any part of a file are those of the whole file."""
     return _Checker(plots, params, coverage_bounds).run()
+
+
+def duplicate_id_issues(ids: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``duplicate_id`` warnings: positions (into ``ids``) and messages naming the other rows.
+
+    ``ids`` may be any subset of the plots that holds every row of each id it holds (the
+    rows sharing an id need no other rows to be found)."""
+    ids = np.asarray(ids, dtype=object)
+    dup = pd.Series(ids, dtype=object).duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return np.zeros(0, dtype="int64"), np.zeros(0, dtype=object)
+    idx = np.flatnonzero(dup)
+    rows_of = pd.Series(rows[idx]).groupby(ids[idx]).agg(list).to_dict()
+    messages = [
+        f"plot_id {ids[i]!r} is also used on row(s) {_some([r for r in rows_of[ids[i]] if r != rows[i]])}" for i in idx
+    ]
+    return idx, np.asarray(messages, dtype=object)
+
+
+def finish(plots: pd.DataFrame, rows: RowChecks, extra: CrossIssues | None = None) -> QCResult:
+    """The :class:`QCResult` of a frame from its single-row findings and the warnings found across
+    rows (``extra``: positions into the frame; duplicated ids, duplicated or overlapping
+    geometries, already in their order within a row)."""
+    out = _Issues()
+    out.add_raw(rows.pos, rows.code, rows.severity, rows.message)
+    if extra is not None and len(extra):
+        out.add_raw(extra.pos, extra.code, np.full(len(extra), "warning", dtype=object), extra.message)
+    return _result(plots, out, rows.geometry, rows.err, rows.area_ha)
 
 
 class _Checker:
@@ -146,8 +236,6 @@ class _Checker:
         self.n = len(plots)
         self.original = np.asarray(plots.geometry.to_numpy(), dtype=object)
         self.geoms = self.original.copy()
-        self.ids = plots["plot_id"].astype(str).to_numpy(dtype=object)
-        self.rows = plots["source_row"].to_numpy()
         self.out = _Issues()
         self.err = np.zeros(self.n, dtype=bool)  # rows with an error: no further geometry checks
 
@@ -162,11 +250,11 @@ class _Checker:
             self.points,
             self.areas,
             self.holes,
-            self.identifiers,
-            self.across_plots,
+            self.generated_ids,
         ):
             step()
-        return _result(self.plots, self.out, self.geoms, self.err, self.area_ha)
+        pos, code, sev, msg = self.out.unsorted()
+        return RowChecks(pos, code, sev, msg, self.err, np.where(self.err, None, self.geoms), self.area_ha)
 
     def reader_notes(self) -> None:
         """What the reader found (unreadable or recovered geometries)."""
@@ -451,33 +539,11 @@ class _Checker:
             ],
         )
 
-    def identifiers(self) -> None:
-        """Ids."""
+    def generated_ids(self) -> None:
+        """Rows whose id was made from the row number."""
         generated = np.asarray(self.plots.attrs.get("id_generated", np.zeros(self.n, dtype=bool)), dtype=bool)
         idx = np.flatnonzero(generated)
         self.out.add(idx, "generated_id", "warning", "no plot id in the input; the id was made from the row number")
-        dup = pd.Series(self.ids, dtype=object).duplicated(keep=False).to_numpy()
-        if dup.any():
-            idx = np.flatnonzero(dup)
-            rows_of = pd.Series(self.rows[idx]).groupby(self.ids[idx]).agg(list).to_dict()
-            self.out.add(
-                idx,
-                "duplicate_id",
-                "warning",
-                [
-                    f"plot_id {self.ids[i]!r} is also used on row(s) "
-                    f"{_some([r for r in rows_of[self.ids[i]] if r != self.rows[i]])}"
-                    for i in idx
-                ],
-            )
-
-    def across_plots(self) -> None:
-        """Across plots: identical geometries, overlaps (spatial index)."""
-        live = np.flatnonzero(~self.err)
-        for positions, code, messages in cross_plot_checks(
-            self.geoms[live], self.area_ha[live], self.ids[live], self.rows[live], self.params.overlap_min_share
-        ):
-            self.out.add(live[positions], code, "warning", messages)
 
 
 def _some(rows: list, at_most: int = 5) -> str:
