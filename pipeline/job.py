@@ -2,7 +2,8 @@
 
 * :func:`run` — a screening job (``cacao-screen run`` and ``screen``): check the destinations,
   open the loss products, read the plots, screen them, write ``screening.gpkg`` atomically, and
-  build ``baseline.gpkg`` from it when the config has a ``baseline`` section;
+  build ``baseline.gpkg`` from it when the config has a ``baseline`` section. A registry of any
+  size is screened in bounded memory, in chunks (see :func:`run`);
 * :func:`run_baseline` — the baseline from an existing screening (``cacao-screen baseline``);
 * :func:`run_validate` — quality control alone (``cacao-screen validate``);
 * :func:`run_fetch_tiles` — download the raster tiles under the plots (``cacao-screen fetch-tiles``).
@@ -15,35 +16,58 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 import time
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from . import __version__
 from .config import BaselineConfig, DatasetConfig, ExecutionConfig, PlotsConfig, QCConfig, RunConfig
+from .engine.partitions import KeyGrid
+from .engine.schedulers import cluster
 from .errors import BaselineError, ConfigError, OutputError, RasterError, RegionsError
 from .io.deliveries import read_deliveries
 from .io.gpkg import (
+    ScreeningWriter,
+    arrow_table,
     check_baseline_targets,
     check_target,
+    layer_geometry_type,
+    output_wkb,
     read_previous,
     read_screening,
     write_baseline,
-    write_screening,
     write_validation,
 )
-from .io.plots import read_plots
+from .io.plots import PlotStream, open_plots, read_plots
 from .io.rasters import Product, close_datasets, open_product
 from .io.regions import read_regions
+from .io.spill import KEY, Chunk, Position, Spill
 from .stages.baseline import BaselineInputs, BaselineResult, build_baseline
 from .stages.baseline.build import forest_text
 from .stages.baseline.periods import check_plots_columns, loss_years
 from .stages.baseline.regions import prepare_regions
 from .stages.baseline.supply import parse_deliveries
-from .stages.screening import ScreenResult, screen_plots
+from .stages.qc.checks import (
+    DECLARED_AREA_COLUMNS,
+    RowChecks,
+    check_rows,
+    declared_areas,
+    duplicate_id_issues,
+    finish,
+)
+from .stages.qc.cross import CrossIssues, PendingIssues, cross_checks_between, cross_plot_checks, part_cross_checks
+from .stages.screening import add_total, input_names, key_prefix, screen_checked, status_summary
 from .stages.validation import ValidationResult, validate_plots
-from .vocab import ISSUE_COLUMNS, META_CONFIG, META_CREATED, META_GENERATOR, META_REFERENCE_YEAR
+from .vocab import ISSUE_COLUMNS, META_CONFIG, META_CREATED, META_GENERATOR, META_REFERENCE_YEAR, STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -71,46 +95,375 @@ def open_products(cfg: RunConfig) -> list[Product]:
     return products
 
 
-def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
+@dataclass
+class JobResult:
+    """What a screening job did: where it wrote, how many plots, by status, what quality control
+    found (by severity and code), how long each phase took, and the baseline when one was built."""
+
+    path: Path
+    plots_in: int = 0
+    plots_out: int = 0
+    reused: int = 0
+    statuses: pd.DataFrame | None = None  # plots, area_ha, loss_after_ref_ha per status
+    issue_counts: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
+    metadata: dict[str, str] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)
+    baseline: Any = None
+
+    def summary(self) -> pd.DataFrame:
+        """Plots and hectares per status (every status listed, in a fixed order), and the total."""
+        empty = pd.DataFrame({"plots": 0, "area_ha": 0.0, "loss_after_ref_ha": 0.0}, index=list(STATUSES))
+        return add_total(self.statuses if self.statuses is not None else empty)
+
+
+class Phases:
+    """Seconds spent in each phase of a job, reported with ``-v``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, name: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - started
+
+    def report(self, total: float) -> None:
+        parts = ", ".join(f"{name} {s:.1f} s" for name, s in self.seconds.items())
+        log.info("phases: %s; total %.1f s", parts, total)
+
+
+#: Rows read from the plots file at a time.
+BATCH_ROWS = 65_536
+
+
+def run(cfg: RunConfig, *, progress: bool = False) -> JobResult:
     """The whole job of a validated config: read, screen, write ``cfg.output.path`` atomically
-    (and the baseline, when the config has a ``baseline`` section)."""
+    (and the baseline, when the config has a ``baseline`` section).
+
+    Memory is bounded by a chunk of plots, not by the registry. The plots file is read once, in
+    batches: each batch gets the quality-control checks of single rows and goes to a spill file
+    beside the output, sorted by location (the raster block under each plot). Then come the
+    checks across rows that reach beyond a chunk — duplicated ids, plots larger than a raster
+    block — and the chunks of ``execution.chunk_plots`` plots, in location order: each is read
+    back, checked against its neighbours for duplicated and overlapping geometries, screened
+    and written to the GeoPackage while the next is screened. The figures, statuses and findings
+    are those of screening the whole file at once; the rows come out in location order (see
+    docs/outputs.md).
+    """
     started = time.time()
+    phases = Phases()
     overwrite = cfg.output.overwrite or cfg.output.incremental  # an incremental run replaces its output
     check_target(cfg.output.path, overwrite)  # fail before the work, not after
     baseline_inputs = None
-    if cfg.baseline is not None:
-        check_baseline_targets(cfg.baseline.output, overwrite)
-        baseline_inputs = load_baseline_inputs(cfg.baseline)
-    products = open_products(cfg)
-    plots = read_plots(cfg.plots)
-    previous = read_previous(cfg.output.path) if cfg.output.incremental else None
+    with phases("open inputs"):
+        if cfg.baseline is not None:
+            check_baseline_targets(cfg.baseline.output, overwrite)
+            baseline_inputs = load_baseline_inputs(cfg.baseline)
+        products = open_products(cfg)
+        stream = open_plots(cfg.plots, batch_size=BATCH_ROWS, keep=_qc_columns(cfg))
+        declared_areas(pd.DataFrame(columns=stream.columns), cfg.qc.declared_area_column)  # a named column exists
+        previous = read_previous(cfg.output.path) if cfg.output.incremental else None
+    out = Path(cfg.output.path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.stem}.", suffix=".tmp-work", dir=out.parent))
     try:
-        result = screen_plots(
-            plots, products, cfg.screening, qc=cfg.qc, execution=cfg.execution, progress=progress, previous=previous
-        )
+        with cluster(cfg.execution.scheduler) as client:
+            result = _screen_in_chunks(
+                cfg, products, stream, previous, staging, phases, client, progress, overwrite, started
+            )
     finally:
         close_datasets()
-    if len(result.plots) != len(plots):  # the invariant the whole design protects
-        raise RuntimeError(f"internal error: {len(plots)} plots in, {len(result.plots)} out")
-    result.metadata = screening_metadata(cfg, products, plots, result, started)
-    write_screening(
-        cfg.output.path, result.plots, result.loss_by_year, result.issues, result.metadata, overwrite=overwrite
-    )
+        shutil.rmtree(staging, ignore_errors=True)
     if cfg.baseline is not None:
-        result.baseline = run_baseline(
-            cfg.output.path,
-            cfg.baseline,
-            overwrite=overwrite,
-            products=products,
-            execution=cfg.execution,
-            progress=progress,
-            inputs=baseline_inputs,
-        )
+        with phases("baseline"):
+            result.baseline = run_baseline(
+                cfg.output.path,
+                cfg.baseline,
+                overwrite=overwrite,
+                products=products,
+                execution=cfg.execution,
+                progress=progress,
+                inputs=baseline_inputs,
+            )
+    result.phases = dict(phases.seconds)
+    phases.report(time.time() - started)
     return result
 
 
+def _qc_columns(cfg: RunConfig) -> tuple[str, ...]:
+    """The attribute columns quality control reads (the declared area)."""
+    named = (cfg.qc.declared_area_column,) if cfg.qc.declared_area_column else ()
+    return (*DECLARED_AREA_COLUMNS, *named)
+
+
+@dataclass
+class _Scan:
+    """What the first pass keeps besides the spill: a few bytes per plot, and the large plots."""
+
+    hashes: list = field(default_factory=list)  # a hash of every plot's id, batch by batch
+    big: list = field(default_factory=list)  # (source rows, ids, geometries, areas) of plots wider than a block
+    types: set = field(default_factory=set)  # geometry types of the input
+    tiles: int = 0
+
+
+def _screen_in_chunks(
+    cfg: RunConfig,
+    products: list[Product],
+    stream: PlotStream,
+    previous,
+    staging: Path,
+    phases: Phases,
+    client,
+    progress: bool,
+    overwrite: bool,
+    started: float,
+) -> JobResult:
+    from tqdm.auto import tqdm
+
+    keygrid = KeyGrid(products[0].grid)
+    spill = Spill(staging)
+    scan = _Scan()
+    # --- pass 1: read, check every row, spill in location order --------------------------------
+    bar = tqdm(desc="reading and checking plots", unit="plot", disable=not progress, leave=False)
+    with phases("read and check plots"):
+        for batch in stream.batches():
+            _scan_batch(batch, cfg, products, keygrid, spill, scan)
+            bar.update(len(batch))
+        spill.close()
+    bar.close()
+    n = spill.rows
+    log.info("%s: %d plots read and checked", stream.path, n)
+    if scan.tiles:
+        log.info("%d tile(s) of lazily indexed tile sets lie under the plots: opened and checked", scan.tiles)
+    # --- checks across rows that reach beyond a chunk ------------------------------------------
+    pending = PendingIssues()
+    with phases("duplicate ids and large plots"):
+        _duplicate_ids(spill, scan, pending)
+        _large_plots(spill, scan, pending, cfg.qc.overlap_min_share)
+    # --- pass 2: chunk by chunk, screen and write ----------------------------------------------
+    chunks = spill.plan(cfg.execution.chunk_plots)
+    log.info("screening %d plots in %d chunk(s) of at most %d", n, len(chunks), cfg.execution.chunk_plots)
+    prefix = key_prefix(products, cfg.screening)
+    result = JobResult(Path(cfg.output.path), plots_in=n)
+    statuses = None
+    issue_counts: dict = defaultdict(int)
+    bar = tqdm(total=n, desc="screening", unit="plot", disable=not progress, leave=False)
+    writer = ScreeningWriter(
+        cfg.output.path, overwrite=overwrite, geometry_type=layer_geometry_type(scan.types), staging=staging
+    )
+    renamed = None
+    with writer:
+        for chunk in chunks:
+            with phases("screen"):
+                table, checked, frame = _chunk_checks(spill, chunk, keygrid, pending, cfg.qc.overlap_min_share)
+                part = screen_checked(
+                    frame,
+                    checked,
+                    products,
+                    cfg.screening,
+                    execution=cfg.execution,
+                    client=client,
+                    progress=False,
+                    large_progress=progress,
+                    previous=previous,
+                    prefix=prefix,
+                )
+            with phases("write"):
+                if renamed is None:
+                    renamed = input_names(stream.columns, part.columns.columns)
+                writer.add(_plots_table(table, stream.columns, renamed, part.columns), part.loss_by_year, part.issues)
+            s = status_summary(part.columns, total=False)
+            statuses = s if statuses is None else statuses + s
+            for key, k in part.issues.groupby(["severity", "code"]).size().items():
+                issue_counts[key] += int(k)
+            result.reused += part.reused
+            bar.update(len(frame))
+        bar.close()
+        if writer.rows != n:  # the invariant the whole design protects
+            raise RuntimeError(f"internal error: {n} plots in, {writer.rows} out")
+        result.plots_out = writer.rows
+        result.statuses = statuses
+        result.issue_counts = pd.Series(issue_counts, dtype="int64").sort_index()
+        with phases("write"):
+            result.metadata = screening_metadata(cfg, products, stream, result, started)
+            writer.finish(result.metadata)
+    phases.seconds["write"] = max(phases.seconds["write"], writer.write_s)
+    return result
+
+
+def _scan_batch(batch, cfg: RunConfig, products: list[Product], keygrid: KeyGrid, spill: Spill, scan: _Scan) -> None:
+    """Pass 1 for one batch: the single-row checks, location keys, the spill."""
+    import pyarrow as pa
+    import shapely
+
+    frame = batch.frame
+    rows = check_rows(frame, cfg.qc, coverage_bounds=products[0].bounds)
+    n = len(frame)
+    live = ~rows.err
+    raw = frame.geometry.to_numpy()
+    bounds = np.full((n, 4), np.nan)
+    has_raw = ~shapely.is_missing(raw) & ~shapely.is_empty(raw)
+    bounds[has_raw] = shapely.bounds(raw[has_raw])
+    bounds[live] = shapely.bounds(rows.geometry[live])
+    keys = keygrid.keys(bounds)
+    big = live & ~keygrid.small(bounds)
+    for p in products:  # open and check the tiles under these plots before any is screened
+        scan.tiles += p.require(bounds[live])
+    ids = frame["plot_id"].to_numpy(dtype=object)
+    source_rows = frame["source_row"].to_numpy()
+    scan.hashes.append(pd.util.hash_array(ids))
+    if big.any():
+        scan.big.append((source_rows[big], ids[big], rows.geometry[big], rows.area_ha[big]))
+    wkb, types = output_wkb(raw)
+    scan.types |= types
+    order = np.argsort(rows.pos, kind="stable")  # each row's findings, in the order they were made
+    counts = np.bincount(rows.pos, minlength=n)
+    offsets = np.zeros(n + 1, dtype="int32")
+    np.cumsum(counts, out=offsets[1:])
+    found = pa.StructArray.from_arrays(
+        [pa.array(a[order].astype(str), pa.string()) for a in (rows.code, rows.severity, rows.message)],
+        ["code", "severity", "message"],
+    )
+    columns = {
+        "plot_id": pa.array(ids.astype(str), pa.string()),
+        "source_row": pa.array(source_rows, pa.int64()),
+    }
+    for name in batch.attributes.column_names:
+        columns[name] = batch.attributes.column(name)
+    columns.update(
+        {
+            "_geom": pa.array(wkb, pa.binary()),
+            "_screened": pa.array(shapely.to_wkb(rows.geometry), pa.binary()),
+            "_area_ha": pa.array(rows.area_ha, pa.float64()),
+            "_issues": pa.ListArray.from_arrays(pa.array(offsets), found),
+            "_big": pa.array(big),
+            KEY: pa.array(keys, pa.int64()),
+        }
+    )
+    spill.append(pa.table(columns))
+
+
+def _duplicate_ids(spill: Spill, scan: _Scan, pending: PendingIssues) -> None:
+    """``duplicate_id`` findings: ids hashed in pass 1; the rows of hashes met twice read back."""
+    if not scan.hashes:
+        return
+    hashes = np.concatenate(scan.hashes)
+    scan.hashes = []
+    values, counts = np.unique(hashes, return_counts=True)
+    dup = values[counts > 1]
+    del hashes, values, counts
+    if not len(dup):
+        return
+    ids, rows = [], []
+    for t in spill.scan(["plot_id", "source_row"]):
+        i = t.column("plot_id").to_numpy(zero_copy_only=False).astype(object)
+        m = np.isin(pd.util.hash_array(i), dup)
+        ids.append(i[m])
+        rows.append(t.column("source_row").to_numpy()[m])
+    ids_a, rows_a = np.concatenate(ids), np.concatenate(rows)
+    order = np.argsort(rows_a, kind="stable")  # by row, as the whole file lists them
+    ids_a, rows_a = ids_a[order], rows_a[order]
+    pos, msg = duplicate_id_issues(ids_a, rows_a)
+    pending.add(rows_a, CrossIssues(pos, np.full(len(pos), "duplicate_id", dtype=object), msg, np.zeros(len(pos))))
+
+
+def _large_plots(spill: Spill, scan: _Scan, pending: PendingIssues, min_share: float) -> None:
+    """Duplicated and overlapping geometries of plots larger than a raster block (they can meet
+    plots of any chunk): against each other, then against every other plot, a pass over the spill."""
+    import shapely
+
+    if not scan.big:
+        return
+    rows, ids, geoms, areas = (np.concatenate([b[k] for b in scan.big]) for k in range(4))
+    scan.big = []
+    log.info("%d plot(s) larger than a raster block: checked against every other plot", len(rows))
+    pending.add(rows, cross_plot_checks(geoms, areas, ids, rows, min_share))
+    big = (geoms, areas, ids, rows)
+    for t in spill.scan(["plot_id", "source_row", "_screened", "_area_ha", "_big"]):
+        g = shapely.from_wkb(t.column("_screened").to_numpy(zero_copy_only=False))
+        small = ~t.column("_big").to_numpy(zero_copy_only=False) & ~shapely.is_missing(g)
+        if not small.any():
+            continue
+        other = (
+            g[small],
+            t.column("_area_ha").to_numpy()[small],
+            t.column("plot_id").to_numpy(zero_copy_only=False).astype(object)[small],
+            t.column("source_row").to_numpy()[small],
+        )
+        on_other, on_big = cross_checks_between(other, big, min_share)
+        pending.add(other[3], on_other)
+        pending.add(rows, on_big)
+
+
+_CROSS_COLUMNS = ["plot_id", "source_row", "_screened", "_area_ha", "_big"]
+
+
+def _chunk_checks(spill: Spill, chunk: Chunk, keygrid: KeyGrid, pending: PendingIssues, min_share: float):
+    """A chunk read back, and its quality control finished: the findings of single rows (from the
+    spill), duplicated ids and large plots (pending), and the duplicated or overlapping geometries
+    of its plots, among themselves and with the plots just beyond it (whose findings are kept
+    for their own chunk). Returns the chunk's table, its ``QCResult`` and its key frame."""
+    import shapely
+
+    table = spill.read(chunk.start, chunk.stop)
+    n = table.num_rows
+    ids = table.column("plot_id").to_numpy(zero_copy_only=False).astype(object)
+    source_rows = table.column("source_row").to_numpy()
+    frame = pd.DataFrame({"plot_id": ids, "source_row": source_rows})
+    geoms = shapely.from_wkb(table.column("_screened").to_numpy(zero_copy_only=False))
+    err = shapely.is_missing(geoms)
+    area = table.column("_area_ha").to_numpy()
+    found = table.column("_issues").combine_chunks()
+    lengths = found.value_lengths().to_numpy(zero_copy_only=False)
+    flat = found.flatten()
+    rows = RowChecks(
+        np.repeat(np.arange(n), np.nan_to_num(lengths).astype("int64")),
+        flat.field("code").to_numpy(zero_copy_only=False).astype(object),
+        flat.field("severity").to_numpy(zero_copy_only=False).astype(object),
+        flat.field("message").to_numpy(zero_copy_only=False).astype(object),
+        err,
+        geoms,
+        area,
+    )
+    # duplicated and overlapping geometries: this chunk's plots, and those just beyond it
+    own = np.flatnonzero(~err & ~table.column("_big").to_numpy(zero_copy_only=False))
+    halo = spill.read(chunk.stop, Position(chunk.last_key + keygrid.width + 2, 0), _CROSS_COLUMNS)
+    hg = shapely.from_wkb(halo.column("_screened").to_numpy(zero_copy_only=False))
+    hk = np.flatnonzero(~shapely.is_missing(hg) & ~halo.column("_big").to_numpy(zero_copy_only=False))
+    h_rows = halo.column("source_row").to_numpy()[hk]
+    found_cross = part_cross_checks(
+        np.concatenate([geoms[own], hg[hk]]),
+        np.concatenate([area[own], halo.column("_area_ha").to_numpy()[hk]]),
+        np.concatenate([ids[own], halo.column("plot_id").to_numpy(zero_copy_only=False).astype(object)[hk]]),
+        np.concatenate([source_rows[own], h_rows]),
+        len(own),
+        min_share,
+    )
+    mine = found_cross.pos < len(own)
+    theirs = found_cross.take(~mine)
+    theirs.pos = theirs.pos - len(own)
+    pending.add(h_rows, theirs)
+    extra = CrossIssues.concat([pending.take(source_rows), found_cross.take(mine).at(own)]).ordered()
+    return table, finish(frame, rows, extra), frame
+
+
+def _plots_table(table, attributes: list[str], renamed: dict[str, str], columns: pd.DataFrame):
+    """The ``plots`` rows of a chunk as written: ids, the input's attributes, the screening's
+    columns, the geometry."""
+    import pyarrow as pa
+
+    ours = arrow_table(columns)
+    names = ["plot_id", "source_row", *attributes]
+    arrays = [table.column(c) for c in names] + list(ours.columns) + [table.column("_geom")]
+    out_names = ["plot_id", "source_row", *(renamed.get(c, c) for c in attributes), *ours.column_names, "geometry"]
+    return pa.Table.from_arrays(arrays, names=out_names)
+
+
 def screening_metadata(
-    cfg: RunConfig, products: list[Product], plots, result: ScreenResult, started: float
+    cfg: RunConfig, products: list[Product], stream: PlotStream, result: JobResult, started: float
 ) -> dict[str, str]:
     """The ``run_metadata`` of a screening: what a reader needs to trust and reproduce it, and the
     effective configuration (:data:`~pipeline.vocab.META_CONFIG`) that later steps read back."""
@@ -145,10 +498,10 @@ def screening_metadata(
             "pixel_area": "WGS84 ellipsoid, per pixel row",
             "scheduler": cfg.execution.scheduler,
             "coverage": "exact fraction of each pixel inside the plot",
-            "plots_in": str(len(plots)),
-            "plots_out": str(len(result.plots)),
+            "plots_in": str(result.plots_in),
+            "plots_out": str(result.plots_out),
             "plots_reused": str(result.reused),
-            "plots_crs": str(plots.attrs.get("source_crs", "")),
+            "plots_crs": str(stream.source_crs),
             **{f"qc_{k}": str(v) for k, v in cfg.qc.model_dump().items()},
             "elapsed_s": f"{time.time() - started:.1f}",
             META_CONFIG: cfg.model_dump_json(),
@@ -230,6 +583,8 @@ def run_baseline(
     inputs = inputs if inputs is not None else load_baseline_inputs(cfg)
     plots, meta = read_screening(screening)
     check_plots_columns(plots, str(screening))
+    if "source_row" in plots.columns:  # in input order: the baseline does not depend on the screening's row order
+        plots = plots.iloc[np.argsort(plots["source_row"].to_numpy(), kind="stable")].reset_index(drop=True)
     screened = stored_config(meta, str(screening))
     if cfg.ring_m is not None and not products:
         products = [_ring_product(screened, rasters, loss_years(plots.columns), screening)]

@@ -75,6 +75,7 @@ def test_screen_writes_every_row_with_the_right_status_and_exact_hectares(small_
     assert main(screen_args(small_job)) == 0
     out = pyogrio.read_dataframe(small_job["out"], layer="plots", use_arrow=True)
     assert len(out) == 9
+    out = out.sort_values("source_row", ignore_index=True)  # rows are written in location order
     assert out["source_row"].tolist() == list(range(1, 10))
     status = dict(zip(out["source_row"], out["status"]))
     assert [status[i] for i in range(1, 10)] == [
@@ -179,19 +180,23 @@ def test_usage_errors_exit_2(capsys):
     assert __version__ in capsys.readouterr().out
 
 
-def test_a_crash_while_writing_leaves_no_partial_file(small_job, monkeypatch):
+@pytest.mark.parametrize("layer", ["plots", "loss_by_year", "run_metadata"])
+def test_a_crash_while_writing_leaves_no_partial_file(small_job, monkeypatch, layer):
     import pipeline.io.gpkg as outputs
 
-    real = outputs.pyogrio.write_dataframe
-    calls = {"n": 0}
+    def flaky(real):
+        def write(data, path, **kw):
+            if kw.get("layer") == layer:
+                if layer == "plots" and not kw.get("append"):  # the stream of the plots: fails midway
+                    reader = data
+                    next(iter(reader))
+                raise OSError("disk full (simulated)")
+            return real(data, path, **kw)
 
-    def flaky(df, path, **kw):
-        calls["n"] += 1
-        real(df, path, **kw)
-        if calls["n"] == 2:
-            raise OSError("disk full (simulated)")
+        return write
 
-    monkeypatch.setattr(outputs.pyogrio, "write_dataframe", flaky)
+    monkeypatch.setattr(outputs.pyogrio, "write_arrow", flaky(outputs.pyogrio.write_arrow))
+    monkeypatch.setattr(outputs.pyogrio, "write_dataframe", flaky(outputs.pyogrio.write_dataframe))
     assert main(screen_args(small_job)) == 1
     assert not small_job["out"].exists()
     assert list(small_job["out"].parent.iterdir()) == []

@@ -186,7 +186,7 @@ def test_screen_a_csv_with_crs_and_points_and_swapped_plots(rasters, tmp_path):
     base = ["-q", "screen", "--plots", str(csv), "--loss-year", str(lp), "--tree-cover", str(cp), "--out", str(out)]
     assert main(base) == 2  # a CSV has no CRS
     assert main([*base, "--crs", "EPSG:4326"]) == 0
-    plots = pyogrio.read_dataframe(out, layer="plots")
+    plots = pyogrio.read_dataframe(out, layer="plots").sort_values("source_row", ignore_index=True)
     st = dict(zip(plots["plot_id"], plots["status"]))
     assert st["in"] == "deforestation_detected"
     assert st["swapped"] == "not_assessed"  # screened where it lies: outside the rasters
@@ -196,7 +196,7 @@ def test_screen_a_csv_with_crs_and_points_and_swapped_plots(rasters, tmp_path):
     meta = dict(pyogrio.read_dataframe(out, layer="run_metadata")[["key", "value"]].values)
     assert meta["plots_crs"] == "EPSG:4326"
     assert main([*base, "--crs", "EPSG:4326", "--overwrite", "--fix-swapped-coordinates"]) == 0
-    plots = pyogrio.read_dataframe(out, layer="plots")
+    plots = pyogrio.read_dataframe(out, layer="plots").sort_values("source_row", ignore_index=True)
     assert plots.loc[1, "status"] == "deforestation_free" and plots.loc[1, "data_coverage_pct"] == pytest.approx(100)
     assert "swapped_coordinates_fixed" in plots.loc[1, "qc_summary"]
     # the output keeps the plot as it was in the file

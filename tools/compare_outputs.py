@@ -10,9 +10,10 @@ The runs go through the command line (``python -m pipeline``), so the same scrip
 version. They cover the synthetic sample (``make run``'s job, plus a second forest definition)
 and, when ``../shared/real-data`` is present, the real Hansen clips and plots. ``compare`` reads
 every GeoPackage and CSV of both snapshots and compares every layer, column and geometry exactly
-(NaN equals NaN); it ignores what is meant to differ between runs: times, the absolute paths of
-the inputs and outputs, and ``screen_key`` (a hash that includes the code's version). It exits 1
-and lists the differences when there are any.
+(NaN equals NaN; ``--tolerance`` to allow rounding), rows matched by ``source_row`` where a layer
+has one (a screening writes its rows in location order); it ignores what is meant to differ
+between runs: times, the absolute paths of the inputs and outputs, and ``screen_key`` (a hash
+that includes the code's version). It exits 1 and lists the differences when there are any.
 """
 
 from __future__ import annotations
@@ -156,11 +157,16 @@ def _frames(path: Path) -> dict[str, object]:
     return out
 
 
-def _compare_frames(a, b, where: str) -> list[str]:
+def _compare_frames(a, b, where: str, tolerance: float = 0.0) -> list[str]:
     import numpy as np
     import pandas as pd
 
     problems = []
+    if "source_row" in a.columns and "source_row" in b.columns:
+        # rows are compared by input row: a screening may write its rows in another order (by
+        # location); rows of one input row keep their own order
+        a = a.iloc[np.argsort(a["source_row"].to_numpy(), kind="stable")].reset_index(drop=True)
+        b = b.iloc[np.argsort(b["source_row"].to_numpy(), kind="stable")].reset_index(drop=True)
     if {"key", "value"} <= set(a.columns) and len(a.columns) <= 3:  # run_metadata
         da = {k: "" if pd.isna(v) else str(v) for k, v in zip(a["key"], a["value"]) if k not in IGNORED_KEYS}
         db = {k: "" if pd.isna(v) else str(v) for k, v in zip(b["key"], b["value"]) if k not in IGNORED_KEYS}
@@ -189,7 +195,7 @@ def _compare_frames(a, b, where: str) -> list[str]:
         elif pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
             xv = x.to_numpy(dtype="float64", na_value=np.nan)
             yv = y.to_numpy(dtype="float64", na_value=np.nan)
-            same = (xv == yv) | (np.isnan(xv) & np.isnan(yv))
+            same = (np.abs(xv - yv) <= tolerance) | (np.isnan(xv) & np.isnan(yv))
         else:
             xs, ys = x.astype(object).where(x.notna(), None), y.astype(object).where(y.notna(), None)
             same = np.array([str(p) == str(q) for p, q in zip(xs, ys)])
@@ -202,7 +208,7 @@ def _compare_frames(a, b, where: str) -> list[str]:
     return problems
 
 
-def compare(a: Path, b: Path) -> int:
+def compare(a: Path, b: Path, tolerance: float = 0.0) -> int:
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.suffix in (".gpkg", ".csv"))
     other = sorted(p.relative_to(b) for p in b.rglob("*") if p.suffix in (".gpkg", ".csv"))
     problems = [f"only in {b}: {f}" for f in other if f not in files]
@@ -215,7 +221,7 @@ def compare(a: Path, b: Path) -> int:
             if layer not in fa or layer not in fb:
                 problems.append(f"{f}: layer {layer} only in {'after' if layer in fb else 'before'}")
                 continue
-            problems += _compare_frames(fa[layer], fb[layer], f"{f}:{layer}")
+            problems += _compare_frames(fa[layer], fb[layer], f"{f}:{layer}", tolerance)
     for p in problems:
         print(p)
     print(json.dumps({"files": len(files), "differences": len(problems)}))
@@ -230,11 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("compare", help="compare two snapshot folders")
     c.add_argument("before", type=Path)
     c.add_argument("after", type=Path)
+    c.add_argument(
+        "--tolerance", type=float, default=0.0, help="numbers this close count as equal (default 0: bit for bit)"
+    )
     args = parser.parse_args(argv)
     if args.command == "snapshot":
         snapshot(args.out)
         return 0
-    return compare(args.before, args.after)
+    return compare(args.before, args.after, args.tolerance)
 
 
 if __name__ == "__main__":

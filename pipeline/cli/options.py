@@ -256,6 +256,7 @@ OUTPUT_OPTIONS = [
 EXECUTION_OPTIONS = [
     Option("execution.workers", "--workers", metavar="N"),
     Option("execution.scheduler", "--scheduler", metavar="threads|local|ADDRESS"),
+    Option("execution.chunk_plots", "--chunk-plots", metavar="N"),
 ]
 #: ``screen``: the whole job from flags.
 SCREEN_OPTIONS = [*PLOT_OPTIONS, *RASTER_OPTIONS, *SCREENING_OPTIONS, *QC_OPTIONS, *OUTPUT_OPTIONS, *EXECUTION_OPTIONS]

@@ -70,9 +70,8 @@ def print_summary(result, out_path: Path, reference_year: int) -> None:
         click.echo(f"{status:<24}{int(row['plots']):>8}{row['area_ha']:>14.2f}{row['loss_after_ref_ha']:>26.2f}")
     if result.reused:
         click.echo(f"Incremental: {result.reused} unchanged plots reused, {n - result.reused} screened")
-    issues = result.issues
-    if len(issues):
-        counts = issues.groupby(["severity", "code"]).size()
+    counts = result.issue_counts
+    if len(counts):
         click.echo(
             "Quality control: "
             + ", ".join(f"{code} ({sev}) x{k}" for (sev, code), k in counts.items())

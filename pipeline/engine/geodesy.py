@@ -98,8 +98,15 @@ def ring_areas(xy: np.ndarray, ring_of: np.ndarray, n_rings: int) -> np.ndarray:
     first = np.searchsorted(ring_of, np.arange(n_rings))  # each ring's first vertex
     q0 = authalic_q(phi[np.minimum(first, len(phi) - 1)])[ring_of[e]]  # a local origin keeps sums small
     dphi = phi[e + 1] - phi[e]
-    nodes, weights = _GL2 if np.abs(dphi).max(initial=0) < 1e-3 else _GL4
+    # Each edge's own quadrature (so that a ring's area does not depend on the other rings of the
+    # call): 2 points for short edges, 4 for long ones.
+    nodes, weights = _GL2
     mean_q = (authalic_q(phi[e, None] + nodes * dphi[:, None]) - q0[:, None]) @ weights
+    long = np.flatnonzero(np.abs(dphi) >= 1e-3)
+    if len(long):
+        nodes, weights = _GL4
+        el = e[long]
+        mean_q[long] = (authalic_q(phi[el, None] + nodes * dphi[long, None]) - q0[long, None]) @ weights
     dlam = lam[e + 1] - lam[e]
     ring_int = np.bincount(ring_of[e], weights=mean_q * dlam, minlength=n_rings)
     return np.abs(ring_int) * WGS84_A**2 / 2

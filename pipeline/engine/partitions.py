@@ -3,9 +3,15 @@
 :func:`pixel_bounds` gives each plot's cell range on the grid; :func:`partition` groups plots by
 the block holding their upper-left cell, in block order; :func:`batches` gathers consecutive
 partitions into tasks of thousands of plots; :func:`window_of` is the pixel window a partition reads.
+
+:class:`KeyGrid` gives each plot a *location key*, the raster block holding the centre of its
+bounding box: a registry too large for memory is screened chunk by chunk in the order of these
+keys (see :mod:`pipeline.io.spill`), so that each chunk covers one part of the rasters.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -77,3 +83,51 @@ def window_of(pix: np.ndarray) -> tuple[int, int, int, int]:
     """(row0, col0, height, width) of the union of the plots' cell ranges."""
     r0, c0 = int(pix[:, 0].min()), int(pix[:, 1].min())
     return r0, c0, int(pix[:, 2].max()) - r0, int(pix[:, 3].max()) - c0
+
+
+# --- Location keys: the order in which a registry too large for memory is screened ------------
+
+#: Key of the rows that have no location (no geometry, coordinates that are not numbers).
+NOWHERE = 1 << 62
+
+
+@dataclass(frozen=True)
+class KeyGrid:
+    """Blocks of ``block`` x ``block`` cells of a grid, numbered row by row over the whole globe
+    (north to south, west to east). ``width``: blocks in a row of that numbering, so that the
+    blocks touching block ``k`` have keys ``k - width - 1 .. k + width + 1``."""
+
+    grid: Grid
+    block: int = 512
+
+    @property
+    def width(self) -> int:
+        return int(np.ceil(720 / (self.block * self.grid.dx))) + 2
+
+    def _offsets(self) -> tuple[int, int]:
+        g, b = self.grid, self.block
+        return int(np.ceil((90 - g.y0) / (b * g.dy))) + 1, int(np.ceil((g.x0 + 360) / (b * g.dx))) + 1
+
+    def keys(self, bounds: np.ndarray) -> np.ndarray:
+        """The key of the block holding the centre of each lon/lat box (:data:`NOWHERE` for a box
+        that is not finite or not on the globe)."""
+        b = np.asarray(bounds, dtype="float64").reshape(-1, 4)
+        with np.errstate(invalid="ignore"):
+            cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+            ok = np.isfinite(cx) & np.isfinite(cy) & (np.abs(cx) <= 360) & (np.abs(cy) <= 90)
+        g = self.grid
+        row_off, col_off = self._offsets()
+        brow = np.floor((g.y0 - cy[ok]) / g.dy / self.block).astype("int64") + row_off
+        bcol = np.floor((cx[ok] - g.x0) / g.dx / self.block).astype("int64") + col_off
+        out = np.full(len(b), NOWHERE, dtype="int64")
+        out[ok] = brow * self.width + bcol
+        return out
+
+    def small(self, bounds: np.ndarray) -> np.ndarray:
+        """Whether each box is at most one block wide and high: two such boxes that intersect
+        have keys at most ``width + 1`` apart."""
+        b = np.asarray(bounds, dtype="float64").reshape(-1, 4)
+        with np.errstate(invalid="ignore"):
+            return ((b[:, 2] - b[:, 0]) <= self.block * self.grid.dx) & (
+                (b[:, 3] - b[:, 1]) <= self.block * self.grid.dy
+            )

@@ -28,6 +28,7 @@ import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
@@ -182,6 +183,23 @@ def _check_workers(client, address: str) -> None:
             f"Dask cluster at {address}: workers run another cacao-screen version than this "
             f"one ({__version__}): {listed}"
         )
+
+
+@contextmanager
+def cluster(scheduler: Any) -> Iterator[Any]:
+    """A ``distributed.Client`` connected once for a whole job (its workers' versions checked) when
+    ``scheduler`` is a Dask address, closed at the end; None (yielded) for local schedulers."""
+    kind = parse_scheduler(scheduler) if isinstance(scheduler, str) else None
+    if kind in (LOCAL, THREADS):
+        yield None
+        return
+    client, own = _connect(scheduler)
+    try:
+        _check_workers(client, str(scheduler))
+        yield client
+    finally:
+        if own:
+            client.close()
 
 
 def _map_dask(fn, tasks, weights, bar, scheduler) -> list:

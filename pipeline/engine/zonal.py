@@ -103,11 +103,13 @@ def measure_product(
     *,
     progress: bool = False,
     client: Any = None,
+    large_progress: bool | None = None,
 ) -> PlotStats:
     """Per-plot areas (m²) of one product for every geometry (None: not measured, all zeros).
 
     The tasks run on ``execution``'s scheduler, or on ``client`` (a ``distributed.Client``) when
-    one is given."""
+    one is given. ``progress`` shows a bar; ``large_progress`` (default: ``progress``) one for
+    each large plot, window by window."""
     n = len(geoms)
     spec = product.spec
     stats = PlotStats.zeros(n, len(spec.years))
@@ -167,7 +169,13 @@ def measure_product(
         log.info("%s: %d large plot(s) measured window by window", product.name, len(big))
         for i in big:
             one = measure_polygon(
-                geoms[i], product, forest, execution, progress=progress, client=client, workers=workers
+                geoms[i],
+                product,
+                forest,
+                execution,
+                progress=progress if large_progress is None else large_progress,
+                client=client,
+                workers=workers,
             )
             one.scatter(stats, np.array([i]))
     trim()

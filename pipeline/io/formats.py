@@ -16,6 +16,8 @@ import json
 import logging
 import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,8 +127,9 @@ def _zip_member(path: Path, layer: str | None) -> str:
     )
 
 
-def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) -> RawPlots:
-    """Read one layer with GDAL (pyogrio); GeoJSON rows GDAL cannot read are recovered if possible."""
+def ogr_layer(path: Path, *, layer: str | None = None, vsi: str | None = None) -> tuple[str, str, str]:
+    """The GDAL source, the layer to read and its driver: the named layer, else ``plots`` if there
+    is one, else the first."""
     source = vsi or str(path)
     try:
         info_layers = pyogrio.list_layers(source)
@@ -141,10 +144,18 @@ def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) ->
             log.info("%s holds layers %s; reading %r (choose with --layer)", path, ", ".join(layers), layer)
     elif layer not in layers:
         raise PlotsError(f"{path}: no layer {layer!r}; the file holds: {', '.join(layers) or 'none'}")
+    if layer is None:
+        raise PlotsError(f"{path}: holds no layer")
     try:
         driver = pyogrio.read_info(source, layer=layer).get("driver") or ""
     except (DataSourceError, DataLayerError, OSError) as exc:
         raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
+    return source, layer, driver
+
+
+def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) -> RawPlots:
+    """Read one layer with GDAL (pyogrio); GeoJSON rows GDAL cannot read are recovered if possible."""
+    source, layer, driver = ogr_layer(path, layer=layer, vsi=vsi)
     notes = ReadNotes()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -162,6 +173,70 @@ def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) ->
     if driver == "GeoJSON" and vsi is None:
         gdf = _recover_geojson(path, gdf, notes)
     return RawPlots(gdf, notes, driver)
+
+
+#: Formats read in batches (the others — CSV, Parquet, GeoJSON — are read whole: a GeoJSON row
+#: GDAL cannot read is recovered from the whole file, and a CSV column's type depends on all its
+#: cells).
+STREAMED = "a GDAL vector format other than GeoJSON (GeoPackage, FlatGeobuf, Shapefile...)"
+
+
+def streamable(path: Path) -> bool:
+    """Whether ``path`` is read in batches (see :data:`STREAMED`)."""
+    suffix = path.suffix.lower()
+    return suffix not in CSV_SUFFIXES | PARQUET_SUFFIXES | GEOJSON_SUFFIXES | {".zip"}
+
+
+@dataclass
+class OgrBatches:
+    """A layer read in batches: its CRS, geometry and field names, and the batches (Arrow record
+    batches of the fields, and the geometries parsed, with the notes on rows that could not be)."""
+
+    crs: str | None
+    fields: list[str]
+    driver: str
+    batches: object  # iterator of (pyarrow.RecordBatch of the fields, geometries, ReadNotes)
+
+
+@contextmanager
+def ogr_batches(path: Path, *, layer: str | None = None, batch_size: int = 65_536) -> Iterator[OgrBatches]:
+    """Read one layer of a GDAL vector file in batches of ``batch_size`` features (Arrow), so that
+    memory holds one batch, not the file. Geometries GEOS refuses are noted
+    (``unreadable_geometry``) and read as missing, as :func:`read_ogr` does."""
+    from pyogrio.raw import open_arrow
+
+    source, layer, driver = ogr_layer(path, layer=layer)
+    try:
+        ctx = open_arrow(source, layer=layer, batch_size=batch_size, use_pyarrow=True)
+        meta, reader = ctx.__enter__()
+    except (DataSourceError, DataLayerError, OSError) as exc:
+        raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
+    try:
+        geom_col = meta.get("geometry_name") or "wkb_geometry"
+        if geom_col not in reader.schema.names:
+            raise PlotsError(f"{path}: layer {layer!r} has no geometry column")
+        fields = [n for n in reader.schema.names if n != geom_col]
+
+        def batches():
+            try:
+                for batch in reader:
+                    wkb = batch.column(geom_col).to_numpy(zero_copy_only=False)
+                    notes = ReadNotes()
+                    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+                    for i in np.flatnonzero(shapely.is_missing(geoms) & pd.notna(wkb)):
+                        try:
+                            shapely.from_wkb(wkb[i])
+                            reason = "not a geometry"
+                        except Exception as exc:  # noqa: BLE001 - GEOS's errors have no common type
+                            reason = str(exc).split(": ", 1)[-1]
+                        notes.add(i, "unreadable_geometry", "error", f"the geometry cannot be read: {reason}")
+                    yield batch.drop_columns([geom_col]), geoms, notes
+            except (DataSourceError, DataLayerError, OSError) as exc:
+                raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
+
+        yield OgrBatches(meta.get("crs"), fields, driver, batches())
+    finally:
+        ctx.__exit__(None, None, None)
 
 
 def _read_ogr_lenient(source: str, layer: str, notes: ReadNotes) -> gpd.GeoDataFrame:

@@ -12,21 +12,33 @@ Layers of ``screening.gpkg``:
 
 The file is written under a temporary name beside the target and renamed into place only when
 complete, so a crash or a kill never leaves half a GeoPackage under the final name.
+
+A screening of any size is written as it is computed (:class:`ScreeningWriter`): the ``plots``
+layer is streamed into the temporary file by one GDAL session (one transaction; a writer thread
+takes the rows chunk after chunk while the next chunk is screened), ``loss_by_year`` and
+``plot_issues`` are staged in Arrow files beside it and appended when the plots are written, then
+``run_metadata``; then the rename.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc as ipc
 import pyogrio
+import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import BaselineError, OutputError
@@ -103,6 +115,215 @@ def write_layers(
         meta = pd.DataFrame({"key": list(metadata), "value": [str(v) for v in metadata.values()]})
         pyogrio.write_dataframe(meta, tmp, layer="run_metadata", append=False, **kw)
     return path
+
+
+# --- Writing as the screening goes -------------------------------------------------------------
+
+_MULTI = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
+
+
+def output_wkb(geoms: np.ndarray) -> tuple[np.ndarray, set[str]]:
+    """The geometries as written: single parts promoted to multi-parts (as geopandas writes a
+    GeoPackage), as WKB; and the geometry types met before promotion (see
+    :func:`layer_geometry_type`)."""
+    geoms = np.asarray(geoms, dtype=object)
+    types = shapely.get_type_id(geoms)
+    out = geoms.copy()
+    for single, maker in ((0, shapely.multipoints), (1, shapely.multilinestrings), (3, shapely.multipolygons)):
+        m = types == single
+        if m.any():
+            out[m] = maker(np.atleast_2d(geoms[m]).T)
+    names = {_TYPE_NAMES[t] for t in np.unique(types) if t >= 0}
+    return shapely.to_wkb(out), names
+
+
+_TYPE_NAMES = {
+    0: "Point",
+    1: "LineString",
+    2: "LinearRing",
+    3: "Polygon",
+    4: "MultiPoint",
+    5: "MultiLineString",
+    6: "MultiPolygon",
+    7: "GeometryCollection",
+}
+
+
+def layer_geometry_type(types: set[str]) -> str:
+    """The layer's geometry type for the types met (what geopandas chooses with promotion to
+    multi-parts): the one multi type when there is one, else ``Unknown``."""
+    promoted = {_MULTI.get(t, t) for t in types}
+    if len(promoted) == 1 and len(types) <= 2:
+        return promoted.pop()
+    return "Unknown"
+
+
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """A frame as Arrow, as pyogrio writes it: no index, columns of nulls as text."""
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    for i, f in enumerate(table.schema):
+        if pa.types.is_null(f.type):
+            table = table.set_column(i, f.with_type(pa.string()), table.column(i).cast(pa.string()))
+    return table
+
+
+class ScreeningWriter:
+    """``screening.gpkg`` written chunk by chunk, atomically (see the module docstring).
+
+    Use as a context manager; :meth:`add` each chunk's ``plots`` rows (an Arrow table whose last
+    column is the WKB ``geometry``), ``loss_by_year`` and ``plot_issues`` rows; :meth:`finish`
+    with the metadata. Leaving the block without :meth:`finish` (an error) leaves nothing behind.
+    """
+
+    def __init__(self, path: str | Path, *, overwrite: bool, geometry_type: str, staging: str | Path) -> None:
+        self.path = Path(path)
+        self.overwrite = overwrite
+        self.geometry_type = geometry_type
+        self.staging = Path(staging)
+        self.rows = 0
+        self._stack = ExitStack()
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._tables: dict[str, tuple] = {}  # name -> (file, writer)
+        self._done = False
+        self.write_s = 0.0  # seconds the writer thread spent
+
+    def __enter__(self) -> ScreeningWriter:
+        self.tmp = self._stack.enter_context(atomic_path(self.path, self.overwrite))
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if not self._done:
+            self._stop(abort=True)
+            self._close_staged()
+            if exc_type is None:
+                exc = RuntimeError("internal error: the screening writer was left unfinished")
+                self._stack.__exit__(RuntimeError, exc, None)  # removes the temporary file
+                raise exc
+        return bool(self._stack.__exit__(exc_type, exc, tb))
+
+    def _close_staged(self) -> None:
+        for name, (sink, writer, _schema) in list(self._tables.items()):
+            try:
+                writer.close()
+                sink.close()
+            except (OSError, pa.ArrowException):
+                pass
+            try:
+                os.unlink(self.staging / f"{name}.arrow")
+            except OSError:
+                pass
+        self._tables.clear()
+
+    def _stream(self, schema: pa.Schema) -> None:
+        """The writer thread: one GDAL session writing the ``plots`` layer from the queue."""
+        import time
+
+        def batches():
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield from item.to_batches()
+
+        started = time.perf_counter()
+        try:
+            pyogrio.write_arrow(
+                pa.RecordBatchReader.from_batches(schema, batches()),
+                self.tmp,
+                layer="plots",
+                driver="GPKG",
+                geometry_name="geometry",
+                geometry_type=self.geometry_type,
+                crs="EPSG:4326",
+            )
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            self._error = exc
+        finally:
+            self.write_s += time.perf_counter() - started
+
+    def _put(self, item) -> None:
+        """Hand ``item`` to the writer thread (waiting while it is busy), unless it has stopped."""
+        while self._thread is not None and self._thread.is_alive():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def add(self, plots: pa.Table, loss_by_year: pd.DataFrame, issues: pd.DataFrame) -> None:
+        """Write one chunk's rows (the plots in the order they are given)."""
+        self._check()
+        if self._thread is None:
+            self.schema = plots.schema
+            self._thread = threading.Thread(target=self._stream, args=(self.schema,), name="gpkg-writer", daemon=True)
+            self._thread.start()
+        elif not plots.schema.equals(self.schema):
+            plots = plots.cast(self.schema)
+        self._put(plots)
+        self._check()
+        self.rows += len(plots)
+        self._stage("loss_by_year", loss_by_year)
+        self._stage("plot_issues", issues)
+
+    def _stage(self, name: str, frame: pd.DataFrame) -> None:
+        table = arrow_table(frame)
+        if name not in self._tables:
+            sink = pa.OSFile(str(self.staging / f"{name}.arrow"), "wb")
+            self._tables[name] = (sink, ipc.new_stream(sink, table.schema), table.schema)
+        sink, writer, schema = self._tables[name]
+        if not table.schema.equals(schema):
+            table = table.cast(schema)
+        writer.write_table(table)
+
+    def _stop(self, abort: bool) -> None:
+        if self._thread is None:
+            return
+        self._put(RuntimeError("screening stopped") if abort else None)
+        self._thread.join()
+        self._thread = None
+
+    def finish(self, metadata: dict[str, str]) -> Path:
+        """Finish the ``plots`` layer, append the staged tables and ``run_metadata``, and rename the
+        file into place. Returns the path."""
+        import time
+
+        self._stop(abort=False)
+        self._check()
+        started = time.perf_counter()
+        kw = dict(driver="GPKG")
+        # the plots layer's metadata, now that it is known (an empty append sets it)
+        pyogrio.write_arrow(
+            self.schema.empty_table(),
+            self.tmp,
+            layer="plots",
+            geometry_name="geometry",
+            geometry_type=self.geometry_type,
+            crs="EPSG:4326",
+            append=True,
+            layer_metadata=metadata,
+            **kw,
+        )
+        for name in ("loss_by_year", "plot_issues"):
+            sink, writer, _schema = self._tables.pop(name)
+            writer.close()
+            sink.close()
+            with pa.memory_map(str(self.staging / f"{name}.arrow"), "r") as src:
+                pyogrio.write_arrow(ipc.open_stream(src), self.tmp, layer=name, append=False, **kw)
+            os.unlink(self.staging / f"{name}.arrow")
+        meta = pd.DataFrame({"key": list(metadata), "value": [str(v) for v in metadata.values()]})
+        pyogrio.write_dataframe(meta, self.tmp, layer="run_metadata", append=False, use_arrow=True, driver="GPKG")
+        self.write_s += time.perf_counter() - started
+        self._done = True
+        self._stack.close()  # the rename
+        return self.path
 
 
 def write_validation(

@@ -10,6 +10,11 @@ latitude on WGS84) unless it is already WGS84 longitude/latitude; a file without
 Shapefile without ``.prj``) is refused unless the user states it (``crs=``, ``--crs``). A stated CRS
 that contradicts the file's own is refused too: which one is right cannot be guessed.
 
+:func:`open_plots` reads a file in batches instead (:class:`PlotStream`): GDAL vector formats other
+than GeoJSON are read a batch at a time (memory holds a batch, not the file); CSV, Parquet and
+GeoJSON files are read whole and then handed out in batches. Every batch is normalised exactly as
+:func:`read_plots` normalises the whole file.
+
 What the checks need to know about the reading travels in ``GeoDataFrame.attrs``:
 ``id_generated`` (bool per row), ``read_issues`` (per-row notes of the reader, see
 :class:`pipeline.io.formats.ReadNotes`), ``source_crs`` and ``wgs84_source`` (True when the coordinates
@@ -20,10 +25,13 @@ meaningful).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
@@ -31,7 +39,7 @@ from pyproj.exceptions import CRSError
 from ..config import PlotsConfig
 from ..errors import PlotsError
 from ..vocab import PLOT_KEY_COLUMNS
-from .formats import CSV_SUFFIXES, read_any
+from .formats import CSV_SUFFIXES, ogr_batches, read_any, streamable
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +81,7 @@ def read_plots(source: PlotsConfig | str | Path, **settings) -> gpd.GeoDataFrame
     return result
 
 
-def _to_wgs84(gdf: gpd.GeoDataFrame, stated: str | None, path: Path, *, is_table: bool):
+def _to_wgs84(gdf: gpd.GeoDataFrame, stated: str | None, path: Path, *, is_table: bool, announce: bool = True):
     """The frame in EPSG:4326 (2D), the source CRS's name, and whether no transformation was needed."""
     stated_crs = None
     if stated is not None:
@@ -103,13 +111,15 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, stated: str | None, path: Path, *, is_table
     source = gdf.crs.to_string()
     geoms = gdf.geometry.to_numpy()
     if shapely.has_z(geoms).any():
-        log.info("%s: z coordinates dropped (plots are screened in 2D)", path)
+        if announce:
+            log.info("%s: z coordinates dropped (plots are screened in 2D)", path)
         gdf = gdf.set_geometry(shapely.force_2d(geoms), crs=gdf.crs)
     wgs84 = gdf.crs.equals("EPSG:4326", ignore_axis_order=True)
     if wgs84:
         gdf = gdf.set_crs("EPSG:4326", allow_override=True)
     else:
-        log.info("%s: reprojecting plots from %s to EPSG:4326", path, source)
+        if announce:
+            log.info("%s: reprojecting plots from %s to EPSG:4326", path, source)
         gdf = gdf.to_crs("EPSG:4326")
     return gdf, source, wgs84
 
@@ -120,33 +130,29 @@ def normalise(
     path: str | Path = "<memory>",
     id_column: str = "plot_id",
     id_column_required: bool = False,
+    first_row: int = 1,
 ) -> gpd.GeoDataFrame:
-    """Give a plots frame the standard columns: ``plot_id``, ``source_row``, attributes, geometry."""
+    """Give a plots frame the standard columns: ``plot_id``, ``source_row``, attributes, geometry.
+
+    ``first_row`` is the ``source_row`` of the frame's first row (a batch of a larger file)."""
     geom_name = gdf.geometry.name
     attrs = [c for c in gdf.columns if c != geom_name]
     n = len(gdf)
-    source_row = np.arange(1, n + 1, dtype="int64")
+    source_row = np.arange(first_row, first_row + n, dtype="int64")
+    ids, generated = plot_ids(gdf[id_column] if id_column in attrs else None, source_row)
     if id_column not in attrs:
         if id_column_required:
             raise PlotsError(
                 f"{path}: no id column {id_column!r}; columns are: {', '.join(attrs) or 'none'} "
                 "(choose one with --id-column)"
             )
-        log.warning("%s: no column %r; plot ids are made from the row number (row-1, row-2, ...)", path, id_column)
-        generated = np.ones(n, dtype=bool)
-        given = np.full(n, "", dtype=object)
-    else:
-        ids = gdf[id_column].astype(object)
-        text = ids.map(_id_str, na_action="ignore")
-        generated = (ids.isna() | (text.fillna("").astype(str).str.strip() == "")).to_numpy()
-        given = text.to_numpy(dtype=object)
-    made = np.char.add("row-", source_row.astype(str)).astype(object)
-    out = {"plot_id": np.where(generated, made, given), "source_row": source_row}
+        if first_row == 1:
+            log.warning("%s: no column %r; plot ids are made from the row number (row-1, row-2, ...)", path, id_column)
+    out = {"plot_id": ids, "source_row": source_row}
     for c in attrs:
         if c == id_column:
             continue
-        name = f"input_{c}" if c in RESERVED or c.lower() in RESERVED else c
-        out[name] = gdf[c].to_numpy()
+        out[attribute_name(c)] = gdf[c].to_numpy()
     result = gpd.GeoDataFrame(out, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
     result["plot_id"] = result["plot_id"].astype(str)
     result["source_row"] = result["source_row"].astype("int64")
@@ -155,8 +161,176 @@ def normalise(
     return result
 
 
+def attribute_name(column: str) -> str:
+    """The output name of an input column: ``input_<name>`` for a name the pipeline uses."""
+    return f"input_{column}" if column in RESERVED or column.lower() in RESERVED else column
+
+
+def plot_ids(values: pd.Series | None, source_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Plot ids as text, and which were made from the row number (``row-<n>``: no id column, or
+    an empty or missing id)."""
+    n = len(source_row)
+    if values is None:
+        generated = np.ones(n, dtype=bool)
+        given = np.full(n, "", dtype=object)
+    else:
+        ids = values.astype(object)
+        text = ids.map(_id_str, na_action="ignore")
+        generated = (ids.isna() | (text.fillna("").astype(str).str.strip() == "")).to_numpy()
+        given = text.to_numpy(dtype=object)
+    made = np.char.add("row-", source_row.astype(str)).astype(object)
+    return np.where(generated, made, given), generated
+
+
 def _id_str(v) -> str:
     """Plot ids as text; whole floats (ids read from a numeric column with NULLs) lose their '.0'."""
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return str(int(v))
     return str(v)
+
+
+# --- Reading in batches ----------------------------------------------------------------------
+
+
+@dataclass
+class PlotBatch:
+    """A batch of a plots file, normalised as :func:`read_plots` normalises the whole file.
+
+    ``frame``: ``plot_id``, ``source_row``, the columns quality control reads (the declared
+    area), and the geometry in EPSG:4326, with the ``attrs`` of :func:`read_plots` (read notes
+    positioned in the batch). ``attributes``: every other input column, as an Arrow table, under
+    its output name (:func:`attribute_name`), in file order."""
+
+    frame: gpd.GeoDataFrame
+    attributes: object  # pyarrow.Table
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+class PlotStream:
+    """A plots file read in batches (see :func:`open_plots`). ``columns``: the input's attribute
+    columns under their output names; ``source_crs``, ``wgs84_source`` as in :func:`read_plots`;
+    ``rows``: the rows handed out so far."""
+
+    def __init__(self, cfg: PlotsConfig, *, batch_size: int = 65_536, keep: tuple[str, ...] = ()) -> None:
+        self.cfg = cfg
+        self.path = Path(cfg.path)
+        self.batch_size = batch_size
+        self.keep = {k.lower() for k in keep}
+        self.rows = 0
+        self.source_crs = ""
+        self.wgs84_source = True
+        if not self.path.exists():
+            raise PlotsError(f"{self.path}: plots file not found")
+        self.streamed = streamable(self.path)
+        self.columns: list[str] = []
+        self._input_columns: list[str] = []
+        self._whole = None
+        if self.streamed:
+            with ogr_batches(self.path, layer=cfg.layer, batch_size=1) as src:
+                self._input_columns = list(src.fields)
+                self._crs = src.crs
+        else:
+            self._whole = read_plots(cfg)
+            self._input_columns = [c for c in self._whole.columns if c != self._whole.geometry.name]
+            self.source_crs = self._whole.attrs.get("source_crs", "")
+            self.wgs84_source = bool(self._whole.attrs.get("wgs84_source", True))
+        id_column = cfg.id_column
+        if self.streamed:
+            required = id_column != PlotsConfig.model_fields["id_column"].default
+            if id_column not in self._input_columns:
+                if required:
+                    raise PlotsError(
+                        f"{self.path}: no id column {id_column!r}; columns are: "
+                        f"{', '.join(self._input_columns) or 'none'} (choose one with --id-column)"
+                    )
+                log.warning(
+                    "%s: no column %r; plot ids are made from the row number (row-1, row-2, ...)", self.path, id_column
+                )
+            self.columns = [attribute_name(c) for c in self._input_columns if c != id_column]
+        else:
+            self.columns = [c for c in self._input_columns if c not in PLOT_KEY_COLUMNS]
+
+    def _qc_columns(self, names: list[str]) -> list[str]:
+        return [c for c in names if c.lower() in self.keep or c in self.keep]
+
+    def batches(self) -> Iterator[PlotBatch]:
+        """The batches, in file order (``source_row`` counts on from batch to batch)."""
+        import pyarrow as pa
+
+        if not self.streamed:
+            whole = self._whole
+            self._whole = None  # handed out batch by batch from here
+            table = pa.Table.from_pandas(pd.DataFrame(whole[self.columns]), preserve_index=False)
+            qc_cols = self._qc_columns(self.columns)
+            read = whole.attrs.get("read_issues") or {}
+            gen = whole.attrs.get("id_generated")
+            for start in range(0, len(whole), self.batch_size):
+                stop = min(start + self.batch_size, len(whole))
+                part = whole.iloc[start:stop][["plot_id", "source_row", *qc_cols, whole.geometry.name]].copy()
+                part.attrs = {
+                    "id_generated": np.asarray(gen[start:stop]) if gen is not None else np.zeros(stop - start, bool),
+                    "read_issues": _slice_notes(read, start, stop),
+                    "source_crs": self.source_crs,
+                    "wgs84_source": self.wgs84_source,
+                }
+                self.rows = stop
+                yield PlotBatch(part, table.slice(start, stop - start))
+            return
+        cfg = self.cfg
+        with ogr_batches(self.path, layer=cfg.layer, batch_size=self.batch_size) as src:
+            for fields, geoms, notes in src.batches:
+                n = len(geoms)
+                gdf = gpd.GeoDataFrame(geometry=geoms, crs=src.crs)
+                qc_cols = self._qc_columns([c for c in fields.schema.names if c != cfg.id_column])
+                for c in qc_cols:
+                    gdf[c] = fields.column(c).to_pandas()
+                gdf, self.source_crs, self.wgs84_source = _to_wgs84(
+                    gdf, cfg.crs, self.path, is_table=False, announce=self.rows == 0
+                )
+                first = self.rows + 1
+                source_row = np.arange(first, first + n, dtype="int64")
+                idv = fields.column(cfg.id_column).to_pandas() if cfg.id_column in fields.schema.names else None
+                ids, generated = plot_ids(idv, source_row)
+                frame = gpd.GeoDataFrame(
+                    {"plot_id": pd.Series(ids, dtype=object).astype(str), "source_row": source_row},
+                    geometry=gdf.geometry.to_numpy(),
+                    crs="EPSG:4326",
+                )
+                for c in qc_cols:
+                    frame[attribute_name(c)] = gdf[c].to_numpy()
+                frame = frame[["plot_id", "source_row", *(attribute_name(c) for c in qc_cols), "geometry"]]
+                frame.attrs = {
+                    "id_generated": generated,
+                    "read_issues": notes.as_attrs(),
+                    "source_crs": self.source_crs,
+                    "wgs84_source": self.wgs84_source,
+                }
+                keep = [c for c in fields.schema.names if c != cfg.id_column]
+                attributes = pa.Table.from_batches([fields.select(keep)]).rename_columns(
+                    [attribute_name(c) for c in keep]
+                )
+                self.rows += n
+                yield PlotBatch(frame, attributes)
+        if self.rows == 0:
+            raise PlotsError(
+                f"{self.path}: layer {cfg.layer!r} holds no plots" if cfg.layer else f"{self.path}: holds no plots"
+            )
+
+
+def _slice_notes(read: dict, start: int, stop: int) -> dict:
+    """The read notes of rows ``start..stop``, positioned in that slice."""
+    if not len(read.get("position", ())):
+        return {}
+    m = (read["position"] >= start) & (read["position"] < stop)
+    return {k: (v[m] - start if k == "position" else v[m]) for k, v in read.items()}
+
+
+def open_plots(
+    source: PlotsConfig | str | Path, *, batch_size: int = 65_536, keep: tuple[str, ...] = (), **settings
+) -> PlotStream:
+    """A plots file to read in batches (:class:`PlotStream`); ``keep`` names the attribute columns
+    (compared case-insensitively) that quality control reads and each batch's frame must hold."""
+    cfg = source if isinstance(source, PlotsConfig) else PlotsConfig(path=Path(source), **settings)
+    return PlotStream(cfg, batch_size=batch_size, keep=keep)

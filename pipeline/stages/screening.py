@@ -45,31 +45,56 @@ class ScreenResult:
     reused: int = 0  # plots whose figures an incremental run took from the previous output
     baseline: Any = None  # a pipeline.stages.baseline.BaselineResult when the job asks for one
 
+    @property
+    def issue_counts(self) -> pd.Series:
+        """Findings by (severity, code)."""
+        return self.issues.groupby(["severity", "code"]).size()
+
     def summary(self) -> pd.DataFrame:
         """Plots and hectares per status (every status listed, in a fixed order)."""
-        g = self.plots.groupby("status")
-        out = (
-            pd.DataFrame(
-                {
-                    "plots": g.size(),
-                    "area_ha": g["area_ha"].sum(),
-                    "loss_after_ref_ha": g["loss_after_ref_ha"].sum(),
-                }
-            )
-            .reindex(list(STATUSES))
-            .fillna(0)
+        return status_summary(self.plots)
+
+
+def status_summary(plots: pd.DataFrame, *, total: bool = True) -> pd.DataFrame:
+    """Plots and hectares per status (every status listed, in a fixed order, and a total row);
+    summaries of parts add up (``total=False``, then :func:`add_total`)."""
+    g = plots.groupby("status")
+    out = (
+        pd.DataFrame(
+            {
+                "plots": g.size(),
+                "area_ha": g["area_ha"].sum(),
+                "loss_after_ref_ha": g["loss_after_ref_ha"].sum(),
+            }
         )
-        out.loc["total"] = out.sum()
-        out["plots"] = out["plots"].astype(int)
-        return out
+        .reindex(list(STATUSES))
+        .fillna(0)
+    )
+    return add_total(out) if total else out
 
 
-def screen_keys(geoms: np.ndarray, products: Sequence[Any], screening: ScreeningConfig) -> np.ndarray:
-    """A key per plot that changes whenever its figures could: the geometry screened, every
-    parameter, every product's files (:meth:`pipeline.io.rasters.Product.fingerprint`), and the
-    cacao-screen version. Empty for unscreened plots."""
+def add_total(summary: pd.DataFrame) -> pd.DataFrame:
+    """A summary with its ``total`` row."""
+    out = summary.copy()
+    out.loc["total"] = out.sum()
+    out["plots"] = out["plots"].astype(int)
+    return out
+
+
+def key_prefix(products: Sequence[Any], screening: ScreeningConfig) -> bytes:
+    """What every plot's ``screen_key`` shares: every parameter, every product's files
+    (:meth:`pipeline.io.rasters.Product.fingerprint`) and the cacao-screen version."""
     common = repr((__version__, screening, [p.fingerprint() for p in products])).encode()
-    prefix = hashlib.blake2b(common, digest_size=16).digest()
+    return hashlib.blake2b(common, digest_size=16).digest()
+
+
+def screen_keys(
+    geoms: np.ndarray, products: Sequence[Any], screening: ScreeningConfig, *, prefix: bytes | None = None
+) -> np.ndarray:
+    """A key per plot that changes whenever its figures could: the geometry screened, every
+    parameter, every product's files, and the cacao-screen version (``prefix``: what
+    :func:`key_prefix` gives, computed once for many calls). Empty for unscreened plots."""
+    prefix = key_prefix(products, screening) if prefix is None else prefix
     wkb = shapely.to_wkb(geoms)
     return np.array(
         ["" if w is None else hashlib.blake2b(prefix + w, digest_size=12).hexdigest() for w in wkb], dtype=object
@@ -97,38 +122,85 @@ def screen_plots(
     full run gives, since the key covers everything they depend on. ``execution`` says where the
     partitions run (``client``: a ``distributed.Client`` to use instead); the figures do not
     depend on it.
+
+    The whole frame is held in memory; :func:`pipeline.job.run` screens a file of any size in
+    chunks with :func:`screen_checked`, which this function calls once.
     """
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.io.plots.read_plots)")
-    tune_allocator()
     products = list(products) if isinstance(products, (list, tuple)) else [products]
     if not products:
         raise ValueError("no loss product to screen against")
     checked = check_plots(plots, qc, coverage_bounds=products[0].bounds)
+    for product in products:  # open and check the tiles under the plots before the work
+        if hasattr(product, "require"):
+            product.require(_bounds(checked.geometry))
+    part = screen_checked(
+        plots, checked, products, screening, execution=execution, client=client, progress=progress, previous=previous
+    )
+    result_plots = _with_input(plots, part.columns)
+    return ScreenResult(result_plots, part.loss_by_year, part.issues, reused=part.reused)
+
+
+def _bounds(geoms: np.ndarray) -> np.ndarray:
+    live = np.array([g is not None for g in geoms], dtype=bool)
+    return shapely.bounds(geoms[live]) if live.any() else np.zeros((0, 4))
+
+
+@dataclass
+class ScreenedPart:
+    """A set of plots screened: the columns the screening adds to the ``plots`` layer (a frame on
+    the plots' index), their ``loss_by_year`` and ``plot_issues`` rows, and how many were reused."""
+
+    columns: pd.DataFrame
+    loss_by_year: pd.DataFrame
+    issues: pd.DataFrame
+    reused: int = 0
+
+
+def screen_checked(
+    plots: pd.DataFrame,
+    checked: QCResult,
+    products: Sequence[Any],
+    screening: ScreeningConfig,
+    *,
+    execution: ExecutionConfig = ExecutionConfig(),
+    client: Any = None,
+    progress: bool = False,
+    previous: pd.DataFrame | None = None,
+    prefix: bytes | None = None,
+    large_progress: bool | None = None,
+) -> ScreenedPart:
+    """Measure and classify plots that quality control has checked (``checked``: their
+    :class:`~pipeline.stages.qc.QCResult`). ``plots`` needs only ``plot_id`` and ``source_row``.
+    Each plot's figures depend on it alone, so any set of plots gives each the same figures."""
+    tune_allocator()
     geoms = checked.geometry  # what is screened: the input geometry, or QC's repair of it
-    keys = screen_keys(geoms, products, screening)
+    keys = screen_keys(geoms, products, screening, prefix=prefix)
     reuse, matched = _reusable(previous, keys, checked.screenable, len(plots))
     to_compute = np.where(reuse, None, geoms)
     figures: dict[str, pd.DataFrame] = {}
     verdicts: dict[str, pd.DataFrame] = {}
     for product in products:
-        stats = measure_product(to_compute, product, screening, execution, progress=progress, client=client)
+        stats = measure_product(
+            to_compute, product, screening, execution, progress=progress, client=client, large_progress=large_progress
+        )
         fig = derive_figures(stats, np.array(product.years), screening.reference_year)
         fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
         if product.tree_cover is None and product.forest_mask is None:
             # no forest layer: loss counts wherever the product flags it; forest area is unknown
             fig[["forest_2000_ha", "forest_ref_ha"]] = np.nan
         if reuse.any():
-            prefix = "" if len(products) == 1 else f"{product.name}_"
+            prefix_col = "" if len(products) == 1 else f"{product.name}_"
             for col in [*MAIN_COLUMNS, *(f"loss_{y}_ha" for y in product.years)]:
-                fig.loc[reuse, col] = matched[prefix + col].to_numpy()
+                fig.loc[reuse, col] = matched[prefix_col + col].to_numpy()
             fig.loc[reuse, ["_missing_pct", "_invalid_pct"]] = 0.0
         fig.index = plots.index
         figures[product.name] = fig
         verdicts[product.name] = classify(fig, checked.error_reason, screening)
     verdict = combine(verdicts, screening.status_rule)
-    result_plots = _plots_layer(plots, products, checked, keys, verdict, figures, verdicts)
-    return ScreenResult(result_plots, loss_by_year(plots, products, figures), checked.issues, reused=int(reuse.sum()))
+    columns = _our_columns(plots, products, checked, keys, verdict, figures, verdicts)
+    return ScreenedPart(columns, loss_by_year(plots, products, figures), checked.issues, int(reuse.sum()))
 
 
 def _reusable(
@@ -146,21 +218,19 @@ def _reusable(
     return reuse, prev.loc[keys[reuse]]
 
 
-def _plots_layer(
-    plots: gpd.GeoDataFrame,
+def _our_columns(
+    plots: pd.DataFrame,
     products: list,
     checked: QCResult,
     keys: np.ndarray,
     verdict: pd.DataFrame,
     figures: dict[str, pd.DataFrame],
     verdicts: dict[str, pd.DataFrame],
-) -> gpd.GeoDataFrame:
-    """The ``plots`` layer: the input's ids and attributes, the verdict, the figures, QC columns."""
+) -> pd.DataFrame:
+    """The columns the screening adds to the ``plots`` layer: the verdict, the figures, QC columns."""
     primary = products[0]
     fig = figures[primary.name]
-    attrs = [c for c in plots.columns if c not in (*PLOT_KEY_COLUMNS, plots.geometry.name)]
     blocks = [
-        plots[[*PLOT_KEY_COLUMNS, *attrs]],
         verdict,
         pd.DataFrame({"area_ha": checked.area_ha}, index=plots.index),  # measured by QC on what is screened
         fig[list(MAIN_COLUMNS)],
@@ -177,14 +247,27 @@ def _plots_layer(
                 axis=1,
             )
             blocks.append(own.add_prefix(f"{product.name}_"))
-    ours = {c for b in blocks[1:] for c in b.columns}
-    renamed = {c: f"input_{c}" for c in attrs if c in ours}  # the input's own figures are kept aside
-    blocks[0] = blocks[0].rename(columns=renamed)
     # One frame from the blocks' columns, without copying them again (a million plots' figures
     # are hundreds of MB).
     columns = {name: _column_data(block[name]) for block in blocks for name in block.columns}
-    columns["geometry"] = plots.geometry
-    return gpd.GeoDataFrame(pd.DataFrame(columns, index=plots.index, copy=False), geometry="geometry", crs="EPSG:4326")
+    return pd.DataFrame(columns, index=plots.index, copy=False)
+
+
+def input_names(attributes: Sequence[str], ours: Sequence[str]) -> dict[str, str]:
+    """Input attributes whose name the screening uses for its own columns, and the name they are
+    kept under (``input_<name>``)."""
+    ours = set(ours)
+    return {c: f"input_{c}" for c in attributes if c in ours}
+
+
+def _with_input(plots: gpd.GeoDataFrame, columns: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The ``plots`` layer: the input's ids and attributes, then the screening's columns."""
+    attrs = [c for c in plots.columns if c not in (*PLOT_KEY_COLUMNS, plots.geometry.name)]
+    first = plots[[*PLOT_KEY_COLUMNS, *attrs]].rename(columns=input_names(attrs, columns.columns))
+    data = {name: _column_data(first[name]) for name in first.columns}
+    data.update({name: _column_data(columns[name]) for name in columns.columns})
+    data["geometry"] = plots.geometry
+    return gpd.GeoDataFrame(pd.DataFrame(data, index=plots.index, copy=False), geometry="geometry", crs="EPSG:4326")
 
 
 def _column_data(col: pd.Series):

@@ -209,3 +209,30 @@ def cross_checks_between(
     on_b = found.take(~on_a)
     on_b.pos = on_b.pos - n_a
     return found.take(on_a), on_b
+
+
+class PendingIssues:
+    """Findings on plots not screened yet, kept by source row until their part is screened."""
+
+    def __init__(self) -> None:
+        self._parts: list[CrossIssues] = []  # positions are source rows
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self._parts)
+
+    def add(self, source_rows: np.ndarray, issues: CrossIssues) -> None:
+        """Keep ``issues`` (positions into ``source_rows``) under their source rows."""
+        if len(issues):
+            self._parts.append(issues.at(np.asarray(source_rows)))
+
+    def take(self, source_rows: np.ndarray) -> CrossIssues:
+        """The findings on ``source_rows`` (positions into it), let go of here."""
+        if not self._parts:
+            return CrossIssues.empty()
+        every = CrossIssues.concat(self._parts)
+        mine = np.isin(every.pos, source_rows)
+        self._parts = [every.take(~mine)] if (~mine).any() else []
+        found = every.take(mine)
+        order = np.argsort(source_rows, kind="stable")
+        found.pos = order[np.searchsorted(source_rows, found.pos, sorter=order)]
+        return found

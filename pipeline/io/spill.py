@@ -1,0 +1,185 @@
+"""The rows of a screening held on disk between its passes, in location order.
+
+A registry too large for memory is read once, in file order, batch by batch; each batch's rows —
+their attributes, geometries and what quality control found — are written here as one *run*
+(an Arrow IPC record batch) sorted by a location key (the raster block of the plot). The screening
+then takes the rows back in chunks of consecutive keys, so that each chunk covers one part of the
+rasters: from each run the slice of the chunk's keys, read through a memory map that is let go
+after the chunk (memory holds the chunk, not the file).
+
+Rows come back in (key, run, row) order: by key, then in file order. A chunk is a range of
+:class:`Position` (key, run): all the rows of its keys, except that a key holding more rows than a
+chunk may is split between runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+#: The column holding each row's location key.
+KEY = "_key"
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """A place in (key, run) order: before every row of key ``key`` from run ``run`` on."""
+
+    key: int
+    run: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Rows from ``start`` (inclusive) to ``stop`` (exclusive); ``rows`` of them; ``last_key``
+    the largest key they hold."""
+
+    start: Position
+    stop: Position
+    rows: int
+    last_key: int
+
+
+class Spill:
+    """An append-only file of runs, each sorted by :data:`KEY`, and the index of their keys."""
+
+    def __init__(self, folder: str | Path, name: str = "rows") -> None:
+        self.path = Path(folder) / f"{name}.arrow"
+        self._sink = None
+        self._writer = None
+        self.schema: pa.Schema | None = None
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # per run: unique keys, their start rows (+ end)
+        self.rows = 0
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def append(self, table: pa.Table) -> None:
+        """Write one run: ``table`` (with a :data:`KEY` int64 column) sorted by key, stably."""
+        keys = table.column(KEY).to_numpy()
+        order = np.argsort(keys, kind="stable")
+        table = table.take(order)
+        keys = keys[order]
+        if self._writer is None:
+            self.schema = table.schema
+            self._sink = pa.OSFile(str(self.path), "wb")
+            self._writer = ipc.new_file(self._sink, self.schema)
+        elif not table.schema.equals(self.schema):
+            table = table.cast(self.schema)
+        for batch in table.combine_chunks().to_batches(max_chunksize=len(table) or 1):
+            self._writer.write_batch(batch)
+        ukeys, first = np.unique(keys, return_index=True)
+        self.runs.append((ukeys, np.append(first, len(keys)).astype("int64")))
+        self.rows += len(keys)
+
+    def close(self) -> None:
+        """Finish writing (the file can be read from then on)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._sink.close()
+            self._writer = self._sink = None
+
+    def remove(self) -> None:
+        self.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+    # --- planning --------------------------------------------------------------------------
+
+    def key_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every key and its number of rows, by key."""
+        if not self.runs:
+            return np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64")
+        keys = np.concatenate([k for k, _ in self.runs])
+        counts = np.concatenate([np.diff(s) for _, s in self.runs])
+        ukeys, inverse = np.unique(keys, return_inverse=True)
+        return ukeys, np.bincount(inverse, weights=counts, minlength=len(ukeys)).astype("int64")
+
+    def plan(self, max_rows: int) -> list[Chunk]:
+        """Chunks of consecutive keys holding at most ``max_rows`` rows each — unless one key
+        holds more, in which case that key is split between runs (a run's rows of a key stay
+        together)."""
+        keys, counts = self.key_counts()
+        chunks: list[Chunk] = []
+        if not len(keys):
+            return chunks
+        start, size, last = Position(int(keys[0]), 0), 0, int(keys[0])
+        for k, c in zip(keys.tolist(), counts.tolist()):
+            if size and size + c > max_rows:
+                chunks.append(Chunk(start, Position(k, 0), size, last))
+                start, size = Position(k, 0), 0
+            if c > max_rows:  # one key's rows, between runs
+                for r, n in enumerate(self._rows_of_key(k)):
+                    if size and size + n > max_rows:
+                        chunks.append(Chunk(start, Position(k, r), size, k))
+                        start, size = Position(k, r), 0
+                    size += n
+            else:
+                size += c
+            last = k
+        chunks.append(Chunk(start, Position(last + 1, 0), size, last))
+        return chunks
+
+    def _rows_of_key(self, key: int) -> list[int]:
+        out = []
+        for ukeys, starts in self.runs:
+            i = np.searchsorted(ukeys, key)
+            out.append(int(starts[i + 1] - starts[i]) if i < len(ukeys) and ukeys[i] == key else 0)
+        return out
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _slice(self, run: int, start: Position, stop: Position) -> tuple[int, int]:
+        ukeys, starts = self.runs[run]
+
+        def at(p: Position) -> int:
+            side = "left" if run >= p.run else "right"
+            return int(starts[np.searchsorted(ukeys, p.key, side=side)])
+
+        lo, hi = at(start), at(stop)
+        return lo, max(lo, hi)
+
+    def read(self, start: Position, stop: Position, columns: list[str] | None = None) -> pa.Table:
+        """The rows from ``start`` to ``stop``, in (key, run, row) order (a copy: the file's map
+        is let go before returning)."""
+        self.close()
+        schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
+        if not self.runs:
+            return schema.empty_table()
+        with pa.memory_map(str(self.path), "r") as source:
+            reader = ipc.open_file(source)
+            parts, keys = [], []
+            for run in range(len(self.runs)):
+                lo, hi = self._slice(run, start, stop)
+                if hi > lo:
+                    batch = reader.get_batch(run).slice(lo, hi - lo)
+                    keys.append(batch.column(KEY).to_numpy())
+                    parts.append(batch if columns is None else batch.select(columns))
+            if not parts:
+                return schema.empty_table()
+            order = np.argsort(np.concatenate(keys), kind="stable")
+            table = pa.Table.from_batches(parts, schema=schema).take(order)  # take copies
+        return table
+
+    def scan(self, columns: list[str], rows: int = 65_536) -> Iterator[pa.Table]:
+        """Every row, run after run, ``rows`` at a time (copies), for a pass over the whole spill."""
+        self.close()
+        if not self.runs:
+            return
+        with pa.memory_map(str(self.path), "r") as source:
+            reader = ipc.open_file(source)
+            for run in range(len(self.runs)):
+                batch = reader.get_batch(run).select(columns)
+                for lo in range(0, batch.num_rows, rows):
+                    yield (
+                        pa.Table.from_batches([batch.slice(lo, rows)])
+                        .combine_chunks()
+                        .take(np.arange(min(rows, batch.num_rows - lo)))
+                    )

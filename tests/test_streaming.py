@@ -1,0 +1,192 @@
+"""A registry screened in chunks (pipeline.job.run) gives what screening it whole gives: every
+figure, status and finding, bit for bit, whatever the chunk and batch sizes; rows come out in
+location order."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+import shapely
+
+from pipeline import job
+from pipeline.cli import main
+from pipeline.config import QCConfig, ScreeningConfig
+from pipeline.engine.coverage import Grid
+from pipeline.engine.partitions import KeyGrid
+from pipeline.io.gpkg import output_wkb
+from pipeline.io.plots import read_plots
+from pipeline.io.rasters import open_product
+from pipeline.io.spill import KEY, Position, Spill
+from pipeline.stages.qc import check_plots
+from pipeline.stages.screening import screen_plots
+
+
+@pytest.fixture(scope="module")
+def registry(default_sample, tmp_path_factory):
+    """The sample's plots and, appended at the end of the file (far from their partners in file
+    order), duplicated and overlapping copies of some of them, a plot wider than a raster block
+    over hundreds of them, an id used again, and a point."""
+    paths, _ = default_sample
+    plots = pyogrio.read_dataframe(paths.plots, layer="plots")
+    g = plots.geometry.to_numpy()
+    rng = np.random.default_rng(4)
+    pick = rng.choice(np.flatnonzero(~shapely.is_missing(g) & ~shapely.is_empty(g)), 40, replace=False)
+    extra = [g[i] for i in pick[:15]]  # duplicates
+    extra += [shapely.affinity.translate(g[i], 0.0004, 0.0003) for i in pick[15:35]]  # overlaps
+    extra += [shapely.box(-76.7, -8.45, -76.4, -8.3)]  # wider than a 512-pixel block (0.128°)
+    extra += [shapely.box(-76.7, -8.45, -76.4, -8.3)]  # ... twice
+    extra += [shapely.Point(g[pick[36]].centroid)]
+    ids = [f"EXTRA-{i}" for i in range(len(extra))]
+    ids[0] = plots["plot_id"].iloc[5]  # an id used far away
+    more = gpd.GeoDataFrame({"plot_id": ids, "note": "appended"}, geometry=extra, crs=plots.crs)
+    both = pd.concat([plots, more], ignore_index=True)
+    path = tmp_path_factory.mktemp("registry") / "plots.gpkg"
+    pyogrio.write_dataframe(both, path, layer="plots")
+    return path, paths
+
+
+def run_cli(path, paths, out, *extra):
+    args = ["-q", "screen", "--plots", str(path), "--loss-year", str(paths.loss_year)]
+    args += ["--tree-cover", str(paths.tree_cover), "--out", str(out), *extra]
+    assert main(args) == 0
+    return {
+        name: pyogrio.read_dataframe(out, layer=name, use_arrow=True, read_geometry=name == "plots")
+        for name in ("plots", "loss_by_year", "plot_issues")
+    }
+
+
+def same_values(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
+    """The columns whose values differ (NaN, None and NA are one missing value; numbers bit for bit)."""
+    out = []
+    for c in a.columns:
+        x, y = a[c], b[c]
+        if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(x):
+            xv, yv = x.to_numpy("float64", na_value=np.nan), y.to_numpy("float64", na_value=np.nan)
+            ok = (xv == yv) | (np.isnan(xv) & np.isnan(yv))
+        else:
+            xs = [None if v is None or (not isinstance(v, str) and pd.isna(v)) else v for v in x.astype(object)]
+            ys = [None if v is None or (not isinstance(v, str) and pd.isna(v)) else v for v in y.astype(object)]
+            ok = np.array([p == q for p, q in zip(xs, ys)])
+        if not ok.all():
+            out.append(c)
+    return out
+
+
+def by_row(frame):
+    return frame.iloc[np.argsort(frame["source_row"].to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def whole(registry):
+    path, paths = registry
+    product = open_product("hansen", kind="hansen", loss_year=str(paths.loss_year), tree_cover=str(paths.tree_cover))
+    return screen_plots(read_plots(path), product, ScreeningConfig())
+
+
+@pytest.fixture(scope="module")
+def chunked(registry, tmp_path_factory):
+    """Chunks of 150 plots, read 97 rows at a time: many chunks, keys split between runs."""
+    path, paths = registry
+    out = tmp_path_factory.mktemp("chunked") / "s.gpkg"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(job, "BATCH_ROWS", 97)
+        return run_cli(path, paths, out, "--chunk-plots", "150")
+
+
+def test_chunks_give_the_figures_and_findings_of_the_whole_file(whole, chunked):
+    w = whole.plots.drop(columns=["screen_key"])
+    c = by_row(chunked["plots"]).drop(columns=["screen_key"])
+    assert len(c) == len(w) == w["source_row"].max()
+    cols = [x for x in w.columns if x != "geometry"]
+    assert list(c.columns) == list(w.columns)
+    assert same_values(c[cols], w[cols]) == []
+    written, _ = output_wkb(w.geometry.to_numpy())  # as drawn, single parts made multi-parts
+    assert [x == y for x, y in zip(written, shapely.to_wkb(c.geometry.to_numpy()))] == [True] * len(c)
+    issues = by_row(chunked["plot_issues"])
+    assert len(issues) == len(whole.issues) and same_values(issues, whole.issues) == []
+    codes = set(issues["code"])
+    assert {"duplicate_geometry", "overlap", "duplicate_id", "point_buffered", "large_plot"} <= codes
+    big = issues[issues["source_row"] == len(w) - 2]  # the plot wider than a block
+    assert (big["code"] == "overlap").sum() > 100 and (big["code"] == "duplicate_geometry").sum() == 1
+    loss = by_row(chunked["loss_by_year"])
+    assert len(loss) == len(whole.loss_by_year) and same_values(loss, whole.loss_by_year) == []
+
+
+def test_rows_come_out_in_location_order_whatever_the_chunks(registry, chunked, tmp_path):
+    path, paths = registry
+    one = run_cli(path, paths, tmp_path / "one.gpkg")  # one chunk
+    order = chunked["plots"]["source_row"].tolist()
+    assert one["plots"]["source_row"].tolist() == order
+    assert order != sorted(order)
+    for layer in ("plots", "plot_issues", "loss_by_year"):
+        a, b = one[layer], chunked[layer]
+        assert (
+            same_values(a.drop(columns="geometry", errors="ignore"), b.drop(columns="geometry", errors="ignore")) == []
+        )
+    # the order: by the raster block under the plot screened (north to south, west to east), then by row
+    plots = read_plots(path)
+    with rasterio.open(paths.loss_year) as src:
+        keys = KeyGrid(Grid.from_transform(src.transform))
+        extent = src.bounds
+    screened = check_plots(plots, QCConfig(), coverage_bounds=tuple(extent)).geometry
+    geoms = np.where([s is None for s in screened], plots.geometry.to_numpy(), screened)
+    bounds = np.full((len(geoms), 4), np.nan)
+    ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    bounds[ok] = shapely.bounds(geoms[ok])
+    k = keys.keys(bounds)
+    rows = plots["source_row"].to_numpy()
+    assert order == rows[np.lexsort((rows, k))].tolist()
+
+
+def test_phases_are_reported_with_verbose(registry, tmp_path, caplog):
+    import logging
+
+    path, paths = registry
+    caplog.set_level(logging.INFO, logger="pipeline")
+    args = ["-v", "screen", "--plots", str(path), "--loss-year", str(paths.loss_year)]
+    assert main([*args, "--tree-cover", str(paths.tree_cover), "--out", str(tmp_path / "v.gpkg")]) == 0
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("phases:"))
+    for phase in ("read and check plots", "screen", "write", "total"):
+        assert phase in line
+
+
+def test_the_spill_plans_chunks_and_reads_them_back_in_key_order(tmp_path):
+    import pyarrow as pa
+
+    spill = Spill(tmp_path)
+    rng = np.random.default_rng(1)
+    row = 0
+    for n in (50, 80, 30):
+        keys = rng.choice([3, 7, 7, 7, 9, 12], n)
+        spill.append(pa.table({"source_row": np.arange(row + 1, row + n + 1), KEY: keys}))
+        row += n
+    everything = spill.read(Position(0, 0), Position(100, 0))
+    keys, rows = everything[KEY].to_numpy(), everything["source_row"].to_numpy()
+    assert (np.lexsort((rows, keys)) == np.arange(len(rows))).all()  # by key, then by row
+    for max_rows in (1, 20, 60, 1000):
+        chunks = spill.plan(max_rows)
+        parts = [spill.read(c.start, c.stop) for c in chunks]
+        assert [len(p) for p in parts] == [c.rows for c in chunks]
+        assert np.concatenate([p["source_row"].to_numpy() for p in parts]).tolist() == rows.tolist()
+        for c, p in zip(chunks, parts):
+            assert p[KEY].to_numpy().max() == c.last_key
+            # a chunk holds at most max_rows unless one key's rows of one run are more
+            assert c.rows <= max(max_rows, 60)
+    spill.remove()
+    assert not spill.path.exists()
+
+
+def test_location_keys_of_touching_small_plots_are_at_most_a_row_of_blocks_apart():
+    kg = KeyGrid(Grid(-80.0, 0.0, 0.00025, 0.00025))
+    rng = np.random.default_rng(2)
+    x, y = rng.uniform(-80, -70, 2000), rng.uniform(-10, 0, 2000)
+    wa, wb = rng.uniform(0, 0.128, (2000, 2)), rng.uniform(0, 0.128, (2000, 2))
+    a = np.c_[x, y, x + wa[:, 0], y + wa[:, 1]]
+    centre = np.c_[x, y] + wa / 2 + rng.uniform(-1, 1, (2000, 2)) * (wa + wb) / 2  # b's box meets a's
+    b = np.c_[centre - wb / 2, centre + wb / 2]
+    assert kg.small(a).all() and kg.small(b).all()
+    assert (np.abs(kg.keys(a) - kg.keys(b)) <= kg.width + 1).all()
+    assert not kg.small(np.array([[0, 0, 0.2, 0.01]])).any()
+    assert kg.keys(np.array([[np.nan] * 4, [500, 0, 501, 1]])).tolist() == [1 << 62] * 2
