@@ -19,10 +19,13 @@ import logging
 import shutil
 import tempfile
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +211,31 @@ class _Scan:
     types: set = field(default_factory=set)  # geometry types of the input
     tiles: int = 0
 
+    def add(self, found) -> None:
+        hashes, big, types, tiles = found
+        self.hashes.append(hashes)
+        if big is not None:
+            self.big.append(big)
+        self.types |= types
+        self.tiles += tiles
+
+
+def _ordered(items: Iterable, fn, *, workers: int, ahead: int) -> Iterator:
+    """``fn(item)`` for each item, on ``workers`` threads with at most ``ahead`` items in flight
+    (memory holds those), yielded in the items' order. The items are drawn in this thread."""
+    with ThreadPoolExecutor(workers, thread_name_prefix="cacao-screen-pass") as pool:
+        pending: deque = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) >= ahead:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
+
 
 def _screen_in_chunks(
     cfg: RunConfig,
@@ -227,11 +255,15 @@ def _screen_in_chunks(
     spill = Spill(staging)
     scan = _Scan()
     # --- pass 1: read, check every row, spill in location order --------------------------------
+    # Batches are read in this thread and checked on two others, a few ahead (GDAL, GEOS and numpy
+    # release the GIL): the spill gets them in file order.
     bar = tqdm(desc="reading and checking plots", unit="plot", disable=not progress, leave=False)
     with phases("read and check plots"):
-        for batch in stream.batches():
-            _scan_batch(batch, cfg, products, keygrid, spill, scan)
-            bar.update(len(batch))
+        work = partial(_scan_batch, cfg=cfg, products=products, keygrid=keygrid)
+        for table, found in _ordered(stream.batches(), work, workers=2, ahead=3):
+            spill.append(table)
+            scan.add(found)
+            bar.update(table.num_rows)
         spill.close()
     bar.close()
     n = spill.rows
@@ -244,21 +276,29 @@ def _screen_in_chunks(
         _duplicate_ids(spill, scan, pending)
         _large_plots(spill, scan, pending, cfg.qc.overlap_min_share)
     # --- pass 2: chunk by chunk, screen and write ----------------------------------------------
+    # While a chunk is measured (on the engine's threads), the next one is read back and checked
+    # on one thread and the previous one is made into rows and written on another.
     chunks = spill.plan(cfg.execution.chunk_plots)
     log.info("screening %d plots in %d chunk(s) of at most %d", n, len(chunks), cfg.execution.chunk_plots)
     prefix = key_prefix(products, cfg.screening)
     result = JobResult(Path(cfg.output.path), plots_in=n)
-    statuses = None
-    issue_counts: dict = defaultdict(int)
+    totals = _Totals()
     bar = tqdm(total=n, desc="screening", unit="plot", disable=not progress, leave=False)
     writer = ScreeningWriter(
         cfg.output.path, overwrite=overwrite, geometry_type=layer_geometry_type(scan.types), staging=staging
     )
-    renamed = None
-    with writer:
-        for chunk in chunks:
-            with phases("screen"):
-                table, checked, frame = _chunk_checks(spill, chunk, keygrid, pending, cfg.qc.overlap_min_share)
+
+    def write(table, part) -> None:
+        renamed = input_names(stream.columns, part.columns.columns)
+        writer.add(_plots_table(table, stream.columns, renamed, part.columns), part.loss_by_year, part.issues)
+        totals.add(part)
+        bar.update(table.num_rows)
+
+    checks = partial(_chunk_checks, spill=spill, keygrid=keygrid, pending=pending, min_share=cfg.qc.overlap_min_share)
+    with writer, ThreadPoolExecutor(1, thread_name_prefix="cacao-screen-write") as post:
+        written = None
+        with phases("screen"):
+            for table, checked, frame, wkb in _ordered(chunks, checks, workers=1, ahead=2):
                 part = screen_checked(
                     frame,
                     checked,
@@ -270,32 +310,46 @@ def _screen_in_chunks(
                     large_progress=progress,
                     previous=previous,
                     prefix=prefix,
+                    wkb=wkb,
                 )
-            with phases("write"):
-                if renamed is None:
-                    renamed = input_names(stream.columns, part.columns.columns)
-                writer.add(_plots_table(table, stream.columns, renamed, part.columns), part.loss_by_year, part.issues)
-            s = status_summary(part.columns, total=False)
-            statuses = s if statuses is None else statuses + s
-            for key, k in part.issues.groupby(["severity", "code"]).size().items():
-                issue_counts[key] += int(k)
-            result.reused += part.reused
-            bar.update(len(frame))
+                if written is not None:
+                    written.result()  # one chunk being written at a time, in order
+                written = post.submit(write, table, part)
+            if written is not None:
+                written.result()
         bar.close()
         if writer.rows != n:  # the invariant the whole design protects
             raise RuntimeError(f"internal error: {n} plots in, {writer.rows} out")
         result.plots_out = writer.rows
-        result.statuses = statuses
-        result.issue_counts = pd.Series(issue_counts, dtype="int64").sort_index()
+        result.reused = totals.reused
+        result.statuses = totals.statuses
+        result.issue_counts = pd.Series(totals.issues, dtype="int64").sort_index()
         with phases("write"):
             result.metadata = screening_metadata(cfg, products, stream, result, started)
             writer.finish(result.metadata)
-    phases.seconds["write"] = max(phases.seconds["write"], writer.write_s)
+    log.info("writing the GeoPackage took %.1f s on its own thread", writer.write_s)
     return result
 
 
-def _scan_batch(batch, cfg: RunConfig, products: list[Product], keygrid: KeyGrid, spill: Spill, scan: _Scan) -> None:
-    """Pass 1 for one batch: the single-row checks, location keys, the spill."""
+@dataclass
+class _Totals:
+    """The summary of the chunks screened so far."""
+
+    statuses: pd.DataFrame | None = None
+    issues: dict = field(default_factory=lambda: defaultdict(int))
+    reused: int = 0
+
+    def add(self, part) -> None:
+        s = status_summary(part.columns, total=False)
+        self.statuses = s if self.statuses is None else self.statuses + s
+        for key, k in part.issues.groupby(["severity", "code"]).size().items():
+            self.issues[key] += int(k)
+        self.reused += part.reused
+
+
+def _scan_batch(batch, *, cfg: RunConfig, products: list[Product], keygrid: KeyGrid):
+    """Pass 1 for one batch: the single-row checks and the location keys; returns its rows for
+    the spill, and what the scan keeps of it."""
     import pyarrow as pa
     import shapely
 
@@ -310,15 +364,19 @@ def _scan_batch(batch, cfg: RunConfig, products: list[Product], keygrid: KeyGrid
     bounds[live] = shapely.bounds(rows.geometry[live])
     keys = keygrid.keys(bounds)
     big = live & ~keygrid.small(bounds)
-    for p in products:  # open and check the tiles under these plots before any is screened
-        scan.tiles += p.require(bounds[live])
+    tiles = sum(p.require(bounds[live]) for p in products)  # the tiles under these plots, opened and checked now
     ids = frame["plot_id"].to_numpy(dtype=object)
     source_rows = frame["source_row"].to_numpy()
-    scan.hashes.append(pd.util.hash_array(ids))
-    if big.any():
-        scan.big.append((source_rows[big], ids[big], rows.geometry[big], rows.area_ha[big]))
-    wkb, types = output_wkb(raw)
-    scan.types |= types
+    wkb, types = output_wkb(raw, batch.wkb)
+    # the WKB of what is screened: the file's own where the geometry is screened as drawn
+    screened = rows.geometry
+    if batch.wkb is not None:
+        changed = np.fromiter((a is not b for a, b in zip(screened, raw)), dtype=bool, count=n)
+        screened_wkb = np.where(live, batch.wkb, None)
+        at = np.flatnonzero(changed & live)
+        screened_wkb[at] = shapely.to_wkb(screened[at])
+    else:
+        screened_wkb = shapely.to_wkb(screened)
     order = np.argsort(rows.pos, kind="stable")  # each row's findings, in the order they were made
     counts = np.bincount(rows.pos, minlength=n)
     offsets = np.zeros(n + 1, dtype="int32")
@@ -336,14 +394,15 @@ def _scan_batch(batch, cfg: RunConfig, products: list[Product], keygrid: KeyGrid
     columns.update(
         {
             "_geom": pa.array(wkb, pa.binary()),
-            "_screened": pa.array(shapely.to_wkb(rows.geometry), pa.binary()),
+            "_screened": pa.array(screened_wkb, pa.binary()),
             "_area_ha": pa.array(rows.area_ha, pa.float64()),
             "_issues": pa.ListArray.from_arrays(pa.array(offsets), found),
             "_big": pa.array(big),
             KEY: pa.array(keys, pa.int64()),
         }
     )
-    spill.append(pa.table(columns))
+    big_rows = (source_rows[big], ids[big], rows.geometry[big], rows.area_ha[big]) if big.any() else None
+    return pa.table(columns), (pd.util.hash_array(ids), big_rows, types, tiles)
 
 
 def _duplicate_ids(spill: Spill, scan: _Scan, pending: PendingIssues) -> None:
@@ -401,11 +460,12 @@ def _large_plots(spill: Spill, scan: _Scan, pending: PendingIssues, min_share: f
 _CROSS_COLUMNS = ["plot_id", "source_row", "_screened", "_area_ha", "_big"]
 
 
-def _chunk_checks(spill: Spill, chunk: Chunk, keygrid: KeyGrid, pending: PendingIssues, min_share: float):
+def _chunk_checks(chunk: Chunk, *, spill: Spill, keygrid: KeyGrid, pending: PendingIssues, min_share: float):
     """A chunk read back, and its quality control finished: the findings of single rows (from the
     spill), duplicated ids and large plots (pending), and the duplicated or overlapping geometries
     of its plots, among themselves and with the plots just beyond it (whose findings are kept
-    for their own chunk). Returns the chunk's table, its ``QCResult`` and its key frame."""
+    for their own chunk). Returns the chunk's table, its ``QCResult``, its key frame and the WKB
+    of what it screens."""
     import shapely
 
     table = spill.read(chunk.start, chunk.stop)
@@ -413,7 +473,8 @@ def _chunk_checks(spill: Spill, chunk: Chunk, keygrid: KeyGrid, pending: Pending
     ids = table.column("plot_id").to_numpy(zero_copy_only=False).astype(object)
     source_rows = table.column("source_row").to_numpy()
     frame = pd.DataFrame({"plot_id": ids, "source_row": source_rows})
-    geoms = shapely.from_wkb(table.column("_screened").to_numpy(zero_copy_only=False))
+    screened_wkb = table.column("_screened").to_numpy(zero_copy_only=False)
+    geoms = shapely.from_wkb(screened_wkb)
     err = shapely.is_missing(geoms)
     area = table.column("_area_ha").to_numpy()
     found = table.column("_issues").combine_chunks()
@@ -447,7 +508,7 @@ def _chunk_checks(spill: Spill, chunk: Chunk, keygrid: KeyGrid, pending: Pending
     theirs.pos = theirs.pos - len(own)
     pending.add(h_rows, theirs)
     extra = CrossIssues.concat([pending.take(source_rows), found_cross.take(mine).at(own)]).ordered()
-    return table, finish(frame, rows, extra), frame
+    return table, finish(frame, rows, extra), frame, screened_wkb
 
 
 def _plots_table(table, attributes: list[str], renamed: dict[str, str], columns: pd.DataFrame):

@@ -93,38 +93,62 @@ def coverage_fractions(geoms, grid: Grid) -> Coverage:
     owner, row, col, xm, dy, r_min, c_min, width, height = p
 
     # --- accumulate into ragged per-polygon buffers of height x (width + 1) ------------------
+    # The buffers are laid out by row length (polygons of one width next to each other), so that
+    # rows of one length are a contiguous block.
     stride = width + 1
     size = height * stride
-    offset = np.zeros(n + 1, dtype="int64")
-    np.cumsum(size, out=offset[1:])
+    layout = np.argsort(stride, kind="stable")
+    offset = np.zeros(n, dtype="int64")
+    offset[layout[1:]] = np.cumsum(size[layout])[:-1]
+    total = int(size.sum())
     flat = offset[owner] + row * stride[owner] + col
-    acc = np.bincount(flat, weights=dy * (1 - xm), minlength=offset[-1])
-    acc += np.bincount(flat + 1, weights=dy * xm, minlength=offset[-1] + 1)[: offset[-1]]
+    acc = np.bincount(flat, weights=dy * (1 - xm), minlength=total)
+    acc += np.bincount(flat + 1, weights=dy * xm, minlength=total + 1)[:total]
 
-    # Cumulative sum along each buffer row (rows are contiguous runs of length `stride`). Rows of
-    # equal length are summed together as a 2-D array, so that each polygon's result does not
-    # depend on which other polygons share the batch (bit-identical reruns and partitionings).
-    row_len = np.repeat(stride, height)
+    # Cumulative sum along each buffer row. Rows of equal length are summed together as a 2-D
+    # array, so that each polygon's result does not depend on which other polygons share the batch
+    # (bit-identical reruns and partitionings).
+    ordered_stride, ordered_size = stride[layout], size[layout]
+    group_ends = np.flatnonzero(np.r_[ordered_stride[1:] != ordered_stride[:-1], True])
+    cell_ends = np.cumsum(ordered_size)[group_ends]
+    begin = 0
+    for end, length in zip(cell_ends.tolist(), ordered_stride[group_ends].tolist()):
+        if end > begin:
+            block = acc[begin:end].reshape(-1, length)
+            np.cumsum(block, axis=1, out=block)
+        begin = end
+    cover = acc
+
+    # --- back to (polygon, row, col) entries, polygon by polygon -----------------------------
+    valid = cover > _FRACTION_EPS
+    rows_of = height[layout]  # buffer rows, in layout order
+    row_poly = np.repeat(layout, rows_of)
+    row_len = np.repeat(ordered_stride, rows_of)
     row_start = np.zeros(len(row_len), dtype="int64")
     np.cumsum(row_len[:-1], out=row_start[1:])
-    cover = np.empty_like(acc)
-    for length in np.unique(row_len):
-        starts = row_start[row_len == length]
-        cells = starts[:, None] + np.arange(length)
-        cover[cells] = np.cumsum(acc[cells], axis=1)
-
-    # --- back to (polygon, row, col) entries -------------------------------------------------
-    poly_of_cell = np.repeat(np.arange(n), size)
-    local = np.arange(offset[-1]) - offset[poly_of_cell]
-    lrow = local // stride[poly_of_cell]
-    lcol = local % stride[poly_of_cell]
-    valid = (lcol < width[poly_of_cell]) & (cover > _FRACTION_EPS)
-    poly = poly_of_cell[valid]
+    valid[row_start + row_len - 1] = False  # the extra column of each row
+    per_row = np.add.reduceat(valid, row_start) if len(row_start) else np.zeros(0, dtype="int64")
+    cells = np.flatnonzero(valid)
+    entry_row = np.repeat(np.arange(len(row_len)), per_row)
+    poly = row_poly[entry_row]
+    first_row = np.zeros(n, dtype="int64")
+    first_row[layout[1:]] = np.cumsum(rows_of)[:-1]
+    lrow = entry_row - first_row[poly]
+    lcol = cells - row_start[entry_row]
+    # entries polygon by polygon (each polygon's entries are one block, in row-major order)
+    per_poly = np.bincount(row_poly, weights=per_row, minlength=n).astype("int64")
+    block_start = np.zeros(n, dtype="int64")
+    block_start[layout[1:]] = np.cumsum(per_poly[layout])[:-1]
+    out_start = np.zeros(n, dtype="int64")
+    np.cumsum(per_poly[:-1], out=out_start[1:])
+    m = len(cells)
+    gather_at = np.arange(m) - np.repeat(out_start, per_poly) + np.repeat(block_start, per_poly)
+    poly, lrow, lcol, frac = poly[gather_at], lrow[gather_at], lcol[gather_at], cover[cells[gather_at]]
     return Coverage(
         index=poly,
-        row=lrow[valid] + r_min[poly],
-        col=lcol[valid] + c_min[poly],
-        fraction=np.minimum(cover[valid], 1.0),
+        row=lrow + r_min[poly],
+        col=lcol + c_min[poly],
+        fraction=np.minimum(frac, 1.0),
     )
 
 
@@ -155,15 +179,18 @@ def _edge_pieces(geoms: np.ndarray, grid: Grid):
     u, v = to_pixel(coords[:, 0], coords[:, 1], grid)
 
     # Per-polygon window: integer origin and size, from the polygon's bounds.
-    owner_of_vertex = ring_owner[ring_of_vertex]
+    owner_of_vertex = ring_owner[ring_of_vertex]  # non-decreasing: each polygon's vertices are one run
     c_min = np.full(n, np.iinfo("int64").max)
     r_min = np.full(n, np.iinfo("int64").max)
     c_max = np.full(n, np.iinfo("int64").min)
     r_max = np.full(n, np.iinfo("int64").min)
-    np.minimum.at(c_min, owner_of_vertex, np.floor(u).astype("int64"))
-    np.minimum.at(r_min, owner_of_vertex, np.floor(v).astype("int64"))
-    np.maximum.at(c_max, owner_of_vertex, np.ceil(u).astype("int64"))
-    np.maximum.at(r_max, owner_of_vertex, np.ceil(v).astype("int64"))
+    run = np.flatnonzero(np.r_[True, owner_of_vertex[1:] != owner_of_vertex[:-1]])
+    who = owner_of_vertex[run]
+    fu, fv = np.floor(u), np.floor(v)
+    c_min[who] = np.minimum.reduceat(fu, run).astype("int64")
+    r_min[who] = np.minimum.reduceat(fv, run).astype("int64")
+    c_max[who] = np.maximum.reduceat(np.ceil(u), run).astype("int64")
+    r_max[who] = np.maximum.reduceat(np.ceil(v), run).astype("int64")
     width = np.where(polygonal, np.maximum(c_max - c_min, 1), 0)
     height = np.where(polygonal, np.maximum(r_max - r_min, 1), 0)
 
@@ -333,21 +360,22 @@ def _split(p0, q0, p1, q1, seg):
     n_cross = int(count.sum())
     if n_cross == 0:
         return p0, q0, p1, q1, seg
-    # Every segment's points end to end: its start, its crossings in running order, its end.
-    begin = np.zeros(len(p0), dtype="int64")
-    np.cumsum(count[:-1] + 2, out=begin[1:])
-    end = begin + count + 1
-    total = int(end[-1]) + 1
-    P, Q = np.empty(total), np.empty(total)
-    P[begin], Q[begin], P[end], Q[end] = p0, q0, p1, q1
+    # Each segment's pieces, in running order: the first starts at the segment's start, each
+    # crossing ends a piece and starts the next, the last ends at the segment's end.
+    pieces = count + 1
+    first_piece = np.zeros(len(p0), dtype="int64")
+    np.cumsum(pieces[:-1], out=first_piece[1:])
+    n_pieces = int(first_piece[-1] + pieces[-1])
     c = np.repeat(np.arange(len(p0)), count)  # the segment of each crossing
     i = np.arange(n_cross) - np.repeat(np.cumsum(count) - count, count)
-    cross = np.where(p1[c] >= p0[c], first[c] + i, last[c] - i)
-    at = begin[c] + 1 + i
-    P[at] = cross
-    Q[at] = q0[c] + (cross - p0[c]) / (p1[c] - p0[c]) * (q1[c] - q0[c])
-    # Pieces join consecutive points of a segment.
-    starts = np.ones(total, dtype=bool)
-    starts[end] = False
-    a = np.flatnonzero(starts)
-    return P[a], Q[a], P[a + 1], Q[a + 1], np.repeat(seg, count + 1)
+    p0c, p1c, q0c = p0[c], p1[c], q0[c]
+    cross = np.where(p1c >= p0c, first[c] + i, last[c] - i)
+    qcross = q0c + (cross - p0c) / (p1c - p0c) * (q1[c] - q0c)
+    ends_at = first_piece[c] + i  # the piece each crossing ends (the next one starts there)
+    pa, qa, pb, qb = np.empty(n_pieces), np.empty(n_pieces), np.empty(n_pieces), np.empty(n_pieces)
+    pa[first_piece], qa[first_piece] = p0, q0
+    pa[ends_at + 1], qa[ends_at + 1] = cross, qcross
+    last_piece = first_piece + count
+    pb[last_piece], qb[last_piece] = p1, q1
+    pb[ends_at], qb[ends_at] = cross, qcross
+    return pa, qa, pb, qb, np.repeat(seg, pieces)

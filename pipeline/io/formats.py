@@ -195,7 +195,7 @@ class OgrBatches:
     crs: str | None
     fields: list[str]
     driver: str
-    batches: object  # iterator of (pyarrow.RecordBatch of the fields, geometries, ReadNotes)
+    batches: object  # iterator of (pyarrow.RecordBatch of the fields, geometries, their WKB, ReadNotes)
 
 
 @contextmanager
@@ -230,7 +230,7 @@ def ogr_batches(path: Path, *, layer: str | None = None, batch_size: int = 65_53
                         except Exception as exc:  # noqa: BLE001 - GEOS's errors have no common type
                             reason = str(exc).split(": ", 1)[-1]
                         notes.add(i, "unreadable_geometry", "error", f"the geometry cannot be read: {reason}")
-                    yield batch.drop_columns([geom_col]), geoms, notes
+                    yield batch.drop_columns([geom_col]), geoms, wkb, notes
             except (DataSourceError, DataLayerError, OSError) as exc:
                 raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
 

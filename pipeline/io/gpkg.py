@@ -122,19 +122,40 @@ def write_layers(
 _MULTI = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
 
 
-def output_wkb(geoms: np.ndarray) -> tuple[np.ndarray, set[str]]:
+def output_wkb(geoms: np.ndarray, wkb: np.ndarray | None = None) -> tuple[np.ndarray, set[str]]:
     """The geometries as written: single parts promoted to multi-parts (as geopandas writes a
     GeoPackage), as WKB; and the geometry types met before promotion (see
-    :func:`layer_geometry_type`)."""
+    :func:`layer_geometry_type`). ``wkb``: the geometries' own (2D, little-endian) WKB, when at
+    hand: a single part is then promoted by prefixing its bytes, the same bytes shapely writes."""
     geoms = np.asarray(geoms, dtype=object)
     types = shapely.get_type_id(geoms)
+    names = {_TYPE_NAMES[t] for t in np.unique(types) if t >= 0}
+    if wkb is not None:
+        out = np.asarray(wkb, dtype=object).copy()
+        for single, prefix in _PREFIX.items():
+            at = np.flatnonzero(types == single)
+            if len(at):
+                out[at] = [prefix + w if w[:1] == b"\x01" else _promote_one(g) for w, g in zip(out[at], geoms[at])]
+        return out, names
     out = geoms.copy()
     for single, maker in ((0, shapely.multipoints), (1, shapely.multilinestrings), (3, shapely.multipolygons)):
         m = types == single
         if m.any():
             out[m] = maker(np.atleast_2d(geoms[m]).T)
-    names = {_TYPE_NAMES[t] for t in np.unique(types) if t >= 0}
     return shapely.to_wkb(out), names
+
+
+#: WKB header of a (little-endian, 2D) multi-part holding one part, by the type of the part.
+_PREFIX = {
+    0: b"\x01\x04\x00\x00\x00\x01\x00\x00\x00",
+    1: b"\x01\x05\x00\x00\x00\x01\x00\x00\x00",
+    3: b"\x01\x06\x00\x00\x00\x01\x00\x00\x00",
+}
+
+
+def _promote_one(g) -> bytes:
+    maker = {0: shapely.multipoints, 1: shapely.multilinestrings, 3: shapely.multipolygons}[shapely.get_type_id(g)]
+    return shapely.to_wkb(maker([g]))
 
 
 _TYPE_NAMES = {

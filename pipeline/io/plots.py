@@ -203,6 +203,7 @@ class PlotBatch:
 
     frame: gpd.GeoDataFrame
     attributes: object  # pyarrow.Table
+    wkb: np.ndarray | None = None  # the file's own WKB of the geometries, when the frame holds them unchanged
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -280,7 +281,7 @@ class PlotStream:
             return
         cfg = self.cfg
         with ogr_batches(self.path, layer=cfg.layer, batch_size=self.batch_size) as src:
-            for fields, geoms, notes in src.batches:
+            for fields, geoms, wkb, notes in src.batches:
                 n = len(geoms)
                 gdf = gpd.GeoDataFrame(geometry=geoms, crs=src.crs)
                 qc_cols = self._qc_columns([c for c in fields.schema.names if c != cfg.id_column])
@@ -312,7 +313,8 @@ class PlotStream:
                     [attribute_name(c) for c in keep]
                 )
                 self.rows += n
-                yield PlotBatch(frame, attributes)
+                same = self.wgs84_source and not shapely.has_z(geoms).any()  # no reprojection, no z dropped
+                yield PlotBatch(frame, attributes, wkb if same else None)
         if self.rows == 0:
             raise PlotsError(
                 f"{self.path}: layer {cfg.layer!r} holds no plots" if cfg.layer else f"{self.path}: holds no plots"

@@ -89,13 +89,19 @@ def key_prefix(products: Sequence[Any], screening: ScreeningConfig) -> bytes:
 
 
 def screen_keys(
-    geoms: np.ndarray, products: Sequence[Any], screening: ScreeningConfig, *, prefix: bytes | None = None
+    geoms: np.ndarray,
+    products: Sequence[Any],
+    screening: ScreeningConfig,
+    *,
+    prefix: bytes | None = None,
+    wkb: np.ndarray | None = None,
 ) -> np.ndarray:
     """A key per plot that changes whenever its figures could: the geometry screened, every
     parameter, every product's files, and the cacao-screen version (``prefix``: what
-    :func:`key_prefix` gives, computed once for many calls). Empty for unscreened plots."""
+    :func:`key_prefix` gives, computed once for many calls; ``wkb``: the geometries' WKB, when at
+    hand). Empty for unscreened plots."""
     prefix = key_prefix(products, screening) if prefix is None else prefix
-    wkb = shapely.to_wkb(geoms)
+    wkb = shapely.to_wkb(geoms) if wkb is None else wkb
     return np.array(
         ["" if w is None else hashlib.blake2b(prefix + w, digest_size=12).hexdigest() for w in wkb], dtype=object
     )
@@ -170,13 +176,15 @@ def screen_checked(
     previous: pd.DataFrame | None = None,
     prefix: bytes | None = None,
     large_progress: bool | None = None,
+    wkb: np.ndarray | None = None,
 ) -> ScreenedPart:
     """Measure and classify plots that quality control has checked (``checked``: their
-    :class:`~pipeline.stages.qc.QCResult`). ``plots`` needs only ``plot_id`` and ``source_row``.
+    :class:`~pipeline.stages.qc.QCResult`; ``wkb``: the WKB of the geometries it screens, None
+    where there is none, when at hand). ``plots`` needs only ``plot_id`` and ``source_row``.
     Each plot's figures depend on it alone, so any set of plots gives each the same figures."""
     tune_allocator()
     geoms = checked.geometry  # what is screened: the input geometry, or QC's repair of it
-    keys = screen_keys(geoms, products, screening, prefix=prefix)
+    keys = screen_keys(geoms, products, screening, prefix=prefix, wkb=wkb)
     reuse, matched = _reusable(previous, keys, checked.screenable, len(plots))
     to_compute = np.where(reuse, None, geoms)
     figures: dict[str, pd.DataFrame] = {}
