@@ -2,7 +2,10 @@
 
 import shutil
 import socket
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pyogrio
 import pytest
@@ -27,6 +30,65 @@ def cluster():
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as lc:
         yield lc.scheduler_address
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def dask_processes(tmp_path_factory):
+    """A real cluster: ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1, started
+    as a user starts them (the command line of this environment), stopped at the end."""
+    distributed = pytest.importorskip("distributed")
+    dask = Path(sys.executable).with_name("dask")
+    if not dask.exists():
+        pytest.skip("the dask command is not installed")
+    folder = tmp_path_factory.mktemp("dask")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    log = open(folder / "cluster.log", "w")  # noqa: SIM115 - closed at the end
+    common = ["--no-dashboard"]
+    procs = [
+        subprocess.Popen(
+            [str(dask), "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], *common],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    ]
+    try:
+        for i in range(2):
+            procs.append(
+                subprocess.Popen(
+                    [str(dask), "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny"]
+                    + ["--name", f"w{i}", "--local-directory", str(folder), *common],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        deadline = time.monotonic() + 60
+        while True:  # wait for both workers
+            try:
+                with distributed.Client(address, timeout="2s", set_as_default=False) as c:
+                    if len(c.scheduler_info().get("workers", {})) == 2:
+                        break
+            except (OSError, TimeoutError):
+                pass
+            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                pytest.fail("the Dask cluster did not start: " + (folder / "cluster.log").read_text()[-2000:])
+            time.sleep(0.2)
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in reversed(procs):
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        log.close()
 
 
 def open_source(loss, cover):
@@ -200,3 +262,19 @@ def test_config_key_and_cli_flag(tmp_path, capsys):
     )
     assert rc == 2
     assert "unknown scheduler 'dask'" in capsys.readouterr().err
+
+
+def test_screen_on_a_cluster_of_dask_processes_writes_what_threads_write(sample, dask_processes, tmp_path):
+    """``dask scheduler`` and two ``dask worker`` processes, as on a real cluster: the command line
+    screens with --scheduler tcp://...; every figure, status and finding is the threads' one."""
+    paths, _, _ = sample
+    args = ["-q", "screen", "--plots", str(paths.plots), "--loss-year", str(paths.loss_year)]
+    args += ["--tree-cover", str(paths.tree_cover), "--chunk-plots", "500"]  # several chunks, one client
+    assert main([*args, "--out", str(tmp_path / "threads.gpkg"), "--scheduler", "threads"]) == 0
+    assert main([*args, "--out", str(tmp_path / "dask.gpkg"), "--scheduler", dask_processes]) == 0
+    for layer in ("plots", "loss_by_year", "plot_issues"):
+        a = pyogrio.read_dataframe(tmp_path / "threads.gpkg", layer=layer, read_geometry=False)
+        b = pyogrio.read_dataframe(tmp_path / "dask.gpkg", layer=layer, read_geometry=False)
+        assert a.equals(b), layer
+    meta = dict(pyogrio.read_dataframe(tmp_path / "dask.gpkg", layer="run_metadata")[["key", "value"]].values)
+    assert meta["scheduler"] == dask_processes
