@@ -340,13 +340,19 @@ def _cluster_cells(rng: np.random.Generator, n: int, n_cells: int) -> tuple[np.n
 
 def make_plots(n: int, spec: RasterSpec, seed: int | None = None):
     """``n`` synthetic plots over the raster of ``spec`` (a GeoDataFrame in EPSG:4326)."""
+    rng = np.random.default_rng([spec.seed if seed is None else seed, 7, n])
+    n_cells = int(spec.size * PX / _CELL_DEG + 1e-9)
+    ids, coops = _cluster_cells(rng, n, n_cells)
+    return _plots_in_cells(rng, ids, coops, n_cells, first_id=1)
+
+
+def _plots_in_cells(rng: np.random.Generator, ids: np.ndarray, coops: np.ndarray, n_cells: int, first_id: int):
+    """One plot in each cell ``ids`` (a GeoDataFrame in EPSG:4326), ids numbered from ``first_id``."""
     import geopandas as gpd
     import shapely
 
-    rng = np.random.default_rng([spec.seed if seed is None else seed, 7, n])
+    n = len(ids)
     x0, y0 = TILE_X0, TILE_Y0
-    n_cells = int(spec.size * PX / _CELL_DEG + 1e-9)
-    ids, coops = _cluster_cells(rng, n, n_cells)
     cx = x0 + (ids % n_cells + 0.5) * _CELL_DEG
     cy = y0 - (ids // n_cells + 0.5) * _CELL_DEG
 
@@ -399,7 +405,7 @@ def make_plots(n: int, spec: RasterSpec, seed: int | None = None):
     geoms = shapely.polygons(rings)
     return gpd.GeoDataFrame(
         {
-            "plot_id": np.char.add("P", np.char.zfill(np.arange(1, n + 1).astype(str), 7)),
+            "plot_id": np.char.add("P", np.char.zfill(np.arange(first_id, first_id + n).astype(str), 7)),
             "cooperative": np.char.add("coop-", np.char.zfill(coops.astype(str), 5)),
             "declared_area_ha": np.round(area * fit * fit, 2),
         },
@@ -428,6 +434,122 @@ def ensure_plots(n: int, spec: RasterSpec, *, root: Path = DATA_DIR, log=print) 
     return path
 
 
+# --------------------------------------------------------------------------------------------
+# A national case: tiles x tiles Hansen-named tiles, and millions of plots over them
+# --------------------------------------------------------------------------------------------
+
+#: The release the mosaic's tiles are named after.
+MOSAIC_VERSION = "GFC-2024-v1.12"
+
+
+@dataclass(frozen=True)
+class MosaicSpec:
+    """``tiles`` x ``tiles`` tiles of ``size`` x ``size`` pixels from the upper-left corner of
+    00N_080W, cut from one synthetic raster (values continue across tiles), named like Hansen's."""
+
+    tiles: int = 3
+    size: int = 40000
+    seed: int = 20001231
+
+    @property
+    def name(self) -> str:
+        return f"hansen-mosaic{self.tiles}x{self.tiles}-{self.size}px-seed{self.seed}-v{GENERATOR_VERSION}"
+
+    @property
+    def whole(self) -> RasterSpec:
+        return RasterSpec(self.size * self.tiles, self.seed)
+
+    def tile_names(self) -> list[tuple[int, int, str]]:
+        """(tile row, tile column, Hansen tile name) of each tile."""
+        out = []
+        deg = self.size * PX
+        for i in range(self.tiles):
+            for j in range(self.tiles):
+                lat, lon = round(TILE_Y0 - i * deg), round(TILE_X0 + j * deg)
+                out.append((i, j, f"{abs(lat):02d}{'N' if lat >= 0 else 'S'}_{abs(lon):03d}{'E' if lon >= 0 else 'W'}"))
+        return out
+
+
+def _compute_tile_window(args):
+    win, offset = args
+    r, c, h, w = win
+    loss, cover = window_values(_WORKER_FIELDS, r + offset[0], c + offset[1], h, w)
+    return win, loss, cover
+
+
+def ensure_mosaic(mosaic: MosaicSpec, *, root: Path = DATA_DIR, workers: int | None = None, log=print) -> Path:
+    """The folder of the mosaic's tiles (``Hansen_<version>_{lossyear,treecover2000}_<tile>.tif``),
+    generated if missing, tile after tile."""
+    import multiprocessing as mp
+
+    import rasterio
+    from rasterio.transform import from_origin
+
+    log = log or _quiet
+    folder = root / mosaic.name
+    if (folder / ".complete").exists():
+        return folder
+    workers = workers or _cores()
+    folder.mkdir(parents=True, exist_ok=True)
+    whole = mosaic.whole
+    log(
+        f"generating a {mosaic.tiles} x {mosaic.tiles} mosaic of {mosaic.size} px tiles in {folder} "
+        f"({workers} processes)"
+    )
+    started = time.perf_counter()
+    tile_spec = RasterSpec(mosaic.size, mosaic.seed)
+    with ProcessPoolExecutor(
+        workers, mp_context=mp.get_context("spawn"), initializer=_init_worker, initargs=(whole,)
+    ) as pool:
+        for i, j, name in mosaic.tile_names():
+            paths = [folder / f"Hansen_{MOSAIC_VERSION}_{layer}_{name}.tif" for layer in ("lossyear", "treecover2000")]
+            if all(p.exists() for p in paths):
+                continue
+            tmp = [p.with_name(f".{p.name}.tmp") for p in paths]
+            prof = _profile(tile_spec, **TILED)
+            prof["transform"] = from_origin(TILE_X0 + j * mosaic.size * PX, TILE_Y0 - i * mosaic.size * PX, PX, PX)
+            with (
+                rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"),
+                rasterio.open(tmp[0], "w", **prof) as dl,
+                rasterio.open(tmp[1], "w", **prof) as dc,
+            ):
+                jobs = [(win, (i * mosaic.size, j * mosaic.size)) for win in _windows(mosaic.size)]
+                for (r, c, h, w), loss, cover in pool.map(_compute_tile_window, jobs, chunksize=4):
+                    window = rasterio.windows.Window(c, r, w, h)
+                    dl.write(loss, 1, window=window)
+                    dc.write(cover, 1, window=window)
+            for t, p in zip(tmp, paths):
+                os.replace(t, p)
+            log(f"  tile {name}: {time.perf_counter() - started:.0f} s")
+    (folder / ".complete").write_text(json.dumps(asdict(mosaic)) + "\n")
+    return folder
+
+
+def ensure_mosaic_plots(n: int, mosaic: MosaicSpec, *, root: Path = DATA_DIR, part: int = 500_000, log=print) -> Path:
+    """``n`` plots over the mosaic (a GeoPackage, generated if missing, ``part`` plots at a time)."""
+    import pyogrio
+
+    log = log or _quiet
+    path = root / f"plots-{n}-{mosaic.name}.gpkg"
+    if path.exists():
+        return path
+    root.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    log(f"generating {n:,} synthetic plots in {path}")
+    whole = mosaic.whole
+    n_cells = int(whole.size * PX / _CELL_DEG + 1e-9)
+    ids, coops = _cluster_cells(np.random.default_rng([mosaic.seed, 7, n]), n, n_cells)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.gpkg")
+    tmp.unlink(missing_ok=True)
+    for k, lo in enumerate(range(0, n, part)):
+        rng = np.random.default_rng([mosaic.seed, 8, n, k])
+        gdf = _plots_in_cells(rng, ids[lo : lo + part], coops[lo : lo + part], n_cells, first_id=lo + 1)
+        pyogrio.write_dataframe(gdf, tmp, layer="plots", driver="GPKG", append=k > 0)
+        log(f"  plots: {min(lo + part, n):,} ({time.perf_counter() - started:.0f} s)")
+    os.replace(tmp, path)
+    return path
+
+
 def _quiet(*_args) -> None:
     pass
 
@@ -444,7 +566,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plots", type=int, nargs="*", default=[])
     p.add_argument("--strips", action="store_true", help="also the 1-row-strip LZW copy")
     p.add_argument("--seed", type=int, default=RasterSpec.seed)
+    p.add_argument("--mosaic-plots", type=int, nargs="*", default=[], help="plots over the 3 x 3 tile mosaic")
     a = p.parse_args(argv)
+    if a.mosaic_plots:
+        mosaic = MosaicSpec(seed=a.seed)
+        print(ensure_mosaic(mosaic))
+        for n in a.mosaic_plots:
+            print(ensure_mosaic_plots(n, mosaic))
+        return 0
     spec = RasterSpec(a.raster_size, a.seed)
     print(ensure_rasters(spec, strips=a.strips))
     for n in a.plots:
