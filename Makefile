@@ -15,11 +15,11 @@ PYTEST_ARGS ?= -n auto
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample run test lint docs bench bench-small clean distclean
+.PHONY: help install sample run test lint docs bench bench-small bench-e2e bench-national bench-scale clean distclean
 
 help: ## List the targets
 	@echo "cacao-screen make targets:"
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,15 @@ bench-small: $(BENCH_STAMP) ## Benchmark vs exactextract on a small tile (8000 p
 
 bench: $(BENCH_STAMP) ## Benchmark on a whole 40000 px tile: 10k, 100k, 1M plots, tiled and strips (long; first run generates ~2 GB)
 	$(PY) -m bench.run --label bench --raster-size 40000 --plots 10000 100000 1000000 --layouts tiled strips $(BENCH_ARGS)
+
+bench-e2e: $(BENCH_STAMP) ## Whole process, plots GeoPackage in, screening out: wall time and peak RSS vs the exactextract pipeline, 100k and 1M plots
+	$(PY) -m bench.e2e --label bench-e2e --plots 100000 1000000 $(BENCH_ARGS)
+
+bench-national: $(BENCH_STAMP) ## 1M and 5M plots over a 3 x 3 mosaic of Hansen-named tiles (first run generates ~10 GB under bench/data)
+	$(PY) -m bench.e2e --label bench-national --national $(BENCH_ARGS)
+
+bench-scale: $(BENCH_STAMP) ## A folder of all 504 Hansen tile names vs the one tile; one 2x2 and one 10x10 degree plot
+	$(PY) -m bench.e2e --label bench-scale --tiles --large-plots $(BENCH_ARGS)
 
 clean: ## Remove outputs and generated sample data (not the cached benchmark inputs in bench/data)
 	rm -rf outputs data/sample

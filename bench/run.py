@@ -47,8 +47,9 @@ RESULTS = HERE / "RESULTS.md"
 # --- measuring a process -------------------------------------------------------------------
 
 
-def measure(cmd: list[str], *, interval: float = 0.02) -> dict:
-    """Run ``cmd``; its JSON line, wall time, and peak memory of its process tree (MB)."""
+def measure(cmd: list[str], *, interval: float = 0.02, json_line: bool = True) -> dict:
+    """Run ``cmd``; its JSON line (when ``json_line``), wall time, and peak memory of its process
+    tree (MB)."""
     import psutil
 
     started = time.perf_counter()
@@ -77,7 +78,7 @@ def measure(cmd: list[str], *, interval: float = 0.02) -> dict:
     text = out.read()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed with exit code {proc.returncode}:\n{text}")
-    result = json.loads(text.strip().splitlines()[-1])
+    result = json.loads(text.strip().splitlines()[-1]) if json_line else {"output": text}
     maxrss = usage.ru_maxrss * 1024  # KiB on Linux
     result.update(process_s=wall, rss_mb=max(peak_tree, maxrss) / 2**20, maxrss_mb=maxrss / 2**20)
     return result

@@ -139,7 +139,7 @@ class Phases:
 
 
 #: Rows read from the plots file at a time.
-BATCH_ROWS = 65_536
+BATCH_ROWS = 16_384
 
 
 def run(cfg: RunConfig, *, progress: bool = False) -> JobResult:

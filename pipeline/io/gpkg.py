@@ -203,7 +203,7 @@ class ScreeningWriter:
         self.staging = Path(staging)
         self.rows = 0
         self._stack = ExitStack()
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._tables: dict[str, tuple] = {}  # name -> (file, writer)

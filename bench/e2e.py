@@ -1,0 +1,263 @@
+"""Whole-process benchmarks of the command line: wall time and peak memory, in the same run.
+
+    python -m bench.e2e --plots 100000 1000000     # `make bench-e2e`: cacao-screen vs the exactextract pipeline
+    python -m bench.e2e --national                  # 5M (and 1M) plots over a 3 x 3 mosaic of Hansen-named tiles
+    python -m bench.e2e --tiles                     # a folder of all 504 Hansen tile names vs the one tile used
+    python -m bench.e2e --large-plots               # one 2° x 2° plot, one 10° x 10° plot
+
+Every case runs each contender in its own process (``cacao-screen screen`` as a user runs it,
+``python -m bench.ee_pipeline`` for exactextract) on cached synthetic inputs (:mod:`bench.generate`),
+with the page cache warmed first, and measures the whole process: its wall time (interpreter,
+imports, reading the plots, screening, writing the GeoPackage) and the peak resident memory of its
+process tree (:func:`bench.run.measure`). Figures are compared plot by plot (by ``source_row``).
+Prints a table and appends it, dated, with the machine, to ``bench/RESULTS.md`` (``--no-record``
+to skip). The machine's load is recorded: on a shared machine, compare ratios of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .generate import (
+    DATA_DIR,
+    MOSAIC_VERSION,
+    MosaicSpec,
+    RasterSpec,
+    ensure_mosaic,
+    ensure_mosaic_plots,
+    ensure_plots,
+    ensure_rasters,
+)
+from .run import RESULTS, environment, measure, warm
+
+CLI = [sys.executable, "-m", "pipeline", "-q"]
+
+
+def cacao(plots, loss, cover, out, *extra) -> list[str]:
+    return [*CLI, "screen", "--plots", str(plots), "--loss-year", str(loss), "--tree-cover", str(cover)] + [
+        "--out",
+        str(out),
+        "--overwrite",
+        *extra,
+    ]
+
+
+def ee(plots, loss, cover, out) -> list[str]:
+    args = ["--plots", str(plots), "--loss-year", str(loss), "--tree-cover", str(cover), "--out", str(out)]
+    return [sys.executable, "-m", "bench.ee_pipeline", *args]
+
+
+def figures(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(source_row, forest_2000_ha, loss of each year) of a screening's ``plots`` layer."""
+    import pyogrio
+
+    years = [f"loss_{y}_ha" for y in range(2001, 2025)]
+    t = pyogrio.read_dataframe(
+        path, layer="plots", columns=["source_row", "forest_2000_ha", *years], read_geometry=False, use_arrow=True
+    )
+    order = np.argsort(t["source_row"].to_numpy())
+    return (
+        t["source_row"].to_numpy()[order],
+        t["forest_2000_ha"].to_numpy(dtype=float, na_value=np.nan)[order],
+        t[years].to_numpy(dtype=float, na_value=np.nan)[order],
+    )
+
+
+def max_diff(a: Path, b: Path) -> float:
+    ra, fa, la = figures(a)
+    rb, fb, lb = figures(b)
+    assert (ra == rb).all()
+    return float(max(np.nanmax(np.abs(fa - fb), initial=0), np.nanmax(np.abs(la - lb), initial=0)))
+
+
+def run(label: str, cmd: list[str]) -> dict:
+    print(f"  {label} ...", flush=True)
+    r = measure(cmd, json_line=False)
+    print(f"    {r['process_s']:.1f} s, {r['rss_mb']:,.0f} MB", flush=True)
+    return r
+
+
+# --- the cases ---------------------------------------------------------------------------------
+
+
+def case_e2e(sizes: list[int], work: Path, *, ee_too: bool = True) -> tuple[list[str], list[str]]:
+    """cacao-screen and the exactextract pipeline, plots -> GeoPackage, on one whole Hansen tile."""
+    spec = RasterSpec(40000)
+    r = ensure_rasters(spec)["tiled"]
+    rows = [
+        "| plots | contender | wall s | peak RSS MB | × exactextract | max \\|Δ\\| ha |",
+        "|---|---|---|---|---|---|",
+    ]
+    notes = []
+    for n in sizes:
+        plots = ensure_plots(n, spec)
+        warm([r.loss_year, r.tree_cover, plots])
+        ours = work / f"cacao-{n}.gpkg"
+        c = run(f"cacao-screen, {n:,} plots", cacao(plots, r.loss_year, r.tree_cover, ours))
+        e = None
+        if ee_too:
+            theirs = work / f"ee-{n}.gpkg"
+            e = run(f"exactextract pipeline, {n:,} plots", ee(plots, r.loss_year, r.tree_cover, theirs))
+            diff = max_diff(ours, theirs)
+            rows.append(
+                f"| {n:,} | exactextract pipeline | {e['process_s']:.1f} | {e['rss_mb']:,.0f} | 1.00 | reference |"
+            )
+            rows.append(
+                f"| {n:,} | cacao-screen | {c['process_s']:.1f} | {c['rss_mb']:,.0f} | "
+                f"{e['process_s'] / c['process_s']:.2f} | {diff:.1e} |"
+            )
+            if diff > 1e-6:
+                notes.append(f"{n:,} plots: largest difference {diff:.2e} ha (see the 1M note of 2026-11-28)")
+        else:
+            rows.append(f"| {n:,} | cacao-screen | {c['process_s']:.1f} | {c['rss_mb']:,.0f} | | |")
+    return rows, notes
+
+
+def case_national(work: Path, sizes=(1_000_000, 5_000_000)) -> tuple[list[str], list[str]]:
+    """Millions of plots over a 3 x 3 mosaic of Hansen-named tiles: memory must not grow with plots."""
+    mosaic = MosaicSpec()
+    folder = ensure_mosaic(mosaic)
+    rows = ["| plots | tiles | wall s | peak RSS MB | plots/s |", "|---|---|---|---|---|"]
+    rss = {}
+    for n in sizes:
+        plots = ensure_plots_mosaic(n, mosaic)
+        warm([plots])
+        c = run(f"cacao-screen, {n:,} plots over the mosaic", cacao(plots, folder, folder, work / f"national-{n}.gpkg"))
+        rss[n] = c["rss_mb"]
+        rows.append(
+            f"| {n:,} | {mosaic.tiles**2} | {c['process_s']:.1f} | {c['rss_mb']:,.0f} | {n / c['process_s']:,.0f} |"
+        )
+        (work / f"national-{n}.gpkg").unlink(missing_ok=True)
+    notes = []
+    if len(rss) == 2:
+        small, big = sorted(rss)
+        notes.append(f"peak RSS at {big:,} plots is {rss[big] / rss[small]:.2f} x that at {small:,}")
+    return rows, notes
+
+
+def ensure_plots_mosaic(n: int, mosaic: MosaicSpec) -> Path:
+    return ensure_mosaic_plots(n, mosaic)
+
+
+def case_tiles(work: Path, n: int = 100_000) -> tuple[list[str], list[str]]:
+    """A folder holding all 504 Hansen tile names (the one under the plots real, the others
+    placeholders that cannot be opened) against a folder holding that tile alone."""
+    from pipeline.io.tiles import tile_name
+
+    spec = RasterSpec(40000)
+    r = ensure_rasters(spec)["tiled"]
+    plots = ensure_plots(n, spec)
+    one, every = work / "one-tile", work / "all-tiles"
+    for folder in (one, every):
+        folder.mkdir(exist_ok=True)
+    placeholder = work / "placeholder.tif"
+    placeholder.write_bytes(b"not a raster: a tile no plot lies on")
+    for layer, src in (("lossyear", r.loss_year), ("treecover2000", r.tree_cover)):
+        name = f"Hansen_{MOSAIC_VERSION}_{layer}_00N_080W.tif"
+        for folder in (one, every):
+            (folder / name).symlink_to(src)
+        for top in range(80, -60, -10):
+            for left in range(-180, 180, 10):
+                t = tile_name(top, left)
+                if t != "00N_080W":
+                    (every / f"Hansen_{MOSAIC_VERSION}_{layer}_{t}.tif").symlink_to(placeholder)
+    warm([r.loss_year, r.tree_cover, plots])
+    rows = ["| tile folder | files | wall s | peak RSS MB |", "|---|---|---|---|"]
+    times = {}
+    for label, folder in (("the one tile", one), ("all 504 tile names", every)):
+        c = run(f"cacao-screen, {n:,} plots, {label}", cacao(plots, folder, folder, work / "tiles.gpkg"))
+        times[label] = c["process_s"]
+        rows.append(f"| {label} | {len(list(folder.iterdir()))} | {c['process_s']:.1f} | {c['rss_mb']:,.0f} |")
+    ratio = times["all 504 tile names"] / times["the one tile"]
+    return rows, [f"504 tile names cost {ratio:.2f} x the one tile ({n:,} plots)"]
+
+
+def case_large_plots(work: Path) -> tuple[list[str], list[str]]:
+    """One plot of 2° x 2°, and one of 10° x 10° (a whole tile), on the synthetic tile."""
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    spec = RasterSpec(40000)
+    r = ensure_rasters(spec)["tiled"]
+    rows = ["| plot | pixels under it | wall s | peak RSS MB |", "|---|---|---|---|"]
+    for label, box in (("2° x 2°", (-79.5, -9.5, -77.5, -7.5)), ("10° x 10°", (-80.0, -10.0, -70.0, 0.0))):
+        path = work / "large.gpkg"
+        g = gpd.GeoDataFrame({"plot_id": ["large"]}, geometry=[shapely.box(*box)], crs="EPSG:4326")
+        pyogrio.write_dataframe(g, path, layer="plots")
+        c = run(f"cacao-screen, one {label} plot", cacao(path, r.loss_year, r.tree_cover, work / "large-out.gpkg"))
+        px = (box[2] - box[0]) * (box[3] - box[1]) / 0.00025**2
+        rows.append(f"| {label} | {px / 1e6:,.0f} million | {c['process_s']:.1f} | {c['rss_mb']:,.0f} |")
+    return rows, []
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Whole-process benchmarks of cacao-screen (see the module docstring).")
+    p.add_argument("--plots", type=int, nargs="*", default=[], help="cacao-screen vs the exactextract pipeline")
+    p.add_argument("--no-ee", action="store_true", help="cacao-screen only")
+    p.add_argument("--national", action="store_true", help="1M and 5M plots over a 3 x 3 tile mosaic")
+    p.add_argument("--tiles", action="store_true", help="504 Hansen tile names vs the one tile under the plots")
+    p.add_argument("--large-plots", action="store_true", help="one 2° x 2° plot and one 10° x 10° plot")
+    p.add_argument("--label", default="bench-e2e", help="name of this run in RESULTS.md")
+    p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument("--no-record", action="store_true")
+    a = p.parse_args(argv)
+    if not (a.plots or a.national or a.tiles or a.large_plots):
+        a.plots = [100_000, 1_000_000]
+    env = environment()
+    started = time.time()
+    sections = []
+    with tempfile.TemporaryDirectory(prefix="cacao-e2e-", dir=DATA_DIR) as tmp:
+        work = Path(tmp)
+        if a.plots:
+            print("plots -> GeoPackage, cacao-screen and the exactextract pipeline")
+            sections.append(
+                (
+                    "End to end: plots GeoPackage in, screening GeoPackage out",
+                    *case_e2e(a.plots, work, ee_too=not a.no_ee),
+                )
+            )
+        if a.national:
+            print("national case")
+            sections.append(("National case: a 3 x 3 mosaic of Hansen-named tiles", *case_national(work)))
+        if a.tiles:
+            print("tile sets")
+            sections.append(("Tile sets: all 504 Hansen tile names in one folder", *case_tiles(work)))
+        if a.large_plots:
+            print("large plots")
+            sections.append(("Large plots, window by window", *case_large_plots(work)))
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    cmd = "python -m bench.e2e " + shlex.join(argv if argv is not None else sys.argv[1:])
+    text = [
+        f"## {when} · {a.label} (whole processes)",
+        "",
+        f"- machine: {env['machine']}; load average after the run " + " / ".join(f"{x:.2f}" for x in os.getloadavg()),
+        f"- software: {env['software']}",
+        f"- cacao-screen {env['cacao-screen']}",
+        f"- `{cmd.strip()}` ({time.time() - started:.0f} s); each contender a process of its own "
+        "(`cacao-screen screen`, `python -m bench.ee_pipeline`), page cache warm",
+    ]
+    for title, rows, notes in sections:
+        text += ["", f"### {title}", "", *rows]
+        if notes:
+            text += ["", *(f"- {x}" for x in notes)]
+    out = "\n".join(text) + "\n"
+    print("\n" + out)
+    if not a.no_record:
+        with open(a.results, "a", encoding="utf-8") as f:
+            f.write("\n" + out)
+        print(f"appended to {a.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
