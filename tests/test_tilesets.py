@@ -136,3 +136,17 @@ def test_headers_of_other_tile_sets_are_cached_in_a_small_index(tmp_path, monkey
     (folder / "defor_2_3.tif").write_bytes((folder / "defor_2_3.tif").read_bytes())  # a new modification time
     open_layer(folder, "loss-year")
     assert [p.rsplit("/", 1)[-1] for p in opened] == ["defor_2_3.tif"]
+
+
+def test_a_folder_on_object_storage_is_listed_by_gdal(monkeypatch):
+    """``/vsis3/bucket/tiles/`` (or a glob there) is listed through GDAL; the layer keeps its files."""
+    import pyogrio
+
+    listing = [f"/vsis3/b/t/{hansen_file(layer, t)}" for layer in ("lossyear", "treecover2000") for t in UNDER]
+    listing += ["/vsis3/b/t/README.txt", "/vsis3/b/t/sub/"]
+    monkeypatch.setattr(pyogrio, "vsi_listtree", lambda path, pattern=None: listing if path == "/vsis3/b/t" else [])
+    assert rasters.expand_sources("/vsis3/b/t/", "loss-year") == sorted(listing[:2])
+    assert rasters.expand_sources("/vsis3/b/t/*10S*", "tree-cover") == [listing[3]]
+    with pytest.raises(rasters.RasterError, match="no raster files"):
+        rasters.expand_sources("/vsis3/b/other/", "loss-year")
+    assert rasters.expand_sources("/vsis3/b/t/one.tif", "loss-year") == ["/vsis3/b/t/one.tif"]

@@ -398,6 +398,8 @@ def expand_sources(spec: str | os.PathLike | Sequence[str | os.PathLike], role: 
         return out
     s = str(spec)
     if is_url(s):
+        if s.startswith("/vsi") and (s.endswith("/") or any(ch in s for ch in "*?[")):
+            return _list_remote(s, role)
         return [s]
     if any(ch in s for ch in "*?["):
         files = sorted(p for p in globlib.glob(os.path.expanduser(s)) if os.path.isfile(p))
@@ -418,6 +420,31 @@ def expand_sources(spec: str | os.PathLike | Sequence[str | os.PathLike], role: 
     if not p.exists():
         raise RasterError(f"{p}: {role} raster not found")
     return [str(p)]
+
+
+def _list_remote(spec: str, role: str) -> list[str]:
+    """The rasters of a folder (ending with ``/``) or glob on one of GDAL's virtual file systems
+    (``/vsis3/bucket/tiles/``, ``/vsigs/...``, ``/vsiaz/...``), listed by GDAL, filtered like a
+    local folder (the layer's Hansen keyword)."""
+    import fnmatch
+
+    import pyogrio
+
+    glob_at = min((spec.index(ch) for ch in "*?[" if ch in spec), default=None)
+    folder = spec if glob_at is None else spec[: spec.rindex("/", 0, glob_at) + 1]
+    try:
+        listed = pyogrio.vsi_listtree(folder.rstrip("/"))
+    except Exception as exc:  # noqa: BLE001 - GDAL's errors have no common type here
+        raise RasterError(f"{spec}: cannot list the {role} rasters there ({exc})") from exc
+    files = sorted(f for f in listed if Path(f).suffix.lower() in RASTER_SUFFIXES)
+    if glob_at is not None:
+        files = [f for f in files if fnmatch.fnmatch(f, spec)]
+    keyword = HANSEN_KEYWORDS.get(role)
+    if keyword and any(keyword in f.rsplit("/", 1)[-1].lower() for f in files):
+        files = [f for f in files if keyword in f.rsplit("/", 1)[-1].lower()]
+    if not files:
+        raise RasterError(f"{spec}: no raster files ({', '.join(RASTER_SUFFIXES)}) there for the {role} layer")
+    return files
 
 
 def _open_header(path: str, role: str):
