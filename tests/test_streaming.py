@@ -190,3 +190,30 @@ def test_location_keys_of_touching_small_plots_are_at_most_a_row_of_blocks_apart
     assert (np.abs(kg.keys(a) - kg.keys(b)) <= kg.width + 1).all()
     assert not kg.small(np.array([[0, 0, 0.2, 0.01]])).any()
     assert kg.keys(np.array([[np.nan] * 4, [500, 0, 501, 1]])).tolist() == [1 << 62] * 2
+
+
+def test_two_products_in_chunks_give_the_whole_file_figures(registry, tmp_path):
+    import yaml
+
+    path, paths = registry
+    datasets = {
+        "hansen": {"kind": "hansen", "loss_year": str(paths.loss_year), "tree_cover": str(paths.tree_cover)},
+        "bare": {"kind": "loss_year", "loss_year": str(paths.loss_year), "last_year": 2024},
+    }
+    cfg = {
+        "plots": {"path": str(path)},
+        "datasets": datasets,
+        "output": {"path": str(tmp_path / "two.gpkg")},
+        "execution": {"chunk_plots": 300},
+    }
+    (tmp_path / "job.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))  # hansen first: the primary
+    assert main(["-q", "run", "--config", str(tmp_path / "job.yaml")]) == 0
+    products = [open_product(name, **d) for name, d in datasets.items()]
+    whole = screen_plots(read_plots(path), products, ScreeningConfig())
+    got = by_row(pyogrio.read_dataframe(tmp_path / "two.gpkg", layer="plots", read_geometry=False))
+    want = whole.plots.drop(columns=["geometry"])
+    assert list(got.columns) == list(want.columns) and "bare_loss_2021_ha" in got.columns
+    assert same_values(got.drop(columns="screen_key"), want.drop(columns="screen_key")) == []
+    loss = by_row(pyogrio.read_dataframe(tmp_path / "two.gpkg", layer="loss_by_year"))
+    assert set(loss["product"]) == {"hansen", "bare"}
+    assert same_values(loss, whole.loss_by_year) == []
