@@ -382,11 +382,11 @@ def _scan_batch(batch, *, cfg: RunConfig, products: list[Product], keygrid: KeyG
     offsets = np.zeros(n + 1, dtype="int32")
     np.cumsum(counts, out=offsets[1:])
     found = pa.StructArray.from_arrays(
-        [pa.array(a[order].astype(str), pa.string()) for a in (rows.code, rows.severity, rows.message)],
+        [pa.array(a[order], pa.string()) for a in (rows.code, rows.severity, rows.message)],
         ["code", "severity", "message"],
     )
     columns = {
-        "plot_id": pa.array(ids.astype(str), pa.string()),
+        "plot_id": pa.array(ids, pa.string()),
         "source_row": pa.array(source_rows, pa.int64()),
     }
     for name in batch.attributes.column_names:

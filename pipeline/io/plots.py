@@ -292,10 +292,12 @@ class PlotStream:
                 )
                 first = self.rows + 1
                 source_row = np.arange(first, first + n, dtype="int64")
-                idv = fields.column(cfg.id_column).to_pandas() if cfg.id_column in fields.schema.names else None
-                ids, generated = plot_ids(idv, source_row)
+                if cfg.id_column in fields.schema.names:
+                    ids, generated = _arrow_ids(fields.column(cfg.id_column), source_row)
+                else:
+                    ids, generated = plot_ids(None, source_row)
                 frame = gpd.GeoDataFrame(
-                    {"plot_id": pd.Series(ids, dtype=object).astype(str), "source_row": source_row},
+                    {"plot_id": pd.Series(ids, dtype=object), "source_row": source_row},
                     geometry=gdf.geometry.to_numpy(),
                     crs="EPSG:4326",
                 )
@@ -319,6 +321,22 @@ class PlotStream:
             raise PlotsError(
                 f"{self.path}: layer {cfg.layer!r} holds no plots" if cfg.layer else f"{self.path}: holds no plots"
             )
+
+
+def _arrow_ids(column, source_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`plot_ids` of an Arrow column: text ids without going through Python one by one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return plot_ids(column.to_pandas(), source_row)
+    blank = pc.or_kleene(pc.is_null(column), pc.equal(pc.utf8_trim_whitespace(column), "")).fill_null(True)
+    generated = blank.to_numpy(zero_copy_only=False)
+    ids = column.to_numpy(zero_copy_only=False).astype(object)
+    if generated.any():
+        made = np.char.add("row-", source_row[generated].astype(str)).astype(object)
+        ids[generated] = made
+    return ids, generated
 
 
 def _slice_notes(read: dict, start: int, stop: int) -> dict:
