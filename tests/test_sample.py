@@ -290,6 +290,9 @@ def test_plots_schema_and_identifiers(small: SamplePaths):
         "cooperative_name",
         "declared_area_ha",
         "note",
+        "producer_name",
+        "country",
+        "place",
         "geometry",
     ]
     assert len(plots) == SMALL_PLOTS + N_DEFECTS
@@ -304,6 +307,12 @@ def test_plots_schema_and_identifiers(small: SamplePaths):
     assert (plots_per_producer == 1).mean() > 0.5
     # A producer's plots all belong to one cooperative.
     assert (plots.groupby("producer_id")["cooperative_id"].nunique() == 1).all()
+    # What an EU due-diligence statement needs: one name per producer, the country, a place.
+    assert (plots.groupby("producer_id")["producer_name"].nunique() == 1).all()
+    assert plots["producer_name"].str.fullmatch(r"\S+ \S+.* \S+").all()
+    assert (plots["country"] == "PE").all()
+    assert plots["place"].str.endswith(", San Martín").all()
+    assert (plots.groupby("place")["cooperative_id"].nunique() == 1).all()
 
 
 def test_plot_geometries_and_areas(small: SamplePaths):

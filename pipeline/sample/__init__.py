@@ -55,7 +55,8 @@ Usage::
 Layout: the subpackage is split by what it makes.  ``grid`` holds the pixel grid and the
 random fields and paths; ``landscape`` paints the two rasters as arrays; ``shapes`` makes plot
 polygons of an exact geodesic area; ``plots`` places them and builds the plots table;
-``districts``, ``deliveries`` and ``readme`` make the other files; ``files`` writes GeoTIFFs and
+``producers`` adds the producers' names, country and place; ``districts``, ``deliveries`` and
+``readme`` make the other files; ``files`` writes GeoTIFFs and
 replaces the output folder atomically; this module assembles the sample.  It imports nothing
 else from ``pipeline``: an independent generator is what makes the sample a check of the engine.
 """
@@ -86,6 +87,7 @@ from .landscape import (
     _make_landscape,
 )
 from .plots import _make_plots
+from .producers import _add_producer_columns
 from .readme import _readme, _readme_baseline
 
 __all__ = [
@@ -181,6 +183,8 @@ def generate_sample(
     # nothing in the rasters and plots above.
     districts = _make_districts(grid)
     deliveries = _make_deliveries(np.random.default_rng([seed, 1]), plots)
+    # The columns of an EU due-diligence statement, from a third stream, likewise.
+    plots = _add_producer_columns(np.random.default_rng([seed, 2]), plots)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:

@@ -102,7 +102,10 @@ def _readme_plots_layer(specials: dict[str, list[str]]) -> str:
 Columns: `plot_id` (`SM-…`), `producer_id` (`P-…`; some producers have 2-3
 plots), `cooperative_id` (`COOP-…`), `cooperative_name`, `declared_area_ha`
 (the true geodesic area perturbed by a few percent, as a farmer would declare
-it), `note` (empty for normal rows). Normal plots do not overlap each other.
+it), `note` (empty for normal rows), and what an EU due-diligence statement
+asks for: `producer_name` (one invented name per producer), `country` (`PE`,
+ISO 3166-1 alpha-2) and `place` (a sector of an invented town of the
+cooperative). Normal plots do not overlap each other.
 The layer geometry type is generic (`GEOMETRY`): plots are Polygons, except
 one MultiPolygon.
 
