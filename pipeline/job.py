@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from .config import BaselineConfig, DatasetConfig, ExecutionConfig, PlotsConfig,
 from .errors import BaselineError, ConfigError, OutputError, RasterError, RegionsError
 from .io.deliveries import read_deliveries
 from .io.gpkg import (
+    Finish,
     check_baseline_targets,
     check_target,
     read_previous,
@@ -33,7 +36,9 @@ from .io.gpkg import (
     write_screening,
     write_validation,
 )
+from .io.gpkg_style import enrich
 from .io.plots import read_plots
+from .io.provenance import input_records, product_version
 from .io.rasters import Product, close_datasets, open_product
 from .io.regions import read_regions
 from .stages.baseline import BaselineInputs, BaselineResult, build_baseline
@@ -41,6 +46,7 @@ from .stages.baseline.build import forest_text
 from .stages.baseline.periods import check_plots_columns, loss_years
 from .stages.baseline.regions import prepare_regions
 from .stages.baseline.supply import parse_deliveries
+from .stages.columns import DELIVERY_ATTRIBUTE, INPUT_ATTRIBUTE, describe, describe_layers, grouping_text
 from .stages.screening import ScreenResult, screen_plots
 from .stages.validation import ValidationResult, validate_plots
 from .vocab import ISSUE_COLUMNS, META_CONFIG, META_CREATED, META_GENERATOR, META_REFERENCE_YEAR
@@ -50,6 +56,75 @@ log = logging.getLogger(__name__)
 
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """How a job was started, for its provenance: the command line and the config file (the
+    inputs are recorded relative to its folder, or else to the working folder)."""
+
+    command: str = ""
+    config_path: Path | None = None
+
+    @property
+    def base(self) -> Path:
+        return self.config_path.resolve().parent if self.config_path is not None else Path.cwd()
+
+
+# --- Provenance ----------------------------------------------------------------------------------
+
+
+def product_files(products: list[Product]) -> list[tuple[str, str]]:
+    """(role, path) of every file of every product."""
+    return [(f"{p.name} {role}", t.path) for p in products for role, layer in p.layers.items() for t in layer.tiles]
+
+
+def provenance_keys(
+    invocation: Invocation, started: float, files: list[tuple[str, str | Path]], products: list[Product]
+) -> dict[str, str]:
+    """The provenance keys of ``run_metadata``: the command line, the start and end times, every
+    input with its size, mtime and SHA-256 (as JSON), and the products' versions."""
+    finished = time.time()
+    if invocation.config_path is not None:
+        files = [("config", invocation.config_path), *files]
+    records = input_records(files, invocation.base)
+    return {
+        "command": invocation.command,
+        "started_utc": _utc(started),
+        "finished_utc": _utc(finished),
+        "inputs_relative_to": "the config file's folder"
+        if invocation.config_path is not None
+        else "the working folder",
+        "inputs": json.dumps(records, ensure_ascii=False),
+        "product_versions": "; ".join(f"{p.name}: {product_version([t.path for t in p.loss.tiles])}" for p in products),
+    }
+
+
+def provenance_document(meta: dict[str, str]) -> dict[str, Any]:
+    """The provenance stored in ``gpkg_metadata``: the run's metadata, with the config and the
+    inputs as JSON objects."""
+    doc: dict[str, Any] = dict(meta)
+    for key in (META_CONFIG, "inputs"):
+        if key in doc:
+            try:
+                doc[key] = json.loads(doc[key])
+            except ValueError:
+                pass
+    return doc
+
+
+def gpkg_finish(
+    layers: dict[str, Any], meta: dict[str, str], products: tuple[str, ...] = (), given: dict | None = None
+) -> Finish:
+    """The last step of writing a GeoPackage: styles, column descriptions, provenance."""
+    columns = {name: [c for c in frame.columns if c != getattr(frame, "_geometry_column_name", None)]
+               for name, frame in layers.items()}  # fmt: skip
+    columns["run_metadata"] = ["key", "value"]
+    return partial(enrich, descriptions=describe_layers(columns, products, given), provenance=provenance_document(meta))
 
 
 # --- Screening -----------------------------------------------------------------------------------
@@ -71,7 +146,7 @@ def open_products(cfg: RunConfig) -> list[Product]:
     return products
 
 
-def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
+def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invocation()) -> ScreenResult:
     """The whole job of a validated config: read, screen, write ``cfg.output.path`` atomically
     (and the baseline, when the config has a ``baseline`` section)."""
     started = time.time()
@@ -93,8 +168,25 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
     if len(result.plots) != len(plots):  # the invariant the whole design protects
         raise RuntimeError(f"internal error: {len(plots)} plots in, {len(result.plots)} out")
     result.metadata = screening_metadata(cfg, products, plots, result, started)
+    result.metadata.update(
+        provenance_keys(invocation, started, [("plots", cfg.plots.path), *product_files(products)], products)
+    )
+    attrs = [c for c in plots.columns if c not in ("plot_id", "source_row", plots.geometry.name)]
+    layers = {"plots": result.plots, "loss_by_year": result.loss_by_year, "plot_issues": result.issues}
+    finish = gpkg_finish(
+        layers,
+        result.metadata,
+        tuple(p.name for p in products) if len(products) > 1 else (),
+        {"plots": dict.fromkeys(attrs, INPUT_ATTRIBUTE)},
+    )
     write_screening(
-        cfg.output.path, result.plots, result.loss_by_year, result.issues, result.metadata, overwrite=overwrite
+        cfg.output.path,
+        result.plots,
+        result.loss_by_year,
+        result.issues,
+        result.metadata,
+        overwrite=overwrite,
+        finish=finish,
     )
     if cfg.baseline is not None:
         result.baseline = run_baseline(
@@ -105,6 +197,7 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
             execution=cfg.execution,
             progress=progress,
             inputs=baseline_inputs,
+            invocation=invocation,
         )
     return result
 
@@ -219,6 +312,7 @@ def run_baseline(
     execution: ExecutionConfig = ExecutionConfig(),
     progress: bool = False,
     inputs: BaselineInputs | None = None,
+    invocation: Invocation = Invocation(),
 ) -> BaselineResult:
     """Read ``screening``, build every baseline layer, write ``cfg.output``; return the result.
 
@@ -226,6 +320,7 @@ def run_baseline(
     configuration. The rings (``cfg.ring_m``) are measured on ``products`` (the job's own), on
     ``rasters`` when given, or else on the primary product the screening was run with.
     """
+    started = time.time()
     check_baseline_targets(cfg.output, overwrite)  # fail before the work, not after
     inputs = inputs if inputs is not None else load_baseline_inputs(cfg)
     plots, meta = read_screening(screening)
@@ -247,7 +342,22 @@ def run_baseline(
         )
     finally:
         close_datasets()
-    result.path = write_baseline(cfg.output, result.layers, result.metadata, overwrite=overwrite)
+    files: list[tuple[str, str | Path]] = [("screening", screening)]
+    for role, section in (("regions", cfg.regions), ("deliveries", cfg.deliveries)):
+        if section is not None:
+            files.append((role, section.path))
+    if cfg.previous is not None:
+        files.append(("previous screening", cfg.previous))
+    rings = list(products or ())[:1] if cfg.ring_m is not None else []
+    result.metadata.update(provenance_keys(invocation, started, [*files, *product_files(rings)], rings))
+    given: dict[str, dict[str, str]] = {"baseline_plots": {}, "restoration_rings": {}}
+    for name in [g for g in result.metadata.get("groupings", "").split("; ") if g and g != "(none)"]:
+        given["baseline_plots"][name] = given["baseline_plots"][f"group_{name}"] = grouping_text(name)
+    if "deliveries" in result.layers:
+        own = [c for c in result.layers["deliveries"].columns if describe("deliveries", c) is None]
+        given["deliveries"] = dict.fromkeys(own, DELIVERY_ATTRIBUTE)
+    finish = gpkg_finish(result.layers, result.metadata, given=given)
+    result.path = write_baseline(cfg.output, result.layers, result.metadata, overwrite=overwrite, finish=finish)
     return result
 
 
@@ -276,12 +386,14 @@ def run_validate(
     bounds: tuple[float, float, float, float] | None = None,
     out: Path | None = None,
     overwrite: bool = False,
+    invocation: Invocation = Invocation(),
 ) -> ValidationResult:
     """Quality control alone: read the plots, check them, write the findings to ``out`` (.gpkg or .csv)."""
     if out is not None:
         if out.suffix.lower() not in (".gpkg", ".csv"):
             raise OutputError(f"{out}: the issues are written as .gpkg or .csv; choose one of these extensions")
         check_target(out, overwrite)
+    started = time.time()
     plots = read_plots(plots_cfg)
     result = validate_plots(plots, qc, coverage_bounds=bounds)
     result.metadata = {
@@ -293,7 +405,15 @@ def run_validate(
         **{f"qc_{k}": str(v) for k, v in qc.model_dump().items()},
     }
     if out is not None:
-        write_validation(out, result.plots, result.issues[list(ISSUE_COLUMNS)], result.metadata, overwrite=overwrite)
+        result.metadata.update(provenance_keys(invocation, started, [("plots", plots_cfg.path)], []))
+        issues = result.issues[list(ISSUE_COLUMNS)]
+        attrs = [c for c in plots.columns if c not in ("plot_id", "source_row", plots.geometry.name)]
+        finish = gpkg_finish(
+            {"plots": result.plots, "plot_issues": issues},
+            result.metadata,
+            given={"plots": dict.fromkeys(attrs, INPUT_ATTRIBUTE)},
+        )
+        write_validation(out, result.plots, issues, result.metadata, overwrite=overwrite, finish=finish)
     return result
 
 

@@ -15,6 +15,15 @@ INVALID = "invalid"
 #: Every plot status, in the order summaries list them.
 STATUSES = (FREE, REVIEW, DETECTED, NOT_ASSESSED, INVALID)
 
+#: What each status means, in a few words (``--help``, the GeoPackage's value list, the report).
+STATUS_MEANINGS = {
+    FREE: "no forest loss after the reference year",
+    REVIEW: "some forest loss after the reference year, at most --review-max-ha (check imagery)",
+    DETECTED: "more forest loss after the reference year than --review-max-ha",
+    NOT_ASSESSED: "less than --min-data-coverage-pct of the plot over valid data",
+    INVALID: "the geometry cannot be screened (see status_reason)",
+}
+
 #: Statuses whose figures describe the whole plot (the data covers it).
 ASSESSED = (FREE, REVIEW, DETECTED)
 

@@ -7,7 +7,6 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
-import yaml
 from reference import exactextract_figures
 
 from pipeline.cli import main
@@ -21,20 +20,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def screened(default_sample, tmp_path_factory):
-    paths, _ = default_sample
-    cfg = yaml.safe_load((REPO / "configs" / "sample.yaml").read_text())
-    cfg["plots"]["path"] = str(paths.plots)
-    cfg["rasters"]["loss_year"] = str(paths.loss_year)
-    cfg["rasters"]["tree_cover"] = str(paths.tree_cover)
-    out_dir = tmp_path_factory.mktemp("run")
-    cfg["output"]["path"] = str(out_dir / "screening.gpkg")
-    cfg["baseline"]["output"] = str(out_dir / "baseline.gpkg")
-    cfg["baseline"]["regions"]["path"] = str(paths.districts)
-    cfg["baseline"]["deliveries"]["path"] = str(paths.deliveries)
-    (out_dir / "job.yaml").write_text(yaml.safe_dump(cfg))
-    assert main(["-q", "run", "--config", str(out_dir / "job.yaml")]) == 0
-    return paths, out_dir / "screening.gpkg"
+def screened(sample_run):
+    """`make run`'s job on the sample (the session's run): (sample paths, screening.gpkg)."""
+    return sample_run.paths, sample_run.screening
 
 
 def test_the_committed_sample_config_is_valid():
@@ -60,6 +48,7 @@ def test_the_sample_run_writes_the_baseline_layers(screened):
         "lots",
         "buyers",
         "run_metadata",
+        "layer_styles",  # QGIS's table of default styles
     }
     plots = pyogrio.read_dataframe(out, layer="plots", use_arrow=True)
     by_plot = pyogrio.read_dataframe(baseline, layer="baseline_plots", use_arrow=True)

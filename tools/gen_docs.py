@@ -8,7 +8,9 @@ Each table sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` in its
 * ``options-table`` (docs/usage.md): every command-line option and config key, from the config
   models' fields (:func:`pipeline.cli.options.options_table`);
 * ``qc-codes`` (docs/qc.md): every quality-control code (:data:`pipeline.stages.qc.ISSUE_CODES`);
-* ``qc-settings`` (docs/qc.md): the quality-control options (:func:`pipeline.cli.options.options_table`).
+* ``qc-settings`` (docs/qc.md): the quality-control options (:func:`pipeline.cli.options.options_table`);
+* ``columns-NAME`` (docs/outputs.md, docs/baseline.md): what each output column means
+  (:data:`pipeline.stages.columns.TABLES`, also written into the GeoPackages).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.cli.options import QC_OPTIONS, options_table, rows_table  # noqa: E402
+from pipeline.stages.columns import TABLES, markdown_table  # noqa: E402
 from pipeline.stages.qc import ISSUE_CODES  # noqa: E402
 
 
@@ -35,6 +38,14 @@ REGIONS: dict[tuple[str, str], Callable[[], str]] = {
     ("docs/usage.md", "options-table"): options_table,
     ("docs/qc.md", "qc-codes"): qc_codes_table,
     ("docs/qc.md", "qc-settings"): lambda: rows_table(QC_OPTIONS),
+    **{
+        (page, f"columns-{name}"): (lambda rows=TABLES[name]: markdown_table(rows))
+        for page, names in (
+            ("docs/outputs.md", ("plots", "loss_by_year", "plot_issues", "run_metadata")),
+            ("docs/baseline.md", ("groups", "baseline_plots", "deliveries", "supply", "status_changes")),
+        )
+        for name in names
+    },
 }
 
 

@@ -10,6 +10,7 @@ problem); 1 any other failure; 3 (``validate`` only) some plots have errors.
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 
 import click
@@ -23,8 +24,14 @@ log = logging.getLogger("pipeline")
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the exit code."""
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        rv = cli.main(args=argv, prog_name="cacao-screen", standalone_mode=False)
+        rv = cli.main(
+            args=args,
+            prog_name="cacao-screen",
+            standalone_mode=False,
+            obj={"command": shlex.join(["cacao-screen", *args])},  # recorded in the outputs' provenance
+        )
         return rv if isinstance(rv, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code

@@ -82,3 +82,10 @@ def progress_wanted(ctx: click.Context) -> bool:
 
 def quiet(ctx: click.Context) -> bool:
     return bool(ctx.find_root().obj.get("quiet"))
+
+
+def invocation(ctx: click.Context, config_path=None):
+    """How this command was started (:class:`pipeline.job.Invocation`), for the provenance."""
+    from ..job import Invocation
+
+    return Invocation(command=str(ctx.find_root().obj.get("command", "")), config_path=config_path)

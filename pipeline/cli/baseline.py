@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..config import BaselineConfig, DatasetConfig, ExecutionConfig, set_dotted, validate_model
-from .app import cli, progress_wanted, quiet, verbosity_options
+from .app import cli, invocation, progress_wanted, quiet, verbosity_options
 from .options import BASELINE_OPTIONS, EXECUTION_OPTIONS, apply, given
 
 BASELINE_EPILOG = """\b
@@ -97,6 +97,7 @@ def baseline(
         rasters=rasters,
         execution=validate_model(ExecutionConfig, {k.split(".")[1]: v for k, v in execution.items()}, "command line"),
         progress=progress_wanted(ctx),
+        invocation=invocation(ctx),
     )
     if not quiet(ctx):
         print_baseline_summary(result)

@@ -7,18 +7,12 @@ from pathlib import Path
 import click
 
 from ..config import build_config, load_config, set_dotted
-from .app import cli, progress_wanted, quiet, verbosity_options
+from ..vocab import STATUS_MEANINGS
+from .app import cli, invocation, progress_wanted, quiet, verbosity_options
 from .baseline import print_baseline_summary
 from .options import RUN_OPTIONS, SCREEN_OPTIONS, apply, given
 
-SCREEN_HELP_EPILOG = """\b
-Status values:
-  deforestation_free      no forest loss after the reference year
-  review                  some loss after it, at most --review-max-ha (check imagery)
-  deforestation_detected  more loss than that
-  not_assessed            less than --min-data-coverage-pct of the plot over valid data
-  invalid                 the geometry cannot be screened (see status_reason)
-"""
+SCREEN_HELP_EPILOG = "\b\nStatus values:\n" + "".join(f"  {s:<24}{m}\n" for s, m in STATUS_MEANINGS.items())
 
 
 @cli.command(epilog=SCREEN_HELP_EPILOG)
@@ -30,7 +24,7 @@ def screen(ctx: click.Context, **kwargs) -> None:
     data: dict = {}
     for key, value in given(SCREEN_OPTIONS, kwargs).items():
         set_dotted(data, key, value)
-    run_job(ctx, build_config(data, "command line"))
+    run_job(ctx, build_config(data, "command line"), invocation(ctx))
 
 
 @cli.command(epilog=SCREEN_HELP_EPILOG)
@@ -46,13 +40,15 @@ def screen(ctx: click.Context, **kwargs) -> None:
 @click.pass_context
 def run(ctx: click.Context, config_path: Path, **kwargs) -> None:
     """Run a screening job described by a YAML config; flags override the file."""
-    run_job(ctx, load_config(config_path, given(RUN_OPTIONS, kwargs, absolute_paths=True)))
+    run_job(
+        ctx, load_config(config_path, given(RUN_OPTIONS, kwargs, absolute_paths=True)), invocation(ctx, config_path)
+    )
 
 
-def run_job(ctx: click.Context, cfg) -> None:
+def run_job(ctx: click.Context, cfg, started_as) -> None:
     from ..job import run as run_screening
 
-    result = run_screening(cfg, progress=progress_wanted(ctx))
+    result = run_screening(cfg, progress=progress_wanted(ctx), invocation=started_as)
     if not quiet(ctx):
         print_summary(result, cfg.output.path, cfg.screening.reference_year)
         if result.baseline is not None:

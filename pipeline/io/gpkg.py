@@ -20,7 +20,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -75,20 +75,36 @@ def write_screening(
     metadata: dict[str, str],
     *,
     overwrite: bool = False,
+    finish: Finish | None = None,
 ) -> Path:
     """Write the screening GeoPackage atomically; return its path."""
     return write_layers(
-        path, {"plots": plots, "loss_by_year": loss_by_year, "plot_issues": issues}, metadata, overwrite=overwrite
+        path,
+        {"plots": plots, "loss_by_year": loss_by_year, "plot_issues": issues},
+        metadata,
+        overwrite=overwrite,
+        finish=finish,
     )
 
 
+#: A last step on the complete temporary GeoPackage, before it is renamed into place (styles,
+#: descriptions, provenance: :func:`pipeline.io.gpkg_style.enrich`).
+Finish = Callable[[Path], None]
+
+
 def write_layers(
-    path: str | Path, layers: dict[str, pd.DataFrame], metadata: dict[str, str], *, overwrite: bool = False
+    path: str | Path,
+    layers: dict[str, pd.DataFrame],
+    metadata: dict[str, str],
+    *,
+    overwrite: bool = False,
+    finish: Finish | None = None,
 ) -> Path:
     """Write tables and layers to one GeoPackage atomically, plus a ``run_metadata`` table.
 
     The first layer also carries ``metadata`` as GeoPackage layer metadata. Frames with a geometry
-    are written as spatial layers (EPSG:4326 expected), others as attribute tables.
+    are written as spatial layers (EPSG:4326 expected), others as attribute tables. ``finish``
+    runs on the complete temporary file before the rename.
     """
     path = Path(path)
     with atomic_path(path, overwrite) as tmp:
@@ -102,6 +118,8 @@ def write_layers(
             pyogrio.write_dataframe(frame, tmp, layer=name, append=False, **extra, **kw)
         meta = pd.DataFrame({"key": list(metadata), "value": [str(v) for v in metadata.values()]})
         pyogrio.write_dataframe(meta, tmp, layer="run_metadata", append=False, **kw)
+        if finish is not None:
+            finish(tmp)
     return path
 
 
@@ -112,13 +130,14 @@ def write_validation(
     metadata: dict[str, str],
     *,
     overwrite: bool = False,
+    finish: Finish | None = None,
 ) -> Path:
     """Write ``validate``'s findings: ``.gpkg`` (plots with qc columns, plot_issues, run_metadata) or
     ``.csv`` (the issues), atomically."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".gpkg":
-        return write_layers(path, {"plots": plots, "plot_issues": issues}, metadata, overwrite=overwrite)
+        return write_layers(path, {"plots": plots, "plot_issues": issues}, metadata, overwrite=overwrite, finish=finish)
     if suffix == ".csv":
         with atomic_path(path, overwrite) as tmp:
             issues.to_csv(tmp, index=False)
@@ -189,7 +208,12 @@ def check_baseline_targets(path: str | Path, overwrite: bool) -> None:
 
 
 def write_baseline(
-    path: str | Path, layers: dict[str, pd.DataFrame], metadata: dict[str, str], *, overwrite: bool = False
+    path: str | Path,
+    layers: dict[str, pd.DataFrame],
+    metadata: dict[str, str],
+    *,
+    overwrite: bool = False,
+    finish: Finish | None = None,
 ) -> Path:
     """Write ``baseline.gpkg`` atomically, then swap in ``<stem>_csv/`` (one CSV per layer, no
     geometry, plus ``run_metadata.csv``)."""
@@ -211,7 +235,7 @@ def write_baseline(
             staged / "run_metadata.csv", index=False, encoding="utf-8"
         )
         os.chmod(staged, 0o755)
-        write_layers(path, layers, metadata, overwrite=overwrite)
+        write_layers(path, layers, metadata, overwrite=overwrite, finish=finish)
         _replace_dir(staged, folder)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)

@@ -77,7 +77,7 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
         dates = pd.to_datetime(text.where(text != ""), format="%Y-%m-%d", errors="coerce")
         for i in np.flatnonzero((dates.isna() & (text != "")).to_numpy()):
             problems.append(f"{where(i, by_key['date'])}: {text.iloc[i]!r} is not a date (YYYY-MM-DD)")
-        out["date"] = text.to_numpy(dtype=object)
+        out["date"] = _as_dates(dates)  # written as a GeoPackage DATE
     if problems:
         more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
         raise DeliveriesError(f"{source}: " + "; ".join(problems[:10]) + more)
@@ -86,6 +86,11 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
         if c not in used and str(c) not in out.columns:
             out[str(c)] = raw[c].to_numpy(dtype=object)
     return out
+
+
+def _as_dates(values: pd.Series) -> pd.Series:
+    """Timestamps as ``datetime.date`` objects (None where missing), which GeoPackages store as DATE."""
+    return pd.Series([v.date() if pd.notna(v) else None for v in values], index=values.index, dtype=object)
 
 
 def match_deliveries(deliveries: pd.DataFrame, plots: pd.DataFrame) -> pd.DataFrame:
@@ -121,9 +126,9 @@ def supply_figures(matched: pd.DataFrame, key: str) -> pd.DataFrame:
     elif "buyer" in m.columns:
         out["buyer"] = g["buyer"].agg(lambda s: ", ".join(sorted({label(v) for v in s})))
     if "date" in m.columns:
-        d = m["date"].where(m["date"].astype(str) != "")
-        out["first_date"] = d.groupby(m[key], sort=False).min()
-        out["last_date"] = d.groupby(m[key], sort=False).max()
+        d = pd.to_datetime(m["date"], errors="coerce")
+        out["first_date"] = _as_dates(d.groupby(m[key], sort=False).min().reindex(keys))
+        out["last_date"] = _as_dates(d.groupby(m[key], sort=False).max().reindex(keys))
     out["n_deliveries"] = g.size()
     out["n_plots"] = g["plot_id"].nunique()
     out["quantity"] = g["quantity"].sum()
