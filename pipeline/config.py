@@ -211,6 +211,16 @@ class QCConfig(_Section):
     )
 
 
+def _gpkg_only(path: Path, what: str) -> Path:
+    """Refuse an output name whose extension says another format (it would get a GeoPackage)."""
+    if Path(path).suffix.lower() != ".gpkg":
+        raise ValueError(
+            f"{path}: the {what} is written as a GeoPackage; name it .gpkg (for CSV, GeoParquet, "
+            "FlatGeobuf, GeoJSON or the EUDR GeoJSON, run `cacao-screen export` on the GeoPackage)"
+        )
+    return path
+
+
 class OutputConfig(_Section):
     path: Path = Field(Path("outputs/screening.gpkg"), description="GeoPackage to write (atomically)")
     overwrite: bool = Field(False, description="Replace the output if it exists (otherwise refused, exit 2)")
@@ -220,6 +230,11 @@ class OutputConfig(_Section):
         "(same geometry, parameters and raster files) and replace it; "
         "only new or changed plots are computed",
     )
+
+    @field_validator("path")
+    @classmethod
+    def _extension(cls, v: Path) -> Path:
+        return _gpkg_only(v, "screening")
 
 
 # --- Execution ------------------------------------------------------------------------------------
@@ -319,6 +334,11 @@ class BaselineConfig(_Section):
         None, description="An earlier screening.gpkg: list the plots whose status changed since"
     )
 
+    @field_validator("output")
+    @classmethod
+    def _extension(cls, v: Path) -> Path:
+        return _gpkg_only(v, "baseline")
+
     @model_validator(mode="after")
     def _period(self):
         if self.start_year is not None and self.end_year is not None and self.start_year > self.end_year:
@@ -411,7 +431,7 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     lines = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see configs/sample.yaml for the known keys)"
         lines.append(f"{where}: {msg}")

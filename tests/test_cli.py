@@ -257,3 +257,28 @@ def test_python_dash_m_pipeline_works(small_job):
     assert (
         r.returncode == 0 and "Screened 9 plots" in r.stdout and "INFO: hansen: 8 plots in" in r.stderr
     )  # the bowtie is repaired and screened
+
+
+@pytest.mark.parametrize("name", ["plots.geojson", "plots.csv", "plots.parquet", "plots"])
+def test_an_output_name_of_another_format_is_refused_before_any_work(tmp_path, capsys, name):
+    """`--out x.geojson` would get a GeoPackage under a GeoJSON name: refused at once (exit 2), before
+    the inputs are even looked at (here they do not exist), pointing at `export`."""
+    out = tmp_path / name
+    code = main(
+        [
+            "screen",
+            "--plots",
+            str(tmp_path / "no.gpkg"),
+            "--loss-year",
+            "no.tif",
+            "--tree-cover",
+            "no.tif",
+            "--out",
+            str(out),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "written as a GeoPackage; name it .gpkg" in err and "cacao-screen export" in err
+    assert "no.gpkg" not in err and not out.exists() and list(tmp_path.iterdir()) == []
+    assert main(["baseline", "--screening", str(tmp_path / "s.gpkg"), "--out", str(tmp_path / "b.csv")]) == 2
+    assert "the baseline is written as a GeoPackage" in capsys.readouterr().err
