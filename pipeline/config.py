@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .vocab import STATUSES
 
 
 class _Section(BaseModel):
@@ -357,6 +358,84 @@ class BaselineConfig(_Section):
         return BaselineConfig.model_validate(data)
 
 
+# --- Exports and the report -----------------------------------------------------------------------
+
+EXPORT_FORMATS = ("csv", "geoparquet", "flatgeobuf", "geojson", "eudr")
+
+
+class ExportConfig(_Section):
+    """An export of a screening to another format (``cacao-screen export``; docs/export.md)."""
+
+    format: Literal["csv", "geoparquet", "flatgeobuf", "geojson", "eudr"] = Field(
+        description="csv (no geometry, or WKT with --wkt), geoparquet (with a bbox column), flatgeobuf, geojson, "
+        "or eudr (GeoJSON for the EU information system, in files of at most --max-file-mb)"
+    )
+    out: Path = Field(description="File to write; for eudr a folder (its GeoJSON files and manifest.csv)")
+    layer: str = Field("plots", description="Layer of the screening to export (not for eudr, which takes plots)")
+    statuses: list[str] | None = Field(
+        None,
+        description="Export only plots of these statuses (default: eudr deforestation_free only; "
+        "other formats every plot)",
+    )
+    wkt: bool = Field(False, description="csv: add each plot's geometry as WKT (column geometry_wkt)")
+    producer_name_column: str | None = Field(
+        "producer_name", description="eudr: plots column giving ProducerName (used when present)"
+    )
+    producer_country_column: str | None = Field(
+        "country", description="eudr: plots column giving ProducerCountry, ISO 3166-1 alpha-2 (used when present)"
+    )
+    producer_country: str | None = Field(
+        None, description="eudr: one ProducerCountry for every plot (ISO 3166-1 alpha-2, e.g. PE), instead of a column"
+    )
+    production_place_column: str | None = Field(
+        "place", description="eudr: plots column giving ProductionPlace (used when present)"
+    )
+    decimals: int = Field(6, ge=6, le=9, description="eudr: decimals of the coordinates (EUDR: at least 6)")
+    point_max_ha: float = Field(
+        4.0,
+        gt=0,
+        description="eudr: a plot given as a point is exported up to this area; a larger one needs its polygon",
+    )
+    max_file_mb: float = Field(
+        25.0, gt=0, description="eudr: largest file, MB; more plots go to more files (EU limit: 25 MB per statement)"
+    )
+
+    @field_validator("statuses")
+    @classmethod
+    def _statuses(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return None
+        names = [s.strip() for item in v for s in str(item).split(",") if s.strip()]
+        unknown = [s for s in names if s not in STATUSES]
+        if unknown:
+            raise ValueError(f"unknown status(es) {', '.join(unknown)}; statuses are {', '.join(STATUSES)}")
+        return names or None
+
+
+class ReportConfig(_Section):
+    """The HTML report (``cacao-screen report``; docs/report.md)."""
+
+    out: Path = Field(
+        Path("outputs/report.html"),
+        description="HTML file to write (self-contained); with many groups their pages go to <name>_files/ beside it",
+    )
+    title: str = Field("Deforestation screening", description="Title of the report")
+    group_column: str | None = Field(
+        None,
+        description="Plots column whose groups get a zoomed map and a table each (default: the baseline's "
+        "cooperative column when present, else the regions)",
+    )
+    inline_max_plots: int = Field(
+        5000,
+        ge=0,
+        description="Up to this many plots the groups' pages are inside the report; beyond, separate files "
+        "linked from it",
+    )
+    max_table_rows: int = Field(
+        500, ge=10, description="Rows shown of a long table (lots, buyers...); the GeoPackage has them all"
+    )
+
+
 # --- The whole job --------------------------------------------------------------------------------
 
 
@@ -371,6 +450,10 @@ class RunConfig(_Section):
     output: OutputConfig = OutputConfig()
     execution: ExecutionConfig = ExecutionConfig()
     baseline: BaselineConfig | None = Field(None, description="Also build the baseline GeoPackage after screening")
+    exports: list[ExportConfig] = Field(
+        default_factory=list, description="Also export the screening to these formats after screening"
+    )
+    report: ReportConfig | None = Field(None, description="Also write the HTML report after screening")
 
     @model_validator(mode="after")
     def _check(self):
@@ -411,6 +494,10 @@ class RunConfig(_Section):
                     section[key] = _fix_spec(section[key], base)
         if self.baseline is not None:
             data["baseline"] = self.baseline.resolve_paths(base).model_dump()
+        for export in data.get("exports") or []:
+            export["out"] = _fix(export["out"], base)
+        if self.report is not None:
+            data["report"]["out"] = _fix(self.report.out, base)
         return RunConfig.model_validate(data)
 
 

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import BaselineConfig, DatasetConfig, ExecutionConfig, PlotsConfig, QCConfig, RunConfig
+from .config import BaselineConfig, DatasetConfig, ExecutionConfig, ExportConfig, PlotsConfig, QCConfig, RunConfig
 from .errors import BaselineError, ConfigError, OutputError, RasterError, RegionsError
 from .io.deliveries import read_deliveries
+from .io.export import check_export_target, read_layer, write_eudr, write_table
 from .io.gpkg import (
     Finish,
     check_baseline_targets,
@@ -47,6 +48,7 @@ from .stages.baseline.periods import check_plots_columns, loss_years
 from .stages.baseline.regions import prepare_regions
 from .stages.baseline.supply import parse_deliveries
 from .stages.columns import DELIVERY_ATTRIBUTE, INPUT_ATTRIBUTE, describe, describe_layers, grouping_text
+from .stages.export import ExportResult, chosen_statuses, eudr_columns, eudr_features, select_rows, split_files
 from .stages.screening import ScreenResult, screen_plots
 from .stages.validation import ValidationResult, validate_plots
 from .vocab import ISSUE_COLUMNS, META_CONFIG, META_CREATED, META_GENERATOR, META_REFERENCE_YEAR
@@ -152,6 +154,8 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
     started = time.time()
     overwrite = cfg.output.overwrite or cfg.output.incremental  # an incremental run replaces its output
     check_target(cfg.output.path, overwrite)  # fail before the work, not after
+    for export in cfg.exports:
+        check_export_target(export.out, export.format, overwrite)
     baseline_inputs = None
     if cfg.baseline is not None:
         check_baseline_targets(cfg.baseline.output, overwrite)
@@ -199,6 +203,7 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
             inputs=baseline_inputs,
             invocation=invocation,
         )
+    result.exports = [run_export(cfg.output.path, export, overwrite=overwrite) for export in cfg.exports]
     return result
 
 
@@ -374,6 +379,24 @@ def _ring_product(screened: RunConfig, rasters: DatasetConfig | None, years: lis
             f"{screening}: the rasters it was screened with are not at hand ({exc}); give "
             "--loss-year and --tree-cover for --ring-m"
         ) from exc
+
+
+# --- Exports -------------------------------------------------------------------------------------
+
+
+def run_export(screening: str | Path, cfg: ExportConfig, *, overwrite: bool = False) -> ExportResult:
+    """Export a screening GeoPackage to ``cfg.format`` at ``cfg.out`` (atomically)."""
+    check_export_target(cfg.out, cfg.format, overwrite)  # fail before the work, not after
+    if cfg.format == "eudr":
+        plots, _ = read_screening(screening)
+        columns = eudr_columns(plots.columns, cfg, str(screening))
+        features, manifest = eudr_features(plots, cfg, columns)
+        files, manifest = split_files(features, manifest, int(cfg.max_file_mb * 1_000_000))
+        path = write_eudr(cfg.out, files, manifest, overwrite=overwrite)
+        return ExportResult(path, cfg.format, int(manifest["file"].ne("").sum()), list(files), manifest)
+    frame = select_rows(read_layer(screening, cfg.layer), chosen_statuses(cfg))
+    path = write_table(frame, cfg.out, cfg.format, wkt=cfg.wkt, overwrite=overwrite)
+    return ExportResult(path, cfg.format, len(frame))
 
 
 # --- Validation and tiles ------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import click
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from ..config import BaselineConfig, QCConfig, RunConfig, ScreeningConfig
+from ..config import BaselineConfig, ExportConfig, QCConfig, ReportConfig, RunConfig, ScreeningConfig
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,15 @@ class Option:
     @property
     def config_key(self) -> str:
         """The key as written in a job config file."""
-        return self.key if self.root is RunConfig else f"baseline.{self.key}"
+        return CONFIG_PREFIX.get(self.root, "") + self.key
+
+
+#: Where a command's own model sits in a job config file.
+CONFIG_PREFIX: dict[type[BaseModel], str] = {
+    BaselineConfig: "baseline.",
+    ExportConfig: "exports[].",
+    ReportConfig: "report.",
+}
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:
@@ -130,7 +138,11 @@ def _click_type(field: FieldInfo) -> Any:
 
 
 def _is_list(field: FieldInfo) -> bool:
-    return typing.get_origin(field.annotation) is list
+    ann = field.annotation
+    args = [a for a in typing.get_args(ann) if a is not type(None)]
+    if typing.get_origin(ann) in (typing.Union, types.UnionType) and len(args) == 1:
+        ann = args[0]
+    return typing.get_origin(ann) is list
 
 
 def make_option(opt: Option, *, required: bool = False, help_prefix: str = "") -> Callable:
@@ -208,7 +220,7 @@ def section_options(
         if name in special:
             out.append(special[name])
             continue
-        key, flag = f"{section}.{name}", "--" + name.replace("_", "-")
+        key, flag = f"{section}.{name}" if section else name, "--" + name.replace("_", "-")
         if field.annotation is bool:
             on = bool(field.default)
             out.append(
@@ -228,7 +240,15 @@ def section_options(
 def _metavar(name: str, field: FieldInfo) -> str | None:
     if _click_type(field) not in (int, float):
         return None
-    units = (("_pct", "PCT"), ("_threshold", "PCT"), ("_ha", "HA"), ("_year", "YEAR"), ("_share", "SHARE"), ("_m", "M"))
+    units = (
+        ("_pct", "PCT"),
+        ("_threshold", "PCT"),
+        ("_ha", "HA"),
+        ("_year", "YEAR"),
+        ("_share", "SHARE"),
+        ("_mb", "MB"),
+        ("_m", "M"),
+    )
     for suffix, metavar in units:
         if name.endswith(suffix):
             return metavar
@@ -268,6 +288,18 @@ RUN_OPTIONS = [
 ]
 #: ``validate``: the plots and the quality control.
 VALIDATE_OPTIONS = [o for o in [*PLOT_OPTIONS, *QC_OPTIONS] if o.key != "plots.path"]
+
+#: ``export``: every field of an export (``exports`` of a job config).
+EXPORT_OPTIONS = section_options(
+    "",
+    ExportConfig,
+    {"out": Option("out", "--out", ExportConfig, metavar="PATH")},
+    root=ExportConfig,
+)
+#: ``report``: every field of the report (``report`` of a job config).
+REPORT_OPTIONS = section_options(
+    "", ReportConfig, {"out": Option("out", "--out", ReportConfig, metavar="PATH")}, root=ReportConfig
+)
 
 BASELINE_OPTIONS = [
     Option("output", "--out", BaselineConfig, metavar="PATH"),
@@ -320,6 +352,16 @@ def options_table() -> str:
         "",
         _HEAD,
         *(_row(o) for o in BASELINE_OPTIONS),
+        "",
+        "#### `export`",
+        "",
+        _HEAD,
+        *(_row(o) for o in EXPORT_OPTIONS),
+        "",
+        "#### `report`",
+        "",
+        _HEAD,
+        *(_row(o) for o in REPORT_OPTIONS),
     ]
     return "\n".join(parts) + "\n"
 

@@ -44,6 +44,8 @@ class ScreenResult:
     metadata: dict[str, str] = field(default_factory=dict)
     reused: int = 0  # plots whose figures an incremental run took from the previous output
     baseline: Any = None  # a pipeline.stages.baseline.BaselineResult when the job asks for one
+    exports: list[Any] = field(default_factory=list)  # pipeline.stages.export.ExportResult, one per export
+    report: Any = None  # the report's path, when the job writes one
 
     def summary(self) -> pd.DataFrame:
         """Plots and hectares per status (every status listed, in a fixed order)."""
