@@ -23,7 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import BaselineConfig, DatasetConfig, ExecutionConfig, ExportConfig, PlotsConfig, QCConfig, RunConfig
+from .config import (
+    BaselineConfig,
+    DatasetConfig,
+    ExecutionConfig,
+    ExportConfig,
+    PlotsConfig,
+    QCConfig,
+    ReportConfig,
+    RunConfig,
+)
 from .errors import BaselineError, ConfigError, OutputError, RasterError, RegionsError
 from .io.deliveries import read_deliveries
 from .io.export import check_export_target, read_layer, write_eudr, write_table
@@ -42,6 +51,7 @@ from .io.plots import read_plots
 from .io.provenance import input_records, product_version
 from .io.rasters import Product, close_datasets, open_product
 from .io.regions import read_regions
+from .io.report import check_report_target, pages_folder, read_baseline, render, write_report
 from .stages.baseline import BaselineInputs, BaselineResult, build_baseline
 from .stages.baseline.build import forest_text
 from .stages.baseline.periods import check_plots_columns, loss_years
@@ -49,6 +59,7 @@ from .stages.baseline.regions import prepare_regions
 from .stages.baseline.supply import parse_deliveries
 from .stages.columns import DELIVERY_ATTRIBUTE, INPUT_ATTRIBUTE, describe, describe_layers, grouping_text
 from .stages.export import ExportResult, chosen_statuses, eudr_columns, eudr_features, select_rows, split_files
+from .stages.report import build_report
 from .stages.screening import ScreenResult, screen_plots
 from .stages.validation import ValidationResult, validate_plots
 from .vocab import ISSUE_COLUMNS, META_CONFIG, META_CREATED, META_GENERATOR, META_REFERENCE_YEAR
@@ -156,6 +167,8 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
     check_target(cfg.output.path, overwrite)  # fail before the work, not after
     for export in cfg.exports:
         check_export_target(export.out, export.format, overwrite)
+    if cfg.report is not None:
+        check_report_target(cfg.report.out, overwrite)
     baseline_inputs = None
     if cfg.baseline is not None:
         check_baseline_targets(cfg.baseline.output, overwrite)
@@ -204,6 +217,11 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
             invocation=invocation,
         )
     result.exports = [run_export(cfg.output.path, export, overwrite=overwrite) for export in cfg.exports]
+    if cfg.report is not None:
+        baseline = cfg.baseline.output if cfg.baseline is not None else None
+        result.report = run_report(
+            cfg.output.path, cfg.report, baseline=baseline, overwrite=overwrite, progress=progress
+        )
     return result
 
 
@@ -397,6 +415,27 @@ def run_export(screening: str | Path, cfg: ExportConfig, *, overwrite: bool = Fa
     frame = select_rows(read_layer(screening, cfg.layer), chosen_statuses(cfg))
     path = write_table(frame, cfg.out, cfg.format, wkt=cfg.wkt, overwrite=overwrite)
     return ExportResult(path, cfg.format, len(frame))
+
+
+# --- The report ----------------------------------------------------------------------------------
+
+
+def run_report(
+    screening: str | Path,
+    cfg: ReportConfig,
+    *,
+    baseline: str | Path | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> Path:
+    """Write the HTML report of a screening (and its baseline) to ``cfg.out``; return its path."""
+    check_report_target(cfg.out, overwrite)  # fail before the work, not after
+    plots, meta = read_screening(screening)
+    layers, baseline_meta = read_baseline(baseline) if baseline is not None else (None, None)
+    data = build_report(plots, meta, cfg, layers, baseline_meta)
+    separate = len(plots) > cfg.inline_max_plots
+    index, pages = render(data, separate_pages=separate, pages_folder=pages_folder(cfg.out).name, progress=progress)
+    return write_report(cfg.out, index, pages, overwrite=overwrite)
 
 
 # --- Validation and tiles ------------------------------------------------------------------------

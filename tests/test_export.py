@@ -86,7 +86,10 @@ def test_eudr_features_by_hand():
     ring = a["geometry"]["coordinates"][0]
     assert shapely.Polygon(ring).exterior.is_ccw  # RFC 7946: exterior rings counter-clockwise
     b = out["Luis Mego"]
-    assert b["geometry"] == {"type": "Point", "coordinates": [round(X0 + 0.01, 6), round(Y0 + 0.01, 6)]} and b["properties"]["Area"] == 3.0
+    assert (
+        b["geometry"] == {"type": "Point", "coordinates": [round(X0 + 0.01, 6), round(Y0 + 0.01, 6)]}
+        and b["properties"]["Area"] == 3.0
+    )
     assert "over 4 ha the EUDR asks for the plot's polygon" in m.loc["C", "reason"]  # a 6.5 ha point
     d = out["Edwin Lozano"]
     assert "ProductionPlace" not in d["properties"]  # empty values are left out, not sent empty

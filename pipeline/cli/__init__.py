@@ -16,7 +16,7 @@ import sys
 import click
 
 from ..errors import CacaoScreenError
-from . import baseline, export, fetch, sample, screen, validate  # noqa: F401 - each registers its command
+from . import baseline, export, fetch, report, sample, screen, validate  # noqa: F401 - each registers its command
 from .app import cli
 
 log = logging.getLogger("pipeline")

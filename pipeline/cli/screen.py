@@ -10,6 +10,7 @@ from ..config import build_config, load_config, set_dotted
 from ..vocab import STATUS_MEANINGS
 from .app import cli, invocation, progress_wanted, quiet, verbosity_options
 from .baseline import print_baseline_summary
+from .export import print_export_summary
 from .options import RUN_OPTIONS, SCREEN_OPTIONS, apply, given
 
 SCREEN_HELP_EPILOG = "\b\nStatus values:\n" + "".join(f"  {s:<24}{m}\n" for s, m in STATUS_MEANINGS.items())
@@ -53,6 +54,10 @@ def run_job(ctx: click.Context, cfg, started_as) -> None:
         print_summary(result, cfg.output.path, cfg.screening.reference_year)
         if result.baseline is not None:
             print_baseline_summary(result.baseline)
+        for export in result.exports:
+            print_export_summary(export)
+        if result.report is not None:
+            click.echo(f"Report -> {result.report}")
 
 
 def print_summary(result, out_path: Path, reference_year: int) -> None:
