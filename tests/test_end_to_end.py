@@ -144,44 +144,6 @@ def test_two_processes_give_identical_results(default_sample):
     assert one[cols].equals(two[cols])
 
 
-@pytest.mark.parametrize("rasters", ["files", "tiles"])
-def test_the_check_by_hand_notebook_reproduces_the_figures(screened, tmp_path, rasters):
-    import shutil
-    import subprocess
-    import sys
-
-    paths, out = screened
-    if rasters == "tiles":  # as `make run` screens: a folder of tiles
-        out = tmp_path / "tiles.gpkg"
-        assert (
-            main(
-                [
-                    "-q",
-                    "screen",
-                    "--plots",
-                    str(paths.plots),
-                    "--loss-year",
-                    str(paths.root / "tiles"),
-                    "--tree-cover",
-                    str(paths.root / "tiles"),
-                    "--out",
-                    str(out),
-                ]
-            )
-            == 0
-        )
-    repo = tmp_path / "repo"
-    (repo / "outputs").mkdir(parents=True)
-    (repo / "notebooks").mkdir()
-    shutil.copy(out, repo / "outputs" / "screening.gpkg")
-    shutil.copy(REPO / "notebooks" / "check_a_plot_by_hand.py", repo / "notebooks")
-    r = subprocess.run(
-        [sys.executable, str(repo / "notebooks" / "check_a_plot_by_hand.py")], capture_output=True, text=True
-    )
-    assert r.returncode == 0, r.stderr
-    assert "All figures match." in r.stdout and "loss_20" in r.stdout
-
-
 def test_sample_tiles_mosaic_to_the_single_rasters(default_sample):
     import rasterio
 
