@@ -129,7 +129,7 @@ def _plt():
 def png(fig) -> str:
     """The figure as an inline <img> source (PNG, base64)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=fig.dpi, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=fig.dpi, metadata={"Software": None})  # one draw: the layout is fixed
     _plt().close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -157,6 +157,10 @@ def _frame_axes(ax, bounds, pad: float = 0.06) -> None:
     lat = (miny + maxy) / 2
     ax.set_aspect(1 / max(math.cos(math.radians(lat)), 0.05))
     ax.tick_params(labelsize=7)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.yaxis.set_major_locator(MaxNLocator(5))
     ax.grid(color="#eeeeee", lw=0.5)
     _scale_bar(ax, lat)
 
@@ -192,18 +196,25 @@ def _legend(ax, counts: dict[str, int]) -> None:
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
-def _figsize(bounds, width: float, pad: float) -> tuple[float, float]:
-    """A figure ``width`` inches wide whose map keeps the true shape of ``bounds``."""
+#: Where the map sits in its figure (left, bottom, width, height): the legend goes right of it.
+MAP_BOX = (0.08, 0.06, 0.64, 0.9)
+
+
+def _map_figure(plt, bounds, width: float, dpi: int):
+    """A figure ``width`` inches wide whose map keeps the true shape of ``bounds``, laid out once
+    (no tight bounding box: that draws every figure twice)."""
     minx, miny, maxx, maxy = bounds
     w, h = max(maxx - minx, 1e-4), max(maxy - miny, 1e-4)
     ratio = h / (w * max(math.cos(math.radians((miny + maxy) / 2)), 0.05))
-    map_w = width * 0.72  # the legend takes the rest
-    return width, min(max(map_w * ratio, 3.0), 1.6 * width)
+    height = min(max(width * MAP_BOX[2] * ratio / MAP_BOX[3], 3.0), 1.6 * width)
+    fig = plt.figure(figsize=(width, height), dpi=dpi)
+    return fig, fig.add_axes(MAP_BOX)
 
 
 def loss_chart(data) -> str:
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 3.6), dpi=100)
+    fig = plt.figure(figsize=(9, 3.6), dpi=100)
+    ax = fig.add_axes((0.08, 0.1, 0.9, 0.85))
     years = data.yearly["year"].to_numpy()
     loss = data.yearly["loss_ha"].to_numpy(dtype=float)
     ref = data.reference_year
@@ -233,7 +244,7 @@ def overview_map(data) -> str:
     has = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
     status = data.plots["status"].astype(str).to_numpy()
     bounds = shapely.total_bounds(geoms[has]) if has.any() else np.array([0, 0, 1, 1])
-    fig, ax = plt.subplots(figsize=_figsize(bounds, 11, 0.06), dpi=100)
+    fig, ax = _map_figure(plt, bounds, 11, 100)
     if data.regions is not None:
         rings, _ = _rings(data.regions.geometry.to_numpy())
         ax.add_collection(PolyCollection(rings, facecolors="#f4f4ef", edgecolors="#8c8c8c", linewidths=0.8, zorder=0))
@@ -275,7 +286,7 @@ def group_map(section, regions=None) -> str:
         ax.set_axis_off()
         return png(fig)
     bounds = shapely.total_bounds(geoms[has])
-    fig, ax = plt.subplots(figsize=_figsize(bounds, 8.5, 0.08), dpi=90)
+    fig, ax = _map_figure(plt, bounds, 8.5, 90)
     if regions is not None:
         rings, _ = _rings(regions.geometry.to_numpy())
         ax.add_collection(PolyCollection(rings, facecolors="none", edgecolors="#9a9a9a", linewidths=0.8, zorder=0))

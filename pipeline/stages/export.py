@@ -101,30 +101,10 @@ def _text(value) -> str | None:
     return text or None
 
 
-def _coords(geom: shapely.Geometry, decimals: int) -> dict:
-    """The GeoJSON geometry of ``geom``, coordinates written with ``decimals`` decimals."""
-
-    def pos(xy) -> list:  # Python writes a rounded float with at most these decimals
-        return [round(float(xy[0]), decimals), round(float(xy[1]), decimals)]
-
-    def ring(r) -> list:
-        return [pos(c) for c in r.coords]
-
-    def polygon(p) -> list:
-        return [ring(p.exterior), *(ring(i) for i in p.interiors)]
-
-    kind = geom.geom_type
-    if kind == "Point":
-        return {"type": "Point", "coordinates": pos(geom.coords[0])}
-    if kind == "Polygon":
-        return {"type": "Polygon", "coordinates": polygon(geom)}
-    return {"type": "MultiPolygon", "coordinates": [polygon(p) for p in geom.geoms]}
-
-
-def feature_json(properties: dict, geometry: dict) -> str:
-    """One GeoJSON Feature, compact."""
-    feature = {"type": "Feature", "properties": properties, "geometry": geometry}
-    return json.dumps(feature, ensure_ascii=False, separators=(",", ":"))
+def feature_json(properties: dict, geometry: str) -> str:
+    """One GeoJSON Feature, compact, around a geometry already written as GeoJSON."""
+    props = json.dumps(properties, ensure_ascii=False, separators=(",", ":"))
+    return f'{{"type":"Feature","properties":{props},"geometry":{geometry}}}'
 
 
 def _single(geom: shapely.Geometry) -> shapely.Geometry:
@@ -154,76 +134,91 @@ def eudr_features(plots: pd.DataFrame, cfg: ExportConfig, columns: EudrColumns) 
     """The Features of the plots to export, and the manifest (one row per plot, in order).
 
     Returns (features as JSON text, manifest with ``source_row``, ``plot_id``, ``status``,
-    ``outcome``, ``reason``; ``file`` and ``feature`` are filled by :func:`split_files`)."""
+    ``outcome``, ``reason``; ``file`` and ``feature`` are filled by :func:`split_files`). The
+    geometry work runs on all plots at once; only the rare plots to repair go one by one."""
     statuses = set(chosen_statuses(cfg))
-    features: list[str] = []
-    rows = []
-    geoms = plots.geometry.to_numpy()
     n = len(plots)
+    geoms = np.asarray(plots.geometry.to_numpy(), dtype=object)
+    status = plots["status"].astype(str).to_numpy()
+    outcome = np.full(n, LEFT_OUT, dtype=object)
+    reason = np.full(n, "", dtype=object)
+    todo = np.isin(status, list(statuses))
+    reason[~todo] = [f"status {s} (exported: {', '.join(sorted(statuses))})" for s in status[~todo]]
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    reason[todo & empty] = "no geometry"
+    todo &= ~empty
 
     def col(name: str | None) -> np.ndarray:
         return plots[name].to_numpy(dtype=object) if name is not None else np.full(n, None, dtype=object)
 
-    names, countries, places = col(columns.producer_name), col(columns.producer_country), col(columns.production_place)
+    names, places = col(columns.producer_name), col(columns.production_place)
+    if columns.country is not None:
+        countries = np.full(n, columns.country, dtype=object)
+    else:
+        countries = np.array(
+            [c.upper() if (c := _text(v)) else None for v in col(columns.producer_country)], dtype=object
+        )
+    bad = todo & np.array([c is not None and c not in ISO_COUNTRIES for c in countries], dtype=bool)
+    reason[bad] = [f"country {c!r} is not an ISO 3166-1 alpha-2 code" for c in countries[bad]]
+    todo &= ~bad
+
+    kind = shapely.get_type_id(geoms)
     area = pd.to_numeric(plots["area_ha"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    status = plots["status"].astype(str).to_numpy()
-    for i in range(n):
-        row = {
-            "source_row": int(plots["source_row"].iloc[i]),
-            "plot_id": str(plots["plot_id"].iloc[i]),
-            "status": status[i],
-            "outcome": LEFT_OUT,
-            "reason": "",
-            "feature_index": -1,
-        }
-        rows.append(row)
-        if status[i] not in statuses:
-            row["reason"] = f"status {status[i]} (exported: {', '.join(sorted(statuses))})"
-            continue
-        g = geoms[i]
-        if g is None or g.is_empty:
-            row["reason"] = "no geometry"
-            continue
-        country = columns.country or _text(countries[i])
-        if country is not None:
-            country = country.upper()
-            if country not in ISO_COUNTRIES:
-                row["reason"] = f"country {country!r} is not an ISO 3166-1 alpha-2 code"
-                continue
+    point = todo & (kind == 0)
+    reason[point & ~np.isfinite(area)] = "a point without an area"
+    large = point & np.isfinite(area) & (area > cfg.point_max_ha)
+    reason[large] = [
+        f"a point for a plot of {a:.2f} ha: over {cfg.point_max_ha:g} ha the EUDR asks for the plot's polygon"
+        for a in area[large]
+    ]
+    point &= np.isfinite(area) & ~large
+    polygon = todo & np.isin(kind, (3, 6))
+    other = todo & ~point & ~polygon & (kind != 0)
+    reason[other] = [f"a {g.geom_type}, not a polygon or a point" for g in geoms[other]]
+
+    grid = 10.0**-cfg.decimals
+    out = np.full(n, None, dtype=object)
+    out[point] = shapely.set_precision(geoms[point], grid, mode="pointwise")
+    rounded = shapely.set_precision(geoms[polygon], grid, mode="pointwise")
+    fine = shapely.is_valid(rounded) & ~shapely.is_empty(rounded) & (shapely.area(rounded) > 0)
+    at = np.flatnonzero(polygon)
+    out[at[fine]] = rounded[fine]
+    for i in at[~fine]:  # invalid after rounding, or invalid in the file: repaired one by one
+        fixed, note = _round_polygonal(geoms[i], cfg.decimals)
+        if fixed is None:
+            reason[i] = str(note)
+        else:
+            out[i], reason[i], outcome[i] = fixed, str(note), REPAIRED
+    done = np.array([g is not None for g in out], dtype=bool)
+    polys = done & polygon
+    out[polys] = shapely.orient_polygons(out[polys])
+    single = polys & (shapely.get_type_id(out) == 6) & (shapely.get_num_geometries(out) == 1)
+    out[single] = shapely.get_geometry(out[single], 0)  # a one-part MultiPolygon is a Polygon
+    outcome[done & (outcome == LEFT_OUT)] = EXPORTED
+    texts = shapely.to_geojson(out[done])
+    features = []
+    for k, i in enumerate(np.flatnonzero(done)):
         props: dict = {}
-        for key, value in (("ProducerName", _text(names[i])), ("ProducerCountry", country),
+        for key, value in (("ProducerName", _text(names[i])), ("ProducerCountry", countries[i]),
                            ("ProductionPlace", _text(places[i]))):  # fmt: skip
             if value is not None:
                 props[key] = value
-        kind = g.geom_type
-        if kind == "Point":
-            if not np.isfinite(area[i]):
-                row["reason"] = "a point without an area"
-                continue
-            if area[i] > cfg.point_max_ha:
-                row["reason"] = (
-                    f"a point for a plot of {area[i]:.2f} ha: over {cfg.point_max_ha:g} ha the EUDR asks for the "
-                    "plot's polygon"
-                )
-                continue
+        if point[i]:
             props["Area"] = round(float(area[i]), 4)
-            geometry = _coords(shapely.set_precision(g, 10.0**-cfg.decimals, mode="pointwise"), cfg.decimals)
-        elif kind in ("Polygon", "MultiPolygon"):
-            fixed, note = _round_polygonal(g, cfg.decimals)
-            if fixed is None:
-                row["reason"] = str(note)
-                continue
-            if note is not None:
-                row["outcome"], row["reason"] = REPAIRED, note
-            geometry = _coords(fixed, cfg.decimals)
-        else:
-            row["reason"] = f"a {kind}, not a polygon or a point"
-            continue
-        if row["outcome"] == LEFT_OUT:
-            row["outcome"] = EXPORTED
-        row["feature_index"] = len(features)
-        features.append(feature_json(props, geometry))
-    return features, pd.DataFrame(rows)
+        features.append(feature_json(props, texts[k]))
+    index = np.full(n, -1, dtype="int64")
+    index[done] = np.arange(int(done.sum()))
+    manifest = pd.DataFrame(
+        {
+            "source_row": plots["source_row"].to_numpy(dtype="int64"),
+            "plot_id": plots["plot_id"].astype(str).to_numpy(),
+            "status": status,
+            "outcome": outcome,
+            "reason": reason,
+            "feature_index": index,
+        }
+    )
+    return features, manifest
 
 
 @dataclass
@@ -283,16 +278,18 @@ def split_files(
         size += extra
     flush()
     m = manifest.copy()
+    idx = m["feature_index"].to_numpy()
+    file_of = np.full(len(features), "", dtype=object)
+    position = np.zeros(len(features), dtype="int64")
+    for i, (name, k) in where.items():
+        file_of[i], position[i] = name, k
+    sent = idx >= 0
     m["file"] = ""
+    m.loc[sent, "file"] = file_of[idx[sent]]
     m["feature"] = pd.array([pd.NA] * len(m), dtype="Int64")
-    for pos, idx in enumerate(m["feature_index"].to_numpy()):
-        if idx < 0:
-            continue
-        if idx in too_big:
-            m.iloc[pos, m.columns.get_loc("outcome")] = LEFT_OUT
-            m.iloc[pos, m.columns.get_loc("reason")] = f"its GeoJSON alone is over {max_bytes / 1e6:g} MB"
-            continue
-        name, k = where[idx]
-        m.iloc[pos, m.columns.get_loc("file")] = name
-        m.iloc[pos, m.columns.get_loc("feature")] = k
+    m.loc[sent, "feature"] = position[idx[sent]]
+    dropped = sent & np.isin(idx, sorted(too_big))
+    m.loc[dropped, "outcome"] = LEFT_OUT
+    m.loc[dropped, "reason"] = f"its GeoJSON alone is over {max_bytes / 1e6:g} MB"
+    m.loc[dropped, "feature"] = pd.NA
     return files, m[MANIFEST_COLUMNS]
