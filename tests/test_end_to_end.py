@@ -25,14 +25,15 @@ def screened(default_sample, tmp_path_factory):
     paths, _ = default_sample
     cfg = yaml.safe_load((REPO / "configs" / "sample.yaml").read_text())
     cfg["plots"]["path"] = str(paths.plots)
-    cfg["rasters"]["loss_year"] = str(paths.loss_year)
-    cfg["rasters"]["tree_cover"] = str(paths.tree_cover)
+    cfg["datasets"]["hansen"]["loss_year"] = str(paths.loss_year)
+    cfg["datasets"]["hansen"]["tree_cover"] = str(paths.tree_cover)
+    cfg["datasets"]["gfw_integrated"]["alerts"] = str(paths.alert_tiles)
     out_dir = tmp_path_factory.mktemp("run")
     cfg["output"]["path"] = str(out_dir / "screening.gpkg")
     cfg["baseline"]["output"] = str(out_dir / "baseline.gpkg")
     cfg["baseline"]["regions"]["path"] = str(paths.districts)
     cfg["baseline"]["deliveries"]["path"] = str(paths.deliveries)
-    (out_dir / "job.yaml").write_text(yaml.safe_dump(cfg))
+    (out_dir / "job.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))  # the first dataset is primary
     assert main(["-q", "run", "--config", str(out_dir / "job.yaml")]) == 0
     return paths, out_dir / "screening.gpkg"
 
@@ -59,6 +60,7 @@ def test_the_sample_run_writes_the_baseline_layers(screened):
         "deliveries",
         "lots",
         "buyers",
+        "alerts_by_month",
         "run_metadata",
     }
     plots = pyogrio.read_dataframe(out, layer="plots", use_arrow=True)
@@ -270,6 +272,8 @@ def test_incremental_flag_reuses_the_existing_output(screened, tmp_path, capsys)
         str(paths.loss_year),
         "--tree-cover",
         str(paths.tree_cover),
+        "--alerts",  # the same job as make run's: screen --alerts is its gfw_integrated product
+        str(paths.alert_tiles),
         "--out",
         str(target),
         "--incremental",
