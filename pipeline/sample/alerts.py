@@ -115,7 +115,7 @@ def _make_alerts(rng: np.random.Generator, grid: _Grid, land: _Landscape, plots:
         r0, c0 = int(r), int(c)
         window = land.loss_year[max(r0 - 4, 0) : r0 + 5, max(c0 - 4, 0) : c0 + 5]
         cover = land.tree_cover[max(r0 - 4, 0) : r0 + 5, max(c0 - 4, 0) : c0 + 5]
-        if ((window > 20) & (window != 255)).any() or cover.mean() < 40:
+        if ((window >= 19) & (window != 255)).any() or cover.mean() < 40:  # no alert there yet
             continue
         ar, ac = (grid.lat_max - pt.y) / ALERT_PX, (pt.x - grid.lon_min) / ALERT_PX
         _blob(rng, alerts, (ar, ac), rng.uniform(15, 90), None, str(rng.choice(["high", "highest"])))
