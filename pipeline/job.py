@@ -337,16 +337,37 @@ def run_fetch_tiles(
     retries: int = 5,
     progress: bool = False,
     dry_run: bool = False,
+    product: str = "hansen",
+    api_key: str | None = None,
+    url_template: str | None = None,
 ) -> tuple[int, list[Any]]:
-    """Download the Hansen tiles under the plots: (number of tiles, one result per file)."""
+    """Download the tiles under the plots: (number of tiles, one result per file).
+
+    ``product`` ``hansen`` (``layers`` of release ``version``), or a GFW alert product
+    (``gfw_integrated``...: its ``date_conf`` tiles of ``version``, ``latest`` by default), or any
+    product at ``url_template`` (``{tile}`` = ``10S_080W``)."""
     import shapely
 
-    from .io.fetch import fetch_hansen_tiles
+    from .io.fetch import fetch_alert_tiles, fetch_hansen_tiles
     from .io.tiles import tiles_for_bounds
 
     plots = read_plots(plots_cfg)
     geoms = plots.geometry.to_numpy()
     bounds = shapely.bounds(geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))])
+    if product != "hansen" or url_template is not None:
+        alerts = fetch_alert_tiles(
+            bounds,
+            product=product,
+            version=version,
+            dest=dest,
+            api_key=api_key,
+            base_url=base_url,
+            url_template=url_template,
+            retries=retries,
+            progress=progress,
+            dry_run=dry_run,
+        )
+        return len(tiles_for_bounds(bounds)), alerts
     results = fetch_hansen_tiles(
         bounds,
         version=version,
