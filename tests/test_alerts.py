@@ -395,3 +395,37 @@ def test_screen_alerts_then_baseline_with_previous(rasters, tmp_path, capsys):
     coop = by_month[by_month["group_by"] == "cooperative_id"]
     for month, rows in coop.groupby("month"):
         assert rows["alert_ha"].sum() == pytest.approx(nat.loc[month, "alert_ha"], rel=1e-12)  # groups add up
+
+
+def test_alert_figures_do_not_depend_on_the_scheduler(rasters):
+    from pipeline.config import ExecutionConfig
+
+    r = rasters
+    hansen = open_product("hansen", loss_year=r["loss"], tree_cover=r["cover"])
+    product = open_alert_product("g", AlertDatasetConfig(kind="alerts", alerts=str(r["tiles"])))
+    plots = plots_frame(r["plots"])
+    runs = [
+        screen_plots(plots, [hansen, product], execution=ExecutionConfig(scheduler=s, workers=2))
+        for s in ("threads", "local")
+    ]
+    cols = [c for c in runs[0].plots.columns if c.startswith("g_")]
+    pd.testing.assert_frame_equal(runs[0].plots[cols], runs[1].plots[cols])
+    pd.testing.assert_frame_equal(runs[0].alerts_by_month, runs[1].alerts_by_month)
+
+
+def test_screen_takes_alerts_and_run_takes_them_from_the_config(rasters, tmp_path):
+    from pipeline.cli import main
+
+    r = rasters
+    pp = tmp_path / "plots.gpkg"
+    plots_frame(r["plots"]).drop(columns=["source_row"]).to_file(pp, layer="plots")
+    base = ["--plots", str(pp), "--loss-year", str(r["loss"]), "--tree-cover", str(r["cover"])]
+    out = tmp_path / "s.gpkg"
+    args = ["-q", "screen", *base, "--alerts", str(r["merged"]), "--alerts-min-confidence", "low", "--out", str(out)]
+    assert main(args) == 0
+    import pyogrio
+
+    p = pyogrio.read_dataframe(out, layer="plots").set_index("plot_id")
+    assert p.loc["C", "gfw_integrated_status"] == "deforestation_detected"  # low counts with min low
+    assert main(["-q", "screen", *base, "--alerts-min-confidence", "low", "--out", str(tmp_path / "x.gpkg")]) == 2
+    assert main(["-q", "run", "--config", str(tmp_path / "job.yaml"), "--alerts", "a.tif"]) == 2  # no such flag
