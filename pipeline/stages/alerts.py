@@ -140,9 +140,14 @@ def classify_alerts(
         reason[i] = (
             f"{seen(i)} (cut-off {cut}): no more than the {params.review_max_ha:g} ha review tolerance; check imagery"
         )
+    free = status == FREE
+    reason[free] = none_seen = f"no {_confidence(counts, 'or')}alerts after the cut-off {cut}"
     uncounted = [lv for lv in levels if lv not in counts]
-    for i in np.flatnonzero(status == FREE):
-        text = f"no {_confidence(counts, 'or')}alerts after the cut-off {cut}"
+    some = to_cutoff >= ZERO_HA
+    for lv in uncounted:
+        some |= by_level[lv] >= ZERO_HA
+    for i in np.flatnonzero(free & some):  # only plots with more to say: the loop stays short
+        text = none_seen
         low = [lv for lv in uncounted if by_level[lv][i] >= ZERO_HA]
         if low:
             text += (
