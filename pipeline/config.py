@@ -233,13 +233,18 @@ ALERT_PRESETS: dict[str, AlertEncoding] = {
 
 
 def _encoding(value: Any) -> Any:
-    """A preset name becomes its encoding; a mapping naming a preset starts from that preset."""
+    """A preset name becomes its encoding; a mapping naming a preset starts from that preset (and
+    is no longer that preset if it changes any of its keys)."""
     if isinstance(value, str):
         if value not in ALERT_PRESETS:
             raise ValueError(f"unknown alert encoding {value!r}: presets are {', '.join(ALERT_PRESETS)}")
         return ALERT_PRESETS[value]
-    if isinstance(value, dict) and isinstance(value.get("preset"), str) and len(value) == 1:
-        return _encoding(value["preset"])
+    if isinstance(value, dict) and isinstance(value.get("preset"), str):
+        preset = _encoding(value["preset"])
+        merged = {**preset.model_dump(), **value}
+        if AlertEncoding.model_validate({**merged, "preset": preset.preset}) != preset:
+            merged["preset"] = None
+        return merged
     return value
 
 

@@ -113,6 +113,11 @@ def test_encoding_and_alert_dataset_checks():
     assert cfg.alert_configs()["gfw"].encoding == ALERT_PRESETS["gfw_integrated"]
     assert cfg.alert_configs()["mine"].counted_levels == ()  # no confidence: every alert counts
     assert list(cfg.dataset_configs()) == ["hansen"]
+    # a mapping naming a preset starts from it; changing a key makes it the generic form
+    radd = AlertDatasetConfig(kind="alerts", alerts="a.tif", encoding={"preset": "gfw_radd"}).encoding
+    assert radd == ALERT_PRESETS["gfw_radd"]
+    moved = AlertDatasetConfig(kind="alerts", alerts="a.tif", encoding={"preset": "gfw_radd", "epoch": "2015-01-01"})
+    assert moved.encoding.preset is None and moved.encoding.levels == {2: "low", 3: "high"}
     bad = [
         ({"gfw": ok, "hansen": loss}, "first dataset \\(gfw\\) is the primary product"),
         ({"hansen": loss, "g": {**ok, "encoding": "glad"}}, "datasets.g.encoding: .*unknown alert encoding 'glad'"),
