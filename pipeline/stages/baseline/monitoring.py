@@ -187,7 +187,8 @@ def monthly_alerts(
     a = alerts[keep]
     pos = pos[keep]
     if not len(a):
-        return pd.DataFrame({c: pd.Series(dtype="float64" if c.endswith("_ha") else object) for c in columns})
+        kinds = {c: "float64" if c.endswith("_ha") else "int64" if c == "n_plots" else object for c in columns}
+        return pd.DataFrame({c: pd.Series(dtype=kind) for c, kind in kinds.items()})
     counted = a["counted"].astype(bool).to_numpy()
     ha = pd.to_numeric(a["alert_ha"]).to_numpy(dtype="float64")
     base = pd.DataFrame(
