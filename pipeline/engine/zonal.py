@@ -70,8 +70,9 @@ class Task:
     statistics: Any = None  # what to compute (see measure_product); None: plot_statistics
 
 
-def measure_task(task: Task) -> PlotStats:
-    """Read each partition's window of every layer once, then compute every plot's areas."""
+def measure_task(task: Task) -> Any:
+    """Read each partition's window of every layer once, then compute every plot's areas (a
+    :class:`.stats.PlotStats`, or what ``task.statistics`` computes)."""
     tune_allocator()  # in worker processes too
     m = task.margin
     windows = [(r0 - m, c0 - m, h + 2 * m, w + 2 * m) for r0, c0, h, w in task.windows]
