@@ -34,6 +34,7 @@ from .config import (
     RunConfig,
 )
 from .errors import BaselineError, ConfigError, OutputError, RasterError, RegionsError
+from .io.alerts import AlertProduct, open_alert_product
 from .io.deliveries import read_deliveries
 from .io.export import check_export_target, read_layer, write_eudr, write_table
 from .io.gpkg import (
@@ -42,6 +43,7 @@ from .io.gpkg import (
     check_target,
     read_previous,
     read_screening,
+    read_table,
     write_baseline,
     write_screening,
     write_validation,
@@ -62,7 +64,7 @@ from .stages.export import ExportResult, chosen_statuses, eudr_columns, eudr_fea
 from .stages.report import build_report
 from .stages.screening import ScreenResult, screen_plots
 from .stages.validation import ValidationResult, validate_plots
-from .vocab import ISSUE_COLUMNS, META_CONFIG, META_CREATED, META_GENERATOR, META_REFERENCE_YEAR
+from .vocab import ALERTS_BY_MONTH, ISSUE_COLUMNS, META_CONFIG, META_CREATED, META_GENERATOR, META_REFERENCE_YEAR
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +115,9 @@ def provenance_keys(
         if invocation.config_path is not None
         else "the working folder",
         "inputs": json.dumps(records, ensure_ascii=False),
-        "product_versions": "; ".join(f"{p.name}: {product_version([t.path for t in p.loss.tiles])}" for p in products),
+        "product_versions": "; ".join(
+            f"{p.name}: {product_version([t.path for t in next(iter(p.layers.values())).tiles])}" for p in products
+        ),
     }
 
 
@@ -131,21 +135,28 @@ def provenance_document(meta: dict[str, str]) -> dict[str, Any]:
 
 
 def gpkg_finish(
-    layers: dict[str, Any], meta: dict[str, str], products: tuple[str, ...] = (), given: dict | None = None
+    layers: dict[str, Any],
+    meta: dict[str, str],
+    products: tuple[str, ...] = (),
+    given: dict | None = None,
+    file: str = "screening",
 ) -> Finish:
-    """The last step of writing a GeoPackage: styles, column descriptions, provenance."""
+    """The last step of writing a GeoPackage (``file``: ``screening`` or ``baseline``): styles,
+    column descriptions, provenance."""
     columns = {name: [c for c in frame.columns if c != getattr(frame, "_geometry_column_name", None)]
                for name, frame in layers.items()}  # fmt: skip
     columns["run_metadata"] = ["key", "value"]
-    return partial(enrich, descriptions=describe_layers(columns, products, given), provenance=provenance_document(meta))
+    descriptions = describe_layers(columns, products, given, file)
+    return partial(enrich, descriptions=descriptions, provenance=provenance_document(meta))
 
 
 # --- Screening -----------------------------------------------------------------------------------
 
 
-def open_products(cfg: RunConfig) -> list[Product]:
-    """Open and check every configured product, the primary first."""
-    products = []
+def open_products(cfg: RunConfig) -> list[Product | AlertProduct]:
+    """Open and check every configured product: the loss products, the primary first, then the
+    alert products."""
+    products: list[Product | AlertProduct] = []
     for name, ds in cfg.dataset_configs().items():
         p = open_product(name, ds)
         for note in p.notes:
@@ -156,6 +167,11 @@ def open_products(cfg: RunConfig) -> list[Product]:
                 f"product's last loss year {p.last_year}: nothing after it could be seen"
             )
         products.append(p)
+    for name, alert_ds in cfg.alert_configs().items():
+        a = open_alert_product(name, alert_ds)
+        for note in a.notes:
+            log.info("%s: %s", name, note)
+        products.append(a)
     return products
 
 
@@ -185,11 +201,12 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
     if len(result.plots) != len(plots):  # the invariant the whole design protects
         raise RuntimeError(f"internal error: {len(plots)} plots in, {len(result.plots)} out")
     result.metadata = screening_metadata(cfg, products, plots, result, started)
+    extra = {ALERTS_BY_MONTH: result.alerts_by_month} if result.alerts_by_month is not None else None
     result.metadata.update(
         provenance_keys(invocation, started, [("plots", cfg.plots.path), *product_files(products)], products)
     )
     attrs = [c for c in plots.columns if c not in ("plot_id", "source_row", plots.geometry.name)]
-    layers = {"plots": result.plots, "loss_by_year": result.loss_by_year, "plot_issues": result.issues}
+    layers = {"plots": result.plots, "loss_by_year": result.loss_by_year, "plot_issues": result.issues, **(extra or {})}
     finish = gpkg_finish(
         layers,
         result.metadata,
@@ -203,6 +220,7 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
         result.issues,
         result.metadata,
         overwrite=overwrite,
+        extra=extra,
         finish=finish,
     )
     if cfg.baseline is not None:
@@ -226,20 +244,22 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
 
 
 def screening_metadata(
-    cfg: RunConfig, products: list[Product], plots, result: ScreenResult, started: float
+    cfg: RunConfig, every: list[Product | AlertProduct], plots, result: ScreenResult, started: float
 ) -> dict[str, str]:
     """The ``run_metadata`` of a screening: what a reader needs to trust and reproduce it, and the
     effective configuration (:data:`~pipeline.vocab.META_CONFIG`) that later steps read back."""
     s = cfg.screening
+    products = [p for p in every if isinstance(p, Product)]
+    alerts = [p for p in every if isinstance(p, AlertProduct)]
     meta = {
         META_GENERATOR: f"cacao-screen {__version__}",
         META_CREATED: _now(),
         "plots_path": str(Path(cfg.plots.path).resolve()),
         "plots_layer": str(cfg.plots.layer or ""),
         "id_column": cfg.plots.id_column,
-        "products": ", ".join(p.name for p in products),
+        "products": ", ".join(p.name for p in every),
         "primary_product": products[0].name,
-        "status_rule": s.status_rule if len(products) > 1 else "single product",
+        "status_rule": s.status_rule if len(every) > 1 else "single product",
     }
     for p in products:
         prefix = "" if p is products[0] else f"{p.name}_"
@@ -251,6 +271,17 @@ def screening_metadata(
                 meta[f"{prefix}{role}_raster"] = layer.source
         meta[f"{prefix}loss_years"] = f"{p.first_year}-{p.last_year}"
         meta[f"{prefix}product_kind"] = f"{p.kind} (encoding {p.encoding})"
+    for a in alerts:
+        meta[f"{a.name}_alerts_raster"] = a.alerts.source
+        meta[f"{a.name}_alert_tiles"] = str(len(a.alerts.tiles))
+        for role in ("confidence", "forest_mask"):
+            layer = getattr(a, role)
+            if layer is not None:
+                meta[f"{a.name}_{role}_raster"] = layer.source
+        meta[f"{a.name}_product_kind"] = f"alerts ({a.encoding.describe()})"
+        meta[f"{a.name}_min_confidence"] = a.min_confidence if a.levels else "(no confidence: every alert counts)"
+    if alerts:
+        meta["cutoff_date"] = s.cutoff.isoformat()
     meta.update(
         {
             META_REFERENCE_YEAR: str(s.reference_year),
@@ -331,7 +362,7 @@ def run_baseline(
     *,
     overwrite: bool = False,
     rasters: DatasetConfig | None = None,
-    products: list[Product] | None = None,
+    products: list[Product | AlertProduct] | None = None,
     execution: ExecutionConfig = ExecutionConfig(),
     progress: bool = False,
     inputs: BaselineInputs | None = None,
@@ -349,6 +380,7 @@ def run_baseline(
     plots, meta = read_screening(screening)
     check_plots_columns(plots, str(screening))
     screened = stored_config(meta, str(screening))
+    alerts = read_table(screening, ALERTS_BY_MONTH)
     if cfg.ring_m is not None and not products:
         products = [_ring_product(screened, rasters, loss_years(plots.columns), screening)]
     try:
@@ -362,6 +394,7 @@ def run_baseline(
             progress=progress,
             source=str(screening),
             screening_created=meta.get(META_CREATED, ""),
+            alerts=alerts,
         )
     finally:
         close_datasets()
@@ -377,9 +410,9 @@ def run_baseline(
     for name in [g for g in result.metadata.get("groupings", "").split("; ") if g and g != "(none)"]:
         given["baseline_plots"][name] = given["baseline_plots"][f"group_{name}"] = grouping_text(name)
     if "deliveries" in result.layers:
-        own = [c for c in result.layers["deliveries"].columns if describe("deliveries", c) is None]
+        own = [c for c in result.layers["deliveries"].columns if describe("deliveries", c, file="baseline") is None]
         given["deliveries"] = dict.fromkeys(own, DELIVERY_ATTRIBUTE)
-    finish = gpkg_finish(result.layers, result.metadata, given=given)
+    finish = gpkg_finish(result.layers, result.metadata, given=given, file="baseline")
     result.path = write_baseline(cfg.output, result.layers, result.metadata, overwrite=overwrite, finish=finish)
     return result
 
@@ -489,16 +522,37 @@ def run_fetch_tiles(
     retries: int = 5,
     progress: bool = False,
     dry_run: bool = False,
+    product: str = "hansen",
+    api_key: str | None = None,
+    url_template: str | None = None,
 ) -> tuple[int, list[Any]]:
-    """Download the Hansen tiles under the plots: (number of tiles, one result per file)."""
+    """Download the tiles under the plots: (number of tiles, one result per file).
+
+    ``product`` ``hansen`` (``layers`` of release ``version``), or a GFW alert product
+    (``gfw_integrated``...: its ``date_conf`` tiles of ``version``, ``latest`` by default), or any
+    product at ``url_template`` (``{tile}`` = ``10S_080W``)."""
     import shapely
 
-    from .io.fetch import fetch_hansen_tiles
+    from .io.fetch import fetch_alert_tiles, fetch_hansen_tiles
     from .io.tiles import tiles_for_bounds
 
     plots = read_plots(plots_cfg)
     geoms = plots.geometry.to_numpy()
     bounds = shapely.bounds(geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))])
+    if product != "hansen" or url_template is not None:
+        alerts = fetch_alert_tiles(
+            bounds,
+            product=product,
+            version=version,
+            dest=dest,
+            api_key=api_key,
+            base_url=base_url,
+            url_template=url_template,
+            retries=retries,
+            progress=progress,
+            dry_run=dry_run,
+        )
+        return len(tiles_for_bounds(bounds)), alerts
     results = fetch_hansen_tiles(
         bounds,
         version=version,

@@ -133,8 +133,9 @@ def sample_run(default_sample, tmp_path_factory):
     cfg = yaml.safe_load((repo / "configs" / "sample.yaml").read_text())
     out_dir = tmp_path_factory.mktemp("make-run")
     cfg["plots"]["path"] = str(paths.plots)
-    cfg["rasters"]["loss_year"] = str(paths.loss_year)
-    cfg["rasters"]["tree_cover"] = str(paths.tree_cover)
+    cfg["datasets"]["hansen"]["loss_year"] = str(paths.loss_year)
+    cfg["datasets"]["hansen"]["tree_cover"] = str(paths.tree_cover)
+    cfg["datasets"]["gfw_integrated"]["alerts"] = str(paths.alert_tiles)
     cfg["output"]["path"] = str(out_dir / "screening.gpkg")
     cfg["baseline"]["output"] = str(out_dir / "baseline.gpkg")
     cfg["baseline"]["regions"]["path"] = str(paths.districts)
@@ -144,7 +145,7 @@ def sample_run(default_sample, tmp_path_factory):
     for export in cfg.get("exports") or []:
         export["out"] = str(out_dir / Path(export["out"]).name)
     job = out_dir / "job.yaml"
-    job.write_text(yaml.safe_dump(cfg, allow_unicode=True))
+    job.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))  # the first dataset is primary
     assert main(["-q", "run", "--config", str(job)]) == 0
     return SimpleNamespace(
         paths=paths,

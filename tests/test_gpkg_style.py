@@ -55,6 +55,10 @@ def test_every_output_column_is_described_in_the_words_of_the_docs(sample_run):
         for (table, column), text in described.items():
             generic = ("an attribute of the input file", "a column of the deliveries file", "the plot's group in")
             if not text.startswith(generic):
+                product = re.match(r"^(\w+)(?: alone)?: ", text)
+                if product and column.startswith(product.group(1) + "_"):
+                    text = text[product.end() :]  # a product's own column: the column's words
+                    column = column[len(product.group(1)) + 1 :]
                 rows = [r for rows in TABLES.values() for r in rows if r.matches(column) and plain(r.meaning) == text]
                 assert rows and rows[0].meaning in docs, (table, column)
     con = sqlite3.connect(sample_run.screening)
@@ -73,7 +77,11 @@ def test_product_columns_are_described_as_the_products_own():
         "plots", "loss_after_ref_ha"
     )
     assert describe("plots", "loss_2023_ha") == "Σ fraction × pixel area over forest pixels whose loss year is YYYY"
-    assert describe("lots", "quantity_unknown").startswith("Σ quantity from plots of that status")
+    assert describe("lots", "quantity_unknown", file="baseline").startswith("Σ quantity from plots of that status")
+    assert describe("plots", "gfw_integrated_alert_high_ha", ("hansen", "gfw_integrated")).startswith(
+        "gfw_integrated: area of every alert after the cut-off day, by confidence"
+    )
+    assert describe("alerts_by_month", "n_plots", file="baseline") == "plots with alerts that count that month"
     assert describe("plots", "nothing_like_it") is None
 
 

@@ -129,6 +129,14 @@ def test_report_numbers_equal_the_geopackages(sample_run):
         assert same(r["from free plots %"], lot["deforestation_free_quantity_pct"], 1)
         assert r["all free"] == ("yes" if lot["deforestation_free"] else "no")
 
+    # the alerts per month (the sample has an alert product): the baseline's national rows
+    months = pyogrio.read_dataframe(sample_run.baseline, layer="alerts_by_month", read_geometry=False)
+    months = months[months["group_by"] == "all"]
+    shown = as_records(page.tables["alerts-per-month"])
+    assert [r["month"] for r in shown] == months["month"].astype(str).tolist()
+    for r, (_, m) in zip(shown, months.iterrows()):
+        assert same(r["alert_ha"], m["alert_ha"], 2) and number(r["n_plots"]) == m["n_plots"]
+
     # one cooperative's own table: its plots, statuses and losses
     coop = plots[plots["cooperative_id"] == "COOP-03"]
     rows = as_records(page.tables["plots-cooperative-coop-03"])

@@ -235,6 +235,30 @@ def loss_chart(data) -> str:
     return png(fig)
 
 
+def alert_chart(months: pd.DataFrame) -> str:
+    """The area of alerts that count per month after the cut-off, all plots, one bar series per product."""
+    plt = _plt()
+    fig = plt.figure(figsize=(9, 3.0), dpi=100)
+    ax = fig.add_axes((0.08, 0.16, 0.9, 0.78))
+    order = sorted(months["month"].astype(str).unique())
+    x = {m: i for i, m in enumerate(order)}
+    products = list(pd.unique(months["product"].astype(str))) if "product" in months.columns else [""]
+    width = 0.8 / max(len(products), 1)
+    for k, product in enumerate(products):
+        mine = months[months["product"].astype(str) == product] if product else months
+        xs = [x[str(m)] + (k - (len(products) - 1) / 2) * width for m in mine["month"]]
+        ax.bar(xs, mine["alert_ha"].to_numpy(dtype=float), width=width, label=product or None, color=COLOURS[DETECTED])
+    step = max(1, len(order) // 12)
+    ax.set_xticks(range(0, len(order), step))
+    ax.set_xticklabels(order[::step], fontsize=7, rotation=0)
+    ax.set_ylabel("alerts that count (ha)", fontsize=8)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+    if len(products) > 1:
+        ax.legend(fontsize=8)
+    return png(fig)
+
+
 def overview_map(data) -> str:
     """Every plot as a dot coloured by status (plots are specks at this scale), over the regions."""
     plt = _plt()
@@ -456,9 +480,14 @@ def render(data, *, separate_pages: bool, pages_folder: str, progress: bool = Fa
             if c in flags.columns:
                 cols.append((c, "unknown plot ids", "text"))
         parts += [f"<h2>{title}</h2>", table(flags, cols, table_id=name, limit=500)]
+    if data.alerts:
+        parts.append("<h2>Alerts after the cut-off day</h2>")
+    if data.alert_months is not None and len(data.alert_months):
+        parts.append(f'<img alt="alert area per month" src="{alert_chart(data.alert_months)}">')
     for title, frame in data.alerts.items():
         cols = [(c, c, "ha" if pd.api.types.is_float_dtype(frame[c]) else "text") for c in frame.columns]
-        parts += [f"<h2>{_esc(title)}</h2>", table(frame, cols, limit=500)]
+        ident = "alerts-per-month" if frame is data.alert_months else "alerts-by-status"
+        parts += [f"<h3>{_esc(title)}</h3>", table(frame, cols, table_id=ident, limit=500)]
     if data.sections and not separate_pages:
         parts.append(f"<h2>The plots of each {_esc(data.group_label)}</h2>")
     regions = data.regions

@@ -87,6 +87,44 @@ PLOTS = (
     ),
 )
 
+#: The columns each alert product adds to ``plots``, prefixed with its name (``gfw_integrated_alert_ha``).
+ALERT_PRODUCT = (
+    _c(
+        "status, status_reason",
+        "the product's own verdict (it takes part in `status` through `status_rule`); the reason names the "
+        "area, the confidence and the dates, e.g. `0.27 ha of high-confidence alerts from 2022-03-01 to "
+        "2022-04-12 (cut-off 2020-12-31), more than the 0.1 ha review tolerance`",
+    ),
+    _c(
+        "data_coverage_pct",
+        "share of the plot over valid alert data (under the product's tiles, with values the encoding defines)",
+    ),
+    _c(
+        "alert_ha",
+        "area of the alerts that count; it decides the product's status as `loss_after_ref_ha` does a loss product's",
+    ),
+    _c(
+        "alert_low_ha, alert_high_ha, alert_highest_ha",
+        "area of every alert after the cut-off day, by confidence — one column per level the product's "
+        "encoding has (none without confidence)",
+    ),
+    _c(
+        "first_alert_date, last_alert_date",
+        "the first and last day (a GeoPackage DATE) with alerts that count (at least 0.01 m² that day); NULL without",
+    ),
+    _c("alert_to_cutoff_ha", "area of the alerts on or before the cut-off day, any confidence: history"),
+)
+
+#: ``alerts_by_month`` of ``screening.gpkg`` (with alert products).
+ALERTS_BY_MONTH_PLOTS = (
+    _c("plot_id, source_row", "the plot, as in `plots`"),
+    _c("product", "the alert product"),
+    _c("month", "`YYYY-MM`: the month of the alerts (all after the cut-off day)"),
+    _c("confidence", "`low`, `high` or `highest`; NULL for products without confidence"),
+    _c("counted", "whether these alerts count: at least the product's `min_confidence`"),
+    _c("alert_ha", "area of the plot's alerts of that month and confidence"),
+)
+
 #: The other layers of ``screening.gpkg``.
 LOSS_BY_YEAR = (
     _c("plot_id", "the plot's id, as in `plots`"),
@@ -220,20 +258,51 @@ SUPPLY = (
     ),
 )
 
+#: ``alerts_by_month`` of ``baseline.gpkg`` (with alert products).
+ALERTS_BY_MONTH_GROUPS = (
+    _c(
+        "group_by, group",
+        "`all` (national), each grouping as in `baseline_by_group` (the cooperative column, `--group-by`), "
+        "and `region` with the region's id (with `--regions`; `unassigned` for plots in none)",
+    ),
+    _c("product", "the alert product"),
+    _c("month", "`YYYY-MM`: the month of the alerts (all after the cut-off day)"),
+    _c("n_plots", "plots with alerts that count that month"),
+    _c("alert_ha", "Σ area of the alerts that count (after the cut-off, at least `min_confidence`)"),
+    _c(
+        "alert_low_ha, alert_high_ha, alert_highest_ha",
+        "Σ area of every alert that month, by confidence (the levels the products have)",
+    ),
+)
+
 #: ``status_changes`` (with ``--previous``).
 STATUS_CHANGES = (
     _c("plot_id", "the plot's id; plots are matched by it (the k-th row of a repeated id with its k-th row then)"),
     _c("source_row, previous_source_row", "its row now and then"),
-    _c("change", "`status_changed`, `new` (only now) or `gone` (only then)"),
+    _c(
+        "change",
+        "`status_changed`, `new_alerts` (same status, new alerts: see below), `new` (only now) or `gone` (only then)",
+    ),
     _c("previous_status, status", "the status then and now"),
     _c("previous_loss_after_ref_ha, loss_after_ref_ha", "loss after the reference year then and now"),
     _c("first_loss_year_after_ref", "as in `plots`"),
     _c("status_reason", "as in `plots` (now)"),
+    _c(
+        "new_alerts",
+        "with alert products: what is new, product by product (`gfw_integrated: +0.27 ha, last 2025-10-02`)",
+    ),
+    _c(
+        "new_alert_ha",
+        "with alert products: the largest increase of the area of alerts that count over the products",
+    ),
 )
 
 #: Every table, by the name of its docs region (``<!-- columns-NAME:start -->``).
 TABLES: dict[str, tuple[Column, ...]] = {
     "plots": PLOTS,
+    "alert_product": ALERT_PRODUCT,
+    "alerts_by_month_plots": ALERTS_BY_MONTH_PLOTS,
+    "alerts_by_month_groups": ALERTS_BY_MONTH_GROUPS,
     "loss_by_year": LOSS_BY_YEAR,
     "plot_issues": PLOT_ISSUES,
     "run_metadata": RUN_METADATA,
@@ -244,12 +313,18 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "status_changes": STATUS_CHANGES,
 }
 
-#: Which table describes each layer of the GeoPackages.
-LAYER_TABLES = {
+#: Which table describes each layer of ``screening.gpkg`` (and ``validate --out``).
+SCREENING_LAYERS = {
     "plots": PLOTS,
     "loss_by_year": LOSS_BY_YEAR,
     "plot_issues": PLOT_ISSUES,
+    "alerts_by_month": ALERTS_BY_MONTH_PLOTS,
     "run_metadata": RUN_METADATA,
+}
+#: Which table describes each layer of ``baseline.gpkg``.
+BASELINE_LAYERS = {
+    "run_metadata": RUN_METADATA,
+    "alerts_by_month": ALERTS_BY_MONTH_GROUPS,
     "baseline_by_group": GROUPS,
     "baseline_by_region": GROUPS,
     "baseline_plots": BASELINE_PLOTS,
@@ -275,21 +350,27 @@ def plain(markdown: str) -> str:
     return text.replace("`", "").replace("*", "").replace("\\|", "|")
 
 
-def describe(layer: str, column: str, products: tuple[str, ...] = ()) -> str | None:
-    """What ``column`` of ``layer`` means, as plain text; None when no row names it.
+def describe(layer: str, column: str, products: tuple[str, ...] = (), file: str = "screening") -> str | None:
+    """What ``column`` of ``layer`` of ``file`` (``screening`` or ``baseline``) means, as plain
+    text; None when no row names it.
 
     With several products (``products``, the primary first), ``<product>_<column>`` is the
-    product's own figure: its description is the column's, measured on that product alone.
+    product's own figure: its description is the column's, measured on that product alone (an
+    alert product's columns: :data:`ALERT_PRODUCT`).
     """
-    rows = LAYER_TABLES.get(layer, ())
-    for row in rows:
+    tables = BASELINE_LAYERS if file == "baseline" else SCREENING_LAYERS
+    for row in tables.get(layer, ()):
         if row.matches(column):
             return plain(row.meaning)
     for p in products:
-        if column.startswith(f"{p}_"):
-            inner = describe(layer, column[len(p) + 1 :])
-            if inner is not None:
-                return f"{p} alone: {inner}"
+        if column.startswith(f"{p}_") and layer == "plots":
+            inner = column[len(p) + 1 :]
+            for row in ALERT_PRODUCT:
+                if row.matches(inner) and inner not in ("status", "status_reason", "data_coverage_pct"):
+                    return f"{p}: {plain(row.meaning)}"
+            text = describe(layer, inner, file=file)
+            if text is not None:
+                return f"{p} alone: {text}"
     return None
 
 
@@ -305,7 +386,10 @@ def grouping_text(name: str) -> str:
 
 
 def describe_layers(
-    columns: dict[str, list[str]], products: tuple[str, ...] = (), given: dict[str, dict[str, str]] | None = None
+    columns: dict[str, list[str]],
+    products: tuple[str, ...] = (),
+    given: dict[str, dict[str, str]] | None = None,
+    file: str = "screening",
 ) -> dict[str, dict[str, str]]:
     """{layer: {column: description}} for the columns of each layer; ``given`` describes the
     columns only the job knows (input attributes: :data:`INPUT_ATTRIBUTE`; groupings:
@@ -315,7 +399,7 @@ def describe_layers(
         own = (given or {}).get(layer, {})
         found = {}
         for c in cols:
-            text = own.get(c) or describe(layer, c, products)
+            text = own.get(c) or describe(layer, c, products, file)
             if text is not None:
                 found[c] = text
         out[layer] = found

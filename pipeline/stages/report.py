@@ -59,6 +59,7 @@ class ReportData:
     lots: pd.DataFrame | None = None
     buyers: pd.DataFrame | None = None
     alerts: dict[str, pd.DataFrame] = field(default_factory=dict)  # title -> table
+    alert_months: pd.DataFrame | None = None  # product, month, alert_ha: all plots (for a chart)
     provenance: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (which file, document)
     notes: list[str] = field(default_factory=list)
 
@@ -217,7 +218,8 @@ def _groups(data: ReportData, plots, baseline, cfg: ReportConfig, screened, peri
     table.insert(0, "name", [names.get(str(g), "") for g in table.index])
     data.groups = table.rename_axis("group").reset_index()
     taken: set[str] = set()
-    extra = [c for c in plots.columns if _ALERT.search(str(c)) and c not in ("status",)]
+    # An alert product's area that counts and its last date, beside each plot (not every level).
+    extra = [c for c in plots.columns if re.search(r"_alert_ha$|_last_alert_date$", str(c))]
     cols = ["plot_id", "status", "status_reason", "loss_after_ref_ha", *extra]
     for _, row in data.groups.iterrows():
         g = str(row["group"])
@@ -243,10 +245,16 @@ def _alerts(data: ReportData, plots: pd.DataFrame, baseline: dict[str, pd.DataFr
         sums.loc["total"] = sums.sum()
         data.alerts["Alerts by status (sums over the plots)"] = sums.rename_axis("status").reset_index()
     for name, layer in baseline.items():
-        if _ALERT.search(name):
-            table = pd.DataFrame(
-                layer.drop(columns=layer.geometry.name) if isinstance(layer, gpd.GeoDataFrame) else layer
-            )
+        if not _ALERT.search(name):
+            continue
+        spatial = isinstance(layer, gpd.GeoDataFrame)
+        table = pd.DataFrame(layer.drop(columns=layer.geometry.name) if spatial else layer)
+        if {"group_by", "month", "alert_ha"} <= set(table.columns):  # the baseline's monthly areas
+            national = table[table["group_by"].astype(str) == NATIONAL]
+            national = national.drop(columns=["group_by", "group"], errors="ignore").reset_index(drop=True)
+            data.alerts["Alert area per month, all plots"] = national
+            data.alert_months = national
+        else:
             data.alerts[f"{name} (baseline)"] = table
 
 
