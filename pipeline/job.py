@@ -313,10 +313,20 @@ def run_fetch_tiles(
 
     from .io.fetch import fetch_hansen_tiles
     from .io.tiles import tiles_for_bounds
+    from .stages.qc.geometry import locatable
 
     plots = read_plots(plots_cfg)
     geoms = plots.geometry.to_numpy()
     bounds = shapely.bounds(geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))])
+    placed = locatable(bounds)  # no tiles for coordinates off the globe or across the antimeridian
+    if not placed.all():
+        log.warning(
+            "%s: %d plot(s) out of longitude/latitude range, not finite, or across the antimeridian: "
+            "no tiles fetched for them (cacao-screen validate says which)",
+            plots_cfg.path,
+            int((~placed).sum()),
+        )
+    bounds = bounds[placed]
     results = fetch_hansen_tiles(
         bounds,
         version=version,

@@ -78,6 +78,7 @@ def attribute_names(attributes, taken) -> list[str]:
             used.add(name.lower())
     return [str(n) for n in out]
 
+
 # --- Group labels (baseline) --------------------------------------------------------------------
 
 #: The region of a plot that lies in no region (or has no geometry).

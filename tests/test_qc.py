@@ -280,6 +280,31 @@ def test_projected_coordinates_in_a_geographic_file_are_out_of_range():
     assert "not finite" in message(qc, 1, "coordinates_out_of_range")
 
 
+def test_a_nan_vertex_is_out_of_range_never_repaired_away():
+    """Issue 10: GEOS leaves a NaN vertex out of the box, and make_valid dropped it: a 0.99 ha plot
+    was screened as 0.49 ha. Any vertex that is not finite now refuses the plot."""
+    xy = shapely.get_coordinates(square()).copy()
+    xy[2, 0] = np.nan
+    nan_polygon = shapely.polygons(xy)
+    assert np.isfinite(shapely.bounds(nan_polygon)).all()  # the box hides it
+    qc = check_plots(frame([nan_polygon, square(lon=LON + 0.01)]))
+    assert issues_of(qc, 1) == {"coordinates_out_of_range": "error"}
+    assert "vertex 3 is NaN" in message(qc, 1, "coordinates_out_of_range")
+    assert qc.geometry[0] is None and qc.screenable.tolist() == [False, True]
+
+
+def test_a_plot_across_the_antimeridian_is_refused_not_read_as_the_globe():
+    ring = shapely.box(179.999, -16.801, 180.0, -16.8)
+    crossing = shapely.Polygon([(179.999, -16.8), (-179.999, -16.8), (-179.999, -16.801), (179.999, -16.801)])
+    split = shapely.MultiPolygon([ring, shapely.box(-180.0, -16.801, -179.999, -16.8)])
+    near = shapely.box(179.5, -16.801, 179.501, -16.8)
+    qc = check_plots(frame([crossing, split, near]))
+    assert issues_of(qc, 1) == issues_of(qc, 2) == {"crosses_antimeridian": "error"}
+    assert "split it at 180°" in message(qc, 1, "crosses_antimeridian")
+    assert "split at 180° already" in message(qc, 2, "crosses_antimeridian")
+    assert qc.screenable.tolist() == [False, False, True]
+
+
 def test_duplicate_ids_are_flagged_on_both_rows():
     qc = check_plots(frame([square(), square(lon=LON + 0.01)], ids=["X", "X"]))
     assert issues_of(qc, 1) == issues_of(qc, 2) == {"duplicate_id": "warning"}

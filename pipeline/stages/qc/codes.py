@@ -49,6 +49,13 @@ ISSUE_CODES: dict[str, IssueCode] = {
         "explain: usually metres (UTM) in a file that claims longitude/latitude",
         "save the file with its true CRS, or state it with `--crs`",
     ),
+    "crosses_antimeridian": IssueCode(
+        "error",
+        "the plot lies on both sides of the antimeridian (180°): its longitudes span more than 180° with "
+        "vertices near -180° and +180° (a ring crossing the line, or parts split at it), so as one row it "
+        "would be read as a band around the globe; it is not screened",
+        "split it at 180° (RFC 7946; `ogr2ogr -wrapdateline`) and give each side its own row",
+    ),
     "suspect_swapped_coordinates": IssueCode(
         "error or warning",
         "longitude and latitude look swapped. **Error** when a latitude is beyond ±90° "
