@@ -361,6 +361,31 @@ def test_overlaps_above_the_share_of_the_smaller_plot_are_flagged_with_the_partn
     assert issues_of(qc, 3) == {"overlap": "warning"}
 
 
+def test_findings_grow_linearly_with_copies_of_each_plot():
+    """Issue 10: twenty copies of each plot gave n² duplicate_geometry rows (760,760 for 1,124 plots).
+    Now: one per plot (the group's size and one partner), and at most 5 overlaps per plot, with the count."""
+    a = square(side_m=100)
+    w = a.bounds[2] - a.bounds[0]
+    b = shapely.affinity.translate(a, w * 0.7)  # overlaps a
+    ring = [shapely.affinity.translate(a, w * 0.5 * math.cos(t), w * 0.5 * math.sin(t)) for t in np.arange(8)]
+    geoms = [a, b, *ring]  # a overlaps b and the 8 ring plots
+    copies = 20
+    qc = check_plots(frame(geoms * copies, ids=[f"P{i}" for i in range(len(geoms) * copies)]))
+    counts = qc.issues["code"].value_counts()
+    n = len(geoms) * copies
+    assert counts["duplicate_geometry"] == n  # once per plot, not 19 times
+    assert counts["overlap"] <= 5 * n
+    first = qc.issues[(qc.issues["source_row"] == 1) & (qc.issues["code"] == "duplicate_geometry")]
+    assert first["message"].item() == "the same geometry as plot 'P10' (row 11) and 18 more row(s): 20 rows share it"
+    over = qc.issues[(qc.issues["source_row"] == 1) & (qc.issues["code"] == "overlap")]["message"]
+    assert len(over) == 5
+    assert all("19 more row(s) with its geometry" in m and "one of 9 overlaps of this plot" in m for m in over)
+    # one copy: the messages of a pair are what they always were
+    qc = check_plots(frame([a, a, b], ids=["A", "A2", "B"]))
+    assert message(qc, 1, "duplicate_geometry") == "the same geometry as plot 'A2' (row 2)"
+    assert message(qc, 3, "overlap").startswith("overlaps plot 'A' (row 1) and 1 more row(s) with its geometry by ")
+
+
 def test_a_plot_inside_another_overlaps_it_fully():
     outer = square(side_m=300)
     inner = shapely.affinity.scale(outer, 0.2, 0.2)

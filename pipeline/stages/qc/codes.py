@@ -125,13 +125,16 @@ ISSUE_CODES: dict[str, IssueCode] = {
     ),
     "duplicate_geometry": IssueCode(
         "warning",
-        "another row has the same geometry (the partner's id and row are given)",
+        "another row has the same geometry: one finding per plot, naming one partner (id and row) and how "
+        "many rows share the geometry",
         "remove the repeated row, or correct one of the two",
     ),
     "overlap": IssueCode(
         "warning",
         "the plot overlaps another by at least `qc.overlap_min_share` (default 10 %) of the "
-        "smaller of the two (the partner's id, row, and the shared hectares are given)",
+        "smaller of the two (the partner's id, row, and the shared hectares are given); copies of one "
+        "geometry count as one partner, and at most the 5 largest overlaps of a plot are listed, saying how "
+        "many there are",
         "correct the boundaries; overlapping plots double-count area",
     ),
     "has_holes": IssueCode(
