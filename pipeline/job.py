@@ -34,6 +34,7 @@ from .io.gpkg import (
     write_validation,
 )
 from .io.plots import read_plots
+from .io.raster_content import check_content
 from .io.rasters import Product, close_datasets, open_product
 from .io.regions import read_regions
 from .stages.baseline import BaselineInputs, BaselineResult, build_baseline
@@ -83,6 +84,8 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
         baseline_inputs = load_baseline_inputs(cfg.baseline)
     products = open_products(cfg)
     plots = read_plots(cfg.plots)
+    for product in products:  # what the rasters hold, sampled under the plots (a mask as tree cover...)
+        check_content(product, plots.geometry.to_numpy())
     previous = read_previous(cfg.output.path) if cfg.output.incremental else None
     try:
         result = screen_plots(
