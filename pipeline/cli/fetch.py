@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlparse
 
 import click
 
@@ -74,6 +75,14 @@ def fetch_tiles(ctx, plots_path, layer, product, version, layers, dest, base_url
             f"unknown layer(s) {', '.join(unknown)}; Hansen layers are {', '.join(HANSEN_LAYERS)}",
             param_hint="--layers",
         )
+    if base_url is not None:
+        url = urlparse(base_url)
+        if url.scheme not in ("http", "https", "ftp", "file") or (url.scheme != "file" and not url.netloc):
+            raise click.BadParameter(
+                f"{base_url!r} is not a URL: give the address of the folder holding the releases, such as "
+                "https://storage.googleapis.com/earthenginepartners-hansen (or file:///data/mirror for a local copy)",
+                param_hint="--base-url",
+            )
     plots = validate_model(PlotsConfig, {"path": plots_path, "layer": layer}, "command line")
     n_tiles, results = run_fetch_tiles(
         plots,

@@ -136,7 +136,16 @@ def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) ->
     if vsi is not None and layer is not None and layer not in layers:
         layer = None  # the zip member was chosen by --layer
     if layer is None:
-        layer = "plots" if "plots" in layers else (layers[0] if layers else None)
+        spatial = [str(name) for name, kind in info_layers if kind]  # attribute tables have no geometry type
+        if "plots" in layers:
+            layer = "plots"
+        elif len(spatial) > 1:  # which one holds the plots cannot be guessed
+            raise PlotsError(
+                f"{path}: the file holds {len(spatial)} layers with geometries ({', '.join(spatial)}) and none "
+                "is called 'plots'; name the one to screen with --layer (plots.layer)"
+            )
+        else:
+            layer = spatial[0] if spatial else (layers[0] if layers else None)
         if len(layers) > 1:
             log.info("%s holds layers %s; reading %r (choose with --layer)", path, ", ".join(layers), layer)
     elif layer not in layers:

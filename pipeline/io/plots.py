@@ -29,7 +29,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from ..config import PlotsConfig
-from ..errors import PlotsError
+from ..errors import PlotsError, missing_file
 from ..vocab import PLOT_KEY_COLUMNS, attribute_names
 from .formats import CSV_SUFFIXES, read_any
 
@@ -50,7 +50,7 @@ def read_plots(source: PlotsConfig | str | Path, **settings) -> gpd.GeoDataFrame
     id_column_required = id_column != PlotsConfig.model_fields["id_column"].default
     path = Path(path)
     if not path.exists():
-        raise PlotsError(f"{path}: plots file not found")
+        raise PlotsError(f"{path}: {missing_file(path, 'plots file')}")
     raw = read_any(
         path,
         layer=layer,

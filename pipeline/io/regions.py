@@ -12,7 +12,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..config import RegionsConfig
-from ..errors import RegionsError
+from ..errors import RegionsError, missing_file
 
 
 @dataclass
@@ -29,7 +29,7 @@ def read_regions(cfg: RegionsConfig) -> RawRegions:
     """Read the boundaries file, check its columns, and reproject it to EPSG:4326."""
     path = Path(cfg.path)
     if not path.exists():
-        raise RegionsError(f"{path}: regions file not found")
+        raise RegionsError(f"{path}: {missing_file(path, 'regions file')}")
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
         if cfg.layer is not None and cfg.layer not in layers:
