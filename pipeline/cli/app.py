@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -20,8 +19,6 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
     logging.getLogger("pipeline").setLevel(level)
     warnings.showwarning = show_library_warning
-    # spawned worker processes inherit the environment, not the hook: their library warnings stay silent
-    os.environ.setdefault("PYTHONWARNINGS", "ignore")
 
 
 def show_library_warning(message, category, filename, lineno, file=None, line=None) -> None:

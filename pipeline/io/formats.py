@@ -267,7 +267,15 @@ def _recover_geojson(path: Path, gdf: gpd.GeoDataFrame, notes: ReadNotes) -> gpd
             continue  # truly empty or null: QC reports it
         try:
             made, what = geojson_polygonal(raw)
-        except (ValueError, TypeError, IndexError, shapely.errors.GEOSException) as exc:
+        except TypeError:  # float(None), float("1.5"): JSON null or text among the numbers
+            notes.add(
+                i,
+                "unreadable_geometry",
+                "error",
+                f"the {raw.get('type')} geometry cannot be read: a coordinate is null or not a number",
+            )
+            continue
+        except (ValueError, IndexError, shapely.errors.GEOSException) as exc:
             notes.add(i, "unreadable_geometry", "error", f"the {raw.get('type')} geometry cannot be read ({exc})")
             continue
         if made is None or made.is_empty:
@@ -294,7 +302,8 @@ def _recover_geojson(path: Path, gdf: gpd.GeoDataFrame, notes: ReadNotes) -> gpd
 
 def _sniff_csv(path: Path) -> tuple[str, str]:
     """(encoding, delimiter) of a CSV file, from its first 64 kB."""
-    head = path.open("rb").read(65536)
+    with path.open("rb") as f:
+        head = f.read(65536)
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
             text = head.decode(encoding)
@@ -467,8 +476,9 @@ def _parse_lat_lon(
         t = s.astype(str).str.strip()
         if decimal_comma:
             t = t.str.replace(",", ".", regex=False)
-        blank = s.isna().to_numpy() | (t == "").to_numpy() | (t.str.lower().isin(["nan", "none"])).to_numpy()
-        return pd.to_numeric(t.where(~blank), errors="coerce").to_numpy(dtype="float64"), blank
+        blank = s.isna().to_numpy() | (t == "").to_numpy()
+        values = pd.to_numeric(t.where(~blank), errors="coerce").to_numpy(dtype="float64")
+        return np.where(np.isfinite(values), values, np.nan), blank  # 'nan', 'inf': not a place
 
     y, yb = numbers(lat)
     x, xb = numbers(lon)
