@@ -42,7 +42,11 @@ class PlotsConfig(_Section):
         description="Plots file: GeoPackage, GeoJSON, Shapefile (or a .zip of one), CSV, GeoParquet; "
         "any CRS (screened in EPSG:4326)"
     )
-    layer: str | None = Field(None, description="Layer of the plots file (default: 'plots' if present, else the first)")
+    layer: str | None = Field(
+        None,
+        description="Layer of the plots file (default: 'plots' if present, else the only layer with "
+        "geometries; several and none called 'plots' is an error)",
+    )
     id_column: str = Field(
         "plot_id",
         description="Column holding the plot ids; if the default plot_id is absent, "
@@ -181,6 +185,13 @@ class QCConfig(_Section):
     """Geometry quality control (see :mod:`pipeline.stages.qc` and docs/qc.md)."""
 
     max_area_ha: float = Field(100.0, gt=0, description="Plots larger than this are flagged large_plot")
+    max_extent_deg: float = Field(
+        1.0,
+        gt=0,
+        le=360,
+        description="Plots whose bounding box spans more degrees of longitude or latitude than this are not "
+        "screened (too_large_to_screen): a farm is far smaller, and one such row needs gigabytes",
+    )
     area_tolerance_pct: float = Field(
         10.0, ge=0, description="Declared vs computed area: flagged area_mismatch beyond this percentage..."
     )

@@ -611,6 +611,45 @@ def _(ctx):
     return [*args, "--deliveries", str(deliveries(ctx, ["inf"]))]
 
 
+# Found by fuzzing (tests/test_fuzz_plots.py)
+
+
+@case(
+    "geojson-entry-that-is-not-a-feature",
+    0,
+    "entry 2 of 'features' is not a GeoJSON Feature",
+    statuses("deforestation_free", "invalid", "invalid", "deforestation_free"),
+)
+def _(ctx):
+    good = mapping(box(20, 2, 24, 6))
+    p = geojson(
+        ctx, [({"plot_id": "A"}, good), ({"plot_id": "B"}, good), ({"plot_id": "C"}, good), ({"plot_id": "D"}, good)]
+    )
+    doc = json.loads(p.read_text())
+    doc["features"][1]["type"] = "Feat"  # GDAL skips such entries silently
+    doc["features"][2] = None
+    p.write_text(json.dumps(doc))
+    return screen(ctx, p)
+
+
+@case("geojson-text-not-utf-8", 2, "is not UTF-8 (byte 0xe9 at line 1")
+def _(ctx):
+    p = plots_geojson(ctx, [{"plot_id": "A", "producer": "Asociaci\u00f3n"}])
+    p.write_bytes(p.read_bytes().replace(b"\\u00f3", b"\xe9"))
+    return screen(ctx, p)
+
+
+@case("point-at-latitude-1e308", 0, "coordinates outside longitude", statuses("invalid"))
+def _(ctx):
+    return screen(ctx, geojson(ctx, [({"plot_id": "A"}, {"type": "Point", "coordinates": [-76.5, 1e308]})]))
+
+
+@case("a-plot-68-degrees-wide", 0, "more than qc.max_extent_deg (1°)", statuses("invalid"))
+def _(ctx):
+    coords = [[-76.5, -76.5], [-76.5, -8.0], [-8.0, -76.5]]  # a ring given as a Polygon's coordinates
+    return screen(ctx, geojson(ctx, [({"plot_id": "A"}, {"type": "Polygon", "coordinates": coords})]))
+
+
 # Inputs that were already handled well: kept so they stay so
 
 

@@ -305,6 +305,17 @@ def test_a_plot_across_the_antimeridian_is_refused_not_read_as_the_globe():
     assert qc.screenable.tolist() == [False, False, True]
 
 
+def test_a_plot_spanning_degrees_is_not_screened():
+    """A row 68° wide (a fuzzed triangle) once asked the engine for 70 GiB; 0.7° (a real GFW box) is screened."""
+    huge = shapely.Polygon([(-76.5, -76.5), (-76.5, -8.0), (-8.0, -76.5)])
+    big = shapely.box(-55.0, -26.5, -54.29, -25.97)
+    qc = check_plots(frame([huge, big]))
+    assert issues_of(qc, 1) == {"too_large_to_screen": "error"}
+    assert "spans 68.5°" in message(qc, 1, "too_large_to_screen")
+    assert qc.screenable.tolist() == [False, True]
+    assert check_plots(frame([huge]), QCConfig(max_extent_deg=90)).screenable.all()
+
+
 def test_duplicate_ids_are_flagged_on_both_rows():
     qc = check_plots(frame([square(), square(lon=LON + 0.01)], ids=["X", "X"]))
     assert issues_of(qc, 1) == issues_of(qc, 2) == {"duplicate_id": "warning"}

@@ -83,6 +83,8 @@ def sample_windows(layer: Layer, geoms: np.ndarray | None = None, max_windows: i
     windows: list[tuple] = []
     seen = set()
     for r, c in pixels:
+        if not (np.isfinite(r) and np.isfinite(c) and abs(r) < 2**53 and abs(c) < 2**53):
+            continue  # off any grid (out-of-range coordinates: quality control refuses those plots)
         r, c = int(np.floor(r)), int(np.floor(c))
         tile = next(
             (t for t in layer.tiles if t.row0 <= r < t.row0 + t.height and t.col0 <= c < t.col0 + t.width), None

@@ -273,6 +273,20 @@ class _Checker:
                 ],
             )
         self.err[across] = True
+        with np.errstate(invalid="ignore"):
+            extent = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
+        huge = np.flatnonzero(~self.err & (extent > self.params.max_extent_deg))
+        self.out.add(
+            huge,
+            "too_large_to_screen",
+            "error",
+            [
+                f"the plot spans {e:.3g}° (x {b[0]:.6g} to {b[2]:.6g}, y {b[1]:.6g} to {b[3]:.6g}), more than "
+                f"qc.max_extent_deg ({self.params.max_extent_deg:g}°): not a farm plot (a region, a unit error?)"
+                for e, b in zip(extent[huge], bounds[huge])
+            ],
+        )
+        self.err[huge] = True
         swap_cover = np.zeros(self.n, dtype=bool)
         if self.coverage_bounds is not None and self.geographic:
             cx0, cy0, cx1, cy1 = self.coverage_bounds

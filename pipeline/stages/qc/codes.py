@@ -56,6 +56,12 @@ ISSUE_CODES: dict[str, IssueCode] = {
         "would be read as a band around the globe; it is not screened",
         "split it at 180° (RFC 7946; `ogr2ogr -wrapdateline`) and give each side its own row",
     ),
+    "too_large_to_screen": IssueCode(
+        "error",
+        "the plot's bounding box spans more than `qc.max_extent_deg` (default 1°, about 110 km) of longitude or "
+        "latitude: not a farm plot, and measuring it would take gigabytes of memory; it is not screened",
+        "check the plot (a region or a unit error?); raise `qc.max_extent_deg` if it really is one plot",
+    ),
     "suspect_swapped_coordinates": IssueCode(
         "error or warning",
         "longitude and latitude look swapped. **Error** when a latitude is beyond ±90° "
