@@ -144,6 +144,28 @@ def _valid_csv() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _valid_gpkg() -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    import geopandas as gpd
+
+    doc = json.loads(_valid_geojson())
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "plots.gpkg"
+        gpd.GeoDataFrame.from_features(doc["features"], crs="EPSG:4326").to_file(path, layer="plots")
+        return path.read_bytes()
+
+
+VALID = {}
+
+
+def valid(kind: str) -> bytes:
+    if kind not in VALID:
+        VALID[kind] = {"geojson": _valid_geojson, "csv": _valid_csv, "gpkg": _valid_gpkg}[kind]()
+    return VALID[kind]
+
+
 def _expected_rows(kind: str, data: bytes) -> int | None:
     """The rows the damaged file still holds, when that can be told independently; else None."""
     if kind == "geojson":
@@ -152,17 +174,17 @@ def _expected_rows(kind: str, data: bytes) -> int | None:
             return len(doc["features"]) if isinstance(doc, dict) and isinstance(doc.get("features"), list) else None
         except (ValueError, UnicodeDecodeError):
             return None
-    return None  # a CSV's rows depend on how its damaged quoting reads: checked against the file itself
+    return None  # a CSV's rows depend on how its damaged quoting reads, a GeoPackage's on SQLite
 
 
 @FUZZ
 @given(
-    kind=st.sampled_from(["geojson", "csv"]),
+    kind=st.sampled_from(["geojson", "csv", "gpkg"]),
     flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), max_size=4),
     cut=st.one_of(st.none(), st.floats(0, 1)),
 )
 def test_flipped_and_truncated_bytes_never_crash_nor_lose_a_row(kind, flips, cut, tmp_path_factory, capsys):
-    data = bytearray(_valid_geojson() if kind == "geojson" else _valid_csv())
+    data = bytearray(valid(kind))
     for where, value in flips:
         data[int(where * len(data))] = value
     if cut is not None:
