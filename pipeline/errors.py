@@ -66,7 +66,7 @@ def missing_file(path: str | os.PathLike, what: str = "file") -> str:
         if exc.errno == errno.ELOOP:
             return f"{what} is a symbolic link loop (a link that leads back to itself); point it at the real file"
         if os.path.islink(path):
-            return f"{what} is a symbolic link to {os.readlink(path)!r}, which does not exist"
+            return f"{what} is a symbolic link to {os.readlink(os.fspath(path))!r}, which does not exist"
         if exc.errno == errno.EACCES:
             return f"{what} cannot be reached (permission denied)"
         return f"{what} not found"
