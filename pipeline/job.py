@@ -23,12 +23,14 @@ from typing import Any
 from . import __version__
 from .config import BaselineConfig, DatasetConfig, ExecutionConfig, PlotsConfig, QCConfig, RunConfig
 from .errors import BaselineError, ConfigError, OutputError, RasterError, RegionsError
+from .io.alerts import AlertProduct, open_alert_product
 from .io.deliveries import read_deliveries
 from .io.gpkg import (
     check_baseline_targets,
     check_target,
     read_previous,
     read_screening,
+    read_table,
     write_baseline,
     write_screening,
     write_validation,
@@ -44,7 +46,7 @@ from .stages.baseline.regions import prepare_regions
 from .stages.baseline.supply import parse_deliveries
 from .stages.screening import ScreenResult, screen_plots
 from .stages.validation import ValidationResult, validate_plots
-from .vocab import ISSUE_COLUMNS, META_CONFIG, META_CREATED, META_GENERATOR, META_REFERENCE_YEAR
+from .vocab import ALERTS_BY_MONTH, ISSUE_COLUMNS, META_CONFIG, META_CREATED, META_GENERATOR, META_REFERENCE_YEAR
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +58,10 @@ def _now() -> str:
 # --- Screening -----------------------------------------------------------------------------------
 
 
-def open_products(cfg: RunConfig) -> list[Product]:
-    """Open and check every configured product, the primary first."""
-    products = []
+def open_products(cfg: RunConfig) -> list[Product | AlertProduct]:
+    """Open and check every configured product: the loss products, the primary first, then the
+    alert products."""
+    products: list[Product | AlertProduct] = []
     for name, ds in cfg.dataset_configs().items():
         p = open_product(name, ds)
         for note in p.notes:
@@ -69,6 +72,11 @@ def open_products(cfg: RunConfig) -> list[Product]:
                 f"product's last loss year {p.last_year}: nothing after it could be seen"
             )
         products.append(p)
+    for name, alert_ds in cfg.alert_configs().items():
+        a = open_alert_product(name, alert_ds)
+        for note in a.notes:
+            log.info("%s: %s", name, note)
+        products.append(a)
     return products
 
 
@@ -85,7 +93,8 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
     products = open_products(cfg)
     plots = read_plots(cfg.plots)
     for product in products:  # what the rasters hold, sampled under the plots (a mask as tree cover...)
-        check_content(product, plots.geometry.to_numpy())
+        if isinstance(product, Product):
+            check_content(product, plots.geometry.to_numpy())
     previous = read_previous(cfg.output.path) if cfg.output.incremental else None
     try:
         result = screen_plots(
@@ -96,8 +105,15 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
     if len(result.plots) != len(plots):  # the invariant the whole design protects
         raise RuntimeError(f"internal error: {len(plots)} plots in, {len(result.plots)} out")
     result.metadata = screening_metadata(cfg, products, plots, result, started)
+    extra = {ALERTS_BY_MONTH: result.alerts_by_month} if result.alerts_by_month is not None else None
     write_screening(
-        cfg.output.path, result.plots, result.loss_by_year, result.issues, result.metadata, overwrite=overwrite
+        cfg.output.path,
+        result.plots,
+        result.loss_by_year,
+        result.issues,
+        result.metadata,
+        overwrite=overwrite,
+        extra=extra,
     )
     if cfg.baseline is not None:
         result.baseline = run_baseline(
@@ -113,20 +129,22 @@ def run(cfg: RunConfig, *, progress: bool = False) -> ScreenResult:
 
 
 def screening_metadata(
-    cfg: RunConfig, products: list[Product], plots, result: ScreenResult, started: float
+    cfg: RunConfig, every: list[Product | AlertProduct], plots, result: ScreenResult, started: float
 ) -> dict[str, str]:
     """The ``run_metadata`` of a screening: what a reader needs to trust and reproduce it, and the
     effective configuration (:data:`~pipeline.vocab.META_CONFIG`) that later steps read back."""
     s = cfg.screening
+    products = [p for p in every if isinstance(p, Product)]
+    alerts = [p for p in every if isinstance(p, AlertProduct)]
     meta = {
         META_GENERATOR: f"cacao-screen {__version__}",
         META_CREATED: _now(),
         "plots_path": str(Path(cfg.plots.path).resolve()),
         "plots_layer": str(cfg.plots.layer or ""),
         "id_column": cfg.plots.id_column,
-        "products": ", ".join(p.name for p in products),
+        "products": ", ".join(p.name for p in every),
         "primary_product": products[0].name,
-        "status_rule": s.status_rule if len(products) > 1 else "single product",
+        "status_rule": s.status_rule if len(every) > 1 else "single product",
     }
     for p in products:
         prefix = "" if p is products[0] else f"{p.name}_"
@@ -138,6 +156,17 @@ def screening_metadata(
                 meta[f"{prefix}{role}_raster"] = layer.source
         meta[f"{prefix}loss_years"] = f"{p.first_year}-{p.last_year}"
         meta[f"{prefix}product_kind"] = f"{p.kind} (encoding {p.encoding})"
+    for a in alerts:
+        meta[f"{a.name}_alerts_raster"] = a.alerts.source
+        meta[f"{a.name}_alert_tiles"] = str(len(a.alerts.tiles))
+        for role in ("confidence", "forest_mask"):
+            layer = getattr(a, role)
+            if layer is not None:
+                meta[f"{a.name}_{role}_raster"] = layer.source
+        meta[f"{a.name}_product_kind"] = f"alerts ({a.encoding.describe()})"
+        meta[f"{a.name}_min_confidence"] = a.min_confidence if a.levels else "(no confidence: every alert counts)"
+    if alerts:
+        meta["cutoff_date"] = s.cutoff.isoformat()
     meta.update(
         {
             META_REFERENCE_YEAR: str(s.reference_year),
@@ -218,7 +247,7 @@ def run_baseline(
     *,
     overwrite: bool = False,
     rasters: DatasetConfig | None = None,
-    products: list[Product] | None = None,
+    products: list[Product | AlertProduct] | None = None,
     execution: ExecutionConfig = ExecutionConfig(),
     progress: bool = False,
     inputs: BaselineInputs | None = None,
@@ -234,6 +263,7 @@ def run_baseline(
     plots, meta = read_screening(screening)
     check_plots_columns(plots, str(screening))
     screened = stored_config(meta, str(screening))
+    alerts = read_table(screening, ALERTS_BY_MONTH)
     if cfg.ring_m is not None and not products:
         products = [_ring_product(screened, rasters, loss_years(plots.columns), screening)]
     try:
@@ -247,6 +277,7 @@ def run_baseline(
             progress=progress,
             source=str(screening),
             screening_created=meta.get(META_CREATED, ""),
+            alerts=alerts,
         )
     finally:
         close_datasets()
@@ -310,11 +341,18 @@ def run_fetch_tiles(
     retries: int = 5,
     progress: bool = False,
     dry_run: bool = False,
+    product: str = "hansen",
+    api_key: str | None = None,
+    url_template: str | None = None,
 ) -> tuple[int, list[Any]]:
-    """Download the Hansen tiles under the plots: (number of tiles, one result per file)."""
+    """Download the tiles under the plots: (number of tiles, one result per file).
+
+    ``product`` ``hansen`` (``layers`` of release ``version``), or a GFW alert product
+    (``gfw_integrated``...: its ``date_conf`` tiles of ``version``, ``latest`` by default), or any
+    product at ``url_template`` (``{tile}`` = ``10S_080W``)."""
     import shapely
 
-    from .io.fetch import fetch_hansen_tiles
+    from .io.fetch import fetch_alert_tiles, fetch_hansen_tiles
     from .io.tiles import tiles_for_bounds
     from .stages.qc.geometry import locatable
 
@@ -330,6 +368,20 @@ def run_fetch_tiles(
             int((~placed).sum()),
         )
     bounds = bounds[placed]
+    if product != "hansen" or url_template is not None:
+        alerts = fetch_alert_tiles(
+            bounds,
+            product=product,
+            version=version,
+            dest=dest,
+            api_key=api_key,
+            base_url=base_url,
+            url_template=url_template,
+            retries=retries,
+            progress=progress,
+            dry_run=dry_run,
+        )
+        return len(tiles_for_bounds(bounds)), alerts
     results = fetch_hansen_tiles(
         bounds,
         version=version,

@@ -95,6 +95,22 @@ UNKNOWN = "unknown"
 #: The layers each Hansen Global Forest Change release publishes, one GeoTIFF per 10° tile.
 HANSEN_LAYERS = ("lossyear", "treecover2000", "datamask", "gain", "first", "last")
 
+#: The ``kind`` of a deforestation-alert product in ``datasets``.
+ALERTS_KIND = "alerts"
+#: Confidence levels of an alert, from the lowest; a product's encoding names which it has.
+CONFIDENCE_LEVELS = ("low", "high", "highest")
+#: Per-product figures of an alert product in the ``plots`` layer (prefixed ``<name>_``), besides
+#: ``alert_<level>_ha`` for each confidence level of its encoding.
+ALERT_COLUMNS = (
+    "data_coverage_pct",
+    "alert_ha",
+    "first_alert_date",
+    "last_alert_date",
+    "alert_to_cutoff_ha",
+)
+#: Layer of ``screening.gpkg`` (and of ``baseline.gpkg``) with the alert area per month after the cut-off.
+ALERTS_BY_MONTH = "alerts_by_month"
+
 # --- Metadata keys (table ``run_metadata``) -----------------------------------------------------
 
 #: The effective run configuration as JSON: what a later step (the baseline) reads the

@@ -1,5 +1,6 @@
 """The bundled sample screened end to end, as `make run` does, checked against exactextract."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +26,15 @@ def screened(default_sample, tmp_path_factory):
     paths, _ = default_sample
     cfg = yaml.safe_load((REPO / "configs" / "sample.yaml").read_text())
     cfg["plots"]["path"] = str(paths.plots)
-    cfg["rasters"]["loss_year"] = str(paths.loss_year)
-    cfg["rasters"]["tree_cover"] = str(paths.tree_cover)
+    cfg["datasets"]["hansen"]["loss_year"] = str(paths.loss_year)
+    cfg["datasets"]["hansen"]["tree_cover"] = str(paths.tree_cover)
+    cfg["datasets"]["gfw_integrated"]["alerts"] = str(paths.alert_tiles)
     out_dir = tmp_path_factory.mktemp("run")
     cfg["output"]["path"] = str(out_dir / "screening.gpkg")
     cfg["baseline"]["output"] = str(out_dir / "baseline.gpkg")
     cfg["baseline"]["regions"]["path"] = str(paths.districts)
     cfg["baseline"]["deliveries"]["path"] = str(paths.deliveries)
-    (out_dir / "job.yaml").write_text(yaml.safe_dump(cfg))
+    (out_dir / "job.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))  # the first dataset is primary
     assert main(["-q", "run", "--config", str(out_dir / "job.yaml")]) == 0
     return paths, out_dir / "screening.gpkg"
 
@@ -59,6 +61,7 @@ def test_the_sample_run_writes_the_baseline_layers(screened):
         "deliveries",
         "lots",
         "buyers",
+        "alerts_by_month",
         "run_metadata",
     }
     plots = pyogrio.read_dataframe(out, layer="plots", use_arrow=True)
@@ -270,6 +273,8 @@ def test_incremental_flag_reuses_the_existing_output(screened, tmp_path, capsys)
         str(paths.loss_year),
         "--tree-cover",
         str(paths.tree_cover),
+        "--alerts",  # the same job as make run's: screen --alerts is its gfw_integrated product
+        str(paths.alert_tiles),
         "--out",
         str(target),
         "--incremental",
@@ -281,3 +286,20 @@ def test_incremental_flag_reuses_the_existing_output(screened, tmp_path, capsys)
     a = pyogrio.read_dataframe(out, layer="plots", read_geometry=False)
     b = pyogrio.read_dataframe(target, layer="plots", read_geometry=False)
     pd.testing.assert_frame_equal(a.drop(columns="screen_key"), b.drop(columns="screen_key"), check_exact=True)
+
+
+def test_the_sample_alerts_see_the_clearings_the_annual_loss_does_not(screened):
+    paths, out = screened
+    readme = (paths.root / "README.md").read_text(encoding="utf-8")
+    listed = readme.split("only the alerts see them:")[1].split(";")[0]
+    ids = re.findall(r"`(SM-\d+)`", listed)
+    assert len(ids) == 12
+    plots = pyogrio.read_dataframe(out, layer="plots", use_arrow=True).set_index("plot_id")
+    seen = plots.loc[ids]
+    assert (seen["loss_after_ref_ha"] == 0).all()
+    assert seen["gfw_integrated_status"].isin(["deforestation_detected", "review"]).all()
+    assert (seen["gfw_integrated_first_alert_date"].astype(str) >= "2025-01-01").all()
+    assert seen["status"].isin(["deforestation_detected", "review"]).all()
+    # elsewhere the alerts mostly agree with the annual loss after 2020
+    both = plots[(plots["loss_after_ref_ha"] > 0.2) & (plots["status"] != "not_assessed")]
+    assert (both["gfw_integrated_alert_ha"] > 0).mean() > 0.8

@@ -7,12 +7,13 @@ Used to prove that a restructuring changes no figure, bit for bit:
     python tools/compare_outputs.py compare /tmp/before /tmp/after
 
 The runs go through the command line (``python -m pipeline``), so the same script drives any
-version. They cover the synthetic sample (``make run``'s job, plus a second forest definition)
-and, when ``../shared/real-data`` is present, the real Hansen clips and plots. ``compare`` reads
-every GeoPackage and CSV of both snapshots and compares every layer, column and geometry exactly
-(NaN equals NaN); it ignores what is meant to differ between runs: times, the absolute paths of
-the inputs and outputs, and ``screen_key`` (a hash that includes the code's version). It exits 1
-and lists the differences when there are any.
+version. They cover the synthetic sample (``make run``'s job without its alert products, the
+same with a second forest definition, and — when the sample config has alert products — the job
+as it is, ``sample_alerts``) and, when ``../shared/real-data`` is present, the real Hansen clips
+and plots. ``compare`` reads every GeoPackage and CSV of both snapshots and compares every
+layer, column and geometry exactly (NaN equals NaN); it ignores what is meant to differ between
+runs: times, the absolute paths of the inputs and outputs, and ``screen_key`` (a hash that
+includes the code's version). It exits 1 and lists the differences when there are any.
 """
 
 from __future__ import annotations
@@ -53,14 +54,21 @@ def _cli(*args: str) -> None:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
 
 
-def _sample_config(out: Path, name: str, screening: dict) -> Path:
+def _sample_config(out: Path, name: str, screening: dict, alerts: bool = False) -> Path:
+    """``make run``'s job with its paths made absolute; without its alert products unless ``alerts``
+    (so that the runs of older versions, which had none, stay comparable)."""
     import yaml
 
     cfg = yaml.safe_load((REPO / "configs" / "sample.yaml").read_text())
     base = REPO / "configs"
     cfg["plots"]["path"] = str((base / cfg["plots"]["path"]).resolve())
-    for key in ("loss_year", "tree_cover"):
-        cfg["rasters"][key] = str((base / cfg["rasters"][key]).resolve())
+    products = [cfg["rasters"]] if "rasters" in cfg else list(cfg["datasets"].values())
+    for product in products:
+        for key in ("loss_year", "tree_cover", "datamask", "forest_mask", "alerts", "confidence_layer"):
+            if product.get(key):
+                product[key] = str((base / product[key]).resolve())
+    if "datasets" in cfg and not alerts:
+        cfg["datasets"] = {k: v for k, v in cfg["datasets"].items() if v.get("kind") != "alerts"}
     cfg["screening"].update(screening)
     cfg["output"] = {"path": str(out / f"{name}.gpkg"), "overwrite": True}
     b = cfg["baseline"]
@@ -68,8 +76,15 @@ def _sample_config(out: Path, name: str, screening: dict) -> Path:
     for section in ("regions", "deliveries"):
         b[section]["path"] = str((base / b[section]["path"]).resolve())
     path = out / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(cfg))
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+def _sample_has_alerts() -> bool:
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "configs" / "sample.yaml").read_text())
+    return any(v.get("kind") == "alerts" for v in (cfg.get("datasets") or {}).values())
 
 
 def snapshot(out: Path) -> None:
@@ -79,6 +94,8 @@ def snapshot(out: Path) -> None:
     if not (SAMPLE / ".complete").exists():
         raise SystemExit(f"{SAMPLE}: no sample; run `make sample` first")
     _cli("run", "--config", str(_sample_config(out, "sample", {})))
+    if _sample_has_alerts():
+        _cli("run", "--config", str(_sample_config(out, "sample_alerts", {}, alerts=True)))
     _cli(
         "run",
         "--config",

@@ -194,6 +194,12 @@ RASTER_OPTIONS = [
     Option("rasters.datamask", "--datamask", metavar="SPEC"),
     Option("rasters.last_year", "--last-year", metavar="YEAR"),
 ]
+#: ``screen --alerts``: one GFW integrated-alerts product (``run`` takes the ``datasets:`` form).
+ALERT_OPTIONS = [
+    Option("alerts.path", "--alerts", metavar="SPEC"),
+    Option("alerts.min_confidence", "--alerts-min-confidence"),
+    Option("alerts.forest_mask", "--alerts-forest-mask", metavar="SPEC"),
+]
 
 
 def section_options(
@@ -226,6 +232,8 @@ def section_options(
 
 
 def _metavar(name: str, field: FieldInfo) -> str | None:
+    if name.endswith("_date"):
+        return "YYYY-MM-DD"
     if _click_type(field) not in (int, float):
         return None
     units = (("_pct", "PCT"), ("_threshold", "PCT"), ("_ha", "HA"), ("_year", "YEAR"), ("_share", "SHARE"), ("_m", "M"))
@@ -258,13 +266,23 @@ EXECUTION_OPTIONS = [
     Option("execution.scheduler", "--scheduler", metavar="threads|local|ADDRESS"),
 ]
 #: ``screen``: the whole job from flags.
-SCREEN_OPTIONS = [*PLOT_OPTIONS, *RASTER_OPTIONS, *SCREENING_OPTIONS, *QC_OPTIONS, *OUTPUT_OPTIONS, *EXECUTION_OPTIONS]
-#: ``run``: flags override the config file (the plots and rasters come from the file, but for
-#: the plots' reading settings and the last loss year).
+SCREEN_OPTIONS = [
+    *PLOT_OPTIONS,
+    *RASTER_OPTIONS,
+    *ALERT_OPTIONS,
+    *SCREENING_OPTIONS,
+    *QC_OPTIONS,
+    *OUTPUT_OPTIONS,
+    *EXECUTION_OPTIONS,
+]
+#: ``run``: flags override the config file (the plots, rasters and alerts come from the file, but
+#: for the plots' reading settings and the last loss year).
 RUN_OPTIONS = [
     o
     for o in SCREEN_OPTIONS
-    if o.key != "plots.path" and not (o.key.startswith("rasters.") and o.key != "rasters.last_year")
+    if o.key != "plots.path"
+    and not (o.key.startswith("rasters.") and o.key != "rasters.last_year")
+    and not o.key.startswith("alerts.")
 ]
 #: ``validate``: the plots and the quality control.
 VALIDATE_OPTIONS = [o for o in [*PLOT_OPTIONS, *QC_OPTIONS] if o.key != "plots.path"]
@@ -313,8 +331,9 @@ def options_table() -> str:
         _HEAD,
         *screen_rows,
         "",
-        "`run --config FILE` takes every option above but `--plots` and the raster layers, which come "
-        "from the file; a flag given overrides the file. `validate` takes the plots and `qc` options.",
+        "`run --config FILE` takes every option above but `--plots`, the raster layers and the alerts, "
+        "which come from the file (alert products: `datasets:`, see [data.md](data.md#deforestation-alerts)); "
+        "a flag given overrides the file. `validate` takes the plots and `qc` options.",
         "",
         "#### `baseline`",
         "",

@@ -26,7 +26,8 @@ Status values:
 @verbosity_options
 @click.pass_context
 def screen(ctx: click.Context, **kwargs) -> None:
-    """Screen the plots in --plots against a loss-year and a tree-cover raster."""
+    """Screen the plots in --plots against a loss-year and a tree-cover raster (and, with --alerts,
+    Global Forest Watch's integrated deforestation alerts dated after --cutoff-date)."""
     data: dict = {}
     for key, value in given(SCREEN_OPTIONS, kwargs).items():
         set_dotted(data, key, value)
@@ -54,12 +55,12 @@ def run_job(ctx: click.Context, cfg) -> None:
 
     result = run_screening(cfg, progress=progress_wanted(ctx))
     if not quiet(ctx):
-        print_summary(result, cfg.output.path, cfg.screening.reference_year)
+        print_summary(result, cfg.output.path, cfg.screening.reference_year, cfg.screening.cutoff)
         if result.baseline is not None:
             print_baseline_summary(result.baseline)
 
 
-def print_summary(result, out_path: Path, reference_year: int) -> None:
+def print_summary(result, out_path: Path, reference_year: int, cutoff=None) -> None:
     s = result.summary()
     n = int(s.loc["total", "plots"])
     click.echo(f"Screened {n} plots -> {out_path}")
@@ -68,6 +69,14 @@ def print_summary(result, out_path: Path, reference_year: int) -> None:
         if status == "total":
             click.echo("-" * 72)
         click.echo(f"{status:<24}{int(row['plots']):>8}{row['area_ha']:>14.2f}{row['loss_after_ref_ha']:>26.2f}")
+    for name in result.alert_products:
+        ha = result.plots[f"{name}_alert_ha"].fillna(0.0)
+        status = result.plots[f"{name}_status"]
+        click.echo(
+            f"Alerts after the cut-off {cutoff} ({name}): {int((ha > 0).sum())} plots, {ha.sum():.2f} ha; "
+            f"{int((status == 'deforestation_detected').sum())} detected, {int((status == 'review').sum())} review, "
+            f"{int((status == 'not_assessed').sum())} not assessed by it  [layer alerts_by_month]"
+        )
     if result.reused:
         click.echo(f"Incremental: {result.reused} unchanged plots reused, {n - result.reused} screened")
     issues = result.issues

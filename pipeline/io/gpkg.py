@@ -7,6 +7,8 @@ Layers of ``screening.gpkg``:
   plot and year with loss (years without loss are omitted);
 * ``plot_issues`` — quality-control findings (``plot_id``, ``source_row``, ``code``, ``severity``,
   ``message``);
+* ``alerts_by_month`` — with alert products: alert area per plot, month and confidence after the
+  cut-off day (written from the ``extra`` layers the job gives);
 * ``run_metadata`` — the run's parameters as ``key``/``value`` rows (also stored as GeoPackage
   metadata of the ``plots`` layer).
 
@@ -75,11 +77,11 @@ def write_screening(
     metadata: dict[str, str],
     *,
     overwrite: bool = False,
+    extra: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
-    """Write the screening GeoPackage atomically; return its path."""
-    return write_layers(
-        path, {"plots": plots, "loss_by_year": loss_by_year, "plot_issues": issues}, metadata, overwrite=overwrite
-    )
+    """Write the screening GeoPackage atomically (``extra``: more layers, after the others); return its path."""
+    layers = {"plots": plots, "loss_by_year": loss_by_year, "plot_issues": issues, **(extra or {})}
+    return write_layers(path, layers, metadata, overwrite=overwrite)
 
 
 def write_layers(
@@ -150,6 +152,16 @@ def read_screening(path: str | Path, what: str = "screening") -> tuple[gpd.GeoDa
     if "plot_id" in plots.columns:
         plots["plot_id"] = plots["plot_id"].astype(str)
     return plots, meta
+
+
+def read_table(path: str | Path, layer: str) -> pd.DataFrame | None:
+    """A layer of a GeoPackage as a frame without geometry; None when the file has no such layer."""
+    try:
+        if layer not in {str(name) for name, _ in pyogrio.list_layers(path)}:
+            return None
+        return pyogrio.read_dataframe(path, layer=layer, read_geometry=False, use_arrow=True)
+    except (DataSourceError, DataLayerError, OSError) as exc:
+        raise BaselineError(f"{path}: cannot read the {layer} layer ({exc})") from exc
 
 
 def read_previous(path: str | Path) -> pd.DataFrame | None:

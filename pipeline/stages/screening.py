@@ -8,7 +8,9 @@ applies the rules (:mod:`pipeline.stages.rules`) and returns a :class:`ScreenRes
 With several products, the first is the *primary* one: its figures fill the unprefixed columns
 (``forest_2000_ha``, ``loss_2021_ha``...). Every product also gets its own columns prefixed with
 its name (``tmf_loss_after_ref_ha``, ``tmf_status``...) and the plot's ``status`` follows
-``status_rule`` (:data:`pipeline.stages.rules.COMBINE_RULES`).
+``status_rule`` (:data:`pipeline.stages.rules.COMBINE_RULES`). Alert products
+(:mod:`pipeline.stages.alerts`) always get prefixed columns (``gfw_integrated_alert_ha``...) and
+take part in the status the same way; their area per month is the ``alerts_by_month`` frame.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from ..config import ExecutionConfig, QCConfig, ScreeningConfig
 from ..engine.memory import tune_allocator
 from ..engine.stats import derive_figures
 from ..engine.zonal import measure_product
-from ..vocab import ASSESSED, MAIN_COLUMNS, PLOT_KEY_COLUMNS, STATUSES, attribute_names
+from ..vocab import ALERTS_KIND, ASSESSED, MAIN_COLUMNS, PLOT_KEY_COLUMNS, STATUSES, attribute_names
+from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
 from .qc import QCResult, check_plots
 from .rules import classify, combine
 
@@ -44,6 +47,8 @@ class ScreenResult:
     metadata: dict[str, str] = field(default_factory=dict)
     reused: int = 0  # plots whose figures an incremental run took from the previous output
     baseline: Any = None  # a pipeline.stages.baseline.BaselineResult when the job asks for one
+    alerts_by_month: pd.DataFrame | None = None  # with alert products: area per plot, month, confidence
+    alert_products: list[str] = field(default_factory=list)
 
     def summary(self) -> pd.DataFrame:
         """Plots and hectares per status (every status listed, in a fixed order)."""
@@ -91,17 +96,20 @@ def screen_plots(
 
     Every row of ``plots`` comes out, in the same order, with figures, ``status``,
     ``deforestation_free`` and ``status_reason``. ``products`` are opened products
-    (:func:`pipeline.io.rasters.open_product`), the primary first. ``previous`` (the ``plots``
+    (:func:`pipeline.io.rasters.open_product`), the primary first, and alert products
+    (:func:`pipeline.io.alerts.open_alert_product`) anywhere after it. ``previous`` (the ``plots``
     layer of an earlier output) makes the run incremental: a plot whose ``screen_key`` is found
-    there keeps the figures stored with it instead of being computed again — the same figures a
-    full run gives, since the key covers everything they depend on. ``execution`` says where the
-    partitions run (``client``: a ``distributed.Client`` to use instead); the figures do not
-    depend on it.
+    there keeps the loss figures stored with it instead of being computed again — the same figures
+    a full run gives, since the key covers everything they depend on (alert figures are always
+    measured: alert files change daily). ``execution`` says where the partitions run (``client``: a
+    ``distributed.Client`` to use instead); the figures do not depend on it.
     """
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.io.plots.read_plots)")
     tune_allocator()
-    products = list(products) if isinstance(products, (list, tuple)) else [products]
+    every = list(products) if isinstance(products, (list, tuple)) else [products]
+    alert_products = [p for p in every if getattr(p, "kind", None) == ALERTS_KIND]
+    products = [p for p in every if getattr(p, "kind", None) != ALERTS_KIND]
     if not products:
         raise ValueError("no loss product to screen against")
     checked = check_plots(plots, qc, coverage_bounds=products[0].bounds)
@@ -126,9 +134,25 @@ def screen_plots(
         fig.index = plots.index
         figures[product.name] = fig
         verdicts[product.name] = classify(fig, checked.error_reason, screening)
+    alert_blocks, months = [], []
+    for product in alert_products:
+        fig, stats = measure_alerts(geoms, product, screening, execution, progress=progress, client=client)
+        fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
+        fig.index = plots.index
+        verdicts[product.name] = v = classify_alerts(fig, checked.error_reason, screening, product)
+        own = pd.concat([v[["status", "status_reason"]], fig[alert_columns(product)]], axis=1)
+        alert_blocks.append(own.add_prefix(f"{product.name}_"))
+        months.append(alerts_by_month(plots, product, stats))
     verdict = combine(verdicts, screening.status_rule)
-    result_plots = _plots_layer(plots, products, checked, keys, verdict, figures, verdicts)
-    return ScreenResult(result_plots, loss_by_year(plots, products, figures), checked.issues, reused=int(reuse.sum()))
+    result_plots = _plots_layer(plots, products, checked, keys, verdict, figures, verdicts, alert_blocks)
+    return ScreenResult(
+        result_plots,
+        loss_by_year(plots, products, figures),
+        checked.issues,
+        reused=int(reuse.sum()),
+        alerts_by_month=months_layer(months) if alert_products else None,
+        alert_products=[p.name for p in alert_products],
+    )
 
 
 def _reusable(
@@ -154,8 +178,10 @@ def _plots_layer(
     verdict: pd.DataFrame,
     figures: dict[str, pd.DataFrame],
     verdicts: dict[str, pd.DataFrame],
+    alert_blocks: Sequence[pd.DataFrame] = (),
 ) -> gpd.GeoDataFrame:
-    """The ``plots`` layer: the input's ids and attributes, the verdict, the figures, QC columns."""
+    """The ``plots`` layer: the input's ids and attributes, the verdict, the figures, QC columns,
+    then each product's own columns (loss products when there are several; alert products always)."""
     primary = products[0]
     fig = figures[primary.name]
     attrs = [c for c in plots.columns if c not in (*PLOT_KEY_COLUMNS, plots.geometry.name)]
@@ -177,6 +203,7 @@ def _plots_layer(
                 axis=1,
             )
             blocks.append(own.add_prefix(f"{product.name}_"))
+    blocks.extend(alert_blocks)
     ours = [*PLOT_KEY_COLUMNS, *(c for b in blocks[1:] for c in b.columns)]
     # the input's own figures are kept aside: input_<name>, unique case-insensitively
     blocks[0] = _renamed(blocks[0], [*PLOT_KEY_COLUMNS, *attribute_names(attrs, ours)])
