@@ -15,6 +15,7 @@ not silently fall back to a default). Nothing else in the package knows YAML.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import re
 from pathlib import Path
@@ -32,7 +33,7 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ConfigError
+from .errors import ConfigError, missing_file
 from .vocab import ALERTS_KIND, CONFIDENCE_LEVELS, STATUSES
 
 
@@ -52,7 +53,11 @@ class PlotsConfig(_Section):
         description="Plots file: GeoPackage, GeoJSON, Shapefile (or a .zip of one), CSV, GeoParquet; "
         "any CRS (screened in EPSG:4326)"
     )
-    layer: str | None = Field(None, description="Layer of the plots file (default: 'plots' if present, else the first)")
+    layer: str | None = Field(
+        None,
+        description="Layer of the plots file (default: 'plots' if present, else the only layer with "
+        "geometries; several and none called 'plots' is an error)",
+    )
     id_column: str = Field(
         "plot_id",
         description="Column holding the plot ids; if the default plot_id is absent, "
@@ -401,6 +406,13 @@ class QCConfig(_Section):
     """Geometry quality control (see :mod:`pipeline.stages.qc` and docs/qc.md)."""
 
     max_area_ha: float = Field(100.0, gt=0, description="Plots larger than this are flagged large_plot")
+    max_extent_deg: float = Field(
+        1.0,
+        gt=0,
+        le=360,
+        description="Plots whose bounding box spans more degrees of longitude or latitude than this are not "
+        "screened (too_large_to_screen): a farm is far smaller, and one such row needs gigabytes",
+    )
     area_tolerance_pct: float = Field(
         10.0, ge=0, description="Declared vs computed area: flagged area_mismatch beyond this percentage..."
     )
@@ -813,21 +825,65 @@ def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
+def _decode(raw: bytes, path: Path) -> str:
+    """The config's text: UTF-8 (a BOM is fine); any other encoding is refused, naming it."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            found = "UTF-16 (Windows Notepad's 'Unicode')"
+        else:
+            try:
+                raw.decode("cp1252")
+                found = "Windows-1252 or Latin-1"
+            except UnicodeDecodeError:
+                found = "not UTF-8"
+        raise ConfigError(
+            f"{path}: the configuration is not UTF-8 text: it looks like {found} (byte 0x{raw[exc.start]:02x} at "
+            f"position {exc.start}); save it as UTF-8"
+        ) from None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise ConfigError(
+                    f"{self.name}: the key {key!r} is given twice (lines {seen[key]} and {line}); YAML would keep "
+                    "the last one silently: keep one"
+                )
+            if isinstance(key, (str, int, float, bool)):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Read a YAML config, apply ``overrides`` (dotted keys, e.g. ``screening.reference_year``),
     validate, and resolve relative paths against the file's folder (overrides: the current folder).
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{path}: configuration file not found") from None
+        raise ConfigError(f"{path}: {missing_file(path, 'configuration file')}") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConfigError(f"{path}: {missing_file(path, 'configuration file')}") from None
         raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror})") from exc
+    text = _decode(raw, path)
+    loader = _UniqueKeyLoader(text)
+    loader.name = str(path)
     try:
-        data = yaml.safe_load(text) or {}
+        data = loader.get_single_data() or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from exc
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     data = _upgrade(data, str(path))

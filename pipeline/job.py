@@ -51,6 +51,7 @@ from .io.gpkg import (
 from .io.gpkg_style import enrich
 from .io.plots import read_plots
 from .io.provenance import input_records, product_version
+from .io.raster_content import check_content
 from .io.rasters import Product, close_datasets, open_product
 from .io.regions import read_regions
 from .io.report import check_report_target, pages_folder, read_baseline, render, write_report
@@ -191,6 +192,9 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
         baseline_inputs = load_baseline_inputs(cfg.baseline)
     products = open_products(cfg)
     plots = read_plots(cfg.plots)
+    for product in products:  # what the rasters hold, sampled under the plots (a mask as tree cover...)
+        if isinstance(product, Product):
+            check_content(product, plots.geometry.to_numpy())
     previous = read_previous(cfg.output.path) if cfg.output.incremental else None
     try:
         result = screen_plots(
@@ -535,10 +539,20 @@ def run_fetch_tiles(
 
     from .io.fetch import fetch_alert_tiles, fetch_hansen_tiles
     from .io.tiles import tiles_for_bounds
+    from .stages.qc.geometry import locatable
 
     plots = read_plots(plots_cfg)
     geoms = plots.geometry.to_numpy()
     bounds = shapely.bounds(geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))])
+    placed = locatable(bounds)  # no tiles for coordinates off the globe or across the antimeridian
+    if not placed.all():
+        log.warning(
+            "%s: %d plot(s) out of longitude/latitude range, not finite, or across the antimeridian: "
+            "no tiles fetched for them (cacao-screen validate says which)",
+            plots_cfg.path,
+            int((~placed).sum()),
+        )
+    bounds = bounds[placed]
     if product != "hansen" or url_template is not None:
         alerts = fetch_alert_tiles(
             bounds,

@@ -10,6 +10,7 @@ problem); 1 any other failure; 3 (``validate`` only) some plots have errors.
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import sys
 
@@ -24,6 +25,18 @@ log = logging.getLogger("pipeline")
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the exit code."""
+    # Worker processes (spawned) inherit the environment, not the warning hook of app.py: their
+    # library warnings stay silent rather than print site-packages paths.
+    saved = os.environ.get("PYTHONWARNINGS")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    try:
+        return _main(argv)
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONWARNINGS", None)
+
+
+def _main(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         rv = cli.main(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 import click
 
@@ -101,6 +102,16 @@ def fetch_tiles(
             f"unknown layer(s) {', '.join(unknown)}; Hansen layers are {', '.join(HANSEN_LAYERS)}",
             param_hint="--layers",
         )
+    for option, value in (("--base-url", base_url), ("--url-template", url_template)):
+        if value is None:
+            continue
+        url = urlparse(value)
+        if url.scheme not in ("http", "https", "ftp", "file") or (url.scheme != "file" and not url.netloc):
+            raise click.BadParameter(
+                f"{value!r} is not a URL: give an address such as "
+                "https://storage.googleapis.com/earthenginepartners-hansen (or file:///data/mirror for a local copy)",
+                param_hint=option,
+            )
     if url_template is not None and "{tile}" not in url_template:
         raise click.BadParameter("the template must name the tile with {tile}", param_hint="--url-template")
     if url_template is not None and product == "hansen":

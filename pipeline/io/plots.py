@@ -29,14 +29,11 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from ..config import PlotsConfig
-from ..errors import PlotsError
-from ..vocab import PLOT_KEY_COLUMNS
+from ..errors import PlotsError, missing_file
+from ..vocab import PLOT_KEY_COLUMNS, attribute_names
 from .formats import CSV_SUFFIXES, read_any
 
 log = logging.getLogger(__name__)
-
-#: Columns the pipeline adds; an input column with one of these names is kept as ``input_<name>``.
-RESERVED = {*PLOT_KEY_COLUMNS, "geometry"}
 
 
 def read_plots(source: PlotsConfig | str | Path, **settings) -> gpd.GeoDataFrame:
@@ -53,7 +50,7 @@ def read_plots(source: PlotsConfig | str | Path, **settings) -> gpd.GeoDataFrame
     id_column_required = id_column != PlotsConfig.model_fields["id_column"].default
     path = Path(path)
     if not path.exists():
-        raise PlotsError(f"{path}: plots file not found")
+        raise PlotsError(f"{path}: {missing_file(path, 'plots file')}")
     raw = read_any(
         path,
         layer=layer,
@@ -123,7 +120,8 @@ def normalise(
 ) -> gpd.GeoDataFrame:
     """Give a plots frame the standard columns: ``plot_id``, ``source_row``, attributes, geometry."""
     geom_name = gdf.geometry.name
-    attrs = [c for c in gdf.columns if c != geom_name]
+    positions = [j for j, c in enumerate(gdf.columns) if c != geom_name]
+    attrs = [gdf.columns[j] for j in positions]
     n = len(gdf)
     source_row = np.arange(1, n + 1, dtype="int64")
     if id_column not in attrs:
@@ -142,11 +140,11 @@ def normalise(
         given = text.to_numpy(dtype=object)
     made = np.char.add("row-", source_row.astype(str)).astype(object)
     out = {"plot_id": np.where(generated, made, given), "source_row": source_row}
-    for c in attrs:
-        if c == id_column:
-            continue
-        name = f"input_{c}" if c in RESERVED or c.lower() in RESERVED else c
-        out[name] = gdf[c].to_numpy()
+    # Attributes keep their names, unique case-insensitively; one clashing with plot_id,
+    # source_row or another attribute becomes input_<name> (vocab.attribute_names).
+    kept = [j for j, c in zip(positions, attrs) if c != id_column]
+    for j, name in zip(kept, attribute_names([gdf.columns[j] for j in kept], PLOT_KEY_COLUMNS)):
+        out[name] = gdf.iloc[:, j].to_numpy()
     result = gpd.GeoDataFrame(out, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
     result["plot_id"] = result["plot_id"].astype(str)
     result["source_row"] = result["source_row"].astype("int64")

@@ -40,7 +40,7 @@ from rasterio.windows import Window
 from ..config import DatasetConfig
 from ..engine.coverage import Grid
 from ..engine.pixels import NO_TILE, ProductSpec
-from ..errors import RasterError
+from ..errors import RasterError, missing_file
 
 # GDAL keeps decoded blocks in a cache of 5 % of the machine's memory by default (over 1 GB here).
 # Windows are read once, in spatial order, so a small cache serves the blocks that neighbouring
@@ -287,7 +287,7 @@ def expand_sources(spec: str | os.PathLike | Sequence[str | os.PathLike], role: 
             )
         return files
     if not p.exists():
-        raise RasterError(f"{p}: {role} raster not found")
+        raise RasterError(f"{p}: {missing_file(p, f'{role} raster')}")
     return [str(p)]
 
 

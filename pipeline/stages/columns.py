@@ -56,8 +56,9 @@ PLOTS = (
     _c("source_row", "the 1-based position of the row in the input file"),
     _c(
         "input_<name>",
-        "the input's own attributes, kept as they were; one whose name clashes with a column below is "
-        "renamed `input_<name>`",
+        "the input's own attributes, kept as they were; one whose name clashes with a column below, with `fid` "
+        "or `geom`, or with another attribute — case aside, as GeoPackage field names are case-insensitive — is "
+        "renamed `input_<name>` (`input_<name>_2`... when that is taken too)",
         label="*(input attributes)*, `input_<name>`",
     ),
     _c("status", f"the verdict: {_STATUS_LIST}; see [What a status means](#what-a-status-means)"),

@@ -31,7 +31,7 @@ from ..config import ExecutionConfig, QCConfig, ScreeningConfig
 from ..engine.memory import tune_allocator
 from ..engine.stats import derive_figures
 from ..engine.zonal import measure_product
-from ..vocab import ALERTS_KIND, ASSESSED, MAIN_COLUMNS, PLOT_KEY_COLUMNS, STATUSES
+from ..vocab import ALERTS_KIND, ASSESSED, MAIN_COLUMNS, PLOT_KEY_COLUMNS, STATUSES, attribute_names
 from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
 from .qc import QCResult, check_plots
 from .rules import classify, combine
@@ -206,14 +206,21 @@ def _plots_layer(
             )
             blocks.append(own.add_prefix(f"{product.name}_"))
     blocks.extend(alert_blocks)
-    ours = {c for b in blocks[1:] for c in b.columns}
-    renamed = {c: f"input_{c}" for c in attrs if c in ours}  # the input's own figures are kept aside
-    blocks[0] = blocks[0].rename(columns=renamed)
+    ours = [*PLOT_KEY_COLUMNS, *(c for b in blocks[1:] for c in b.columns)]
+    # the input's own figures are kept aside: input_<name>, unique case-insensitively
+    blocks[0] = _renamed(blocks[0], [*PLOT_KEY_COLUMNS, *attribute_names(attrs, ours)])
     # One frame from the blocks' columns, without copying them again (a million plots' figures
     # are hundreds of MB).
     columns = {name: _column_data(block[name]) for block in blocks for name in block.columns}
     columns["geometry"] = plots.geometry
     return gpd.GeoDataFrame(pd.DataFrame(columns, index=plots.index, copy=False), geometry="geometry", crs="EPSG:4326")
+
+
+def _renamed(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """``frame`` with its columns called ``names`` (positionally: repeated names are fine)."""
+    out = frame.copy(deep=False)
+    out.columns = names
+    return out
 
 
 def _column_data(col: pd.Series):

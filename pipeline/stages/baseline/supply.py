@@ -9,6 +9,10 @@ from ...errors import DeliveriesError
 from ...vocab import STATUS_PRECEDENCE, STATUSES, UNKNOWN
 from .groups import label
 
+#: The largest quantity a delivery may carry (any unit): beyond it, a value is an error, and the sums
+#: of a lot or a buyer could overflow to infinity (1e308 + 1e308 = inf).
+MAX_QUANTITY = 1e12
+
 #: Supply-chain statuses: the plot statuses plus ``unknown``.
 DELIVERY_STATUSES = (*STATUSES, UNKNOWN)
 
@@ -19,7 +23,8 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
     Required columns: ``lot_id``, ``plot_id`` and ``quantity_column`` (names matched ignoring
     case and surrounding spaces); optional: ``buyer``, ``date`` (ISO, e.g. 2024-03-31). Other
     columns are kept. Raises :class:`DeliveriesError` naming the file, the line (the header is
-    line 1), the row and the column of each bad value (up to 10 listed).
+    line 1), the row and the column of each bad value (up to 10 listed): an empty, negative, not
+    finite or absurd (over :data:`MAX_QUANTITY`) quantity, an empty id, a date that is not one.
 
     Returns ``source_row`` (1-based data row), ``lot_id``, ``plot_id``, ``quantity`` (float),
     then ``buyer`` and ``date`` when present, then the other columns.
@@ -52,13 +57,17 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
             problems.append(f"{where(i, by_key[want[key]])}: empty {key}")
     qty = pd.to_numeric(cols["quantity"], errors="coerce").to_numpy(dtype="float64")
     qcol = by_key[want["quantity"]]
-    for i in np.flatnonzero(~np.isfinite(qty) | (qty < 0)):
+    for i in np.flatnonzero(~np.isfinite(qty) | (qty < 0) | (qty > MAX_QUANTITY)):
         text = cols["quantity"].iloc[i]
         what = (
             "empty quantity"
             if text == ""
             else f"{text!r} is negative"
-            if np.isfinite(qty[i])
+            if 0 > qty[i] > -np.inf
+            else f"{text!r} is more than {MAX_QUANTITY:.0e}: not a quantity of cocoa (a unit or typing error?)"
+            if np.inf > qty[i] > MAX_QUANTITY
+            else f"{text!r} is not a finite number"
+            if text.strip().lower().lstrip("+-") in ("inf", "infinity", "nan") or np.isinf(qty[i])
             else f"{text!r} is not a number" + (" (use a point as the decimal separator)" if "," in text else "")
         )
         problems.append(f"{where(i, qcol)}: {what}")

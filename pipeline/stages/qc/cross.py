@@ -1,12 +1,18 @@
 """Checks across plots, with a spatial index: identical geometries and overlaps.
 
-One bulk query of a shapely ``STRtree`` finds every pair of plots whose bounding boxes intersect.
-Cheap array tests on the boxes then leave only the pairs that can matter — identical boxes (for
-``equals``), boxes overlapping by at least half the share asked of the smaller plot (an
-intersection can be no larger than its boxes' overlap) — so plots that merely touch their
-neighbours, as in a cadastre, cost almost nothing. The survivors are tested with array functions
-(``equals``, ``relate_pattern``, ``intersection``). The cost grows with the number of plots and of
-real overlaps, never with their square.
+Rows holding exactly the same geometry (the same vertices, in the same order) are first gathered
+into one group each, so that twenty copies of a file cost what one
+does: every other step works on one plot per group. One bulk query of a shapely ``STRtree`` finds
+every pair of those whose bounding boxes intersect. Cheap array tests on the boxes then leave only
+the pairs that can matter — identical boxes (for ``equals``, which also joins geometries that are
+the same shape drawn with other vertices), boxes overlapping by at least half the share asked of
+the smaller plot (an intersection can be no larger than its boxes' overlap) — so plots that merely
+touch their neighbours, as in a cadastre, cost almost nothing. The survivors are tested with array
+functions (``equals``, ``relate_pattern``, ``intersection``).
+
+The findings grow with the number of plots, never with its square: a plot whose geometry other
+rows repeat gets one ``duplicate_geometry`` finding (the size of its group and one partner), and
+at most :data:`MAX_OVERLAPS_LISTED` ``overlap`` findings, the largest, saying how many there are.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from ...engine.geodesy import M2_PER_HA
@@ -21,6 +28,9 @@ from ...engine.geodesy import geodesic_areas as plot_areas
 
 #: DE-9IM pattern: the interiors of the two geometries intersect (more than touching edges).
 INTERIORS_INTERSECT = "T********"
+
+#: The ``overlap`` findings listed per plot (the largest shares); the messages say how many there are.
+MAX_OVERLAPS_LISTED = 5
 
 
 def candidate_pairs(geoms: np.ndarray, min_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -44,55 +54,119 @@ def candidate_pairs(geoms: np.ndarray, min_share: float) -> tuple[np.ndarray, np
     return left[keep], right[keep], same_box[keep]
 
 
+def _groups(n_reps: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Connected components of the pairs (union-find): a label per representative, the smallest member's."""
+    parent = np.arange(n_reps)
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in zip(left.tolist(), right.tolist()):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return np.array([root(i) for i in range(n_reps)], dtype="int64")
+
+
 def cross_plot_checks(
     geoms: np.ndarray, area_ha: np.ndarray, ids: np.ndarray, rows: np.ndarray, min_share: float
 ) -> Iterator[tuple[np.ndarray, str, list[str]]]:
     """Yield (positions, code, messages) for ``duplicate_geometry`` and ``overlap`` findings.
 
-    ``geoms`` are the geometries to screen (valid, polygonal), ``area_ha`` their areas. A pair is
-    reported on both plots, each message naming the partner's id and row.
+    ``geoms`` are the geometries to screen (valid, polygonal), ``area_ha`` their areas. Each
+    message names a partner's id and row.
     """
     geoms = np.asarray(geoms, dtype=object)
-    left, right, same_box = candidate_pairs(geoms, min_share)
-    if not len(left):
+    n = len(geoms)
+    if n < 2:
         return
+    # byte-identical copies first: one representative each, in order of first appearance
+    copy_of, _ = pd.factorize(pd.Series(shapely.to_wkb(geoms), dtype=object))
+    reps = np.unique(copy_of, return_index=True)[1]
+    left, right, same_box = candidate_pairs(geoms[reps], min_share)
     same = np.zeros(len(left), dtype=bool)
-    same[same_box] = shapely.equals(geoms[left[same_box]], geoms[right[same_box]])
-    if same.any():
-        a, b = left[same], right[same]
-        yield from _both(
-            a,
-            b,
+    same[same_box] = shapely.equals(geoms[reps[left[same_box]]], geoms[reps[right[same_box]]])
+    group_of_rep = _groups(len(reps), left[same], right[same])
+    group = group_of_rep[copy_of]  # per plot: its group (the label of a representative)
+    order = np.argsort(group, kind="stable")  # members of a group by position
+    sizes = np.bincount(group, minlength=len(reps))
+    starts = np.cumsum(sizes) - sizes
+    first = np.full(len(reps), -1, dtype="int64")
+    second = np.full(len(reps), -1, dtype="int64")
+    first[group[order[starts[sizes > 0]]]] = order[starts[sizes > 0]]
+    second[sizes > 1] = order[starts[sizes > 1] + 1]
+
+    dup = np.flatnonzero(sizes[group] > 1)
+    if len(dup):
+        g = group[dup]
+        partner = np.where(first[g] == dup, second[g], first[g])
+        yield (
+            dup,
             "duplicate_geometry",
-            ids,
-            rows,
-            lambda other, row, k: f"the same geometry as plot {other!r} (row {row})",
+            [
+                f"the same geometry as plot {ids[p]!r} (row {rows[p]})"
+                + (f" and {s - 2:,} more row(s): {s:,} rows share it" if s > 2 else "")
+                for p, s in zip(partner, sizes[g])
+            ],
         )
+
+    # overlaps: between groups, once per pair of groups, tested on their representatives
     a, b = left[~same], right[~same]
-    inner = shapely.relate_pattern(geoms[a], geoms[b], INTERIORS_INTERSECT)
-    a, b = a[inner], b[inner]
-    if not len(a):
+    ga, gb = group_of_rep[a], group_of_rep[b]
+    pairs = pd.DataFrame({"a": a, "b": b, "ga": np.minimum(ga, gb), "gb": np.maximum(ga, gb)})
+    pairs = pairs[pairs["ga"] != pairs["gb"]].drop_duplicates(["ga", "gb"])
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    ra, rb = reps[a], reps[b]
+    inner = shapely.relate_pattern(geoms[ra], geoms[rb], INTERIORS_INTERSECT)
+    ra, rb = ra[inner], rb[inner]
+    if not len(ra):
         return
-    shared = plot_areas(shapely.intersection(geoms[a], geoms[b])) / M2_PER_HA
-    shared = np.nan_to_num(shared)
-    smaller = np.minimum(area_ha[a], area_ha[b])
-    share = shared / smaller
+    shared = np.nan_to_num(plot_areas(shapely.intersection(geoms[ra], geoms[rb])) / M2_PER_HA)
+    share = shared / np.minimum(area_ha[ra], area_ha[rb])
     big = share >= min_share
-    a, b, shared, share = a[big], b[big], shared[big], share[big]
-    if len(a):
-        yield from _both(
-            a,
-            b,
+    ra, rb, shared, share = ra[big], rb[big], shared[big], share[big]
+    if not len(ra):
+        return
+    # every member of one group gets a finding naming the other group's first row, a side at a time
+    gA, gB = group[ra], group[rb]
+    plot, other, k = [], [], []
+    for mine, theirs in ((gA, gB), (gB, gA)):
+        n_mine = sizes[mine]
+        members = order[np.repeat(starts[mine], n_mine) + _ranges(n_mine)]
+        plot.append(members)
+        other.append(np.repeat(first[theirs], n_mine))
+        k.append(np.repeat(np.arange(len(ra)), n_mine))
+    plot_a, other_a, k_a = (np.concatenate(x) for x in (plot, other, k))
+    side = np.repeat([0, 1], [len(plot[0]), len(plot[1])])
+    # at most MAX_OVERLAPS_LISTED per plot: the largest shares, in the order they were found
+    by_plot = np.lexsort((-share[k_a], plot_a))
+    count = np.bincount(plot_a, minlength=n)
+    rank = np.empty(len(plot_a), dtype="int64")
+    rank[by_plot] = np.arange(len(plot_a)) - (np.cumsum(count) - count)[plot_a[by_plot]]
+    listed = rank < MAX_OVERLAPS_LISTED
+    for s in (0, 1):
+        sel = listed & (side == s)
+        yield (
+            plot_a[sel],
             "overlap",
-            ids,
-            rows,
-            lambda other, row, k: (
-                f"overlaps plot {other!r} (row {row}) by {shared[k]:.4f} ha, {100 * share[k]:.1f} % of the smaller plot"
-            ),
+            [
+                f"overlaps plot {ids[o]!r} (row {rows[o]})"
+                + (f" and {sizes[group[o]] - 1:,} more row(s) with its geometry" if sizes[group[o]] > 1 else "")
+                + f" by {shared[kk]:.4f} ha, {100 * share[kk]:.1f} % of the smaller plot"
+                + (
+                    f" (one of {count[p]:,} overlaps of this plot; the {MAX_OVERLAPS_LISTED} largest are listed)"
+                    if count[p] > MAX_OVERLAPS_LISTED
+                    else ""
+                )
+                for p, o, kk in zip(plot_a[sel], other_a[sel], k_a[sel])
+            ],
         )
 
 
-def _both(a: np.ndarray, b: np.ndarray, code: str, ids, rows, text) -> Iterator[tuple[np.ndarray, str, list[str]]]:
-    k = np.arange(len(a))
-    yield a, code, [text(ids[j], rows[j], kk) for j, kk in zip(b, k)]
-    yield b, code, [text(ids[i], rows[i], kk) for i, kk in zip(a, k)]
+def _ranges(lengths: np.ndarray) -> np.ndarray:
+    """0..n-1 for each n of ``lengths``, concatenated."""
+    lengths = np.asarray(lengths, dtype="int64")
+    return np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
