@@ -401,8 +401,7 @@ def render(data, *, separate_pages: bool, pages_folder: str, progress: bool = Fa
     )
     parts = [
         f"<h1>{_esc(data.title)}</h1>",
-        f'<p class="sub">{fmt_int(total["plots"])} plots screened for forest loss after {ref} — '
-        f"{_esc(data.facts.get('Loss products', ''))}</p>",
+        f'<p class="sub">{fmt_int(total["plots"])} plots screened for forest loss after {ref}</p>',
         '<div class="cards" id="headline">',
         f'<div class="card"><div class="v">{fmt_int(total["plots"])}</div><div class="l">plots, '
         f"{fmt_ha(total['area_ha'])} ha</div></div>",

@@ -138,7 +138,7 @@ def build_report(
         "Screened": meta.get("created_utc", ""),
         "Reference year": f"{ref} (loss after 31 December {ref} counts)",
         "Baseline period": f"{period} (mean {float(national['baseline_mean_annual_loss_ha']):,.2f} ha per year)",
-        "Loss products": meta.get("product_versions") or meta.get("products", ""),
+        "Products": meta.get("product_versions") or meta.get("products", ""),
         "Forest": meta.get("forest_definition", ""),
         "Written by": meta.get("generator", ""),
     }
