@@ -36,7 +36,7 @@ $(SAMPLE): $(STAMP) $(wildcard pipeline/sample/*.py)
 
 sample: $(SAMPLE) ## Generate the synthetic sample under data/sample/ (if missing)
 
-run: $(STAMP) $(SAMPLE) ## Screen the bundled sample: writes outputs/screening.gpkg and outputs/baseline.gpkg
+run: $(STAMP) $(SAMPLE) ## Screen the bundled sample: writes outputs/screening.gpkg, baseline.gpkg, report.html and eudr/
 	$(CLI) run --config $(CONFIG) --overwrite
 
 test: $(STAMP) ## Run the test suite (on every core)

@@ -9,6 +9,9 @@ the problem.
 
 from __future__ import annotations
 
+import errno
+import os
+
 
 class CacaoScreenError(Exception):
     """Base class of every error raised by cacao-screen on purpose."""
@@ -53,3 +56,18 @@ class DeliveriesError(InputError):
 class SchedulerError(InputError):
     """The scheduler asked for cannot be used (unknown, unreachable, Dask not installed, workers
     running another cacao-screen version)."""
+
+
+def missing_file(path: str | os.PathLike, what: str = "file") -> str:
+    """Why ``path`` cannot be opened, in words: a symbolic link loop, a link to nothing, or not found."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{what} is a symbolic link loop (a link that leads back to itself); point it at the real file"
+        if os.path.islink(path):
+            return f"{what} is a symbolic link to {os.readlink(os.fspath(path))!r}, which does not exist"
+        if exc.errno == errno.EACCES:
+            return f"{what} cannot be reached (permission denied)"
+        return f"{what} not found"
+    return f"{what} not found"

@@ -33,12 +33,24 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .config import BaselineConfig, DatasetConfig, ExecutionConfig, PlotsConfig, QCConfig, RunConfig
+from .config import (
+    BaselineConfig,
+    DatasetConfig,
+    ExecutionConfig,
+    ExportConfig,
+    PlotsConfig,
+    QCConfig,
+    ReportConfig,
+    RunConfig,
+)
 from .engine.partitions import KeyGrid
 from .engine.schedulers import cluster
 from .errors import BaselineError, ConfigError, OutputError, RasterError, RegionsError
+from .io.alerts import AlertProduct, open_alert_product
 from .io.deliveries import read_deliveries
+from .io.export import check_export_target, read_layer, write_eudr, write_table
 from .io.gpkg import (
+    Finish,
     ScreeningWriter,
     arrow_table,
     check_baseline_targets,
@@ -47,18 +59,25 @@ from .io.gpkg import (
     output_wkb,
     read_previous,
     read_screening,
+    read_table,
     write_baseline,
     write_validation,
 )
+from .io.gpkg_style import enrich
 from .io.plots import PlotStream, open_plots, read_plots
-from .io.rasters import Product, close_datasets, open_product
+from .io.provenance import input_records, product_version
+from .io.raster_content import check_content
+from .io.rasters import Product, close_datasets, open_product, require_tiles
 from .io.regions import read_regions
+from .io.report import check_report_target, pages_folder, read_baseline, render, write_report
 from .io.spill import KEY, Chunk, Position, Spill
 from .stages.baseline import BaselineInputs, BaselineResult, build_baseline
 from .stages.baseline.build import forest_text
 from .stages.baseline.periods import check_plots_columns, loss_years
 from .stages.baseline.regions import prepare_regions
 from .stages.baseline.supply import parse_deliveries
+from .stages.columns import DELIVERY_ATTRIBUTE, INPUT_ATTRIBUTE, describe, describe_layers, grouping_text
+from .stages.export import ExportResult, chosen_statuses, eudr_columns, eudr_features, select_rows, split_files
 from .stages.qc.checks import (
     DECLARED_AREA_COLUMNS,
     RowChecks,
@@ -67,10 +86,22 @@ from .stages.qc.checks import (
     duplicate_id_issues,
     finish,
 )
-from .stages.qc.cross import CrossIssues, PendingIssues, cross_checks_between, cross_plot_checks, part_cross_checks
+from .stages.qc.cross import CrossIssues, PendingIssues, cross_plot_checks
+from .stages.report import build_report
 from .stages.screening import add_total, input_names, key_prefix, screen_checked, status_summary
 from .stages.validation import ValidationResult, validate_plots
-from .vocab import ISSUE_COLUMNS, META_CONFIG, META_CREATED, META_GENERATOR, META_REFERENCE_YEAR, STATUSES
+from .vocab import (
+    ALERTS_BY_MONTH,
+    DETECTED,
+    ISSUE_COLUMNS,
+    META_CONFIG,
+    META_CREATED,
+    META_GENERATOR,
+    META_REFERENCE_YEAR,
+    NOT_ASSESSED,
+    REVIEW,
+    STATUSES,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +110,97 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """How a job was started, for its provenance: the command line and the config file (the
+    inputs are recorded relative to its folder, or else to the working folder)."""
+
+    command: str = ""
+    config_path: Path | None = None
+
+    @property
+    def base(self) -> Path:
+        return self.config_path.resolve().parent if self.config_path is not None else Path.cwd()
+
+
+# --- Provenance ----------------------------------------------------------------------------------
+
+
+def product_files(products: list[Product], used: set[str] | None = None) -> list[tuple[str, str]]:
+    """(role, path) of every file of every product; of a lazily indexed tile set, only the tiles in
+    ``used`` (the tiles under the plots: the others were never opened, and do not matter)."""
+    return [
+        (f"{p.name} {role}", t.path)
+        for p in products
+        for role, layer in p.layers.items()
+        for t in layer.tiles
+        if used is None or not getattr(layer, "lazy", False) or t.path in used
+    ]
+
+
+def provenance_keys(
+    invocation: Invocation, started: float, files: list[tuple[str, str | Path]], products: list[Product]
+) -> dict[str, str]:
+    """The provenance keys of ``run_metadata``: the command line, the start and end times, every
+    input with its size, mtime and SHA-256 (as JSON), and the products' versions."""
+    finished = time.time()
+    if invocation.config_path is not None:
+        files = [("config", invocation.config_path), *files]
+    records = input_records(files, invocation.base)
+    return {
+        "command": invocation.command,
+        "started_utc": _utc(started),
+        "finished_utc": _utc(finished),
+        "inputs_relative_to": "the config file's folder"
+        if invocation.config_path is not None
+        else "the working folder",
+        "inputs": json.dumps(records, ensure_ascii=False),
+        "product_versions": "; ".join(
+            f"{p.name}: {product_version([t.path for t in next(iter(p.layers.values())).tiles])}" for p in products
+        ),
+    }
+
+
+def provenance_document(meta: dict[str, str]) -> dict[str, Any]:
+    """The provenance stored in ``gpkg_metadata``: the run's metadata, with the config and the
+    inputs as JSON objects."""
+    doc: dict[str, Any] = dict(meta)
+    for key in (META_CONFIG, "inputs"):
+        if key in doc:
+            try:
+                doc[key] = json.loads(doc[key])
+            except ValueError:
+                pass
+    return doc
+
+
+def gpkg_finish(
+    layers: dict[str, Any],
+    meta: dict[str, str],
+    products: tuple[str, ...] = (),
+    given: dict | None = None,
+    file: str = "screening",
+) -> Finish:
+    """The last step of writing a GeoPackage (``file``: ``screening`` or ``baseline``): styles,
+    column descriptions, provenance."""
+    columns = {name: [c for c in frame.columns if c != getattr(frame, "_geometry_column_name", None)]
+               for name, frame in layers.items()}  # fmt: skip
+    columns["run_metadata"] = ["key", "value"]
+    descriptions = describe_layers(columns, products, given, file)
+    return partial(enrich, descriptions=descriptions, provenance=provenance_document(meta))
+
+
 # --- Screening -----------------------------------------------------------------------------------
 
 
-def open_products(cfg: RunConfig) -> list[Product]:
-    """Open and check every configured product, the primary first."""
-    products = []
+def open_products(cfg: RunConfig) -> list[Product | AlertProduct]:
+    """Open and check every configured product: the loss products, the primary first, then the
+    alert products."""
+    products: list[Product | AlertProduct] = []
     for name, ds in cfg.dataset_configs().items():
         p = open_product(name, ds)
         for note in p.notes:
@@ -95,6 +211,11 @@ def open_products(cfg: RunConfig) -> list[Product]:
                 f"product's last loss year {p.last_year}: nothing after it could be seen"
             )
         products.append(p)
+    for name, alert_ds in cfg.alert_configs().items():
+        a = open_alert_product(name, alert_ds)
+        for note in a.notes:
+            log.info("%s: %s", name, note)
+        products.append(a)
     return products
 
 
@@ -111,12 +232,22 @@ class JobResult:
     issue_counts: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
     metadata: dict[str, str] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
-    baseline: Any = None
+    baseline: Any = None  # a pipeline.stages.baseline.BaselineResult when the job asks for one
+    alert_products: list[str] = field(default_factory=list)
+    alerts: dict[str, list[float]] = field(default_factory=dict)  # per alert product: see alert_summary
+    exports: list[Any] = field(default_factory=list)  # pipeline.stages.export.ExportResult, one per export
+    report: Any = None  # the report's path, when the job writes one
 
     def summary(self) -> pd.DataFrame:
         """Plots and hectares per status (every status listed, in a fixed order), and the total."""
         empty = pd.DataFrame({"plots": 0, "area_ha": 0.0, "loss_after_ref_ha": 0.0}, index=list(STATUSES))
         return add_total(self.statuses if self.statuses is not None else empty)
+
+    def alert_summary(self, name: str) -> tuple[int, float, int, int, int]:
+        """For an alert product: plots with alerts, their area (ha), and plots it finds
+        deforestation_detected, review and not_assessed."""
+        n, ha, detected, review, unassessed = self.alerts.get(name, [0, 0.0, 0, 0, 0])
+        return int(n), float(ha), int(detected), int(review), int(unassessed)
 
 
 class Phases:
@@ -142,7 +273,7 @@ class Phases:
 BATCH_ROWS = 16_384
 
 
-def run(cfg: RunConfig, *, progress: bool = False) -> JobResult:
+def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invocation()) -> JobResult:
     """The whole job of a validated config: read, screen, write ``cfg.output.path`` atomically
     (and the baseline, when the config has a ``baseline`` section).
 
@@ -160,6 +291,10 @@ def run(cfg: RunConfig, *, progress: bool = False) -> JobResult:
     phases = Phases()
     overwrite = cfg.output.overwrite or cfg.output.incremental  # an incremental run replaces its output
     check_target(cfg.output.path, overwrite)  # fail before the work, not after
+    for export in cfg.exports:
+        check_export_target(export.out, export.format, overwrite)
+    if cfg.report is not None:
+        check_report_target(cfg.report.out, overwrite)
     baseline_inputs = None
     with phases("open inputs"):
         if cfg.baseline is not None:
@@ -175,7 +310,7 @@ def run(cfg: RunConfig, *, progress: bool = False) -> JobResult:
     try:
         with cluster(cfg.execution.scheduler) as client:
             result = _screen_in_chunks(
-                cfg, products, stream, previous, staging, phases, client, progress, overwrite, started
+                cfg, products, stream, previous, staging, phases, client, progress, overwrite, started, invocation
             )
     finally:
         close_datasets()
@@ -190,6 +325,16 @@ def run(cfg: RunConfig, *, progress: bool = False) -> JobResult:
                 execution=cfg.execution,
                 progress=progress,
                 inputs=baseline_inputs,
+                invocation=invocation,
+            )
+    if cfg.exports:
+        with phases("exports"):
+            result.exports = [run_export(cfg.output.path, export, overwrite=overwrite) for export in cfg.exports]
+    if cfg.report is not None:
+        with phases("report"):
+            baseline = cfg.baseline.output if cfg.baseline is not None else None
+            result.report = run_report(
+                cfg.output.path, cfg.report, baseline=baseline, overwrite=overwrite, progress=progress
             )
     result.phases = dict(phases.seconds)
     phases.report(time.time() - started)
@@ -209,15 +354,17 @@ class _Scan:
     hashes: list = field(default_factory=list)  # a hash of every plot's id, batch by batch
     big: list = field(default_factory=list)  # (source rows, ids, geometries, areas) of plots wider than a block
     types: set = field(default_factory=set)  # geometry types of the input
-    tiles: int = 0
+    tiles: set = field(default_factory=set)  # (product, role, path) of the lazily indexed tiles under the plots
+    sample: list = field(default_factory=list)  # a few geometries of each batch
 
     def add(self, found) -> None:
-        hashes, big, types, tiles = found
+        hashes, big, types, tiles, sample = found
         self.hashes.append(hashes)
         if big is not None:
             self.big.append(big)
         self.types |= types
-        self.tiles += tiles
+        self.tiles |= tiles
+        self.sample.append(sample)
 
 
 def _ordered(items: Iterable, fn, *, workers: int, ahead: int) -> Iterator:
@@ -239,7 +386,7 @@ def _ordered(items: Iterable, fn, *, workers: int, ahead: int) -> Iterator:
 
 def _screen_in_chunks(
     cfg: RunConfig,
-    products: list[Product],
+    every: list[Product | AlertProduct],
     stream: PlotStream,
     previous,
     staging: Path,
@@ -248,9 +395,11 @@ def _screen_in_chunks(
     progress: bool,
     overwrite: bool,
     started: float,
+    invocation: Invocation,
 ) -> JobResult:
     from tqdm.auto import tqdm
 
+    products = [p for p in every if isinstance(p, Product)]  # the loss products, the primary first
     keygrid = KeyGrid(products[0].grid)
     spill = Spill(staging)
     scan = _Scan()
@@ -259,7 +408,7 @@ def _screen_in_chunks(
     # release the GIL): the spill gets them in file order.
     bar = tqdm(desc="reading and checking plots", unit="plot", disable=not progress, leave=False)
     with phases("read and check plots"):
-        work = partial(_scan_batch, cfg=cfg, products=products, keygrid=keygrid)
+        work = partial(_scan_batch, cfg=cfg, every=every, keygrid=keygrid)
         for table, found in _ordered(stream.batches(), work, workers=2, ahead=3):
             spill.append(table)
             scan.add(found)
@@ -269,12 +418,16 @@ def _screen_in_chunks(
     n = spill.rows
     log.info("%s: %d plots read and checked", stream.path, n)
     if scan.tiles:
-        log.info("%d tile(s) of lazily indexed tile sets lie under the plots: opened and checked", scan.tiles)
+        log.info("%d tile(s) of lazily indexed tile sets lie under the plots: opened and checked", len(scan.tiles))
+    with phases("raster content"):  # what the rasters hold, sampled under plots spread over the file
+        sample = np.concatenate(scan.sample) if scan.sample else np.zeros(0, dtype=object)
+        for product in products:
+            check_content(product, sample)
     # --- checks across rows that reach beyond a chunk ------------------------------------------
     pending = PendingIssues()
     with phases("duplicate ids and large plots"):
         _duplicate_ids(spill, scan, pending)
-        _large_plots(spill, scan, pending, cfg.qc.overlap_min_share)
+        big = _large_plots(spill, scan, pending, cfg.qc.overlap_min_share)
     # --- pass 2: chunk by chunk, screen and write ----------------------------------------------
     # While a chunk is measured (on the engine's threads), the next one is read back and checked
     # on one thread and the previous one is made into rows and written on another.
@@ -287,14 +440,25 @@ def _screen_in_chunks(
     writer = ScreeningWriter(
         cfg.output.path, overwrite=overwrite, geometry_type=layer_geometry_type(scan.types), staging=staging
     )
+    layer_columns: dict[str, list[str]] = {}
 
     def write(table, part) -> None:
         renamed = input_names(stream.columns, part.columns.columns)
-        writer.add(_plots_table(table, stream.columns, renamed, part.columns), part.loss_by_year, part.issues)
+        rows = _plots_table(table, stream.columns, renamed, part.columns)
+        extra = {ALERTS_BY_MONTH: part.alerts_by_month} if part.alerts_by_month is not None else None
+        writer.add(rows, part.loss_by_year, part.issues, extra)
+        if not layer_columns:
+            layer_columns["plots"] = [c for c in rows.column_names if c != "geometry"]
+            layer_columns["loss_by_year"] = list(part.loss_by_year.columns)
+            layer_columns["plot_issues"] = list(part.issues.columns)
+            for name, frame in (extra or {}).items():
+                layer_columns[name] = list(frame.columns)
         totals.add(part)
         bar.update(table.num_rows)
 
-    checks = partial(_chunk_checks, spill=spill, keygrid=keygrid, pending=pending, min_share=cfg.qc.overlap_min_share)
+    checks = partial(
+        _chunk_checks, spill=spill, keygrid=keygrid, pending=pending, big=big, min_share=cfg.qc.overlap_min_share
+    )
     with writer, ThreadPoolExecutor(1, thread_name_prefix="cacao-screen-write") as post:
         written = None
         with phases("screen"):
@@ -302,7 +466,7 @@ def _screen_in_chunks(
                 part = screen_checked(
                     frame,
                     checked,
-                    products,
+                    every,
                     cfg.screening,
                     execution=cfg.execution,
                     client=client,
@@ -324,9 +488,20 @@ def _screen_in_chunks(
         result.reused = totals.reused
         result.statuses = totals.statuses
         result.issue_counts = pd.Series(totals.issues, dtype="int64").sort_index()
+        result.alert_products = [p.name for p in every if not isinstance(p, Product)]
+        result.alerts = totals.alerts
         with phases("write"):
-            result.metadata = screening_metadata(cfg, products, stream, result, started)
-            writer.finish(result.metadata)
+            result.metadata = screening_metadata(cfg, every, stream, result, started)
+            files = [("plots", cfg.plots.path), *product_files(every, used=scan.tiles)]
+            result.metadata.update(provenance_keys(invocation, started, files, every))
+            attrs = layer_columns.get("plots", [])[2 : 2 + len(stream.columns)]  # the input's, as written
+            enrich_step = gpkg_finish(
+                {name: pd.DataFrame(columns=cols) for name, cols in layer_columns.items()},
+                result.metadata,
+                tuple(p.name for p in every) if len(every) > 1 else (),
+                {"plots": dict.fromkeys(attrs, INPUT_ATTRIBUTE)},
+            )
+            writer.finish(result.metadata, enrich_step)
     log.info("writing the GeoPackage took %.1f s on its own thread", writer.write_s)
     return result
 
@@ -338,6 +513,7 @@ class _Totals:
     statuses: pd.DataFrame | None = None
     issues: dict = field(default_factory=lambda: defaultdict(int))
     reused: int = 0
+    alerts: dict = field(default_factory=dict)
 
     def add(self, part) -> None:
         s = status_summary(part.columns, total=False)
@@ -345,14 +521,21 @@ class _Totals:
         for key, k in part.issues.groupby(["severity", "code"]).size().items():
             self.issues[key] += int(k)
         self.reused += part.reused
+        for name in part.alert_products:
+            ha = part.columns[f"{name}_alert_ha"].fillna(0.0)
+            status = part.columns[f"{name}_status"]
+            counts = [(ha > 0).sum(), ha.sum(), *((status == s).sum() for s in (DETECTED, REVIEW, NOT_ASSESSED))]
+            old = self.alerts.get(name, [0, 0.0, 0, 0, 0])
+            self.alerts[name] = [a + float(b) for a, b in zip(old, counts)]
 
 
-def _scan_batch(batch, *, cfg: RunConfig, products: list[Product], keygrid: KeyGrid):
+def _scan_batch(batch, *, cfg: RunConfig, every: list, keygrid: KeyGrid):
     """Pass 1 for one batch: the single-row checks and the location keys; returns its rows for
     the spill, and what the scan keeps of it."""
     import pyarrow as pa
     import shapely
 
+    products = [p for p in every if isinstance(p, Product)]
     frame = batch.frame
     rows = check_rows(frame, cfg.qc, coverage_bounds=products[0].bounds)
     n = len(frame)
@@ -364,7 +547,9 @@ def _scan_batch(batch, *, cfg: RunConfig, products: list[Product], keygrid: KeyG
     bounds[live] = shapely.bounds(rows.geometry[live])
     keys = keygrid.keys(bounds)
     big = live & ~keygrid.small(bounds)
-    tiles = sum(p.require(bounds[live]) for p in products)  # the tiles under these plots, opened and checked now
+    tiles = set()  # the tiles under these plots, opened and checked now
+    for p in every:
+        tiles.update(require_tiles(p, bounds[live]))
     ids = frame["plot_id"].to_numpy(dtype=object)
     source_rows = frame["source_row"].to_numpy()
     wkb, types = output_wkb(raw, batch.wkb)
@@ -402,7 +587,12 @@ def _scan_batch(batch, *, cfg: RunConfig, products: list[Product], keygrid: KeyG
         }
     )
     big_rows = (source_rows[big], ids[big], rows.geometry[big], rows.area_ha[big]) if big.any() else None
-    return pa.table(columns), (pd.util.hash_array(ids), big_rows, types, tiles)
+    sample = raw[np.unique(np.linspace(0, n - 1, min(n, _SAMPLE_PER_BATCH)).astype("int64"))] if n else raw
+    return pa.table(columns), (pd.util.hash_array(ids), big_rows, types, tiles, sample)
+
+
+#: Plots of each batch kept to sample what the rasters hold (io.raster_content picks among them).
+_SAMPLE_PER_BATCH = 16
 
 
 def _duplicate_ids(spill: Spill, scan: _Scan, pending: PendingIssues) -> None:
@@ -426,46 +616,87 @@ def _duplicate_ids(spill: Spill, scan: _Scan, pending: PendingIssues) -> None:
     order = np.argsort(rows_a, kind="stable")  # by row, as the whole file lists them
     ids_a, rows_a = ids_a[order], rows_a[order]
     pos, msg = duplicate_id_issues(ids_a, rows_a)
-    pending.add(rows_a, CrossIssues(pos, np.full(len(pos), "duplicate_id", dtype=object), msg, np.zeros(len(pos))))
-
-
-def _large_plots(spill: Spill, scan: _Scan, pending: PendingIssues, min_share: float) -> None:
-    """Duplicated and overlapping geometries of plots larger than a raster block (they can meet
-    plots of any chunk): against each other, then against every other plot, a pass over the spill."""
-    import shapely
-
-    if not scan.big:
-        return
-    rows, ids, geoms, areas = (np.concatenate([b[k] for b in scan.big]) for k in range(4))
-    scan.big = []
-    log.info("%d plot(s) larger than a raster block: checked against every other plot", len(rows))
-    pending.add(rows, cross_plot_checks(geoms, areas, ids, rows, min_share))
-    big = (geoms, areas, ids, rows)
-    for t in spill.scan(["plot_id", "source_row", "_screened", "_area_ha", "_big"]):
-        g = shapely.from_wkb(t.column("_screened").to_numpy(zero_copy_only=False))
-        small = ~t.column("_big").to_numpy(zero_copy_only=False) & ~shapely.is_missing(g)
-        if not small.any():
-            continue
-        other = (
-            g[small],
-            t.column("_area_ha").to_numpy()[small],
-            t.column("plot_id").to_numpy(zero_copy_only=False).astype(object)[small],
-            t.column("source_row").to_numpy()[small],
-        )
-        on_other, on_big = cross_checks_between(other, big, min_share)
-        pending.add(other[3], on_other)
-        pending.add(rows, on_big)
+    pending.add(rows_a, CrossIssues(pos, np.full(len(pos), "duplicate_id", dtype=object), msg))
 
 
 _CROSS_COLUMNS = ["plot_id", "source_row", "_screened", "_area_ha", "_big"]
 
 
-def _chunk_checks(chunk: Chunk, *, spill: Spill, keygrid: KeyGrid, pending: PendingIssues, min_share: float):
+@dataclass
+class _Plots:
+    """Plots for the cross-plot checks: screened geometries, areas, ids, source rows."""
+
+    geoms: np.ndarray
+    area: np.ndarray
+    ids: np.ndarray
+    rows: np.ndarray
+
+    @classmethod
+    def of(cls, table, keep=None) -> _Plots:
+        import shapely
+
+        g = shapely.from_wkb(table.column("_screened").to_numpy(zero_copy_only=False))
+        sel = ~shapely.is_missing(g) if keep is None else keep(table, g)
+        return cls(
+            g[sel],
+            table.column("_area_ha").to_numpy()[sel],
+            table.column("plot_id").to_numpy(zero_copy_only=False).astype(object)[sel],
+            table.column("source_row").to_numpy()[sel],
+        )
+
+    @classmethod
+    def concat(cls, parts: list[_Plots]) -> _Plots:
+        """The plots of ``parts``, by source row (the order the whole file lists them in)."""
+        g, a, i, r = (np.concatenate([getattr(p, f) for p in parts]) for f in ("geoms", "area", "ids", "rows"))
+        order = np.argsort(r, kind="stable")
+        return cls(g[order], a[order], i[order], r[order])
+
+    def findings(self, min_share: float) -> CrossIssues:
+        """The duplicated and overlapping geometries among these plots (positions into them)."""
+        return CrossIssues.gather(cross_plot_checks(self.geoms, self.area, self.ids, self.rows, min_share))
+
+
+def _small(table, g) -> np.ndarray:
+    import shapely
+
+    return ~shapely.is_missing(g) & ~table.column("_big").to_numpy(zero_copy_only=False)
+
+
+def _large_plots(spill: Spill, scan: _Scan, pending: PendingIssues, min_share: float) -> _Plots | None:
+    """Plots larger than a raster block can meet plots of any chunk: every chunk checks its plots
+    with them (they are returned), and their own findings come from the plots they can meet — the
+    plots whose box meets theirs, gathered in a pass over the spill — checked with them here."""
+    import shapely
+
+    if not scan.big:
+        return None
+    big = _Plots(*(np.concatenate([b[k] for b in scan.big]) for k in range(4)))
+    scan.big = []
+    log.info("%d plot(s) larger than a raster block: checked against every plot they meet", len(big.rows))
+    tree = shapely.STRtree(shapely.box(*shapely.bounds(big.geoms).T))
+    near = []
+    for t in spill.scan(_CROSS_COLUMNS):
+        part = _Plots.of(t, _small)
+        hit = np.unique(tree.query(shapely.box(*shapely.bounds(part.geoms).T))[0]) if len(part.rows) else []
+        if len(hit):
+            near.append(_Plots(part.geoms[hit], part.area[hit], part.ids[hit], part.rows[hit]))
+    every = _Plots.concat([big, *near])
+    found = every.findings(min_share)
+    mine = np.isin(every.rows[found.pos], big.rows)
+    pending.add(every.rows, found.take(mine))
+    return big
+
+
+def _chunk_checks(
+    chunk: Chunk, *, spill: Spill, keygrid: KeyGrid, pending: PendingIssues, big: _Plots | None, min_share: float
+):
     """A chunk read back, and its quality control finished: the findings of single rows (from the
-    spill), duplicated ids and large plots (pending), and the duplicated or overlapping geometries
-    of its plots, among themselves and with the plots just beyond it (whose findings are kept
-    for their own chunk). Returns the chunk's table, its ``QCResult``, its key frame and the WKB
-    of what it screens."""
+    spill), duplicated ids and the large plots' own findings (pending), and the duplicated or
+    overlapping geometries of its plots. Those are found among its plots, the plots around it (a
+    row of raster blocks before and after: every plot that can meet one of its plots, and every
+    plot repeating those) and the large plots, in the order of the file: each of its plots gets
+    what the whole file gives it. Returns the chunk's table, its ``QCResult``, its key frame and
+    the WKB of what it screens."""
     import shapely
 
     table = spill.read(chunk.start, chunk.stop)
@@ -489,25 +720,18 @@ def _chunk_checks(chunk: Chunk, *, spill: Spill, keygrid: KeyGrid, pending: Pend
         geoms,
         area,
     )
-    # duplicated and overlapping geometries: this chunk's plots, and those just beyond it
-    own = np.flatnonzero(~err & ~table.column("_big").to_numpy(zero_copy_only=False))
-    halo = spill.read(chunk.stop, Position(chunk.last_key + keygrid.width + 2, 0), _CROSS_COLUMNS)
-    hg = shapely.from_wkb(halo.column("_screened").to_numpy(zero_copy_only=False))
-    hk = np.flatnonzero(~shapely.is_missing(hg) & ~halo.column("_big").to_numpy(zero_copy_only=False))
-    h_rows = halo.column("source_row").to_numpy()[hk]
-    found_cross = part_cross_checks(
-        np.concatenate([geoms[own], hg[hk]]),
-        np.concatenate([area[own], halo.column("_area_ha").to_numpy()[hk]]),
-        np.concatenate([ids[own], halo.column("plot_id").to_numpy(zero_copy_only=False).astype(object)[hk]]),
-        np.concatenate([source_rows[own], h_rows]),
-        len(own),
-        min_share,
-    )
-    mine = found_cross.pos < len(own)
-    theirs = found_cross.take(~mine)
-    theirs.pos = theirs.pos - len(own)
-    pending.add(h_rows, theirs)
-    extra = CrossIssues.concat([pending.take(source_rows), found_cross.take(mine).at(own)]).ordered()
+    small = ~err & ~table.column("_big").to_numpy(zero_copy_only=False)
+    own = _Plots(geoms[small], area[small], ids[small], source_rows[small])
+    reach = keygrid.width + 1  # two small plots that meet lie in neighbouring blocks
+    before = spill.read(Position(chunk.start.key - reach, 0), chunk.start, _CROSS_COLUMNS)
+    after = spill.read(chunk.stop, Position(chunk.last_key + reach + 1, 0), _CROSS_COLUMNS)
+    parts = [own, _Plots.of(before, _small), _Plots.of(after, _small)] + ([big] if big is not None else [])
+    around = _Plots.concat(parts)
+    cross = around.findings(min_share)
+    cross = cross.take(np.isin(around.rows[cross.pos], own.rows))  # the findings on this chunk's plots
+    order = np.argsort(source_rows, kind="stable")
+    cross.pos = order[np.searchsorted(source_rows, around.rows[cross.pos], sorter=order)]
+    extra = CrossIssues.concat([pending.take(source_rows), cross])
     return table, finish(frame, rows, extra), frame, screened_wkb
 
 
@@ -524,20 +748,22 @@ def _plots_table(table, attributes: list[str], renamed: dict[str, str], columns:
 
 
 def screening_metadata(
-    cfg: RunConfig, products: list[Product], stream: PlotStream, result: JobResult, started: float
+    cfg: RunConfig, every: list[Product | AlertProduct], stream: PlotStream, result: JobResult, started: float
 ) -> dict[str, str]:
     """The ``run_metadata`` of a screening: what a reader needs to trust and reproduce it, and the
     effective configuration (:data:`~pipeline.vocab.META_CONFIG`) that later steps read back."""
     s = cfg.screening
+    products = [p for p in every if isinstance(p, Product)]
+    alerts = [p for p in every if isinstance(p, AlertProduct)]
     meta = {
         META_GENERATOR: f"cacao-screen {__version__}",
         META_CREATED: _now(),
         "plots_path": str(Path(cfg.plots.path).resolve()),
         "plots_layer": str(cfg.plots.layer or ""),
         "id_column": cfg.plots.id_column,
-        "products": ", ".join(p.name for p in products),
+        "products": ", ".join(p.name for p in every),
         "primary_product": products[0].name,
-        "status_rule": s.status_rule if len(products) > 1 else "single product",
+        "status_rule": s.status_rule if len(every) > 1 else "single product",
     }
     for p in products:
         prefix = "" if p is products[0] else f"{p.name}_"
@@ -549,6 +775,17 @@ def screening_metadata(
                 meta[f"{prefix}{role}_raster"] = layer.source
         meta[f"{prefix}loss_years"] = f"{p.first_year}-{p.last_year}"
         meta[f"{prefix}product_kind"] = f"{p.kind} (encoding {p.encoding})"
+    for a in alerts:
+        meta[f"{a.name}_alerts_raster"] = a.alerts.source
+        meta[f"{a.name}_alert_tiles"] = str(len(a.alerts.tiles))
+        for role in ("confidence", "forest_mask"):
+            layer = getattr(a, role)
+            if layer is not None:
+                meta[f"{a.name}_{role}_raster"] = layer.source
+        meta[f"{a.name}_product_kind"] = f"alerts ({a.encoding.describe()})"
+        meta[f"{a.name}_min_confidence"] = a.min_confidence if a.levels else "(no confidence: every alert counts)"
+    if alerts:
+        meta["cutoff_date"] = s.cutoff.isoformat()
     meta.update(
         {
             META_REFERENCE_YEAR: str(s.reference_year),
@@ -629,10 +866,11 @@ def run_baseline(
     *,
     overwrite: bool = False,
     rasters: DatasetConfig | None = None,
-    products: list[Product] | None = None,
+    products: list[Product | AlertProduct] | None = None,
     execution: ExecutionConfig = ExecutionConfig(),
     progress: bool = False,
     inputs: BaselineInputs | None = None,
+    invocation: Invocation = Invocation(),
 ) -> BaselineResult:
     """Read ``screening``, build every baseline layer, write ``cfg.output``; return the result.
 
@@ -640,6 +878,7 @@ def run_baseline(
     configuration. The rings (``cfg.ring_m``) are measured on ``products`` (the job's own), on
     ``rasters`` when given, or else on the primary product the screening was run with.
     """
+    started = time.time()
     check_baseline_targets(cfg.output, overwrite)  # fail before the work, not after
     inputs = inputs if inputs is not None else load_baseline_inputs(cfg)
     plots, meta = read_screening(screening)
@@ -647,6 +886,7 @@ def run_baseline(
     if "source_row" in plots.columns:  # in input order: the baseline does not depend on the screening's row order
         plots = plots.iloc[np.argsort(plots["source_row"].to_numpy(), kind="stable")].reset_index(drop=True)
     screened = stored_config(meta, str(screening))
+    alerts = read_table(screening, ALERTS_BY_MONTH)
     if cfg.ring_m is not None and not products:
         products = [_ring_product(screened, rasters, loss_years(plots.columns), screening)]
     try:
@@ -660,10 +900,26 @@ def run_baseline(
             progress=progress,
             source=str(screening),
             screening_created=meta.get(META_CREATED, ""),
+            alerts=alerts,
         )
     finally:
         close_datasets()
-    result.path = write_baseline(cfg.output, result.layers, result.metadata, overwrite=overwrite)
+    files: list[tuple[str, str | Path]] = [("screening", screening)]
+    for role, section in (("regions", cfg.regions), ("deliveries", cfg.deliveries)):
+        if section is not None:
+            files.append((role, section.path))
+    if cfg.previous is not None:
+        files.append(("previous screening", cfg.previous))
+    rings = list(products or ())[:1] if cfg.ring_m is not None else []
+    result.metadata.update(provenance_keys(invocation, started, [*files, *product_files(rings)], rings))
+    given: dict[str, dict[str, str]] = {"baseline_plots": {}, "restoration_rings": {}}
+    for name in [g for g in result.metadata.get("groupings", "").split("; ") if g and g != "(none)"]:
+        given["baseline_plots"][name] = given["baseline_plots"][f"group_{name}"] = grouping_text(name)
+    if "deliveries" in result.layers:
+        own = [c for c in result.layers["deliveries"].columns if describe("deliveries", c, file="baseline") is None]
+        given["deliveries"] = dict.fromkeys(own, DELIVERY_ATTRIBUTE)
+    finish = gpkg_finish(result.layers, result.metadata, given=given, file="baseline")
+    result.path = write_baseline(cfg.output, result.layers, result.metadata, overwrite=overwrite, finish=finish)
     return result
 
 
@@ -682,6 +938,45 @@ def _ring_product(screened: RunConfig, rasters: DatasetConfig | None, years: lis
         ) from exc
 
 
+# --- Exports -------------------------------------------------------------------------------------
+
+
+def run_export(screening: str | Path, cfg: ExportConfig, *, overwrite: bool = False) -> ExportResult:
+    """Export a screening GeoPackage to ``cfg.format`` at ``cfg.out`` (atomically)."""
+    check_export_target(cfg.out, cfg.format, overwrite)  # fail before the work, not after
+    if cfg.format == "eudr":
+        plots, _ = read_screening(screening)
+        columns = eudr_columns(plots.columns, cfg, str(screening))
+        features, manifest = eudr_features(plots, cfg, columns)
+        files, manifest = split_files(features, manifest, int(cfg.max_file_mb * 1_000_000))
+        path = write_eudr(cfg.out, files, manifest, overwrite=overwrite)
+        return ExportResult(path, cfg.format, int(manifest["file"].ne("").sum()), list(files), manifest)
+    frame = select_rows(read_layer(screening, cfg.layer), chosen_statuses(cfg))
+    path = write_table(frame, cfg.out, cfg.format, wkt=cfg.wkt, overwrite=overwrite)
+    return ExportResult(path, cfg.format, len(frame))
+
+
+# --- The report ----------------------------------------------------------------------------------
+
+
+def run_report(
+    screening: str | Path,
+    cfg: ReportConfig,
+    *,
+    baseline: str | Path | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> Path:
+    """Write the HTML report of a screening (and its baseline) to ``cfg.out``; return its path."""
+    check_report_target(cfg.out, overwrite)  # fail before the work, not after
+    plots, meta = read_screening(screening)
+    layers, baseline_meta = read_baseline(baseline) if baseline is not None else (None, None)
+    data = build_report(plots, meta, cfg, layers, baseline_meta)
+    separate = len(plots) > cfg.inline_max_plots
+    index, pages = render(data, separate_pages=separate, pages_folder=pages_folder(cfg.out).name, progress=progress)
+    return write_report(cfg.out, index, pages, overwrite=overwrite)
+
+
 # --- Validation and tiles ------------------------------------------------------------------------
 
 
@@ -692,12 +987,14 @@ def run_validate(
     bounds: tuple[float, float, float, float] | None = None,
     out: Path | None = None,
     overwrite: bool = False,
+    invocation: Invocation = Invocation(),
 ) -> ValidationResult:
     """Quality control alone: read the plots, check them, write the findings to ``out`` (.gpkg or .csv)."""
     if out is not None:
         if out.suffix.lower() not in (".gpkg", ".csv"):
             raise OutputError(f"{out}: the issues are written as .gpkg or .csv; choose one of these extensions")
         check_target(out, overwrite)
+    started = time.time()
     plots = read_plots(plots_cfg)
     result = validate_plots(plots, qc, coverage_bounds=bounds)
     result.metadata = {
@@ -709,7 +1006,15 @@ def run_validate(
         **{f"qc_{k}": str(v) for k, v in qc.model_dump().items()},
     }
     if out is not None:
-        write_validation(out, result.plots, result.issues[list(ISSUE_COLUMNS)], result.metadata, overwrite=overwrite)
+        result.metadata.update(provenance_keys(invocation, started, [("plots", plots_cfg.path)], []))
+        issues = result.issues[list(ISSUE_COLUMNS)]
+        attrs = [c for c in plots.columns if c not in ("plot_id", "source_row", plots.geometry.name)]
+        finish = gpkg_finish(
+            {"plots": result.plots, "plot_issues": issues},
+            result.metadata,
+            given={"plots": dict.fromkeys(attrs, INPUT_ATTRIBUTE)},
+        )
+        write_validation(out, result.plots, issues, result.metadata, overwrite=overwrite, finish=finish)
     return result
 
 
@@ -723,16 +1028,47 @@ def run_fetch_tiles(
     retries: int = 5,
     progress: bool = False,
     dry_run: bool = False,
+    product: str = "hansen",
+    api_key: str | None = None,
+    url_template: str | None = None,
 ) -> tuple[int, list[Any]]:
-    """Download the Hansen tiles under the plots: (number of tiles, one result per file)."""
+    """Download the tiles under the plots: (number of tiles, one result per file).
+
+    ``product`` ``hansen`` (``layers`` of release ``version``), or a GFW alert product
+    (``gfw_integrated``...: its ``date_conf`` tiles of ``version``, ``latest`` by default), or any
+    product at ``url_template`` (``{tile}`` = ``10S_080W``)."""
     import shapely
 
-    from .io.fetch import fetch_hansen_tiles
+    from .io.fetch import fetch_alert_tiles, fetch_hansen_tiles
     from .io.tiles import tiles_for_bounds
+    from .stages.qc.geometry import locatable
 
     plots = read_plots(plots_cfg)
     geoms = plots.geometry.to_numpy()
     bounds = shapely.bounds(geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))])
+    placed = locatable(bounds)  # no tiles for coordinates off the globe or across the antimeridian
+    if not placed.all():
+        log.warning(
+            "%s: %d plot(s) out of longitude/latitude range, not finite, or across the antimeridian: "
+            "no tiles fetched for them (cacao-screen validate says which)",
+            plots_cfg.path,
+            int((~placed).sum()),
+        )
+    bounds = bounds[placed]
+    if product != "hansen" or url_template is not None:
+        alerts = fetch_alert_tiles(
+            bounds,
+            product=product,
+            version=version,
+            dest=dest,
+            api_key=api_key,
+            base_url=base_url,
+            url_template=url_template,
+            retries=retries,
+            progress=progress,
+            dry_run=dry_run,
+        )
+        return len(tiles_for_bounds(bounds)), alerts
     results = fetch_hansen_tiles(
         bounds,
         version=version,

@@ -1,5 +1,6 @@
-"""The project's vocabulary: statuses and their precedence, shared column names, labels and
-metadata keys. Constants only; every module may import this one, and it imports nothing.
+"""The project's vocabulary: statuses and their precedence, shared column names (and the one
+rule that names input attributes beside them), labels and metadata keys. Every module may import
+this one, and it imports nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +15,15 @@ INVALID = "invalid"
 
 #: Every plot status, in the order summaries list them.
 STATUSES = (FREE, REVIEW, DETECTED, NOT_ASSESSED, INVALID)
+
+#: What each status means, in a few words (``--help``, the GeoPackage's value list, the report).
+STATUS_MEANINGS = {
+    FREE: "no forest loss after the reference year",
+    REVIEW: "some forest loss after the reference year, at most --review-max-ha (check imagery)",
+    DETECTED: "more forest loss after the reference year than --review-max-ha",
+    NOT_ASSESSED: "less than --min-data-coverage-pct of the plot over valid data",
+    INVALID: "the geometry cannot be screened (see status_reason)",
+}
 
 #: Statuses whose figures describe the whole plot (the data covers it).
 ASSESSED = (FREE, REVIEW, DETECTED)
@@ -45,6 +55,39 @@ ISSUE_COLUMNS = ("plot_id", "source_row", "code", "severity", "message")
 #: Columns the pipeline gives every plot first; an input attribute of the same name is renamed.
 PLOT_KEY_COLUMNS = ("plot_id", "source_row")
 
+#: Names a GeoPackage layer uses itself: the feature id and the geometry column (``geom`` is
+#: GDAL's default name for it; frames call theirs ``geometry``). No attribute may take them.
+GPKG_OWN_COLUMNS = ("fid", "geom", "geometry")
+
+#: The prefix of an input attribute renamed because its name is taken (``input_status``...).
+INPUT_PREFIX = "input_"
+
+
+def attribute_names(attributes, taken) -> list[str]:
+    """The output name of each input attribute, unique case-insensitively (GeoPackage field names
+    are): its own name unless a pipeline column (``taken``), a name of :data:`GPKG_OWN_COLUMNS` or
+    an earlier attribute has it, case aside; else ``input_<name>``, or ``input_<name>_2``, ``_3``...
+    when that is taken too. Every attribute keeps a name: none is ever dropped or overwritten.
+    Returns the names in the attributes' order (repeated attributes get names of their own).
+    """
+    attributes = [str(a) for a in attributes]
+    used = {str(t).lower() for t in taken} | set(GPKG_OWN_COLUMNS)
+    out: list[str | None] = [None] * len(attributes)
+    for i, a in enumerate(attributes):  # first, every attribute that can keep its name keeps it
+        if a.lower() not in used:
+            out[i] = a
+            used.add(a.lower())
+    for i, a in enumerate(attributes):
+        if out[i] is None:
+            name, k = f"{INPUT_PREFIX}{a}", 1
+            while name.lower() in used:
+                k += 1
+                name = f"{INPUT_PREFIX}{a}_{k}"
+            out[i] = name
+            used.add(name.lower())
+    return [str(n) for n in out]
+
+
 # --- Group labels (baseline) --------------------------------------------------------------------
 
 #: The region of a plot that lies in no region (or has no geometry).
@@ -60,6 +103,22 @@ UNKNOWN = "unknown"
 
 #: The layers each Hansen Global Forest Change release publishes, one GeoTIFF per 10° tile.
 HANSEN_LAYERS = ("lossyear", "treecover2000", "datamask", "gain", "first", "last")
+
+#: The ``kind`` of a deforestation-alert product in ``datasets``.
+ALERTS_KIND = "alerts"
+#: Confidence levels of an alert, from the lowest; a product's encoding names which it has.
+CONFIDENCE_LEVELS = ("low", "high", "highest")
+#: Per-product figures of an alert product in the ``plots`` layer (prefixed ``<name>_``), besides
+#: ``alert_<level>_ha`` for each confidence level of its encoding.
+ALERT_COLUMNS = (
+    "data_coverage_pct",
+    "alert_ha",
+    "first_alert_date",
+    "last_alert_date",
+    "alert_to_cutoff_ha",
+)
+#: Layer of ``screening.gpkg`` (and of ``baseline.gpkg``) with the alert area per month after the cut-off.
+ALERTS_BY_MONTH = "alerts_by_month"
 
 # --- Metadata keys (table ``run_metadata``) -----------------------------------------------------
 

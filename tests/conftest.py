@@ -101,6 +101,63 @@ def default_sample(tmp_path_factory):
     return paths, time.perf_counter() - start
 
 
+@pytest.fixture(scope="session", autouse=True)
+def digest_cache(tmp_path_factory):
+    """The digest cache of the provenance (pipeline.io.provenance) in a temporary folder, not ~/.cache."""
+    import os
+
+    folder = tmp_path_factory.mktemp("digest-cache")
+    old = os.environ.get("CACAO_SCREEN_CACHE")
+    os.environ["CACAO_SCREEN_CACHE"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("CACAO_SCREEN_CACHE", None)
+    else:
+        os.environ["CACAO_SCREEN_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def sample_run(default_sample, tmp_path_factory):
+    """`make run` on the default sample, written to a temporary folder: configs/sample.yaml with its
+    inputs pointed at the sample and every output into the folder. Returns a namespace: ``paths``
+    (the sample), ``dir``, ``config`` (the job file), ``screening``, ``baseline`` and the
+    ``report`` and ``exports`` the config asks for."""
+    from types import SimpleNamespace
+
+    import yaml
+
+    from pipeline.cli import main
+
+    paths, _ = default_sample
+    repo = Path(__file__).resolve().parents[1]
+    cfg = yaml.safe_load((repo / "configs" / "sample.yaml").read_text())
+    out_dir = tmp_path_factory.mktemp("make-run")
+    cfg["plots"]["path"] = str(paths.plots)
+    cfg["datasets"]["hansen"]["loss_year"] = str(paths.loss_year)
+    cfg["datasets"]["hansen"]["tree_cover"] = str(paths.tree_cover)
+    cfg["datasets"]["gfw_integrated"]["alerts"] = str(paths.alert_tiles)
+    cfg["output"]["path"] = str(out_dir / "screening.gpkg")
+    cfg["baseline"]["output"] = str(out_dir / "baseline.gpkg")
+    cfg["baseline"]["regions"]["path"] = str(paths.districts)
+    cfg["baseline"]["deliveries"]["path"] = str(paths.deliveries)
+    if cfg.get("report"):
+        cfg["report"]["out"] = str(out_dir / Path(cfg["report"]["out"]).name)
+    for export in cfg.get("exports") or []:
+        export["out"] = str(out_dir / Path(export["out"]).name)
+    job = out_dir / "job.yaml"
+    job.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))  # the first dataset is primary
+    assert main(["-q", "run", "--config", str(job)]) == 0
+    return SimpleNamespace(
+        paths=paths,
+        dir=out_dir,
+        config=job,
+        screening=out_dir / "screening.gpkg",
+        baseline=out_dir / "baseline.gpkg",
+        report=Path(cfg["report"]["out"]) if cfg.get("report") else None,
+        exports=[Path(e["out"]) for e in cfg.get("exports") or []],
+    )
+
+
 @pytest.fixture
 def real_data():
     if not REAL_DATA.is_dir():

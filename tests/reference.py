@@ -45,3 +45,25 @@ def exactextract_figures(
         for y in years:
             lost[y][i] = w[f & (lv == y - 2000)].sum() / M2_PER_HA
     return forest, lost, valid_m2
+
+
+def exactextract_cells(geoms, path):
+    """Per plot, exactextract's cells: (values, weights in m² = coverage x ellipsoidal pixel area)."""
+    import exactextract
+
+    with rasterio.open(path) as src:
+        top, res_y, res_x, height = src.transform.f, -src.transform.e, src.transform.a, src.height
+    feats = [
+        {"type": "Feature", "properties": {"i": i}, "geometry": shapely.geometry.mapping(g)}
+        for i, g in enumerate(geoms)
+    ]
+    df = exactextract.exact_extract(
+        path, feats, ["coverage", "values", "center_y"], output="pandas", include_cols=["i"]
+    )
+    areas = pixel_row_areas(top, res_y, res_x, 0, height)
+    out = [(np.zeros(0, dtype="int64"), np.zeros(0))] * len(geoms)
+    for _, row in df.iterrows():
+        rows = np.floor((top - np.asarray(row["center_y"])) / res_y).astype(int)
+        weights = np.asarray(row["coverage"], dtype="float64") * areas[rows]
+        out[row["i"]] = (np.asarray(row["values"]).astype("int64"), weights)
+    return out

@@ -1,5 +1,7 @@
 """pipeline.stages.baseline: hand-computed cases for every figure, on tiny frames built here."""
 
+from datetime import date
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -344,7 +346,8 @@ def test_lot_and_buyer_shares_by_hand():
     assert lots.loc["L2", "contains_unknown"] and lots.loc["L2", "unknown_plot_ids"] == "TYPO"
     assert lots.loc["L2", "quantity_unknown"] == 5.0
     assert lots.loc["L3", "deforestation_free_quantity_pct"] == 100.0 and lots.loc["L3", "deforestation_free"]
-    assert (lots.loc["L3", "first_date"], lots.loc["L3", "last_date"]) == ("2025-03-01", "2025-03-01")
+    # Dates are dates (a GeoPackage DATE), not text.
+    assert (lots.loc["L3", "first_date"], lots.loc["L3", "last_date"]) == (date(2025, 3, 1), date(2025, 3, 1))
     # X names a free and a review plot: the delivery counts as review, never as free
     assert lots.loc["L4", "ambiguous_plot_ids"] == "X" and lots.loc["L4", "quantity_review"] == 8.0
     assert lots.loc["L4", "contains_not_assessed"] and lots.loc["L4", "deforestation_free_quantity_pct"] == 0.0

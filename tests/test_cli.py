@@ -121,7 +121,7 @@ def test_screen_writes_every_row_with_the_right_status_and_exact_hectares(small_
 def test_output_layers_metadata_and_issues(small_job):
     assert main(screen_args(small_job, "--reference-year", "2021", "--canopy-threshold", "30")) == 0
     layers = {name for name, _ in pyogrio.list_layers(small_job["out"])}
-    assert layers == {"plots", "loss_by_year", "plot_issues", "run_metadata"}
+    assert layers == {"plots", "loss_by_year", "plot_issues", "run_metadata", "layer_styles"}
     meta = pyogrio.read_dataframe(small_job["out"], layer="run_metadata")
     meta = dict(zip(meta["key"], meta["value"]))
     assert meta["reference_year"] == "2021" and meta["canopy_threshold_pct"] == "30"
@@ -262,3 +262,28 @@ def test_python_dash_m_pipeline_works(small_job):
     assert (
         r.returncode == 0 and "Screened 9 plots" in r.stdout and "INFO: hansen: 8 plots in" in r.stderr
     )  # the bowtie is repaired and screened
+
+
+@pytest.mark.parametrize("name", ["plots.geojson", "plots.csv", "plots.parquet", "plots"])
+def test_an_output_name_of_another_format_is_refused_before_any_work(tmp_path, capsys, name):
+    """`--out x.geojson` would get a GeoPackage under a GeoJSON name: refused at once (exit 2), before
+    the inputs are even looked at (here they do not exist), pointing at `export`."""
+    out = tmp_path / name
+    code = main(
+        [
+            "screen",
+            "--plots",
+            str(tmp_path / "no.gpkg"),
+            "--loss-year",
+            "no.tif",
+            "--tree-cover",
+            "no.tif",
+            "--out",
+            str(out),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "written as a GeoPackage; name it .gpkg" in err and "cacao-screen export" in err
+    assert "no.gpkg" not in err and not out.exists() and list(tmp_path.iterdir()) == []
+    assert main(["baseline", "--screening", str(tmp_path / "s.gpkg"), "--out", str(tmp_path / "b.csv")]) == 2
+    assert "the baseline is written as a GeoPackage" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """The bundled sample screened end to end, as `make run` does, checked against exactextract."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +8,6 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
-import yaml
 from reference import exactextract_figures
 
 from pipeline.cli import main
@@ -21,20 +21,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def screened(default_sample, tmp_path_factory):
-    paths, _ = default_sample
-    cfg = yaml.safe_load((REPO / "configs" / "sample.yaml").read_text())
-    cfg["plots"]["path"] = str(paths.plots)
-    cfg["rasters"]["loss_year"] = str(paths.loss_year)
-    cfg["rasters"]["tree_cover"] = str(paths.tree_cover)
-    out_dir = tmp_path_factory.mktemp("run")
-    cfg["output"]["path"] = str(out_dir / "screening.gpkg")
-    cfg["baseline"]["output"] = str(out_dir / "baseline.gpkg")
-    cfg["baseline"]["regions"]["path"] = str(paths.districts)
-    cfg["baseline"]["deliveries"]["path"] = str(paths.deliveries)
-    (out_dir / "job.yaml").write_text(yaml.safe_dump(cfg))
-    assert main(["-q", "run", "--config", str(out_dir / "job.yaml")]) == 0
-    return paths, out_dir / "screening.gpkg"
+def screened(sample_run):
+    """`make run`'s job on the sample (the session's run): (sample paths, screening.gpkg)."""
+    return sample_run.paths, sample_run.screening
 
 
 def test_the_committed_sample_config_is_valid():
@@ -59,7 +48,9 @@ def test_the_sample_run_writes_the_baseline_layers(screened):
         "deliveries",
         "lots",
         "buyers",
+        "alerts_by_month",
         "run_metadata",
+        "layer_styles",  # QGIS's table of default styles
     }
     plots = pyogrio.read_dataframe(out, layer="plots", use_arrow=True)
     by_plot = pyogrio.read_dataframe(baseline, layer="baseline_plots", use_arrow=True)
@@ -156,44 +147,6 @@ def test_two_processes_give_identical_results(default_sample):
     assert one[cols].equals(two[cols])
 
 
-@pytest.mark.parametrize("rasters", ["files", "tiles"])
-def test_the_check_by_hand_notebook_reproduces_the_figures(screened, tmp_path, rasters):
-    import shutil
-    import subprocess
-    import sys
-
-    paths, out = screened
-    if rasters == "tiles":  # as `make run` screens: a folder of tiles
-        out = tmp_path / "tiles.gpkg"
-        assert (
-            main(
-                [
-                    "-q",
-                    "screen",
-                    "--plots",
-                    str(paths.plots),
-                    "--loss-year",
-                    str(paths.root / "tiles"),
-                    "--tree-cover",
-                    str(paths.root / "tiles"),
-                    "--out",
-                    str(out),
-                ]
-            )
-            == 0
-        )
-    repo = tmp_path / "repo"
-    (repo / "outputs").mkdir(parents=True)
-    (repo / "notebooks").mkdir()
-    shutil.copy(out, repo / "outputs" / "screening.gpkg")
-    shutil.copy(REPO / "notebooks" / "check_a_plot_by_hand.py", repo / "notebooks")
-    r = subprocess.run(
-        [sys.executable, str(repo / "notebooks" / "check_a_plot_by_hand.py")], capture_output=True, text=True
-    )
-    assert r.returncode == 0, r.stderr
-    assert "All figures match." in r.stdout and "loss_20" in r.stdout
-
-
 def test_sample_tiles_mosaic_to_the_single_rasters(default_sample):
     import rasterio
 
@@ -271,6 +224,8 @@ def test_incremental_flag_reuses_the_existing_output(screened, tmp_path, capsys)
         str(paths.loss_year),
         "--tree-cover",
         str(paths.tree_cover),
+        "--alerts",  # the same job as make run's: screen --alerts is its gfw_integrated product
+        str(paths.alert_tiles),
         "--out",
         str(target),
         "--incremental",
@@ -282,3 +237,20 @@ def test_incremental_flag_reuses_the_existing_output(screened, tmp_path, capsys)
     a = pyogrio.read_dataframe(out, layer="plots", read_geometry=False)
     b = pyogrio.read_dataframe(target, layer="plots", read_geometry=False)
     pd.testing.assert_frame_equal(a.drop(columns="screen_key"), b.drop(columns="screen_key"), check_exact=True)
+
+
+def test_the_sample_alerts_see_the_clearings_the_annual_loss_does_not(screened):
+    paths, out = screened
+    readme = (paths.root / "README.md").read_text(encoding="utf-8")
+    listed = readme.split("only the alerts see them:")[1].split(";")[0]
+    ids = re.findall(r"`(SM-\d+)`", listed)
+    assert len(ids) == 12
+    plots = pyogrio.read_dataframe(out, layer="plots", use_arrow=True).set_index("plot_id")
+    seen = plots.loc[ids]
+    assert (seen["loss_after_ref_ha"] == 0).all()
+    assert seen["gfw_integrated_status"].isin(["deforestation_detected", "review"]).all()
+    assert (seen["gfw_integrated_first_alert_date"].astype(str) >= "2025-01-01").all()
+    assert seen["status"].isin(["deforestation_detected", "review"]).all()
+    # elsewhere the alerts mostly agree with the annual loss after 2020
+    both = plots[(plots["loss_after_ref_ha"] > 0.2) & (plots["status"] != "not_assessed")]
+    assert (both["gfw_integrated_alert_ha"] > 0).mean() > 0.8

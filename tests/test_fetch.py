@@ -49,6 +49,8 @@ class TileServer:
         self.files = files
         self.faults: dict[str, list[str]] = {}  # path -> faults to apply, one per request
         self.requests: list[tuple[str, str | None]] = []
+        self.redirects: dict[str, str] = {}  # path (with its query) -> path it redirects to (307)
+        self.keys: list[str | None] = []  # the x-api-key header of each request
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -67,6 +69,13 @@ class TileServer:
 
             def do_GET(self):
                 server.requests.append((self.path, self.headers.get("Range")))
+                server.keys.append(self.headers.get("x-api-key"))
+                if self.path in server.redirects:
+                    self.send_response(307)
+                    self.send_header("Location", server.url + server.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 data = server.files.get(self.path)
                 if data is None:
                     self.send_error(404)
@@ -242,3 +251,60 @@ def test_remote_tiles_are_read_directly_over_http(tmp_path):
     finally:
         proc.terminate()
         proc.join(5)
+
+
+def test_fetch_tiles_of_gfw_alerts_and_of_a_url_template(tmp_path, capsys, monkeypatch):
+    """GFW's Data API: /dataset/<dataset>/<version>/download/geotiff?grid=10/100000&tile_id=<tile>&
+    pixel_meaning=date_conf answers with a redirect to the file; the key goes as x-api-key."""
+    from pipeline.config import AlertDatasetConfig
+    from pipeline.io.alerts import open_alert_product
+    from pipeline.io.tiles import gfw_alert_file_name
+
+    tiles = ("00N_080W", "10S_080W")
+    files, redirects = {}, {}
+    for version in ("latest", "v20250101"):
+        for tile in tiles:
+            stored = f"/lake/gfw_integrated_alerts/{version}/{tile}.tif"
+            files[stored] = tile_bytes(tmp_path, f"alerts{version}", tile, 0)
+            query = f"grid=10/100000&tile_id={tile}&pixel_meaning=date_conf"
+            redirects[f"/dataset/gfw_integrated_alerts/{version}/download/geotiff?{query}"] = stored
+    for tile in tiles:
+        files[f"/mirror/alerts_{tile}.tif"] = tile_bytes(tmp_path, "mirror", tile, 0)
+    plots = gpd.GeoDataFrame(
+        {"plot_id": ["a", "b"]},
+        crs="EPSG:4326",
+        geometry=[shapely.box(-76.5, -8.3, -76.49, -8.29), shapely.box(-76.5, -10.3, -76.49, -10.29)],
+    )
+    pp = tmp_path / "plots.gpkg"
+    plots.to_file(pp)
+    dest = tmp_path / "alerts"
+    with TileServer(files) as server:
+        server.redirects = redirects
+        monkeypatch.setenv("GFW_DATA_API_KEY", "k-123")
+        args = ["fetch-tiles", "--plots", str(pp), "--product", "gfw_integrated", "--base-url", server.url]
+        assert main([*args, "--dest", str(dest), "--dry-run"]) == 0
+        assert "2 tile(s), 2 file(s)" in capsys.readouterr().out and not dest.exists()
+        assert main([*args, "--dest", str(dest)]) == 0
+        assert "2 downloaded" in capsys.readouterr().out
+        assert sorted(p.name for p in dest.iterdir()) == [
+            gfw_alert_file_name("gfw_integrated_alerts", "latest", t) for t in tiles
+        ]
+        assert set(server.keys) == {"k-123"}
+        # 'latest' changes daily: every run downloads it again; a dated version is kept once there
+        n = len(server.requests)
+        assert main([*args, "--dest", str(dest)]) == 0 and "2 downloaded" in capsys.readouterr().out
+        assert len(server.requests) == n + 4  # two redirects, two files
+        dated = tmp_path / "dated"
+        assert main([*args, "--version", "v20250101", "--dest", str(dated)]) == 0
+        n = len(server.requests)
+        assert main([*args, "--version", "v20250101", "--dest", str(dated)]) == 0
+        assert "0 downloaded, 2 already present" in capsys.readouterr().out and len(server.requests) == n
+        # any product tiled the same way, from a URL template
+        mirror = tmp_path / "mirror"
+        tpl = server.url + "/mirror/alerts_{tile}.tif"
+        assert main(["fetch-tiles", "--plots", str(pp), "--url-template", tpl, "--dest", str(mirror)]) == 0
+        assert sorted(p.name for p in mirror.iterdir()) == [f"alerts_{t}.tif" for t in tiles]
+        assert main(["fetch-tiles", "--plots", str(pp), "--url-template", server.url + "/a.tif"]) == 2
+    # the folder opens as an alert product
+    product = open_alert_product("gfw_integrated", AlertDatasetConfig(kind="alerts", alerts=str(dest)))
+    assert len(product.alerts.tiles) == 2

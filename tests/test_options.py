@@ -91,7 +91,7 @@ def test_run_overrides_are_given_keys_only_with_paths_made_absolute(tmp_path, mo
 def test_the_cli_passes_generated_options_into_the_job(tmp_path, monkeypatch):
     seen = {}
 
-    def fake_run(cfg, progress=False):
+    def fake_run(cfg, progress=False, invocation=None):
         seen["cfg"] = cfg
         raise SystemExit(0)
 

@@ -280,6 +280,42 @@ def test_projected_coordinates_in_a_geographic_file_are_out_of_range():
     assert "not finite" in message(qc, 1, "coordinates_out_of_range")
 
 
+def test_a_nan_vertex_is_out_of_range_never_repaired_away():
+    """Issue 10: GEOS leaves a NaN vertex out of the box, and make_valid dropped it: a 0.99 ha plot
+    was screened as 0.49 ha. Any vertex that is not finite now refuses the plot."""
+    xy = shapely.get_coordinates(square()).copy()
+    xy[2, 0] = np.nan
+    nan_polygon = shapely.polygons(xy)
+    assert np.isfinite(shapely.bounds(nan_polygon)).all()  # the box hides it
+    qc = check_plots(frame([nan_polygon, square(lon=LON + 0.01)]))
+    assert issues_of(qc, 1) == {"coordinates_out_of_range": "error"}
+    assert "vertex 3 is NaN" in message(qc, 1, "coordinates_out_of_range")
+    assert qc.geometry[0] is None and qc.screenable.tolist() == [False, True]
+
+
+def test_a_plot_across_the_antimeridian_is_refused_not_read_as_the_globe():
+    ring = shapely.box(179.999, -16.801, 180.0, -16.8)
+    crossing = shapely.Polygon([(179.999, -16.8), (-179.999, -16.8), (-179.999, -16.801), (179.999, -16.801)])
+    split = shapely.MultiPolygon([ring, shapely.box(-180.0, -16.801, -179.999, -16.8)])
+    near = shapely.box(179.5, -16.801, 179.501, -16.8)
+    qc = check_plots(frame([crossing, split, near]))
+    assert issues_of(qc, 1) == issues_of(qc, 2) == {"crosses_antimeridian": "error"}
+    assert "split it at 180°" in message(qc, 1, "crosses_antimeridian")
+    assert "split at 180° already" in message(qc, 2, "crosses_antimeridian")
+    assert qc.screenable.tolist() == [False, False, True]
+
+
+def test_a_plot_spanning_degrees_is_not_screened():
+    """A row 68° wide (a fuzzed triangle) once asked the engine for 70 GiB; 0.7° (a real GFW box) is screened."""
+    huge = shapely.Polygon([(-76.5, -76.5), (-76.5, -8.0), (-8.0, -76.5)])
+    big = shapely.box(-55.0, -26.5, -54.29, -25.97)
+    qc = check_plots(frame([huge, big]))
+    assert issues_of(qc, 1) == {"too_large_to_screen": "error"}
+    assert "spans 68.5°" in message(qc, 1, "too_large_to_screen")
+    assert qc.screenable.tolist() == [False, True]
+    assert check_plots(frame([huge]), QCConfig(max_extent_deg=90)).screenable.all()
+
+
 def test_duplicate_ids_are_flagged_on_both_rows():
     qc = check_plots(frame([square(), square(lon=LON + 0.01)], ids=["X", "X"]))
     assert issues_of(qc, 1) == issues_of(qc, 2) == {"duplicate_id": "warning"}
@@ -334,6 +370,31 @@ def test_overlaps_above_the_share_of_the_smaller_plot_are_flagged_with_the_partn
     # a lower threshold also catches the 3 % overlap
     qc = check_plots(frame([a, b, c, d], ids=["A", "B", "C", "D"]), QCConfig(overlap_min_share=0.01))
     assert issues_of(qc, 3) == {"overlap": "warning"}
+
+
+def test_findings_grow_linearly_with_copies_of_each_plot():
+    """Issue 10: twenty copies of each plot gave n² duplicate_geometry rows (760,760 for 1,124 plots).
+    Now: one per plot (the group's size and one partner), and at most 5 overlaps per plot, with the count."""
+    a = square(side_m=100)
+    w = a.bounds[2] - a.bounds[0]
+    b = shapely.affinity.translate(a, w * 0.7)  # overlaps a
+    ring = [shapely.affinity.translate(a, w * 0.5 * math.cos(t), w * 0.5 * math.sin(t)) for t in np.arange(8)]
+    geoms = [a, b, *ring]  # a overlaps b and the 8 ring plots
+    copies = 20
+    qc = check_plots(frame(geoms * copies, ids=[f"P{i}" for i in range(len(geoms) * copies)]))
+    counts = qc.issues["code"].value_counts()
+    n = len(geoms) * copies
+    assert counts["duplicate_geometry"] == n  # once per plot, not 19 times
+    assert counts["overlap"] <= 5 * n
+    first = qc.issues[(qc.issues["source_row"] == 1) & (qc.issues["code"] == "duplicate_geometry")]
+    assert first["message"].item() == "the same geometry as plot 'P10' (row 11) and 18 more row(s): 20 rows share it"
+    over = qc.issues[(qc.issues["source_row"] == 1) & (qc.issues["code"] == "overlap")]["message"]
+    assert len(over) == 5
+    assert all("19 more row(s) with its geometry" in m and "one of 9 overlaps of this plot" in m for m in over)
+    # one copy: the messages of a pair are what they always were
+    qc = check_plots(frame([a, a, b], ids=["A", "A2", "B"]))
+    assert message(qc, 1, "duplicate_geometry") == "the same geometry as plot 'A2' (row 2)"
+    assert message(qc, 3, "overlap").startswith("overlaps plot 'A' (row 1) and 1 more row(s) with its geometry by ")
 
 
 def test_a_plot_inside_another_overlaps_it_fully():

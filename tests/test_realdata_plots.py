@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pyogrio
 import pytest
 
 from pipeline.cli import main
@@ -66,3 +67,48 @@ def test_whisp_examples_and_ghana_plots(real_data):
     assert qc.screenable.all()
     plots = read_plots(real_data / "plots" / "public_feature_collection_gha.geojson")
     assert len(plots) == 2 and check_plots(plots).screenable.all()
+
+
+#: Every real plot file, and the rasters it is screened against (its own clip where there is one).
+DR_CLIP = ("hansen-clip-dominican-republic", "Hansen_GFC-2023-v1.11_lossyear_20N_080W.tif", "2023", "2020")
+VN_CLIP = ("hansen-clip-vietnam-laos", "pkgTest_lossyear.tif", "2018", "2015")
+REAL_PLOT_FILES = [
+    *[(f"plots/{name}", DR_CLIP) for name in ID_COLUMNS],
+    ("plots/geojson_example.geojson", DR_CLIP),
+    ("plots/public_feature_collection_gha.geojson", DR_CLIP),
+    ("peru-whisp-plots/plot10_polygon.geojson", DR_CLIP),
+    ("peru-whisp-plots/plot14_polygon.geojson", DR_CLIP),
+    ("gfw-published/colombia.geojson", DR_CLIP),
+    ("gfw-published/argbra.geojson", DR_CLIP),
+    ("hansen-clip-dominican-republic/gfw_sample.gpkg", DR_CLIP),
+    ("hansen-clip-vietnam-laos/aoi_polys.gpkg", VN_CLIP),
+]
+
+
+def _input_fields(path) -> list[str]:
+    return [str(f) for f in pyogrio.read_info(path)["fields"]]
+
+
+@pytest.mark.parametrize("name, clip", REAL_PLOT_FILES, ids=[n for n, _ in REAL_PLOT_FILES])
+def test_every_real_plot_file_is_screened_and_validated_to_a_written_output(real_data, tmp_path, name, clip):
+    """Issue 10, item 1: attribute names that clash with output columns (Area_ha...) once failed
+    the run at the last step. Every real file is carried to a written GeoPackage, every row and
+    every attribute kept, under names unique case-insensitively."""
+    src = real_data / name
+    folder, loss_name, last_year, reference_year = clip
+    loss = real_data / folder / loss_name
+    cover = real_data / folder / loss_name.replace("lossyear", "treecover2000")
+    n_in = pyogrio.read_info(src)["features"]
+    fields = _input_fields(src)
+    screened, checked = tmp_path / "screening.gpkg", tmp_path / "validation.gpkg"
+    args = ["--loss-year", str(loss), "--tree-cover", str(cover), "--last-year", last_year]
+    args += ["--reference-year", reference_year]
+    assert main(["-q", "screen", "--plots", str(src), *args, "--out", str(screened)]) == 0
+    assert main(["-q", "validate", str(src), "--out", str(checked)]) in (0, 3)
+    for out in (screened, checked):
+        plots = pyogrio.read_dataframe(out, layer="plots", use_arrow=True)
+        assert len(plots) == n_in and plots["source_row"].tolist() == list(range(1, n_in + 1))
+        columns = [c for c in plots.columns if c != "geometry"]
+        assert len({c.lower() for c in columns}) == len(columns), columns
+        for field in fields:  # each attribute under its name, or input_<name> when that is taken
+            assert field in columns or f"input_{field}" in columns or field == "plot_id", (field, columns)

@@ -184,7 +184,7 @@ def test_rejects_bad_arguments(tmp_path: Path):
 
 
 def assert_same_sample(a: SamplePaths, b: SamplePaths) -> None:
-    for name in ("loss_year", "tree_cover"):
+    for name in ("loss_year", "tree_cover", "alerts"):
         x, y = read_band(getattr(a, name)), read_band(getattr(b, name))
         assert x.dtype == y.dtype and np.array_equal(x, y), name
     pa, pb = read_plots(a), read_plots(b)
@@ -290,6 +290,9 @@ def test_plots_schema_and_identifiers(small: SamplePaths):
         "cooperative_name",
         "declared_area_ha",
         "note",
+        "producer_name",
+        "country",
+        "place",
         "geometry",
     ]
     assert len(plots) == SMALL_PLOTS + N_DEFECTS
@@ -304,6 +307,12 @@ def test_plots_schema_and_identifiers(small: SamplePaths):
     assert (plots_per_producer == 1).mean() > 0.5
     # A producer's plots all belong to one cooperative.
     assert (plots.groupby("producer_id")["cooperative_id"].nunique() == 1).all()
+    # What an EU due-diligence statement needs: one name per producer, the country, a place.
+    assert (plots.groupby("producer_id")["producer_name"].nunique() == 1).all()
+    assert plots["producer_name"].str.fullmatch(r"\S+ \S+.* \S+").all()
+    assert (plots["country"] == "PE").all()
+    assert plots["place"].str.endswith(", San Martín").all()
+    assert (plots.groupby("place")["cooperative_id"].nunique() == 1).all()
 
 
 def test_plot_geometries_and_areas(small: SamplePaths):
@@ -451,3 +460,39 @@ def test_default_sample(default):
     left, right = STRtree(geoms).query(geoms, predicate="intersects")
     assert np.array_equal(left, right)
     assert re.search(r"seed \*\*20201231\*\*", (paths.root / "README.md").read_text())
+
+
+# --------------------------------------------------------------------------
+# Deforestation alerts (GFW integrated encoding)
+# --------------------------------------------------------------------------
+
+
+def test_the_alerts_layer_is_synthetic_and_in_the_gfw_integrated_encoding(small: SamplePaths):
+    import datetime as dt
+
+    with rasterio.open(small.alerts) as src:
+        a = src.read(1)
+        tags, nodata, res, bounds = src.tags(), src.nodata, src.res, src.bounds
+    assert tags["SYNTHETIC"] == "yes" and "NOT real alerts" in tags["DESCRIPTION"]
+    assert a.dtype == np.uint16 and nodata == 0 and res == pytest.approx((0.0001, 0.0001))
+    assert bounds == pytest.approx(SMALL_BOUNDS, abs=1e-9)
+    code, days = np.divmod(a[a > 0].astype(np.int64), 10_000)
+    assert set(np.unique(code)) == {2, 3, 4}
+    dates = np.datetime64("2014-12-31") + days.astype("timedelta64[D]")
+    assert dates.min() >= np.datetime64("2019-01-01") and dates.max() <= np.datetime64("2025-10-31")
+    assert (dates == np.datetime64("2020-12-31")).any()  # the patch dated on the cut-off day
+    assert (dates >= np.datetime64("2025-01-01")).any()  # clearings only the alerts see
+    # the tiles hold the same alerts
+    tiles = sorted(small.alert_tiles.glob("gfw_integrated_alerts_r*_c*.tif"))
+    assert len(tiles) == 4 and sum(int((read_band(t) > 0).sum()) for t in tiles) == int((a > 0).sum())
+    readme = (small.root / "README.md").read_text(encoding="utf-8")
+    assert "gfw_integrated_alerts.tif" in readme and "NOT real alerts" in readme
+    # alerts follow the Hansen loss of 2019-2024 (by pixel centre): most recent loss pixels are alerted
+    loss = read_band(small.loss_year)
+    rows = np.minimum(((np.arange(a.shape[0]) + 0.5) * 0.0001 / PIXEL_SIZE).astype(int), loss.shape[0] - 1)
+    cols = np.minimum(((np.arange(a.shape[1]) + 0.5) * 0.0001 / PIXEL_SIZE).astype(int), loss.shape[1] - 1)
+    under = loss[np.ix_(rows, cols)]
+    recent = (under >= 19) & (under <= 24)
+    assert 0.75 < (a[recent] > 0).mean() < 1.0
+    year = (dt.date(2014, 12, 31) + dt.timedelta(days=int(days[0]))).year
+    assert 2019 <= year <= 2025

@@ -7,13 +7,20 @@ Used to prove that a restructuring changes no figure, bit for bit:
     python tools/compare_outputs.py compare /tmp/before /tmp/after
 
 The runs go through the command line (``python -m pipeline``), so the same script drives any
-version. They cover the synthetic sample (``make run``'s job, plus a second forest definition)
-and, when ``../shared/real-data`` is present, the real Hansen clips and plots. ``compare`` reads
-every GeoPackage and CSV of both snapshots and compares every layer, column and geometry exactly
-(NaN equals NaN; ``--tolerance`` to allow rounding), rows matched by ``source_row`` where a layer
-has one (a screening writes its rows in location order); it ignores what is meant to differ
-between runs: times, the absolute paths of the inputs and outputs, and ``screen_key`` (a hash
-that includes the code's version). It exits 1 and lists the differences when there are any.
+version. They cover the synthetic sample (``make run``'s job without its alert products, the
+same with a second forest definition, and — when the sample config has alert products — the job
+as it is, ``sample_alerts``) and, when ``../shared/real-data`` is present, the real Hansen clips
+and plots. ``compare`` reads every GeoPackage and CSV of both snapshots and compares every
+layer, column and geometry exactly (NaN equals NaN; ``--tolerance`` to allow rounding), rows
+matched by ``source_row`` where a layer has one (a screening writes its rows in location order);
+it ignores what is meant to differ between runs: times, the absolute paths of the inputs and
+outputs, and ``screen_key`` (a hash that includes the code's version). It exits 1 and lists the
+differences when there are any.
+
+It compares values, not their storage: a date stored as text or as a GeoPackage DATE, a flag as
+0/1 or a boolean, an empty geometry or a NULL one are the same. What only the newer snapshot
+has — a column, a layer, a metadata key, a file — is listed as an addition, not a difference:
+a change may add outputs, never alter or lose one. QGIS's ``layer_styles`` table is not compared.
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ IGNORED_KEYS = {
     "inputs",
 }
 IGNORED_COLUMNS = {"screen_key", "row_digest"}
+#: Tables that hold no figure.
+IGNORED_LAYERS = {"layer_styles"}
 
 
 def _cli(*args: str) -> None:
@@ -54,23 +63,41 @@ def _cli(*args: str) -> None:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
 
 
-def _sample_config(out: Path, name: str, screening: dict) -> Path:
+def _sample_config(out: Path, name: str, screening: dict, alerts: bool = False) -> Path:
+    """``make run``'s job with its paths made absolute; without its alert products unless ``alerts``
+    (so that the runs of older versions, which had none, stay comparable)."""
     import yaml
 
     cfg = yaml.safe_load((REPO / "configs" / "sample.yaml").read_text())
     base = REPO / "configs"
     cfg["plots"]["path"] = str((base / cfg["plots"]["path"]).resolve())
-    for key in ("loss_year", "tree_cover"):
-        cfg["rasters"][key] = str((base / cfg["rasters"][key]).resolve())
+    products = [cfg["rasters"]] if "rasters" in cfg else list(cfg["datasets"].values())
+    for product in products:
+        for key in ("loss_year", "tree_cover", "datamask", "forest_mask", "alerts", "confidence_layer"):
+            if product.get(key):
+                product[key] = str((base / product[key]).resolve())
+    if "datasets" in cfg and not alerts:
+        cfg["datasets"] = {k: v for k, v in cfg["datasets"].items() if v.get("kind") != "alerts"}
     cfg["screening"].update(screening)
     cfg["output"] = {"path": str(out / f"{name}.gpkg"), "overwrite": True}
     b = cfg["baseline"]
     b["output"] = str(out / f"{name}_baseline.gpkg")
     for section in ("regions", "deliveries"):
         b[section]["path"] = str((base / b[section]["path"]).resolve())
+    if cfg.get("report"):
+        cfg["report"]["out"] = str(out / f"{name}_{Path(cfg['report']['out']).name}")
+    for export in cfg.get("exports") or []:
+        export["out"] = str(out / f"{name}_{Path(export['out']).name}")
     path = out / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(cfg))
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+def _sample_has_alerts() -> bool:
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "configs" / "sample.yaml").read_text())
+    return any(v.get("kind") == "alerts" for v in (cfg.get("datasets") or {}).values())
 
 
 def snapshot(out: Path) -> None:
@@ -80,6 +107,8 @@ def snapshot(out: Path) -> None:
     if not (SAMPLE / ".complete").exists():
         raise SystemExit(f"{SAMPLE}: no sample; run `make sample` first")
     _cli("run", "--config", str(_sample_config(out, "sample", {})))
+    if _sample_has_alerts():
+        _cli("run", "--config", str(_sample_config(out, "sample_alerts", {}, alerts=True)))
     _cli(
         "run",
         "--config",
@@ -157,7 +186,19 @@ def _frames(path: Path) -> dict[str, object]:
     return out
 
 
-def _compare_frames(a, b, where: str, tolerance: float = 0.0) -> list[str]:
+def _text(value) -> str:
+    """A cell as text, whatever its storage: a date read as text, a date or a midnight timestamp
+    all read 2025-03-01."""
+    import datetime
+
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time(0):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _compare_frames(a, b, where: str, added: list[str], tolerance: float = 0.0) -> list[str]:
     import numpy as np
     import pandas as pd
 
@@ -171,34 +212,36 @@ def _compare_frames(a, b, where: str, tolerance: float = 0.0) -> list[str]:
         da = {k: "" if pd.isna(v) else str(v) for k, v in zip(a["key"], a["value"]) if k not in IGNORED_KEYS}
         db = {k: "" if pd.isna(v) else str(v) for k, v in zip(b["key"], b["value"]) if k not in IGNORED_KEYS}
         for k in sorted(set(da) | set(db)):
-            if da.get(k) != db.get(k):
+            if k not in da:
+                added.append(f"{where}: metadata {k} = {db[k][:80]!r}")
+            elif da.get(k) != db.get(k):
                 problems.append(f"{where}: metadata {k}: {da.get(k)!r} != {db.get(k)!r}")
         return problems
     ca = [c for c in a.columns if c not in IGNORED_COLUMNS]
     cb = [c for c in b.columns if c not in IGNORED_COLUMNS]
-    if ca != cb:
-        problems.append(
-            f"{where}: columns differ: only before {sorted(set(ca) - set(cb))}, "
-            f"only after {sorted(set(cb) - set(ca))}, order same: {sorted(ca) == sorted(cb)}"
-        )
+    if set(ca) - set(cb):
+        problems.append(f"{where}: columns only before: {sorted(set(ca) - set(cb))}")
+    if set(cb) - set(ca):
+        added.append(f"{where}: columns {sorted(set(cb) - set(ca))}")
+    if [c for c in ca if c in cb] != [c for c in cb if c in ca]:
+        problems.append(f"{where}: the columns are in another order")
     if len(a) != len(b):
         return problems + [f"{where}: {len(a)} rows != {len(b)} rows"]
     for c in [c for c in ca if c in cb]:
         x, y = a[c], b[c]
         if c == "geometry" or getattr(x, "dtype", None) == "geometry":
-            same = np.array(
-                [
-                    (g is None and h is None) or (g is not None and h is not None and g.wkb == h.wkb)
-                    for g, h in zip(x, y)
-                ]
-            )
+
+            def blank(g):  # missing or empty: how an empty geometry is stored changed, not what it is
+                return g is None or g.is_empty
+
+            same = np.array([(blank(g) and blank(h)) or (not blank(g) and g.wkb == h.wkb) for g, h in zip(x, y)])
         elif pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
             xv = x.to_numpy(dtype="float64", na_value=np.nan)
             yv = y.to_numpy(dtype="float64", na_value=np.nan)
             same = (np.abs(xv - yv) <= tolerance) | (np.isnan(xv) & np.isnan(yv))
         else:
             xs, ys = x.astype(object).where(x.notna(), None), y.astype(object).where(y.notna(), None)
-            same = np.array([str(p) == str(q) for p, q in zip(xs, ys)])
+            same = np.array([_text(p) == _text(q) for p, q in zip(xs, ys)])
         if not same.all():
             i = int(np.flatnonzero(~same)[0])
             problems.append(
@@ -211,20 +254,25 @@ def _compare_frames(a, b, where: str, tolerance: float = 0.0) -> list[str]:
 def compare(a: Path, b: Path, tolerance: float = 0.0) -> int:
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.suffix in (".gpkg", ".csv"))
     other = sorted(p.relative_to(b) for p in b.rglob("*") if p.suffix in (".gpkg", ".csv"))
-    problems = [f"only in {b}: {f}" for f in other if f not in files]
+    added = [f"file {f}" for f in other if f not in files]
+    problems = []
     for f in files:
         if not (b / f).exists():
             problems.append(f"only in {a}: {f}")
             continue
         fa, fb = _frames(a / f), _frames(b / f)
-        for layer in sorted(set(fa) | set(fb)):
-            if layer not in fa or layer not in fb:
-                problems.append(f"{f}: layer {layer} only in {'after' if layer in fb else 'before'}")
-                continue
-            problems += _compare_frames(fa[layer], fb[layer], f"{f}:{layer}", tolerance)
+        for layer in sorted((set(fa) | set(fb)) - IGNORED_LAYERS):
+            if layer not in fb:
+                problems.append(f"{f}: layer {layer} only before")
+            elif layer not in fa:
+                added.append(f"{f}: layer {layer}")
+            else:
+                problems += _compare_frames(fa[layer], fb[layer], f"{f}:{layer}", added, tolerance)
+    for p in added:
+        print(f"added: {p}")
     for p in problems:
         print(p)
-    print(json.dumps({"files": len(files), "differences": len(problems)}))
+    print(json.dumps({"files": len(files), "differences": len(problems), "additions": len(added)}))
     return 1 if problems else 0
 
 

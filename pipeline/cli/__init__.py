@@ -10,12 +10,14 @@ problem); 1 any other failure; 3 (``validate`` only) some plots have errors.
 from __future__ import annotations
 
 import logging
+import os
+import shlex
 import sys
 
 import click
 
 from ..errors import CacaoScreenError
-from . import baseline, fetch, sample, screen, validate  # noqa: F401 - each registers its command
+from . import baseline, export, fetch, report, sample, screen, validate  # noqa: F401 - each registers its command
 from .app import cli
 
 log = logging.getLogger("pipeline")
@@ -23,8 +25,26 @@ log = logging.getLogger("pipeline")
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the exit code."""
+    # Worker processes (spawned) inherit the environment, not the warning hook of app.py: their
+    # library warnings stay silent rather than print site-packages paths.
+    saved = os.environ.get("PYTHONWARNINGS")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
     try:
-        rv = cli.main(args=argv, prog_name="cacao-screen", standalone_mode=False)
+        return _main(argv)
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONWARNINGS", None)
+
+
+def _main(argv: list[str] | None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        rv = cli.main(
+            args=args,
+            prog_name="cacao-screen",
+            standalone_mode=False,
+            obj={"command": shlex.join(["cacao-screen", *args])},  # recorded in the outputs' provenance
+        )
         return rv if isinstance(rv, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
+from pathlib import Path
 
 import click
 
@@ -16,6 +18,19 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
     logging.getLogger("pipeline").setLevel(level)
+    warnings.showwarning = show_library_warning
+
+
+def show_library_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library's warning (numpy, shapely, GDAL...) as one line of the log, naming the library, not its
+    source file: nothing with a site-packages path reaches the user; with -q, nothing at all.
+    The full location is logged with -vv."""
+    parts = Path(str(filename)).parts
+    package = parts[parts.index("site-packages") + 1] if "site-packages" in parts[:-1] else Path(str(filename)).stem
+    library = package.split(".")[0].lstrip("_") or "python"
+    text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
+    log.warning("%s says: %s (a %s; rerun with -vv for where)", library, text, category.__name__)
+    log.debug("%s:%s: %s: %s", filename, lineno, category.__name__, message)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -82,3 +97,10 @@ def progress_wanted(ctx: click.Context) -> bool:
 
 def quiet(ctx: click.Context) -> bool:
     return bool(ctx.find_root().obj.get("quiet"))
+
+
+def invocation(ctx: click.Context, config_path=None):
+    """How this command was started (:class:`pipeline.job.Invocation`), for the provenance."""
+    from ..job import Invocation
+
+    return Invocation(command=str(ctx.find_root().obj.get("command", "")), config_path=config_path)

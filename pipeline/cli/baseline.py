@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..config import BaselineConfig, DatasetConfig, ExecutionConfig, set_dotted, validate_model
-from .app import cli, progress_wanted, quiet, verbosity_options
+from .app import cli, invocation, progress_wanted, quiet, verbosity_options
 from .options import BASELINE_OPTIONS, EXECUTION_OPTIONS, apply, given
 
 BASELINE_EPILOG = """\b
@@ -97,6 +97,7 @@ def baseline(
         rasters=rasters,
         execution=validate_model(ExecutionConfig, {k.split(".")[1]: v for k, v in execution.items()}, "command line"),
         progress=progress_wanted(ctx),
+        invocation=invocation(ctx),
     )
     if not quiet(ctx):
         print_baseline_summary(result)
@@ -148,6 +149,14 @@ def print_baseline_summary(result) -> None:
         c = layers["status_changes"]["change"].value_counts()
         click.echo(
             f"  since the previous screening: {int(c.get('status_changed', 0))} status changes, "
-            f"{int(c.get('new', 0))} new, {int(c.get('gone', 0))} gone plots  [layer status_changes]"
+            + (f"{int(c.get('new_alerts', 0))} with new alerts, " if "new_alerts" in layers["status_changes"] else "")
+            + f"{int(c.get('new', 0))} new, {int(c.get('gone', 0))} gone plots  [layer status_changes]"
             + (f"; new loss year(s): {', '.join(map(str, result.new_years))}" if result.new_years else "")
+        )
+    if "alerts_by_month" in layers:
+        t = layers["alerts_by_month"]
+        nat = t[t["group_by"] == "all"]
+        click.echo(
+            f"  alerts after the cut-off {result.metadata.get('cutoff_date', '')}: {nat['alert_ha'].sum():.2f} ha "
+            f"in {nat['month'].nunique()} month(s) on assessed plots  [layer alerts_by_month]"
         )

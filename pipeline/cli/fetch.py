@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 import click
 
-from ..config import PlotsConfig, validate_model
+from ..config import ALERT_PRESETS, PlotsConfig, validate_model
 from ..vocab import HANSEN_LAYERS
 from .app import cli, progress_wanted, quiet, verbosity_options
+
+HANSEN_VERSION = "GFC-2024-v1.12"
+#: The environment variable holding a Global Forest Watch Data API key.
+GFW_KEY_VARIABLE = "GFW_DATA_API_KEY"
 
 
 @cli.command("fetch-tiles")
@@ -22,13 +28,18 @@ from .app import cli, progress_wanted, quiet, verbosity_options
 @click.option("--layer", default=None, help="Layer of the plots file.")
 @click.option(
     "--product",
-    type=click.Choice(["hansen"]),
+    type=click.Choice(["hansen", *ALERT_PRESETS]),
     default="hansen",
     show_default=True,
-    help="The product whose tiles to fetch.",
+    help="The product whose tiles to fetch: Hansen GFC, or an alert product from Global Forest Watch's Data API "
+    "(its date_conf tiles; read them with the alert encoding of the same name).",
 )
 @click.option(
-    "--version", "version", default="GFC-2024-v1.12", show_default=True, help="The release, as in its file names."
+    "--version",
+    "version",
+    default=None,
+    help=f"The release, as in its file names (Hansen), or the GFW dataset version (v20251020, latest: "
+    f"downloaded again on every run).  [default: {HANSEN_VERSION} for hansen, latest for alerts]",
 )
 @click.option(
     "--layers",
@@ -39,14 +50,28 @@ from .app import cli, progress_wanted, quiet, verbosity_options
 @click.option(
     "--dest",
     type=click.Path(path_type=Path),
-    default=Path("data/raw/hansen"),
-    show_default=True,
-    help="Folder to download into; files already there are kept.",
+    default=None,
+    help="Folder to download into; files already there are kept (but for version latest).  "
+    "[default: data/raw/<product>]",
 )
 @click.option(
     "--base-url",
     default=None,
-    help="Folder holding the releases.  [default: the University of Maryland's public bucket]",
+    help="Folder holding the Hansen releases, or GFW's Data API.  [default: the University of Maryland's "
+    "public bucket; https://data-api.globalforestwatch.org]",
+)
+@click.option(
+    "--url-template",
+    default=None,
+    metavar="URL",
+    help="Fetch any product tiled in 10° tiles from this address, {tile} standing for the tile's name "
+    "(10S_080W), e.g. https://example.org/alerts/alerts_{tile}.tif; the file keeps the URL's file name.",
+)
+@click.option(
+    "--api-key",
+    default=None,
+    help=f"Key for GFW's Data API, sent as x-api-key (GFW issues keys to registered users).  "
+    f"[default: ${GFW_KEY_VARIABLE}]",
 )
 @click.option(
     "--retries",
@@ -58,12 +83,15 @@ from .app import cli, progress_wanted, quiet, verbosity_options
 @click.option("--dry-run", is_flag=True, help="Only list the tiles needed and whether they are present.")
 @verbosity_options
 @click.pass_context
-def fetch_tiles(ctx, plots_path, layer, product, version, layers, dest, base_url, retries, dry_run):
+def fetch_tiles(
+    ctx, plots_path, layer, product, version, layers, dest, base_url, url_template, api_key, retries, dry_run
+):
     """Download the 10° tiles that the plots need, only the missing ones.
 
     Transfers resume where they stopped, are retried, checked against the size (and the MD5 the
     server publishes, where it does), and only appear under their final name when complete.
-    Afterwards, point --loss-year and --tree-cover (or a config's datasets) at DEST.
+    Afterwards, point --loss-year and --tree-cover (or a config's datasets) at DEST; for alerts,
+    --alerts DEST (gfw_integrated) or a dataset of kind alerts with the product's encoding.
     """
     from ..job import run_fetch_tiles
 
@@ -74,6 +102,24 @@ def fetch_tiles(ctx, plots_path, layer, product, version, layers, dest, base_url
             f"unknown layer(s) {', '.join(unknown)}; Hansen layers are {', '.join(HANSEN_LAYERS)}",
             param_hint="--layers",
         )
+    for option, value in (("--base-url", base_url), ("--url-template", url_template)):
+        if value is None:
+            continue
+        url = urlparse(value)
+        if url.scheme not in ("http", "https", "ftp", "file") or (url.scheme != "file" and not url.netloc):
+            raise click.BadParameter(
+                f"{value!r} is not a URL: give an address such as "
+                "https://storage.googleapis.com/earthenginepartners-hansen (or file:///data/mirror for a local copy)",
+                param_hint=option,
+            )
+    if url_template is not None and "{tile}" not in url_template:
+        raise click.BadParameter("the template must name the tile with {tile}", param_hint="--url-template")
+    if url_template is not None and product == "hansen":
+        product = "url"  # the template is the product
+    if version is None:
+        version = HANSEN_VERSION if product == "hansen" else "latest"
+    if dest is None:
+        dest = Path("data/raw") / product
     plots = validate_model(PlotsConfig, {"path": plots_path, "layer": layer}, "command line")
     n_tiles, results = run_fetch_tiles(
         plots,
@@ -84,6 +130,9 @@ def fetch_tiles(ctx, plots_path, layer, product, version, layers, dest, base_url
         retries=retries,
         progress=progress_wanted(ctx),
         dry_run=dry_run,
+        product=product,
+        api_key=api_key or os.environ.get(GFW_KEY_VARIABLE) or None,
+        url_template=url_template,
     )
     if not quiet(ctx):
         for r in results:

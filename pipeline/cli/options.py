@@ -23,7 +23,7 @@ import click
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from ..config import BaselineConfig, QCConfig, RunConfig, ScreeningConfig
+from ..config import BaselineConfig, ExportConfig, QCConfig, ReportConfig, RunConfig, ScreeningConfig
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,15 @@ class Option:
     @property
     def config_key(self) -> str:
         """The key as written in a job config file."""
-        return self.key if self.root is RunConfig else f"baseline.{self.key}"
+        return CONFIG_PREFIX.get(self.root, "") + self.key
+
+
+#: Where a command's own model sits in a job config file.
+CONFIG_PREFIX: dict[type[BaseModel], str] = {
+    BaselineConfig: "baseline.",
+    ExportConfig: "exports[].",
+    ReportConfig: "report.",
+}
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:
@@ -130,7 +138,11 @@ def _click_type(field: FieldInfo) -> Any:
 
 
 def _is_list(field: FieldInfo) -> bool:
-    return typing.get_origin(field.annotation) is list
+    ann = field.annotation
+    args = [a for a in typing.get_args(ann) if a is not type(None)]
+    if typing.get_origin(ann) in (typing.Union, types.UnionType) and len(args) == 1:
+        ann = args[0]
+    return typing.get_origin(ann) is list
 
 
 def make_option(opt: Option, *, required: bool = False, help_prefix: str = "") -> Callable:
@@ -194,6 +206,12 @@ RASTER_OPTIONS = [
     Option("rasters.datamask", "--datamask", metavar="SPEC"),
     Option("rasters.last_year", "--last-year", metavar="YEAR"),
 ]
+#: ``screen --alerts``: one GFW integrated-alerts product (``run`` takes the ``datasets:`` form).
+ALERT_OPTIONS = [
+    Option("alerts.path", "--alerts", metavar="SPEC"),
+    Option("alerts.min_confidence", "--alerts-min-confidence"),
+    Option("alerts.forest_mask", "--alerts-forest-mask", metavar="SPEC"),
+]
 
 
 def section_options(
@@ -208,7 +226,7 @@ def section_options(
         if name in special:
             out.append(special[name])
             continue
-        key, flag = f"{section}.{name}", "--" + name.replace("_", "-")
+        key, flag = f"{section}.{name}" if section else name, "--" + name.replace("_", "-")
         if field.annotation is bool:
             on = bool(field.default)
             out.append(
@@ -226,9 +244,19 @@ def section_options(
 
 
 def _metavar(name: str, field: FieldInfo) -> str | None:
+    if name.endswith("_date"):
+        return "YYYY-MM-DD"
     if _click_type(field) not in (int, float):
         return None
-    units = (("_pct", "PCT"), ("_threshold", "PCT"), ("_ha", "HA"), ("_year", "YEAR"), ("_share", "SHARE"), ("_m", "M"))
+    units = (
+        ("_pct", "PCT"),
+        ("_threshold", "PCT"),
+        ("_ha", "HA"),
+        ("_year", "YEAR"),
+        ("_share", "SHARE"),
+        ("_mb", "MB"),
+        ("_m", "M"),
+    )
     for suffix, metavar in units:
         if name.endswith(suffix):
             return metavar
@@ -259,16 +287,38 @@ EXECUTION_OPTIONS = [
     Option("execution.chunk_plots", "--chunk-plots", metavar="N"),
 ]
 #: ``screen``: the whole job from flags.
-SCREEN_OPTIONS = [*PLOT_OPTIONS, *RASTER_OPTIONS, *SCREENING_OPTIONS, *QC_OPTIONS, *OUTPUT_OPTIONS, *EXECUTION_OPTIONS]
-#: ``run``: flags override the config file (the plots and rasters come from the file, but for
-#: the plots' reading settings and the last loss year).
+SCREEN_OPTIONS = [
+    *PLOT_OPTIONS,
+    *RASTER_OPTIONS,
+    *ALERT_OPTIONS,
+    *SCREENING_OPTIONS,
+    *QC_OPTIONS,
+    *OUTPUT_OPTIONS,
+    *EXECUTION_OPTIONS,
+]
+#: ``run``: flags override the config file (the plots, rasters and alerts come from the file, but
+#: for the plots' reading settings and the last loss year).
 RUN_OPTIONS = [
     o
     for o in SCREEN_OPTIONS
-    if o.key != "plots.path" and not (o.key.startswith("rasters.") and o.key != "rasters.last_year")
+    if o.key != "plots.path"
+    and not (o.key.startswith("rasters.") and o.key != "rasters.last_year")
+    and not o.key.startswith("alerts.")
 ]
 #: ``validate``: the plots and the quality control.
 VALIDATE_OPTIONS = [o for o in [*PLOT_OPTIONS, *QC_OPTIONS] if o.key != "plots.path"]
+
+#: ``export``: every field of an export (``exports`` of a job config).
+EXPORT_OPTIONS = section_options(
+    "",
+    ExportConfig,
+    {"out": Option("out", "--out", ExportConfig, metavar="PATH")},
+    root=ExportConfig,
+)
+#: ``report``: every field of the report (``report`` of a job config).
+REPORT_OPTIONS = section_options(
+    "", ReportConfig, {"out": Option("out", "--out", ReportConfig, metavar="PATH")}, root=ReportConfig
+)
 
 BASELINE_OPTIONS = [
     Option("output", "--out", BaselineConfig, metavar="PATH"),
@@ -314,13 +364,24 @@ def options_table() -> str:
         _HEAD,
         *screen_rows,
         "",
-        "`run --config FILE` takes every option above but `--plots` and the raster layers, which come "
-        "from the file; a flag given overrides the file. `validate` takes the plots and `qc` options.",
+        "`run --config FILE` takes every option above but `--plots`, the raster layers and the alerts, "
+        "which come from the file (alert products: `datasets:`, see [data.md](data.md#deforestation-alerts)); "
+        "a flag given overrides the file. `validate` takes the plots and `qc` options.",
         "",
         "#### `baseline`",
         "",
         _HEAD,
         *(_row(o) for o in BASELINE_OPTIONS),
+        "",
+        "#### `export`",
+        "",
+        _HEAD,
+        *(_row(o) for o in EXPORT_OPTIONS),
+        "",
+        "#### `report`",
+        "",
+        _HEAD,
+        *(_row(o) for o in REPORT_OPTIONS),
     ]
     return "\n".join(parts) + "\n"
 

@@ -20,7 +20,12 @@ from .app import cli, progress_wanted, quiet, verbosity_options
 )
 @click.option("--seed", type=int, default=None, help="Random seed.  [default: 20201231]")
 @click.option(
-    "--plots", "n_plots", type=click.IntRange(min=1), default=2000, show_default=True, help="Number of (normal) plots."
+    "--plots",
+    "n_plots",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="Number of (normal) plots (at most 12,184: they are placed without overlap).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace the folder if it already holds a sample.")
 @verbosity_options
@@ -31,8 +36,13 @@ def sample(ctx, out, seed, n_plots, overwrite):
     The data is made up (seeded random fields shaped like the real product); it exists so that the
     pipeline can be run and checked end to end without downloading anything.
     """
-    from ..sample import DEFAULT_SEED, generate_sample
+    from ..sample import DEFAULT_SEED, generate_sample, max_plots
 
+    if n_plots > max_plots():
+        raise click.BadParameter(
+            f"{n_plots:,} plots do not fit in the sample's window without overlapping: at most {max_plots():,}",
+            param_hint="--plots",
+        )
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise OutputError(f"{out}: folder exists and is not empty; pass --overwrite to replace it")
     paths = generate_sample(

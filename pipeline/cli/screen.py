@@ -7,18 +7,13 @@ from pathlib import Path
 import click
 
 from ..config import build_config, load_config, set_dotted
-from .app import cli, progress_wanted, quiet, verbosity_options
+from ..vocab import STATUS_MEANINGS
+from .app import cli, invocation, progress_wanted, quiet, verbosity_options
 from .baseline import print_baseline_summary
+from .export import print_export_summary
 from .options import RUN_OPTIONS, SCREEN_OPTIONS, apply, given
 
-SCREEN_HELP_EPILOG = """\b
-Status values:
-  deforestation_free      no forest loss after the reference year
-  review                  some loss after it, at most --review-max-ha (check imagery)
-  deforestation_detected  more loss than that
-  not_assessed            less than --min-data-coverage-pct of the plot over valid data
-  invalid                 the geometry cannot be screened (see status_reason)
-"""
+SCREEN_HELP_EPILOG = "\b\nStatus values:\n" + "".join(f"  {s:<24}{m}\n" for s, m in STATUS_MEANINGS.items())
 
 
 @cli.command(epilog=SCREEN_HELP_EPILOG)
@@ -26,11 +21,12 @@ Status values:
 @verbosity_options
 @click.pass_context
 def screen(ctx: click.Context, **kwargs) -> None:
-    """Screen the plots in --plots against a loss-year and a tree-cover raster."""
+    """Screen the plots in --plots against a loss-year and a tree-cover raster (and, with --alerts,
+    Global Forest Watch's integrated deforestation alerts dated after --cutoff-date)."""
     data: dict = {}
     for key, value in given(SCREEN_OPTIONS, kwargs).items():
         set_dotted(data, key, value)
-    run_job(ctx, build_config(data, "command line"))
+    run_job(ctx, build_config(data, "command line"), invocation(ctx))
 
 
 @cli.command(epilog=SCREEN_HELP_EPILOG)
@@ -46,20 +42,26 @@ def screen(ctx: click.Context, **kwargs) -> None:
 @click.pass_context
 def run(ctx: click.Context, config_path: Path, **kwargs) -> None:
     """Run a screening job described by a YAML config; flags override the file."""
-    run_job(ctx, load_config(config_path, given(RUN_OPTIONS, kwargs, absolute_paths=True)))
+    run_job(
+        ctx, load_config(config_path, given(RUN_OPTIONS, kwargs, absolute_paths=True)), invocation(ctx, config_path)
+    )
 
 
-def run_job(ctx: click.Context, cfg) -> None:
+def run_job(ctx: click.Context, cfg, started_as) -> None:
     from ..job import run as run_screening
 
-    result = run_screening(cfg, progress=progress_wanted(ctx))
+    result = run_screening(cfg, progress=progress_wanted(ctx), invocation=started_as)
     if not quiet(ctx):
-        print_summary(result, cfg.output.path, cfg.screening.reference_year)
+        print_summary(result, cfg.output.path, cfg.screening.reference_year, cfg.screening.cutoff)
         if result.baseline is not None:
             print_baseline_summary(result.baseline)
+        for export in result.exports:
+            print_export_summary(export)
+        if result.report is not None:
+            click.echo(f"Report -> {result.report}")
 
 
-def print_summary(result, out_path: Path, reference_year: int) -> None:
+def print_summary(result, out_path: Path, reference_year: int, cutoff=None) -> None:
     s = result.summary()
     n = int(s.loc["total", "plots"])
     click.echo(f"Screened {n} plots -> {out_path}")
@@ -68,6 +70,12 @@ def print_summary(result, out_path: Path, reference_year: int) -> None:
         if status == "total":
             click.echo("-" * 72)
         click.echo(f"{status:<24}{int(row['plots']):>8}{row['area_ha']:>14.2f}{row['loss_after_ref_ha']:>26.2f}")
+    for name in result.alert_products:
+        plots, ha, detected, review, unassessed = result.alert_summary(name)
+        click.echo(
+            f"Alerts after the cut-off {cutoff} ({name}): {plots} plots, {ha:.2f} ha; "
+            f"{detected} detected, {review} review, {unassessed} not assessed by it  [layer alerts_by_month]"
+        )
     if result.reused:
         click.echo(f"Incremental: {result.reused} unchanged plots reused, {n - result.reused} screened")
     counts = result.issue_counts

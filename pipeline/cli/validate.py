@@ -8,7 +8,7 @@ import click
 
 from ..config import PlotsConfig, QCConfig, load_config, set_dotted, validate_model
 from ..vocab import EXIT_PLOT_ERRORS
-from .app import cli, quiet, verbosity_options
+from .app import cli, invocation, quiet, verbosity_options
 from .options import VALIDATE_OPTIONS, apply, given
 
 VALIDATE_HELP_EPILOG = """\b
@@ -76,7 +76,14 @@ def validate(
         set_dotted(data, key, value)
     plots_cfg = validate_model(PlotsConfig, data["plots"], "command line")
     qc = validate_model(QCConfig, data["qc"], "command line")
-    result = run_validate(plots_cfg, qc, bounds=tuple(bounds) if bounds else None, out=out, overwrite=overwrite)
+    result = run_validate(
+        plots_cfg,
+        qc,
+        bounds=tuple(bounds) if bounds else None,
+        out=out,
+        overwrite=overwrite,
+        invocation=invocation(ctx, config_path),
+    )
     if not quiet(ctx):
         click.echo(format_summary(result, str(plots_cfg.path)))
         if out is not None:

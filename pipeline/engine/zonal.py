@@ -80,17 +80,20 @@ class Task:
     margin: int
     product: Any  # a ProductSource (picklable, to be sent to worker processes)
     forest: ForestDefinition
+    statistics: Any = None  # what to compute (see measure_product); None: plot_statistics
 
 
-def measure_task(task: Task) -> PlotStats:
-    """Read each partition's window of every layer once, then compute every plot's areas."""
+def measure_task(task: Task) -> Any:
+    """Read each partition's window of every layer once, then compute every plot's areas (a
+    :class:`.stats.PlotStats`, or what ``task.statistics`` computes)."""
     tune_allocator()  # in worker processes too
     m = task.margin
     windows = [(r0 - m, c0 - m, h + 2 * m, w + 2 * m) for r0, c0, h, w in task.windows]
     layers = [{key: layer.read_raw(*win) for key, layer in task.product.layers.items()} for win in windows]
     cov = coverage_fractions(task.geoms, task.product.grid)
     window_of_plot = np.repeat(np.arange(len(windows)), task.sizes)
-    return plot_statistics(
+    statistics = task.statistics or plot_statistics
+    return statistics(
         cov, len(task.geoms), task.product.grid, windows, layers, task.product.spec, task.forest, window_of_plot
     )
 
@@ -103,16 +106,21 @@ def measure_product(
     *,
     progress: bool = False,
     client: Any = None,
+    statistics: Any = None,
     large_progress: bool | None = None,
-) -> PlotStats:
+) -> Any:
     """Per-plot areas (m²) of one product for every geometry (None: not measured, all zeros).
 
     The tasks run on ``execution``'s scheduler, or on ``client`` (a ``distributed.Client``) when
-    one is given. ``progress`` shows a bar; ``large_progress`` (default: ``progress``) one for
-    each large plot, window by window."""
+    one is given. ``statistics`` computes each batch's figures: by default the loss figures
+    (:func:`.stats.plot_statistics`, returning :class:`.stats.PlotStats`); an alert product
+    passes an :class:`.alerts.AlertStatistics` (a callable with the same arguments and a
+    ``zeros(n)`` method). ``progress`` shows a bar; ``large_progress`` (default: ``progress``) one
+    for each large plot, window by window (loss figures only: with ``statistics``, a large plot is
+    measured whole)."""
     n = len(geoms)
     spec = product.spec
-    stats = PlotStats.zeros(n, len(spec.years))
+    stats = statistics.zeros(n) if statistics is not None else PlotStats.zeros(n, len(spec.years))
     ok = np.flatnonzero([g is not None for g in geoms])
     if not len(ok):
         return stats
@@ -121,7 +129,7 @@ def measure_product(
     grid = product.grid
     pix = pixel_bounds(shapely.bounds(geoms[ok]), grid)
     cells = (pix[:, 2] - pix[:, 0]) * (pix[:, 3] - pix[:, 1] + 1)
-    large = cells > LARGE_PLOT_CELLS
+    large = cells > LARGE_PLOT_CELLS if statistics is None else np.zeros(len(cells), dtype=bool)
     if large.any():  # measured window by window, after the others
         ok, big, pix, cells = ok[~large], ok[large], pix[~large], cells[~large]
     groups = partition(pix)
@@ -140,6 +148,7 @@ def measure_product(
                 margin,
                 product,
                 forest,
+                statistics,
             )
         )
     log.info(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import errno
 from pathlib import Path
 
 import pandas as pd
 
 from ..config import DeliveriesConfig
-from ..errors import DeliveriesError
+from ..errors import DeliveriesError, missing_file
 
 
 def read_deliveries(cfg: DeliveriesConfig) -> pd.DataFrame:
@@ -21,12 +22,14 @@ def read_deliveries(cfg: DeliveriesConfig) -> pd.DataFrame:
         with open(path, encoding="utf-8-sig", newline="") as f:
             head = f.read(64 * 1024)
     except FileNotFoundError:
-        raise DeliveriesError(f"{path}: deliveries file not found") from None
+        raise DeliveriesError(f"{path}: {missing_file(path, 'deliveries file')}") from None
     except UnicodeDecodeError as exc:
         raise DeliveriesError(
             f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as CSV UTF-8"
         ) from exc
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DeliveriesError(f"{path}: {missing_file(path, 'deliveries file')}") from None
         raise DeliveriesError(f"{path}: cannot read the deliveries file ({exc.strerror})") from exc
     if not head.strip():
         raise DeliveriesError(f"{path}: the deliveries file is empty")

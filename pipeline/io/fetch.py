@@ -87,17 +87,26 @@ def download(
     timeout: float = 60.0,
     progress: bool = False,
     validate: Callable[[Path], None] | None = _default_validate,
+    headers: dict[str, str] | None = None,
+    replace: bool = False,
 ) -> FetchResult:
-    """Download ``url`` to ``dest`` unless it is already there; see the module docstring."""
+    """Download ``url`` to ``dest`` unless it is already there; see the module docstring.
+
+    ``headers`` are sent with each request (an API key). ``replace`` downloads the file again
+    even when ``dest`` exists (a product that changes under one address, such as ``latest``): a
+    ``.part`` left by an earlier run is discarded, and ``dest`` is replaced only once the new file
+    is complete and checked."""
     dest = Path(dest)
-    if dest.exists():
+    if dest.exists() and not replace:
         return FetchResult(url, dest, "present", dest.stat().st_size)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
+    if replace:
+        part.unlink(missing_ok=True)  # it may hold yesterday's bytes of the same address
     last_error: Exception | None = None
     for attempt in range(1, retries + 2):
         try:
-            size, md5 = _fetch_into(url, part, timeout=timeout, progress=progress)
+            size, md5 = _fetch_into(url, part, timeout=timeout, progress=progress, headers=headers)
             if md5 is not None and _md5_of(part) != md5:
                 part.unlink()
                 raise _Retry("MD5 mismatch: the data received differs from what the server published")
@@ -136,10 +145,12 @@ class _Fatal(Exception):
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
-def _fetch_into(url: str, part: Path, *, timeout: float, progress: bool) -> tuple[int, str | None]:
+def _fetch_into(
+    url: str, part: Path, *, timeout: float, progress: bool, headers: dict[str, str] | None = None
+) -> tuple[int, str | None]:
     """One attempt: append to ``part`` from where it stops. Returns (total size, md5 or None)."""
     have = part.stat().st_size if part.exists() else 0
-    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
     if have:
         req.add_header("Range", f"bytes={have}-")
     try:
@@ -230,4 +241,55 @@ def fetch_hansen_tiles(
             )
             continue
         results.append(download(url, path, retries=retries, backoff=backoff, progress=progress))
+    return results
+
+
+def fetch_alert_tiles(
+    bounds,
+    *,
+    product: str,
+    version: str,
+    dest: str | Path,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    url_template: str | None = None,
+    retries: int = 5,
+    backoff: float = 1.0,
+    progress: bool = False,
+    dry_run: bool = False,
+) -> list[FetchResult]:
+    """Download the alert tiles that lon/lat ``bounds`` (n, 4) touch into ``dest``.
+
+    ``product`` is a GFW alert product (:data:`~.tiles.GFW_ALERT_DATASETS`), fetched from GFW's
+    Data API (``api_key`` sent as ``x-api-key``); or ``url_template`` gives each 10° tile's
+    address (``{tile}`` = ``10S_080W``). With ``version`` ``latest`` the tiles are downloaded again
+    on every run (the alerts change daily); other versions are kept once present."""
+    from .tiles import (
+        GFW_ALERT_DATASETS,
+        GFW_DATA_API,
+        gfw_alert_file_name,
+        gfw_alert_url,
+        template_file_name,
+        template_url,
+        tiles_for_bounds,
+    )
+
+    dest = Path(dest)
+    headers = {"x-api-key": api_key} if api_key else None
+    replace = url_template is None and version == "latest"
+    results = []
+    for tile in tqdm(tiles_for_bounds(bounds), desc="tiles", unit="file", disable=not progress or dry_run, leave=False):
+        if url_template is not None:
+            url, path = template_url(url_template, tile), dest / template_file_name(url_template, tile)
+        else:
+            dataset = GFW_ALERT_DATASETS[product]
+            url = gfw_alert_url(dataset, version, tile, base_url or GFW_DATA_API)
+            path = dest / gfw_alert_file_name(dataset, version, tile)
+        if dry_run:
+            size = path.stat().st_size if path.exists() else 0
+            results.append(FetchResult(url, path, "present" if path.exists() else "missing", size))
+            continue
+        results.append(
+            download(url, path, retries=retries, backoff=backoff, progress=progress, headers=headers, replace=replace)
+        )
     return results

@@ -136,10 +136,21 @@ def ogr_layer(path: Path, *, layer: str | None = None, vsi: str | None = None) -
         layers = [str(name) for name, _ in info_layers]
     except (DataSourceError, OSError) as exc:
         raise PlotsError(f"{path}: not a readable vector file ({exc})") from exc
+    except UnicodeDecodeError as exc:  # a layer name
+        raise PlotsError(f"{path}: {_not_utf8(path if vsi is None else None, exc)}") from None
     if vsi is not None and layer is not None and layer not in layers:
         layer = None  # the zip member was chosen by --layer
     if layer is None:
-        layer = "plots" if "plots" in layers else (layers[0] if layers else None)
+        spatial = [str(name) for name, kind in info_layers if kind]  # attribute tables have no geometry type
+        if "plots" in layers:
+            layer = "plots"
+        elif len(spatial) > 1:  # which one holds the plots cannot be guessed
+            raise PlotsError(
+                f"{path}: the file holds {len(spatial)} layers with geometries ({', '.join(spatial)}) and none "
+                "is called 'plots'; name the one to screen with --layer (plots.layer)"
+            )
+        else:
+            layer = spatial[0] if spatial else (layers[0] if layers else None)
         if len(layers) > 1:
             log.info("%s holds layers %s; reading %r (choose with --layer)", path, ", ".join(layers), layer)
     elif layer not in layers:
@@ -150,6 +161,8 @@ def ogr_layer(path: Path, *, layer: str | None = None, vsi: str | None = None) -
         driver = pyogrio.read_info(source, layer=layer).get("driver") or ""
     except (DataSourceError, DataLayerError, OSError) as exc:
         raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
+    except UnicodeDecodeError as exc:  # a field name
+        raise PlotsError(f"{path}: {_not_utf8(path if vsi is None else None, exc)}") from None
     return source, layer, driver
 
 
@@ -166,12 +179,17 @@ def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) ->
                 gdf = _read_ogr_lenient(source, layer, notes)
         except (DataSourceError, DataLayerError, OSError) as exc:
             raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
+        except UnicodeDecodeError as exc:
+            raise PlotsError(f"{path}: {_not_utf8(path if vsi is None else None, exc)}") from None
     for w in caught:
         log.debug("%s: GDAL: %s", path, w.message)
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
         raise PlotsError(f"{path}: layer {layer!r} has no geometry column")
     if driver == "GeoJSON" and vsi is None:
-        gdf = _recover_geojson(path, gdf, notes)
+        features = _json_features(path)
+        if features is not None and len(features) != len(gdf):  # GDAL skipped entries: read them all
+            gdf = _from_features(path, features, gdf, notes)
+        gdf = _recover_geojson(path, gdf, notes, features)
     return RawPlots(gdf, notes, driver)
 
 
@@ -211,6 +229,8 @@ def ogr_batches(path: Path, *, layer: str | None = None, batch_size: int = 65_53
         meta, reader = ctx.__enter__()
     except (DataSourceError, DataLayerError, OSError) as exc:
         raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise PlotsError(f"{path}: {_not_utf8(path, exc)}") from None
     try:
         geom_col = meta.get("geometry_name") or "wkb_geometry"
         if geom_col not in reader.schema.names:
@@ -233,10 +253,29 @@ def ogr_batches(path: Path, *, layer: str | None = None, batch_size: int = 65_53
                     yield batch.drop_columns([geom_col]), geoms, wkb, notes
             except (DataSourceError, DataLayerError, OSError) as exc:
                 raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
+            except UnicodeDecodeError as exc:
+                raise PlotsError(f"{path}: {_not_utf8(path, exc)}") from None
 
         yield OgrBatches(meta.get("crs"), fields, driver, batches())
     finally:
         ctx.__exit__(None, None, None)
+
+
+def _not_utf8(path: Path | None, exc: UnicodeDecodeError) -> str:
+    """Where a file that should be UTF-8 is not: its line and column, when the file can be read."""
+    where = ""
+    if path is not None and path.is_file():
+        raw = path.read_bytes()
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            line = raw.count(b"\n", 0, err.start) + 1
+            column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+            where = f" (byte 0x{raw[err.start]:02x} at line {line}, column {column})"
+    return (
+        f"the text of the file is not UTF-8{where}: {exc.reason}; GeoJSON and GeoPackage text is UTF-8 by "
+        "definition: save the file as UTF-8"
+    )
 
 
 def _read_ogr_lenient(source: str, layer: str, notes: ReadNotes) -> gpd.GeoDataFrame:
@@ -305,22 +344,73 @@ def geojson_polygonal(geom: dict) -> tuple[shapely.Geometry | None, str]:
     )
 
 
-def _recover_geojson(path: Path, gdf: gpd.GeoDataFrame, notes: ReadNotes) -> gpd.GeoDataFrame:
+#: GeoJSON files up to this size are also parsed as JSON, to check that GDAL returned every feature
+#: (it skips, silently, an entry of ``features`` that is not a proper Feature).
+MAX_JSON_CHECK_BYTES = 256 * 1024**2
+
+
+def _json_features(path: Path) -> list | None:
+    """The entries of a GeoJSON file's ``features`` (a lone Feature: itself), or None when the file
+    is too large to check or not JSON that says so."""
+    try:
+        if path.stat().st_size > MAX_JSON_CHECK_BYTES:
+            log.debug("%s: larger than %d bytes; GDAL's features are not counted again", path, MAX_JSON_CHECK_BYTES)
+            return None
+        with open(path, encoding="utf-8-sig") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as exc:
+        log.debug("%s: not parsed as JSON (%s)", path, exc)
+        return None
+    if isinstance(data, dict) and data.get("type") == "Feature":
+        return [data]
+    features = data.get("features") if isinstance(data, dict) else None
+    return features if isinstance(features, list) else None
+
+
+def _from_features(path: Path, features: list, gdf: gpd.GeoDataFrame, notes: ReadNotes) -> gpd.GeoDataFrame:
+    """Every entry of ``features`` as a row, when GDAL skipped some: the properties of each, its
+    geometry where it parses, and an error note on every entry that is not a proper Feature."""
+    log.warning(
+        "%s: GDAL read %d of the %d entries of 'features'; every entry is kept (see unreadable_geometry)",
+        path,
+        len(gdf),
+        len(features),
+    )
+    props, geoms = [], []
+    for i, entry in enumerate(features):
+        kind = entry.get("type") if isinstance(entry, dict) else None
+        if kind != "Feature":
+            what = f"type {kind!r}" if isinstance(entry, dict) else f"a JSON {type(entry).__name__}"
+            notes.add(
+                i, "unreadable_geometry", "error", f"entry {i + 1} of 'features' is not a GeoJSON Feature ({what})"
+            )
+        entry = entry if isinstance(entry, dict) else {}
+        p = entry.get("properties")
+        props.append(p if isinstance(p, dict) else {})
+        g = entry.get("geometry")
+        try:
+            geoms.append(shapely.from_geojson(json.dumps(g)) if isinstance(g, dict) and kind == "Feature" else None)
+        except (shapely.errors.GEOSException, ValueError, TypeError):
+            geoms.append(None)  # recovered or noted by _recover_geojson
+    table = pd.DataFrame(props)
+    ordered = [c for c in gdf.columns if c in table.columns and c != gdf.geometry.name]
+    table = table[ordered + [c for c in table.columns if c not in ordered]]
+    return gpd.GeoDataFrame(table, geometry=np.asarray(geoms, dtype=object), crs=gdf.crs)
+
+
+def _recover_geojson(
+    path: Path, gdf: gpd.GeoDataFrame, notes: ReadNotes, features: list | None = None
+) -> gpd.GeoDataFrame:
     """Rows GDAL returned without geometry: parse the file's own coordinates (wrong nesting...)."""
     geoms = gdf.geometry.to_numpy()
     lost = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if not len(lost):
         return gdf
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            data = json.load(f)
-    except (OSError, ValueError) as exc:
-        log.warning("%s: cannot re-read the GeoJSON to recover %d geometries (%s)", path, len(lost), exc)
+    features = features if features is not None else _json_features(path)
+    if features is None:
+        log.warning("%s: cannot re-read the GeoJSON to recover %d geometries", path, len(lost))
         return gdf
-    features = data.get("features") if isinstance(data, dict) else None
-    if isinstance(data, dict) and data.get("type") == "Feature":
-        features = [data]
-    if not isinstance(features, list) or len(features) != len(gdf):
+    if len(features) != len(gdf):
         log.warning("%s: cannot match the file's features to GDAL's rows; %d empty geometries kept", path, len(lost))
         return gdf
     geoms = geoms.copy()
@@ -333,7 +423,15 @@ def _recover_geojson(path: Path, gdf: gpd.GeoDataFrame, notes: ReadNotes) -> gpd
             continue  # truly empty or null: QC reports it
         try:
             made, what = geojson_polygonal(raw)
-        except (ValueError, TypeError, IndexError, shapely.errors.GEOSException) as exc:
+        except TypeError:  # float(None), float("1.5"): JSON null or text among the numbers
+            notes.add(
+                i,
+                "unreadable_geometry",
+                "error",
+                f"the {raw.get('type')} geometry cannot be read: a coordinate is null or not a number",
+            )
+            continue
+        except (ValueError, IndexError, shapely.errors.GEOSException) as exc:
             notes.add(i, "unreadable_geometry", "error", f"the {raw.get('type')} geometry cannot be read ({exc})")
             continue
         if made is None or made.is_empty:
@@ -360,7 +458,8 @@ def _recover_geojson(path: Path, gdf: gpd.GeoDataFrame, notes: ReadNotes) -> gpd
 
 def _sniff_csv(path: Path) -> tuple[str, str]:
     """(encoding, delimiter) of a CSV file, from its first 64 kB."""
-    head = path.open("rb").read(65536)
+    with path.open("rb") as f:
+        head = f.read(65536)
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
             text = head.decode(encoding)
@@ -533,8 +632,9 @@ def _parse_lat_lon(
         t = s.astype(str).str.strip()
         if decimal_comma:
             t = t.str.replace(",", ".", regex=False)
-        blank = s.isna().to_numpy() | (t == "").to_numpy() | (t.str.lower().isin(["nan", "none"])).to_numpy()
-        return pd.to_numeric(t.where(~blank), errors="coerce").to_numpy(dtype="float64"), blank
+        blank = s.isna().to_numpy() | (t == "").to_numpy()
+        values = pd.to_numeric(t.where(~blank), errors="coerce").to_numpy(dtype="float64")
+        return np.where(np.isfinite(values), values, np.nan), blank  # 'nan', 'inf': not a place
 
     y, yb = numbers(lat)
     x, xb = numbers(lon)

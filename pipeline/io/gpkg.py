@@ -7,6 +7,8 @@ Layers of ``screening.gpkg``:
   plot and year with loss (years without loss are omitted);
 * ``plot_issues`` — quality-control findings (``plot_id``, ``source_row``, ``code``, ``severity``,
   ``message``);
+* ``alerts_by_month`` — with alert products: alert area per plot, month and confidence after the
+  cut-off day (written from the ``extra`` layers the job gives);
 * ``run_metadata`` — the run's parameters as ``key``/``value`` rows (also stored as GeoPackage
   metadata of the ``plots`` layer).
 
@@ -28,7 +30,7 @@ import queue
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -87,20 +89,32 @@ def write_screening(
     metadata: dict[str, str],
     *,
     overwrite: bool = False,
+    extra: dict[str, pd.DataFrame] | None = None,
+    finish: Finish | None = None,
 ) -> Path:
-    """Write the screening GeoPackage atomically; return its path."""
-    return write_layers(
-        path, {"plots": plots, "loss_by_year": loss_by_year, "plot_issues": issues}, metadata, overwrite=overwrite
-    )
+    """Write the screening GeoPackage atomically (``extra``: more layers, after the others); return its path."""
+    layers = {"plots": plots, "loss_by_year": loss_by_year, "plot_issues": issues, **(extra or {})}
+    return write_layers(path, layers, metadata, overwrite=overwrite, finish=finish)
+
+
+#: A last step on the complete temporary GeoPackage, before it is renamed into place (styles,
+#: descriptions, provenance: :func:`pipeline.io.gpkg_style.enrich`).
+Finish = Callable[[Path], None]
 
 
 def write_layers(
-    path: str | Path, layers: dict[str, pd.DataFrame], metadata: dict[str, str], *, overwrite: bool = False
+    path: str | Path,
+    layers: dict[str, pd.DataFrame],
+    metadata: dict[str, str],
+    *,
+    overwrite: bool = False,
+    finish: Finish | None = None,
 ) -> Path:
     """Write tables and layers to one GeoPackage atomically, plus a ``run_metadata`` table.
 
     The first layer also carries ``metadata`` as GeoPackage layer metadata. Frames with a geometry
-    are written as spatial layers (EPSG:4326 expected), others as attribute tables.
+    are written as spatial layers (EPSG:4326 expected), others as attribute tables. ``finish``
+    runs on the complete temporary file before the rename.
     """
     path = Path(path)
     with atomic_path(path, overwrite) as tmp:
@@ -114,6 +128,8 @@ def write_layers(
             pyogrio.write_dataframe(frame, tmp, layer=name, append=False, **extra, **kw)
         meta = pd.DataFrame({"key": list(metadata), "value": [str(v) for v in metadata.values()]})
         pyogrio.write_dataframe(meta, tmp, layer="run_metadata", append=False, **kw)
+        if finish is not None:
+            finish(tmp)
     return path
 
 
@@ -279,8 +295,15 @@ class ScreeningWriter:
         if self._error is not None:
             raise self._error
 
-    def add(self, plots: pa.Table, loss_by_year: pd.DataFrame, issues: pd.DataFrame) -> None:
-        """Write one chunk's rows (the plots in the order they are given)."""
+    def add(
+        self,
+        plots: pa.Table,
+        loss_by_year: pd.DataFrame,
+        issues: pd.DataFrame,
+        extra: dict[str, pd.DataFrame] | None = None,
+    ) -> None:
+        """Write one chunk's rows (the plots in the order they are given); ``extra``: rows of more
+        layers (``alerts_by_month``), written after the others."""
         self._check()
         if self._thread is None:
             self.schema = plots.schema
@@ -293,6 +316,8 @@ class ScreeningWriter:
         self.rows += len(plots)
         self._stage("loss_by_year", loss_by_year)
         self._stage("plot_issues", issues)
+        for name, frame in (extra or {}).items():
+            self._stage(name, frame)
 
     def _stage(self, name: str, frame: pd.DataFrame) -> None:
         table = arrow_table(frame)
@@ -311,9 +336,10 @@ class ScreeningWriter:
         self._thread.join()
         self._thread = None
 
-    def finish(self, metadata: dict[str, str]) -> Path:
-        """Finish the ``plots`` layer, append the staged tables and ``run_metadata``, and rename the
-        file into place. Returns the path."""
+    def finish(self, metadata: dict[str, str], finish: Finish | None = None) -> Path:
+        """Finish the ``plots`` layer, append the staged tables and ``run_metadata``, run ``finish``
+        on the complete temporary file (styles, descriptions, provenance), and rename the file into
+        place. Returns the path."""
         import time
 
         self._stop(abort=False)
@@ -332,7 +358,7 @@ class ScreeningWriter:
             layer_metadata=metadata,
             **kw,
         )
-        for name in ("loss_by_year", "plot_issues"):
+        for name in list(self._tables):  # loss_by_year, plot_issues, then the extra layers
             sink, writer, _schema = self._tables.pop(name)
             writer.close()
             sink.close()
@@ -341,6 +367,8 @@ class ScreeningWriter:
             os.unlink(self.staging / f"{name}.arrow")
         meta = pd.DataFrame({"key": list(metadata), "value": [str(v) for v in metadata.values()]})
         pyogrio.write_dataframe(meta, self.tmp, layer="run_metadata", append=False, use_arrow=True, driver="GPKG")
+        if finish is not None:
+            finish(self.tmp)
         self.write_s += time.perf_counter() - started
         self._done = True
         self._stack.close()  # the rename
@@ -354,13 +382,14 @@ def write_validation(
     metadata: dict[str, str],
     *,
     overwrite: bool = False,
+    finish: Finish | None = None,
 ) -> Path:
     """Write ``validate``'s findings: ``.gpkg`` (plots with qc columns, plot_issues, run_metadata) or
     ``.csv`` (the issues), atomically."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".gpkg":
-        return write_layers(path, {"plots": plots, "plot_issues": issues}, metadata, overwrite=overwrite)
+        return write_layers(path, {"plots": plots, "plot_issues": issues}, metadata, overwrite=overwrite, finish=finish)
     if suffix == ".csv":
         with atomic_path(path, overwrite) as tmp:
             issues.to_csv(tmp, index=False)
@@ -392,6 +421,16 @@ def read_screening(path: str | Path, what: str = "screening") -> tuple[gpd.GeoDa
     if "plot_id" in plots.columns:
         plots["plot_id"] = plots["plot_id"].astype(str)
     return plots, meta
+
+
+def read_table(path: str | Path, layer: str) -> pd.DataFrame | None:
+    """A layer of a GeoPackage as a frame without geometry; None when the file has no such layer."""
+    try:
+        if layer not in {str(name) for name, _ in pyogrio.list_layers(path)}:
+            return None
+        return pyogrio.read_dataframe(path, layer=layer, read_geometry=False, use_arrow=True)
+    except (DataSourceError, DataLayerError, OSError) as exc:
+        raise BaselineError(f"{path}: cannot read the {layer} layer ({exc})") from exc
 
 
 def read_previous(path: str | Path) -> pd.DataFrame | None:
@@ -431,7 +470,12 @@ def check_baseline_targets(path: str | Path, overwrite: bool) -> None:
 
 
 def write_baseline(
-    path: str | Path, layers: dict[str, pd.DataFrame], metadata: dict[str, str], *, overwrite: bool = False
+    path: str | Path,
+    layers: dict[str, pd.DataFrame],
+    metadata: dict[str, str],
+    *,
+    overwrite: bool = False,
+    finish: Finish | None = None,
 ) -> Path:
     """Write ``baseline.gpkg`` atomically, then swap in ``<stem>_csv/`` (one CSV per layer, no
     geometry, plus ``run_metadata.csv``)."""
@@ -453,7 +497,7 @@ def write_baseline(
             staged / "run_metadata.csv", index=False, encoding="utf-8"
         )
         os.chmod(staged, 0o755)
-        write_layers(path, layers, metadata, overwrite=overwrite)
+        write_layers(path, layers, metadata, overwrite=overwrite, finish=finish)
         _replace_dir(staged, folder)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)

@@ -37,14 +37,11 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from ..config import PlotsConfig
-from ..errors import PlotsError
-from ..vocab import PLOT_KEY_COLUMNS
+from ..errors import PlotsError, missing_file
+from ..vocab import PLOT_KEY_COLUMNS, attribute_names
 from .formats import CSV_SUFFIXES, ogr_batches, read_any, streamable
 
 log = logging.getLogger(__name__)
-
-#: Columns the pipeline adds; an input column with one of these names is kept as ``input_<name>``.
-RESERVED = {*PLOT_KEY_COLUMNS, "geometry"}
 
 
 def read_plots(source: PlotsConfig | str | Path, **settings) -> gpd.GeoDataFrame:
@@ -61,7 +58,7 @@ def read_plots(source: PlotsConfig | str | Path, **settings) -> gpd.GeoDataFrame
     id_column_required = id_column != PlotsConfig.model_fields["id_column"].default
     path = Path(path)
     if not path.exists():
-        raise PlotsError(f"{path}: plots file not found")
+        raise PlotsError(f"{path}: {missing_file(path, 'plots file')}")
     raw = read_any(
         path,
         layer=layer,
@@ -136,7 +133,8 @@ def normalise(
 
     ``first_row`` is the ``source_row`` of the frame's first row (a batch of a larger file)."""
     geom_name = gdf.geometry.name
-    attrs = [c for c in gdf.columns if c != geom_name]
+    positions = [j for j, c in enumerate(gdf.columns) if c != geom_name]
+    attrs = [gdf.columns[j] for j in positions]
     n = len(gdf)
     source_row = np.arange(first_row, first_row + n, dtype="int64")
     ids, generated = plot_ids(gdf[id_column] if id_column in attrs else None, source_row)
@@ -149,21 +147,17 @@ def normalise(
         if first_row == 1:
             log.warning("%s: no column %r; plot ids are made from the row number (row-1, row-2, ...)", path, id_column)
     out = {"plot_id": ids, "source_row": source_row}
-    for c in attrs:
-        if c == id_column:
-            continue
-        out[attribute_name(c)] = gdf[c].to_numpy()
+    # Attributes keep their names, unique case-insensitively; one clashing with plot_id,
+    # source_row or another attribute becomes input_<name> (vocab.attribute_names).
+    kept = [j for j, c in zip(positions, attrs) if c != id_column]
+    for j, name in zip(kept, attribute_names([gdf.columns[j] for j in kept], PLOT_KEY_COLUMNS)):
+        out[name] = gdf.iloc[:, j].to_numpy()
     result = gpd.GeoDataFrame(out, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
     result["plot_id"] = result["plot_id"].astype(str)
     result["source_row"] = result["source_row"].astype("int64")
     # Which rows got a made-up id (read by pipeline.qc); attrs travel with the frame, not the file.
     result.attrs["id_generated"] = generated
     return result
-
-
-def attribute_name(column: str) -> str:
-    """The output name of an input column: ``input_<name>`` for a name the pipeline uses."""
-    return f"input_{column}" if column in RESERVED or column.lower() in RESERVED else column
 
 
 def plot_ids(values: pd.Series | None, source_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -199,7 +193,7 @@ class PlotBatch:
     ``frame``: ``plot_id``, ``source_row``, the columns quality control reads (the declared
     area), and the geometry in EPSG:4326, with the ``attrs`` of :func:`read_plots` (read notes
     positioned in the batch). ``attributes``: every other input column, as an Arrow table, under
-    its output name (:func:`attribute_name`), in file order."""
+    its output name (:func:`pipeline.vocab.attribute_names`), in file order."""
 
     frame: gpd.GeoDataFrame
     attributes: object  # pyarrow.Table
@@ -223,7 +217,7 @@ class PlotStream:
         self.source_crs = ""
         self.wgs84_source = True
         if not self.path.exists():
-            raise PlotsError(f"{self.path}: plots file not found")
+            raise PlotsError(f"{self.path}: {missing_file(self.path, 'plots file')}")
         self.streamed = streamable(self.path)
         self.columns: list[str] = []
         self._input_columns: list[str] = []
@@ -249,7 +243,9 @@ class PlotStream:
                 log.warning(
                     "%s: no column %r; plot ids are made from the row number (row-1, row-2, ...)", self.path, id_column
                 )
-            self.columns = [attribute_name(c) for c in self._input_columns if c != id_column]
+            kept = [c for c in self._input_columns if c != id_column]
+            self.columns = attribute_names(kept, PLOT_KEY_COLUMNS)
+            self._rename = dict(zip(kept, self.columns))
         else:
             self.columns = [c for c in self._input_columns if c not in PLOT_KEY_COLUMNS]
 
@@ -302,8 +298,8 @@ class PlotStream:
                     crs="EPSG:4326",
                 )
                 for c in qc_cols:
-                    frame[attribute_name(c)] = gdf[c].to_numpy()
-                frame = frame[["plot_id", "source_row", *(attribute_name(c) for c in qc_cols), "geometry"]]
+                    frame[self._rename[c]] = gdf[c].to_numpy()
+                frame = frame[["plot_id", "source_row", *(self._rename[c] for c in qc_cols), "geometry"]]
                 frame.attrs = {
                     "id_generated": generated,
                     "read_issues": notes.as_attrs(),
@@ -312,7 +308,7 @@ class PlotStream:
                 }
                 keep = [c for c in fields.schema.names if c != cfg.id_column]
                 attributes = pa.Table.from_batches([fields.select(keep)]).rename_columns(
-                    [attribute_name(c) for c in keep]
+                    [self._rename[c] for c in keep]
                 )
                 self.rows += n
                 same = self.wgs84_source and not shapely.has_z(geoms).any()  # no reprojection, no z dropped

@@ -55,7 +55,7 @@ from rasterio.windows import Window
 from ..config import DatasetConfig
 from ..engine.coverage import Grid
 from ..engine.pixels import NO_TILE, ProductSpec
-from ..errors import RasterError
+from ..errors import RasterError, missing_file
 
 log = logging.getLogger(__name__)
 
@@ -332,18 +332,11 @@ class Product:
             encoding=self.encoding,
         )
 
-    def require(self, bounds: Iterable[tuple[float, float, float, float]]) -> int:
+    def require(self, bounds: Iterable[tuple[float, float, float, float]]) -> list[str]:
         """Open and check, now, every tile of every layer under the lon/lat boxes (minx, miny,
         maxx, maxy) — the plots' — so that a bad tile fails the job before the work, not in the
-        middle; tiles elsewhere are never opened. Returns how many tiles were checked."""
-        bounds = np.asarray(list(bounds) if not isinstance(bounds, np.ndarray) else bounds, dtype="float64")
-        n = 0
-        for layer in self.layers.values():
-            if layer.lazy:
-                for t in layer.tiles_under(bounds):
-                    verify_tile(layer, t)
-                    n += 1
-        return n
+        middle; tiles elsewhere are never opened. Returns the tiles checked (lazily indexed ones)."""
+        return require_tiles(self, bounds)
 
     def fingerprint(self) -> tuple:
         """What identifies the product's data and reading: every setting, and each file's name, size
@@ -374,6 +367,19 @@ class Product:
             parts.append(f", encoding {self.encoding}")
         parts.append(f"): {len(self.loss.tiles)} loss-year tile(s)")
         return "".join(parts)
+
+
+def require_tiles(product, bounds) -> list[str]:
+    """Open and check every tile of ``product``'s lazily indexed layers (any object with ``layers``)
+    under the lon/lat boxes; return their paths."""
+    bounds = np.asarray(list(bounds) if not isinstance(bounds, np.ndarray) else bounds, dtype="float64")
+    out = []
+    for layer in getattr(product, "layers", {}).values():
+        if getattr(layer, "lazy", False):
+            for t in layer.tiles_under(bounds):
+                verify_tile(layer, t)
+                out.append(t.path)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -418,7 +424,7 @@ def expand_sources(spec: str | os.PathLike | Sequence[str | os.PathLike], role: 
             )
         return files
     if not p.exists():
-        raise RasterError(f"{p}: {role} raster not found")
+        raise RasterError(f"{p}: {missing_file(p, f'{role} raster')}")
     return [str(p)]
 
 

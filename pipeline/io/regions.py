@@ -8,10 +8,11 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pyogrio
+import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..config import RegionsConfig
-from ..errors import RegionsError
+from ..errors import RegionsError, missing_file
 
 
 @dataclass
@@ -28,7 +29,7 @@ def read_regions(cfg: RegionsConfig) -> RawRegions:
     """Read the boundaries file, check its columns, and reproject it to EPSG:4326."""
     path = Path(cfg.path)
     if not path.exists():
-        raise RegionsError(f"{path}: regions file not found")
+        raise RegionsError(f"{path}: {missing_file(path, 'regions file')}")
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
         if cfg.layer is not None and cfg.layer not in layers:
@@ -48,5 +49,21 @@ def read_regions(cfg: RegionsConfig) -> RawRegions:
         raise RegionsError(f"{path}: the regions have no coordinate reference system")
     if not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs("EPSG:4326")
+    _refuse_nonfinite(gdf, cfg, path)
     names = gdf[cfg.name_column].to_numpy(dtype=object) if cfg.name_column else None
     return RawRegions(gdf[cfg.id_column].to_numpy(dtype=object), names, gdf.geometry.to_numpy(), str(path))
+
+
+def _refuse_nonfinite(gdf: gpd.GeoDataFrame, cfg: RegionsConfig, path: Path) -> None:
+    """A vertex that is not a finite number (NaN, infinity) makes a region's shape unknowable: a
+    repair would silently drop it and move the boundary, so the file is refused, naming the rows."""
+    xy, which = shapely.get_coordinates(gdf.geometry.to_numpy(), return_index=True)
+    rows = np.unique(which[~np.isfinite(xy).all(axis=1)])
+    if len(rows):
+        ids = gdf[cfg.id_column].to_numpy(dtype=object)[rows]
+        listed = ", ".join(f"row {r + 1} ({cfg.id_column} {i!r})" for r, i in zip(rows[:10], ids[:10]))
+        more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+        raise RegionsError(
+            f"{path}: {len(rows)} region(s) with a vertex that is not a finite number (NaN or infinity): "
+            f"{listed}{more}; fix or remove these vertices (a failed reprojection or export?)"
+        )

@@ -1,11 +1,19 @@
-"""Hansen 10° x 10° tiles: names, which tiles plots need, and their published addresses.
+"""10° x 10° tiles: names, which tiles plots need, and their published addresses.
 
 A tile is named after its top-left (north-west) corner: ``10S_080W`` covers latitudes -10 to -20
-and longitudes -80 to -70. Each release publishes one GeoTIFF per layer and tile, named
+and longitudes -80 to -70. Each Hansen release publishes one GeoTIFF per layer and tile, named
 ``Hansen_<version>_<layer>_<tile>.tif`` (e.g. ``Hansen_GFC-2024-v1.12_lossyear_10S_080W.tif``).
+
+Global Forest Watch's Data API serves its alert products on the same 10° tiles, with the same
+names (grid ``10/100000``: 100,000 pixels of 0.0001° per tile side), one GeoTIFF per tile and
+``pixel_meaning`` (``date_conf``: the encoded date and confidence), at
+``/dataset/<dataset>/<version>/download/geotiff?grid=10/100000&tile_id=<tile>&pixel_meaning=date_conf``
+(a redirect to the file; ``version`` may be ``latest``).
 """
 
 from __future__ import annotations
+
+from urllib.parse import quote, urlparse
 
 import numpy as np
 
@@ -54,3 +62,41 @@ def hansen_file_name(version: str, layer: str, tile: str) -> str:
 
 def hansen_url(version: str, layer: str, tile: str, base_url: str = HANSEN_BASE_URL) -> str:
     return f"{base_url.rstrip('/')}/{version}/{hansen_file_name(version, layer, tile)}"
+
+
+#: Global Forest Watch's Data API.
+GFW_DATA_API = "https://data-api.globalforestwatch.org"
+#: The alert products GFW's Data API serves as ``date_conf`` tiles: encoding preset -> GFW dataset.
+GFW_ALERT_DATASETS = {
+    "gfw_integrated": "gfw_integrated_alerts",
+    "gfw_glad_l": "umd_glad_landsat_alerts",
+    "gfw_glad_s2": "umd_glad_sentinel2_alerts",
+    "gfw_radd": "wur_radd_alerts",
+}
+GFW_ALERT_GRID = "10/100000"
+
+
+def gfw_alert_file_name(dataset: str, version: str, tile: str) -> str:
+    return f"{dataset}_{version}_{tile}.tif"
+
+
+def gfw_alert_url(dataset: str, version: str, tile: str, base_url: str = GFW_DATA_API) -> str:
+    return (
+        f"{base_url.rstrip('/')}/dataset/{dataset}/{version}/download/geotiff"
+        f"?grid={GFW_ALERT_GRID}&tile_id={tile}&pixel_meaning=date_conf"
+    )
+
+
+def template_url(template: str, tile: str) -> str:
+    """``template`` with ``{tile}`` replaced by the tile's name (``10S_080W``)."""
+    if "{tile}" not in template:
+        raise ValueError(f"{template}: a URL template names the tile with {{tile}}")
+    return template.replace("{tile}", quote(tile))
+
+
+def template_file_name(template: str, tile: str) -> str:
+    """The file name a template's URL gives the tile: the last part of its path."""
+    name = urlparse(template_url(template, tile)).path.rsplit("/", 1)[-1]
+    if tile not in name:
+        raise ValueError(f"{template}: the file name at the end of the URL must hold {{tile}}")
+    return name

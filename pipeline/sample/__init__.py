@@ -36,6 +36,13 @@ plus :mod:`scipy.ndimage`) and a few hand-drawn structures:
 * a ~40 px wide, slightly slanted strip of nodata (255) in the loss raster,
   like a scan gap or persistent cloud; the tree cover stays valid there.
 
+``gfw_integrated_alerts.tif`` (and its tiles in ``alerts/``) is a synthetic
+deforestation-alerts raster in the encoding of Global Forest Watch's integrated
+alerts (uint16: leading digit = confidence 2/3/4, then days since 2014-12-31;
+0 = no alert) on their 0.0001° grid: detections of the Hansen loss of
+2019-2024, one patch dated on the cut-off day 2020-12-31, clearings of 2025 seen
+only by the alerts, and low-confidence speckle (see ``alerts``).
+
 ``plots.gpkg`` (layer ``plots``) holds invented cocoa plots: non-overlapping,
 irregular polygons of 0.3-15 ha (median ~2 ha, geodesic areas), clustered by
 cooperative near the roads and clearings.  It deliberately includes edge cases
@@ -55,13 +62,15 @@ Usage::
 Layout: the subpackage is split by what it makes.  ``grid`` holds the pixel grid and the
 random fields and paths; ``landscape`` paints the two rasters as arrays; ``shapes`` makes plot
 polygons of an exact geodesic area; ``plots`` places them and builds the plots table;
-``districts``, ``deliveries`` and ``readme`` make the other files; ``files`` writes GeoTIFFs and
+``producers`` adds the producers' names, country and place; ``districts``, ``deliveries``, ``alerts``
+and ``readme`` make the other files; ``files`` writes GeoTIFFs and
 replaces the output folder atomically; this module assembles the sample.  It imports nothing
 else from ``pipeline``: an independent generator is what makes the sample a check of the engine.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -74,6 +83,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from .alerts import _Alerts, _make_alerts
 from .deliveries import _make_deliveries
 from .districts import _make_districts
 from .files import GENERATOR, _replace_dir, _tiles, _write_raster
@@ -86,7 +96,8 @@ from .landscape import (
     _make_landscape,
 )
 from .plots import _make_plots
-from .readme import _readme, _readme_baseline
+from .producers import _add_producer_columns
+from .readme import _readme, _readme_alerts, _readme_baseline
 
 __all__ = [
     "DEFAULT_SEED",
@@ -94,11 +105,25 @@ __all__ = [
     "SAMPLE_BOUNDS",
     "SamplePaths",
     "generate_sample",
+    "max_plots",
 ]
 
 DEFAULT_SEED = 20201231
 SAMPLE_BOUNDS = (-76.75, -8.5, -76.25, -8.0)  # lon_min, lat_min, lon_max, lat_max
 PIXEL_SIZE = 0.00025
+
+#: The sample's plots (about 2.6 ha on average) are placed without overlap near cooperatives, on
+#: suitable land: a window holds at most one per this many hectares of it. (In the default window,
+#: 15,000 plots, one per 20 ha, take a minute; 20,000 cannot be placed, which took minutes to find out.)
+HA_PER_PLOT = 25.0
+
+
+def max_plots(bounds: tuple[float, float, float, float] = SAMPLE_BOUNDS) -> int:
+    """The most plots :func:`generate_sample` can place in ``bounds`` (checked before any work)."""
+    lon_min, lat_min, lon_max, lat_max = (float(v) for v in bounds)
+    width_m = (lon_max - lon_min) * 111_320.0 * math.cos(math.radians((lat_min + lat_max) / 2))
+    height_m = (lat_max - lat_min) * 110_600.0
+    return max(1, int(width_m * height_m / 10_000 / HA_PER_PLOT))
 
 
 @dataclass(frozen=True)
@@ -119,6 +144,16 @@ class SamplePaths:
     def deliveries(self) -> Path:
         """``root / "deliveries.csv"``: synthetic cocoa deliveries (lots of plots sold to buyers)."""
         return self.root / "deliveries.csv"
+
+    @property
+    def alerts(self) -> Path:
+        """``root / "gfw_integrated_alerts.tif"``: synthetic deforestation alerts (GFW integrated encoding)."""
+        return self.root / "gfw_integrated_alerts.tif"
+
+    @property
+    def alert_tiles(self) -> Path:
+        """``root / "alerts"``: the same alerts as 2 x 2 tiles (when the sample is tiled)."""
+        return self.root / "alerts"
 
     @classmethod
     def under(cls, root: Path | str) -> SamplePaths:
@@ -167,6 +202,11 @@ def generate_sample(
     """
     if n_plots < 1:
         raise ValueError(f"n_plots must be >= 1, got {n_plots}")
+    if n_plots > max_plots(bounds):
+        raise ValueError(
+            f"{n_plots} plots cannot be placed without overlap in the sample's window "
+            f"({bounds}); at most {max_plots(bounds):,} fit (one per {HA_PER_PLOT:g} ha)"
+        )
     grid = _Grid.from_bounds(bounds, pixel_size)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -181,6 +221,10 @@ def generate_sample(
     # nothing in the rasters and plots above.
     districts = _make_districts(grid)
     deliveries = _make_deliveries(np.random.default_rng([seed, 1]), plots)
+    alerts = _make_alerts(np.random.default_rng([seed, 2]), grid, land, plots)
+    log("alerts painted")
+    # The columns of an EU due-diligence statement, from a fourth stream, likewise.
+    plots = _add_producer_columns(np.random.default_rng([seed, 3]), plots)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
@@ -188,8 +232,11 @@ def generate_sample(
         _write_rasters(staged, land, grid, seed, tiles)
         log("rasters written")
         _write_tables(staged, plots, districts, deliveries, log)
+        _write_alerts(staged, alerts, seed, tiles)
+        log("alerts written")
         readme = _readme(seed, grid, n_plots, land, plots, specials)
         readme += _readme_baseline(districts, deliveries, plots)
+        readme += _readme_alerts(alerts, tiles)
         (tmp / "README.md").write_text(readme, encoding="utf-8")
         (tmp / ".complete").touch()
         os.chmod(tmp, 0o755)  # mkdtemp creates it 0700
@@ -244,6 +291,29 @@ def _write_rasters(staged: SamplePaths, land: _Landscape, grid: _Grid, seed: int
             tile_tags = {**tags, "DESCRIPTION": f"SYNTHETIC {name} tile. NOT real Hansen data."}
             for i, j, tile, tile_grid in _tiles(array, grid, tiles):
                 _write_raster(folder / f"{name}_r{i}_c{j}.tif", tile, tile_grid, nodata=nodata, tags=tile_tags)
+
+
+def _write_alerts(staged: SamplePaths, alerts: _Alerts, seed: int, tiles: int) -> None:
+    """Write the alerts raster, and its ``tiles`` x ``tiles`` tiles in ``alerts/`` if ``tiles > 1``.
+
+    Like GFW's tiles, the file declares 0 (no alert) as its nodata value."""
+    tags = {
+        "GENERATOR": GENERATOR,
+        "SEED": str(seed),
+        "SYNTHETIC": "yes",
+        "DESCRIPTION": (
+            "SYNTHETIC deforestation alerts in the encoding of GFW integrated alerts: 0 = no alert; "
+            "leading digit = confidence (2 low, 3 high, 4 highest), then days since 2014-12-31. "
+            "NOT real alerts."
+        ),
+    }
+    _write_raster(staged.alerts, alerts.values, alerts.grid, nodata=0, tags=tags)
+    if tiles > 1:
+        staged.alert_tiles.mkdir(exist_ok=True)
+        for i, j, tile, tile_grid in _tiles(alerts.values, alerts.grid, tiles):
+            _write_raster(
+                staged.alert_tiles / f"gfw_integrated_alerts_r{i}_c{j}.tif", tile, tile_grid, nodata=0, tags=tags
+            )
 
 
 def _write_tables(

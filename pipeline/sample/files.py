@@ -19,13 +19,13 @@ GENERATOR = "cacao-screen sample"
 
 
 def _write_raster(path: Path, array: np.ndarray, grid: _Grid, *, nodata: int | None, tags: dict[str, str]) -> None:
-    """Write ``array`` as a one-band uint8 GeoTIFF on ``grid`` (tiled 256 x 256, DEFLATE)."""
+    """Write ``array`` as a one-band GeoTIFF of its type (uint8, uint16) on ``grid`` (tiled 256 x 256, DEFLATE)."""
     profile = {
         "driver": "GTiff",
         "width": grid.width,
         "height": grid.height,
         "count": 1,
-        "dtype": "uint8",
+        "dtype": array.dtype.name,
         "crs": "EPSG:4326",
         "transform": grid.transform,
         "tiled": True,

@@ -102,7 +102,10 @@ def _readme_plots_layer(specials: dict[str, list[str]]) -> str:
 Columns: `plot_id` (`SM-…`), `producer_id` (`P-…`; some producers have 2-3
 plots), `cooperative_id` (`COOP-…`), `cooperative_name`, `declared_area_ha`
 (the true geodesic area perturbed by a few percent, as a farmer would declare
-it), `note` (empty for normal rows). Normal plots do not overlap each other.
+it), `note` (empty for normal rows), and what an EU due-diligence statement
+asks for: `producer_name` (one invented name per producer), `country` (`PE`,
+ISO 3166-1 alpha-2) and `place` (a sector of an invented town of the
+cooperative). Normal plots do not overlap each other.
 The layer geometry type is generic (`GEOMETRY`): plots are Polygons, except
 one MultiPolygon.
 
@@ -162,4 +165,37 @@ an invalid geometry, as published boundaries sometimes are, repaired with `make_
 
 Deliveries come from about 60 % of the plots, in lots of 3-10 plots of one cooperative. One
 delivery names a `plot_id` that is in no plot: {", ".join(f"`{u}`" for u in unknown) or "(none)"}.
+"""
+
+
+def _readme_alerts(alerts, tiles: int) -> str:
+    """The section on the synthetic deforestation alerts, appended last."""
+    from .alerts import CUTOFF_DAY, LAST_ALERT_DAY
+
+    g = alerts.grid
+    where = ""
+    if alerts.cutoff_patch_rc is not None:
+        lon, lat = alerts.cutoff_patch_rc
+        where = f" (around lon {float(lon):.4f}, lat {float(lat):.4f})"
+    tiled = f" (also as {tiles} x {tiles} tiles in `alerts/`)" if tiles > 1 else ""
+    plots = ", ".join(f"`{p}`" for p in sorted(alerts.new_clearing_plots)) or "(none)"
+    return f"""
+## Deforestation alerts (SYNTHETIC, for monitoring between annual releases)
+
+`gfw_integrated_alerts.tif`{tiled}: SYNTHETIC alerts in the encoding of Global Forest Watch's
+integrated deforestation alerts — NOT real alerts. uint16: `0` = no alert (also declared as the
+file's nodata, as GFW's tiles do); otherwise the leading digit is the confidence (`2` low, `3`
+high, `4` highest) and the other four digits the days since 2014-12-31 (`30055` = high
+confidence on 2015-02-24). EPSG:4326, {g.width} x {g.height} pixels of {g.px}° (GFW's 10 m grid):
+a grid of its own, 2.5 x 2.5 alert pixels per loss-raster pixel.
+
+- Most loss patches of 2019-2024 in `lossyear.tif`, each detected on one day of its year (70 %
+  high, 15 % highest, 15 % low confidence); those of 2019-2020 are history.
+- The largest 2020 patch{where} is dated on the cut-off day itself, {CUTOFF_DAY.isoformat()}: an
+  alert on the cut-off day is history, it does not count.
+- Clearings of 2025 (after the loss raster's last year) inside plots the loss raster shows
+  without loss after 2020 — only the alerts see them: {plots}; and a few elsewhere.
+- Scattered single-pixel low-confidence alerts, 2021 to {LAST_ALERT_DAY.isoformat()}.
+- Alert pixels: {alerts.counts["low"]:,} low, {alerts.counts["high"]:,} high,
+  {alerts.counts["highest"]:,} highest confidence.
 """

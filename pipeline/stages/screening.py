@@ -8,7 +8,9 @@ applies the rules (:mod:`pipeline.stages.rules`) and returns a :class:`ScreenRes
 With several products, the first is the *primary* one: its figures fill the unprefixed columns
 (``forest_2000_ha``, ``loss_2021_ha``...). Every product also gets its own columns prefixed with
 its name (``tmf_loss_after_ref_ha``, ``tmf_status``...) and the plot's ``status`` follows
-``status_rule`` (:data:`pipeline.stages.rules.COMBINE_RULES`).
+``status_rule`` (:data:`pipeline.stages.rules.COMBINE_RULES`). Alert products
+(:mod:`pipeline.stages.alerts`) always get prefixed columns (``gfw_integrated_alert_ha``...) and
+take part in the status the same way; their area per month is the ``alerts_by_month`` frame.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from ..config import ExecutionConfig, QCConfig, ScreeningConfig
 from ..engine.memory import tune_allocator
 from ..engine.stats import derive_figures
 from ..engine.zonal import measure_product
-from ..vocab import ASSESSED, MAIN_COLUMNS, PLOT_KEY_COLUMNS, STATUSES
+from ..vocab import ALERTS_KIND, ASSESSED, MAIN_COLUMNS, PLOT_KEY_COLUMNS, STATUSES, attribute_names
+from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
 from .qc import QCResult, check_plots
 from .rules import classify, combine
 
@@ -44,6 +47,10 @@ class ScreenResult:
     metadata: dict[str, str] = field(default_factory=dict)
     reused: int = 0  # plots whose figures an incremental run took from the previous output
     baseline: Any = None  # a pipeline.stages.baseline.BaselineResult when the job asks for one
+    alerts_by_month: pd.DataFrame | None = None  # with alert products: area per plot, month, confidence
+    alert_products: list[str] = field(default_factory=list)
+    exports: list[Any] = field(default_factory=list)  # pipeline.stages.export.ExportResult, one per export
+    report: Any = None  # the report's path, when the job writes one
 
     @property
     def issue_counts(self) -> pd.Series:
@@ -53,6 +60,17 @@ class ScreenResult:
     def summary(self) -> pd.DataFrame:
         """Plots and hectares per status (every status listed, in a fixed order)."""
         return status_summary(self.plots)
+
+    def alert_summary(self, name: str) -> tuple[int, float, int, int, int]:
+        """For an alert product: plots with alerts, their area (ha), and plots it finds
+        deforestation_detected, review and not_assessed."""
+        ha = self.plots[f"{name}_alert_ha"].fillna(0.0)
+        status = self.plots[f"{name}_status"]
+        return (
+            int((ha > 0).sum()),
+            float(ha.sum()),
+            *(int((status == s).sum()) for s in ("deforestation_detected", "review", "not_assessed")),
+        )
 
 
 def status_summary(plots: pd.DataFrame, *, total: bool = True) -> pd.DataFrame:
@@ -122,30 +140,38 @@ def screen_plots(
 
     Every row of ``plots`` comes out, in the same order, with figures, ``status``,
     ``deforestation_free`` and ``status_reason``. ``products`` are opened products
-    (:func:`pipeline.io.rasters.open_product`), the primary first. ``previous`` (the ``plots``
+    (:func:`pipeline.io.rasters.open_product`), the primary first, and alert products
+    (:func:`pipeline.io.alerts.open_alert_product`) anywhere after it. ``previous`` (the ``plots``
     layer of an earlier output) makes the run incremental: a plot whose ``screen_key`` is found
-    there keeps the figures stored with it instead of being computed again — the same figures a
-    full run gives, since the key covers everything they depend on. ``execution`` says where the
-    partitions run (``client``: a ``distributed.Client`` to use instead); the figures do not
-    depend on it.
+    there keeps the loss figures stored with it instead of being computed again — the same figures
+    a full run gives, since the key covers everything they depend on (alert figures are always
+    measured: alert files change daily). ``execution`` says where the partitions run (``client``: a
+    ``distributed.Client`` to use instead); the figures do not depend on it.
 
     The whole frame is held in memory; :func:`pipeline.job.run` screens a file of any size in
     chunks with :func:`screen_checked`, which this function calls once.
     """
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.io.plots.read_plots)")
-    products = list(products) if isinstance(products, (list, tuple)) else [products]
-    if not products:
+    every = list(products) if isinstance(products, (list, tuple)) else [products]
+    loss_products = [p for p in every if getattr(p, "kind", None) != ALERTS_KIND]
+    if not loss_products:
         raise ValueError("no loss product to screen against")
-    checked = check_plots(plots, qc, coverage_bounds=products[0].bounds)
-    for product in products:  # open and check the tiles under the plots before the work
+    checked = check_plots(plots, qc, coverage_bounds=loss_products[0].bounds)
+    for product in every:  # open and check the tiles under the plots before the work
         if hasattr(product, "require"):
             product.require(_bounds(checked.geometry))
     part = screen_checked(
-        plots, checked, products, screening, execution=execution, client=client, progress=progress, previous=previous
+        plots, checked, every, screening, execution=execution, client=client, progress=progress, previous=previous
     )
-    result_plots = _with_input(plots, part.columns)
-    return ScreenResult(result_plots, part.loss_by_year, part.issues, reused=part.reused)
+    return ScreenResult(
+        _with_input(plots, part.columns),
+        part.loss_by_year,
+        part.issues,
+        reused=part.reused,
+        alerts_by_month=part.alerts_by_month,
+        alert_products=part.alert_products,
+    )
 
 
 def _bounds(geoms: np.ndarray) -> np.ndarray:
@@ -156,12 +182,15 @@ def _bounds(geoms: np.ndarray) -> np.ndarray:
 @dataclass
 class ScreenedPart:
     """A set of plots screened: the columns the screening adds to the ``plots`` layer (a frame on
-    the plots' index), their ``loss_by_year`` and ``plot_issues`` rows, and how many were reused."""
+    the plots' index), their ``loss_by_year`` and ``plot_issues`` rows, how many were reused, and
+    with alert products their ``alerts_by_month`` rows."""
 
     columns: pd.DataFrame
     loss_by_year: pd.DataFrame
     issues: pd.DataFrame
     reused: int = 0
+    alerts_by_month: pd.DataFrame | None = None
+    alert_products: list[str] = field(default_factory=list)
 
 
 def screen_checked(
@@ -180,9 +209,14 @@ def screen_checked(
 ) -> ScreenedPart:
     """Measure and classify plots that quality control has checked (``checked``: their
     :class:`~pipeline.stages.qc.QCResult`; ``wkb``: the WKB of the geometries it screens, None
-    where there is none, when at hand). ``plots`` needs only ``plot_id`` and ``source_row``.
-    Each plot's figures depend on it alone, so any set of plots gives each the same figures."""
+    where there is none, when at hand). ``plots`` needs only ``plot_id`` and ``source_row``;
+    ``products``: the loss products, the primary first, and the alert products (``prefix``: what
+    :func:`key_prefix` gives for the loss products). Each plot's figures depend on it alone, so any
+    set of plots gives each the same figures."""
     tune_allocator()
+    every = list(products)
+    alert_products = [p for p in every if getattr(p, "kind", None) == ALERTS_KIND]
+    products = [p for p in every if getattr(p, "kind", None) != ALERTS_KIND]
     geoms = checked.geometry  # what is screened: the input geometry, or QC's repair of it
     keys = screen_keys(geoms, products, screening, prefix=prefix, wkb=wkb)
     reuse, matched = _reusable(previous, keys, checked.screenable, len(plots))
@@ -206,9 +240,25 @@ def screen_checked(
         fig.index = plots.index
         figures[product.name] = fig
         verdicts[product.name] = classify(fig, checked.error_reason, screening)
+    alert_blocks, months = [], []
+    for product in alert_products:
+        fig, stats = measure_alerts(geoms, product, screening, execution, progress=progress, client=client)
+        fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
+        fig.index = plots.index
+        verdicts[product.name] = v = classify_alerts(fig, checked.error_reason, screening, product)
+        own = pd.concat([v[["status", "status_reason"]], fig[alert_columns(product)]], axis=1)
+        alert_blocks.append(own.add_prefix(f"{product.name}_"))
+        months.append(alerts_by_month(plots, product, stats))
     verdict = combine(verdicts, screening.status_rule)
-    columns = _our_columns(plots, products, checked, keys, verdict, figures, verdicts)
-    return ScreenedPart(columns, loss_by_year(plots, products, figures), checked.issues, int(reuse.sum()))
+    columns = _our_columns(plots, products, checked, keys, verdict, figures, verdicts, alert_blocks)
+    return ScreenedPart(
+        columns,
+        loss_by_year(plots, products, figures),
+        checked.issues,
+        int(reuse.sum()),
+        alerts_by_month=months_layer(months) if alert_products else None,
+        alert_products=[p.name for p in alert_products],
+    )
 
 
 def _reusable(
@@ -234,8 +284,10 @@ def _our_columns(
     verdict: pd.DataFrame,
     figures: dict[str, pd.DataFrame],
     verdicts: dict[str, pd.DataFrame],
+    alert_blocks: Sequence[pd.DataFrame] = (),
 ) -> pd.DataFrame:
-    """The columns the screening adds to the ``plots`` layer: the verdict, the figures, QC columns."""
+    """The columns the screening adds to the ``plots`` layer: the verdict, the figures, QC columns,
+    then each product's own columns (loss products when there are several; alert products always)."""
     primary = products[0]
     fig = figures[primary.name]
     blocks = [
@@ -255,6 +307,7 @@ def _our_columns(
                 axis=1,
             )
             blocks.append(own.add_prefix(f"{product.name}_"))
+    blocks.extend(alert_blocks)
     # One frame from the blocks' columns, without copying them again (a million plots' figures
     # are hundreds of MB).
     columns = {name: _column_data(block[name]) for block in blocks for name in block.columns}
@@ -262,20 +315,29 @@ def _our_columns(
 
 
 def input_names(attributes: Sequence[str], ours: Sequence[str]) -> dict[str, str]:
-    """Input attributes whose name the screening uses for its own columns, and the name they are
-    kept under (``input_<name>``)."""
-    ours = set(ours)
-    return {c: f"input_{c}" for c in attributes if c in ours}
+    """The input attributes whose name is taken — by the screening's own columns, by ``plot_id`` or
+    ``source_row``, case aside (:func:`pipeline.vocab.attribute_names`) — and the name each is kept
+    under (``input_<name>``)."""
+    names = attribute_names(list(attributes), [*PLOT_KEY_COLUMNS, *ours])
+    return {a: n for a, n in zip(attributes, names) if a != n}
 
 
 def _with_input(plots: gpd.GeoDataFrame, columns: pd.DataFrame) -> gpd.GeoDataFrame:
     """The ``plots`` layer: the input's ids and attributes, then the screening's columns."""
     attrs = [c for c in plots.columns if c not in (*PLOT_KEY_COLUMNS, plots.geometry.name)]
-    first = plots[[*PLOT_KEY_COLUMNS, *attrs]].rename(columns=input_names(attrs, columns.columns))
-    data = {name: _column_data(first[name]) for name in first.columns}
+    names = attribute_names(attrs, [*PLOT_KEY_COLUMNS, *columns.columns])
+    first = _renamed(plots[[*PLOT_KEY_COLUMNS, *attrs]], [*PLOT_KEY_COLUMNS, *names])
+    data = {name: _column_data(first.iloc[:, j]) for j, name in enumerate(first.columns)}
     data.update({name: _column_data(columns[name]) for name in columns.columns})
     data["geometry"] = plots.geometry
     return gpd.GeoDataFrame(pd.DataFrame(data, index=plots.index, copy=False), geometry="geometry", crs="EPSG:4326")
+
+
+def _renamed(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """``frame`` with its columns called ``names`` (positionally: repeated names are fine)."""
+    out = frame.copy(deep=False)
+    out.columns = names
+    return out
 
 
 def _column_data(col: pd.Series):

@@ -12,7 +12,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ..config import QCConfig
-from ..vocab import PLOT_KEY_COLUMNS
+from ..vocab import PLOT_KEY_COLUMNS, attribute_names
 from .qc import SEVERITY_ORDER, check_plots
 
 
@@ -52,9 +52,9 @@ def validate_plots(
     """Run the quality control on normalised plots (see :func:`pipeline.io.plots.read_plots`)."""
     qc = check_plots(plots, params, coverage_bounds=coverage_bounds)
     attrs = [c for c in plots.columns if c not in (*PLOT_KEY_COLUMNS, plots.geometry.name)]
-    ours = {"qc_status", "qc_summary", "screened", "area_ha"}
-    renamed = {c: f"input_{c}" for c in attrs if c in ours}
-    table = plots[[*PLOT_KEY_COLUMNS, *attrs]].rename(columns=renamed)
+    ours = (*PLOT_KEY_COLUMNS, "qc_status", "qc_summary", "screened", "area_ha")
+    table = plots[[*PLOT_KEY_COLUMNS, *attrs]].copy(deep=False)
+    table.columns = [*PLOT_KEY_COLUMNS, *attribute_names(attrs, ours)]  # unique, case aside
     table = table.assign(
         qc_status=qc.qc_status.to_numpy(),
         qc_summary=qc.qc_summary.to_numpy(),

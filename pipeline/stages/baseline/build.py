@@ -10,7 +10,10 @@ Layers (docs/baseline.md has every column):
 * ``restoration_rings`` — the ring around each plot and its figures (with ``ring_m``);
 * ``deliveries``, ``lots``, ``buyers`` — the supply chain (with deliveries; ``buyers`` when the
   file has a ``buyer`` column);
-* ``status_changes`` — plots whose status changed since a previous screening, and plots new or gone.
+* ``status_changes`` — plots whose status changed since a previous screening, plots with new
+  alerts, and plots new or gone;
+* ``alerts_by_month`` — with alert products: alert area per month after the cut-off day, nationally,
+  per group of each grouping and per region.
 """
 
 from __future__ import annotations
@@ -29,10 +32,10 @@ import pandas as pd
 from ... import __version__
 from ...config import BaselineConfig, ExecutionConfig, ScreeningConfig
 from ...errors import BaselineError
-from ...vocab import NATIONAL, UNASSIGNED, UNKNOWN
+from ...vocab import ALERTS_BY_MONTH, NATIONAL, UNASSIGNED, UNKNOWN
 from . import groups as gr
 from . import rings as rg
-from .monitoring import status_changes
+from .monitoring import alert_products, monthly_alerts, status_changes
 from .periods import BaselinePeriod, baseline_period, check_plots_columns, loss_years
 from .regions import Regions, assign_regions, region_labels
 from .supply import match_deliveries, supply_figures
@@ -78,12 +81,14 @@ def build_baseline(
     progress: bool = False,
     source: str = "screening",
     screening_created: str = "",
+    alerts: pd.DataFrame | None = None,
 ) -> BaselineResult:
     """Every baseline layer from a screening's ``plots`` layer (nothing written).
 
     ``screening`` is the screening's own configuration (its reference year and forest
     definition); ``products`` are its loss products, opened, for the rings (``cfg.ring_m``), which
-    are measured on the primary one with the screening's forest definition.
+    are measured on the primary one with the screening's forest definition. ``alerts`` is the
+    screening's ``alerts_by_month`` layer, when it has alert products.
     """
     years = check_plots_columns(plots, source)
     ref = screening.reference_year
@@ -133,9 +138,17 @@ def build_baseline(
         layers["restoration_rings"] = rings.layer
     if inputs.deliveries is not None:
         _supply_chain(inputs.deliveries, plots, cfg, layers, metadata)
+    if alerts is not None:
+        metadata["alert_products"] = ", ".join(alert_products(plots.columns))
+        metadata["cutoff_date"] = screening.cutoff.isoformat()
     new_years: list[int] = []
     if inputs.previous is not None:
         new_years = _monitoring(plots, inputs.previous, ref, years, cfg, layers, metadata)
+    if alerts is not None:
+        named = [(NATIONAL, np.full(len(plots), NATIONAL, dtype=object)), *groupings]
+        if labels is not None:
+            named.append(("region", labels))
+        layers[ALERTS_BY_MONTH] = monthly_alerts(plots, alerts, named)
     return BaselineResult(layers, metadata, period, ref, national.iloc[0], new_years)
 
 
@@ -332,8 +345,12 @@ def _monitoring(
         log.warning(
             "the previous screening used reference year %s, this one %s: statuses are not comparable", prev_ref, ref
         )
+    prev_cut, cut = prev_meta.get("cutoff_date", ""), metadata.get("cutoff_date", "")
+    if prev_cut and cut and prev_cut != cut:
+        log.warning("the previous screening used the cut-off %s, this one %s: alerts are not comparable", prev_cut, cut)
     layers["status_changes"] = status_changes(plots, prev)
     counts = layers["status_changes"]["change"].value_counts()
+    kinds = ("status_changed", "new", "gone", *(("new_alerts",) if alert_products(plots.columns) else ()))
     metadata.update(
         {
             "previous": str(cfg.previous),
@@ -341,7 +358,7 @@ def _monitoring(
             "previous_loss_years": f"{prev_years[0]}-{prev_years[-1]}" if prev_years else "",
             "previous_reference_year": prev_ref,
             "new_loss_years": ", ".join(map(str, new_years)),
-            **{f"plots_{k}": str(int(counts.get(k, 0))) for k in ("status_changed", "new", "gone")},
+            **{f"plots_{k}": str(int(counts.get(k, 0))) for k in kinds},
         }
     )
     return new_years

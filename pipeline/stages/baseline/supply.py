@@ -9,6 +9,10 @@ from ...errors import DeliveriesError
 from ...vocab import STATUS_PRECEDENCE, STATUSES, UNKNOWN
 from .groups import label
 
+#: The largest quantity a delivery may carry (any unit): beyond it, a value is an error, and the sums
+#: of a lot or a buyer could overflow to infinity (1e308 + 1e308 = inf).
+MAX_QUANTITY = 1e12
+
 #: Supply-chain statuses: the plot statuses plus ``unknown``.
 DELIVERY_STATUSES = (*STATUSES, UNKNOWN)
 
@@ -19,7 +23,8 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
     Required columns: ``lot_id``, ``plot_id`` and ``quantity_column`` (names matched ignoring
     case and surrounding spaces); optional: ``buyer``, ``date`` (ISO, e.g. 2024-03-31). Other
     columns are kept. Raises :class:`DeliveriesError` naming the file, the line (the header is
-    line 1), the row and the column of each bad value (up to 10 listed).
+    line 1), the row and the column of each bad value (up to 10 listed): an empty, negative, not
+    finite or absurd (over :data:`MAX_QUANTITY`) quantity, an empty id, a date that is not one.
 
     Returns ``source_row`` (1-based data row), ``lot_id``, ``plot_id``, ``quantity`` (float),
     then ``buyer`` and ``date`` when present, then the other columns.
@@ -52,13 +57,17 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
             problems.append(f"{where(i, by_key[want[key]])}: empty {key}")
     qty = pd.to_numeric(cols["quantity"], errors="coerce").to_numpy(dtype="float64")
     qcol = by_key[want["quantity"]]
-    for i in np.flatnonzero(~np.isfinite(qty) | (qty < 0)):
+    for i in np.flatnonzero(~np.isfinite(qty) | (qty < 0) | (qty > MAX_QUANTITY)):
         text = cols["quantity"].iloc[i]
         what = (
             "empty quantity"
             if text == ""
             else f"{text!r} is negative"
-            if np.isfinite(qty[i])
+            if 0 > qty[i] > -np.inf
+            else f"{text!r} is more than {MAX_QUANTITY:.0e}: not a quantity of cocoa (a unit or typing error?)"
+            if np.inf > qty[i] > MAX_QUANTITY
+            else f"{text!r} is not a finite number"
+            if text.strip().lower().lstrip("+-") in ("inf", "infinity", "nan") or np.isinf(qty[i])
             else f"{text!r} is not a number" + (" (use a point as the decimal separator)" if "," in text else "")
         )
         problems.append(f"{where(i, qcol)}: {what}")
@@ -77,7 +86,7 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
         dates = pd.to_datetime(text.where(text != ""), format="%Y-%m-%d", errors="coerce")
         for i in np.flatnonzero((dates.isna() & (text != "")).to_numpy()):
             problems.append(f"{where(i, by_key['date'])}: {text.iloc[i]!r} is not a date (YYYY-MM-DD)")
-        out["date"] = text.to_numpy(dtype=object)
+        out["date"] = _as_dates(dates)  # written as a GeoPackage DATE
     if problems:
         more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
         raise DeliveriesError(f"{source}: " + "; ".join(problems[:10]) + more)
@@ -86,6 +95,11 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
         if c not in used and str(c) not in out.columns:
             out[str(c)] = raw[c].to_numpy(dtype=object)
     return out
+
+
+def _as_dates(values: pd.Series) -> pd.Series:
+    """Timestamps as ``datetime.date`` objects (None where missing), which GeoPackages store as DATE."""
+    return pd.Series([v.date() if pd.notna(v) else None for v in values], index=values.index, dtype=object)
 
 
 def match_deliveries(deliveries: pd.DataFrame, plots: pd.DataFrame) -> pd.DataFrame:
@@ -121,9 +135,9 @@ def supply_figures(matched: pd.DataFrame, key: str) -> pd.DataFrame:
     elif "buyer" in m.columns:
         out["buyer"] = g["buyer"].agg(lambda s: ", ".join(sorted({label(v) for v in s})))
     if "date" in m.columns:
-        d = m["date"].where(m["date"].astype(str) != "")
-        out["first_date"] = d.groupby(m[key], sort=False).min()
-        out["last_date"] = d.groupby(m[key], sort=False).max()
+        d = pd.to_datetime(m["date"], errors="coerce")
+        out["first_date"] = _as_dates(d.groupby(m[key], sort=False).min().reindex(keys))
+        out["last_date"] = _as_dates(d.groupby(m[key], sort=False).max().reindex(keys))
     out["n_deliveries"] = g.size()
     out["n_plots"] = g["plot_id"].nunique()
     out["quantity"] = g["quantity"].sum()

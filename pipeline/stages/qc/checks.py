@@ -44,9 +44,11 @@ from .geometry import (
     POINT,
     POLYGONAL,
     count_decimals,
+    crosses_antimeridian,
     few_decimals,
     geodesic_circles,
     hole_counts,
+    nonfinite_vertices,
     polygonal_parts,
     repair,
     swapped,
@@ -174,14 +176,13 @@ def check_plots(
     source_rows = plots["source_row"].to_numpy()
     dup_pos, dup_msg = duplicate_id_issues(ids, source_rows)
     live = np.flatnonzero(~rows.err)
-    cross = cross_plot_checks(
-        rows.geometry[live], rows.area_ha[live], ids[live], source_rows[live], params.overlap_min_share
+    cross = CrossIssues.gather(
+        cross_plot_checks(
+            rows.geometry[live], rows.area_ha[live], ids[live], source_rows[live], params.overlap_min_share
+        )
     )
     extra = CrossIssues.concat(
-        [
-            CrossIssues(dup_pos, np.full(len(dup_pos), "duplicate_id", dtype=object), dup_msg, np.zeros(len(dup_pos))),
-            cross.at(live),
-        ]
+        [CrossIssues(dup_pos, np.full(len(dup_pos), "duplicate_id", dtype=object), dup_msg), cross.at(live)]
     )
     return finish(plots, rows, extra)
 
@@ -311,8 +312,11 @@ class _Checker:
         live = ~self.err
         bounds[live] = shapely.bounds(self.geoms[live])
         self.geographic = bool(self.plots.attrs.get("wgs84_source", True))
+        # every vertex, not only the box: GEOS leaves a NaN vertex out of the box, and a repair
+        # would then drop it and screen what is left
+        nonfinite, vertex = nonfinite_vertices(np.where(live, self.geoms, None))
         with np.errstate(invalid="ignore"):
-            finite = np.isfinite(bounds).all(axis=1)
+            finite = np.isfinite(bounds).all(axis=1) & ~nonfinite
             lat_bad = (bounds[:, 1] < -90) | (bounds[:, 3] > 90)
             lon_bad = (bounds[:, 0] < -180) | (bounds[:, 2] > 180)
             fits_swapped = (bounds[:, 0] >= -90) & (bounds[:, 2] <= 90) & (bounds[:, 1] >= -180) & (bounds[:, 3] <= 180)
@@ -322,16 +326,54 @@ class _Checker:
         if len(idx):
             msgs = [
                 (
-                    "coordinates are not finite numbers (a failed reprojection?)"
+                    f"coordinates are not finite (vertex {v} is NaN or infinite): a gap in the export or a "
+                    "failed reprojection?"
+                    if v
+                    else "coordinates are not finite numbers (a failed reprojection?)"
                     if not np.isfinite(b).all()
                     else f"coordinates outside longitude ±180 / latitude ±90 (x {b[0]:.6g} to {b[2]:.6g}, "
                     f"y {b[1]:.6g} to {b[3]:.6g}): projected coordinates with a longitude/latitude CRS? "
                     "state the right --crs"
                 )
-                for b in bounds[idx]
+                for b, v in zip(bounds[idx], vertex[idx])
             ]
             self.out.add(idx, "coordinates_out_of_range", "error", msgs)
         self.err |= out_of_range
+        across = np.flatnonzero(live & ~out_of_range & crosses_antimeridian(bounds))
+        if len(across):
+            parts, row = shapely.get_parts(self.geoms[across], return_index=True)
+            whole = np.zeros(len(across), dtype=bool)  # a part (not only the plot) spans the line
+            whole[row[crosses_antimeridian(shapely.bounds(parts))]] = True
+            self.out.add(
+                across,
+                "crosses_antimeridian",
+                "error",
+                [
+                    f"longitudes run from {b[0]:.6g} to {b[2]:.6g}: the plot lies on both sides of the antimeridian "
+                    f"(180°) and would be read as {b[2] - b[0]:.1f}° wide; "
+                    + (
+                        "split it at 180° (RFC 7946) and give each side its own row"
+                        if w
+                        else "its parts are split at 180° already: give each side its own row"
+                    )
+                    for b, w in zip(bounds[across], whole)
+                ],
+            )
+        self.err[across] = True
+        with np.errstate(invalid="ignore"):
+            extent = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
+        huge = np.flatnonzero(~self.err & (extent > self.params.max_extent_deg))
+        self.out.add(
+            huge,
+            "too_large_to_screen",
+            "error",
+            [
+                f"the plot spans {e:.3g}° (x {b[0]:.6g} to {b[2]:.6g}, y {b[1]:.6g} to {b[3]:.6g}), more than "
+                f"qc.max_extent_deg ({self.params.max_extent_deg:g}°): not a farm plot (a region, a unit error?)"
+                for e, b in zip(extent[huge], bounds[huge])
+            ],
+        )
+        self.err[huge] = True
         swap_cover = np.zeros(self.n, dtype=bool)
         if self.coverage_bounds is not None and self.geographic:
             cx0, cy0, cx1, cy1 = self.coverage_bounds

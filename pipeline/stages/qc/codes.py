@@ -49,6 +49,19 @@ ISSUE_CODES: dict[str, IssueCode] = {
         "explain: usually metres (UTM) in a file that claims longitude/latitude",
         "save the file with its true CRS, or state it with `--crs`",
     ),
+    "crosses_antimeridian": IssueCode(
+        "error",
+        "the plot lies on both sides of the antimeridian (180°): its longitudes span more than 180° with "
+        "vertices near -180° and +180° (a ring crossing the line, or parts split at it), so as one row it "
+        "would be read as a band around the globe; it is not screened",
+        "split it at 180° (RFC 7946; `ogr2ogr -wrapdateline`) and give each side its own row",
+    ),
+    "too_large_to_screen": IssueCode(
+        "error",
+        "the plot's bounding box spans more than `qc.max_extent_deg` (default 1°, about 110 km) of longitude or "
+        "latitude: not a farm plot, and measuring it would take gigabytes of memory; it is not screened",
+        "check the plot (a region or a unit error?); raise `qc.max_extent_deg` if it really is one plot",
+    ),
     "suspect_swapped_coordinates": IssueCode(
         "error or warning",
         "longitude and latitude look swapped. **Error** when a latitude is beyond ±90° "
@@ -118,13 +131,16 @@ ISSUE_CODES: dict[str, IssueCode] = {
     ),
     "duplicate_geometry": IssueCode(
         "warning",
-        "another row has the same geometry (the partner's id and row are given)",
+        "another row has the same geometry: one finding per plot, naming one partner (id and row) and how "
+        "many rows share the geometry",
         "remove the repeated row, or correct one of the two",
     ),
     "overlap": IssueCode(
         "warning",
         "the plot overlaps another by at least `qc.overlap_min_share` (default 10 %) of the "
-        "smaller of the two (the partner's id, row, and the shared hectares are given)",
+        "smaller of the two (the partner's id, row, and the shared hectares are given); copies of one "
+        "geometry count as one partner, and at most the 5 largest overlaps of a plot are listed, saying how "
+        "many there are",
         "correct the boundaries; overlapping plots double-count area",
     ),
     "has_holes": IssueCode(

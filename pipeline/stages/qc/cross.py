@@ -1,25 +1,32 @@
 """Checks across plots, with a spatial index: identical geometries and overlaps.
 
-One bulk query of a shapely ``STRtree`` finds every pair of plots whose bounding boxes intersect.
-Cheap array tests on the boxes then leave only the pairs that can matter — identical boxes (for
-``equals``), boxes overlapping by at least half the share asked of the smaller plot (an
-intersection can be no larger than its boxes' overlap) — so plots that merely touch their
-neighbours, as in a cadastre, cost almost nothing. The survivors are tested with array functions
-(``equals``, ``relate_pattern``, ``intersection``). The cost grows with the number of plots and of
-real overlaps, never with their square.
+Rows holding exactly the same geometry (the same vertices, in the same order) are first gathered
+into one group each, so that twenty copies of a file cost what one
+does: every other step works on one plot per group. One bulk query of a shapely ``STRtree`` finds
+every pair of those whose bounding boxes intersect. Cheap array tests on the boxes then leave only
+the pairs that can matter — identical boxes (for ``equals``, which also joins geometries that are
+the same shape drawn with other vertices), boxes overlapping by at least half the share asked of
+the smaller plot (an intersection can be no larger than its boxes' overlap) — so plots that merely
+touch their neighbours, as in a cadastre, cost almost nothing. The survivors are tested with array
+functions (``equals``, ``relate_pattern``, ``intersection``).
 
-A pair is reported on both plots, each message naming the partner's id and row. A plot's
-findings of one code are listed by the partner's row. The same pairs are found whether the plots
-are checked all at once (:func:`cross_plot_checks`) or part by part: :func:`part_cross_checks`
-checks a part against the plots just beyond it, :func:`cross_checks_between` a few plots against
-any others.
+The findings grow with the number of plots, never with its square: a plot whose geometry other
+rows repeat gets one ``duplicate_geometry`` finding (the size of its group and one partner), and
+at most :data:`MAX_OVERLAPS_LISTED` ``overlap`` findings, the largest, saying how many there are.
+
+A plot's findings depend only on the plots that meet it and the plots repeating those: a part of
+the plots checked together with every plot that can meet them gives them the findings the whole
+file gives (``pipeline.job.run`` checks a chunk with the plots around it; :class:`CrossIssues`
+and :class:`PendingIssues` carry findings between the parts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from ...engine.geodesy import M2_PER_HA
@@ -28,63 +35,8 @@ from ...engine.geodesy import geodesic_areas as plot_areas
 #: DE-9IM pattern: the interiors of the two geometries intersect (more than touching edges).
 INTERIORS_INTERSECT = "T********"
 
-
-@dataclass
-class CrossIssues:
-    """Warnings found across rows: the row of each (a position), its code and message, and the
-    partner's row (a plot's findings of one code are listed by it)."""
-
-    pos: np.ndarray
-    code: np.ndarray
-    message: np.ndarray
-    partner: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.pos)
-
-    @classmethod
-    def empty(cls) -> CrossIssues:
-        e = np.zeros(0, dtype=object)
-        return cls(np.zeros(0, dtype="int64"), e, e.copy(), np.zeros(0, dtype="int64"))
-
-    @classmethod
-    def concat(cls, parts: list[CrossIssues]) -> CrossIssues:
-        parts = [p for p in parts if len(p)]
-        if not parts:
-            return cls.empty()
-        return cls(
-            np.concatenate([p.pos for p in parts]).astype("int64"),
-            np.concatenate([p.code for p in parts]).astype(object),
-            np.concatenate([p.message for p in parts]).astype(object),
-            np.concatenate([p.partner for p in parts]).astype("int64"),
-        )
-
-    def take(self, which) -> CrossIssues:
-        return CrossIssues(self.pos[which], self.code[which], self.message[which], self.partner[which])
-
-    def at(self, index: np.ndarray) -> CrossIssues:
-        """The same findings with positions mapped through ``index`` (``pos`` -> ``index[pos]``)."""
-        return CrossIssues(np.asarray(index)[self.pos], self.code, self.message, self.partner)
-
-    def ordered(self) -> CrossIssues:
-        """By position, then code, then partner row."""
-        if not len(self):
-            return self
-        return self.take(np.lexsort((self.partner, self.code.astype(str), self.pos)))
-
-
-def _prefilter(left, right, geoms_l, geoms_r, min_share: float):
-    """Of the pairs whose boxes intersect, those that may be identical or overlap by
-    ``min_share``; and whether their boxes are equal."""
-    bl, br = shapely.bounds(geoms_l[left]), shapely.bounds(geoms_r[right])
-    same_box = (bl == br).all(axis=1)
-    ox = np.minimum(bl[:, 2], br[:, 2]) - np.maximum(bl[:, 0], br[:, 0])
-    oy = np.minimum(bl[:, 3], br[:, 3]) - np.maximum(bl[:, 1], br[:, 1])
-    overlap = np.clip(ox, 0, None) * np.clip(oy, 0, None)
-    # degrees²: only compared with each other, over a few km
-    need = 0.5 * min_share * np.minimum(shapely.area(geoms_l[left]), shapely.area(geoms_r[right]))
-    keep = same_box | ((overlap > 0) & (overlap >= need))
-    return left[keep], right[keep], same_box[keep]
+#: The ``overlap`` findings listed per plot (the largest shares); the messages say how many there are.
+MAX_OVERLAPS_LISTED = 5
 
 
 def candidate_pairs(geoms: np.ndarray, min_share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -95,120 +47,177 @@ def candidate_pairs(geoms: np.ndarray, min_share: float) -> tuple[np.ndarray, np
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms)  # bounding boxes intersect
     keep = left < right
-    return _prefilter(left[keep].astype("int64"), right[keep].astype("int64"), geoms, geoms, min_share)
+    left, right = left[keep].astype("int64"), right[keep].astype("int64")
+    b = shapely.bounds(geoms)
+    bl, br = b[left], b[right]
+    same_box = (bl == br).all(axis=1)
+    ox = np.minimum(bl[:, 2], br[:, 2]) - np.maximum(bl[:, 0], br[:, 0])
+    oy = np.minimum(bl[:, 3], br[:, 3]) - np.maximum(bl[:, 1], br[:, 1])
+    overlap = np.clip(ox, 0, None) * np.clip(oy, 0, None)
+    planar = shapely.area(geoms)  # degrees²: only compared with each other, over a few km
+    need = 0.5 * min_share * np.minimum(planar[left], planar[right])
+    keep = same_box | ((overlap > 0) & (overlap >= need))
+    return left[keep], right[keep], same_box[keep]
 
 
-def _test_pairs(ga: np.ndarray, gb: np.ndarray, area_a, area_b, same_box, min_share: float):
-    """For candidate pairs (``ga[k]``, ``gb[k]``): which are the same geometry, which overlap by
-    ``min_share`` of the smaller plot, and the shared area (ha) and share of those."""
-    n = len(ga)
-    same = np.zeros(n, dtype=bool)
-    same[same_box] = shapely.equals(ga[same_box], gb[same_box])
-    over = np.zeros(n, dtype=bool)
-    shared = np.zeros(n)
-    share = np.zeros(n)
-    rest = np.flatnonzero(~same)
-    if len(rest):
-        inner = rest[shapely.relate_pattern(ga[rest], gb[rest], INTERIORS_INTERSECT)]
-        if len(inner):
-            sh = np.nan_to_num(plot_areas(shapely.intersection(ga[inner], gb[inner])) / M2_PER_HA)
-            ratio = sh / np.minimum(area_a[inner], area_b[inner])
-            big = ratio >= min_share
-            over[inner[big]] = True
-            shared[inner[big]], share[inner[big]] = sh[big], ratio[big]
-    return same, over, shared, share
+def _groups(n_reps: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Connected components of the pairs (union-find): a label per representative, the smallest member's."""
+    parent = np.arange(n_reps)
 
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
 
-def _issues(a, b, same, over, shared, share, ids, rows) -> CrossIssues:
-    """Both plots' findings for pairs (positions ``a``, ``b`` into ``ids``/``rows``)."""
-    parts = []
-    for mask, code in ((same, "duplicate_geometry"), (over, "overlap")):
-        pa, pb = a[mask], b[mask]
-        if not len(pa):
-            continue
-        if code == "duplicate_geometry":
-            ma = [f"the same geometry as plot {ids[j]!r} (row {rows[j]})" for j in pb]
-            mb = [f"the same geometry as plot {ids[i]!r} (row {rows[i]})" for i in pa]
-        else:
-            sh, sr = shared[mask], share[mask]
-            ma = [
-                f"overlaps plot {ids[j]!r} (row {rows[j]}) by {s:.4f} ha, {100 * r:.1f} % of the smaller plot"
-                for j, s, r in zip(pb, sh, sr)
-            ]
-            mb = [
-                f"overlaps plot {ids[i]!r} (row {rows[i]}) by {s:.4f} ha, {100 * r:.1f} % of the smaller plot"
-                for i, s, r in zip(pa, sh, sr)
-            ]
-        codes = np.full(2 * len(pa), code, dtype=object)
-        parts.append(
-            CrossIssues(
-                np.concatenate([pa, pb]),
-                codes,
-                np.asarray(ma + mb, dtype=object),
-                np.concatenate([rows[pb], rows[pa]]),
-            )
-        )
-    return CrossIssues.concat(parts)
+    for a, b in zip(left.tolist(), right.tolist()):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return np.array([root(i) for i in range(n_reps)], dtype="int64")
 
 
 def cross_plot_checks(
     geoms: np.ndarray, area_ha: np.ndarray, ids: np.ndarray, rows: np.ndarray, min_share: float
-) -> CrossIssues:
-    """``duplicate_geometry`` and ``overlap`` findings of the plots (positions into the arrays).
+) -> Iterator[tuple[np.ndarray, str, list[str]]]:
+    """Yield (positions, code, messages) for ``duplicate_geometry`` and ``overlap`` findings.
 
-    ``geoms`` are the geometries to screen (valid, polygonal), ``area_ha`` their areas, ``rows``
-    their source rows."""
+    ``geoms`` are the geometries to screen (valid, polygonal), ``area_ha`` their areas. Each
+    message names a partner's id and row.
+    """
     geoms = np.asarray(geoms, dtype=object)
-    left, right, same_box = candidate_pairs(geoms, min_share)
-    if not len(left):
-        return CrossIssues.empty()
-    same, over, shared, share = _test_pairs(
-        geoms[left], geoms[right], area_ha[left], area_ha[right], same_box, min_share
+    n = len(geoms)
+    if n < 2:
+        return
+    # byte-identical copies first: one representative each, in order of first appearance
+    copy_of, _ = pd.factorize(pd.Series(shapely.to_wkb(geoms), dtype=object))
+    reps = np.unique(copy_of, return_index=True)[1]
+    left, right, same_box = candidate_pairs(geoms[reps], min_share)
+    same = np.zeros(len(left), dtype=bool)
+    same[same_box] = shapely.equals(geoms[reps[left[same_box]]], geoms[reps[right[same_box]]])
+    group_of_rep = _groups(len(reps), left[same], right[same])
+    group = group_of_rep[copy_of]  # per plot: its group (the label of a representative)
+    order = np.argsort(group, kind="stable")  # members of a group by position
+    sizes = np.bincount(group, minlength=len(reps))
+    starts = np.cumsum(sizes) - sizes
+    first = np.full(len(reps), -1, dtype="int64")
+    second = np.full(len(reps), -1, dtype="int64")
+    first[group[order[starts[sizes > 0]]]] = order[starts[sizes > 0]]
+    second[sizes > 1] = order[starts[sizes > 1] + 1]
+
+    dup = np.flatnonzero(sizes[group] > 1)
+    if len(dup):
+        g = group[dup]
+        partner = np.where(first[g] == dup, second[g], first[g])
+        yield (
+            dup,
+            "duplicate_geometry",
+            [
+                f"the same geometry as plot {ids[p]!r} (row {rows[p]})"
+                + (f" and {s - 2:,} more row(s): {s:,} rows share it" if s > 2 else "")
+                for p, s in zip(partner, sizes[g])
+            ],
+        )
+
+    # overlaps: between groups, once per pair of groups, tested on their representatives
+    a, b = left[~same], right[~same]
+    ga, gb = group_of_rep[a], group_of_rep[b]
+    pairs = pd.DataFrame({"a": a, "b": b, "ga": np.minimum(ga, gb), "gb": np.maximum(ga, gb)})
+    pairs = pairs[pairs["ga"] != pairs["gb"]].drop_duplicates(["ga", "gb"])
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    ra, rb = reps[a], reps[b]
+    inner = shapely.relate_pattern(geoms[ra], geoms[rb], INTERIORS_INTERSECT)
+    ra, rb = ra[inner], rb[inner]
+    if not len(ra):
+        return
+    shared = np.nan_to_num(plot_areas(shapely.intersection(geoms[ra], geoms[rb])) / M2_PER_HA)
+    share = shared / np.minimum(area_ha[ra], area_ha[rb])
+    big = share >= min_share
+    ra, rb, shared, share = ra[big], rb[big], shared[big], share[big]
+    if not len(ra):
+        return
+    # every member of one group gets a finding naming the other group's first row, a side at a time
+    gA, gB = group[ra], group[rb]
+    plot, other, k = [], [], []
+    for mine, theirs in ((gA, gB), (gB, gA)):
+        n_mine = sizes[mine]
+        members = order[np.repeat(starts[mine], n_mine) + _ranges(n_mine)]
+        plot.append(members)
+        other.append(np.repeat(first[theirs], n_mine))
+        k.append(np.repeat(np.arange(len(ra)), n_mine))
+    plot_a, other_a, k_a = (np.concatenate(x) for x in (plot, other, k))
+    # at most MAX_OVERLAPS_LISTED per plot: the largest shares, then by the partner's row (an order
+    # that depends on the plots alone, not on how the pairs were found: the same in a part of the
+    # plots checked with its neighbours as in the whole file)
+    by_plot = np.lexsort((np.asarray(rows)[other_a], -share[k_a], plot_a))
+    count = np.bincount(plot_a, minlength=n)
+    rank = np.empty(len(plot_a), dtype="int64")
+    rank[by_plot] = np.arange(len(plot_a)) - (np.cumsum(count) - count)[plot_a[by_plot]]
+    sel = by_plot[rank[by_plot] < MAX_OVERLAPS_LISTED]
+    yield (
+        plot_a[sel],
+        "overlap",
+        [
+            f"overlaps plot {ids[o]!r} (row {rows[o]})"
+            + (f" and {sizes[group[o]] - 1:,} more row(s) with its geometry" if sizes[group[o]] > 1 else "")
+            + f" by {shared[kk]:.4f} ha, {100 * share[kk]:.1f} % of the smaller plot"
+            + (
+                f" (one of {count[p]:,} overlaps of this plot; the {MAX_OVERLAPS_LISTED} largest are listed)"
+                if count[p] > MAX_OVERLAPS_LISTED
+                else ""
+            )
+            for p, o, kk in zip(plot_a[sel], other_a[sel], k_a[sel])
+        ],
     )
-    return _issues(left, right, same, over, shared, share, ids, rows).ordered()
 
 
-def part_cross_checks(
-    geoms: np.ndarray, area_ha: np.ndarray, ids: np.ndarray, rows: np.ndarray, n_own: int, min_share: float
-) -> CrossIssues:
-    """The findings of pairs with at least one plot among the first ``n_own`` (a part of the
-    plots); the others (positions ``n_own`` on) are the plots beyond the part that can pair with it.
-    Findings on those others are returned too (their position is >= ``n_own``)."""
-    geoms = np.asarray(geoms, dtype=object)
-    left, right, same_box = candidate_pairs(geoms, min_share)
-    mine = (left < n_own) | (right < n_own)
-    left, right, same_box = left[mine], right[mine], same_box[mine]
-    if not len(left):
-        return CrossIssues.empty()
-    same, over, shared, share = _test_pairs(
-        geoms[left], geoms[right], area_ha[left], area_ha[right], same_box, min_share
-    )
-    return _issues(left, right, same, over, shared, share, ids, rows)
+def _ranges(lengths: np.ndarray) -> np.ndarray:
+    """0..n-1 for each n of ``lengths``, concatenated."""
+    lengths = np.asarray(lengths, dtype="int64")
+    return np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
 
-def cross_checks_between(
-    a: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    b: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    min_share: float,
-) -> tuple[CrossIssues, CrossIssues]:
-    """The findings of pairs of one plot of ``a`` and one of ``b`` (each: geometries, areas, ids,
-    rows; no plot in both): (those on ``a``'s plots, those on ``b``'s), positions into each."""
-    ga, gb = np.asarray(a[0], dtype=object), np.asarray(b[0], dtype=object)
-    if not len(ga) or not len(gb):
-        return CrossIssues.empty(), CrossIssues.empty()
-    ib, ia = shapely.STRtree(ga).query(gb)  # (position in gb, position in ga)
-    ia, ib, same_box = _prefilter(ia.astype("int64"), ib.astype("int64"), ga, gb, min_share)
-    if not len(ia):
-        return CrossIssues.empty(), CrossIssues.empty()
-    same, over, shared, share = _test_pairs(ga[ia], gb[ib], a[1][ia], b[1][ib], same_box, min_share)
-    n_a = len(ga)
-    ids = np.concatenate([np.asarray(a[2], dtype=object), np.asarray(b[2], dtype=object)])
-    rows = np.concatenate([np.asarray(a[3]), np.asarray(b[3])])
-    found = _issues(ia, ib + n_a, same, over, shared, share, ids, rows)
-    on_a = found.pos < n_a
-    on_b = found.take(~on_a)
-    on_b.pos = on_b.pos - n_a
-    return found.take(on_a), on_b
+@dataclass
+class CrossIssues:
+    """Warnings found across rows: the row of each (a position), its code and message, in the order
+    they are listed for a plot."""
+
+    pos: np.ndarray
+    code: np.ndarray
+    message: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+    @classmethod
+    def empty(cls) -> CrossIssues:
+        e = np.zeros(0, dtype=object)
+        return cls(np.zeros(0, dtype="int64"), e, e.copy())
+
+    @classmethod
+    def gather(cls, found) -> CrossIssues:
+        """The (positions, code, messages) that :func:`cross_plot_checks` yields, as one record."""
+        parts = [cls(np.asarray(p, dtype="int64"), np.full(len(p), c, dtype=object), np.asarray(m, dtype=object))
+                 for p, c, m in found]  # fmt: skip
+        return cls.concat(parts)
+
+    @classmethod
+    def concat(cls, parts: list[CrossIssues]) -> CrossIssues:
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty()
+        return cls(
+            np.concatenate([p.pos for p in parts]).astype("int64"),
+            np.concatenate([p.code for p in parts]).astype(object),
+            np.concatenate([p.message for p in parts]).astype(object),
+        )
+
+    def take(self, which) -> CrossIssues:
+        return CrossIssues(self.pos[which], self.code[which], self.message[which])
+
+    def at(self, index: np.ndarray) -> CrossIssues:
+        """The same findings with positions mapped through ``index`` (``pos`` -> ``index[pos]``)."""
+        return CrossIssues(np.asarray(index)[self.pos], self.code, self.message)
 
 
 class PendingIssues:
@@ -226,7 +235,7 @@ class PendingIssues:
             self._parts.append(issues.at(np.asarray(source_rows)))
 
     def take(self, source_rows: np.ndarray) -> CrossIssues:
-        """The findings on ``source_rows`` (positions into it), let go of here."""
+        """The findings on ``source_rows`` (positions into it), in the order they were added."""
         if not self._parts:
             return CrossIssues.empty()
         every = CrossIssues.concat(self._parts)

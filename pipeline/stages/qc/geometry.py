@@ -91,6 +91,55 @@ def geodesic_circles(
     return polys, radius
 
 
+#: A plot whose longitudes span more than this, with vertices this close to ±180°, crosses the
+#: antimeridian (its coordinates jump from +180 to -180): read naively, it circles the Earth.
+ANTIMERIDIAN_SPAN_DEG = 180.0
+ANTIMERIDIAN_NEAR_DEG = 10.0
+
+
+def crosses_antimeridian(bounds: np.ndarray) -> np.ndarray:
+    """Per (minx, miny, maxx, maxy) row: whether the plot lies on both sides of the antimeridian —
+    a longitude span over 180° with vertices near -180° and near +180° (a ring crossing it, or parts
+    already split at 180° as RFC 7946 recommends: either way, one row would span the globe)."""
+    b = np.asarray(bounds, dtype="float64").reshape(-1, 4)
+    with np.errstate(invalid="ignore"):
+        return (
+            (b[:, 2] - b[:, 0] > ANTIMERIDIAN_SPAN_DEG)
+            & (b[:, 0] <= -180 + ANTIMERIDIAN_NEAR_DEG)
+            & (b[:, 2] >= 180 - ANTIMERIDIAN_NEAR_DEG)
+        )
+
+
+def locatable(bounds: np.ndarray) -> np.ndarray:
+    """Per bounds row: finite, within longitude ±180° and latitude ±90°, and not across the
+    antimeridian — a place on the globe that rasters can be found for (``fetch-tiles``)."""
+    b = np.asarray(bounds, dtype="float64").reshape(-1, 4)
+    with np.errstate(invalid="ignore"):
+        inside = (b[:, 0] >= -180) & (b[:, 2] <= 180) & (b[:, 1] >= -90) & (b[:, 3] <= 90)
+    return np.isfinite(b).all(axis=1) & inside & ~crosses_antimeridian(b)
+
+
+def nonfinite_vertices(geoms: np.ndarray, chunk: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
+    """Where a geometry has a vertex that is not a finite number (NaN, infinity): (mask per row,
+    1-based number of its first such vertex, 0 where none). A bounding box does not show them all:
+    GEOS leaves a NaN out of the box. Read in chunks, so a million plots never hold every vertex at once."""
+    geoms = np.asarray(geoms, dtype=object)
+    bad = np.zeros(len(geoms), dtype=bool)
+    first = np.zeros(len(geoms), dtype="int64")
+    for start in range(0, len(geoms), chunk):
+        part = geoms[start : start + chunk]
+        xy, which = shapely.get_coordinates(part, return_index=True)
+        wrong = ~np.isfinite(xy).all(axis=1)
+        if not wrong.any():
+            continue
+        counts = np.bincount(which, minlength=len(part))
+        vertex = np.arange(len(which)) - np.repeat(np.cumsum(counts) - counts, counts)
+        rows, at = np.unique(which[wrong], return_index=True)
+        bad[start + rows] = True
+        first[start + rows] = vertex[np.flatnonzero(wrong)[at]] + 1
+    return bad, first
+
+
 def few_decimals(values: np.ndarray, decimals: int) -> np.ndarray:
     """True where a value has at most ``decimals`` decimals (up to floating-point noise)."""
     s = np.asarray(values, dtype="float64") * 10.0**decimals

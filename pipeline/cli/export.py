@@ -1,0 +1,66 @@
+"""``cacao-screen export``: a screening to CSV, GeoParquet, FlatGeobuf, GeoJSON or the EUDR GeoJSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import ExportConfig, set_dotted, validate_model
+from .app import cli, quiet, verbosity_options
+from .options import EXPORT_OPTIONS, apply, given
+
+EXPORT_EPILOG = """\b
+Examples:
+  cacao-screen export --screening outputs/screening.gpkg --format csv --out plots.csv --wkt
+  cacao-screen export --screening outputs/screening.gpkg --format geoparquet --out plots.parquet
+  cacao-screen export --screening outputs/screening.gpkg --format eudr --out outputs/eudr \\
+      --producer-country PE --statuses deforestation_free
+See docs/export.md.
+"""
+
+
+@cli.command(epilog=EXPORT_EPILOG)
+@click.option(
+    "--screening",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A screening.gpkg written by `cacao-screen screen` or `run`.",
+)
+@apply(EXPORT_OPTIONS, required=("format", "out"))
+@click.option("--overwrite", is_flag=True, help="Replace the output if it exists.")
+@verbosity_options
+@click.pass_context
+def export(ctx: click.Context, screening: Path, overwrite: bool, **kwargs) -> None:
+    """Export a screening's plots to another format.
+
+    csv, geoparquet, flatgeobuf and geojson write one file of the plots (or --layer); eudr writes a
+    folder of GeoJSON files for the EU information system (none over --max-file-mb) and
+    manifest.csv, saying which plot went to which file and which were left out, and why.
+    """
+    from ..job import run_export
+
+    data: dict = {}
+    for key, value in given(EXPORT_OPTIONS, kwargs).items():
+        set_dotted(data, key, value)
+    cfg = validate_model(ExportConfig, data, "command line")
+    result = run_export(screening, cfg, overwrite=overwrite)
+    if not quiet(ctx):
+        print_export_summary(result)
+
+
+def print_export_summary(result) -> None:
+    if result.format != "eudr":
+        click.echo(f"Exported {result.rows} rows ({result.format}) -> {result.path}")
+        return
+    o = result.outcomes()
+    click.echo(
+        f"EUDR export -> {result.path}: {o['exported'] + o['repaired']} plots in {len(result.files)} file(s)"
+        + (f" ({o['repaired']} repaired at 6 decimals)" if o["repaired"] else "")
+        + f", {o['left_out']} left out; see manifest.csv"
+    )
+    left = result.manifest[result.manifest["outcome"] == "left_out"]
+    if len(left):
+        reasons = left["reason"].str.replace(r"\d+(\.\d+)? ha", "N ha", regex=True).value_counts()
+        for reason, n in reasons.head(6).items():
+            click.echo(f"  left out x{n}: {reason}")

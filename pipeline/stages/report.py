@@ -1,0 +1,267 @@
+"""The figures of the HTML report, from a screening's ``plots`` and (optionally) the baseline's
+layers: frames in, a :class:`ReportData` out. :mod:`pipeline.io.report` draws and writes it.
+
+Every number the report shows is taken from the GeoPackages or computed here the way the
+baseline computes it (:func:`pipeline.stages.baseline.groups.group_figures`), so the report and
+the files agree (the test suite checks it).
+
+Columns a newer stage adds are read defensively: alert figures (any plots column or baseline layer
+whose name says ``alert``) are shown when present, and nothing breaks when they are not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..config import ReportConfig, RunConfig
+from ..errors import ConfigError
+from ..vocab import ASSESSED, MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED
+from .baseline.groups import attribute_labels, group_figures, sort_labels
+from .baseline.periods import BaselinePeriod, baseline_period, loss_years
+
+_ALERT = re.compile(r"alert", re.IGNORECASE)
+
+
+@dataclass
+class GroupSection:
+    """One cooperative's (or region's) page: its plots on a zoomed map and in a table."""
+
+    key: str  # the group's value
+    title: str  # with its name when known
+    slug: str  # a file-name-safe id
+    plots: gpd.GeoDataFrame  # plot_id, status, status_reason, loss_after_ref_ha (+ alert columns), geometry
+    figures: pd.Series  # the group's row of the group table
+
+
+@dataclass
+class ReportData:
+    title: str
+    reference_year: int
+    period: BaselinePeriod
+    years: list[int]
+    facts: dict[str, str]  # headline facts: screening date, products, versions...
+    by_status: pd.DataFrame  # index status (+ total): plots, area_ha, loss_after_ref_ha
+    national: pd.Series  # the national figures (baseline_by_group's `all` row)
+    yearly: pd.DataFrame  # year, loss_ha
+    plots: gpd.GeoDataFrame  # every plot: status, geometry (for the overview map)
+    regions: gpd.GeoDataFrame | None = None  # baseline_by_region (geometry: the regions)
+    group_column: str | None = None
+    group_label: str = "cooperative"
+    groups: pd.DataFrame | None = None  # one row per group: group, name, figures
+    sections: list[GroupSection] = field(default_factory=list)
+    lots: pd.DataFrame | None = None
+    buyers: pd.DataFrame | None = None
+    alerts: dict[str, pd.DataFrame] = field(default_factory=dict)  # title -> table
+    alert_months: pd.DataFrame | None = None  # product, month, alert_ha: all plots (for a chart)
+    provenance: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (which file, document)
+    notes: list[str] = field(default_factory=list)
+
+
+def status_table(plots: pd.DataFrame) -> pd.DataFrame:
+    """Plots, hectares and loss after the reference year per status, every status in order, and
+    the total: the table ``screen`` prints."""
+    g = plots.groupby(plots["status"].astype(str))
+    out = (
+        pd.DataFrame(
+            {
+                "plots": g.size(),
+                "area_ha": g["area_ha"].sum(),
+                "loss_after_ref_ha": g["loss_after_ref_ha"].sum(),
+            }
+        )
+        .reindex(list(STATUSES))
+        .fillna(0)
+    )
+    out.loc["total"] = out.sum()
+    out["plots"] = out["plots"].astype(int)
+    return out
+
+
+def _slug(text: str, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "group"
+    slug, k = base[:60], 1
+    while slug in taken:
+        k += 1
+        slug = f"{base[:56]}-{k}"
+    taken.add(slug)
+    return slug
+
+
+def _json(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def provenance(meta: dict[str, str]) -> dict[str, Any]:
+    """What the report shows of a file's ``run_metadata``: who wrote it, when, how, from what."""
+    keys = ("generator", "created_utc", "command", "started_utc", "finished_utc", "product_versions", "products",
+            "reference_year", "forest_definition", "baseline_period", "screening", "inputs_relative_to")  # fmt: skip
+    doc: dict[str, Any] = {k: meta[k] for k in keys if meta.get(k)}
+    doc["inputs"] = _json(meta.get("inputs")) or []
+    doc["config"] = _json(meta.get("config"))
+    return doc
+
+
+def build_report(
+    plots: gpd.GeoDataFrame,
+    meta: dict[str, str],
+    cfg: ReportConfig,
+    baseline: dict[str, pd.DataFrame] | None = None,
+    baseline_meta: dict[str, str] | None = None,
+) -> ReportData:
+    """The report's figures from the screening's ``plots`` layer and ``run_metadata``, and the
+    baseline's layers (by name) and metadata when given."""
+    baseline = baseline or {}
+    years = loss_years(plots.columns)
+    screened = _stored(meta)
+    ref = screened.screening.reference_year if screened else int(meta.get("reference_year", 2020))
+    if baseline_meta and baseline_meta.get("baseline_period"):
+        start, end = (int(x) for x in baseline_meta["baseline_period"].split("-"))
+        period = BaselinePeriod(start, end)
+    else:
+        b = screened.baseline if screened else None
+        period = baseline_period(ref, years, b.start_year if b else None, b.end_year if b else None)
+    national = _national(plots, baseline, period, ref, years)
+    yearly = pd.DataFrame({"year": years, "loss_ha": [float(national[f"loss_{y}_ha"]) for y in years]})
+    facts = {
+        "Screened": meta.get("created_utc", ""),
+        "Reference year": f"{ref} (loss after 31 December {ref} counts)",
+        "Baseline period": f"{period} (mean {float(national['baseline_mean_annual_loss_ha']):,.2f} ha per year)",
+        "Products": meta.get("product_versions") or meta.get("products", ""),
+        "Forest": meta.get("forest_definition", ""),
+        "Written by": meta.get("generator", ""),
+    }
+    data = ReportData(
+        title=cfg.title,
+        reference_year=ref,
+        period=period,
+        years=years,
+        facts={k: v for k, v in facts.items() if v},
+        by_status=status_table(plots),
+        national=national,
+        yearly=yearly,
+        plots=plots[["plot_id", "source_row", "status", plots.geometry.name]],
+    )
+    if "baseline_by_region" in baseline:
+        data.regions = baseline["baseline_by_region"]
+    _groups(data, plots, baseline, cfg, screened, period, ref, years)
+    for name in ("lots", "buyers"):
+        if name in baseline:
+            setattr(data, name, baseline[name])
+    _alerts(data, plots, baseline)
+    data.provenance.append(("screening.gpkg", provenance(meta)))
+    if baseline_meta:
+        data.provenance.append(("baseline.gpkg", provenance(baseline_meta)))
+    return data
+
+
+def _stored(meta: dict[str, str]) -> RunConfig | None:
+    try:
+        return RunConfig.model_validate(json.loads(meta["config"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _national(plots, baseline, period, ref, years) -> pd.Series:
+    groups = baseline.get("baseline_by_group")
+    if groups is not None and len(groups):
+        row = groups[groups["group_by"] == NATIONAL]
+        if len(row):
+            return row.iloc[0]
+    return group_figures(plots, [NATIONAL] * len(plots), period, ref, years, [NATIONAL]).iloc[0]
+
+
+def _groups(data: ReportData, plots, baseline, cfg: ReportConfig, screened, period, ref, years) -> None:
+    """The cooperatives (or regions) with their tables and sections."""
+    column = cfg.group_column
+    if column is None:
+        coop = screened.baseline.cooperative_column if screened and screened.baseline else "cooperative_id"
+        column = coop if coop and coop in plots.columns else None
+    labels = None
+    if column is not None:
+        if column not in plots.columns:
+            raise ConfigError(f"report.group_column: no column {column!r} in the plots (they have: "
+                              f"{', '.join(map(str, plots.columns))})")  # fmt: skip
+        labels = attribute_labels(plots, [column])
+        by_group = baseline.get("baseline_by_group")
+        table = None
+        if by_group is not None and (by_group["group_by"] == column).any():
+            table = by_group[by_group["group_by"] == column].set_index("group")
+        else:
+            table = group_figures(plots, labels, period, ref, years)
+        names = _names(plots, column, labels)
+        data.group_label = "cooperative" if "coop" in column.lower() else column
+    elif (
+        "baseline_plots" in baseline and "region_id" in baseline["baseline_plots"].columns and data.regions is not None
+    ):
+        column = "region_id"
+        labels = baseline["baseline_plots"]["region_id"].astype(str).to_numpy(dtype=object)
+        table = data.regions.drop(columns=data.regions.geometry.name).set_index("region_id")
+        names = dict(zip(table.index.astype(str), table["region_name"].fillna("").astype(str)))
+        data.group_label = "region"
+    else:
+        return
+    data.group_column = column
+    order = sort_labels(pd.unique(labels))
+    table = table.reindex([g for g in order if g in table.index])
+    table.insert(0, "name", [names.get(str(g), "") for g in table.index])
+    data.groups = table.rename_axis("group").reset_index()
+    taken: set[str] = set()
+    # An alert product's area that counts and its last date, beside each plot (not every level).
+    extra = [c for c in plots.columns if re.search(r"_alert_ha$|_last_alert_date$", str(c))]
+    cols = ["plot_id", "status", "status_reason", "loss_after_ref_ha", *extra]
+    for _, row in data.groups.iterrows():
+        g = str(row["group"])
+        mine = plots.loc[labels == g, [*cols, plots.geometry.name]]
+        title = f"{g} — {row['name']}" if row["name"] and row["name"] != g else g
+        data.sections.append(GroupSection(g, title, _slug(f"{data.group_label}-{g}", taken), mine, row))
+
+
+def _names(plots: pd.DataFrame, column: str, labels: np.ndarray) -> dict[str, str]:
+    """A group's name, from a ``*_name`` column beside an ``*_id`` column (cooperative_name)."""
+    name_col = re.sub(r"(_id|_code)$", "", column) + "_name"
+    if name_col == column or name_col not in plots.columns:
+        return {}
+    names = pd.Series(plots[name_col].astype(str).to_numpy(), index=labels)
+    return {k: v for k, v in names.groupby(level=0).first().items() if k not in (MISSING_VALUE, UNASSIGNED)}
+
+
+def _alerts(data: ReportData, plots: pd.DataFrame, baseline: dict[str, pd.DataFrame]) -> None:
+    """Alert figures, when a product of alerts was screened: per status, and the baseline's tables."""
+    numeric = [c for c in plots.columns if _ALERT.search(str(c)) and pd.api.types.is_numeric_dtype(plots[c])]
+    if numeric:
+        sums = plots.groupby(plots["status"].astype(str))[numeric].sum().reindex(list(STATUSES)).fillna(0)
+        sums.loc["total"] = sums.sum()
+        data.alerts["Alerts by status (sums over the plots)"] = sums.rename_axis("status").reset_index()
+    for name, layer in baseline.items():
+        if not _ALERT.search(name):
+            continue
+        spatial = isinstance(layer, gpd.GeoDataFrame)
+        table = pd.DataFrame(layer.drop(columns=layer.geometry.name) if spatial else layer)
+        if {"group_by", "month", "alert_ha"} <= set(table.columns):  # the baseline's monthly areas
+            national = table[table["group_by"].astype(str) == NATIONAL]
+            national = national.drop(columns=["group_by", "group"], errors="ignore").reset_index(drop=True)
+            data.alerts["Alert area per month, all plots"] = national
+            data.alert_months = national
+        else:
+            data.alerts[f"{name} (baseline)"] = table
+
+
+def free_share(national: pd.Series) -> tuple[float, float]:
+    """(share of plots, share of area) that is deforestation-free, %."""
+    return float(national["deforestation_free_plots_pct"]), float(national["deforestation_free_area_pct"])
+
+
+def assessed_count(by_status: pd.DataFrame) -> int:
+    return int(sum(by_status.loc[s, "plots"] for s in ASSESSED))
