@@ -194,7 +194,10 @@ def case_large_plots(work: Path) -> tuple[list[str], list[str]]:
         path = work / "large.gpkg"
         g = gpd.GeoDataFrame({"plot_id": ["large"]}, geometry=[shapely.box(*box)], crs="EPSG:4326")
         pyogrio.write_dataframe(g, path, layer="plots")
-        c = run(f"cacao-screen, one {label} plot", cacao(path, r.loss_year, r.tree_cover, work / "large-out.gpkg"))
+        c = run(
+            f"cacao-screen, one {label} plot",
+            cacao(path, r.loss_year, r.tree_cover, work / "large-out.gpkg", "--max-extent-deg", "20"),
+        )
         px = (box[2] - box[0]) * (box[3] - box[1]) / 0.00025**2
         rows.append(f"| {label} | {px / 1e6:,.0f} million | {c['process_s']:.1f} | {c['rss_mb']:,.0f} |")
     return rows, []

@@ -411,7 +411,8 @@ class QCConfig(_Section):
         gt=0,
         le=360,
         description="Plots whose bounding box spans more degrees of longitude or latitude than this are not "
-        "screened (too_large_to_screen): a farm is far smaller, and one such row needs gigabytes",
+        "screened (too_large_to_screen): a farm is far smaller; raise it to screen a region (measured window by "
+        "window, in bounded memory)",
     )
     area_tolerance_pct: float = Field(
         10.0, ge=0, description="Declared vs computed area: flagged area_mismatch beyond this percentage..."

@@ -670,7 +670,8 @@ def _large_plots(spill: Spill, scan: _Scan, pending: PendingIssues, min_share: f
 
     if not scan.big:
         return None
-    big = _Plots(*(np.concatenate([b[k] for b in scan.big]) for k in range(4)))
+    rows, ids, geoms, areas = (np.concatenate([b[k] for b in scan.big]) for k in range(4))
+    big = _Plots(geoms, areas, ids, rows)
     scan.big = []
     log.info("%d plot(s) larger than a raster block: checked against every plot they meet", len(big.rows))
     tree = shapely.STRtree(shapely.box(*shapely.bounds(big.geoms).T))
@@ -883,8 +884,7 @@ def run_baseline(
     inputs = inputs if inputs is not None else load_baseline_inputs(cfg)
     plots, meta = read_screening(screening)
     check_plots_columns(plots, str(screening))
-    if "source_row" in plots.columns:  # in input order: the baseline does not depend on the screening's row order
-        plots = plots.iloc[np.argsort(plots["source_row"].to_numpy(), kind="stable")].reset_index(drop=True)
+    plots = _in_input_order(plots)  # the baseline does not depend on the screening's row order
     screened = stored_config(meta, str(screening))
     alerts = read_table(screening, ALERTS_BY_MONTH)
     if cfg.ring_m is not None and not products:
@@ -938,6 +938,14 @@ def _ring_product(screened: RunConfig, rasters: DatasetConfig | None, years: lis
         ) from exc
 
 
+def _in_input_order(frame):
+    """A layer read back from a screening (written in location order) in input order, by
+    ``source_row`` (rows of one plot keep their order)."""
+    if "source_row" not in frame.columns:
+        return frame
+    return frame.iloc[np.argsort(frame["source_row"].to_numpy(), kind="stable")].reset_index(drop=True)
+
+
 # --- Exports -------------------------------------------------------------------------------------
 
 
@@ -946,12 +954,13 @@ def run_export(screening: str | Path, cfg: ExportConfig, *, overwrite: bool = Fa
     check_export_target(cfg.out, cfg.format, overwrite)  # fail before the work, not after
     if cfg.format == "eudr":
         plots, _ = read_screening(screening)
+        plots = _in_input_order(plots)
         columns = eudr_columns(plots.columns, cfg, str(screening))
         features, manifest = eudr_features(plots, cfg, columns)
         files, manifest = split_files(features, manifest, int(cfg.max_file_mb * 1_000_000))
         path = write_eudr(cfg.out, files, manifest, overwrite=overwrite)
         return ExportResult(path, cfg.format, int(manifest["file"].ne("").sum()), list(files), manifest)
-    frame = select_rows(read_layer(screening, cfg.layer), chosen_statuses(cfg))
+    frame = select_rows(_in_input_order(read_layer(screening, cfg.layer)), chosen_statuses(cfg))
     path = write_table(frame, cfg.out, cfg.format, wkt=cfg.wkt, overwrite=overwrite)
     return ExportResult(path, cfg.format, len(frame))
 
@@ -970,6 +979,7 @@ def run_report(
     """Write the HTML report of a screening (and its baseline) to ``cfg.out``; return its path."""
     check_report_target(cfg.out, overwrite)  # fail before the work, not after
     plots, meta = read_screening(screening)
+    plots = _in_input_order(plots)
     layers, baseline_meta = read_baseline(baseline) if baseline is not None else (None, None)
     data = build_report(plots, meta, cfg, layers, baseline_meta)
     separate = len(plots) > cfg.inline_max_plots

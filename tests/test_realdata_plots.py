@@ -106,7 +106,7 @@ def test_every_real_plot_file_is_screened_and_validated_to_a_written_output(real
     assert main(["-q", "screen", "--plots", str(src), *args, "--out", str(screened)]) == 0
     assert main(["-q", "validate", str(src), "--out", str(checked)]) in (0, 3)
     for out in (screened, checked):
-        plots = pyogrio.read_dataframe(out, layer="plots", use_arrow=True)
+        plots = pyogrio.read_dataframe(out, layer="plots", use_arrow=True).sort_values("source_row")
         assert len(plots) == n_in and plots["source_row"].tolist() == list(range(1, n_in + 1))
         columns = [c for c in plots.columns if c != "geometry"]
         assert len({c.lower() for c in columns}) == len(columns), columns

@@ -59,8 +59,9 @@ ISSUE_CODES: dict[str, IssueCode] = {
     "too_large_to_screen": IssueCode(
         "error",
         "the plot's bounding box spans more than `qc.max_extent_deg` (default 1°, about 110 km) of longitude or "
-        "latitude: not a farm plot, and measuring it would take gigabytes of memory; it is not screened",
-        "check the plot (a region or a unit error?); raise `qc.max_extent_deg` if it really is one plot",
+        "latitude: not a farm plot (a region, a unit error?); it is not screened",
+        "check the plot; raise `qc.max_extent_deg` if it really is one plot: a plot of any size is measured window "
+        "by window, in bounded memory",
     ),
     "suspect_swapped_coordinates": IssueCode(
         "error or warning",
