@@ -184,14 +184,17 @@ def gpkg_finish(
     products: tuple[str, ...] = (),
     given: dict | None = None,
     file: str = "screening",
+    empty_geometries: bool = True,
 ) -> Finish:
     """The last step of writing a GeoPackage (``file``: ``screening`` or ``baseline``): styles,
-    column descriptions, provenance."""
+    column descriptions, provenance (``empty_geometries``: False when they were written as NULL)."""
     columns = {name: [c for c in frame.columns if c != getattr(frame, "_geometry_column_name", None)]
                for name, frame in layers.items()}  # fmt: skip
     columns["run_metadata"] = ["key", "value"]
     descriptions = describe_layers(columns, products, given, file)
-    return partial(enrich, descriptions=descriptions, provenance=provenance_document(meta))
+    return partial(
+        enrich, descriptions=descriptions, provenance=provenance_document(meta), empty_geometries=empty_geometries
+    )
 
 
 # --- Screening -----------------------------------------------------------------------------------
@@ -432,7 +435,13 @@ def _screen_in_chunks(
     # While a chunk is measured (on the engine's threads), the next one is read back and checked
     # on one thread and the previous one is made into rows and written on another.
     chunks = spill.plan(cfg.execution.chunk_plots)
-    log.info("screening %d plots in %d chunk(s) of at most %d", n, len(chunks), cfg.execution.chunk_plots)
+    log.info(
+        "screening %d plots in %d chunk(s) of at most %d (scheduler %s)",
+        n,
+        len(chunks),
+        cfg.execution.chunk_plots,
+        cfg.execution.scheduler,
+    )
     prefix = key_prefix(products, cfg.screening)
     result = JobResult(Path(cfg.output.path), plots_in=n)
     totals = _Totals()
@@ -500,6 +509,7 @@ def _screen_in_chunks(
                 result.metadata,
                 tuple(p.name for p in every) if len(every) > 1 else (),
                 {"plots": dict.fromkeys(attrs, INPUT_ATTRIBUTE)},
+                empty_geometries=False,  # written as NULL (io.gpkg.output_wkb)
             )
             writer.finish(result.metadata, enrich_step)
     log.info("writing the GeoPackage took %.1f s on its own thread", writer.write_s)

@@ -151,7 +151,7 @@ def measure_product(
                 statistics,
             )
         )
-    log.info(
+    log.debug(
         "%s: %d plots in %d partitions, %d tasks (scheduler %s, %d local workers)",
         product.name,
         len(ok),

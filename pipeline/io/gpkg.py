@@ -140,12 +140,21 @@ _MULTI = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "Mu
 
 def output_wkb(geoms: np.ndarray, wkb: np.ndarray | None = None) -> tuple[np.ndarray, set[str]]:
     """The geometries as written: single parts promoted to multi-parts (as geopandas writes a
-    GeoPackage), as WKB; and the geometry types met before promotion (see
-    :func:`layer_geometry_type`). ``wkb``: the geometries' own (2D, little-endian) WKB, when at
-    hand: a single part is then promoted by prefixing its bytes, the same bytes shapely writes."""
+    GeoPackage), as WKB, empty ones as NULL (as :func:`pipeline.io.gpkg_style.enrich` would make
+    them); and the geometry types met before promotion (see :func:`layer_geometry_type`).
+    ``wkb``: the geometries' own (2D, little-endian) WKB, when at hand: a single part is then
+    promoted by prefixing its bytes, the same bytes shapely writes."""
     geoms = np.asarray(geoms, dtype=object)
     types = shapely.get_type_id(geoms)
     names = {_TYPE_NAMES[t] for t in np.unique(types) if t >= 0}
+    out, names = _output_wkb(geoms, types, names, wkb)
+    empty = shapely.is_empty(geoms)
+    if empty.any():
+        out = np.where(empty, None, out)
+    return out, names
+
+
+def _output_wkb(geoms, types, names, wkb):
     if wkb is not None:
         out = np.asarray(wkb, dtype=object).copy()
         for single, prefix in _PREFIX.items():

@@ -496,14 +496,18 @@ def enrich(
     descriptions: dict[str, dict[str, str]] | None = None,
     styles: dict[str, LayerStyle] | None = None,
     provenance: dict | None = None,
+    empty_geometries: bool = True,
 ) -> None:
     """Make the GeoPackage at ``path`` self-describing (see the module docstring), in one transaction.
 
-    ``styles`` defaults to :data:`DEFAULT_STYLES` for the layers present."""
+    ``styles`` defaults to :data:`DEFAULT_STYLES` for the layers present. ``empty_geometries``:
+    look for empty geometries to store as NULL (a scan of every row; a writer that wrote them as
+    NULL itself says False)."""
     con = connect(path)
     try:
         with con:
-            null_empty_geometries(con)
+            if empty_geometries:
+                null_empty_geometries(con)
             if descriptions:
                 write_data_columns(con, descriptions)
             present = feature_tables(con)
