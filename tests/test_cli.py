@@ -259,9 +259,8 @@ def test_python_dash_m_pipeline_works(small_job):
     r = subprocess.run(
         [sys.executable, "-m", "pipeline", *screen_args(small_job), "--overwrite", "-v"], capture_output=True, text=True
     )
-    assert (
-        r.returncode == 0 and "Screened 9 plots" in r.stdout and "INFO: hansen: 8 plots in" in r.stderr
-    )  # the bowtie is repaired and screened
+    assert r.returncode == 0 and "Screened 9 plots" in r.stdout
+    assert "9 plots read and checked" in r.stderr and "INFO: phases: " in r.stderr  # -v: each phase's time
 
 
 @pytest.mark.parametrize("name", ["plots.geojson", "plots.csv", "plots.parquet", "plots"])
