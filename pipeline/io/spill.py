@@ -4,8 +4,8 @@ A registry too large for memory is read once, in file order, batch by batch; eac
 their attributes, geometries and what quality control found — are written here as one *run*
 (an Arrow IPC record batch) sorted by a location key (the raster block of the plot). The screening
 then takes the rows back in chunks of consecutive keys, so that each chunk covers one part of the
-rasters: from each run the slice of the chunk's keys, read through a memory map that is let go
-after the chunk (memory holds the chunk, not the file).
+rasters: from each run the slice of the chunk's keys, copied out of a memory map that is let go
+after each run (memory holds the chunk, not the file).
 
 Rows come back in (key, run, row) order: by key, then in file order. A chunk is a range of
 :class:`Position` (key, run): all the rows of its keys, except that a key holding more rows than a
@@ -147,39 +147,38 @@ class Spill:
         return lo, max(lo, hi)
 
     def read(self, start: Position, stop: Position, columns: list[str] | None = None) -> pa.Table:
-        """The rows from ``start`` to ``stop``, in (key, run, row) order (a copy: the file's map
-        is let go before returning)."""
+        """The rows from ``start`` to ``stop``, in (key, run, row) order (a copy)."""
         self.close()
         schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
-        if not self.runs:
+        wanted = None if columns is None else columns + ([KEY] if KEY not in columns else [])
+        parts, keys = [], []
+        for run in range(len(self.runs)):
+            lo, hi = self._slice(run, start, stop)
+            if hi > lo:
+                batch = self._copy(run, lo, hi, wanted)
+                keys.append(batch.column(KEY).to_numpy())
+                parts.append(batch if columns is None else batch.select(columns))
+        if not parts:
             return schema.empty_table()
+        order = np.argsort(np.concatenate(keys), kind="stable")
+        return pa.Table.from_batches(parts, schema=schema).take(order)
+
+    def _copy(self, run: int, lo: int, hi: int, columns: list[str] | None) -> pa.RecordBatch:
+        """Rows ``lo`` to ``hi`` of run ``run``, copied out of a memory map opened for this run alone.
+
+        The map is let go at once: a map held over a whole chunk's reads keeps in memory every page
+        the kernel read around each slice (with large read-ahead, megabytes per run, hundreds of
+        runs), whereas copying run by run holds only the rows asked for."""
         with pa.memory_map(str(self.path), "r") as source:
-            reader = ipc.open_file(source)
-            parts, keys = [], []
-            for run in range(len(self.runs)):
-                lo, hi = self._slice(run, start, stop)
-                if hi > lo:
-                    batch = reader.get_batch(run).slice(lo, hi - lo)
-                    keys.append(batch.column(KEY).to_numpy())
-                    parts.append(batch if columns is None else batch.select(columns))
-            if not parts:
-                return schema.empty_table()
-            order = np.argsort(np.concatenate(keys), kind="stable")
-            table = pa.Table.from_batches(parts, schema=schema).take(order)  # take copies
-        return table
+            batch = ipc.open_file(source).get_batch(run).slice(lo, hi - lo)
+            if columns is not None:
+                batch = batch.select(columns)
+            return batch.take(pa.array(np.arange(hi - lo)))  # take copies
 
     def scan(self, columns: list[str], rows: int = 65_536) -> Iterator[pa.Table]:
         """Every row, run after run, ``rows`` at a time (copies), for a pass over the whole spill."""
         self.close()
-        if not self.runs:
-            return
-        with pa.memory_map(str(self.path), "r") as source:
-            reader = ipc.open_file(source)
-            for run in range(len(self.runs)):
-                batch = reader.get_batch(run).select(columns)
-                for lo in range(0, batch.num_rows, rows):
-                    yield (
-                        pa.Table.from_batches([batch.slice(lo, rows)])
-                        .combine_chunks()
-                        .take(np.arange(min(rows, batch.num_rows - lo)))
-                    )
+        for run, (_, starts) in enumerate(self.runs):
+            n = int(starts[-1])
+            for lo in range(0, n, rows):
+                yield pa.Table.from_batches([self._copy(run, lo, min(n, lo + rows), columns)])
