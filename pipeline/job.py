@@ -447,7 +447,7 @@ def _screen_in_chunks(
     totals = _Totals()
     bar = tqdm(total=n, desc="screening", unit="plot", disable=not progress, leave=False)
     writer = ScreeningWriter(
-        cfg.output.path, overwrite=overwrite, geometry_type=layer_geometry_type(scan.types), staging=staging
+        cfg.output.path, overwrite=overwrite, geometry_type=layer_geometry_type(scan.types), staging=staging, rows=n
     )
     layer_columns: dict[str, list[str]] = {}
 
