@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -112,17 +113,31 @@ def imap_partitions(
                 bar.update(w)
             return
         n = min(workers, len(tasks))
-        pool = (
-            ThreadPoolExecutor(max_workers=n, thread_name_prefix="cacao-screen")
-            if kind == THREADS
-            else ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"))
-        )
-        with pool:
+        if kind == THREADS:  # one pool for the whole job: its threads keep their raster handles open
+            for res, w in zip(_threads(workers).map(fn, tasks), weights):
+                yield res
+                bar.update(w)
+            return
+        with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
             for res, w in zip(pool.map(fn, tasks), weights):
                 yield res
                 bar.update(w)
     finally:
         bar.close()
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _threads(workers: int) -> ThreadPoolExecutor:
+    """The process's pool of ``workers`` threads, made once and kept: a job of many chunks reuses its
+    threads, whose raster handles (opened per thread) stay open from chunk to chunk."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(workers)
+        if pool is None:
+            pool = _POOLS[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cacao-screen")
+        return pool
 
 
 # --- Dask -----------------------------------------------------------------------------------
