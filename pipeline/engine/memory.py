@@ -15,6 +15,7 @@ import ctypes.util
 import sys
 
 _M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
 _done = False
 
 
@@ -37,6 +38,7 @@ def tune_allocator() -> None:
     libc = _libc()
     if libc is not None:
         libc.mallopt(_M_MMAP_THRESHOLD, 8 << 20)
+        libc.mallopt(_M_ARENA_MAX, 4)  # a few heaps for the threads, not one per thread: less left unused
 
 
 def trim() -> None:
