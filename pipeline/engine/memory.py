@@ -11,7 +11,7 @@ keeps. Both are harmless no-ops where the C library is not glibc.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import sys
 
 _M_MMAP_THRESHOLD = -3
@@ -19,11 +19,17 @@ _M_ARENA_MAX = -8
 _done = False
 
 
+@functools.cache
 def _libc():
+    """The C library the process runs on, if it is glibc (looked up once).
+
+    Not through ``ctypes.util.find_library``, which runs ``ldconfig`` in a child process: a
+    process of several hundred MB forking at each trim doubled the memory a process-tree
+    measurement saw."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)  # the symbols already loaded, the C library's among them
         return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
     except OSError:
         return None
