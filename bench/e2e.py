@@ -51,9 +51,12 @@ def cacao(plots, loss, cover, out, *extra) -> list[str]:
     ]
 
 
-def ee(plots, loss, cover, out) -> list[str]:
+EE_STRATEGIES = ("raster-sequential", "feature-sequential")
+
+
+def ee(plots, loss, cover, out, strategy: str = "raster-sequential") -> list[str]:
     args = ["--plots", str(plots), "--loss-year", str(loss), "--tree-cover", str(cover), "--out", str(out)]
-    return [sys.executable, "-m", "bench.ee_pipeline", *args]
+    return [sys.executable, "-m", "bench.ee_pipeline", *args, "--strategy", strategy]
 
 
 def figures(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -90,14 +93,19 @@ def run(label: str, cmd: list[str]) -> dict:
 
 
 def case_e2e(
-    sizes: list[int], work: Path, *, ee_too: bool = True, raster_size: int = 40000
+    sizes: list[int],
+    work: Path,
+    *,
+    ee_too: bool = True,
+    raster_size: int = 40000,
+    strategies: tuple[str, ...] = EE_STRATEGIES,
 ) -> tuple[list[str], list[str]]:
     """cacao-screen and the exactextract pipeline, plots -> GeoPackage, on one Hansen-format pair
     (a whole 40000 x 40000 px tile by default)."""
     spec = RasterSpec(raster_size)
     r = ensure_rasters(spec)["tiled"]
     rows = [
-        "| plots | contender | wall s | peak RSS MB | × exactextract | max \\|Δ\\| ha |",
+        "| plots | contender | wall s | peak RSS MB | speed-up over exactextract | max \\|Δ\\| ha |",
         "|---|---|---|---|---|---|",
     ]
     notes = []
@@ -106,18 +114,28 @@ def case_e2e(
         warm([r.loss_year, r.tree_cover, plots])
         ours = work / f"cacao-{n}.gpkg"
         c = run(f"cacao-screen, {n:,} plots", cacao(plots, r.loss_year, r.tree_cover, ours))
-        e = None
         if ee_too:
-            theirs = work / f"ee-{n}.gpkg"
-            e = run(f"exactextract pipeline, {n:,} plots", ee(plots, r.loss_year, r.tree_cover, theirs))
-            diff = max_diff(ours, theirs)
-            rows.append(
-                f"| {n:,} | exactextract pipeline | {e['process_s']:.1f} | {e['rss_mb']:,.0f} | 1.00 | reference |"
-            )
+            # exactextract's two strategies, each a process of its own; the ratio is to the faster one
+            # (raster-sequential is faster on these inputs, feature-sequential uses less memory)
+            best = None
+            for strategy in strategies:
+                theirs = work / f"ee-{strategy}-{n}.gpkg"
+                e = run(
+                    f"exactextract pipeline ({strategy}), {n:,} plots",
+                    ee(plots, r.loss_year, r.tree_cover, theirs, strategy),
+                )
+                e["strategy"], e["diff"] = strategy, max_diff(ours, theirs)
+                theirs.unlink()
+                best = e if best is None or e["process_s"] < best["process_s"] else best
+                rows.append(
+                    f"| {n:,} | exactextract pipeline ({strategy}) | {e['process_s']:.1f} | {e['rss_mb']:,.0f} | "
+                    "| reference |"
+                )
             rows.append(
                 f"| {n:,} | cacao-screen | {c['process_s']:.1f} | {c['rss_mb']:,.0f} | "
-                f"{e['process_s'] / c['process_s']:.2f} | {diff:.1e} |"
+                f"**{best['process_s'] / c['process_s']:.2f}** (vs {best['strategy']}) | {best['diff']:.1e} |"
             )
+            diff = best["diff"]
             if diff > 1e-6:
                 known = " (see the 1M note of 2026-11-28)" if raster_size == 40000 else ""
                 notes.append(f"{n:,} plots: largest difference {diff:.2e} ha{known}")
@@ -214,6 +232,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--raster-size", type=int, default=40000, help="side of the raster pair of --plots, px (issue 12 used 20000)"
     )
+    p.add_argument(
+        "--ee-strategies",
+        nargs="+",
+        default=list(EE_STRATEGIES),
+        choices=EE_STRATEGIES,
+        help="exactextract strategies run beside cacao-screen (the speed-up is over the fastest)",
+    )
     p.add_argument("--national", action="store_true", help="1M and 5M plots over a 3 x 3 tile mosaic")
     p.add_argument("--tiles", action="store_true", help="504 Hansen tile names vs the one tile under the plots")
     p.add_argument("--large-plots", action="store_true", help="one 2° x 2° plot and one 10° x 10° plot")
@@ -234,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
                 (
                     "End to end: plots GeoPackage in, screening GeoPackage out "
                     f"({a.raster_size} x {a.raster_size} px pair)",
-                    *case_e2e(a.plots, work, ee_too=not a.no_ee, raster_size=a.raster_size),
+                    *case_e2e(
+                        a.plots, work, ee_too=not a.no_ee, raster_size=a.raster_size, strategies=tuple(a.ee_strategies)
+                    ),
                 )
             )
         if a.national:

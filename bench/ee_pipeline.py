@@ -2,10 +2,11 @@
 
     python -m bench.ee_pipeline --plots P.gpkg --loss-year L.tif --tree-cover C.tif --out S.gpkg
 
-What a competent user would write with exactextract (its best setup found on these inputs: the
-``feature-sequential`` strategy, ``coverage``/``values``/``weights``/``center_y`` arrays, plots in
-chunks of 100,000 so the per-cell arrays stay bounded): read the plots (pyogrio, Arrow), one
-``exact_extract`` pass over both rasters (``lossyear`` as values, ``treecover2000`` as weights),
+What a competent user would write with exactextract (``coverage``/``values``/``weights``/``center_y``
+arrays, plots in chunks of 100,000 so the per-cell arrays stay bounded; ``--strategy``
+``raster-sequential``, the faster on these inputs, or ``feature-sequential``, the leaner):
+read the plots (pyogrio, Arrow),
+one ``exact_extract`` pass over both rasters (``lossyear`` as values, ``treecover2000`` as weights),
 the per-plot hectares summed with numpy with the same ellipsoidal pixel areas, statuses by the same
 rules (vectorised), and the GeoPackage written with pyogrio (Arrow): ``plots`` (every input column,
 the figures, status, reason, geometry), ``loss_by_year`` and ``run_metadata``. No quality control
@@ -34,7 +35,7 @@ def main(argv=None) -> int:
     p.add_argument("--loss-year", required=True)
     p.add_argument("--tree-cover", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--strategy", default="feature-sequential")
+    p.add_argument("--strategy", default="raster-sequential", choices=["raster-sequential", "feature-sequential"])
     a = p.parse_args(argv)
 
     import exactextract
