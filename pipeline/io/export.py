@@ -21,6 +21,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import OutputError
+from .outputs import check_folder, check_not_input, temp_prefix
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,11 @@ SUFFIXES = {
 }
 
 
-def check_export_target(path: str | Path, fmt: str, overwrite: bool) -> Path:
-    """Fail before any work: an existing output without ``overwrite``, or a name that says
-    another format (``--format csv --out x.geojson``)."""
+def check_export_target(path: str | Path, fmt: str, overwrite: bool, inputs=()) -> Path:
+    """Fail before any work: an existing output without ``overwrite``, a name that says
+    another format (``--format csv --out x.geojson``), one of ``inputs``, a folder not writable."""
     path = Path(path)
+    check_not_input(path, inputs)
     if fmt == "eudr":
         if path.suffix.lower() in {s for sx in SUFFIXES.values() for s in sx}:
             raise OutputError(
@@ -51,6 +53,7 @@ def check_export_target(path: str | Path, fmt: str, overwrite: bool) -> Path:
             raise OutputError(f"{path}: is a folder, expected a file name")
     if path.exists() and not overwrite:
         raise OutputError(f"{path}: output already exists; pass --overwrite to replace it")
+    check_folder(path.parent, f"{fmt} export")
     return path
 
 
@@ -61,7 +64,7 @@ def atomic_file(path: Path, overwrite: bool) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{path.parent}: cannot create the output folder ({exc.strerror})") from exc
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(path), suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     os.unlink(name)  # some writers want to create the file themselves
     tmp = Path(name)
@@ -132,7 +135,7 @@ def write_eudr(folder: str | Path, files: dict[str, str], manifest: pd.DataFrame
         folder.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{folder.parent}: cannot create the output folder ({exc.strerror})") from exc
-    staged = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    staged = Path(tempfile.mkdtemp(prefix=temp_prefix(folder), suffix=".tmp", dir=folder.parent))
     try:
         for name, text in files.items():
             (staged / name).write_text(text, encoding="utf-8")
@@ -150,7 +153,7 @@ def write_eudr(folder: str | Path, files: dict[str, str], manifest: pd.DataFrame
 def _replace_dir(staged: Path, target: Path) -> None:
     """Rename ``staged`` onto ``target``: the folder is always the old one or the new one, never half."""
     if target.exists():
-        trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        trash = Path(tempfile.mkdtemp(prefix=temp_prefix(target), suffix=".tmp-old", dir=target.parent))
         os.replace(target, trash / target.name)
         try:
             os.replace(staged, target)

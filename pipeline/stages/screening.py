@@ -102,7 +102,9 @@ def add_total(summary: pd.DataFrame) -> pd.DataFrame:
 def key_prefix(products: Sequence[Any], screening: ScreeningConfig) -> bytes:
     """What every plot's ``screen_key`` shares: every parameter, every product's files
     (:meth:`pipeline.io.rasters.Product.fingerprint`) and the cacao-screen version."""
-    common = repr((__version__, screening, [p.fingerprint() for p in products])).encode()
+    # every parameter but the exit-code threshold, which changes no figure
+    params = screening.model_dump(exclude={"max_not_assessed_pct"})
+    common = repr((__version__, params, [p.fingerprint() for p in products])).encode()
     return hashlib.blake2b(common, digest_size=16).digest()
 
 
@@ -261,6 +263,74 @@ def screen_checked(
     )
 
 
+#: The column holding each row's integrity digest: its ``screen_key``, ``status`` and the figures
+#: an incremental run reuses, hashed, so that a row edited since cacao-screen wrote it is recomputed.
+ROW_DIGEST = "row_digest"
+
+
+def reused_columns(products: Sequence[Any]) -> list[str]:
+    """The figures an incremental run takes from a previous output, as the ``plots`` layer names them."""
+    multi = len(products) > 1
+    return [
+        (f"{p.name}_" if multi else "") + col
+        for p in products
+        for col in (*MAIN_COLUMNS, *(f"loss_{y}_ha" for y in p.years))
+    ]
+
+
+def row_digests(keys: Sequence[Any], status: Sequence[Any], values: Sequence[Any]) -> np.ndarray:
+    """A digest per row of its ``screen_key``, ``status`` and figures (``values``: one column each),
+    as stored: NaN and NULL alike, -0 as 0, so that the digest of a row read back equals the one
+    written."""
+    n = len(keys)
+    k = len(values)
+    m = np.empty((n, k), dtype="<f8")
+    for j, col in enumerate(values):
+        m[:, j] = pd.to_numeric(pd.Series(col), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    m[np.isnan(m)] = np.nan
+    m[m == 0] = 0.0
+    raw = m.tobytes()
+    w = 8 * k
+    out = np.empty(n, dtype=object)
+    for i, (key, st) in enumerate(zip(keys, status)):
+        head = f"{key}|{st}|".encode()
+        out[i] = hashlib.blake2b(head + raw[i * w : (i + 1) * w], digest_size=12).hexdigest()
+    return out
+
+
+def verified_previous(
+    previous: pd.DataFrame | None, products: Sequence[Any], source: str
+) -> tuple[pd.DataFrame | None, int]:
+    """The rows of a previous output an incremental run may reuse: those whose ``row_digest``
+    matches their figures (a row edited since, in QGIS or elsewhere, is recomputed), and how many
+    failed the check. A previous output lacking a column gives a warning and a full run (None)."""
+    if previous is None:
+        return None, 0
+    needed = ["screen_key", ROW_DIGEST, "status", *reused_columns(products)]
+    missing = [c for c in needed if c not in previous.columns]
+    if missing:
+        log.warning(
+            "%s: the previous output lacks the column(s) %s (edited, or written by an older version); "
+            "screening every plot",
+            source,
+            ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else ""),
+        )
+        return None, 0
+    keys = previous["screen_key"].fillna("").astype(str).to_numpy()
+    status = previous["status"].fillna("").astype(str).to_numpy()
+    digests = row_digests(keys, status, [previous[c] for c in needed[3:]])
+    ok = digests == previous[ROW_DIGEST].fillna("").astype(str).to_numpy()
+    rejected = int((~ok & (keys != "")).sum())
+    if rejected:
+        log.warning(
+            "%s: %d stored row(s) fail the integrity check (changed since cacao-screen wrote them): "
+            "their plots are screened again",
+            source,
+            rejected,
+        )
+    return previous[ok], rejected
+
+
 def _reusable(
     previous: pd.DataFrame | None, keys: np.ndarray, screenable: np.ndarray, n: int
 ) -> tuple[np.ndarray, pd.DataFrame | None]:
@@ -311,6 +381,10 @@ def _our_columns(
     # One frame from the blocks' columns, without copying them again (a million plots' figures
     # are hundreds of MB).
     columns = {name: _column_data(block[name]) for block in blocks for name in block.columns}
+    digests = row_digests(keys, verdict["status"].to_numpy(), [columns[c] for c in reused_columns(products)])
+    at = list(columns).index("screen_key") + 1
+    items = list(columns.items())
+    columns = dict([*items[:at], (ROW_DIGEST, digests), *items[at:]])
     return pd.DataFrame(columns, index=plots.index, copy=False)
 
 
