@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import errno
-import fcntl
 import logging
 import os
 import re
@@ -33,6 +32,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import DiskFullError, LockedError, OutputError
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: outputs are not locked there
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +256,8 @@ class OutputLock:
         self.fd: int | None = None
 
     def __enter__(self) -> OutputLock:
+        if fcntl is None:
+            return self
         deadline = time.monotonic() + self.wait_s
         self.made: list[Path] = []  # folders made for the lock, removed at the end if still empty
         folder = self.path.parent
@@ -383,18 +389,31 @@ class Staged:
 
 @contextmanager
 def deferred_signals() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM for the few system calls of a publication (delivered just after), so
-    that outputs published together are not cut apart by a Ctrl-C between two renames."""
-    sigs = {signal.SIGINT, signal.SIGTERM}
-    try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-    except (AttributeError, OSError, ValueError):
+    """Hold Ctrl-C and SIGTERM for the few system calls of a publication, so that outputs published
+    together are not cut apart between two renames: a signal that arrives meanwhile is recorded and
+    acted on (its handler called) just after. In the main thread only (where Python runs signal
+    handlers); elsewhere, nothing is held."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
+    sigs = (signal.SIGINT, signal.SIGTERM)
+    old = {s: signal.getsignal(s) for s in sigs}
+    got: list[int] = []
+    for s in sigs:
+        signal.signal(s, lambda signum, frame: got.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        if got:
+            handler = old[got[0]]
+            if callable(handler):
+                handler(got[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(got[0])
 
 
 # --- A full disk ---------------------------------------------------------------------------------
