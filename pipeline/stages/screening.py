@@ -389,7 +389,8 @@ def _reusable(
     if previous is None or not len(previous) or "screen_key" not in previous:
         return reuse, None
     prev = previous[previous["status"].isin(ASSESSED)].drop_duplicates("screen_key").set_index("screen_key")
-    reuse = screenable & np.isin(keys, prev.index.to_numpy())
+    # a hash lookup: np.isin on text compares every key with every stored key (17 s for 40,000 plots)
+    reuse = screenable & pd.Index(keys).isin(prev.index)
     log.info("incremental: %d of %d plots unchanged since the previous output", reuse.sum(), n)
     return reuse, prev.loc[keys[reuse]]
 
