@@ -575,6 +575,12 @@ class BaselineConfig(_Section):
     previous: Path | None = Field(
         None, description="An earlier screening.gpkg: list the plots whose status changed since"
     )
+    region_totals: bool = Field(
+        True,
+        description="With regions: measure each region's whole forest loss per year (the same product and forest "
+        "definition as the plots, window by window, cached) and cocoa's share of it "
+        "(default: on when regions are given)",
+    )
 
     @field_validator("output")
     @classmethod
