@@ -68,8 +68,8 @@ from .io.plots import PlotStream, open_plots, read_plots
 from .io.provenance import input_records, product_version
 from .io.raster_content import check_content
 from .io.rasters import Product, close_datasets, open_product, require_tiles
-from .io.regions import read_regions
 from .io.region_cache import RegionCache
+from .io.regions import read_regions
 from .io.report import check_report_target, pages_folder, read_baseline, render, write_report
 from .io.spill import KEY, Chunk, Position, Spill
 from .stages.baseline import BaselineInputs, BaselineResult, build_baseline

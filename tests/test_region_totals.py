@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 import yaml
 from conftest import PX, pixel_box, write_raster
 
@@ -105,9 +106,7 @@ def test_region_totals_and_cocoa_share_by_hand(job):
     assert r1["cocoa_share_of_loss_2018_pct"] == 0
     assert pd.isna(r1["cocoa_share_of_loss_2021_pct"])  # R1 lost nothing in 2021: no share, not 0
     assert pd.isna(r1["cocoa_share_of_loss_2005_pct"])
-    assert r1["cocoa_share_of_baseline_loss_pct"] == pytest.approx(
-        100 * 8 * a4 / (9 * a4 + 10 * (a8 + a9)), rel=1e-12
-    )
+    assert r1["cocoa_share_of_baseline_loss_pct"] == pytest.approx(100 * 8 * a4 / (9 * a4 + 10 * (a8 + a9)), rel=1e-12)
     assert r1["cocoa_share_of_baseline_loss_sum_of_plots_pct"] == pytest.approx(
         100 * 12 * a4 / (9 * a4 + 10 * (a8 + a9)), rel=1e-12
     )
@@ -186,7 +185,8 @@ def test_cache_skips_unchanged_regions_and_follows_the_forest_definition(job, ca
     assert "2 from the cache, 0 measured" in caplog.text
     again = read(job, "baseline_by_region").set_index("region_id")
     pd.testing.assert_series_equal(
-        again.loc[["R1", "R2"], "region_loss_2018_ha"], first.set_index("region_id").loc[["R1", "R2"], "region_loss_2018_ha"]
+        again.loc[["R1", "R2"], "region_loss_2018_ha"],
+        first.set_index("region_id").loc[["R1", "R2"], "region_loss_2018_ha"],
     )
     assert again.loc["R2", "n_plots"] == 1 and again.loc["R2", "cocoa_share_of_loss_2012_pct"] == 0
     # another forest definition is another key: measured again (tree cover 50 % is no forest above 60)
@@ -221,4 +221,54 @@ def test_region_cache_key_depends_on_geometry_product_and_definition(tmp_path):
     assert key == RegionCache.key(pixel_box(0, 0, 10, 10), product, ForestDefinition())
     assert key != RegionCache.key(pixel_box(0, 0, 10, 11), product, ForestDefinition())
     assert key != RegionCache.key(pixel_box(0, 0, 10, 10), product, ForestDefinition(canopy_operator=">="))
-    assert key != RegionCache.key(pixel_box(0, 0, 10, 10), open_hansen(str(lp), str(cp), last_year=2023), ForestDefinition())
+    assert key != RegionCache.key(
+        pixel_box(0, 0, 10, 10), open_hansen(str(lp), str(cp), last_year=2023), ForestDefinition()
+    )
+
+
+@pytest.mark.realdata
+def test_real_peru_districts_on_a_synthetic_raster_add_up_to_the_national_row(real_data, tmp_path, monkeypatch):
+    """Four real San Martín districts (Tocache, Uchiza, Pólvora, Alto Biavo) around a synthetic
+    0.2° raster, with the file's rows without a geometry and two districts far from any data,
+    all the way to a written baseline."""
+    from pipeline.sample import generate_sample
+
+    monkeypatch.setenv("CACAO_SCREEN_CACHE", str(tmp_path / "cache"))
+    every = gpd.read_file(real_data / "peru-admin" / "peru_distrital_simple.geojson")
+    near = every.geometry.intersects(shapely.box(-76.6, -8.3, -76.4, -8.1))
+    broken = every.geometry.isna() | ~every.geometry.is_valid
+    far = every["IDDIST"].isin(["150101", "080101"])  # Lima, Cusco: no raster there
+    subset = every[near | broken | far]
+    assert near.sum() == 4 and broken.sum() == 8
+    subset.to_file(tmp_path / "districts.geojson", driver="GeoJSON")
+    paths = generate_sample(tmp_path / "sample", bounds=(-76.6, -8.3, -76.4, -8.1), n_plots=150, tiles=1)
+    screen = ["-q", "screen", "--plots", str(paths.plots), "--loss-year", str(paths.loss_year)]
+    screen += ["--tree-cover", str(paths.tree_cover), "--last-year", "2024", "--out", str(tmp_path / "s.gpkg")]
+    assert main(screen) == 0
+    args = ["-q", "baseline", "--screening", str(tmp_path / "s.gpkg"), "--out", str(tmp_path / "b.gpkg")]
+    args += ["--regions", str(tmp_path / "districts.geojson"), "--region-id-column", "IDDIST", "--ring-m", "50"]
+    assert main(args) == 0
+    r = pyogrio.read_dataframe(tmp_path / "b.gpkg", layer="baseline_by_region").set_index("region_id")
+    ids = [i for i in r.index if i != "unassigned"]
+    assert len(ids) == 6 and {"221001", "221005", "150101"} <= set(ids)  # every region with a geometry
+    g = pyogrio.read_dataframe(tmp_path / "b.gpkg", layer="baseline_by_group", read_geometry=False)
+    nat = g[g["group_by"] == "all"].iloc[0]
+    additive = ["region_forest_2000_ha", "region_baseline_mean_annual_loss_ha", "cocoa_area_ha", "near_cocoa_area_ha"]
+    additive += [f"region_loss_{y}_ha" for y in range(2001, 2025)]
+    additive += ["cocoa_baseline_mean_annual_loss_ha", "near_cocoa_baseline_mean_annual_loss_ha"]
+    for c in additive:
+        assert nat[c] == pytest.approx(r.loc[ids, c].sum(), rel=1e-9), c
+    assert nat["region_loss_2015_ha"] > 0
+    # the union of the plots is what the plots lost, less the overlaps and the plots outside every region
+    assert nat["cocoa_baseline_mean_annual_loss_ha"] <= nat["cocoa_baseline_mean_annual_loss_sum_of_plots_ha"] + 1e-6
+    for rid in ids:
+        shares = r.loc[rid, [c for c in r.columns if "share_of_loss_" in c]].to_numpy(dtype=float)
+        assert np.all((shares[~np.isnan(shares)] >= 0) & (shares[~np.isnan(shares)] <= 100))
+    # the raster covers part of each San Martín district, none of Lima's
+    assert 0 < r.loc["221001", "region_data_coverage_pct"] < 100
+    assert r.loc["150101", "region_data_coverage_pct"] == 0 and pd.isna(r.loc["150101", "region_loss_2015_ha"])
+    assert pd.isna(r.loc["150101", "cocoa_share_of_baseline_loss_pct"])
+    sm = r.loc[["221001", "221005", "221003", "220202"]]
+    assert (sm["cocoa_share_of_baseline_loss_pct"] > 0).any()
+    meta = dict(pyogrio.read_dataframe(tmp_path / "b.gpkg", layer="run_metadata")[["key", "value"]].values)
+    assert len(meta["regions_without_geometry"].split(", ")) == 8

@@ -35,9 +35,9 @@ from ...errors import BaselineError
 from ...vocab import ALERTS_BY_MONTH, NATIONAL, UNASSIGNED, UNKNOWN
 from . import groups as gr
 from . import rings as rg
-from .region_totals import RegionTotals, region_totals
 from .monitoring import alert_products, monthly_alerts, status_changes
 from .periods import BaselinePeriod, baseline_period, check_plots_columns, loss_years
+from .region_totals import RegionTotals, region_totals
 from .regions import Regions, assign_regions, region_labels
 from .supply import match_deliveries, supply_figures
 

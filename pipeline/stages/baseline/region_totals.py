@@ -282,7 +282,9 @@ def total_figures(
     base = [years.index(y) for y in period.years]
     has_data = region.valid > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        coverage = np.where(region.total > 0, np.minimum(np.round(100.0 * region.valid / region.total, 9), 100.0), np.nan)
+        coverage = np.where(
+            region.total > 0, np.minimum(np.round(100.0 * region.valid / region.total, 9), 100.0), np.nan
+        )
     region_loss = np.where(has_data[:, None], _loss_ha(region, product, years), np.nan)
     region_mean = region_loss[:, base].mean(axis=1)
     cocoa_loss = np.where(has_data[:, None], _loss_ha(cocoa, product, years), np.nan)
