@@ -222,7 +222,8 @@ REGION_TOTALS = (
     _c(
         "cocoa_baseline_mean_annual_loss_sum_of_plots_ha",
         "the same from the plots' own figures: `baseline_mean_annual_loss_ha` of the row (each plot whole in the "
-        "region holding most of it, overlapping plots counted each time); for comparison",
+        "region holding most of it, overlapping plots counted each time); national row: Σ over the regions "
+        "(plots in no region left out); for comparison",
     ),
     _c(
         "cocoa_share_of_baseline_loss_pct",
@@ -242,7 +243,7 @@ REGION_TOTALS = (
     ),
     _c(
         "near_cocoa_area_ha",
-        "with `--ring-m`: area of the land within `ring_m` metres of those plots and in none of them (the union "
+        "with `--ring-m`: area of the land within `ring_m` metres of those plots and in no plot (the union "
         "of their rings), clipped to the region",
     ),
     _c(

@@ -150,7 +150,7 @@ def build_baseline(
             screening,
             years,
             period,
-            ring_m=cfg.ring_m,
+            ring_geoms=rings.layer.geometry.to_numpy() if rings is not None else None,
             execution=execution,
             cache=region_cache,
             progress=progress,

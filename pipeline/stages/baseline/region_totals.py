@@ -13,7 +13,7 @@ For every region of the regions file:
   the part it has there. The union's parts are disjoint, so they are measured as plots
   (:func:`pipeline.engine.zonal.measure_product`) and summed;
 * **near cocoa** (with ``ring_m``) is the land within ``ring_m`` metres of those plots that lies
-  in none of them, clipped to the region (the union of the restoration rings).
+  in no plot, clipped to the region: the union of their restoration rings.
 
 Shares are 100 × loss in cocoa (near cocoa) / the region's loss, per year and over the baseline
 period; None when the region lost nothing (below :data:`~pipeline.vocab.ZERO_HA`) or has no
@@ -40,7 +40,6 @@ from ...vocab import ASSESSED, NATIONAL, ZERO_HA
 from ..qc.geometry import geodesic_circles
 from .periods import BaselinePeriod
 from .regions import polygonal, repaired
-from .rings import buffer_m
 
 log = logging.getLogger(__name__)
 
@@ -102,34 +101,39 @@ def cocoa_plot_geometries(plots: pd.DataFrame) -> np.ndarray:
 
 
 def cocoa_geometries(
-    plot_geoms: np.ndarray, region_geoms: np.ndarray, ring_m: float | None = None
+    plot_geoms: np.ndarray, region_geoms: np.ndarray, ring_geoms: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Per region: the union of the plots that reach it, clipped to it (None: no plot there); and
-    with ``ring_m``, the land within ``ring_m`` metres of the plots but in none of them, clipped
-    to the region (None: none)."""
+    with ``ring_geoms`` (the plots' restoration rings, aligned with ``plot_geoms``), the union of
+    the rings that reach it less every plot there, clipped to it (None: none) — disjoint from the
+    region's cocoa."""
     plot_geoms = np.asarray(plot_geoms, dtype=object)
-    has = np.flatnonzero(np.array([g is not None for g in plot_geoms], dtype=bool))
+    has = np.array([g is not None for g in plot_geoms], dtype=bool)
     geoms = plot_geoms[has]
     n = len(region_geoms)
     cocoa = np.full(n, None, dtype=object)
-    near = np.full(n, None, dtype=object) if ring_m is not None else None
+    near = np.full(n, None, dtype=object) if ring_geoms is not None else None
+    rings = np.zeros(0, dtype=object)
+    if ring_geoms is not None:
+        rings = np.asarray(ring_geoms, dtype=object)[has]
+        rings = rings[np.array([g is not None for g in rings], dtype=bool)]
     if not len(geoms):
         return cocoa, near
     tree = STRtree(geoms)
-    grown = np.array([buffer_m(g, ring_m) for g in geoms], dtype=object) if ring_m is not None else None
-    grown_tree = STRtree(grown) if grown is not None else None
+    ring_tree = STRtree(rings) if len(rings) else None
     for r, region in enumerate(region_geoms):
         if region is None:
             continue
         inside = tree.query(region, predicate="intersects")
-        if len(inside):
-            cocoa[r] = polygonal(shapely.intersection(shapely.union_all(geoms[inside]), region))
-        if near is not None and grown is not None and grown_tree is not None:
-            around = grown_tree.query(region, predicate="intersects")
+        plots_here = shapely.union_all(geoms[inside]) if len(inside) else None
+        if plots_here is not None:
+            cocoa[r] = polygonal(shapely.intersection(plots_here, region))
+        if near is not None and ring_tree is not None:
+            around = ring_tree.query(region, predicate="intersects")
             if len(around):
-                # Every plot that reaches the region has its grown plot there too: the plots of
-                # ``around`` hold them all, so removing their union leaves no plot land.
-                land = shapely.difference(shapely.union_all(grown[around]), shapely.union_all(geoms[around]))
+                land = shapely.union_all(rings[around])
+                if plots_here is not None:  # rings hold no plot land, but a point's circle may lie in one
+                    land = shapely.difference(land, plots_here)
                 near[r] = polygonal(shapely.intersection(land, region))
     return cocoa, near
 
@@ -330,17 +334,18 @@ def region_totals(
     years: Sequence[int],
     period: BaselinePeriod,
     *,
-    ring_m: float | None = None,
+    ring_geoms: np.ndarray | None = None,
     execution: ExecutionConfig = ExecutionConfig(),
     cache: Any = None,
     progress: bool = False,
 ) -> RegionTotals:
     """Every region's whole-region figures and cocoa's share of them (see the module docstring),
     and the national row over the regions. ``sum_of_plots_mean`` is each region's
-    ``baseline_mean_annual_loss_ha`` (the sum of its plots' figures)."""
+    ``baseline_mean_annual_loss_ha`` (the sum of its plots' figures); ``ring_geoms``, each plot's
+    restoration ring (with ``ring_m``), gives the near-cocoa figures."""
     region_geoms = np.asarray(region_geoms, dtype=object)
     region, hits = measure_regions(region_geoms, product, forest, execution, cache=cache, progress=progress)
-    cocoa_geoms, near_geoms = cocoa_geometries(cocoa_plot_geometries(plots), region_geoms, ring_m)
+    cocoa_geoms, near_geoms = cocoa_geometries(cocoa_plot_geometries(plots), region_geoms, ring_geoms)
     cocoa = measure_parts(cocoa_geoms, product, forest, execution)
     near = measure_parts(near_geoms, product, forest, execution) if near_geoms is not None else None
     sums = np.asarray(sum_of_plots_mean, dtype="float64")
