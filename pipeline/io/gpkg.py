@@ -44,6 +44,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import BaselineError, OutputError
+from .atomic import replace_dir
 
 log = logging.getLogger(__name__)
 
@@ -517,24 +518,8 @@ def write_baseline(
         )
         os.chmod(staged, 0o755)
         write_layers(path, layers, metadata, overwrite=overwrite, finish=finish)
-        _replace_dir(staged, folder)
+        replace_dir(staged, folder)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
     return path
-
-
-def _replace_dir(staged: Path, target: Path) -> None:
-    """Rename ``staged`` onto ``target`` (replacing it): the folder is always old or new, never half."""
-    if target.exists():
-        trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.replace(target, trash / target.name)
-        try:
-            os.replace(staged, target)
-        except BaseException:
-            os.replace(trash / target.name, target)
-            raise
-        finally:
-            shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(staged, target)

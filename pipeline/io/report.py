@@ -26,6 +26,7 @@ import shapely
 
 from ..errors import OutputError
 from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUS_MEANINGS, STATUSES
+from .atomic import replace_dir
 
 #: Status colours, as the GeoPackages' QGIS styles (pipeline.io.gpkg_style).
 COLOURS = {FREE: "#1a9850", REVIEW: "#f5a623", DETECTED: "#d73027", NOT_ASSESSED: "#9e9e9e", INVALID: "#5e3c99"}
@@ -701,7 +702,7 @@ def write_report(path: str | Path, index: str, pages: dict[str, str], *, overwri
             for name, text in pages.items():
                 (staged / name).write_text(text, encoding="utf-8")
             os.chmod(staged, 0o755)
-            _swap_dir(staged, folder)
+            replace_dir(staged, folder)
             staged = None
         elif folder.exists():
             shutil.rmtree(folder)  # an older, larger report's pages
@@ -712,18 +713,3 @@ def write_report(path: str | Path, index: str, pages: dict[str, str], *, overwri
         if staged is not None:
             shutil.rmtree(staged, ignore_errors=True)
     return path
-
-
-def _swap_dir(staged: Path, target: Path) -> None:
-    if target.exists():
-        trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.replace(target, trash / target.name)
-        try:
-            os.replace(staged, target)
-        except BaseException:
-            os.replace(trash / target.name, target)
-            raise
-        finally:
-            shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(staged, target)
