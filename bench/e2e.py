@@ -294,7 +294,8 @@ def case_region_totals(work: Path, area_km2: float = 50_000, raster_size: int = 
         f"({'within' if cold['rss_mb'] <= 1024 else 'ABOVE'} the 1 GB target); "
         f"{cold['rss_mb'] - results['baseline, --no-region-totals']['rss_mb']:+,.0f} MB over the baseline without them",
         f"region figures: forest 2000 {d1['region_forest_2000_ha']:,.0f} ha, baseline loss "
-        f"{d1['region_baseline_mean_annual_loss_ha']:,.0f} ha/yr, cocoa share {d1['cocoa_share_of_baseline_loss_pct']:.2f} %",
+        f"{d1['region_baseline_mean_annual_loss_ha']:,.0f} ha/yr, "
+        f"cocoa share {d1['cocoa_share_of_baseline_loss_pct']:.2f} %",
     ]
     return rows, notes
 
