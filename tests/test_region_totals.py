@@ -54,8 +54,8 @@ def job(tmp_path, monkeypatch):
         {"plot_id": ["P1", "P2"]}, geometry=[pixel_box(2, 2, 7, 5), pixel_box(5, 4, 12, 6)], crs="EPSG:4326"
     ).to_file(tmp_path / "plots.gpkg", layer="plots")
     gpd.GeoDataFrame(
-        {"ubigeo": ["R1", "R2"], "name": ["uno", "dos"]},
-        geometry=[pixel_box(0, 0, 10, 10), pixel_box(10, 0, 20, 10)],
+        {"ubigeo": ["R1", "R2", "R3"], "name": ["uno", "dos", "tres"]},
+        geometry=[pixel_box(0, 0, 10, 10), pixel_box(10, 0, 20, 10), pixel_box(100, 100, 110, 110)],
         crs="EPSG:4326",
     ).to_file(tmp_path / "regions.gpkg", layer="regions")
     cfg = {
@@ -81,7 +81,7 @@ def read(d, layer, out="baseline.gpkg"):
 def test_region_totals_and_cocoa_share_by_hand(job):
     assert baseline(job, "-q") == 0
     r = read(job, "baseline_by_region").set_index("region_id")
-    assert list(r.index) == ["R1", "R2", "unassigned"]  # every region, with plots or not
+    assert list(r.index) == ["R1", "R2", "R3", "unassigned"]  # every region, with plots or not
     a4, a5, a8, a9 = A[4], A[5], A[8], A[9]
     r1, r2 = r.loc["R1"], r.loc["R2"]
     assert r1["n_plots"] == 2 and r2["n_plots"] == 0
@@ -117,6 +117,11 @@ def test_region_totals_and_cocoa_share_by_hand(job):
     shares = r[[c for c in r.columns if c.startswith("cocoa_share_of_loss_")]].to_numpy(dtype=float)
     assert np.nanmin(shares) >= 0 and np.nanmax(shares) <= 100
     assert pd.isna(r.loc["unassigned", "region_loss_2012_ha"])
+    # R3 lies beyond the rasters: no data, so no figures and no shares (never a 0)
+    assert r.loc["R3", "region_data_coverage_pct"] == 0
+    assert (
+        r.loc["R3", ["region_forest_2000_ha", "region_loss_2012_ha", "cocoa_share_of_baseline_loss_pct"]].isna().all()
+    )
 
     # the national row: the regions summed, then the same ratios
     g = read(job, "baseline_by_group")
@@ -171,7 +176,7 @@ def test_the_union_is_counted_once_and_clipped():
 def test_cache_skips_unchanged_regions_and_follows_the_forest_definition(job, caplog):
     caplog.set_level("INFO", logger="pipeline")
     assert baseline(job, "-v") == 0
-    assert "0 from the cache, 2 measured" in caplog.text
+    assert "0 from the cache, 2 measured, 1 outside its rasters" in caplog.text
     first = read(job, "baseline_by_region")
     cached = list((job / "cache" / "regions").glob("*.json"))
     assert len(cached) == 2
@@ -182,7 +187,7 @@ def test_cache_skips_unchanged_regions_and_follows_the_forest_definition(job, ca
     assert main(["-q", "run", "--config", str(job / "job.yaml"), "--overwrite"]) == 0
     caplog.clear()
     assert baseline(job, "-v", "--overwrite") == 0
-    assert "2 from the cache, 0 measured" in caplog.text
+    assert "2 from the cache, 0 measured, 1 outside its rasters" in caplog.text
     again = read(job, "baseline_by_region").set_index("region_id")
     pd.testing.assert_series_equal(
         again.loc[["R1", "R2"], "region_loss_2018_ha"],
@@ -196,7 +201,7 @@ def test_cache_skips_unchanged_regions_and_follows_the_forest_definition(job, ca
     assert main(["-q", "run", "--config", str(job / "job.yaml"), "--overwrite"]) == 0
     caplog.clear()
     assert baseline(job, "-v", "--overwrite") == 0
-    assert "0 from the cache, 2 measured" in caplog.text
+    assert "0 from the cache, 2 measured, 1 outside its rasters" in caplog.text
     assert read(job, "baseline_by_region").set_index("region_id").loc["R1", "region_forest_2000_ha"] == 0
     assert len(list((job / "cache" / "regions").glob("*.json"))) == 4
 

@@ -286,6 +286,7 @@ def _totals_metadata(totals: RegionTotals, product: Any, screening: ScreeningCon
         "region_totals_forest_definition": forest_text(screening),
         "region_totals_from_cache": str(totals.from_cache),
         "region_totals_measured": str(totals.measured),
+        "region_totals_outside_rasters": str(totals.outside),
         "cocoa_share": "100 x loss in the union of the assessed plots reaching the region (clipped to it) / "
         "the region's loss; sum_of_plots: the region's plots' own figures (overlaps twice, each plot whole "
         "in the region holding most of it)"

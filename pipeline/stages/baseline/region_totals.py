@@ -33,7 +33,7 @@ import shapely
 from shapely import STRtree
 
 from ...config import ExecutionConfig, ForestDefinition
-from ...engine.geodesy import M2_PER_HA
+from ...engine.geodesy import M2_PER_HA, geodesic_areas
 from ...engine.stats import PlotStats
 from ...engine.zonal import measure_polygon, measure_product
 from ...vocab import ASSESSED, NATIONAL, ZERO_HA
@@ -76,6 +76,7 @@ class RegionTotals:
     national: pd.Series
     from_cache: int
     measured: int
+    outside: int = 0  # regions wholly outside the product's rasters: not read
 
 
 # --- Geometries ----------------------------------------------------------------------------------
@@ -154,22 +155,29 @@ def measure_regions(
     *,
     cache: Any = None,
     progress: bool = False,
-) -> tuple[PlotStats, int]:
+) -> tuple[PlotStats, int, int]:
     """Areas (m²) of each whole region, window by window; from ``cache`` when it has them.
 
     ``cache`` is any object with ``key(geom, product, forest)``, ``get(key, n_years)`` and
     ``put(key, stats)`` (:class:`pipeline.io.region_cache.RegionCache`), or None. ``progress``
-    shows one bar over every window of the regions measured. Returns the stats (one row per
-    region) and how many came from the cache.
+    shows one bar over every window of the regions measured. A region wholly outside the
+    product's rasters (its ``bounds``) is not read: all of its area is missing data. Returns the
+    stats (one row per region), how many came from the cache and how many lay outside the rasters.
     """
     from tqdm.auto import tqdm
 
     n_years = _years_of(product)
     stats = PlotStats.zeros(len(region_geoms), n_years)
     todo: list[tuple[int, str | None]] = []
-    hits = 0
+    hits = outside = 0
+    bounds = getattr(product, "bounds", None)
+    extent = shapely.box(*bounds) if bounds is not None else None
     for i, g in enumerate(region_geoms):
         if g is None:
+            continue
+        if extent is not None and not shapely.intersects(g, extent):
+            stats.total[i] = stats.missing[i] = geodesic_areas([g])[0]  # no pixel of data: nothing to read
+            outside += 1
             continue
         key = cache.key(g, product, forest) if cache is not None else None
         got = cache.get(key, n_years) if cache is not None and key is not None else None
@@ -179,7 +187,7 @@ def measure_regions(
         else:
             todo.append((i, key))
     if not todo:
-        return stats, hits
+        return stats, hits, outside
     estimate = [_window_estimate(region_geoms[i], product.grid) for i, _ in todo]
     bar = tqdm(total=sum(estimate), desc="region totals", unit="window", disable=not progress, leave=False)
     try:
@@ -201,7 +209,7 @@ def measure_regions(
                 cache.put(key, one)
     finally:
         bar.close()
-    return stats, hits
+    return stats, hits, outside
 
 
 def _window_estimate(geom, grid, window: int = 1024) -> int:
@@ -344,7 +352,7 @@ def region_totals(
     ``baseline_mean_annual_loss_ha`` (the sum of its plots' figures); ``ring_geoms``, each plot's
     restoration ring (with ``ring_m``), gives the near-cocoa figures."""
     region_geoms = np.asarray(region_geoms, dtype=object)
-    region, hits = measure_regions(region_geoms, product, forest, execution, cache=cache, progress=progress)
+    region, hits, outside = measure_regions(region_geoms, product, forest, execution, cache=cache, progress=progress)
     cocoa_geoms, near_geoms = cocoa_geometries(cocoa_plot_geometries(plots), region_geoms, ring_geoms)
     cocoa = measure_parts(cocoa_geoms, product, forest, execution)
     near = measure_parts(near_geoms, product, forest, execution) if near_geoms is not None else None
@@ -360,8 +368,13 @@ def region_totals(
         years,
         period,
     ).iloc[0]
-    measured = int(sum(g is not None for g in region_geoms)) - hits
+    measured = int(sum(g is not None for g in region_geoms)) - hits - outside
     log.info(
-        "region totals: %d region(s) on %s, %d from the cache, %d measured", len(ids), product.name, hits, measured
+        "region totals: %d region(s) on %s, %d from the cache, %d measured, %d outside its rasters",
+        len(ids),
+        product.name,
+        hits,
+        measured,
+        outside,
     )
-    return RegionTotals(table, national, hits, measured)
+    return RegionTotals(table, national, hits, measured, outside)
