@@ -594,8 +594,8 @@ class BaselineConfig(_Section):
         return self
 
     def resolve_paths(self, base: Path) -> BaselineConfig:
-        """A copy with relative paths made absolute against ``base``."""
-        data = self.model_dump()
+        """A copy with relative paths made absolute against ``base`` (the fields set stay the ones set)."""
+        data = self.model_dump(exclude_unset=True)
         data["output"] = _fix(self.output, base)
         if self.previous is not None:
             data["previous"] = _fix(self.previous, base)

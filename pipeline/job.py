@@ -899,8 +899,18 @@ def run_baseline(
     screened = stored_config(meta, str(screening))
     alerts = read_table(screening, ALERTS_BY_MONTH)
     needs_product = cfg.ring_m is not None or (cfg.regions is not None and cfg.region_totals)
+    left_out = ""
     if needs_product and not products:
-        products = [_ring_product(screened, rasters, loss_years(plots.columns), screening)]
+        try:
+            products = [_ring_product(screened, rasters, loss_years(plots.columns), screening)]
+        except BaselineError as exc:
+            if cfg.ring_m is not None or "region_totals" in cfg.model_fields_set:
+                raise  # asked for: refused
+            # region totals by default (with regions): the baseline without them, said loudly
+            left_out = f"left out: {exc}"
+            log.warning("%s; the region totals are left out", exc)
+            cfg = cfg.model_copy(update={"region_totals": False})
+            needs_product = False
     try:
         result = build_baseline(
             plots,
@@ -917,6 +927,8 @@ def run_baseline(
         )
     finally:
         close_datasets()
+    if left_out:
+        result.metadata["region_totals"] = left_out
     files: list[tuple[str, str | Path]] = [("screening", screening)]
     for role, section in (("regions", cfg.regions), ("deliveries", cfg.deliveries)):
         if section is not None:

@@ -212,6 +212,9 @@ def test_no_region_totals(job):
     assert list(r["region_id"]) == ["R1", "unassigned"]  # regions holding plots, as before
     assert not [c for c in r.columns if c.startswith(("region_loss", "cocoa_"))]
     assert not (job / "cache" / "regions").exists()
+    args = ["baseline", "--screening", str(job / "screening.gpkg"), "--out", str(job / "b2.gpkg")]
+    assert main([*args, "--region-totals"]) == 2  # needs --regions
+    assert not (job / "b2.gpkg").exists()
 
 
 def test_region_cache_key_depends_on_geometry_product_and_definition(tmp_path):
@@ -277,3 +280,20 @@ def test_real_peru_districts_on_a_synthetic_raster_add_up_to_the_national_row(re
     assert (sm["cocoa_share_of_baseline_loss_pct"] > 0).any()
     meta = dict(pyogrio.read_dataframe(tmp_path / "b.gpkg", layer="run_metadata")[["key", "value"]].values)
     assert len(meta["regions_without_geometry"].split(", ")) == 8
+
+
+def test_without_the_rasters_region_totals_are_left_out_unless_asked_for(job, caplog):
+    (job / "lossyear.tif").rename(job / "moved.tif")
+    assert baseline(job, "--region-totals") == 2  # asked for, cannot be measured: refused
+    assert not (job / "baseline.gpkg").exists()
+    caplog.set_level("WARNING", logger="pipeline")
+    assert baseline(job) == 0  # on by default: the baseline without them, and a warning
+    assert "the region totals are left out" in caplog.text
+    r = read(job, "baseline_by_region")
+    assert list(r["region_id"]) == ["R1", "unassigned"] and "region_loss_2012_ha" not in r.columns
+    meta = dict(read(job, "run_metadata")[["key", "value"]].values)
+    assert meta["region_totals"].startswith("left out:")
+    # the rasters given on the command line instead: measured
+    args = ["--loss-year", str(job / "moved.tif"), "--tree-cover", str(job / "treecover2000.tif"), "--overwrite"]
+    assert baseline(job, "-q", *args) == 0
+    assert read(job, "baseline_by_region").set_index("region_id").loc["R1", "region_loss_2012_ha"] > 0

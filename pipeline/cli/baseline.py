@@ -71,6 +71,8 @@ def baseline(
         raise click.UsageError("--region-layer, --region-id-column and --region-name-column need --regions")
     if "regions.path" in chosen and "regions.id_column" not in chosen:
         raise click.UsageError("--regions needs --region-id-column (e.g. IDDIST for Peru's districts)")
+    if chosen.get("region_totals") and "regions.path" not in chosen:
+        raise click.UsageError("--region-totals needs --regions")
     totals = "regions.path" in chosen and chosen.get("region_totals") is not False
     if "ring_m" not in chosen and not totals and (ring_loss_year or ring_tree_cover or ring_last_year):
         raise click.UsageError("--loss-year, --tree-cover and --last-year are for --ring-m and the region totals")
