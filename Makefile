@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n auto
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample run test lint docs bench bench-small bench-e2e bench-national bench-scale clean distclean
+.PHONY: help install sample run test lint docs bench bench-small bench-e2e bench-national bench-scale bench-regions clean distclean
 
 help: ## List the targets
 	@echo "cacao-screen make targets:"
@@ -73,6 +73,9 @@ bench-national: $(BENCH_STAMP) ## 1M and 5M plots over a 3 x 3 mosaic of Hansen-
 
 bench-scale: $(BENCH_STAMP) ## A folder of all 504 Hansen tile names vs the one tile; one 2x2 and one 10x10 degree plot
 	$(PY) -m bench.e2e --label bench-scale --tiles --large-plots $(BENCH_ARGS)
+
+bench-regions: $(BENCH_STAMP) ## Region totals: a 50,000 km2 department measured whole (cold, then from the cache), peak RSS vs the 1 GB target
+	$(PY) -m bench.e2e --label bench-regions --region-totals $(BENCH_ARGS)
 
 clean: ## Remove outputs and generated sample data (not the cached benchmark inputs in bench/data)
 	rm -rf outputs data/sample

@@ -4,6 +4,7 @@
     python -m bench.e2e --national                  # 5M (and 1M) plots over a 3 x 3 mosaic of Hansen-named tiles
     python -m bench.e2e --tiles                     # a folder of all 504 Hansen tile names vs the one tile used
     python -m bench.e2e --large-plots               # one 2° x 2° plot, one 10° x 10° plot
+    python -m bench.e2e --region-totals             # a 50,000 km² department measured whole (cold, then cached)
 
 Every case runs each contender in its own process (``cacao-screen screen`` as a user runs it,
 ``python -m bench.ee_pipeline`` for exactextract) on cached synthetic inputs (:mod:`bench.generate`),
@@ -225,6 +226,80 @@ def case_large_plots(work: Path) -> tuple[list[str], list[str]]:
     return rows, []
 
 
+def department(area_km2: float, centre: tuple[float, float], vertices: int = 4000, seed: int = 14):
+    """A deterministic irregular polygon of ``area_km2`` (geodesic, WGS84) around ``centre``: a
+    wobbly outline of ``vertices`` points, like a department's border."""
+    import shapely
+    from pyproj import Geod, Transformer
+
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
+    wobble = 1 + 0.18 * np.sin(3 * t + 0.4) + 0.09 * np.sin(7 * t + 1.3) + 0.03 * rng.standard_normal(vertices)
+    aeqd = Transformer.from_pipeline(f"+proj=aeqd +lat_0={centre[1]} +lon_0={centre[0]} +ellps=WGS84")
+    geod = Geod(ellps="WGS84")
+
+    def shape(radius_m: float):
+        x, y = aeqd.transform(radius_m * wobble * np.cos(t), radius_m * wobble * np.sin(t), direction="INVERSE")
+        return shapely.Polygon(np.column_stack([x, y]))
+
+    r = np.sqrt(area_km2 * 1e6 / np.pi)
+    for _ in range(3):  # scale the radius until the geodesic area is the one asked for
+        got = abs(geod.geometry_area_perimeter(shape(r))[0]) / 1e6
+        r *= np.sqrt(area_km2 / got)
+    g = shape(r)
+    return g, abs(geod.geometry_area_perimeter(g)[0]) / 1e6
+
+
+def case_region_totals(work: Path, area_km2: float = 50_000, raster_size: int = 10_000, n_plots: int = 10_000):
+    """One department of ``area_km2`` measured whole by `cacao-screen baseline --regions`: a cold
+    run, a run from the cache, and the baseline without region totals (what they add)."""
+    import geopandas as gpd
+    import pyogrio
+
+    spec = RasterSpec(raster_size)
+    r = ensure_rasters(spec)["tiled"]
+    west, south, east, north = spec.bounds
+    geom, area = department(area_km2, ((west + east) / 2, (south + north) / 2))
+    regions = work / "department.gpkg"
+    gdf = gpd.GeoDataFrame({"id": ["D1"], "name": ["department"]}, geometry=[geom], crs="EPSG:4326")
+    pyogrio.write_dataframe(gdf, regions, layer="regions")
+    plots = ensure_plots(n_plots, spec)
+    screening = work / "screening.gpkg"
+    warm([r.loss_year, r.tree_cover, plots])
+    run(f"cacao-screen screen, {n_plots:,} plots", cacao(plots, r.loss_year, r.tree_cover, screening))
+    base = [*CLI, "baseline", "--screening", str(screening), "--out", str(work / "baseline.gpkg"), "--overwrite"]
+    base += ["--regions", str(regions), "--region-id-column", "id"]
+    cache = work / "cache"
+    os.environ["CACAO_SCREEN_CACHE"] = str(cache)  # the benchmark's own cache, cold at first
+    b = geom.bounds
+    px = (b[2] - b[0]) * (b[3] - b[1]) / 0.00025**2
+    rows = ["| run | wall s | peak RSS MB |", "|---|---|---|"]
+    results = {}
+    for label, extra in (
+        ("baseline, --no-region-totals", ["--no-region-totals"]),
+        ("baseline with region totals, cold cache", []),
+        ("baseline with region totals, from the cache", []),
+    ):
+        c = run(label, [*base, *extra])
+        results[label] = c
+        rows.append(f"| {label} | {c['process_s']:.1f} | {c['rss_mb']:,.0f} |")
+    cold = results["baseline with region totals, cold cache"]
+    table = pyogrio.read_dataframe(work / "baseline.gpkg", layer="baseline_by_region", read_geometry=False)
+    d1 = table[table["region_id"] == "D1"].iloc[0]
+    notes = [
+        f"department: {area:,.0f} km² (geodesic), {len(geom.exterior.coords) - 1:,} vertices, bounding box "
+        f"{px / 1e6:,.0f} million pixels; {n_plots:,} plots screened on a {raster_size} px synthetic pair "
+        f"({d1['region_data_coverage_pct']:.1f} % of the department over it)",
+        f"peak RSS with region totals, cold: {cold['rss_mb']:,.0f} MB "
+        f"({'within' if cold['rss_mb'] <= 1024 else 'ABOVE'} the 1 GB target); "
+        f"{cold['rss_mb'] - results['baseline, --no-region-totals']['rss_mb']:+,.0f} MB over the baseline without them",
+        f"region figures: forest 2000 {d1['region_forest_2000_ha']:,.0f} ha, baseline loss "
+        f"{d1['region_baseline_mean_annual_loss_ha']:,.0f} ha/yr, "
+        f"cocoa share {d1['cocoa_share_of_baseline_loss_pct']:.2f} %",
+    ]
+    return rows, notes
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Whole-process benchmarks of cacao-screen (see the module docstring).")
     p.add_argument("--plots", type=int, nargs="*", default=[], help="cacao-screen vs the exactextract pipeline")
@@ -242,11 +317,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--national", action="store_true", help="1M and 5M plots over a 3 x 3 tile mosaic")
     p.add_argument("--tiles", action="store_true", help="504 Hansen tile names vs the one tile under the plots")
     p.add_argument("--large-plots", action="store_true", help="one 2° x 2° plot and one 10° x 10° plot")
+    p.add_argument(
+        "--region-totals", action="store_true", help="a 50,000 km² department measured whole (cold, then cached)"
+    )
     p.add_argument("--label", default="bench-e2e", help="name of this run in RESULTS.md")
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--no-record", action="store_true")
     a = p.parse_args(argv)
-    if not (a.plots or a.national or a.tiles or a.large_plots):
+    if not (a.plots or a.national or a.tiles or a.large_plots or a.region_totals):
         a.plots = [100_000, 1_000_000]
     env = environment()
     started = time.time()
@@ -273,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
         if a.large_plots:
             print("large plots")
             sections.append(("Large plots, window by window", *case_large_plots(work)))
+        if a.region_totals:
+            print("region totals")
+            sections.append(("Region totals: a 50,000 km² department, window by window", *case_region_totals(work)))
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     cmd = "python -m bench.e2e " + shlex.join(argv if argv is not None else sys.argv[1:])
     text = [

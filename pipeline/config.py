@@ -588,6 +588,12 @@ class BaselineConfig(_Section):
     previous: Path | None = Field(
         None, description="An earlier screening.gpkg: list the plots whose status changed since"
     )
+    region_totals: bool = Field(
+        True,
+        description="With regions: measure each region's whole forest loss per year (the same product and forest "
+        "definition as the plots, window by window, cached) and cocoa's share of it "
+        "(default: on when regions are given)",
+    )
 
     @field_validator("output")
     @classmethod
@@ -601,8 +607,8 @@ class BaselineConfig(_Section):
         return self
 
     def resolve_paths(self, base: Path) -> BaselineConfig:
-        """A copy with relative paths made absolute against ``base``."""
-        data = self.model_dump()
+        """A copy with relative paths made absolute against ``base`` (the fields set stay the ones set)."""
+        data = self.model_dump(exclude_unset=True)
         data["output"] = _fix(self.output, base)
         if self.previous is not None:
             data["previous"] = _fix(self.previous, base)

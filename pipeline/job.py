@@ -79,6 +79,7 @@ from .io.plots import PlotStream, open_plots, read_plots
 from .io.provenance import input_records, product_version
 from .io.raster_content import check_content
 from .io.rasters import Product, close_datasets, open_product, require_tiles
+from .io.region_cache import RegionCache
 from .io.regions import read_regions
 from .io.report import check_report_target, pages_folder, read_baseline, render, write_report
 from .io.spill import KEY, Chunk, Position, Spill
@@ -1044,8 +1045,19 @@ def _run_baseline(
     plots = _in_input_order(plots)  # the baseline does not depend on the screening's row order
     screened = stored_config(meta, str(screening))
     alerts = read_table(source, ALERTS_BY_MONTH)
-    if cfg.ring_m is not None and not products:
-        products = [_ring_product(screened, rasters, loss_years(plots.columns), screening)]
+    needs_product = cfg.ring_m is not None or (cfg.regions is not None and cfg.region_totals)
+    left_out = ""
+    if needs_product and not products:
+        try:
+            products = [_ring_product(screened, rasters, loss_years(plots.columns), screening)]
+        except BaselineError as exc:
+            if cfg.ring_m is not None or "region_totals" in cfg.model_fields_set:
+                raise  # asked for: refused
+            # region totals by default (with regions): the baseline without them, said loudly
+            left_out = f"left out: {exc}"
+            log.warning("%s; the region totals are left out", exc)
+            cfg = cfg.model_copy(update={"region_totals": False})
+            needs_product = False
     try:
         result = build_baseline(
             plots,
@@ -1058,16 +1070,19 @@ def _run_baseline(
             source=str(screening),
             screening_created=meta.get(META_CREATED, ""),
             alerts=alerts,
+            region_cache=RegionCache() if cfg.regions is not None and cfg.region_totals else None,
         )
     finally:
         close_datasets()
+    if left_out:
+        result.metadata["region_totals"] = left_out
     files: list[tuple[str, str | Path]] = [("screening", source)]
     for role, section in (("regions", cfg.regions), ("deliveries", cfg.deliveries)):
         if section is not None:
             files.append((role, section.path))
     if cfg.previous is not None:
         files.append(("previous screening", cfg.previous))
-    rings = list(products or ())[:1] if cfg.ring_m is not None else []
+    rings = list(products or ())[:1] if needs_product else []
     result.metadata.update(provenance_keys(invocation, started, [*files, *product_files(rings)], rings))
     if staged_from is not None:  # the screening's record names it as it will be called
         records = json.loads(result.metadata["inputs"])
@@ -1093,7 +1108,8 @@ def _run_baseline(
 
 
 def _ring_product(screened: RunConfig, rasters: DatasetConfig | None, years: list[int], screening) -> Product:
-    """The product the rings are measured on: ``rasters`` when given, else the screening's primary one."""
+    """The product the rings and the region totals are measured on: ``rasters`` when given, else
+    the screening's primary one."""
     name, dataset = next(iter(screened.dataset_configs().items()))
     if rasters is not None:
         dataset = rasters if rasters.last_year is not None else rasters.model_copy(update={"last_year": max(years)})
@@ -1103,7 +1119,7 @@ def _ring_product(screened: RunConfig, rasters: DatasetConfig | None, years: lis
     except RasterError as exc:
         raise BaselineError(
             f"{screening}: the rasters it was screened with are not at hand ({exc}); give "
-            "--loss-year and --tree-cover for --ring-m"
+            "--loss-year and --tree-cover for --ring-m and the region totals (or --no-region-totals)"
         ) from exc
 
 

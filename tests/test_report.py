@@ -147,6 +147,30 @@ def test_report_numbers_equal_the_geopackages(sample_run):
         assert same(r["loss after 2020 (ha)"], p["loss_after_ref_ha"], 2) and r["reason"] == p["status_reason"]
 
 
+def test_the_report_shows_region_totals_and_cocoas_share_per_year(sample_run):
+    page = parse(sample_run.report)
+    groups = pyogrio.read_dataframe(sample_run.baseline, layer="baseline_by_group", read_geometry=False)
+    regions = pyogrio.read_dataframe(sample_run.baseline, layer="baseline_by_region", read_geometry=False)
+    national = groups[groups["group_by"] == "all"].iloc[0]
+    rows = {r["region"]: r for r in as_records(page.tables["region-totals"])}
+    assert len(rows) == 1 + (regions["region_id"] != "unassigned").sum()  # all regions, then each
+    for label, g in [("all regions", national)] + [
+        (f"{r['region_id']} {r['region_name']}", r) for _, r in regions[regions["region_id"] != "unassigned"].iterrows()
+    ]:
+        shown = rows[label]
+        assert same(shown["region loss, mean 2011-2020 (ha/yr)"], g["region_baseline_mean_annual_loss_ha"], 2)
+        assert same(shown["cocoa share %"], g["cocoa_share_of_baseline_loss_pct"], 1)
+        assert same(shown["near cocoa share %"], g["near_cocoa_share_of_baseline_loss_pct"], 1)
+        assert same(shown["cocoa share 2024 %"], g["cocoa_share_of_loss_2024_pct"], 1)
+    yearly = as_records(page.tables["region-totals-per-year"])
+    assert [int(r["year"]) for r in yearly] == list(range(2001, 2025))
+    for r in yearly:
+        assert same(r["loss in the regions (ha)"], national[f"region_loss_{r['year']}_ha"], 2)
+        assert same(r["in cocoa plots %"], national[f"cocoa_share_of_loss_{r['year']}_pct"], 1)
+    text = sample_run.report.read_text(encoding="utf-8")
+    assert "Deforestation associated with cocoa" in text and "reference year 2020" in text
+
+
 def test_the_report_needs_no_network(sample_run):
     page = parse(sample_run.report)
     text = sample_run.report.read_text(encoding="utf-8")

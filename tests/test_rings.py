@@ -130,3 +130,26 @@ def test_rings_use_the_screenings_forest_definition_and_datamask(job, how):
         assert abs(wrong - rings.loc[pid, "ring_forest_2000_ha"]) > 0.1
     meta = dict(pyogrio.read_dataframe(d / "baseline.gpkg", layer="run_metadata")[["key", "value"]].values)
     assert meta["ring_forest_definition"] == "treecover2000 >= 30 %, patches >= 0.5 ha (4-connected)"
+
+
+def test_region_totals_use_the_screenings_forest_definition_and_datamask(job):
+    """A region with edges off the pixel lines, measured whole: its forest and loss up to 2020 are
+    exactextract's coverage x ellipsoidal area over the screening's forest (threshold with '>=',
+    no water, patches of 0.5 ha), not the default definition's."""
+    d, loss, cover, datamask = job
+    region = shapely.Polygon(
+        [(X0 + 3.3 * PX, Y0 - 2.7 * PX), (X0 + 51.6 * PX, Y0 - 9.2 * PX), (X0 + 44.1 * PX, Y0 - 57.5 * PX),
+         (X0 + 8.8 * PX, Y0 - 48.3 * PX)]
+    )  # fmt: skip
+    gpd.GeoDataFrame({"id": ["R"]}, geometry=[region], crs="EPSG:4326").to_file(d / "regions.gpkg", layer="regions")
+    cfg = yaml.safe_load((d / "job.yaml").read_text())
+    cfg["baseline"]["regions"] = {"path": "regions.gpkg", "id_column": "id"}
+    (d / "job.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["-q", "run", "--config", str(d / "job.yaml")]) == 0
+    r = pyogrio.read_dataframe(d / "baseline.gpkg", layer="baseline_by_region").set_index("region_id").loc["R"]
+    forest, before = exact_figures(region, forest_mask(cover, datamask, ">="), loss, d)
+    assert r["region_forest_2000_ha"] == pytest.approx(forest, abs=1e-6)
+    assert sum(r[f"region_loss_{y}_ha"] for y in range(2001, 2021)) == pytest.approx(before, abs=1e-6)
+    wrong, _ = exact_figures(region, cover > 10, loss, d)
+    assert abs(wrong - r["region_forest_2000_ha"]) > 0.1
+    assert r["region_data_coverage_pct"] < 100  # the datamask's no-data rows

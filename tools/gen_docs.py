@@ -79,7 +79,15 @@ REGIONS: dict[tuple[str, str], Callable[[], str]] = {
             ),
             (
                 "docs/baseline.md",
-                ("groups", "baseline_plots", "deliveries", "supply", "status_changes", "alerts_by_month_groups"),
+                (
+                    "groups",
+                    "region_totals",
+                    "baseline_plots",
+                    "deliveries",
+                    "supply",
+                    "status_changes",
+                    "alerts_by_month_groups",
+                ),
             ),
         )
         for name in names

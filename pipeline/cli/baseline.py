@@ -16,7 +16,7 @@ Figures per group: counts include every plot; forest and loss figures sum over a
 (deforestation_free, review, deforestation_detected); shares are over all plots. See docs/baseline.md.
 """
 
-_RINGS_HELP = "For --ring-m, instead of the screening's own rasters: "
+_RINGS_HELP = "For --ring-m and the region totals, instead of the screening's own rasters: "
 
 
 @cli.command(epilog=BASELINE_EPILOG)
@@ -66,7 +66,7 @@ def baseline(
 ) -> None:
     """Baseline, groups, restoration candidates, supply chain and status changes from a screening.
 
-    Reads --screening (no raster, except for --ring-m) and writes the layers baseline_by_region,
+    Reads --screening (no raster, except for --ring-m and the region totals) and writes the layers baseline_by_region,
     baseline_by_group, baseline_plots, restoration_rings, deliveries, lots, buyers and
     status_changes (those its options ask for) to --out.
     """
@@ -79,8 +79,11 @@ def baseline(
         raise click.UsageError("--region-layer, --region-id-column and --region-name-column need --regions")
     if "regions.path" in chosen and "regions.id_column" not in chosen:
         raise click.UsageError("--regions needs --region-id-column (e.g. IDDIST for Peru's districts)")
-    if "ring_m" not in chosen and (ring_loss_year or ring_tree_cover or ring_last_year):
-        raise click.UsageError("--loss-year, --tree-cover and --last-year are for --ring-m")
+    if chosen.get("region_totals") and "regions.path" not in chosen:
+        raise click.UsageError("--region-totals needs --regions")
+    totals = "regions.path" in chosen and chosen.get("region_totals") is not False
+    if "ring_m" not in chosen and not totals and (ring_loss_year or ring_tree_cover or ring_last_year):
+        raise click.UsageError("--loss-year, --tree-cover and --last-year are for --ring-m and the region totals")
     if (ring_loss_year is None) != (ring_tree_cover is None):
         raise click.UsageError("give both --loss-year and --tree-cover (or neither: the screening's own)")
     if chosen.get("cooperative_column") == "":
@@ -140,10 +143,21 @@ def print_baseline_summary(result) -> None:
     if "baseline_by_region" in layers:
         t = layers["baseline_by_region"]
         un = t.loc[t["region_id"] == "unassigned", "n_plots"]
+        held = (t["region_id"] != "unassigned") & (t["n_plots"] > 0)
         click.echo(
-            f"  regions: {int((t['region_id'] != 'unassigned').sum())} holding plots; "
+            f"  regions: {int(held.sum())} holding plots; "
             f"{int(un.iloc[0]) if len(un) else 0} plots unassigned  [layer baseline_by_region]"
         )
+        if "region_baseline_mean_annual_loss_ha" in nat.index:
+            share = nat["cocoa_share_of_baseline_loss_pct"]
+            near = nat.get("near_cocoa_share_of_baseline_loss_pct")
+            click.echo(
+                f"  region totals ({int((t['region_id'] != 'unassigned').sum())} regions): "
+                f"{nat['region_baseline_mean_annual_loss_ha']:.2f} ha/yr of forest lost over {result.period}, "
+                + ("n/a in cocoa plots (no loss)" if share != share else f"{share:.1f} % of it in cocoa plots")
+                + ("" if near is None or near != near else f", {near:.1f} % near them")
+                + "  [baseline_by_region]"
+            )
     g = layers["baseline_by_group"]
     for name, n in g[g["group_by"] != "all"].groupby("group_by", sort=False).size().items():
         click.echo(f"  by {name}: {n} groups  [layer baseline_by_group]")

@@ -34,6 +34,7 @@ class Option:
     flag: str  # "--reference-year"
     root: type[BaseModel] = RunConfig
     switch: Any = None  # a boolean switch: the value the flag sets (True, or False for "--no-x")
+    # A flag "--x/--no-x" is a two-way switch: True, False, or (not given) the config's value.
     metavar: str | None = None
     help: str | None = None  # what the flag does, when the field's description says it the other way
 
@@ -152,6 +153,9 @@ def make_option(opt: Option, *, required: bool = False, help_prefix: str = "") -
     if not required and opt.switch is None:  # a switch is off unless given
         help_text += f"  [default: {default}]"
     kw: dict[str, Any] = {"default": None, "help": help_text}
+    if "/" in opt.flag:  # "--x/--no-x": None unless given
+        kw.update(is_flag=True)
+        return click.option(opt.flag, opt.dest, **kw)
     if opt.switch is not None:
         kw.update(is_flag=True, flag_value=opt.switch)
     elif _is_list(opt.field):
@@ -335,6 +339,7 @@ BASELINE_OPTIONS = [
     Option("deliveries.quantity_column", "--quantity-column", BaselineConfig),
     Option("previous", "--previous", BaselineConfig, metavar="PATH"),
     Option("ring_m", "--ring-m", BaselineConfig, metavar="M"),
+    Option("region_totals", "--region-totals/--no-region-totals", BaselineConfig),
 ]
 
 

@@ -279,6 +279,8 @@ def measure_polygon(
     progress: bool | Callable[[int, int], None] = False,
     client: Any = None,
     workers: int | None = None,
+    what: str = "a plot",
+    log_level: int = logging.INFO,
 ) -> PlotStats:
     """Areas (m²) of one polygon of any size on ``product``, measured window by window.
 
@@ -288,7 +290,8 @@ def measure_polygon(
     on ``execution``'s scheduler (or ``client``) and are summed in a fixed order, so the result is
     the same on every scheduler. ``progress`` is a bar (True) or a callable taking (windows done,
     windows in all), called after each window. Returns a one-row :class:`PlotStats` (all zeros for
-    a geometry that covers nothing).
+    a geometry that covers nothing). ``what`` names the polygon in the log message (at
+    ``log_level``) and the bar.
     """
     spec = product.spec
     n_years = spec.last_year - spec.first_year + 1
@@ -305,9 +308,11 @@ def measure_polygon(
     tasks = [WindowTask(pieces.band(r0, h), (r0, c0, h, w), margin, product, forest) for r0, c0, h, w in wins]
     scheduler = client if client is not None else execution.scheduler
     workers = workers or execution.workers or default_workers(len(tasks) * 10_000, scheduler)
-    log.info(
-        "%s: a plot of %d x %d pixels, in %d windows of %d px",
+    log.log(
+        log_level,
+        "%s: %s of %d x %d pixels, in %d windows of %d px",
         product.name,
+        what,
         pieces.height,
         pieces.width,
         len(tasks),
@@ -321,7 +326,7 @@ def measure_polygon(
         scheduler=scheduler,
         workers=workers,
         progress=progress is True,
-        desc=f"large plot ({product.name})",
+        desc=f"{'large plot' if what == 'a plot' else what.split()[-1]} ({product.name})",
         weights=[1] * len(tasks),
         unit="window",
     ):

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from ..config import AlertDatasetConfig, AlertEncoding
 from ..engine.alerts import AlertSpec, day_number
 from ..engine.coverage import Grid
-from ..errors import RasterError
 from ..vocab import ALERTS_KIND, CONFIDENCE_LEVELS
-from .rasters import Layer, open_layer, rebase, same_grid
+from .rasters import Layer, open_companion, open_layer
 
 
 @dataclass(frozen=True)
@@ -119,12 +118,7 @@ def open_alert_product(name: str, dataset: AlertDatasetConfig, *, check_pixels: 
         if spec is None:
             layers[key] = None
             continue
-        layer = open_layer(spec, role, check_pixels=check_pixels)
-        try:
-            same_grid(layer, alerts)
-        except RasterError as exc:
-            raise RasterError(f"{exc} — the {role} layer must be on the alert layer's grid") from None
-        layers[key] = rebase(layer, alerts)
+        layers[key] = open_companion(spec, role, alerts, "alert", check_pixels=check_pixels)
     return AlertProduct(
         name=name,
         alerts=alerts,

@@ -21,6 +21,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import OutputError
+from .atomic import replace_dir
 from .outputs import check_folder, check_not_input, temp_prefix
 
 log = logging.getLogger(__name__)
@@ -143,24 +144,8 @@ def write_eudr(folder: str | Path, files: dict[str, str], manifest: pd.DataFrame
         os.chmod(staged, 0o755)
         if folder.exists() and not overwrite:
             raise OutputError(f"{folder}: output appeared while exporting; pass --overwrite to replace it")
-        _replace_dir(staged, folder)
+        replace_dir(staged, folder)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
     return folder
-
-
-def _replace_dir(staged: Path, target: Path) -> None:
-    """Rename ``staged`` onto ``target``: the folder is always the old one or the new one, never half."""
-    if target.exists():
-        trash = Path(tempfile.mkdtemp(prefix=temp_prefix(target), suffix=".tmp-old", dir=target.parent))
-        os.replace(target, trash / target.name)
-        try:
-            os.replace(staged, target)
-        except BaseException:
-            os.replace(trash / target.name, target)
-            raise
-        finally:
-            shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(staged, target)

@@ -44,6 +44,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import BaselineError, OutputError
+from .atomic import replace_dir
 from .outputs import Staged, check_destination, deferred_signals, temp_prefix
 
 log = logging.getLogger(__name__)
@@ -508,7 +509,7 @@ class StagedBaseline:
         with deferred_signals():
             self.gpkg.publish()
             if self.csv is not None:
-                _replace_dir(self.csv, csv_folder(self.path))
+                replace_dir(self.csv, csv_folder(self.path))
                 self.csv = None
         return self.path
 
@@ -553,19 +554,3 @@ def write_baseline(
         staged.discard()
         raise
     return path if publish else staged
-
-
-def _replace_dir(staged: Path, target: Path) -> None:
-    """Rename ``staged`` onto ``target`` (replacing it): the folder is always old or new, never half."""
-    if target.exists():
-        trash = Path(tempfile.mkdtemp(prefix=temp_prefix(target), suffix=".tmp-old", dir=target.parent))
-        os.replace(target, trash / target.name)
-        try:
-            os.replace(staged, target)
-        except BaseException:
-            os.replace(trash / target.name, target)
-            raise
-        finally:
-            shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(staged, target)

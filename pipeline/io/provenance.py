@@ -28,14 +28,19 @@ _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|/vsi)", re.IGNORECASE)
 _HANSEN_RELEASE = re.compile(r"GFC-?(\d{4})-(v\d+(?:\.\d+)*)", re.IGNORECASE)
 
 
-def cache_path() -> Path:
-    """``$CACAO_SCREEN_CACHE/sha256.json``, else ``$XDG_CACHE_HOME/cacao-screen/sha256.json``
+def cache_dir() -> Path:
+    """The user cache of cacao-screen: ``$CACAO_SCREEN_CACHE``, else ``$XDG_CACHE_HOME/cacao-screen``
     (``~/.cache`` when unset)."""
     root = os.environ.get("CACAO_SCREEN_CACHE")
     if root:
-        return Path(root) / "sha256.json"
+        return Path(root)
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "cacao-screen" / "sha256.json"
+    return Path(xdg) / "cacao-screen"
+
+
+def cache_path() -> Path:
+    """The digest cache: ``sha256.json`` in :func:`cache_dir`."""
+    return cache_dir() / "sha256.json"
 
 
 class DigestCache:

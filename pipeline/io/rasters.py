@@ -754,6 +754,17 @@ def hansen_version_year(files: Sequence[str]) -> int | None:
     return years.pop() if years else None
 
 
+def open_companion(spec, role: str, base: Layer, base_role: str, *, check_pixels: bool = True) -> Layer:
+    """Open the ``role`` layer of a product (tree cover, datamask, a mask...) that must lie on the
+    grid of its ``base`` layer, rebased onto it; :class:`RasterError` names both when it does not."""
+    layer = open_layer(spec, role, check_pixels=check_pixels)
+    try:
+        same_grid(layer, base)
+    except RasterError as exc:
+        raise RasterError(f"{exc} — the {role} layer must be on the {base_role} layer's grid") from None
+    return rebase(layer, base)
+
+
 def open_product(name: str, dataset: DatasetConfig | None = None, *, check_pixels: bool = True, **fields) -> Product:
     """Open and check a product's layers; see the module docstring for ``kind`` and ``encoding``.
 
@@ -784,12 +795,7 @@ def open_product(name: str, dataset: DatasetConfig | None = None, *, check_pixel
         if spec is None:
             layers[key] = None
             continue
-        layer = open_layer(spec, role, check_pixels=check_pixels)
-        try:
-            same_grid(layer, loss)
-        except RasterError as exc:
-            raise RasterError(f"{exc} — the {role} layer must be on the loss-year layer's grid") from None
-        layers[key] = rebase(layer, loss)
+        layers[key] = open_companion(spec, role, loss, "loss-year", check_pixels=check_pixels)
     nodata = dataset.nodata
     loss_nodata = (
         nodata

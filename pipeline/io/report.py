@@ -26,6 +26,7 @@ import shapely
 
 from ..errors import OutputError
 from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUS_MEANINGS, STATUSES
+from .atomic import replace_dir
 from .outputs import check_folder, check_not_input, temp_prefix
 
 #: Status colours, as the GeoPackages' QGIS styles (pipeline.io.gpkg_style).
@@ -233,6 +234,57 @@ def loss_chart(data) -> str:
     ax.set_xticklabels([str(y) if (y - years.min()) % 2 == 0 or len(years) < 13 else "" for y in years], fontsize=7)
     ax.tick_params(axis="y", labelsize=7)
     ax.spines[["top", "right"]].set_visible(False)
+    return png(fig)
+
+
+#: Regions drawn one by one in the region chart (the others are summed as "other regions").
+REGION_CHART_MAX = 8
+
+
+def region_chart(data) -> str:
+    """Region totals per year (bars stacked by region, the largest by baseline loss) above cocoa's
+    share of them (the regions together, and each region drawn), the reference year marked."""
+    plt = _plt()
+    fig = plt.figure(figsize=(9, 6.2), dpi=100)
+    top = fig.add_axes((0.08, 0.55, 0.62, 0.42))
+    low = fig.add_axes((0.08, 0.07, 0.62, 0.40), sharex=top)
+    years = np.asarray(data.years)
+    loss = data.region_loss.fillna(0.0)
+    shown = loss[list(years[np.isin(years, data.period.years)])].sum(axis=1).sort_values(ascending=False).index
+    shown = list(shown[:REGION_CHART_MAX])
+    cmap = plt.get_cmap("tab10")
+    bottom = np.zeros(len(years))
+    for k, label in enumerate(shown):
+        values = loss.loc[label, list(years)].to_numpy(dtype=float)
+        top.bar(years, values, bottom=bottom, width=0.75, color=cmap(k % 10), label=str(label)[:34])
+        bottom += values
+    rest = loss.drop(index=shown)
+    if len(rest):
+        values = rest[list(years)].sum(axis=0).to_numpy(dtype=float)
+        top.bar(years, values, bottom=bottom, width=0.75, color="#bbbbbb", label=f"{len(rest)} other regions")
+    top.set_ylabel("forest lost in the regions (ha)", fontsize=8)
+    yearly = data.region_yearly
+    low.plot(
+        years, yearly["cocoa_share_pct"], color="#222", lw=2.2, marker="o", ms=3, label="in cocoa plots, all regions"
+    )
+    if "near_cocoa_share_pct" in yearly.columns:
+        low.plot(years, yearly["near_cocoa_share_pct"], color="#222", lw=1.5, ls=":", label="near cocoa, all regions")
+    for k, label in enumerate(shown):
+        low.plot(years, data.region_shares.loc[label, list(years)], color=cmap(k % 10), lw=1, alpha=0.8)
+    low.set_ylabel("cocoa's share of the loss (%)", fontsize=8)
+    low.set_ylim(bottom=0)
+    ref, p = data.reference_year, data.period
+    for ax in (top, low):
+        ax.axvspan(p.start - 0.5, p.end + 0.5, color="#1f4e79", alpha=0.06)
+        ax.axvline(ref + 0.5, color="#222", ls="--", lw=1)
+        ax.tick_params(labelsize=7)
+        ax.spines[["top", "right"]].set_visible(False)
+    top.text(ref + 0.55, top.get_ylim()[1] * 0.97, f"reference year {ref}", va="top", fontsize=8)
+    top.text(p.start - 0.4, top.get_ylim()[1] * 0.97, f"baseline {p}", va="top", fontsize=8, color="#1f4e79")
+    low.set_xticks(years)
+    low.set_xticklabels([str(y) if (y - years.min()) % 2 == 0 or len(years) < 13 else "" for y in years], fontsize=7)
+    top.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    low.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return png(fig)
 
 
@@ -451,6 +503,8 @@ def render(data, *, separate_pages: bool, pages_folder: str, progress: bool = Fa
         cols = _group_columns(data)
         cols[0] = ("link", "region", "html")
         parts += ["<h2>By region</h2>", table(r, cols, table_id="by-region")]
+    if data.region_totals is not None:
+        parts += _region_totals_section(data)
     pages: dict[str, str] = {}
     if data.groups is not None:
         g = data.groups.copy()
@@ -501,6 +555,41 @@ def render(data, *, separate_pages: bool, pages_folder: str, progress: bool = Fa
             parts.append(f'<h3 id="{sec.slug}">{_esc(sec.title)}</h3>{body}')
     parts.append(_provenance(data))
     return _page(data.title, "".join(parts)), pages
+
+
+def _region_totals_section(data) -> list[str]:
+    """Each region's whole forest loss and cocoa's share of it, per year, the reference year marked."""
+    ref, p = data.reference_year, data.period
+    t = data.region_totals
+    cols = [("region", "region", "text")]
+    for c, header, kind in (
+        ("region_data_coverage_pct", "data coverage %", "pct"),
+        ("region_baseline_mean_annual_loss_ha", f"region loss, mean {p} (ha/yr)", "ha"),
+        ("cocoa_baseline_mean_annual_loss_ha", "in cocoa plots (ha/yr)", "ha"),
+        ("cocoa_share_of_baseline_loss_pct", "cocoa share %", "pct"),
+        ("cocoa_share_of_baseline_loss_sum_of_plots_pct", "share by the sum of plot figures %", "pct"),
+        ("near_cocoa_share_of_baseline_loss_pct", "near cocoa share %", "pct"),
+        (f"cocoa_share_of_loss_{data.years[-1]}_pct", f"cocoa share {data.years[-1]} %", "pct"),
+    ):
+        if c in t.columns:
+            cols.append((c, header, kind))
+    yearly = data.region_yearly.copy()
+    ycols = [("year", "year", "text"), ("region_loss_ha", "loss in the regions (ha)", "ha"),
+             ("cocoa_share_pct", "in cocoa plots %", "pct")]  # fmt: skip
+    if "near_cocoa_share_pct" in yearly.columns:
+        ycols.append(("near_cocoa_share_pct", "near cocoa %", "pct"))
+    return [
+        "<h2>Deforestation associated with cocoa</h2>",
+        f'<img alt="forest loss per year in the regions and cocoa\'s share of it" src="{region_chart(data)}">',
+        f"<p class=\"note\">Above, each region's whole forest loss per year (the screening's product and forest "
+        f"definition); below, the share of it inside the union of the assessed cocoa plots (each hectare once), "
+        f"for all regions and for each region drawn. Shaded: the baseline period {p}; dashed: the end of the "
+        f"reference year {ref}. A year without loss has no share.</p>",
+        table(t, cols, table_id="region-totals"),
+        "<details><summary>The figures per year</summary>",
+        table(yearly, ycols, table_id="region-totals-per-year"),
+        "</details>",
+    ]
 
 
 def _provenance(data) -> str:
@@ -617,7 +706,7 @@ def write_report(path: str | Path, index: str, pages: dict[str, str], *, overwri
             for name, text in pages.items():
                 (staged / name).write_text(text, encoding="utf-8")
             os.chmod(staged, 0o755)
-            _swap_dir(staged, folder)
+            replace_dir(staged, folder)
             staged = None
         elif folder.exists():
             shutil.rmtree(folder)  # an older, larger report's pages
@@ -628,18 +717,3 @@ def write_report(path: str | Path, index: str, pages: dict[str, str], *, overwri
         if staged is not None:
             shutil.rmtree(staged, ignore_errors=True)
     return path
-
-
-def _swap_dir(staged: Path, target: Path) -> None:
-    if target.exists():
-        trash = Path(tempfile.mkdtemp(prefix=temp_prefix(target), suffix=".tmp-old", dir=target.parent))
-        os.replace(target, trash / target.name)
-        try:
-            os.replace(staged, target)
-        except BaseException:
-            os.replace(trash / target.name, target)
-            raise
-        finally:
-            shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(staged, target)

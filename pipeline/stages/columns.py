@@ -198,6 +198,70 @@ GROUPS = (
     _c("ring_data_coverage_pct", "share of that union over valid pixels (figures cover only that share)"),
 )
 
+#: Region totals (``--region-totals``, on with ``--regions``): columns of ``baseline_by_region``
+#: and of the national row of ``baseline_by_group`` (NULL in the other rows).
+REGION_TOTALS = (
+    _c(
+        "region_data_coverage_pct",
+        "100 × area of the whole region over valid pixels / its area (the region figures cover only that share)",
+    ),
+    _c(
+        "region_forest_2000_ha",
+        "Σ coverage × pixel area over the **whole region**'s forest pixels in 2000 (the screening's product and "
+        "forest definition); national row: Σ over the regions",
+    ),
+    _c(
+        "region_baseline_mean_annual_loss_ha",
+        "Σ `region_loss_YYYY_ha` over the baseline years / number of baseline years (ha per year)",
+    ),
+    _c("region_loss_YYYY_ha", "forest lost in year YYYY in the whole region, every year of the product"),
+    _c(
+        "cocoa_area_ha",
+        "area of the **union** of the assessed plots reaching the region, clipped to it (overlaps count once; a "
+        "plot crossing the border counts here for its part here)",
+    ),
+    _c(
+        "cocoa_baseline_mean_annual_loss_ha",
+        "mean annual forest loss over the baseline years inside that union (ha per year)",
+    ),
+    _c(
+        "cocoa_baseline_mean_annual_loss_sum_of_plots_ha",
+        "the same from the plots' own figures: `baseline_mean_annual_loss_ha` of the row (each plot whole in the "
+        "region holding most of it, overlapping plots counted each time); national row: Σ over the regions "
+        "(plots in no region left out); for comparison",
+    ),
+    _c(
+        "cocoa_share_of_baseline_loss_pct",
+        "100 × `cocoa_baseline_mean_annual_loss_ha` / `region_baseline_mean_annual_loss_ha`: the share of the "
+        "region's baseline loss that lay in cocoa plots (0–100); NULL when the region lost nothing (below "
+        "1e-6 ha) or has no valid data",
+    ),
+    _c(
+        "cocoa_share_of_baseline_loss_sum_of_plots_pct",
+        "100 × `cocoa_baseline_mean_annual_loss_sum_of_plots_ha` / `region_baseline_mean_annual_loss_ha`: the "
+        "same from the sum of plot figures (may pass 100 where plots overlap); for comparison",
+    ),
+    _c(
+        "cocoa_share_of_loss_YYYY_pct",
+        "100 × forest lost in year YYYY inside the union / `region_loss_YYYY_ha` (0–100; NULL when the region "
+        "lost nothing that year or has no valid data)",
+    ),
+    _c(
+        "near_cocoa_area_ha",
+        "with `--ring-m`: area of the land within `ring_m` metres of those plots and in no plot (the union "
+        "of their rings), clipped to the region",
+    ),
+    _c(
+        "near_cocoa_baseline_mean_annual_loss_ha",
+        "with `--ring-m`: mean annual forest loss over the baseline years in that land (ha per year)",
+    ),
+    _c(
+        "near_cocoa_share_of_baseline_loss_pct, near_cocoa_share_of_loss_YYYY_pct",
+        "with `--ring-m`: the shares of the region's loss (baseline, year YYYY) in that land; cocoa + near cocoa "
+        "= the share within `ring_m` metres of cocoa, plots included",
+    ),
+)
+
 #: ``baseline_plots`` and ``restoration_rings`` (one row per plot).
 BASELINE_PLOTS = (
     _c("plot_id, source_row, status", "as in the screening's `plots`"),
@@ -313,6 +377,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "plot_issues": PLOT_ISSUES,
     "run_metadata": RUN_METADATA,
     "groups": GROUPS,
+    "region_totals": REGION_TOTALS,
     "baseline_plots": BASELINE_PLOTS,
     "deliveries": DELIVERIES,
     "supply": SUPPLY,
@@ -331,8 +396,8 @@ SCREENING_LAYERS = {
 BASELINE_LAYERS = {
     "run_metadata": RUN_METADATA,
     "alerts_by_month": ALERTS_BY_MONTH_GROUPS,
-    "baseline_by_group": GROUPS,
-    "baseline_by_region": GROUPS,
+    "baseline_by_group": GROUPS + REGION_TOTALS,
+    "baseline_by_region": GROUPS + REGION_TOTALS,
     "baseline_plots": BASELINE_PLOTS,
     "restoration_rings": BASELINE_PLOTS,
     "deliveries": DELIVERIES,

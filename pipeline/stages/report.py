@@ -58,6 +58,13 @@ class ReportData:
     sections: list[GroupSection] = field(default_factory=list)
     lots: pd.DataFrame | None = None
     buyers: pd.DataFrame | None = None
+    # Region totals (baseline_by_region's region_* and cocoa_* columns), when the baseline has them:
+    region_yearly: pd.DataFrame | None = (
+        None  # year, region_loss_ha (national), cocoa_share_pct[, near_cocoa_share_pct]
+    )
+    region_loss: pd.DataFrame | None = None  # index region label, a column per year: region_loss_YYYY_ha
+    region_shares: pd.DataFrame | None = None  # index region label, a column per year: cocoa_share_of_loss_YYYY_pct
+    region_totals: pd.DataFrame | None = None  # the national row, then each region: baseline figures and shares
     alerts: dict[str, pd.DataFrame] = field(default_factory=dict)  # title -> table
     alert_months: pd.DataFrame | None = None  # product, month, alert_ha: all plots (for a chart)
     provenance: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (which file, document)
@@ -155,6 +162,7 @@ def build_report(
     )
     if "baseline_by_region" in baseline:
         data.regions = baseline["baseline_by_region"]
+        _region_totals(data, baseline["baseline_by_region"], national, years)
     _groups(data, plots, baseline, cfg, screened, period, ref, years)
     for name in ("lots", "buyers"):
         if name in baseline:
@@ -164,6 +172,53 @@ def build_report(
     if baseline_meta:
         data.provenance.append(("baseline.gpkg", provenance(baseline_meta)))
     return data
+
+
+def _region_totals(data: ReportData, regions: pd.DataFrame, national: pd.Series, years: list[int]) -> None:
+    """The region totals and cocoa's share per year, when the baseline measured the regions (an
+    older baseline has no such columns: nothing is shown)."""
+    loss_cols = [f"region_loss_{y}_ha" for y in years]
+    share_cols = [f"cocoa_share_of_loss_{y}_pct" for y in years]
+    if not set(loss_cols + share_cols) <= set(regions.columns) or not set(loss_cols) <= set(national.index):
+        return
+    near = [f"near_cocoa_share_of_loss_{y}_pct" for y in years]
+    has_near = set(near) <= set(national.index)
+
+    def num(v) -> float:
+        return float(v) if v is not None and not pd.isna(v) else np.nan
+
+    yearly = {
+        "year": years,
+        "region_loss_ha": [num(national[c]) for c in loss_cols],
+        "cocoa_share_pct": [num(national[c]) for c in share_cols],
+    }
+    if has_near:
+        yearly["near_cocoa_share_pct"] = [num(national[c]) for c in near]
+    data.region_yearly = pd.DataFrame(yearly)
+    rows = pd.DataFrame(regions)
+    if isinstance(regions, gpd.GeoDataFrame):
+        rows = rows.drop(columns=regions.geometry.name)
+    rows = rows[rows["region_id"].astype(str) != UNASSIGNED]
+    names = rows["region_name"] if "region_name" in rows.columns else rows["region_id"]
+    label = [f"{i} {n}" if isinstance(n, str) and n else str(i) for i, n in zip(rows["region_id"], names)]
+    data.region_loss = pd.DataFrame(rows[loss_cols].to_numpy(dtype=float), index=label, columns=years)
+    data.region_shares = pd.DataFrame(rows[share_cols].to_numpy(dtype=float), index=label, columns=years)
+    keep = [
+        c
+        for c in (
+            "region_data_coverage_pct",
+            "region_baseline_mean_annual_loss_ha",
+            "cocoa_baseline_mean_annual_loss_ha",
+            "cocoa_share_of_baseline_loss_pct",
+            "cocoa_share_of_baseline_loss_sum_of_plots_pct",
+            "near_cocoa_share_of_baseline_loss_pct",
+            f"cocoa_share_of_loss_{years[-1]}_pct",
+        )
+        if c in rows.columns and c in national.index
+    ]
+    top = pd.DataFrame([{"region": "all regions", **{c: num(national[c]) for c in keep}}])
+    per = pd.DataFrame({"region": label, **{c: rows[c].to_numpy(dtype=float) for c in keep}})
+    data.region_totals = pd.concat([top, per], ignore_index=True)
 
 
 def _stored(meta: dict[str, str]) -> RunConfig | None:

@@ -37,6 +37,7 @@ from . import groups as gr
 from . import rings as rg
 from .monitoring import alert_products, monthly_alerts, status_changes
 from .periods import BaselinePeriod, baseline_period, check_plots_columns, loss_years
+from .region_totals import RegionTotals, region_totals
 from .regions import Regions, assign_regions, region_labels
 from .supply import match_deliveries, supply_figures
 
@@ -82,13 +83,16 @@ def build_baseline(
     source: str = "screening",
     screening_created: str = "",
     alerts: pd.DataFrame | None = None,
+    region_cache: Any = None,
 ) -> BaselineResult:
     """Every baseline layer from a screening's ``plots`` layer (nothing written).
 
     ``screening`` is the screening's own configuration (its reference year and forest
     definition); ``products`` are its loss products, opened, for the rings (``cfg.ring_m``), which
     are measured on the primary one with the screening's forest definition. ``alerts`` is the
-    screening's ``alerts_by_month`` layer, when it has alert products.
+    screening's ``alerts_by_month`` layer, when it has alert products. With regions and
+    ``cfg.region_totals``, every region is measured whole on the primary product (figures kept in
+    ``region_cache``, a :class:`pipeline.io.region_cache.RegionCache`, when given).
     """
     years = check_plots_columns(plots, source)
     ref = screening.reference_year
@@ -130,8 +134,31 @@ def build_baseline(
         return t.join(rings.groups[gname]) if rings is not None else t
 
     national = table(NATIONAL, np.full(len(plots), NATIONAL, dtype=object), [NATIONAL])
+    totals = None
+    if inputs.regions is not None and cfg.region_totals:
+        if not products:
+            raise BaselineError("region totals need the screening's loss rasters, which are not at hand")
+        assert labels is not None
+        regions = inputs.regions
+        sums = table("__region__", labels, list(regions.ids))["baseline_mean_annual_loss_ha"].to_numpy()
+        totals = region_totals(
+            plots,
+            list(regions.ids),
+            regions.geoms,
+            sums,
+            products[0],
+            screening,
+            years,
+            period,
+            ring_geoms=rings.layer.geometry.to_numpy() if rings is not None else None,
+            execution=execution,
+            cache=region_cache,
+            progress=progress,
+        )
+        national = national.join(totals.national.to_frame(NATIONAL).T)
+        metadata.update(_totals_metadata(totals, products[0], screening, cfg.ring_m))
     if inputs.regions is not None:
-        layers["baseline_by_region"] = _by_region(table, inputs.regions, labels)
+        layers["baseline_by_region"] = _by_region(table, inputs.regions, labels, totals)
     layers["baseline_by_group"] = _by_group(table, national, groupings)
     layers["baseline_plots"] = _per_plot(plots, inputs.regions, assignment, labels, groupings, rings)
     if rings is not None:
@@ -250,10 +277,29 @@ def forest_text(forest) -> str:
     )
 
 
-def _by_region(table, regions: Regions, labels: np.ndarray) -> gpd.GeoDataFrame:
+def _totals_metadata(totals: RegionTotals, product: Any, screening: ScreeningConfig, ring_m) -> dict[str, str]:
+    return {
+        "region_totals": "every region measured whole (exact coverage x ellipsoidal pixel area, window by window) "
+        "on the primary product with the screening's forest definition; national row = sum over the regions",
+        "region_totals_product": product.name,
+        "region_totals_loss_year_raster": product.loss.source if hasattr(product, "loss") else product.name,
+        "region_totals_forest_definition": forest_text(screening),
+        "region_totals_from_cache": str(totals.from_cache),
+        "region_totals_measured": str(totals.measured),
+        "region_totals_outside_rasters": str(totals.outside),
+        "cocoa_share": "100 x loss in the union of the assessed plots reaching the region (clipped to it) / "
+        "the region's loss; sum_of_plots: the region's plots' own figures (overlaps twice, each plot whole "
+        "in the region holding most of it)"
+        + (f"; near cocoa: within {ring_m:g} m of those plots, in none of them" if ring_m is not None else ""),
+    }
+
+
+def _by_region(table, regions: Regions, labels: np.ndarray, totals: RegionTotals | None = None) -> gpd.GeoDataFrame:
     present = set(labels)
-    held = [r for r in regions.ids if r in present]
+    held = [r for r in regions.ids if r in present] if totals is None else list(regions.ids)
     t = table("__region__", labels, [*held, UNASSIGNED])
+    if totals is not None:
+        t = t.join(totals.table)
     idx = {r: i for i, r in enumerate(regions.ids)}
     geom = [regions.geoms[idx[r]] if r in idx else None for r in t.index]
     name = [regions.names[idx[r]] if r in idx else None for r in t.index]
