@@ -346,9 +346,11 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
                 loss_products = [p for p in products if isinstance(p, Product)]
                 previous, rejected = verified_previous(read_previous(out), loss_products, str(out))
         make_folder(out.parent)
-        staging = Path(tempfile.mkdtemp(prefix=temp_prefix(out), suffix=".tmp-work", dir=out.parent))
+        staging: Path | None = None
         baseline_staged = None
         try:
+            with deferred_signals():  # a signal right after the folder is made still finds it removed
+                staging = Path(tempfile.mkdtemp(prefix=temp_prefix(out), suffix=".tmp-work", dir=out.parent))
             with Staged(out, overwrite) as screening_file, disk_errors(out.parent):
                 with cluster(cfg.execution.scheduler) as client:
                     result = _screen_in_chunks(
@@ -367,6 +369,7 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
                     )
                 close_datasets()
                 shutil.rmtree(staging, ignore_errors=True)
+                staging = None
                 if cfg.baseline is not None:
                     with phases("baseline"), disk_errors(Path(cfg.baseline.output).parent):
                         result.baseline, baseline_staged = run_baseline(
@@ -386,7 +389,8 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
                         baseline_staged.publish()
         finally:
             close_datasets()
-            shutil.rmtree(staging, ignore_errors=True)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
             if baseline_staged is not None:
                 baseline_staged.discard()
         result.rejected = rejected if cfg.output.incremental else 0

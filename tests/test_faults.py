@@ -91,60 +91,91 @@ def start(d: Path, out: Path, *extra: str) -> subprocess.Popen:
     )
 
 
-def wait_for(proc: subprocess.Popen, moment: str, out: Path, timeout: float = 60) -> None:
-    """Until ``moment``: ``read`` (the plots are being read and spilled: the work folder exists),
-    ``write`` (the temporary GeoPackage exists: chunks are being written) or ``finishing`` (the
-    staged layers have been appended: styles, descriptions, provenance, then the rename)."""
-    deadline = time.monotonic() + timeout
-    staged_seen = False
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"the run ended before {moment}: {proc.stderr.read()}"
-        temps = temp_files(out)
+class Moment:
+    """Whether a run has reached ``name``: ``read`` (the plots are being read and spilled: the work
+    folder exists), ``write`` (the temporary GeoPackage exists: chunks are being written) or
+    ``finishing`` (the staged layers have been appended: styles, descriptions, provenance, then the
+    rename)."""
+
+    def __init__(self, name: str, out: Path) -> None:
+        self.name, self.out, self.staged_seen = name, out, False
+
+    def reached(self) -> bool:
+        temps = temp_files(self.out)
         work = [p for p in temps if p.name.endswith(".tmp-work")]
         gpkg = [p for p in temps if p.name.endswith(".tmp.gpkg")]
-        if moment == "read" and work:
-            return
-        if moment == "write" and gpkg:
-            return
-        if moment == "finishing" and work:
+        if self.name == "read":
+            return bool(work)
+        if self.name == "write":
+            return bool(gpkg)
+        if work:
             staged = (work[0] / "plot_issues.arrow").exists()
-            if staged_seen and not staged and gpkg:
-                return
-            staged_seen |= staged
+            if self.staged_seen and not staged and gpkg:
+                return True
+            self.staged_seen |= staged
+        return False
+
+
+def wait_for(proc: subprocess.Popen, moment: str, out: Path, timeout: float = 60) -> None:
+    deadline, m = time.monotonic() + timeout, Moment(moment, out)
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the run ended before {moment}: {proc.stderr.read()}"
+        if m.reached():
+            return
         time.sleep(0.002)
     raise AssertionError(f"never reached {moment}")
 
 
-@pytest.mark.parametrize(
-    "sig, moment",
-    [
-        (signal.SIGKILL, "read"),
-        (signal.SIGKILL, "write"),
-        (signal.SIGKILL, "finishing"),
-        (signal.SIGTERM, "read"),
-        (signal.SIGTERM, "write"),
-    ],
-)
-def test_a_killed_run_leaves_the_previous_output_and_no_litter(job, sig, moment):
-    d, out = job
-    before = digest(out)
-    want = figures(out)
-    proc = start(d, out)
-    wait_for(proc, moment, out)
-    proc.send_signal(sig)
-    rc = proc.wait(30)
-    err = proc.stderr.read()
-    assert digest(out) == before  # byte for byte
-    if sig == signal.SIGTERM:
-        assert rc == 143, err
-        assert "Interrupted; no output was written." in err and "Traceback" not in err
-        assert temp_files(out) == [] and not lock_path(out).exists()  # it cleaned up after itself
-    else:
-        assert rc == -signal.SIGKILL
-    # the next run removes what a killed one left, and gives the same figures
-    assert main(["-q", *args(d, out)]) == 0
-    assert temp_files(out) == [] and not lock_path(out).exists()
-    assert figures(out).equals(want)
+KILLS = [
+    (signal.SIGKILL, "read"),
+    (signal.SIGKILL, "write"),
+    (signal.SIGKILL, "finishing"),
+    (signal.SIGTERM, "read"),
+    (signal.SIGTERM, "write"),
+]
+
+
+def test_killed_runs_leave_the_previous_output_and_no_litter(job):
+    """Five runs, each on its own copy of the output, killed at once when each reaches its moment
+    (run side by side to keep the test short); then the next run on each."""
+    import shutil
+
+    d, first = job
+    want = figures(first)
+    outs = []
+    for i in range(len(KILLS)):
+        (d / f"kill{i}").mkdir(exist_ok=True)
+        outs.append(Path(shutil.copy(first, d / f"kill{i}" / "screening.gpkg")))
+    before = [digest(o) for o in outs]
+    procs = [start(d, o) for o in outs]
+    moments = [Moment(moment, o) for (_, moment), o in zip(KILLS, outs)]
+    pending = set(range(len(KILLS)))
+    deadline = time.monotonic() + 120
+    while pending and time.monotonic() < deadline:
+        for i in list(pending):
+            assert procs[i].poll() is None, f"run {i} ended before {KILLS[i][1]}: {procs[i].stderr.read()}"
+            if moments[i].reached():
+                procs[i].send_signal(KILLS[i][0])
+                pending.discard(i)
+        time.sleep(0.002)
+    assert not pending, f"never reached: {[KILLS[i] for i in pending]}"
+    for (sig, moment), proc, out, digest_before in zip(KILLS, procs, outs, before):
+        rc = proc.wait(30)
+        err = proc.stderr.read()
+        assert digest(out) == digest_before, (sig, moment)  # byte for byte
+        if sig == signal.SIGTERM:
+            assert rc == 143, err
+            assert "Interrupted; no output was written." in err and "Traceback" not in err
+            assert temp_files(out) == [] and not lock_path(out).exists()  # it cleaned up after itself
+        else:
+            assert rc == -signal.SIGKILL
+            assert temp_files(out) or moment == "read"  # litter, for the next run to remove
+    # the next run on each removes what a killed one left, and gives the same figures
+    nexts = [subprocess.Popen([sys.executable, "-m", "pipeline", "-q", *args(d, o)]) for o in outs]
+    for proc, out in zip(nexts, outs):
+        assert proc.wait(60) == 0
+        assert temp_files(out) == [] and not lock_path(out).exists()
+        assert figures(out).equals(want)
 
 
 def test_a_second_run_on_the_same_output_exits_75_then_waits_with_wait_lock(job, capsys):

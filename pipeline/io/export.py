@@ -22,7 +22,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import OutputError
 from .atomic import replace_dir
-from .outputs import check_folder, check_not_input, temp_prefix
+from .outputs import check_folder, check_not_input, deferred_signals, temp_prefix
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +65,10 @@ def atomic_file(path: Path, overwrite: bool) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{path.parent}: cannot create the output folder ({exc.strerror})") from exc
-    fd, name = tempfile.mkstemp(prefix=temp_prefix(path), suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    os.unlink(name)  # some writers want to create the file themselves
+    with deferred_signals():  # never interrupted between creating and removing the name
+        fd, name = tempfile.mkstemp(prefix=temp_prefix(path), suffix=f".tmp{path.suffix}", dir=path.parent)
+        os.close(fd)
+        os.unlink(name)  # some writers want to create the file themselves
     tmp = Path(name)
     try:
         yield tmp
@@ -136,8 +137,10 @@ def write_eudr(folder: str | Path, files: dict[str, str], manifest: pd.DataFrame
         folder.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{folder.parent}: cannot create the output folder ({exc.strerror})") from exc
-    staged = Path(tempfile.mkdtemp(prefix=temp_prefix(folder), suffix=".tmp", dir=folder.parent))
+    staged: Path | None = None
     try:
+        with deferred_signals():  # removed below even if a signal comes as it is made
+            staged = Path(tempfile.mkdtemp(prefix=temp_prefix(folder), suffix=".tmp", dir=folder.parent))
         for name, text in files.items():
             (staged / name).write_text(text, encoding="utf-8")
         manifest.to_csv(staged / "manifest.csv", index=False, encoding="utf-8", lineterminator="\n")
@@ -146,6 +149,7 @@ def write_eudr(folder: str | Path, files: dict[str, str], manifest: pd.DataFrame
             raise OutputError(f"{folder}: output appeared while exporting; pass --overwrite to replace it")
         replace_dir(staged, folder)
     except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)
         raise
     return folder

@@ -537,7 +537,8 @@ def write_baseline(
     folder = csv_folder(path)
     staged = StagedBaseline(path, Staged(path, overwrite), folder, overwrite)
     try:
-        staged.csv = Path(tempfile.mkdtemp(prefix=temp_prefix(folder), suffix=".tmp", dir=path.parent))
+        with deferred_signals():  # removed by discard() even if a signal comes as it is made
+            staged.csv = Path(tempfile.mkdtemp(prefix=temp_prefix(folder), suffix=".tmp", dir=path.parent))
         for name, frame in layers.items():
             table = pd.DataFrame(
                 frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) else frame

@@ -254,6 +254,7 @@ class OutputLock:
         self.path = lock_path(self.target)
         self.wait_s = wait_s
         self.fd: int | None = None
+        self.made: list[Path] = []
 
     def __enter__(self) -> OutputLock:
         if fcntl is None:
@@ -266,16 +267,25 @@ class OutputLock:
             folder = folder.parent
         make_folder(self.path.parent)
         while True:
+            with deferred_signals():  # a Ctrl-C never leaves the lock file half made
+                holder = self._try()
+            if holder is None:
+                return self
+            if time.monotonic() >= deadline:
+                raise LockedError(f"another run is writing {self.target} ({holder})")
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+    def _try(self) -> str | None:
+        """One attempt: None when the lock is ours, else who holds it ("" to try again at once)."""
+        assert fcntl is not None
+        while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = self._holder(fd)
                 os.close(fd)
-                if time.monotonic() >= deadline:
-                    raise LockedError(f"another run is writing {self.target} ({holder})") from None
-                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
-                continue
+                return holder
             except BaseException:
                 os.close(fd)
                 raise
@@ -290,7 +300,7 @@ class OutputLock:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()} {started}\n".encode(), 0)
             self.fd = fd
-            return self
+            return None
 
     @staticmethod
     def _holder(fd: int) -> str:
@@ -306,6 +316,11 @@ class OutputLock:
     def release(self) -> None:
         if self.fd is None:
             return
+        with deferred_signals():
+            self._release()
+
+    def _release(self) -> None:
+        assert self.fd is not None
         try:
             os.unlink(self.path)  # while holding the lock: see the class docstring
         except OSError:
@@ -331,8 +346,8 @@ def guard(
     try:
         for target in sorted({Path(t).resolve() for t in targets}):
             lock = OutputLock(target, wait_s)
+            locks.append(lock)  # first: released in the end whatever happens while it is taken
             lock.__enter__()
-            locks.append(lock)
             remove_dead_temps(target)
         for extra in also:
             remove_dead_temps(Path(extra).resolve())
@@ -356,11 +371,12 @@ class Staged:
         self.target = Path(target)
         self.overwrite = overwrite
         make_folder(self.target.parent)
-        fd, tmp = tempfile.mkstemp(
-            prefix=temp_prefix(self.target), suffix=f".tmp{self.target.suffix}", dir=self.target.parent
-        )
-        os.close(fd)
-        os.unlink(tmp)
+        with deferred_signals():  # never interrupted between creating and removing the name
+            fd, tmp = tempfile.mkstemp(
+                prefix=temp_prefix(self.target), suffix=f".tmp{self.target.suffix}", dir=self.target.parent
+            )
+            os.close(fd)
+            os.unlink(tmp)
         self.tmp = Path(tmp)
         self.published = False
 
