@@ -396,9 +396,12 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
         result.rejected = rejected if cfg.output.incremental else 0
         if cfg.exports:
             with phases("exports"):
-                result.exports = [run_export(out, export, overwrite=overwrite, locked=True) for export in cfg.exports]
+                result.exports = []
+                for export in cfg.exports:
+                    with disk_errors(Path(export.out).parent):
+                        result.exports.append(run_export(out, export, overwrite=overwrite, locked=True))
         if cfg.report is not None:
-            with phases("report"):
+            with phases("report"), disk_errors(Path(cfg.report.out).parent):
                 baseline = cfg.baseline.output if cfg.baseline is not None else None
                 result.report = run_report(
                     out, cfg.report, baseline=baseline, overwrite=overwrite, progress=progress, locked=True
