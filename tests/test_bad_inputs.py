@@ -25,6 +25,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1149,9 +1150,10 @@ def leftovers_removed(ctx, plots, err):
     for p in ctx.extra["dead"]:
         assert not p.exists(), p
     assert ctx.extra["live"].exists()  # a live process's temporary file is never touched
+    assert ctx.extra["recent"].exists()
 
 
-@case("leftovers-of-killed-runs-removed", 0, "removed 3 temporary file(s) left by interrupted runs", leftovers_removed)
+@case("leftovers-of-killed-runs-removed", 0, "removed 4 temporary file(s) left by interrupted runs", leftovers_removed)
 def _(ctx):
     argv = screened_first(ctx, 2)
     pid = dead_pid()
@@ -1165,9 +1167,15 @@ def _(ctx):
     dead[1].write_bytes(b"x")
     dead[2].mkdir()
     (dead[2] / "rows.arrow").write_bytes(b"x")
+    legacy = out.with_name(".screening.x7_kq2ab.tmp.gpkg")  # an older version's, two days old
+    legacy.write_bytes(b"x")
+    os.utime(legacy, (time.time() - 2 * 86400,) * 2)
+    dead.append(legacy)
     live = out.with_name(f".screening.gpkg.{os.getpid()}.abcdef.tmp.gpkg")
     live.write_bytes(b"x")
-    ctx.extra.update(dead=dead, live=live)
+    recent = out.with_name(".screening.y8_kq2ab.tmp.gpkg")  # maybe a live run of an older version
+    recent.write_bytes(b"x")
+    ctx.extra.update(dead=dead, live=live, recent=recent)
     return [*argv, "--overwrite"]
 
 

@@ -60,6 +60,20 @@ def _temp_pattern(target: Path) -> re.Pattern:
     return re.compile(rf"^\.{re.escape(target.name)}\.(\d+)\.[A-Za-z0-9_]+\.tmp")
 
 
+#: Temporary files of versions before the pid was in the name (``.screening.k2j4_x8a.tmp.gpkg``,
+#: ``.screening.k2j4_x8a.tmp-work``, ``.baseline_csv.k2j4_x8a``, ``.baseline_csv.old-k2j4_x8a``):
+#: removed when older than this (a run of such a version takes no
+#: lock, so a recent one may still be live).
+LEGACY_AGE_S = 24 * 3600
+
+
+def _legacy_pattern(target: Path) -> re.Pattern:
+    if target.suffix:  # a file: its temporary copies
+        return re.compile(rf"^\.{re.escape(target.stem)}\.[a-z0-9_]{{8}}\.tmp")
+    name = re.escape(target.name)  # a folder: its staged copies and the old one set aside
+    return re.compile(rf"^\.{name}\.(?:old-)?[a-z0-9_]{{8}}$")
+
+
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -76,15 +90,23 @@ def remove_dead_temps(target: str | Path) -> list[Path]:
     """Remove the temporary files and folders beside ``target`` that runs now dead left for it
     (named by :func:`temp_prefix`; a live process's are kept). Returns what was removed."""
     target = Path(target)
-    pattern = _temp_pattern(target)
+    pattern, legacy = _temp_pattern(target), _legacy_pattern(target)
     removed = []
     try:
         entries = list(os.scandir(target.parent))
     except OSError:
         return removed
+    now = time.time()
     for entry in entries:
         m = pattern.match(entry.name)
-        if m is None or _alive(int(m.group(1))):
+        if m is None:
+            try:
+                old = legacy.match(entry.name) is not None and now - entry.stat().st_mtime > LEGACY_AGE_S
+            except OSError:
+                old = False
+            if not old:
+                continue
+        elif _alive(int(m.group(1))):
             continue
         try:
             if entry.is_dir(follow_symlinks=False):
