@@ -385,6 +385,13 @@ class ScreeningConfig(ForestDefinition):
     min_data_coverage_pct: float = Field(
         99.0, gt=0, le=100, description="Plots with less of their area over valid pixels are 'not_assessed'"
     )
+    max_not_assessed_pct: float = Field(
+        50.0,
+        ge=0,
+        le=100,
+        description="Exit with code 4 (outputs written, a summary on stderr) when more than this share of the "
+        "plots that are not invalid is 'not_assessed' (all of them always counts): rasters that miss the plots",
+    )
     status_rule: Literal["any", "primary"] = Field(
         "any",
         description="With several products: 'any' (detected if any product detects loss...) or 'primary' "
@@ -463,6 +470,12 @@ class OutputConfig(_Section):
         description="Reuse the figures of plots unchanged since the existing output "
         "(same geometry, parameters and raster files) and replace it; "
         "only new or changed plots are computed",
+    )
+    wait_lock: float = Field(
+        0.0,
+        ge=0,
+        description="When another run is writing the same output, wait up to this many seconds for it "
+        "(otherwise exit 75 at once)",
     )
 
     @field_validator("path")

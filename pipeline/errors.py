@@ -53,6 +53,18 @@ class DeliveriesError(InputError):
     """The deliveries CSV cannot be read or holds a bad value (the message names the line and column)."""
 
 
+class DiskFullError(CacaoScreenError, OSError):
+    """The disk filled up while an output was written (exit 1): the previous output is intact."""
+
+    exit_code = 1
+
+
+class LockedError(CacaoScreenError, RuntimeError):
+    """Another run is writing the same output (exit 75, EX_TEMPFAIL: try again later, or --wait-lock)."""
+
+    exit_code = 75  # pipeline.vocab.EXIT_LOCKED
+
+
 class SchedulerError(InputError):
     """The scheduler asked for cannot be used (unknown, unreachable, Dask not installed, workers
     running another cacao-screen version)."""

@@ -45,7 +45,7 @@ from .config import (
 )
 from .engine.partitions import KeyGrid
 from .engine.schedulers import cluster
-from .errors import BaselineError, ConfigError, OutputError, RasterError, RegionsError
+from .errors import BaselineError, ConfigError, RasterError, RegionsError
 from .io.alerts import AlertProduct, open_alert_product
 from .io.deliveries import read_deliveries
 from .io.export import check_export_target, read_layer, write_eudr, write_table
@@ -55,6 +55,7 @@ from .io.gpkg import (
     arrow_table,
     check_baseline_targets,
     check_target,
+    csv_folder,
     layer_geometry_type,
     output_wkb,
     read_previous,
@@ -64,6 +65,16 @@ from .io.gpkg import (
     write_validation,
 )
 from .io.gpkg_style import enrich
+from .io.outputs import (
+    PUBLISHED,
+    Staged,
+    check_not_input,
+    deferred_signals,
+    disk_errors,
+    guard,
+    make_folder,
+    temp_prefix,
+)
 from .io.plots import PlotStream, open_plots, read_plots
 from .io.provenance import input_records, product_version
 from .io.raster_content import check_content
@@ -72,7 +83,7 @@ from .io.region_cache import RegionCache
 from .io.regions import read_regions
 from .io.report import check_report_target, pages_folder, read_baseline, render, write_report
 from .io.spill import KEY, Chunk, Position, Spill
-from .stages.baseline import BaselineInputs, BaselineResult, build_baseline
+from .stages.baseline import BaselineInputs, build_baseline
 from .stages.baseline.build import forest_text
 from .stages.baseline.periods import check_plots_columns, loss_years
 from .stages.baseline.regions import prepare_regions
@@ -89,11 +100,19 @@ from .stages.qc.checks import (
 )
 from .stages.qc.cross import CrossIssues, PendingIssues, cross_plot_checks
 from .stages.report import build_report
-from .stages.screening import add_total, input_names, key_prefix, screen_checked, status_summary
+from .stages.screening import (
+    add_total,
+    input_names,
+    key_prefix,
+    screen_checked,
+    status_summary,
+    verified_previous,
+)
 from .stages.validation import ValidationResult, validate_plots
 from .vocab import (
     ALERTS_BY_MONTH,
     DETECTED,
+    INVALID,
     ISSUE_COLUMNS,
     META_CONFIG,
     META_CREATED,
@@ -241,6 +260,20 @@ class JobResult:
     alerts: dict[str, list[float]] = field(default_factory=dict)  # per alert product: see alert_summary
     exports: list[Any] = field(default_factory=list)  # pipeline.stages.export.ExportResult, one per export
     report: Any = None  # the report's path, when the job writes one
+    rejected: int = 0  # stored rows of the previous output that failed the integrity check (incremental)
+    not_assessed_reasons: dict = field(default_factory=dict)  # status_reason -> plots, of not_assessed plots
+    max_not_assessed_pct: float = 100.0
+
+    def not_assessed(self) -> tuple[int, int]:
+        """``not_assessed`` plots, and the plots that could have been assessed (all but ``invalid``)."""
+        s = self.summary()
+        return int(s.loc[NOT_ASSESSED, "plots"]), int(s.loc["total", "plots"] - s.loc[INVALID, "plots"])
+
+    def too_many_not_assessed(self) -> bool:
+        """More ``not_assessed`` plots than ``max_not_assessed_pct`` of the plots that could have been
+        assessed; all of them (100 %) always counts."""
+        n, of = self.not_assessed()
+        return of > 0 and (100 * n / of > self.max_not_assessed_pct or n == of)
 
     def summary(self) -> pd.DataFrame:
         """Plots and hectares per status (every status listed, in a fixed order), and the total."""
@@ -294,55 +327,136 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
     started = time.time()
     phases = Phases()
     overwrite = cfg.output.overwrite or cfg.output.incremental  # an incremental run replaces its output
-    check_target(cfg.output.path, overwrite)  # fail before the work, not after
-    for export in cfg.exports:
-        check_export_target(export.out, export.format, overwrite)
-    if cfg.report is not None:
-        check_report_target(cfg.report.out, overwrite)
-    baseline_inputs = None
-    with phases("open inputs"):
-        if cfg.baseline is not None:
-            check_baseline_targets(cfg.baseline.output, overwrite)
-            baseline_inputs = load_baseline_inputs(cfg.baseline)
-        products = open_products(cfg)
-        stream = open_plots(cfg.plots, batch_size=BATCH_ROWS, keep=_qc_columns(cfg))
-        declared_areas(pd.DataFrame(columns=stream.columns), cfg.qc.declared_area_column)  # a named column exists
-        previous = read_previous(cfg.output.path) if cfg.output.incremental else None
     out = Path(cfg.output.path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.stem}.", suffix=".tmp-work", dir=out.parent))
-    try:
-        with cluster(cfg.execution.scheduler) as client:
-            result = _screen_in_chunks(
-                cfg, products, stream, previous, staging, phases, client, progress, overwrite, started, invocation
-            )
-    finally:
-        close_datasets()
-        shutil.rmtree(staging, ignore_errors=True)
-    if cfg.baseline is not None:
-        with phases("baseline"):
-            result.baseline = run_baseline(
-                cfg.output.path,
-                cfg.baseline,
-                overwrite=overwrite,
-                products=products,
-                execution=cfg.execution,
-                progress=progress,
-                inputs=baseline_inputs,
-                invocation=invocation,
-            )
-    if cfg.exports:
-        with phases("exports"):
-            result.exports = [run_export(cfg.output.path, export, overwrite=overwrite) for export in cfg.exports]
-    if cfg.report is not None:
-        with phases("report"):
-            baseline = cfg.baseline.output if cfg.baseline is not None else None
-            result.report = run_report(
-                cfg.output.path, cfg.report, baseline=baseline, overwrite=overwrite, progress=progress
-            )
+    inputs = job_inputs(cfg, invocation)
+    targets = check_job_targets(cfg, inputs, overwrite)  # fail before the work, not after
+    folders = [csv_folder(cfg.baseline.output)] if cfg.baseline is not None else []
+    folders += [pages_folder(cfg.report.out)] if cfg.report is not None else []
+    with guard(targets, cfg.output.wait_lock, also=folders):  # no other run writes these outputs meanwhile
+        baseline_inputs = None
+        with phases("open inputs"):
+            if cfg.baseline is not None:
+                baseline_inputs = load_baseline_inputs(cfg.baseline)
+            products = open_products(cfg)
+            check_not_input(out, [(f"{role} raster", path) for role, path in product_files(products)])
+            stream = open_plots(cfg.plots, batch_size=BATCH_ROWS, keep=_qc_columns(cfg))
+            declared_areas(pd.DataFrame(columns=stream.columns), cfg.qc.declared_area_column)  # a named column exists
+            previous = None
+            if cfg.output.incremental:
+                loss_products = [p for p in products if isinstance(p, Product)]
+                previous, rejected = verified_previous(read_previous(out), loss_products, str(out))
+        make_folder(out.parent)
+        staging: Path | None = None
+        baseline_staged = None
+        try:
+            with deferred_signals():  # a signal right after the folder is made still finds it removed
+                staging = Path(tempfile.mkdtemp(prefix=temp_prefix(out), suffix=".tmp-work", dir=out.parent))
+            with Staged(out, overwrite) as screening_file, disk_errors(out.parent):
+                with cluster(cfg.execution.scheduler) as client:
+                    result = _screen_in_chunks(
+                        cfg,
+                        products,
+                        stream,
+                        previous,
+                        staging,
+                        phases,
+                        client,
+                        progress,
+                        overwrite,
+                        started,
+                        invocation,
+                        screening_file,
+                    )
+                close_datasets()
+                shutil.rmtree(staging, ignore_errors=True)
+                staging = None
+                if cfg.baseline is not None:
+                    with phases("baseline"), disk_errors(Path(cfg.baseline.output).parent):
+                        result.baseline, baseline_staged = run_baseline(
+                            out,
+                            cfg.baseline,
+                            overwrite=overwrite,
+                            products=products,
+                            execution=cfg.execution,
+                            progress=progress,
+                            inputs=baseline_inputs,
+                            invocation=invocation,
+                            staged_from=screening_file.tmp,
+                        )
+                with deferred_signals():  # both published together, once both are complete
+                    screening_file.publish()
+                    if baseline_staged is not None:
+                        baseline_staged.publish()
+        finally:
+            close_datasets()
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            if baseline_staged is not None:
+                baseline_staged.discard()
+        result.rejected = rejected if cfg.output.incremental else 0
+        if cfg.exports:
+            with phases("exports"):
+                result.exports = []
+                for export in cfg.exports:
+                    with disk_errors(Path(export.out).parent):
+                        result.exports.append(run_export(out, export, overwrite=overwrite, locked=True))
+        if cfg.report is not None:
+            with phases("report"), disk_errors(Path(cfg.report.out).parent):
+                baseline = cfg.baseline.output if cfg.baseline is not None else None
+                result.report = run_report(
+                    out, cfg.report, baseline=baseline, overwrite=overwrite, progress=progress, locked=True
+                )
+    result.max_not_assessed_pct = cfg.screening.max_not_assessed_pct
     result.phases = dict(phases.seconds)
     phases.report(time.time() - started)
     return result
+
+
+def published() -> list[Path]:
+    """The outputs this process has renamed into place so far (what an interrupted run did write)."""
+    return list(PUBLISHED)
+
+
+def job_inputs(cfg: RunConfig, invocation: Invocation = Invocation()) -> list[tuple[str, str | Path | None]]:
+    """(role, path) of every input file of a job that is named in its config (the tiles of a
+    folder or a glob are checked once the products are open)."""
+    inputs: list[tuple[str, str | Path | None]] = [
+        ("plots file", cfg.plots.path),
+        ("config file", invocation.config_path),
+    ]
+    for name, ds in {**cfg.dataset_configs(), **cfg.alert_configs()}.items():
+        for role in ("loss_year", "tree_cover", "datamask", "forest_mask", "alerts", "confidence_layer"):
+            spec = getattr(ds, role, None)
+            for one in spec if isinstance(spec, (list, tuple)) else [spec]:
+                if one is not None and Path(str(one)).is_file():
+                    inputs.append((f"{name} {role.replace('_', ' ')} raster", str(one)))
+    if cfg.baseline is not None:
+        b = cfg.baseline
+        inputs += [
+            ("regions file", b.regions.path if b.regions is not None else None),
+            ("deliveries file", b.deliveries.path if b.deliveries is not None else None),
+            ("previous screening", b.previous),
+        ]
+    return inputs
+
+
+def check_job_targets(cfg: RunConfig, inputs: list, overwrite: bool) -> list[Path]:
+    """Check every destination of a job before any work (see :func:`pipeline.io.outputs.check_destination`);
+    return the paths to lock."""
+    out = Path(cfg.output.path)
+    check_target(out, overwrite, inputs=inputs)
+    targets = [out]
+    if cfg.baseline is not None:
+        check_not_input(cfg.baseline.output, [("screening output", out)])
+        check_baseline_targets(cfg.baseline.output, overwrite, inputs=inputs)
+        targets.append(Path(cfg.baseline.output))
+    for export in cfg.exports:
+        check_export_target(export.out, export.format, overwrite, inputs=[*inputs, ("screening output", out)])
+        targets.append(Path(export.out))
+    if cfg.report is not None:
+        check_report_target(cfg.report.out, overwrite, inputs=[*inputs, ("screening output", out)])
+        targets.append(Path(cfg.report.out))
+    return targets
 
 
 def _qc_columns(cfg: RunConfig) -> tuple[str, ...]:
@@ -400,6 +514,7 @@ def _screen_in_chunks(
     overwrite: bool,
     started: float,
     invocation: Invocation,
+    staged: Staged | None = None,
 ) -> JobResult:
     from tqdm.auto import tqdm
 
@@ -448,7 +563,12 @@ def _screen_in_chunks(
     totals = _Totals()
     bar = tqdm(total=n, desc="screening", unit="plot", disable=not progress, leave=False)
     writer = ScreeningWriter(
-        cfg.output.path, overwrite=overwrite, geometry_type=layer_geometry_type(scan.types), staging=staging, rows=n
+        cfg.output.path,
+        overwrite=overwrite,
+        geometry_type=layer_geometry_type(scan.types),
+        staging=staging,
+        rows=n,
+        staged=staged,
     )
     layer_columns: dict[str, list[str]] = {}
 
@@ -500,6 +620,7 @@ def _screen_in_chunks(
         result.issue_counts = pd.Series(totals.issues, dtype="int64").sort_index()
         result.alert_products = [p.name for p in every if not isinstance(p, Product)]
         result.alerts = totals.alerts
+        result.not_assessed_reasons = dict(totals.reasons)
         with phases("write"):
             result.metadata = screening_metadata(cfg, every, stream, result, started)
             files = [("plots", cfg.plots.path), *product_files(every, used=scan.tiles)]
@@ -525,6 +646,7 @@ class _Totals:
     issues: dict = field(default_factory=lambda: defaultdict(int))
     reused: int = 0
     alerts: dict = field(default_factory=dict)
+    reasons: dict = field(default_factory=lambda: defaultdict(int))  # of not_assessed plots
 
     def add(self, part) -> None:
         s = status_summary(part.columns, total=False)
@@ -532,6 +654,9 @@ class _Totals:
         for key, k in part.issues.groupby(["severity", "code"]).size().items():
             self.issues[key] += int(k)
         self.reused += part.reused
+        status = part.columns["status"]
+        for reason, k in part.columns.loc[status == NOT_ASSESSED, "status_reason"].value_counts().items():
+            self.reasons[str(reason)] += int(k)
         for name in part.alert_products:
             ha = part.columns[f"{name}_alert_ha"].fillna(0.0)
             status = part.columns[f"{name}_status"]
@@ -883,21 +1008,50 @@ def run_baseline(
     progress: bool = False,
     inputs: BaselineInputs | None = None,
     invocation: Invocation = Invocation(),
-) -> BaselineResult:
+    staged_from: Path | None = None,
+    wait_lock: float = 0.0,
+) -> Any:
     """Read ``screening``, build every baseline layer, write ``cfg.output``; return the result.
 
     The screening's parameters (reference year, forest definition) are read from its stored
     configuration. The rings (``cfg.ring_m``) are measured on ``products`` (the job's own), on
     ``rasters`` when given, or else on the primary product the screening was run with.
+
+    ``staged_from``: the screening is still under this temporary name (``job.run``, which publishes
+    both together): the baseline is written under temporary names too, and ``(result,
+    StagedBaseline)`` is returned for the job to publish. Otherwise the baseline's outputs are
+    locked (``wait_lock``: seconds to wait for another run) and written in place.
     """
+    if staged_from is not None:
+        return _run_baseline(screening, cfg, overwrite, rasters, products, execution, progress, inputs, invocation,
+                             staged_from)  # fmt: skip
+    inputs_named = [("screening", screening), *_baseline_input_files(cfg)]
+    check_not_input(cfg.output, inputs_named)
+    check_baseline_targets(cfg.output, overwrite, inputs=inputs_named)  # fail before the work, not after
+    with guard([cfg.output], wait_lock, also=[csv_folder(cfg.output)]), disk_errors(Path(cfg.output).parent):
+        return _run_baseline(screening, cfg, overwrite, rasters, products, execution, progress, inputs, invocation)
+
+
+def _baseline_input_files(cfg: BaselineConfig) -> list[tuple[str, Any]]:
+    return [
+        ("regions file", cfg.regions.path if cfg.regions is not None else None),
+        ("deliveries file", cfg.deliveries.path if cfg.deliveries is not None else None),
+        ("previous screening", cfg.previous),
+    ]
+
+
+def _run_baseline(
+    screening, cfg, overwrite, rasters, products, execution, progress, inputs, invocation, staged_from=None
+):
     started = time.time()
-    check_baseline_targets(cfg.output, overwrite)  # fail before the work, not after
+    check_baseline_targets(cfg.output, overwrite)
     inputs = inputs if inputs is not None else load_baseline_inputs(cfg)
-    plots, meta = read_screening(screening)
+    source = staged_from if staged_from is not None else screening
+    plots, meta = read_screening(source)
     check_plots_columns(plots, str(screening))
     plots = _in_input_order(plots)  # the baseline does not depend on the screening's row order
     screened = stored_config(meta, str(screening))
-    alerts = read_table(screening, ALERTS_BY_MONTH)
+    alerts = read_table(source, ALERTS_BY_MONTH)
     needs_product = cfg.ring_m is not None or (cfg.regions is not None and cfg.region_totals)
     left_out = ""
     if needs_product and not products:
@@ -929,7 +1083,7 @@ def run_baseline(
         close_datasets()
     if left_out:
         result.metadata["region_totals"] = left_out
-    files: list[tuple[str, str | Path]] = [("screening", screening)]
+    files: list[tuple[str, str | Path]] = [("screening", source)]
     for role, section in (("regions", cfg.regions), ("deliveries", cfg.deliveries)):
         if section is not None:
             files.append((role, section.path))
@@ -937,6 +1091,12 @@ def run_baseline(
         files.append(("previous screening", cfg.previous))
     rings = list(products or ())[:1] if needs_product else []
     result.metadata.update(provenance_keys(invocation, started, [*files, *product_files(rings)], rings))
+    if staged_from is not None:  # the screening's record names it as it will be called
+        records = json.loads(result.metadata["inputs"])
+        for r in records:
+            if r.get("role") == "screening":
+                r["path"] = str(Path(r["path"]).with_name(Path(screening).name))
+        result.metadata["inputs"] = json.dumps(records, ensure_ascii=False)
     given: dict[str, dict[str, str]] = {"baseline_plots": {}, "restoration_rings": {}}
     for name in [g for g in result.metadata.get("groupings", "").split("; ") if g and g != "(none)"]:
         given["baseline_plots"][name] = given["baseline_plots"][f"group_{name}"] = grouping_text(name)
@@ -944,6 +1104,12 @@ def run_baseline(
         own = [c for c in result.layers["deliveries"].columns if describe("deliveries", c, file="baseline") is None]
         given["deliveries"] = dict.fromkeys(own, DELIVERY_ATTRIBUTE)
     finish = gpkg_finish(result.layers, result.metadata, given=given, file="baseline")
+    if staged_from is not None:
+        staged = write_baseline(
+            cfg.output, result.layers, result.metadata, overwrite=overwrite, finish=finish, publish=False
+        )
+        result.path = Path(cfg.output)
+        return result, staged
     result.path = write_baseline(cfg.output, result.layers, result.metadata, overwrite=overwrite, finish=finish)
     return result
 
@@ -975,9 +1141,19 @@ def _in_input_order(frame):
 # --- Exports -------------------------------------------------------------------------------------
 
 
-def run_export(screening: str | Path, cfg: ExportConfig, *, overwrite: bool = False) -> ExportResult:
-    """Export a screening GeoPackage to ``cfg.format`` at ``cfg.out`` (atomically)."""
-    check_export_target(cfg.out, cfg.format, overwrite)  # fail before the work, not after
+def run_export(
+    screening: str | Path, cfg: ExportConfig, *, overwrite: bool = False, locked: bool = False, wait_lock: float = 0.0
+) -> ExportResult:
+    """Export a screening GeoPackage to ``cfg.format`` at ``cfg.out`` (atomically; ``locked``: the
+    caller holds the output's lock, else it is taken here)."""
+    check_export_target(cfg.out, cfg.format, overwrite, inputs=[("screening", screening)])  # before the work
+    if locked:
+        return _run_export(screening, cfg, overwrite)
+    with guard([cfg.out], wait_lock), disk_errors(Path(cfg.out).parent):
+        return _run_export(screening, cfg, overwrite)
+
+
+def _run_export(screening: str | Path, cfg: ExportConfig, overwrite: bool) -> ExportResult:
     if cfg.format == "eudr":
         plots, _ = read_screening(screening)
         plots = _in_input_order(plots)
@@ -1001,9 +1177,15 @@ def run_report(
     baseline: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = False,
+    locked: bool = False,
+    wait_lock: float = 0.0,
 ) -> Path:
     """Write the HTML report of a screening (and its baseline) to ``cfg.out``; return its path."""
-    check_report_target(cfg.out, overwrite)  # fail before the work, not after
+    named = [("screening", screening), ("baseline", baseline)]
+    check_report_target(cfg.out, overwrite, inputs=named)  # fail before the work, not after
+    if not locked:
+        with guard([cfg.out], wait_lock, also=[pages_folder(cfg.out)]), disk_errors(Path(cfg.out).parent):
+            return run_report(screening, cfg, baseline=baseline, overwrite=overwrite, progress=progress, locked=True)
     plots, meta = read_screening(screening)
     plots = _in_input_order(plots)
     layers, baseline_meta = read_baseline(baseline) if baseline is not None else (None, None)
@@ -1024,12 +1206,17 @@ def run_validate(
     out: Path | None = None,
     overwrite: bool = False,
     invocation: Invocation = Invocation(),
+    wait_lock: float = 0.0,
 ) -> ValidationResult:
     """Quality control alone: read the plots, check them, write the findings to ``out`` (.gpkg or .csv)."""
-    if out is not None:
-        if out.suffix.lower() not in (".gpkg", ".csv"):
-            raise OutputError(f"{out}: the issues are written as .gpkg or .csv; choose one of these extensions")
-        check_target(out, overwrite)
+    if out is None:
+        return _run_validate(plots_cfg, qc, bounds, out, overwrite, invocation)
+    check_target(out, overwrite, inputs=[("plots file", plots_cfg.path)], suffixes=(".gpkg", ".csv"))
+    with guard([out], wait_lock), disk_errors(Path(out).parent):
+        return _run_validate(plots_cfg, qc, bounds, out, overwrite, invocation)
+
+
+def _run_validate(plots_cfg, qc, bounds, out, overwrite, invocation) -> ValidationResult:
     started = time.time()
     plots = read_plots(plots_cfg)
     result = validate_plots(plots, qc, coverage_bounds=bounds)

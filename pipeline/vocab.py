@@ -136,3 +136,10 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 #: ``validate``: some plots have errors (screening would mark them ``invalid``).
 EXIT_PLOT_ERRORS = 3
+#: A screening whose share of ``not_assessed`` plots is above ``--max-not-assessed-pct`` (outputs written).
+EXIT_NOT_ASSESSED = 4
+#: Another run is writing the same output (EX_TEMPFAIL: try again later, or pass ``--wait-lock``).
+EXIT_LOCKED = 75
+#: Interrupted by Ctrl-C (SIGINT) or by SIGTERM (``timeout``, systemd): 128 + the signal's number.
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143

@@ -25,6 +25,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+import shapely.affinity
 import shapely.geometry
 import yaml
 from conftest import PX, pixel_box, write_raster
@@ -68,6 +70,7 @@ class Case:
     message: str
     check: Callable[[Ctx, pd.DataFrame | None, str], None] | None = None
     subprocess: bool = False  # run ``python -m pipeline`` in a process of its own (what a terminal shows)
+    patch: Callable[[Ctx, pytest.MonkeyPatch], None] | None = None  # a fault injected in-process
 
 
 # --- Helpers that write inputs ------------------------------------------------------------------
@@ -236,11 +239,11 @@ def linear_findings(ctx, plots, err):
 CASES: list[Case] = []
 
 
-def case(id: str, exit: int, message: str, check=None, subprocess: bool = False):
+def case(id: str, exit: int, message: str, check=None, subprocess: bool = False, patch=None):
     """Decorator: the function below is the row's ``make``."""
 
     def add(make):
-        CASES.append(Case(id, make, exit, message, check, subprocess))
+        CASES.append(Case(id, make, exit, message, check, subprocess, patch))
         return make
 
     return add
@@ -856,8 +859,442 @@ def _(ctx):
 
 # ------------------------------------------------------------------------------------------------
 # Run and output safety (issue 10, items 4-9 and 11: locks, signals, a full disk, exit 4, --out
-# that is an input, incremental digests...): their rows go here.
+# that is an input, incremental digests...). Rows that must leave a previous output untouched keep
+# its digest in ``ctx.extra`` and check it (``kept``); docs/troubleshooting.md, "Runs and outputs".
 # ------------------------------------------------------------------------------------------------
+
+
+def sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def screened_first(ctx: Ctx, n: int = 3, *extra: str) -> list[str]:
+    """Screen ``n`` plots to ``ctx.out`` (a previous output), keep its digest; the same job's arguments."""
+    plots = plots_geojson(ctx, [{"plot_id": f"P{i}"} for i in range(n)])
+    argv = screen(ctx, plots, *extra)
+    assert main(["-q", *argv]) == 0
+    ctx.extra["previous"] = ctx.out
+    ctx.extra["digest"] = sha(ctx.out)
+    return argv
+
+
+def kept(ctx: Ctx, plots, err) -> None:
+    """The previous output is byte-identical, and no temporary file or lock file is left beside it."""
+    from pipeline.io.outputs import lock_path, temp_files
+
+    previous = ctx.extra["previous"]
+    assert sha(previous) == ctx.extra["digest"]
+    assert temp_files(previous) == [] and not lock_path(previous).exists()
+
+
+def sql(path: Path, statement: str) -> None:
+    """Edit a GeoPackage as QGIS would save an edit (the R-tree triggers' functions are stubbed)."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    for f in ("ST_IsEmpty", "ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):
+        con.create_function(f, 1, lambda g: 0)
+    con.execute(statement)
+    con.commit()
+    con.close()
+
+
+# 4. --incremental trusts only what it wrote
+
+
+def edited_row_recomputed(ctx, plots, err):
+    assert ctx.extra["loss_after"][0] > 0  # the plot the edit called free has loss after 2020
+    assert plots["loss_after_ref_ha"].tolist() == ctx.extra["loss_after"]  # the edit did not survive
+    assert plots["status"].iloc[0] != "deforestation_free"
+
+
+@case("incremental-row-edited-by-hand", 0, "1 stored row(s) fail the integrity check", edited_row_recomputed)
+def _(ctx):
+    argv = screened_first(ctx, 3)
+    prev = pyogrio.read_dataframe(ctx.out, layer="plots", read_geometry=False).sort_values("source_row")
+    ctx.extra["loss_after"] = prev["loss_after_ref_ha"].tolist()
+    sql(ctx.out, "UPDATE plots SET loss_after_ref_ha = 0, status = 'deforestation_free' WHERE source_row = 1")
+    return [*argv, "--incremental"]
+
+
+@case("incremental-previous-lacks-a-column", 0, "lacks the column(s) loss_2010_ha")
+def _(ctx):
+    argv = screened_first(ctx, 3)
+    sql(ctx.out, "ALTER TABLE plots DROP COLUMN loss_2010_ha")
+    return [*argv, "--incremental"]
+
+
+@case("incremental-previous-without-digests", 0, "lacks the column(s) row_digest")
+def _(ctx):
+    argv = screened_first(ctx, 3)
+    sql(ctx.out, "ALTER TABLE plots DROP COLUMN row_digest")  # an output of an older version
+    return [*argv, "--incremental"]
+
+
+# 5. --out that is an input; only a cacao-screen output is replaced
+
+
+def input_untouched(ctx, plots, err):
+    assert sha(ctx.extra["input"]) == ctx.extra["digest"]
+
+
+def out_is(ctx: Ctx, path: Path, argv: list[str], flag="--overwrite") -> list[str]:
+    ctx.extra["input"], ctx.extra["digest"] = path, sha(path)
+    ctx.out = None
+    return [*argv, flag]
+
+
+@case("out-is-the-plots-file", 2, "is also the plots file (an input)", input_untouched)
+def _(ctx):
+    plots = gpkg(ctx, {"plots": frame([box()])})
+    return out_is(ctx, plots, [*screen(ctx, plots)[:-2], "--out", str(plots)])
+
+
+@case("out-is-the-plots-file-incremental", 2, "is also the plots file (an input)", input_untouched)
+def _(ctx):
+    plots = gpkg(ctx, {"plots": frame([box()])})
+    return out_is(ctx, plots, [*screen(ctx, plots)[:-2], "--out", str(plots)], "--incremental")
+
+
+@case("out-is-a-link-to-the-plots-file", 2, "is also the plots file (an input)", input_untouched)
+def _(ctx):
+    plots = gpkg(ctx, {"plots": frame([box()])})
+    (ctx.tmp / "link.gpkg").symlink_to(plots)
+    return out_is(ctx, plots, [*screen(ctx, plots)[:-2], "--out", str(ctx.tmp / "link.gpkg")])
+
+
+@case("validate-out-is-the-plots-file", 2, "is also the plots file (an input)", input_untouched)
+def _(ctx):
+    plots = gpkg(ctx, {"plots": frame([box()])})
+    return out_is(ctx, plots, ["validate", str(plots), "--out", str(plots)])
+
+
+@case("baseline-out-is-the-screening", 2, "is also the screening (an input)", input_untouched)
+def _(ctx):
+    args = screened_baseline(ctx)
+    screening = Path(args[2])
+    return out_is(ctx, screening, [*args[:-2], "--out", str(screening)])
+
+
+@case("run-baseline-output-is-the-screening-output", 2, "is also the screening output", input_untouched)
+def _(ctx):
+    plots = plots_geojson(ctx, [{"plot_id": "A"}])
+    data = job_config(ctx, plots, baseline={"output": str(ctx.tmp / "out" / "screening.gpkg")})
+    ctx.extra["input"], ctx.extra["digest"] = plots, sha(plots)
+    ctx.out = None
+    return ["run", "--config", str(config(ctx, data))]
+
+
+@case("overwrite-a-file-cacao-screen-did-not-write", 2, "is not a cacao-screen output", input_untouched)
+def _(ctx):
+    plots = plots_geojson(ctx, [{"plot_id": "A"}])
+    argv = screen(ctx, plots)
+    (ctx.tmp / "out").mkdir()
+    gpkg(ctx, {"precious": frame([box()])}, name="out/screening.gpkg")
+    return out_is(ctx, ctx.out, argv)
+
+
+@case("incremental-on-a-file-cacao-screen-did-not-write", 2, "is not a cacao-screen output", input_untouched)
+def _(ctx):
+    plots = plots_geojson(ctx, [{"plot_id": "A"}])
+    argv = screen(ctx, plots)
+    (ctx.tmp / "out").mkdir()
+    ctx.out.write_text("my notes, not a GeoPackage")
+    return out_is(ctx, ctx.out, argv, "--incremental")
+
+
+@case("overwrite-a-cacao-screen-output", 0, "Screened 3 plots")
+def _(ctx):
+    return [*screened_first(ctx, 3), "--overwrite"]
+
+
+# 6. Destinations checked before any raster is read; a full disk
+
+
+@case("out-folder-is-a-file", 2, "is not a folder")
+def _(ctx):
+    (ctx.tmp / "afile").write_text("x")
+    argv = screen(ctx, plots_geojson(ctx, [{"plot_id": "A"}]))
+    ctx.out = ctx.tmp / "afile" / "screening.gpkg"
+    return [*argv[:-1], str(ctx.out)]
+
+
+def unwritable(ctx: Ctx) -> Path:
+    """A folder this process cannot write in, even as root (/sys/kernel, usually), or skip."""
+    folder = ctx.tmp / "read-only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    for candidate in (folder, Path("/sys/kernel")):
+        try:
+            (candidate / "probe").touch()
+            (candidate / "probe").unlink()
+        except OSError:
+            return candidate
+    pytest.skip("no folder here is read-only for this user")
+
+
+@case("out-folder-not-writable", 2, "folder is not writable")
+def _(ctx):
+    argv = screen(ctx, plots_geojson(ctx, [{"plot_id": "A"}]), loss=ctx.tmp / "never-read.tif")
+    ctx.out = None  # refused before the (missing) raster is even opened
+    return [*argv[:-1], str(unwritable(ctx) / "screening.gpkg")]
+
+
+@case("validate-out-extension", 2, "written as .gpkg or .csv")
+def _(ctx):
+    plots = plots_geojson(ctx, [{"plot_id": "A"}])
+    return ["validate", str(plots), "--out", str(ctx.tmp / "findings.xlsx")]
+
+
+@case("baseline-out-extension", 2, "name it .gpkg")
+def _(ctx):
+    args = screened_baseline(ctx)
+    return [*args[:-2], "--out", str(ctx.tmp / "baseline.csv")]
+
+
+@case("screen-out-csv-before-any-raster", 2, "name it .gpkg")
+def _(ctx):
+    argv = screen(ctx, plots_geojson(ctx, [{"plot_id": "A"}]), loss=ctx.tmp / "never-read.tif")
+    ctx.out = None
+    return [*argv[:-1], str(ctx.tmp / "screening.csv")]
+
+
+def disk_full(ctx, monkeypatch):
+    """ENOSPC while the plots are streamed into the GeoPackage (some rows already written)."""
+    import errno
+
+    import pipeline.io.gpkg as writer
+
+    real = writer.pyogrio.write_arrow
+
+    def write(data, path, **kw):
+        if kw.get("layer") == "plots" and not kw.get("append"):
+            next(iter(data))
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(data, path, **kw)
+
+    monkeypatch.setattr(writer.pyogrio, "write_arrow", write)
+
+
+@case("disk-full-during-the-write", 1, "no space left on device: ", kept, patch=disk_full)
+def _(ctx):
+    argv = screened_first(ctx, 3)
+    ctx.out = None  # the previous output stays (checked by ``kept``)
+    return [*argv, "--overwrite"]
+
+
+def gdal_disk_full(ctx, monkeypatch):
+    """SQLite's words for it, as GDAL passes them on, while the baseline is written."""
+    from pyogrio.errors import DataSourceError
+
+    import pipeline.io.gpkg as writer
+
+    real = writer.pyogrio.write_dataframe
+
+    def write(frame, path, **kw):
+        if kw.get("layer") == "baseline_by_group":
+            raise DataSourceError("sqlite3_exec(COMMIT) failed: database or disk is full")
+        return real(frame, path, **kw)
+
+    monkeypatch.setattr(writer.pyogrio, "write_dataframe", write)
+
+
+# 7. run with a baseline: both destinations checked first, both published together
+
+
+def both_kept(ctx, plots, err):
+    kept(ctx, plots, err)
+    assert sha(ctx.extra["baseline"]) == ctx.extra["baseline_digest"]
+    from pipeline.io.outputs import temp_files
+
+    assert temp_files(ctx.extra["baseline"]) == [] and temp_files(ctx.tmp / "out" / "baseline_csv") == []
+
+
+def run_with_baseline(ctx) -> list[str]:
+    plots = plots_geojson(ctx, [{"plot_id": "A"}, {"plot_id": "B"}])
+    data = job_config(ctx, plots, baseline={"output": str(ctx.tmp / "out" / "baseline.gpkg")})
+    argv = ["run", "--config", str(config(ctx, data))]
+    assert main(["-q", *argv]) == 0
+    ctx.extra.update(previous=ctx.out, digest=sha(ctx.out), baseline=ctx.tmp / "out" / "baseline.gpkg")
+    ctx.extra["baseline_digest"] = sha(ctx.extra["baseline"])
+    ctx.out = None
+    return [*argv, "--overwrite"]
+
+
+@case("run-baseline-fails-the-screening-stays", 1, "no space left on device: ", both_kept, patch=gdal_disk_full)
+def _(ctx):
+    return run_with_baseline(ctx)
+
+
+@case("run-baseline-destination-refused-before-screening", 2, "is not a cacao-screen output")
+def _(ctx):
+    plots = plots_geojson(ctx, [{"plot_id": "A"}])
+    (ctx.tmp / "notes.gpkg").write_text("not ours")
+    data = job_config(ctx, plots, baseline={"output": str(ctx.tmp / "notes.gpkg")})
+    ctx.out = ctx.tmp / "out" / "screening.gpkg"  # refused: no screening written either
+    return ["run", "--config", str(config(ctx, data)), "--overwrite"]
+
+
+# 8. Signals; what dead runs left
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def leftovers_removed(ctx, plots, err):
+    for p in ctx.extra["dead"]:
+        assert not p.exists(), p
+    assert ctx.extra["live"].exists()  # a live process's temporary file is never touched
+    assert ctx.extra["recent"].exists()
+
+
+@case("leftovers-of-killed-runs-removed", 0, "removed 4 temporary file(s) left by interrupted runs", leftovers_removed)
+def _(ctx):
+    argv = screened_first(ctx, 2)
+    pid = dead_pid()
+    out = ctx.out
+    dead = [
+        out.with_name(f".screening.gpkg.{pid}.k2j4_x.tmp.gpkg"),
+        out.with_name(f".screening.gpkg.{pid}.k2j4_x.tmp.gpkg-journal"),
+        out.with_name(f".screening.gpkg.{pid}.q81zzp.tmp-work"),
+    ]
+    dead[0].write_bytes(b"x" * 1000)
+    dead[1].write_bytes(b"x")
+    dead[2].mkdir()
+    (dead[2] / "rows.arrow").write_bytes(b"x")
+    legacy = out.with_name(".screening.x7_kq2ab.tmp.gpkg")  # an older version's, two days old
+    legacy.write_bytes(b"x")
+    os.utime(legacy, (time.time() - 2 * 86400,) * 2)
+    dead.append(legacy)
+    live = out.with_name(f".screening.gpkg.{os.getpid()}.abcdef.tmp.gpkg")
+    live.write_bytes(b"x")
+    recent = out.with_name(".screening.y8_kq2ab.tmp.gpkg")  # maybe a live run of an older version
+    recent.write_bytes(b"x")
+    ctx.extra.update(dead=dead, live=live, recent=recent)
+    return [*argv, "--overwrite"]
+
+
+def interrupt(signum):
+    def patch(ctx, monkeypatch):
+        import signal
+
+        import pipeline.job as job
+
+        def stop(*args, **kwargs):
+            if signum is None:
+                raise KeyboardInterrupt  # Ctrl-C
+            os.kill(os.getpid(), signum)  # SIGTERM, handled like Ctrl-C
+            raise AssertionError("SIGTERM was not handled")
+
+        monkeypatch.setattr(job, "screen_checked", stop)
+        assert signal.getsignal(signal.SIGTERM) is not None
+
+    return patch
+
+
+@case("ctrl-c", 130, "Interrupted; no output was written.", kept, patch=interrupt(None))
+def _(ctx):
+    argv = screened_first(ctx, 2)
+    ctx.out = None
+    return [*argv, "--overwrite"]
+
+
+@case("sigterm", 143, "Interrupted; no output was written.", kept, patch=interrupt(15))
+def _(ctx):
+    argv = screened_first(ctx, 2)
+    ctx.out = None
+    return [*argv, "--overwrite"]
+
+
+# 9. One run at a time per output
+
+
+def hold_lock(ctx: Ctx, release_after: float | None = None) -> None:
+    import threading
+
+    from pipeline.io.outputs import OutputLock
+
+    lock = OutputLock(ctx.out).__enter__()
+    ctx.extra["lock"] = lock
+    if release_after is not None:
+        threading.Timer(release_after, lock.release).start()
+
+
+def lock_released(ctx, plots, err):
+    ctx.extra["lock"].release()
+    kept(ctx, plots, err)
+
+
+@case("another-run-is-writing", 75, f"(pid {os.getpid()}, since ", lock_released)
+def _(ctx):
+    argv = screened_first(ctx, 2)
+    hold_lock(ctx)
+    ctx.out = None
+    return [*argv, "--overwrite"]
+
+
+@case("another-run-is-writing-message", 75, "another run is writing ", lock_released)
+def _(ctx):
+    argv = screened_first(ctx, 2)
+    hold_lock(ctx)
+    ctx.out = None
+    return [*argv, "--overwrite"]
+
+
+@case("wait-lock", 0, "Screened 2 plots")
+def _(ctx):
+    argv = screened_first(ctx, 2)
+    hold_lock(ctx, release_after=0.5)
+    return [*argv, "--overwrite", "--wait-lock", "30"]
+
+
+# 11. Nothing assessed is an exit code, not silence
+
+
+def outside(ctx: Ctx, n: int, inside: int = 0) -> Path:
+    """``n`` plots, the first ``inside`` over the rasters, the others a degree away from them."""
+    geoms = [box() if i < inside else shapely.affinity.translate(box(), xoff=-1) for i in range(n)]
+    return plots_geojson(ctx, [{"plot_id": f"P{i}"} for i in range(n)], geoms)
+
+
+def not_assessed_on_stderr(ctx, plots, err):
+    assert (plots["status"] == "not_assessed").sum() == ctx.extra["expected"]
+    assert "are not_assessed, more than --max-not-assessed-pct" in err
+
+
+@case("nothing-assessed-exit-4", 4, "3 of 3 plots (100.0 %", not_assessed_on_stderr)
+def _(ctx):
+    ctx.extra["expected"] = 3
+    return screen(ctx, outside(ctx, 3))
+
+
+@case("nothing-assessed-counts-even-at-100", 4, "more than --max-not-assessed-pct 100", not_assessed_on_stderr)
+def _(ctx):
+    ctx.extra["expected"] = 3
+    return screen(ctx, outside(ctx, 3), "--max-not-assessed-pct", "100", "-q")
+
+
+@case("some-not-assessed-below-the-threshold", 0, "Screened 3 plots")
+def _(ctx):
+    return screen(ctx, outside(ctx, 3, inside=2))
+
+
+@case("some-not-assessed-above-the-threshold", 4, "1 of 3 plots (33.3 %", not_assessed_on_stderr)
+def _(ctx):
+    ctx.extra["expected"] = 1
+    return screen(ctx, outside(ctx, 3, inside=2), "--max-not-assessed-pct", "20")
+
+
+@case("max-not-assessed-pct-in-the-config", 4, "more than --max-not-assessed-pct 10", not_assessed_on_stderr)
+def _(ctx):
+    ctx.extra["expected"] = 1
+    data = job_config(ctx, outside(ctx, 3, inside=2), screening={"max_not_assessed_pct": 10})
+    return ["run", "--config", str(config(ctx, data))]
 
 
 # --- The test -----------------------------------------------------------------------------------
@@ -890,9 +1327,11 @@ def written_text(out: Path) -> str:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input(case: Case, rasters, tmp_path, capsys, caplog):
+def test_bad_input(case: Case, rasters, tmp_path, capsys, caplog, monkeypatch):
     ctx = Ctx(tmp_path, *rasters)
     argv = case.make(ctx)
+    if case.patch is not None:
+        case.patch(ctx, monkeypatch)
     capsys.readouterr()  # what building the case printed
     caplog.clear()
     if case.subprocess:

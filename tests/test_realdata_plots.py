@@ -103,7 +103,8 @@ def test_every_real_plot_file_is_screened_and_validated_to_a_written_output(real
     screened, checked = tmp_path / "screening.gpkg", tmp_path / "validation.gpkg"
     args = ["--loss-year", str(loss), "--tree-cover", str(cover), "--last-year", last_year]
     args += ["--reference-year", reference_year]
-    assert main(["-q", "screen", "--plots", str(src), *args, "--out", str(screened)]) == 0
+    # 4: most plots lie outside the clip (not_assessed), which the exit code says; the outputs are written
+    assert main(["-q", "screen", "--plots", str(src), *args, "--out", str(screened)]) in (0, 4)
     assert main(["-q", "validate", str(src), "--out", str(checked)]) in (0, 3)
     for out in (screened, checked):
         plots = pyogrio.read_dataframe(out, layer="plots", use_arrow=True).sort_values("source_row")

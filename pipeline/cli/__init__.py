@@ -3,8 +3,10 @@
 No computation here: each command parses its arguments (generated from the config models, see
 :mod:`.options`), calls one library function and prints a summary.
 
-Exit codes: 0 success; 2 bad usage or unusable input (the message names the file and the
-problem); 1 any other failure; 3 (``validate`` only) some plots have errors.
+Exit codes (:mod:`pipeline.vocab`): 0 success; 2 bad usage or unusable input (the message names
+the file and the problem); 1 any other failure (a full disk...); 3 (``validate`` only) some plots
+have errors; 4 too many plots ``not_assessed`` (outputs written); 75 another run is writing the
+same output; 130 Ctrl-C and 143 SIGTERM (temporary files removed, no output written).
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import signal
 import sys
+import threading
 
 import click
 
 from ..errors import CacaoScreenError
+from ..vocab import EXIT_INTERRUPTED, EXIT_TERMINATED
 from . import baseline, export, fetch, report, sample, screen, validate  # noqa: F401 - each registers its command
 from .app import cli
 
@@ -36,8 +41,42 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.pop("PYTHONWARNINGS", None)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, systemd, ``kill``), raised in the main thread like Ctrl-C: every
+    ``finally`` runs, so temporary files are removed and worker processes stopped."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
+def _interrupted(exc: BaseException | None, published_before: int) -> int:
+    """The message and exit code of a run stopped by Ctrl-C (130) or SIGTERM (143)."""
+    from ..job import published
+
+    done = published()[published_before:]
+    if done:
+        click.echo(f"Interrupted; written before the interruption: {', '.join(map(str, done))}.", err=True)
+    else:
+        click.echo("Interrupted; no output was written.", err=True)
+    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
 def _main(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
+    handler = None
+    if threading.current_thread() is threading.main_thread():
+        handler = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _run(args)
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGTERM, handler)
+
+
+def _run(args: list[str]) -> int:
+    job = sys.modules.get("pipeline.job")  # not imported here: --help stays fast
+    published_before = len(job.published()) if job is not None else 0
     try:
         rv = cli.main(
             args=args,
@@ -51,17 +90,15 @@ def _main(argv: list[str] | None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.Abort:
-        click.echo("Aborted.", err=True)
-        return 130
+    except click.Abort as exc:  # click's form of a KeyboardInterrupt (or of our SIGTERM)
+        return _interrupted(exc.__cause__ or exc.__context__, published_before)
     except CacaoScreenError as exc:
         if log.isEnabledFor(logging.DEBUG):
             log.exception("details")
         click.echo(f"cacao-screen: error: {exc}", err=True)
         return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("Interrupted; no output was written.", err=True)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc, published_before)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one clear line, exit 1
         if log.isEnabledFor(logging.DEBUG):
             log.exception("unexpected error")

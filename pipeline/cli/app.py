@@ -104,3 +104,19 @@ def invocation(ctx: click.Context, config_path=None):
     from ..job import Invocation
 
     return Invocation(command=str(ctx.find_root().obj.get("command", "")), config_path=config_path)
+
+
+def wait_lock_option(f):
+    """``--wait-lock SECONDS`` of the commands that write outputs (``screen`` and ``run`` have it from
+    ``output.wait_lock``)."""
+    from ..config import OutputConfig
+
+    field = OutputConfig.model_fields["wait_lock"]
+    return click.option(
+        "--wait-lock",
+        type=click.FloatRange(min=0),
+        default=0.0,
+        metavar="SECONDS",
+        show_default=True,
+        help=field.description,
+    )(f)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..config import BaselineConfig, DatasetConfig, ExecutionConfig, set_dotted, validate_model
-from .app import cli, invocation, progress_wanted, quiet, verbosity_options
+from .app import cli, invocation, progress_wanted, quiet, verbosity_options, wait_lock_option
 from .options import BASELINE_OPTIONS, EXECUTION_OPTIONS, apply, given
 
 BASELINE_EPILOG = """\b
@@ -51,10 +51,18 @@ _RINGS_HELP = "For --ring-m and the region totals, instead of the screening's ow
 )
 @apply(EXECUTION_OPTIONS)
 @click.option("--overwrite", is_flag=True, help="Replace the output if it exists.")
+@wait_lock_option
 @verbosity_options
 @click.pass_context
 def baseline(
-    ctx: click.Context, screening: Path, ring_loss_year, ring_tree_cover, ring_last_year, overwrite: bool, **kwargs
+    ctx: click.Context,
+    screening: Path,
+    ring_loss_year,
+    ring_tree_cover,
+    ring_last_year,
+    overwrite: bool,
+    wait_lock: float,
+    **kwargs,
 ) -> None:
     """Baseline, groups, restoration candidates, supply chain and status changes from a screening.
 
@@ -101,6 +109,7 @@ def baseline(
         execution=validate_model(ExecutionConfig, {k.split(".")[1]: v for k, v in execution.items()}, "command line"),
         progress=progress_wanted(ctx),
         invocation=invocation(ctx),
+        wait_lock=wait_lock,
     )
     if not quiet(ctx):
         print_baseline_summary(result)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..config import ExportConfig, set_dotted, validate_model
-from .app import cli, quiet, verbosity_options
+from .app import cli, quiet, verbosity_options, wait_lock_option
 from .options import EXPORT_OPTIONS, apply, given
 
 EXPORT_EPILOG = """\b
@@ -29,9 +29,10 @@ See docs/export.md.
 )
 @apply(EXPORT_OPTIONS, required=("format", "out"))
 @click.option("--overwrite", is_flag=True, help="Replace the output if it exists.")
+@wait_lock_option
 @verbosity_options
 @click.pass_context
-def export(ctx: click.Context, screening: Path, overwrite: bool, **kwargs) -> None:
+def export(ctx: click.Context, screening: Path, overwrite: bool, wait_lock: float, **kwargs) -> None:
     """Export a screening's plots to another format.
 
     csv, geoparquet, flatgeobuf and geojson write one file of the plots (or --layer); eudr writes a
@@ -44,7 +45,7 @@ def export(ctx: click.Context, screening: Path, overwrite: bool, **kwargs) -> No
     for key, value in given(EXPORT_OPTIONS, kwargs).items():
         set_dotted(data, key, value)
     cfg = validate_model(ExportConfig, data, "command line")
-    result = run_export(screening, cfg, overwrite=overwrite)
+    result = run_export(screening, cfg, overwrite=overwrite, wait_lock=wait_lock)
     if not quiet(ctx):
         print_export_summary(result)
 

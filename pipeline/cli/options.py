@@ -284,6 +284,7 @@ OUTPUT_OPTIONS = [
     Option("output.path", "--out", metavar="PATH"),
     Option("output.overwrite", "--overwrite", switch=True),
     Option("output.incremental", "--incremental", switch=True),
+    Option("output.wait_lock", "--wait-lock", metavar="SECONDS"),
 ]
 EXECUTION_OPTIONS = [
     Option("execution.workers", "--workers", metavar="N"),

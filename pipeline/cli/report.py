@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..config import ReportConfig, set_dotted, validate_model
-from .app import cli, progress_wanted, quiet, verbosity_options
+from .app import cli, progress_wanted, quiet, verbosity_options, wait_lock_option
 from .options import REPORT_OPTIONS, apply, given
 
 
@@ -26,9 +26,12 @@ from .options import REPORT_OPTIONS, apply, given
 )
 @apply(REPORT_OPTIONS)
 @click.option("--overwrite", is_flag=True, help="Replace the report if it exists.")
+@wait_lock_option
 @verbosity_options
 @click.pass_context
-def report(ctx: click.Context, screening: Path, baseline: Path | None, overwrite: bool, **kwargs) -> None:
+def report(
+    ctx: click.Context, screening: Path, baseline: Path | None, overwrite: bool, wait_lock: float, **kwargs
+) -> None:
     """A self-contained HTML report for people: headline figures, forest loss per year against the
     baseline, a map of the plots by status, one zoomed map and table per cooperative (or region),
     tables by region and cooperative, lots and buyers, and the provenance.
@@ -42,6 +45,8 @@ def report(ctx: click.Context, screening: Path, baseline: Path | None, overwrite
     for key, value in given(REPORT_OPTIONS, kwargs).items():
         set_dotted(data, key, value)
     cfg = validate_model(ReportConfig, data, "command line")
-    path = run_report(screening, cfg, baseline=baseline, overwrite=overwrite, progress=progress_wanted(ctx))
+    path = run_report(
+        screening, cfg, baseline=baseline, overwrite=overwrite, progress=progress_wanted(ctx), wait_lock=wait_lock
+    )
     if not quiet(ctx):
         click.echo(f"Report -> {path}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..config import build_config, load_config, set_dotted
-from ..vocab import STATUS_MEANINGS
+from ..vocab import EXIT_NOT_ASSESSED, EXIT_OK, STATUS_MEANINGS
 from .app import cli, invocation, progress_wanted, quiet, verbosity_options
 from .baseline import print_baseline_summary
 from .export import print_export_summary
@@ -26,7 +26,7 @@ def screen(ctx: click.Context, **kwargs) -> None:
     data: dict = {}
     for key, value in given(SCREEN_OPTIONS, kwargs).items():
         set_dotted(data, key, value)
-    run_job(ctx, build_config(data, "command line"), invocation(ctx))
+    return run_job(ctx, build_config(data, "command line"), invocation(ctx))
 
 
 @cli.command(epilog=SCREEN_HELP_EPILOG)
@@ -42,12 +42,13 @@ def screen(ctx: click.Context, **kwargs) -> None:
 @click.pass_context
 def run(ctx: click.Context, config_path: Path, **kwargs) -> None:
     """Run a screening job described by a YAML config; flags override the file."""
-    run_job(
+    return run_job(
         ctx, load_config(config_path, given(RUN_OPTIONS, kwargs, absolute_paths=True)), invocation(ctx, config_path)
     )
 
 
-def run_job(ctx: click.Context, cfg, started_as) -> None:
+def run_job(ctx: click.Context, cfg, started_as) -> int:
+    """Run the job, print its summary; the exit code (4: too many plots not_assessed)."""
     from ..job import run as run_screening
 
     result = run_screening(cfg, progress=progress_wanted(ctx), invocation=started_as)
@@ -59,6 +60,25 @@ def run_job(ctx: click.Context, cfg, started_as) -> None:
             print_export_summary(export)
         if result.report is not None:
             click.echo(f"Report -> {result.report}")
+    if result.too_many_not_assessed():
+        print_not_assessed(result, cfg.output.path)
+        return EXIT_NOT_ASSESSED
+    return EXIT_OK
+
+
+def print_not_assessed(result, out_path) -> None:
+    """On stderr (even with -q): too many plots not_assessed, and why."""
+    n, of = result.not_assessed()
+    click.echo(
+        f"cacao-screen: {n} of {of} plots ({100 * n / of:.1f} %, invalid ones aside) are not_assessed, more than "
+        f"--max-not-assessed-pct {result.max_not_assessed_pct:g}: the outputs are written ({out_path}), but the "
+        "rasters do not cover these plots or hold no valid data under them. Check the rasters' extent "
+        "(status_reason says why for each plot). Exit code 4.",
+        err=True,
+    )
+    reasons = sorted(result.not_assessed_reasons.items(), key=lambda kv: -kv[1])
+    for reason, k in reasons[:5]:
+        click.echo(f"  {k:>8}  {reason}", err=True)
 
 
 def print_summary(result, out_path: Path, reference_year: int, cutoff=None) -> None:
@@ -76,8 +96,15 @@ def print_summary(result, out_path: Path, reference_year: int, cutoff=None) -> N
             f"Alerts after the cut-off {cutoff} ({name}): {plots} plots, {ha:.2f} ha; "
             f"{detected} detected, {review} review, {unassessed} not assessed by it  [layer alerts_by_month]"
         )
-    if result.reused:
-        click.echo(f"Incremental: {result.reused} unchanged plots reused, {n - result.reused} screened")
+    if result.reused or result.rejected:
+        click.echo(
+            f"Incremental: {result.reused} unchanged plots reused, {n - result.reused} screened"
+            + (
+                f" ({result.rejected} stored rows failed the integrity check: edited since written)"
+                if result.rejected
+                else ""
+            )
+        )
     counts = result.issue_counts
     if len(counts):
         click.echo(

@@ -8,7 +8,7 @@ import click
 
 from ..config import PlotsConfig, QCConfig, load_config, set_dotted, validate_model
 from ..vocab import EXIT_PLOT_ERRORS
-from .app import cli, invocation, quiet, verbosity_options
+from .app import cli, invocation, quiet, verbosity_options, wait_lock_option
 from .options import VALIDATE_OPTIONS, apply, given
 
 VALIDATE_HELP_EPILOG = """\b
@@ -46,6 +46,7 @@ Exit codes:
     help="Write the findings: .gpkg (plots with qc columns, plot_issues) or .csv (the issues).",
 )
 @click.option("--overwrite", is_flag=True, default=False, help="Replace the output if it exists.")
+@wait_lock_option
 @verbosity_options
 @click.pass_context
 def validate(
@@ -55,6 +56,7 @@ def validate(
     bounds,
     out: Path | None,
     overwrite: bool,
+    wait_lock: float,
     **kwargs,
 ) -> int:
     """Check the geometries of a plots file without screening it (no rasters needed).
@@ -83,6 +85,7 @@ def validate(
         out=out,
         overwrite=overwrite,
         invocation=invocation(ctx, config_path),
+        wait_lock=wait_lock,
     )
     if not quiet(ctx):
         click.echo(format_summary(result, str(plots_cfg.path)))

@@ -118,12 +118,54 @@ def imap_partitions(
                 yield res
                 bar.update(w)
             return
-        with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
+        pool = ProcessPoolExecutor(
+            max_workers=n, mp_context=mp.get_context("spawn"), initializer=watch_parent, initargs=(os.getpid(),)
+        )
+        try:
             for res, w in zip(pool.map(fn, tasks), weights):
                 yield res
                 bar.update(w)
+        except BaseException:  # Ctrl-C, SIGTERM, an error: stop the workers now, not after their tasks
+            stop_workers(pool)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     finally:
         bar.close()
+
+
+def watch_parent(parent: int, every_s: float = 0.5) -> None:
+    """In a worker process: exit as soon as the parent is gone (killed with SIGKILL, which nothing
+    can catch), so that no worker outlives the run. On Linux the kernel is asked too
+    (``PR_SET_PDEATHSIG``); a thread that checks the parent covers the rest."""
+    import signal
+
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, name="cacao-screen-watch-parent", daemon=True).start()
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate a pool's worker processes at once (their tasks are abandoned)."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            proc.terminate()
+        except (OSError, ValueError):
+            pass
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}

@@ -22,6 +22,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import OutputError
 from .atomic import replace_dir
+from .outputs import check_folder, check_not_input, deferred_signals, temp_prefix
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,11 @@ SUFFIXES = {
 }
 
 
-def check_export_target(path: str | Path, fmt: str, overwrite: bool) -> Path:
-    """Fail before any work: an existing output without ``overwrite``, or a name that says
-    another format (``--format csv --out x.geojson``)."""
+def check_export_target(path: str | Path, fmt: str, overwrite: bool, inputs=()) -> Path:
+    """Fail before any work: an existing output without ``overwrite``, a name that says
+    another format (``--format csv --out x.geojson``), one of ``inputs``, a folder not writable."""
     path = Path(path)
+    check_not_input(path, inputs)
     if fmt == "eudr":
         if path.suffix.lower() in {s for sx in SUFFIXES.values() for s in sx}:
             raise OutputError(
@@ -52,6 +54,7 @@ def check_export_target(path: str | Path, fmt: str, overwrite: bool) -> Path:
             raise OutputError(f"{path}: is a folder, expected a file name")
     if path.exists() and not overwrite:
         raise OutputError(f"{path}: output already exists; pass --overwrite to replace it")
+    check_folder(path.parent, f"{fmt} export")
     return path
 
 
@@ -62,9 +65,10 @@ def atomic_file(path: Path, overwrite: bool) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{path.parent}: cannot create the output folder ({exc.strerror})") from exc
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    os.unlink(name)  # some writers want to create the file themselves
+    with deferred_signals():  # never interrupted between creating and removing the name
+        fd, name = tempfile.mkstemp(prefix=temp_prefix(path), suffix=f".tmp{path.suffix}", dir=path.parent)
+        os.close(fd)
+        os.unlink(name)  # some writers want to create the file themselves
     tmp = Path(name)
     try:
         yield tmp
@@ -133,8 +137,10 @@ def write_eudr(folder: str | Path, files: dict[str, str], manifest: pd.DataFrame
         folder.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{folder.parent}: cannot create the output folder ({exc.strerror})") from exc
-    staged = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    staged: Path | None = None
     try:
+        with deferred_signals():  # removed below even if a signal comes as it is made
+            staged = Path(tempfile.mkdtemp(prefix=temp_prefix(folder), suffix=".tmp", dir=folder.parent))
         for name, text in files.items():
             (staged / name).write_text(text, encoding="utf-8")
         manifest.to_csv(staged / "manifest.csv", index=False, encoding="utf-8", lineterminator="\n")
@@ -143,6 +149,7 @@ def write_eudr(folder: str | Path, files: dict[str, str], manifest: pd.DataFrame
             raise OutputError(f"{folder}: output appeared while exporting; pass --overwrite to replace it")
         replace_dir(staged, folder)
     except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)
         raise
     return folder

@@ -30,7 +30,7 @@ import queue
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -45,41 +45,31 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import BaselineError, OutputError
 from .atomic import replace_dir
+from .outputs import Staged, check_destination, deferred_signals, temp_prefix
 
 log = logging.getLogger(__name__)
 
 
-def check_target(path: str | Path, overwrite: bool) -> Path:
-    """Fail early (before any work) when the output exists and ``overwrite`` is false."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path}: output already exists; pass --overwrite to replace it")
-    if path.exists() and path.is_dir():
-        raise OutputError(f"{path}: is a folder, expected a .gpkg file name")
-    return path
+def check_target(
+    path: str | Path,
+    overwrite: bool,
+    *,
+    inputs: Iterable[tuple[str, str | Path | None]] = (),
+    suffixes: tuple[str, ...] = (".gpkg",),
+) -> Path:
+    """Fail early (before any work) when the output cannot be written where asked: see
+    :func:`pipeline.io.outputs.check_destination` (exists without ``overwrite``, not a cacao-screen
+    output, one of ``inputs``, a folder that cannot be written, another extension)."""
+    return check_destination(path, overwrite, suffixes=suffixes, inputs=inputs)
 
 
 @contextmanager
-def atomic_path(path: str | Path, overwrite: bool) -> Iterator[Path]:
+def atomic_path(path: str | Path, overwrite: bool, suffixes: tuple[str, ...] = (".gpkg",)) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds."""
-    path = check_target(path, overwrite)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{path.parent}: cannot create the output folder ({exc.strerror})") from exc
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)  # GDAL wants to create the file itself
-    tmp = Path(tmp)
-    try:
-        yield tmp
-        if path.exists() and not overwrite:  # appeared while we worked
-            raise OutputError(f"{path}: output appeared while screening; pass --overwrite to replace it")
-        os.replace(tmp, path)
-    finally:
-        for leftover in (tmp, Path(f"{tmp}-journal"), Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-            if leftover.exists():
-                leftover.unlink()
+    path = check_target(path, overwrite, suffixes=suffixes)
+    with Staged(path, overwrite) as staged:
+        yield staged.tmp
+        staged.publish()
 
 
 def write_screening(
@@ -119,19 +109,23 @@ def write_layers(
     """
     path = Path(path)
     with atomic_path(path, overwrite) as tmp:
-        kw = dict(driver="GPKG", use_arrow=True)
-        for i, (name, frame) in enumerate(layers.items()):
-            extra = {}
-            if isinstance(frame, gpd.GeoDataFrame):
-                extra["promote_to_multi"] = True
-            if i == 0:
-                extra["metadata"] = metadata
-            pyogrio.write_dataframe(frame, tmp, layer=name, append=False, **extra, **kw)
-        meta = pd.DataFrame({"key": list(metadata), "value": [str(v) for v in metadata.values()]})
-        pyogrio.write_dataframe(meta, tmp, layer="run_metadata", append=False, **kw)
-        if finish is not None:
-            finish(tmp)
+        _write_layers_to(tmp, layers, metadata, finish)
     return path
+
+
+def _write_layers_to(tmp: Path, layers: dict[str, pd.DataFrame], metadata: dict[str, str], finish) -> None:
+    kw = dict(driver="GPKG", use_arrow=True)
+    for i, (name, frame) in enumerate(layers.items()):
+        extra = {}
+        if isinstance(frame, gpd.GeoDataFrame):
+            extra["promote_to_multi"] = True
+        if i == 0:
+            extra["metadata"] = metadata
+        pyogrio.write_dataframe(frame, tmp, layer=name, append=False, **extra, **kw)
+    meta = pd.DataFrame({"key": list(metadata), "value": [str(v) for v in metadata.values()]})
+    pyogrio.write_dataframe(meta, tmp, layer="run_metadata", append=False, **kw)
+    if finish is not None:
+        finish(tmp)
 
 
 # --- Writing as the screening goes -------------------------------------------------------------
@@ -227,9 +221,17 @@ class ScreeningWriter:
     IN_MEMORY_INDEX_ROWS = 2_000_000
 
     def __init__(
-        self, path: str | Path, *, overwrite: bool, geometry_type: str, staging: str | Path, rows: int = 0
+        self,
+        path: str | Path,
+        *,
+        overwrite: bool,
+        geometry_type: str,
+        staging: str | Path,
+        rows: int = 0,
+        staged: Staged | None = None,
     ) -> None:
         self.expected_rows = rows
+        self.staged = staged  # given: written there, and published by the caller (with other outputs)
         self.path = Path(path)
         self.overwrite = overwrite
         self.geometry_type = geometry_type
@@ -244,7 +246,10 @@ class ScreeningWriter:
         self.write_s = 0.0  # seconds the writer thread spent
 
     def __enter__(self) -> ScreeningWriter:
-        self.tmp = self._stack.enter_context(atomic_path(self.path, self.overwrite))
+        if self.staged is not None:
+            self.tmp = self.staged.tmp
+        else:
+            self.tmp = self._stack.enter_context(atomic_path(self.path, self.overwrite))
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -359,7 +364,8 @@ class ScreeningWriter:
     def finish(self, metadata: dict[str, str], finish: Finish | None = None) -> Path:
         """Finish the ``plots`` layer, append the staged tables and ``run_metadata``, run ``finish``
         on the complete temporary file (styles, descriptions, provenance), and rename the file into
-        place. Returns the path."""
+        place (unless the writer was given a :class:`~pipeline.io.outputs.Staged` file: its
+        owner publishes it). Returns the path."""
         import time
 
         self._stop(abort=False)
@@ -411,7 +417,7 @@ def write_validation(
     if suffix == ".gpkg":
         return write_layers(path, {"plots": plots, "plot_issues": issues}, metadata, overwrite=overwrite, finish=finish)
     if suffix == ".csv":
-        with atomic_path(path, overwrite) as tmp:
+        with atomic_path(path, overwrite, suffixes=(".csv",)) as tmp:
             issues.to_csv(tmp, index=False)
         return path
     raise OutputError(f"{path}: the issues are written as .gpkg or .csv; choose one of these extensions")
@@ -479,14 +485,39 @@ def csv_folder(path: str | Path) -> Path:
     return path.with_name(f"{path.stem}_csv")
 
 
-def check_baseline_targets(path: str | Path, overwrite: bool) -> None:
-    """Fail before any work when the GeoPackage or its CSV folder exists and ``overwrite`` is false."""
-    check_target(path, overwrite)
+def check_baseline_targets(
+    path: str | Path, overwrite: bool, inputs: Iterable[tuple[str, str | Path | None]] = ()
+) -> None:
+    """Fail before any work when the GeoPackage or its CSV folder cannot be written (exists and
+    ``overwrite`` is false, not a cacao-screen output, an input, a folder not writable...)."""
+    check_target(path, overwrite, inputs=inputs)
     folder = csv_folder(path)
-    if folder.exists() and not overwrite:
-        raise OutputError(f"{folder}: output already exists; pass --overwrite to replace it")
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder}: exists and is not a folder")
+    check_destination(folder, overwrite, suffixes=(), inputs=inputs, what="baseline's CSV folder", folder_ok=True)
+
+
+class StagedBaseline:
+    """``baseline.gpkg`` and its CSV folder, written under temporary names: :meth:`publish` renames
+    both into place, :meth:`discard` removes them."""
+
+    def __init__(self, path: Path, gpkg: Staged, folder: Path, overwrite: bool) -> None:
+        self.path, self.gpkg, self.folder, self.overwrite = path, gpkg, folder, overwrite
+        self.csv: Path | None = None
+
+    def publish(self) -> Path:
+        with deferred_signals():
+            self.gpkg.publish()
+            if self.csv is not None:
+                replace_dir(self.csv, csv_folder(self.path))
+                self.csv = None
+        return self.path
+
+    def discard(self) -> None:
+        self.gpkg.discard()
+        if self.csv is not None:
+            shutil.rmtree(self.csv, ignore_errors=True)
+            self.csv = None
 
 
 def write_baseline(
@@ -496,30 +527,31 @@ def write_baseline(
     *,
     overwrite: bool = False,
     finish: Finish | None = None,
-) -> Path:
+    publish: bool = True,
+) -> Path | StagedBaseline:
     """Write ``baseline.gpkg`` atomically, then swap in ``<stem>_csv/`` (one CSV per layer, no
-    geometry, plus ``run_metadata.csv``)."""
+    geometry, plus ``run_metadata.csv``). ``publish=False``: write both under temporary names and
+    return the :class:`StagedBaseline` (the caller publishes it with the screening)."""
     path = Path(path)
     check_baseline_targets(path, overwrite)
     folder = csv_folder(path)
+    staged = StagedBaseline(path, Staged(path, overwrite), folder, overwrite)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{path.parent}: cannot create the output folder ({exc.strerror})") from exc
-    staged = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=path.parent))
-    try:
+        with deferred_signals():  # removed by discard() even if a signal comes as it is made
+            staged.csv = Path(tempfile.mkdtemp(prefix=temp_prefix(folder), suffix=".tmp", dir=path.parent))
         for name, frame in layers.items():
             table = pd.DataFrame(
                 frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) else frame
             )
-            table.to_csv(staged / f"{name}.csv", index=False, encoding="utf-8")
+            table.to_csv(staged.csv / f"{name}.csv", index=False, encoding="utf-8")
         pd.DataFrame({"key": list(metadata), "value": list(metadata.values())}).to_csv(
-            staged / "run_metadata.csv", index=False, encoding="utf-8"
+            staged.csv / "run_metadata.csv", index=False, encoding="utf-8"
         )
-        os.chmod(staged, 0o755)
-        write_layers(path, layers, metadata, overwrite=overwrite, finish=finish)
-        replace_dir(staged, folder)
+        os.chmod(staged.csv, 0o755)
+        _write_layers_to(staged.gpkg.tmp, layers, metadata, finish)
+        if publish:
+            staged.publish()
     except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
+        staged.discard()
         raise
-    return path
+    return path if publish else staged

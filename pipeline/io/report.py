@@ -27,6 +27,7 @@ import shapely
 from ..errors import OutputError
 from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUS_MEANINGS, STATUSES
 from .atomic import replace_dir
+from .outputs import check_folder, check_not_input, deferred_signals, temp_prefix
 
 #: Status colours, as the GeoPackages' QGIS styles (pipeline.io.gpkg_style).
 COLOURS = {FREE: "#1a9850", REVIEW: "#f5a623", DETECTED: "#d73027", NOT_ASSESSED: "#9e9e9e", INVALID: "#5e3c99"}
@@ -669,9 +670,11 @@ def pages_folder(path: str | Path) -> Path:
     return path.with_name(f"{path.stem}_files")
 
 
-def check_report_target(path: str | Path, overwrite: bool) -> Path:
-    """Fail before any work: not an .html name, or an existing report without ``overwrite``."""
+def check_report_target(path: str | Path, overwrite: bool, inputs=()) -> Path:
+    """Fail before any work: not an .html name, an existing report without ``overwrite``, one of
+    ``inputs``, a folder not writable."""
     path = Path(path)
+    check_not_input(path, inputs)
     if path.suffix.lower() not in (".html", ".htm"):
         raise OutputError(f"{path}: the report is an HTML file; name it .html")
     for p in (path, pages_folder(path)):
@@ -679,6 +682,7 @@ def check_report_target(path: str | Path, overwrite: bool) -> Path:
             raise OutputError(f"{p}: output already exists; pass --overwrite to replace it")
     if path.is_dir():
         raise OutputError(f"{path}: is a folder, expected an .html file name")
+    check_folder(path.parent, "report")
     return path
 
 
@@ -692,13 +696,16 @@ def write_report(path: str | Path, index: str, pages: dict[str, str], *, overwri
     except OSError as exc:
         raise OutputError(f"{path.parent}: cannot create the output folder ({exc.strerror})") from exc
     staged = None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.html", dir=path.parent)
+    tmp = ""
     try:
+        with deferred_signals():  # removed below even if a signal comes as it is made
+            fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp.html", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(index)
         os.chmod(tmp, 0o644)
         if pages:
-            staged = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=path.parent))
+            with deferred_signals():
+                staged = Path(tempfile.mkdtemp(prefix=temp_prefix(folder), suffix=".tmp", dir=path.parent))
             for name, text in pages.items():
                 (staged / name).write_text(text, encoding="utf-8")
             os.chmod(staged, 0o755)
@@ -708,7 +715,7 @@ def write_report(path: str | Path, index: str, pages: dict[str, str], *, overwri
             shutil.rmtree(folder)  # an older, larger report's pages
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.unlink(tmp)
         if staged is not None:
             shutil.rmtree(staged, ignore_errors=True)

@@ -86,6 +86,11 @@ PLOTS = (
         "a fingerprint of everything the plot's figures depend on (used by "
         "[`--incremental`](usage.md#reruns-idempotent-and-incremental))",
     ),
+    _c(
+        "row_digest",
+        "a digest of the row's `screen_key`, `status` and figures: `--incremental` reuses a row only when it "
+        "matches (a row edited since is screened again)",
+    ),
 )
 
 #: The columns each alert product adds to ``plots``, prefixed with its name (``gfw_integrated_alert_ha``).
