@@ -14,14 +14,13 @@ alert; any other declared nodata value (or the dataset's ``nodata``) is no data.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from ..config import AlertDatasetConfig, AlertEncoding
 from ..engine.alerts import AlertSpec, day_number
 from ..engine.coverage import Grid
 from ..vocab import ALERTS_KIND, CONFIDENCE_LEVELS
-from .rasters import Layer, open_companion, open_layer
+from .rasters import Layer, layer_files, open_companion, open_layer
 
 
 @dataclass(frozen=True)
@@ -70,14 +69,7 @@ class AlertProduct:
 
     def fingerprint(self) -> tuple:
         """Every setting and each file's name, size and modification time (URLs by their address)."""
-        files: list[tuple] = []
-        for role, layer in self.layers.items():
-            for t in layer.tiles:
-                try:
-                    st = os.stat(t.path)
-                    files.append((role, os.path.basename(t.path), st.st_size, st.st_mtime_ns))
-                except OSError:
-                    files.append((role, t.path))
+        files = layer_files(self.layers)
         return (self.name, self.kind, self.spec, self.min_confidence, tuple(files))
 
     def describe(self) -> str:

@@ -282,6 +282,20 @@ def close_datasets() -> None:
         cache.popitem()[1].close()
 
 
+def layer_files(layers: dict[str, Layer]) -> list[tuple]:
+    """Each file of ``layers`` as (role, name, size, modification time), or (role, address) when it
+    cannot be stat'ed (a URL): what a product's fingerprint holds of its files."""
+    files: list[tuple] = []
+    for role, layer in layers.items():
+        for t in layer.tiles:
+            try:
+                st = os.stat(t.path)
+                files.append((role, os.path.basename(t.path), st.st_size, st.st_mtime_ns))
+            except OSError:
+                files.append((role, t.path))
+    return files
+
+
 @dataclass(frozen=True)
 class Product:
     """A forest-loss product: its layers and how to read their values (picklable)."""
@@ -341,14 +355,7 @@ class Product:
     def fingerprint(self) -> tuple:
         """What identifies the product's data and reading: every setting, and each file's name, size
         and modification time (a re-downloaded tile counts as new; URLs by their address)."""
-        files: list[tuple] = []
-        for role, layer in self.layers.items():
-            for t in layer.tiles:
-                try:
-                    st = os.stat(t.path)
-                    files.append((role, os.path.basename(t.path), st.st_size, st.st_mtime_ns))
-                except OSError:
-                    files.append((role, t.path))
+        files = layer_files(self.layers)
         return (
             self.name,
             self.kind,

@@ -25,6 +25,7 @@ from ..errors import ConfigError
 from ..vocab import ASSESSED, MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED
 from .baseline.groups import attribute_labels, group_figures, sort_labels
 from .baseline.periods import BaselinePeriod, baseline_period, loss_years
+from .screening import status_summary
 
 _ALERT = re.compile(r"alert", re.IGNORECASE)
 
@@ -74,21 +75,7 @@ class ReportData:
 def status_table(plots: pd.DataFrame) -> pd.DataFrame:
     """Plots, hectares and loss after the reference year per status, every status in order, and
     the total: the table ``screen`` prints."""
-    g = plots.groupby(plots["status"].astype(str))
-    out = (
-        pd.DataFrame(
-            {
-                "plots": g.size(),
-                "area_ha": g["area_ha"].sum(),
-                "loss_after_ref_ha": g["loss_after_ref_ha"].sum(),
-            }
-        )
-        .reindex(list(STATUSES))
-        .fillna(0)
-    )
-    out.loc["total"] = out.sum()
-    out["plots"] = out["plots"].astype(int)
-    return out
+    return status_summary(plots.assign(status=plots["status"].astype(str)))
 
 
 def _slug(text: str, taken: set[str]) -> str:
