@@ -30,6 +30,7 @@ from ..engine.alerts import AlertStatistics, AlertStats, alert_figures, day_date
 from ..engine.geodesy import M2_PER_HA
 from ..engine.zonal import measure_product
 from ..vocab import ALERT_COLUMNS, DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, ZERO_HA
+from .rules import decide
 
 #: Columns of the ``alerts_by_month`` layer of ``screening.gpkg``.
 MONTH_COLUMNS = ("plot_id", "source_row", "product", "month", "confidence", "counted", "alert_ha")
@@ -101,14 +102,9 @@ def classify_alerts(
         lv: np.nan_to_num(figures[f"alert_{lv}_ha"].to_numpy(dtype="float64", na_value=np.nan)) for lv in levels
     }
 
-    is_invalid = inv != ""
-    is_not_assessed = ~is_invalid & ~(cov >= params.min_data_coverage_pct)
-    is_detected = ~is_invalid & ~is_not_assessed & (counted > params.review_max_ha)
-    is_review = ~is_invalid & ~is_not_assessed & ~is_detected & (counted >= ZERO_HA)
-    status = np.select(
-        [is_invalid, is_not_assessed, is_detected, is_review], [INVALID, NOT_ASSESSED, DETECTED, REVIEW], FREE
-    )
-    flag = pd.array(np.where(status == FREE, True, np.where(status == DETECTED, False, None)), dtype="boolean")
+    status, flag = decide(inv, cov, counted, params)  # the loss rules, on the counted alerts
+    is_invalid, is_not_assessed = status == INVALID, status == NOT_ASSESSED
+    is_detected, is_review = status == DETECTED, status == REVIEW
 
     def seen(i: int) -> str:
         """'0.27 ha of high-confidence alerts from 2022-03-01 to 2022-04-12' for plot ``i``."""

@@ -45,6 +45,23 @@ def _causes(missing_pct: float, invalid_pct: float) -> str:
     return (": " + "; ".join(parts)) if parts else ""
 
 
+def decide(invalid_reason: np.ndarray, coverage_pct: np.ndarray, after_ha: np.ndarray, params: ScreeningConfig):
+    """The rules of the module docstring, in order (the first that applies decides), on arrays:
+    each plot's status and its ``deforestation_free`` flag (True, False or NULL).
+
+    ``invalid_reason`` is empty where the geometry is fine; ``after_ha`` is what counts against
+    the plot (forest lost after the reference year, or alerts after the cut-off day)."""
+    is_invalid = invalid_reason != ""
+    is_not_assessed = ~is_invalid & ~(coverage_pct >= params.min_data_coverage_pct)
+    is_detected = ~is_invalid & ~is_not_assessed & (after_ha > params.review_max_ha)
+    is_review = ~is_invalid & ~is_not_assessed & ~is_detected & (after_ha >= ZERO_HA)
+    status = np.select(
+        [is_invalid, is_not_assessed, is_detected, is_review], [INVALID, NOT_ASSESSED, DETECTED, REVIEW], FREE
+    )
+    flag = pd.array(np.where(status == FREE, True, np.where(status == DETECTED, False, None)), dtype="boolean")
+    return status, flag
+
+
 def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: ScreeningConfig) -> pd.DataFrame:
     """Status, ``deforestation_free`` flag and ``status_reason`` for each plot.
 
@@ -62,15 +79,9 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: Screening
     missing = figures["_missing_pct"].to_numpy(dtype="float64") if "_missing_pct" in figures else np.zeros(n)
     invalid = figures["_invalid_pct"].to_numpy(dtype="float64") if "_invalid_pct" in figures else np.zeros(n)
 
-    # The rules, in order: the first that applies decides.
-    is_invalid = inv != ""
-    is_not_assessed = ~is_invalid & ~(cov >= params.min_data_coverage_pct)
-    is_detected = ~is_invalid & ~is_not_assessed & (after > params.review_max_ha)
-    is_review = ~is_invalid & ~is_not_assessed & ~is_detected & (after >= ZERO_HA)
-    status = np.select(
-        [is_invalid, is_not_assessed, is_detected, is_review], [INVALID, NOT_ASSESSED, DETECTED, REVIEW], FREE
-    )
-    flag = pd.array(np.where(status == FREE, True, np.where(status == DETECTED, False, None)), dtype="boolean")
+    status, flag = decide(inv, cov, after, params)
+    is_invalid, is_not_assessed = status == INVALID, status == NOT_ASSESSED
+    is_detected, is_review = status == DETECTED, status == REVIEW
 
     # The reasons, in words, one status at a time.
     reason = np.empty(n, dtype=object)
