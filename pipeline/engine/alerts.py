@@ -33,6 +33,7 @@ from ..vocab import ZERO_HA
 from .coverage import Coverage, Grid
 from .geodesy import M2_PER_HA, pixel_row_areas
 from .pixels import NO_TILE, gather
+from .stats import cells_in_windows
 
 #: ``datetime64[D]`` of day 0.
 _DAY0 = np.datetime64("1970-01-01", "D")
@@ -214,13 +215,7 @@ class AlertStatistics:
         out = self.zeros(n)
         if len(cov) == 0:
             return out
-        win = np.asarray(windows, dtype="int64").reshape(-1, 4)
-        w_of = window_of_plot[cov.index]
-        r = cov.row - win[w_of, 0]
-        c = cov.col - win[w_of, 1]
-        if r.min() < 0 or c.min() < 0 or (r >= win[w_of, 2]).any() or (c >= win[w_of, 3]).any():
-            raise ValueError("coverage extends beyond the window read")
-        local = r * win[w_of, 3] + c
+        _, w_of, local = cells_in_windows(cov, windows, window_of_plot)
         values = {key: gather([lay[key] for lay in layers], w_of, local) for key in layers[0]}
         px = decode_alerts(values, spec)
         rmin = int(cov.row.min())

@@ -60,6 +60,21 @@ class PlotStats:
             getattr(into, f)[positions] = getattr(self, f)
 
 
+def cells_in_windows(
+    cov: Coverage, windows: list[tuple[int, int, int, int]], window_of_plot: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each covered cell lies in the windows read: the windows as an (n, 4) array, each
+    cell's window and its place in that window (row-major). Raises :class:`ValueError` when a
+    cell lies outside its plot's window."""
+    win = np.asarray(windows, dtype="int64").reshape(-1, 4)
+    k = window_of_plot[cov.index]
+    r = cov.row - win[k, 0]
+    c = cov.col - win[k, 1]
+    if r.min() < 0 or c.min() < 0 or (r >= win[k, 2]).any() or (c >= win[k, 3]).any():
+        raise ValueError("coverage extends beyond the window read")
+    return win, k, r * win[k, 3] + c
+
+
 def plot_statistics(
     cov: Coverage,
     n: int,
@@ -82,13 +97,7 @@ def plot_statistics(
     if len(cov) == 0:
         return PlotStats.zeros(n, n_years)
 
-    win = np.asarray(windows, dtype="int64").reshape(-1, 4)
-    k = window_of_plot[cov.index]
-    r = cov.row - win[k, 0]
-    c = cov.col - win[k, 1]
-    if r.min() < 0 or c.min() < 0 or (r >= win[k, 2]).any() or (c >= win[k, 3]).any():
-        raise ValueError("coverage extends beyond the window read")
-    local = r * win[k, 3] + c  # each cell's place in its window
+    win, k, local = cells_in_windows(cov, windows, window_of_plot)
 
     if forest.min_forest_patch_ha > 0:
         # Forest patches need whole windows: classify every pixel of each window, then gather.

@@ -242,14 +242,7 @@ def ogr_batches(path: Path, *, layer: str | None = None, batch_size: int = 65_53
                 for batch in reader:
                     wkb = batch.column(geom_col).to_numpy(zero_copy_only=False)
                     notes = ReadNotes()
-                    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
-                    for i in np.flatnonzero(shapely.is_missing(geoms) & pd.notna(wkb)):
-                        try:
-                            shapely.from_wkb(wkb[i])
-                            reason = "not a geometry"
-                        except Exception as exc:  # noqa: BLE001 - GEOS's errors have no common type
-                            reason = str(exc).split(": ", 1)[-1]
-                        notes.add(i, "unreadable_geometry", "error", f"the geometry cannot be read: {reason}")
+                    geoms = from_wkb_noted(wkb, notes)
                     yield batch.drop_columns([geom_col]), geoms, wkb, notes
             except (DataSourceError, DataLayerError, OSError) as exc:
                 raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
@@ -278,13 +271,9 @@ def _not_utf8(path: Path | None, exc: UnicodeDecodeError) -> str:
     )
 
 
-def _read_ogr_lenient(source: str, layer: str, notes: ReadNotes) -> gpd.GeoDataFrame:
-    """Some geometries GEOS refuses (a ring not closed, too few points): read the attributes and the
-    raw WKB apart, keep what parses, and note each refused row (GEOS's message)."""
-    from pyogrio.raw import read as read_raw
-
-    attrs = pyogrio.read_dataframe(source, layer=layer, read_geometry=False)
-    meta, _fids, wkb, _fields = read_raw(source, layer=layer, columns=[], read_geometry=True)
+def from_wkb_noted(wkb, notes: ReadNotes) -> np.ndarray:
+    """Geometries from WKB; one GEOS refuses (a ring not closed, too few points) becomes None and
+    an ``unreadable_geometry`` error in ``notes``, with GEOS's message."""
     geoms = shapely.from_wkb(wkb, on_invalid="ignore")
     for i in np.flatnonzero(shapely.is_missing(geoms) & pd.notna(np.asarray(wkb, dtype=object))):
         try:
@@ -293,7 +282,17 @@ def _read_ogr_lenient(source: str, layer: str, notes: ReadNotes) -> gpd.GeoDataF
         except Exception as exc:  # noqa: BLE001 - GEOS's errors have no common type
             reason = str(exc).split(": ", 1)[-1]
         notes.add(i, "unreadable_geometry", "error", f"the geometry cannot be read: {reason}")
-    return gpd.GeoDataFrame(attrs, geometry=geoms, crs=meta.get("crs"))
+    return geoms
+
+
+def _read_ogr_lenient(source: str, layer: str, notes: ReadNotes) -> gpd.GeoDataFrame:
+    """Some geometries GEOS refuses (a ring not closed, too few points): read the attributes and the
+    raw WKB apart, keep what parses, and note each refused row (GEOS's message)."""
+    from pyogrio.raw import read as read_raw
+
+    attrs = pyogrio.read_dataframe(source, layer=layer, read_geometry=False)
+    meta, _fids, wkb, _fields = read_raw(source, layer=layer, columns=[], read_geometry=True)
+    return gpd.GeoDataFrame(attrs, geometry=from_wkb_noted(wkb, notes), crs=meta.get("crs"))
 
 
 def _depth(coords) -> int:
