@@ -9,7 +9,7 @@ import click
 
 from ..config import BaselineConfig, DatasetConfig, ExecutionConfig, set_dotted, validate_model
 from .app import cli, invocation, progress_wanted, quiet, verbosity_options, wait_lock_option
-from .options import BASELINE_OPTIONS, EXECUTION_OPTIONS, apply, given
+from .options import BASELINE_OPTIONS, EXECUTION_OPTIONS, apply, given, screening_option
 
 BASELINE_EPILOG = """\b
 Figures per group: counts include every plot; forest and loss figures sum over assessed plots
@@ -20,12 +20,7 @@ _RINGS_HELP = "For --ring-m and the region totals, instead of the screening's ow
 
 
 @cli.command(epilog=BASELINE_EPILOG)
-@click.option(
-    "--screening",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="A screening.gpkg written by `cacao-screen screen` or `run`.",
-)
+@screening_option
 @apply(BASELINE_OPTIONS)
 @click.option(
     "--loss-year",

@@ -8,7 +8,7 @@ import click
 
 from ..config import ExportConfig, set_dotted, validate_model
 from .app import cli, quiet, verbosity_options, wait_lock_option
-from .options import EXPORT_OPTIONS, apply, given
+from .options import EXPORT_OPTIONS, apply, given, screening_option
 
 EXPORT_EPILOG = """\b
 Examples:
@@ -21,12 +21,7 @@ See docs/export.md.
 
 
 @cli.command(epilog=EXPORT_EPILOG)
-@click.option(
-    "--screening",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="A screening.gpkg written by `cacao-screen screen` or `run`.",
-)
+@screening_option
 @apply(EXPORT_OPTIONS, required=("format", "out"))
 @click.option("--overwrite", is_flag=True, help="Replace the output if it exists.")
 @wait_lock_option

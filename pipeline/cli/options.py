@@ -394,3 +394,12 @@ def options_table() -> str:
 
 if __name__ == "__main__":  # pragma: no cover
     print(options_table(), end="")
+
+
+#: ``--screening`` of the commands that read a screening (``baseline``, ``export``, ``report``).
+screening_option = click.option(
+    "--screening",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A screening.gpkg written by `cacao-screen screen` or `run`.",
+)

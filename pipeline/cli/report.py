@@ -8,16 +8,11 @@ import click
 
 from ..config import ReportConfig, set_dotted, validate_model
 from .app import cli, progress_wanted, quiet, verbosity_options, wait_lock_option
-from .options import REPORT_OPTIONS, apply, given
+from .options import REPORT_OPTIONS, apply, given, screening_option
 
 
 @cli.command()
-@click.option(
-    "--screening",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="A screening.gpkg written by `cacao-screen screen` or `run`.",
-)
+@screening_option
 @click.option(
     "--baseline",
     type=click.Path(path_type=Path),
