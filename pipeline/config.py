@@ -79,6 +79,12 @@ class PlotsConfig(_Section):
     lon_column: str | None = Field(
         None, description="CSV/Parquet: longitude column (default: found by name: longitude, lon, lng, x...)"
     )
+    established_column: str | None = Field(
+        None,
+        description="Column holding the year or date each cocoa plot was established (a year, a date or empty), as "
+        "the cooperative registers it: a plot under cocoa before the cut-off with tree loss after it is weighed "
+        "against the forest maps (docs/forest-at-cutoff.md)",
+    )
 
 
 # --- Rasters --------------------------------------------------------------------------------------
@@ -333,14 +339,55 @@ class AlertsConfig(_Section):
         )
 
 
+class ClassMapDatasetConfig(_Section):
+    """A map of the cut-off day: where forest stood (``kind: forest_cover``: GFC2020, a Bosque / No
+    bosque map) or where land was under agricultural use (``kind: land_use``: a plantation class,
+    a cocoa map). Each layer keeps its own grid (docs/forest-at-cutoff.md)."""
+
+    kind: Literal["forest_cover", "land_use"] = Field(description="'forest_cover' or 'land_use'")
+    forest: LayerSpec | None = Field(
+        None, description="forest_cover: the forest map (file, folder of tiles, glob or URLs)"
+    )
+    forest_values: list[int] = Field(
+        default_factory=lambda: [1], description="forest_cover: the pixel values that mean forest (GFC2020: [1])"
+    )
+    land_use: LayerSpec | None = Field(
+        None, description="land_use: the land-use map (file, folder of tiles, glob or URLs)"
+    )
+    agricultural_values: list[int] = Field(
+        default_factory=list, description="land_use: the pixel values that mean agricultural use or tree crops"
+    )
+    date: dt.date | None = Field(None, description="The day the map describes (GFC2020: 2020-12-31)")
+    nodata: int | None = Field(None, description="The no-data value (default: the file's)")
+
+    @model_validator(mode="after")
+    def _needs(self):
+        if self.kind == "forest_cover" and (self.forest is None or not self.forest_values):
+            raise ValueError("a 'forest_cover' dataset needs forest (the layer) and forest_values")
+        if self.kind == "land_use" and (self.land_use is None or not self.agricultural_values):
+            raise ValueError("a 'land_use' dataset needs land_use (the layer) and agricultural_values")
+        return self
+
+    @property
+    def layer(self) -> LayerSpec:
+        out = self.forest if self.kind == "forest_cover" else self.land_use
+        assert out is not None
+        return out
+
+
 def _dataset_tag(value: Any) -> str:
     kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
-    return "alerts" if kind == ALERTS_KIND else "loss"
+    return "alerts" if kind == ALERTS_KIND else ("class_map" if kind in ("forest_cover", "land_use") else "loss")
 
 
-#: One entry of ``datasets``: a forest-loss product, or an alert product (``kind: alerts``).
+#: One entry of ``datasets``: a forest-loss product, an alert product (``kind: alerts``), or a map
+#: of the cut-off day (``kind: forest_cover`` or ``land_use``).
 AnyDataset = Annotated[
-    Union[Annotated[DatasetConfig, Tag("loss")], Annotated[AlertDatasetConfig, Tag("alerts")]],  # noqa: UP007
+    Union[  # noqa: UP007
+        Annotated[DatasetConfig, Tag("loss")],
+        Annotated[AlertDatasetConfig, Tag("alerts")],
+        Annotated[ClassMapDatasetConfig, Tag("class_map")],
+    ],
     Discriminator(_dataset_tag),
 ]
 
@@ -366,6 +413,20 @@ class ForestDefinition(_Section):
     )
     patch_connectivity: Literal[4, 8] = Field(
         8, description="Pixels of a forest patch touch by their sides (4) or also their corners (8)"
+    )
+
+
+class ForestAtCutoffConfig(_Section):
+    """The forest rule: loss after the cut-off counts only on cells that were forest at the cut-off
+    according to these forest_cover products, combined by ``rule`` (docs/forest-at-cutoff.md)."""
+
+    products: list[str] | None = Field(
+        None, description="The forest_cover products that take part (default: every forest_cover product)"
+    )
+    rule: Literal["any", "all", "majority"] = Field(
+        "any",
+        description="'any': forest where any map says so; 'all': where every map does; 'majority': where at least "
+        "half of the maps with data do",
     )
 
 
@@ -401,6 +462,12 @@ class ScreeningConfig(ForestDefinition):
         None,
         description="Alerts on or before this day are history; alerts after it count "
         "(default: 31 December of the reference year)",
+    )
+
+    forest_at_cutoff: ForestAtCutoffConfig = Field(
+        default_factory=lambda: ForestAtCutoffConfig(),
+        description="Which forest_cover products say where forest stood at the cut-off, and the rule that combines "
+        "them (YAML only)",
     )
 
     @property
@@ -755,6 +822,10 @@ class RunConfig(_Section):
         assert self.rasters is not None  # the validator makes sure one of the two is given
         return {"hansen": self.rasters.as_dataset()}
 
+    def class_map_configs(self) -> dict[str, ClassMapDatasetConfig]:
+        """Every map of the cut-off day (``kind: forest_cover`` or ``land_use``) by name, in order."""
+        return {k: v for k, v in (self.datasets or {}).items() if isinstance(v, ClassMapDatasetConfig)}
+
     def alert_configs(self) -> dict[str, AlertDatasetConfig]:
         """Every alert product by name, in order (``alerts`` is the product ``gfw_integrated``, last)."""
         out = {k: v for k, v in (self.datasets or {}).items() if isinstance(v, AlertDatasetConfig)}
@@ -771,7 +842,17 @@ class RunConfig(_Section):
         if data.get("alerts"):
             sections.append(data["alerts"])
         for section in sections:
-            for key in ("loss_year", "tree_cover", "datamask", "forest_mask", "alerts", "confidence_layer", "path"):
+            for key in (
+                "loss_year",
+                "tree_cover",
+                "datamask",
+                "forest_mask",
+                "alerts",
+                "confidence_layer",
+                "path",
+                "forest",
+                "land_use",
+            ):
                 if section.get(key) is not None:
                     section[key] = _fix_spec(section[key], base)
         if self.baseline is not None:

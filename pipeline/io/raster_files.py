@@ -189,10 +189,8 @@ def _check_header(src, path: str, role: str) -> None:
         raise RasterError(f"{path}: the {role} raster has no CRS (expected EPSG:4326)")
     if not src.crs.is_geographic:
         raise RasterError(
-            "{path}: the {role} raster is in {crs}, expected a geographic CRS (EPSG:4326) like the Hansen "
-            "tiles; reproject it with: {command}".format(
-                path=path, role=role, crs=src.crs.to_string(), command=warp_command(path)
-            )
+            f"{path}: the {role} raster is in {src.crs.to_string()}, expected a geographic CRS (EPSG:4326) "
+            f"like the Hansen tiles; reproject it with: {warp_command(path)}"
         )
     try:
         Grid.from_transform(src.transform)

@@ -28,11 +28,15 @@ import shapely
 
 from .. import __version__
 from ..config import ExecutionConfig, QCConfig, ScreeningConfig
+from ..engine.alerts import AlertSpec
+from ..engine.cutoff import ClassSpec
 from ..engine.memory import tune_allocator
+from ..engine.pixels import ProductSpec
 from ..engine.stats import derive_figures
 from ..engine.zonal import measure_product
-from ..vocab import ALERTS_KIND, ASSESSED, MAIN_COLUMNS, PLOT_KEY_COLUMNS, STATUSES, attribute_names
+from ..vocab import ASSESSED, MAIN_COLUMNS, PLOT_KEY_COLUMNS, STATUSES, attribute_names
 from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
+from .cutoff import cutoff_blocks, cutoff_verdicts, measure_cutoff
 from .qc import QCResult, check_plots
 from .rules import classify, combine
 
@@ -137,6 +141,7 @@ def screen_plots(
     client: Any = None,
     progress: bool = False,
     previous: pd.DataFrame | None = None,
+    established_column: str | None = None,
 ) -> ScreenResult:
     """Screen normalised plots (see :func:`pipeline.io.plots.normalise`) against loss products.
 
@@ -148,7 +153,9 @@ def screen_plots(
     there keeps the loss figures stored with it instead of being computed again — the same figures
     a full run gives, since the key covers everything they depend on (alert figures are always
     measured: alert files change daily). ``execution`` says where the partitions run (``client``: a
-    ``distributed.Client`` to use instead); the figures do not depend on it.
+    ``distributed.Client`` to use instead); the figures do not depend on it. Maps of the cut-off
+    day (:func:`pipeline.io.class_maps.open_class_map`) may be among ``products``;
+    ``established_column`` names the attribute holding each plot's establishment year or date.
 
     The whole frame is held in memory; :func:`pipeline.job.run` screens a file of any size in
     chunks with :func:`screen_checked`, which this function calls once.
@@ -156,7 +163,7 @@ def screen_plots(
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.io.plots.read_plots)")
     every = list(products) if isinstance(products, (list, tuple)) else [products]
-    loss_products = [p for p in every if getattr(p, "kind", None) != ALERTS_KIND]
+    loss_products = [p for p in every if isinstance(p.spec, ProductSpec)]
     if not loss_products:
         raise ValueError("no loss product to screen against")
     checked = check_plots(plots, qc, coverage_bounds=loss_products[0].bounds)
@@ -164,7 +171,15 @@ def screen_plots(
         if hasattr(product, "require"):
             product.require(_bounds(checked.geometry))
     part = screen_checked(
-        plots, checked, every, screening, execution=execution, client=client, progress=progress, previous=previous
+        plots,
+        checked,
+        every,
+        screening,
+        execution=execution,
+        client=client,
+        progress=progress,
+        previous=previous,
+        established=None if established_column is None else plots[established_column].tolist(),
     )
     return ScreenResult(
         _with_input(plots, part.columns),
@@ -208,17 +223,20 @@ def screen_checked(
     prefix: bytes | None = None,
     large_progress: bool | None = None,
     wkb: np.ndarray | None = None,
+    established: Sequence[Any] | None = None,
 ) -> ScreenedPart:
     """Measure and classify plots that quality control has checked (``checked``: their
     :class:`~pipeline.stages.qc.QCResult`; ``wkb``: the WKB of the geometries it screens, None
     where there is none, when at hand). ``plots`` needs only ``plot_id`` and ``source_row``;
     ``products``: the loss products, the primary first, and the alert products (``prefix``: what
-    :func:`key_prefix` gives for the loss products). Each plot's figures depend on it alone, so any
-    set of plots gives each the same figures."""
+    :func:`key_prefix` gives for the loss products), and maps of the cut-off day; ``established``:
+    each plot's establishment year or date as the registry gives it (None: no such column). Each
+    plot's figures depend on it alone, so any set of plots gives each the same figures."""
     tune_allocator()
     every = list(products)
-    alert_products = [p for p in every if getattr(p, "kind", None) == ALERTS_KIND]
-    products = [p for p in every if getattr(p, "kind", None) != ALERTS_KIND]
+    alert_products = [p for p in every if isinstance(p.spec, AlertSpec)]
+    maps = [p for p in every if isinstance(p.spec, ClassSpec)]
+    products = [p for p in every if isinstance(p.spec, ProductSpec)]
     geoms = checked.geometry  # what is screened: the input geometry, or QC's repair of it
     keys = screen_keys(geoms, products, screening, prefix=prefix, wkb=wkb)
     reuse, matched = _reusable(previous, keys, checked.screenable, len(plots))
@@ -242,6 +260,27 @@ def screen_checked(
         fig.index = plots.index
         figures[product.name] = fig
         verdicts[product.name] = classify(fig, checked.error_reason, screening)
+    cut_blocks: list[pd.DataFrame] = []
+    if maps or established is not None:
+        cut = measure_cutoff(
+            geoms,
+            checked.screenable,
+            products,
+            maps,
+            screening,
+            established,
+            execution,
+            progress=progress,
+            client=client,
+        )
+        for product in products:
+            context = cut.contexts[product.name]
+            if context is not None:
+                context.index = plots.index
+            verdicts[product.name] = cutoff_verdicts(
+                verdicts[product.name], figures[product.name], context, cut.established, screening, cut.sources
+            )
+        cut_blocks = cutoff_blocks(cut, [p.name for p in products], figures, screening, plots.index)
     alert_blocks, months = [], []
     for product in alert_products:
         fig, stats = measure_alerts(geoms, product, screening, execution, progress=progress, client=client)
@@ -252,7 +291,7 @@ def screen_checked(
         alert_blocks.append(own.add_prefix(f"{product.name}_"))
         months.append(alerts_by_month(plots, product, stats))
     verdict = combine(verdicts, screening.status_rule)
-    columns = _our_columns(plots, products, checked, keys, verdict, figures, verdicts, alert_blocks)
+    columns = _our_columns(plots, products, checked, keys, verdict, figures, verdicts, alert_blocks, cut_blocks)
     return ScreenedPart(
         columns,
         loss_by_year(plots, products, figures),
@@ -404,9 +443,11 @@ def _our_columns(
     figures: dict[str, pd.DataFrame],
     verdicts: dict[str, pd.DataFrame],
     alert_blocks: Sequence[pd.DataFrame] = (),
+    cut_blocks: Sequence[pd.DataFrame] = (),
 ) -> pd.DataFrame:
     """The columns the screening adds to the ``plots`` layer: the verdict, the figures, QC columns,
-    then each product's own columns (loss products when there are several; alert products always)."""
+    the forest at the cut-off (with maps of it, or an establishment column), then each product's
+    own columns (loss products when there are several; alert products always)."""
     primary = products[0]
     fig = figures[primary.name]
     blocks = [
@@ -418,6 +459,7 @@ def _our_columns(
         ),
         fig[[f"loss_{y}_ha" for y in primary.years]],
     ]
+    blocks.extend(cut_blocks)
     if len(products) > 1:
         for product in products:
             f, v = figures[product.name], verdicts[product.name]

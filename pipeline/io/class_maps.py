@@ -1,0 +1,87 @@
+"""Class maps of the cut-off day: forest maps (``kind: forest_cover``) and land-use maps (``kind:
+land_use``), each one layer on its own grid (through :mod:`.layers`).
+
+A forest map says where forest stood on the cut-off day — the EU's GFC2020 (1 = forest), a
+Bosque / No bosque map of Peru's Geobosques (its forest class) — and a land-use map where land was
+under agricultural use or tree crops then (a plantation class, a cocoa map). Which pixel values
+mean the class is the dataset's ``forest_values`` or ``agricultural_values``
+(:class:`~pipeline.engine.cutoff.ClassSpec`); the engine measures each map on its own grid, and
+beside the loss products on the finest grid (:mod:`pipeline.engine.cutoff`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ..engine.coverage import Grid
+from ..engine.cutoff import ClassSpec, ForestCoverSpec, LandUseSpec
+from ..errors import RasterError
+from .layers import Layer, layer_files, open_layer, require_tiles
+
+#: The layer key of each kind of class map.
+FOREST_KEY, LAND_USE_KEY = "forest", "land_use"
+
+
+@dataclass(frozen=True)
+class ClassMap:
+    """A class map: its layer and how to read its values (picklable)."""
+
+    name: str
+    layer: Layer
+    spec: ClassSpec
+    date: dt.date | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def grid(self) -> Grid:
+        return self.layer.grid
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        return self.layer.bounds
+
+    @property
+    def layers(self) -> dict[str, Layer]:
+        return {self.spec.key: self.layer}
+
+    def require(self, bounds: Iterable[tuple[float, float, float, float]]) -> list[str]:
+        """Open and check the lazily indexed tiles under the lon/lat boxes (see :func:`require_tiles`)."""
+        return require_tiles(self, bounds)
+
+    def fingerprint(self) -> tuple:
+        """Every setting and each file's name, size and modification time (URLs by their address)."""
+        return (self.name, type(self.spec).__name__, self.spec, self.date, tuple(layer_files(self.layers)))
+
+    def describe(self) -> str:
+        what = "forest" if isinstance(self.spec, ForestCoverSpec) else "agricultural use"
+        values = ", ".join(str(v) for v in self.spec.values)
+        when = f" on {self.date.isoformat()}" if self.date else ""
+        return f"{self.name} ({what}{when}: values {values}): {len(self.layer.tiles)} tile(s)"
+
+
+def open_class_map(
+    name: str,
+    layer_spec,
+    values: Sequence[int],
+    *,
+    land_use: bool = False,
+    date: dt.date | None = None,
+    nodata: int | None = None,
+    check_pixels: bool = True,
+) -> ClassMap:
+    """Open and check a forest map (or, ``land_use``, a land-use map): its layer on its own grid,
+    the values that mean the class, the day it describes."""
+    key = LAND_USE_KEY if land_use else FOREST_KEY
+    role = "land-use" if land_use else "forest-cover"
+    if not values:
+        raise RasterError(
+            f"product {name!r}: no pixel value is said to mean {'agricultural use' if land_use else 'forest'}"
+        )
+    layer = open_layer(layer_spec, role, check_pixels=check_pixels)
+    missing = nodata if nodata is not None else (int(layer.nodata) if layer.nodata is not None else None)
+    if missing is not None and missing in values:
+        raise RasterError(f"product {name!r}: value {missing} is the {role} layer's no-data value and a class value")
+    cls = LandUseSpec if land_use else ForestCoverSpec
+    return ClassMap(name, layer, cls(key, tuple(int(v) for v in values), missing), date)

@@ -1,0 +1,327 @@
+"""Forest at the cut-off: the figures of forest maps, where loss after the cut-off fell, the
+per-source indicators, and the verdicts that follow (frames in, frames out).
+
+* :func:`class_columns` — per forest map (``kind: forest_cover``), measured on its own grid:
+  ``<name>_forest_cutoff_ha`` and ``<name>_forest_cutoff_pct`` (of the plot's area where the map
+  has data); per land-use map (``kind: land_use``), ``<name>_agricultural_ha`` and ``_pct``.
+* :func:`context_columns` — per loss product measured with the maps (on the finest grid):
+  its loss after the cut-off on cells that were forest at the cut-off under the forest rule, on
+  agricultural use, outside forest, or where the maps have no data; and ``loss_context``.
+* :func:`indicators` — ``ind_forest_<year>_<map>`` and ``ind_loss_after_<product>``: yes, no or
+  unknown per source, as Whisp shows them side by side.
+* :func:`cutoff_verdicts` — the verdicts of docs/forest-at-cutoff.md, applied to one loss
+  product's verdict (before the products' verdicts are combined).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config import ExecutionConfig, ScreeningConfig
+from ..engine.cutoff import (
+    CONTEXTS,
+    ClassMapSource,
+    ClassStatistics,
+    ClassStats,
+    CutoffStatistics,
+    CutoffStats,
+    ForestCoverSpec,
+    LandUseSpec,
+    Stacked,
+)
+from ..engine.geodesy import M2_PER_HA
+from ..engine.zonal import ProductSource, measure_product
+from ..vocab import DETECTED, FREE, REVIEW, ZERO_HA
+from .rules import decide
+
+#: The ``loss_context`` column's values, in the order of :data:`pipeline.engine.cutoff.CONTEXTS`,
+#: and the figure column of each.
+CONTEXT_COLUMNS = {
+    "in_cutoff_forest": "loss_after_cutoff_forest_ha",
+    "in_agricultural_use": "loss_after_agricultural_ha",
+    "outside_forest": "loss_after_outside_forest_ha",
+    "unknown": "loss_after_unknown_ha",
+}
+#: Which context a plot with loss in several is reported under: the one that decides its verdict.
+CONTEXT_PRECEDENCE = ("in_cutoff_forest", "unknown", "in_agricultural_use", "outside_forest")
+YES, NO, UNKNOWN = "yes", "no", "unknown"
+
+
+def _fmt_ha(x: float) -> str:
+    return f"{x:.4f} ha" if x < 0.01 else f"{x:.2f} ha"
+
+
+def class_columns(name: str, stats: ClassStats, screenable: np.ndarray, *, land_use: bool = False) -> pd.DataFrame:
+    """A class map's columns: its area of the class (ha) and its share (%) of the plot's area
+    where the map has data; NaN where the map has no data under the plot, or the plot is not
+    screened."""
+    has = (stats.valid > 0) & np.asarray(screenable, dtype=bool)
+    ha = np.where(has, stats.cls / M2_PER_HA, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.where(has, np.minimum(np.round(100.0 * stats.cls / stats.valid, 9), 100.0), np.nan)
+    what = "agricultural" if land_use else "forest_cutoff"
+    return pd.DataFrame({f"{name}_{what}_ha": ha, f"{name}_{what}_pct": pct})
+
+
+def context_columns(stats: CutoffStats, screenable: np.ndarray) -> pd.DataFrame:
+    """Where a loss product's loss after the cut-off fell (ha per context), the forest at the
+    cut-off under the rule (``forest_cutoff_ha``) and ``loss_context`` (the deciding context, see
+    :data:`CONTEXT_PRECEDENCE`; empty without loss after the cut-off)."""
+    ok = np.asarray(screenable, dtype=bool)
+    ha = stats.context / M2_PER_HA
+    cols: dict[str, object] = {CONTEXT_COLUMNS[c]: np.where(ok, ha[:, j], np.nan) for j, c in enumerate(CONTEXTS)}
+    cols["forest_cutoff_ha"] = np.where(ok, stats.cutoff_forest / M2_PER_HA, np.nan)
+    context = np.full(len(ok), None, dtype=object)
+    for c in reversed(CONTEXT_PRECEDENCE):
+        context[ok & (ha[:, CONTEXTS.index(c)] >= ZERO_HA)] = c
+    cols["loss_context"] = context
+    return pd.DataFrame(cols)
+
+
+def _yes_no(values: np.ndarray) -> np.ndarray:
+    """yes (>= ZERO_HA), no, or unknown (NaN) per value."""
+    v = np.asarray(values, dtype="float64")
+    return np.where(np.isnan(v), UNKNOWN, np.where(v >= ZERO_HA, YES, NO)).astype(object)
+
+
+def indicators(
+    forest_maps: dict[str, pd.DataFrame], losses: dict[str, pd.DataFrame], reference_year: int
+) -> pd.DataFrame:
+    """Per source, yes / no / unknown: ``ind_forest_<year>_<map>`` (the map shows forest under the
+    plot at the cut-off) and ``ind_loss_after_<product>`` (the product shows loss after it)."""
+    cols = {}
+    for name, fig in forest_maps.items():
+        cols[f"ind_forest_{reference_year}_{name}"] = _yes_no(fig[f"{name}_forest_cutoff_ha"].to_numpy())
+    for name, fig in losses.items():
+        cols[f"ind_loss_after_{name}"] = _yes_no(fig["loss_after_ref_ha"].to_numpy(dtype="float64", na_value=np.nan))
+    return pd.DataFrame(cols)
+
+
+def established_before(values: Sequence[object] | None, cutoff: dt.date, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per plot, whether the registry says it was established on or before the cut-off day, and
+    the year it gives (NaN: empty or not a year nor a date). ``values``: years (2014), dates
+    (2014-05-01, a datetime) or empty; None: no such column."""
+    if values is None:
+        return np.zeros(n, dtype=bool), np.full(n, np.nan)
+    s = pd.Series(list(values), dtype=object)
+    text = s.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+    as_year = pd.to_numeric(text.str.replace(r"\.0+$", "", regex=True), errors="coerce")
+    is_year = as_year.between(1800, 2200) & (as_year == as_year.round())
+    dates = pd.to_datetime(text.where(~is_year & (text != "")), errors="coerce", format="mixed", dayfirst=False)
+    year = np.where(is_year, as_year, dates.dt.year).astype("float64")
+    day = np.where(is_year, np.nan, dates.dt.year * 10000 + dates.dt.month * 100 + dates.dt.day)
+    cut = cutoff.year * 10000 + cutoff.month * 100 + cutoff.day
+    before = np.where(is_year, year <= cutoff.year, day <= cut)
+    return np.nan_to_num(before, nan=0).astype(bool) & ~np.isnan(year), year
+
+
+def _names(sources: Sequence[str]) -> str:
+    return ", ".join(sources[:-1]) + (" and " if len(sources) > 1 else "") + sources[-1]
+
+
+#: The reasons of :func:`cutoff_verdicts`, by a stable code: one sentence each, with named fields.
+REASONS = {
+    "free_established": "{area} of tree loss in {year} on land that was not forest in {cutoff} according to "
+    "{sources} (cocoa since {since}): shade trees or renovation, not deforestation",
+    "free": "{area} of tree loss in {year} on land that was not forest in {cutoff} according to {sources}: "
+    "not deforestation",
+    "disagree": "{area} of tree loss in {year} on land that {sources} show as forest in {cutoff}, but the registry "
+    "says cocoa since {since}: the map and the declaration disagree (shaded cocoa mapped as forest?); check "
+    "imagery or on the ground",
+    "no_map_established": "{area} of tree loss in {year} on land with tree cover in 2000, but the registry says "
+    "cocoa since {since}: without a map of forest at the cut-off, shade-tree loss on a plot already under cocoa "
+    "cannot be told from deforestation; add a forest_cover product or check imagery",
+    "detected": "{area} of tree loss in {year} on land that was forest in {cutoff} according to {sources}, more "
+    "than the {tolerance} ha review tolerance",
+    "detected_unknown": "{area} of tree loss in {year} on land that was forest in {cutoff} according to {sources} "
+    "or where they have no data ({unknown}), more than the {tolerance} ha review tolerance",
+    "review": "{area} of tree loss in {year} on land that was forest in {cutoff} according to {sources}: no more "
+    "than {tolerance} ha, within the products' uncertainty; check imagery",
+    "review_unknown": "{area} of tree loss in {year} on land that was forest in {cutoff} according to {sources} "
+    "or where they have no data ({unknown}): no more than {tolerance} ha, within the products' uncertainty; "
+    "check imagery",
+}
+
+
+def cutoff_verdicts(
+    verdict: pd.DataFrame,
+    figures: pd.DataFrame,
+    context: pd.DataFrame | None,
+    established: tuple[np.ndarray, np.ndarray],
+    params: ScreeningConfig,
+    sources: Sequence[str] = (),
+) -> pd.DataFrame:
+    """One loss product's verdict (of :func:`pipeline.stages.rules.classify`) with its loss after
+    the cut-off weighed against forest at the cut-off and the registry's establishment year:
+
+    * loss only on cells the forest rule (and any land-use map) says were not forest at the
+      cut-off -> ``deforestation_free``, naming the sources;
+    * loss on cut-off forest (or where the maps have no data) in a plot the registry says was
+      under cocoa before the cut-off -> ``review``: the map and the declaration disagree;
+    * no forest map (``context`` None) and a plot established before the cut-off ->
+      ``review`` instead of ``deforestation_detected``;
+    * otherwise the verdict stands (loss on cut-off forest counts as before).
+
+    A declaration alone never makes a plot free: it takes a map that agrees.
+    """
+    out = verdict.copy()
+    status = verdict["status"].to_numpy()
+    before, year = established
+    when = figures["first_loss_year_after_ref"].astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+    after = np.nan_to_num(figures["loss_after_ref_ha"].to_numpy(dtype="float64", na_value=np.nan))
+    lossy = (status == DETECTED) | (status == REVIEW)
+    if context is None:
+        ctx = {c: np.zeros(len(status)) for c in CONTEXT_COLUMNS}
+        counted = after
+        codes = np.where((status == DETECTED) & before, "no_map_established", "")
+    else:
+        ctx = {
+            c: np.nan_to_num(context[col].to_numpy(dtype="float64", na_value=np.nan))
+            for c, col in CONTEXT_COLUMNS.items()
+        }
+        counted = ctx["in_cutoff_forest"] + ctx["unknown"]  # no data on forest at the cut-off: counted (fail safe)
+        now, _ = decide(np.full(len(status), "", dtype=object), np.full(len(status), 100.0), counted, params)
+        unknown = ctx["unknown"] >= ZERO_HA
+        codes = np.select(
+            [
+                lossy & (now == FREE) & before,
+                lossy & (now == FREE),
+                lossy & before,
+                lossy & (now == DETECTED) & unknown,
+                lossy & (now == DETECTED),
+                lossy & unknown,
+                lossy,
+            ],
+            ["free_established", "free", "disagree", "detected_unknown", "detected", "review_unknown", "review"],
+            "",
+        )
+    new_status = {"free_established": FREE, "free": FREE, "detected": DETECTED, "detected_unknown": DETECTED}
+    names = _names(list(sources)) if sources else "the forest maps"
+    for i in np.flatnonzero(codes != ""):
+        code = str(codes[i])
+        s = new_status.get(code, REVIEW)
+        out.iloc[i, out.columns.get_loc("status")] = s
+        out.iloc[i, out.columns.get_loc("deforestation_free")] = (
+            True if s == FREE else (False if s == DETECTED else pd.NA)
+        )
+        out.iloc[i, out.columns.get_loc("status_reason")] = REASONS[code].format(
+            area=_fmt_ha(after[i] if s == FREE else counted[i]),
+            year=f"{int(when[i])}" if not np.isnan(when[i]) else f"after {params.reference_year}",
+            cutoff=params.cutoff.year,
+            sources=names,
+            since=f"{int(year[i])}" if not np.isnan(year[i]) else "",
+            unknown=_fmt_ha(ctx["unknown"][i]),
+            tolerance=f"{params.review_max_ha:g}",
+        )
+    return out
+
+
+# --- Measuring: the maps on their own grids, each loss product with the maps ------------------
+
+
+@dataclass
+class CutoffPart:
+    """What the maps of the cut-off day add to a set of plots: per map its columns, per loss
+    product where its loss after the cut-off fell (None without forest maps), the forest maps
+    the rule combines, and the registry's establishment (before the cut-off, year)."""
+
+    maps: dict[str, pd.DataFrame]
+    contexts: dict[str, pd.DataFrame | None]
+    sources: list[str]
+    established: tuple[np.ndarray, np.ndarray]
+    registry: bool = False  # whether the plots have an establishment column
+
+
+def rule_maps(maps: Sequence[ClassMapSource], params: ScreeningConfig) -> list[ClassMapSource]:
+    """The forest maps the forest rule combines: those named in ``forest_at_cutoff.products``, or
+    every forest map. Raises :class:`ValueError` naming a product that is not a forest map."""
+    forest = {m.name: m for m in maps if isinstance(m.spec, ForestCoverSpec)}
+    names = params.forest_at_cutoff.products
+    if names is None:
+        return list(forest.values())
+    unknown = [n for n in names if n not in forest]
+    if unknown:
+        raise ValueError(
+            "screening.forest_at_cutoff.products names {names}, which {verb} not a forest_cover product "
+            "(forest_cover products: {known})".format(
+                names=", ".join(unknown), verb="is" if len(unknown) == 1 else "are", known=", ".join(forest) or "none"
+            )
+        )
+    return [forest[n] for n in names]
+
+
+def measure_cutoff(
+    geoms: np.ndarray,
+    screenable: np.ndarray,
+    products: Sequence[ProductSource],
+    maps: Sequence[ClassMapSource],
+    params: ScreeningConfig,
+    established: Sequence[object] | None,
+    execution: ExecutionConfig,
+    **measure_kw: Any,
+) -> CutoffPart:
+    """Measure every map on its own grid, then every loss product beside the forest maps of the
+    rule and the land-use maps, on the finest of their grids (``measure_kw``: progress, client)."""
+    columns = {}
+    for m in maps:
+        stats = measure_product(geoms, m, params, execution, statistics=ClassStatistics(m.spec), **measure_kw)
+        columns[m.name] = class_columns(m.name, stats, screenable, land_use=isinstance(m.spec, LandUseSpec))
+    forest = rule_maps(maps, params)
+    land = [m for m in maps if isinstance(m.spec, LandUseSpec)]
+    contexts: dict[str, pd.DataFrame | None] = {p.name: None for p in products}
+    if forest:
+        specs = {f"cutoff:{m.name}": (m, replace(m.spec, key=f"cutoff:{m.name}")) for m in (*forest, *land)}
+        for p in products:
+            layers = {**p.layers, **{key: m.layers[m.spec.key] for key, (m, _) in specs.items()}}
+            statistics = CutoffStatistics(
+                loss_keys=tuple(p.layers),
+                forest=tuple(s for m, s in specs.values() if isinstance(s, ForestCoverSpec)),
+                rule=params.forest_at_cutoff.rule,
+                reference_year=params.reference_year,
+                land_use=tuple(s for m, s in specs.values() if isinstance(s, LandUseSpec)),
+            )
+            stats = measure_product(
+                geoms, Stacked(p.name, p.spec, layers), params, execution, statistics=statistics, **measure_kw
+            )
+            contexts[p.name] = context_columns(stats, screenable)
+    return CutoffPart(
+        columns,
+        contexts,
+        [m.name for m in forest],
+        established_before(established, params.cutoff, len(geoms)),
+        established is not None,
+    )
+
+
+def cutoff_blocks(
+    cut: CutoffPart, products: Sequence[str], figures: dict[str, pd.DataFrame], params: ScreeningConfig, index
+) -> list[pd.DataFrame]:
+    """The ``plots`` columns of the forest at the cut-off: the primary product's contexts
+    (unprefixed; every loss product's prefixed when there are several), ``established_year``,
+    each map's figures, and the per-source indicators (with maps)."""
+    blocks = []
+    primary = cut.contexts[products[0]]
+    if primary is not None:
+        blocks.append(primary.set_axis(index))
+        if len(products) > 1:
+            blocks.extend(
+                cut.contexts[p].set_axis(index).add_prefix(f"{p}_") for p in products if cut.contexts[p] is not None
+            )
+    _, year = cut.established
+    if cut.registry:
+        blocks.append(
+            pd.DataFrame(
+                {"established_year": pd.array(np.where(np.isnan(year), None, year), dtype="Int64")}, index=index
+            )
+        )
+    if cut.maps:
+        blocks.extend(m.set_axis(index) for m in cut.maps.values())
+        forest = {name: m for name, m in cut.maps.items() if f"{name}_forest_cutoff_ha" in m}
+        blocks.append(indicators(forest, {p: figures[p] for p in products}, params.cutoff.year).set_axis(index))
+    return blocks
