@@ -45,8 +45,9 @@ from .config import (
 )
 from .engine.partitions import KeyGrid
 from .engine.schedulers import cluster
-from .errors import BaselineError, ConfigError, RasterError, RegionsError
+from .errors import BaselineError, ConfigError, PlotsError, RasterError, RegionsError
 from .io.alerts import AlertProduct, open_alert_product
+from .io.class_maps import ClassMap, open_class_map_config
 from .io.deliveries import read_deliveries
 from .io.export import check_export_target, read_layer, write_eudr, write_table
 from .io.gpkg import (
@@ -89,6 +90,7 @@ from .stages.baseline.periods import check_plots_columns, loss_years
 from .stages.baseline.regions import prepare_regions
 from .stages.baseline.supply import parse_deliveries
 from .stages.columns import DELIVERY_ATTRIBUTE, INPUT_ATTRIBUTE, describe, describe_layers, grouping_text
+from .stages.cutoff import rule_maps
 from .stages.export import ExportResult, chosen_statuses, eudr_columns, eudr_features, select_rows, split_files
 from .stages.qc.checks import (
     DECLARED_AREA_COLUMNS,
@@ -220,9 +222,9 @@ def gpkg_finish(
 # --- Screening -----------------------------------------------------------------------------------
 
 
-def open_products(cfg: RunConfig) -> list[Product | AlertProduct]:
+def open_products(cfg: RunConfig) -> list[Product | AlertProduct | ClassMap]:
     """Open and check every configured product: the loss products, the primary first, then the
-    alert products."""
+    alert products, then the maps of the cut-off day."""
     products: list[Product | AlertProduct] = []
     for name, ds in cfg.dataset_configs().items():
         p = open_product(name, ds)
@@ -239,7 +241,12 @@ def open_products(cfg: RunConfig) -> list[Product | AlertProduct]:
         for note in a.notes:
             log.info("%s: %s", name, note)
         products.append(a)
-    return products
+    maps = [open_class_map_config(name, ds) for name, ds in cfg.class_map_configs().items()]
+    try:
+        rule_maps(maps, cfg.screening, strict=True)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return [*products, *maps]
 
 
 @dataclass
@@ -341,6 +348,7 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
             check_not_input(out, [(f"{role} raster", path) for role, path in product_files(products)])
             stream = open_plots(cfg.plots, batch_size=BATCH_ROWS, keep=_qc_columns(cfg))
             declared_areas(pd.DataFrame(columns=stream.columns), cfg.qc.declared_area_column)  # a named column exists
+            established_name(stream.columns, cfg.plots.established_column, stream.path)
             previous = None
             if cfg.output.incremental:
                 loss_products = [p for p in products if isinstance(p, Product)]
@@ -457,6 +465,28 @@ def check_job_targets(cfg: RunConfig, inputs: list, overwrite: bool) -> list[Pat
         check_report_target(cfg.report.out, overwrite, inputs=[*inputs, ("screening output", out)])
         targets.append(Path(cfg.report.out))
     return targets
+
+
+def forest_rule_text(s, maps: list[ClassMap]) -> str:
+    """The forest rule in words, for the metadata and the report."""
+    names = ", ".join(m.name for m in rule_maps(maps, s)) or "none"
+    rule = s.forest_at_cutoff.rule
+    year = s.reference_year
+    return f"loss after {year} counts on cells that were forest at the cut-off by the rule '{rule}' of: {names}"
+
+
+def established_name(columns: list[str], column: str | None, path) -> str | None:
+    """The plots' establishment column (``plots.established_column``), checked to exist."""
+    if column is not None and column not in columns:
+        raise PlotsError(
+            f"{path}: no column {column!r} (plots.established_column); the columns are: {', '.join(columns) or 'none'}"
+        )
+    return column
+
+
+def established_values(table, column: str | None) -> list | None:
+    """The establishment years or dates of a chunk's plots, as the file gives them (None: no column)."""
+    return None if column is None else table.column(column).to_pylist()
 
 
 def _qc_columns(cfg: RunConfig) -> tuple[str, ...]:
@@ -605,6 +635,7 @@ def _screen_in_chunks(
                     previous=previous,
                     prefix=prefix,
                     wkb=wkb,
+                    established=established_values(table, cfg.plots.established_column),
                 )
                 if written is not None:
                     written.result()  # one chunk being written at a time, in order
@@ -618,7 +649,7 @@ def _screen_in_chunks(
         result.reused = totals.reused
         result.statuses = totals.statuses
         result.issue_counts = pd.Series(totals.issues, dtype="int64").sort_index()
-        result.alert_products = [p.name for p in every if not isinstance(p, Product)]
+        result.alert_products = [p.name for p in every if isinstance(p, AlertProduct)]
         result.alerts = totals.alerts
         result.not_assessed_reasons = dict(totals.reasons)
         with phases("write"):
@@ -923,6 +954,12 @@ def screening_metadata(
         meta[f"{a.name}_min_confidence"] = a.min_confidence if a.levels else "(no confidence: every alert counts)"
     if alerts:
         meta["cutoff_date"] = s.cutoff.isoformat()
+    maps = [p for p in every if isinstance(p, ClassMap)]
+    for m in maps:
+        meta[f"{m.name}_map_raster"] = m.layer.source
+        meta[f"{m.name}_product_kind"] = m.describe()
+    if maps:
+        meta["forest_at_cutoff"] = forest_rule_text(s, maps)
     meta.update(
         {
             META_REFERENCE_YEAR: str(s.reference_year),

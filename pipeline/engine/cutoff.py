@@ -29,8 +29,8 @@ import numpy as np
 from ..config import ForestDefinition
 from .coverage import Coverage, Grid
 from .geodesy import pixel_row_areas
-from .grids import finest
-from .pixels import NO_TILE, VALID_BIT, ProductSpec, gather
+from .grids import finest, reader_on
+from .pixels import NO_TILE, VALID_BIT, ProductSpec, as_int, gather
 from .stats import cell_codes, cells_in_windows
 
 #: How the forest maps are combined into one answer per cell (see :func:`rule_forest`).
@@ -253,3 +253,36 @@ class Stacked:
     @property
     def grid(self) -> Grid:
         return finest(layer.grid for layer in self.layers.values())
+
+
+class RuleMask:
+    """A layer reader of 1 where loss after the cut-off counts — forest at the cut-off under the
+    rule, or no data on it (fail safe) — and 0 where the maps say it was not forest or under
+    agricultural use; ANDed with ``base`` (a product's own forest mask) when given. It reads each
+    map onto ``grid`` by the cells' centres, so an alert product's alerts count where a loss
+    product's loss does (picklable when the readers are)."""
+
+    def __init__(
+        self,
+        forest: tuple[tuple[Any, ForestCoverSpec], ...],
+        rule: str,
+        grid: Grid,
+        land_use: tuple[tuple[Any, LandUseSpec], ...] = (),
+        base: Any = None,
+    ) -> None:
+        self.forest, self.rule, self.grid, self.land_use, self.base = forest, rule, grid, land_use, base
+
+    def read_raw(self, row0: int, col0: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray | None]:
+        def values(reader: Any) -> np.ndarray:
+            return as_int(reader_on(reader, reader.grid, self.grid).read_raw(row0, col0, height, width))
+
+        forest, known = rule_forest([s.states(values(r)) for r, s in self.forest], self.rule)
+        counts = forest | ~known
+        for r, s in self.land_use:
+            counts &= ~s.states(values(r))[0]
+        present = None
+        if self.base is not None:  # where the product's own mask has no tile, the cell stays missing
+            base = values(self.base)
+            counts &= base == 1
+            present = base != NO_TILE
+        return counts.astype("uint8"), present

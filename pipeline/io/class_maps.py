@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ..config import ClassMapDatasetConfig
 from ..engine.coverage import Grid
 from ..engine.cutoff import ClassSpec, ForestCoverSpec, LandUseSpec
 from ..errors import RasterError
@@ -85,3 +86,17 @@ def open_class_map(
         raise RasterError(f"product {name!r}: value {missing} is the {role} layer's no-data value and a class value")
     cls = LandUseSpec if land_use else ForestCoverSpec
     return ClassMap(name, layer, cls(key, tuple(int(v) for v in values), missing), date)
+
+
+def open_class_map_config(name: str, dataset: ClassMapDatasetConfig, *, check_pixels: bool = True) -> ClassMap:
+    """:func:`open_class_map` for a ``datasets`` entry of kind ``forest_cover`` or ``land_use``."""
+    land_use = dataset.kind == "land_use"
+    return open_class_map(
+        name,
+        dataset.layer,
+        dataset.agricultural_values if land_use else dataset.forest_values,
+        land_use=land_use,
+        date=dataset.date,
+        nodata=dataset.nodata,
+        check_pixels=check_pixels,
+    )

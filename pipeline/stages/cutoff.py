@@ -33,9 +33,11 @@ from ..engine.cutoff import (
     CutoffStats,
     ForestCoverSpec,
     LandUseSpec,
+    RuleMask,
     Stacked,
 )
 from ..engine.geodesy import M2_PER_HA
+from ..engine.grids import finest
 from ..engine.zonal import ProductSource, measure_product
 from ..vocab import DETECTED, FREE, REVIEW, ZERO_HA
 from .rules import decide
@@ -238,12 +240,13 @@ class CutoffPart:
     registry: bool = False  # whether the plots have an establishment column
 
 
-def rule_maps(maps: Sequence[ClassMapSource], params: ScreeningConfig) -> list[ClassMapSource]:
+def rule_maps(maps: Sequence[ClassMapSource], params: ScreeningConfig, *, strict: bool = False) -> list[ClassMapSource]:
     """The forest maps the forest rule combines: those named in ``forest_at_cutoff.products``, or
-    every forest map. Raises :class:`ValueError` naming a product that is not a forest map."""
+    every forest map. Raises :class:`ValueError` naming a product that is not a forest map (when
+    ``maps`` holds any, or ``strict``: a screening without maps, as the rings', has no rule)."""
     forest = {m.name: m for m in maps if isinstance(m.spec, ForestCoverSpec)}
     names = params.forest_at_cutoff.products
-    if names is None:
+    if names is None or not (maps or strict):
         return list(forest.values())
     unknown = [n for n in names if n not in forest]
     if unknown:
@@ -325,3 +328,62 @@ def cutoff_blocks(
         forest = {name: m for name, m in cut.maps.items() if f"{name}_forest_cutoff_ha" in m}
         blocks.append(indicators(forest, {p: figures[p] for p in products}, params.cutoff.year).set_axis(index))
     return blocks
+
+
+def alerts_under_rule(alert_products: Sequence[Any], maps: Sequence[ClassMapSource], params: ScreeningConfig) -> list:
+    """Each alert product with its forest mask replaced by the forest rule's (ANDed with its own
+    mask): its alerts after the cut-off count only where loss would. Unchanged without forest maps."""
+    forest = rule_maps(maps, params)
+    if not forest:
+        return list(alert_products)
+    land = [m for m in maps if isinstance(m.spec, LandUseSpec)]
+    out = []
+    for a in alert_products:
+        grids = [layer.grid for layer in a.layers.values()] + [m.grid for m in (*forest, *land)]
+        mask = RuleMask(
+            tuple((m.layers[m.spec.key], m.spec) for m in forest),
+            params.forest_at_cutoff.rule,
+            finest(grids),
+            tuple((m.layers[m.spec.key], m.spec) for m in land),
+            base=a.layers.get("forest_mask"),
+        )
+        out.append(replace(a, forest_mask=mask))
+    return out
+
+
+#: The reasons of :func:`alert_verdicts`, by a stable code.
+ALERT_REASONS = {
+    "alerts_disagree": "{area} of alerts after {cutoff} on land that {sources} show as forest then, but the registry "
+    "says cocoa since {since}: the map and the declaration disagree (shaded cocoa mapped as forest?); check imagery "
+    "or on the ground",
+    "alerts_no_map_established": "{area} of alerts after {cutoff}, but the registry says cocoa since {since}: "
+    "without a map of forest at the cut-off, shade-tree loss on a plot already under cocoa cannot be told from "
+    "deforestation; add a forest_cover product or check imagery",
+}
+
+
+def alert_verdicts(
+    verdict: pd.DataFrame,
+    figures: pd.DataFrame,
+    established: tuple[np.ndarray, np.ndarray],
+    params: ScreeningConfig,
+    sources: Sequence[str] = (),
+) -> pd.DataFrame:
+    """An alert product's verdict weighed against the registry: alerts that count (on forest at
+    the cut-off, when there are forest maps: see :func:`alerts_under_rule`) on a plot the registry
+    says was under cocoa before the cut-off give ``review``, as loss does (:func:`cutoff_verdicts`)."""
+    out = verdict.copy()
+    before, year = established
+    status = verdict["status"].to_numpy()
+    area = np.nan_to_num(figures["alert_ha"].to_numpy(dtype="float64", na_value=np.nan))
+    code = "alerts_disagree" if sources else "alerts_no_map_established"
+    for i in np.flatnonzero(((status == DETECTED) | (status == REVIEW)) & before):
+        out.iloc[i, out.columns.get_loc("status")] = REVIEW
+        out.iloc[i, out.columns.get_loc("deforestation_free")] = pd.NA
+        out.iloc[i, out.columns.get_loc("status_reason")] = ALERT_REASONS[code].format(
+            area=_fmt_ha(area[i]),
+            cutoff=params.cutoff.isoformat(),
+            sources=_names(list(sources)) if sources else "",
+            since=f"{int(year[i])}" if not np.isnan(year[i]) else "",
+        )
+    return out

@@ -36,7 +36,7 @@ from ..engine.stats import derive_figures
 from ..engine.zonal import measure_product
 from ..vocab import ASSESSED, MAIN_COLUMNS, PLOT_KEY_COLUMNS, STATUSES, attribute_names
 from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
-from .cutoff import cutoff_blocks, cutoff_verdicts, measure_cutoff
+from .cutoff import alert_verdicts, alerts_under_rule, cutoff_blocks, cutoff_verdicts, measure_cutoff
 from .qc import QCResult, check_plots
 from .rules import classify, combine
 
@@ -261,6 +261,7 @@ def screen_checked(
         figures[product.name] = fig
         verdicts[product.name] = classify(fig, checked.error_reason, screening)
     cut_blocks: list[pd.DataFrame] = []
+    cut = None
     if maps or established is not None:
         cut = measure_cutoff(
             geoms,
@@ -282,11 +283,13 @@ def screen_checked(
             )
         cut_blocks = cutoff_blocks(cut, [p.name for p in products], figures, screening, plots.index)
     alert_blocks, months = [], []
-    for product in alert_products:
+    for product in alerts_under_rule(alert_products, maps, screening):
         fig, stats = measure_alerts(geoms, product, screening, execution, progress=progress, client=client)
         fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
         fig.index = plots.index
         verdicts[product.name] = v = classify_alerts(fig, checked.error_reason, screening, product)
+        if cut is not None:
+            verdicts[product.name] = v = alert_verdicts(v, fig, cut.established, screening, cut.sources)
         own = pd.concat([v[["status", "status_reason"]], fig[alert_columns(product)]], axis=1)
         alert_blocks.append(own.add_prefix(f"{product.name}_"))
         months.append(alerts_by_month(plots, product, stats))
