@@ -39,7 +39,7 @@ import shapely
 import shapely.affinity
 import shapely.geometry
 import yaml
-from conftest import PX, pixel_box, write_raster
+from conftest import pixel_box, write_raster
 
 from pipeline.cli import main
 

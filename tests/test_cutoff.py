@@ -76,11 +76,11 @@ def world(tmp_path_factory):
     paths = {
         "hansen": (lp, cp),
         "gfc": write_raster(tmp / "gfc.tif", gfc, x0=fx0, y0=fy0, px=FINE, nodata=255),
-        "tmf": write_raster(
-            tmp / "tmf.tif", (rows < 20).astype("uint8"), x0=X0 - PX / 2, y0=Y0 + PX / 2, nodata=255
-        ),
+        "tmf": write_raster(tmp / "tmf.tif", (rows < 20).astype("uint8"), x0=X0 - PX / 2, y0=Y0 + PX / 2, nodata=255),
         "east": write_raster(tmp / "east.tif", (cols >= 20).astype("uint8"), x0=X0, y0=Y0),
-        "cocoa": write_raster(tmp / "cocoa.tif", np.where((rows < 10) & (cols < 10), 3, 0).astype("uint8"), x0=X0, y0=Y0),
+        "cocoa": write_raster(
+            tmp / "cocoa.tif", np.where((rows < 10) & (cols < 10), 3, 0).astype("uint8"), x0=X0, y0=Y0
+        ),
     }
     return paths
 
@@ -137,8 +137,9 @@ def test_each_verdict_of_a_plot_under_cocoa(world):
         "nodata_new": "deforestation_detected",
     }
     reason = res["status_reason"]
-    assert "tree loss in 2022 on land that was not forest in 2020 according to gfc and tmf (cocoa since 2014)" in (
-        reason["se_2014"]
+    assert (
+        "tree loss in 2022 on land that was not forest in 2020 according to gfc and tmf (cocoa since 2014)"
+        in (reason["se_2014"])
     )
     assert "shade trees or renovation, not deforestation" in reason["se_2014"]
     assert reason["se_none"].endswith("according to gfc and tmf: not deforestation")

@@ -195,3 +195,23 @@ def test_a_10m_mask_beside_30m_layers_against_the_exact_oracle(mismatched):
         assert row["loss_after_ref_ha"] == pytest.approx(sum(v for y, v in years.items() if y > 2020), abs=1e-6)
         assert total > 0
     assert (res["forest_2000_ha"] > 0).sum() >= 10  # the test checks something
+
+
+def test_the_content_check_reads_a_layer_on_its_own_grid_in_its_own_blocks(mismatched, tmp_path):
+    """A 10 m 'forest mask' holding tree cover (0-100) is refused, though it is on another grid."""
+    from pipeline.errors import RasterError
+    from pipeline.io.raster_content import check_content
+
+    whole, tiles = mismatched
+    with rasterio.open(whole["mask"]) as src:
+        shape, t = src.shape, src.transform
+    cover = np.random.default_rng(1).integers(0, 101, size=shape).astype("uint8")
+    bad = write_raster(tmp_path / "cover_as_mask.tif", cover, x0=t.c, y0=t.f, px=t.a)
+    product = open_product("h", kind="hansen", loss_year=whole["loss"], tree_cover=whole["cover"], forest_mask=bad)
+    good = open_product(
+        "h", kind="hansen", loss_year=whole["loss"], tree_cover=whole["cover"], forest_mask=whole["mask"]
+    )
+    geoms = np.array(crossing_plots(), dtype=object)
+    check_content(good, geoms)
+    with pytest.raises(RasterError, match="cover_as_mask.tif: the forest mask holds values up to 100"):
+        check_content(product, geoms)

@@ -171,6 +171,11 @@ class SamplePaths:
         """``root / "plantation.tif"``: a synthetic land-use map (2 = cocoa plantation)."""
         return self.root / "plantation.tif"
 
+    @property
+    def cutoff_cases(self) -> Path:
+        """``root / "cutoff_cases.csv"``: the plots with loss after 2020 by case of the forest rule."""
+        return self.root / "cutoff_cases.csv"
+
     @classmethod
     def under(cls, root: Path | str) -> SamplePaths:
         """The paths a sample written to ``root`` has."""
@@ -354,6 +359,8 @@ def _write_forest2020(staged: SamplePaths, f: _Forest2020, seed: int, tiles: int
             _write_raster(
                 staged.forest2020_tiles / f"forest2020_r{i}_c{j}.tif", tile, tile_grid, nodata=255, tags=forest_tags
             )
+    rows = [(pid, case) for case, ids in f.cases.items() for pid in ids]
+    pd.DataFrame(rows, columns=["plot_id", "case"]).to_csv(staged.cutoff_cases, index=False, lineterminator="\n")
     _write_raster(
         staged.plantation,
         f.plantation,

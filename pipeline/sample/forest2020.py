@@ -24,6 +24,7 @@ else of ``pipeline``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -52,13 +53,25 @@ class _Forest2020:
     cases: dict[str, list[str]] = field(default_factory=dict)
 
 
+def _snapped(lon_min: float, lat_max: float, lon_span: float, lat_span: float, px: float) -> _Grid:
+    """A grid of ``px`` pixels from (lon_min, lat_max), wide and high enough to span the sizes given."""
+    w = math.ceil(round(lon_span / px, 6))
+    h = math.ceil(round(lat_span / px, 6))
+    return _Grid.from_bounds((lon_min, lat_max - h * px, lon_min + w * px, lat_max), px)
+
+
 def _fine_grid(grid: _Grid) -> _Grid:
-    return _Grid.from_bounds((grid.lon_min, grid.lat_min, grid.lon_max, grid.lat_max), GFC_PX)
+    return _snapped(grid.lon_min, grid.lat_max, grid.lon_max - grid.lon_min, grid.lat_max - grid.lat_min, GFC_PX)
 
 
 def _plantation_grid(grid: _Grid) -> _Grid:
-    return _Grid.from_bounds(
-        (grid.lon_min - 0.0002, grid.lat_min - 0.0003, grid.lon_max + 0.0003, grid.lat_max + 0.0002), PLANTATION_PX
+    """Its origin 0.0002° west and north of the Hansen grid's (0.8 Hansen pixels off)."""
+    return _snapped(
+        grid.lon_min - 0.0002,
+        grid.lat_max + 0.0002,
+        grid.lon_max - grid.lon_min + 0.0004,
+        grid.lat_max - grid.lat_min + 0.0004,
+        PLANTATION_PX,
     )
 
 
@@ -157,7 +170,8 @@ def _readme_forest2020(f: _Forest2020, tiles: int) -> str:
         f"- `plots.gpkg` column `established`: the year (or date) the plot was established, on {n_dates} plots; "
         "empty on the others.",
         "",
-        "Plots with Hansen loss after 2020, by case (configs/sample.yaml screens them with the forest rule):",
+        "Plots with Hansen loss after 2020, by case (configs/sample.yaml screens them with the forest rule; "
+        "`cutoff_cases.csv` lists them all):",
         "",
     ]
     expect = {
