@@ -242,6 +242,9 @@ def open_products(cfg: RunConfig) -> list[Product | AlertProduct | ClassMap]:
             log.info("%s: %s", name, note)
         products.append(a)
     maps = [open_class_map_config(name, ds) for name, ds in cfg.class_map_configs().items()]
+    for m in maps:
+        for note in m.notes:
+            log.info("%s: %s", m.name, note)
     try:
         rule_maps(maps, cfg.screening, strict=True)
     except ValueError as exc:
@@ -1295,8 +1298,9 @@ def run_fetch_tiles(
     """Download the tiles under the plots: (number of tiles, one result per file).
 
     ``product`` ``hansen`` (``layers`` of release ``version``), or a GFW alert product
-    (``gfw_integrated``...: its ``date_conf`` tiles of ``version``, ``latest`` by default), or any
-    product at ``url_template`` (``{tile}`` = ``10S_080W``)."""
+    (``gfw_integrated``...: its ``date_conf`` tiles of ``version``, ``latest`` by default), GFC2020
+    (``gfc2020``: the JRC's tiles of ``version``), or any product at ``url_template`` (``{tile}`` =
+    ``10S_080W``, ``{jrc_tile}`` = ``S10_W80``)."""
     import shapely
 
     from .io.fetch import fetch_alert_tiles, fetch_hansen_tiles
@@ -1315,6 +1319,10 @@ def run_fetch_tiles(
             int((~placed).sum()),
         )
     bounds = bounds[placed]
+    if product == "gfc2020" and url_template is None:
+        from .io.tiles import gfc2020_template
+
+        url_template = gfc2020_template(version, base_url)
     if product != "hansen" or url_template is not None:
         alerts = fetch_alert_tiles(
             bounds,

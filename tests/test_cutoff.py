@@ -265,3 +265,14 @@ def test_contexts_against_the_exact_oracle_on_three_grids(world):
         assert row["gfc_forest_cutoff_ha"] == pytest.approx(gfc_forest, abs=1e-6)
         mixed += forest > 0.01 and outside > 0.01
     assert mixed >= 3  # plots really straddle the maps' edges
+
+
+def test_a_forest_map_declaring_0_as_no_data_reads_0_as_not_forest(tmp_path):
+    arr = np.zeros((8, 8), dtype="uint8")
+    arr[:4] = 1
+    path = write_raster(tmp_path / "gfc.tif", arr, x0=X0, y0=Y0, nodata=0)
+    m = open_class_map("gfc", path, [1])
+    assert m.spec.nodata is None and m.notes
+    assert open_class_map("gfc", path, [1], nodata=0).spec.nodata == 0  # unless the dataset says so
+    f, k = m.spec.states(np.array([0, 1, -1]))
+    assert f.tolist() == [False, True, False] and k.tolist() == [True, True, False]

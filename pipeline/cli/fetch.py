@@ -13,6 +13,7 @@ from ..vocab import HANSEN_LAYERS
 from .app import cli, progress_wanted, quiet, verbosity_options
 
 HANSEN_VERSION = "GFC-2024-v1.12"
+GFC2020_VERSION = "V3"
 #: The environment variable holding a Global Forest Watch Data API key.
 GFW_KEY_VARIABLE = "GFW_DATA_API_KEY"
 
@@ -118,10 +119,7 @@ def fetch_tiles(
     if url_template is not None and product == "hansen":
         product = "url"  # the template is the product
     if product == "gfc2020":
-        from ..io.tiles import GFC2020_VERSION, gfc2020_template
-
         version = version or GFC2020_VERSION
-        url_template = url_template or gfc2020_template(version, base_url)
     if version is None:
         version = HANSEN_VERSION if product == "hansen" else "latest"
     if dest is None:

@@ -82,10 +82,15 @@ def open_class_map(
         )
     layer = open_layer(layer_spec, role, check_pixels=check_pixels)
     missing = nodata if nodata is not None else (int(layer.nodata) if layer.nodata is not None else None)
+    notes: tuple[str, ...] = ()
+    if nodata is None and missing == 0 and 0 not in values:
+        # a map that looked and found no forest (or no farmland) says so: 0 is data, as in GFW's alerts
+        missing = None
+        notes = (f"the {role} layer declares 0 as no data: read as a value (not of the class); set nodata: to change",)
     if missing is not None and missing in values:
         raise RasterError(f"product {name!r}: value {missing} is the {role} layer's no-data value and a class value")
     cls = LandUseSpec if land_use else ForestCoverSpec
-    return ClassMap(name, layer, cls(key, tuple(int(v) for v in values), missing), date)
+    return ClassMap(name, layer, cls(key, tuple(int(v) for v in values), missing), date, notes)
 
 
 def open_class_map_config(name: str, dataset: ClassMapDatasetConfig, *, check_pixels: bool = True) -> ClassMap:

@@ -128,6 +128,7 @@ def check_content(product: Product, geoms: np.ndarray | None = None) -> None:
     windows = sample_windows(product.loss, geoms)
     if not windows:
         return  # no plot over the rasters: nothing they hold matters
+
     def own(layer: Layer) -> list[tuple]:  # a layer on its own grid is sampled in its own blocks
         return windows if layer.grid == product.loss.grid else sample_windows(layer, geoms)
 

@@ -28,6 +28,7 @@ from ..errors import OutputError
 from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUS_MEANINGS, STATUSES
 from .atomic import replace_dir
 from .outputs import check_folder, check_not_input, deferred_signals, temp_prefix
+from .report_cutoff import cutoff_section
 
 #: Status colours, as the GeoPackages' QGIS styles (pipeline.io.gpkg_style).
 COLOURS = {FREE: "#1a9850", REVIEW: "#f5a623", DETECTED: "#d73027", NOT_ASSESSED: "#9e9e9e", INVALID: "#5e3c99"}
@@ -484,6 +485,7 @@ def render(data, *, separate_pages: bool, pages_folder: str, progress: bool = Fa
             table_id="by-status",
         )
     )
+    parts += cutoff_section(data, table)
     parts += [
         "<h2>Forest loss per year inside the plots</h2>",
         f'<img alt="forest loss per year" src="{loss_chart(data)}">',

@@ -133,8 +133,8 @@ REASONS = {
     "{sources} (cocoa since {since}): shade trees or renovation, not deforestation",
     "free": "{area} of tree loss in {year} on land that was not forest in {cutoff} according to {sources}: "
     "not deforestation",
-    "disagree": "{area} of tree loss in {year} on land that {sources} show as forest in {cutoff}, but the registry "
-    "says cocoa since {since}: the map and the declaration disagree (shaded cocoa mapped as forest?); check "
+    "disagree": "{area} of tree loss in {year} on land that was forest in {cutoff} according to {sources}, but the "
+    "registry says cocoa since {since}: the map and the declaration disagree (shaded cocoa mapped as forest?); check "
     "imagery or on the ground",
     "no_map_established": "{area} of tree loss in {year} on land with tree cover in 2000, but the registry says "
     "cocoa since {since}: without a map of forest at the cut-off, shade-tree loss on a plot already under cocoa "
@@ -353,9 +353,9 @@ def alerts_under_rule(alert_products: Sequence[Any], maps: Sequence[ClassMapSour
 
 #: The reasons of :func:`alert_verdicts`, by a stable code.
 ALERT_REASONS = {
-    "alerts_disagree": "{area} of alerts after {cutoff} on land that {sources} show as forest then, but the registry "
-    "says cocoa since {since}: the map and the declaration disagree (shaded cocoa mapped as forest?); check imagery "
-    "or on the ground",
+    "alerts_disagree": "{area} of alerts after {cutoff} on land that was forest then according to {sources}, but the "
+    "registry says cocoa since {since}: the map and the declaration disagree (shaded cocoa mapped as forest?); "
+    "check imagery or on the ground",
     "alerts_no_map_established": "{area} of alerts after {cutoff}, but the registry says cocoa since {since}: "
     "without a map of forest at the cut-off, shade-tree loss on a plot already under cocoa cannot be told from "
     "deforestation; add a forest_cover product or check imagery",
@@ -387,3 +387,62 @@ def alert_verdicts(
             since=f"{int(year[i])}" if not np.isnan(year[i]) else "",
         )
     return out
+
+
+def cutoff_cases(plots: pd.DataFrame, ref: int) -> pd.DataFrame | None:
+    """The plots each case of the forest at the cut-off decided (docs/forest-at-cutoff.md): case,
+    plots, area_ha, loss_after_ref_ha; None for a screening without maps of the cut-off day or an
+    establishment column."""
+    if "loss_context" not in plots.columns and "established_year" not in plots.columns:
+        return None
+    status = plots["status"].astype(str)
+    context = plots["loss_context"].astype(object) if "loss_context" in plots.columns else None
+    year = pd.to_numeric(plots.get("established_year"), errors="coerce") if "established_year" in plots else None
+    before = (year <= ref).fillna(False).to_numpy(dtype=bool) if year is not None else np.zeros(len(plots), bool)
+    loss = pd.to_numeric(plots["loss_after_ref_ha"], errors="coerce").fillna(0).to_numpy() >= ZERO_HA
+    cases: list[tuple[str, np.ndarray]] = []
+    if context is not None:
+        not_forest = context.isin(["outside_forest", "in_agricultural_use"]).to_numpy()
+        on_forest = context.isin(["in_cutoff_forest", "unknown"]).to_numpy()
+        free = (status == FREE).to_numpy() & loss & not_forest
+        cases += [
+            (
+                f"free: tree loss after {ref} only on land not forest then, under cocoa before the cut-off",
+                free & before,
+            ),
+            (f"free: tree loss after {ref} only on land not forest then, no earlier establishment", free & ~before),
+            (
+                f"review: loss on forest of {ref}, the registry says cocoa before the cut-off",
+                (status == REVIEW).to_numpy() & on_forest & before,
+            ),
+            (f"deforestation_detected: loss on forest of {ref}", (status == DETECTED).to_numpy() & on_forest),
+        ]
+    else:
+        cases.append(
+            (
+                f"review: tree loss after {ref}, cocoa before the cut-off, no map of forest at the cut-off",
+                (status == REVIEW).to_numpy() & loss & before,
+            )
+        )
+    area = pd.to_numeric(plots["area_ha"], errors="coerce").fillna(0).to_numpy()
+    after = pd.to_numeric(plots["loss_after_ref_ha"], errors="coerce").fillna(0).to_numpy()
+    return pd.DataFrame(
+        {
+            "case": [c for c, _ in cases],
+            "plots": [int(m.sum()) for _, m in cases],
+            "area_ha": [float(area[m].sum()) for _, m in cases],
+            "loss_after_ref_ha": [float(after[m].sum()) for _, m in cases],
+        }
+    )
+
+
+def indicator_table(plots: pd.DataFrame) -> pd.DataFrame | None:
+    """Per indicator column (``ind_...``): how many plots say yes, no and unknown."""
+    cols = [c for c in plots.columns if str(c).startswith("ind_")]
+    if not cols:
+        return None
+    rows = []
+    for c in cols:
+        v = plots[c].astype(object).fillna("unknown")
+        rows.append({"indicator": c, **{k: int((v == k).sum()) for k in ("yes", "no", "unknown")}})
+    return pd.DataFrame(rows)

@@ -25,6 +25,7 @@ from ..errors import ConfigError
 from ..vocab import ASSESSED, MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED
 from .baseline.groups import attribute_labels, group_figures, sort_labels
 from .baseline.periods import BaselinePeriod, baseline_period, loss_years
+from .cutoff import cutoff_cases, indicator_table
 from .screening import status_summary
 
 _ALERT = re.compile(r"alert", re.IGNORECASE)
@@ -68,6 +69,8 @@ class ReportData:
     region_totals: pd.DataFrame | None = None  # the national row, then each region: baseline figures and shares
     alerts: dict[str, pd.DataFrame] = field(default_factory=dict)  # title -> table
     alert_months: pd.DataFrame | None = None  # product, month, alert_ha: all plots (for a chart)
+    cutoff: pd.DataFrame | None = None  # the plots each case of the forest at the cut-off decided
+    indicators: pd.DataFrame | None = None  # per indicator column: plots saying yes, no, unknown
     provenance: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (which file, document)
     notes: list[str] = field(default_factory=list)
 
@@ -134,6 +137,7 @@ def build_report(
         "Baseline period": f"{period} (mean {float(national['baseline_mean_annual_loss_ha']):,.2f} ha per year)",
         "Products": meta.get("product_versions") or meta.get("products", ""),
         "Forest": meta.get("forest_definition", ""),
+        "Forest at the cut-off": meta.get("forest_at_cutoff", ""),
         "Written by": meta.get("generator", ""),
     }
     data = ReportData(
@@ -155,6 +159,7 @@ def build_report(
         if name in baseline:
             setattr(data, name, baseline[name])
     _alerts(data, plots, baseline)
+    data.cutoff, data.indicators = cutoff_cases(plots, ref), indicator_table(plots)
     data.provenance.append(("screening.gpkg", provenance(meta)))
     if baseline_meta:
         data.provenance.append(("baseline.gpkg", provenance(baseline_meta)))
