@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from ..reasons import REASON_COLUMNS
 from ..vocab import STATUSES, UNKNOWN
 
 
@@ -63,7 +64,21 @@ PLOTS = (
     ),
     _c("status", f"the verdict: {_STATUS_LIST}; see [What a status means](#what-a-status-means)"),
     _c("deforestation_free", "true for `deforestation_free`, false for `deforestation_detected`, NULL otherwise"),
-    _c("status_reason", "why the plot has its status, in words (the loss seen, the data missing, the QC error)"),
+    _c(
+        "status_reason",
+        "why the plot has its status, in words, in the language of the run (the loss seen, the data missing, "
+        "the QC error)",
+    ),
+    _c(
+        "status_reason_code",
+        "the code of the reason (its first part: `loss_detected`, `no_loss_forest`...; every code is listed in "
+        "[Status reasons](#status-reasons)); never translated, for filters and scripts",
+    ),
+    _c(
+        "status_reason_params",
+        'the reason\'s parts as JSON, each a code and its numbers (`[{"code":"loss_detected","loss_ha":0.27,...}]`): '
+        "`cacao-screen report --lang es` writes the reason again in another language from them",
+    ),
     _c(
         "area_ha",
         "area of the polygon on the WGS84 ellipsoid, its edges straight in longitude/latitude as GeoJSON "
@@ -96,10 +111,11 @@ PLOTS = (
 #: The columns each alert product adds to ``plots``, prefixed with its name (``gfw_integrated_alert_ha``).
 ALERT_PRODUCT = (
     _c(
-        "status, status_reason",
+        "status, status_reason, status_reason_code, status_reason_params",
         "the product's own verdict (it takes part in `status` through `status_rule`); the reason names the "
-        "area, the confidence and the dates, e.g. `0.27 ha of high-confidence alerts from 2022-03-01 to "
-        "2022-04-12 (cut-off 2020-12-31), more than the 0.1 ha review tolerance`",
+        "area, the confidence and the dates, e.g. `0.27 ha of alerts after the cut-off 2020-12-31, more than the "
+        "0.1 ha review tolerance; all of high confidence; alerts from 2022-03-01 to 2022-04-12` (with its code "
+        "and parameters, as in `plots`)",
     ),
     _c(
         "data_coverage_pct",
@@ -437,7 +453,7 @@ def describe(layer: str, column: str, products: tuple[str, ...] = (), file: str 
         if column.startswith(f"{p}_") and layer == "plots":
             inner = column[len(p) + 1 :]
             for row in ALERT_PRODUCT:
-                if row.matches(inner) and inner not in ("status", "status_reason", "data_coverage_pct"):
+                if row.matches(inner) and inner not in ("status", *REASON_COLUMNS, "data_coverage_pct"):
                     return f"{p}: {plain(row.meaning)}"
             text = describe(layer, inner, file=file)
             if text is not None:
