@@ -101,6 +101,22 @@ def using(lang: str | None) -> Iterator[str]:
         _state["lang"] = before
 
 
+@contextlib.contextmanager
+def session() -> Iterator[str]:
+    """A command's run: the environment's language inside (until :func:`set_language`), then the
+    language and the ``CACAO_SCREEN_LANG`` of before (a test calling ``main()`` leaves no trace)."""
+    before, env_before = _state["lang"], os.environ.get(ENV_CHOICE)
+    os.environ.pop(ENV_CHOICE, None)
+    try:
+        yield set_language(None)
+    finally:
+        _state["lang"] = before
+        if env_before is None:
+            os.environ.pop(ENV_CHOICE, None)
+        else:
+            os.environ[ENV_CHOICE] = env_before
+
+
 @cache
 def translations(lang: str) -> _gettext.NullTranslations:
     """The compiled catalog of ``lang`` (English, or a catalog not found: the ids themselves)."""
@@ -125,12 +141,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(language()).ngettext(singular, plural, n)
 
 
-def tr(message: str, **params) -> str:
+def tr(message: str, /, **params) -> str:
     """``message`` translated, then its named placeholders filled, numbers as the language writes them."""
     return fmt(_(message), **params)
 
 
-def ntr(singular: str, plural: str, n: int, **params) -> str:
+def ntr(singular: str, plural: str, n: int, /, **params) -> str:
     """:func:`ngettext` then :func:`fmt`; ``n`` is a placeholder too."""
     return fmt(ngettext(singular, plural, n), n=n, **params)
 
@@ -157,11 +173,11 @@ class _Formatter(string.Formatter):
         return text
 
 
-def fmt(text: str, **params) -> str:
+def fmt(text: str, /, *args, **params) -> str:
     """``text.format(**params)``, numbers written as the language in use writes them
     (``{x:.2f}`` → ``1234.50`` in English, ``1234,50`` in Spanish; ``{x:,.1f}`` groups digits;
     ``{x:ha}`` is an area in hectares: 4 decimals below 0.01 ha, else 2)."""
-    return _Formatter(language()).vformat(text, (), params)
+    return _Formatter(language()).vformat(text, args, params)
 
 
 def format_number(value: float, digits: int = 2, grouping: bool = True) -> str:
