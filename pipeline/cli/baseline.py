@@ -223,16 +223,21 @@ def _print_more(result) -> None:
         click.echo(text)
     if "status_changes" in layers:
         c = layers["status_changes"]["change"].value_counts()
-        click.echo(
-            tr(
+        changes = dict(changed=int(c.get("status_changed", 0)), new=int(c.get("new", 0)), gone=int(c.get("gone", 0)))
+        if "new_alerts" in layers["status_changes"]:
+            text = tr(
                 "  since the previous screening: {changed} status changes, {alerts} with new alerts, {new} new, "
                 "{gone} gone plots  [layer status_changes]",
-                changed=int(c.get("status_changed", 0)),
                 alerts=int(c.get("new_alerts", 0)),
-                new=int(c.get("new", 0)),
-                gone=int(c.get("gone", 0)),
+                **changes,
             )
-        )
+        else:
+            text = tr(
+                "  since the previous screening: {changed} status changes, {new} new, {gone} gone plots  "
+                "[layer status_changes]",
+                **changes,
+            )
+        click.echo(text)
         if result.new_years:
             click.echo(tr("  new loss year(s): {years}", years=", ".join(map(str, result.new_years))))
     if "alerts_by_month" in layers:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import reasons
 from ..config import ExecutionConfig, ForestDefinition, ScreeningConfig
 from ..engine.alerts import AlertStatistics, AlertStats, alert_figures, day_date, day_number
 from ..engine.geodesy import M2_PER_HA
@@ -110,13 +111,13 @@ def classify_alerts(
             split = [part("alerts_level_area", alert_ha=by_level[lv][i], level_text=lv) for lv in present]
         return [*split, *_dates(first[i], last[i])]
 
-    reason: list[list[dict]] = [[] for _ in range(n)]
+    reason = reasons.Batch(n)  # vectorised for the many free plots, plot by plot for the others
     for i in np.flatnonzero(is_invalid):
-        reason[i] = [part("geometry_invalid", problem_text=inv[i])]
+        reason.add_each(i, [part("geometry_invalid", problem_text=inv[i])])
     for i in np.flatnonzero(is_not_assessed):
         why = causes(missing[i], invalid[i], alerts=True)
         if not cov[i] > 0:
-            reason[i] = [part("alerts_no_data"), *why] if why else [part("alerts_no_data_nodata")]
+            reason.add_each(i, [part("alerts_no_data"), *why] if why else [part("alerts_no_data_nodata")])
         else:
             cover = part("alerts_partial_coverage", coverage_pct=cov[i], min_pct=params.min_data_coverage_pct)
             already = (
@@ -124,21 +125,21 @@ def classify_alerts(
                 if counted[i] >= ZERO_HA
                 else []
             )
-            reason[i] = [cover, *why, *already]
-    for i in np.flatnonzero(is_detected):
-        reason[i] = [part("alerts_detected", alert_ha=counted[i], cutoff=cut, review_max_ha=tolerance), *seen(i)]
-    for i in np.flatnonzero(is_review):
-        reason[i] = [part("alerts_review", alert_ha=counted[i], cutoff=cut, review_max_ha=tolerance), *seen(i)]
+            reason.add_each(i, [cover, *why, *already])
+    for code, where in (("alerts_detected", is_detected), ("alerts_review", is_review)):
+        for i in np.flatnonzero(where):
+            reason.add_each(i, [part(code, alert_ha=counted[i], cutoff=cut, review_max_ha=tolerance), *seen(i)])
     free = status == FREE
     none_seen = [part("alerts_none", cutoff=cut)]
     if len(levels) > 1 and counts:
         none_seen.append(part("alerts_counted", level_text=counts[0]))
-    for i in np.flatnonzero(free):
-        reason[i] = none_seen
     uncounted = [lv for lv in levels if lv not in counts]
     some = to_cutoff >= ZERO_HA
     for lv in uncounted:
         some |= by_level[lv] >= ZERO_HA
+    reason.add(
+        np.flatnonzero(free & ~some), *[(p["code"], {k: v for k, v in p.items() if k != "code"}) for p in none_seen]
+    )
     for i in np.flatnonzero(free & some):  # only plots with more to say: the loop stays short
         more = [
             part("alerts_not_counted", alert_ha=by_level[lv][i], level_text=lv, min_confidence=product.min_confidence)
@@ -147,7 +148,7 @@ def classify_alerts(
         ]
         if to_cutoff[i] >= ZERO_HA:
             more.append(part("alerts_history", alert_ha=to_cutoff[i]))
-        reason[i] = [*none_seen, *more]
+        reason.add_each(i, [*none_seen, *more])
     return verdict_frame(status, flag, reason, figures.index)
 
 

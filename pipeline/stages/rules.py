@@ -26,7 +26,7 @@ import pandas as pd
 
 from .. import reasons
 from ..config import ScreeningConfig
-from ..reasons import part
+from ..reasons import REASON_COLUMNS, part
 from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUS_PRECEDENCE, ZERO_HA
 
 
@@ -80,51 +80,46 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: Screening
     is_invalid, is_not_assessed = status == INVALID, status == NOT_ASSESSED
     is_detected, is_review = status == DETECTED, status == REVIEW
 
-    # The reasons, as codes and numbers (pipeline.reasons), one status at a time.
-    reason: list[list[dict]] = [[] for _ in range(n)]
+    # The reasons, as codes and numbers (pipeline.reasons), one status at a time: vectorised for
+    # the many plots that share a form, plot by plot for the few (not assessed) whose causes vary.
+    reason = reasons.Batch(n)
     tolerance = params.review_max_ha
-
-    def first_year(i: int) -> list[dict]:
-        return [] if np.isnan(first[i]) else [part("first_loss_year", year=int(first[i]))]
-
+    has_first = ~np.isnan(first)
+    first_year = np.where(has_first, first, 0).astype("int64")
     for i in np.flatnonzero(is_invalid):
-        reason[i] = [part("geometry_invalid", problem_text=inv[i])]
+        reason.add_each(i, [part("geometry_invalid", problem_text=inv[i])])
     for i in np.flatnonzero(is_not_assessed):
         why = causes(missing[i], invalid[i])
         if not cov[i] > 0:
-            reason[i] = [part("no_data"), *why] if why else [part("no_data_nodata")]
-        else:
-            seen = (
-                [part("loss_seen_partial", loss_ha=after[i], reference_year=ref), *first_year(i)]
-                if after[i] >= ZERO_HA
-                else []
-            )
-            cover = part("partial_coverage", coverage_pct=cov[i], min_pct=params.min_data_coverage_pct)
-            reason[i] = [cover, *why, *seen]
-    for i in np.flatnonzero(is_detected):
-        reason[i] = [
-            part("loss_detected", loss_ha=after[i], reference_year=ref, review_max_ha=tolerance),
-            *first_year(i),
-        ]
-    for i in np.flatnonzero(is_review):
-        reason[i] = [part("loss_review", loss_ha=after[i], reference_year=ref, review_max_ha=tolerance), *first_year(i)]
+            reason.add_each(i, [part("no_data"), *why] if why else [part("no_data_nodata")])
+            continue
+        seen = []
+        if after[i] >= ZERO_HA:
+            seen.append(part("loss_seen_partial", loss_ha=after[i], reference_year=ref))
+            if has_first[i]:
+                seen.append(part("first_loss_year", year=first_year[i]))
+        cover = part("partial_coverage", coverage_pct=cov[i], min_pct=params.min_data_coverage_pct)
+        reason.add_each(i, [cover, *why, *seen])
+    for code, where in (("loss_detected", is_detected), ("loss_review", is_review)):
+        for dated in (True, False):
+            at = np.flatnonzero(where & (has_first == dated))
+            loss = (code, dict(loss_ha=after[at], reference_year=ref, review_max_ha=tolerance))
+            reason.add(at, loss, *([("first_loss_year", dict(year=first_year[at]))] if dated else []))
     free = status == FREE
     no_forest_layer = free & np.isnan(forest)
     no_forest = free & ~no_forest_layer & ~(forest >= ZERO_HA)
-    for code, where in (("no_loss", no_forest_layer), ("no_loss_no_forest", no_forest)):
-        same = [part(code, reference_year=ref)]
-        for i in np.flatnonzero(where):
-            reason[i] = same
-    for i in np.flatnonzero(free & ~no_forest_layer & ~no_forest):
-        reason[i] = [part("no_loss_forest", reference_year=ref, forest_ha=forest[i])]
+    reason.add(np.flatnonzero(no_forest_layer), ("no_loss", dict(reference_year=ref)))
+    reason.add(np.flatnonzero(no_forest), ("no_loss_no_forest", dict(reference_year=ref)))
+    some = np.flatnonzero(free & ~no_forest_layer & ~no_forest)
+    reason.add(some, ("no_loss_forest", dict(reference_year=ref, forest_ha=forest[some])))
     return verdict_frame(status, flag, reason, figures.index)
 
 
-def verdict_frame(status: np.ndarray, flag, reason: list[list[dict]], index) -> pd.DataFrame:
+def verdict_frame(status: np.ndarray, flag, reason: reasons.Batch, index) -> pd.DataFrame:
     """The verdict columns: ``status``, ``deforestation_free``, then the reason's text, code and
-    parameters (:func:`pipeline.reasons.columns`)."""
+    parameters (:meth:`pipeline.reasons.Batch.columns`)."""
     return pd.DataFrame(
-        {"status": np.asarray(status).astype(object), "deforestation_free": flag, **reasons.columns(reason)},
+        {"status": np.asarray(status).astype(object), "deforestation_free": flag, **reason.columns()},
         index=index,
     )
 
@@ -145,24 +140,24 @@ def combine(verdicts: dict[str, pd.DataFrame], rule: str = "any") -> pd.DataFram
     if rule != "any":
         raise ValueError(f"unknown status rule {rule!r}; expected one of {', '.join(COMBINE_RULES)}")
     first = verdicts[names[0]]
-    status_matrix = np.column_stack([verdicts[k]["status"].to_numpy() for k in names])
-    stored = {k: verdicts[k]["status_reason_params"].to_numpy() for k in names}
-    statuses, flags, parts = [], [], []
-    for i in range(len(first)):
-        row = status_matrix[i]
-        status = next(s for s in STATUS_PRECEDENCE if s in row)
-        statuses.append(status)
-        flags.append(True if status == FREE else (False if status == DETECTED else None))
-        if status == INVALID:
-            parts.append(reasons.decode(stored[names[0]][i]))
+    status_matrix = np.column_stack([verdicts[k]["status"].to_numpy() for k in names]).astype(object)
+    status = np.full(len(first), FREE, dtype=object)
+    for s in reversed(STATUS_PRECEDENCE):  # the least favourable present wins
+        status[(status_matrix == s).any(axis=1)] = s
+    flag = pd.array(np.where(status == FREE, True, np.where(status == DETECTED, False, None)), dtype="boolean")
+    out = {c: np.full(len(first), "", dtype=object) for c in REASON_COLUMNS}
+    groups = pd.DataFrame(status_matrix).groupby(list(range(len(names))), sort=False).indices
+    for row, pos in groups.items():  # the plots whose products have the same statuses, at once
+        own = status[pos[0]]
+        if own == INVALID:  # the geometry: the first product says it, as every product does
+            chosen = {column: verdicts[names[0]][column].to_numpy()[pos] for column in REASON_COLUMNS}
         else:
-            deciding = [k for k, s in zip(names, row) if s == status]
-            own = []
-            for k in deciding:  # each product's parts, the first named after the product
-                first_part, *more = reasons.decode(stored[k][i]) or [reasons.part("no_data")]
-                own += [{**first_part, "product": k}, *more]
-            if status != FREE:
-                listed = ", ".join(f"{k}: {s}" for k, s in zip(names, row))
-                own.append(reasons.part("product_statuses", statuses=listed))
-            parts.append(own)
-    return verdict_frame(np.array(statuses, dtype=object), pd.array(flags, dtype="boolean"), parts, first.index)
+            deciding = [k for k, s in zip(names, row) if s == own]
+            listed = None if own == FREE else ", ".join(f"{k}: {s}" for k, s in zip(names, row))
+            chosen = reasons.combined([verdicts[k].iloc[pos] for k in deciding], deciding, listed)
+        for column, value in chosen.items():
+            out[column][pos] = value
+    return pd.DataFrame(
+        {"status": status, "deforestation_free": flag, **out},
+        index=first.index,
+    )
