@@ -138,13 +138,16 @@ def test_each_verdict_of_a_plot_under_cocoa(world):
     }
     reason = res["status_reason"]
     assert (
-        "tree loss in 2022 on land that was not forest in 2020 according to gfc and tmf (cocoa since 2014)"
+        "tree loss in 2022 on land that was not forest in 2020 according to gfc, tmf (cocoa since 2014)"
         in (reason["se_2014"])
     )
     assert "shade trees or renovation, not deforestation" in reason["se_2014"]
-    assert reason["se_none"].endswith("according to gfc and tmf: not deforestation")
+    assert reason["se_none"].endswith("according to gfc, tmf: not deforestation")
     assert "registry says cocoa since 2014: the map and the declaration disagree" in reason["nw_2014"]
     assert "where they have no data" in reason["nodata_new"]
+    codes = res["status_reason_code"].to_dict()
+    assert codes["se_2014"] == "cutoff_free_established" and codes["nw_2014"] == "cutoff_disagree"
+    assert codes["se_none"] == "cutoff_free" and codes["nw_none"] == "cutoff_detected"
     ctx = res["loss_context"].to_dict()
     assert ctx["se_2014"] == "outside_forest" and ctx["nw_2014"] == "in_cutoff_forest"
     assert ctx["cocoa"] == "in_agricultural_use" and ctx["nodata"] == "unknown"

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import reasons
 from ..config import ExecutionConfig, ScreeningConfig
 from ..engine.cutoff import (
     CONTEXTS,
@@ -53,10 +54,6 @@ CONTEXT_COLUMNS = {
 #: Which context a plot with loss in several is reported under: the one that decides its verdict.
 CONTEXT_PRECEDENCE = ("in_cutoff_forest", "unknown", "in_agricultural_use", "outside_forest")
 YES, NO, UNKNOWN = "yes", "no", "unknown"
-
-
-def _fmt_ha(x: float) -> str:
-    return f"{x:.4f} ha" if x < 0.01 else f"{x:.2f} ha"
 
 
 def class_columns(name: str, stats: ClassStats, screenable: np.ndarray, *, land_use: bool = False) -> pd.DataFrame:
@@ -123,34 +120,6 @@ def established_before(values: Sequence[object] | None, cutoff: dt.date, n: int)
     return np.nan_to_num(before, nan=0).astype(bool) & ~np.isnan(year), year
 
 
-def _names(sources: Sequence[str]) -> str:
-    return ", ".join(sources[:-1]) + (" and " if len(sources) > 1 else "") + sources[-1]
-
-
-#: The reasons of :func:`cutoff_verdicts`, by a stable code: one sentence each, with named fields.
-REASONS = {
-    "free_established": "{area} of tree loss in {year} on land that was not forest in {cutoff} according to "
-    "{sources} (cocoa since {since}): shade trees or renovation, not deforestation",
-    "free": "{area} of tree loss in {year} on land that was not forest in {cutoff} according to {sources}: "
-    "not deforestation",
-    "disagree": "{area} of tree loss in {year} on land that was forest in {cutoff} according to {sources}, but the "
-    "registry says cocoa since {since}: the map and the declaration disagree (shaded cocoa mapped as forest?); check "
-    "imagery or on the ground",
-    "no_map_established": "{area} of tree loss in {year} on land with tree cover in 2000, but the registry says "
-    "cocoa since {since}: without a map of forest at the cut-off, shade-tree loss on a plot already under cocoa "
-    "cannot be told from deforestation; add a forest_cover product or check imagery",
-    "detected": "{area} of tree loss in {year} on land that was forest in {cutoff} according to {sources}, more "
-    "than the {tolerance} ha review tolerance",
-    "detected_unknown": "{area} of tree loss in {year} on land that was forest in {cutoff} according to {sources} "
-    "or where they have no data ({unknown}), more than the {tolerance} ha review tolerance",
-    "review": "{area} of tree loss in {year} on land that was forest in {cutoff} according to {sources}: no more "
-    "than {tolerance} ha, within the products' uncertainty; check imagery",
-    "review_unknown": "{area} of tree loss in {year} on land that was forest in {cutoff} according to {sources} "
-    "or where they have no data ({unknown}): no more than {tolerance} ha, within the products' uncertainty; "
-    "check imagery",
-}
-
-
 def cutoff_verdicts(
     verdict: pd.DataFrame,
     figures: pd.DataFrame,
@@ -204,23 +173,28 @@ def cutoff_verdicts(
             "",
         )
     new_status = {"free_established": FREE, "free": FREE, "detected": DETECTED, "detected_unknown": DETECTED}
-    names = _names(list(sources)) if sources else "the forest maps"
-    for i in np.flatnonzero(codes != ""):
-        code = str(codes[i])
+    shared = {"cutoff": params.cutoff.year, "sources": ", ".join(sources), "review_max_ha": params.review_max_ha}
+    rows = np.flatnonzero(codes != "")
+    batch = reasons.Batch(len(rows))
+    for code in np.unique(codes[rows]).tolist():
+        at = np.flatnonzero(codes[rows] == code)
+        i = rows[at]
         s = new_status.get(code, REVIEW)
+        fields = {
+            **shared,
+            "loss_ha": after[i] if s == FREE or code == "no_map_established" else counted[i],
+            "year": np.where(np.isnan(when[i]), params.reference_year + 1, when[i]).astype("int64"),
+            "since": np.nan_to_num(year[i]).astype("int64"),
+            "unknown_ha": ctx["unknown"][i],
+        }
+        needed = reasons.placeholders(reasons.REASONS["cutoff_" + code])
+        batch.add(at, ("cutoff_" + code, {k: v for k, v in fields.items() if k in needed}))
         out.iloc[i, out.columns.get_loc("status")] = s
         out.iloc[i, out.columns.get_loc("deforestation_free")] = (
             True if s == FREE else (False if s == DETECTED else pd.NA)
         )
-        out.iloc[i, out.columns.get_loc("status_reason")] = REASONS[code].format(
-            area=_fmt_ha(after[i] if s == FREE else counted[i]),
-            year=f"{int(when[i])}" if not np.isnan(when[i]) else f"after {params.reference_year}",
-            cutoff=params.cutoff.year,
-            sources=names,
-            since=f"{int(year[i])}" if not np.isnan(year[i]) else "",
-            unknown=_fmt_ha(ctx["unknown"][i]),
-            tolerance=f"{params.review_max_ha:g}",
-        )
+    for col, values in batch.columns().items():
+        out.iloc[rows, out.columns.get_loc(col)] = values
     return out
 
 
@@ -351,17 +325,6 @@ def alerts_under_rule(alert_products: Sequence[Any], maps: Sequence[ClassMapSour
     return out
 
 
-#: The reasons of :func:`alert_verdicts`, by a stable code.
-ALERT_REASONS = {
-    "alerts_disagree": "{area} of alerts after {cutoff} on land that was forest then according to {sources}, but the "
-    "registry says cocoa since {since}: the map and the declaration disagree (shaded cocoa mapped as forest?); "
-    "check imagery or on the ground",
-    "alerts_no_map_established": "{area} of alerts after {cutoff}, but the registry says cocoa since {since}: "
-    "without a map of forest at the cut-off, shade-tree loss on a plot already under cocoa cannot be told from "
-    "deforestation; add a forest_cover product or check imagery",
-}
-
-
 def alert_verdicts(
     verdict: pd.DataFrame,
     figures: pd.DataFrame,
@@ -376,16 +339,26 @@ def alert_verdicts(
     before, year = established
     status = verdict["status"].to_numpy()
     area = np.nan_to_num(figures["alert_ha"].to_numpy(dtype="float64", na_value=np.nan))
-    code = "alerts_disagree" if sources else "alerts_no_map_established"
-    for i in np.flatnonzero(((status == DETECTED) | (status == REVIEW)) & before):
-        out.iloc[i, out.columns.get_loc("status")] = REVIEW
-        out.iloc[i, out.columns.get_loc("deforestation_free")] = pd.NA
-        out.iloc[i, out.columns.get_loc("status_reason")] = ALERT_REASONS[code].format(
-            area=_fmt_ha(area[i]),
-            cutoff=params.cutoff.isoformat(),
-            sources=_names(list(sources)) if sources else "",
-            since=f"{int(year[i])}" if not np.isnan(year[i]) else "",
-        )
+    code = "cutoff_alerts_disagree" if sources else "cutoff_alerts_no_map_established"
+    rows = np.flatnonzero(((status == DETECTED) | (status == REVIEW)) & before)
+    batch = reasons.Batch(len(rows))
+    extra = {"sources": ", ".join(sources)} if sources else {}
+    batch.add(
+        np.arange(len(rows)),
+        (
+            code,
+            {
+                "alert_ha": area[rows],
+                "cutoff": params.cutoff.isoformat(),
+                "since": np.nan_to_num(year[rows]).astype("int64"),
+                **extra,
+            },
+        ),
+    )
+    out.iloc[rows, out.columns.get_loc("status")] = REVIEW
+    out.iloc[rows, out.columns.get_loc("deforestation_free")] = pd.NA
+    for col, values in batch.columns().items():
+        out.iloc[rows, out.columns.get_loc(col)] = values
     return out
 
 

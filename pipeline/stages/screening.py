@@ -34,6 +34,7 @@ from ..engine.memory import tune_allocator
 from ..engine.pixels import ProductSpec
 from ..engine.stats import derive_figures
 from ..engine.zonal import measure_product
+from ..reasons import REASON_COLUMNS
 from ..vocab import ASSESSED, MAIN_COLUMNS, PLOT_KEY_COLUMNS, STATUSES, attribute_names
 from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
 from .cutoff import alert_verdicts, alerts_under_rule, cutoff_blocks, cutoff_verdicts, measure_cutoff
@@ -290,7 +291,7 @@ def screen_checked(
         verdicts[product.name] = v = classify_alerts(fig, checked.error_reason, screening, product)
         if cut is not None:
             verdicts[product.name] = v = alert_verdicts(v, fig, cut.established, screening, cut.sources)
-        own = pd.concat([v[["status", "status_reason"]], fig[alert_columns(product)]], axis=1)
+        own = pd.concat([v[["status", *REASON_COLUMNS]], fig[alert_columns(product)]], axis=1)
         alert_blocks.append(own.add_prefix(f"{product.name}_"))
         months.append(alerts_by_month(plots, product, stats))
     verdict = combine(verdicts, screening.status_rule)
@@ -467,7 +468,7 @@ def _our_columns(
         for product in products:
             f, v = figures[product.name], verdicts[product.name]
             own = pd.concat(
-                [v[["status", "status_reason"]], f[list(MAIN_COLUMNS)], f[[f"loss_{y}_ha" for y in product.years]]],
+                [v[["status", *REASON_COLUMNS]], f[list(MAIN_COLUMNS)], f[[f"loss_{y}_ha" for y in product.years]]],
                 axis=1,
             )
             blocks.append(own.add_prefix(f"{product.name}_"))
