@@ -243,7 +243,8 @@ class ScreeningWriter:
         self._error: BaseException | None = None
         self._tables: dict[str, tuple] = {}  # name -> (file, writer)
         self._done = False
-        self.write_s = 0.0  # seconds the writer thread spent
+        self.write_s = 0.0  # seconds spent writing (the thread's life, less its waits for rows; and finish)
+        self.wait_s = 0.0  # seconds the writer thread waited for the next chunk's rows
 
     def __enter__(self) -> ScreeningWriter:
         if self.staged is not None:
@@ -281,7 +282,9 @@ class ScreeningWriter:
 
         def batches():
             while True:
+                waiting = time.perf_counter()
                 item = self._queue.get()
+                self.wait_s += time.perf_counter() - waiting
                 if item is None:
                     return
                 if isinstance(item, BaseException):
@@ -304,7 +307,7 @@ class ScreeningWriter:
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self._error = exc
         finally:
-            self.write_s += time.perf_counter() - started
+            self.write_s += time.perf_counter() - started - self.wait_s
             pyogrio.set_gdal_config_options({"OGR_GPKG_ALLOW_THREADED_RTREE": None})
 
     def _put(self, item) -> None:
