@@ -32,6 +32,18 @@ def _fmt_ha(x: float) -> str:
     return f"{x:.4f} ha" if x < 0.01 else f"{x:.2f} ha"
 
 
+class _FirstYear:
+    """The first year of loss after the reference year as words, plot by plot (``", first in
+    2022"``; empty when unknown), made on demand: most plots are free and never need it."""
+
+    def __init__(self, first: np.ndarray) -> None:
+        self.first = first
+
+    def __getitem__(self, i: int) -> str:
+        y = self.first[i]
+        return "" if np.isnan(y) else f", first in {int(y)}"
+
+
 def _causes(missing_pct: float, invalid_pct: float) -> str:
     """Why part of a plot has no valid data, in words (empty when only nodata pixels)."""
     parts = []
@@ -85,7 +97,7 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: Screening
 
     # The reasons, in words, one status at a time.
     reason = np.empty(n, dtype=object)
-    when = np.array(["" if np.isnan(y) else f", first in {int(y)}" for y in first], dtype=object)
+    when = _FirstYear(first)  # ", first in 2022", worded only for the plots whose reason names it
     for i in np.flatnonzero(is_invalid):
         reason[i] = f"geometry cannot be screened: {inv[i]}"
     for i in np.flatnonzero(is_not_assessed):
@@ -118,7 +130,9 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: Screening
     some_forest = free & ~no_forest_layer & ~no_forest
     reason[no_forest_layer] = f"no forest loss after {ref}"
     reason[no_forest] = f"no forest loss after {ref} (no forest in 2000 under the plot)"
-    reason[some_forest] = [f"no forest loss after {ref} ({_fmt_ha(f)} of forest in 2000)" for f in forest[some_forest]]
+    reason[some_forest] = [
+        f"no forest loss after {ref} ({_fmt_ha(f)} of forest in 2000)" for f in forest[some_forest].tolist()
+    ]
     return pd.DataFrame(
         {"status": status.astype(object), "deforestation_free": flag, "status_reason": reason}, index=figures.index
     )
