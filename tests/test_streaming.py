@@ -10,7 +10,7 @@ import pytest
 import rasterio
 import shapely
 
-from pipeline import job
+from pipeline.job import screen as screen_job
 from pipeline.cli import main
 from pipeline.config import QCConfig, ScreeningConfig
 from pipeline.engine.coverage import Grid
@@ -91,7 +91,7 @@ def chunked(registry, tmp_path_factory):
     path, paths = registry
     out = tmp_path_factory.mktemp("chunked") / "s.gpkg"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(job, "BATCH_ROWS", 97)
+        mp.setattr(screen_job, "BATCH_ROWS", 97)
         return run_cli(path, paths, out, "--chunk-plots", "150")
 
 
