@@ -80,7 +80,9 @@ class Index:
             elif isinstance(node, ast.ClassDef):
                 for sub in node.body:
                     if isinstance(sub, ast.FunctionDef):
-                        self.funcs[(me, f"{node.name}.{sub.name}")] = Func(me, f"{node.name}.{sub.name}", sub, node.name)
+                        self.funcs[(me, f"{node.name}.{sub.name}")] = Func(
+                            me, f"{node.name}.{sub.name}", sub, node.name
+                        )
 
     def resolve(self, module: str, name: str, seen: int = 0) -> Func | None:
         """The function ``name`` means in ``module`` (a class: its ``__init__``, else ``__call__``)."""
@@ -189,12 +191,16 @@ def main() -> None:
     args = parser.parse_args()
     global WHOLE
     WHOLE = args.whole
-    entry = args.entry or ("pipeline.job.screen.run" if (args.root / "job" / "screen.py").exists() else "pipeline.job.run")
+    entry = args.entry or (
+        "pipeline.job.screen.run" if (args.root / "job" / "screen.py").exists() else "pipeline.job.run"
+    )
     moves, returns = measure(args.root, entry)
     if args.verbose:
         print(" -> ".join(m.removeprefix("pipeline.") for m in moves))
     visits = Counter(moves)
-    print(f"entry {entry}: {len(moves)} moves between {len(visits)} modules; {returns} returns to a module already left")
+    print(
+        f"entry {entry}: {len(moves)} moves between {len(visits)} modules; {returns} returns to a module already left"
+    )
     for m, k in visits.most_common(8):
         print(f"  {m}: {k} visits")
 
