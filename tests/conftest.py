@@ -20,6 +20,12 @@ settings.load_profile(HYPOTHESIS_PROFILE)
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
 
+# The suite reads English messages: a developer's Spanish locale (LANG=es_PE.UTF-8) must not
+# change them. Tests of the Spanish messages choose the language themselves (tests/test_i18n.py).
+for _var in ("LC_ALL", "LC_MESSAGES", "LANG", "CACAO_SCREEN_LANG"):
+    os.environ.pop(_var, None)
+os.environ["LANG"] = "C.UTF-8"
+
 PX = 0.00025
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..i18n import language
 from ..io.alerts import AlertProduct
 from ..io.gpkg import Finish
 from ..io.gpkg_style import enrich
@@ -114,6 +115,7 @@ def provenance_keys(
     records = input_records(files, invocation.base)
     return {
         "command": invocation.command,
+        "language": language(),  # of the texts written: reasons, descriptions, styles
         "started_utc": _utc(started),
         "finished_utc": _utc(finished),
         "inputs_relative_to": "the config file's folder"
