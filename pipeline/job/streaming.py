@@ -135,7 +135,11 @@ def screen_in_chunks(job: StreamJob, phases: Phases, finishing: Finishing) -> St
         totals.plots_out = writer.rows
         with phases("write"):
             writer.finish(*finishing(totals))
-    log.info("writing the GeoPackage took %.1f s on its own thread", writer.write_s)
+    log.info(
+        "writing the GeoPackage: %(work).1f s of work (on its own thread, and the last tables at the end); "
+        "the writer waited %(wait).1f s for the screening's rows",
+        {"work": writer.write_s, "wait": writer.wait_s},
+    )
     return totals
 
 
