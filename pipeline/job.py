@@ -45,10 +45,10 @@ from .config import (
 )
 from .engine.partitions import KeyGrid
 from .engine.schedulers import cluster
-from .errors import BaselineError, ConfigError, RasterError, RegionsError
+from .errors import BaselineError, ConfigError, OutputError, RasterError, RegionsError
 from .io.alerts import AlertProduct, open_alert_product
 from .io.deliveries import read_deliveries
-from .io.export import check_export_target, read_layer, write_eudr, write_table
+from .io.export import Folder, check_export_target, read_layer, write_export
 from .io.gpkg import (
     Finish,
     ScreeningWriter,
@@ -76,7 +76,7 @@ from .io.outputs import (
     temp_prefix,
 )
 from .io.plots import PlotStream, open_plots, read_plots
-from .io.provenance import input_records, product_version
+from .io.provenance import input_records, product_version, provenance_digest
 from .io.raster_content import check_content
 from .io.rasters import Product, close_datasets, open_product, require_tiles
 from .io.region_cache import RegionCache
@@ -89,7 +89,18 @@ from .stages.baseline.periods import check_plots_columns, loss_years
 from .stages.baseline.regions import prepare_regions
 from .stages.baseline.supply import parse_deliveries
 from .stages.columns import DELIVERY_ATTRIBUTE, INPUT_ATTRIBUTE, describe, describe_layers, grouping_text
-from .stages.export import ExportResult, chosen_statuses, eudr_columns, eudr_features, select_rows, split_files
+from .stages.export import (
+    ExportResult,
+    OverlayEffect,
+    chosen_statuses,
+    declared_area_column,
+    eudr_columns,
+    eudr_features,
+    file_totals,
+    rfc7946_problems,
+    select_rows,
+    split_files,
+)
 from .stages.qc.checks import (
     DECLARED_AREA_COLUMNS,
     RowChecks,
@@ -1155,16 +1166,36 @@ def run_export(
 
 def _run_export(screening: str | Path, cfg: ExportConfig, overwrite: bool) -> ExportResult:
     if cfg.format == "eudr":
-        plots, _ = read_screening(screening)
-        plots = _in_input_order(plots)
-        columns = eudr_columns(plots.columns, cfg, str(screening))
-        features, manifest = eudr_features(plots, cfg, columns)
-        files, manifest = split_files(features, manifest, int(cfg.max_file_mb * 1_000_000))
-        path = write_eudr(cfg.out, files, manifest, overwrite=overwrite)
-        return ExportResult(path, cfg.format, int(manifest["file"].ne("").sum()), list(files), manifest)
+        return _run_eudr(screening, cfg, overwrite)
     frame = select_rows(_in_input_order(read_layer(screening, cfg.layer)), chosen_statuses(cfg))
-    path = write_table(frame, cfg.out, cfg.format, wkt=cfg.wkt, overwrite=overwrite)
+    path = write_export(frame, cfg.out, cfg.format, overwrite=overwrite, wkt=cfg.wkt)
     return ExportResult(path, cfg.format, len(frame))
+
+
+def _run_eudr(screening: str | Path, cfg: ExportConfig, overwrite: bool) -> ExportResult:
+    """The EUDR folder: features and manifest (stages.eudr), files of at most ``max_file_mb``, each
+    checked against strict RFC 7946 before anything is written, and the totals per file."""
+    plots, meta = read_screening(screening)
+    plots = _in_input_order(plots)
+    columns = eudr_columns(plots.columns, cfg, str(screening))
+    declared = declared_area_column(plots.columns, _none(meta.get("qc_declared_area_column")))
+    overlays = [OverlayEffect(**o) for o in json.loads(meta.get("overlays") or "[]")]
+    features, manifest = eudr_features(plots, cfg, columns, declared=declared, overlays=overlays)
+    files, manifest = split_files(features, manifest, int(cfg.max_file_mb * 1_000_000))
+    for name, text in files.items():
+        problems = rfc7946_problems(text, cfg.decimals)
+        if problems:  # pragma: no cover - a bug: never publish a file the EU system would refuse
+            raise OutputError(f"{name}: not strict RFC 7946 ({'; '.join(problems[:3])}); nothing written")
+    totals = file_totals(manifest, files)
+    path = write_export(Folder(files, {"manifest.csv": manifest, "totals.csv": totals}), cfg.out, "eudr",
+                        overwrite=overwrite)  # fmt: skip
+    sent = int(manifest["file"].ne("").sum())
+    digest = provenance_digest(meta)
+    return ExportResult(path, cfg.format, sent, list(files), manifest, totals, columns.describe(), digest)
+
+
+def _none(value: str | None) -> str | None:
+    return None if value in (None, "", "None") else value
 
 
 # --- The report ----------------------------------------------------------------------------------

@@ -52,11 +52,22 @@ def print_export_summary(result) -> None:
     o = result.outcomes()
     click.echo(
         f"EUDR export -> {result.path}: {o['exported'] + o['repaired']} plots in {len(result.files)} file(s)"
-        + (f" ({o['repaired']} repaired at 6 decimals)" if o["repaired"] else "")
-        + f", {o['left_out']} left out; see manifest.csv"
+        + (f" ({o['repaired']} repaired at the coordinates' precision)" if o["repaired"] else "")
+        + f", {o['left_out']} left out; see manifest.csv and totals.csv"
     )
+    click.echo(f"  from the screening with provenance digest {result.provenance_digest}")
+    for line in result.columns_used:
+        click.echo(f"  {line}")
+    for row in result.totals.itertuples():
+        click.echo(f"  {row.file}: {row.plots} plots, {row.area_ha:.4f} ha, countries {row.countries or '-'}")
+    flagged = result.manifest[result.manifest["flag"] != ""]
+    if len(flagged):
+        click.echo(
+            f"  {len(flagged)} plot(s) flagged (a repair that changed the area, a duplicated id); see column flag"
+        )
     left = result.manifest[result.manifest["outcome"] == "left_out"]
     if len(left):
-        reasons = left["reason"].str.replace(r"\d+(\.\d+)? ha", "N ha", regex=True).value_counts()
-        for reason, n in reasons.head(6).items():
+        reasons = left["reason"].str.replace(r"-?\d+(\.\d+)? ha", "N ha", regex=True)
+        reasons = reasons.str.replace(r"plot id .* is on \d+ rows", "plot id on several rows", regex=True)
+        for reason, n in reasons.value_counts().head(6).items():
             click.echo(f"  left out x{n}: {reason}")
