@@ -710,6 +710,44 @@ class ReportConfig(_Section):
     )
 
 
+class OverlayConfig(_Section):
+    """A vector layer to overlay on the plots: protected areas, native communities' lands,
+    concessions (``overlays`` of a job; ``--overlay``; docs/overlays.md)."""
+
+    name: str = Field(description="Name of the overlay: it prefixes its columns (<name>_overlap_ha...)")
+    file: Path = Field(description="Vector file (GeoPackage, Shapefile, GeoJSON... any CRS)")
+    layer: str | None = Field(None, description="Layer of the file (default: its first)")
+    kind: Literal["protected_area", "indigenous_land", "concession", "other"] = Field(
+        "other", description="What the layer holds"
+    )
+    name_column: str | None = Field(None, description="Column naming each feature (default: <name> #<n>)")
+    effect: Literal["review", "flag", "exclude"] = Field(
+        "review",
+        description="review: a deforestation-free plot overlapping it becomes review; flag: reported only; "
+        "exclude: reported, and left out of the EUDR export",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError(f"overlay name {v!r}: use lower-case letters, digits and '_' (it prefixes output columns)")
+        return v
+
+    @classmethod
+    def parse(cls, spec: Any) -> Any:
+        """``name=anp,file=anp.gpkg,kind=protected_area,effect=review`` (``--overlay``) as a dict."""
+        if not isinstance(spec, str):
+            return spec
+        out = {}
+        for item in spec.split(","):
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise ValueError(f"overlay {spec!r}: expected key=value pairs separated by commas (name=...,file=...)")
+            out[key.strip()] = value.strip()
+        return out
+
+
 # --- The whole job --------------------------------------------------------------------------------
 
 
@@ -733,6 +771,16 @@ class RunConfig(_Section):
         default_factory=list, description="Also export the screening to these formats after screening"
     )
     report: ReportConfig | None = Field(None, description="Also write the HTML report after screening")
+    overlays: list[OverlayConfig] = Field(
+        default_factory=list,
+        description="Vector layers overlaid on the plots, each name=...,file=...,kind=...,effect=... "
+        "(also layer, name_column); see docs/overlays.md",
+    )
+
+    @field_validator("overlays", mode="before")
+    @classmethod
+    def _overlays(cls, v: Any) -> Any:
+        return [OverlayConfig.parse(item) for item in v] if isinstance(v, list) else v
 
     @model_validator(mode="after")
     def _check(self):
@@ -760,6 +808,9 @@ class RunConfig(_Section):
                     f"screening.reference_year ({self.screening.reference_year}) must be before "
                     f"the last_year of {name} ({ds.last_year}): nothing after it could be seen"
                 )
+        names = [o.name for o in self.overlays]
+        if len(set(names)) < len(names):
+            raise ValueError(f"overlay names must differ: {', '.join(names)}")
         return self
 
     def dataset_configs(self) -> dict[str, DatasetConfig]:
