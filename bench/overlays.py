@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     measured = time.perf_counter() - t
     ha = np.concatenate([p["bench_overlap_ha"].to_numpy() for p in parts])
     print(f"index built in {built:.2f} s; {len(plots):,} plots measured in {measured:.2f} s "
-          f"({len(parts)} chunks of {args.chunk:,}); {int((ha > 0).sum()):,} plots overlap, {ha.sum():,.2f} ha")  # fmt: skip
+          f"({len(parts)} chunks of {args.chunk:,}); {int((ha > 0).sum()):,} plots overlap, "
+          f"{ha.sum():,.2f} ha")  # fmt: skip
     pick = np.random.default_rng(1).choice(len(plots), size=min(args.check, len(plots)), replace=False)
     union = shapely.union_all(polygons)
     want = np.nan_to_num(geodesic_areas(shapely.intersection(plots[pick], union))) / M2_PER_HA

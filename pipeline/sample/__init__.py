@@ -95,9 +95,9 @@ from .landscape import (
     _Landscape,
     _make_landscape,
 )
+from .overlays import readme_overlays, write_overlays
 from .plots import _make_plots
 from .producers import _add_producer_columns
-from .overlays import readme_overlays, write_overlays
 from .readme import _readme, _readme_alerts, _readme_baseline
 
 __all__ = [

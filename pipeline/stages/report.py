@@ -23,9 +23,9 @@ import pandas as pd
 from ..config import ReportConfig, RunConfig
 from ..errors import ConfigError
 from ..vocab import ASSESSED, MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED
-from .overlays import overlay_summary
 from .baseline.groups import attribute_labels, group_figures, sort_labels
 from .baseline.periods import BaselinePeriod, baseline_period, loss_years
+from .overlays import overlay_summary
 from .screening import status_summary
 
 _ALERT = re.compile(r"alert", re.IGNORECASE)
