@@ -843,6 +843,8 @@ class RunConfig(_Section):
             data["baseline"] = self.baseline.resolve_paths(base).model_dump()
         for export in data.get("exports") or []:
             export["out"] = _fix(export["out"], base)
+        for overlay in data.get("overlays") or []:
+            overlay["file"] = _fix(overlay["file"], base)
         if self.report is not None:
             data["report"]["out"] = _fix(self.report.out, base)
         return RunConfig.model_validate(data)
