@@ -75,6 +75,7 @@ from .io.outputs import (
     make_folder,
     temp_prefix,
 )
+from .io.overlays import read_overlay
 from .io.plots import PlotStream, open_plots, read_plots
 from .io.provenance import input_records, product_version, provenance_digest
 from .io.raster_content import check_content
@@ -101,6 +102,7 @@ from .stages.export import (
     select_rows,
     split_files,
 )
+from .stages.overlays import overlays_metadata
 from .stages.qc.checks import (
     DECLARED_AREA_COLUMNS,
     RowChecks,
@@ -349,6 +351,7 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
             if cfg.baseline is not None:
                 baseline_inputs = load_baseline_inputs(cfg.baseline)
             products = open_products(cfg)
+            overlays = [read_overlay(o) for o in cfg.overlays]
             check_not_input(out, [(f"{role} raster", path) for role, path in product_files(products)])
             stream = open_plots(cfg.plots, batch_size=BATCH_ROWS, keep=_qc_columns(cfg))
             declared_areas(pd.DataFrame(columns=stream.columns), cfg.qc.declared_area_column)  # a named column exists
@@ -377,6 +380,7 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
                         started,
                         invocation,
                         screening_file,
+                        overlays=overlays,
                     )
                 close_datasets()
                 shutil.rmtree(staging, ignore_errors=True)
@@ -526,6 +530,7 @@ def _screen_in_chunks(
     started: float,
     invocation: Invocation,
     staged: Staged | None = None,
+    overlays: list | None = None,
 ) -> JobResult:
     from tqdm.auto import tqdm
 
@@ -607,7 +612,7 @@ def _screen_in_chunks(
                 part = screen_checked(
                     frame,
                     checked,
-                    every,
+                    [*every, *(overlays or [])],
                     cfg.screening,
                     execution=cfg.execution,
                     client=client,
@@ -635,7 +640,10 @@ def _screen_in_chunks(
         with phases("write"):
             result.metadata = screening_metadata(cfg, every, stream, result, started)
             files = [("plots", cfg.plots.path), *product_files(every, used=scan.tiles)]
+            files += [(f"overlay {o.name}", o.source) for o in overlays or []]
             result.metadata.update(provenance_keys(invocation, started, files, every))
+            if overlays:
+                result.metadata["overlays"] = overlays_metadata(overlays)
             attrs = layer_columns.get("plots", [])[2 : 2 + len(stream.columns)]  # the input's, as written
             enrich_step = gpkg_finish(
                 {name: pd.DataFrame(columns=cols) for name, cols in layer_columns.items()},
@@ -1179,7 +1187,7 @@ def _run_eudr(screening: str | Path, cfg: ExportConfig, overwrite: bool) -> Expo
     plots = _in_input_order(plots)
     columns = eudr_columns(plots.columns, cfg, str(screening))
     declared = declared_area_column(plots.columns, _none(meta.get("qc_declared_area_column")))
-    overlays = [OverlayEffect(**o) for o in json.loads(meta.get("overlays") or "[]")]
+    overlays = [OverlayEffect(o["name"], o["kind"], o["effect"]) for o in json.loads(meta.get("overlays") or "[]")]
     features, manifest = eudr_features(plots, cfg, columns, declared=declared, overlays=overlays)
     files, manifest = split_files(features, manifest, int(cfg.max_file_mb * 1_000_000))
     for name, text in files.items():

@@ -13,6 +13,7 @@ and what that does to its status (frames in, frames out; the layers come from
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import numpy as np
@@ -121,3 +122,17 @@ def overlay_summary(plots: pd.DataFrame, layers: Sequence[dict]) -> pd.DataFrame
         )
     return pd.DataFrame(rows, columns=["overlay", "kind", "effect", "plots", "overlap_ha", "review",
                                        "deforestation_free"])  # fmt: skip
+
+
+def overlays_metadata(layers: Sequence[OverlayLayer]) -> str:
+    """What the screening's metadata (key ``overlays``) records of each layer, as JSON: its name,
+    kind and effect (which the report and the EUDR export read back), file, features, and the
+    features repaired or dropped when read."""
+    return json.dumps(
+        [
+            {"name": o.name, "kind": o.category, "effect": o.effect, "file": o.source, "features": len(o.geoms),
+             "repaired": o.repaired, "dropped": o.dropped}
+            for o in layers
+        ],
+        ensure_ascii=False,
+    )  # fmt: skip
