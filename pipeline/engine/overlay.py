@@ -74,10 +74,10 @@ def overlaps(layer: OverlayLayer, plots: np.ndarray) -> Overlaps:
     live = np.flatnonzero(~(shapely.is_missing(plots) | shapely.is_empty(plots)))
     if not len(live) or not len(layer.geoms):
         return Overlaps(area, labels)
-    pi, fi = layer.tree.query(plots[live], predicate="intersects")
-    pi = live[pi]
+    pairs = np.asarray(layer.tree.query(plots[live], predicate="intersects"))
+    pi, fi = live[pairs[0]], pairs[1]
     inside = shapely.contains_properly(layer.geoms[fi], plots[pi])
-    pieces = np.where(inside, plots[pi], None)
+    pieces = plots[pi].copy()  # a plot inside a feature: the plot itself
     edge = ~inside
     pieces[edge] = shapely.intersection(plots[pi[edge]], layer.geoms[fi[edge]])
     pair_m2 = geodesic_areas(pieces)
