@@ -145,3 +145,48 @@ def test_the_screening_measures_overlays_and_applies_their_effect(hansen_pair):
     assert p.loc["free_in", "status_reason"].startswith("1.22 ha (100.0 %) inside protected area Park (overlay anp)")
     assert p.loc["free_out", "anp_overlap_ha"] == 0 and p.loc["free_out", "anp_names"] == ""
     assert "Community" in p.loc["lost_in", "anp_names"]
+
+
+def test_the_sample_run_overlays_its_protected_area_and_native_community(sample_run):
+    import json
+
+    import pyogrio
+
+    plots = pyogrio.read_dataframe(sample_run.screening, layer="plots", read_geometry=False)
+    meta = pyogrio.read_dataframe(sample_run.screening, layer="run_metadata")
+    layers = json.loads(dict(zip(meta["key"], meta["value"]))["overlays"])
+    assert [(o["name"], o["kind"], o["effect"], o["repaired"], o["dropped"]) for o in layers] == [
+        ("anp", "protected_area", "review", 0, 0),
+        ("comunidades", "indigenous_land", "flag", 0, 0),
+    ]
+    anp = plots["anp_overlap_ha"] > 0
+    assert anp.sum() > 5 and (plots.loc[anp, "anp_names"] == "BOSQUE DE PROTECCION SINTETICO").all()
+    free = plots["status"] == "deforestation_free"
+    assert not (anp & free).any()  # review: no plot inside the protected area is called free
+    became = anp & plots["status_reason"].str.startswith(tuple(f"{h:.2f} ha" for h in plots["anp_overlap_ha"]))
+    assert (plots.loc[became, "status"] == "review").all() and became.sum() > 0
+    community = plots["comunidades_overlap_ha"] > 0
+    assert community.sum() > 5 and (community & free).any()  # flag: reported only
+    assert plots.loc[community & free, "status_reason"].str.contains("(overlay comunidades)", regex=False).all()
+    manifest = pd.read_csv(next(p for p in sample_run.exports if p.name == "eudr") / "manifest.csv")
+    assert {"anp_overlap_ha", "comunidades_overlap_pct", "comunidades_names"} <= set(manifest.columns)
+    assert "What lies under the plots" in sample_run.report.read_text(encoding="utf-8")
+
+
+def test_an_exclude_overlay_leaves_its_plots_out_of_the_eudr_export():
+    from pipeline.config import ExportConfig
+    from pipeline.stages.export import OverlayEffect, eudr_columns, eudr_features
+
+    geoms = np.array([PLOTS["inside"], PLOTS["outside"]], dtype=object)
+    cols = overlay_columns(geoms, geodesic_areas(geoms) / M2_PER_HA, [_layer("exclude")])
+    plots = gpd.GeoDataFrame(
+        {"plot_id": ["in", "out"], "source_row": [1, 2], "status": "deforestation_free", "country": "PE", **cols},
+        geometry=list(geoms),
+        crs="EPSG:4326",
+    )
+    cfg = ExportConfig(format="eudr", out="e")
+    overlays = [OverlayEffect("anp", "protected_area", "exclude")]
+    features, m = eudr_features(plots, cfg, eudr_columns(plots.columns, cfg), overlays=overlays)
+    assert m["outcome"].tolist() == ["left_out", "exported"] and len(features) == 1
+    assert m["reason"][0] == "1.22 ha inside protected area Park (overlay anp, effect exclude)"
+    assert m["anp_names"].tolist() == ["Park", ""]

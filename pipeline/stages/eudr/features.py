@@ -106,7 +106,8 @@ def _overlays(plots: pd.DataFrame, overlays: Sequence[OverlayEffect], rows: _Row
             continue
         ha = pd.to_numeric(plots[column], errors="coerce").fillna(0).to_numpy()
         names = plots.get(f"{o.name}_names", pd.Series([""] * len(plots))).fillna("").astype(str).to_numpy()
-        text = [f"{h:.4f} ha inside {o.name} ({o.kind}: {nm})" for h, nm in zip(ha, names)]
+        what = o.kind.replace("_", " ")
+        text = [f"{h:.2f} ha inside {what} {nm} (overlay {o.name}, effect exclude)" for h, nm in zip(ha, names)]
         if o.effect == "exclude":
             rows.drop(ha > 0, text)
 
