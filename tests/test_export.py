@@ -155,7 +155,7 @@ def test_make_run_writes_the_eudr_folder(sample_run):
     assert sent.sum() + held.sum() == (plots["status"] == "deforestation_free").sum()
     totals = pd.read_csv(folder / "totals.csv", keep_default_na=False)
     assert totals["plots"].iloc[-1] == sent.sum() and totals["countries"].iloc[-1] == "PE"
-    assert totals["area_ha"].iloc[-1] == pytest.approx(manifest.loc[sent, "area_ha"].sum(), abs=1e-3)
+    assert totals["area_ha"].iloc[-1] == pytest.approx(pd.to_numeric(manifest.loc[sent, "area_ha"]).sum(), abs=1e-3)
     files = sorted(folder.glob("eudr-*.geojson"))
     assert files and all(f.stat().st_size <= 25_000_000 for f in files)
     n = sum(len(json.loads(f.read_text(encoding="utf-8"))["features"]) for f in files)
