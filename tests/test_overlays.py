@@ -79,11 +79,17 @@ def test_chunks_give_the_same_figures_as_one_batch():
 def test_columns_and_effects_on_the_status():
     geoms = np.array([PLOTS["inside"], PLOTS["outside"], PLOTS["across"], PLOTS["inside"]], dtype=object)
     area = geodesic_areas(geoms) / M2_PER_HA
+    from pipeline import reasons
+
+    parts = [[reasons.part("no_loss", reference_year=2020)]] * 2 + [
+        [reasons.part("loss_detected", loss_ha=1.2, reference_year=2020, review_max_ha=0.1)],
+        [reasons.part("no_data")],
+    ]
     verdict = pd.DataFrame(
         {
             "status": ["deforestation_free", "deforestation_free", "deforestation_detected", "not_assessed"],
             "deforestation_free": pd.array([True, True, False, None], dtype="boolean"),
-            "status_reason": ["no loss", "no loss", "1.2 ha lost in 2022", "no data"],
+            **reasons.columns(parts),
         }
     )
     for effect in ("review", "flag", "exclude"):
@@ -97,9 +103,19 @@ def test_columns_and_effects_on_the_status():
         assert out["status"].tolist() == [want, "deforestation_free", "deforestation_detected", "not_assessed"]
         assert out["deforestation_free"].tolist()[:3] == [pd.NA if effect == "review" else True, True, False]
         assert "inside protected area Park (overlay anp)" in out["status_reason"][0]
-        assert out["status_reason"][1] == "no loss" and out["status_reason"][3] == "no data"
+        assert (
+            out["status_reason"][1] == "no forest loss after 2020"
+            and out["status_reason"][3] == verdict["status_reason"][3]
+        )
         assert "Community; Park" in out["status_reason"][2]  # the detected plot's reason says it too
-    assert "a person must check the plot's legality" in out["status_reason"][0] or effect != "review"
+        # the stored parts render the same text again, in English or in Spanish
+        assert [reasons.render(p) for p in out["status_reason_params"]] == out["status_reason"].tolist()
+        assert "área protegida" in reasons.render(out["status_reason_params"][0], "es")
+        first = "overlay_review" if effect == "review" else "no_loss"
+        assert out["status_reason_code"].tolist() == [first, "no_loss", "loss_detected", "no_data"]
+    assert out["status_reason"][0].endswith(
+        "; 1.22 ha (100.0 %) inside protected area Park (overlay anp): left out of the EUDR export"
+    )
 
 
 def test_the_reader_repairs_and_counts_invalid_features(tmp_path):

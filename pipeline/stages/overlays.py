@@ -19,23 +19,18 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .. import reasons
 from ..engine.geodesy import M2_PER_HA
 from ..engine.overlay import OverlayLayer, overlaps
+from ..i18n import N_, _
 from ..vocab import ASSESSED, FREE, REVIEW
 
-#: What each effect does, in words (the report and the docs).
-EFFECTS = {
-    "review": "a plot that overlaps it cannot be deforestation-free without a person looking: review",
-    "flag": "reported only: the status does not change",
-    "exclude": "a plot that overlaps it is left out of the EUDR export",
-}
-
-#: The kinds of layer, in words.
+#: The kinds of layer, in words (English message ids, translated when a reason is rendered).
 CATEGORIES = {
-    "protected_area": "protected area",
-    "indigenous_land": "indigenous or native community land",
-    "concession": "concession",
-    "other": "overlay",
+    "protected_area": N_("protected area"),
+    "indigenous_land": N_("indigenous or native community land"),
+    "concession": N_("concession"),
+    "other": N_("overlay"),
 }
 
 
@@ -60,39 +55,48 @@ def overlay_columns(geoms: np.ndarray, area_ha: np.ndarray, layers: Sequence[Ove
     return pd.DataFrame(columns)
 
 
-def overlay_sentence(layer: OverlayLayer, ha: float, pct: float, names: str) -> str:
-    """One sentence of a plot's reason about one layer."""
-    what = CATEGORIES.get(layer.category, layer.category)
-    if layer.effect == "review":
-        return (
-            f"{ha:.2f} ha ({pct:.1f} %) inside {what} {names} (overlay {layer.name}): a person must check "
-            "the plot's legality before it is called deforestation-free"
-        )
-    if layer.effect == "exclude":
-        return f"{ha:.2f} ha ({pct:.1f} %) inside {what} {names} (overlay {layer.name}): left out of the EUDR export"
-    return f"{ha:.2f} ha ({pct:.1f} %) inside {what} {names} (overlay {layer.name})"
+def overlay_part(layer: OverlayLayer, ha: float, pct: float, names: str) -> dict:
+    """The reason part of a plot that overlaps ``layer`` (codes ``overlay_review``, ``overlay_flag``,
+    ``overlay_exclude`` of :data:`pipeline.reasons.REASONS`)."""
+    return reasons.part(
+        f"overlay_{layer.effect}",
+        overlap_ha=float(ha),
+        overlap_pct=float(pct),
+        kind_text=CATEGORIES.get(layer.category, layer.category),
+        names=str(names),
+        overlay=layer.name,
+    )
 
 
 def apply_overlay_effects(verdict: pd.DataFrame, columns: pd.DataFrame, layers: Sequence[OverlayLayer]) -> pd.DataFrame:
-    """The verdict (``status``, ``deforestation_free``, ``status_reason``) after the overlays'
-    effects; plots not assessed or invalid are left as they are."""
+    """The verdict (``status``, ``deforestation_free`` and the reason's three columns) after the
+    overlays' effects: ``review`` puts its part first and makes a free plot ``review``; the others
+    add their part at the end. Plots not assessed or invalid are left as they are."""
     out = verdict.copy()
     status = out["status"].astype(str).to_numpy().copy()
-    reason = out["status_reason"].astype(str).to_numpy().copy()
+    text = out["status_reason"].astype(str).to_numpy().copy()
+    code = out["status_reason_code"].astype(str).to_numpy().copy()
+    params = out["status_reason_params"].astype(str).to_numpy().copy()
     assessed = np.isin(status, list(ASSESSED))
+    join = _("; ")
     for layer in layers:
         ha = columns[f"{layer.name}_overlap_ha"].to_numpy(dtype="float64")
         pct = columns[f"{layer.name}_overlap_pct"].to_numpy(dtype="float64")
         names = columns[f"{layer.name}_names"].to_numpy(dtype=object)
-        hit = np.flatnonzero(assessed & (np.nan_to_num(ha) > 0))
-        for i in hit:
-            sentence = overlay_sentence(layer, ha[i], pct[i], names[i])
-            if layer.effect == "review" and status[i] == FREE:
-                status[i], reason[i] = REVIEW, f"{sentence}; {reason[i]}"
+        for i in np.flatnonzero(assessed & (np.nan_to_num(ha) > 0)):
+            p = overlay_part(layer, ha[i], pct[i], names[i])
+            said, parts = reasons.render_part(p), reasons.decode(params[i])
+            if layer.effect == "review" and status[i] in (FREE, REVIEW):
+                status[i], text[i], code[i] = REVIEW, f"{said}{join}{text[i]}", p["code"]
+                params[i] = reasons.encode([p, *parts])
             else:
-                reason[i] = f"{reason[i]}; {sentence}"
-    out["status"] = status
-    out["status_reason"] = reason
+                text[i], params[i] = f"{text[i]}{join}{said}", reasons.encode([*parts, p])
+    out["status"], out["status_reason"], out["status_reason_code"], out["status_reason_params"] = (
+        status,
+        text,
+        code,
+        params,
+    )
     free = pd.array(np.where(status == FREE, True, None), dtype="boolean")
     out["deforestation_free"] = out["deforestation_free"].where(status != REVIEW, free)
     return out
@@ -112,7 +116,7 @@ def overlay_summary(plots: pd.DataFrame, layers: Sequence[dict]) -> pd.DataFrame
         rows.append(
             {
                 "overlay": layer["name"],
-                "kind": CATEGORIES.get(layer["kind"], layer["kind"]),
+                "kind": _(CATEGORIES.get(layer["kind"], layer["kind"])),
                 "effect": layer["effect"],
                 "plots": int(hit.sum()),
                 "overlap_ha": round(float(ha[hit].sum()), 4),

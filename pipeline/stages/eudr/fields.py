@@ -22,6 +22,7 @@ import pycountry
 
 from ...config import ExportConfig
 from ...errors import ConfigError
+from ...i18n import tr
 
 #: The statement's properties and the names their column goes by, in order of preference.
 PROPERTY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -82,7 +83,7 @@ class EudrColumns:
     country: str | None  # one country for every plot (alpha-2), instead of a column
 
     def describe(self) -> list[str]:
-        """Which column fed which property, one sentence each (for the summary)."""
+        """Which column fed which property, one sentence each (for the summary, in the language in use)."""
         lines = []
         for prop, column in (
             ("ProducerName", self.producer_name),
@@ -90,11 +91,11 @@ class EudrColumns:
             ("ProductionPlace", self.production_place),
         ):
             if prop == "ProducerCountry" and self.country is not None:
-                lines.append(f"ProducerCountry: {self.country} for every plot (--producer-country)")
+                lines.append(tr("ProducerCountry: {code} for every plot (--producer-country)", code=self.country))
             elif column is None:
-                lines.append(f"{prop}: no column found (left out of the features)")
+                lines.append(tr("{property}: no column found (left out of the features)", property=prop))
             else:
-                lines.append(f"{prop}: column {column}")
+                lines.append(tr("{property}: column {column}", property=prop, column=column))
         return lines
 
 
