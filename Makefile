@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n auto
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample run test lint docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions bench-overlays clean distclean
+.PHONY: help install sample run test fuzz lint docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions bench-overlays clean distclean
 
 help: ## List the targets
 	@echo "cacao-screen make targets:"
@@ -39,8 +39,11 @@ sample: $(SAMPLE) ## Generate the synthetic sample under data/sample/ (if missin
 run: $(STAMP) $(SAMPLE) ## Screen the bundled sample: writes outputs/screening.gpkg, baseline.gpkg, report.html and eudr/
 	$(CLI) run --config $(CONFIG) --overwrite
 
-test: $(STAMP) ## Run the test suite (on every core)
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: $(STAMP) ## Run the test suite (on every core; the same hypothesis examples on every clone)
+	HYPOTHESIS_PROFILE=ci $(PY) -m pytest $(PYTEST_ARGS)
+
+fuzz: $(STAMP) ## Fuzz the plot readers and the command line: 1,000 new hypothesis examples per test (long)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz_plots.py $(PYTEST_ARGS)
 
 $(LINT_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,lint]'
@@ -68,8 +71,8 @@ bench-small: $(BENCH_STAMP) ## Benchmark vs exactextract on a small tile (8000 p
 bench: $(BENCH_STAMP) ## Benchmark on a whole 40000 px tile: 10k, 100k, 1M plots, tiled and strips (long; first run generates ~2 GB)
 	$(PY) -m bench.run --label bench --raster-size 40000 --plots 10000 100000 1000000 --layouts tiled strips $(BENCH_ARGS)
 
-bench-e2e: $(BENCH_STAMP) ## Whole process, plots GeoPackage in, screening out: wall time and peak RSS vs the exactextract pipeline, 100k and 1M plots
-	$(PY) -m bench.e2e --label bench-e2e --plots 100000 1000000 $(BENCH_ARGS)
+bench-e2e: $(BENCH_STAMP) ## Whole process, plots GeoPackage in, screening out: wall time and peak RSS vs the lean exactextract anchor (../shared/bench) and the exactextract pipeline, 100k and 1M plots
+	$(PY) -m bench.e2e --label bench-e2e --plots 100000 1000000 --ee-strategies raster-sequential $(BENCH_ARGS)
 
 bench-national: $(BENCH_STAMP) ## 1M and 5M plots over a 3 x 3 mosaic of Hansen-named tiles (first run generates ~10 GB under bench/data)
 	$(PY) -m bench.e2e --label bench-national --national $(BENCH_ARGS)

@@ -253,3 +253,13 @@ def test_every_real_plot_file_exports_strict_rfc7946(real_data):
         assert (manifest["outcome"] != "left_out").sum() >= 0.95 * qc.screenable.sum(), f.name
         for text in files_out.values():
             assert rfc7946_problems(text, 6) == [], f.name
+
+
+def test_every_export_format_is_one_registered_writer():
+    from typing import get_args
+
+    from pipeline.config import EXPORT_FORMATS
+    from pipeline.io.export import WRITERS, Writer
+
+    assert tuple(WRITERS) == EXPORT_FORMATS == get_args(ExportConfig.model_fields["format"].annotation)
+    assert all(issubclass(w, Writer) and w.name == name for name, w in WRITERS.items())
