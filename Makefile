@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n auto
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample run test fuzz lint docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions bench-forest clean distclean
+.PHONY: help install sample run test fuzz lint docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions bench-overlays bench-forest clean distclean
 
 help: ## List the targets
 	@echo "cacao-screen make targets:"
@@ -85,6 +85,9 @@ bench-regions: $(BENCH_STAMP) ## Region totals: a 50,000 km2 department measured
 
 bench-forest: $(BENCH_STAMP) ## A 10 m forest map of 2020 beside Hansen (forest rule) vs Hansen alone, 100k plots: wall time, peak RSS, ratio (target <= 2x)
 	$(PY) -m bench.forest --label bench-forest --plots 100000 $(BENCH_ARGS)
+
+bench-overlays: $(STAMP) ## Overlays: 100k plots against a layer of 10,000 polygons, per chunk, checked against shapely (seconds)
+	$(PY) -m bench.overlays $(BENCH_ARGS)
 
 clean: ## Remove outputs and generated sample data (not the cached benchmark inputs in bench/data)
 	rm -rf outputs data/sample

@@ -132,6 +132,16 @@ REASONS: dict[str, str] = {
         "forest at the cut-off, shade-tree loss on a plot already under cocoa cannot be told from deforestation; "
         "add a forest_cover product or check imagery"
     ),
+    # --- overlays (what lies under the plot: pipeline.stages.overlays) ---
+    "overlay_review": N_(
+        "{overlap_ha:ha} ha ({overlap_pct:.1f} %) inside {kind_text} {names} (overlay {overlay}): a person must "
+        "check the plot's legality before it is called deforestation-free"
+    ),
+    "overlay_flag": N_("{overlap_ha:ha} ha ({overlap_pct:.1f} %) inside {kind_text} {names} (overlay {overlay})"),
+    "overlay_exclude": N_(
+        "{overlap_ha:ha} ha ({overlap_pct:.1f} %) inside {kind_text} {names} (overlay {overlay}): left out of the "
+        "EUDR export"
+    ),
     # --- several products ---
     "product_reason": N_("{product}: {reason}"),
     "product_statuses": N_("statuses by product: {statuses}"),

@@ -40,6 +40,7 @@ from .outputs import (
     ReportConfig,
     parse_scheduler,
 )
+from .overlays import OverlayConfig
 from .run import RunConfig, build_config, format_validation_error, set_dotted, validate_model
 from .screening import ForestAtCutoffConfig, ForestDefinition, QCConfig, ScreeningConfig
 
@@ -58,6 +59,7 @@ __all__ = [
     "ExecutionConfig",
     "ExportConfig",
     "ForestAtCutoffConfig",
+    "OverlayConfig",
     "ForestDefinition",
     "GFW_ALERTS_NAME",
     "LOCAL",

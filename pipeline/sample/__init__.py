@@ -96,6 +96,7 @@ from .landscape import (
     _Landscape,
     _make_landscape,
 )
+from .overlays import readme_overlays, write_overlays
 from .plots import _make_plots
 from .producers import _add_producer_columns
 from .readme import _readme, _readme_alerts, _readme_baseline
@@ -175,6 +176,12 @@ class SamplePaths:
     def cutoff_cases(self) -> Path:
         """``root / "cutoff_cases.csv"``: the plots with loss after 2020 by case of the forest rule."""
         return self.root / "cutoff_cases.csv"
+
+    @property
+    def overlays(self) -> Path:
+        """``root / "overlays.gpkg"``: a synthetic protected area and native community (layers
+        ``areas_protegidas``, ``comunidades_nativas``)."""
+        return self.root / "overlays.gpkg"
 
     @classmethod
     def under(cls, root: Path | str) -> SamplePaths:
@@ -261,9 +268,11 @@ def generate_sample(
         log("alerts written")
         _write_forest2020(staged, cutoff, seed, tiles)
         log("forest 2020 written")
+        write_overlays(tmp, grid)
         readme = _readme(seed, grid, n_plots, land, plots, specials)
         readme += _readme_baseline(districts, deliveries, plots)
         readme += _readme_alerts(alerts, tiles)
+        readme += readme_overlays(grid)
         readme += _readme_forest2020(cutoff, tiles)
         (tmp / "README.md").write_text(readme, encoding="utf-8")
         (tmp / ".complete").touch()

@@ -26,6 +26,7 @@ from ..vocab import ASSESSED, MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED
 from .baseline.groups import attribute_labels, group_figures, sort_labels
 from .baseline.periods import BaselinePeriod, baseline_period, loss_years
 from .cutoff import cutoff_cases, indicator_table
+from .overlays import overlay_summary
 from .screening import status_summary
 
 _ALERT = re.compile(r"alert", re.IGNORECASE)
@@ -73,6 +74,7 @@ class ReportData:
     indicators: pd.DataFrame | None = None  # per indicator column: plots saying yes, no, unknown
     provenance: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (which file, document)
     notes: list[str] = field(default_factory=list)
+    overlays: pd.DataFrame | None = None  # stages.overlays.overlay_summary: plots and ha under each overlay
 
 
 def status_table(plots: pd.DataFrame) -> pd.DataFrame:
@@ -160,6 +162,8 @@ def build_report(
             setattr(data, name, baseline[name])
     _alerts(data, plots, baseline)
     data.cutoff, data.indicators = cutoff_cases(plots, ref), indicator_table(plots)
+    if meta.get("overlays"):
+        data.overlays = overlay_summary(plots, _json(meta["overlays"]) or [])
     data.provenance.append(("screening.gpkg", provenance(meta)))
     if baseline_meta:
         data.provenance.append(("baseline.gpkg", provenance(baseline_meta)))
