@@ -112,3 +112,15 @@ def test_a_parameter_missing_or_unknown_is_refused_where_the_reason_is_built():
         Batch(1).add([0], ("no_loss_forest", dict(reference_year=2020)))
     with pytest.raises(KeyError, match="unknown reason code"):
         Batch(1).add([0], ("no_such_code", {}))
+
+
+def test_reasons_render_again_in_another_language_and_older_rows_keep_their_text():
+    fig, invalid = mixed_figures(120, seed=5)
+    en = classify(fig, invalid, ScreeningConfig())
+    with using("es"):
+        es = classify(fig, invalid, ScreeningConfig())
+        texts = en["status_reason"].tolist() + ["an older screening's reason", None]
+        stored = en["status_reason_params"].tolist() + [None, ""]
+        again = reasons.rendered(texts, stored)
+    assert list(again[:120]) == es["status_reason"].tolist()
+    assert list(again[120:]) == ["an older screening's reason", None]
