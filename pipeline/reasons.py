@@ -232,6 +232,18 @@ def rendered(texts: Sequence, stored: Sequence) -> np.ndarray:
     return out
 
 
+def in_language(frame):
+    """``frame`` (a screening's ``plots`` layer) with every ``status_reason`` column — the plot's
+    and each product's (``<product>_status_reason``) — rendered again in the language in use
+    from its ``..._params`` column; columns without one are left as they are. A copy."""
+    out = frame.copy(deep=False)
+    for column in frame.columns:
+        stored = f"{column}_params"
+        if str(column).endswith("status_reason") and stored in frame.columns:
+            out[column] = rendered(frame[column].tolist(), frame[stored].tolist())
+    return out
+
+
 # --- Many plots at once ---------------------------------------------------------------------------
 
 

@@ -124,3 +124,16 @@ def test_reasons_render_again_in_another_language_and_older_rows_keep_their_text
         again = reasons.rendered(texts, stored)
     assert list(again[:120]) == es["status_reason"].tolist()
     assert list(again[120:]) == ["an older screening's reason", None]
+
+
+def test_a_screening_frame_gets_every_reason_column_in_the_language_in_use():
+    fig, invalid = mixed_figures(30, seed=2)
+    en = classify(fig, invalid, ScreeningConfig())
+    frame = pd.concat([en, en[list(reasons.REASON_COLUMNS)].add_prefix("tmf_")], axis=1)
+    frame["other_reason"] = "kept"
+    with using("es"):
+        es = classify(fig, invalid, ScreeningConfig())
+        again = reasons.in_language(frame)
+    assert again["status_reason"].tolist() == es["status_reason"].tolist()
+    assert again["tmf_status_reason"].tolist() == es["status_reason"].tolist()
+    assert (again["other_reason"] == "kept").all() and frame["status_reason"].tolist() == en["status_reason"].tolist()
