@@ -63,6 +63,7 @@ class JobResult:
     baseline: BaselineResult | None = None  # when the job asks for one
     alert_products: list[str] = field(default_factory=list)
     alerts: dict[str, list[float]] = field(default_factory=dict)  # per alert product: see alert_summary
+    overlays: dict[str, list[float]] = field(default_factory=dict)  # per overlay: plots overlapping, ha, made review
     exports: list[ExportResult] = field(default_factory=list)  # one per export
     report: Path | None = None  # the report's path, when the job writes one
     rejected: int = 0  # stored rows of the previous output that failed the integrity check (incremental)
@@ -260,6 +261,7 @@ def _screen(job: _Job, stream_job: StreamJob) -> JobResult:
         metadata=finishing.metadata,
         alert_products=[p.name for p in stream_job.products if not isinstance(p, Product)],
         alerts=totals.alerts,
+        overlays=totals.overlays,
         not_assessed_reasons=dict(totals.reasons),
     )
 
