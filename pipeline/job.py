@@ -575,7 +575,7 @@ def _screen_in_chunks(
     def write(table, part) -> None:
         renamed = input_names(stream.columns, part.columns.columns)
         rows = _plots_table(table, stream.columns, renamed, part.columns)
-        extra = {ALERTS_BY_MONTH: part.alerts_by_month} if part.alerts_by_month is not None else None
+        extra = part.extra_layers()
         writer.add(rows, part.loss_by_year, part.issues, extra)
         if not layer_columns:
             layer_columns["plots"] = [c for c in rows.column_names if c != "geometry"]

@@ -119,6 +119,8 @@ ALERT_COLUMNS = (
 )
 #: Layer of ``screening.gpkg`` (and of ``baseline.gpkg``) with the alert area per month after the cut-off.
 ALERTS_BY_MONTH = "alerts_by_month"
+#: Layer of ``screening.gpkg`` with every patch of forest lost after the reference year in a plot.
+LOSS_PATCHES = "loss_patches"
 
 # --- Metadata keys (table ``run_metadata``) -----------------------------------------------------
 

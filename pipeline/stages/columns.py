@@ -63,6 +63,12 @@ PLOTS = (
     ),
     _c("status", f"the verdict: {_STATUS_LIST}; see [What a status means](#what-a-status-means)"),
     _c("deforestation_free", "true for `deforestation_free`, false for `deforestation_detected`, NULL otherwise"),
+    _c(
+        "edge_only_loss",
+        "true when every loss patch of the plot (layer `loss_patches`) lies within `qc.edge_buffer_m` (30 m) of "
+        "its boundary: a boundary drawn into the neighbour's forest gives that picture; check the boundary before "
+        "the forest",
+    ),
     _c("status_reason", "why the plot has its status, in words (the loss seen, the data missing, the QC error)"),
     _c(
         "area_ha",
@@ -138,6 +144,24 @@ LOSS_BY_YEAR = (
     _c("product", "the loss product the figure comes from (its name in the config; `hansen` by default)"),
     _c("year", "the loss year"),
     _c("loss_ha", "forest lost inside the plot that year, ha (as `loss_YYYY_ha` of `plots`)"),
+)
+LOSS_PATCHES = (
+    _c("plot_id, source_row", "the plot, as in `plots`"),
+    _c("product", "the loss product the patch comes from"),
+    _c("kind", "`loss`: forest lost in a year after the reference year"),
+    _c("year", "the loss year"),
+    _c(
+        "area_ha",
+        "Σ fraction × pixel area over the patch's cells, as in `loss_YYYY_ha`: the patches of a plot add up to "
+        "its `loss_after_ref_ha`",
+    ),
+    _c("share_of_plot_pct", "`area_ha` as a share of the plot's `area_ha`"),
+    _c(
+        "max_distance_from_edge_m",
+        "how far inside the plot the patch reaches: the distance from the plot's boundary of the patch's deepest "
+        "point, in metres (to 5 cm)",
+    ),
+    _c("cells", "the number of raster cells of the patch (8-connected cells lost the same year)"),
 )
 PLOT_ISSUES = (
     _c("plot_id", "the plot's id, as in `plots`"),
@@ -374,6 +398,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "alerts_by_month_plots": ALERTS_BY_MONTH_PLOTS,
     "alerts_by_month_groups": ALERTS_BY_MONTH_GROUPS,
     "loss_by_year": LOSS_BY_YEAR,
+    "loss_patches": LOSS_PATCHES,
     "plot_issues": PLOT_ISSUES,
     "run_metadata": RUN_METADATA,
     "groups": GROUPS,
@@ -388,6 +413,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
 SCREENING_LAYERS = {
     "plots": PLOTS,
     "loss_by_year": LOSS_BY_YEAR,
+    "loss_patches": LOSS_PATCHES,
     "plot_issues": PLOT_ISSUES,
     "alerts_by_month": ALERTS_BY_MONTH_PLOTS,
     "run_metadata": RUN_METADATA,

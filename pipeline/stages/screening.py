@@ -31,8 +31,21 @@ from ..config import ExecutionConfig, QCConfig, ScreeningConfig
 from ..engine.memory import tune_allocator
 from ..engine.stats import derive_figures
 from ..engine.zonal import measure_product
-from ..vocab import ALERTS_KIND, ASSESSED, MAIN_COLUMNS, PLOT_KEY_COLUMNS, STATUSES, attribute_names
+from ..vocab import (
+    ALERTS_BY_MONTH,
+    ALERTS_KIND,
+    ASSESSED,
+    DETECTED,
+    LOSS_PATCHES,
+    MAIN_COLUMNS,
+    PLOT_KEY_COLUMNS,
+    REVIEW,
+    STATUSES,
+    ZERO_HA,
+    attribute_names,
+)
 from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
+from .patches import EDGE_ONLY_REASON, edge_only, loss_patches
 from .qc import QCResult, check_plots
 from .rules import classify, combine
 
@@ -49,6 +62,7 @@ class ScreenResult:
     baseline: Any = None  # a pipeline.stages.baseline.BaselineResult when the job asks for one
     alerts_by_month: pd.DataFrame | None = None  # with alert products: area per plot, month, confidence
     alert_products: list[str] = field(default_factory=list)
+    loss_patches: gpd.GeoDataFrame | None = None  # every patch of forest lost after the reference year
     exports: list[Any] = field(default_factory=list)  # pipeline.stages.export.ExportResult, one per export
     report: Any = None  # the report's path, when the job writes one
 
@@ -164,7 +178,15 @@ def screen_plots(
         if hasattr(product, "require"):
             product.require(_bounds(checked.geometry))
     part = screen_checked(
-        plots, checked, every, screening, execution=execution, client=client, progress=progress, previous=previous
+        plots,
+        checked,
+        every,
+        screening,
+        execution=execution,
+        client=client,
+        progress=progress,
+        previous=previous,
+        edge_buffer_m=qc.edge_buffer_m,
     )
     return ScreenResult(
         _with_input(plots, part.columns),
@@ -173,6 +195,7 @@ def screen_plots(
         reused=part.reused,
         alerts_by_month=part.alerts_by_month,
         alert_products=part.alert_products,
+        loss_patches=part.loss_patches,
     )
 
 
@@ -185,7 +208,7 @@ def _bounds(geoms: np.ndarray) -> np.ndarray:
 class ScreenedPart:
     """A set of plots screened: the columns the screening adds to the ``plots`` layer (a frame on
     the plots' index), their ``loss_by_year`` and ``plot_issues`` rows, how many were reused, and
-    with alert products their ``alerts_by_month`` rows."""
+    with alert products their ``alerts_by_month`` rows; their ``loss_patches``."""
 
     columns: pd.DataFrame
     loss_by_year: pd.DataFrame
@@ -193,6 +216,16 @@ class ScreenedPart:
     reused: int = 0
     alerts_by_month: pd.DataFrame | None = None
     alert_products: list[str] = field(default_factory=list)
+    loss_patches: gpd.GeoDataFrame | None = None
+
+    def extra_layers(self) -> dict[str, pd.DataFrame]:
+        """The layers of the screening beside ``plots``, ``loss_by_year`` and ``plot_issues``."""
+        out: dict[str, pd.DataFrame] = {}
+        if self.alerts_by_month is not None:
+            out[ALERTS_BY_MONTH] = self.alerts_by_month
+        if self.loss_patches is not None:
+            out[LOSS_PATCHES] = self.loss_patches
+        return out
 
 
 def screen_checked(
@@ -208,13 +241,16 @@ def screen_checked(
     prefix: bytes | None = None,
     large_progress: bool | None = None,
     wkb: np.ndarray | None = None,
+    edge_buffer_m: float = QCConfig().edge_buffer_m,
 ) -> ScreenedPart:
     """Measure and classify plots that quality control has checked (``checked``: their
     :class:`~pipeline.stages.qc.QCResult`; ``wkb``: the WKB of the geometries it screens, None
     where there is none, when at hand). ``plots`` needs only ``plot_id`` and ``source_row``;
     ``products``: the loss products, the primary first, and the alert products (``prefix``: what
     :func:`key_prefix` gives for the loss products). Each plot's figures depend on it alone, so any
-    set of plots gives each the same figures."""
+    set of plots gives each the same figures. The loss patches come from the same pass
+    (:mod:`.patches`); a plot whose patches all lie within ``edge_buffer_m`` of its boundary gets
+    ``edge_only_loss``."""
     tune_allocator()
     every = list(products)
     alert_products = [p for p in every if getattr(p, "kind", None) == ALERTS_KIND]
@@ -222,12 +258,33 @@ def screen_checked(
     geoms = checked.geometry  # what is screened: the input geometry, or QC's repair of it
     keys = screen_keys(geoms, products, screening, prefix=prefix, wkb=wkb)
     reuse, matched = _reusable(previous, keys, checked.screenable, len(plots))
-    to_compute = np.where(reuse, None, geoms)
+    # a reused plot with loss after the reference year is measured again for its patches
+    to_compute = np.where(reuse & ~_lost_after(matched, reuse, products), None, geoms)
     figures: dict[str, pd.DataFrame] = {}
     verdicts: dict[str, pd.DataFrame] = {}
+    patches = []
     for product in products:
         stats = measure_product(
-            to_compute, product, screening, execution, progress=progress, client=client, large_progress=large_progress
+            to_compute,
+            product,
+            screening,
+            execution,
+            progress=progress,
+            client=client,
+            large_progress=large_progress,
+            cells_from_year=screening.reference_year + 1,
+        )
+        patches.append(
+            loss_patches(
+                stats.loss_cells(),
+                plots["plot_id"].to_numpy(),
+                plots["source_row"].to_numpy(),
+                geoms,
+                checked.area_ha,
+                product.grid,
+                product.years,
+                product.name,
+            )
         )
         fig = derive_figures(stats, np.array(product.years), screening.reference_year)
         fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
@@ -252,6 +309,8 @@ def screen_checked(
         alert_blocks.append(own.add_prefix(f"{product.name}_"))
         months.append(alerts_by_month(plots, product, stats))
     verdict = combine(verdicts, screening.status_rule)
+    patch_layer = pd.concat(patches, ignore_index=True) if len(patches) > 1 else patches[0]
+    verdict = with_edge_flag(verdict, patch_layer, plots["source_row"], geoms, edge_buffer_m)
     columns = _our_columns(plots, products, checked, keys, verdict, figures, verdicts, alert_blocks)
     return ScreenedPart(
         columns,
@@ -260,7 +319,42 @@ def screen_checked(
         int(reuse.sum()),
         alerts_by_month=months_layer(months) if alert_products else None,
         alert_products=[p.name for p in alert_products],
+        loss_patches=patch_layer,
     )
+
+
+def _lost_after(matched: pd.DataFrame | None, reuse: np.ndarray, products: Sequence[Any]) -> np.ndarray:
+    """Among the plots an incremental run reuses, those with loss after the reference year on
+    any product (their patches are not stored with their figures)."""
+    out = np.zeros(len(reuse), dtype=bool)
+    if matched is None or not reuse.any():
+        return out
+    lost = np.zeros(int(reuse.sum()), dtype=bool)
+    for p in products:
+        col = ("" if len(products) == 1 else f"{p.name}_") + "loss_after_ref_ha"
+        lost |= matched[col].to_numpy(dtype="float64", na_value=0.0) >= ZERO_HA
+    out[reuse] = lost
+    return out
+
+
+def with_edge_flag(
+    verdict: pd.DataFrame, patches: pd.DataFrame, source_rows: pd.Series, geoms: np.ndarray, edge_buffer_m: float
+) -> pd.DataFrame:
+    """The verdict with ``edge_only_loss`` (after ``deforestation_free``): True for a plot whose
+    loss patches all lie within ``edge_buffer_m`` of its boundary; the reason of such a plot in
+    ``review`` or ``deforestation_detected`` says to check the boundary first."""
+    rows = source_rows.to_numpy()
+    edge = edge_only(patches, pd.Series(np.asarray(geoms, dtype=object), index=rows), edge_buffer_m)
+    flag = pd.Series(rows).map(edge).fillna(False).to_numpy(dtype=bool)
+    out = verdict.copy()
+    out.insert(out.columns.get_loc("deforestation_free") + 1, "edge_only_loss", flag)
+    flagged = flag & out["status"].isin([REVIEW, DETECTED]).to_numpy()
+    if flagged.any():
+        note = EDGE_ONLY_REASON.format(buffer_m=edge_buffer_m)
+        reason = out["status_reason"].to_numpy(dtype=object).copy()
+        reason[flagged] = [f"{r}; {note}" for r in reason[flagged]]
+        out["status_reason"] = reason
+    return out
 
 
 #: The column holding each row's integrity digest: its ``screen_key``, ``status`` and the figures
