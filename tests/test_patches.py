@@ -72,7 +72,9 @@ def test_patches_add_up_to_the_loss_after_the_reference_year_with_exact_areas(tm
     assert len(big) == 1 and big["area_ha"].iloc[0] == pytest.approx(block / M2_PER_HA, rel=1e-9)
     # its geometry: the cells clipped to the plot, with the same area (planar in degrees)
     g = big.geometry.iloc[0]
-    assert shapely.within(g, plot.buffer(1e-12))
+    assert shapely.within(g, plot.buffer(1e-12)) and g.is_valid
+    parts = shapely.get_parts(g)  # the block and the cell touching it by a corner: rectangles, cells dissolved
+    assert len(parts) == 2 and all(len(shapely.normalize(p).simplify(0).exterior.coords) == 5 for p in parts)
     assert g.area == pytest.approx((1.25 + 2.5 + 1) * PX * PX, rel=1e-9)
     # the other plot holds only a quarter of a 2023 cell
     second = patches[patches["plot_id"] == "P1"]

@@ -455,6 +455,24 @@ def write_styles(con: sqlite3.Connection, styles: dict[str, LayerStyle]) -> list
             chosen[table] = style
     if not chosen:
         return []
+    for table, style in chosen.items():
+        store_style(con, table, geometry[table], style.name, style.qml(), style.sld(table), style.description)
+    return list(chosen)
+
+
+def store_style(
+    con: sqlite3.Connection,
+    table: str,
+    geometry_column: str,
+    name: str,
+    qml: str,
+    sld: str,
+    description: str,
+    *,
+    default: bool = True,
+) -> None:
+    """Store one style of ``table`` in ``layer_styles`` (made and registered if needed); a
+    ``default`` one replaces the layer's earlier default."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), "
         "f_table_schema TEXT(256), f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), "
@@ -467,15 +485,14 @@ def write_styles(con: sqlite3.Connection, styles: dict[str, LayerStyle]) -> list
         "VALUES ('layer_styles', 'attributes', 'layer_styles', 'Default QGIS styles of the layers', ?, 0)",
         (_now(),),
     )
-    for table, style in chosen.items():
+    if default:
         con.execute("UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = ?", (table,))
-        con.execute(
-            "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, "
-            "styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
-            "VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, 'cacao-screen', NULL, ?)",
-            (table, geometry[table], style.name, style.qml(), style.sld(table), style.description, _now()),
-        )
-    return list(chosen)
+    con.execute(
+        "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, "
+        "styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
+        "VALUES ('', '', ?, ?, ?, ?, ?, ?, ?, 'cacao-screen', NULL, ?)",
+        (table, geometry_column, name, qml, sld, int(default), description, _now()),
+    )
 
 
 def write_provenance(con: sqlite3.Connection, provenance: dict) -> None:

@@ -62,6 +62,15 @@ PLOTS = (
         label="*(input attributes)*, `input_<name>`",
     ),
     _c("status", f"the verdict: {_STATUS_LIST}; see [What a status means](#what-a-status-means)"),
+    _c(
+        "satellite_status",
+        "with `--reviews`: the status the satellite data gave, before the field checks (see [review.md](review.md))",
+    ),
+    _c(
+        "status_basis",
+        "with `--reviews`: `field_check` when the latest field check of the plot settled its status, "
+        "`satellite` otherwise",
+    ),
     _c("deforestation_free", "true for `deforestation_free`, false for `deforestation_detected`, NULL otherwise"),
     _c(
         "edge_only_loss",

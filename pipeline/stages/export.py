@@ -134,7 +134,7 @@ def eudr_features(plots: pd.DataFrame, cfg: ExportConfig, columns: EudrColumns) 
     """The Features of the plots to export, and the manifest (one row per plot, in order).
 
     Returns (features as JSON text, manifest with ``source_row``, ``plot_id``, ``status``,
-    ``outcome``, ``reason``; ``file`` and ``feature`` are filled by :func:`split_files`). The
+    ``status_basis``, ``outcome``, ``reason``; ``file`` and ``feature`` are filled by :func:`split_files`). The
     geometry work runs on all plots at once; only the rare plots to repair go one by one."""
     statuses = set(chosen_statuses(cfg))
     n = len(plots)
@@ -213,6 +213,10 @@ def eudr_features(plots: pd.DataFrame, cfg: ExportConfig, columns: EudrColumns) 
             "source_row": plots["source_row"].to_numpy(dtype="int64"),
             "plot_id": plots["plot_id"].astype(str).to_numpy(),
             "status": status,
+            # which plots go in on a field check (a screening with reviews) rather than the satellite
+            "status_basis": plots["status_basis"].fillna("satellite").astype(str).to_numpy()
+            if "status_basis" in plots.columns
+            else np.full(n, "satellite", dtype=object),
             "outcome": outcome,
             "reason": reason,
             "feature_index": index,

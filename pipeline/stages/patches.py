@@ -157,9 +157,10 @@ def loss_patches(
     first = order[bounds[:-1]]
     plot = cells.plot[first]
     m2 = np.bincount(label, weights=cells.m2, minlength=n)
-    x0 = grid.x0 + cells.col * grid.dx
-    y1 = grid.y0 - cells.row * grid.dy
-    boxes = shapely.box(x0, y1 - grid.dy, x0 + grid.dx, y1)
+    # each edge from its own grid line, so that neighbouring cells share their edges exactly
+    left, right = grid.x0 + cells.col * grid.dx, grid.x0 + (cells.col + 1) * grid.dx
+    top, bottom = grid.y0 - cells.row * grid.dy, grid.y0 - (cells.row + 1) * grid.dy
+    boxes = shapely.box(left, bottom, right, top)
     shapes = np.array(
         [shapely.coverage_union_all(boxes[order[bounds[k] : bounds[k + 1]]]) for k in range(n)], dtype=object
     )

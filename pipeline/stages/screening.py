@@ -45,8 +45,10 @@ from ..vocab import (
     attribute_names,
 )
 from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
+from .fieldcheck import loss_years
 from .patches import EDGE_ONLY_REASON, edge_only, loss_patches
 from .qc import QCResult, check_plots
+from .reviews import apply_reviews, counted_loss, latest_reviews
 from .rules import classify, combine
 
 log = logging.getLogger(__name__)
@@ -151,6 +153,7 @@ def screen_plots(
     client: Any = None,
     progress: bool = False,
     previous: pd.DataFrame | None = None,
+    reviews: pd.DataFrame | None = None,
 ) -> ScreenResult:
     """Screen normalised plots (see :func:`pipeline.io.plots.normalise`) against loss products.
 
@@ -161,7 +164,9 @@ def screen_plots(
     layer of an earlier output) makes the run incremental: a plot whose ``screen_key`` is found
     there keeps the loss figures stored with it instead of being computed again — the same figures
     a full run gives, since the key covers everything they depend on (alert figures are always
-    measured: alert files change daily). ``execution`` says where the partitions run (``client``: a
+    measured: alert files change daily). ``reviews`` (the review log, see
+    :func:`pipeline.io.fieldpack.read_reviews`) settles plots checked in the field
+    (:mod:`.reviews`). ``execution`` says where the partitions run (``client``: a
     ``distributed.Client`` to use instead); the figures do not depend on it.
 
     The whole frame is held in memory; :func:`pipeline.job.run` screens a file of any size in
@@ -187,6 +192,7 @@ def screen_plots(
         progress=progress,
         previous=previous,
         edge_buffer_m=qc.edge_buffer_m,
+        reviews=None if reviews is None else latest_reviews(reviews),
     )
     return ScreenResult(
         _with_input(plots, part.columns),
@@ -242,6 +248,7 @@ def screen_checked(
     large_progress: bool | None = None,
     wkb: np.ndarray | None = None,
     edge_buffer_m: float = QCConfig().edge_buffer_m,
+    reviews: pd.DataFrame | None = None,
 ) -> ScreenedPart:
     """Measure and classify plots that quality control has checked (``checked``: their
     :class:`~pipeline.stages.qc.QCResult`; ``wkb``: the WKB of the geometries it screens, None
@@ -250,7 +257,8 @@ def screen_checked(
     :func:`key_prefix` gives for the loss products). Each plot's figures depend on it alone, so any
     set of plots gives each the same figures. The loss patches come from the same pass
     (:mod:`.patches`); a plot whose patches all lie within ``edge_buffer_m`` of its boundary gets
-    ``edge_only_loss``."""
+    ``edge_only_loss``. ``reviews`` (:func:`.reviews.latest_reviews`): the field checks that settle
+    plots, applied after the satellite rules."""
     tune_allocator()
     every = list(products)
     alert_products = [p for p in every if getattr(p, "kind", None) == ALERTS_KIND]
@@ -311,6 +319,10 @@ def screen_checked(
     verdict = combine(verdicts, screening.status_rule)
     patch_layer = pd.concat(patches, ignore_index=True) if len(patches) > 1 else patches[0]
     verdict = with_edge_flag(verdict, patch_layer, plots["source_row"], geoms, edge_buffer_m)
+    if reviews is not None:
+        now = counted_loss(pd.concat([figures[products[0].name][["loss_after_ref_ha"]], *alert_blocks], axis=1))
+        years = plots["plot_id"].astype(str).map(loss_years(patch_layer)).fillna("")
+        verdict = apply_reviews(verdict, plots["plot_id"], now, years, reviews)
     columns = _our_columns(plots, products, checked, keys, verdict, figures, verdicts, alert_blocks)
     return ScreenedPart(
         columns,
