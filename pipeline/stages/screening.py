@@ -154,6 +154,7 @@ def screen_plots(
     progress: bool = False,
     previous: pd.DataFrame | None = None,
     reviews: pd.DataFrame | None = None,
+    previous_patches: pd.DataFrame | None = None,
 ) -> ScreenResult:
     """Screen normalised plots (see :func:`pipeline.io.plots.normalise`) against loss products.
 
@@ -191,6 +192,7 @@ def screen_plots(
         client=client,
         progress=progress,
         previous=previous,
+        previous_patches=previous_patches,
         edge_buffer_m=qc.edge_buffer_m,
         reviews=None if reviews is None else latest_reviews(reviews),
     )
@@ -249,6 +251,7 @@ def screen_checked(
     wkb: np.ndarray | None = None,
     edge_buffer_m: float = QCConfig().edge_buffer_m,
     reviews: pd.DataFrame | None = None,
+    previous_patches: pd.DataFrame | None = None,
 ) -> ScreenedPart:
     """Measure and classify plots that quality control has checked (``checked``: their
     :class:`~pipeline.stages.qc.QCResult`; ``wkb``: the WKB of the geometries it screens, None
@@ -258,7 +261,9 @@ def screen_checked(
     set of plots gives each the same figures. The loss patches come from the same pass
     (:mod:`.patches`); a plot whose patches all lie within ``edge_buffer_m`` of its boundary gets
     ``edge_only_loss``. ``reviews`` (:func:`.reviews.latest_reviews`): the field checks that settle
-    plots, applied after the satellite rules."""
+    plots, applied after the satellite rules. ``previous_patches``: the ``loss_patches`` of the
+    ``previous`` output, the patches of the plots it reuses (without it, a reused plot with loss
+    after the reference year is measured again for its patches)."""
     tune_allocator()
     every = list(products)
     alert_products = [p for p in every if getattr(p, "kind", None) == ALERTS_KIND]
@@ -266,8 +271,10 @@ def screen_checked(
     geoms = checked.geometry  # what is screened: the input geometry, or QC's repair of it
     keys = screen_keys(geoms, products, screening, prefix=prefix, wkb=wkb)
     reuse, matched = _reusable(previous, keys, checked.screenable, len(plots))
-    # a reused plot with loss after the reference year is measured again for its patches
-    to_compute = np.where(reuse & ~_lost_after(matched, reuse, products), None, geoms)
+    # a reused plot with loss after the reference year takes its patches from the previous
+    # output, or is measured again for them
+    remeasure = _lost_after(matched, reuse, products) if previous_patches is None else np.zeros(len(reuse), bool)
+    to_compute = np.where(reuse & ~remeasure, None, geoms)
     figures: dict[str, pd.DataFrame] = {}
     verdicts: dict[str, pd.DataFrame] = {}
     patches = []
@@ -317,7 +324,11 @@ def screen_checked(
         alert_blocks.append(own.add_prefix(f"{product.name}_"))
         months.append(alerts_by_month(plots, product, stats))
     verdict = combine(verdicts, screening.status_rule)
+    if previous_patches is not None and reuse.any():
+        patches.append(_reused_patches(previous_patches, matched, plots[reuse]))
     patch_layer = pd.concat(patches, ignore_index=True) if len(patches) > 1 else patches[0]
+    if len(patches) > 1:
+        patch_layer = patch_layer.sort_values(["source_row"], kind="stable", ignore_index=True)
     verdict = with_edge_flag(verdict, patch_layer, plots["source_row"], geoms, edge_buffer_m)
     if reviews is not None:
         now = counted_loss(pd.concat([figures[products[0].name][["loss_after_ref_ha"]], *alert_blocks], axis=1))
@@ -333,6 +344,18 @@ def screen_checked(
         alert_products=[p.name for p in alert_products],
         loss_patches=patch_layer,
     )
+
+
+def _reused_patches(previous_patches: pd.DataFrame, matched: pd.DataFrame, reused: pd.DataFrame) -> pd.DataFrame:
+    """The patches of the reused plots, from the previous output's: found by the previous row
+    of the same ``screen_key``, given the plot's id and row of this run."""
+    rows = pd.Series(
+        reused["source_row"].to_numpy(), index=matched["source_row"].to_numpy(dtype="int64")
+    ).drop_duplicates()
+    ids = pd.Series(reused["plot_id"].to_numpy(dtype=object), index=rows.index)
+    old = previous_patches[previous_patches["source_row"].isin(rows.index)]
+    out = old.assign(plot_id=old["source_row"].map(ids).to_numpy(), source_row=old["source_row"].map(rows).to_numpy())
+    return out[previous_patches.columns]
 
 
 def _lost_after(matched: pd.DataFrame | None, reuse: np.ndarray, products: Sequence[Any]) -> np.ndarray:
