@@ -48,7 +48,8 @@ def test_a_page_per_review_or_detected_plot_with_its_evidence(tmp_path):
     assert [r.applies for r in a.trace] == [False, False, True, None, None]
     assert "more than 0.1 ha" in a.trace[2].test
     assert [n[0] for n in a.neighbours] == ["B"]
-    assert sorted(a.loss.index) == [2022, 2023] and list(a.loss.columns) == ["hansen"]
+    assert [(y, p) for y, p, _ in a.loss] == [(2022, "hansen"), (2023, "hansen")]
+    assert sum(ha for _, _, ha in a.loss) == pytest.approx(sum(p["area_ha"] for p in a.patches))
     assert set(a.links) == {"Global Forest Watch", "Google Earth", "OpenStreetMap"}
     ET.fromstring(a.kml.split("\n", 1)[1])  # well-formed
     assert a.kml.count("<Placemark>") == 1 + len(a.patches) == 3

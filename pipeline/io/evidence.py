@@ -87,12 +87,12 @@ def map_svg(ev) -> str:
             f'<path d="{_path(g, tx)}" fill="{colour}" fill-opacity=".25" stroke="{colour}" stroke-width="1">'
             f"<title>{_esc(pid)}: {_esc(status)}</title></path>"
         )
-    years = sorted(set(ev.patches["year"])) if len(ev.patches) else []
-    for p in ev.patches.itertuples():
-        colour = YEAR_COLOURS[min(years.index(p.year), len(YEAR_COLOURS) - 1)]
+    years = sorted({p["year"] for p in ev.patches})
+    for p in ev.patches:
+        colour = YEAR_COLOURS[min(years.index(p["year"]), len(YEAR_COLOURS) - 1)]
         shapes.append(
-            f'<path d="{_path(p.geometry_m, tx)}" fill="{colour}" stroke="#6b0000" stroke-width=".6" '
-            f'fill-rule="evenodd"><title>{_esc(p.year)}: {p.area_ha:.4f} ha</title></path>'
+            f'<path d="{_path(p["geometry_m"], tx)}" fill="{colour}" stroke="#6b0000" stroke-width=".6" '
+            f'fill-rule="evenodd"><title>{_esc(p["year"])}: {p["area_ha"]:.4f} ha</title></path>'
         )
     shapes.append(f'<path d="{_path(ev.plot_m, tx)}" fill="none" stroke="#111" stroke-width="2.2"/>')
     bar = _scale(x1 - x0)
@@ -108,7 +108,7 @@ def map_svg(ev) -> str:
 
 
 def _legend(ev) -> str:
-    years = sorted(set(ev.patches["year"])) if len(ev.patches) else []
+    years = sorted({p["year"] for p in ev.patches})
     items = "".join(
         f'<span style="background:{YEAR_COLOURS[min(i, len(YEAR_COLOURS) - 1)]}"></span>loss {y}'
         for i, y in enumerate(years)
@@ -117,12 +117,16 @@ def _legend(ev) -> str:
 
 
 def _loss_table(ev) -> str:
-    if ev.loss.empty:
+    if not ev.loss:
         return "<p>No forest loss measured in the plot.</p>"
-    head = "".join(f"<th>{_esc(c)} (ha)</th>" for c in ev.loss.columns)
+    products = sorted({p for _, p, _ in ev.loss})
+    by_year: dict[int, dict[str, float]] = {}
+    for year, product, ha in ev.loss:
+        by_year.setdefault(year, {})[product] = by_year.get(year, {}).get(product, 0.0) + ha
+    head = "".join(f"<th>{_esc(c)} (ha)</th>" for c in products)
     rows = "".join(
-        f"<tr><td>{int(y)}</td>" + "".join(f'<td class="n">{v:.4f}</td>' for v in r.fillna(0.0)) + "</tr>"
-        for y, r in ev.loss.iterrows()
+        f"<tr><td>{y}</td>" + "".join(f'<td class="n">{v.get(p, 0.0):.4f}</td>' for p in products) + "</tr>"
+        for y, v in sorted(by_year.items())
     )
     return f"<table><tr><th>year</th>{head}</tr>{rows}</table>"
 
@@ -159,9 +163,9 @@ def page(ev, title: str, back: str) -> str:
     issues = "".join(f"<tr><td>{_esc(c)}</td><td>{_esc(s)}</td><td>{_esc(m)}</td></tr>" for c, s, m in ev.issues)
     links = " · ".join(f'<a href="{_esc(u)}" rel="noopener" target="_blank">{_esc(n)}</a>' for n, u in ev.links.items())
     patches = "".join(
-        f'<tr><td>{_esc(p.product)}</td><td>{_esc(p.year)}</td><td class="n">{p.area_ha:.4f}</td>'
-        f'<td class="n">{p.share_of_plot_pct:.1f}</td><td class="n">{p.max_distance_from_edge_m:.1f}</td></tr>'
-        for p in ev.patches.itertuples()
+        f'<tr><td>{_esc(p["product"])}</td><td>{_esc(p["year"])}</td><td class="n">{p["area_ha"]:.4f}</td>'
+        f'<td class="n">{p["share_of_plot_pct"]:.1f}</td><td class="n">{p["max_distance_from_edge_m"]:.1f}</td></tr>'
+        for p in ev.patches
     )
     head = "<tr><th>code</th><th>severity</th><th>finding</th></tr>"
     qc = f"<table>{head}{issues}</table>" if issues else "<p>No finding.</p>"

@@ -63,9 +63,9 @@ class PlotEvidence:
     row: dict[str, Any]  # the plot's row of the plots layer (no geometry)
     centre: tuple[float, float]  # lon, lat
     plot_m: Any  # the plot in metres around its centre
-    patches: pd.DataFrame  # the plot's loss patches with ``geometry_m``
+    patches: list[dict]  # the plot's loss patches (rows of ``loss_patches``), with ``geometry_m``
     neighbours: list[tuple[str, str, Any]]  # (plot id, status, geometry in metres)
-    loss: pd.DataFrame  # year x product, ha
+    loss: list[tuple[int, str, float]]  # (year, product, ha), by year
     trace: list[Rule]
     issues: list[tuple[str, str, str]]  # code, severity, message
     links: dict[str, str] = field(default_factory=dict)
@@ -135,18 +135,18 @@ def _kml_rings(geom) -> str:
     return f"<MultiGeometry>{''.join(out)}</MultiGeometry>"
 
 
-def plot_kml(plot_id: str, status: str, geom, patches: pd.DataFrame) -> str:
+def plot_kml(plot_id: str, status: str, geom, patches: list[dict]) -> str:
     """A KML document of the plot and its loss patches (opens in Google Earth)."""
     marks = [
         f"<Placemark><name>{escape(plot_id)}</name><description>{escape(status)}</description>"
         f"<styleUrl>#plot</styleUrl>{_kml_rings(geom)}</Placemark>"
     ]
-    for p in patches.itertuples():
-        if p.geometry is None or p.geometry.is_empty:
+    for p in patches:
+        if p["geometry"] is None or p["geometry"].is_empty:
             continue
+        name = "{product} {year}: {area:.4f} ha".format(product=p["product"], year=p["year"], area=p["area_ha"])
         marks.append(
-            f"<Placemark><name>{escape(f'{p.product} {p.year}: {p.area_ha:.4f} ha')}</name>"
-            f"<styleUrl>#patch</styleUrl>{_kml_rings(p.geometry)}</Placemark>"
+            f"<Placemark><name>{escape(name)}</name><styleUrl>#patch</styleUrl>{_kml_rings(p['geometry'])}</Placemark>"
         )
     styles = (
         '<Style id="plot"><LineStyle><color>ff00ffff</color><width>2</width></LineStyle>'
@@ -160,6 +160,21 @@ def plot_kml(plot_id: str, status: str, geom, patches: pd.DataFrame) -> str:
     )
 
 
+def _records_by_plot(frame: pd.DataFrame | None, keep: set[str], columns: list[str]) -> dict[str, list[dict]]:
+    """The rows of ``frame`` whose ``plot_id`` is in ``keep``, as dicts of ``columns``, by plot."""
+    out: dict[str, list[dict]] = {}
+    if frame is None or not len(frame):
+        return out
+    rows = frame[frame["plot_id"].astype(str).isin(keep)]
+    for r in rows[[c for c in columns if c in rows.columns]].to_dict("records"):
+        out.setdefault(str(r["plot_id"]), []).append(r)
+    return out
+
+
+def _centred(geoms: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    return local_metres(np.asarray(geoms, dtype=object), lon, lat) if len(geoms) else np.zeros(0, dtype=object)
+
+
 def plot_evidence(
     plots: pd.DataFrame,
     patches: pd.DataFrame | None,
@@ -169,58 +184,65 @@ def plot_evidence(
     slugs: dict[str, str],
 ) -> list[PlotEvidence]:
     """The evidence of every plot of :data:`EVIDENCE_STATUSES` (``plots``: the plots layer with
-    its geometry; ``slugs``: each plot id's page name)."""
-    chosen = np.flatnonzero(plots["status"].isin(EVIDENCE_STATUSES).to_numpy())
-    if not len(chosen):
-        return []
+    its geometry; ``slugs``: each plot id's page name). The geometry work runs on all the plots
+    at once."""
     geoms = np.asarray(plots.geometry.to_numpy(), dtype=object)
     ids = plots["plot_id"].astype(str).to_numpy()
     statuses = plots["status"].astype(str).to_numpy()
-    live = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
-    tree = shapely.STRtree(geoms[live])
-    by_plot = dict(patches.groupby("plot_id")) if patches is not None and len(patches) else {}
-    loss = dict(loss_by_year.groupby("plot_id")) if loss_by_year is not None and len(loss_by_year) else {}
-    found = dict(issues.groupby("plot_id")) if issues is not None and len(issues) else {}
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    chosen = np.flatnonzero(plots["status"].isin(EVIDENCE_STATUSES).to_numpy() & present)
+    if not len(chosen):
+        return []
+    b = shapely.bounds(geoms[chosen])
+    lon, lat = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    plot_m = _centred(geoms[chosen], lon, lat)
+    # neighbours: every plot within NEIGHBOUR_M of a chosen plot's bounding box
+    live = np.flatnonzero(present)
+    pad = NEIGHBOUR_M / 111_000 / np.maximum(np.cos(np.radians(lat)), 0.1)
+    boxes = shapely.box(b[:, 0] - pad, b[:, 1] - NEIGHBOUR_M / 111_000, b[:, 2] + pad, b[:, 3] + NEIGHBOUR_M / 111_000)
+    which, hit = shapely.STRtree(geoms[live]).query(boxes)
+    near = live[hit]
+    keep = near != chosen[which]
+    which, near = which[keep], near[keep]
+    order = np.lexsort((near, which))
+    which, near = which[order], near[order]
+    near_m = _centred(geoms[near], lon[which], lat[which])
+    neighbours: dict[int, list] = {}
+    for k, j, g in zip(which.tolist(), near.tolist(), near_m):
+        neighbours.setdefault(k, []).append((ids[j], statuses[j], g))
+    # patches, loss and findings of the chosen plots, as records
+    wanted = set(ids[chosen])
+    own = _records_by_plot(
+        patches,
+        wanted,
+        ["plot_id", "product", "year", "area_ha", "share_of_plot_pct", "max_distance_from_edge_m", "geometry"],
+    )
+    position = {pid: k for k, pid in enumerate(ids[chosen])}
+    flat = [r for pid in own for r in own[pid]]
+    at = np.array([position[str(r["plot_id"])] for r in flat], dtype="int64")
+    for r, g in zip(flat, _centred(np.array([r["geometry"] for r in flat], dtype=object), lon[at], lat[at])):
+        r["geometry_m"] = g
+    loss = _records_by_plot(loss_by_year, wanted, ["plot_id", "product", "year", "loss_ha"])
+    found = _records_by_plot(issues, wanted, ["plot_id", "code", "severity", "message"])
+    rows = plots.drop(columns=plots.geometry.name).iloc[chosen].to_dict("records")
     out = []
-    for i in chosen:
-        geom = geoms[i]
-        if geom is None or geom.is_empty:
-            continue
-        b = shapely.bounds(geom)
-        lon, lat = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
-        pad = NEIGHBOUR_M / 111_000 / max(np.cos(np.radians(lat)), 0.1)
-        near = live[tree.query(shapely.box(b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad))]
-        near = near[near != i]
-        centre = (np.array([lon]), np.array([lat]))
-
-        def metres(gs, centre=centre):
-            n = len(gs)
-            return local_metres(np.asarray(gs, dtype=object), np.repeat(centre[0], n), np.repeat(centre[1], n))
-
-        own = by_plot.get(ids[i], pd.DataFrame(columns=["product", "year", "area_ha", "geometry"]))
-        own = own.assign(geometry_m=metres(own["geometry"].to_numpy()) if len(own) else [])
-        table = loss.get(ids[i])
-        grid = (
-            table.pivot_table(index="year", columns="product", values="loss_ha", aggfunc="sum").sort_index()
-            if table is not None
-            else pd.DataFrame()
-        )
-        row = {k: v for k, v in plots.iloc[i].items() if k != plots.geometry.name}
-        qc = found.get(ids[i])
+    for k, i in enumerate(chosen):
+        pid = ids[i]
+        mine = own.get(pid, [])
         out.append(
             PlotEvidence(
-                plot_id=ids[i],
-                slug=slugs[ids[i]],
-                row=row,
-                centre=(lon, lat),
-                plot_m=metres([geom])[0],
-                patches=own,
-                neighbours=[(ids[j], statuses[j], g) for j, g in zip(near, metres(geoms[near]))],
-                loss=grid,
-                trace=decision_trace(row, cfg),
-                issues=[] if qc is None else list(zip(qc["code"], qc["severity"], qc["message"])),
-                links=place_links(lon, lat),
-                kml=plot_kml(ids[i], statuses[i], geom, own),
+                plot_id=pid,
+                slug=slugs[pid],
+                row=rows[k],
+                centre=(float(lon[k]), float(lat[k])),
+                plot_m=plot_m[k],
+                patches=mine,
+                neighbours=neighbours.get(k, []),
+                loss=sorted((int(r["year"]), str(r["product"]), float(r["loss_ha"])) for r in loss.get(pid, [])),
+                trace=decision_trace(rows[k], cfg),
+                issues=[(r["code"], r["severity"], r["message"]) for r in found.get(pid, [])],
+                links=place_links(float(lon[k]), float(lat[k])),
+                kml=plot_kml(pid, statuses[i], geoms[i], mine),
             )
         )
     return out
