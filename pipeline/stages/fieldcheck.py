@@ -83,8 +83,8 @@ def build_pack(
         "group": column(group_column),
         "status": chosen["status"].to_numpy(dtype=object),
         "status_reason": chosen["status_reason"].to_numpy(dtype=object),
-        "area_ha": chosen["area_ha"].to_numpy(dtype="float64"),
-        "loss_after_ref_ha": chosen["loss_after_ref_ha"].to_numpy(dtype="float64", na_value=np.nan),
+        "area_ha": np.round(chosen["area_ha"].to_numpy(dtype="float64"), 4),  # as a technician reads them
+        "loss_after_ref_ha": np.round(chosen["loss_after_ref_ha"].to_numpy(dtype="float64", na_value=np.nan), 4),
         "seen_ha": counted_loss(chosen),
         "loss_years": years.to_numpy(dtype=object),
     }
