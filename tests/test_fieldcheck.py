@@ -195,6 +195,16 @@ def test_round_trip_pack_forms_import_and_screening_with_reviews(tmp_path):
     assert settled.loc["C", "status"] == "deforestation_detected" and settled.loc["C", "status_basis"] == "field_check"
     assert settled.loc["E", "status"] == "review" and settled.loc["E", "status_basis"] == "field_check"
     assert settled.loc["D", "status"] == "deforestation_free" and settled.loc["D", "status_basis"] == "satellite"
+    # the baseline counts the plots settled in the field apart; the EUDR manifest says which they are
+    from pipeline.config import ExportConfig
+    from pipeline.stages.baseline.groups import plot_contributions
+    from pipeline.stages.export import EudrColumns, eudr_features
+
+    assert plot_contributions(settled, [2022])["n_field_checked"].tolist() == [1, 1, 1, 0, 1]
+    _, manifest = eudr_features(settled.reset_index(), ExportConfig(format="eudr", out=tmp_path / "eudr"), EudrColumns(None, None, None, "PE"))
+    assert manifest.set_index("plot_id")["status_basis"].to_dict() == {
+        "A": "field_check", "B": "field_check", "C": "field_check", "D": "satellite", "E": "field_check"
+    }  # fmt: skip
 
     # new loss on B after the check (2024): back to review, saying so
     later = screen_plots(plots(), landscape(tmp_path, extra_loss=True), reviews=reviews).plots.set_index("plot_id")

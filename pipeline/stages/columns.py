@@ -194,6 +194,11 @@ GROUPS = (
     _c("n_plots", "number of plots, every status"),
     _c("n_<status>", "number of plots per status", label="`n_deforestation_free` … `n_invalid`"),
     _c("n_assessed", "`n_deforestation_free` + `n_review` + `n_deforestation_detected`"),
+    _c(
+        "n_field_checked",
+        "plots whose status a field check settled (`status_basis` = `field_check`, a screening with `--reviews`; "
+        "[review.md](review.md)); counted in `n_<status>` too",
+    ),
     _c("area_ha", "Σ `area_ha` over plots with a geometry (status ≠ `invalid`)"),
     _c("area_assessed_ha", "Σ `area_ha` over assessed plots"),
     _c("deforestation_free_area_ha", "Σ `area_ha` over `deforestation_free` plots"),
