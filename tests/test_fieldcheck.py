@@ -201,7 +201,8 @@ def test_round_trip_pack_forms_import_and_screening_with_reviews(tmp_path):
     from pipeline.stages.export import EudrColumns, eudr_features
 
     assert plot_contributions(settled, [2022])["n_field_checked"].tolist() == [1, 1, 1, 0, 1]
-    _, manifest = eudr_features(settled.reset_index(), ExportConfig(format="eudr", out=tmp_path / "eudr"), EudrColumns(None, None, None, "PE"))
+    export = ExportConfig(format="eudr", out=tmp_path / "eudr")
+    _, manifest = eudr_features(settled.reset_index(), export, EudrColumns(None, None, None, "PE"))
     assert manifest.set_index("plot_id")["status_basis"].to_dict() == {
         "A": "field_check", "B": "field_check", "C": "field_check", "D": "satellite", "E": "field_check"
     }  # fmt: skip
