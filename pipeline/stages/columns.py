@@ -64,11 +64,11 @@ PLOTS = (
     _c("status", f"the verdict: {_STATUS_LIST}; see [What a status means](#what-a-status-means)"),
     _c(
         "satellite_status",
-        "with `--reviews`: the status the satellite data gave, before the field checks (see [review.md](review.md))",
+        "in a screening settled by field checks: the status the satellite data gave, before the field checks",
     ),
     _c(
         "status_basis",
-        "with `--reviews`: `field_check` when the latest field check of the plot settled its status, "
+        "in a screening settled by field checks: `field_check` when the latest field check of the plot settled its status, "
         "`satellite` otherwise",
     ),
     _c("deforestation_free", "true for `deforestation_free`, false for `deforestation_detected`, NULL otherwise"),
@@ -196,8 +196,7 @@ GROUPS = (
     _c("n_assessed", "`n_deforestation_free` + `n_review` + `n_deforestation_detected`"),
     _c(
         "n_field_checked",
-        "plots whose status a field check settled (`status_basis` = `field_check`, a screening with `--reviews`; "
-        "[review.md](review.md)); counted in `n_<status>` too",
+        "plots whose status a field check settled (`status_basis` = `field_check`); counted in `n_<status>` too",
     ),
     _c("area_ha", "Σ `area_ha` over plots with a geometry (status ≠ `invalid`)"),
     _c("area_assessed_ha", "Σ `area_ha` over assessed plots"),
