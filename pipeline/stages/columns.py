@@ -68,8 +68,8 @@ PLOTS = (
     ),
     _c(
         "status_basis",
-        "in a screening settled by field checks: `field_check` when the latest field check of the plot settled its status, "
-        "`satellite` otherwise",
+        "in a screening settled by field checks: `field_check` when the latest field check of the plot settled "
+        "its status, `satellite` otherwise",
     ),
     _c("deforestation_free", "true for `deforestation_free`, false for `deforestation_detected`, NULL otherwise"),
     _c(
