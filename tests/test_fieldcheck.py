@@ -242,4 +242,3 @@ def test_bad_forms_are_refused_with_their_reason_and_nothing_of_them_imported(tm
     log = tmp_path / "reviews.gpkg"
     assert append_reviews(log, forms.records, NOW) == (0, 0)
     assert read_reviews(log).empty
-
