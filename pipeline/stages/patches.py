@@ -49,8 +49,9 @@ PATCH_COLUMNS = (
     "cells",
 )
 
-#: The reason's addition for a plot whose loss lies along its boundary only (one format string).
-EDGE_ONLY_REASON = "all loss within {buffer_m:g} m of the boundary: check the boundary before the forest"
+#: The reason's part added for a plot whose loss lies along its boundary only (a code of
+#: :data:`pipeline.reasons.REASONS`).
+EDGE_ONLY_REASON = "edge_only_loss"
 
 
 def label_cells(plot: np.ndarray, group: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:

@@ -21,6 +21,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..reasons import REASON_COLUMNS, part
+from ..reasons import columns as reason_columns
 from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW
 
 #: The status each field verdict gives.
@@ -33,31 +35,12 @@ BASIS_FIELD = "field_check"
 #: Loss above what the review saw by more than this (ha) reopens the plot.
 NEW_LOSS_TOLERANCE_HA = 1e-6
 
-#: The reasons, one complete format string each (with and without the checker's notes).
+#: The reason codes (:data:`pipeline.reasons.REASONS`) of each field verdict: without notes, with notes.
 FIELD_REASONS = {
-    "no_deforestation": (
-        "field check by {checker} on {date}: no deforestation",
-        "field check by {checker} on {date}: {notes}, no deforestation",
-    ),
-    "deforestation": (
-        "field check by {checker} on {date}: deforestation",
-        "field check by {checker} on {date}: {notes}, deforestation",
-    ),
-    "cannot_tell": (
-        "field check by {checker} on {date}: cannot tell, the satellite verdict stands for review",
-        "field check by {checker} on {date}: {notes}, cannot tell, the satellite verdict stands for review",
-    ),
+    "no_deforestation": ("field_no_deforestation", "field_no_deforestation_notes"),
+    "deforestation": ("field_deforestation", "field_deforestation_notes"),
+    "cannot_tell": ("field_cannot_tell", "field_cannot_tell_notes"),
 }
-NEW_YEARS_REASON = (
-    "loss in {years} since the field check by {checker} on {date}, which saw loss in {seen} only: check the plot again"
-)
-NEW_YEARS_NONE_SEEN_REASON = (
-    "loss in {years} since the field check by {checker} on {date}, which saw no loss: check the plot again"
-)
-MORE_LOSS_REASON = (
-    "more loss since the field check by {checker} on {date}: {now_ha:.4f} ha after the reference year now, "
-    "{seen_ha:.4f} ha then: check the plot again"
-)
 
 _ALERT_HA = re.compile(r"^.+_alert_ha$")
 
@@ -102,36 +85,47 @@ def apply_reviews(
     ids = plot_ids.astype(str).to_numpy()
     status = out["status"].to_numpy(dtype=object).copy()
     flag = out["deforestation_free"].astype("boolean").to_numpy(dtype=object).copy()
-    reason = out["status_reason"].to_numpy(dtype=object).copy()
     basis = out["status_basis"].to_numpy(dtype=object).copy()
     years_now = now_years.to_numpy(dtype=object)
-    has = np.flatnonzero(pd.Index(ids).isin(reviews.index))
-    for i in has:
+    changed, reasons = [], []
+    for i in np.flatnonzero(pd.Index(ids).isin(reviews.index)):
         if status[i] in (NOT_ASSESSED, INVALID):
             continue
         r = reviews.loc[ids[i]]
-        words = {"checker": r["checked_by"], "date": r["checked_on"]}
-        new_years = sorted(_years(years_now[i]) - _years(r.get("seen_loss_years")))
+        words = {"checker": str(r["checked_by"]), "date": str(r["checked_on"])}
+        seen = sorted(_years(r.get("seen_loss_years")))
+        new_years = sorted(_years(years_now[i]) - set(seen))
         seen_ha = float(pd.to_numeric(r.get("seen_loss_after_ref_ha"), errors="coerce") or 0.0)
         if new_years:
-            seen = sorted(_years(r.get("seen_loss_years")))
-            template = NEW_YEARS_REASON if seen else NEW_YEARS_NONE_SEEN_REASON
             status[i], flag[i] = REVIEW, None
-            reason[i] = template.format(years=", ".join(map(str, new_years)), seen=", ".join(map(str, seen)), **words)
+            years = ", ".join(map(str, new_years))
+            if seen:
+                reason = part("field_new_years", years=years, seen=", ".join(map(str, seen)), **words)
+            else:
+                reason = part("field_new_years_none_seen", years=years, **words)
         elif now_ha[i] > seen_ha + NEW_LOSS_TOLERANCE_HA:
             status[i], flag[i] = REVIEW, None
-            reason[i] = MORE_LOSS_REASON.format(now_ha=now_ha[i], seen_ha=seen_ha, **words)
+            reason = part("field_more_loss", now_ha=float(now_ha[i]), seen_ha=seen_ha, **words)
         else:
-            verdict_code = str(r["field_verdict"])
-            status[i] = VERDICT_STATUS[verdict_code]
+            code = str(r["field_verdict"])
+            status[i] = VERDICT_STATUS[code]
             flag[i] = True if status[i] == FREE else (False if status[i] == DETECTED else None)
             notes = r.get("notes")
-            plain, with_notes = FIELD_REASONS[verdict_code]
-            has_notes = isinstance(notes, str) and notes.strip()
-            reason[i] = (with_notes if has_notes else plain).format(notes=notes, **words)
+            plain, with_notes = FIELD_REASONS[code]
+            if isinstance(notes, str) and notes.strip():
+                reason = part(with_notes, notes=notes.strip(), **words)
+            else:
+                reason = part(plain, **words)
             basis[i] = BASIS_FIELD
+        changed.append(i)
+        reasons.append([reason])
+    if changed:
+        new = reason_columns(reasons)
+        for name in REASON_COLUMNS:
+            values = out[name].to_numpy(dtype=object).copy()
+            values[changed] = new[name]
+            out[name] = values
     out["status"] = status
     out["deforestation_free"] = pd.array(flag, dtype="boolean")
-    out["status_reason"] = reason
     out["status_basis"] = basis
     return out

@@ -31,6 +31,8 @@ from ..config import ExecutionConfig, QCConfig, ScreeningConfig
 from ..engine.memory import tune_allocator
 from ..engine.stats import derive_figures
 from ..engine.zonal import measure_product
+from ..reasons import REASON_COLUMNS, decode, part
+from ..reasons import columns as reason_columns
 from ..vocab import (
     ALERTS_BY_MONTH,
     ALERTS_KIND,
@@ -320,7 +322,7 @@ def screen_checked(
         fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
         fig.index = plots.index
         verdicts[product.name] = v = classify_alerts(fig, checked.error_reason, screening, product)
-        own = pd.concat([v[["status", "status_reason"]], fig[alert_columns(product)]], axis=1)
+        own = pd.concat([v[["status", *REASON_COLUMNS]], fig[alert_columns(product)]], axis=1)
         alert_blocks.append(own.add_prefix(f"{product.name}_"))
         months.append(alerts_by_month(plots, product, stats))
     verdict = combine(verdicts, screening.status_rule)
@@ -383,12 +385,15 @@ def with_edge_flag(
     flag = pd.Series(rows).map(edge).fillna(False).to_numpy(dtype=bool)
     out = verdict.copy()
     out.insert(out.columns.get_loc("deforestation_free") + 1, "edge_only_loss", flag)
-    flagged = flag & out["status"].isin([REVIEW, DETECTED]).to_numpy()
-    if flagged.any():
-        note = EDGE_ONLY_REASON.format(buffer_m=edge_buffer_m)
-        reason = out["status_reason"].to_numpy(dtype=object).copy()
-        reason[flagged] = [f"{r}; {note}" for r in reason[flagged]]
-        out["status_reason"] = reason
+    flagged = np.flatnonzero(flag & out["status"].isin([REVIEW, DETECTED]).to_numpy())
+    if len(flagged):
+        note = part(EDGE_ONLY_REASON, buffer_m=float(edge_buffer_m))
+        stored = out["status_reason_params"].to_numpy(dtype=object)
+        new = reason_columns([[*decode(stored[i]), note] for i in flagged])
+        for name in REASON_COLUMNS:
+            values = out[name].to_numpy(dtype=object).copy()
+            values[flagged] = new[name]
+            out[name] = values
     return out
 
 
@@ -551,7 +556,7 @@ def _our_columns(
         for product in products:
             f, v = figures[product.name], verdicts[product.name]
             own = pd.concat(
-                [v[["status", "status_reason"]], f[list(MAIN_COLUMNS)], f[[f"loss_{y}_ha" for y in product.years]]],
+                [v[["status", *REASON_COLUMNS]], f[list(MAIN_COLUMNS)], f[[f"loss_{y}_ha" for y in product.years]]],
                 axis=1,
             )
             blocks.append(own.add_prefix(f"{product.name}_"))
