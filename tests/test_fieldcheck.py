@@ -101,8 +101,8 @@ def test_the_package_holds_the_plots_to_check_and_its_form(tmp_path):
     ).fetchall()
     con.close()
     assert [s[0] for s in styles] == [
-        "cacao-screen formulario de campo (español)",
-        "cacao-screen field form (English)",
+        "formulario de campo (es)",
+        "field form (en)",
     ]
     assert [s[2] for s in styles] == [1, 0]
     for (_name, qml, _), verdict_label in zip(styles, ("Sin deforestación", "No deforestation")):
@@ -242,3 +242,36 @@ def test_bad_forms_are_refused_with_their_reason_and_nothing_of_them_imported(tm
     log = tmp_path / "reviews.gpkg"
     assert append_reviews(log, forms.records, NOW) == (0, 0)
     assert read_reviews(log).empty
+
+
+def test_the_loop_through_the_command_line(tmp_path, capsys):
+    from pipeline.cli import main
+
+    loss = np.zeros((20, 80), dtype="uint8")
+    loss[5:9, 5:9] = 22
+    loss[5:7, 20:23] = 22
+    lp = write_raster(tmp_path / "lossyear.tif", loss, x0=X0, y0=Y0, nodata=255)
+    cp = write_raster(tmp_path / "treecover2000.tif", np.full(loss.shape, 90, "uint8"), x0=X0, y0=Y0)
+    src = tmp_path / "plots.gpkg"
+    plots().drop(columns=["source_row"]).to_file(src)
+    rasters = ["--loss-year", str(lp), "--tree-cover", str(cp)]
+    screening = tmp_path / "screening.gpkg"
+    assert main(["-q", "screen", "--plots", str(src), *rasters, "--out", str(screening)]) == 0
+    pack = tmp_path / "pack.gpkg"
+    args = ["field-pack", "--screening", str(screening), "--out", str(pack), "--group-column", "cooperative_id"]
+    assert main([*args, "--group", "COOP-01"]) == 0
+    assert "Field-check package with 2 plots" in capsys.readouterr().out
+    assert main([*args, "--group", "COOP-01"]) == 2  # exists: --overwrite to replace it
+    fill(pack, [("A", {"field_verdict": "no_deforestation", "checked_by": "J. Ríos", "checked_on": "2026-03-02"}),
+                ("B", {"field_verdict": "deforestation", "checked_by": "J. Ríos"})])  # fmt: skip
+    log = tmp_path / "reviews.gpkg"
+    assert main(["reviews", "import", str(pack), "--into", str(log)]) == 3  # B is refused
+    captured = capsys.readouterr()
+    assert "1 review(s) added" in captured.out and "form 2 (plot B): no date: checked_on is empty" in captured.err
+    assert main(["reviews", "import", str(pack), "--into", str(log)]) == 3
+    assert "0 review(s) added" in capsys.readouterr().out
+    out = tmp_path / "settled.gpkg"
+    assert main(["-q", "screen", "--plots", str(src), *rasters, "--reviews", str(log), "--out", str(out)]) == 0
+    settled = pyogrio.read_dataframe(out, layer="plots").set_index("plot_id")
+    assert settled.loc["A", "status"] == "deforestation_free" and settled.loc["A", "status_basis"] == "field_check"
+    assert settled.loc["B", "status"] == "deforestation_detected" and settled.loc["B", "status_basis"] == "satellite"

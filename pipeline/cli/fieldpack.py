@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..i18n import _, fmt
 from ..vocab import DETECTED, REVIEW, STATUSES
 from .app import cli, invocation, quiet, verbosity_options
 
@@ -66,9 +67,15 @@ def field_pack(
     chosen = tuple(s.strip() for s in statuses.split(",") if s.strip())
     unknown = [s for s in chosen if s not in STATUSES]
     if unknown or not chosen:
-        raise click.BadParameter(f"unknown status(es) {', '.join(unknown)}; choose among {', '.join(STATUSES)}")
+        raise click.BadParameter(
+            fmt(
+                _("unknown status(es) {unknown}; choose among {known}"),
+                unknown=", ".join(unknown),
+                known=", ".join(STATUSES),
+            )
+        )
     if group is not None and group_column is None:
-        raise click.UsageError("--group needs --group-column (the column it is a value of, e.g. cooperative_id)")
+        raise click.UsageError(_("--group needs --group-column (the column it is a value of, e.g. cooperative_id)"))
     result = run_field_pack(
         screening_path,
         out,

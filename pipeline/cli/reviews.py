@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..i18n import _, fmt
 from ..vocab import EXIT_PLOT_ERRORS
 from .app import cli, quiet, verbosity_options
 
@@ -37,9 +38,14 @@ def import_(ctx: click.Context, pack: Path, into: Path) -> int:
     result = run_reviews_import(pack, into)
     if not quiet(ctx):
         click.echo(
-            f"{result.added} review(s) added to {into}; {result.already} already in it; "
-            f"{result.blank} form(s) left blank; {len(result.refused)} refused"
-        )
-        for r in result.refused.itertuples():
-            click.echo(f"  refused: form {r.row} (plot {r.plot_id}): {r.reason}", err=True)
+            fmt(
+                _("{added} review(s) added to {log}; {already} already in it; {blank} form(s) left blank; "
+                  "{refused} refused"),
+                added=result.added, log=str(into), already=result.already, blank=result.blank,
+                refused=len(result.refused),
+            )
+        )  # fmt: skip
+    for r in result.refused.itertuples():  # refusals are shown even with -q
+        click.echo(fmt(_("  refused: form {row} (plot {plot_id}): {reason}"), row=r.row, plot_id=r.plot_id,
+                       reason=r.reason), err=True)  # fmt: skip
     return EXIT_PLOT_ERRORS if len(result.refused) else 0

@@ -18,7 +18,7 @@ from ..vocab import CHECK_COLUMNS, FORM_FIELDS
 QGIS_VERSION = "3.28.0-Firenze"
 
 #: The languages of the form: code -> (style name, position of the label in the value lists).
-LANGUAGES = {"es": ("cacao-screen formulario de campo (español)", 1), "en": ("cacao-screen field form (English)", 0)}
+LANGUAGES = {"es": ("formulario de campo (es)", 1), "en": ("field form (en)", 0)}
 
 #: Labels of every field of ``checks``, by language.
 LABELS = {
