@@ -106,6 +106,16 @@ REASONS: dict[str, str] = {
         "more loss since the field check by {checker} on {date}: {now_ha:.4f} ha after the reference year now, "
         "{seen_ha:.4f} ha then: check the plot again"
     ),
+    # --- overlays (what lies under the plot: pipeline.stages.overlays) ---
+    "overlay_review": N_(
+        "{overlap_ha:ha} ha ({overlap_pct:.1f} %) inside {kind_text} {names} (overlay {overlay}): a person must "
+        "check the plot's legality before it is called deforestation-free"
+    ),
+    "overlay_flag": N_("{overlap_ha:ha} ha ({overlap_pct:.1f} %) inside {kind_text} {names} (overlay {overlay})"),
+    "overlay_exclude": N_(
+        "{overlap_ha:ha} ha ({overlap_pct:.1f} %) inside {kind_text} {names} (overlay {overlay}): left out of the "
+        "EUDR export"
+    ),
     # --- several products ---
     "product_reason": N_("{product}: {reason}"),
     "product_statuses": N_("statuses by product: {statuses}"),

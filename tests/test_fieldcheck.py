@@ -198,7 +198,7 @@ def test_round_trip_pack_forms_import_and_screening_with_reviews(tmp_path):
     # the baseline counts the plots settled in the field apart; the EUDR manifest says which they are
     from pipeline.config import ExportConfig
     from pipeline.stages.baseline.groups import plot_contributions
-    from pipeline.stages.export import EudrColumns, eudr_features
+    from pipeline.stages.eudr import EudrColumns, eudr_features
 
     assert plot_contributions(settled, [2022])["n_field_checked"].tolist() == [1, 1, 1, 0, 1]
     export = ExportConfig(format="eudr", out=tmp_path / "eudr")

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .. import __version__
 from ..config import RunConfig
+from ..engine.overlay import OverlayLayer
 from ..engine.schedulers import cluster
 from ..errors import ConfigError
 from ..io.alerts import AlertProduct, open_alert_product
@@ -23,6 +24,7 @@ from ..io.export import check_export_target
 from ..io.fieldpack import read_patches, read_reviews
 from ..io.gpkg import Finish, StagedBaseline, check_baseline_targets, check_target, csv_folder, read_previous
 from ..io.outputs import Staged, check_not_input, deferred_signals, disk_errors, guard, make_folder, temp_prefix
+from ..io.overlays import read_overlay
 from ..io.plots import PlotStream, open_plots
 from ..io.rasters import Product, close_datasets, open_product
 from ..io.report import check_report_target, pages_folder
@@ -30,6 +32,7 @@ from ..stages.baseline import BaselineInputs, BaselineResult
 from ..stages.baseline.build import forest_text
 from ..stages.columns import INPUT_ATTRIBUTE
 from ..stages.export import ExportResult
+from ..stages.overlays import overlays_metadata
 from ..stages.qc.checks import DECLARED_AREA_COLUMNS, declared_areas
 from ..stages.reviews import latest_reviews
 from ..stages.screening import add_total, verified_previous
@@ -114,6 +117,7 @@ class _Opened:
     baseline_inputs: BaselineInputs | None
     previous_patches: pd.DataFrame | None = None
     reviews: pd.DataFrame | None = None
+    overlays: tuple[OverlayLayer, ...] = ()  # read and repaired before the work
 
 
 def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invocation()) -> JobResult:
@@ -175,7 +179,11 @@ def _open_inputs(cfg: RunConfig) -> _Opened:
         previous, rejected = verified_previous(read_previous(out), loss_products, str(out))
         previous_patches = read_patches(out) if previous is not None else None
     reviews = latest_reviews(read_reviews(cfg.reviews)) if cfg.reviews is not None else None
-    return _Opened(products, stream, previous, rejected, baseline_inputs, previous_patches, reviews)
+    overlays = tuple(read_overlay(o) for o in cfg.overlays)
+    return _Opened(
+        products, stream, previous, rejected, baseline_inputs, overlays=overlays,
+        previous_patches=previous_patches, reviews=reviews,
+    )  # fmt: skip
 
 
 def _screen_and_publish(job: _Job, opened: _Opened) -> JobResult:
@@ -192,7 +200,8 @@ def _screen_and_publish(job: _Job, opened: _Opened) -> JobResult:
             with cluster(cfg.execution.scheduler) as client:
                 stream_job = StreamJob(
                     cfg, opened.products, opened.stream, opened.previous, staging, client, job.progress,
-                    job.overwrite, screening_file, opened.previous_patches, opened.reviews,
+                    job.overwrite, screening_file, opened.overlays,
+                    previous_patches=opened.previous_patches, reviews=opened.reviews,
                 )  # fmt: skip
                 result = _screen(job, stream_job)
             close_datasets()
@@ -233,7 +242,10 @@ class _Finishing:
         files = [("plots", cfg.plots.path), *product_files(every, used=totals.tiles)]
         if cfg.reviews is not None:
             files.append(("reviews", cfg.reviews))
+        files += [(f"overlay {o.name}", o.source) for o in self.stream_job.overlays]
         meta.update(provenance_keys(self.job.invocation, started, files, every))
+        if self.stream_job.overlays:
+            meta["overlays"] = overlays_metadata(self.stream_job.overlays)
         attrs = totals.layer_columns.get("plots", [])[2 : 2 + len(self.stream_job.stream.columns)]  # as written
         step = gpkg_finish(
             {name: pd.DataFrame(columns=cols) for name, cols in totals.layer_columns.items()},
@@ -355,6 +367,7 @@ def job_inputs(cfg: RunConfig, invocation: Invocation = Invocation()) -> list[tu
             for one in spec if isinstance(spec, (list, tuple)) else [spec]:
                 if one is not None and Path(str(one)).is_file():
                     inputs.append((f"{name} {role.replace('_', ' ')} raster", str(one)))
+    inputs += [(f"overlay {o.name} file", o.file) for o in cfg.overlays]
     if cfg.baseline is not None:
         b = cfg.baseline
         inputs += [

@@ -40,6 +40,7 @@ from ..vocab import (
     DETECTED,
     LOSS_PATCHES,
     MAIN_COLUMNS,
+    OVERLAY_KIND,
     PLOT_KEY_COLUMNS,
     REVIEW,
     STATUSES,
@@ -48,6 +49,7 @@ from ..vocab import (
 )
 from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
 from .fieldcheck import loss_years
+from .overlays import apply_overlay_effects, overlay_columns
 from .patches import EDGE_ONLY_REASON, edge_only, loss_patches
 from .qc import QCResult, check_plots
 from .reviews import apply_reviews, counted_loss, latest_reviews
@@ -178,7 +180,7 @@ def screen_plots(
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.io.plots.read_plots)")
     every = list(products) if isinstance(products, (list, tuple)) else [products]
-    loss_products = [p for p in every if getattr(p, "kind", None) != ALERTS_KIND]
+    loss_products = [p for p in every if getattr(p, "kind", None) not in (ALERTS_KIND, OVERLAY_KIND)]
     if not loss_products:
         raise ValueError("no loss product to screen against")
     checked = check_plots(plots, qc, coverage_bounds=loss_products[0].bounds)
@@ -269,7 +271,8 @@ def screen_checked(
     tune_allocator()
     every = list(products)
     alert_products = [p for p in every if getattr(p, "kind", None) == ALERTS_KIND]
-    products = [p for p in every if getattr(p, "kind", None) != ALERTS_KIND]
+    overlays = [p for p in every if getattr(p, "kind", None) == OVERLAY_KIND]
+    products = [p for p in every if getattr(p, "kind", None) not in (ALERTS_KIND, OVERLAY_KIND)]
     geoms = checked.geometry  # what is screened: the input geometry, or QC's repair of it
     keys = screen_keys(geoms, products, screening, prefix=prefix, wkb=wkb)
     reuse, matched = _reusable(previous, keys, checked.screenable, len(plots))
@@ -336,6 +339,10 @@ def screen_checked(
         now = counted_loss(pd.concat([figures[products[0].name][["loss_after_ref_ha"]], *alert_blocks], axis=1))
         years = plots["plot_id"].astype(str).map(loss_years(patch_layer)).fillna("")
         verdict = apply_reviews(verdict, plots["plot_id"], now, years, reviews)
+    if overlays:  # what lies under each plot, and its effect on the status (after the loss rules)
+        block = overlay_columns(geoms, checked.area_ha, overlays).set_axis(plots.index)
+        verdict = apply_overlay_effects(verdict, block, overlays)
+        alert_blocks.append(block)
     columns = _our_columns(plots, products, checked, keys, verdict, figures, verdicts, alert_blocks)
     return ScreenedPart(
         columns,
