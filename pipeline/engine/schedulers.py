@@ -100,7 +100,7 @@ def imap_partitions(
     if len(weights) != len(tasks):
         raise ValueError(f"{len(weights)} weights for {len(tasks)} tasks")
     kind = parse_scheduler(scheduler) if isinstance(scheduler, str) else None
-    bar = progress_bar(sum(weights), desc, unit) if progress else _NoBar()
+    bar = progress_bar(sum(weights), desc, unit) if progress else NoBar()
     try:
         if kind is None or kind not in (LOCAL, THREADS):
             yield from _map_dask(fn, tasks, weights, bar, scheduler)
@@ -257,14 +257,14 @@ def cluster(scheduler: Any) -> Iterator[Any]:
             client.close()
 
 
-def progress_bar(total: int, desc: str, unit: str):
+def progress_bar(total: int | None, desc: str, unit: str):
     """A tqdm bar (tqdm is imported only when a bar is shown: a quiet run does not pay for it)."""
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit=unit, leave=False)
 
 
-class _NoBar:
+class NoBar:
     """What a bar does when none is shown."""
 
     def update(self, n: int = 1) -> None:
