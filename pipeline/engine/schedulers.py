@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 from ..config import LOCAL, THREADS, parse_scheduler
 from ..errors import CacaoScreenError, SchedulerError
+from ..i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def map_partitions(
     scheduler: Any = LOCAL,
     workers: int = 1,
     progress: bool = False,
-    desc: str = "screening",
+    desc: str | None = None,
     weights: Iterable[int] | None = None,
 ) -> list[R]:
     """``[fn(t) for t in tasks]`` on ``scheduler`` (see the module's documentation).
@@ -89,9 +90,9 @@ def imap_partitions(
     scheduler: Any = LOCAL,
     workers: int = 1,
     progress: bool = False,
-    desc: str = "screening",
+    desc: str | None = None,
     weights: Iterable[int] | None = None,
-    unit: str = "plot",
+    unit: str | None = None,
 ) -> Iterator[R]:
     """Like :func:`map_partitions`, but yields each result, in task order, as soon as it is there,
     so that the caller can store it and let it go (memory does not hold every result at once)."""
@@ -100,6 +101,7 @@ def imap_partitions(
     if len(weights) != len(tasks):
         raise ValueError(f"{len(weights)} weights for {len(tasks)} tasks")
     kind = parse_scheduler(scheduler) if isinstance(scheduler, str) else None
+    desc, unit = desc or _("screening"), unit or _("plot")  # the bar's words, in the language in use
     bar = progress_bar(sum(weights), desc, unit) if progress else NoBar()
     try:
         if kind is None or kind not in (LOCAL, THREADS):

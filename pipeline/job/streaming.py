@@ -28,8 +28,10 @@ import pyarrow as pa
 import shapely
 
 from ..config import RunConfig
+from ..engine.overlay import OverlayLayer
 from ..engine.partitions import KeyGrid
 from ..engine.schedulers import NoBar, progress_bar
+from ..i18n import _
 from ..io.alerts import AlertProduct
 from ..io.gpkg import Finish, ScreeningWriter, arrow_table, layer_geometry_type, output_wkb
 from ..io.outputs import Staged
@@ -62,6 +64,7 @@ class StreamJob:
     progress: bool
     overwrite: bool
     staged: Staged | None = None  # the output's temporary name, published by the caller
+    overlays: tuple[OverlayLayer, ...] = ()  # vector layers measured under each plot (stages.overlays)
 
     @property
     def loss_products(self) -> list[Product]:
@@ -189,7 +192,7 @@ def _first_pass(job: StreamJob, spill: Spill, keygrid: KeyGrid, phases: Phases) 
     scan = _Scan()
     # Batches are read in this thread and checked on two others, a few ahead (GDAL, GEOS and numpy
     # release the GIL): the spill gets them in file order.
-    bar = progress_bar(None, "reading and checking plots", "plot") if job.progress else NoBar()
+    bar = progress_bar(None, _("reading and checking plots"), _("plot")) if job.progress else NoBar()
     with phases("read and check plots"):
         work = partial(_scan_batch, cfg=job.cfg, every=job.products, keygrid=keygrid)
         for table, found in _ordered(job.stream.batches(), work, workers=2, ahead=3):
@@ -437,7 +440,7 @@ def _second_pass(
         cfg.execution.scheduler,
     )
     prefix = key_prefix(job.loss_products, cfg.screening)
-    bar = progress_bar(totals.plots_in, "screening", "plot") if job.progress else NoBar()
+    bar = progress_bar(totals.plots_in, _("screening"), _("plot")) if job.progress else NoBar()
     write = partial(_write_chunk, writer=writer, attributes=job.stream.columns, totals=totals, bar=bar)
     with ThreadPoolExecutor(1, thread_name_prefix="cacao-screen-write") as post, phases("screen"):
         written: Future[None] | None = None
@@ -445,7 +448,7 @@ def _second_pass(
             part = screen_checked(
                 frame,
                 checked,
-                job.products,
+                [*job.products, *job.overlays],
                 cfg.screening,
                 execution=cfg.execution,
                 client=job.client,
