@@ -30,6 +30,7 @@ import shapely
 from ..config import RunConfig
 from ..engine.overlay import OverlayLayer
 from ..engine.partitions import KeyGrid
+from ..engine.schedulers import NoBar, progress_bar
 from ..i18n import _
 from ..io.alerts import AlertProduct
 from ..io.gpkg import Finish, ScreeningWriter, arrow_table, layer_geometry_type, output_wkb
@@ -190,12 +191,10 @@ def _ordered(items: Iterable[T], fn: Callable[[T], R], *, workers: int, ahead: i
 
 def _first_pass(job: StreamJob, spill: Spill, keygrid: KeyGrid, phases: Phases) -> _Scan:
     """Every batch checked and spilled; what the rasters hold sampled under the plots."""
-    from tqdm.auto import tqdm
-
     scan = _Scan()
     # Batches are read in this thread and checked on two others, a few ahead (GDAL, GEOS and numpy
     # release the GIL): the spill gets them in file order.
-    bar = tqdm(desc=_("reading and checking plots"), unit=_("plot"), disable=not job.progress, leave=False)
+    bar = progress_bar(None, _("reading and checking plots"), _("plot")) if job.progress else NoBar()
     with phases("read and check plots"):
         work = partial(_scan_batch, cfg=job.cfg, every=job.products, keygrid=keygrid)
         for table, found in _ordered(job.stream.batches(), work, workers=2, ahead=3):
@@ -434,8 +433,6 @@ def _second_pass(
     """Each chunk screened, then made into rows and written. While a chunk is measured (on the
     engine's threads), the next one is read back and checked on one thread and the previous one is
     written on another."""
-    from tqdm.auto import tqdm
-
     cfg = job.cfg
     log.info(
         "screening %d plots in %d chunk(s) of at most %d (scheduler %s)",
@@ -445,7 +442,7 @@ def _second_pass(
         cfg.execution.scheduler,
     )
     prefix = key_prefix(job.loss_products, cfg.screening)
-    bar = tqdm(total=totals.plots_in, desc=_("screening"), unit=_("plot"), disable=not job.progress, leave=False)
+    bar = progress_bar(totals.plots_in, _("screening"), _("plot")) if job.progress else NoBar()
     write = partial(_write_chunk, writer=writer, attributes=job.stream.columns, totals=totals, bar=bar)
     with ThreadPoolExecutor(1, thread_name_prefix="cacao-screen-write") as post, phases("screen"):
         written: Future[None] | None = None

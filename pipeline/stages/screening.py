@@ -643,3 +643,13 @@ def loss_by_year(plots: pd.DataFrame, products: Sequence[Any], figures: dict[str
     if len(products) > 1:
         out = out.sort_values(["source_row"], kind="stable", ignore_index=True)  # products stay in order
     return out
+
+
+def forest_text(forest) -> str:
+    """The forest definition in words, for the metadata (of the screening, and of the baseline's
+    rings and region totals)."""
+    return f"treecover2000 {forest.canopy_operator} {forest.canopy_threshold:g} %" + (
+        f", patches >= {forest.min_forest_patch_ha:g} ha ({forest.patch_connectivity}-connected)"
+        if forest.min_forest_patch_ha > 0
+        else ""
+    )
