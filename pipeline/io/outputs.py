@@ -170,8 +170,7 @@ def check_not_input(out: str | Path, inputs: Iterable[tuple[str, str | Path | No
             )
         if out.is_dir() and _inside(p, out):
             raise OutputError(
-                f"{out}: holds the {role} {p} (an input); replacing the folder would destroy it — "
-                "choose another path"
+                f"{out}: holds the {role} {p} (an input); replacing the folder would destroy it — choose another path"
             )
 
 

@@ -46,7 +46,8 @@ ISSUE_CODES: dict[str, IssueCode] = {
     "coordinates_out_of_range": IssueCode(
         "error",
         "coordinates beyond longitude ±180° / latitude ±90° (or not finite) that swapping does not "
-        "explain: usually metres (UTM) in a file that claims longitude/latitude",
+        "explain: usually metres (UTM) in a file that claims longitude/latitude; or a point so near a pole "
+        "that no circle can be drawn around it",
         "save the file with its true CRS, or state it with `--crs`",
     ),
     "crosses_antimeridian": IssueCode(
@@ -116,6 +117,13 @@ ISSUE_CODES: dict[str, IssueCode] = {
         "check the polygon and the declared figure",
     ),
     "declared_area_unreadable": IssueCode("warning", "the declared-area cell is not a number", "correct the cell"),
+    "declared_area_implausible": IssueCode(
+        "error or warning",
+        "the declared area (the value is given) is negative, or more than any plot can have: larger than a "
+        "circle `qc.max_extent_deg` across at the equator (about 973,000 ha for 1°). It is ignored. **Error** for "
+        "a point, whose circle it would draw (the point is not screened); **warning** for a polygon",
+        "correct the declared area (a unit error: m² for ha?)",
+    ),
     "low_precision": IssueCode(
         "warning",
         "no coordinate of the plot has more than 5 decimals (`qc.min_decimals`, EUDR asks for 6, "
