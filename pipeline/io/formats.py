@@ -243,7 +243,7 @@ def ogr_batches(path: Path, *, layer: str | None = None, batch_size: int = 65_53
                     wkb = batch.column(geom_col).to_numpy(zero_copy_only=False)
                     notes = ReadNotes()
                     geoms = from_wkb_noted(wkb, notes)
-                    yield batch.drop_columns([geom_col]), geoms, wkb, notes
+                    yield utf8_text(batch.drop_columns([geom_col]), notes), geoms, wkb, notes
             except (DataSourceError, DataLayerError, OSError) as exc:
                 raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
             except UnicodeDecodeError as exc:
@@ -252,6 +252,43 @@ def ogr_batches(path: Path, *, layer: str | None = None, batch_size: int = 65_53
         yield OgrBatches(meta.get("crs"), fields, driver, batches())
     finally:
         ctx.__exit__(None, None, None)
+
+
+def utf8_text(batch, notes: ReadNotes):
+    """``batch`` (Arrow) with every text cell valid UTF-8: bytes that are not (a Shapefile whose
+    ``.cpg`` says UTF-8 but which holds Latin-1) are replaced by U+FFFD, and the row noted
+    (``text_not_utf8``), so that no later command fails on them."""
+    import pyarrow as pa
+
+    for i, name in enumerate(batch.schema.names):
+        column = batch.column(i)
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            continue
+        try:
+            column.validate(full=True)
+            continue
+        except pa.ArrowInvalid:
+            pass
+        raw = column.cast(pa.binary() if pa.types.is_string(column.type) else pa.large_binary()).to_pylist()
+        fixed, bad = [], []
+        for row, value in enumerate(raw):
+            if value is None:
+                fixed.append(None)
+                continue
+            try:
+                fixed.append(value.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                fixed.append(value.decode("utf-8", errors="replace"))
+                bad.append((row, f"{name!r} holds byte 0x{value[exc.start]:02x}, which is not UTF-8"))
+        batch = batch.set_column(i, name, pa.array(fixed, type=column.type))
+        for row, text in bad:
+            notes.add(
+                row,
+                "text_not_utf8",
+                "warning",
+                f"{text}: replaced by \ufffd (is the file's encoding, its .cpg, right?)",
+            )
+    return batch
 
 
 def _not_utf8(path: Path | None, exc: UnicodeDecodeError) -> str:

@@ -27,7 +27,7 @@ import signal
 import sqlite3
 import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -501,6 +501,40 @@ def deferred_signals() -> Iterator[None]:
                 handler(got[0], None)
             elif handler == signal.SIG_DFL:
                 signal.raise_signal(got[0])
+
+
+# --- Shared caches --------------------------------------------------------------------------------
+
+
+def update_json(path: Path, merge: Callable[[dict], dict], wait_s: float = 10.0) -> bool:
+    """Replace the small JSON file ``path`` (a cache, an index) with ``merge(what it holds now)``,
+    under its lock (:class:`OutputLock`: two runs never write it at once, nor lose each other's
+    entries), through a new file renamed onto it (never written through a link). Returns False
+    when it cannot be written (locked too long, a folder not writable): a cache is only a cache."""
+    import json
+    import tempfile
+
+    try:
+        with OutputLock(path, wait_s):
+            remove_dead_temps(path)
+            try:
+                with open(path, encoding="utf-8") as f:
+                    current = json.load(f)
+            except (OSError, ValueError):
+                current = {}
+            data = merge(current if isinstance(current, dict) else {})
+            fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(data, f)
+                os.replace(tmp, path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+    except (OSError, OutputError, LockedError) as exc:
+        log.debug("cannot update %s (%s)", path, exc)
+        return False
+    return True
 
 
 # --- A full disk ---------------------------------------------------------------------------------

@@ -13,10 +13,11 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
+
+from .outputs import update_json
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +83,14 @@ class DigestCache:
         """Write the cache atomically; a cache that cannot be written only costs hashing again."""
         if not self.changed:
             return
-        keep = dict(list(self.entries.items())[-CACHE_MAX_ENTRIES:])
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".sha256.", suffix=".json", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(keep, f)
-            os.replace(tmp, self.path)
+
+        def merge(current: dict) -> dict:  # another run's entries since we read the file are kept
+            both = {k: v for k, v in current.items() if isinstance(v, list) and len(v) == 3 and k not in self.entries}
+            both.update(self.entries)
+            return dict(list(both.items())[-CACHE_MAX_ENTRIES:])
+
+        if update_json(self.path, merge):
             self.changed = False
-        except OSError as exc:
-            log.debug("cannot save the digest cache %s (%s)", self.path, exc)
 
 
 def _iso(ts: float) -> str:

@@ -39,7 +39,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +55,8 @@ from ..config import DatasetConfig
 from ..engine.coverage import Grid
 from ..engine.pixels import NO_TILE, ProductSpec
 from ..errors import RasterError, missing_file
+from .outputs import update_json
+from .tile_overlaps import check_overlaps
 
 log = logging.getLogger(__name__)
 
@@ -569,7 +570,7 @@ def open_layer(spec, role: str, *, check_pixels: bool = True) -> Layer:
         raise RasterError(f"{spec}: two {role} tiles start at the same place; mixing layers or versions?")
     if check_pixels:
         _VERIFIED.update(_file_key(f) for f in opened)
-    return Layer(
+    layer = Layer(
         role=role,
         source=_describe(spec),
         grid=grid,
@@ -579,6 +580,8 @@ def open_layer(spec, role: str, *, check_pixels: bool = True) -> Layer:
         crs=crs.to_wkt() if crs is not None else None,
         lazy=len(opened) < len(files) or not check_pixels,
     )
+    check_overlaps(layer)  # where tiles overlap they must agree: no verdict from the order of the files
+    return layer
 
 
 def _hansen_named(files: list[str]) -> dict[str, tuple[int, int]] | None:
@@ -697,20 +700,8 @@ def _read_index(folder: str) -> dict:
 
 
 def _write_index(folder: str, files: dict) -> None:
-    """Write the index atomically; a folder we cannot write to simply has no index."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{INDEX_NAME}.", suffix=".tmp", dir=folder)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"version": _INDEX_VERSION, "files": files}, f)
-        os.replace(tmp, os.path.join(folder, INDEX_NAME))
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    """Write the index atomically, under its lock; a folder we cannot write to simply has no index."""
+    update_json(Path(folder) / INDEX_NAME, lambda _current: {"version": _INDEX_VERSION, "files": files})
 
 
 def _describe(spec) -> str:

@@ -85,6 +85,13 @@ ISSUE_CODES: dict[str, IssueCode] = {
         "the original. The message gives GEOS's reason, its location, and the repaired area",
         "check the repaired area is the plot; fix the file (QGIS *Fix geometries*)",
     ),
+    "text_not_utf8": IssueCode(
+        "warning",
+        "a text attribute holds bytes that are not UTF-8 (a Shapefile whose `.cpg` says UTF-8 but which holds "
+        "Latin-1 text, a GeoPackage written by a faulty tool): they are replaced by � (U+FFFD) in the outputs; "
+        "the attribute and the byte are named",
+        "save the file with its true encoding (for a Shapefile, a `.cpg` naming it)",
+    ),
     "nested_rings_repaired": IssueCode(
         "warning",
         "a GeoJSON geometry whose coordinates are nested at the wrong depth (a `Polygon` "
