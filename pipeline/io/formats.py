@@ -180,7 +180,9 @@ def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) ->
         except (DataSourceError, DataLayerError, OSError) as exc:
             raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
         except UnicodeDecodeError as exc:
-            raise PlotsError(f"{path}: {_not_utf8(path if vsi is None else None, exc)}") from None
+            if driver == "GeoJSON":  # the whole file's text is not UTF-8: refused, naming the byte
+                raise PlotsError(f"{path}: {_not_utf8(path if vsi is None else None, exc)}") from None
+            gdf = _read_ogr_replacing(source, layer, notes)  # one attribute's cells: replaced, noted
     for w in caught:
         log.debug("%s: GDAL: %s", path, w.message)
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
@@ -320,6 +322,17 @@ def from_wkb_noted(wkb, notes: ReadNotes) -> np.ndarray:
             reason = str(exc).split(": ", 1)[-1]
         notes.add(i, "unreadable_geometry", "error", f"the geometry cannot be read: {reason}")
     return geoms
+
+
+def _read_ogr_replacing(source: str, layer: str, notes: ReadNotes) -> gpd.GeoDataFrame:
+    """A layer whose text cells are not all UTF-8, read through Arrow with :func:`utf8_text`."""
+    from pyogrio.raw import read_arrow
+
+    meta, table = read_arrow(source, layer=layer)
+    geom_col = meta.get("geometry_name") or "wkb_geometry"
+    batch = utf8_text(table.drop_columns([geom_col]).combine_chunks().to_batches()[0], notes)
+    wkb = table.column(geom_col).to_numpy(zero_copy_only=False)
+    return gpd.GeoDataFrame(batch.to_pandas(), geometry=from_wkb_noted(wkb, notes), crs=meta.get("crs"))
 
 
 def _read_ogr_lenient(source: str, layer: str, notes: ReadNotes) -> gpd.GeoDataFrame:
