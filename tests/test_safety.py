@@ -19,6 +19,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -361,3 +367,154 @@ def test_overlapping_tiles_that_agree_are_fine(tmp_path):
     layer = open_layer([str(a), str(b)], "loss_year")
     assert len(layer.tiles) == 2
     assert (layer.read(0, 0, N, N + 10) == loss).all()
+
+
+# --- 7. Findings, not crashes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["validate", "screen"])
+def test_points_at_the_poles_and_absurd_declared_areas_are_findings(tmp_path, command):
+    """Each crashed with "unexpected error: GEOSException" (exit 1), or started unbounded work."""
+    lp, cp = rasters(tmp_path)
+    features = [
+        ({"plot_id": "north", "Area": 1.0}, {"type": "Point", "coordinates": [-76.4995, 90.0]}),
+        ({"plot_id": "south", "Area": 1.0}, {"type": "Point", "coordinates": [-76.4995, -90.0]}),
+        ({"plot_id": "huge", "Area": 5e210}, {"type": "Point", "coordinates": [-76.4995, -8.0005]}),
+        ({"plot_id": "wide", "Area": 1e9}, {"type": "Point", "coordinates": [-76.4995, -8.0005]}),
+        ({"plot_id": "negative", "Area": -2.0}, {"type": "Point", "coordinates": [-76.4985, -8.0015]}),
+    ]
+    path = tmp_path / "plots.geojson"
+    fc = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "properties": p, "geometry": g} for p, g in features],
+    }
+    path.write_text(json.dumps(fc))
+    out = tmp_path / "o.gpkg"
+    if command == "validate":
+        args = ["-q", "validate", str(path), "--out", str(out)]
+        expected = 3  # plots with errors
+    else:
+        args = [
+            "-q",
+            "screen",
+            "--plots",
+            str(path),
+            "--loss-year",
+            str(lp),
+            "--tree-cover",
+            str(cp),
+            "--out",
+            str(out),
+        ]
+        expected = 0
+    started = time.monotonic()
+    assert main(args) == expected
+    assert time.monotonic() - started < 60  # no unbounded work from one row
+    issues = pyogrio.read_dataframe(out, layer="plot_issues")
+    by = {(r.plot_id, r.code): r for r in issues.itertuples()}
+    assert "pole" in by[("north", "coordinates_out_of_range")].message and ("south", "coordinates_out_of_range") in by
+    assert "5e+210" in by[("huge", "declared_area_implausible")].message
+    assert "1e+09" in by[("wide", "declared_area_implausible")].message
+    assert by[("negative", "declared_area_implausible")].severity == "warning"
+    if command == "screen":
+        result = pyogrio.read_dataframe(out, layer="plots", read_geometry=False).set_index("plot_id")
+        assert result.loc[["north", "south", "huge", "wide"], "status"].eq("invalid").all()
+        assert result.loc["negative", "status"] != "invalid"
+        assert result.loc["huge", "status_reason"]
+
+
+def test_text_that_is_not_utf8_never_fails_a_later_command(tmp_path, capsys):
+    """A Shapefile holding Latin-1 while its .cpg says UTF-8: screened, and then the export failed
+    with "ArrowException: Wrapping Jos� failed"."""
+    lp, cp = rasters(tmp_path)
+    shp = plots(tmp_path, ids=("A", "B"), name="plots.shp", producer=["JosXX", "Ana"])
+    dbf = shp.with_suffix(".dbf")
+    dbf.write_bytes(dbf.read_bytes().replace(b"JosXX", b"Jos\xe9 "))
+    out = tmp_path / "o.gpkg"
+    assert (
+        main(["-q", "screen", "--plots", str(shp), "--loss-year", str(lp), "--tree-cover", str(cp), "--out", str(out)])
+        == 0
+    )
+    for fmt, name in (("csv", "o.csv"), ("geojson", "o.geojson"), ("eudr", "eudr")):
+        args = ["-q", "export", "--screening", str(out), "--format", fmt, "--out", str(tmp_path / name)]
+        assert main(args) == 0, capsys.readouterr().err
+    assert "Jos\ufffd" in (tmp_path / "o.csv").read_text(encoding="utf-8")
+    issues = pyogrio.read_dataframe(out, layer="plot_issues")
+    assert "text_not_utf8" in set(issues["code"])
+
+
+POOL_SCRIPT = """
+import os, signal, sys, threading
+import numpy as np
+from pipeline.engine.schedulers import imap_partitions
+
+def work(a):
+    return float(a.sum())
+
+def on_sigterm(signum, frame):  # as the command line does
+    raise KeyboardInterrupt()
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, on_sigterm)
+    tasks = [np.ones(200_000) for _ in range(6)]  # 1.6 MB each: more than a pipe holds
+    try:
+        threading.Timer(float(sys.argv[1]), lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+        for _ in imap_partitions(work, tasks, scheduler="local", workers=2):
+            pass
+    except KeyboardInterrupt:
+        sys.exit(143)
+    sys.exit(0)
+"""
+
+
+def test_sigterm_while_worker_processes_start_gives_143_without_a_hang_or_traceback(tmp_path):
+    """SIGTERM during the start of a local process pool sometimes hung forever in the pool's
+    shutdown, or exited 1 ("cannot join thread before it is started"), or printed an EOFError of a
+    worker. Several instants of the start-up are tried, each in a process of its own."""
+    script = tmp_path / "pool.py"
+    script.write_text(POOL_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    for delay in (0.005, 0.01, 0.02, 0.03, 0.05):
+        try:
+            proc = subprocess.run(
+                [sys.executable, str(script), str(delay)], capture_output=True, text=True, timeout=60, env=env
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"hung after SIGTERM at {delay} s")
+        assert proc.returncode in (0, 143), (delay, proc.returncode, proc.stderr)
+        assert "Traceback" not in proc.stderr and "Error" not in proc.stderr, (delay, proc.stderr)
+
+
+def test_a_second_ctrl_c_during_the_clean_up_still_exits_130(tmp_path):
+    lp, cp = rasters(tmp_path, loss=np.zeros((N, N), "uint8"))
+    ids = [f"p{i}" for i in range(16)]
+    path = plots(tmp_path, ids=ids)
+    out = tmp_path / "out" / "o.gpkg"
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "screen",
+        "--plots",
+        str(path),
+        "--loss-year",
+        str(lp),
+        "--tree-cover",
+        str(cp),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([*cmd, "--out", str(out)], stderr=subprocess.PIPE, text=True, env=env)
+    # interrupt once the job runs (its lock file is there), then again 0.15 s later
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "out" / ".o.gpkg.lock").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.15)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 130), err  # 0: the run ended before the first signal
+    assert "Traceback" not in err
+    if proc.returncode == 130:
+        assert not out.exists()
+        assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []  # no litter

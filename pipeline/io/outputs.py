@@ -23,7 +23,6 @@ import logging
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import stat
 import time
@@ -32,6 +31,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..engine.signals import deferred_signals
 from ..errors import DiskFullError, LockedError, OutputError
 
 try:
@@ -472,35 +472,6 @@ class Staged:
 
     def __exit__(self, *exc) -> None:
         self.discard()
-
-
-@contextmanager
-def deferred_signals() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM for the few system calls of a publication, so that outputs published
-    together are not cut apart between two renames: a signal that arrives meanwhile is recorded and
-    acted on (its handler called) just after. In the main thread only (where Python runs signal
-    handlers); elsewhere, nothing is held."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    sigs = (signal.SIGINT, signal.SIGTERM)
-    old = {s: signal.getsignal(s) for s in sigs}
-    got: list[int] = []
-    for s in sigs:
-        signal.signal(s, lambda signum, frame: got.append(signum))
-    try:
-        yield
-    finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)
-        if got:
-            handler = old[got[0]]
-            if callable(handler):
-                handler(got[0], None)
-            elif handler == signal.SIG_DFL:
-                signal.raise_signal(got[0])
 
 
 # --- Shared caches --------------------------------------------------------------------------------
