@@ -518,3 +518,58 @@ def test_a_second_ctrl_c_during_the_clean_up_still_exits_130(tmp_path):
     if proc.returncode == 130:
         assert not out.exists()
         assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []  # no litter
+
+
+# --- 6. Incremental runs trust content, not stat ---------------------------------------------------
+
+
+def rewrite_keeping_size_and_time(path: Path, array: np.ndarray) -> None:
+    """Rewrite a raster's pixels in place, then set its modification time back (as ``cp -p`` or a
+    restored backup leaves it): same name, same size, same mtime, other content."""
+    import rasterio
+
+    st = path.stat()
+    with rasterio.open(path, "r+") as dst:
+        dst.write(array, 1)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+
+
+def test_incremental_after_a_raster_changed_with_the_same_size_and_time_recomputes(tmp_path):
+    lp, cp = rasters(tmp_path, loss=np.zeros((N, N), "uint8"))
+    path = plots(tmp_path, ids=("A", "B"))
+    out = tmp_path / "o.gpkg"
+    args = ["-q", "screen", "--plots", str(path), "--loss-year", str(lp), "--tree-cover", str(cp), "--out", str(out)]
+    assert main(args) == 0
+    assert main([*args, "--incremental"]) == 0
+    lost = np.zeros((N, N), "uint8")
+    lost[2:8, 2:8] = 22  # plot A's forest lost in 2022
+    rewrite_keeping_size_and_time(lp, lost)
+    assert main([*args, "--incremental"]) == 0
+    status = pyogrio.read_dataframe(out, layer="plots", read_geometry=False).set_index("plot_id")["status"]
+    assert status["A"] == "deforestation_detected" and status["B"] == "deforestation_free"
+    # the provenance records the digest of the new content, not a cached one
+    import hashlib
+
+    meta = pyogrio.read_dataframe(out, layer="run_metadata")
+    inputs = json.loads(dict(zip(meta["key"], meta["value"]))["inputs"])
+    digest = {Path(r["path"]).name: r.get("sha256") for r in inputs}
+    assert digest["lossyear.tif"] == hashlib.sha256(lp.read_bytes()).hexdigest()
+
+
+def test_the_digest_cache_sees_a_rewrite_that_keeps_size_and_time(tmp_path):
+    import hashlib
+
+    from pipeline.io.provenance import CACHE_MIN_BYTES, DigestCache
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"a" * CACHE_MIN_BYTES)
+    cache = DigestCache(tmp_path / "cache.json")
+    first = cache.digest(big)
+    cache.save()
+    st = big.stat()
+    with open(big, "r+b") as f:
+        f.write(b"b")
+    os.utime(big, ns=(st.st_atime_ns, st.st_mtime_ns))
+    again = DigestCache(tmp_path / "cache.json").digest(big)
+    assert again != first and again == hashlib.sha256(big.read_bytes()).hexdigest()

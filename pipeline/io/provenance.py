@@ -1,9 +1,15 @@
 """Provenance of an output: each input file with its size, modification time and SHA-256, and
 the version of each loss product.
 
-Digests of big files are cached by path, size and modification time in a small JSON file
-(:func:`cache_path`), so a rerun over the same 10 GB of rasters does not read them again; a file
-whose size or time changed is hashed anew.
+Digests of big files are cached in a small JSON file (:func:`cache_path`), by path and the file's
+:func:`identity` — size, modification time, and the inode and its change time, which every write
+of the content updates and which no copy (``cp -p``, a restored backup, ``touch``) can set back —
+so a rerun over the same 10 GB of rasters does not read them again, and a file whose content
+changed is always hashed anew.
+
+:func:`watch` notes the identity of each input before the work reads it, and :func:`changed` tells
+afterwards which were replaced or rewritten meanwhile: a run whose figures could mix two versions
+of a file is refused rather than published with the digest of the other.
 """
 
 from __future__ import annotations
@@ -44,8 +50,43 @@ def cache_path() -> Path:
     return cache_dir() / "sha256.json"
 
 
+def identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells one state of a file from another without reading it: size, modification time,
+    inode change time (ns) and inode. A write of the content, or a file renamed over it, changes it;
+    copies that keep the modification time (``cp -p``, ``rsync -t``, a restored backup) do not keep
+    the change time."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def watch(paths: Iterable[str | Path]) -> dict[str, tuple]:
+    """The :func:`identity` of each local file of ``paths`` now (URLs are left out)."""
+    out = {}
+    for path in paths:
+        text = str(path)
+        if _URL.match(text):
+            continue
+        try:
+            out[text] = identity(os.stat(text))
+        except OSError:
+            out[text] = ()
+    return out
+
+
+def changed(seen: dict[str, tuple]) -> list[str]:
+    """The files of ``seen`` (:func:`watch`) whose identity is not the same any more."""
+    out = []
+    for path, before in seen.items():
+        try:
+            now = identity(os.stat(path))
+        except OSError:
+            now = ()
+        if now != before:
+            out.append(path)
+    return out
+
+
 class DigestCache:
-    """SHA-256 digests by (absolute path, size, mtime in ns), read from and saved to ``path``."""
+    """SHA-256 digests by absolute path and :func:`identity`, read from and saved to ``path``."""
 
     def __init__(self, path: Path | None = None):
         self.path = cache_path() if path is None else Path(path)
@@ -55,18 +96,19 @@ class DigestCache:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if isinstance(data, dict):
-                self.entries = {k: v for k, v in data.items() if isinstance(v, list) and len(v) == 3}
+                self.entries = {k: v for k, v in data.items() if _entry(v)}
         except (OSError, ValueError):
             pass  # no cache yet, or an unreadable one: start afresh
 
     def digest(self, path: Path) -> str:
         st = path.stat()
         key = str(path.resolve())
+        now = list(identity(st))
         if st.st_size >= CACHE_MIN_BYTES:
             hit = self.entries.get(key)
-            if hit is not None and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+            if hit is not None and hit[:4] == now:
                 self.entries[key] = self.entries.pop(key)  # most recently used last
-                return str(hit[2])
+                return str(hit[4])
         h = hashlib.sha256()
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
@@ -75,7 +117,7 @@ class DigestCache:
         value = h.hexdigest()
         if st.st_size >= CACHE_MIN_BYTES:
             self.entries.pop(key, None)
-            self.entries[key] = [st.st_size, st.st_mtime_ns, value]
+            self.entries[key] = [*now, value]
             self.changed = True
         return value
 
@@ -85,12 +127,17 @@ class DigestCache:
             return
 
         def merge(current: dict) -> dict:  # another run's entries since we read the file are kept
-            both = {k: v for k, v in current.items() if isinstance(v, list) and len(v) == 3 and k not in self.entries}
+            both = {k: v for k, v in current.items() if _entry(v) and k not in self.entries}
             both.update(self.entries)
             return dict(list(both.items())[-CACHE_MAX_ENTRIES:])
 
         if update_json(self.path, merge):
             self.changed = False
+
+
+def _entry(value: object) -> bool:
+    """A cache entry of this version: the four numbers of :func:`identity` and the digest."""
+    return isinstance(value, list) and len(value) == 5 and isinstance(value[4], str)
 
 
 def _iso(ts: float) -> str:

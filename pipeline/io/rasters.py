@@ -56,6 +56,7 @@ from ..engine.coverage import Grid
 from ..engine.pixels import NO_TILE, ProductSpec
 from ..errors import RasterError, missing_file
 from .outputs import update_json
+from .provenance import identity
 from .tile_overlaps import check_overlaps
 
 log = logging.getLogger(__name__)
@@ -284,14 +285,14 @@ def close_datasets() -> None:
 
 
 def layer_files(layers: dict[str, Layer]) -> list[tuple]:
-    """Each file of ``layers`` as (role, name, size, modification time), or (role, address) when it
-    cannot be stat'ed (a URL): what a product's fingerprint holds of its files."""
+    """Each file of ``layers`` as (role, name, :func:`~.provenance.identity`), or (role, address)
+    when it cannot be stat'ed (a URL): what a product's fingerprint holds of its files. The identity
+    changes with every write of the content, even one that keeps the size and modification time."""
     files: list[tuple] = []
     for role, layer in layers.items():
         for t in layer.tiles:
             try:
-                st = os.stat(t.path)
-                files.append((role, os.path.basename(t.path), st.st_size, st.st_mtime_ns))
+                files.append((role, os.path.basename(t.path), *identity(os.stat(t.path))))
             except OSError:
                 files.append((role, t.path))
     return files
@@ -354,8 +355,8 @@ class Product:
         return require_tiles(self, bounds)
 
     def fingerprint(self) -> tuple:
-        """What identifies the product's data and reading: every setting, and each file's name, size
-        and modification time (a re-downloaded tile counts as new; URLs by their address)."""
+        """What identifies the product's data and reading: every setting, and each file's name and
+        identity (size, times, inode: a re-downloaded or rewritten tile counts as new; URLs by their address)."""
         files = layer_files(self.layers)
         return (
             self.name,
