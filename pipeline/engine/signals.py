@@ -25,20 +25,20 @@ def deferred_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = {s: signal.getsignal(s) for s in SIGNALS}
+    old = [(s, signal.getsignal(s)) for s in SIGNALS]
     got: list[int] = []
     for s in SIGNALS:
         signal.signal(s, lambda signum, frame: got.append(signum))
     try:
         yield
     finally:
-        for s, handler in old.items():
+        for s, handler in old:
             signal.signal(s, handler)
         if got:
-            handler = old[got[0]]
-            if callable(handler):
-                handler(got[0], None)
-            elif handler == signal.SIG_DFL:
+            first = next(h for s, h in old if s == got[0])
+            if callable(first):
+                first(got[0], None)
+            elif first == signal.SIG_DFL:
                 signal.raise_signal(got[0])
 
 
