@@ -573,3 +573,71 @@ def test_the_digest_cache_sees_a_rewrite_that_keeps_size_and_time(tmp_path):
     os.utime(big, ns=(st.st_atime_ns, st.st_mtime_ns))
     again = DigestCache(tmp_path / "cache.json").digest(big)
     assert again != first and again == hashlib.sha256(big.read_bytes()).hexdigest()
+
+
+# --- 8. Every writer under the lock -------------------------------------------------------------------
+
+
+def held_while(lock_target: Path, fn, hold_s: float = 0.4):
+    """Run ``fn`` in a thread while this test holds the lock of ``lock_target``; returns (seconds
+    ``fn`` took, what it returned, whether it had finished before the lock was released)."""
+    import threading
+
+    from pipeline.io.outputs import OutputLock
+
+    result = {}
+
+    def call():
+        start = time.monotonic()
+        result["value"] = fn()
+        result["took"] = time.monotonic() - start
+
+    with OutputLock(lock_target):
+        thread = threading.Thread(target=call)
+        thread.start()
+        time.sleep(hold_s)
+        early = not thread.is_alive()
+        result["during"] = early
+    thread.join(30)
+    return result
+
+
+def test_the_digest_cache_is_saved_under_its_lock_and_keeps_another_runs_entries(tmp_path):
+    from pipeline.io.provenance import CACHE_MIN_BYTES, DigestCache
+
+    path = tmp_path / "sha256.json"
+    files = [tmp_path / f"f{i}.bin" for i in range(2)]
+    for i, f in enumerate(files):
+        f.write_bytes(bytes([i]) * CACHE_MIN_BYTES)
+    other = DigestCache(path)  # another run, which hashes f1 meanwhile
+    ours = DigestCache(path)
+    ours.digest(files[0])
+    other.digest(files[1])
+
+    res = held_while(path, ours.save)
+    assert not res["during"]  # it waited for the lock
+    other.save()  # the other run saves after ours: it merges, never drops our entry
+    entries = json.loads(path.read_text())
+    assert {str(f.resolve()) for f in files} <= set(entries)  # neither run's digest lost
+
+
+def test_the_raster_index_is_written_under_its_lock(tmp_path):
+    from pipeline.io.rasters import INDEX_NAME, _write_index
+
+    res = held_while(tmp_path / INDEX_NAME, lambda: _write_index(str(tmp_path), {"a.tif": {"stat": [1, 2]}}))
+    assert not res["during"] and (tmp_path / INDEX_NAME).is_file()
+    assert json.loads((tmp_path / INDEX_NAME).read_text())["files"] == {"a.tif": {"stat": [1, 2]}}
+
+
+def test_fetch_tiles_waits_for_another_run_fetching_the_same_tile(tmp_path):
+    from test_fetch import TileServer, tile_bytes
+
+    from pipeline.io.fetch import download
+
+    files = {"/t.tif": tile_bytes(tmp_path, "x", "00N_080W", 0)}
+    dest = tmp_path / "tiles" / "t.tif"
+    dest.parent.mkdir()
+    with TileServer(files) as server:
+        res = held_while(dest, lambda: download(server.url + "/t.tif", dest, retries=0))
+        assert not res["during"]  # it waited: no request while another run held the tile
+        assert res["value"].status == "downloaded" and dest.is_file() and not dest.is_symlink()
