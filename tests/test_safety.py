@@ -59,6 +59,10 @@ def plots(tmp: Path, ids=("A", "B"), name="plots.geojson", **cols) -> Path:
     return path
 
 
+def screen_args(path: Path, lp: Path, cp: Path) -> list[str]:
+    return ["screen", "--plots", str(path), "--loss-year", str(lp), "--tree-cover", str(cp)]
+
+
 def screened(tmp: Path, ids=("A", "B"), **cols) -> Path:
     """A screening of two plots in ``tmp/out/screening.gpkg``."""
     lp, cp = rasters(tmp)
@@ -394,18 +398,7 @@ def test_points_at_the_poles_and_absurd_declared_areas_are_findings(tmp_path, co
         args = ["-q", "validate", str(path), "--out", str(out)]
         expected = 3  # plots with errors
     else:
-        args = [
-            "-q",
-            "screen",
-            "--plots",
-            str(path),
-            "--loss-year",
-            str(lp),
-            "--tree-cover",
-            str(cp),
-            "--out",
-            str(out),
-        ]
+        args = ["-q", *screen_args(path, lp, cp), "--out", str(out)]
         expected = 0
     started = time.monotonic()
     assert main(args) == expected
@@ -490,18 +483,7 @@ def test_a_second_ctrl_c_during_the_clean_up_still_exits_130(tmp_path):
     ids = [f"p{i}" for i in range(16)]
     path = plots(tmp_path, ids=ids)
     out = tmp_path / "out" / "o.gpkg"
-    cmd = [
-        sys.executable,
-        "-m",
-        "pipeline",
-        "screen",
-        "--plots",
-        str(path),
-        "--loss-year",
-        str(lp),
-        "--tree-cover",
-        str(cp),
-    ]
+    cmd = [sys.executable, "-m", "pipeline", *screen_args(path, lp, cp)]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     proc = subprocess.Popen([*cmd, "--out", str(out)], stderr=subprocess.PIPE, text=True, env=env)
     # interrupt once the job runs (its lock file is there), then again 0.15 s later
@@ -641,3 +623,27 @@ def test_fetch_tiles_waits_for_another_run_fetching_the_same_tile(tmp_path):
         res = held_while(dest, lambda: download(server.url + "/t.tif", dest, retries=0))
         assert not res["during"]  # it waited: no request while another run held the tile
         assert res["value"].status == "downloaded" and dest.is_file() and not dest.is_symlink()
+
+
+def test_a_raster_replaced_during_the_run_is_noticed_and_nothing_published(tmp_path, capsys, monkeypatch):
+    """A loss raster moved over (``mv``) halfway through a run: the figures came from the old file
+    while the provenance recorded the SHA-256 of the new one."""
+    from pipeline.io import rasters as io_rasters
+
+    lp, cp = rasters(tmp_path, loss=np.zeros((N, N), "uint8"))
+    newer = np.zeros((N, N), "uint8")
+    newer[2:8, 2:8] = 22
+    replacement = write_raster(tmp_path / "new.tif", newer, x0=X0, y0=Y0, nodata=255)
+    read_raw = io_rasters.Layer.read_raw
+
+    def replaced_halfway(self, *window):
+        if replacement.exists():
+            os.replace(replacement, lp)  # mv new.tif lossyear.tif, while the run reads
+        return read_raw(self, *window)
+
+    monkeypatch.setattr(io_rasters.Layer, "read_raw", replaced_halfway)
+    out = tmp_path / "o.gpkg"
+    assert main([*screen_args(plots(tmp_path), lp, cp), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "lossyear.tif" in err and "changed while the run read it" in err
+    assert not out.exists()

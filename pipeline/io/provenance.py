@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..errors import InputError
 from .outputs import update_json
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,23 @@ def watch(paths: Iterable[str | Path]) -> dict[str, tuple]:
         except OSError:
             out[text] = ()
     return out
+
+
+#: The identity of each raster file when this process opened it (see :func:`remember`).
+_OPENED: dict[str, tuple] = {}
+
+
+def remember(path: str | Path, *, first: bool = False) -> None:
+    """Note the :func:`identity` of a file as it is opened for reading (``first``: keep the one
+    noted earlier, when the file was opened before in this run). :func:`file_record` refuses a file
+    that is no longer the one read."""
+    text = str(path)
+    if _URL.match(text) or (first and text in _OPENED):
+        return
+    try:
+        _OPENED[text] = identity(os.stat(text))
+    except OSError:
+        pass
 
 
 def changed(seen: dict[str, tuple]) -> list[str]:
@@ -164,6 +182,12 @@ def file_record(path: str | Path, base: Path, cache: DigestCache, role: str) -> 
     p = Path(text)
     try:
         st = p.stat()
+        if text in _OPENED and identity(st) != _OPENED[text]:
+            raise InputError(
+                f"{text}: changed while the run read it (replaced or rewritten since it was opened); the figures "
+                "could mix two versions of the file, and the provenance would record the digest of the other — "
+                "nothing was published; rerun once the file is in place"
+            )
         record.update(size=st.st_size, mtime_utc=_iso(st.st_mtime), sha256=cache.digest(p))
     except OSError as exc:
         record["error"] = exc.strerror or str(exc)

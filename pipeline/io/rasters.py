@@ -56,7 +56,7 @@ from ..engine.coverage import Grid
 from ..engine.pixels import NO_TILE, ProductSpec
 from ..errors import RasterError, missing_file
 from .outputs import update_json
-from .provenance import identity
+from .provenance import identity, remember
 from .tile_overlaps import check_overlaps
 
 log = logging.getLogger(__name__)
@@ -208,10 +208,9 @@ _VERIFY_LOCK = threading.Lock()
 
 
 def _file_key(path: str) -> tuple:
-    """A file as it is now: its path, size and modification time (a URL: its address)."""
+    """A file as it is now: its path and identity (size, times, inode; a URL: its address)."""
     try:
-        st = os.stat(path)
-        return (path, st.st_size, st.st_mtime_ns)
+        return (path, *identity(os.stat(path)))
     except OSError:
         return (path,)
 
@@ -273,6 +272,7 @@ def _dataset(path: str):
     if ds is None or ds.closed:
         if len(cache) >= _MAX_OPEN:
             cache.pop(next(iter(cache))).close()
+        remember(path, first=True)
         ds = cache[path] = rasterio.open(path)
     return ds
 
@@ -463,6 +463,7 @@ def _list_remote(spec: str, role: str) -> list[str]:
 
 
 def _open_header(path: str, role: str):
+    remember(path)  # the file as it is read: a file replaced during the run is refused at the end
     try:
         return rasterio.open(path)
     except RasterioIOError as exc:
