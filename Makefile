@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n auto
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample run test lint docs bench bench-small bench-e2e bench-national bench-scale bench-regions clean distclean
+.PHONY: help install sample run test lint docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions clean distclean
 
 help: ## List the targets
 	@echo "cacao-screen make targets:"
@@ -54,6 +54,9 @@ lint: $(LINT_STAMP) ## ruff (lint and format check), mypy on the engine and the 
 
 docs: $(STAMP) ## Rewrite the generated tables of docs/ (options, quality-control codes)
 	$(PY) tools/gen_docs.py
+
+i18n: $(STAMP) ## Extract every message into the catalogs (pipeline/locale), keep their translations, compile them
+	$(PY) tools/i18n.py
 
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'

@@ -29,7 +29,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import shapely
 
-from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUS_MEANINGS, STATUSES
+from ..i18n import _, tr
+from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUS_LABELS, STATUS_MEANINGS, STATUSES
 
 #: ``md_standard_uri`` of the provenance document in ``gpkg_metadata``.
 PROVENANCE_URI = "urn:cacao-screen:provenance:1"
@@ -95,10 +96,11 @@ def status_symbol(status: str) -> Symbol:
 
 
 def status_style() -> LayerStyle:
+    """Plots by status, the legend in the language in use (the values stay the status codes)."""
     return LayerStyle(
         "cacao-screen status",
-        "Plots coloured by status: free green, review amber, detected red, not assessed grey, invalid outlined",
-        tuple(Class(s, status_symbol(s), value=s) for s in STATUSES),
+        _("Plots coloured by status: free green, review amber, detected red, not assessed grey, invalid outlined"),
+        tuple(Class(_(STATUS_LABELS[s]), status_symbol(s), value=s) for s in STATUSES),
         field="status",
         kind="categorized",
     )
@@ -117,10 +119,13 @@ FREE_SHARE_BREAKS = (
 def free_share_style() -> LayerStyle:
     return LayerStyle(
         "cacao-screen deforestation-free area",
-        "Regions graduated by deforestation_free_area_pct, the share of their plots' area that is deforestation-free",
+        _(
+            "Regions graduated by deforestation_free_area_pct, the share of their plots' area that is "
+            "deforestation-free"
+        ),
         tuple(
-            Class(f"{lo:g} – {hi:g} % of plot area free", Symbol(c, stroke="#4d4d4d", width_mm=0.3, opacity=0.75),
-                  lower=lo, upper=hi)
+            Class(tr("{lower:g} – {upper:g} % of plot area free", lower=lo, upper=hi),
+                  Symbol(c, stroke="#4d4d4d", width_mm=0.3, opacity=0.75), lower=lo, upper=hi)
             for lo, hi, c in FREE_SHARE_BREAKS
         ),
         field="deforestation_free_area_pct",
@@ -131,8 +136,8 @@ def free_share_style() -> LayerStyle:
 def ring_style() -> LayerStyle:
     return LayerStyle(
         "cacao-screen rings",
-        "Restoration rings outlined",
-        (Class("ring around a plot", Symbol(None, stroke="#e66101", width_mm=0.4)),),
+        _("Restoration rings outlined"),
+        (Class(_("ring around a plot"), Symbol(None, stroke="#e66101", width_mm=0.4)),),
     )
 
 
@@ -388,7 +393,7 @@ def write_data_columns(con: sqlite3.Connection, descriptions: dict[str, dict[str
     con.executemany(
         "INSERT OR IGNORE INTO gpkg_data_column_constraints (constraint_name, constraint_type, value, description) "
         "VALUES (?, 'enum', ?, ?)",
-        [(STATUS_CONSTRAINT, s, STATUS_MEANINGS[s]) for s in STATUSES],
+        [(STATUS_CONSTRAINT, s, _(STATUS_MEANINGS[s])) for s in STATUSES],
     )
     present = {t for (t,) in con.execute("SELECT table_name FROM gpkg_contents")}
     n = 0
@@ -429,8 +434,8 @@ def write_styles(con: sqlite3.Connection, styles: dict[str, LayerStyle]) -> list
     # Registered as an attribute table, as QGIS does: GDAL (and so QGIS) only opens registered tables.
     con.execute(
         "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id) "
-        "VALUES ('layer_styles', 'attributes', 'layer_styles', 'Default QGIS styles of the layers', ?, 0)",
-        (_now(),),
+        "VALUES ('layer_styles', 'attributes', 'layer_styles', ?, ?, 0)",
+        (_("Default QGIS styles of the layers"), _now()),
     )
     for table, style in chosen.items():
         con.execute("UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = ?", (table,))
