@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n auto
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample run test lint docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions clean distclean
+.PHONY: help install sample run test fuzz lint docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions clean distclean
 
 help: ## List the targets
 	@echo "cacao-screen make targets:"
@@ -39,8 +39,11 @@ sample: $(SAMPLE) ## Generate the synthetic sample under data/sample/ (if missin
 run: $(STAMP) $(SAMPLE) ## Screen the bundled sample: writes outputs/screening.gpkg, baseline.gpkg, report.html and eudr/
 	$(CLI) run --config $(CONFIG) --overwrite
 
-test: $(STAMP) ## Run the test suite (on every core)
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: $(STAMP) ## Run the test suite (on every core; the same hypothesis examples on every clone)
+	HYPOTHESIS_PROFILE=ci $(PY) -m pytest $(PYTEST_ARGS)
+
+fuzz: $(STAMP) ## Fuzz the plot readers and the command line: 1,000 new hypothesis examples per test (long)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz_plots.py $(PYTEST_ARGS)
 
 $(LINT_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,lint]'

@@ -93,7 +93,7 @@ def fetch_tiles(
     Afterwards, point --loss-year and --tree-cover (or a config's datasets) at DEST; for alerts,
     --alerts DEST (gfw_integrated) or a dataset of kind alerts with the product's encoding.
     """
-    from ..job import run_fetch_tiles
+    from ..job import TileRequest, run_fetch_tiles
 
     wanted = [x.strip() for x in layers.split(",") if x.strip()]
     unknown = [x for x in wanted if x not in HANSEN_LAYERS]
@@ -121,18 +121,16 @@ def fetch_tiles(
     if dest is None:
         dest = Path("data/raw") / product
     plots = validate_model(PlotsConfig, {"path": plots_path, "layer": layer}, "command line")
-    n_tiles, results = run_fetch_tiles(
-        plots,
+    request = TileRequest(
         version=version,
-        layers=wanted,
-        dest=dest,
-        base_url=base_url,
-        retries=retries,
-        progress=progress_wanted(ctx),
-        dry_run=dry_run,
+        layers=tuple(wanted),
         product=product,
+        base_url=base_url,
         api_key=api_key or os.environ.get(GFW_KEY_VARIABLE) or None,
         url_template=url_template,
+    )
+    n_tiles, results = run_fetch_tiles(
+        plots, request, dest=dest, retries=retries, progress=progress_wanted(ctx), dry_run=dry_run
     )
     if not quiet(ctx):
         for r in results:
