@@ -647,3 +647,28 @@ def test_a_raster_replaced_during_the_run_is_noticed_and_nothing_published(tmp_p
     err = capsys.readouterr().err
     assert "lossyear.tif" in err and "changed while the run read it" in err
     assert not out.exists()
+
+
+def test_sample_overwrite_replaces_only_a_sample_and_writes_under_the_lock(tmp_path, capsys, monkeypatch):
+    """``sample --out FOLDER --overwrite`` replaced the folder whatever it held."""
+    from pipeline import sample as sample_module
+
+    made = []
+
+    def tiny(out_dir, *, publish=None, **kw):  # the real publication, a tiny folder
+        staged = Path(out_dir).parent / f".{Path(out_dir).name}.partial-test"
+        staged.mkdir()
+        (staged / "plots.gpkg").write_text("plots")
+        made.append((Path(out_dir).parent / f".{Path(out_dir).name}.lock").is_file())
+        (publish or sample_module._replace_dir)(staged, Path(out_dir))
+        return sample_module.SamplePaths.under(out_dir)
+
+    monkeypatch.setattr(sample_module, "generate_sample", tiny)
+    out = tmp_path / "data"
+    assert main(["-q", "sample", "--out", str(out), "--plots", "5"]) == 0
+    assert main(["-q", "sample", "--out", str(out), "--plots", "5", "--overwrite"]) == 0  # ours: replaced
+    (out / "field_notes.docx").write_bytes(b"notes")
+    assert main(["-q", "sample", "--out", str(out), "--plots", "5", "--overwrite"]) == 2
+    assert "field_notes.docx" in capsys.readouterr().err
+    assert (out / "field_notes.docx").read_bytes() == b"notes"
+    assert made == [True, True]  # the lock was held while each sample was written

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..errors import OutputError
 from .app import cli, progress_wanted, quiet, verbosity_options
 
 
@@ -43,11 +42,16 @@ def sample(ctx, out, seed, n_plots, overwrite):
             f"{n_plots:,} plots do not fit in the sample's window without overlapping: at most {max_plots():,}",
             param_hint="--plots",
         )
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise OutputError(f"{out}: folder exists and is not empty; pass --overwrite to replace it")
-    paths = generate_sample(
-        out, seed=DEFAULT_SEED if seed is None else seed, n_plots=n_plots, progress=progress_wanted(ctx)
-    )
+    from ..job.sample import sample_destination
+
+    with sample_destination(out, overwrite) as publish:  # never a folder of the user's; under the lock
+        paths = generate_sample(
+            out,
+            seed=DEFAULT_SEED if seed is None else seed,
+            n_plots=n_plots,
+            progress=progress_wanted(ctx),
+            publish=publish,
+        )
     if not quiet(ctx):
         click.echo(
             f"Synthetic sample written to {paths.root}: {paths.plots.name}, {paths.loss_year.name}, "

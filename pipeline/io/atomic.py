@@ -49,16 +49,18 @@ def _marked_names(folder: Path) -> set[str] | None:
 
 def foreign_file(folder: Path, legacy: re.Pattern | None = None) -> str | None:
     """The first entry of ``folder`` (sorted by name) that cacao-screen did not write there, or
-    None. Without a marker, a folder written by an older version is recognised by ``legacy`` (every
-    entry a regular file whose name it matches); an empty folder holds nothing foreign."""
+    None. The marker lists files and folders (never a link). Without a marker, a folder written by an
+    older version is recognised by ``legacy``, which every entry's name must match (a folder's with
+    a trailing ``/``); an empty folder holds nothing foreign."""
     with os.scandir(folder) as it:
         entries = sorted(it, key=lambda e: e.name)
     names = _marked_names(folder)
     for entry in entries:
-        plain = entry.is_file(follow_symlinks=False)
+        folder = entry.is_dir(follow_symlinks=False)
+        plain = entry.is_file(follow_symlinks=False) or folder  # never a link
         if names is not None and plain and entry.name in names:
             continue
-        if names is None and plain and legacy is not None and legacy.match(entry.name):
+        if names is None and plain and legacy is not None and legacy.match(entry.name + ("/" if folder else "")):
             continue
         return entry.name
     return None
