@@ -39,6 +39,7 @@ from .outputs import (
     ReportConfig,
     parse_scheduler,
 )
+from .overlays import OverlayConfig
 from .run import RunConfig, build_config, format_validation_error, set_dotted, validate_model
 from .screening import ForestDefinition, QCConfig, ScreeningConfig
 
@@ -55,6 +56,7 @@ __all__ = [
     "EXPORT_FORMATS",
     "ExecutionConfig",
     "ExportConfig",
+    "OverlayConfig",
     "ForestDefinition",
     "GFW_ALERTS_NAME",
     "LOCAL",
