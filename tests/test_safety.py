@@ -82,7 +82,18 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def test_overwrite_never_deletes_a_users_file_in_an_export_folder(tmp_path, capsys):
     screening = screened(tmp_path)
     folder = tmp_path / "eudr"
-    export = ["export", "--screening", str(screening), "--format", "eudr", "--out", str(folder), "--overwrite"]
+    export = [
+        "export",
+        "--screening",
+        str(screening),
+        "--format",
+        "eudr",
+        "--producer-country",
+        "PE",
+        "--out",
+        str(folder),
+        "--overwrite",
+    ]
     assert main(export) == 0  # ours: written, with its marker
     assert (folder / ".cacao-screen-output").is_file() and (folder / "manifest.csv").is_file()
     assert main(export) == 0  # ours: replaced
@@ -281,6 +292,8 @@ def test_every_csv_of_a_run_neutralises_formula_cells(tmp_path):
     cfg["plots"]["path"] = str(sample.plots)
     cfg["datasets"]["hansen"].update(loss_year=str(sample.loss_year), tree_cover=str(sample.tree_cover))
     cfg["datasets"]["gfw_integrated"]["alerts"] = str(sample.alert_tiles)
+    for overlay in cfg.get("overlays") or []:
+        overlay["file"] = str(sample.root / Path(overlay["file"]).name)
     cfg["output"]["path"] = str(out / "screening.gpkg")
     cfg["baseline"].update(output=str(out / "baseline.gpkg"), region_totals=False)
     cfg["baseline"]["regions"]["path"] = str(sample.districts)
@@ -430,6 +443,7 @@ def test_text_that_is_not_utf8_never_fails_a_later_command(tmp_path, capsys):
     )
     for fmt, name in (("csv", "o.csv"), ("geojson", "o.geojson"), ("eudr", "eudr")):
         args = ["-q", "export", "--screening", str(out), "--format", fmt, "--out", str(tmp_path / name)]
+        args += ["--producer-country", "PE"] if fmt == "eudr" else []
         assert main(args) == 0, capsys.readouterr().err
     assert "Jos\ufffd" in (tmp_path / "o.csv").read_text(encoding="utf-8")
     issues = pyogrio.read_dataframe(out, layer="plot_issues")
