@@ -225,6 +225,35 @@ def _strip_list(stored: np.ndarray) -> np.ndarray:
     return np.array([t[2:-1] if t.startswith("[{") else '"code":""}' for t in stored.tolist()], dtype=object)
 
 
+def rendered(texts: Sequence, stored: Sequence) -> np.ndarray:
+    """The reasons of many plots in the language in use, from their stored parts
+    (``status_reason_params``); a plot without them (a screening written before reasons had
+    codes, a NULL) keeps its text. Vectorised over the plots whose parts have the same codes."""
+    out = np.array(list(texts), dtype=object)
+    batch = Batch(len(out))
+    has = np.zeros(len(out), dtype=bool)
+    for i, value in enumerate(stored):
+        parts = decode(value) if isinstance(value, str) else []
+        if parts and all(p.get("code") in REASONS for p in parts):
+            batch.add_each(i, parts)
+            has[i] = True
+    if has.any():
+        out[has] = batch.columns()["status_reason"][has]
+    return out
+
+
+def in_language(frame):
+    """``frame`` (a screening's ``plots`` layer) with every ``status_reason`` column — the plot's
+    and each product's (``<product>_status_reason``) — rendered again in the language in use
+    from its ``..._params`` column; columns without one are left as they are. A copy."""
+    out = frame.copy(deep=False)
+    for column in frame.columns:
+        stored = f"{column}_params"
+        if str(column).endswith("status_reason") and stored in frame.columns:
+            out[column] = rendered(frame[column].tolist(), frame[stored].tolist())
+    return out
+
+
 # --- Many plots at once ---------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..i18n import tr
 from .app import cli, progress_wanted, quiet, verbosity_options
 
 
@@ -39,7 +40,11 @@ def sample(ctx, out, seed, n_plots, overwrite):
 
     if n_plots > max_plots():
         raise click.BadParameter(
-            f"{n_plots:,} plots do not fit in the sample's window without overlapping: at most {max_plots():,}",
+            tr(
+                "{n:,} plots do not fit in the sample's window without overlapping: at most {most:,}",
+                n=n_plots,
+                most=max_plots(),
+            ),
             param_hint="--plots",
         )
     from ..job.sample import sample_destination
@@ -54,6 +59,11 @@ def sample(ctx, out, seed, n_plots, overwrite):
         )
     if not quiet(ctx):
         click.echo(
-            f"Synthetic sample written to {paths.root}: {paths.plots.name}, {paths.loss_year.name}, "
-            f"{paths.tree_cover.name}"
+            tr(
+                "Synthetic sample written to {folder}: {plots}, {loss_year}, {tree_cover}",
+                folder=paths.root,
+                plots=paths.plots.name,
+                loss_year=paths.loss_year.name,
+                tree_cover=paths.tree_cover.name,
+            )
         )

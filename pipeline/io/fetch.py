@@ -27,6 +27,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..errors import CacaoScreenError, OutputError
+from ..i18n import _
 from .outputs import OutputLock, open_private, rename_into
 
 log = logging.getLogger(__name__)
@@ -275,7 +276,7 @@ def fetch_hansen_tiles(
     results = []
     tiles = tiles_for_bounds(bounds)
     todo = [(layer, tile) for tile in tiles for layer in layers]
-    for layer, tile in tqdm(todo, desc="tiles", unit="file", disable=not progress or dry_run, leave=False):
+    for layer, tile in tqdm(todo, desc=_("tiles"), unit=_("file"), disable=not progress or dry_run, leave=False):
         url = hansen_url(version, layer, tile, base_url or HANSEN_BASE_URL)
         path = dest / hansen_file_name(version, layer, tile)
         if dry_run:
@@ -330,7 +331,9 @@ def fetch_alert_tiles(
         )
     replace = url_template is None and version == "latest"
     results = []
-    for tile in tqdm(tiles_for_bounds(bounds), desc="tiles", unit="file", disable=not progress or dry_run, leave=False):
+    for tile in tqdm(
+        tiles_for_bounds(bounds), desc=_("tiles"), unit=_("file"), disable=not progress or dry_run, leave=False
+    ):
         if url_template is not None:
             url, path = template_url(url_template, tile), dest / template_file_name(url_template, tile)
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import reasons
 from ..config import ReportConfig
 from ..io.gpkg import read_screening
 from ..io.outputs import disk_errors, guard
@@ -30,7 +31,7 @@ def run_report(
         with guard([cfg.out], wait_lock, also=[pages_folder(cfg.out)]), disk_errors(Path(cfg.out).parent):
             return run_report(screening, cfg, baseline=baseline, overwrite=overwrite, progress=progress, locked=True)
     plots, meta = read_screening(screening)
-    plots = in_input_order(plots)
+    plots = reasons.in_language(in_input_order(plots))  # the reasons in the report's language, from their codes
     layers, baseline_meta = read_baseline(baseline) if baseline is not None else (None, None)
     data = build_report(plots, meta, cfg, layers, baseline_meta)
     separate = len(plots) > cfg.inline_max_plots

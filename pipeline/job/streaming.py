@@ -30,6 +30,7 @@ import shapely
 from ..config import RunConfig
 from ..engine.overlay import OverlayLayer
 from ..engine.partitions import KeyGrid
+from ..i18n import _
 from ..io.alerts import AlertProduct
 from ..io.gpkg import Finish, ScreeningWriter, arrow_table, layer_geometry_type, output_wkb
 from ..io.outputs import Staged
@@ -192,7 +193,7 @@ def _first_pass(job: StreamJob, spill: Spill, keygrid: KeyGrid, phases: Phases) 
     scan = _Scan()
     # Batches are read in this thread and checked on two others, a few ahead (GDAL, GEOS and numpy
     # release the GIL): the spill gets them in file order.
-    bar = tqdm(desc="reading and checking plots", unit="plot", disable=not job.progress, leave=False)
+    bar = tqdm(desc=_("reading and checking plots"), unit=_("plot"), disable=not job.progress, leave=False)
     with phases("read and check plots"):
         work = partial(_scan_batch, cfg=job.cfg, every=job.products, keygrid=keygrid)
         for table, found in _ordered(job.stream.batches(), work, workers=2, ahead=3):
@@ -442,7 +443,7 @@ def _second_pass(
         cfg.execution.scheduler,
     )
     prefix = key_prefix(job.loss_products, cfg.screening)
-    bar = tqdm(total=totals.plots_in, desc="screening", unit="plot", disable=not job.progress, leave=False)
+    bar = tqdm(total=totals.plots_in, desc=_("screening"), unit=_("plot"), disable=not job.progress, leave=False)
     write = partial(_write_chunk, writer=writer, attributes=job.stream.columns, totals=totals, bar=bar)
     with ThreadPoolExecutor(1, thread_name_prefix="cacao-screen-write") as post, phases("screen"):
         written: Future[None] | None = None
