@@ -369,8 +369,9 @@ def screening_metadata(
 
 
 def job_inputs(cfg: RunConfig, invocation: Invocation = Invocation()) -> list[tuple[str, str | Path | None]]:
-    """(role, path) of every input file of a job that is named in its config (the tiles of a
-    folder or a glob are checked once the products are open)."""
+    """(role, path) of every input file or folder of tiles of a job that is named in its config (an
+    output folder must neither be nor hold one; the tiles of a glob are checked once the products
+    are open)."""
     inputs: list[tuple[str, str | Path | None]] = [
         ("plots file", cfg.plots.path),
         ("config file", invocation.config_path),
@@ -379,7 +380,7 @@ def job_inputs(cfg: RunConfig, invocation: Invocation = Invocation()) -> list[tu
         for role in ("loss_year", "tree_cover", "datamask", "forest_mask", "alerts", "confidence_layer"):
             spec = getattr(ds, role, None)
             for one in spec if isinstance(spec, (list, tuple)) else [spec]:
-                if one is not None and Path(str(one)).is_file():
+                if one is not None and Path(str(one)).exists():
                     inputs.append((f"{name} {role.replace('_', ' ')} raster", str(one)))
     inputs += [(f"overlay {o.name} file", o.file) for o in cfg.overlays]
     if cfg.baseline is not None:
