@@ -33,11 +33,10 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
-from tqdm.auto import tqdm
-
 from ..config import LOCAL, THREADS, parse_scheduler
 from ..errors import CacaoScreenError, SchedulerError
 from ..i18n import _
+from .signals import spawning
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +103,7 @@ def imap_partitions(
         raise ValueError(f"{len(weights)} weights for {len(tasks)} tasks")
     kind = parse_scheduler(scheduler) if isinstance(scheduler, str) else None
     desc, unit = desc or _("screening"), unit or _("plot")  # the bar's words, in the language in use
-    bar = tqdm(total=sum(weights), desc=desc, unit=unit, disable=not progress, leave=False)
+    bar = progress_bar(sum(weights), desc, unit) if progress else NoBar()
     try:
         if kind is None or kind not in (LOCAL, THREADS):
             yield from _map_dask(fn, tasks, weights, bar, scheduler)
@@ -120,11 +119,13 @@ def imap_partitions(
                 yield res
                 bar.update(w)
             return
-        pool = ProcessPoolExecutor(
-            max_workers=n, mp_context=mp.get_context("spawn"), initializer=watch_parent, initargs=(os.getpid(),)
-        )
+        with spawning():  # a signal now would leave the pool half started (hangs, tracebacks of workers)
+            pool = ProcessPoolExecutor(
+                max_workers=n, mp_context=mp.get_context("spawn"), initializer=watch_parent, initargs=(os.getpid(),)
+            )
+            results = pool.map(fn, tasks)  # starts the workers
         try:
-            for res, w in zip(pool.map(fn, tasks), weights):
+            for res, w in zip(results, weights):
                 yield res
                 bar.update(w)
         except BaseException:  # Ctrl-C, SIGTERM, an error: stop the workers now, not after their tasks
@@ -162,10 +163,15 @@ def watch_parent(parent: int, every_s: float = 0.5) -> None:
 
 
 def stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Terminate a pool's worker processes at once (their tasks are abandoned)."""
+    """Kill a pool's worker processes at once (their tasks are abandoned). The queue that feeds
+    them is not waited for: its thread may be stuck sending a task to a worker now dead, and the
+    pool's shutdown would wait for it forever."""
+    queue = getattr(pool, "_call_queue", None)
+    if queue is not None:
+        queue.cancel_join_thread()
     for proc in list((getattr(pool, "_processes", None) or {}).values()):
         try:
-            proc.terminate()
+            proc.kill()
         except (OSError, ValueError):
             pass
 
@@ -259,6 +265,23 @@ def cluster(scheduler: Any) -> Iterator[Any]:
     finally:
         if own:
             client.close()
+
+
+def progress_bar(total: int | None, desc: str, unit: str):
+    """A tqdm bar (tqdm is imported only when a bar is shown: a quiet run does not pay for it)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, leave=False)
+
+
+class NoBar:
+    """What a bar does when none is shown."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _map_dask(fn, tasks, weights, bar, scheduler) -> list:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import shutil
 import tempfile
 import threading
@@ -44,7 +45,8 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import BaselineError, OutputError
-from .atomic import replace_dir
+from .atomic import check_folder_target, replace_dir
+from .csv_cells import write_csv
 from .outputs import Staged, check_destination, deferred_signals, temp_prefix
 
 log = logging.getLogger(__name__)
@@ -266,6 +268,7 @@ class ScreeningWriter:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._tables: dict[str, tuple] = {}  # name -> (file, writer)
+        self._spatial: dict[str, set[str]] = {}  # staged layers with a geometry -> the types met
         self._done = False
         self.write_s = 0.0  # seconds spent writing (the thread's life, less its waits for rows; and finish)
         self.wait_s = 0.0  # seconds the writer thread waited for the next chunk's rows
@@ -372,7 +375,13 @@ class ScreeningWriter:
             self._stage(name, frame)
 
     def _stage(self, name: str, frame: pd.DataFrame) -> None:
-        table = arrow_table(frame)
+        if isinstance(frame, gpd.GeoDataFrame):  # a spatial layer: its geometry staged as WKB
+            wkb, types = output_wkb(np.asarray(frame.geometry.array, dtype=object))
+            self._spatial.setdefault(name, set()).update(types)
+            table = arrow_table(pd.DataFrame(frame.drop(columns=frame.geometry.name)))
+            table = table.append_column(pa.field("geometry", pa.binary()), pa.array(list(wkb), type=pa.binary()))
+        else:
+            table = arrow_table(frame)
         if name not in self._tables:
             sink = pa.OSFile(str(self.staging / f"{name}.arrow"), "wb")
             self._tables[name] = (sink, ipc.new_stream(sink, table.schema), table.schema)
@@ -424,8 +433,15 @@ class ScreeningWriter:
             sink, writer, _schema = self._tables.pop(name)
             writer.close()
             sink.close()
+            spatial = {}
+            if name in self._spatial:
+                spatial = dict(
+                    geometry_name="geometry",
+                    geometry_type=layer_geometry_type(self._spatial[name]) if self._spatial[name] else "MultiPolygon",
+                    crs="EPSG:4326",
+                )
             with pa.memory_map(str(self.staging / f"{name}.arrow"), "r") as src:
-                pyogrio.write_arrow(ipc.open_stream(src), self.tmp, layer=name, append=False, **kw)
+                pyogrio.write_arrow(ipc.open_stream(src), self.tmp, layer=name, append=False, **spatial, **kw)
             os.unlink(self.staging / f"{name}.arrow")
         meta = pd.DataFrame({"key": list(metadata), "value": [str(v) for v in metadata.values()]})
         pyogrio.write_dataframe(meta, self.tmp, layer="run_metadata", append=False, use_arrow=True, driver="GPKG")
@@ -450,7 +466,7 @@ def write_validation(
         return write_layers(path, {"plots": plots, "plot_issues": issues}, metadata, overwrite=overwrite, finish=finish)
     if suffix == ".csv":
         with atomic_path(path, overwrite, suffixes=(".csv",)) as tmp:
-            issues.to_csv(tmp, index=False)
+            write_csv(issues, tmp)
         return path
     raise OutputError(f"{path}: the issues are written as .gpkg or .csv; choose one of these extensions")
 
@@ -511,6 +527,10 @@ def read_previous(path: str | Path) -> pd.DataFrame | None:
 # --- The baseline: a GeoPackage and CSV copies of its tables ------------------------------------
 
 
+#: The files of a baseline's CSV folder written before folders carried a marker (see :mod:`.atomic`).
+BASELINE_CSV_LEGACY = re.compile(r"^[a-z0-9_]+\.csv$")
+
+
 def csv_folder(path: str | Path) -> Path:
     """Where the CSV copies of ``path``'s tables go: ``<stem>_csv/`` beside it."""
     path = Path(path)
@@ -526,7 +546,7 @@ def check_baseline_targets(
     folder = csv_folder(path)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder}: exists and is not a folder")
-    check_destination(folder, overwrite, suffixes=(), inputs=inputs, what="baseline's CSV folder", folder_ok=True)
+    check_folder_target(folder, overwrite, what="baseline's CSV folder", inputs=inputs, legacy=BASELINE_CSV_LEGACY)
 
 
 class StagedBaseline:
@@ -541,7 +561,7 @@ class StagedBaseline:
         with deferred_signals():
             self.gpkg.publish()
             if self.csv is not None:
-                replace_dir(self.csv, csv_folder(self.path))
+                replace_dir(self.csv, csv_folder(self.path), what="baseline's CSV folder", legacy=BASELINE_CSV_LEGACY)
                 self.csv = None
         return self.path
 
@@ -575,9 +595,9 @@ def write_baseline(
             table = pd.DataFrame(
                 frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) else frame
             )
-            table.to_csv(staged.csv / f"{name}.csv", index=False, encoding="utf-8")
-        pd.DataFrame({"key": list(metadata), "value": list(metadata.values())}).to_csv(
-            staged.csv / "run_metadata.csv", index=False, encoding="utf-8"
+            write_csv(table, staged.csv / f"{name}.csv")
+        write_csv(
+            pd.DataFrame({"key": list(metadata), "value": list(metadata.values())}), staged.csv / "run_metadata.csv"
         )
         os.chmod(staged.csv, 0o755)
         _write_layers_to(staged.gpkg.tmp, layers, metadata, finish)

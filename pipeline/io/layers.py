@@ -34,6 +34,7 @@ from rasterio.windows import Window
 from ..engine.coverage import Grid
 from ..engine.pixels import NO_TILE
 from ..errors import RasterError
+from .provenance import identity, remember
 from .raster_files import (
     _HANSEN_TILE,
     ALIGN_TOL_PX,
@@ -53,6 +54,7 @@ from .raster_files import (
     expand_sources,
     is_url,
 )
+from .tile_overlaps import check_overlaps
 
 log = logging.getLogger(__name__)
 
@@ -186,10 +188,9 @@ _VERIFY_LOCK = threading.Lock()
 
 
 def _file_key(path: str) -> tuple:
-    """A file as it is now: its path, size and modification time (a URL: its address)."""
+    """A file as it is now: its path and identity (size, times, inode; a URL: its address)."""
     try:
-        st = os.stat(path)
-        return (path, st.st_size, st.st_mtime_ns)
+        return (path, *identity(os.stat(path)))
     except OSError:
         return (path,)
 
@@ -251,6 +252,7 @@ def _dataset(path: str):
     if ds is None or ds.closed:
         if len(cache) >= _MAX_OPEN:
             cache.pop(next(iter(cache))).close()
+        remember(path, first=True)
         ds = cache[path] = rasterio.open(path)
     return ds
 
@@ -263,14 +265,14 @@ def close_datasets() -> None:
 
 
 def layer_files(layers: dict[str, Layer]) -> list[tuple]:
-    """Each file of ``layers`` as (role, name, size, modification time), or (role, address) when it
-    cannot be stat'ed (a URL): what a product's fingerprint holds of its files."""
+    """Each file of ``layers`` as (role, name, :func:`~.provenance.identity`), or (role, address)
+    when it cannot be stat'ed (a URL): what a product's fingerprint holds of its files. The identity
+    changes with every write of the content, even one that keeps the size and modification time."""
     files: list[tuple] = []
     for role, layer in layers.items():
         for t in layer.tiles:
             try:
-                st = os.stat(t.path)
-                files.append((role, os.path.basename(t.path), st.st_size, st.st_mtime_ns))
+                files.append((role, os.path.basename(t.path), *identity(os.stat(t.path))))
             except OSError:
                 files.append((role, t.path))
     return files
@@ -321,7 +323,7 @@ def open_layer(spec, role: str, *, check_pixels: bool = True) -> Layer:
         raise RasterError(f"{spec}: two {role} tiles start at the same place; mixing layers or versions?")
     if check_pixels:
         _VERIFIED.update(_file_key(f) for f in opened)
-    return Layer(
+    layer = Layer(
         role=role,
         source=_describe(spec),
         grid=grid,
@@ -331,6 +333,8 @@ def open_layer(spec, role: str, *, check_pixels: bool = True) -> Layer:
         crs=crs.to_wkt() if crs is not None else None,
         lazy=len(opened) < len(files) or not check_pixels,
     )
+    check_overlaps(layer)  # where tiles overlap they must agree: no verdict from the order of the files
+    return layer
 
 
 def _layer_from_names(spec, role: str, files: list[str], named: dict, check_pixels: bool) -> Layer | None:

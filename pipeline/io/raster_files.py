@@ -13,7 +13,6 @@ import glob as globlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,8 @@ from rasterio.windows import Window
 
 from ..engine.coverage import Grid
 from ..errors import RasterError, missing_file
+from .outputs import update_json
+from .provenance import remember
 
 #: How far (in pixels) tile origins may sit from the common grid and still count as aligned.
 ALIGN_TOL_PX = 1e-3
@@ -112,6 +113,7 @@ def _list_remote(spec: str, role: str) -> list[str]:
 
 
 def _open_header(path: str, role: str):
+    remember(path)  # the file as it is read: a file replaced during the run is refused at the end
     try:
         return rasterio.open(path)
     except RasterioIOError as exc:
@@ -222,20 +224,8 @@ def _read_index(folder: str) -> dict:
 
 
 def _write_index(folder: str, files: dict) -> None:
-    """Write the index atomically; a folder we cannot write to simply has no index."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{INDEX_NAME}.", suffix=".tmp", dir=folder)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"version": _INDEX_VERSION, "files": files}, f)
-        os.replace(tmp, os.path.join(folder, INDEX_NAME))
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    """Write the index atomically, under its lock; a folder we cannot write to simply has no index."""
+    update_json(Path(folder) / INDEX_NAME, lambda _current: {"version": _INDEX_VERSION, "files": files})
 
 
 def _describe(spec) -> str:

@@ -47,7 +47,7 @@ from .layers import (  # noqa: F401 - re-exported: what callers know as the rast
     same_grid,
     verify_tile,
 )
-from .raster_files import INDEX_NAME, _check_pixels, expand_sources, is_url  # noqa: F401 - re-exported
+from .raster_files import INDEX_NAME, _check_pixels, _write_index, expand_sources, is_url  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +113,8 @@ class Product:
         return require_tiles(self, bounds)
 
     def fingerprint(self) -> tuple:
-        """What identifies the product's data and reading: every setting, and each file's name, size
-        and modification time (a re-downloaded tile counts as new; URLs by their address)."""
+        """What identifies the product's data and reading: every setting, and each file's name and
+        identity (size, times, inode: a re-downloaded or rewritten tile counts as new; URLs by their address)."""
         files = layer_files(self.layers)
         return (
             self.name,

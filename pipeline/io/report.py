@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,7 +27,7 @@ import shapely
 
 from ..errors import OutputError
 from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUS_MEANINGS, STATUSES
-from .atomic import replace_dir
+from .atomic import check_folder_target, remove_own_dir, replace_dir
 from .outputs import check_folder, check_not_input, deferred_signals, temp_prefix
 from .report_cutoff import cutoff_section
 
@@ -419,10 +420,14 @@ def _group_columns(data) -> list[tuple[str, str, str]]:
     return cols
 
 
-def _section_body(data, section, regions) -> str:
+def _section_body(data, section, regions, evidence_folder: str = "") -> str:
+    """A group's summary, map and plot table; a plot with an evidence page links to it (pages in
+    ``evidence_folder``, relative to the page the section is on)."""
     ref = data.reference_year
     f = section.figures
-    cols = [("plot_id", "plot", "text"), ("status_html", "status", "html"), ("status_reason", "reason", "text"),
+    pages = getattr(data, "evidence", {}) or {}
+    cols = [("plot_html" if pages else "plot_id", "plot", "html" if pages else "text"),
+            ("status_html", "status", "html"), ("status_reason", "reason", "text"),
             ("loss_after_ref_ha", f"loss after {ref} (ha)", "ha")]  # fmt: skip
     extra = [c for c in section.plots.columns if c not in ("plot_id", "status", "status_reason", "loss_after_ref_ha")
              and c != section.plots.geometry.name]  # fmt: skip
@@ -431,6 +436,11 @@ def _section_body(data, section, regions) -> str:
         cols.append((c, c, kind))
     plots = pd.DataFrame(section.plots.drop(columns=section.plots.geometry.name))
     plots["status_html"] = [swatch(s) for s in plots["status"].astype(str)]
+    if pages:
+        plots["plot_html"] = [
+            f'<a href="{_esc(evidence_folder)}{_esc(pages[p])}.html">{_esc(p)}</a>' if p in pages else _esc(p)
+            for p in plots["plot_id"].astype(str)
+        ]
     summary = (
         f"{fmt_int(f['n_plots'])} plots, {fmt_pct(f['deforestation_free_plots_pct'])} % deforestation-free "
         f"({fmt_pct(f['deforestation_free_area_pct'])} % of their area); {fmt_ha(f['loss_after_ref_ha'])} ha of "
@@ -550,7 +560,7 @@ def render(data, *, separate_pages: bool, pages_folder: str, progress: bool = Fa
     regions = data.regions
     bar = tqdm(data.sections, desc="report pages", unit="group", disable=not progress, leave=False)
     for sec in bar:
-        body = _section_body(data, sec, regions)
+        body = _section_body(data, sec, regions, "plots/" if separate_pages else f"{pages_folder}/plots/")
         if separate_pages:
             back = f'<p><a href="../{_esc(Path(pages_folder).name.removesuffix("_files"))}.html">← the report</a></p>'
             pages[f"{sec.slug}.html"] = _page(f"{sec.title} — {data.title}", f"{back}<h1>{_esc(sec.title)}</h1>{body}")
@@ -667,6 +677,10 @@ def read_baseline(path: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, 
 # --- Writing -------------------------------------------------------------------------------------
 
 
+#: The files of a report's pages folder written before folders carried a marker (see :mod:`.atomic`).
+PAGES_LEGACY = re.compile(r"^[\w.-]+\.html$")
+
+
 def pages_folder(path: str | Path) -> Path:
     """``<name>_files/`` beside the report, for the groups' pages of a large report."""
     path = Path(path)
@@ -680,11 +694,11 @@ def check_report_target(path: str | Path, overwrite: bool, inputs=()) -> Path:
     check_not_input(path, inputs)
     if path.suffix.lower() not in (".html", ".htm"):
         raise OutputError(f"{path}: the report is an HTML file; name it .html")
-    for p in (path, pages_folder(path)):
-        if p.exists() and not overwrite:
-            raise OutputError(f"{p}: output already exists; pass --overwrite to replace it")
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: output already exists; pass --overwrite to replace it")
     if path.is_dir():
         raise OutputError(f"{path}: is a folder, expected an .html file name")
+    check_folder_target(pages_folder(path), overwrite, what="report's pages folder", inputs=inputs, legacy=PAGES_LEGACY)
     check_folder(path.parent, "report")
     return path
 
@@ -710,12 +724,13 @@ def write_report(path: str | Path, index: str, pages: dict[str, str], *, overwri
             with deferred_signals():
                 staged = Path(tempfile.mkdtemp(prefix=temp_prefix(folder), suffix=".tmp", dir=path.parent))
             for name, text in pages.items():
+                (staged / name).parent.mkdir(parents=True, exist_ok=True)  # plots/ of the evidence pages
                 (staged / name).write_text(text, encoding="utf-8")
             os.chmod(staged, 0o755)
-            replace_dir(staged, folder)
+            replace_dir(staged, folder, what="report's pages folder", legacy=PAGES_LEGACY)
             staged = None
-        elif folder.exists():
-            shutil.rmtree(folder)  # an older, larger report's pages
+        else:
+            remove_own_dir(folder, "report's pages folder", PAGES_LEGACY)  # an older, larger report's pages
         os.replace(tmp, path)
     finally:
         if tmp and os.path.exists(tmp):
