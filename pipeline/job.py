@@ -88,7 +88,15 @@ from .stages.baseline.build import forest_text
 from .stages.baseline.periods import check_plots_columns, loss_years
 from .stages.baseline.regions import prepare_regions
 from .stages.baseline.supply import parse_deliveries
-from .stages.columns import DELIVERY_ATTRIBUTE, INPUT_ATTRIBUTE, describe, describe_layers, grouping_text
+from .stages.columns import (
+    DELIVERY_ATTRIBUTE,
+    INPUT_ATTRIBUTE,
+    LAYER_DESCRIPTIONS,
+    describe,
+    describe_layers,
+    grouping_text,
+    title_layers,
+)
 from .stages.export import ExportResult, chosen_statuses, eudr_columns, eudr_features, select_rows, split_files
 from .stages.qc.checks import (
     DECLARED_AREA_COLUMNS,
@@ -213,7 +221,12 @@ def gpkg_finish(
     columns["run_metadata"] = ["key", "value"]
     descriptions = describe_layers(columns, products, given, file)
     return partial(
-        enrich, descriptions=descriptions, provenance=provenance_document(meta), empty_geometries=empty_geometries
+        enrich,
+        descriptions=descriptions,
+        titles=title_layers(columns, products),
+        layer_descriptions=LAYER_DESCRIPTIONS,
+        provenance=provenance_document(meta),
+        empty_geometries=empty_geometries,
     )
 
 

@@ -475,3 +475,135 @@ def describe_layers(
                 found[c] = text
         out[layer] = found
     return out
+
+
+# --- Short titles (GeoPackage field aliases, report headers) --------------------------------------
+
+#: A column's short, plain-language title, by name (``YYYY`` a year). The
+#: GeoPackages carry them as field aliases (``gpkg_data_columns.title`` and the QGIS style), the
+#: report as column headers. Each is one complete phrase, for translation.
+TITLES = {
+    "plot_id": "Plot",
+    "source_row": "Input row",
+    "status": "Status",
+    "deforestation_free": "Deforestation-free",
+    "status_reason": "Why this status",
+    "area_ha": "Area (ha)",
+    "data_coverage_pct": "Data coverage (%)",
+    "forest_2000_ha": "Forest in 2000 (ha)",
+    "forest_ref_ha": "Forest at the reference year (ha)",
+    "loss_YYYY_ha": "Forest lost in {year} (ha)",
+    "loss_total_ha": "Forest lost, all years (ha)",
+    "loss_before_ref_ha": "Forest lost up to the reference year (ha)",
+    "loss_after_ref_ha": "Forest lost after the reference year (ha)",
+    "first_loss_year_after_ref": "First year of loss after the reference year",
+    "qc_status": "Quality control",
+    "qc_summary": "Quality-control findings",
+    "screen_key": "Screening fingerprint",
+    "row_digest": "Row digest",
+    "product": "Product",
+    "year": "Year",
+    "loss_ha": "Forest lost (ha)",
+    "code": "Finding",
+    "severity": "Severity",
+    "message": "What was found",
+    "key": "Name",
+    "value": "Value",
+    "group_by": "Grouped by",
+    "group": "Group",
+    "region_id": "Region code",
+    "region_name": "Region",
+    "n_plots": "Plots",
+    "n_deforestation_free": "Deforestation-free plots",
+    "n_review": "Plots to review",
+    "n_deforestation_detected": "Plots with deforestation detected",
+    "n_not_assessed": "Plots not assessed",
+    "n_invalid": "Invalid plots",
+    "n_unknown": "Plots of unknown status",
+    "n_assessed": "Plots assessed",
+    "area_assessed_ha": "Area assessed (ha)",
+    "deforestation_free_area_ha": "Deforestation-free area (ha)",
+    "deforestation_free_plots_pct": "Deforestation-free plots (%)",
+    "deforestation_free_area_pct": "Deforestation-free area (%)",
+    "baseline_mean_annual_loss_ha": "Baseline mean loss (ha/yr)",
+    "change_YYYY_vs_baseline_pct": "Change in {year} against the baseline (%)",
+    "ring_data_coverage_pct": "Data coverage around the plots (%)",
+    "region_data_coverage_pct": "Data coverage of the region (%)",
+    "region_loss_YYYY_ha": "Forest lost in the region in {year} (ha)",
+    "region_baseline_mean_annual_loss_ha": "Region's baseline mean loss (ha/yr)",
+    "cocoa_baseline_mean_annual_loss_ha": "Baseline mean loss in cocoa plots (ha/yr)",
+    "cocoa_share_of_baseline_loss_pct": "Cocoa's share of the baseline loss (%)",
+    "cocoa_share_of_baseline_loss_sum_of_plots_pct": "Cocoa's share, by the sum of plot figures (%)",
+    "cocoa_share_of_loss_YYYY_pct": "Cocoa's share of the loss in {year} (%)",
+    "near_cocoa_baseline_mean_annual_loss_ha": "Baseline mean loss near cocoa (ha/yr)",
+    "near_cocoa_share_of_baseline_loss_pct": "Near cocoa's share of the baseline loss (%)",
+    "near_cocoa_share_of_loss_YYYY_pct": "Near cocoa's share of the loss in {year} (%)",
+    "region_overlap_pct": "Share of the plot in its region (%)",
+    "lot_id": "Lot",
+    "buyer": "Buyer",
+    "quantity": "Quantity",
+    "date": "Date",
+    "first_date": "First delivery",
+    "last_date": "Last delivery",
+    "n_deliveries": "Deliveries",
+    "month": "Month",
+    "confidence": "Confidence",
+    "counted": "Counts",
+    "alert_ha": "Alerts that count (ha)",
+    "previous_status": "Previous status",
+    "previous_source_row": "Previous input row",
+    "previous_loss_after_ref_ha": "Previous loss after the reference year (ha)",
+}
+
+_TITLE_PATTERNS = [
+    (re.compile("^" + re.escape(k).replace("YYYY", r"(?P<year>\d{4})") + "$"), v) for k, v in TITLES.items()
+]
+
+
+def title(column: str) -> str:
+    """The short title of ``column`` (:data:`TITLES`), or its name made readable (``my_col_ha``:
+    ``My col (ha)``) when no row names it."""
+    for rx, text in _TITLE_PATTERNS:
+        m = rx.match(column)
+        if m:
+            return text.format(**m.groupdict())
+    words = column
+    unit = ""
+    for suffix, u in (("_ha", " (ha)"), ("_pct", " (%)"), ("_m", " (m)")):
+        if words.endswith(suffix):
+            words, unit = words[: -len(suffix)], u
+            break
+    words = words.replace("_", " ").strip() or column
+    return words[0].upper() + words[1:] + unit
+
+
+def title_layers(columns: dict[str, list[str]], products: tuple[str, ...] = ()) -> dict[str, dict[str, str]]:
+    """{layer: {column: title}}; a product's own column (``<product>_alert_ha``) is titled as the
+    column, with the product's name first."""
+    out: dict[str, dict[str, str]] = {}
+    for layer, cols in columns.items():
+        titles = {}
+        for c in cols:
+            own = next((p for p in products if c.startswith(f"{p}_")), None)
+            titles[c] = f"{own}: {title(c[len(own) + 1 :])}" if own else title(c)
+        out[layer] = titles
+    return out
+
+
+#: What each layer holds, as GeoPackage layer descriptions (``gpkg_contents.description``).
+LAYER_DESCRIPTIONS = {
+    "plots": "Every input plot with its status, the reason and its forest and loss per year",
+    "loss_by_year": "Forest lost inside each plot, per product and year",
+    "plot_issues": "The quality-control findings, one row per plot and finding",
+    "alerts_by_month": "Area of deforestation alerts after the cut-off day, per month",
+    "run_metadata": "The run's parameters and provenance, one row per key",
+    "baseline_by_group": "Figures of every group of plots (all, cooperatives, other groupings) against the baseline",
+    "baseline_by_region": "Figures of the plots of each region against the baseline, and each region's whole loss",
+    "baseline_plots": "Every plot with its region and groups",
+    "restoration_rings": "The land within the ring distance around the plots, and the forest lost there",
+    "deliveries": "The deliveries file, each row with its plot's status",
+    "lots": "Each lot with the share of its quantity from deforestation-free plots",
+    "buyers": "Each buyer with the share of its quantity from deforestation-free plots",
+    "status_changes": "Plots whose status changed since the previous screening",
+    "layer_styles": "Default QGIS styles of the layers",
+}
