@@ -81,7 +81,7 @@ from .io.raster_content import check_content
 from .io.rasters import Product, close_datasets, open_product, require_tiles
 from .io.region_cache import RegionCache
 from .io.regions import read_regions
-from .io.report import check_report_target, pages_folder, read_baseline, render, write_report
+from .io.report import check_report_target, pages_folder, read_baseline, read_manifest, render, write_report
 from .io.spill import KEY, Chunk, Position, Spill
 from .stages.baseline import BaselineInputs, build_baseline
 from .stages.baseline.build import forest_text
@@ -416,8 +416,10 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
         if cfg.report is not None:
             with phases("report"), disk_errors(Path(cfg.report.out).parent):
                 baseline = cfg.baseline.output if cfg.baseline is not None else None
+                eudr = next((e.out for e in cfg.exports if e.format == "eudr"), None)
+                report_cfg = cfg.report if eudr is None else cfg.report.model_copy(update={"eudr": eudr})
                 result.report = run_report(
-                    out, cfg.report, baseline=baseline, overwrite=overwrite, progress=progress, locked=True
+                    out, report_cfg, baseline=baseline, overwrite=overwrite, progress=progress, locked=True
                 )
     result.max_not_assessed_pct = cfg.screening.max_not_assessed_pct
     result.phases = dict(phases.seconds)
@@ -1202,7 +1204,9 @@ def run_report(
     plots, meta = read_screening(screening)
     plots = _in_input_order(plots)
     layers, baseline_meta = read_baseline(baseline) if baseline is not None else (None, None)
-    data = build_report(plots, meta, cfg, layers, baseline_meta)
+    export = (str(cfg.eudr), read_manifest(cfg.eudr)) if cfg.eudr is not None else None
+    issues = read_table(screening, "plot_issues")
+    data = build_report(plots, meta, cfg, layers, baseline_meta, issues=issues, export=export)
     separate = len(plots) > cfg.inline_max_plots
     index, pages = render(data, separate_pages=separate, pages_folder=pages_folder(cfg.out).name, progress=progress)
     return write_report(cfg.out, index, pages, overwrite=overwrite)
