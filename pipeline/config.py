@@ -738,7 +738,13 @@ class RunConfig(_Section):
 
     @model_validator(mode="after")
     def _check(self):
-        if (self.rasters is None) == (self.datasets is None):
+        if self.rasters is None and self.datasets is None:
+            raise ValueError(
+                "no forest-loss raster: give the Hansen loss-year and tree-cover rasters (screen --loss-year and "
+                "--tree-cover; 'rasters: {loss_year: ..., tree_cover: ...}' in a config file) or named products "
+                "under 'datasets'"
+            )
+        if self.rasters is not None and self.datasets is not None:
             raise ValueError("give either 'rasters' (one Hansen product) or 'datasets' (named products), not both")
         if self.datasets is not None:
             if not self.datasets:

@@ -75,7 +75,7 @@ def test_cooperative_tables_count_statuses_and_sort_by_severity(sample_run):
     assert labels == sorted(labels, key=lambda s: ["deforestation_detected", "review", "not_assessed", "invalid",
                                                    "deforestation_free"].index(CODE[s]))  # fmt: skip
     rows = as_records(page.tables["plots-cooperative-coop-01"])
-    assert list(rows[0]) == ["Plot", "Status", "Forest lost after 2020 (ha)", "gfw_integrated_alert_ha",
+    assert list(rows[0]) == ["Plot", "Status", "Forest lost after 2020 (ha)", "Alerts that count, gfw_integrated (ha)",
                              "Why this status"]  # fmt: skip
     statuses = [CODE[r["Status"]] for r in rows]
     assert statuses[0] == "deforestation_detected" and statuses[-1] == "deforestation_free"

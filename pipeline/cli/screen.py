@@ -10,13 +10,14 @@ from ..config import build_config, load_config, set_dotted
 from ..vocab import EXIT_NOT_ASSESSED, EXIT_OK, STATUS_MEANINGS
 from .app import cli, invocation, progress_wanted, quiet, verbosity_options
 from .baseline import print_baseline_summary
+from .help import GroupedCommand
 from .export import print_export_summary
 from .options import RUN_OPTIONS, SCREEN_OPTIONS, apply, given
 
 SCREEN_HELP_EPILOG = "\b\nStatus values:\n" + "".join(f"  {s:<24}{m}\n" for s, m in STATUS_MEANINGS.items())
 
 
-@cli.command(epilog=SCREEN_HELP_EPILOG)
+@cli.command(cls=GroupedCommand, epilog=SCREEN_HELP_EPILOG)
 @apply(SCREEN_OPTIONS, required=("plots.path", "rasters.loss_year", "rasters.tree_cover"))
 @verbosity_options
 @click.pass_context
@@ -29,7 +30,7 @@ def screen(ctx: click.Context, **kwargs) -> None:
     return run_job(ctx, build_config(data, "command line"), invocation(ctx))
 
 
-@cli.command(epilog=SCREEN_HELP_EPILOG)
+@cli.command(cls=GroupedCommand, epilog=SCREEN_HELP_EPILOG)
 @click.option(
     "--config",
     "config_path",

@@ -285,9 +285,11 @@ def _groups(data: ReportData, plots, baseline, cfg: ReportConfig, screened, peri
     # An alert product's area that counts and its last date, beside each plot (not every level).
     extra = [c for c in plots.columns if re.search(r"_alert_ha$|_last_alert_date$", str(c))]
     cols = ["plot_id", "status", "status_reason", "loss_after_ref_ha", *extra]
+    rows_of = pd.Series(np.arange(len(plots))).groupby(np.asarray(labels, dtype=object)).indices
+    kept = plots[[*cols, plots.geometry.name]]
     for _, row in data.groups.iterrows():
         g = str(row["group"])
-        mine = by_severity(plots.loc[labels == g, [*cols, plots.geometry.name]])
+        mine = by_severity(kept.iloc[rows_of.get(g, np.zeros(0, dtype=int))])
         title = f"{g} — {row['name']}" if row["name"] and row["name"] != g else g
         data.sections.append(GroupSection(g, title, _slug(f"{data.group_label}-{g}", taken), mine, row))
 

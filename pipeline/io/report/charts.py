@@ -169,7 +169,7 @@ def alert_chart(months: pd.DataFrame, width: float = WIDE) -> str:
         mine = months[months["product"].astype(str) == product] if product else months
         xs = [x[str(m)] + (k - (len(products) - 1) / 2) * bar for m in mine["month"]]
         ax.bar(xs, mine["alert_ha"].to_numpy(dtype=float), width=bar, label=product or None, color=COLOURS[DETECTED])
-    step = max(1, len(order) // (12 if width >= WIDE else 4))
+    step = max(1, -(-len(order) // (9 if width >= WIDE else 4)))  # labels that never touch
     ax.set_xticks(range(0, len(order), step))
     ax.set_xticklabels(order[::step], fontsize=FONT_PT, rotation=0)
     ax.set_ylabel(CHART["alerts_axis"], fontsize=FONT_PT)

@@ -39,7 +39,7 @@ th{background:#f1f3f1;position:sticky;top:0}td.n{text-align:right;font-variant-n
 td.w{color:#8a4b00}td.na{color:#666;font-style:italic}
 .st{white-space:nowrap}.st::before{content:"";display:inline-block;width:.8rem;height:.8rem;border-radius:2px;
 margin-right:.35rem;vertical-align:-1px;background:var(--c)}
-.sd{--c:#d73027}.sr{--c:#f5a623}.sn{--c:#9e9e9e}.si{--c:#fff;}.si.st::before{border:2px dashed #5e3c99}
+.sd{--c:#d73027}.sr{--c:#f5a623}.sn{--c:#9e9e9e}.si{--c:#fff;}.si .st::before,.si.st::before{border:2px dashed #5e3c99}
 .sf{--c:#1a9850}
 .counts{display:flex;flex-wrap:wrap;gap:.4rem .9rem;margin:.5rem 0;padding:0;list-style:none}
 .tools{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center;margin:.4rem 0}
@@ -55,10 +55,11 @@ background:rgba(255,255,255,.75);padding:0 2px;white-space:nowrap}
 .map span.sb{transform:translate(0,-100%);background:none}
 .legend{display:flex;flex-wrap:wrap;gap:.3rem 1rem;margin:.3rem 0;padding:0;list-style:none;font-size:.9rem}
 dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.2rem 1rem}
-dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}td{overflow-wrap:break-word}
+dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}td{overflow-wrap:break-word}td:first-child{white-space:nowrap}
 pre{background:#f6f6f6;padding:.6rem;overflow:auto;font-size:.78rem;white-space:pre-wrap;overflow-wrap:anywhere}
 .note{color:#555;font-size:.88rem}.warn{color:#8a4b00;font-weight:600}a{color:#0b6e3a}code{overflow-wrap:anywhere}
-@media (max-width:640px){main{padding:1rem .8rem 2rem}.panel{padding:.3rem .6rem .6rem}.panel ul{padding-left:1rem}h1{font-size:1.4rem}dl{display:block}dd{margin:0 0 .4rem}
+@media (max-width:640px){main{padding:1rem .8rem 2rem}.panel{padding:.3rem .6rem .6rem}
+.panel ul{padding-left:1rem}h1{font-size:1.4rem}dl{display:block}dd{margin:0 0 .4rem}
 table{font-size:.8rem}th,td{padding:.2rem .35rem}.card{flex-basis:100%}}
 @media print{.scroll{max-height:none;overflow:visible}main{padding:0}.tools{display:none}}
 """
@@ -146,6 +147,28 @@ def cell(v, kind: str) -> str:
     return f'<td class="n">{FORMATS[kind](v)}</td>'
 
 
+def compact_cell(v, kind: str) -> str:
+    """A cell of a long table of plots: no end tag (HTML needs none), the status coloured by its
+    row's class, numbers aligned by the table's own style."""
+    if kind == "text":
+        return f"<td>{esc('' if isnan(v) else v)}"
+    if kind == "html":
+        return f"<td>{v}"
+    if kind == "status":
+        return f"<td class=st>{esc(STATUS_LABELS.get(str(v), v))}"
+    return f"<td>{FORMATS[kind](v)}"
+
+
+def _sortable(table_id: str) -> str:
+    import json
+
+    names = {STATUS_CLASS[s]: STATUS_LABELS[s] for s in STATUS_CLASS}
+    return (
+        f' class="sortable" data-filter="{esc(T["filter_label"])}" data-all="{esc(T["filter_all"])}"'
+        f" data-statuses='{esc(json.dumps(names))}'"
+    )
+
+
 def table(
     frame: pd.DataFrame,
     columns: list[tuple[str, str, str]],
@@ -158,29 +181,30 @@ def table(
 ) -> str:
     """An HTML table of ``columns`` (column, header, kind: text|html|status|int|ha|pct|change).
     ``sortable``: the inline script sorts it by a click on a header and filters it (by text, and
-    by the status of ``status_column``, whose rows carry the status's class)."""
+    by the status of ``status_column``, whose rows carry the status's class: such a long table of
+    plots is written compactly)."""
     shown = frame if limit is None else frame.head(limit)
     head = "".join(f"<th>{esc(h)}</th>" for _, h, _ in columns)
-    classes = [STATUS_CLASS.get(str(s), "") for s in shown[status_column]] if status_column else None
+    compact = status_column is not None
+    classes = [STATUS_CLASS.get(str(s), "") for s in shown[status_column]] if compact else None
+    make = compact_cell if compact else cell
     rows = []
     for i, rec in enumerate(shown[[c for c, _, _ in columns]].itertuples(index=False)):
-        cls = f' class="{classes[i]}"' if classes else ""
-        rows.append(f"<tr{cls}>" + "".join(cell(v, k) for v, (_, _, k) in zip(rec, columns)) + "</tr>")
+        cells = "".join(make(v, k) for v, (_, _, k) in zip(rec, columns))
+        rows.append(f"<tr class={classes[i]}>{cells}" if classes else f"<tr>{cells}</tr>")
     more = ""
     if limit is not None and len(frame) > limit:
         more = f'<p class="note">{esc(T["first_rows"].format(limit=f"{limit:,}", n=f"{len(frame):,}"))}</p>'
     attrs = f' id="{table_id}"' if table_id else ""
-    if sortable:
-        import json
-
-        names = {STATUS_CLASS[s]: STATUS_LABELS[s] for s in STATUS_CLASS}
-        attrs += (
-            f' class="sortable" data-filter="{esc(T["filter_label"])}" data-all="{esc(T["filter_all"])}"'
-            f" data-statuses='{esc(json.dumps(names))}'"
-        )
+    attrs += _sortable(table_id) if sortable else ""
+    style = ""
+    if compact and table_id:
+        right = [f"#{table_id} td:nth-child({i + 1})" for i, (_, _, k) in enumerate(columns) if k in FORMATS]
+        style = f"<style>{','.join(right)}{{text-align:right;white-space:nowrap}}</style>" if right else ""
     box = "tw scroll" if scroll else "tw"
     body = "".join(rows)
-    return f'<div class="{box}"><table{attrs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>{more}'
+    html = f"<table{attrs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'{style}<div class="{box}">{html}</div>{more}'
 
 
 def status_label(status: str) -> str:

@@ -47,7 +47,8 @@ def plot_table(ctx, frame: pd.DataFrame, table_id: str, prefix: str = "", reason
         cols.append((group, data.group_label, "text"))
     cols += [("status", HEADERS["status"], "status"),
              ("loss_after_ref_ha", HEADERS["loss_after_ref_ha"].format(year=data.reference_year), "ha")]  # fmt: skip
-    cols += [(c, c, "ha") for c in shown.columns if str(c).endswith("_alert_ha")]
+    cols += [(c, HEADERS["alert_product"].format(product=str(c).removesuffix("_alert_ha")), "ha")
+             for c in shown.columns if str(c).endswith("_alert_ha")]  # fmt: skip
     cols.append(("status_reason", HEADERS["status_reason"], "text"))
     return table(shown, cols, table_id=table_id, sortable=True, status_column="status")
 

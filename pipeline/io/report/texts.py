@@ -139,6 +139,7 @@ HEADERS = {
     "mtime_utc": "Modified (UTC)",
     "sha256": "SHA-256",
     "alert_ha": "Alerts that count (ha)",
+    "alert_product": "Alerts that count, {product} (ha)",
     "yes": "yes",
     "no": "no",
 }
