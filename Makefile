@@ -16,7 +16,7 @@ PYTEST_ARGS ?= -n auto
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample run test lint notebooks docs bench bench-small bench-e2e bench-national bench-scale bench-regions bench-report clean distclean
+.PHONY: help install sample run test lint notebooks docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions bench-report clean distclean
 
 help: ## List the targets
 	@echo "cacao-screen make targets:"
@@ -64,6 +64,9 @@ notebooks: $(NOTEBOOKS_STAMP) $(SAMPLE) ## Open the notebooks in JupyterLab with
 docs: $(STAMP) $(SAMPLE) ## Rewrite the generated tables of docs/ (options, quality-control codes) and the README's sample summary (a real run)
 	$(PY) tools/gen_docs.py
 	$(PY) tools/readme_summary.py
+
+i18n: $(STAMP) ## Extract every message into the catalogs (pipeline/locale), keep their translations, compile them
+	$(PY) tools/i18n.py
 
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'

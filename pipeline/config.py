@@ -477,6 +477,11 @@ class OutputConfig(_Section):
         description="When another run is writing the same output, wait up to this many seconds for it "
         "(otherwise exit 75 at once)",
     )
+    language: Literal["en", "es"] | None = Field(
+        None,
+        description="Language of the messages, the report and the GeoPackage's descriptions and styles: en or es "
+        "(default: es when LC_ALL, LC_MESSAGES or LANG is es_*, else en)",
+    )
 
     @field_validator("path")
     @classmethod

@@ -12,6 +12,8 @@ from __future__ import annotations
 import errno
 import os
 
+from .i18n import N_, _, tr
+
 
 class CacaoScreenError(Exception):
     """Base class of every error raised by cacao-screen on purpose."""
@@ -70,16 +72,29 @@ class SchedulerError(InputError):
     running another cacao-screen version)."""
 
 
-def missing_file(path: str | os.PathLike, what: str = "file") -> str:
-    """Why ``path`` cannot be opened, in words: a symbolic link loop, a link to nothing, or not found."""
+#: The names of the files :func:`missing_file` is given (marked for translation).
+FILE_WORDS = (N_("plots file"), N_("regions file"), N_("deliveries file"), N_("configuration file"))
+
+
+def missing_file(path: str | os.PathLike, what: str = N_("file")) -> str:
+    """Why ``path`` cannot be opened, in words (in the language in use): a symbolic link loop, a
+    link to nothing, or not found. ``what`` names the file (an English message id: ``N_("plots file")``)."""
+    what = _(what)
     try:
         os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            return f"{what} is a symbolic link loop (a link that leads back to itself); point it at the real file"
+            return tr(
+                "{what} is a symbolic link loop (a link that leads back to itself); point it at the real file",
+                what=what,
+            )
         if os.path.islink(path):
-            return f"{what} is a symbolic link to {os.readlink(os.fspath(path))!r}, which does not exist"
+            return tr(
+                "{what} is a symbolic link to {target!r}, which does not exist",
+                what=what,
+                target=os.readlink(os.fspath(path)),
+            )
         if exc.errno == errno.EACCES:
-            return f"{what} cannot be reached (permission denied)"
-        return f"{what} not found"
-    return f"{what} not found"
+            return tr("{what} cannot be reached (permission denied)", what=what)
+        return tr("{what} not found", what=what)
+    return tr("{what} not found", what=what)

@@ -46,6 +46,7 @@ from .config import (
 from .engine.partitions import KeyGrid
 from .engine.schedulers import cluster
 from .errors import BaselineError, ConfigError, RasterError, RegionsError
+from .i18n import language
 from .io.alerts import AlertProduct, open_alert_product
 from .io.deliveries import read_deliveries
 from .io.export import check_export_target, read_layer, write_eudr, write_table
@@ -181,6 +182,7 @@ def provenance_keys(
     records = input_records(files, invocation.base)
     return {
         "command": invocation.command,
+        "language": language(),  # of the texts written: reasons, descriptions, styles
         "started_utc": _utc(started),
         "finished_utc": _utc(finished),
         "inputs_relative_to": "the config file's folder"

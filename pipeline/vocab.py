@@ -1,9 +1,11 @@
 """The project's vocabulary: statuses and their precedence, shared column names (and the one
 rule that names input attributes beside them), labels and metadata keys. Every module may import
-this one, and it imports nothing.
+this one, and it imports only :mod:`pipeline.i18n` (to mark texts for translation).
 """
 
 from __future__ import annotations
+
+from .i18n import N_
 
 # --- Statuses -----------------------------------------------------------------------------------
 
@@ -16,13 +18,23 @@ INVALID = "invalid"
 #: Every plot status, in the order summaries list them.
 STATUSES = (FREE, REVIEW, DETECTED, NOT_ASSESSED, INVALID)
 
-#: What each status means, in a few words (``--help``, the GeoPackage's value list, the report).
+#: What each status means, in a few words (``--help``, the GeoPackage's value list, the report);
+#: English message ids: show them through ``pipeline.i18n._``.
 STATUS_MEANINGS = {
-    FREE: "no forest loss after the reference year",
-    REVIEW: "some forest loss after the reference year, at most --review-max-ha (check imagery)",
-    DETECTED: "more forest loss after the reference year than --review-max-ha",
-    NOT_ASSESSED: "less than --min-data-coverage-pct of the plot over valid data",
-    INVALID: "the geometry cannot be screened (see status_reason)",
+    FREE: N_("no forest loss after the reference year"),
+    REVIEW: N_("some forest loss after the reference year, at most --review-max-ha (check imagery)"),
+    DETECTED: N_("more forest loss after the reference year than --review-max-ha"),
+    NOT_ASSESSED: N_("less than --min-data-coverage-pct of the plot over valid data"),
+    INVALID: N_("the geometry cannot be screened (see status_reason)"),
+}
+
+#: Each status in words, for legends (QGIS styles, the report): the codes stay in the data.
+STATUS_LABELS = {
+    FREE: N_("deforestation-free"),
+    REVIEW: N_("review"),
+    DETECTED: N_("deforestation detected"),
+    NOT_ASSESSED: N_("not assessed"),
+    INVALID: N_("invalid"),
 }
 
 #: Statuses whose figures describe the whole plot (the data covers it).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,12 @@ import rasterio
 from rasterio.transform import from_origin
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
+
+# The suite reads English messages: a developer's Spanish locale (LANG=es_PE.UTF-8) must not
+# change them. Tests of the Spanish messages choose the language themselves (tests/test_i18n.py).
+for _var in ("LC_ALL", "LC_MESSAGES", "LANG", "CACAO_SCREEN_LANG"):
+    os.environ.pop(_var, None)
+os.environ["LANG"] = "C.UTF-8"
 
 PX = 0.00025
 

@@ -205,9 +205,10 @@ def test_each_figure_on_hand_built_rasters(rasters):
     assert p.loc["A", "g_first_alert_date"] == A_DAY and p.loc["A", "g_last_alert_date"] == A_DAY
     assert p.loc["A", "g_status"] == "deforestation_detected" and p.loc["A", "g_data_coverage_pct"] == 100
     assert p.loc["A", "g_status_reason"] == (
-        f"{area_a:.2f} ha of high-confidence alerts from 2022-03-01 (cut-off 2020-12-31), "
-        "more than the 0.1 ha review tolerance"
+        f"{area_a:.2f} ha of alerts after the cut-off 2020-12-31, more than the 0.1 ha review tolerance; "
+        "all of high confidence; alerts on 2022-03-01"
     )
+    assert p.loc["A", "g_status_reason_code"] == "alerts_detected"
     assert p.loc["A", "status"] == "deforestation_detected" and not p.loc["A", "deforestation_free"]
     # B: an alert on the cut-off day itself is history
     area_b = expected_ha(P["B"], a == gfw(3, B_DAY))
@@ -220,24 +221,26 @@ def test_each_figure_on_hand_built_rasters(rasters):
     area_c = expected_ha(P["C"], a == gfw(2, C_DAY))
     assert p.loc["C", "g_alert_low_ha"] == pytest.approx(area_c, rel=1e-12) and p.loc["C", "g_alert_ha"] == 0
     assert p.loc["C", "g_status"] == "deforestation_free"
-    assert (
-        f"{area_c:.2f} ha of low-confidence alerts not counted (min_confidence high)" in p.loc["C", "g_status_reason"]
-    )
+    assert f"{area_c:.2f} ha of low-confidence alerts not counted (min_confidence high)" in p.loc[
+        "C", "g_status_reason"
+    ] and p.loc["C", "g_status_reason"].startswith("no alerts after the cut-off 2020-12-31")
     # D: across the corner of four tiles, partial pixels, two levels and two dates
     top, bottom = expected_ha(P["D"], a == gfw(4, D_TOP)), expected_ha(P["D"], a == gfw(3, D_BOTTOM))
     assert p.loc["D", "g_alert_highest_ha"] == pytest.approx(top, rel=1e-12)
     assert p.loc["D", "g_alert_high_ha"] == pytest.approx(bottom, rel=1e-12)
     assert p.loc["D", "g_alert_ha"] == pytest.approx(top + bottom, rel=1e-12)
     assert (p.loc["D", "g_first_alert_date"], p.loc["D", "g_last_alert_date"]) == (D_BOTTOM, D_TOP)
-    assert p.loc["D", "g_status_reason"].startswith(
-        f"{top + bottom:.2f} ha of high- and highest-confidence alerts ({bottom:.2f} ha high, {top:.2f} ha highest) "
-        "from 2021-06-01 to 2022-05-10"
+    assert p.loc["D", "g_status_reason"] == (
+        f"{top + bottom:.2f} ha of alerts after the cut-off 2020-12-31, more than the 0.1 ha review tolerance; "
+        f"{bottom:.2f} ha of high-confidence alerts; {top:.2f} ha of highest-confidence alerts; "
+        "alerts from 2021-06-01 to 2022-05-10"
     )
     # E: half outside the alert tiles: not assessed, with what is already seen
     assert p.loc["E", "g_data_coverage_pct"] == pytest.approx(50, rel=1e-6)
     assert p.loc["E", "g_status"] == "not_assessed" == p.loc["E", "status"]
     assert "50.0 % lies where no alert tile is" in p.loc["E", "g_status_reason"]
-    assert "high-confidence alerts from 2022-01-01 (cut-off 2020-12-31) already seen" in p.loc["E", "g_status_reason"]
+    seen = "ha of alerts after the cut-off 2020-12-31 already seen on the covered part; all of high confidence"
+    assert f"{seen}; alerts on 2022-01-01" in p.loc["E", "g_status_reason"]
     # the loss product sees nothing: every detection is the alerts'
     assert (p["loss_after_ref_ha"] == 0).all()
 
@@ -265,7 +268,7 @@ def test_the_cutoff_date_and_min_confidence_move_alerts_in_and_out(rasters):
     assert p.loc["C", "status"] == "deforestation_detected"  # status_rule any: one product detects
     assert (
         "low_too: " in p.loc["C", "status_reason"]
-        and "of low-confidence alerts from 2023-01-01" in p.loc["C", "status_reason"]
+        and "all of low confidence; alerts on 2023-01-01" in p.loc["C", "status_reason"]
     )
     primary = screen(r, {"g": {"alerts": str(r["merged"])}}, ScreeningConfig(status_rule="primary")).plots
     assert (primary["status"] == "deforestation_free").all()  # the loss product decides (it covers E)

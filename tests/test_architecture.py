@@ -2,7 +2,8 @@
 imports inside functions:
 
     cli → job → stages → engine        job → io → engine
-    config, errors, vocab: imported by all, import only each other
+    config, errors, vocab, i18n, reasons: imported by all; config, errors and vocab import only
+    each other and i18n, reasons imports only i18n, i18n nothing
     sample: imports nothing else of pipeline (it checks the engine, so it must not use it)
 
 and there is no import cycle anywhere, between packages or between modules.
@@ -18,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "pipeline"
 
 #: Which layers each layer may import (besides itself).
-BASE = {"config", "errors", "vocab", "version"}
+BASE = {"config", "errors", "vocab", "version", "i18n", "reasons"}
 ALLOWED = {
     "entry": {"cli"},
     "cli": {"job", "sample", *BASE},
@@ -27,10 +28,12 @@ ALLOWED = {
     "io": {"engine", *BASE},
     "engine": set(BASE),
     "sample": set(),
-    "config": {"errors", "vocab"},
-    "errors": set(),
-    "vocab": set(),
+    "config": {"errors", "vocab", "i18n"},
+    "errors": {"i18n"},
+    "vocab": {"i18n"},
     "version": set(),
+    "i18n": set(),
+    "reasons": {"i18n"},
 }
 
 

@@ -244,9 +244,7 @@ def test_extensions_once_layers_described_fields_titled_style_names_short(sample
             "SELECT table_name, column_name FROM gpkg_data_columns WHERE title IS NULL OR title = ''"
         ).fetchall()
         assert not untitled
-        titles = {
-            (t, c): v for t, c, v in con.execute("SELECT table_name, column_name, title FROM gpkg_data_columns")
-        }
+        titles = {(t, c): v for t, c, v in con.execute("SELECT table_name, column_name, title FROM gpkg_data_columns")}
         names = [n for (n,) in con.execute("SELECT styleName FROM layer_styles")]
     finally:
         con.close()

@@ -14,6 +14,7 @@ Each table sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` in its
   their models.
 * ``columns-NAME`` (docs/outputs.md, docs/baseline.md): what each output column means
   (:data:`pipeline.stages.columns.TABLES`, also written into the GeoPackages).
+* ``reason-codes`` (docs/outputs.md): every status reason's code and sentence (:data:`pipeline.reasons.REASONS`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline.cli.options import QC_OPTIONS, describe, options_table, rows_table  # noqa: E402
 from pipeline.config import ALERT_PRESETS, AlertDatasetConfig, AlertEncoding  # noqa: E402
 from pipeline.io.tiles import GFW_ALERT_DATASETS  # noqa: E402
+from pipeline.reasons import REASONS  # noqa: E402
 from pipeline.stages.columns import TABLES, markdown_table  # noqa: E402
 from pipeline.stages.qc import ISSUE_CODES  # noqa: E402
 
@@ -36,6 +38,13 @@ def qc_codes_table() -> str:
     lines = ["| code | severity | what happened | what you can do |", "| --- | --- | --- | --- |"]
     for code, c in ISSUE_CODES.items():
         lines.append(f"| `{code}` | {c.severity} | {c.what} | {c.todo} |")
+    return "\n".join(lines) + "\n"
+
+
+def reason_codes_table() -> str:
+    lines = ["| `status_reason_code` | the sentence (English; the catalogs translate it) |", "| --- | --- |"]
+    for code, text in REASONS.items():
+        lines.append(f"| `{code}` | {text.replace('|', chr(92) + '|')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -66,6 +75,7 @@ def model_table(model, key: str, skip: tuple[str, ...] = ()) -> str:
 REGIONS: dict[tuple[str, str], Callable[[], str]] = {
     ("docs/usage.md", "options-table"): options_table,
     ("docs/qc.md", "qc-codes"): qc_codes_table,
+    ("docs/outputs.md", "reason-codes"): reason_codes_table,
     ("docs/qc.md", "qc-settings"): lambda: rows_table(QC_OPTIONS),
     ("docs/data.md", "alert-presets"): alert_presets_table,
     ("docs/data.md", "alert-encoding"): lambda: model_table(AlertEncoding, "`encoding`", skip=("preset",)),

@@ -20,7 +20,9 @@ import threading
 
 import click
 
+from .. import i18n
 from ..errors import CacaoScreenError
+from ..i18n import _, tr
 from ..vocab import EXIT_INTERRUPTED, EXIT_TERMINATED
 from . import baseline, export, fetch, report, sample, screen, validate  # noqa: F401 - each registers its command
 from .app import cli
@@ -35,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     saved = os.environ.get("PYTHONWARNINGS")
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
     try:
-        return _main(argv)
+        with i18n.session():  # the environment's language, until --lang or output.language says otherwise
+            return _main(argv)
     finally:
         if saved is None:
             os.environ.pop("PYTHONWARNINGS", None)
@@ -56,9 +59,11 @@ def _interrupted(exc: BaseException | None, published_before: int) -> int:
 
     done = published()[published_before:]
     if done:
-        click.echo(f"Interrupted; written before the interruption: {', '.join(map(str, done))}.", err=True)
+        click.echo(
+            tr("Interrupted; written before the interruption: {outputs}.", outputs=", ".join(map(str, done))), err=True
+        )
     else:
-        click.echo("Interrupted; no output was written.", err=True)
+        click.echo(_("Interrupted; no output was written."), err=True)
     return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
 
@@ -95,7 +100,7 @@ def _run(args: list[str]) -> int:
     except CacaoScreenError as exc:
         if log.isEnabledFor(logging.DEBUG):
             log.exception("details")
-        click.echo(f"cacao-screen: error: {exc}", err=True)
+        click.echo(tr("cacao-screen: error: {message}", message=exc), err=True)
         return exc.exit_code
     except KeyboardInterrupt as exc:
         return _interrupted(exc, published_before)
@@ -103,7 +108,12 @@ def _run(args: list[str]) -> int:
         if log.isEnabledFor(logging.DEBUG):
             log.exception("unexpected error")
         click.echo(
-            f"cacao-screen: unexpected error: {type(exc).__name__}: {exc} (rerun with -vv for details)", err=True
+            tr(
+                "cacao-screen: unexpected error: {kind}: {message} (rerun with -vv for details)",
+                kind=type(exc).__name__,
+                message=exc,
+            ),
+            err=True,
         )
         return 1
 

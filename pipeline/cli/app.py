@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import warnings
@@ -10,6 +11,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
+from ..i18n import LANGUAGES, N_, _, set_language
 
 log = logging.getLogger("pipeline")
 
@@ -33,8 +35,102 @@ def show_library_warning(message, category, filename, lineno, file=None, line=No
     log.debug("%s:%s: %s: %s", filename, lineno, category.__name__, message)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# --- Help in the language in use ---------------------------------------------------------------
+# Click's own words (headings, the help option), marked here so that `make i18n` extracts them.
+CLICK_WORDS = (
+    N_("Usage:"),
+    N_("Options"),
+    N_("Commands"),
+    N_("Show this message and exit."),
+    N_("Show the version and exit."),
+)
+
+
+class _HelpFormatter(click.HelpFormatter):
+    """Click's formatter with its headings in the language in use."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, prefix if prefix is not None else _("Usage:") + " ")
+
+    @contextlib.contextmanager
+    def section(self, name: str):
+        with super().section(_(name)):
+            yield
+
+
+class _Context(click.Context):
+    formatter_class = _HelpFormatter
+
+
+@contextlib.contextmanager
+def _translated(objects):
+    """The help texts of commands and parameters in the language in use, for the time of one
+    ``--help`` (the English texts are the message ids: ``make i18n`` reads them from the command tree)."""
+    saved = []
+    for obj in objects:
+        for attr in ("help", "short_help", "epilog"):
+            text = getattr(obj, attr, None)
+            if isinstance(text, str) and text:
+                saved.append((obj, attr, text))
+                setattr(obj, attr, _(text))
+    try:
+        yield
+    finally:
+        for obj, attr, text in reversed(saved):
+            setattr(obj, attr, text)
+
+
+class Command(click.Command):
+    """A command whose ``--help`` speaks the language in use."""
+
+    context_class = _Context
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with _translated([self, *self.get_params(ctx)]):
+            super().format_help(ctx, formatter)
+
+
+class Group(click.Group):
+    """The command group: its commands are :class:`Command`; its help too speaks the language in use."""
+
+    context_class = _Context
+    command_class = Command
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with _translated([self, *self.get_params(ctx), *self.commands.values()]):
+            super().format_help(ctx, formatter)
+
+
+def _lang_callback(ctx: click.Context, param: click.Parameter, value):
+    """--lang, wherever it is given: the language of every message from now on."""
+    if value:
+        set_language(value)
+        ctx.find_root().ensure_object(dict)["lang"] = value
+    return value
+
+
+def lang_option(f):
+    """``--lang es|en`` (processed first, so that ``--help`` after it is in that language)."""
+    return click.option(
+        "--lang",
+        type=click.Choice(LANGUAGES),
+        default=None,
+        is_eager=True,
+        expose_value=False,
+        callback=_lang_callback,
+        help="Language of the messages, the report and the GeoPackage's descriptions and styles "
+        "(default: output.language in a config, else es when LC_ALL, LC_MESSAGES or LANG is es_*, else en).",
+    )(f)
+
+
+def lang_given(ctx: click.Context) -> bool:
+    """Whether --lang was given on the command line (it wins over ``output.language``)."""
+    return bool(ctx.find_root().obj and ctx.find_root().obj.get("lang"))
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="cacao-screen")
+@lang_option
 @click.option("-v", "--verbose", count=True, help="More messages (-vv for debugging, with tracebacks).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors; no progress bar, no summary.")
 @click.pass_context
@@ -71,6 +167,8 @@ def _verbosity_callback(ctx: click.Context, param: click.Parameter, value):
 
 
 def verbosity_options(f):
+    """-q, -v and --lang, on every command."""
+    f = lang_option(f)
     f = click.option(
         "-q",
         "--quiet",

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..config import BaselineConfig, DatasetConfig, ExecutionConfig, set_dotted, validate_model
+from ..i18n import tr
 from .app import cli, invocation, progress_wanted, quiet, verbosity_options, wait_lock_option
 from .options import BASELINE_OPTIONS, EXECUTION_OPTIONS, apply, given, screening_option
 
@@ -113,68 +114,141 @@ def baseline(
 def print_baseline_summary(result) -> None:
     nat, ref = result.national, result.reference_year
     layers = result.layers
-    click.echo(f"Baseline {result.period} (reference year {ref}) -> {result.path}")
     click.echo(
-        f"  {int(nat['n_plots'])} plots, {int(nat['n_assessed'])} assessed; baseline mean annual loss "
-        f"{nat['baseline_mean_annual_loss_ha']:.2f} ha/yr"
+        tr("Baseline {period} (reference year {year}) -> {path}", period=result.period, year=ref, path=result.path)
+    )
+    click.echo(
+        tr(
+            "  {plots} plots, {assessed} assessed; baseline mean annual loss {loss:.2f} ha/yr",
+            plots=int(nat["n_plots"]),
+            assessed=int(nat["n_assessed"]),
+            loss=nat["baseline_mean_annual_loss_ha"],
+        )
     )
     for col in [c for c in nat.index if c.startswith("change_")]:
-        year = col.split("_")[1]
-        change = nat[col]
-        vs = "n/a (no baseline loss)" if change != change else f"{change:+.1f} % vs baseline"
-        click.echo(f"  {year}: {nat[f'loss_{year}_ha']:.2f} ha lost, {vs}")
-    click.echo(
-        f"  deforestation-free: {nat['deforestation_free_plots_pct']:.1f} % of plots, "
-        f"{nat['deforestation_free_area_pct']:.1f} % of their area"
-    )
-    click.echo(
-        f"  restoration candidates: {nat['loss_before_ref_ha']:.2f} ha of forest lost up to {ref} inside plots"
-        + (
-            f", {nat['ring_loss_before_ref_ha']:.2f} ha within {result.metadata['ring_m']} m around them"
-            if "ring_loss_before_ref_ha" in nat.index
-            else ""
-        )
-    )
-    if "baseline_by_region" in layers:
-        t = layers["baseline_by_region"]
-        un = t.loc[t["region_id"] == "unassigned", "n_plots"]
-        held = (t["region_id"] != "unassigned") & (t["n_plots"] > 0)
-        click.echo(
-            f"  regions: {int(held.sum())} holding plots; "
-            f"{int(un.iloc[0]) if len(un) else 0} plots unassigned  [layer baseline_by_region]"
-        )
-        if "region_baseline_mean_annual_loss_ha" in nat.index:
-            share = nat["cocoa_share_of_baseline_loss_pct"]
-            near = nat.get("near_cocoa_share_of_baseline_loss_pct")
+        year, change, lost = col.split("_")[1], nat[col], nat[f"loss_{col.split('_')[1]}_ha"]
+        if change != change:
+            click.echo(tr("  {year}: {loss:.2f} ha lost, n/a (no baseline loss)", year=year, loss=lost))
+        else:
             click.echo(
-                f"  region totals ({int((t['region_id'] != 'unassigned').sum())} regions): "
-                f"{nat['region_baseline_mean_annual_loss_ha']:.2f} ha/yr of forest lost over {result.period}, "
-                + ("n/a in cocoa plots (no loss)" if share != share else f"{share:.1f} % of it in cocoa plots")
-                + ("" if near is None or near != near else f", {near:.1f} % near them")
-                + "  [baseline_by_region]"
+                tr("  {year}: {loss:.2f} ha lost, {change:+.1f} % vs baseline", year=year, loss=lost, change=change)
             )
+    click.echo(
+        tr(
+            "  deforestation-free: {plots_pct:.1f} % of plots, {area_pct:.1f} % of their area",
+            plots_pct=nat["deforestation_free_plots_pct"],
+            area_pct=nat["deforestation_free_area_pct"],
+        )
+    )
+    restoration = dict(loss=nat["loss_before_ref_ha"], year=ref)
+    if "ring_loss_before_ref_ha" in nat.index:
+        text = tr(
+            "  restoration candidates: {loss:.2f} ha of forest lost up to {year} inside plots, {ring:.2f} ha within "
+            "{ring_m} m around them",
+            ring=nat["ring_loss_before_ref_ha"],
+            ring_m=result.metadata["ring_m"],
+            **restoration,
+        )
+    else:
+        text = tr("  restoration candidates: {loss:.2f} ha of forest lost up to {year} inside plots", **restoration)
+    click.echo(text)
+    if "baseline_by_region" in layers:
+        _print_regions(result, layers["baseline_by_region"])
+    _print_more(result)
+
+
+def _print_regions(result, t) -> None:
+    nat = result.national
+    un = t.loc[t["region_id"] == "unassigned", "n_plots"]
+    held = (t["region_id"] != "unassigned") & (t["n_plots"] > 0)
+    click.echo(
+        tr(
+            "  regions: {held} holding plots; {unassigned} plots unassigned  [layer baseline_by_region]",
+            held=int(held.sum()),
+            unassigned=int(un.iloc[0]) if len(un) else 0,
+        )
+    )
+    if "region_baseline_mean_annual_loss_ha" not in nat.index:
+        return
+    share = nat["cocoa_share_of_baseline_loss_pct"]
+    near = nat.get("near_cocoa_share_of_baseline_loss_pct")
+    figures = dict(
+        regions=int((t["region_id"] != "unassigned").sum()),
+        loss=nat["region_baseline_mean_annual_loss_ha"],
+        period=result.period,
+    )
+    if share != share:
+        text = tr(
+            "  region totals ({regions} regions): {loss:.2f} ha/yr of forest lost over {period}, n/a in cocoa plots "
+            "(no loss)  [baseline_by_region]",
+            **figures,
+        )
+    elif near is None or near != near:
+        text = tr(
+            "  region totals ({regions} regions): {loss:.2f} ha/yr of forest lost over {period}, {share:.1f} % of it "
+            "in cocoa plots  [baseline_by_region]",
+            share=share,
+            **figures,
+        )
+    else:
+        text = tr(
+            "  region totals ({regions} regions): {loss:.2f} ha/yr of forest lost over {period}, {share:.1f} % of it "
+            "in cocoa plots, {near:.1f} % near them  [baseline_by_region]",
+            share=share,
+            near=near,
+            **figures,
+        )
+    click.echo(text)
+
+
+def _print_more(result) -> None:
+    """The groups, lots, status changes and alerts of a baseline summary."""
+    layers = result.layers
     g = layers["baseline_by_group"]
     for name, n in g[g["group_by"] != "all"].groupby("group_by", sort=False).size().items():
-        click.echo(f"  by {name}: {n} groups  [layer baseline_by_group]")
+        click.echo(tr("  by {column}: {n} groups  [layer baseline_by_group]", column=name, n=n))
     if "lots" in layers:
         lots = layers["lots"]
         unknown = result.metadata.get("unknown_plot_ids", "")
-        click.echo(
-            f"  lots: {len(lots)}, {int(lots['deforestation_free'].sum())} entirely from deforestation-free "
-            f"plots  [layer lots]" + (f"; UNKNOWN plot_id(s): {unknown}" if unknown else "")
-        )
+        counts = dict(lots=len(lots), free=int(lots["deforestation_free"].sum()))
+        if unknown:
+            text = tr(
+                "  lots: {lots}, {free} entirely from deforestation-free plots  [layer lots]; UNKNOWN plot_id(s): "
+                "{unknown}",
+                unknown=unknown,
+                **counts,
+            )
+        else:
+            text = tr("  lots: {lots}, {free} entirely from deforestation-free plots  [layer lots]", **counts)
+        click.echo(text)
     if "status_changes" in layers:
         c = layers["status_changes"]["change"].value_counts()
-        click.echo(
-            f"  since the previous screening: {int(c.get('status_changed', 0))} status changes, "
-            + (f"{int(c.get('new_alerts', 0))} with new alerts, " if "new_alerts" in layers["status_changes"] else "")
-            + f"{int(c.get('new', 0))} new, {int(c.get('gone', 0))} gone plots  [layer status_changes]"
-            + (f"; new loss year(s): {', '.join(map(str, result.new_years))}" if result.new_years else "")
-        )
+        changes = dict(changed=int(c.get("status_changed", 0)), new=int(c.get("new", 0)), gone=int(c.get("gone", 0)))
+        if "new_alerts" in layers["status_changes"]:
+            text = tr(
+                "  since the previous screening: {changed} status changes, {alerts} with new alerts, {new} new, "
+                "{gone} gone plots  [layer status_changes]",
+                alerts=int(c.get("new_alerts", 0)),
+                **changes,
+            )
+        else:
+            text = tr(
+                "  since the previous screening: {changed} status changes, {new} new, {gone} gone plots  "
+                "[layer status_changes]",
+                **changes,
+            )
+        click.echo(text)
+        if result.new_years:
+            click.echo(tr("  new loss year(s): {years}", years=", ".join(map(str, result.new_years))))
     if "alerts_by_month" in layers:
         t = layers["alerts_by_month"]
         nat = t[t["group_by"] == "all"]
         click.echo(
-            f"  alerts after the cut-off {result.metadata.get('cutoff_date', '')}: {nat['alert_ha'].sum():.2f} ha "
-            f"in {nat['month'].nunique()} month(s) on assessed plots  [layer alerts_by_month]"
+            tr(
+                "  alerts after the cut-off {cutoff}: {ha:.2f} ha in {months} month(s) on assessed plots  "
+                "[layer alerts_by_month]",
+                cutoff=result.metadata.get("cutoff_date", ""),
+                ha=nat["alert_ha"].sum(),
+                months=nat["month"].nunique(),
+            )
         )

@@ -6,9 +6,19 @@ from __future__ import annotations
 import click
 
 from ..config import ForestDefinition
+from ..i18n import N_, _
+from .app import Command
 
 #: The groups, in the order ``--help`` lists them.
 GROUPS = ("Input", "Forest definition", "Rules and quality control", "Output", "Execution")
+#: Their headings.
+HEADINGS = {
+    "Input": N_("Input options"),
+    "Forest definition": N_("Forest definition options"),
+    "Rules and quality control": N_("Rules and quality control options"),
+    "Output": N_("Output options"),
+    "Execution": N_("Execution options"),
+}
 
 
 def group_of(name: str) -> str:
@@ -25,8 +35,9 @@ def group_of(name: str) -> str:
     return "Execution"
 
 
-class GroupedCommand(click.Command):
-    """A command whose options ``--help`` lists under headings (:data:`GROUPS`)."""
+class GroupedCommand(Command):
+    """A command whose options ``--help`` lists under headings (:data:`GROUPS`), in the language
+    in use."""
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows: dict[str, list[tuple[str, str]]] = {g: [] for g in GROUPS}
@@ -36,5 +47,5 @@ class GroupedCommand(click.Command):
                 rows[group_of(param.name or "")].append(record)
         for group in GROUPS:
             if rows[group]:
-                with formatter.section(f"{group} options"):
+                with formatter.section(_(HEADINGS[group])):
                     formatter.write_dl(rows[group])

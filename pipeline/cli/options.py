@@ -172,7 +172,8 @@ def apply(options: list[Option], *, required: tuple[str, ...] = ()) -> Callable:
 
     def deco(f):
         for opt in reversed(options):
-            f = make_option(opt, required=opt.key in required)(f)
+            if opt.flag != LANG_FLAG:  # every command has --lang already (cli.app.lang_option)
+                f = make_option(opt, required=opt.key in required)(f)
         return f
 
     return deco
@@ -194,6 +195,10 @@ def given(options: list[Option], kwargs: dict[str, Any], *, absolute_paths: bool
 
 
 # --- The options of each command -----------------------------------------------------------------
+
+#: ``output.language``'s flag. Every command has it (``cli.app.lang_option``, eager, so that the
+#: ``--help`` after it speaks the language): ``apply`` leaves it to that option.
+LANG_FLAG = "--lang"
 
 PLOT_OPTIONS = [
     Option("plots.path", "--plots", metavar="PATH"),
@@ -285,6 +290,7 @@ OUTPUT_OPTIONS = [
     Option("output.overwrite", "--overwrite", switch=True),
     Option("output.incremental", "--incremental", switch=True),
     Option("output.wait_lock", "--wait-lock", metavar="SECONDS"),
+    Option("output.language", LANG_FLAG, metavar="en|es"),
 ]
 EXECUTION_OPTIONS = [
     Option("execution.workers", "--workers", metavar="N"),

@@ -7,14 +7,19 @@ from pathlib import Path
 import click
 
 from ..config import build_config, load_config, set_dotted
+from ..i18n import N_, _, fmt, set_language, tr
 from ..vocab import EXIT_NOT_ASSESSED, EXIT_OK, STATUS_MEANINGS
-from .app import cli, invocation, progress_wanted, quiet, verbosity_options
+from .app import cli, invocation, lang_given, progress_wanted, quiet, verbosity_options
 from .baseline import print_baseline_summary
-from .help import GroupedCommand
 from .export import print_export_summary
+from .help import GroupedCommand
 from .options import RUN_OPTIONS, SCREEN_OPTIONS, apply, given
 
+#: The severities of quality-control findings, as the summary names them.
+SEVERITY_WORDS = (N_("error"), N_("warning"), N_("info"))
+
 SCREEN_HELP_EPILOG = "\b\nStatus values:\n" + "".join(f"  {s:<24}{m}\n" for s, m in STATUS_MEANINGS.items())
+# (the epilog is translated whole, as every help text: tools/i18n.py reads it from the command)
 
 
 @cli.command(cls=GroupedCommand, epilog=SCREEN_HELP_EPILOG)
@@ -52,6 +57,8 @@ def run_job(ctx: click.Context, cfg, started_as) -> int:
     """Run the job, print its summary; the exit code (4: too many plots not_assessed)."""
     from ..job import run as run_screening
 
+    if cfg.output.language and not lang_given(ctx):  # --lang wins over the config
+        set_language(cfg.output.language)
     result = run_screening(cfg, progress=progress_wanted(ctx), invocation=started_as)
     if not quiet(ctx):
         print_summary(result, cfg.output.path, cfg.screening.reference_year, cfg.screening.cutoff)
@@ -60,7 +67,7 @@ def run_job(ctx: click.Context, cfg, started_as) -> int:
         for export in result.exports:
             print_export_summary(export)
         if result.report is not None:
-            click.echo(f"Report -> {result.report}")
+            click.echo(tr("Report -> {path}", path=result.report))
     if result.too_many_not_assessed():
         print_not_assessed(result, cfg.output.path)
         return EXIT_NOT_ASSESSED
@@ -71,10 +78,17 @@ def print_not_assessed(result, out_path) -> None:
     """On stderr (even with -q): too many plots not_assessed, and why."""
     n, of = result.not_assessed()
     click.echo(
-        f"cacao-screen: {n} of {of} plots ({100 * n / of:.1f} %, invalid ones aside) are not_assessed, more than "
-        f"--max-not-assessed-pct {result.max_not_assessed_pct:g}: the outputs are written ({out_path}), but the "
-        "rasters do not cover these plots or hold no valid data under them. Check the rasters' extent "
-        "(status_reason says why for each plot). Exit code 4.",
+        tr(
+            "cacao-screen: {n} of {total} plots ({pct:.1f} %, invalid ones aside) are not_assessed, more than "
+            "--max-not-assessed-pct {limit:g}: the outputs are written ({path}), but the rasters do not cover "
+            "these plots or hold no valid data under them. Check the rasters' extent (status_reason says why for "
+            "each plot). Exit code 4.",
+            n=n,
+            total=of,
+            pct=100 * n / of,
+            limit=result.max_not_assessed_pct,
+            path=out_path,
+        ),
         err=True,
     )
     reasons = sorted(result.not_assessed_reasons.items(), key=lambda kv: -kv[1])
@@ -85,31 +99,47 @@ def print_not_assessed(result, out_path) -> None:
 def print_summary(result, out_path: Path, reference_year: int, cutoff=None) -> None:
     s = result.summary()
     n = int(s.loc["total", "plots"])
-    click.echo(f"Screened {n} plots -> {out_path}")
-    click.echo(f"{'status':<24}{'plots':>8}{'area (ha)':>14}{f'loss after {reference_year} (ha)':>26}")
+    click.echo(tr("Screened {n} plots -> {path}", n=n, path=out_path))
+    loss_header = tr("loss after {year} (ha)", year=reference_year)
+    click.echo(f"{_('status'):<24}{_('plots'):>8}{_('area (ha)'):>14}{loss_header:>26}")
     for status, row in s.iterrows():
         if status == "total":
             click.echo("-" * 72)
-        click.echo(f"{status:<24}{int(row['plots']):>8}{row['area_ha']:>14.2f}{row['loss_after_ref_ha']:>26.2f}")
+        label = _("total") if status == "total" else status  # the status codes stay as they are
+        click.echo(
+            fmt("{0:<24}{1:>8}{2:>14.2f}{3:>26.2f}", label, int(row["plots"]), row["area_ha"], row["loss_after_ref_ha"])
+        )
     for name in result.alert_products:
         plots, ha, detected, review, unassessed = result.alert_summary(name)
         click.echo(
-            f"Alerts after the cut-off {cutoff} ({name}): {plots} plots, {ha:.2f} ha; "
-            f"{detected} detected, {review} review, {unassessed} not assessed by it  [layer alerts_by_month]"
-        )
-    if result.reused or result.rejected:
-        click.echo(
-            f"Incremental: {result.reused} unchanged plots reused, {n - result.reused} screened"
-            + (
-                f" ({result.rejected} stored rows failed the integrity check: edited since written)"
-                if result.rejected
-                else ""
+            tr(
+                "Alerts after the cut-off {cutoff} ({product}): {plots} plots, {ha:.2f} ha; {detected} detected, "
+                "{review} review, {unassessed} not assessed by it  [layer alerts_by_month]",
+                cutoff=cutoff,
+                product=name,
+                plots=plots,
+                ha=ha,
+                detected=detected,
+                review=review,
+                unassessed=unassessed,
             )
         )
+    if result.reused or result.rejected:
+        text = tr(
+            "Incremental: {reused} unchanged plots reused, {screened} screened",
+            reused=result.reused,
+            screened=n - result.reused,
+        )
+        if result.rejected:
+            text = tr(
+                "Incremental: {reused} unchanged plots reused, {screened} screened ({rejected} stored rows failed "
+                "the integrity check: edited since written)",
+                reused=result.reused,
+                screened=n - result.reused,
+                rejected=result.rejected,
+            )
+        click.echo(text)
     counts = result.issue_counts
     if len(counts):
-        click.echo(
-            "Quality control: "
-            + ", ".join(f"{code} ({sev}) x{k}" for (sev, code), k in counts.items())
-            + "  [layer plot_issues]"
-        )
+        found = ", ".join(f"{code} ({_(sev)}) x{k}" for (sev, code), k in counts.items())
+        click.echo(tr("Quality control: {findings}  [layer plot_issues]", findings=found))

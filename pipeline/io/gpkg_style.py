@@ -35,6 +35,7 @@ from pathlib import Path
 
 import shapely
 
+from ..i18n import _
 from ..vocab import STATUS_MEANINGS, STATUSES
 from .qgis_style import DEFAULT_STYLES, LayerStyle, fields_qml, status_style
 
@@ -196,7 +197,7 @@ def write_data_columns(
     con.executemany(
         "INSERT OR IGNORE INTO gpkg_data_column_constraints (constraint_name, constraint_type, value, description) "
         "VALUES (?, 'enum', ?, ?)",
-        [(STATUS_CONSTRAINT, s, STATUS_MEANINGS[s]) for s in STATUSES],
+        [(STATUS_CONSTRAINT, s, _(STATUS_MEANINGS[s])) for s in STATUSES],
     )
     present = {t for (t,) in con.execute("SELECT table_name FROM gpkg_contents")}
     n = 0
@@ -261,8 +262,8 @@ def _create_layer_styles(con: sqlite3.Connection) -> None:
     # Registered as an attribute table, as QGIS does: GDAL (and so QGIS) only opens registered tables.
     con.execute(
         "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id) "
-        "VALUES ('layer_styles', 'attributes', 'layer_styles', 'Default QGIS styles of the layers', ?, 0)",
-        (_now(),),
+        "VALUES ('layer_styles', 'attributes', 'layer_styles', ?, ?, 0)",
+        (_("Default QGIS styles of the layers"), _now()),
     )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUSES
+from ..i18n import _, tr
+from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUS_LABELS, STATUSES
 
 #: The QGIS version the QML declares (QGIS reads styles of older versions).
 QGIS_VERSION = "3.22.0-Białowieża"
@@ -73,10 +74,11 @@ def status_symbol(status: str) -> Symbol:
 
 
 def status_style() -> LayerStyle:
+    """Plots by status, the legend in the language in use (the values stay the status codes)."""
     return LayerStyle(
         "cacao-screen status",
-        "Plots coloured by status: free green, review amber, detected red, not assessed grey, invalid outlined",
-        tuple(Class(s, status_symbol(s), value=s) for s in STATUSES),
+        _("Plots coloured by status: free green, review amber, detected red, not assessed grey, invalid outlined"),
+        tuple(Class(_(STATUS_LABELS[s]), status_symbol(s), value=s) for s in STATUSES),
         field="status",
         kind="categorized",
     )
@@ -95,10 +97,13 @@ FREE_SHARE_BREAKS = (
 def free_share_style() -> LayerStyle:
     return LayerStyle(
         "cacao-screen free area",
-        "Regions graduated by deforestation_free_area_pct, the share of their plots' area that is deforestation-free",
+        _(
+            "Regions graduated by deforestation_free_area_pct, the share of their plots' area that is "
+            "deforestation-free"
+        ),
         tuple(
-            Class(f"{lo:g} – {hi:g} % of plot area free", Symbol(c, stroke="#4d4d4d", width_mm=0.3, opacity=0.75),
-                  lower=lo, upper=hi)
+            Class(tr("{lower:g} – {upper:g} % of plot area free", lower=lo, upper=hi),
+                  Symbol(c, stroke="#4d4d4d", width_mm=0.3, opacity=0.75), lower=lo, upper=hi)
             for lo, hi, c in FREE_SHARE_BREAKS
         ),
         field="deforestation_free_area_pct",
@@ -109,8 +114,8 @@ def free_share_style() -> LayerStyle:
 def ring_style() -> LayerStyle:
     return LayerStyle(
         "cacao-screen rings",
-        "Restoration rings outlined",
-        (Class("ring around a plot", Symbol(None, stroke="#e66101", width_mm=0.4)),),
+        _("Restoration rings outlined"),
+        (Class(_("ring around a plot"), Symbol(None, stroke="#e66101", width_mm=0.4)),),
     )
 
 

@@ -13,8 +13,9 @@ part in the plot's status like any product (``status_rule``). Its own verdict, i
 4. ``review`` — some such alerts, no more than ``review_max_ha``;
 5. ``deforestation_free`` — none (alerts on or before the cut-off day are history).
 
-The reason names the area, the confidence and the dates: "0.27 ha of high-confidence alerts from
-2022-03-01 to 2022-04-12 (cut-off 2020-12-31), more than the 0.1 ha review tolerance".
+The reason names the area, the confidence and the dates (codes and numbers, :mod:`pipeline.reasons`):
+"0.27 ha of alerts after the cut-off 2020-12-31, more than the 0.1 ha review tolerance; alerts from
+2022-03-01 to 2022-04-12".
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import reasons
 from ..config import ExecutionConfig, ForestDefinition, ScreeningConfig
 from ..engine.alerts import AlertStatistics, AlertStats, alert_figures, day_date, day_number
 from ..engine.geodesy import M2_PER_HA
 from ..engine.zonal import measure_product
+from ..reasons import part
 from ..vocab import ALERT_COLUMNS, DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, ZERO_HA
-from .rules import decide
+from .rules import causes, decide, verdict_frame
 
 #: Columns of the ``alerts_by_month`` layer of ``screening.gpkg``.
 MONTH_COLUMNS = ("plot_id", "source_row", "product", "month", "confidence", "counted", "alert_ha")
@@ -61,24 +64,13 @@ def alert_columns(product: Any) -> list[str]:
     return [first, rest[0], *(f"alert_{level}_ha" for level in product.levels), *rest[1:]]
 
 
-def _ha(x: float) -> str:
-    return f"{x:.4f} ha" if x < 0.01 else f"{x:.2f} ha"
-
-
-def _confidence(levels: Sequence[str], joiner: str = "and") -> str:
-    """``high-confidence ``, ``high- and highest-confidence ``; empty without levels."""
-    if not levels:
-        return ""
-    if len(levels) == 1:
-        return f"{levels[0]}-confidence "
-    return ", ".join(f"{lv}-" for lv in levels[:-1]) + f" {joiner} {levels[-1]}-confidence "
-
-
-def _when(first: int, last: int) -> str:
+def _dates(first: int, last: int) -> list[dict]:
+    """The reason part naming the alerts' dates (none without alerts)."""
     if first < 0:
-        return ""
-    text = f" from {day_date(first).isoformat()}"
-    return text + (f" to {day_date(last).isoformat()}" if last > first else "")
+        return []
+    if last > first:
+        return [part("alerts_dates", first=day_date(first).isoformat(), last=day_date(last).isoformat())]
+    return [part("alerts_date", first=day_date(first).isoformat())]
 
 
 def classify_alerts(
@@ -106,56 +98,58 @@ def classify_alerts(
     is_invalid, is_not_assessed = status == INVALID, status == NOT_ASSESSED
     is_detected, is_review = status == DETECTED, status == REVIEW
 
-    def seen(i: int) -> str:
-        """'0.27 ha of high-confidence alerts from 2022-03-01 to 2022-04-12' for plot ``i``."""
-        present = [lv for lv in counts if by_level[lv][i] >= ZERO_HA]
-        split = " (" + ", ".join(f"{_ha(by_level[lv][i])} {lv}" for lv in present) + ")" if len(present) > 1 else ""
-        return f"{_ha(counted[i])} of {_confidence(present)}alerts{split}{_when(first[i], last[i])}"
+    tolerance = params.review_max_ha
 
-    reason = np.empty(n, dtype=object)
-    for i in np.flatnonzero(is_invalid):
-        reason[i] = f"geometry cannot be screened: {inv[i]}"
-    for i in np.flatnonzero(is_not_assessed):
-        causes = []
-        if missing[i] >= 0.05:
-            causes.append(f"{missing[i]:.1f} % lies where no alert tile is (outside the product, a missing tile)")
-        if invalid[i] >= 0.05:
-            causes.append(f"{invalid[i]:.1f} % has values the alert encoding does not define (is it the right one?)")
-        why = (": " + "; ".join(causes)) if causes else ""
-        if not cov[i] > 0:
-            reason[i] = "no valid alert data under the plot" + (why or " (no-data pixels)")
+    def seen(i: int) -> list[dict]:
+        """The area of each confidence level that counts (when there are several), then the dates."""
+        present = [lv for lv in counts if by_level[lv][i] >= ZERO_HA]
+        if len(levels) < 2 or not present:
+            split = []
+        elif len(present) == 1:
+            split = [part("alerts_one_level", level_text=present[0])]
         else:
-            already = f"; {seen(i)} (cut-off {cut}) already seen on the covered part" if counted[i] >= ZERO_HA else ""
-            reason[i] = (
-                f"only {cov[i]:.1f} % of the plot has valid alert data "
-                f"(minimum {params.min_data_coverage_pct:g} %){why}{already}"
+            split = [part("alerts_level_area", alert_ha=by_level[lv][i], level_text=lv) for lv in present]
+        return [*split, *_dates(first[i], last[i])]
+
+    reason = reasons.Batch(n)  # vectorised for the many free plots, plot by plot for the others
+    for i in np.flatnonzero(is_invalid):
+        reason.add_each(i, [part("geometry_invalid", problem_text=inv[i])])
+    for i in np.flatnonzero(is_not_assessed):
+        why = causes(missing[i], invalid[i], alerts=True)
+        if not cov[i] > 0:
+            reason.add_each(i, [part("alerts_no_data"), *why] if why else [part("alerts_no_data_nodata")])
+        else:
+            cover = part("alerts_partial_coverage", coverage_pct=cov[i], min_pct=params.min_data_coverage_pct)
+            already = (
+                [part("alerts_seen_partial", alert_ha=counted[i], cutoff=cut), *seen(i)]
+                if counted[i] >= ZERO_HA
+                else []
             )
-    for i in np.flatnonzero(is_detected):
-        reason[i] = f"{seen(i)} (cut-off {cut}), more than the {params.review_max_ha:g} ha review tolerance"
-    for i in np.flatnonzero(is_review):
-        reason[i] = (
-            f"{seen(i)} (cut-off {cut}): no more than the {params.review_max_ha:g} ha review tolerance; check imagery"
-        )
+            reason.add_each(i, [cover, *why, *already])
+    for code, where in (("alerts_detected", is_detected), ("alerts_review", is_review)):
+        for i in np.flatnonzero(where):
+            reason.add_each(i, [part(code, alert_ha=counted[i], cutoff=cut, review_max_ha=tolerance), *seen(i)])
     free = status == FREE
-    reason[free] = none_seen = f"no {_confidence(counts, 'or')}alerts after the cut-off {cut}"
+    none_seen = [part("alerts_none", cutoff=cut)]
+    if len(levels) > 1 and counts:
+        none_seen.append(part("alerts_counted", level_text=counts[0]))
     uncounted = [lv for lv in levels if lv not in counts]
     some = to_cutoff >= ZERO_HA
     for lv in uncounted:
         some |= by_level[lv] >= ZERO_HA
-    for i in np.flatnonzero(free & some):  # only plots with more to say: the loop stays short
-        text = none_seen
-        low = [lv for lv in uncounted if by_level[lv][i] >= ZERO_HA]
-        if low:
-            text += (
-                f"; {_ha(sum(by_level[lv][i] for lv in low))} of {_confidence(low)}alerts not counted "
-                f"(min_confidence {product.min_confidence})"
-            )
-        if to_cutoff[i] >= ZERO_HA:
-            text += f"; {_ha(to_cutoff[i])} of alerts up to the cut-off (history)"
-        reason[i] = text
-    return pd.DataFrame(
-        {"status": status.astype(object), "deforestation_free": flag, "status_reason": reason}, index=figures.index
+    reason.add(
+        np.flatnonzero(free & ~some), *[(p["code"], {k: v for k, v in p.items() if k != "code"}) for p in none_seen]
     )
+    for i in np.flatnonzero(free & some):  # only plots with more to say: the loop stays short
+        more = [
+            part("alerts_not_counted", alert_ha=by_level[lv][i], level_text=lv, min_confidence=product.min_confidence)
+            for lv in uncounted
+            if by_level[lv][i] >= ZERO_HA
+        ]
+        if to_cutoff[i] >= ZERO_HA:
+            more.append(part("alerts_history", alert_ha=to_cutoff[i]))
+        reason.add_each(i, [*none_seen, *more])
+    return verdict_frame(status, flag, reason, figures.index)
 
 
 def alerts_by_month(plots: pd.DataFrame, product: Any, stats: AlertStats) -> pd.DataFrame:

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from ..i18n import N_, _, tr
+from ..reasons import REASON_COLUMNS
 from ..vocab import STATUSES, UNKNOWN
 
 
@@ -48,8 +50,6 @@ def _c(names: str, meaning: str, label: str | None = None) -> Column:
     return Column(tuple(n.strip() for n in names.split(",")), meaning, label)
 
 
-_STATUS_LIST = ", ".join(f"`{s}`" for s in STATUSES[:-1]) + f" or `{STATUSES[-1]}`"
-
 #: The ``plots`` layer of ``screening.gpkg`` (and of ``validate --out``).
 PLOTS = (
     _c("plot_id", "the plot's id, from the input's id column (`row-1`, `row-2`… when the file has none)"),
@@ -61,9 +61,27 @@ PLOTS = (
         "renamed `input_<name>` (`input_<name>_2`... when that is taken too)",
         label="*(input attributes)*, `input_<name>`",
     ),
-    _c("status", f"the verdict: {_STATUS_LIST}; see [What a status means](#what-a-status-means)"),
+    _c(
+        "status",
+        "the verdict: `deforestation_free`, `review`, `deforestation_detected`, `not_assessed` or `invalid`; see "
+        "[What a status means](#what-a-status-means)",
+    ),
     _c("deforestation_free", "true for `deforestation_free`, false for `deforestation_detected`, NULL otherwise"),
-    _c("status_reason", "why the plot has its status, in words (the loss seen, the data missing, the QC error)"),
+    _c(
+        "status_reason",
+        "why the plot has its status, in words, in the language of the run (the loss seen, the data missing, "
+        "the QC error)",
+    ),
+    _c(
+        "status_reason_code",
+        "the code of the reason (its first part: `loss_detected`, `no_loss_forest`...; every code is listed in "
+        "[Status reasons](#status-reasons)); never translated, for filters and scripts",
+    ),
+    _c(
+        "status_reason_params",
+        'the reason\'s parts as JSON, each a code and its numbers (`[{"code":"loss_detected","loss_ha":0.27,...}]`): '
+        "`cacao-screen report --lang es` writes the reason again in another language from them",
+    ),
     _c(
         "area_ha",
         "area of the polygon on the WGS84 ellipsoid, its edges straight in longitude/latitude as GeoJSON "
@@ -96,10 +114,11 @@ PLOTS = (
 #: The columns each alert product adds to ``plots``, prefixed with its name (``gfw_integrated_alert_ha``).
 ALERT_PRODUCT = (
     _c(
-        "status, status_reason",
+        "status, status_reason, status_reason_code, status_reason_params",
         "the product's own verdict (it takes part in `status` through `status_rule`); the reason names the "
-        "area, the confidence and the dates, e.g. `0.27 ha of high-confidence alerts from 2022-03-01 to "
-        "2022-04-12 (cut-off 2020-12-31), more than the 0.1 ha review tolerance`",
+        "area, the confidence and the dates, e.g. `0.27 ha of alerts after the cut-off 2020-12-31, more than the "
+        "0.1 ha review tolerance; all of high confidence; alerts from 2022-03-01 to 2022-04-12` (with its code "
+        "and parameters, as in `plots`)",
     ),
     _c(
         "data_coverage_pct",
@@ -432,28 +451,28 @@ def describe(layer: str, column: str, products: tuple[str, ...] = (), file: str 
     tables = BASELINE_LAYERS if file == "baseline" else SCREENING_LAYERS
     for row in tables.get(layer, ()):
         if row.matches(column):
-            return plain(row.meaning)
+            return plain(_(row.meaning))
     for p in products:
         if column.startswith(f"{p}_") and layer == "plots":
             inner = column[len(p) + 1 :]
             for row in ALERT_PRODUCT:
-                if row.matches(inner) and inner not in ("status", "status_reason", "data_coverage_pct"):
-                    return f"{p}: {plain(row.meaning)}"
+                if row.matches(inner) and inner not in ("status", *REASON_COLUMNS, "data_coverage_pct"):
+                    return tr("{product}: {meaning}", product=p, meaning=plain(_(row.meaning)))
             text = describe(layer, inner, file=file)
             if text is not None:
-                return f"{p} alone: {text}"
+                return tr("{product} alone: {meaning}", product=p, meaning=text)
     return None
 
 
 #: The description of an input attribute carried into an output layer.
-INPUT_ATTRIBUTE = "an attribute of the input file, kept as it was"
+INPUT_ATTRIBUTE = N_("an attribute of the input file, kept as it was")
 #: The description of another column of the deliveries CSV, carried into ``deliveries``.
-DELIVERY_ATTRIBUTE = "a column of the deliveries file, kept as it was"
+DELIVERY_ATTRIBUTE = N_("a column of the deliveries file, kept as it was")
 
 
 def grouping_text(name: str) -> str:
     """The description of a grouping's column in ``baseline_plots``."""
-    return f"the plot's group in the grouping by {name}"
+    return tr("the plot's group in the grouping by {name}", name=name)
 
 
 def describe_layers(
@@ -470,7 +489,7 @@ def describe_layers(
         own = (given or {}).get(layer, {})
         found = {}
         for c in cols:
-            text = own.get(c) or describe(layer, c, products, file)
+            text = _(own[c]) if own.get(c) else describe(layer, c, products, file)
             if text is not None:
                 found[c] = text
         out[layer] = found

@@ -24,25 +24,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import reasons
 from ..config import ScreeningConfig
+from ..reasons import REASON_COLUMNS, part
 from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUS_PRECEDENCE, ZERO_HA
 
 
-def _fmt_ha(x: float) -> str:
-    return f"{x:.4f} ha" if x < 0.01 else f"{x:.2f} ha"
-
-
-def _causes(missing_pct: float, invalid_pct: float) -> str:
-    """Why part of a plot has no valid data, in words (empty when only nodata pixels)."""
+def causes(missing_pct: float, invalid_pct: float, alerts: bool = False) -> list[dict]:
+    """Why part of a plot has no valid data (empty when only nodata pixels): reason parts."""
+    prefix = "alerts_" if alerts else ""
     parts = []
     if missing_pct >= 0.05:
-        parts.append(f"{missing_pct:.1f} % lies where no raster tile is (outside the rasters or a missing tile)")
+        parts.append(part(prefix + "outside_tiles", pct=missing_pct))
     if invalid_pct >= 0.05:
-        parts.append(
-            f"{invalid_pct:.1f} % has values the product does not define (e.g. a loss year after "
-            "its last year: is last_year right?)"
-        )
-    return (": " + "; ".join(parts)) if parts else ""
+        parts.append(part(prefix + "undefined_values", pct=invalid_pct))
+    return parts
 
 
 def decide(invalid_reason: np.ndarray, coverage_pct: np.ndarray, after_ha: np.ndarray, params: ScreeningConfig):
@@ -67,7 +63,8 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: Screening
 
     ``figures`` has the columns of :func:`pipeline.engine.stats.derive_figures`; ``invalid_reason``
     is a string per plot (empty or NA when the geometry is fine). Returns a frame with columns
-    ``status``, ``deforestation_free`` (nullable boolean) and ``status_reason``, same index.
+    ``status``, ``deforestation_free`` (nullable boolean), ``status_reason`` (in the language in
+    use), ``status_reason_code`` and ``status_reason_params`` (:mod:`pipeline.reasons`), same index.
     """
     ref = params.reference_year
     n = len(figures)
@@ -83,44 +80,47 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: Screening
     is_invalid, is_not_assessed = status == INVALID, status == NOT_ASSESSED
     is_detected, is_review = status == DETECTED, status == REVIEW
 
-    # The reasons, in words, one status at a time.
-    reason = np.empty(n, dtype=object)
-    when = np.array(["" if np.isnan(y) else f", first in {int(y)}" for y in first], dtype=object)
+    # The reasons, as codes and numbers (pipeline.reasons), one status at a time: vectorised for
+    # the many plots that share a form, plot by plot for the few (not assessed) whose causes vary.
+    reason = reasons.Batch(n)
+    tolerance = params.review_max_ha
+    has_first = ~np.isnan(first)
+    first_year = np.where(has_first, first, 0).astype("int64")
     for i in np.flatnonzero(is_invalid):
-        reason[i] = f"geometry cannot be screened: {inv[i]}"
+        reason.add_each(i, [part("geometry_invalid", problem_text=inv[i])])
     for i in np.flatnonzero(is_not_assessed):
-        causes = _causes(missing[i], invalid[i])
+        why = causes(missing[i], invalid[i])
         if not cov[i] > 0:
-            reason[i] = "no valid raster data under the plot" + (causes or " (no-data pixels)")
-        else:
-            seen = (
-                f"; {_fmt_ha(after[i])} of forest loss after {ref}{when[i]} already seen on the covered part"
-                if after[i] >= ZERO_HA
-                else ""
-            )
-            reason[i] = (
-                f"only {cov[i]:.1f} % of the plot has valid raster data "
-                f"(minimum {params.min_data_coverage_pct:g} %){causes}{seen}"
-            )
-    for i in np.flatnonzero(is_detected):
-        reason[i] = (
-            f"{_fmt_ha(after[i])} of forest lost after {ref}{when[i]}, more than the "
-            f"{params.review_max_ha:g} ha review tolerance"
-        )
-    for i in np.flatnonzero(is_review):
-        reason[i] = (
-            f"{_fmt_ha(after[i])} of forest lost after {ref}{when[i]}: no more than "
-            f"{params.review_max_ha:g} ha, within the loss product's geolocation uncertainty; check imagery"
-        )
+            reason.add_each(i, [part("no_data"), *why] if why else [part("no_data_nodata")])
+            continue
+        seen = []
+        if after[i] >= ZERO_HA:
+            seen.append(part("loss_seen_partial", loss_ha=after[i], reference_year=ref))
+            if has_first[i]:
+                seen.append(part("first_loss_year", year=first_year[i]))
+        cover = part("partial_coverage", coverage_pct=cov[i], min_pct=params.min_data_coverage_pct)
+        reason.add_each(i, [cover, *why, *seen])
+    for code, where in (("loss_detected", is_detected), ("loss_review", is_review)):
+        for dated in (True, False):
+            at = np.flatnonzero(where & (has_first == dated))
+            loss = (code, dict(loss_ha=after[at], reference_year=ref, review_max_ha=tolerance))
+            reason.add(at, loss, *([("first_loss_year", dict(year=first_year[at]))] if dated else []))
     free = status == FREE
     no_forest_layer = free & np.isnan(forest)
     no_forest = free & ~no_forest_layer & ~(forest >= ZERO_HA)
-    some_forest = free & ~no_forest_layer & ~no_forest
-    reason[no_forest_layer] = f"no forest loss after {ref}"
-    reason[no_forest] = f"no forest loss after {ref} (no forest in 2000 under the plot)"
-    reason[some_forest] = [f"no forest loss after {ref} ({_fmt_ha(f)} of forest in 2000)" for f in forest[some_forest]]
+    reason.add(np.flatnonzero(no_forest_layer), ("no_loss", dict(reference_year=ref)))
+    reason.add(np.flatnonzero(no_forest), ("no_loss_no_forest", dict(reference_year=ref)))
+    some = np.flatnonzero(free & ~no_forest_layer & ~no_forest)
+    reason.add(some, ("no_loss_forest", dict(reference_year=ref, forest_ha=forest[some])))
+    return verdict_frame(status, flag, reason, figures.index)
+
+
+def verdict_frame(status: np.ndarray, flag, reason: reasons.Batch, index) -> pd.DataFrame:
+    """The verdict columns: ``status``, ``deforestation_free``, then the reason's text, code and
+    parameters (:meth:`pipeline.reasons.Batch.columns`)."""
     return pd.DataFrame(
-        {"status": status.astype(object), "deforestation_free": flag, "status_reason": reason}, index=figures.index
+        {"status": np.asarray(status).astype(object), "deforestation_free": flag, **reason.columns()},
+        index=index,
     )
 
 
@@ -140,22 +140,24 @@ def combine(verdicts: dict[str, pd.DataFrame], rule: str = "any") -> pd.DataFram
     if rule != "any":
         raise ValueError(f"unknown status rule {rule!r}; expected one of {', '.join(COMBINE_RULES)}")
     first = verdicts[names[0]]
-    status_matrix = np.column_stack([verdicts[k]["status"].to_numpy() for k in names])
-    statuses, flags, reasons = [], [], []
-    for i in range(len(first)):
-        row = status_matrix[i]
-        status = next(s for s in STATUS_PRECEDENCE if s in row)
-        statuses.append(status)
-        flags.append(True if status == FREE else (False if status == DETECTED else None))
-        if status == INVALID:
-            reasons.append(first["status_reason"].iat[i])
+    status_matrix = np.column_stack([verdicts[k]["status"].to_numpy() for k in names]).astype(object)
+    status = np.full(len(first), FREE, dtype=object)
+    for s in reversed(STATUS_PRECEDENCE):  # the least favourable present wins
+        status[(status_matrix == s).any(axis=1)] = s
+    flag = pd.array(np.where(status == FREE, True, np.where(status == DETECTED, False, None)), dtype="boolean")
+    out = {c: np.full(len(first), "", dtype=object) for c in REASON_COLUMNS}
+    groups = pd.DataFrame(status_matrix).groupby(list(range(len(names))), sort=False).indices
+    for row, pos in groups.items():  # the plots whose products have the same statuses, at once
+        own = status[pos[0]]
+        if own == INVALID:  # the geometry: the first product says it, as every product does
+            chosen = {column: verdicts[names[0]][column].to_numpy()[pos] for column in REASON_COLUMNS}
         else:
-            deciding = [k for k, s in zip(names, row) if s == status]
-            reasons.append(
-                "; ".join(f"{k}: {verdicts[k]['status_reason'].iat[i]}" for k in deciding)
-                + ("" if status == FREE else f" [{', '.join(f'{k}: {s}' for k, s in zip(names, row))}]")
-            )
+            deciding = [k for k, s in zip(names, row) if s == own]
+            listed = None if own == FREE else ", ".join(f"{k}: {s}" for k, s in zip(names, row))
+            chosen = reasons.combined([verdicts[k].iloc[pos] for k in deciding], deciding, listed)
+        for column, value in chosen.items():
+            out[column][pos] = value
     return pd.DataFrame(
-        {"status": statuses, "deforestation_free": pd.array(flags, dtype="boolean"), "status_reason": reasons},
+        {"status": status, "deforestation_free": flag, **out},
         index=first.index,
     )

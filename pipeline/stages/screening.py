@@ -31,6 +31,7 @@ from ..config import ExecutionConfig, QCConfig, ScreeningConfig
 from ..engine.memory import tune_allocator
 from ..engine.stats import derive_figures
 from ..engine.zonal import measure_product
+from ..reasons import REASON_COLUMNS
 from ..vocab import ALERTS_KIND, ASSESSED, MAIN_COLUMNS, PLOT_KEY_COLUMNS, STATUSES, attribute_names
 from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
 from .qc import QCResult, check_plots
@@ -248,7 +249,7 @@ def screen_checked(
         fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
         fig.index = plots.index
         verdicts[product.name] = v = classify_alerts(fig, checked.error_reason, screening, product)
-        own = pd.concat([v[["status", "status_reason"]], fig[alert_columns(product)]], axis=1)
+        own = pd.concat([v[["status", *REASON_COLUMNS]], fig[alert_columns(product)]], axis=1)
         alert_blocks.append(own.add_prefix(f"{product.name}_"))
         months.append(alerts_by_month(plots, product, stats))
     verdict = combine(verdicts, screening.status_rule)
@@ -422,7 +423,7 @@ def _our_columns(
         for product in products:
             f, v = figures[product.name], verdicts[product.name]
             own = pd.concat(
-                [v[["status", "status_reason"]], f[list(MAIN_COLUMNS)], f[[f"loss_{y}_ha" for y in product.years]]],
+                [v[["status", *REASON_COLUMNS]], f[list(MAIN_COLUMNS)], f[[f"loss_{y}_ha" for y in product.years]]],
                 axis=1,
             )
             blocks.append(own.add_prefix(f"{product.name}_"))

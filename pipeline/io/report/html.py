@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from ...i18n import _ as translate
 from ...vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW
 from .texts import STATUS_LABELS, T
 
@@ -104,6 +105,11 @@ var wrap=table.closest('.tw')||table;wrap.parentNode.insertBefore(tools,wrap);})
 # --- Formatting ----------------------------------------------------------------------------------
 
 
+def label(status) -> str:
+    """A status as people read it, in the language in use (anything else as it is)."""
+    return translate(STATUS_LABELS[str(status)]) if str(status) in STATUS_LABELS else str(status)
+
+
 def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
@@ -141,7 +147,7 @@ def cell(v, kind: str) -> str:
     if kind == "html":
         return f"<td>{v}</td>"
     if kind == "status":
-        return f'<td class="st {STATUS_CLASS.get(str(v), "")}">{esc(STATUS_LABELS.get(str(v), v))}</td>'
+        return f'<td class="st {STATUS_CLASS.get(str(v), "")}">{esc(label(v))}</td>'
     if isinstance(v, str):  # a number replaced by words ("baseline too small to compare")
         return f'<td class="na">{esc(v)}</td>'
     return f'<td class="n">{FORMATS[kind](v)}</td>'
@@ -155,14 +161,14 @@ def compact_cell(v, kind: str) -> str:
     if kind == "html":
         return f"<td>{v}"
     if kind == "status":
-        return f"<td class=st>{esc(STATUS_LABELS.get(str(v), v))}"
+        return f"<td class=st>{esc(label(v))}"
     return f"<td>{FORMATS[kind](v)}"
 
 
 def _sortable(table_id: str) -> str:
     import json
 
-    names = {STATUS_CLASS[s]: STATUS_LABELS[s] for s in STATUS_CLASS}
+    names = {STATUS_CLASS[s]: label(s) for s in STATUS_CLASS}
     return (
         f' class="sortable" data-filter="{esc(T["filter_label"])}" data-all="{esc(T["filter_all"])}"'
         f" data-statuses='{esc(json.dumps(names))}'"
@@ -209,7 +215,7 @@ def table(
 
 def status_label(status: str) -> str:
     """A status as people read it, with its colour."""
-    return f'<span class="st {STATUS_CLASS.get(status, "")}">{esc(STATUS_LABELS.get(status, status))}</span>'
+    return f'<span class="st {STATUS_CLASS.get(status, "")}">{esc(label(status))}</span>'
 
 
 def page(title: str, body: str, *, assets: str = "") -> str:

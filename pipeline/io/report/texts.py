@@ -3,16 +3,9 @@ named placeholders, ready to move into a gettext catalog (issue 25 translates th
 
 from __future__ import annotations
 
-from ...vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW
+from ...vocab import STATUS_LABELS
 
-#: The statuses as people read them (the GeoPackages keep the codes).
-STATUS_LABELS = {
-    DETECTED: "deforestation detected",
-    REVIEW: "review",
-    NOT_ASSESSED: "not assessed",
-    INVALID: "invalid",
-    FREE: "deforestation-free",
-}
+__all__ = ["CHART", "HEADERS", "STATUS_LABELS", "T"]
 
 T = {
     # the top of the page

@@ -1,0 +1,246 @@
+"""Languages: the catalogs (complete, placeholders kept, compiled in step, shipped), the choice of
+language, numbers and dates by locale, reasons rendered again in another language, an error in
+Spanish, and what is never translated (status codes, column names)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+import pytest
+import yaml
+from babel.messages.pofile import read_po
+from test_cli import small_job  # noqa: F401  (a fixture)
+
+from pipeline import i18n, reasons
+from pipeline.cli import main
+from pipeline.i18n import LANGUAGES, LOCALE_DIR, fmt, format_date, format_number, language_from_env, tr, using
+from pipeline.reasons import REASONS, placeholders
+from pipeline.vocab import STATUS_LABELS, STATUSES
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import i18n as catalogs  # noqa: E402  (tools/i18n.py)
+
+SPANISH = [lang for lang in LANGUAGES if lang != "en"]
+
+
+def entries(lang: str):
+    with open(catalogs.po_path(lang), "rb") as f:
+        return [m for m in read_po(f) if m.id]
+
+
+def problems(message) -> list[str]:
+    """What is wrong with one catalog entry: a missing or empty translation, or placeholders that
+    differ from the message id's (``{n}`` dropped, ``{n}`` renamed, one added)."""
+    ids = message.id if isinstance(message.id, tuple) else (message.id,)
+    strings = message.string if isinstance(message.string, tuple) else (message.string,)
+    if not all(strings):
+        return [f"no translation for {ids[0]!r}"]
+    wanted = set().union(*(placeholders(i) for i in ids))
+    out = []
+    for s in strings:
+        got = placeholders(s)
+        if got != wanted:
+            out.append(f"{ids[0]!r}: placeholders {sorted(got)} in the translation, {sorted(wanted)} in the id")
+    return out
+
+
+@pytest.mark.parametrize("lang", SPANISH)
+def test_every_message_has_a_translation_with_the_same_placeholders(lang):
+    found = [p for m in entries(lang) for p in problems(m)]
+    assert not found, "\n".join(found[:20])
+    assert len(entries(lang)) > 300
+
+
+def test_a_missing_translation_or_placeholder_is_caught():
+    class Entry:
+        def __init__(self, id, string):
+            self.id, self.string = id, string
+
+    assert problems(Entry("{n} plots", "{n} parcelas")) == []
+    assert problems(Entry("{n} plots", "")) == ["no translation for '{n} plots'"]
+    assert problems(Entry("{n} plots", "parcelas")) and problems(Entry("{n} plots", "{m} parcelas"))
+    assert problems(Entry("{loss_ha:ha} ha", "{loss_ha:.2f} ha")) == []  # the format may differ, not the name
+    assert problems(Entry(("{n} plot", "{n} plots"), ("{n} parcela", "parcelas", "{n} parcelas")))
+
+
+@pytest.mark.parametrize("lang", SPANISH)
+def test_the_compiled_catalog_is_the_po_file_compiled(lang):
+    assert catalogs.mo_path(lang).read_bytes() == catalogs.compiled(lang), "run `make i18n`"
+
+
+def test_the_compiled_catalogs_ship_in_the_package():
+    """The wheel (and so a fresh `make install`) takes the .mo files: pyproject's package data names them."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["pipeline"]
+    for lang in SPANISH:
+        mo = catalogs.mo_path(lang).relative_to(ROOT / "pipeline").as_posix()
+        assert any(fnmatch.fnmatch(mo, pattern) for pattern in data), mo
+    assert (LOCALE_DIR / "es" / "LC_MESSAGES" / "cacao_screen.mo").is_file()
+    assert not (ROOT / ".gitignore").exists() or "*.mo" not in (ROOT / ".gitignore").read_text().split()
+
+
+def test_every_reason_is_a_message_with_a_translation():
+    ids = {m.id for m in entries("es")}
+    assert set(REASONS.values()) <= ids
+    es = {m.id: m.string for m in entries("es")}
+    for code, text in REASONS.items():
+        assert placeholders(es[text]) == placeholders(text), code
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({}, "en"),
+        ({"LANG": "es_PE.UTF-8"}, "es"),
+        ({"LANG": "es"}, "es"),
+        ({"LANG": "en_US.UTF-8"}, "en"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({"LANG": "es_PE.UTF-8", "LC_ALL": "C"}, "en"),  # LC_ALL wins
+        ({"LANG": "en_GB.UTF-8", "LC_MESSAGES": "es_ES.UTF-8"}, "es"),
+        ({"LC_ALL": "", "LANG": "es_MX"}, "es"),  # empty is unset
+        ({"LANG": "fr_FR.UTF-8"}, "en"),  # no French catalog: English
+    ],
+)
+def test_the_language_comes_from_the_environment(env, expected):
+    assert language_from_env(env) == expected
+
+
+def test_an_unknown_language_is_refused():
+    assert i18n.normalise("es_PE.UTF-8") == "es" and i18n.normalise(None) is None
+    with pytest.raises(ValueError, match="unknown language 'fr'"):
+        i18n.normalise("fr")
+
+
+def test_numbers_and_dates_follow_the_language():
+    with using("en"):
+        assert format_date(dt.date(2026, 3, 2)) == "March 2, 2026"
+        assert format_number(4843.478) == "4,843.48"
+        assert fmt("{x:.2f} ha, {y:ha} ha", x=1234.5, y=0.00123) == "1234.50 ha, 0.0012 ha"
+    with using("es"):
+        assert format_date(dt.date(2026, 3, 2)) == "2 de marzo de 2026"
+        assert format_date("2020-12-31") == "31 de diciembre de 2020"
+        assert format_number(4843.478) == "4\u00a0843,48"  # Peru: decimal comma, digits grouped by a space
+        assert fmt("{x:.2f} ha, {y:ha} ha in {year}", x=1234.5, y=0.00123, year=2022) == "1234,50 ha, 0,0012 ha in 2022"
+        assert fmt("{s}", s="v1.12") == "v1.12"  # only numbers change
+        assert tr("Screened {n} plots -> {path}", n=3, path="a.gpkg") == "Evaluadas 3 parcelas -> a.gpkg"
+    assert i18n.language() == "en" or os.environ.get("LANG", "").startswith("es")
+
+
+def test_the_status_legend_reads_in_spanish():
+    with using("es"):
+        labels = [i18n._(STATUS_LABELS[s]) for s in STATUSES]
+    assert labels == ["libre de deforestación", "revisar", "deforestación detectada", "no evaluado", "inválido"]
+
+
+def test_a_reason_is_rendered_again_in_another_language():
+    parts = [
+        reasons.part("loss_detected", loss_ha=0.2734, reference_year=2020, review_max_ha=0.1),
+        reasons.part("first_loss_year", year=2022),
+    ]
+    stored = reasons.encode(parts)
+    assert reasons.decode(stored) == parts
+    assert reasons.render(stored, "en") == (
+        "0.27 ha of forest lost after 2020, more than the 0.1 ha review tolerance; first loss in 2022"
+    )
+    assert reasons.render(stored, "es") == (
+        "0,27 ha de bosque perdidas después de 2020, más que la tolerancia de revisión de 0,1 ha; "
+        "primera pérdida en 2022"
+    )
+    with pytest.raises(KeyError, match="takes"):
+        reasons.part("loss_detected", loss_ha=1.0)
+    with pytest.raises(KeyError, match="unknown reason code"):
+        reasons.part("no_such_reason")
+    assert reasons.render('[{"code": "from_a_newer_version"}]', "es") == "from_a_newer_version"
+
+
+def test_an_error_comes_out_in_spanish_under_a_spanish_locale(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in i18n.ENV_VARS and k != i18n.ENV_CHOICE}
+    env["LANG"] = "es_PE.UTF-8"
+    missing = tmp_path / "no_such_plots.gpkg"
+    run = subprocess.run(
+        [sys.executable, "-m", "pipeline", "validate", str(missing)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert run.returncode == 2  # the exit code does not change with the language
+    assert f"cacao-screen: error: {missing}: archivo de parcelas no encontrado" in run.stderr
+    run_en = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--lang", "en", "validate", str(missing)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert run_en.returncode == 2 and f"{missing}: plots file not found" in run_en.stderr
+
+
+def test_help_speaks_the_language_chosen(capsys):
+    assert main(["--lang", "es", "screen", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Uso: cacao-screen screen") and "Opciones:" in out
+    assert "Evalúa las parcelas de --plots" in out and "--review-max-ha" in out  # options keep their names
+    assert "deforestation_free " in out  # the status codes stay as they are
+    assert main(["screen", "--help"]) == 0  # the language does not stick between commands
+    assert capsys.readouterr().out.startswith("Usage: cacao-screen screen")
+
+
+def test_a_spanish_screening_has_the_figures_codes_and_columns_of_the_english_one(small_job, capsys):  # noqa: F811
+    from test_cli import screen_args
+
+    from pipeline.io.gpkg_style import described_columns
+
+    en_job = dict(small_job, out=small_job["tmp"] / "en" / "screening.gpkg")
+    es_job = dict(small_job, out=small_job["tmp"] / "es" / "screening.gpkg")
+    assert main(screen_args(en_job)) == 0
+    capsys.readouterr()
+    config = {  # the language from the job config (output.language)
+        "plots": {"path": str(small_job["plots"])},
+        "rasters": {"loss_year": str(small_job["loss"]), "tree_cover": str(small_job["cover"])},
+        "output": {"path": str(es_job["out"]), "language": "es"},
+    }
+    (small_job["tmp"] / "es.yaml").write_text(yaml.safe_dump(config))
+    assert main(["run", "--config", str(small_job["tmp"] / "es.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "Evaluadas 9 parcelas ->" in out and "pérdida después de 2020 (ha)" in out
+    assert "deforestation_detected" in out  # the status codes stay as they are
+    en = pyogrio.read_dataframe(en_job["out"], layer="plots").sort_values("source_row", ignore_index=True)
+    es = pyogrio.read_dataframe(es_job["out"], layer="plots").sort_values("source_row", ignore_index=True)
+    assert list(en.columns) == list(es.columns)  # column names are never translated
+    reason = ["status_reason"]
+    pd.testing.assert_frame_equal(en.drop(columns=reason + ["geometry"]), es.drop(columns=reason + ["geometry"]))
+    assert (en["status_reason"] != es["status_reason"]).all()
+    for stored, text_en, text_es in zip(es["status_reason_params"], en["status_reason"], es["status_reason"]):
+        assert reasons.render(stored, "en") == text_en and reasons.render(stored, "es") == text_es
+    detected = es.loc[es["status"] == "deforestation_detected", "status_reason"].iloc[0]
+    assert "ha de bosque perdidas después de 2020" in detected and "primera pérdida en 2022" in detected
+    described = described_columns(es_job["out"])
+    assert described[("plots", "status")].startswith("el veredicto: deforestation_free")
+    assert described_columns(en_job["out"])[("plots", "status")].startswith("the verdict: deforestation_free")
+    con = sqlite3.connect(es_job["out"])
+    try:
+        qml = con.execute("SELECT styleQML FROM layer_styles WHERE f_table_name = 'plots'").fetchone()[0]
+        enum = dict(con.execute("SELECT value, description FROM gpkg_data_column_constraints").fetchall())
+    finally:
+        con.close()
+    assert 'value="deforestation_free" label="libre de deforestación"' in qml
+    assert 'label="deforestación detectada"' in qml and 'label="no evaluado"' in qml
+    assert enum["deforestation_free"] == "sin pérdida de bosque después del año de referencia"
+    meta = dict(pyogrio.read_dataframe(es_job["out"], layer="run_metadata")[["key", "value"]].to_numpy())
+    assert meta["language"] == "es"  # the choice is in the provenance
+    assert (
+        dict(pyogrio.read_dataframe(en_job["out"], layer="run_metadata")[["key", "value"]].to_numpy())["language"]
+        == "en"
+    )
