@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -1206,7 +1207,9 @@ def run_report(
     plots, meta = read_screening(screening)
     plots = _in_input_order(plots)
     layers, baseline_meta = read_baseline(baseline) if baseline is not None else (None, None)
-    export = (str(cfg.eudr), read_manifest(cfg.eudr)) if cfg.eudr is not None else None
+    export = None
+    if cfg.eudr is not None:  # named from the report's folder, as a link from it would be
+        export = (os.path.relpath(cfg.eudr, Path(cfg.out).resolve().parent), read_manifest(cfg.eudr))
     issues = read_table(screening, "plot_issues")
     data = build_report(plots, meta, cfg, layers, baseline_meta, issues=issues, export=export)
     separate = len(plots) > cfg.inline_max_plots

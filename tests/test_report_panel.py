@@ -58,7 +58,7 @@ def test_the_panel_lists_what_to_leave_out_check_and_fix(sample_run):
     outcome = re.search(r'<p id="export-outcome">(.*?)</p>', text).group(1)
     exported = int(manifest["outcome"].isin(["exported", "repaired"]).sum())
     left = int((manifest["outcome"] == "left_out").sum())
-    assert f"{exported:,} plots in 1 file(s) (eudr-001.geojson); {left:,} plots left out" in outcome
+    assert f"The export in eudr: {exported:,} plots in 1 file(s) (eudr-001.geojson); {left:,} plots left out" in outcome
     reasons = {r["Reason"]: int(r["Plots"]) for r in as_records(page.tables["export-left-out"])}
     assert reasons == manifest[manifest["outcome"] == "left_out"]["reason"].value_counts().to_dict()
 

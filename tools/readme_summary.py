@@ -5,8 +5,8 @@ never typed by hand (the test suite compares it with a run).
     python tools/readme_summary.py --check  # exit 1 when the block is not what a run prints
 
 The block is the run's standard output between the README's markers, with the output folder
-written as ``outputs/`` and long lines cut at :data:`WIDTH` characters; the per-year lines of the
-baseline are cut after the first.
+written as ``outputs/`` and long lines cut at :data:`WIDTH` characters, up to the baseline's first
+year.
 """
 
 from __future__ import annotations
@@ -24,17 +24,15 @@ WIDTH = 100
 
 
 def block(stdout: str, outputs: str | Path) -> str:
-    """The README's block from a run's standard output (``outputs``: the run's output folder)."""
-    lines, years = [], 0
+    """The README's block from a run's standard output (``outputs``: the run's output folder):
+    up to the baseline's first year, then "..."."""
+    lines = []
     for line in stdout.splitlines():
         line = line.replace(str(outputs).rstrip("/") + "/", "outputs/")
-        if re.match(r"^  \d{4}: .* vs baseline$", line):
-            years += 1
-            if years == 2:
-                lines.append("  ...")
-            if years > 1:
-                continue
         lines.append(line if len(line) <= WIDTH else line[: WIDTH - 3].rstrip() + "...")
+        if re.match(r"^  \d{4}: .* vs baseline$", line):
+            lines.append("  ...")
+            break
     return "\n".join(lines) + "\n"
 
 

@@ -29,7 +29,7 @@ T = {
     "qc_none": "Quality control found nothing to report.",
     "qc_note": "One row per finding; layer plot_issues of screening.gpkg lists every plot.",
     "export_title": "EUDR export",
-    "export_done": "{folder}: {plots} plots in {files} file(s) ({names}); {left} plots left out.",
+    "export_done": "The export in {folder}: {plots} plots in {files} file(s) ({names}); {left} plots left out.",
     "export_repaired": "{n} of the exported plots were repaired at 6 decimals.",
     "export_none": "No EUDR export is shown with this report: `cacao-screen export --format eudr` writes one, "
     "and `cacao-screen report --eudr FOLDER` shows its outcome here.",
