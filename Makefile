@@ -78,8 +78,8 @@ bench-small: $(BENCH_STAMP) ## Benchmark vs exactextract on a small tile (8000 p
 bench: $(BENCH_STAMP) ## Benchmark on a whole 40000 px tile: 10k, 100k, 1M plots, tiled and strips (long; first run generates ~2 GB)
 	$(PY) -m bench.run --label bench --raster-size 40000 --plots 10000 100000 1000000 --layouts tiled strips $(BENCH_ARGS)
 
-bench-e2e: $(BENCH_STAMP) ## Whole process, plots GeoPackage in, screening out: wall time and peak RSS vs the exactextract pipeline, 100k and 1M plots
-	$(PY) -m bench.e2e --label bench-e2e --plots 100000 1000000 $(BENCH_ARGS)
+bench-e2e: $(BENCH_STAMP) ## Whole process, plots GeoPackage in, screening out: wall time and peak RSS vs the lean exactextract anchor (../shared/bench) and the exactextract pipeline, 100k and 1M plots
+	$(PY) -m bench.e2e --label bench-e2e --plots 100000 1000000 --ee-strategies raster-sequential $(BENCH_ARGS)
 
 bench-national: $(BENCH_STAMP) ## 1M and 5M plots over a 3 x 3 mosaic of Hansen-named tiles (first run generates ~10 GB under bench/data)
 	$(PY) -m bench.e2e --label bench-national --national $(BENCH_ARGS)

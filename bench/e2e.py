@@ -1,6 +1,6 @@
 """Whole-process benchmarks of the command line: wall time and peak memory, in the same run.
 
-    python -m bench.e2e --plots 100000 1000000     # `make bench-e2e`: cacao-screen vs the exactextract pipeline
+    python -m bench.e2e --plots 100000 1000000     # `make bench-e2e`: vs the lean anchor and the exactextract pipeline
     python -m bench.e2e --national                  # 5M (and 1M) plots over a 3 x 3 mosaic of Hansen-named tiles
     python -m bench.e2e --tiles                     # a folder of all 504 Hansen tile names vs the one tile used
     python -m bench.e2e --large-plots               # one 2° x 2° plot, one 10° x 10° plot
@@ -8,12 +8,17 @@
     python -m bench.e2e --report                    # the HTML report of 100k plots: build time and size on disk
 
 Every case runs each contender in its own process (``cacao-screen screen`` as a user runs it,
-``python -m bench.ee_pipeline`` for exactextract) on cached synthetic inputs (:mod:`bench.generate`),
-with the page cache warmed first, and measures the whole process: its wall time (interpreter,
-imports, reading the plots, screening, writing the GeoPackage) and the peak resident memory of its
-process tree (:func:`bench.run.measure`). Figures are compared plot by plot (by ``source_row``).
-Prints a table and appends it, dated, with the machine, to ``bench/RESULTS.md`` (``--no-record``
-to skip). The machine's load is recorded: on a shared machine, compare ratios of the same run.
+``../shared/bench/anchor_ee.py``, the lean exactextract pipeline the speed targets are measured
+against (:mod:`bench.anchor`; skipped when ``../shared`` is absent), and ``python -m
+bench.ee_pipeline``, exactextract asked for per-cell arrays) on cached synthetic inputs — the lean
+anchor's own (its generators in ``../shared/bench``; the default when they are there) or
+:mod:`bench.generate`'s — with the page cache warmed first, and measures the whole process: its
+wall time (interpreter, imports, reading the plots, screening, writing the GeoPackage), its CPU
+time, the load average as it started and the peak resident memory of its process tree
+(:func:`bench.run.measure`). cacao-screen runs with ``-v``: its phase times go in the notes.
+Figures are compared plot by plot (by ``source_row``, by id for the anchor). Prints a table and
+appends it, dated, with the machine, to ``bench/RESULTS.md`` (``--no-record`` to skip). On a
+shared machine, compare ratios of the same run.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import anchor
 from .generate import (
     DATA_DIR,
     MOSAIC_VERSION,
@@ -45,11 +51,15 @@ from .run import RESULTS, environment, measure, warm
 CLI = [sys.executable, "-m", "pipeline", "-q"]
 
 
-def cacao(plots, loss, cover, out, *extra) -> list[str]:
-    return [*CLI, "screen", "--plots", str(plots), "--loss-year", str(loss), "--tree-cover", str(cover)] + [
+def cacao(plots, loss, cover, out, *extra, id_column: str | None = None) -> list[str]:
+    """``cacao-screen screen`` as a user runs it; with ``id_column``, verbose (its phase times)."""
+    cli = CLI if id_column is None else [*CLI[:-1], "-v"]
+    ids = ["--id-column", id_column] if id_column not in (None, "plot_id") else []
+    return [*cli, "screen", "--plots", str(plots), "--loss-year", str(loss), "--tree-cover", str(cover)] + [
         "--out",
         str(out),
         "--overwrite",
+        *ids,
         *extra,
     ]
 
@@ -57,8 +67,9 @@ def cacao(plots, loss, cover, out, *extra) -> list[str]:
 EE_STRATEGIES = ("raster-sequential", "feature-sequential")
 
 
-def ee(plots, loss, cover, out, strategy: str = "raster-sequential") -> list[str]:
+def ee(plots, loss, cover, out, strategy: str = "raster-sequential", id_column: str = "plot_id") -> list[str]:
     args = ["--plots", str(plots), "--loss-year", str(loss), "--tree-cover", str(cover), "--out", str(out)]
+    args += ["--id-column", id_column]
     return [sys.executable, "-m", "bench.ee_pipeline", *args, "--strategy", strategy]
 
 
@@ -87,8 +98,8 @@ def max_diff(a: Path, b: Path) -> float:
 
 def run(label: str, cmd: list[str]) -> dict:
     print(f"  {label} ...", flush=True)
-    r = measure(cmd, json_line=False)
-    print(f"    {r['process_s']:.1f} s, {r['rss_mb']:,.0f} MB", flush=True)
+    r = measure(cmd, json_line=False, stderr=True)
+    print(f"    {r['process_s']:.1f} s (CPU {r['cpu_s']:.1f} s, load {r['load']:.1f}), {r['rss_mb']:,.0f} MB")
     return r
 
 
@@ -102,49 +113,78 @@ def case_e2e(
     ee_too: bool = True,
     raster_size: int = 40000,
     strategies: tuple[str, ...] = EE_STRATEGIES,
+    data: str = "generated",
 ) -> tuple[list[str], list[str]]:
-    """cacao-screen and the exactextract pipeline, plots -> GeoPackage, on one Hansen-format pair
-    (a whole 40000 x 40000 px tile by default)."""
-    spec = RasterSpec(raster_size)
-    r = ensure_rasters(spec)["tiled"]
+    """cacao-screen, the lean exactextract anchor (``../shared/bench/anchor_ee.py``, when present)
+    and the exactextract pipeline, plots -> GeoPackage, on one Hansen-format pair: ``data``
+    ``anchor``, the anchor's own data (``../shared/bench``'s generators), or ``generated``
+    (:mod:`bench.generate`; a whole 40000 x 40000 px tile by default)."""
+    if data == "anchor":
+        inputs = anchor.ensure_data(raster_size)
+        loss, cover, plots_for, id_column = inputs.loss_year, inputs.tree_cover, inputs.plots, anchor.ID_COLUMN
+    else:
+        spec = RasterSpec(raster_size)
+        r = ensure_rasters(spec)["tiled"]
+        loss, cover, id_column = r.loss_year, r.tree_cover, "plot_id"
+
+        def plots_for(n):
+            return ensure_plots(n, spec)
+
+    lean = anchor.available()
     rows = [
-        "| plots | contender | wall s | peak RSS MB | speed-up over exactextract | max \\|Δ\\| ha |",
-        "|---|---|---|---|---|---|",
+        "| plots | contender | wall s | CPU s | peak RSS MB | load | cacao-screen's speed-up | max \\|Δ\\| ha |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    notes = []
+    summary = [
+        "| plots | cacao-screen | lean exactextract pipeline | ratio | exactextract pipeline | ratio | peak RSS |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    notes = [] if lean else ["the lean anchor was skipped: ../shared/bench/anchor_ee.py is not there"]
     for n in sizes:
-        plots = ensure_plots(n, spec)
-        warm([r.loss_year, r.tree_cover, plots])
+        plots = plots_for(n)
+        warm([loss, cover, plots])
         ours = work / f"cacao-{n}.gpkg"
-        c = run(f"cacao-screen, {n:,} plots", cacao(plots, r.loss_year, r.tree_cover, ours))
-        if ee_too:
-            # exactextract's two strategies, each a process of its own; the ratio is to the faster one
-            # (raster-sequential is faster on these inputs, feature-sequential uses less memory)
-            best = None
-            for strategy in strategies:
-                theirs = work / f"ee-{strategy}-{n}.gpkg"
-                e = run(
-                    f"exactextract pipeline ({strategy}), {n:,} plots",
-                    ee(plots, r.loss_year, r.tree_cover, theirs, strategy),
-                )
-                e["strategy"], e["diff"] = strategy, max_diff(ours, theirs)
-                theirs.unlink()
-                best = e if best is None or e["process_s"] < best["process_s"] else best
-                rows.append(
-                    f"| {n:,} | exactextract pipeline ({strategy}) | {e['process_s']:.1f} | {e['rss_mb']:,.0f} | "
-                    "| reference |"
-                )
-            rows.append(
-                f"| {n:,} | cacao-screen | {c['process_s']:.1f} | {c['rss_mb']:,.0f} | "
-                f"**{best['process_s'] / c['process_s']:.2f}** (vs {best['strategy']}) | {best['diff']:.1e} |"
+        c = run(f"cacao-screen, {n:,} plots", cacao(plots, loss, cover, ours, id_column=id_column))
+        notes += [f"{n:,} plots, cacao-screen -v: {line}" for line in phase_lines(c["stderr"])]
+        against = []  # (label, result) of each reference
+        if lean:
+            theirs = work / f"anchor-{n}.gpkg"
+            a = run(f"lean exactextract anchor, {n:,} plots", anchor.command(loss, cover, plots, id_column, theirs))
+            a["diff"] = anchor.max_loss_diff(ours, theirs, id_column)
+            theirs.unlink()
+            against.append(("lean exactextract pipeline (../shared/bench/anchor_ee.py)", a))
+        best = None
+        for strategy in strategies if ee_too else ():
+            # exactextract's strategies, each a process of its own; the ratio is to the faster one
+            theirs = work / f"ee-{strategy}-{n}.gpkg"
+            e = run(
+                f"exactextract pipeline ({strategy}), {n:,} plots",
+                ee(plots, loss, cover, theirs, strategy, id_column=id_column),
             )
-            diff = best["diff"]
-            if diff > 1e-6:
-                known = " (see the 1M note of 2026-11-28)" if raster_size == 40000 else ""
-                notes.append(f"{n:,} plots: largest difference {diff:.2e} ha{known}")
-        else:
-            rows.append(f"| {n:,} | cacao-screen | {c['process_s']:.1f} | {c['rss_mb']:,.0f} | | |")
-    return rows, notes
+            e["diff"] = max_diff(ours, theirs)
+            theirs.unlink()
+            against.append((f"exactextract pipeline ({strategy})", e))
+            best = e if best is None or e["process_s"] < best["process_s"] else best
+        for label, e in against:
+            rows.append(
+                f"| {n:,} | {label} | {e['process_s']:.1f} | {e['cpu_s']:.1f} | {e['rss_mb']:,.0f} | {e['load']:.1f} | "
+                f"**{e['process_s'] / c['process_s']:.2f}** | {e['diff']:.1e} |"
+            )
+        cells = f"{c['process_s']:.1f} | {c['cpu_s']:.1f} | {c['rss_mb']:,.0f} | {c['load']:.1f}"
+        rows.append(f"| {n:,} | cacao-screen | {cells} | | |")
+        lean_cells = f"{a['process_s']:.1f} s | **{a['process_s'] / c['process_s']:.2f}x**" if lean else "skipped | "
+        ee_cells = f"{best['process_s']:.1f} s | {best['process_s'] / c['process_s']:.2f}x" if best else "not run | "
+        summary.append(f"| {n:,} | {c['process_s']:.1f} s | {lean_cells} | {ee_cells} | {c['rss_mb']:,.0f} MB |")
+        if best is not None and best["diff"] > 1e-6:
+            known = " (see the 1M note of 2026-11-28)" if raster_size == 40000 and data == "generated" else ""
+            notes.append(f"{n:,} plots: largest difference from exactextract {best['diff']:.2e} ha{known}")
+    return [*summary, "", *rows], notes
+
+
+def phase_lines(stderr: str) -> list[str]:
+    """The phase times and the writer's time that ``cacao-screen -v`` logs."""
+    keep = ("phases:", "writing the GeoPackage")
+    return [line.split("INFO: ", 1)[-1].strip() for line in stderr.splitlines() if any(k in line for k in keep)]
 
 
 def case_national(work: Path, sizes=(1_000_000, 5_000_000)) -> tuple[list[str], list[str]]:
@@ -337,7 +377,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plots", type=int, nargs="*", default=[], help="cacao-screen vs the exactextract pipeline")
     p.add_argument("--no-ee", action="store_true", help="cacao-screen only")
     p.add_argument(
-        "--raster-size", type=int, default=40000, help="side of the raster pair of --plots, px (issue 12 used 20000)"
+        "--data",
+        choices=("anchor", "generated"),
+        default=None,
+        help="inputs of --plots: the lean anchor's (../shared/bench's generators; the default when it is there) "
+        "or bench/generate.py's",
+    )
+    p.add_argument(
+        "--raster-size",
+        type=int,
+        default=None,
+        help="side of the raster pair of --plots, px (default: 20000 for the anchor's data, 40000 for generated)",
     )
     p.add_argument(
         "--ee-strategies",
@@ -359,6 +409,12 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if not (a.plots or a.national or a.tiles or a.large_plots or a.region_totals or a.report):
         a.plots = [100_000, 1_000_000]
+    if a.data is None:
+        a.data = "anchor" if anchor.available() else "generated"
+    elif a.data == "anchor" and not anchor.available():
+        p.error(f"--data anchor: {anchor.SHARED} does not hold anchor_ee.py, gen_raster.py and gen_polys.py")
+    if a.raster_size is None:
+        a.raster_size = 20000 if a.data == "anchor" else 40000
     # the package's bytecode, as an installed package has it: where PYTHONDONTWRITEBYTECODE is set
     # (this machine), each process would otherwise compile every module of pipeline/ at start (~0.15 s)
     compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "pipeline"), quiet=1)
@@ -369,13 +425,19 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="cacao-e2e-", dir=DATA_DIR) as tmp:
         work = Path(tmp)
         if a.plots:
-            print("plots -> GeoPackage, cacao-screen and the exactextract pipeline")
+            print("plots -> GeoPackage, cacao-screen, the lean anchor and the exactextract pipeline")
+            whose = "the lean anchor's data" if a.data == "anchor" else "bench/generate.py's data"
             sections.append(
                 (
                     "End to end: plots GeoPackage in, screening GeoPackage out "
-                    f"({a.raster_size} x {a.raster_size} px pair)",
+                    f"({a.raster_size} x {a.raster_size} px pair, {whose})",
                     *case_e2e(
-                        a.plots, work, ee_too=not a.no_ee, raster_size=a.raster_size, strategies=tuple(a.ee_strategies)
+                        a.plots,
+                        work,
+                        ee_too=not a.no_ee,
+                        raster_size=a.raster_size,
+                        strategies=tuple(a.ee_strategies),
+                        data=a.data,
                     ),
                 )
             )
@@ -403,7 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- software: {env['software']}",
         f"- cacao-screen {env['cacao-screen']}",
         f"- `{cmd.strip()}` ({time.time() - started:.0f} s); each contender a process of its own "
-        "(`cacao-screen screen`, `python -m bench.ee_pipeline`), page cache warm",
+        "(`cacao-screen screen`, `../shared/bench/anchor_ee.py`, `python -m bench.ee_pipeline`), page cache warm; "
+        "load: the 1-minute load average as each process started",
     ]
     for title, rows, notes in sections:
         text += ["", f"### {title}", "", *rows]

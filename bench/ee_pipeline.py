@@ -35,6 +35,7 @@ def main(argv=None) -> int:
     p.add_argument("--loss-year", required=True)
     p.add_argument("--tree-cover", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--id-column", default="plot_id", help="column of the plot ids (the lean anchor's farms: farm_id)")
     p.add_argument("--strategy", default="raster-sequential", choices=["raster-sequential", "feature-sequential"])
     a = p.parse_args(argv)
 
@@ -123,7 +124,7 @@ def main(argv=None) -> int:
     plots = gpd.GeoDataFrame(out, geometry=gdf.geometry.values, crs=gdf.crs)
     i, j = np.nonzero(loss > 0)
     by_year = pd.DataFrame(
-        {"plot_id": out["plot_id"].to_numpy()[i], "source_row": i + 1, "year": years[j], "loss_ha": loss[i, j]}
+        {"plot_id": out[a.id_column].to_numpy()[i], "source_row": i + 1, "year": years[j], "loss_ha": loss[i, j]}
     )
     meta = pd.DataFrame(
         {"key": ["generator", "elapsed_s"], "value": ["bench/ee_pipeline.py", f"{time.time() - started:.1f}"]}

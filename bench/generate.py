@@ -24,8 +24,9 @@ Plots
     the raster. Fully vectorised (a million plots in seconds). Rows are ordered by cooperative, as
     a buyer's export usually is; coordinates are rounded to 1e-7° like typical GPS exports.
 
-Everything is cached under ``bench/data/`` keyed by its parameters and :data:`GENERATOR_VERSION`,
-written to a temporary name and renamed, and regenerated only when missing.
+Everything is cached under ``bench/data/`` (or ``$CACAO_BENCH_DATA``, to share it between
+checkouts) keyed by its parameters and :data:`GENERATOR_VERSION`, written to a temporary name and
+renamed, and regenerated only when missing.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ BLOCK = 512
 #: Pixels per generation window: BLOCK rows x WINDOW_COLS columns (a multiple of BLOCK).
 WINDOW_COLS = 8 * BLOCK
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+#: Where generated inputs are cached; ``$CACAO_BENCH_DATA`` shares one folder between checkouts.
+DATA_DIR = Path(os.environ.get("CACAO_BENCH_DATA") or Path(__file__).resolve().parent / "data")
 
 # Value-noise octaves: (cell size in pixels, amplitude).
 _OCTAVES = {

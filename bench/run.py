@@ -47,14 +47,17 @@ RESULTS = HERE / "RESULTS.md"
 # --- measuring a process -------------------------------------------------------------------
 
 
-def measure(cmd: list[str], *, interval: float = 0.02, json_line: bool = True) -> dict:
-    """Run ``cmd``; its JSON line (when ``json_line``), wall time, and peak memory of its process
-    tree (MB)."""
+def measure(cmd: list[str], *, interval: float = 0.02, json_line: bool = True, stderr: bool = False) -> dict:
+    """Run ``cmd``; its JSON line (when ``json_line``), wall time, CPU time (user + system, s), the
+    load average as it started, and peak memory of its process tree (MB); ``stderr``: its
+    standard error too (``result["stderr"]``)."""
     import psutil
 
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     out = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen(cmd, stdout=out, cwd=REPO)
+    err = tempfile.TemporaryFile(mode="w+") if stderr else None
+    proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=REPO)
     peak_tree = 0
     ps = psutil.Process(proc.pid)
     while True:
@@ -77,10 +80,17 @@ def measure(cmd: list[str], *, interval: float = 0.02, json_line: bool = True) -
     out.seek(0)
     text = out.read()
     if proc.returncode != 0:
+        if err is not None:
+            err.seek(0)
+            text += err.read()
         raise RuntimeError(f"{' '.join(cmd)} failed with exit code {proc.returncode}:\n{text}")
     result = json.loads(text.strip().splitlines()[-1]) if json_line else {"output": text}
     maxrss = usage.ru_maxrss * 1024  # KiB on Linux
     result.update(process_s=wall, rss_mb=max(peak_tree, maxrss) / 2**20, maxrss_mb=maxrss / 2**20)
+    result.update(cpu_s=usage.ru_utime + usage.ru_stime, load=load)
+    if err is not None:
+        err.seek(0)
+        result["stderr"] = err.read()
     return result
 
 

@@ -92,8 +92,11 @@ def _bound(i: int):
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
-    """A connection to a GeoPackage with the spatial functions GDAL's rtree triggers call."""
+    """A connection to a GeoPackage with the spatial functions GDAL's rtree triggers call; its
+    commits do not wait for the disk (the files enriched are temporary ones, synced once by their
+    writer before the rename: :func:`pipeline.io.gpkg.sync_file`)."""
     con = sqlite3.connect(path)
+    con.execute("PRAGMA synchronous = OFF")
     con.create_function("ST_IsEmpty", 1, _is_empty, deterministic=True)
     for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
         con.create_function(name, 1, _bound(i), deterministic=True)

@@ -324,6 +324,8 @@ def _arrow_ids(column, source_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if pa.types.is_integer(column.type):  # whole numbers: the same text as str(int), in one call
+        column = pc.cast(column, pa.string())
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return plot_ids(column.to_pandas(), source_row)
     blank = pc.or_kleene(pc.is_null(column), pc.equal(pc.utf8_trim_whitespace(column), "")).fill_null(True)
