@@ -807,6 +807,8 @@ class RunConfig(_Section):
             export["out"] = _fix(export["out"], base)
         if self.report is not None:
             data["report"]["out"] = _fix(self.report.out, base)
+            if self.report.eudr is not None:
+                data["report"]["eudr"] = _fix(self.report.eudr, base)
         return RunConfig.model_validate(data)
 
 

@@ -90,15 +90,7 @@ from .stages.baseline.build import forest_text
 from .stages.baseline.periods import check_plots_columns, loss_years
 from .stages.baseline.regions import prepare_regions
 from .stages.baseline.supply import parse_deliveries
-from .stages.columns import (
-    DELIVERY_ATTRIBUTE,
-    INPUT_ATTRIBUTE,
-    LAYER_DESCRIPTIONS,
-    describe,
-    describe_layers,
-    grouping_text,
-    title_layers,
-)
+from .stages.columns import DELIVERY_ATTRIBUTE, INPUT_ATTRIBUTE, describe, describe_layers, grouping_text
 from .stages.export import ExportResult, chosen_statuses, eudr_columns, eudr_features, select_rows, split_files
 from .stages.qc.checks import (
     DECLARED_AREA_COLUMNS,
@@ -118,6 +110,7 @@ from .stages.screening import (
     status_summary,
     verified_previous,
 )
+from .stages.titles import layer_descriptions, title_layers
 from .stages.validation import ValidationResult, validate_plots
 from .vocab import (
     ALERTS_BY_MONTH,
@@ -227,7 +220,7 @@ def gpkg_finish(
         enrich,
         descriptions=descriptions,
         titles=title_layers(columns, products),
-        layer_descriptions=LAYER_DESCRIPTIONS,
+        layer_descriptions=layer_descriptions(),
         provenance=provenance_document(meta),
         empty_geometries=empty_geometries,
     )
