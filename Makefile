@@ -16,7 +16,7 @@ PYTEST_ARGS ?= -n auto
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample run test lint notebooks docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions bench-report clean distclean
+.PHONY: help install sample run test fuzz lint notebooks docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions bench-overlays bench-report clean distclean
 
 help: ## List the targets
 	@echo "cacao-screen make targets:"
@@ -40,8 +40,11 @@ sample: $(SAMPLE) ## Generate the synthetic sample under data/sample/ (if missin
 run: $(STAMP) $(SAMPLE) ## Screen the bundled sample: writes outputs/screening.gpkg, baseline.gpkg, report.html and eudr/
 	$(CLI) run --config $(CONFIG) --overwrite
 
-test: $(STAMP) ## Run the test suite (on every core)
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: $(STAMP) ## Run the test suite (on every core; the same hypothesis examples on every clone)
+	HYPOTHESIS_PROFILE=ci $(PY) -m pytest $(PYTEST_ARGS)
+
+fuzz: $(STAMP) ## Fuzz the plot readers and the command line: 1,000 new hypothesis examples per test (long)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz_plots.py $(PYTEST_ARGS)
 
 $(LINT_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,lint]'
@@ -92,6 +95,9 @@ bench-report: $(BENCH_STAMP) ## The HTML report of 100k plots in cooperatives: b
 
 bench-regions: $(BENCH_STAMP) ## Region totals: a 50,000 km2 department measured whole (cold, then from the cache), peak RSS vs the 1 GB target
 	$(PY) -m bench.e2e --label bench-regions --region-totals $(BENCH_ARGS)
+
+bench-overlays: $(STAMP) ## Overlays: 100k plots against a layer of 10,000 polygons, per chunk, checked against shapely (seconds)
+	$(PY) -m bench.overlays $(BENCH_ARGS)
 
 clean: ## Remove outputs and generated sample data (not the cached benchmark inputs in bench/data)
 	rm -rf outputs data/sample

@@ -86,6 +86,16 @@ REASONS: dict[str, str] = {
     "alerts_outside_tiles": N_("{pct:.1f} % lies where no alert tile is (outside the product, a missing tile)"),
     "alerts_undefined_values": N_("{pct:.1f} % has values the alert encoding does not define (is it the right one?)"),
     "alerts_seen_partial": N_("{alert_ha:ha} ha of alerts after the cut-off {cutoff} already seen on the covered part"),
+    # --- overlays (what lies under the plot: pipeline.stages.overlays) ---
+    "overlay_review": N_(
+        "{overlap_ha:ha} ha ({overlap_pct:.1f} %) inside {kind_text} {names} (overlay {overlay}): a person must "
+        "check the plot's legality before it is called deforestation-free"
+    ),
+    "overlay_flag": N_("{overlap_ha:ha} ha ({overlap_pct:.1f} %) inside {kind_text} {names} (overlay {overlay})"),
+    "overlay_exclude": N_(
+        "{overlap_ha:ha} ha ({overlap_pct:.1f} %) inside {kind_text} {names} (overlay {overlay}): left out of the "
+        "EUDR export"
+    ),
     # --- several products ---
     "product_reason": N_("{product}: {reason}"),
     "product_statuses": N_("statuses by product: {statuses}"),
@@ -213,6 +223,35 @@ def combined(verdicts: Sequence, products: Sequence[str], statuses: str | None) 
 def _strip_list(stored: np.ndarray) -> np.ndarray:
     """Each stored reason without its list brackets and its first object's opening brace."""
     return np.array([t[2:-1] if t.startswith("[{") else '"code":""}' for t in stored.tolist()], dtype=object)
+
+
+def rendered(texts: Sequence, stored: Sequence) -> np.ndarray:
+    """The reasons of many plots in the language in use, from their stored parts
+    (``status_reason_params``); a plot without them (a screening written before reasons had
+    codes, a NULL) keeps its text. Vectorised over the plots whose parts have the same codes."""
+    out = np.array(list(texts), dtype=object)
+    batch = Batch(len(out))
+    has = np.zeros(len(out), dtype=bool)
+    for i, value in enumerate(stored):
+        parts = decode(value) if isinstance(value, str) else []
+        if parts and all(p.get("code") in REASONS for p in parts):
+            batch.add_each(i, parts)
+            has[i] = True
+    if has.any():
+        out[has] = batch.columns()["status_reason"][has]
+    return out
+
+
+def in_language(frame):
+    """``frame`` (a screening's ``plots`` layer) with every ``status_reason`` column — the plot's
+    and each product's (``<product>_status_reason``) — rendered again in the language in use
+    from its ``..._params`` column; columns without one are left as they are. A copy."""
+    out = frame.copy(deep=False)
+    for column in frame.columns:
+        stored = f"{column}_params"
+        if str(column).endswith("status_reason") and stored in frame.columns:
+            out[column] = rendered(frame[column].tolist(), frame[stored].tolist())
+    return out
 
 
 # --- Many plots at once ---------------------------------------------------------------------------

@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from hypothesis import settings
 from rasterio.transform import from_origin
+
+# Hypothesis: the suite draws the same examples on every clone and keeps no database (``ci``, the
+# default: a red suite is a bug, never bad luck); ``make fuzz`` draws new ones, many more (``fuzz``).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("fuzz", max_examples=1000, derandomize=False, database=None, print_blob=True)
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(HYPOTHESIS_PROFILE)
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
 
@@ -151,6 +159,8 @@ def sample_run(default_sample, tmp_path_factory):
         cfg["report"]["out"] = str(out_dir / Path(cfg["report"]["out"]).name)
     for export in cfg.get("exports") or []:
         export["out"] = str(out_dir / Path(export["out"]).name)
+    for overlay in cfg.get("overlays") or []:
+        overlay["file"] = str(paths.overlays)
     job = out_dir / "job.yaml"
     job.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))  # the first dataset is primary
     assert main(["-q", "run", "--config", str(job)]) == 0

@@ -1,7 +1,7 @@
 """The layer rule of pipeline/ (docs/architecture.md), checked on every import, including the
 imports inside functions:
 
-    cli → job → stages → engine        job → io → engine
+    cli → job → stages → engine        job → io → engine        job → engine
     config, errors, vocab, i18n, reasons: imported by all; config, errors and vocab import only
     each other and i18n, reasons imports only i18n, i18n nothing
     sample: imports nothing else of pipeline (it checks the engine, so it must not use it)
@@ -133,3 +133,36 @@ def test_the_checker_sees_imports_inside_functions():
     top = {n.module for n in tree.body if isinstance(n, ast.ImportFrom)}
     assert "job" not in top
     assert "pipeline.job" in GRAPH["pipeline.cli.screen"]
+
+
+#: The layers the diagram of docs/architecture.md draws with arrows (the shared ones it lists in words).
+DRAWN = {"cli", "job", "stages", "io", "engine"}
+DOC = ROOT.parent / "docs" / "architecture.md"
+
+
+def drawn_arrows() -> set[tuple[str, str]]:
+    """The arrows of the layer rule's diagram in docs/architecture.md (``a ──▶ b ──▶ c`` is a→b, b→c)."""
+    text = DOC.read_text(encoding="utf-8")
+    block = text.split("## The layer rule", 1)[1].split("```", 2)[1]
+    arrows = set()
+    for line in block.splitlines():
+        parts = [p.strip(" ─└┘│").split() or [""] for p in line.split("▶")]
+        arrows |= {(a[-1], b[0]) for a, b in zip(parts, parts[1:]) if a[-1] in DRAWN and b[0] in DRAWN}
+    return arrows
+
+
+def test_the_docs_draw_the_arrows_the_rule_allows():
+    allowed = {(a, b) for a in DRAWN for b in ALLOWED[a] if b in DRAWN}
+    assert drawn_arrows() == allowed
+
+
+def test_the_job_package_mirrors_the_cli():
+    """One job module per command module of cli/ (but the sample, which runs no job)."""
+    commands = {p.stem for p in (ROOT / "cli").glob("*.py")} - {"__init__", "app", "options", "sample"}
+    jobs = {p.stem for p in (ROOT / "job").glob("*.py")}
+    assert commands <= jobs, f"commands without a job module: {sorted(commands - jobs)}"
+
+
+def test_only_the_screening_job_reaches_the_streaming_machinery():
+    users = sorted(m for m, targets in GRAPH.items() if "pipeline.job.streaming" in targets)
+    assert users == ["pipeline.job.screen"]

@@ -1183,7 +1183,7 @@ def interrupt(signum):
     def patch(ctx, monkeypatch):
         import signal
 
-        import pipeline.job as job
+        import pipeline.job.streaming as job
 
         def stop(*args, **kwargs):
             if signum is None:

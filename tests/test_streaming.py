@@ -10,7 +10,6 @@ import pytest
 import rasterio
 import shapely
 
-from pipeline import job
 from pipeline.cli import main
 from pipeline.config import QCConfig, ScreeningConfig
 from pipeline.engine.coverage import Grid
@@ -19,6 +18,7 @@ from pipeline.io.gpkg import output_wkb
 from pipeline.io.plots import read_plots
 from pipeline.io.rasters import open_product
 from pipeline.io.spill import KEY, Position, Spill
+from pipeline.job import screen as screen_job
 from pipeline.stages.qc import check_plots
 from pipeline.stages.screening import screen_plots
 
@@ -91,7 +91,7 @@ def chunked(registry, tmp_path_factory):
     path, paths = registry
     out = tmp_path_factory.mktemp("chunked") / "s.gpkg"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(job, "BATCH_ROWS", 97)
+        mp.setattr(screen_job, "BATCH_ROWS", 97)
         return run_cli(path, paths, out, "--chunk-plots", "150")
 
 

@@ -66,7 +66,7 @@ def baseline(
     baseline_by_group, baseline_plots, restoration_rings, deliveries, lots, buyers and
     status_changes (those its options ask for) to --out.
     """
-    from ..job import run_baseline
+    from ..job import BaselineSources, run_baseline
 
     chosen = given(BASELINE_OPTIONS, kwargs)
     execution = given(EXECUTION_OPTIONS, kwargs)
@@ -101,7 +101,7 @@ def baseline(
         screening,
         cfg,
         overwrite=overwrite,
-        rasters=rasters,
+        sources=BaselineSources(rasters=rasters),
         execution=validate_model(ExecutionConfig, {k.split(".")[1]: v for k, v in execution.items()}, "command line"),
         progress=progress_wanted(ctx),
         invocation=invocation(ctx),

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 import click
 
 from ..config import ALERT_PRESETS, PlotsConfig, validate_model
+from ..i18n import tr
 from ..vocab import HANSEN_LAYERS
 from .app import cli, progress_wanted, quiet, verbosity_options
 
@@ -93,7 +94,7 @@ def fetch_tiles(
     Afterwards, point --loss-year and --tree-cover (or a config's datasets) at DEST; for alerts,
     --alerts DEST (gfw_integrated) or a dataset of kind alerts with the product's encoding.
     """
-    from ..job import run_fetch_tiles
+    from ..job import TileRequest, run_fetch_tiles
 
     wanted = [x.strip() for x in layers.split(",") if x.strip()]
     unknown = [x for x in wanted if x not in HANSEN_LAYERS]
@@ -121,25 +122,32 @@ def fetch_tiles(
     if dest is None:
         dest = Path("data/raw") / product
     plots = validate_model(PlotsConfig, {"path": plots_path, "layer": layer}, "command line")
-    n_tiles, results = run_fetch_tiles(
-        plots,
+    request = TileRequest(
         version=version,
-        layers=wanted,
-        dest=dest,
-        base_url=base_url,
-        retries=retries,
-        progress=progress_wanted(ctx),
-        dry_run=dry_run,
+        layers=tuple(wanted),
         product=product,
+        base_url=base_url,
         api_key=api_key or os.environ.get(GFW_KEY_VARIABLE) or None,
         url_template=url_template,
+    )
+    n_tiles, results = run_fetch_tiles(
+        plots, request, dest=dest, retries=retries, progress=progress_wanted(ctx), dry_run=dry_run
     )
     if not quiet(ctx):
         for r in results:
             click.echo(f"{r.status:<11} {r.path}")
-        n_new = sum(r.status == "downloaded" for r in results)
-        click.echo(
-            f"{n_tiles} tile(s), {len(results)} file(s): {n_new} downloaded, "
-            f"{sum(r.status == 'present' for r in results)} already present"
-            + (f", {sum(r.status == 'missing' for r in results)} missing" if dry_run else "")
+        counts = dict(
+            tiles=n_tiles,
+            files=len(results),
+            new=sum(r.status == "downloaded" for r in results),
+            present=sum(r.status == "present" for r in results),
         )
+        if dry_run:
+            text = tr(
+                "{tiles} tile(s), {files} file(s): {new} downloaded, {present} already present, {missing} missing",
+                missing=sum(r.status == "missing" for r in results),
+                **counts,
+            )
+        else:
+            text = tr("{tiles} tile(s), {files} file(s): {new} downloaded, {present} already present", **counts)
+        click.echo(text)

@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 
 from ..config import LOCAL, THREADS, parse_scheduler
 from ..errors import CacaoScreenError, SchedulerError
+from ..i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def map_partitions(
     scheduler: Any = LOCAL,
     workers: int = 1,
     progress: bool = False,
-    desc: str = "screening",
+    desc: str | None = None,
     weights: Iterable[int] | None = None,
 ) -> list[R]:
     """``[fn(t) for t in tasks]`` on ``scheduler`` (see the module's documentation).
@@ -91,9 +92,9 @@ def imap_partitions(
     scheduler: Any = LOCAL,
     workers: int = 1,
     progress: bool = False,
-    desc: str = "screening",
+    desc: str | None = None,
     weights: Iterable[int] | None = None,
-    unit: str = "plot",
+    unit: str | None = None,
 ) -> Iterator[R]:
     """Like :func:`map_partitions`, but yields each result, in task order, as soon as it is there,
     so that the caller can store it and let it go (memory does not hold every result at once)."""
@@ -102,6 +103,7 @@ def imap_partitions(
     if len(weights) != len(tasks):
         raise ValueError(f"{len(weights)} weights for {len(tasks)} tasks")
     kind = parse_scheduler(scheduler) if isinstance(scheduler, str) else None
+    desc, unit = desc or _("screening"), unit or _("plot")  # the bar's words, in the language in use
     bar = tqdm(total=sum(weights), desc=desc, unit=unit, disable=not progress, leave=False)
     try:
         if kind is None or kind not in (LOCAL, THREADS):

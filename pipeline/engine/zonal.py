@@ -27,6 +27,7 @@ import numpy as np
 import shapely
 
 from ..config import ExecutionConfig, ForestDefinition
+from ..i18n import _, tr
 from .coverage import Grid, PolygonPieces, coverage_fractions, polygon_pieces, window_coverage, window_row_coverage
 from .geodesy import pixel_row_areas
 from .memory import trim, tune_allocator
@@ -168,7 +169,7 @@ def measure_product(
         scheduler=scheduler,
         workers=workers,
         progress=progress,
-        desc=f"screening ({product.name})",
+        desc=tr("screening ({product})", product=product.name),
         weights=[len(t.geoms) for t in tasks],
     ):
         n_part = len(part.total)
@@ -326,9 +327,11 @@ def measure_polygon(
         scheduler=scheduler,
         workers=workers,
         progress=progress is True,
-        desc=f"{'large plot' if what == 'a plot' else what.split()[-1]} ({product.name})",
+        desc=tr("large plot ({product})", product=product.name)
+        if what == "a plot"
+        else tr("region ({product})", product=product.name),
         weights=[1] * len(tasks),
-        unit="window",
+        unit=_("window"),
     ):
         for f in PlotStats.FIELDS:
             getattr(out, f)[:] += getattr(part, f)

@@ -18,7 +18,7 @@ import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,54 +29,14 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import PlotsError
+from .read_notes import RawPlots, ReadNotes
+from .tables import read_csv, read_parquet
 
 log = logging.getLogger(__name__)
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 PARQUET_SUFFIXES = {".parquet", ".geoparquet", ".pq"}
 GEOJSON_SUFFIXES = {".geojson", ".json"}
-
-#: Column names recognised (case-insensitively) when the user names none.
-WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape", "geometry_wkt")
-LAT_NAMES = ("latitude", "lat", "y", "latitud")
-LON_NAMES = ("longitude", "lon", "lng", "long", "x", "longitud")
-
-
-@dataclass
-class ReadNotes:
-    """Per-row findings of a reader: positions (0-based), codes, severities, messages."""
-
-    positions: list[int] = field(default_factory=list)
-    codes: list[str] = field(default_factory=list)
-    severities: list[str] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
-
-    def add(self, positions, code: str, severity: str, messages) -> None:
-        positions = [int(p) for p in np.atleast_1d(positions)]
-        if isinstance(messages, str):
-            messages = [messages] * len(positions)
-        self.positions += positions
-        self.codes += [code] * len(positions)
-        self.severities += [severity] * len(positions)
-        self.messages += list(messages)
-
-    def as_attrs(self) -> dict[str, np.ndarray]:
-        """A compact form stored in ``GeoDataFrame.attrs['read_issues']``."""
-        return {
-            "position": np.asarray(self.positions, dtype="int64"),
-            "code": np.asarray(self.codes, dtype=object),
-            "severity": np.asarray(self.severities, dtype=object),
-            "message": np.asarray(self.messages, dtype=object),
-        }
-
-
-@dataclass
-class RawPlots:
-    """What a reader returns: the features (own CRS, possibly None), and notes on single rows."""
-
-    frame: gpd.GeoDataFrame
-    notes: ReadNotes
-    driver: str
 
 
 def read_any(
@@ -450,203 +410,3 @@ def _recover_geojson(
             sum(c == "nested_rings_repaired" for c in notes.codes),
         )
     return out
-
-
-# --- Tables: CSV and Parquet ------------------------------------------------------------------
-
-
-def _sniff_csv(path: Path) -> tuple[str, str]:
-    """(encoding, delimiter) of a CSV file, from its first 64 kB."""
-    with path.open("rb") as f:
-        head = f.read(65536)
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            text = head.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    first = text.splitlines()[0] if text else ""
-    counts = {sep: first.count(sep) for sep in (",", ";", "\t", "|")}
-    return encoding, max(counts, key=counts.get) if any(counts.values()) else ","
-
-
-def read_csv(
-    path: Path,
-    *,
-    id_column: str | None = None,
-    wkt_column: str | None = None,
-    lat_column: str | None = None,
-    lon_column: str | None = None,
-) -> RawPlots:
-    """A CSV with a WKT column or latitude/longitude columns. Cells are read as text first, so ids
-    keep their leading zeros; other columns whose every value is a number become numbers."""
-    try:
-        encoding, sep = _sniff_csv(path)
-        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        raise PlotsError(f"{path}: cannot read the CSV ({str(exc).strip()})") from exc
-    if encoding != "utf-8-sig":
-        log.warning("%s: not UTF-8; read as %s", path, encoding)
-    return _from_table(
-        path,
-        df,
-        "CSV",
-        id_column=id_column,
-        wkt_column=wkt_column,
-        lat_column=lat_column,
-        lon_column=lon_column,
-        decimal_comma=sep == ";",
-        text=True,
-    )
-
-
-def read_parquet(
-    path: Path,
-    *,
-    id_column: str | None = None,
-    wkt_column: str | None = None,
-    lat_column: str | None = None,
-    lon_column: str | None = None,
-) -> RawPlots:
-    """GeoParquet (geometry and CRS from its metadata), or a plain Parquet table with geometry columns."""
-    try:
-        gdf = gpd.read_parquet(path)
-        return RawPlots(gdf, ReadNotes(), "GeoParquet")
-    except ValueError as exc:
-        if "geo" not in str(exc).lower():
-            raise PlotsError(f"{path}: cannot read the Parquet file ({exc})") from exc
-    except (OSError, ImportError) as exc:
-        raise PlotsError(f"{path}: cannot read the Parquet file ({exc})") from exc
-    try:
-        df = pd.read_parquet(path)
-    except (OSError, ValueError) as exc:
-        raise PlotsError(f"{path}: cannot read the Parquet file ({exc})") from exc
-    return _from_table(
-        path,
-        df,
-        "Parquet",
-        id_column=id_column,
-        wkt_column=wkt_column,
-        lat_column=lat_column,
-        lon_column=lon_column,
-        decimal_comma=False,
-        text=False,
-    )
-
-
-def _find(columns: list[str], wanted: str | None, names: tuple[str, ...], what: str, path: Path) -> str | None:
-    if wanted is not None:
-        if wanted not in columns:
-            raise PlotsError(f"{path}: no {what} column {wanted!r}; columns are: {', '.join(columns) or 'none'}")
-        return wanted
-    lower = {c.lower().strip(): c for c in columns}
-    for name in names:
-        if name in lower:
-            return lower[name]
-    return None
-
-
-def _from_table(
-    path: Path,
-    df: pd.DataFrame,
-    driver: str,
-    *,
-    id_column,
-    wkt_column,
-    lat_column,
-    lon_column,
-    decimal_comma: bool,
-    text: bool,
-) -> RawPlots:
-    columns = [str(c) for c in df.columns]
-    df.columns = columns
-    notes = ReadNotes()
-    wkt = _find(columns, wkt_column, WKT_NAMES, "WKT", path) if lat_column is None and lon_column is None else None
-    if wkt is not None:
-        geoms = _parse_wkt(df[wkt], notes)
-        used = [wkt]
-    else:
-        lat = _find(columns, lat_column, LAT_NAMES, "latitude", path)
-        lon = _find(columns, lon_column, LON_NAMES, "longitude", path)
-        if lat is None or lon is None:
-            raise PlotsError(
-                f"{path}: no geometry: expected a WKT column ({', '.join(WKT_NAMES)}) or latitude "
-                f"and longitude columns ({'/'.join(LAT_NAMES)}, {'/'.join(LON_NAMES)}); "
-                f"columns are: {', '.join(columns) or 'none'} (name them with --wkt-column or "
-                "--lat-column/--lon-column)"
-            )
-        geoms = _parse_lat_lon(df[lat], df[lon], notes, decimal_comma=decimal_comma, names=(lat, lon))
-        used = [lat, lon]
-    attrs = df.drop(columns=used)
-    if text:
-        attrs = _numbers_where_numeric(attrs, keep={id_column} if id_column else set(), decimal_comma=decimal_comma)
-    log.info("%s: %d rows; geometry from %s", path, len(df), " and ".join(repr(c) for c in used))
-    return RawPlots(gpd.GeoDataFrame(attrs, geometry=geoms, crs=None), notes, driver)
-
-
-def _numbers_where_numeric(df: pd.DataFrame, keep: set[str], decimal_comma: bool = False) -> pd.DataFrame:
-    """Text columns whose non-blank cells are all numbers become numbers; blanks become missing.
-
-    With ``decimal_comma`` (a ';'-separated file), ``2,5`` is read as 2.5 too."""
-    out = {}
-    for c in df.columns:
-        col = df[c]
-        blank = col.str.strip() == ""
-        if c not in keep and not blank.all():
-            for text in [col, col.str.replace(",", ".", regex=False)] if decimal_comma else [col]:
-                num = pd.to_numeric(text.where(~blank), errors="coerce")
-                if num[~blank].notna().all():
-                    out[c] = num
-                    break
-            if c in out:
-                continue
-        out[c] = col.where(~blank, None)
-    return pd.DataFrame(out, index=df.index)
-
-
-def _parse_wkt(values: pd.Series, notes: ReadNotes) -> np.ndarray:
-    raw = values.to_numpy(dtype=object)
-    blank = pd.isna(values).to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
-    if len(raw) and isinstance(next((v for v in raw if v is not None and v == v), None), (bytes, bytearray)):
-        geoms = shapely.from_wkb(np.where(blank, None, raw), on_invalid="ignore")
-    else:
-        geoms = shapely.from_wkt(np.where(blank, None, raw), on_invalid="ignore")
-    failed = np.flatnonzero(~blank & shapely.is_missing(geoms))
-    for i in failed:  # only the bad rows: GEOS's own message
-        try:
-            (shapely.from_wkb if isinstance(raw[i], (bytes, bytearray)) else shapely.from_wkt)(raw[i])
-            reason = "not a geometry"
-        except Exception as exc:  # noqa: BLE001 - GEOS's parse errors have no common type
-            reason = str(exc)
-        shown = str(raw[i])
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        notes.add(i, "unreadable_geometry", "error", f"the geometry {shown!r} cannot be read: {reason}")
-    return geoms
-
-
-def _parse_lat_lon(
-    lat: pd.Series, lon: pd.Series, notes: ReadNotes, *, decimal_comma: bool, names: tuple[str, str]
-) -> np.ndarray:
-    def numbers(s: pd.Series):
-        t = s.astype(str).str.strip()
-        if decimal_comma:
-            t = t.str.replace(",", ".", regex=False)
-        blank = s.isna().to_numpy() | (t == "").to_numpy()
-        values = pd.to_numeric(t.where(~blank), errors="coerce").to_numpy(dtype="float64")
-        return np.where(np.isfinite(values), values, np.nan), blank  # 'nan', 'inf': not a place
-
-    y, yb = numbers(lat)
-    x, xb = numbers(lon)
-    geoms = np.full(len(x), None, dtype=object)
-    good = ~np.isnan(x) & ~np.isnan(y)
-    geoms[good] = shapely.points(x[good], y[good])
-    bad = ~good & ~(xb & yb)
-    for i in np.flatnonzero(bad):
-        problems = []
-        for name, value, b, v in ((names[0], lat.iloc[i], yb[i], y[i]), (names[1], lon.iloc[i], xb[i], x[i])):
-            if b:
-                problems.append(f"{name} is blank")
-            elif np.isnan(v):
-                problems.append(f"{name} {value!r} is not a number")
-        notes.add(i, "unreadable_geometry", "error", "; ".join(problems))
-    return geoms

@@ -18,13 +18,31 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-#: The column holding each row's location key.
+# A spilled row: the plot's id and source row, the input's attributes, then these private columns
+# (named here and nowhere else).
+
+#: The column holding each row's location key (the raster block under the plot), int64.
 KEY = "_key"
+#: The geometry as it is written to the output (WKB; NULL for a missing or empty one).
+GEOM = "_geom"
+#: The geometry that is screened (WKB: as drawn, repaired, a point's circle; NULL when not screened).
+SCREENED = "_screened"
+#: The plot's area in hectares, as quality control measured it.
+AREA_HA = "_area_ha"
+#: What the checks of single rows found: a list of (code, severity, message) structs.
+ISSUES = "_issues"
+#: True for a plot wider than a raster block (checked against every plot it meets).
+BIG = "_big"
+#: The private columns, in the order they follow the input's attributes.
+PRIVATE_COLUMNS = (GEOM, SCREENED, AREA_HA, ISSUES, BIG, KEY)
+#: The columns the checks across plots read back.
+CROSS_COLUMNS = ["plot_id", "source_row", SCREENED, AREA_HA, BIG]
 
 
 @dataclass(frozen=True, order=True)
@@ -51,8 +69,8 @@ class Spill:
 
     def __init__(self, folder: str | Path, name: str = "rows") -> None:
         self.path = Path(folder) / f"{name}.arrow"
-        self._sink = None
-        self._writer = None
+        self._sink: pa.NativeFile | None = None
+        self._writer: ipc.RecordBatchFileWriter | None = None
         self.schema: pa.Schema | None = None
         self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # per run: unique keys, their start rows (+ end)
         self.rows = 0
@@ -71,8 +89,9 @@ class Spill:
             self._writer = ipc.new_file(self._sink, self.schema)
         elif not table.schema.equals(self.schema):
             table = table.cast(self.schema)
+        writer = self._writer
         for batch in table.combine_chunks().to_batches(max_chunksize=len(table) or 1):
-            self._writer.write_batch(batch)
+            writer.write_batch(batch)
         ukeys, first = np.unique(keys, return_index=True)
         self.runs.append((ukeys, np.append(first, len(keys)).astype("int64")))
         self.rows += len(keys)
@@ -81,8 +100,10 @@ class Spill:
         """Finish writing (the file can be read from then on)."""
         if self._writer is not None:
             self._writer.close()
+            self._writer = None
+        if self._sink is not None:
             self._sink.close()
-            self._writer = self._sink = None
+            self._sink = None
 
     def remove(self) -> None:
         self.close()
@@ -140,7 +161,7 @@ class Spill:
         ukeys, starts = self.runs[run]
 
         def at(p: Position) -> int:
-            side = "left" if run >= p.run else "right"
+            side: Literal["left", "right"] = "left" if run >= p.run else "right"
             return int(starts[np.searchsorted(ukeys, p.key, side=side)])
 
         lo, hi = at(start), at(stop)
@@ -149,6 +170,8 @@ class Spill:
     def read(self, start: Position, stop: Position, columns: list[str] | None = None) -> pa.Table:
         """The rows from ``start`` to ``stop``, in (key, run, row) order (a copy)."""
         self.close()
+        if self.schema is None:  # nothing was written
+            return pa.table({})
         schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
         wanted = None if columns is None else columns + ([KEY] if KEY not in columns else [])
         parts, keys = [], []

@@ -95,6 +95,7 @@ from .landscape import (
     _Landscape,
     _make_landscape,
 )
+from .overlays import readme_overlays, write_overlays
 from .plots import _make_plots
 from .producers import _add_producer_columns
 from .readme import _readme, _readme_alerts, _readme_baseline
@@ -154,6 +155,12 @@ class SamplePaths:
     def alert_tiles(self) -> Path:
         """``root / "alerts"``: the same alerts as 2 x 2 tiles (when the sample is tiled)."""
         return self.root / "alerts"
+
+    @property
+    def overlays(self) -> Path:
+        """``root / "overlays.gpkg"``: a synthetic protected area and native community (layers
+        ``areas_protegidas``, ``comunidades_nativas``)."""
+        return self.root / "overlays.gpkg"
 
     @classmethod
     def under(cls, root: Path | str) -> SamplePaths:
@@ -234,9 +241,11 @@ def generate_sample(
         _write_tables(staged, plots, districts, deliveries, log)
         _write_alerts(staged, alerts, seed, tiles)
         log("alerts written")
+        write_overlays(tmp, grid)
         readme = _readme(seed, grid, n_plots, land, plots, specials)
         readme += _readme_baseline(districts, deliveries, plots)
         readme += _readme_alerts(alerts, tiles)
+        readme += readme_overlays(grid)
         (tmp / "README.md").write_text(readme, encoding="utf-8")
         (tmp / ".complete").touch()
         os.chmod(tmp, 0o755)  # mkdtemp creates it 0700

@@ -25,6 +25,7 @@ from ..errors import ConfigError
 from ..vocab import ASSESSED, MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED
 from .baseline.groups import attribute_labels, group_figures, sort_labels
 from .baseline.periods import BaselinePeriod, baseline_period, loss_years
+from .overlays import overlay_summary
 from .report_actions import Actions, build_actions, by_severity
 from .screening import status_summary
 
@@ -71,6 +72,7 @@ class ReportData:
     alert_months: pd.DataFrame | None = None  # product, month, alert_ha: all plots (for a chart)
     provenance: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (which file, document)
     notes: list[str] = field(default_factory=list)
+    overlays: pd.DataFrame | None = None  # stages.overlays.overlay_summary: plots and ha under each overlay
     actions: Actions | None = None  # the "what to do now" panel
     no_groups: bool = False  # no group pages: no cooperative column in the plots, no regions
     cooperative_column: str | None = None  # the column looked for
@@ -174,6 +176,8 @@ def build_report(
         if name in baseline:
             setattr(data, name, baseline[name])
     _alerts(data, plots, baseline)
+    if meta.get("overlays"):
+        data.overlays = overlay_summary(plots, _json(meta["overlays"]) or [])
     data.provenance.append(("screening.gpkg", provenance(meta)))
     if baseline_meta:
         data.provenance.append(("baseline.gpkg", provenance(baseline_meta)))

@@ -13,7 +13,7 @@ from .charts import alert_chart, loss_chart, picture, region_chart
 from .html import COLOURS, esc, fmt_ha, fmt_int, fmt_pct, status_label, table
 from .maps import overview_map
 from .panel import panel
-from .texts import HEADERS, T
+from .texts import HEADERS, OVERLAY_EFFECTS, T
 
 
 @dataclass
@@ -203,6 +203,22 @@ def supply(ctx: Context) -> str:
     return "".join(out)
 
 
+def overlays(ctx: Context) -> str:
+    """The layers under the plots (protected areas, native lands, concessions): per layer, the
+    plots that overlap it and what that did (nothing when the screening had no overlays)."""
+    frame = getattr(ctx.data, "overlays", None)
+    if frame is None or not len(frame):
+        return ""
+    shown = frame.assign(what=[OVERLAY_EFFECTS.get(e, e) for e in frame["effect"]])
+    cols = [("overlay", HEADERS["overlay"], "text"), ("kind", HEADERS["kind"], "text"),
+            ("what", HEADERS["effect"], "text"), ("plots", HEADERS["plots_overlapping"], "int"),
+            ("overlap_ha", HEADERS["overlap_ha"], "ha"), ("review", HEADERS["now_review"], "int"),
+            ("deforestation_free", HEADERS["still_free"], "int")]  # fmt: skip
+    return f'<h2>{esc(T["overlays"])}</h2><p class="note">{esc(T["overlays_note"])}</p>' + table(
+        shown, cols, table_id="overlays", scroll=False
+    )
+
+
 def alerts(ctx: Context) -> str:
     data, out = ctx.data, []
     if data.alerts:
@@ -238,4 +254,4 @@ def provenance(ctx: Context) -> str:
 
 
 #: The index page, top to bottom (the plot lists and group sections follow when inline).
-SECTIONS = (headline, panel, by_status, loss, overview, regions, region_totals, groups, supply, alerts)
+SECTIONS = (headline, panel, by_status, loss, overview, regions, region_totals, groups, supply, overlays, alerts)

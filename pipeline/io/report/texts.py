@@ -85,6 +85,17 @@ T = {
     "all regions and for each region drawn. Shaded: the baseline period {period}; dashed: the end of the "
     "reference year {year}. A year without loss has no share.",
     "figures_per_year": "The figures per year",
+    "overlays": "What lies under the plots",
+    "overlays_note": "Protected areas, native communities' lands and concessions under the plots: a legality "
+    "question (EUDR Art. 3(b)), whatever the forest loss says. Each plot's overlap is in the columns "
+    "<overlay>_overlap_ha, _overlap_pct and _names of screening.gpkg.",
+}
+
+#: What each overlay effect did, in words (the section on overlays).
+OVERLAY_EFFECTS = {
+    "review": "a free plot overlapping it became review",
+    "flag": "reported only",
+    "exclude": "left out of the EUDR export",
 }
 
 #: Column headers, by the column they head (the GeoPackages' field titles say the same).
@@ -133,6 +144,13 @@ HEADERS = {
     "sha256": "SHA-256",
     "alert_ha": "Alerts that count (ha)",
     "alert_product": "Alerts that count, {product} (ha)",
+    "overlay": "Overlay",
+    "kind": "Kind",
+    "effect": "Effect",
+    "plots_overlapping": "Plots overlapping",
+    "overlap_ha": "Overlap (ha)",
+    "now_review": "Now review",
+    "still_free": "Still free",
     "yes": "yes",
     "no": "no",
 }

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import BaselineError
+from ...i18n import tr
 from ...vocab import ASSESSED, MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED, ZERO_HA
 from .periods import PLOT_FIGURES, BaselinePeriod
 
@@ -146,7 +147,7 @@ def parse_group_by(specs: Sequence[str]) -> list[tuple[str, ...]]:
     for spec in specs:
         cols = tuple(c.strip() for c in str(spec).split(",") if c.strip())
         if not cols:
-            raise BaselineError(f"--group-by {spec!r}: no column named")
+            raise BaselineError(tr("--group-by {spec!r}: no column named", spec=spec))
         if cols not in out:
             out.append(cols)
     return out
@@ -166,8 +167,11 @@ def attribute_labels(plots: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     missing = [c for c in columns if c not in plots.columns]
     if missing:
         raise BaselineError(
-            f"no column {', '.join(repr(c) for c in missing)} in the plots layer to group by; "
-            f"its columns are: {', '.join(map(str, plots.columns))}"
+            tr(
+                "no column {missing} in the plots layer to group by; its columns are: {columns}",
+                missing=", ".join(repr(c) for c in missing),
+                columns=", ".join(map(str, plots.columns)),
+            )
         )
     parts = [np.array([label(v) for v in plots[c].to_numpy(dtype=object)], dtype=object) for c in columns]
     if len(parts) == 1:
