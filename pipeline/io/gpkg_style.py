@@ -37,9 +37,9 @@ import shapely
 
 from ..i18n import _
 from ..vocab import STATUS_MEANINGS, STATUSES
-from .qgis_style import DEFAULT_STYLES, LayerStyle, fields_qml, status_style
+from .qgis_style import DEFAULT_STYLES, LayerStyle, fields_qml, patch_style, status_style
 
-__all__ = ["DEFAULT_STYLES", "LayerStyle", "enrich", "read_provenance", "status_style"]
+__all__ = ["DEFAULT_STYLES", "LayerStyle", "enrich", "patch_style", "read_provenance", "status_style", "store_style"]
 
 #: ``md_standard_uri`` of the provenance document in ``gpkg_metadata``.
 PROVENANCE_URI = "urn:cacao-screen:provenance:1"
@@ -238,21 +238,38 @@ def write_styles(
             chosen.setdefault(table, None)
     if not chosen:
         return []
-    _create_layer_styles(con)
     for table, style in chosen.items():
         mine = aliases.get(table)
         if style is None:
             name, qml, sld, text = "cacao-screen field names", fields_qml(mine or {}), "", "Plain-language field names"
         else:
             name, qml, sld, text = style.name, style.qml(mine), style.sld(table), style.description
-        con.execute("UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = ?", (table,))
-        con.execute(
-            "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, "
-            "styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
-            "VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, 'cacao-screen', NULL, ?)",
-            (table, geometry.get(table, ""), name[:STYLE_NAME_MAX], qml, sld, text, _now()),
-        )
+        store_style(con, table, geometry.get(table, ""), name, qml, sld, text)
     return list(chosen)
+
+
+def store_style(
+    con: sqlite3.Connection,
+    table: str,
+    geometry_column: str,
+    name: str,
+    qml: str,
+    sld: str,
+    description: str,
+    *,
+    default: bool = True,
+) -> None:
+    """Store one style of ``table`` in ``layer_styles`` (made and registered if needed); a
+    ``default`` one replaces the layer's earlier default. The name is held to 30 characters."""
+    _create_layer_styles(con)
+    if default:
+        con.execute("UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = ?", (table,))
+    con.execute(
+        "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, "
+        "styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
+        "VALUES ('', '', ?, ?, ?, ?, ?, ?, ?, 'cacao-screen', NULL, ?)",
+        (table, geometry_column, name[:STYLE_NAME_MAX], qml, sld, int(default), description, _now()),
+    )
 
 
 def _create_layer_styles(con: sqlite3.Connection) -> None:

@@ -119,8 +119,43 @@ def ring_style() -> LayerStyle:
     )
 
 
+#: Colours of the loss patches by year: from yellow (the first years after the cut-off) to dark purple.
+PATCH_YEAR_COLOURS = (
+    "#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026", "#67001f", "#49006a",
+)  # fmt: skip
+#: The first year of the patch style's own colours (earlier years share the first colour).
+PATCH_FIRST_YEAR = 2021
+
+
+def patch_style() -> LayerStyle:
+    n = len(PATCH_YEAR_COLOURS)
+    classes = [
+        Class(
+            f"up to {PATCH_FIRST_YEAR}",
+            Symbol(PATCH_YEAR_COLOURS[0], stroke="#6b0000", width_mm=0.2),
+            lower=1900,
+            upper=PATCH_FIRST_YEAR,
+        )
+    ]
+    for i in range(1, n):
+        year = PATCH_FIRST_YEAR + i
+        label = str(year) if i < n - 1 else f"{year} and later"
+        upper = year if i < n - 1 else 2999
+        classes.append(
+            Class(label, Symbol(PATCH_YEAR_COLOURS[i], stroke="#6b0000", width_mm=0.2), lower=year - 1, upper=upper)
+        )
+    return LayerStyle(
+        "cacao-screen loss patches",
+        "Patches of forest lost after the cut-off, coloured by year: yellow the earliest, dark purple the latest",
+        tuple(classes),
+        field="year",
+        kind="graduated",
+    )  # fmt: skip
+
+
 #: The default style of each layer that has one.
 DEFAULT_STYLES = {
+    "loss_patches": patch_style,
     "plots": status_style,
     "baseline_plots": status_style,
     "baseline_by_region": free_share_style,

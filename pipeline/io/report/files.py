@@ -104,6 +104,7 @@ def write_report(path: str | Path, index: str, pages: dict[str, str], *, overwri
             with deferred_signals():
                 staged = Path(tempfile.mkdtemp(prefix=temp_prefix(folder), suffix=".tmp", dir=path.parent))
             for name, text in pages.items():
+                (staged / name).parent.mkdir(parents=True, exist_ok=True)  # plots/ of the evidence pages
                 (staged / name).write_text(text, encoding="utf-8")
             os.chmod(staged, 0o755)
             replace_dir(staged, folder)

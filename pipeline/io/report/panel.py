@@ -25,10 +25,11 @@ def status_counts(statuses: pd.Series) -> str:
     return f'<ul class="counts" aria-label="plots per status">{items}</ul>'
 
 
-def plot_id_cell(ids: pd.Series, evidence: dict[str, str], prefix: str = "") -> list[str]:
-    """Plot ids, each a link to its evidence page when it has one."""
+def plot_id_cell(ids: pd.Series, evidence: dict[str, str], base: str) -> list[str]:
+    """Plot ids, each a link to its evidence page when it has one (``base``: the pages' folder,
+    from the page the table is on)."""
     return [
-        f'<a href="{esc(prefix + evidence[str(i)])}">{esc(i)}</a>' if str(i) in evidence else esc(i)
+        f'<a href="{esc(base + evidence[str(i)])}.html">{esc(i)}</a>' if str(i) in evidence else esc(i)
         for i in ids.astype(str)
     ]
 
@@ -37,7 +38,8 @@ def plot_table(ctx, frame: pd.DataFrame, table_id: str, prefix: str = "", reason
     """A list of plots: id (linked to its evidence page), group, status, loss, reason."""
     data = ctx.data
     shown = pd.DataFrame(frame)
-    shown["plot"] = plot_id_cell(shown["plot_id"], data.evidence, prefix)
+    base = "plots/" if prefix else f"{ctx.folder}/plots/"  # the evidence pages (pipeline.io.evidence)
+    shown["plot"] = plot_id_cell(shown["plot_id"], data.evidence, base)
     if not reasons:
         shown["status_reason"] = [r if s != "deforestation_free" else "" for s, r in
                                   zip(shown["status"].astype(str), shown["status_reason"])]  # fmt: skip
