@@ -11,7 +11,7 @@ def _esc(value) -> str:
 
 def cutoff_section(data, table) -> list[str]:
     """The report's section on the forest at the cut-off: the plots each case decided, and the
-    per-source indicators (``table`` draws an HTML table, as in :mod:`.report`)."""
+    per-source indicators (``table`` draws an HTML table: :func:`.html.table`)."""
     out: list[str] = []
     if data.cutoff is not None:
         rule = data.facts.get("Forest at the cut-off", "")
