@@ -10,9 +10,9 @@ import pytest
 import shapely
 import yaml
 from conftest import PX, pixel_box
+from conftest import cli_main as main
 
 from pipeline import __version__
-from pipeline.cli import main
 from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
 
 X0, Y0 = -76.5, -8.0

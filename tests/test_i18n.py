@@ -17,10 +17,10 @@ import pyogrio
 import pytest
 import yaml
 from babel.messages.pofile import read_po
+from conftest import cli_main as main
 from test_cli import small_job  # noqa: F401  (a fixture)
 
 from pipeline import i18n, reasons
-from pipeline.cli import main
 from pipeline.i18n import LANGUAGES, LOCALE_DIR, fmt, format_date, format_number, language_from_env, tr, using
 from pipeline.reasons import REASONS, placeholders
 from pipeline.vocab import STATUS_LABELS, STATUSES

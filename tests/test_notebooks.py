@@ -8,9 +8,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import cli_main as main
 from nbclient import NotebookClient
-
-from pipeline.cli import main
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 

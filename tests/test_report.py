@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from conftest import cli_main as main
 
-from pipeline.cli import main
 from pipeline.config import ReportConfig
 from pipeline.io.gpkg import read_screening
 from pipeline.io.report import render

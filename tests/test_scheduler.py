@@ -10,9 +10,9 @@ from pathlib import Path
 import pyogrio
 import pytest
 import shapely
+from conftest import cli_main as main
 
 import pipeline
-from pipeline.cli import main
 from pipeline.config import ExecutionConfig, ScreeningConfig, build_config, parse_scheduler
 from pipeline.engine import schedulers as parallel
 from pipeline.engine.partitions import partition, pixel_bounds

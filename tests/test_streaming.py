@@ -9,8 +9,8 @@ import pyogrio
 import pytest
 import rasterio
 import shapely
+from conftest import cli_main as main
 
-from pipeline.cli import main
 from pipeline.config import QCConfig, ScreeningConfig
 from pipeline.engine.coverage import Grid
 from pipeline.engine.partitions import KeyGrid

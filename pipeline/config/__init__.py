@@ -27,7 +27,6 @@ from .inputs import (
 )
 from .load import load_config
 from .outputs import (
-    EXPORT_FORMATS,
     LOCAL,
     THREADS,
     BaselineConfig,
@@ -52,7 +51,6 @@ __all__ = [
     "ConfidenceLevel",
     "DatasetConfig",
     "DeliveriesConfig",
-    "EXPORT_FORMATS",
     "ExecutionConfig",
     "ExportConfig",
     "ForestDefinition",

@@ -178,8 +178,6 @@ class BaselineConfig(_Section):
 
 # --- Exports and the report -----------------------------------------------------------------------
 
-EXPORT_FORMATS = ("csv", "geoparquet", "flatgeobuf", "geojson", "eudr")
-
 
 class ExportConfig(_Section):
     """An export of a screening to another format (``cacao-screen export``; docs/export.md)."""
@@ -248,7 +246,4 @@ class ReportConfig(_Section):
         ge=0,
         description="Up to this many plots the groups' pages are inside the report; beyond, separate files "
         "linked from it",
-    )
-    max_table_rows: int = Field(
-        500, ge=10, description="Rows shown of a long table (lots, buyers...); the GeoPackage has them all"
     )

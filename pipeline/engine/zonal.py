@@ -133,10 +133,7 @@ def measure_product(
     if large.any():  # measured window by window, after the others
         ok, big, pix, cells = ok[~large], ok[large], pix[~large], cells[~large]
     groups = partition(pix)
-    margin = 0
-    if forest.min_forest_patch_ha > 0 and len(pix):
-        lats = grid.y0 - np.array([pix[:, 0].min(), pix[:, 2].max()]) * grid.dy
-        margin = patch_margin(grid, forest.min_forest_patch_ha, float(np.abs(lats).max()))
+    margin = _margin(forest, pix, grid)
     tasks = []
     for batch in batches(groups, max_plots=batch_size(len(ok), workers), cells=cells, max_cells=TASK_MAX_CELLS):
         plots_in = np.concatenate(batch)
@@ -151,15 +148,8 @@ def measure_product(
                 statistics,
             )
         )
-    log.debug(
-        "%s: %d plots in %d partitions, %d tasks (scheduler %s, %d local workers)",
-        product.name,
-        len(ok),
-        len(groups),
-        len(tasks),
-        scheduler,
-        workers,
-    )
+    log.debug("%s: %d plots in %d partitions, %d tasks (scheduler %s, %d local workers)",
+              product.name, len(ok), len(groups), len(tasks), scheduler, workers)  # fmt: skip
     order = ok[np.concatenate(groups)] if groups else ok
     start = 0
     for part in imap_partitions(
@@ -176,19 +166,20 @@ def measure_product(
         start += n_part
     if large.any():
         log.info("%s: %d large plot(s) measured window by window", product.name, len(big))
+        shown = progress if large_progress is None else large_progress
         for i in big:
-            one = measure_polygon(
-                geoms[i],
-                product,
-                forest,
-                execution,
-                progress=progress if large_progress is None else large_progress,
-                client=client,
-                workers=workers,
-            )
+            one = measure_polygon(geoms[i], product, forest, execution, progress=shown, run=WindowRun(client, workers))
             one.scatter(stats, np.array([i]))
     trim()
     return stats
+
+
+def _margin(forest: ForestDefinition, pix: np.ndarray, grid: Grid) -> int:
+    """Pixels read around each window so that a forest patch crossing its edge is seen whole."""
+    if forest.min_forest_patch_ha <= 0 or not len(pix):
+        return 0
+    lats = grid.y0 - np.array([pix[:, 0].min(), pix[:, 2].max()]) * grid.dy
+    return patch_margin(grid, forest.min_forest_patch_ha, float(np.abs(lats).max()))
 
 
 def batch_size(n_plots: int, workers: int) -> int:
@@ -269,6 +260,18 @@ def large_windows(pieces: PolygonPieces, size: int = WINDOW_PX) -> list[tuple[in
     return out
 
 
+@dataclass(frozen=True)
+class WindowRun:
+    """Where one polygon's windows run and how they are told: on a running ``client`` (else the
+    execution's scheduler) with ``workers`` (else the execution's, else as many as the work needs);
+    ``what`` names the polygon in the log message (at ``log_level``) and on the bar."""
+
+    client: Any = None
+    workers: int | None = None
+    what: str = "a plot"
+    log_level: int = logging.INFO
+
+
 def measure_polygon(
     geom,
     product: ProductSource,
@@ -277,10 +280,7 @@ def measure_polygon(
     *,
     window: int = WINDOW_PX,
     progress: bool | Callable[[int, int], None] = False,
-    client: Any = None,
-    workers: int | None = None,
-    what: str = "a plot",
-    log_level: int = logging.INFO,
+    run: WindowRun = WindowRun(),
 ) -> PlotStats:
     """Areas (m²) of one polygon of any size on ``product``, measured window by window.
 
@@ -290,9 +290,9 @@ def measure_polygon(
     on ``execution``'s scheduler (or ``client``) and are summed in a fixed order, so the result is
     the same on every scheduler. ``progress`` is a bar (True) or a callable taking (windows done,
     windows in all), called after each window. Returns a one-row :class:`PlotStats` (all zeros for
-    a geometry that covers nothing). ``what`` names the polygon in the log message (at
-    ``log_level``) and the bar.
+    a geometry that covers nothing). ``run``: see :class:`WindowRun`.
     """
+    client, workers, what, log_level = run.client, run.workers, run.what, run.log_level
     spec = product.spec
     n_years = spec.last_year - spec.first_year + 1
     out = PlotStats.zeros(1, n_years)

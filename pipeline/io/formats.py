@@ -156,11 +156,9 @@ def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) ->
 #: Formats read in batches (the others — CSV, Parquet, GeoJSON — are read whole: a GeoJSON row
 #: GDAL cannot read is recovered from the whole file, and a CSV column's type depends on all its
 #: cells).
-STREAMED = "a GDAL vector format other than GeoJSON (GeoPackage, FlatGeobuf, Shapefile...)"
-
-
 def streamable(path: Path) -> bool:
-    """Whether ``path`` is read in batches (see :data:`STREAMED`)."""
+    """Whether ``path`` is read in batches: a GDAL vector format other than GeoJSON (GeoPackage,
+    FlatGeobuf, Shapefile...)."""
     suffix = path.suffix.lower()
     return suffix not in CSV_SUFFIXES | PARQUET_SUFFIXES | GEOJSON_SUFFIXES | {".zip"}
 

@@ -72,22 +72,6 @@ def atomic_path(path: str | Path, overwrite: bool, suffixes: tuple[str, ...] = (
         staged.publish()
 
 
-def write_screening(
-    path: str | Path,
-    plots: gpd.GeoDataFrame,
-    loss_by_year: pd.DataFrame,
-    issues: pd.DataFrame,
-    metadata: dict[str, str],
-    *,
-    overwrite: bool = False,
-    extra: dict[str, pd.DataFrame] | None = None,
-    finish: Finish | None = None,
-) -> Path:
-    """Write the screening GeoPackage atomically (``extra``: more layers, after the others); return its path."""
-    layers = {"plots": plots, "loss_by_year": loss_by_year, "plot_issues": issues, **(extra or {})}
-    return write_layers(path, layers, metadata, overwrite=overwrite, finish=finish)
-
-
 #: A last step on the complete temporary GeoPackage, before it is renamed into place (styles,
 #: descriptions, provenance: :func:`pipeline.io.gpkg_style.enrich`).
 Finish = Callable[[Path], None]

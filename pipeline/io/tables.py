@@ -4,6 +4,7 @@ separator sniffed) and GeoParquet, or plain Parquet with such columns."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -57,17 +58,8 @@ def read_csv(
         raise PlotsError(f"{path}: cannot read the CSV ({str(exc).strip()})") from exc
     if encoding != "utf-8-sig":
         log.warning("%s: not UTF-8; read as %s", path, encoding)
-    return _from_table(
-        path,
-        df,
-        "CSV",
-        id_column=id_column,
-        wkt_column=wkt_column,
-        lat_column=lat_column,
-        lon_column=lon_column,
-        decimal_comma=sep == ";",
-        text=True,
-    )
+    named = TableColumns(id_column, wkt_column, lat_column, lon_column)
+    return _from_table(path, df, "CSV", named, decimal_comma=sep == ";", text=True)
 
 
 def read_parquet(
@@ -91,17 +83,8 @@ def read_parquet(
         df = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
         raise PlotsError(f"{path}: cannot read the Parquet file ({exc})") from exc
-    return _from_table(
-        path,
-        df,
-        "Parquet",
-        id_column=id_column,
-        wkt_column=wkt_column,
-        lat_column=lat_column,
-        lon_column=lon_column,
-        decimal_comma=False,
-        text=False,
-    )
+    named = TableColumns(id_column, wkt_column, lat_column, lon_column)
+    return _from_table(path, df, "Parquet", named, decimal_comma=False, text=False)
 
 
 def _find(columns: list[str], wanted: str | None, names: tuple[str, ...], what: str, path: Path) -> str | None:
@@ -116,18 +99,26 @@ def _find(columns: list[str], wanted: str | None, names: tuple[str, ...], what: 
     return None
 
 
+@dataclass(frozen=True)
+class TableColumns:
+    """The columns a user named (None: found by their usual names): the id, a WKT geometry, or
+    latitude and longitude."""
+
+    id_column: str | None = None
+    wkt_column: str | None = None
+    lat_column: str | None = None
+    lon_column: str | None = None
+
+
 def _from_table(
-    path: Path,
-    df: pd.DataFrame,
-    driver: str,
-    *,
-    id_column,
-    wkt_column,
-    lat_column,
-    lon_column,
-    decimal_comma: bool,
-    text: bool,
+    path: Path, df: pd.DataFrame, driver: str, named: TableColumns, *, decimal_comma: bool, text: bool
 ) -> RawPlots:
+    id_column, wkt_column, lat_column, lon_column = (
+        named.id_column,
+        named.wkt_column,
+        named.lat_column,
+        named.lon_column,
+    )
     columns = [str(c) for c in df.columns]
     df.columns = columns
     notes = ReadNotes()

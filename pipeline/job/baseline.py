@@ -30,7 +30,7 @@ from ..io.outputs import check_not_input, disk_errors, guard
 from ..io.rasters import Product, close_datasets, open_product
 from ..io.region_cache import RegionCache
 from ..io.regions import read_regions
-from ..stages.baseline import BaselineInputs, BaselineResult, build_baseline
+from ..stages.baseline import BaselineInputs, BaselineMeasure, BaselineResult, ScreeningRead, build_baseline
 from ..stages.baseline.periods import check_plots_columns, loss_years
 from ..stages.baseline.regions import prepare_regions
 from ..stages.baseline.supply import parse_deliveries
@@ -169,19 +169,10 @@ def _build(job: _BaselineJob) -> tuple[BaselineResult, Finish]:
     screened = stored_config(meta, str(job.screening))
     cfg, products, left_out = _ring_products(job, screened, plots)
     try:
-        result = build_baseline(
-            plots,
-            screened.screening,
-            cfg,
-            inputs,
-            products=products,
-            execution=job.execution,
-            progress=job.progress,
-            source=str(job.screening),
-            screening_created=meta.get(META_CREATED, ""),
-            alerts=read_table(job.source, ALERTS_BY_MONTH),
-            region_cache=RegionCache() if cfg.regions is not None and cfg.region_totals else None,
-        )
+        region_cache = RegionCache() if cfg.regions is not None and cfg.region_totals else None
+        measure = BaselineMeasure(products, job.execution, job.progress, region_cache)
+        read = ScreeningRead(str(job.screening), meta.get(META_CREATED, ""), read_table(job.source, ALERTS_BY_MONTH))
+        result = build_baseline(plots, screened.screening, cfg, inputs, measure=measure, read=read)
     finally:
         close_datasets()
     if left_out:

@@ -38,7 +38,7 @@ from ..io.rasters import Product, require_tiles
 from ..io.spill import AREA_HA, BIG, CROSS_COLUMNS, GEOM, ISSUES, KEY, SCREENED, Chunk, Position, Spill
 from ..stages.qc.checks import RowChecks, check_rows, duplicate_id_issues, finish
 from ..stages.qc.cross import CrossIssues, PendingIssues, cross_plot_checks
-from ..stages.screening import ScreenedPart, input_names, key_prefix, screen_checked, status_summary
+from ..stages.screening import Measuring, ScreenedPart, input_names, key_prefix, screen_checked, status_summary
 from ..vocab import ALERTS_BY_MONTH, DETECTED, NOT_ASSESSED, REVIEW
 from .common import Phases
 
@@ -440,6 +440,7 @@ def _second_pass(
         cfg.execution.scheduler,
     )
     prefix = key_prefix(job.loss_products, cfg.screening)
+    how = Measuring(execution=cfg.execution, client=job.client, progress=False, large_progress=job.progress)
     bar = tqdm(total=totals.plots_in, desc="screening", unit="plot", disable=not job.progress, leave=False)
     write = partial(_write_chunk, writer=writer, attributes=job.stream.columns, totals=totals, bar=bar)
     with ThreadPoolExecutor(1, thread_name_prefix="cacao-screen-write") as post, phases("screen"):
@@ -450,10 +451,7 @@ def _second_pass(
                 checked,
                 job.products,
                 cfg.screening,
-                execution=cfg.execution,
-                client=job.client,
-                progress=False,
-                large_progress=job.progress,
+                how=how,
                 previous=job.previous,
                 prefix=prefix,
                 wkb=wkb,

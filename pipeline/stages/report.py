@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..config import ReportConfig, RunConfig
 from ..errors import ConfigError
-from ..vocab import ASSESSED, MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED
+from ..vocab import MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED
 from .baseline.groups import attribute_labels, group_figures, sort_labels
 from .baseline.periods import BaselinePeriod, baseline_period, loss_years
 from .screening import status_summary
@@ -298,12 +298,3 @@ def _alerts(data: ReportData, plots: pd.DataFrame, baseline: dict[str, pd.DataFr
             data.alert_months = national
         else:
             data.alerts[f"{name} (baseline)"] = table
-
-
-def free_share(national: pd.Series) -> tuple[float, float]:
-    """(share of plots, share of area) that is deforestation-free, %."""
-    return float(national["deforestation_free_plots_pct"]), float(national["deforestation_free_area_pct"])
-
-
-def assessed_count(by_status: pd.DataFrame) -> int:
-    return int(sum(by_status.loc[s, "plots"] for s in ASSESSED))

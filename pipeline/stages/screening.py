@@ -164,9 +164,8 @@ def screen_plots(
     for product in every:  # open and check the tiles under the plots before the work
         if hasattr(product, "require"):
             product.require(_bounds(checked.geometry))
-    part = screen_checked(
-        plots, checked, every, screening, execution=execution, client=client, progress=progress, previous=previous
-    )
+    how = Measuring(execution=execution, client=client, progress=progress)
+    part = screen_checked(plots, checked, every, screening, how=how, previous=previous)
     return ScreenResult(
         _with_input(plots, part.columns),
         part.loss_by_year,
@@ -196,26 +195,36 @@ class ScreenedPart:
     alert_products: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Measuring:
+    """Where and how plots are measured: on ``execution``'s scheduler (or a running ``client``,
+    a ``distributed.Client``), with a progress bar over the plots (``progress``) and over each large
+    plot's windows (``large_progress``; default: ``progress``). The figures do not depend on it."""
+
+    execution: ExecutionConfig = ExecutionConfig()
+    client: Any = None
+    progress: bool = False
+    large_progress: bool | None = None
+
+
 def screen_checked(
     plots: pd.DataFrame,
     checked: QCResult,
     products: Sequence[Any],
     screening: ScreeningConfig,
     *,
-    execution: ExecutionConfig = ExecutionConfig(),
-    client: Any = None,
-    progress: bool = False,
+    how: Measuring = Measuring(),
     previous: pd.DataFrame | None = None,
     prefix: bytes | None = None,
-    large_progress: bool | None = None,
     wkb: np.ndarray | None = None,
 ) -> ScreenedPart:
     """Measure and classify plots that quality control has checked (``checked``: their
     :class:`~pipeline.stages.qc.QCResult`; ``wkb``: the WKB of the geometries it screens, None
     where there is none, when at hand). ``plots`` needs only ``plot_id`` and ``source_row``;
     ``products``: the loss products, the primary first, and the alert products (``prefix``: what
-    :func:`key_prefix` gives for the loss products). Each plot's figures depend on it alone, so any
-    set of plots gives each the same figures."""
+    :func:`key_prefix` gives for the loss products); ``how``: see :class:`Measuring`. Each plot's
+    figures depend on it alone, so any set of plots gives each the same figures."""
+    execution, client, progress, large_progress = how.execution, how.client, how.progress, how.large_progress
     tune_allocator()
     every = list(products)
     alert_products = [p for p in every if getattr(p, "kind", None) == ALERTS_KIND]

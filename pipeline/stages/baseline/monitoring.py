@@ -26,9 +26,6 @@ CHANGE_COLUMNS = [
 ]
 
 
-#: Columns ``status_changes`` gains when the screening has alert products.
-ALERT_CHANGE_COLUMNS = ["new_alerts", "new_alert_ha"]
-
 _LAST = "_last_alert_date"
 
 
