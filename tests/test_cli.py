@@ -242,6 +242,7 @@ def test_config_errors_name_the_file_and_the_key(tmp_path, capsys):
     assert "last_year" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_python_dash_m_pipeline_works(small_job):
     import subprocess
     import sys

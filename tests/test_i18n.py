@@ -162,6 +162,7 @@ def test_a_reason_is_rendered_again_in_another_language():
     assert reasons.render('[{"code": "from_a_newer_version"}]', "es") == "from_a_newer_version"
 
 
+@pytest.mark.slow
 def test_an_error_comes_out_in_spanish_under_a_spanish_locale(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in i18n.ENV_VARS and k != i18n.ENV_CHOICE}
     env["LANG"] = "es_PE.UTF-8"

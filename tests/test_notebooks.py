@@ -31,6 +31,7 @@ def execute(name: str, outputs: Path, monkeypatch, **env: str) -> list[str]:
     return text
 
 
+@pytest.mark.slow
 def test_explore_a_screening(sample_run, monkeypatch):
     text = "".join(execute("explore_a_screening.ipynb", sample_run.dir, monkeypatch))
     assert "2003 plots screened" in text and "lots come entirely from deforestation-free plots" in text

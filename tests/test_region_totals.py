@@ -234,6 +234,7 @@ def test_region_cache_key_depends_on_geometry_product_and_definition(tmp_path):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_real_peru_districts_on_a_synthetic_raster_add_up_to_the_national_row(real_data, tmp_path, monkeypatch):
     """Four real San Martín districts (Tocache, Uchiza, Pólvora, Alto Biavo) around a synthetic

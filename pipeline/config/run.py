@@ -49,7 +49,7 @@ class RunConfig(_Section):
     report: ReportConfig | None = Field(None, description="Also write the HTML report after screening")
 
     @model_validator(mode="after")
-    def _check(self):
+    def _check(self) -> RunConfig:
         if (self.rasters is None) == (self.datasets is None):
             raise ValueError("give either 'rasters' (one Hansen product) or 'datasets' (named products), not both")
         if self.datasets is not None:
@@ -135,7 +135,8 @@ def validate_model(model: type[BaseModel], data: dict[str, Any], source: str = "
 
 def build_config(data: dict[str, Any], source: str = "<arguments>") -> RunConfig:
     """Validate a config mapping; raise :class:`ConfigError` naming every bad key."""
-    return validate_model(RunConfig, _upgrade(data, source), source)
+    config: RunConfig = validate_model(RunConfig, _upgrade(data, source), source)
+    return config
 
 
 def _upgrade(data: dict[str, Any], source: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -171,7 +172,7 @@ class OgrBatches:
     crs: str | None
     fields: list[str]
     driver: str
-    batches: object  # iterator of (pyarrow.RecordBatch of the fields, geometries, their WKB, ReadNotes)
+    batches: Iterator[Any]  # iterator of (pyarrow.RecordBatch of the fields, geometries, their WKB, ReadNotes)
 
 
 @contextmanager

@@ -33,6 +33,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -101,7 +102,7 @@ def _write_layers_to(tmp: Path, layers: dict[str, pd.DataFrame], metadata: dict[
     kw = dict(driver="GPKG", use_arrow=True)
     with unsynced():
         for i, (name, frame) in enumerate(layers.items()):
-            extra = {}
+            extra: dict[str, Any] = {}
             if isinstance(frame, gpd.GeoDataFrame):
                 extra["promote_to_multi"] = True
             if i == 0:

@@ -38,7 +38,7 @@ def _sniff_csv(path: Path) -> tuple[str, str]:
             continue
     first = text.splitlines()[0] if text else ""
     counts = {sep: first.count(sep) for sep in (",", ";", "\t", "|")}
-    return encoding, max(counts, key=counts.get) if any(counts.values()) else ","
+    return encoding, max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ","
 
 
 def read_csv(
@@ -169,9 +169,9 @@ def _parse_wkt(values: pd.Series, notes: ReadNotes) -> np.ndarray:
     raw = values.to_numpy(dtype=object)
     blank = pd.isna(values).to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
     if len(raw) and isinstance(next((v for v in raw if v is not None and v == v), None), (bytes, bytearray)):
-        geoms = shapely.from_wkb(np.where(blank, None, raw), on_invalid="ignore")
+        geoms = shapely.from_wkb(np.where(blank, np.array(None), raw), on_invalid="ignore")
     else:
-        geoms = shapely.from_wkt(np.where(blank, None, raw), on_invalid="ignore")
+        geoms = shapely.from_wkt(np.where(blank, np.array(None), raw), on_invalid="ignore")
     failed = np.flatnonzero(~blank & shapely.is_missing(geoms))
     for i in failed:  # only the bad rows: GEOS's own message
         try:

@@ -9,7 +9,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -87,7 +87,8 @@ def run_baseline(
     job = _BaselineJob(screening, screening, cfg, sources, execution, progress, invocation, overwrite)
     with guard([cfg.output], wait_lock, also=[csv_folder(cfg.output)]), disk_errors(Path(cfg.output).parent):
         result, finish = _build(job)
-        result.path = write_baseline(cfg.output, result.layers, result.metadata, overwrite=overwrite, finish=finish)
+        written = write_baseline(cfg.output, result.layers, result.metadata, overwrite=overwrite, finish=finish)
+        result.path = cast(Path, written)  # published: its path
     return result
 
 
@@ -111,7 +112,7 @@ def stage_baseline(
         cfg.output, result.layers, result.metadata, overwrite=overwrite, finish=finish, publish=False
     )
     result.path = Path(cfg.output)
-    return result, staged
+    return result, cast(StagedBaseline, staged)  # publish=False: the staged files
 
 
 def load_baseline_inputs(cfg: BaselineConfig) -> BaselineInputs:

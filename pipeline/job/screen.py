@@ -68,8 +68,8 @@ class JobResult:
 
     def not_assessed(self) -> tuple[int, int]:
         """``not_assessed`` plots, and the plots that could have been assessed (all but ``invalid``)."""
-        s = self.summary()
-        return int(s.loc[NOT_ASSESSED, "plots"]), int(s.loc["total", "plots"] - s.loc[INVALID, "plots"])
+        plots = self.summary()["plots"]
+        return int(plots[NOT_ASSESSED]), int(plots["total"] - plots[INVALID])
 
     def too_many_not_assessed(self) -> bool:
         """More ``not_assessed`` plots than ``max_not_assessed_pct`` of the plots that could have been
@@ -224,7 +224,7 @@ class _Finishing:
     def __call__(self, totals: StreamTotals) -> tuple[dict[str, str], Finish]:
         cfg, every, started = self.job.cfg, self.stream_job.products, self.job.started
         meta = screening_metadata(cfg, every, self.stream_job.stream, totals, started)
-        files = [("plots", cfg.plots.path), *product_files(every, used=totals.tiles)]
+        files: list[tuple[str, str | Path]] = [("plots", cfg.plots.path), *product_files(every, used=totals.tiles)]
         meta.update(provenance_keys(self.job.invocation, started, files, every))
         attrs = totals.layer_columns.get("plots", [])[2 : 2 + len(self.stream_job.stream.columns)]  # as written
         step = gpkg_finish(

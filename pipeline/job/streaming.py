@@ -78,7 +78,7 @@ class StreamTotals:
     plots_out: int = 0
     reused: int = 0
     statuses: pd.DataFrame | None = None
-    issues: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    issues: dict[Any, int] = field(default_factory=lambda: defaultdict(int))  # (severity, code)
     alerts: dict[str, list[float]] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     tiles: set[str] = field(default_factory=set)
@@ -259,7 +259,7 @@ def _screened_wkb(rows: RowChecks, raw: np.ndarray, wkb: np.ndarray | None) -> n
         return shapely.to_wkb(screened)
     live = ~rows.err
     changed = np.fromiter((a is not b for a, b in zip(screened, raw)), dtype=bool, count=len(raw))
-    out = np.where(live, wkb, None)
+    out = np.where(live, wkb, np.array(None))
     at = np.flatnonzero(changed & live)
     out[at] = shapely.to_wkb(screened[at])
     return out
@@ -355,7 +355,11 @@ def _large_plots(spill: Spill, scan: _Scan, pending: PendingIssues, min_share: f
     near = []
     for t in spill.scan(CROSS_COLUMNS):
         part = _Plots.of(t, _small)
-        hit = np.unique(tree.query(shapely.box(*shapely.bounds(part.geoms).T))[0]) if len(part.rows) else []
+        hit = (
+            np.unique(tree.query(shapely.box(*shapely.bounds(part.geoms).T))[0])
+            if len(part.rows)
+            else np.zeros(0, "int64")
+        )
         if len(hit):
             near.append(_Plots(part.geoms[hit], part.area[hit], part.ids[hit], part.rows[hit]))
     every = _Plots.concat([big, *near])
@@ -468,7 +472,7 @@ def _write_chunk(
     table: pa.Table, part: ScreenedPart, *, writer: ScreeningWriter, attributes: list[str], totals: StreamTotals, bar
 ) -> None:
     """A screened chunk's rows given to the writer, and added to the totals."""
-    renamed = input_names(attributes, part.columns.columns)
+    renamed = input_names(attributes, list(part.columns.columns))
     rows = _plots_table(table, attributes, renamed, part.columns)
     extra = {ALERTS_BY_MONTH: part.alerts_by_month} if part.alerts_by_month is not None else None
     writer.add(rows, part.loss_by_year, part.issues, extra)

@@ -32,7 +32,17 @@ from ..engine.memory import tune_allocator
 from ..engine.stats import derive_figures
 from ..engine.zonal import measure_product
 from ..reasons import REASON_COLUMNS
-from ..vocab import ALERTS_KIND, ASSESSED, MAIN_COLUMNS, PLOT_KEY_COLUMNS, STATUSES, attribute_names
+from ..vocab import (
+    ALERTS_KIND,
+    ASSESSED,
+    DETECTED,
+    MAIN_COLUMNS,
+    NOT_ASSESSED,
+    PLOT_KEY_COLUMNS,
+    REVIEW,
+    STATUSES,
+    attribute_names,
+)
 from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
 from .qc import QCResult, check_plots
 from .rules import classify, combine
@@ -67,11 +77,8 @@ class ScreenResult:
         deforestation_detected, review and not_assessed."""
         ha = self.plots[f"{name}_alert_ha"].fillna(0.0)
         status = self.plots[f"{name}_status"]
-        return (
-            int((ha > 0).sum()),
-            float(ha.sum()),
-            *(int((status == s).sum()) for s in ("deforestation_detected", "review", "not_assessed")),
-        )
+        detected, review, unassessed = (int((status == s).sum()) for s in (DETECTED, REVIEW, NOT_ASSESSED))
+        return int((ha > 0).sum()), float(ha.sum()), detected, review, unassessed
 
 
 def status_summary(plots: pd.DataFrame, *, total: bool = True) -> pd.DataFrame:
@@ -156,7 +163,7 @@ def screen_plots(
     """
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.io.plots.read_plots)")
-    every = list(products) if isinstance(products, (list, tuple)) else [products]
+    every: list[Any] = list(products) if isinstance(products, (list, tuple)) else [products]
     loss_products = [p for p in every if getattr(p, "kind", None) != ALERTS_KIND]
     if not loss_products:
         raise ValueError("no loss product to screen against")
@@ -232,7 +239,7 @@ def screen_checked(
     geoms = checked.geometry  # what is screened: the input geometry, or QC's repair of it
     keys = screen_keys(geoms, products, screening, prefix=prefix, wkb=wkb)
     reuse, matched = _reusable(previous, keys, checked.screenable, len(plots))
-    to_compute = np.where(reuse, None, geoms)
+    to_compute = np.where(reuse, np.array(None), geoms)
     figures: dict[str, pd.DataFrame] = {}
     verdicts: dict[str, pd.DataFrame] = {}
     for product in products:
@@ -247,7 +254,7 @@ def screen_checked(
         if reuse.any():
             prefix_col = "" if len(products) == 1 else f"{product.name}_"
             for col in [*MAIN_COLUMNS, *(f"loss_{y}_ha" for y in product.years)]:
-                fig.loc[reuse, col] = matched[prefix_col + col].to_numpy()
+                fig.loc[reuse, col] = matched[prefix_col + col].to_numpy()  # type: ignore[index]  # reuse: matched
             fig.loc[reuse, ["_missing_pct", "_invalid_pct"]] = 0.0
         fig.index = plots.index
         figures[product.name] = fig
@@ -311,7 +318,7 @@ _HEX[48:58] = np.arange(10)
 _HEX[97:103] = _HEX[65:71] = np.arange(10, 16)
 
 
-def _key_lanes(keys: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+def _key_lanes(keys: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A ``screen_key`` (24 hex digits: 96 bits) as two 64-bit lanes, vectorised. Anything else
     (empty, edited) gives some value: it can never equal a key the run computes, so never reused."""
     text = np.asarray(keys, dtype=object).astype("S24")
@@ -322,7 +329,7 @@ def _key_lanes(keys: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     return lanes[:, 0].astype("uint64"), lanes[:, 1].astype("uint64")
 
 
-def _text_hashes(values: Sequence[Any]) -> np.ndarray:
+def _text_hashes(values: Sequence[Any] | np.ndarray) -> np.ndarray:
     """A stable 64-bit hash of each value's text (few distinct values: statuses)."""
     codes, uniques = pd.factorize(pd.Series(np.asarray(values, dtype=object)).fillna("").astype(str), sort=False)
     own = np.array(
@@ -332,7 +339,9 @@ def _text_hashes(values: Sequence[Any]) -> np.ndarray:
     return own[codes] if len(own) else np.zeros(len(codes), dtype="uint64")
 
 
-def row_digests(keys: Sequence[Any], status: Sequence[Any], values: Sequence[Any]) -> np.ndarray:
+def row_digests(
+    keys: Sequence[Any] | np.ndarray, status: Sequence[Any] | np.ndarray, values: Sequence[Any]
+) -> np.ndarray:
     """A 64-bit digest per row (int64) of its ``screen_key``, ``status`` and figures (``values``:
     one column each), as stored: NaN and NULL alike, -0 as 0, so that the digest of a row read back
     equals the one written. Vectorised (a million rows in a fraction of a second): each part's 64
@@ -489,8 +498,8 @@ def loss_by_year(plots: pd.DataFrame, products: Sequence[Any], figures: dict[str
         fig = figures[product.name]
         cols = [fig[f"loss_{y}_ha"].to_numpy(dtype="float64", na_value=0.0) for y in product.years]
         has = np.zeros((len(fig), len(cols)), dtype=bool)
-        for j, col in enumerate(cols):
-            has[:, j] = col > 0
+        for k, col in enumerate(cols):
+            has[:, k] = col > 0
         i, j = np.nonzero(has)  # row-major: by plot, then year
         del has
         loss = np.empty(len(i))

@@ -143,7 +143,7 @@ def build_baseline(
         totals = region_totals(plots, list(regions.ids), regions.geoms, sums, years, period, on, ring_geoms=ring_geoms)
         national = national.join(totals.national.to_frame(NATIONAL).T)
         metadata.update(_totals_metadata(totals, primary, screening, cfg.ring_m))
-    if inputs.regions is not None:
+    if inputs.regions is not None and labels is not None:
         layers["baseline_by_region"] = _by_region(table, inputs.regions, labels, totals)
     layers["baseline_by_group"] = _by_group(table, national, groupings)
     layers["baseline_plots"] = _per_plot(plots, inputs.regions, assignment, labels, groupings, rings)

@@ -148,9 +148,9 @@ def _new_alerts(m: pd.DataFrame, names, now_alerts, then_alerts) -> tuple[np.nda
         for i in np.flatnonzero(is_new):
             last = "" if np.isnat(last_now[i]) else f", last {str(last_now[i])}"
             parts[i].append(f"{name}: {grown[i]:+.2f} ha{last}")
-    for i, p in enumerate(parts):
+    for k, p in enumerate(parts):
         if p:
-            text[i] = "; ".join(p)
+            text[k] = "; ".join(p)
     return text, most
 
 

@@ -48,7 +48,7 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
     row_number = np.flatnonzero(~blank) + 1
     raw = raw[~blank].reset_index(drop=True)
 
-    def where(i: int, col: str) -> str:
+    def where(i: int | np.integer, col: str) -> str:
         return f"line {row_number[i] + 1} (row {row_number[i]}), column {col!r}"
 
     cols = {k: raw[by_key[v]].astype(str).str.strip() for k, v in want.items()}
@@ -82,10 +82,10 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
     if "buyer" in by_key:
         out["buyer"] = raw[by_key["buyer"]].astype(str).str.strip().to_numpy(dtype=object)
     if "date" in by_key:
-        text = raw[by_key["date"]].astype(str).str.strip()
-        dates = pd.to_datetime(text.where(text != ""), format="%Y-%m-%d", errors="coerce")
-        for i in np.flatnonzero((dates.isna() & (text != "")).to_numpy()):
-            problems.append(f"{where(i, by_key['date'])}: {text.iloc[i]!r} is not a date (YYYY-MM-DD)")
+        given = raw[by_key["date"]].astype(str).str.strip()
+        dates = pd.to_datetime(given.where(given != ""), format="%Y-%m-%d", errors="coerce")
+        for i in np.flatnonzero((dates.isna() & (given != "")).to_numpy()):
+            problems.append(f"{where(i, by_key['date'])}: {given.iloc[i]!r} is not a date (YYYY-MM-DD)")
         out["date"] = _as_dates(dates)  # written as a GeoPackage DATE
     if problems:
         more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""

@@ -88,7 +88,7 @@ def geodesic_circles(
         polys = shapely.polygons(ring)
         got = plot_areas(polys)
         radius = radius * np.sqrt(area_m2 / got)
-    return polys, radius
+    return polys, radius  # type: ignore[return-value]  # shapely's stubs allow None; never here
 
 
 #: A plot whose longitudes span more than this, with vertices this close to ±180°, crosses the
