@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n auto
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample run test test-fast fuzz lint docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions clean distclean
+.PHONY: help install sample run test test-fast fuzz lint docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions bench-overlays clean distclean
 
 help: ## List the targets
 	@echo "cacao-screen make targets:"
@@ -85,6 +85,9 @@ bench-scale: $(BENCH_STAMP) ## A folder of all 504 Hansen tile names vs the one 
 
 bench-regions: $(BENCH_STAMP) ## Region totals: a 50,000 km2 department measured whole (cold, then from the cache), peak RSS vs the 1 GB target
 	$(PY) -m bench.e2e --label bench-regions --region-totals $(BENCH_ARGS)
+
+bench-overlays: $(STAMP) ## Overlays: 100k plots against a layer of 10,000 polygons, per chunk, checked against shapely (seconds)
+	$(PY) -m bench.overlays $(BENCH_ARGS)
 
 clean: ## Remove outputs and generated sample data (not the cached benchmark inputs in bench/data)
 	rm -rf outputs data/sample

@@ -51,6 +51,10 @@ class RegionsError(InputError):
     """The administrative boundaries file cannot be read or lacks the id column."""
 
 
+class OverlayError(InputError):
+    """An overlay layer (protected areas, native communities...) that cannot be read or used."""
+
+
 class DeliveriesError(InputError):
     """The deliveries CSV cannot be read or holds a bad value (the message names the line and column)."""
 

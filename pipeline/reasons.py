@@ -87,6 +87,16 @@ REASONS: dict[str, str] = {
     "alerts_outside_tiles": N_("{pct:.1f} % lies where no alert tile is (outside the product, a missing tile)"),
     "alerts_undefined_values": N_("{pct:.1f} % has values the alert encoding does not define (is it the right one?)"),
     "alerts_seen_partial": N_("{alert_ha:ha} ha of alerts after the cut-off {cutoff} already seen on the covered part"),
+    # --- overlays (what lies under the plot: pipeline.stages.overlays) ---
+    "overlay_review": N_(
+        "{overlap_ha:ha} ha ({overlap_pct:.1f} %) inside {kind_text} {names} (overlay {overlay}): a person must "
+        "check the plot's legality before it is called deforestation-free"
+    ),
+    "overlay_flag": N_("{overlap_ha:ha} ha ({overlap_pct:.1f} %) inside {kind_text} {names} (overlay {overlay})"),
+    "overlay_exclude": N_(
+        "{overlap_ha:ha} ha ({overlap_pct:.1f} %) inside {kind_text} {names} (overlay {overlay}): left out of the "
+        "EUDR export"
+    ),
     # --- several products ---
     "product_reason": N_("{product}: {reason}"),
     "product_statuses": N_("statuses by product: {statuses}"),

@@ -181,6 +181,8 @@ def sample_run(default_sample, tmp_path_factory):
         cfg["report"]["out"] = str(out_dir / Path(cfg["report"]["out"]).name)
     for export in cfg.get("exports") or []:
         export["out"] = str(out_dir / Path(export["out"]).name)
+    for overlay in cfg.get("overlays") or []:
+        overlay["file"] = str(paths.overlays)
     job = out_dir / "job.yaml"
     job.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))  # the first dataset is primary
     assert cli_main(["-q", "run", "--config", str(job)]) == 0

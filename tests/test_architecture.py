@@ -182,7 +182,6 @@ LONG_MODULES = {
 LONG_FUNCTIONS = {
     "io/report.py:render": "issue 24 rewrites the report's rendering",
     "stages/qc/checks.py:coordinate_ranges": "issue 19 splits stages/qc/checks.py",
-    "stages/export.py:eudr_features": "issue 22 rewrites stages/export.py",
 }
 
 

@@ -226,6 +226,11 @@ def test_incremental_flag_reuses_the_existing_output(screened, tmp_path, capsys)
         str(paths.tree_cover),
         "--alerts",  # the same job as make run's: screen --alerts is its gfw_integrated product
         str(paths.alert_tiles),
+        "--overlay",  # and its overlays
+        f"name=anp,file={paths.overlays},layer=areas_protegidas,kind=protected_area,name_column=anp_nomb",
+        "--overlay",
+        f"name=comunidades,file={paths.overlays},layer=comunidades_nativas,kind=indigenous_land,"
+        "name_column=nomb_cn,effect=flag",
         "--out",
         str(target),
         "--incremental",

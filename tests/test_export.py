@@ -17,7 +17,7 @@ from shapely import LineString, Point, Polygon
 
 from pipeline.config import ExportConfig
 from pipeline.errors import ConfigError
-from pipeline.stages.export import eudr_columns, eudr_features, split_files
+from pipeline.stages.export import declared_area_column, eudr_columns, eudr_features, split_files
 
 X0, Y0 = -76.5, -8.3
 
@@ -48,7 +48,7 @@ def _plots() -> gpd.GeoDataFrame:
         ("A", "deforestation_free", square, 4.4, "Ana Ríos", "pe", "Sector 1, Juanjuí"),
         ("B", "deforestation_free", Point(X0 + 0.01, Y0 + 0.01), 3.0, "Luis Mego", "PE", "Sector 2"),
         ("C", "deforestation_free", Point(X0 + 0.02, Y0 + 0.02), 6.5, "Rosa Flores", "PE", "Sector 3"),
-        ("D", "deforestation_free", notch, 0.6, "Edwin Lozano", "PE", None),
+        ("D", "deforestation_free", notch, None, "Edwin Lozano", "PE", None),
         ("E", "deforestation_free", speck, 0.0, "Irma Pinedo", "PE", "Sector 5"),
         ("F", "review", square, 4.4, "Walter Ríos", "PE", "Sector 6"),
         ("G", "invalid", Polygon(), None, "Nelly Torres", "PE", "Sector 7"),
@@ -57,7 +57,7 @@ def _plots() -> gpd.GeoDataFrame:
         ("J", "deforestation_detected", square, 4.4, "Sonia Rengifo", "PE", "Sector 9"),
     ]
     frame = pd.DataFrame(
-        rows, columns=["plot_id", "status", "geometry", "area_ha", "producer_name", "country", "place"]
+        rows, columns=["plot_id", "status", "geometry", "input_area_ha", "producer_name", "country", "place"]
     )
     frame.insert(1, "source_row", range(1, len(rows) + 1))
     return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
@@ -65,7 +65,8 @@ def _plots() -> gpd.GeoDataFrame:
 
 def _export(plots, **kw):
     cfg = ExportConfig(format="eudr", out="eudr", **kw)
-    features, manifest = eudr_features(plots, cfg, eudr_columns(plots.columns, cfg))
+    declared = declared_area_column(plots.columns)
+    features, manifest = eudr_features(plots, cfg, eudr_columns(plots.columns, cfg), declared=declared)
     return features, manifest.set_index("plot_id")
 
 
@@ -73,7 +74,7 @@ def test_eudr_features_by_hand():
     features, m = _export(_plots())
     out = {json.loads(f)["properties"].get("ProducerName"): json.loads(f) for f in features}
     assert list(m["outcome"]) == [
-        "exported", "exported", "left_out", "repaired", "left_out", "left_out", "left_out", "left_out", "left_out",
+        "exported", "exported", "left_out", "repaired", "left_out", "left_out", "left_out", "exported", "left_out",
         "left_out",
     ]  # fmt: skip
     a = out["Ana Ríos"]
@@ -88,6 +89,7 @@ def test_eudr_features_by_hand():
     b = out["Luis Mego"]
     assert (
         b["geometry"] == {"type": "Point", "coordinates": [round(X0 + 0.01, 6), round(Y0 + 0.01, 6)]}
+        and '"coordinates":[-76.490000,-8.290000]' in features[1]  # exactly 6 decimals, zeros kept
         and b["properties"]["Area"] == 3.0
     )
     assert "over 4 ha the EUDR asks for the plot's polygon" in m.loc["C", "reason"]  # a 6.5 ha point
@@ -99,12 +101,12 @@ def test_eudr_features_by_hand():
     assert "no valid polygon is left at 6 decimals" in m.loc["E", "reason"]
     assert m.loc["F", "reason"] == "status review (exported: deforestation_free)"
     assert m.loc["G", "reason"].startswith("status invalid")
-    assert m.loc["H", "reason"] == "country 'PERU' is not an ISO 3166-1 alpha-2 code"
+    assert out["Óscar Chávez"]["properties"]["ProducerCountry"] == "PE"  # "Peru" names Peru
     assert m.loc["I", "reason"] == "a LineString, not a polygon or a point"
-    # every coordinate of every feature has at most 6 decimals
+    # every coordinate of every feature has exactly 6 decimals
     for f in features:
-        for number in re.findall(r"-?\d+\.\d+", json.dumps(json.loads(f)["geometry"])):
-            assert len(number.split(".")[1]) <= 6, number
+        for number in re.findall(r"-?\d+\.\d+", f[f.index('"geometry"') :]):
+            assert len(number.split(".")[1]) == 6, number
 
 
 def test_statuses_country_and_columns_are_chosen():
@@ -114,10 +116,10 @@ def test_statuses_country_and_columns_are_chosen():
     assert {json.loads(f)["properties"]["ProducerCountry"] for f in features} == {"PE"}
     with pytest.raises(ConfigError, match="no column 'grower'.*the plots have: plot_id"):
         _export(_plots(), producer_name_column="grower")
-    with pytest.raises(ConfigError, match="not an ISO 3166-1 alpha-2 code"):
-        _export(_plots(), producer_country="Peru")
-    _, m = _export(_plots().drop(columns=["country"]))  # a default column that is absent is skipped
-    assert m.loc["H", "outcome"] == "exported"
+    with pytest.raises(ConfigError, match="names no country"):
+        _export(_plots(), producer_country="Perusia")
+    _, m = _export(_plots(), producer_country="Perú")
+    assert m.loc["H", "outcome"] == "exported" and m.loc["H", "country"] == "PE"
 
 
 def test_files_never_exceed_the_limit_and_the_manifest_finds_every_feature():
@@ -145,7 +147,15 @@ def test_make_run_writes_the_eudr_folder(sample_run):
     assert manifest["source_row"].tolist() == plots["source_row"].tolist()  # every plot, in order
     sent = manifest["outcome"].isin(["exported", "repaired"])
     assert (manifest.loc[sent, "status"] == "deforestation_free").all()
-    assert sent.sum() == (plots["status"] == "deforestation_free").sum()
+    # the sample's repaired bowtie (declared 1.3 ha, 0.61 ha once repaired) and both rows of its
+    # duplicated id are held back, with the reason; every other free plot is exported
+    held = manifest["reason"].str.startswith("held back: ")
+    assert set(manifest.loc[held, "plot_id"]) == {"SM-00913", "SM-02002"} and held.sum() == 3
+    assert "the repair changed the area: 0.6093 ha exported, 1.3 ha declared" in manifest.loc[held, "flag"].str.cat()
+    assert sent.sum() + held.sum() == (plots["status"] == "deforestation_free").sum()
+    totals = pd.read_csv(folder / "totals.csv", keep_default_na=False)
+    assert totals["plots"].iloc[-1] == sent.sum() and totals["countries"].iloc[-1] == "PE"
+    assert totals["area_ha"].iloc[-1] == pytest.approx(pd.to_numeric(manifest.loc[sent, "area_ha"]).sum(), abs=1e-3)
     files = sorted(folder.glob("eudr-*.geojson"))
     assert files and all(f.stat().st_size <= 25_000_000 for f in files)
     n = sum(len(json.loads(f.read_text(encoding="utf-8"))["features"]) for f in files)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..config import ExportConfig, set_dotted, validate_model
+from ..i18n import tr
 from .app import cli, quiet, verbosity_options, wait_lock_option
 from .options import EXPORT_OPTIONS, apply, given, screening_option
 
@@ -47,16 +48,46 @@ def export(ctx: click.Context, screening: Path, overwrite: bool, wait_lock: floa
 
 def print_export_summary(result) -> None:
     if result.format != "eudr":
-        click.echo(f"Exported {result.rows} rows ({result.format}) -> {result.path}")
+        click.echo(tr("Exported {n} rows ({format}) -> {path}", n=result.rows, format=result.format, path=result.path))
         return
     o = result.outcomes()
     click.echo(
-        f"EUDR export -> {result.path}: {o['exported'] + o['repaired']} plots in {len(result.files)} file(s)"
-        + (f" ({o['repaired']} repaired at 6 decimals)" if o["repaired"] else "")
-        + f", {o['left_out']} left out; see manifest.csv"
+        tr(
+            "EUDR export -> {path}: {sent} plots in {files} file(s) ({repaired} repaired at the coordinates' "
+            "precision), {left} left out; see manifest.csv and totals.csv",
+            path=result.path,
+            sent=o["exported"] + o["repaired"],
+            files=len(result.files),
+            repaired=o["repaired"],
+            left=o["left_out"],
+        )
     )
+    click.echo("  " + tr("from the screening with provenance digest {digest}", digest=result.provenance_digest))
+    for line in result.columns_used:
+        click.echo(f"  {line}")
+    for row in result.totals.itertuples():
+        click.echo(
+            "  "
+            + tr(
+                "{file}: {plots} plots, {area:.4f} ha, countries {countries}",
+                file=row.file,
+                plots=row.plots,
+                area=row.area_ha,
+                countries=row.countries or "-",
+            )
+        )
+    flagged = result.manifest[result.manifest["flag"] != ""]
+    if len(flagged):
+        click.echo(
+            "  "
+            + tr(
+                "{n} plot(s) flagged (a repair that changed the area, a duplicated id); see the manifest's column flag",
+                n=len(flagged),
+            )
+        )
     left = result.manifest[result.manifest["outcome"] == "left_out"]
     if len(left):
-        reasons = left["reason"].str.replace(r"\d+(\.\d+)? ha", "N ha", regex=True).value_counts()
-        for reason, n in reasons.head(6).items():
-            click.echo(f"  left out x{n}: {reason}")
+        reasons = left["reason"].str.replace(r"-?\d+(\.\d+)? ha", "N ha", regex=True)
+        reasons = reasons.str.replace(r"plot id .* is on \d+ rows", "plot id on several rows", regex=True)
+        for reason, n in reasons.value_counts().head(6).items():
+            click.echo("  " + tr("left out x{n}: {reason}", n=n, reason=reason))

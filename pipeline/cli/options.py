@@ -285,6 +285,8 @@ QC_OPTIONS = section_options(
         ),
     },
 )
+#: ``--overlay``: vector layers overlaid on the plots (protected areas, native communities...).
+OVERLAY_OPTIONS = [Option("overlays", "--overlay", metavar="SPEC")]
 OUTPUT_OPTIONS = [
     Option("output.path", "--out", metavar="PATH"),
     Option("output.overwrite", "--overwrite", switch=True),
@@ -304,6 +306,7 @@ SCREEN_OPTIONS = [
     *ALERT_OPTIONS,
     *SCREENING_OPTIONS,
     *QC_OPTIONS,
+    *OVERLAY_OPTIONS,
     *OUTPUT_OPTIONS,
     *EXECUTION_OPTIONS,
 ]

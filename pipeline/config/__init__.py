@@ -38,6 +38,7 @@ from .outputs import (
     ReportConfig,
     parse_scheduler,
 )
+from .overlays import OverlayConfig
 from .run import RunConfig, build_config, format_validation_error, set_dotted, validate_model
 from .screening import ForestDefinition, QCConfig, ScreeningConfig
 
@@ -53,6 +54,7 @@ __all__ = [
     "DeliveriesConfig",
     "ExecutionConfig",
     "ExportConfig",
+    "OverlayConfig",
     "ForestDefinition",
     "GFW_ALERTS_NAME",
     "LOCAL",

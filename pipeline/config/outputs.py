@@ -195,16 +195,19 @@ class ExportConfig(_Section):
     )
     wkt: bool = Field(False, description="csv: add each plot's geometry as WKT (column geometry_wkt)")
     producer_name_column: str | None = Field(
-        "producer_name", description="eudr: plots column giving ProducerName (used when present)"
+        "producer_name",
+        description="eudr: plots column giving ProducerName (default: producer_name, productor... when present)",
     )
     producer_country_column: str | None = Field(
-        "country", description="eudr: plots column giving ProducerCountry, ISO 3166-1 alpha-2 (used when present)"
+        "country",
+        description="eudr: plots column giving ProducerCountry: an ISO 3166-1 code (PE, PER) or a country name "
+        "(Peru, Perú) (default: country, pais... when present)",
     )
     producer_country: str | None = Field(
-        None, description="eudr: one ProducerCountry for every plot (ISO 3166-1 alpha-2, e.g. PE), instead of a column"
+        None, description="eudr: one ProducerCountry for every plot (PE, PER or Peru), instead of a column"
     )
     production_place_column: str | None = Field(
-        "place", description="eudr: plots column giving ProductionPlace (used when present)"
+        "place", description="eudr: plots column giving ProductionPlace (default: place, lugar... when present)"
     )
     decimals: int = Field(6, ge=6, le=9, description="eudr: decimals of the coordinates (EUDR: at least 6)")
     point_max_ha: float = Field(
@@ -214,6 +217,17 @@ class ExportConfig(_Section):
     )
     max_file_mb: float = Field(
         25.0, gt=0, description="eudr: largest file, MB; more plots go to more files (EU limit: 25 MB per statement)"
+    )
+    max_repair_change_pct: float = Field(
+        5.0,
+        ge=0,
+        description="eudr: a plot whose repaired polygon differs from its declared or drawn area by more than this "
+        "is held back for a person to look at",
+    )
+    include_flagged: bool = Field(
+        False,
+        description="eudr: export the plots held back (a repair that changed the area, a duplicated id), "
+        "marked in the manifest's flag column",
     )
 
     @field_validator("statuses")

@@ -9,6 +9,7 @@ from pydantic import (
     BaseModel,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -24,6 +25,7 @@ from .inputs import (
     RastersConfig,
 )
 from .outputs import BaselineConfig, ExecutionConfig, ExportConfig, OutputConfig, ReportConfig
+from .overlays import OverlayConfig
 from .screening import QCConfig, ScreeningConfig
 
 
@@ -47,6 +49,16 @@ class RunConfig(_Section):
         default_factory=list, description="Also export the screening to these formats after screening"
     )
     report: ReportConfig | None = Field(None, description="Also write the HTML report after screening")
+    overlays: list[OverlayConfig] = Field(
+        default_factory=list,
+        description="Vector layers overlaid on the plots, each name=...,file=...,kind=...,effect=... "
+        "(also layer, name_column); see docs/overlays.md",
+    )
+
+    @field_validator("overlays", mode="before")
+    @classmethod
+    def _overlays(cls, v: Any) -> Any:
+        return [OverlayConfig.parse(item) for item in v] if isinstance(v, list) else v
 
     @model_validator(mode="after")
     def _check(self) -> RunConfig:
@@ -74,6 +86,9 @@ class RunConfig(_Section):
                     f"screening.reference_year ({self.screening.reference_year}) must be before "
                     f"the last_year of {name} ({ds.last_year}): nothing after it could be seen"
                 )
+        names = [o.name for o in self.overlays]
+        if len(set(names)) < len(names):
+            raise ValueError(f"overlay names must differ: {', '.join(names)}")
         return self
 
     def dataset_configs(self) -> dict[str, DatasetConfig]:
@@ -106,6 +121,8 @@ class RunConfig(_Section):
             data["baseline"] = self.baseline.resolve_paths(base).model_dump()
         for export in data.get("exports") or []:
             export["out"] = _fix(export["out"], base)
+        for overlay in data.get("overlays") or []:
+            overlay["file"] = _fix(overlay["file"], base)
         if self.report is not None:
             data["report"]["out"] = _fix(self.report.out, base)
         return RunConfig.model_validate(data)

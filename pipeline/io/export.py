@@ -12,7 +12,9 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import geopandas as gpd
 import pandas as pd
@@ -26,13 +28,118 @@ from .outputs import check_folder, check_not_input, deferred_signals, temp_prefi
 
 log = logging.getLogger(__name__)
 
+
+@dataclass
+class Folder:
+    """What a folder export holds: text files (name → text) and tables written as CSV (name → frame)."""
+
+    files: dict[str, str]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+class Writer:
+    """An export format: its name (``--format``), the names its output takes (a file's suffixes, or
+    a folder), and :meth:`write`, which writes the data to a temporary path that is then renamed
+    onto the output (a file) or swapped in whole (a folder). A new format is one subclass and one
+    :func:`register`."""
+
+    name: ClassVar[str]
+    suffixes: ClassVar[tuple[str, ...]] = ()
+    folder: ClassVar[bool] = False
+    needs_geometry: ClassVar[bool] = True
+
+    def __init__(self, **options) -> None:
+        self.options = options
+
+    def write(self, data, tmp: Path) -> None:  # pragma: no cover - every format overrides it
+        raise NotImplementedError
+
+
+#: Every export format, by name: the one place a format is registered.
+WRITERS: dict[str, type[Writer]] = {}
+
+
+def register(cls: type[Writer]) -> type[Writer]:
+    """Register an export format (a class decorator)."""
+    WRITERS[cls.name] = cls
+    return cls
+
+
+def writer_for(fmt: str, **options) -> Writer:
+    """The writer of ``fmt``, with its options (``wkt=True`` for csv)."""
+    if fmt not in WRITERS:
+        raise OutputError(f"unknown export format {fmt} (formats: {', '.join(WRITERS)})")
+    return WRITERS[fmt](**options)
+
+
+@register
+class CsvWriter(Writer):
+    """CSV, UTF-8, without geometry (``wkt=True``: the geometry as WKT in ``geometry_wkt``)."""
+
+    name, suffixes, needs_geometry = "csv", (".csv",), False
+
+    def write(self, data, tmp: Path) -> None:
+        spatial = isinstance(data, gpd.GeoDataFrame)
+        table = pd.DataFrame(data.drop(columns=data.geometry.name)) if spatial else pd.DataFrame(data)
+        if self.options.get("wkt") and spatial:
+            table["geometry_wkt"] = shapely.to_wkt(data.geometry.to_numpy(), rounding_precision=-1)
+        table.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
+
+
+@register
+class GeoParquetWriter(Writer):
+    """GeoParquet 1.1 with a ``bbox`` column (covering metadata); Parquet for a layer without geometry."""
+
+    name, suffixes, needs_geometry = "geoparquet", (".parquet", ".geoparquet"), False
+
+    def write(self, data, tmp: Path) -> None:
+        if isinstance(data, gpd.GeoDataFrame):
+            data.to_parquet(tmp, index=False, write_covering_bbox=True)
+        else:
+            pd.DataFrame(data).to_parquet(tmp, index=False)
+
+
+@register
+class FlatGeobufWriter(Writer):
+    """FlatGeobuf with its spatial index, which cannot hold a row without a geometry (an invalid
+    plot's): such rows are kept, and the file has no index then."""
+
+    name, suffixes = "flatgeobuf", (".fgb",)
+
+    def write(self, data, tmp: Path) -> None:
+        missing = bool(data.geometry.isna().any() or data.geometry.is_empty.any())
+        if missing:
+            log.info("rows without a geometry; FlatGeobuf written without its spatial index")
+        pyogrio.write_dataframe(
+            data, tmp, driver="FlatGeobuf", promote_to_multi=True, SPATIAL_INDEX="NO" if missing else "YES"
+        )
+
+
+@register
+class GeoJsonWriter(Writer):
+    """GeoJSON, RFC 7946 (GDAL's writer: 7 decimals, exterior rings counter-clockwise)."""
+
+    name, suffixes = "geojson", (".geojson", ".json")
+
+    def write(self, data, tmp: Path) -> None:
+        pyogrio.write_dataframe(data, tmp, driver="GeoJSON", RFC7946="YES", WRITE_NAME="NO")
+
+
+@register
+class EudrWriter(Writer):
+    """The EUDR folder: its GeoJSON files (built by :mod:`pipeline.stages.eudr`) and CSV tables."""
+
+    name, folder = "eudr", True
+
+    def write(self, data: Folder, tmp: Path) -> None:
+        for name, text in data.files.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        for name, frame in data.tables.items():
+            frame.to_csv(tmp / name, index=False, encoding="utf-8", lineterminator="\n")
+
+
 #: The file name extensions each format is written under.
-SUFFIXES = {
-    "csv": (".csv",),
-    "geoparquet": (".parquet", ".geoparquet"),
-    "flatgeobuf": (".fgb",),
-    "geojson": (".geojson", ".json"),
-}
+SUFFIXES = {name: cls.suffixes for name, cls in WRITERS.items() if not cls.folder}
 
 
 def check_export_target(path: str | Path, fmt: str, overwrite: bool, inputs=()) -> Path:
@@ -40,10 +147,10 @@ def check_export_target(path: str | Path, fmt: str, overwrite: bool, inputs=()) 
     another format (``--format csv --out x.geojson``), one of ``inputs``, a folder not writable."""
     path = Path(path)
     check_not_input(path, inputs)
-    if fmt == "eudr":
+    if WRITERS[fmt].folder:
         if path.suffix.lower() in {s for sx in SUFFIXES.values() for s in sx}:
             raise OutputError(
-                f"{path}: the eudr export is a folder (GeoJSON files and manifest.csv); give a folder name"
+                f"{path}: the {fmt} export is a folder (GeoJSON files and manifest.csv); give a folder name"
             )
         if path.exists() and not path.is_dir():
             raise OutputError(f"{path}: exists and is not a folder")
@@ -97,42 +204,26 @@ def read_layer(path: str | Path, layer: str) -> pd.DataFrame:
     return frame
 
 
-def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, *, wkt: bool = False, overwrite: bool = False) -> Path:
-    """Write ``frame`` as ``fmt`` (csv, geoparquet, flatgeobuf, geojson), atomically."""
+def write_export(data, path: str | Path, fmt: str, *, overwrite: bool = False, **options) -> Path:
+    """Write ``data`` (a frame; a :class:`Folder` for a folder format) as ``fmt`` at ``path``,
+    atomically: a file is written beside and renamed, a folder is staged and swapped in whole."""
+    writer = writer_for(fmt, **options)
     path = check_export_target(path, fmt, overwrite)
-    spatial = isinstance(frame, gpd.GeoDataFrame)
+    if writer.folder:
+        return _write_folder(writer, data, path, overwrite)
+    if writer.needs_geometry and not isinstance(data, gpd.GeoDataFrame):
+        raise OutputError(f"a {fmt} export needs a layer with geometries; this one has none (try csv)")
     with atomic_file(path, overwrite) as tmp:
-        if fmt == "csv":
-            table = pd.DataFrame(frame.drop(columns=frame.geometry.name)) if spatial else pd.DataFrame(frame)
-            if wkt and spatial:
-                table["geometry_wkt"] = shapely.to_wkt(frame.geometry.to_numpy(), rounding_precision=-1)
-            table.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
-        elif not spatial:
-            if fmt == "geoparquet":
-                pd.DataFrame(frame).to_parquet(tmp, index=False)
-            else:
-                raise OutputError(f"a {fmt} export needs a layer with geometries; this one has none (try csv)")
-        elif fmt == "geoparquet":
-            frame.to_parquet(tmp, index=False, write_covering_bbox=True)  # GeoParquet 1.1: a bbox column
-        elif fmt == "flatgeobuf":
-            # FlatGeobuf's spatial index cannot hold a row without a geometry (an invalid plot's):
-            # such rows are kept, and the file has no index then.
-            missing = bool(frame.geometry.isna().any() or frame.geometry.is_empty.any())
-            if missing:
-                log.info("%s: rows without a geometry; FlatGeobuf written without its spatial index", path)
-            pyogrio.write_dataframe(
-                frame, tmp, driver="FlatGeobuf", promote_to_multi=True, SPATIAL_INDEX="NO" if missing else "YES"
-            )
-        elif fmt == "geojson":
-            pyogrio.write_dataframe(frame, tmp, driver="GeoJSON", RFC7946="YES", WRITE_NAME="NO")
-        else:  # pragma: no cover - the config allows no other format
-            raise OutputError(f"unknown export format {fmt}")
+        writer.write(data, tmp)
     return path
 
 
-def write_eudr(folder: str | Path, files: dict[str, str], manifest: pd.DataFrame, *, overwrite: bool = False) -> Path:
-    """Write the EUDR GeoJSON files and ``manifest.csv`` into ``folder``, replacing it whole."""
-    folder = check_export_target(folder, "eudr", overwrite)
+def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, *, wkt: bool = False, overwrite: bool = False) -> Path:
+    """Write ``frame`` as ``fmt`` (csv, geoparquet, flatgeobuf, geojson), atomically."""
+    return write_export(frame, path, fmt, overwrite=overwrite, wkt=wkt)
+
+
+def _write_folder(writer: Writer, data, folder: Path, overwrite: bool) -> Path:
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -141,9 +232,7 @@ def write_eudr(folder: str | Path, files: dict[str, str], manifest: pd.DataFrame
     try:
         with deferred_signals():  # removed below even if a signal comes as it is made
             staged = Path(tempfile.mkdtemp(prefix=temp_prefix(folder), suffix=".tmp", dir=folder.parent))
-        for name, text in files.items():
-            (staged / name).write_text(text, encoding="utf-8")
-        manifest.to_csv(staged / "manifest.csv", index=False, encoding="utf-8", lineterminator="\n")
+        writer.write(data, staged)
         os.chmod(staged, 0o755)
         if folder.exists() and not overwrite:
             raise OutputError(f"{folder}: output appeared while exporting; pass --overwrite to replace it")
@@ -153,3 +242,11 @@ def write_eudr(folder: str | Path, files: dict[str, str], manifest: pd.DataFrame
             shutil.rmtree(staged, ignore_errors=True)
         raise
     return folder
+
+
+def write_eudr(folder: str | Path, files: dict[str, str], manifest: pd.DataFrame, *, overwrite: bool = False,
+               tables: dict[str, pd.DataFrame] | None = None) -> Path:  # fmt: skip
+    """Write the EUDR GeoJSON files, ``manifest.csv`` and the other ``tables`` into ``folder``, replacing it whole."""
+    return write_export(
+        Folder(files, {"manifest.csv": manifest, **(tables or {})}), folder, "eudr", overwrite=overwrite
+    )

@@ -160,3 +160,11 @@ def product_version(files: Iterable[str]) -> str:
         except Exception:  # noqa: BLE001 - the version is informative; never fail a run for it
             pass
     return "unknown"
+
+
+def provenance_digest(metadata: dict[str, str]) -> str:
+    """The digest of a run's provenance (its ``run_metadata``: inputs with their SHA-256, command,
+    configuration, times): SHA-256 of its keys and values as sorted JSON, ``sha256:<hex>``. A file
+    made from a screening (an export, a review) names the screening it came from by it."""
+    text = json.dumps({str(k): str(v) for k, v in metadata.items()}, sort_keys=True, ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()

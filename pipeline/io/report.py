@@ -534,6 +534,7 @@ def render(data, *, separate_pages: bool, pages_folder: str, progress: bool = Fa
             if c in flags.columns:
                 cols.append((c, "unknown plot ids", "text"))
         parts += [f"<h2>{title}</h2>", table(flags, cols, table_id=name, limit=500)]
+    parts += overlay_section(data)
     if data.alerts:
         parts.append("<h2>Alerts after the cut-off day</h2>")
     if data.alert_months is not None and len(data.alert_months):
@@ -720,3 +721,29 @@ def write_report(path: str | Path, index: str, pages: dict[str, str], *, overwri
         if staged is not None:
             shutil.rmtree(staged, ignore_errors=True)
     return path
+
+
+#: What each overlay effect did, in words (the section on overlays).
+OVERLAY_EFFECTS = {
+    "review": "a free plot overlapping it became review",
+    "flag": "reported only",
+    "exclude": "left out of the EUDR export",
+}
+
+
+def overlay_section(data) -> list[str]:
+    """The section on overlays: per layer, the plots that overlap it and what that did (nothing
+    when the screening had no overlays)."""
+    frame = getattr(data, "overlays", None)
+    if frame is None or not len(frame):
+        return []
+    shown = frame.assign(what=[OVERLAY_EFFECTS.get(e, e) for e in frame["effect"]])
+    cols = [("overlay", "overlay", "text"), ("kind", "kind", "text"), ("what", "effect", "text"),
+            ("plots", "plots overlapping", "int"), ("overlap_ha", "overlap (ha)", "ha"),
+            ("review", "now review", "int"), ("deforestation_free", "still free", "int")]  # fmt: skip
+    note = (
+        '<p class="note">Protected areas, native communities\' lands and concessions under the plots: a '
+        "legality question (EUDR Art. 3(b)), whatever the forest loss says. Each plot's overlap is in the "
+        "columns &lt;overlay&gt;_overlap_ha, _overlap_pct and _names of screening.gpkg.</p>"
+    )
+    return ["<h2>What lies under the plots</h2>", note, table(shown, cols, table_id="overlays")]

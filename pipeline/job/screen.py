@@ -16,12 +16,14 @@ import pandas as pd
 
 from .. import __version__
 from ..config import RunConfig
+from ..engine.overlay import OverlayLayer
 from ..engine.schedulers import cluster
 from ..errors import ConfigError
 from ..io.alerts import AlertProduct, open_alert_product
 from ..io.export import check_export_target
 from ..io.gpkg import Finish, StagedBaseline, check_baseline_targets, check_target, csv_folder, read_previous
 from ..io.outputs import Staged, check_not_input, deferred_signals, disk_errors, guard, make_folder, temp_prefix
+from ..io.overlays import read_overlay
 from ..io.plots import PlotStream, open_plots
 from ..io.rasters import Product, close_datasets, open_product
 from ..io.report import check_report_target, pages_folder
@@ -29,6 +31,7 @@ from ..stages.baseline import BaselineInputs, BaselineResult
 from ..stages.baseline.build import forest_text
 from ..stages.columns import INPUT_ATTRIBUTE
 from ..stages.export import ExportResult
+from ..stages.overlays import overlays_metadata
 from ..stages.qc.checks import DECLARED_AREA_COLUMNS, declared_areas
 from ..stages.screening import add_total, verified_previous
 from ..vocab import INVALID, META_CONFIG, META_CREATED, META_GENERATOR, META_REFERENCE_YEAR, NOT_ASSESSED, STATUSES
@@ -110,6 +113,7 @@ class _Opened:
     previous: pd.DataFrame | None
     rejected: int
     baseline_inputs: BaselineInputs | None
+    overlays: tuple[OverlayLayer, ...] = ()  # read and repaired before the work
 
 
 def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invocation()) -> JobResult:
@@ -169,7 +173,8 @@ def _open_inputs(cfg: RunConfig) -> _Opened:
     if cfg.output.incremental:
         loss_products = [p for p in products if isinstance(p, Product)]
         previous, rejected = verified_previous(read_previous(out), loss_products, str(out))
-    return _Opened(products, stream, previous, rejected, baseline_inputs)
+    overlays = tuple(read_overlay(o) for o in cfg.overlays)
+    return _Opened(products, stream, previous, rejected, baseline_inputs, overlays)
 
 
 def _screen_and_publish(job: _Job, opened: _Opened) -> JobResult:
@@ -186,7 +191,7 @@ def _screen_and_publish(job: _Job, opened: _Opened) -> JobResult:
             with cluster(cfg.execution.scheduler) as client:
                 stream_job = StreamJob(
                     cfg, opened.products, opened.stream, opened.previous, staging, client, job.progress,
-                    job.overwrite, screening_file,
+                    job.overwrite, screening_file, opened.overlays,
                 )  # fmt: skip
                 result = _screen(job, stream_job)
             close_datasets()
@@ -225,7 +230,10 @@ class _Finishing:
         cfg, every, started = self.job.cfg, self.stream_job.products, self.job.started
         meta = screening_metadata(cfg, every, self.stream_job.stream, totals, started)
         files: list[tuple[str, str | Path]] = [("plots", cfg.plots.path), *product_files(every, used=totals.tiles)]
+        files += [(f"overlay {o.name}", o.source) for o in self.stream_job.overlays]
         meta.update(provenance_keys(self.job.invocation, started, files, every))
+        if self.stream_job.overlays:
+            meta["overlays"] = overlays_metadata(self.stream_job.overlays)
         attrs = totals.layer_columns.get("plots", [])[2 : 2 + len(self.stream_job.stream.columns)]  # as written
         step = gpkg_finish(
             {name: pd.DataFrame(columns=cols) for name, cols in totals.layer_columns.items()},
@@ -347,6 +355,7 @@ def job_inputs(cfg: RunConfig, invocation: Invocation = Invocation()) -> list[tu
             for one in spec if isinstance(spec, (list, tuple)) else [spec]:
                 if one is not None and Path(str(one)).is_file():
                     inputs.append((f"{name} {role.replace('_', ' ')} raster", str(one)))
+    inputs += [(f"overlay {o.name} file", o.file) for o in cfg.overlays]
     if cfg.baseline is not None:
         b = cfg.baseline
         inputs += [

@@ -28,6 +28,7 @@ import pyarrow as pa
 import shapely
 
 from ..config import RunConfig
+from ..engine.overlay import OverlayLayer
 from ..engine.partitions import KeyGrid
 from ..io.alerts import AlertProduct
 from ..io.gpkg import Finish, ScreeningWriter, arrow_table, layer_geometry_type, output_wkb
@@ -61,6 +62,7 @@ class StreamJob:
     progress: bool
     overwrite: bool
     staged: Staged | None = None  # the output's temporary name, published by the caller
+    overlays: tuple[OverlayLayer, ...] = ()  # vector layers measured under each plot (stages.overlays)
 
     @property
     def loss_products(self) -> list[Product]:
@@ -453,7 +455,7 @@ def _second_pass(
             part = screen_checked(
                 frame,
                 checked,
-                job.products,
+                [*job.products, *job.overlays],
                 cfg.screening,
                 how=how,
                 previous=job.previous,

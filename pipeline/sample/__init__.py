@@ -95,6 +95,7 @@ from .landscape import (
     _Landscape,
     _make_landscape,
 )
+from .overlays import readme_overlays, write_overlays
 from .plots import _make_plots
 from .producers import _add_producer_columns
 from .readme import _readme, _readme_alerts, _readme_baseline
@@ -155,6 +156,12 @@ class SamplePaths:
         """``root / "alerts"``: the same alerts as 2 x 2 tiles (when the sample is tiled)."""
         return self.root / "alerts"
 
+    @property
+    def overlays(self) -> Path:
+        """``root / "overlays.gpkg"``: a synthetic protected area and native community (layers
+        ``areas_protegidas``, ``comunidades_nativas``)."""
+        return self.root / "overlays.gpkg"
+
     @classmethod
     def under(cls, root: Path | str) -> SamplePaths:
         """The paths a sample written to ``root`` has."""
@@ -183,8 +190,7 @@ def generate_sample(
         out_dir: Directory to create.  An existing directory is replaced.
         seed: Seed of ``numpy.random.default_rng``; the same seed and
             arguments give identical rasters and plots.
-        n_plots: Number of normal (valid) plots.  Three deliberately defective
-            rows are appended on top of these.
+        n_plots: Number of normal (valid) plots; three defective rows are added.
         bounds: ``(lon_min, lat_min, lon_max, lat_max)`` of the raster grid,
             in degrees; must be a whole number of pixels wide and high.
         pixel_size: Pixel size in degrees (Hansen GFC uses 0.00025).
@@ -234,9 +240,11 @@ def generate_sample(
         _write_tables(staged, plots, districts, deliveries, log)
         _write_alerts(staged, alerts, seed, tiles)
         log("alerts written")
+        write_overlays(tmp, grid)
         readme = _readme(seed, grid, n_plots, land, plots, specials)
         readme += _readme_baseline(districts, deliveries, plots)
         readme += _readme_alerts(alerts, tiles)
+        readme += readme_overlays(grid)
         (tmp / "README.md").write_text(readme, encoding="utf-8")
         (tmp / ".complete").touch()
         os.chmod(tmp, 0o755)  # mkdtemp creates it 0700

@@ -109,6 +109,14 @@ PLOTS = (
         "a digest of the row's `screen_key`, `status` and figures: `--incremental` reuses a row only when it "
         "matches (a row edited since is screened again)",
     ),
+    _c(
+        "<name>_overlap_ha",
+        "with an overlay named `<name>` ([overlays.md](overlays.md)): the plot's area inside the overlay's features, "
+        "ha on the WGS84 ellipsoid (exact intersections; features that overlap each other counted once; a plot "
+        "that only touches a feature does not overlap it)",
+    ),
+    _c("<name>_overlap_pct", "that area as a share of the plot's `area_ha`, %"),
+    _c("<name>_names", "the overlay features the plot overlaps (their `name_column`), `; `-separated; empty when none"),
 )
 
 #: The columns each alert product adds to ``plots``, prefixed with its name (``gfw_integrated_alert_ha``).

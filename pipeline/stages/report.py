@@ -25,6 +25,7 @@ from ..errors import ConfigError
 from ..vocab import MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED
 from .baseline.groups import attribute_labels, group_figures, sort_labels
 from .baseline.periods import BaselinePeriod, baseline_period, loss_years
+from .overlays import overlay_summary
 from .screening import status_summary
 
 _ALERT = re.compile(r"alert", re.IGNORECASE)
@@ -70,6 +71,7 @@ class ReportData:
     alert_months: pd.DataFrame | None = None  # product, month, alert_ha: all plots (for a chart)
     provenance: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (which file, document)
     notes: list[str] = field(default_factory=list)
+    overlays: pd.DataFrame | None = None  # stages.overlays.overlay_summary: plots and ha under each overlay
 
 
 def status_table(plots: pd.DataFrame) -> pd.DataFrame:
@@ -155,6 +157,8 @@ def build_report(
         if name in baseline:
             setattr(data, name, baseline[name])
     _alerts(data, plots, baseline)
+    if meta.get("overlays"):
+        data.overlays = overlay_summary(plots, _json(meta["overlays"]) or [])
     data.provenance.append(("screening.gpkg", provenance(meta)))
     if baseline_meta:
         data.provenance.append(("baseline.gpkg", provenance(baseline_meta)))

@@ -38,12 +38,14 @@ from ..vocab import (
     DETECTED,
     MAIN_COLUMNS,
     NOT_ASSESSED,
+    OVERLAY_KIND,
     PLOT_KEY_COLUMNS,
     REVIEW,
     STATUSES,
     attribute_names,
 )
 from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
+from .overlays import apply_overlay_effects, overlay_columns
 from .qc import QCResult, check_plots
 from .rules import classify, combine
 
@@ -164,7 +166,7 @@ def screen_plots(
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.io.plots.read_plots)")
     every: list[Any] = list(products) if isinstance(products, (list, tuple)) else [products]
-    loss_products = [p for p in every if getattr(p, "kind", None) != ALERTS_KIND]
+    loss_products = [p for p in every if getattr(p, "kind", None) not in (ALERTS_KIND, OVERLAY_KIND)]
     if not loss_products:
         raise ValueError("no loss product to screen against")
     checked = check_plots(plots, qc, coverage_bounds=loss_products[0].bounds)
@@ -235,7 +237,8 @@ def screen_checked(
     tune_allocator()
     every = list(products)
     alert_products = [p for p in every if getattr(p, "kind", None) == ALERTS_KIND]
-    products = [p for p in every if getattr(p, "kind", None) != ALERTS_KIND]
+    overlays = [p for p in every if getattr(p, "kind", None) == OVERLAY_KIND]
+    products = [p for p in every if getattr(p, "kind", None) not in (ALERTS_KIND, OVERLAY_KIND)]
     geoms = checked.geometry  # what is screened: the input geometry, or QC's repair of it
     keys = screen_keys(geoms, products, screening, prefix=prefix, wkb=wkb)
     reuse, matched = _reusable(previous, keys, checked.screenable, len(plots))
@@ -269,6 +272,10 @@ def screen_checked(
         alert_blocks.append(own.add_prefix(f"{product.name}_"))
         months.append(alerts_by_month(plots, product, stats))
     verdict = combine(verdicts, screening.status_rule)
+    if overlays:  # what lies under each plot, and its effect on the status (after the loss rules)
+        block = overlay_columns(geoms, checked.area_ha, overlays).set_axis(plots.index)
+        verdict = apply_overlay_effects(verdict, block, overlays)
+        alert_blocks.append(block)
     columns = _our_columns(plots, products, checked, keys, verdict, figures, verdicts, alert_blocks)
     return ScreenedPart(
         columns,
