@@ -27,6 +27,7 @@ from .inputs import (
 )
 from .load import load_config
 from .outputs import (
+    EXPORT_FORMATS,
     LOCAL,
     THREADS,
     BaselineConfig,
@@ -53,6 +54,7 @@ __all__ = [
     "DatasetConfig",
     "DeliveriesConfig",
     "ExecutionConfig",
+    "EXPORT_FORMATS",
     "ExportConfig",
     "OverlayConfig",
     "ForestDefinition",

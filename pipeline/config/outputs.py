@@ -179,6 +179,10 @@ class BaselineConfig(_Section):
 # --- Exports and the report -----------------------------------------------------------------------
 
 
+#: The export formats, as ExportConfig.format lists them (tests/test_eudr.py checks one Writer each).
+EXPORT_FORMATS = ("csv", "geoparquet", "flatgeobuf", "geojson", "eudr")
+
+
 class ExportConfig(_Section):
     """An export of a screening to another format (``cacao-screen export``; docs/export.md)."""
 
