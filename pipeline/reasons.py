@@ -87,6 +87,26 @@ REASONS: dict[str, str] = {
     "alerts_outside_tiles": N_("{pct:.1f} % lies where no alert tile is (outside the product, a missing tile)"),
     "alerts_undefined_values": N_("{pct:.1f} % has values the alert encoding does not define (is it the right one?)"),
     "alerts_seen_partial": N_("{alert_ha:ha} ha of alerts after the cut-off {cutoff} already seen on the covered part"),
+    # --- loss patches (added to a reason) ---
+    "edge_only_loss": N_("all loss within {buffer_m:g} m of the boundary: check the boundary before the forest"),
+    # --- field checks (a screening with reviews) ---
+    "field_no_deforestation": N_("field check by {checker} on {date}: no deforestation"),
+    "field_no_deforestation_notes": N_("field check by {checker} on {date}: {notes}, no deforestation"),
+    "field_deforestation": N_("field check by {checker} on {date}: deforestation"),
+    "field_deforestation_notes": N_("field check by {checker} on {date}: {notes}, deforestation"),
+    "field_cannot_tell": N_("field check by {checker} on {date}: cannot tell, the plot stays in review"),
+    "field_cannot_tell_notes": N_("field check by {checker} on {date}: {notes}, cannot tell, the plot stays in review"),
+    "field_new_years": N_(
+        "loss in {years} since the field check by {checker} on {date}, which saw loss in {seen} only: "
+        "check the plot again"
+    ),
+    "field_new_years_none_seen": N_(
+        "loss in {years} since the field check by {checker} on {date}, which saw no loss: check the plot again"
+    ),
+    "field_more_loss": N_(
+        "more loss since the field check by {checker} on {date}: {now_ha:.4f} ha after the reference year now, "
+        "{seen_ha:.4f} ha then: check the plot again"
+    ),
     # --- overlays (what lies under the plot: pipeline.stages.overlays) ---
     "overlay_review": N_(
         "{overlap_ha:ha} ha ({overlap_pct:.1f} %) inside {kind_text} {names} (overlay {overlay}): a person must "
@@ -224,6 +244,35 @@ def combined(verdicts: Sequence, products: Sequence[str], statuses: str | None) 
 def _strip_list(stored: np.ndarray) -> np.ndarray:
     """Each stored reason without its list brackets and its first object's opening brace."""
     return np.array([t[2:-1] if t.startswith("[{") else '"code":""}' for t in stored.tolist()], dtype=object)
+
+
+def rendered(texts: Sequence, stored: Sequence) -> np.ndarray:
+    """The reasons of many plots in the language in use, from their stored parts
+    (``status_reason_params``); a plot without them (a screening written before reasons had
+    codes, a NULL) keeps its text. Vectorised over the plots whose parts have the same codes."""
+    out = np.array(list(texts), dtype=object)
+    batch = Batch(len(out))
+    has = np.zeros(len(out), dtype=bool)
+    for i, value in enumerate(stored):
+        parts = decode(value) if isinstance(value, str) else []
+        if parts and all(p.get("code") in REASONS for p in parts):
+            batch.add_each(i, parts)
+            has[i] = True
+    if has.any():
+        out[has] = batch.columns()["status_reason"][has]
+    return out
+
+
+def in_language(frame):
+    """``frame`` (a screening's ``plots`` layer) with every ``status_reason`` column — the plot's
+    and each product's (``<product>_status_reason``) — rendered again in the language in use
+    from its ``..._params`` column; columns without one are left as they are. A copy."""
+    out = frame.copy(deep=False)
+    for column in frame.columns:
+        stored = f"{column}_params"
+        if str(column).endswith("status_reason") and stored in frame.columns:
+            out[column] = rendered(frame[column].tolist(), frame[stored].tolist())
+    return out
 
 
 # --- Many plots at once ---------------------------------------------------------------------------

@@ -215,7 +215,7 @@ def test_a_spanish_screening_has_the_figures_codes_and_columns_of_the_english_on
     (small_job["tmp"] / "es.yaml").write_text(yaml.safe_dump(config))
     assert main(["run", "--config", str(small_job["tmp"] / "es.yaml")]) == 0
     out = capsys.readouterr().out
-    assert "Evaluadas 9 parcelas ->" in out and "pérdida después de 2020 (ha)" in out
+    assert "Evaluadas 9 parcelas ->" in out and "pérdida tras 2020 (ha)" in out
     assert "deforestation_detected" in out  # the status codes stay as they are
     en = pyogrio.read_dataframe(en_job["out"], layer="plots").sort_values("source_row", ignore_index=True)
     es = pyogrio.read_dataframe(es_job["out"], layer="plots").sort_values("source_row", ignore_index=True)

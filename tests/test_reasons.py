@@ -112,3 +112,28 @@ def test_a_parameter_missing_or_unknown_is_refused_where_the_reason_is_built():
         Batch(1).add([0], ("no_loss_forest", dict(reference_year=2020)))
     with pytest.raises(KeyError, match="unknown reason code"):
         Batch(1).add([0], ("no_such_code", {}))
+
+
+def test_reasons_render_again_in_another_language_and_older_rows_keep_their_text():
+    fig, invalid = mixed_figures(120, seed=5)
+    en = classify(fig, invalid, ScreeningConfig())
+    with using("es"):
+        es = classify(fig, invalid, ScreeningConfig())
+        texts = en["status_reason"].tolist() + ["an older screening's reason", None]
+        stored = en["status_reason_params"].tolist() + [None, ""]
+        again = reasons.rendered(texts, stored)
+    assert list(again[:120]) == es["status_reason"].tolist()
+    assert list(again[120:]) == ["an older screening's reason", None]
+
+
+def test_a_screening_frame_gets_every_reason_column_in_the_language_in_use():
+    fig, invalid = mixed_figures(30, seed=2)
+    en = classify(fig, invalid, ScreeningConfig())
+    frame = pd.concat([en, en[list(reasons.REASON_COLUMNS)].add_prefix("tmf_")], axis=1)
+    frame["other_reason"] = "kept"
+    with using("es"):
+        es = classify(fig, invalid, ScreeningConfig())
+        again = reasons.in_language(frame)
+    assert again["status_reason"].tolist() == es["status_reason"].tolist()
+    assert again["tmf_status_reason"].tolist() == es["status_reason"].tolist()
+    assert (again["other_reason"] == "kept").all() and frame["status_reason"].tolist() == en["status_reason"].tolist()

@@ -11,14 +11,36 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from ..i18n import LANGUAGES, N_, _, set_language
+from ..i18n import LANGUAGES, N_, _, set_language, tr
 
 log = logging.getLogger("pipeline")
+
+
+#: The levels of the log, as its lines name them (``WARNING: ...``), in the language in use.
+LEVEL_WORDS = {
+    "DEBUG": N_("DEBUG"),
+    "INFO": N_("INFO"),
+    "WARNING": N_("WARNING"),
+    "ERROR": N_("ERROR"),
+    "CRITICAL": N_("CRITICAL"),
+}
+
+
+class _LevelFormatter(logging.Formatter):
+    """``LEVEL: message``, the level named in the language in use."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        word = LEVEL_WORDS.get(record.levelname)
+        return f"{_(word)}{text[len(record.levelname) :]}" if word and text.startswith(record.levelname) else text
 
 
 def setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler.formatter, logging.Formatter) and handler.formatter._fmt == "%(levelname)s: %(message)s":
+            handler.setFormatter(_LevelFormatter("%(levelname)s: %(message)s"))
     logging.getLogger("pipeline").setLevel(level)
     warnings.showwarning = show_library_warning
 
@@ -31,7 +53,14 @@ def show_library_warning(message, category, filename, lineno, file=None, line=No
     package = parts[parts.index("site-packages") + 1] if "site-packages" in parts[:-1] else Path(str(filename)).stem
     library = package.split(".")[0].lstrip("_") or "python"
     text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
-    log.warning("%s says: %s (a %s; rerun with -vv for where)", library, text, category.__name__)
+    log.warning(
+        tr(
+            "{library} says: {text} (a {kind}; rerun with -vv for where)",
+            library=library,
+            text=text,
+            kind=category.__name__,
+        )
+    )
     log.debug("%s:%s: %s: %s", filename, lineno, category.__name__, message)
 
 

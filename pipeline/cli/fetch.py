@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 import click
 
 from ..config import ALERT_PRESETS, PlotsConfig, validate_model
+from ..i18n import tr
 from ..vocab import HANSEN_LAYERS
 from .app import cli, progress_wanted, quiet, verbosity_options
 
@@ -135,9 +136,18 @@ def fetch_tiles(
     if not quiet(ctx):
         for r in results:
             click.echo(f"{r.status:<11} {r.path}")
-        n_new = sum(r.status == "downloaded" for r in results)
-        click.echo(
-            f"{n_tiles} tile(s), {len(results)} file(s): {n_new} downloaded, "
-            f"{sum(r.status == 'present' for r in results)} already present"
-            + (f", {sum(r.status == 'missing' for r in results)} missing" if dry_run else "")
+        counts = dict(
+            tiles=n_tiles,
+            files=len(results),
+            new=sum(r.status == "downloaded" for r in results),
+            present=sum(r.status == "present" for r in results),
         )
+        if dry_run:
+            text = tr(
+                "{tiles} tile(s), {files} file(s): {new} downloaded, {present} already present, {missing} missing",
+                missing=sum(r.status == "missing" for r in results),
+                **counts,
+            )
+        else:
+            text = tr("{tiles} tile(s), {files} file(s): {new} downloaded, {present} already present", **counts)
+        click.echo(text)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import OutputError
+from ..i18n import tr
 from .app import cli, progress_wanted, quiet, verbosity_options
 
 
@@ -40,16 +41,25 @@ def sample(ctx, out, seed, n_plots, overwrite):
 
     if n_plots > max_plots():
         raise click.BadParameter(
-            f"{n_plots:,} plots do not fit in the sample's window without overlapping: at most {max_plots():,}",
+            tr(
+                "{n:,} plots do not fit in the sample's window without overlapping: at most {most:,}",
+                n=n_plots,
+                most=max_plots(),
+            ),
             param_hint="--plots",
         )
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise OutputError(f"{out}: folder exists and is not empty; pass --overwrite to replace it")
+        raise OutputError(tr("{path}: folder exists and is not empty; pass --overwrite to replace it", path=out))
     paths = generate_sample(
         out, seed=DEFAULT_SEED if seed is None else seed, n_plots=n_plots, progress=progress_wanted(ctx)
     )
     if not quiet(ctx):
         click.echo(
-            f"Synthetic sample written to {paths.root}: {paths.plots.name}, {paths.loss_year.name}, "
-            f"{paths.tree_cover.name}"
+            tr(
+                "Synthetic sample written to {folder}: {plots}, {loss_year}, {tree_cover}",
+                folder=paths.root,
+                plots=paths.plots.name,
+                loss_year=paths.loss_year.name,
+                tree_cover=paths.tree_cover.name,
+            )
         )

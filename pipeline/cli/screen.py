@@ -100,7 +100,8 @@ def print_summary(result, out_path: Path, reference_year: int, cutoff=None) -> N
     n = int(s.loc["total", "plots"])
     click.echo(tr("Screened {n} plots -> {path}", n=n, path=out_path))
     loss_header = tr("loss after {year} (ha)", year=reference_year)
-    click.echo(f"{_('status'):<24}{_('plots'):>8}{_('area (ha)'):>14}{loss_header:>26}")
+    status_header, plots_header, area_header = _("status"), _("plots"), _("area (ha)")
+    click.echo(f"{status_header:<24}{plots_header:>8}{area_header:>14}{loss_header:>26}")
     for status, row in s.iterrows():
         if status == "total":
             click.echo("-" * 72)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..config import PlotsConfig, QCConfig, load_config, set_dotted, validate_model
+from ..i18n import _, tr
 from ..vocab import EXIT_PLOT_ERRORS
 from .app import cli, invocation, quiet, verbosity_options, wait_lock_option
 from .options import VALIDATE_OPTIONS, apply, given
@@ -90,7 +91,7 @@ def validate(
     if not quiet(ctx):
         click.echo(format_summary(result, str(plots_cfg.path)))
         if out is not None:
-            click.echo(f"Findings written to {out}")
+            click.echo(tr("Findings written to {path}", path=out))
     return EXIT_PLOT_ERRORS if result.counts["error"] else 0
 
 
@@ -98,14 +99,21 @@ def format_summary(result, source: str) -> str:
     """The table ``validate`` prints: plots by QC status, then issues by code and severity."""
     c = result.counts
     lines = [
-        f"Checked {c['plots']} plots in {source}: {c['ok']} ok, {c['warning']} with warnings, "
-        f"{c['error']} with errors (not screenable)"
+        tr(
+            "Checked {plots} plots in {source}: {ok} ok, {warning} with warnings, {error} with errors (not screenable)",
+            plots=c["plots"],
+            source=source,
+            ok=c["ok"],
+            warning=c["warning"],
+            error=c["error"],
+        )
     ]
     table = result.by_code()
     if len(table):
-        lines.append(f"{'code':<30}{'severity':<10}{'plots':>10}{'issues':>10}")
-        for _, r in table.iterrows():
-            lines.append(f"{r['code']:<30}{r['severity']:<10}{int(r['plots']):>10}{int(r['issues']):>10}")
+        code, severity, plots, issues = _("code"), _("severity"), _("plots"), _("issues")
+        lines.append(f"{code:<30}{severity:<10}{plots:>10}{issues:>10}")
+        for _row, r in table.iterrows():
+            lines.append(f"{r['code']:<30}{_(r['severity']):<10}{int(r['plots']):>10}{int(r['issues']):>10}")
     else:
-        lines.append("No issues found.")
+        lines.append(_("No issues found."))
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from string import Formatter
 from typing import Any
 
 from pydantic import (
@@ -14,6 +15,7 @@ from pydantic import (
 )
 
 from ..errors import ConfigError
+from ..i18n import N_, _, language, tr
 from .base import _NAME, _fix, _fix_spec, _Section
 from .inputs import (
     GFW_ALERTS_NAME,
@@ -49,6 +51,11 @@ class RunConfig(_Section):
         default_factory=list, description="Also export the screening to these formats after screening"
     )
     report: ReportConfig | None = Field(None, description="Also write the HTML report after screening")
+    reviews: Path | None = Field(
+        None,
+        description="The review log of field checks (reviews.gpkg, made by 'cacao-screen reviews import'): the "
+        "latest check of each plot settles its satellite verdict (docs/review.md)",
+    )
     overlays: list[OverlayConfig] = Field(
         default_factory=list,
         description="Vector layers overlaid on the plots, each name=...,file=...,kind=...,effect=... "
@@ -125,21 +132,57 @@ class RunConfig(_Section):
             overlay["file"] = _fix(overlay["file"], base)
         if self.report is not None:
             data["report"]["out"] = _fix(self.report.out, base)
+        if self.reviews is not None:
+            data["reviews"] = _fix(self.reviews, base)
         return RunConfig.model_validate(data)
 
 
+#: Pydantic's errors a person meets in a config, by type: one sentence each, shown in Spanish
+#: (English keeps pydantic's own words); the placeholders are the error's context.
+VALIDATION_MESSAGES = {
+    "missing": N_("required, but not given"),
+    "extra_forbidden": N_("unknown key (check the spelling; see configs/sample.yaml for the known keys)"),
+    "greater_than_equal": N_("must be at least {ge}"),
+    "greater_than": N_("must be more than {gt}"),
+    "less_than_equal": N_("must be at most {le}"),
+    "less_than": N_("must be less than {lt}"),
+    "int_parsing": N_("must be a whole number"),
+    "int_from_float": N_("must be a whole number"),
+    "float_parsing": N_("must be a number"),
+    "bool_parsing": N_("must be true or false"),
+    "literal_error": N_("must be one of {expected}"),
+    "enum": N_("must be one of {expected}"),
+    "string_type": N_("must be a text"),
+    "date_from_datetime_parsing": N_("must be a date (YYYY-MM-DD)"),
+    "date_parsing": N_("must be a date (YYYY-MM-DD)"),
+}
+
+
+def _validation_message(err: Any) -> str:
+    """One pydantic error in words, in the language in use."""
+    msg = err["msg"].removeprefix("Value error, ")
+    text = VALIDATION_MESSAGES.get(err["type"])
+    ctx = err.get("ctx") or {}
+    if err["type"] == "extra_forbidden":
+        return _(VALIDATION_MESSAGES["extra_forbidden"])
+    if language() == "en" or text is None:
+        return _(msg)
+    names = [n for _l, n, _s, _c in Formatter().parse(text) if n]
+    if any(n not in ctx for n in names):
+        return _(msg)
+    return tr(text, **{n: ctx[n] for n in names})
+
+
 def format_validation_error(exc: ValidationError, source: str) -> str:
+    """Every error of a config, each naming its key, in the language in use."""
     lines = []
     for err in exc.errors():
         loc = list(err["loc"])
         if len(loc) >= 3 and loc[0] == "datasets" and loc[2] in ("loss", "alerts"):
             del loc[2]  # the tag of the kind of product, not a key of the file
-        where = ".".join(str(p) for p in loc) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see configs/sample.yaml for the known keys)"
-        lines.append(f"{where}: {msg}")
-    return f"{source}: invalid configuration: " + "; ".join(lines)
+        where = ".".join(str(p) for p in loc) or _("(top level)")
+        lines.append(f"{where}: {_validation_message(err)}")
+    return tr("{source}: invalid configuration: {errors}", source=source, errors="; ".join(lines))
 
 
 def validate_model(model: type[BaseModel], data: dict[str, Any], source: str = "<arguments>") -> Any:

@@ -33,10 +33,9 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
-from tqdm.auto import tqdm
-
 from ..config import LOCAL, THREADS, parse_scheduler
 from ..errors import CacaoScreenError, SchedulerError
+from ..i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ def map_partitions(
     scheduler: Any = LOCAL,
     workers: int = 1,
     progress: bool = False,
-    desc: str = "screening",
+    desc: str | None = None,
     weights: Iterable[int] | None = None,
 ) -> list[R]:
     """``[fn(t) for t in tasks]`` on ``scheduler`` (see the module's documentation).
@@ -91,9 +90,9 @@ def imap_partitions(
     scheduler: Any = LOCAL,
     workers: int = 1,
     progress: bool = False,
-    desc: str = "screening",
+    desc: str | None = None,
     weights: Iterable[int] | None = None,
-    unit: str = "plot",
+    unit: str | None = None,
 ) -> Iterator[R]:
     """Like :func:`map_partitions`, but yields each result, in task order, as soon as it is there,
     so that the caller can store it and let it go (memory does not hold every result at once)."""
@@ -102,7 +101,8 @@ def imap_partitions(
     if len(weights) != len(tasks):
         raise ValueError(f"{len(weights)} weights for {len(tasks)} tasks")
     kind = parse_scheduler(scheduler) if isinstance(scheduler, str) else None
-    bar = tqdm(total=sum(weights), desc=desc, unit=unit, disable=not progress, leave=False)
+    desc, unit = desc or _("screening"), unit or _("plot")  # the bar's words, in the language in use
+    bar = progress_bar(sum(weights), desc, unit) if progress else NoBar()
     try:
         if kind is None or kind not in (LOCAL, THREADS):
             yield from _map_dask(fn, tasks, weights, bar, scheduler)
@@ -257,6 +257,23 @@ def cluster(scheduler: Any) -> Iterator[Any]:
     finally:
         if own:
             client.close()
+
+
+def progress_bar(total: int | None, desc: str, unit: str):
+    """A tqdm bar (tqdm is imported only when a bar is shown: a quiet run does not pay for it)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, leave=False)
+
+
+class NoBar:
+    """What a bar does when none is shown."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _map_dask(fn, tasks, weights, bar, scheduler) -> list:

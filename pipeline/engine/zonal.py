@@ -27,13 +27,14 @@ import numpy as np
 import shapely
 
 from ..config import ExecutionConfig, ForestDefinition
+from ..i18n import _, tr
 from .coverage import Grid, PolygonPieces, coverage_fractions, polygon_pieces, window_coverage, window_row_coverage
 from .geodesy import pixel_row_areas
 from .memory import trim, tune_allocator
 from .partitions import batches, partition, pixel_bounds, window_of
 from .pixels import FOREST_BIT, INVALID_BIT, MISSING_BIT, VALID_BIT, ProductSpec, as_int, patch_margin, pixel_codes
 from .schedulers import default_workers, imap_partitions
-from .stats import PlotStats, plot_statistics
+from .stats import LossCells, PlotStats, plot_statistics
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class Task:
     product: Any  # a ProductSource (picklable, to be sent to worker processes)
     forest: ForestDefinition
     statistics: Any = None  # what to compute (see measure_product); None: plot_statistics
+    cells_from: int | None = None  # with plot_statistics: keep the cells lost from this year index on
 
 
 def measure_task(task: Task) -> Any:
@@ -92,13 +94,14 @@ def measure_task(task: Task) -> Any:
     layers = [{key: layer.read_raw(*win) for key, layer in task.product.layers.items()} for win in windows]
     cov = coverage_fractions(task.geoms, task.product.grid)
     window_of_plot = np.repeat(np.arange(len(windows)), task.sizes)
-    statistics = task.statistics or plot_statistics
-    return statistics(
-        cov, len(task.geoms), task.product.grid, windows, layers, task.product.spec, task.forest, window_of_plot
-    )
+    args = (cov, len(task.geoms), task.product.grid, windows, layers, task.product.spec, task.forest, window_of_plot)
+    if task.statistics is not None:
+        return task.statistics(*args)
+    return plot_statistics(*args, cells_from=task.cells_from)
 
 
-def measure_product(
+# keyword-only options, each with a default; the figures depend on none of them but cells_from_year
+def measure_product(  # noqa: PLR0913
     geoms: np.ndarray,
     product: ProductSource,
     forest: ForestDefinition,
@@ -108,6 +111,7 @@ def measure_product(
     client: Any = None,
     statistics: Any = None,
     large_progress: bool | None = None,
+    cells_from_year: int | None = None,
 ) -> Any:
     """Per-plot areas (m²) of one product for every geometry (None: not measured, all zeros).
 
@@ -117,10 +121,16 @@ def measure_product(
     passes an :class:`.alerts.AlertStatistics` (a callable with the same arguments and a
     ``zeros(n)`` method). ``progress`` shows a bar; ``large_progress`` (default: ``progress``) one
     for each large plot, window by window (loss figures only: with ``statistics``, a large plot is
-    measured whole)."""
+    measured whole). ``cells_from_year`` (loss figures only): keep every cell lost in that year or
+    later in the result's :attr:`~.stats.PlotStats.cells` (the loss patches' cells, gathered from
+    the windows already read)."""
     n = len(geoms)
     spec = product.spec
-    stats = statistics.zeros(n) if statistics is not None else PlotStats.zeros(n, len(spec.years))
+    cells_from = None if cells_from_year is None or statistics is not None else cells_from_year - spec.first_year
+    if statistics is not None:
+        stats = statistics.zeros(n)
+    else:
+        stats = PlotStats.zeros(n, len(spec.years), cells=cells_from is not None)
     ok = np.flatnonzero([g is not None for g in geoms])
     if not len(ok):
         return stats
@@ -146,6 +156,7 @@ def measure_product(
                 product,
                 forest,
                 statistics,
+                cells_from,
             )
         )
     log.debug("%s: %d plots in %d partitions, %d tasks (scheduler %s, %d local workers)",
@@ -158,7 +169,7 @@ def measure_product(
         scheduler=scheduler,
         workers=workers,
         progress=progress,
-        desc=f"screening ({product.name})",
+        desc=tr("screening ({product})", product=product.name),
         weights=[len(t.geoms) for t in tasks],
     ):
         n_part = len(part.total)
@@ -168,7 +179,15 @@ def measure_product(
         log.info("%s: %d large plot(s) measured window by window", product.name, len(big))
         shown = progress if large_progress is None else large_progress
         for i in big:
-            one = measure_polygon(geoms[i], product, forest, execution, progress=shown, run=WindowRun(client, workers))
+            one = measure_polygon(
+                geoms[i],
+                product,
+                forest,
+                execution,
+                progress=shown,
+                run=WindowRun(client, workers),
+                cells_from=cells_from,
+            )
             one.scatter(stats, np.array([i]))
     trim()
     return stats
@@ -201,6 +220,7 @@ class WindowTask:
     margin: int
     product: Any
     forest: ForestDefinition
+    cells_from: int | None = None  # keep the cells lost from this year index on
 
 
 def measure_window(task: WindowTask) -> PlotStats:
@@ -210,7 +230,7 @@ def measure_window(task: WindowTask) -> PlotStats:
     row0, col0, height, width = task.window
     spec = task.product.spec
     n_years = spec.last_year - spec.first_year + 1
-    stats = PlotStats.zeros(1, n_years)
+    stats = PlotStats.zeros(1, n_years, cells=task.cells_from is not None)
     m = task.margin
     grid = task.product.grid
     row_areas = pixel_row_areas(grid.y0, grid.dy, grid.dx, row0 - m, row0 + height + m)
@@ -243,6 +263,11 @@ def measure_window(task: WindowTask) -> PlotStats:
         getattr(stats, name)[0] = w[(flags & bit) != 0].sum()
     lost = years >= 0
     stats.loss[0] = np.bincount(years[lost], weights=w[lost], minlength=n_years)
+    if stats.cells is not None:
+        r, c = np.nonzero(lost & (years >= max(task.cells_from or 0, 0)) & (w > 0))
+        stats.cells.append(
+            LossCells(np.zeros(len(r), "int64"), r + row0, c + col0, years[r, c].astype("int16"), w[r, c])
+        )
     return stats
 
 
@@ -281,6 +306,7 @@ def measure_polygon(
     window: int = WINDOW_PX,
     progress: bool | Callable[[int, int], None] = False,
     run: WindowRun = WindowRun(),
+    cells_from: int | None = None,
 ) -> PlotStats:
     """Areas (m²) of one polygon of any size on ``product``, measured window by window.
 
@@ -290,12 +316,13 @@ def measure_polygon(
     on ``execution``'s scheduler (or ``client``) and are summed in a fixed order, so the result is
     the same on every scheduler. ``progress`` is a bar (True) or a callable taking (windows done,
     windows in all), called after each window. Returns a one-row :class:`PlotStats` (all zeros for
-    a geometry that covers nothing). ``run``: see :class:`WindowRun`.
+    a geometry that covers nothing). ``run``: see :class:`WindowRun`. ``cells_from`` (a loss-year
+    index): keep the cells lost from that year on (:attr:`~.stats.PlotStats.cells`).
     """
     client, workers, what, log_level = run.client, run.workers, run.what, run.log_level
     spec = product.spec
     n_years = spec.last_year - spec.first_year + 1
-    out = PlotStats.zeros(1, n_years)
+    out = PlotStats.zeros(1, n_years, cells=cells_from is not None)
     grid = product.grid
     pieces = None if geom is None else polygon_pieces(geom, grid)
     if pieces is None:
@@ -305,7 +332,9 @@ def measure_polygon(
         lats = grid.y0 - np.array([pieces.row0, pieces.row0 + pieces.height]) * grid.dy
         margin = patch_margin(grid, forest.min_forest_patch_ha, float(np.abs(lats).max()))
     wins = large_windows(pieces, window)
-    tasks = [WindowTask(pieces.band(r0, h), (r0, c0, h, w), margin, product, forest) for r0, c0, h, w in wins]
+    tasks = [
+        WindowTask(pieces.band(r0, h), (r0, c0, h, w), margin, product, forest, cells_from) for r0, c0, h, w in wins
+    ]
     scheduler = client if client is not None else execution.scheduler
     workers = workers or execution.workers or default_workers(len(tasks) * 10_000, scheduler)
     log.log(
@@ -326,12 +355,16 @@ def measure_polygon(
         scheduler=scheduler,
         workers=workers,
         progress=progress is True,
-        desc=f"{'large plot' if what == 'a plot' else what.split()[-1]} ({product.name})",
+        desc=tr("large plot ({product})", product=product.name)
+        if what == "a plot"
+        else tr("region ({product})", product=product.name),
         weights=[1] * len(tasks),
-        unit="window",
+        unit=_("window"),
     ):
         for f in PlotStats.FIELDS:
             getattr(out, f)[:] += getattr(part, f)
+        if out.cells is not None and part.cells:
+            out.cells.extend(part.cells)
         done += 1
         if report is not None:
             report(done, len(tasks))

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..config import DeliveriesConfig
 from ..errors import DeliveriesError, missing_file
+from ..i18n import tr
 
 
 def read_deliveries(cfg: DeliveriesConfig) -> pd.DataFrame:
@@ -25,14 +26,21 @@ def read_deliveries(cfg: DeliveriesConfig) -> pd.DataFrame:
         raise DeliveriesError(f"{path}: {missing_file(path, 'deliveries file')}") from None
     except UnicodeDecodeError as exc:
         raise DeliveriesError(
-            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as CSV UTF-8"
+            tr(
+                "{path}: not UTF-8 text ({reason} at byte {byte}); save it as CSV UTF-8",
+                path=path,
+                reason=exc.reason,
+                byte=exc.start,
+            )
         ) from exc
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise DeliveriesError(f"{path}: {missing_file(path, 'deliveries file')}") from None
-        raise DeliveriesError(f"{path}: cannot read the deliveries file ({exc.strerror})") from exc
+        raise DeliveriesError(
+            tr("{path}: cannot read the deliveries file ({error})", path=path, error=exc.strerror)
+        ) from exc
     if not head.strip():
-        raise DeliveriesError(f"{path}: the deliveries file is empty")
+        raise DeliveriesError(tr("{path}: the deliveries file is empty", path=path))
     first = head.splitlines()[0]
     sep = max((",", ";", "\t"), key=first.count)
     try:
@@ -46,4 +54,6 @@ def read_deliveries(cfg: DeliveriesConfig) -> pd.DataFrame:
             quoting=csv.QUOTE_MINIMAL,
         )
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise DeliveriesError(f"{path}: not a readable CSV ({exc})".replace("\n", " ")) from exc
+        raise DeliveriesError(
+            tr("{path}: not a readable CSV ({error})", path=path, error=str(exc).replace("\n", " "))
+        ) from exc

@@ -25,6 +25,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..errors import CacaoScreenError
+from ..i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +231,7 @@ def fetch_hansen_tiles(  # noqa: PLR0913 - issue 19 reworks the downloads (keys,
     results = []
     tiles = tiles_for_bounds(bounds)
     todo = [(layer, tile) for tile in tiles for layer in layers]
-    for layer, tile in tqdm(todo, desc="tiles", unit="file", disable=not progress or dry_run, leave=False):
+    for layer, tile in tqdm(todo, desc=_("tiles"), unit=_("file"), disable=not progress or dry_run, leave=False):
         url = hansen_url(version, layer, tile, base_url or HANSEN_BASE_URL)
         path = dest / hansen_file_name(version, layer, tile)
         if dry_run:
@@ -278,7 +279,9 @@ def fetch_alert_tiles(  # noqa: PLR0913 - issue 19 reworks the downloads (keys, 
     headers = {"x-api-key": api_key} if api_key else None
     replace = url_template is None and version == "latest"
     results = []
-    for tile in tqdm(tiles_for_bounds(bounds), desc="tiles", unit="file", disable=not progress or dry_run, leave=False):
+    for tile in tqdm(
+        tiles_for_bounds(bounds), desc=_("tiles"), unit=_("file"), disable=not progress or dry_run, leave=False
+    ):
         if url_template is not None:
             url, path = template_url(url_template, tile), dest / template_file_name(url_template, tile)
         else:

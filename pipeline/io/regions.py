@@ -13,6 +13,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..config import RegionsConfig
 from ..errors import RegionsError, missing_file
+from ..i18n import N_, _, tr
 
 
 @dataclass
@@ -33,20 +34,27 @@ def read_regions(cfg: RegionsConfig) -> RawRegions:
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
         if cfg.layer is not None and cfg.layer not in layers:
-            raise RegionsError(f"{path}: no layer {cfg.layer!r}; the file holds: {', '.join(layers) or 'none'}")
+            held = ", ".join(layers) or _("none")
+            raise RegionsError(
+                tr("{path}: no layer {layer!r}; the file holds: {layers}", path=path, layer=cfg.layer, layers=held)
+            )
         gdf = pyogrio.read_dataframe(path, layer=cfg.layer or (layers[0] if layers else None))
     except (DataSourceError, DataLayerError, OSError) as exc:
-        raise RegionsError(f"{path}: not a readable vector file ({exc})") from exc
+        raise RegionsError(tr("{path}: not a readable vector file ({error})", path=path, error=exc)) from exc
     if not isinstance(gdf, gpd.GeoDataFrame):
-        raise RegionsError(f"{path}: the regions layer has no geometry")
+        raise RegionsError(tr("{path}: the regions layer has no geometry", path=path))
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
-    for label, col in (("id", cfg.id_column), ("name", cfg.name_column)):
+    missing = {
+        N_("{path}: no region id column {column!r}; columns are: {columns}"): cfg.id_column,
+        N_("{path}: no region name column {column!r}; columns are: {columns}"): cfg.name_column,
+    }
+    for message, col in missing.items():
         if col is not None and col not in columns:
-            raise RegionsError(f"{path}: no region {label} column {col!r}; columns are: {', '.join(columns)}")
+            raise RegionsError(tr(message, path=path, column=col, columns=", ".join(columns)))
     if len(gdf) == 0:
-        raise RegionsError(f"{path}: the regions layer is empty")
+        raise RegionsError(tr("{path}: the regions layer is empty", path=path))
     if gdf.crs is None:
-        raise RegionsError(f"{path}: the regions have no coordinate reference system")
+        raise RegionsError(tr("{path}: the regions have no coordinate reference system", path=path))
     if not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs("EPSG:4326")
     _refuse_nonfinite(gdf, cfg, path)
@@ -61,9 +69,18 @@ def _refuse_nonfinite(gdf: gpd.GeoDataFrame, cfg: RegionsConfig, path: Path) -> 
     rows = np.unique(which[~np.isfinite(xy).all(axis=1)])
     if len(rows):
         ids = gdf[cfg.id_column].to_numpy(dtype=object)[rows]
-        listed = ", ".join(f"row {r + 1} ({cfg.id_column} {i!r})" for r, i in zip(rows[:10], ids[:10]))
-        more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+        listed = ", ".join(
+            tr("row {row} ({column} {id!r})", row=r + 1, column=cfg.id_column, id=i)
+            for r, i in zip(rows[:10], ids[:10])
+        )
+        if len(rows) > 10:
+            listed = tr("{listed} and {more} more", listed=listed, more=len(rows) - 10)
         raise RegionsError(
-            f"{path}: {len(rows)} region(s) with a vertex that is not a finite number (NaN or infinity): "
-            f"{listed}{more}; fix or remove these vertices (a failed reprojection or export?)"
+            tr(
+                "{path}: {n} region(s) with a vertex that is not a finite number (NaN or infinity): {listed}; fix "
+                "or remove these vertices (a failed reprojection or export?)",
+                path=path,
+                n=len(rows),
+                listed=listed,
+            )
         )

@@ -30,6 +30,8 @@ import shapely
 from ..config import RunConfig
 from ..engine.overlay import OverlayLayer
 from ..engine.partitions import KeyGrid
+from ..engine.schedulers import NoBar, progress_bar
+from ..i18n import _
 from ..io.alerts import AlertProduct
 from ..io.gpkg import Finish, ScreeningWriter, arrow_table, layer_geometry_type, output_wkb
 from ..io.outputs import Staged
@@ -39,8 +41,8 @@ from ..io.rasters import Product, require_tiles
 from ..io.spill import AREA_HA, BIG, CROSS_COLUMNS, GEOM, ISSUES, KEY, SCREENED, Chunk, Position, Spill
 from ..stages.qc.checks import RowChecks, check_rows, duplicate_id_issues, finish
 from ..stages.qc.cross import CrossIssues, PendingIssues, cross_plot_checks
-from ..stages.screening import Measuring, ScreenedPart, input_names, key_prefix, screen_checked, status_summary
-from ..vocab import ALERTS_BY_MONTH, DETECTED, NOT_ASSESSED, REVIEW
+from ..stages.screening import Earlier, Measuring, ScreenedPart, input_names, key_prefix, screen_checked, status_summary
+from ..vocab import DETECTED, NOT_ASSESSED, REVIEW
 from .common import Phases
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ class StreamJob:
     overwrite: bool
     staged: Staged | None = None  # the output's temporary name, published by the caller
     overlays: tuple[OverlayLayer, ...] = ()  # vector layers measured under each plot (stages.overlays)
+    previous_patches: pd.DataFrame | None = None  # the previous output's loss_patches (incremental)
+    reviews: pd.DataFrame | None = None  # the latest field check of each plot (stages.reviews.latest_reviews)
 
     @property
     def loss_products(self) -> list[Product]:
@@ -187,12 +191,10 @@ def _ordered(items: Iterable[T], fn: Callable[[T], R], *, workers: int, ahead: i
 
 def _first_pass(job: StreamJob, spill: Spill, keygrid: KeyGrid, phases: Phases) -> _Scan:
     """Every batch checked and spilled; what the rasters hold sampled under the plots."""
-    from tqdm.auto import tqdm
-
     scan = _Scan()
     # Batches are read in this thread and checked on two others, a few ahead (GDAL, GEOS and numpy
     # release the GIL): the spill gets them in file order.
-    bar = tqdm(desc="reading and checking plots", unit="plot", disable=not job.progress, leave=False)
+    bar = progress_bar(None, _("reading and checking plots"), _("plot")) if job.progress else NoBar()
     with phases("read and check plots"):
         work = partial(_scan_batch, cfg=job.cfg, every=job.products, keygrid=keygrid)
         for table, found in _ordered(job.stream.batches(), work, workers=2, ahead=3):
@@ -435,8 +437,6 @@ def _second_pass(
     """Each chunk screened, then made into rows and written. While a chunk is measured (on the
     engine's threads), the next one is read back and checked on one thread and the previous one is
     written on another."""
-    from tqdm.auto import tqdm
-
     cfg = job.cfg
     log.info(
         "screening %d plots in %d chunk(s) of at most %d (scheduler %s)",
@@ -446,8 +446,15 @@ def _second_pass(
         cfg.execution.scheduler,
     )
     prefix = key_prefix(job.loss_products, cfg.screening)
-    how = Measuring(execution=cfg.execution, client=job.client, progress=False, large_progress=job.progress)
-    bar = tqdm(total=totals.plots_in, desc="screening", unit="plot", disable=not job.progress, leave=False)
+    how = Measuring(
+        execution=cfg.execution,
+        client=job.client,
+        progress=False,
+        large_progress=job.progress,
+        edge_buffer_m=cfg.qc.edge_buffer_m,
+    )
+    earlier = Earlier(job.previous, job.previous_patches, job.reviews)
+    bar = progress_bar(totals.plots_in, _("screening"), _("plot")) if job.progress else NoBar()
     write = partial(_write_chunk, writer=writer, attributes=job.stream.columns, totals=totals, bar=bar)
     with ThreadPoolExecutor(1, thread_name_prefix="cacao-screen-write") as post, phases("screen"):
         written: Future[None] | None = None
@@ -458,7 +465,7 @@ def _second_pass(
                 [*job.products, *job.overlays],
                 cfg.screening,
                 how=how,
-                previous=job.previous,
+                earlier=earlier,
                 prefix=prefix,
                 wkb=wkb,
             )
@@ -476,7 +483,7 @@ def _write_chunk(
     """A screened chunk's rows given to the writer, and added to the totals."""
     renamed = input_names(attributes, list(part.columns.columns))
     rows = _plots_table(table, attributes, renamed, part.columns)
-    extra = {ALERTS_BY_MONTH: part.alerts_by_month} if part.alerts_by_month is not None else None
+    extra = part.extra_layers()
     writer.add(rows, part.loss_by_year, part.issues, extra)
     if not totals.layer_columns:
         totals.layer_columns["plots"] = [c for c in rows.column_names if c != "geometry"]

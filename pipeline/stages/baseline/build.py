@@ -32,7 +32,9 @@ import pandas as pd
 from ... import __version__
 from ...config import BaselineConfig, ExecutionConfig, ScreeningConfig
 from ...errors import BaselineError
+from ...i18n import tr
 from ...vocab import ALERTS_BY_MONTH, NATIONAL, UNASSIGNED, UNKNOWN
+from ..screening import forest_text
 from . import groups as gr
 from . import rings as rg
 from .monitoring import alert_products, monthly_alerts, status_changes
@@ -297,15 +299,6 @@ def _rings_metadata(ring_m: float, product: Any, screening: ScreeningConfig) -> 
     return meta
 
 
-def forest_text(forest) -> str:
-    """The forest definition in words, for the metadata."""
-    return f"treecover2000 {forest.canopy_operator} {forest.canopy_threshold:g} %" + (
-        f", patches >= {forest.min_forest_patch_ha:g} ha ({forest.patch_connectivity}-connected)"
-        if forest.min_forest_patch_ha > 0
-        else ""
-    )
-
-
 def _totals_metadata(totals: RegionTotals, product: Any, screening: ScreeningConfig, ring_m) -> dict[str, str]:
     return {
         "region_totals": "every region measured whole (exact coverage x ellipsoidal pixel area, window by window) "
@@ -388,10 +381,12 @@ def _supply_chain(
     unknown = pd.unique(matched.loc[matched["plot_status"] == UNKNOWN, "plot_id"].astype(str))
     if len(unknown):
         log.warning(
-            "%s: %d delivery row(s) name plot_id(s) not in the screening: %s",
-            cfg.deliveries.path,
-            int((matched["plot_status"] == UNKNOWN).sum()),
-            ", ".join(unknown[:20]),
+            tr(
+                "{path}: {n} delivery row(s) name plot_id(s) not in the screening: {ids}",
+                path=cfg.deliveries.path,
+                n=int((matched["plot_status"] == UNKNOWN).sum()),
+                ids=", ".join(unknown[:20]),
+            )
         )
     metadata.update(
         {
@@ -418,11 +413,21 @@ def _monitoring(
     prev_ref = prev_meta.get("reference_year", "")
     if prev_ref and prev_ref != str(ref):
         log.warning(
-            "the previous screening used reference year %s, this one %s: statuses are not comparable", prev_ref, ref
+            tr(
+                "the previous screening used reference year {then}, this one {now}: statuses are not comparable",
+                then=prev_ref,
+                now=ref,
+            )
         )
     prev_cut, cut = prev_meta.get("cutoff_date", ""), metadata.get("cutoff_date", "")
     if prev_cut and cut and prev_cut != cut:
-        log.warning("the previous screening used the cut-off %s, this one %s: alerts are not comparable", prev_cut, cut)
+        log.warning(
+            tr(
+                "the previous screening used the cut-off {then}, this one {now}: alerts are not comparable",
+                then=prev_cut,
+                now=cut,
+            )
+        )
     layers["status_changes"] = status_changes(plots, prev)
     counts = layers["status_changes"]["change"].value_counts()
     kinds = ("status_changed", "new", "gone", *(("new_alerts",) if alert_products(plots.columns) else ()))

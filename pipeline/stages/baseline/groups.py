@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import BaselineError
+from ...i18n import tr
 from ...vocab import ASSESSED, MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED, ZERO_HA
 from .periods import PLOT_FIGURES, BaselinePeriod
 
@@ -39,6 +40,9 @@ def plot_contributions(plots: pd.DataFrame, years: Sequence[int]) -> pd.DataFram
     for s in STATUSES:
         cols[f"n_{s}"] = (status == s).astype("int64")
     cols["n_assessed"] = assessed.astype("int64")
+    # plots whose status a field check settled (a screening with --reviews), counted apart
+    basis = plots["status_basis"].astype(str).to_numpy() if "status_basis" in plots.columns else np.full(len(plots), "")
+    cols["n_field_checked"] = (basis == "field_check").astype("int64")
     cols["area_ha"] = area
     cols["area_assessed_ha"] = np.where(assessed, area, 0.0)
     cols["deforestation_free_area_ha"] = np.where(status == "deforestation_free", area, 0.0)
@@ -54,6 +58,7 @@ def additive_columns(years: Sequence[int]) -> list[str]:
         "n_plots",
         *(f"n_{s}" for s in STATUSES),
         "n_assessed",
+        "n_field_checked",
         "area_ha",
         "area_assessed_ha",
         "deforestation_free_area_ha",
@@ -86,6 +91,7 @@ def derive_group_figures(
         "n_plots",
         *(f"n_{s}" for s in STATUSES),
         "n_assessed",
+        "n_field_checked",
         "area_ha",
         "area_assessed_ha",
         "deforestation_free_area_ha",
@@ -146,7 +152,7 @@ def parse_group_by(specs: Sequence[str]) -> list[tuple[str, ...]]:
     for spec in specs:
         cols = tuple(c.strip() for c in str(spec).split(",") if c.strip())
         if not cols:
-            raise BaselineError(f"--group-by {spec!r}: no column named")
+            raise BaselineError(tr("--group-by {spec!r}: no column named", spec=spec))
         if cols not in out:
             out.append(cols)
     return out
@@ -166,8 +172,11 @@ def attribute_labels(plots: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     missing = [c for c in columns if c not in plots.columns]
     if missing:
         raise BaselineError(
-            f"no column {', '.join(repr(c) for c in missing)} in the plots layer to group by; "
-            f"its columns are: {', '.join(map(str, plots.columns))}"
+            tr(
+                "no column {missing} in the plots layer to group by; its columns are: {columns}",
+                missing=", ".join(repr(c) for c in missing),
+                columns=", ".join(map(str, plots.columns)),
+            )
         )
     parts = [np.array([label(v) for v in plots[c].to_numpy(dtype=object)], dtype=object) for c in columns]
     if len(parts) == 1:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ...errors import BaselineError
+from ...i18n import _, tr
 from ...vocab import STATUSES
 
 _LOSS_COLUMN = re.compile(r"loss_(\d{4})_ha")
@@ -47,15 +48,27 @@ def baseline_period(
     end = reference_year if end is None else int(end)
     start = end - (length - 1) if start is None else int(start)
     if start > end:
-        raise BaselineError(f"baseline period {start}-{end}: the first year is after the last")
+        raise BaselineError(tr("baseline period {start}-{end}: the first year is after the last", start=start, end=end))
     if end > reference_year:
         raise BaselineError(
-            f"baseline period {start}-{end} ends after the reference year {reference_year}: "
-            "the baseline is the loss up to the reference year"
+            tr(
+                "baseline period {start}-{end} ends after the reference year {year}: the baseline is the loss up to "
+                "the reference year",
+                start=start,
+                end=end,
+                year=reference_year,
+            )
         )
     if not years or start < min(years) or end > max(years):
-        span = f"{min(years)}-{max(years)}" if years else "none"
-        raise BaselineError(f"baseline period {start}-{end} is not within the loss product's years ({span})")
+        span = f"{min(years)}-{max(years)}" if years else _("none")
+        raise BaselineError(
+            tr(
+                "baseline period {start}-{end} is not within the loss product's years ({span})",
+                start=start,
+                end=end,
+                span=span,
+            )
+        )
     return BaselinePeriod(start, end)
 
 
@@ -67,10 +80,21 @@ def check_plots_columns(plots: pd.DataFrame, source: str = "plots") -> list[int]
     if not years:
         missing.append("loss_YYYY_ha")
     if missing:
-        raise BaselineError(f"{source}: not a screening plots layer: missing column(s) {', '.join(missing)}")
+        raise BaselineError(
+            tr(
+                "{source}: not a screening plots layer: missing column(s) {columns}",
+                source=source,
+                columns=", ".join(missing),
+            )
+        )
     unknown = sorted(set(plots["status"].dropna().astype(str)) - set(STATUSES))
     if unknown or plots["status"].isna().any():
         raise BaselineError(
-            f"{source}: unknown status value(s) {', '.join(unknown) or 'NULL'}; expected one of {', '.join(STATUSES)}"
+            tr(
+                "{source}: unknown status value(s) {values}; expected one of {statuses}",
+                source=source,
+                values=", ".join(unknown) or "NULL",
+                statuses=", ".join(STATUSES),
+            )
         )
     return years

@@ -36,6 +36,7 @@ from ...config import ExecutionConfig, ForestDefinition
 from ...engine.geodesy import M2_PER_HA, geodesic_areas
 from ...engine.stats import PlotStats
 from ...engine.zonal import WindowRun, measure_polygon, measure_product
+from ...i18n import _
 from ...vocab import ASSESSED, NATIONAL, ZERO_HA
 from ..qc.geometry import geodesic_circles
 from .periods import BaselinePeriod
@@ -189,7 +190,7 @@ def measure_regions(
     if not todo:
         return stats, hits, outside
     estimate = [_window_estimate(region_geoms[i], product.grid) for i, _ in todo]
-    bar = tqdm(total=sum(estimate), desc="region totals", unit="window", disable=not progress, leave=False)
+    bar = tqdm(total=sum(estimate), desc=_("region totals"), unit=_("window"), disable=not progress, leave=False)
     try:
         for (i, key), guess in zip(todo, estimate):
             state = {"first": True}

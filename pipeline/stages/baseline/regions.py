@@ -11,6 +11,7 @@ from shapely import STRtree
 
 from ...engine.geodesy import geodesic_areas
 from ...errors import RegionsError
+from ...i18n import tr
 from ...vocab import MISSING_VALUE, UNASSIGNED
 from .groups import label
 
@@ -64,9 +65,13 @@ def prepare_regions(ids, names, geoms, source: str = "regions") -> Regions:
     ids = [label(v) for v in ids]
     bad = [i + 1 for i, v in enumerate(ids) if v == MISSING_VALUE]
     if bad:
-        raise RegionsError(f"{source}: row(s) {', '.join(map(str, bad[:10]))} have no region id")
+        raise RegionsError(
+            tr("{source}: row(s) {rows} have no region id", source=source, rows=", ".join(map(str, bad[:10])))
+        )
     if UNASSIGNED in ids:
-        raise RegionsError(f"{source}: a region is called {UNASSIGNED!r}, which names plots in no region")
+        raise RegionsError(
+            tr("{source}: a region is called {name!r}, which names plots in no region", source=source, name=UNASSIGNED)
+        )
     names = list(names) if names is not None else [None] * len(ids)
     fixed_ids: list[str] = []
     by_id: dict[str, list] = {}

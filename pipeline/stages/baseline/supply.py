@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import DeliveriesError
+from ...i18n import N_, _, tr
 from ...vocab import STATUS_PRECEDENCE, STATUSES, UNKNOWN
 from .groups import label
 
@@ -33,10 +34,15 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
     want = {"lot_id": "lot_id", "plot_id": "plot_id", "quantity": quantity_column.strip().lower()}
     missing = [name for name in want.values() if name not in by_key]
     if missing:
-        have = ", ".join(str(c) for c in raw.columns) or "none"
+        have = ", ".join(str(c) for c in raw.columns) or _("none")
         raise DeliveriesError(
-            f"{source}: missing column(s) {', '.join(missing)} (the file has: {have}); "
-            "required: lot_id, plot_id and the quantity"
+            tr(
+                "{source}: missing column(s) {missing} (the file has: {have}); required: lot_id, plot_id and the "
+                "quantity",
+                source=source,
+                missing=", ".join(missing),
+                have=have,
+            )
         )
     problems: list[str] = []
     # Blank lines are skipped, but lines and rows keep their numbers in the file.
@@ -49,28 +55,19 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
     raw = raw[~blank].reset_index(drop=True)
 
     def where(i: int | np.integer, col: str) -> str:
-        return f"line {row_number[i] + 1} (row {row_number[i]}), column {col!r}"
+        return tr("line {line} (row {row}), column {column!r}", line=row_number[i] + 1, row=row_number[i], column=col)
 
     cols = {k: raw[by_key[v]].astype(str).str.strip() for k, v in want.items()}
     for key in ("lot_id", "plot_id"):
         for i in np.flatnonzero((cols[key] == "").to_numpy()):
-            problems.append(f"{where(i, by_key[want[key]])}: empty {key}")
+            problems.append(tr("{where}: empty {column}", where=where(i, by_key[want[key]]), column=key))
     qty = pd.to_numeric(cols["quantity"], errors="coerce").to_numpy(dtype="float64")
     qcol = by_key[want["quantity"]]
     for i in np.flatnonzero(~np.isfinite(qty) | (qty < 0) | (qty > MAX_QUANTITY)):
         text = cols["quantity"].iloc[i]
-        what = (
-            "empty quantity"
-            if text == ""
-            else f"{text!r} is negative"
-            if 0 > qty[i] > -np.inf
-            else f"{text!r} is more than {MAX_QUANTITY:.0e}: not a quantity of cocoa (a unit or typing error?)"
-            if np.inf > qty[i] > MAX_QUANTITY
-            else f"{text!r} is not a finite number"
-            if text.strip().lower().lstrip("+-") in ("inf", "infinity", "nan") or np.isinf(qty[i])
-            else f"{text!r} is not a number" + (" (use a point as the decimal separator)" if "," in text else "")
-        )
-        problems.append(f"{where(i, qcol)}: {what}")
+        message = _quantity_problem(text, float(qty[i]))
+        fields = dict(where=where(i, qcol), value=text, most=MAX_QUANTITY)
+        problems.append(tr(message, **{k: v for k, v in fields.items() if "{" + k in message}))
     out = pd.DataFrame(
         {
             "source_row": row_number.astype("int64"),
@@ -85,16 +82,35 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
         given = raw[by_key["date"]].astype(str).str.strip()
         dates = pd.to_datetime(given.where(given != ""), format="%Y-%m-%d", errors="coerce")
         for i in np.flatnonzero((dates.isna() & (given != "")).to_numpy()):
-            problems.append(f"{where(i, by_key['date'])}: {given.iloc[i]!r} is not a date (YYYY-MM-DD)")
+            problems.append(
+                tr("{where}: {value!r} is not a date (YYYY-MM-DD)", where=where(i, by_key["date"]), value=given.iloc[i])
+            )
         out["date"] = _as_dates(dates)  # written as a GeoPackage DATE
     if problems:
-        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
-        raise DeliveriesError(f"{source}: " + "; ".join(problems[:10]) + more)
+        listed = "; ".join(problems[:10])
+        if len(problems) > 10:
+            listed = tr("{listed} (and {more} more)", listed=listed, more=len(problems) - 10)
+        raise DeliveriesError(tr("{source}: {problems}", source=source, problems=listed))
     used = {by_key[v] for v in want.values()} | {by_key.get("buyer"), by_key.get("date")}
     for c in raw.columns:
         if c not in used and str(c) not in out.columns:
             out[str(c)] = raw[c].to_numpy(dtype=object)
     return out
+
+
+def _quantity_problem(text: str, value: float) -> str:
+    """The message (untranslated, with ``{where}``, ``{value}``, ``{most}``) for a bad quantity."""
+    if text == "":
+        return N_("{where}: empty quantity")
+    if 0 > value > -np.inf:
+        return N_("{where}: {value!r} is negative")
+    if np.inf > value > MAX_QUANTITY:
+        return N_("{where}: {value!r} is more than {most:.0e}: not a quantity of cocoa (a unit or typing error?)")
+    if text.strip().lower().lstrip("+-") in ("inf", "infinity", "nan") or np.isinf(value):
+        return N_("{where}: {value!r} is not a finite number")
+    if "," in text:
+        return N_("{where}: {value!r} is not a number (use a point as the decimal separator)")
+    return N_("{where}: {value!r} is not a number")
 
 
 def _as_dates(values: pd.Series) -> pd.Series:

@@ -33,6 +33,7 @@ from ...config import QCConfig
 from ...engine.geodesy import M2_PER_HA
 from ...engine.geodesy import geodesic_areas as plot_areas
 from ...errors import PlotsError
+from ...i18n import N_
 from ...vocab import ISSUE_COLUMNS
 from .codes import ISSUE_CODES, SEVERITY_ORDER
 from .cross import CrossIssues, cross_plot_checks
@@ -273,8 +274,11 @@ class _Checker:
         """Missing and empty geometries."""
         missing = shapely.is_missing(self.geoms) | shapely.is_empty(self.geoms)
         self.out.add(
-            np.flatnonzero(missing & ~self.err), "empty_geometry", "error", "the row has no geometry or an empty one"
-        )
+            np.flatnonzero(missing & ~self.err),
+            "empty_geometry",
+            "error",
+            N_("the row has no geometry or an empty one"),
+        )  # N_: the status reason quotes it, translated
         self.err |= missing
 
     def geometry_types(self) -> None:
