@@ -30,8 +30,9 @@ from ..io.rasters import Product, close_datasets, open_product
 from ..stages.columns import INPUT_ATTRIBUTE
 from ..stages.overlays import overlays_metadata
 from ..stages.qc.checks import DECLARED_AREA_COLUMNS, declared_areas
+from ..stages.reuse import verified_previous
 from ..stages.reviews import latest_reviews
-from ..stages.screening import add_total, forest_text, verified_previous
+from ..stages.screening import add_total, forest_text
 from ..vocab import INVALID, META_CONFIG, META_CREATED, META_GENERATOR, META_REFERENCE_YEAR, NOT_ASSESSED, STATUSES
 from .common import Invocation, Phases, gpkg_finish, now_utc, product_files, provenance_keys
 from .streaming import StreamJob, StreamTotals, screen_in_chunks

@@ -41,7 +41,8 @@ from ..io.rasters import Product, require_tiles
 from ..io.spill import AREA_HA, BIG, CROSS_COLUMNS, GEOM, ISSUES, KEY, SCREENED, Chunk, Position, Spill
 from ..stages.qc.checks import RowChecks, check_rows, duplicate_id_issues, finish
 from ..stages.qc.cross import CrossIssues, PendingIssues, cross_plot_checks
-from ..stages.screening import Earlier, Measuring, ScreenedPart, input_names, key_prefix, screen_checked, status_summary
+from ..stages.reuse import key_prefix
+from ..stages.screening import Earlier, Measuring, ScreenedPart, input_names, screen_checked, status_summary
 from ..vocab import DETECTED, NOT_ASSESSED, REVIEW
 from .common import Phases
 
