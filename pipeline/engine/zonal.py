@@ -144,21 +144,11 @@ def measure_product(  # noqa: PLR0913
         ok, big, pix, cells = ok[~large], ok[large], pix[~large], cells[~large]
     groups = partition(pix)
     margin = _margin(forest, pix, grid)
-    tasks = []
-    for batch in batches(groups, max_plots=batch_size(len(ok), workers), cells=cells, max_cells=TASK_MAX_CELLS):
-        plots_in = np.concatenate(batch)
-        tasks.append(
-            Task(
-                geoms[ok[plots_in]],
-                tuple(window_of(pix[g]) for g in batch),
-                tuple(len(g) for g in batch),
-                margin,
-                product,
-                forest,
-                statistics,
-                cells_from,
-            )
-        )
+    shared = (margin, product, forest, statistics, cells_from)
+    tasks = [
+        Task(geoms[ok[np.concatenate(b)]], tuple(window_of(pix[g]) for g in b), tuple(len(g) for g in b), *shared)
+        for b in batches(groups, max_plots=batch_size(len(ok), workers), cells=cells, max_cells=TASK_MAX_CELLS)
+    ]
     log.debug("%s: %d plots in %d partitions, %d tasks (scheduler %s, %d local workers)",
               product.name, len(ok), len(groups), len(tasks), scheduler, workers)  # fmt: skip
     order = ok[np.concatenate(groups)] if groups else ok
@@ -178,16 +168,9 @@ def measure_product(  # noqa: PLR0913
     if large.any():
         log.info("%s: %d large plot(s) measured window by window", product.name, len(big))
         shown = progress if large_progress is None else large_progress
+        run = WindowRun(client, workers)
         for i in big:
-            one = measure_polygon(
-                geoms[i],
-                product,
-                forest,
-                execution,
-                progress=shown,
-                run=WindowRun(client, workers),
-                cells_from=cells_from,
-            )
+            one = measure_polygon(geoms[i], product, forest, execution, progress=shown, run=run, cells_from=cells_from)
             one.scatter(stats, np.array([i]))
     trim()
     return stats

@@ -244,9 +244,7 @@ def screen_checked(
     :class:`Earlier`. Each plot's figures depend on it alone, so any set of plots gives each the same
     figures. The loss patches come from the same pass (:mod:`.patches`); a plot whose patches all lie
     within ``how.edge_buffer_m`` of its boundary gets ``edge_only_loss``."""
-    execution, client, progress, large_progress = how.execution, how.client, how.progress, how.large_progress
     previous, previous_patches, reviews = earlier.previous, earlier.patches, earlier.reviews
-    edge_buffer_m = how.edge_buffer_m
     tune_allocator()
     every = list(products)
     alert_products = [p for p in every if getattr(p, "kind", None) == ALERTS_KIND]
@@ -255,65 +253,39 @@ def screen_checked(
     geoms = checked.geometry  # what is screened: the input geometry, or QC's repair of it
     keys = screen_keys(geoms, products, screening, prefix=prefix, wkb=wkb)
     reuse, matched = reusable(previous, keys, checked.screenable, len(plots))
-    # a reused plot with loss after the reference year takes its patches from the previous
-    # output, or is measured again for them
     remeasure = _lost_after(matched, reuse, products) if previous_patches is None else np.zeros(len(reuse), bool)
     to_compute = np.where(reuse & ~remeasure, np.array(None), geoms)
     figures: dict[str, pd.DataFrame] = {}
     verdicts: dict[str, pd.DataFrame] = {}
-    patches = []
+    patches: list[pd.DataFrame] = []  # a reused plot with loss after takes the previous output's, or is measured
     for product in products:
         stats = measure_product(
             to_compute,
             product,
             screening,
-            execution,
-            progress=progress,
-            client=client,
-            large_progress=large_progress,
+            how.execution,
+            progress=how.progress,
+            client=how.client,
+            large_progress=how.large_progress,
             cells_from_year=screening.reference_year + 1,
         )
-        patches.append(
-            loss_patches(
-                stats.loss_cells(),
-                plots["plot_id"].to_numpy(),
-                plots["source_row"].to_numpy(),
-                geoms,
-                checked.area_ha,
-                product.grid,
-                product.years,
-                product.name,
-            )
-        )
+        patches.append(_patches_of(stats, plots, geoms, checked, product))
         fig = derive_figures(stats, np.array(product.years), screening.reference_year)
         fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
         if product.tree_cover is None and product.forest_mask is None:
             # no forest layer: loss counts wherever the product flags it; forest area is unknown
             fig[["forest_2000_ha", "forest_ref_ha"]] = np.nan
         if reuse.any():
-            prefix_col = "" if len(products) == 1 else f"{product.name}_"
-            for col in [*MAIN_COLUMNS, *(f"loss_{y}_ha" for y in product.years)]:
-                fig.loc[reuse, col] = matched[prefix_col + col].to_numpy()  # type: ignore[index]  # reuse: matched
-            fig.loc[reuse, ["_missing_pct", "_invalid_pct"]] = 0.0
+            _reuse_figures(fig, reuse, matched, product, "" if len(products) == 1 else f"{product.name}_")
         fig.index = plots.index
         figures[product.name] = fig
         verdicts[product.name] = classify(fig, checked.error_reason, screening)
-    alert_blocks, months = [], []
-    for product in alert_products:
-        fig, stats = measure_alerts(geoms, product, screening, execution, progress=progress, client=client)
-        fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
-        fig.index = plots.index
-        verdicts[product.name] = v = classify_alerts(fig, checked.error_reason, screening, product)
-        own = pd.concat([v[["status", *REASON_COLUMNS]], fig[alert_columns(product)]], axis=1)
-        alert_blocks.append(own.add_prefix(f"{product.name}_"))
-        months.append(alerts_by_month(plots, product, stats))
+    alert_blocks, months = _screen_alerts(alert_products, plots, checked, screening, how, verdicts)
     verdict = combine(verdicts, screening.status_rule)
     if previous_patches is not None and matched is not None and reuse.any():
         patches.append(_reused_patches(previous_patches, matched, plots[reuse]))
-    patch_layer = pd.concat(patches, ignore_index=True) if len(patches) > 1 else patches[0]
-    if len(patches) > 1:
-        patch_layer = patch_layer.sort_values(["source_row"], kind="stable", ignore_index=True)
-    verdict = with_edge_flag(verdict, patch_layer, plots["source_row"], geoms, edge_buffer_m)
+    patch_layer = _joined(patches)
+    verdict = with_edge_flag(verdict, patch_layer, plots["source_row"], geoms, how.edge_buffer_m)
     if reviews is not None:
         now = counted_loss(pd.concat([figures[products[0].name][["loss_after_ref_ha"]], *alert_blocks], axis=1))
         years = plots["plot_id"].astype(str).map(loss_years(patch_layer)).fillna("")
@@ -332,6 +304,52 @@ def screen_checked(
         alert_products=[p.name for p in alert_products],
         loss_patches=patch_layer,
     )
+
+
+def _patches_of(stats: Any, plots: pd.DataFrame, geoms: np.ndarray, checked: QCResult, product: Any) -> pd.DataFrame:
+    """The loss patches of one product, from the cells its measurement kept."""
+    ids, rows = plots["plot_id"].to_numpy(), plots["source_row"].to_numpy()
+    return loss_patches(
+        stats.loss_cells(), ids, rows, geoms, checked.area_ha, product.grid, product.years, product.name
+    )
+
+
+def _reuse_figures(fig: pd.DataFrame, reuse: np.ndarray, matched: Any, product: Any, prefix_col: str) -> None:
+    """The figures of reused plots taken from the previous output's rows (``matched``), in place."""
+    for col in [*MAIN_COLUMNS, *(f"loss_{y}_ha" for y in product.years)]:
+        fig.loc[reuse, col] = matched[prefix_col + col].to_numpy()
+    fig.loc[reuse, ["_missing_pct", "_invalid_pct"]] = 0.0
+
+
+def _screen_alerts(
+    alert_products: Sequence[Any],
+    plots: pd.DataFrame,
+    checked: QCResult,
+    screening: ScreeningConfig,
+    how: Measuring,
+    verdicts: dict[str, pd.DataFrame],
+) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+    """Measure and classify the alert products (their verdicts added to ``verdicts``): each
+    product's prefixed columns, and its area per month."""
+    blocks, months = [], []
+    for product in alert_products:
+        fig, stats = measure_alerts(
+            checked.geometry, product, screening, how.execution, progress=how.progress, client=how.client
+        )
+        fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
+        fig.index = plots.index
+        verdicts[product.name] = v = classify_alerts(fig, checked.error_reason, screening, product)
+        own = pd.concat([v[["status", *REASON_COLUMNS]], fig[alert_columns(product)]], axis=1)
+        blocks.append(own.add_prefix(f"{product.name}_"))
+        months.append(alerts_by_month(plots, product, stats))
+    return blocks, months
+
+
+def _joined(patches: list[pd.DataFrame]) -> pd.DataFrame:
+    """The products' patches (and the reused plots') as one layer, in input row order."""
+    if len(patches) == 1:
+        return patches[0]
+    return pd.concat(patches, ignore_index=True).sort_values(["source_row"], kind="stable", ignore_index=True)
 
 
 def _reused_patches(previous_patches: pd.DataFrame, matched: pd.DataFrame, reused: pd.DataFrame) -> pd.DataFrame:
