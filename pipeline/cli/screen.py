@@ -124,6 +124,17 @@ def print_summary(result, out_path: Path, reference_year: int, cutoff=None) -> N
                 unassessed=unassessed,
             )
         )
+    for name, (plots, ha, review) in getattr(result, "overlays", {}).items():
+        click.echo(
+            tr(
+                "Overlay {overlay}: {plots} plots overlap it, {ha:.2f} ha; {review} made review by it  "
+                "[columns {overlay}_overlap_ha, _overlap_pct, _names]",
+                overlay=name,
+                plots=int(plots),
+                ha=ha,
+                review=int(review),
+            )
+        )
     if result.reused or result.rejected:
         text = tr(
             "Incremental: {reused} unchanged plots reused, {screened} screened",

@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,7 +27,7 @@ import shapely
 
 from ..errors import OutputError
 from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUS_MEANINGS, STATUSES
-from .atomic import replace_dir
+from .atomic import check_folder_target, remove_own_dir, replace_dir
 from .outputs import check_folder, check_not_input, deferred_signals, temp_prefix
 
 #: Status colours, as the GeoPackages' QGIS styles (pipeline.io.gpkg_style).
@@ -674,6 +675,10 @@ def read_baseline(path: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, 
 # --- Writing -------------------------------------------------------------------------------------
 
 
+#: The files of a report's pages folder written before folders carried a marker (see :mod:`.atomic`).
+PAGES_LEGACY = re.compile(r"^[\w.-]+\.html$")
+
+
 def pages_folder(path: str | Path) -> Path:
     """``<name>_files/`` beside the report, for the groups' pages of a large report."""
     path = Path(path)
@@ -687,11 +692,11 @@ def check_report_target(path: str | Path, overwrite: bool, inputs=()) -> Path:
     check_not_input(path, inputs)
     if path.suffix.lower() not in (".html", ".htm"):
         raise OutputError(f"{path}: the report is an HTML file; name it .html")
-    for p in (path, pages_folder(path)):
-        if p.exists() and not overwrite:
-            raise OutputError(f"{p}: output already exists; pass --overwrite to replace it")
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: output already exists; pass --overwrite to replace it")
     if path.is_dir():
         raise OutputError(f"{path}: is a folder, expected an .html file name")
+    check_folder_target(pages_folder(path), overwrite, what="report's pages folder", inputs=inputs, legacy=PAGES_LEGACY)
     check_folder(path.parent, "report")
     return path
 
@@ -720,10 +725,10 @@ def write_report(path: str | Path, index: str, pages: dict[str, str], *, overwri
                 (staged / name).parent.mkdir(parents=True, exist_ok=True)  # plots/ of the evidence pages
                 (staged / name).write_text(text, encoding="utf-8")
             os.chmod(staged, 0o755)
-            replace_dir(staged, folder)
+            replace_dir(staged, folder, what="report's pages folder", legacy=PAGES_LEGACY)
             staged = None
-        elif folder.exists():
-            shutil.rmtree(folder)  # an older, larger report's pages
+        else:
+            remove_own_dir(folder, "report's pages folder", PAGES_LEGACY)  # an older, larger report's pages
         os.replace(tmp, path)
     finally:
         if tmp and os.path.exists(tmp):

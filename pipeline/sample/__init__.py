@@ -75,6 +75,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,6 +184,7 @@ def generate_sample(
     pixel_size: float = PIXEL_SIZE,
     progress: bool = False,
     tiles: int = 2,
+    publish: Callable[[Path, Path], None] | None = None,
 ) -> SamplePaths:
     """Generate the synthetic sample (two Hansen-style rasters and a plots layer).
 
@@ -198,6 +200,9 @@ def generate_sample(
         tiles: Also write both rasters as ``tiles`` x ``tiles`` tiles in ``tiles/``
             (``lossyear_r<i>_c<j>.tif``...), like a folder of Hansen tiles, so the
             multi-tile path is exercised; 1 writes no tiles.
+        publish: How the finished folder replaces ``out_dir`` (``publish(staged, out_dir)``);
+            by default a rename that replaces whatever is there (the command line passes one
+            that replaces only a folder cacao-screen wrote).
 
     Returns:
         The paths of the written files.
@@ -206,13 +211,7 @@ def generate_sample(
     into place once complete, so ``out_dir`` is never left half-written.  The
     last file written before the rename is the empty marker ``.complete``.
     """
-    if n_plots < 1:
-        raise ValueError(f"n_plots must be >= 1, got {n_plots}")
-    if n_plots > max_plots(bounds):
-        raise ValueError(
-            f"{n_plots} plots cannot be placed without overlap in the sample's window "
-            f"({bounds}); at most {max_plots(bounds):,} fit (one per {HA_PER_PLOT:g} ha)"
-        )
+    _check_count(n_plots, bounds)
     grid = _Grid.from_bounds(bounds, pixel_size)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -248,12 +247,23 @@ def generate_sample(
         (tmp / "README.md").write_text(readme, encoding="utf-8")
         (tmp / ".complete").touch()
         os.chmod(tmp, 0o755)  # mkdtemp creates it 0700
-        _replace_dir(tmp, out_dir)
+        (publish or _replace_dir)(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     log(f"sample complete in {out_dir}")
     return SamplePaths.under(out_dir)
+
+
+def _check_count(n_plots: int, bounds: tuple[float, float, float, float]) -> None:
+    """Refuse a number of plots that is not at least one, or that does not fit in ``bounds``."""
+    if n_plots < 1:
+        raise ValueError(f"n_plots must be >= 1, got {n_plots}")
+    if n_plots > max_plots(bounds):
+        raise ValueError(
+            f"{n_plots} plots cannot be placed without overlap in the sample's window "
+            f"({bounds}); at most {max_plots(bounds):,} fit (one per {HA_PER_PLOT:g} ha)"
+        )
 
 
 def _write_rasters(staged: SamplePaths, land: _Landscape, grid: _Grid, seed: int, tiles: int) -> None:
