@@ -48,6 +48,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 from ..errors import BaselineError, OutputError
 from .atomic import check_folder_target, replace_dir
 from .csv_cells import write_csv
+from .gpkg_style import CREATION_OPTIONS
 from .outputs import Staged, check_destination, deferred_signals, temp_prefix
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def _write_layers_to(tmp: Path, layers: dict[str, pd.DataFrame], metadata: dict[
                 extra["promote_to_multi"] = True
             if i == 0:
                 extra["metadata"] = metadata
+                extra["dataset_options"] = CREATION_OPTIONS  # the version, chosen when the file is created
             pyogrio.write_dataframe(frame, tmp, layer=name, append=False, **extra, **kw)
         meta = pd.DataFrame({"key": list(metadata), "value": [str(v) for v in metadata.values()]})
         pyogrio.write_dataframe(meta, tmp, layer="run_metadata", append=False, **kw)
@@ -315,6 +317,7 @@ class ScreeningWriter:
                 geometry_name="geometry",
                 geometry_type=self.geometry_type,
                 crs="EPSG:4326",
+                dataset_options=CREATION_OPTIONS,
             )
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self._error = exc
@@ -401,7 +404,7 @@ class ScreeningWriter:
         return self.path
 
     def _append_tables(self, metadata: dict[str, str], finish: Finish | None) -> None:
-        kw = dict(driver="GPKG")
+        kw = dict(driver="GPKG", dataset_options=CREATION_OPTIONS)
         # the plots layer's metadata, now that it is known (an empty append sets it)
         pyogrio.write_arrow(
             self.schema.empty_table(),

@@ -303,8 +303,10 @@ def _exports_and_report(job: _Job, result: JobResult) -> None:
 
         with job.phases("report"), disk_errors(Path(cfg.report.out).parent):
             baseline = cfg.baseline.output if cfg.baseline is not None else None
+            eudr = next((e.out for e in cfg.exports if e.format == "eudr"), None)  # the panel shows its outcome
+            report_cfg = cfg.report if eudr is None else cfg.report.model_copy(update={"eudr": eudr})
             result.report = run_report(
-                out, cfg.report, baseline=baseline, overwrite=job.overwrite, progress=job.progress, locked=True
+                out, report_cfg, baseline=baseline, overwrite=job.overwrite, progress=job.progress, locked=True
             )
 
 
