@@ -123,7 +123,7 @@ class DatasetConfig(_Section):
     nodata: int | None = Field(None, description="Loss-year no-data value (default: the file's; 255 for hansen)")
 
     @model_validator(mode="after")
-    def _needs(self):
+    def _needs(self) -> DatasetConfig:
         if self.kind == "hansen" and self.tree_cover is None:
             raise ValueError("a 'hansen' dataset needs tree_cover (treecover2000)")
         return self
@@ -177,7 +177,7 @@ class AlertEncoding(_Section):
         return data
 
     @model_validator(mode="after")
-    def _consistent(self):
+    def _consistent(self) -> AlertEncoding:
         if self.confidence == "none":
             if self.levels:
                 raise ValueError("levels are given, but the encoding's confidence is 'none'")
@@ -266,11 +266,11 @@ class AlertDatasetConfig(_Section):
 
     @field_validator("encoding", mode="before")
     @classmethod
-    def _preset(cls, v):
+    def _preset(cls, v: Any) -> Any:
         return _encoding(v)
 
     @model_validator(mode="after")
-    def _needs(self):
+    def _needs(self) -> AlertDatasetConfig:
         enc = self.encoding
         if enc.confidence == "band" and self.confidence_layer is None:
             raise ValueError("an encoding with confidence 'band' needs confidence_layer")
@@ -337,7 +337,7 @@ class ClassMapDatasetConfig(_Section):
     nodata: int | None = Field(None, description="The no-data value (default: the file's)")
 
     @model_validator(mode="after")
-    def _needs(self):
+    def _needs(self) -> ClassMapDatasetConfig:
         if self.kind == "forest_cover" and (self.forest is None or not self.forest_values):
             raise ValueError("a 'forest_cover' dataset needs forest (the layer) and forest_values")
         if self.kind == "land_use" and (self.land_use is None or not self.agricultural_values):

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -301,9 +302,11 @@ def open_layer(spec, role: str, *, check_pixels: bool = True) -> Layer:
         if layer is not None:
             return layer
     headers, opened = _headers(files, role, check_pixels)
-    grid = None
+    grid: Grid | None = None
     tiles = []
-    nodata = dtype = crs = None
+    nodata: Any = None
+    dtype: Any = None
+    crs: Any = None
     for path in files:
         src = _HeaderView(headers[path])
         _check_header(src, path, role)
@@ -312,9 +315,7 @@ def open_layer(spec, role: str, *, check_pixels: bool = True) -> Layer:
             grid, nodata, dtype, crs = g, src.nodata, src.dtypes[0], src.crs
         else:
             if src.crs != crs:
-                raise RasterError(
-                    f"{path}: {role} tile in {src.crs.to_string()}, but {files[0]} is in {crs.to_string()}"
-                )
+                raise RasterError(f"{path}: {role} tile in {_crs_text(src.crs)}, but {files[0]} is in {_crs_text(crs)}")
             if src.nodata != nodata:
                 raise RasterError(f"{path}: {role} tile has nodata {src.nodata}, but {files[0]} has {nodata}")
         row0, col0 = _offset_on(grid, g, path, role, files[0])
@@ -323,6 +324,7 @@ def open_layer(spec, role: str, *, check_pixels: bool = True) -> Layer:
         raise RasterError(f"{spec}: two {role} tiles start at the same place; mixing layers or versions?")
     if check_pixels:
         _VERIFIED.update(_file_key(f) for f in opened)
+    assert grid is not None  # a layer has at least one file (expand_sources)
     layer = Layer(
         role=role,
         source=_describe(spec),
@@ -337,11 +339,17 @@ def open_layer(spec, role: str, *, check_pixels: bool = True) -> Layer:
     return layer
 
 
+def _crs_text(crs: Any) -> str:
+    """A CRS as its short text (``EPSG:4326``), or ``no CRS``."""
+    return "no CRS" if crs is None else str(crs.to_string())
+
+
 def _layer_from_names(spec, role: str, files: list[str], named: dict, check_pixels: bool) -> Layer | None:
     """A layer whose tiles are placed by their Hansen names; only one tile is opened (the first
     that opens: a broken tile elsewhere is refused only if a plot needs it). None (open every
     file instead) when that tile is not the whole 10° tile its name says."""
-    src = first = None
+    src: Any = None
+    first: str | None = None
     for first in files:
         try:
             src = rasterio.open(first)

@@ -191,7 +191,7 @@ def open_product(name: str, dataset: DatasetConfig | None = None, *, check_pixel
         first_year = year_offset + 1 if encoding == "offset" else 2001
     if first_year > last_year:
         raise RasterError(f"product {name!r}: first year {first_year} is after last year {last_year}")
-    layers = {}
+    layers: dict[str, Layer | None] = {}
     for key, role in (("tree_cover", "tree-cover"), ("datamask", "datamask"), ("forest_mask", "forest-mask")):
         spec = getattr(dataset, key)
         if spec is None:

@@ -9,6 +9,7 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,8 +33,9 @@ from ..stages.columns import INPUT_ATTRIBUTE
 from ..stages.cutoff import rule_maps
 from ..stages.overlays import overlays_metadata
 from ..stages.qc.checks import DECLARED_AREA_COLUMNS, declared_areas
+from ..stages.reuse import verified_previous
 from ..stages.reviews import latest_reviews
-from ..stages.screening import add_total, forest_text, verified_previous
+from ..stages.screening import add_total, forest_text
 from ..vocab import INVALID, META_CONFIG, META_CREATED, META_GENERATOR, META_REFERENCE_YEAR, NOT_ASSESSED, STATUSES
 from .common import Invocation, Phases, gpkg_finish, now_utc, product_files, provenance_keys
 from .streaming import StreamJob, StreamTotals, screen_in_chunks
@@ -75,8 +77,8 @@ class JobResult:
 
     def not_assessed(self) -> tuple[int, int]:
         """``not_assessed`` plots, and the plots that could have been assessed (all but ``invalid``)."""
-        s = self.summary()
-        return int(s.loc[NOT_ASSESSED, "plots"]), int(s.loc["total", "plots"] - s.loc[INVALID, "plots"])
+        plots = self.summary()["plots"]
+        return int(plots[NOT_ASSESSED]), int(plots["total"] - plots[INVALID])
 
     def too_many_not_assessed(self) -> bool:
         """More ``not_assessed`` plots than ``max_not_assessed_pct`` of the plots that could have been
@@ -112,7 +114,7 @@ class _Job:
 class _Opened:
     """A job's inputs, opened and checked."""
 
-    products: list[Product | AlertProduct]
+    products: list[Product | AlertProduct | ClassMap]
     stream: PlotStream
     previous: pd.DataFrame | None
     rejected: int
@@ -246,7 +248,10 @@ def _screen_and_publish(job: _Job, opened: _Opened) -> JobResult:
                 from .baseline import BaselineSources, stage_baseline
 
                 with job.phases("baseline"), disk_errors(Path(cfg.baseline.output).parent):
-                    sources = BaselineSources(products=tuple(opened.products), inputs=opened.baseline_inputs)
+                    sources = BaselineSources(
+                        products=tuple(p for p in opened.products if not isinstance(p, ClassMap)),
+                        inputs=opened.baseline_inputs,
+                    )
                     result.baseline, baseline_staged = stage_baseline(
                         out, screening_file.tmp, cfg.baseline, overwrite=job.overwrite, sources=sources,
                         execution=cfg.execution, progress=job.progress, invocation=job.invocation,
@@ -276,7 +281,7 @@ class _Finishing:
     def __call__(self, totals: StreamTotals) -> tuple[dict[str, str], Finish]:
         cfg, every, started = self.job.cfg, self.stream_job.products, self.job.started
         meta = screening_metadata(cfg, every, self.stream_job.stream, totals, started)
-        files = [("plots", cfg.plots.path), *product_files(every, used=totals.tiles)]
+        files: list[tuple[str, str | Path]] = [("plots", cfg.plots.path), *product_files(every, used=totals.tiles)]
         if cfg.reviews is not None:
             files.append(("reviews", cfg.reviews))
         files += [(f"overlay {o.name}", o.source) for o in self.stream_job.overlays]
@@ -339,7 +344,7 @@ def _exports_and_report(job: _Job, result: JobResult) -> None:
 
 def screening_metadata(
     cfg: RunConfig,
-    every: list[Product | AlertProduct | ClassMap],
+    every: Sequence[Product | AlertProduct | ClassMap],
     stream: PlotStream,
     totals: StreamTotals,
     started: float,

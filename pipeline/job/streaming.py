@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +33,7 @@ from ..engine.partitions import KeyGrid
 from ..engine.schedulers import NoBar, progress_bar
 from ..i18n import _
 from ..io.alerts import AlertProduct
+from ..io.class_maps import ClassMap
 from ..io.gpkg import Finish, ScreeningWriter, arrow_table, layer_geometry_type, output_wkb
 from ..io.outputs import Staged
 from ..io.plots import PlotBatch, PlotStream
@@ -41,7 +42,8 @@ from ..io.rasters import Product, require_tiles
 from ..io.spill import AREA_HA, BIG, CROSS_COLUMNS, GEOM, ISSUES, KEY, SCREENED, Chunk, Position, Spill
 from ..stages.qc.checks import RowChecks, check_rows, duplicate_id_issues, finish
 from ..stages.qc.cross import CrossIssues, PendingIssues, cross_plot_checks
-from ..stages.screening import ScreenedPart, input_names, key_prefix, screen_checked, status_summary
+from ..stages.reuse import key_prefix
+from ..stages.screening import Earlier, Measuring, ScreenedPart, input_names, screen_checked, status_summary
 from ..vocab import DETECTED, NOT_ASSESSED, REVIEW
 from .common import Phases
 
@@ -56,7 +58,7 @@ class StreamJob:
     """What :func:`screen_in_chunks` screens, with what, and where it writes."""
 
     cfg: RunConfig
-    products: list[Product | AlertProduct]  # the loss products (the primary first), then the alert products
+    products: list[Product | AlertProduct | ClassMap]  # the loss products (the primary first), then the alert products
     stream: PlotStream
     previous: pd.DataFrame | None  # an incremental run's verified rows of the previous output
     staging: Path  # a private folder beside the output, for the spill and the writer's files
@@ -84,7 +86,7 @@ class StreamTotals:
     plots_out: int = 0
     reused: int = 0
     statuses: pd.DataFrame | None = None
-    issues: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    issues: dict[Any, int] = field(default_factory=lambda: defaultdict(int))  # (severity, code)
     alerts: dict[str, list[float]] = field(default_factory=dict)
     overlays: dict[str, list[float]] = field(default_factory=dict)  # name -> plots overlapping, ha, made review
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -228,7 +230,9 @@ def _first_pass(job: StreamJob, spill: Spill, keygrid: KeyGrid, phases: Phases) 
 _SAMPLE_PER_BATCH = 16
 
 
-def _scan_batch(batch: PlotBatch, *, cfg: RunConfig, every: list[Product | AlertProduct], keygrid: KeyGrid):
+def _scan_batch(
+    batch: PlotBatch, *, cfg: RunConfig, every: Sequence[Product | AlertProduct | ClassMap], keygrid: KeyGrid
+):
     """Pass 1 for one batch: the single-row checks and the location keys; returns its rows for
     the spill, and what the scan keeps of it."""
     products = [p for p in every if isinstance(p, Product)]
@@ -274,7 +278,7 @@ def _screened_wkb(rows: RowChecks, raw: np.ndarray, wkb: np.ndarray | None) -> n
         return shapely.to_wkb(screened)
     live = ~rows.err
     changed = np.fromiter((a is not b for a, b in zip(screened, raw)), dtype=bool, count=len(raw))
-    out = np.where(live, wkb, None)
+    out = np.where(live, wkb, np.array(None))
     at = np.flatnonzero(changed & live)
     out[at] = shapely.to_wkb(screened[at])
     return out
@@ -370,7 +374,11 @@ def _large_plots(spill: Spill, scan: _Scan, pending: PendingIssues, min_share: f
     near = []
     for t in spill.scan(CROSS_COLUMNS):
         part = _Plots.of(t, _small)
-        hit = np.unique(tree.query(shapely.box(*shapely.bounds(part.geoms).T))[0]) if len(part.rows) else []
+        hit = (
+            np.unique(tree.query(shapely.box(*shapely.bounds(part.geoms).T))[0])
+            if len(part.rows)
+            else np.zeros(0, "int64")
+        )
         if len(hit):
             near.append(_Plots(part.geoms[hit], part.area[hit], part.ids[hit], part.rows[hit]))
     every = _Plots.concat([big, *near])
@@ -453,6 +461,16 @@ def _second_pass(
         cfg.execution.scheduler,
     )
     prefix = key_prefix(job.loss_products, cfg.screening)
+    how = Measuring(
+        execution=cfg.execution,
+        client=job.client,
+        progress=False,
+        large_progress=job.progress,
+        edge_buffer_m=cfg.qc.edge_buffer_m,
+    )
+    earlier = Earlier(job.previous, job.previous_patches, job.reviews)
+    column = cfg.plots.established_column
+    established = None if column is None else (lambda table: table.column(column).to_pylist())
     bar = progress_bar(totals.plots_in, _("screening"), _("plot")) if job.progress else NoBar()
     write = partial(_write_chunk, writer=writer, attributes=job.stream.columns, totals=totals, bar=bar)
     with ThreadPoolExecutor(1, thread_name_prefix="cacao-screen-write") as post, phases("screen"):
@@ -463,19 +481,10 @@ def _second_pass(
                 checked,
                 [*job.products, *job.overlays],
                 cfg.screening,
-                execution=cfg.execution,
-                client=job.client,
-                progress=False,
-                large_progress=job.progress,
-                previous=job.previous,
+                how=how,
+                earlier=earlier if established is None else replace(earlier, established=established(table)),
                 prefix=prefix,
                 wkb=wkb,
-                established=None
-                if cfg.plots.established_column is None
-                else table.column(cfg.plots.established_column).to_pylist(),
-                edge_buffer_m=cfg.qc.edge_buffer_m,
-                reviews=job.reviews,
-                previous_patches=job.previous_patches,
             )
             if written is not None:
                 written.result()  # one chunk being written at a time, in order
@@ -489,7 +498,7 @@ def _write_chunk(
     table: pa.Table, part: ScreenedPart, *, writer: ScreeningWriter, attributes: list[str], totals: StreamTotals, bar
 ) -> None:
     """A screened chunk's rows given to the writer, and added to the totals."""
-    renamed = input_names(attributes, part.columns.columns)
+    renamed = input_names(attributes, list(part.columns.columns))
     rows = _plots_table(table, attributes, renamed, part.columns)
     extra = part.extra_layers()
     writer.add(rows, part.loss_by_year, part.issues, extra)

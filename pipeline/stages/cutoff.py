@@ -247,7 +247,15 @@ def measure_cutoff(
     rule and the land-use maps, on the finest of their grids (``measure_kw``: progress, client)."""
     columns = {}
     for m in maps:
-        stats = measure_product(geoms, m, params, execution, statistics=ClassStatistics(m.spec), **measure_kw)
+        # a map reads its windows as a loss product does; its spec is a ClassSpec, read by ClassStatistics
+        stats = measure_product(
+            geoms,
+            m,  # type: ignore[arg-type]
+            params,
+            execution,
+            statistics=ClassStatistics(m.spec),
+            **measure_kw,
+        )
         columns[m.name] = class_columns(m.name, stats, screenable, land_use=isinstance(m.spec, LandUseSpec))
     forest = rule_maps(maps, params)
     land = [m for m in maps if isinstance(m.spec, LandUseSpec)]
@@ -287,14 +295,13 @@ def cutoff_blocks(
     if primary is not None:
         blocks.append(primary.set_axis(index))
         if len(products) > 1:
-            blocks.extend(
-                cut.contexts[p].set_axis(index).add_prefix(f"{p}_") for p in products if cut.contexts[p] is not None
-            )
+            blocks.extend(c.set_axis(index).add_prefix(f"{p}_") for p in products if (c := cut.contexts[p]) is not None)
     _, year = cut.established
     if cut.registry:
         blocks.append(
             pd.DataFrame(
-                {"established_year": pd.array(np.where(np.isnan(year), None, year), dtype="Int64")}, index=index
+                {"established_year": pd.array(np.where(np.isnan(year), np.array(None), year), dtype="Int64")},
+                index=index,
             )
         )
     if cut.maps:
@@ -315,10 +322,10 @@ def alerts_under_rule(alert_products: Sequence[Any], maps: Sequence[ClassMapSour
     for a in alert_products:
         grids = [layer.grid for layer in a.layers.values()] + [m.grid for m in (*forest, *land)]
         mask = RuleMask(
-            tuple((m.layers[m.spec.key], m.spec) for m in forest),
+            tuple((m.layers[m.spec.key], m.spec) for m in forest if isinstance(m.spec, ForestCoverSpec)),
             params.forest_at_cutoff.rule,
             finest(grids),
-            tuple((m.layers[m.spec.key], m.spec) for m in land),
+            tuple((m.layers[m.spec.key], m.spec) for m in land if isinstance(m.spec, LandUseSpec)),
             base=a.layers.get("forest_mask"),
         )
         out.append(replace(a, forest_mask=mask))
@@ -370,7 +377,7 @@ def cutoff_cases(plots: pd.DataFrame, ref: int) -> pd.DataFrame | None:
         return None
     status = plots["status"].astype(str)
     context = plots["loss_context"].astype(object) if "loss_context" in plots.columns else None
-    year = pd.to_numeric(plots.get("established_year"), errors="coerce") if "established_year" in plots else None
+    year = pd.to_numeric(plots["established_year"], errors="coerce") if "established_year" in plots else None
     before = (year <= ref).fillna(False).to_numpy(dtype=bool) if year is not None else np.zeros(len(plots), bool)
     loss = pd.to_numeric(plots["loss_after_ref_ha"], errors="coerce").fillna(0).to_numpy() >= ZERO_HA
     cases: list[tuple[str, np.ndarray]] = []
