@@ -251,8 +251,7 @@ def generate_sample(
     log("alerts painted")
     # The columns of an EU due-diligence statement, from a fourth stream, likewise.
     plots = _add_producer_columns(np.random.default_rng([seed, 3]), plots)
-    # The maps of the cut-off day and the establishment years, from a fifth stream.
-    cutoff = _make_forest2020(np.random.default_rng([seed, 4]), grid, land, plots)
+    cutoff = _make_forest2020(np.random.default_rng([seed, 4]), grid, land, plots)  # a fifth stream likewise
     plots["established"] = cutoff.established
     log("forest 2020 painted")
 
@@ -267,11 +266,7 @@ def generate_sample(
         _write_forest2020(staged, cutoff, seed, tiles)
         log("forest 2020 written")
         write_overlays(tmp, grid)
-        readme = _readme(seed, grid, n_plots, land, plots, specials)
-        readme += _readme_baseline(districts, deliveries, plots)
-        readme += _readme_alerts(alerts, tiles)
-        readme += readme_overlays(grid)
-        readme += _readme_forest2020(cutoff, tiles)
+        readme = _readme_all(seed, grid, n_plots, tiles, land, plots, specials, (districts, deliveries, alerts, cutoff))
         (tmp / "README.md").write_text(readme, encoding="utf-8")
         (tmp / ".complete").touch()
         os.chmod(tmp, 0o755)  # mkdtemp creates it 0700
@@ -281,6 +276,17 @@ def generate_sample(
         raise
     log(f"sample complete in {out_dir}")
     return SamplePaths.under(out_dir)
+
+
+def _readme_all(seed, grid, n_plots, tiles, land, plots, specials, parts) -> str:
+    """The sample's README: the rasters and plots, then ``parts`` (districts, deliveries, alerts,
+    the maps of the cut-off day) and the overlays."""
+    districts, deliveries, alerts, cutoff = parts
+    readme = _readme(seed, grid, n_plots, land, plots, specials)
+    readme += _readme_baseline(districts, deliveries, plots)
+    readme += _readme_alerts(alerts, tiles)
+    readme += readme_overlays(grid)
+    return readme + _readme_forest2020(cutoff, tiles)
 
 
 def _check_count(n_plots: int, bounds: tuple[float, float, float, float]) -> None:

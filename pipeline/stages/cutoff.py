@@ -426,3 +426,41 @@ def indicator_table(plots: pd.DataFrame) -> pd.DataFrame | None:
         v = plots[c].astype(object).fillna("unknown")
         rows.append({"indicator": c, **{k: int((v == k).sum()) for k in ("yes", "no", "unknown")}})
     return pd.DataFrame(rows)
+
+
+def screen_cutoff(
+    plots: pd.DataFrame,
+    checked: Any,
+    products: Sequence[Any],
+    maps: Sequence[Any],
+    screening: ScreeningConfig,
+    how: Any,
+    established: Sequence[Any] | None,
+    measured: tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]],
+) -> tuple[Any, list[pd.DataFrame]]:
+    """The forest at the cut-off (maps of that day, establishment years) in a screening (``checked``:
+    the plots' QC result; ``how``: :class:`.screening.Measuring`): each loss product's
+    verdict revised in ``measured`` (its figures and verdicts by product); the cut-off measurement
+    (None without maps nor establishment years) and its column blocks."""
+    if not maps and established is None:
+        return None, []
+    figures, verdicts = measured
+    cut = measure_cutoff(
+        checked.geometry,
+        checked.screenable,
+        products,
+        maps,
+        screening,
+        established,
+        how.execution,
+        progress=how.progress,
+        client=how.client,
+    )
+    for product in products:
+        context = cut.contexts[product.name]
+        if context is not None:
+            context.index = plots.index
+        verdicts[product.name] = cutoff_verdicts(
+            verdicts[product.name], figures[product.name], context, cut.established, screening, cut.sources
+        )
+    return cut, cutoff_blocks(cut, [p.name for p in products], figures, screening, plots.index)

@@ -48,7 +48,7 @@ from ..vocab import (
     attribute_names,
 )
 from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
-from .cutoff import alert_verdicts, alerts_under_rule, cutoff_blocks, cutoff_verdicts, measure_cutoff
+from .cutoff import alert_verdicts, alerts_under_rule, screen_cutoff
 from .fieldcheck import loss_years
 from .overlays import apply_overlay_effects, overlay_columns
 from .patches import EDGE_ONLY_REASON, edge_only, loss_patches
@@ -258,15 +258,10 @@ def screen_checked(
     :func:`key_prefix` gives for the loss products), and maps of the cut-off day; ``how``: see
     :class:`Measuring`; ``earlier``: see :class:`Earlier`. Each plot's figures depend on it alone, so
     any set of plots gives each the same figures. The loss patches come from the same pass
-    (:mod:`.patches`); a plot whose patches all lie within ``how.edge_buffer_m`` of its boundary gets
-    ``edge_only_loss``."""
+    (:mod:`.patches`); ``edge_only_loss`` within ``how.edge_buffer_m`` of its boundary."""
     previous, previous_patches, reviews = earlier.previous, earlier.patches, earlier.reviews
     tune_allocator()
-    every = list(products)
-    alert_products = [p for p in every if isinstance(getattr(p, "spec", None), AlertSpec)]
-    maps = [p for p in every if isinstance(getattr(p, "spec", None), ClassSpec)]
-    overlays = [p for p in every if getattr(p, "kind", None) == OVERLAY_KIND]  # vector layers: no raster spec
-    products = [p for p in every if isinstance(getattr(p, "spec", None), ProductSpec)]
+    products, alert_products, maps, overlays = _kinds(products)
     geoms = checked.geometry  # what is screened: the input geometry, or QC's repair of it
     keys = screen_keys(geoms, products, screening, prefix=prefix, wkb=wkb)
     reuse, matched = reusable(previous, keys, checked.screenable, len(plots))
@@ -297,7 +292,7 @@ def screen_checked(
         fig.index = plots.index
         figures[product.name] = fig
         verdicts[product.name] = classify(fig, checked.error_reason, screening)
-    cut, cut_blocks = _screen_cutoff(
+    cut, cut_blocks = screen_cutoff(
         plots, checked, products, maps, screening, how, earlier.established, (figures, verdicts)
     )
     alert_blocks, months = _screen_alerts(
@@ -309,9 +304,7 @@ def screen_checked(
     patch_layer = _joined(patches)
     verdict = with_edge_flag(verdict, patch_layer, plots["source_row"], geoms, how.edge_buffer_m)
     if reviews is not None:
-        now = counted_loss(pd.concat([figures[products[0].name][["loss_after_ref_ha"]], *alert_blocks], axis=1))
-        years = plots["plot_id"].astype(str).map(loss_years(patch_layer)).fillna("")
-        verdict = apply_reviews(verdict, plots["plot_id"], now, years, reviews)
+        verdict = _with_reviews(verdict, plots, figures[products[0].name], alert_blocks, patch_layer, reviews)
     if overlays:  # what lies under each plot, and its effect on the status (after the loss rules)
         block = overlay_columns(geoms, checked.area_ha, overlays).set_axis(plots.index)
         verdict = apply_overlay_effects(verdict, block, overlays)
@@ -329,6 +322,29 @@ def screen_checked(
     )
 
 
+def _kinds(every: Sequence[Any]) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """The loss products, the alert products, the maps of the cut-off day and the overlays."""
+    alert_products = [p for p in every if isinstance(getattr(p, "spec", None), AlertSpec)]
+    maps = [p for p in every if isinstance(getattr(p, "spec", None), ClassSpec)]
+    overlays = [p for p in every if getattr(p, "kind", None) == OVERLAY_KIND]  # vector layers: no raster spec
+    products = [p for p in every if isinstance(getattr(p, "spec", None), ProductSpec)]
+    return products, alert_products, maps, overlays
+
+
+def _with_reviews(
+    verdict: pd.DataFrame,
+    plots: pd.DataFrame,
+    primary: pd.DataFrame,
+    alert_blocks: Sequence[pd.DataFrame],
+    patch_layer: pd.DataFrame,
+    reviews: pd.DataFrame,
+) -> pd.DataFrame:
+    """The verdict with the field checks applied (``primary``: the primary product's figures)."""
+    now = counted_loss(pd.concat([primary[["loss_after_ref_ha"]], *alert_blocks], axis=1))
+    years = plots["plot_id"].astype(str).map(loss_years(patch_layer)).fillna("")
+    return apply_reviews(verdict, plots["plot_id"], now, years, reviews)
+
+
 def _patches_of(stats: Any, plots: pd.DataFrame, geoms: np.ndarray, checked: QCResult, product: Any) -> pd.DataFrame:
     """The loss patches of one product, from the cells its measurement kept."""
     ids, rows = plots["plot_id"].to_numpy(), plots["source_row"].to_numpy()
@@ -342,43 +358,6 @@ def _reuse_figures(fig: pd.DataFrame, reuse: np.ndarray, matched: Any, product: 
     for col in [*MAIN_COLUMNS, *(f"loss_{y}_ha" for y in product.years)]:
         fig.loc[reuse, col] = matched[prefix_col + col].to_numpy()
     fig.loc[reuse, ["_missing_pct", "_invalid_pct"]] = 0.0
-
-
-def _screen_cutoff(
-    plots: pd.DataFrame,
-    checked: QCResult,
-    products: Sequence[Any],
-    maps: Sequence[Any],
-    screening: ScreeningConfig,
-    how: Measuring,
-    established: Sequence[Any] | None,
-    measured: tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]],
-) -> tuple[Any, list[pd.DataFrame]]:
-    """The forest at the cut-off (maps of that day, establishment years): each loss product's
-    verdict revised in ``measured`` (its figures and verdicts by product); the cut-off measurement
-    (None without maps nor establishment years) and its column blocks."""
-    if not maps and established is None:
-        return None, []
-    figures, verdicts = measured
-    cut = measure_cutoff(
-        checked.geometry,
-        checked.screenable,
-        products,
-        maps,
-        screening,
-        established,
-        how.execution,
-        progress=how.progress,
-        client=how.client,
-    )
-    for product in products:
-        context = cut.contexts[product.name]
-        if context is not None:
-            context.index = plots.index
-        verdicts[product.name] = cutoff_verdicts(
-            verdicts[product.name], figures[product.name], context, cut.established, screening, cut.sources
-        )
-    return cut, cutoff_blocks(cut, [p.name for p in products], figures, screening, plots.index)
 
 
 def _screen_alerts(
