@@ -244,3 +244,16 @@ def test_a_spanish_screening_has_the_figures_codes_and_columns_of_the_english_on
         dict(pyogrio.read_dataframe(en_job["out"], layer="run_metadata")[["key", "value"]].to_numpy())["language"]
         == "en"
     )
+
+
+def test_a_table_of_texts_translates_when_looked_up_and_writes_numbers_the_spanish_way():
+    texts = i18n.Texts({"screened": i18n.N_("Screened {n} plots -> {path}")})
+    with using("en"):
+        assert texts["screened"].format(n="1,234", path="a.gpkg") == "Screened 1,234 plots -> a.gpkg"
+    with using("es"):
+        assert texts["screened"].format(n="1,234", path="v1.12") == "Evaluadas 1\u00a0234 parcelas -> v1.12"
+        assert texts["screened"].format(n=2.5, path="x") == "Evaluadas 2,5 parcelas -> x"
+        assert (
+            i18n.localised_number_text("-1,234.56") == "-1\u00a0234,56" and i18n.localised_number_text("a.b") == "a.b"
+        )
+    assert list(texts) == ["screened"] and len(texts) == 1
