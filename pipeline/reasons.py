@@ -86,6 +86,26 @@ REASONS: dict[str, str] = {
     "alerts_outside_tiles": N_("{pct:.1f} % lies where no alert tile is (outside the product, a missing tile)"),
     "alerts_undefined_values": N_("{pct:.1f} % has values the alert encoding does not define (is it the right one?)"),
     "alerts_seen_partial": N_("{alert_ha:ha} ha of alerts after the cut-off {cutoff} already seen on the covered part"),
+    # --- loss patches (added to a reason) ---
+    "edge_only_loss": N_("all loss within {buffer_m:g} m of the boundary: check the boundary before the forest"),
+    # --- field checks (a screening with reviews) ---
+    "field_no_deforestation": N_("field check by {checker} on {date}: no deforestation"),
+    "field_no_deforestation_notes": N_("field check by {checker} on {date}: {notes}, no deforestation"),
+    "field_deforestation": N_("field check by {checker} on {date}: deforestation"),
+    "field_deforestation_notes": N_("field check by {checker} on {date}: {notes}, deforestation"),
+    "field_cannot_tell": N_("field check by {checker} on {date}: cannot tell, the plot stays in review"),
+    "field_cannot_tell_notes": N_("field check by {checker} on {date}: {notes}, cannot tell, the plot stays in review"),
+    "field_new_years": N_(
+        "loss in {years} since the field check by {checker} on {date}, which saw loss in {seen} only: "
+        "check the plot again"
+    ),
+    "field_new_years_none_seen": N_(
+        "loss in {years} since the field check by {checker} on {date}, which saw no loss: check the plot again"
+    ),
+    "field_more_loss": N_(
+        "more loss since the field check by {checker} on {date}: {now_ha:.4f} ha after the reference year now, "
+        "{seen_ha:.4f} ha then: check the plot again"
+    ),
     # --- overlays (what lies under the plot: pipeline.stages.overlays) ---
     "overlay_review": N_(
         "{overlap_ha:ha} ha ({overlap_pct:.1f} %) inside {kind_text} {names} (overlay {overlay}): a person must "

@@ -133,6 +133,71 @@ ALERT_COLUMNS = (
 )
 #: Layer of ``screening.gpkg`` (and of ``baseline.gpkg``) with the alert area per month after the cut-off.
 ALERTS_BY_MONTH = "alerts_by_month"
+#: Layer of ``screening.gpkg`` with every patch of forest lost after the reference year in a plot.
+LOSS_PATCHES = "loss_patches"
+
+# --- The field check (a package of forms, the review log) ---------------------------------------
+
+#: The values of the form's fields with a list (code -> English label, Spanish label).
+FIELD_VERDICTS = {
+    "no_deforestation": ("No deforestation", "Sin deforestación"),
+    "deforestation": ("Deforestation", "Deforestación"),
+    "cannot_tell": ("Cannot tell", "No se puede saber"),
+}
+LAND_USES = {
+    "cocoa": ("Cocoa", "Cacao"),
+    "forest": ("Forest", "Bosque"),
+    "other_crop": ("Other crop", "Otro cultivo"),
+    "pasture": ("Pasture", "Pasto"),
+    "fallow": ("Fallow", "Purma (descanso)"),
+    "unknown": ("Unknown", "Desconocido"),
+}
+YES_NO = {"yes": ("Yes", "Sí"), "no": ("No", "No")}
+
+#: The form's fields, in order: (name, list of values or None, required).
+FORM_FIELDS: tuple[tuple[str, dict | None, bool], ...] = (
+    ("field_verdict", FIELD_VERDICTS, True),
+    ("land_use_2020", LAND_USES, False),
+    ("shade_trees_removed", YES_NO, False),
+    ("photos", None, False),
+    ("checked_by", None, True),
+    ("checked_on", None, True),
+    ("notes", None, False),
+)
+FORM_NAMES = tuple(name for name, _, _ in FORM_FIELDS)
+
+#: The columns of ``checks`` before the form (what the screening says; read-only in the form).
+CHECK_COLUMNS = (
+    "plot_id",
+    "producer",
+    "group",
+    "status",
+    "status_reason",
+    "area_ha",
+    "loss_after_ref_ha",
+    "loss_years",
+)
+
+#: The columns of a review record (the ``reviews`` log), in order.
+REVIEW_COLUMNS = (
+    "record_key",
+    "plot_id",
+    "field_verdict",
+    "land_use_2020",
+    "shade_trees_removed",
+    "checked_by",
+    "checked_on",
+    "notes",
+    "photos",
+    "screening_sha256",
+    "screening_created_utc",
+    "seen_status",
+    "seen_loss_after_ref_ha",
+    "seen_loss_years",
+    "pack",
+    "imported_utc",
+)
+
 
 # --- Metadata keys (table ``run_metadata``) -----------------------------------------------------
 

@@ -121,7 +121,7 @@ def test_screen_writes_every_row_with_the_right_status_and_exact_hectares(small_
 def test_output_layers_metadata_and_issues(small_job):
     assert main(screen_args(small_job, "--reference-year", "2021", "--canopy-threshold", "30")) == 0
     layers = {name for name, _ in pyogrio.list_layers(small_job["out"])}
-    assert layers == {"plots", "loss_by_year", "plot_issues", "run_metadata", "layer_styles"}
+    assert layers == {"plots", "loss_by_year", "loss_patches", "plot_issues", "run_metadata", "layer_styles"}
     meta = pyogrio.read_dataframe(small_job["out"], layer="run_metadata")
     meta = dict(zip(meta["key"], meta["value"]))
     assert meta["reference_year"] == "2021" and meta["canopy_threshold_pct"] == "30"

@@ -169,11 +169,13 @@ def test_incremental_rerun_equals_a_full_run_and_computes_only_new_plots(default
     paths, _ = default_sample
     plots = read_plots(paths.plots)
     source = open_hansen(paths.root / "tiles", paths.root / "tiles")
-    full = screen_plots(plots, source).plots
+    full_result = screen_plots(plots, source)
+    full = full_result.plots
     # a previous run that lacked 1 % of the plots
     rng = np.random.default_rng(0)
     dropped = rng.choice(len(plots), size=len(plots) // 100, replace=False)
-    older = screen_plots(plots.drop(index=plots.index[dropped]), source).plots
+    older_result = screen_plots(plots.drop(index=plots.index[dropped]), source)
+    older = older_result.plots
     previous = pd.DataFrame(older.drop(columns="geometry"))
 
     computed = []
@@ -184,8 +186,14 @@ def test_incremental_rerun_equals_a_full_run_and_computes_only_new_plots(default
         return real(geoms, *args, **kw)
 
     monkeypatch.setattr(wf, "measure_product", spy)
-    again = screen_plots(plots, source, previous=previous).plots
+    again_result = screen_plots(plots, source, previous=previous, previous_patches=older_result.loss_patches)
+    again = again_result.plots
     pd.testing.assert_frame_equal(again.drop(columns="geometry"), full.drop(columns="geometry"), check_exact=True)
+    # the patches of the reused plots come from the previous output: the same as a full run's
+    cols = ["plot_id", "source_row", "year", "area_ha", "max_distance_from_edge_m"]
+    full_patches = full_result.loss_patches.sort_values(["source_row", "year", "area_ha"], ignore_index=True)
+    again_patches = again_result.loss_patches.sort_values(["source_row", "year", "area_ha"], ignore_index=True)
+    pd.testing.assert_frame_equal(again_patches[cols], full_patches[cols])
     not_reusable = (~older["status"].isin(ASSESSED)).sum()
     assert computed == [
         len(dropped)

@@ -175,7 +175,11 @@ def test_the_report_needs_no_network(sample_run):
     page = parse(sample_run.report)
     text = sample_run.report.read_text(encoding="utf-8")
     assert page.sources and all(s.startswith("data:image/png;base64,") for s in page.sources)
-    assert all(link.startswith("#") for link in page.links)  # small enough: every group inside
+    # small enough: every group inside; a review or detected plot links to its evidence page, a local file
+    folder = sample_run.report.with_name(sample_run.report.stem + "_files")
+    evidence = [link for link in page.links if link.startswith(f"{folder.name}/plots/")]
+    assert evidence and all((sample_run.report.parent / link).is_file() for link in evidence)
+    assert all(link.startswith("#") for link in page.links if link not in evidence)
     assert not re.search(r"<script[^>]+src|<link[^>]+stylesheet|url\(\s*['\"]?https?:", text)
     assert "<h2>Provenance</h2>" in text and "SHA-256" in text
 
@@ -189,12 +193,15 @@ def test_a_large_report_puts_each_group_on_a_page_of_its_own(sample_run, tmp_pat
     assert len(pages) == 20
     page = parse(out)
     linked = [link for link in page.links if link.startswith("report_files/")]
-    assert sorted((tmp_path / link).resolve() for link in linked) == [p.resolve() for p in pages]
+    groups = [link for link in linked if not link.startswith("report_files/plots/")]  # not the evidence pages
+    assert sorted((tmp_path / link).resolve() for link in groups) == [p.resolve() for p in pages]
+    assert any(link.startswith("plots/") for link in parse(pages[0]).links)  # a group's plots link to their pages
     sub = parse(pages[0])
     assert "../report.html" in sub.links and sub.sources[0].startswith("data:image/png;base64,")
     assert main([*args, "--out", str(out)]) == 2  # exists
-    assert main([*args, "--out", str(out), "--overwrite"]) == 0  # inline again: the pages' folder goes
-    assert not folder.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+    assert main([*args, "--out", str(out), "--overwrite"]) == 0  # inline again: the groups' pages go
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report_files"]
+    assert [p.name for p in folder.iterdir()] == ["plots"]  # only the evidence pages stay
     assert main([*args, "--out", str(tmp_path / "report.pdf")]) == 2
 
 

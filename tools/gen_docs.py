@@ -85,7 +85,15 @@ REGIONS: dict[tuple[str, str], Callable[[], str]] = {
         for page, names in (
             (
                 "docs/outputs.md",
-                ("plots", "loss_by_year", "plot_issues", "run_metadata", "alert_product", "alerts_by_month_plots"),
+                (
+                    "plots",
+                    "loss_by_year",
+                    "loss_patches",
+                    "plot_issues",
+                    "run_metadata",
+                    "alert_product",
+                    "alerts_by_month_plots",
+                ),
             ),
             (
                 "docs/baseline.md",

@@ -24,7 +24,7 @@ from .. import i18n
 from ..errors import CacaoScreenError
 from ..i18n import _, tr
 from ..vocab import EXIT_INTERRUPTED, EXIT_TERMINATED
-from . import baseline, export, fetch, report, sample, screen, validate  # noqa: F401 - each registers its command
+from . import baseline, export, fetch, fieldpack, report, reviews, sample, screen, validate  # noqa: F401 - each registers its command
 from .app import cli
 
 log = logging.getLogger("pipeline")

@@ -299,11 +299,14 @@ EXECUTION_OPTIONS = [
     Option("execution.scheduler", "--scheduler", metavar="threads|local|ADDRESS"),
     Option("execution.chunk_plots", "--chunk-plots", metavar="N"),
 ]
+#: ``screen`` and ``run --reviews``: the field checks that settle plots.
+REVIEW_OPTIONS = [Option("reviews", "--reviews", metavar="PATH")]
 #: ``screen``: the whole job from flags.
 SCREEN_OPTIONS = [
     *PLOT_OPTIONS,
     *RASTER_OPTIONS,
     *ALERT_OPTIONS,
+    *REVIEW_OPTIONS,
     *SCREENING_OPTIONS,
     *QC_OPTIONS,
     *OVERLAY_OPTIONS,

@@ -51,6 +51,11 @@ class RunConfig(_Section):
         default_factory=list, description="Also export the screening to these formats after screening"
     )
     report: ReportConfig | None = Field(None, description="Also write the HTML report after screening")
+    reviews: Path | None = Field(
+        None,
+        description="The review log of field checks (reviews.gpkg, made by 'cacao-screen reviews import'): the "
+        "latest check of each plot settles its satellite verdict (docs/review.md)",
+    )
     overlays: list[OverlayConfig] = Field(
         default_factory=list,
         description="Vector layers overlaid on the plots, each name=...,file=...,kind=...,effect=... "
@@ -127,6 +132,8 @@ class RunConfig(_Section):
             overlay["file"] = _fix(overlay["file"], base)
         if self.report is not None:
             data["report"]["out"] = _fix(self.report.out, base)
+        if self.reviews is not None:
+            data["reviews"] = _fix(self.reviews, base)
         return RunConfig.model_validate(data)
 
 

@@ -103,6 +103,12 @@ class QCConfig(_Section):
         0.1, gt=0, le=1, description="Overlaps of at least this share of the smaller plot are flagged"
     )
     min_decimals: int = Field(6, ge=0, le=8, description="Fewer decimals in every coordinate: low_precision (EUDR: 6)")
+    edge_buffer_m: float = Field(
+        30.0,
+        ge=0,
+        description="A plot whose loss patches all lie within this many metres of its boundary gets edge_only_loss "
+        "(about one Landsat pixel plus GPS error): check the boundary before the forest",
+    )
     fix_swapped_coordinates: bool = Field(
         False,
         description="Swap back longitude and latitude where they look "

@@ -33,8 +33,6 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
-from tqdm.auto import tqdm
-
 from ..config import LOCAL, THREADS, parse_scheduler
 from ..errors import CacaoScreenError, SchedulerError
 from ..i18n import _
@@ -104,7 +102,7 @@ def imap_partitions(
         raise ValueError(f"{len(weights)} weights for {len(tasks)} tasks")
     kind = parse_scheduler(scheduler) if isinstance(scheduler, str) else None
     desc, unit = desc or _("screening"), unit or _("plot")  # the bar's words, in the language in use
-    bar = tqdm(total=sum(weights), desc=desc, unit=unit, disable=not progress, leave=False)
+    bar = progress_bar(sum(weights), desc, unit) if progress else NoBar()
     try:
         if kind is None or kind not in (LOCAL, THREADS):
             yield from _map_dask(fn, tasks, weights, bar, scheduler)
@@ -259,6 +257,23 @@ def cluster(scheduler: Any) -> Iterator[Any]:
     finally:
         if own:
             client.close()
+
+
+def progress_bar(total: int | None, desc: str, unit: str):
+    """A tqdm bar (tqdm is imported only when a bar is shown: a quiet run does not pay for it)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, leave=False)
+
+
+class NoBar:
+    """What a bar does when none is shown."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _map_dask(fn, tasks, weights, bar, scheduler) -> list:

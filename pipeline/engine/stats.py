@@ -6,7 +6,10 @@ fractions and the pixel values of one or more windows into per-plot areas (m²):
 * ``total``  — Σ coverage × pixel area over every cell the plot touches (inside the raster or not),
 * ``valid``  — the same over cells where every layer holds valid data,
 * ``forest`` — over valid cells that were forest at the baseline (the forest definition),
-* ``loss``   — a column per loss year: over valid forest cells whose loss year is that year.
+* ``loss``   — a column per loss year: over valid forest cells whose loss year is that year;
+* ``cells``  — when asked (``cells_from``), the lost cells themselves from a year on (plot, cell,
+  year, m²: the same weights as ``loss``), from which :mod:`pipeline.stages.patches` draws the
+  loss patches without reading the rasters again.
 
 :func:`derive_figures` turns those into the hectare columns of the ``plots`` layer.
 """
@@ -26,6 +29,40 @@ from .pixels import FOREST_BIT, INVALID_BIT, MISSING_BIT, VALID_BIT, ProductSpec
 
 
 @dataclass
+class LossCells:
+    """Lost cells of a batch of plots: one entry per (plot, cell) lost in a year at or after the
+    year asked for. ``plot`` is the plot's position, ``row``/``col`` the cell on the grid,
+    ``year_index`` the loss year's index in the product's years, ``m2`` the cell's area inside
+    the plot (coverage x ellipsoidal pixel area: the weight of the plot's ``loss`` figures)."""
+
+    plot: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    year_index: np.ndarray
+    m2: np.ndarray
+
+    FIELDS = ("plot", "row", "col", "year_index", "m2")
+
+    def __len__(self) -> int:
+        return len(self.plot)
+
+    @classmethod
+    def empty(cls) -> LossCells:
+        i = np.empty(0, dtype="int64")
+        return cls(i, i.copy(), i.copy(), np.empty(0, dtype="int16"), np.empty(0))
+
+    @classmethod
+    def concat(cls, parts: list[LossCells]) -> LossCells:
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.FIELDS))
+
+    def at(self, positions: np.ndarray) -> LossCells:
+        """The same cells with each plot's position mapped through ``positions``."""
+        return LossCells(np.asarray(positions)[self.plot], self.row, self.col, self.year_index, self.m2)
+
+
+@dataclass
 class PlotStats:
     """Per-plot areas in m² for a batch of ``n`` plots; ``loss`` has one column per year.
 
@@ -40,11 +77,13 @@ class PlotStats:
     loss: np.ndarray
     missing: np.ndarray
     invalid: np.ndarray
+    #: The lost cells (:class:`LossCells`, in parts) when asked for; None otherwise.
+    cells: list[LossCells] | None = None
 
     FIELDS = ("total", "valid", "forest", "loss", "missing", "invalid")
 
     @classmethod
-    def zeros(cls, n: int, n_years: int) -> PlotStats:
+    def zeros(cls, n: int, n_years: int, *, cells: bool = False) -> PlotStats:
         return cls(
             total=np.zeros(n),
             valid=np.zeros(n),
@@ -52,12 +91,19 @@ class PlotStats:
             loss=np.zeros((n, n_years)),
             missing=np.zeros(n),
             invalid=np.zeros(n),
+            cells=[] if cells else None,
         )
 
     def scatter(self, into: PlotStats, positions: np.ndarray) -> None:
-        """Write these rows into ``into`` at ``positions``."""
+        """Write these rows into ``into`` at ``positions`` (and their lost cells, if both keep them)."""
         for f in self.FIELDS:
             getattr(into, f)[positions] = getattr(self, f)
+        if self.cells is not None and into.cells is not None:
+            into.cells.extend(part.at(positions) for part in self.cells if len(part))
+
+    def loss_cells(self) -> LossCells:
+        """Every lost cell kept, in one :class:`LossCells` (empty when none were kept)."""
+        return LossCells.concat(self.cells or [])
 
 
 def cells_in_windows(
@@ -84,6 +130,8 @@ def plot_statistics(
     spec: ProductSpec,
     forest: ForestDefinition,
     window_of_plot: np.ndarray,
+    *,
+    cells_from: int | None = None,
 ) -> PlotStats:
     """Coverage-weighted, ellipsoidal areas per plot from the pixel values of one or more windows.
 
@@ -91,11 +139,12 @@ def plot_statistics(
     width)`` windows and ``layers`` the matching dicts of layer name -> window values (an int
     array with :data:`~pipeline.engine.pixels.NO_TILE` where no tile is, or a (raw array, tile
     mask) pair); ``window_of_plot`` says which window holds each plot's cells. Every covered cell
-    must lie in its window.
+    must lie in its window. ``cells_from`` (a loss-year index): keep the cells lost in that year
+    or later (:attr:`PlotStats.cells`).
     """
     n_years = spec.last_year - spec.first_year + 1
     if len(cov) == 0:
-        return PlotStats.zeros(n, n_years)
+        return PlotStats.zeros(n, n_years, cells=cells_from is not None)
 
     win, k, local = cells_in_windows(cov, windows, window_of_plot)
 
@@ -126,6 +175,10 @@ def plot_statistics(
 
     lost = yi >= 0
     loss_m2 = np.bincount(idx[lost] * n_years + yi[lost], weights=w[lost], minlength=n * n_years).reshape(n, n_years)
+    cells = None
+    if cells_from is not None:
+        keep = np.flatnonzero(yi >= max(cells_from, 0))
+        cells = [LossCells(idx[keep], cov.row[keep], cov.col[keep], yi[keep].astype("int16"), w[keep])]
     return PlotStats(
         total=np.bincount(idx, weights=w, minlength=n),
         valid=per_plot(VALID_BIT),
@@ -133,6 +186,7 @@ def plot_statistics(
         loss=loss_m2,
         missing=per_plot(MISSING_BIT),
         invalid=per_plot(INVALID_BIT),
+        cells=cells,
     )
 
 

@@ -34,7 +34,7 @@ from .memory import trim, tune_allocator
 from .partitions import batches, partition, pixel_bounds, window_of
 from .pixels import FOREST_BIT, INVALID_BIT, MISSING_BIT, VALID_BIT, ProductSpec, as_int, patch_margin, pixel_codes
 from .schedulers import default_workers, imap_partitions
-from .stats import PlotStats, plot_statistics
+from .stats import LossCells, PlotStats, plot_statistics
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class Task:
     product: Any  # a ProductSource (picklable, to be sent to worker processes)
     forest: ForestDefinition
     statistics: Any = None  # what to compute (see measure_product); None: plot_statistics
+    cells_from: int | None = None  # with plot_statistics: keep the cells lost from this year index on
 
 
 def measure_task(task: Task) -> Any:
@@ -93,10 +94,10 @@ def measure_task(task: Task) -> Any:
     layers = [{key: layer.read_raw(*win) for key, layer in task.product.layers.items()} for win in windows]
     cov = coverage_fractions(task.geoms, task.product.grid)
     window_of_plot = np.repeat(np.arange(len(windows)), task.sizes)
-    statistics = task.statistics or plot_statistics
-    return statistics(
-        cov, len(task.geoms), task.product.grid, windows, layers, task.product.spec, task.forest, window_of_plot
-    )
+    args = (cov, len(task.geoms), task.product.grid, windows, layers, task.product.spec, task.forest, window_of_plot)
+    if task.statistics is not None:
+        return task.statistics(*args)
+    return plot_statistics(*args, cells_from=task.cells_from)
 
 
 def measure_product(
@@ -109,6 +110,7 @@ def measure_product(
     client: Any = None,
     statistics: Any = None,
     large_progress: bool | None = None,
+    cells_from_year: int | None = None,
 ) -> Any:
     """Per-plot areas (m²) of one product for every geometry (None: not measured, all zeros).
 
@@ -118,10 +120,16 @@ def measure_product(
     passes an :class:`.alerts.AlertStatistics` (a callable with the same arguments and a
     ``zeros(n)`` method). ``progress`` shows a bar; ``large_progress`` (default: ``progress``) one
     for each large plot, window by window (loss figures only: with ``statistics``, a large plot is
-    measured whole)."""
+    measured whole). ``cells_from_year`` (loss figures only): keep every cell lost in that year or
+    later in the result's :attr:`~.stats.PlotStats.cells` (the loss patches' cells, gathered from
+    the windows already read)."""
     n = len(geoms)
     spec = product.spec
-    stats = statistics.zeros(n) if statistics is not None else PlotStats.zeros(n, len(spec.years))
+    cells_from = None if cells_from_year is None or statistics is not None else cells_from_year - spec.first_year
+    if statistics is not None:
+        stats = statistics.zeros(n)
+    else:
+        stats = PlotStats.zeros(n, len(spec.years), cells=cells_from is not None)
     ok = np.flatnonzero([g is not None for g in geoms])
     if not len(ok):
         return stats
@@ -150,6 +158,7 @@ def measure_product(
                 product,
                 forest,
                 statistics,
+                cells_from,
             )
         )
     log.debug(
@@ -186,6 +195,7 @@ def measure_product(
                 progress=progress if large_progress is None else large_progress,
                 client=client,
                 workers=workers,
+                cells_from=cells_from,
             )
             one.scatter(stats, np.array([i]))
     trim()
@@ -211,6 +221,7 @@ class WindowTask:
     margin: int
     product: Any
     forest: ForestDefinition
+    cells_from: int | None = None  # keep the cells lost from this year index on
 
 
 def measure_window(task: WindowTask) -> PlotStats:
@@ -220,7 +231,7 @@ def measure_window(task: WindowTask) -> PlotStats:
     row0, col0, height, width = task.window
     spec = task.product.spec
     n_years = spec.last_year - spec.first_year + 1
-    stats = PlotStats.zeros(1, n_years)
+    stats = PlotStats.zeros(1, n_years, cells=task.cells_from is not None)
     m = task.margin
     grid = task.product.grid
     row_areas = pixel_row_areas(grid.y0, grid.dy, grid.dx, row0 - m, row0 + height + m)
@@ -253,6 +264,11 @@ def measure_window(task: WindowTask) -> PlotStats:
         getattr(stats, name)[0] = w[(flags & bit) != 0].sum()
     lost = years >= 0
     stats.loss[0] = np.bincount(years[lost], weights=w[lost], minlength=n_years)
+    if stats.cells is not None:
+        r, c = np.nonzero(lost & (years >= max(task.cells_from or 0, 0)) & (w > 0))
+        stats.cells.append(
+            LossCells(np.zeros(len(r), "int64"), r + row0, c + col0, years[r, c].astype("int16"), w[r, c])
+        )
     return stats
 
 
@@ -282,6 +298,7 @@ def measure_polygon(
     workers: int | None = None,
     what: str = "a plot",
     log_level: int = logging.INFO,
+    cells_from: int | None = None,
 ) -> PlotStats:
     """Areas (m²) of one polygon of any size on ``product``, measured window by window.
 
@@ -292,11 +309,12 @@ def measure_polygon(
     the same on every scheduler. ``progress`` is a bar (True) or a callable taking (windows done,
     windows in all), called after each window. Returns a one-row :class:`PlotStats` (all zeros for
     a geometry that covers nothing). ``what`` names the polygon in the log message (at
-    ``log_level``) and the bar.
+    ``log_level``) and the bar. ``cells_from`` (a loss-year index): keep the cells lost from that
+    year on (:attr:`~.stats.PlotStats.cells`).
     """
     spec = product.spec
     n_years = spec.last_year - spec.first_year + 1
-    out = PlotStats.zeros(1, n_years)
+    out = PlotStats.zeros(1, n_years, cells=cells_from is not None)
     grid = product.grid
     pieces = None if geom is None else polygon_pieces(geom, grid)
     if pieces is None:
@@ -306,7 +324,9 @@ def measure_polygon(
         lats = grid.y0 - np.array([pieces.row0, pieces.row0 + pieces.height]) * grid.dy
         margin = patch_margin(grid, forest.min_forest_patch_ha, float(np.abs(lats).max()))
     wins = large_windows(pieces, window)
-    tasks = [WindowTask(pieces.band(r0, h), (r0, c0, h, w), margin, product, forest) for r0, c0, h, w in wins]
+    tasks = [
+        WindowTask(pieces.band(r0, h), (r0, c0, h, w), margin, product, forest, cells_from) for r0, c0, h, w in wins
+    ]
     scheduler = client if client is not None else execution.scheduler
     workers = workers or execution.workers or default_workers(len(tasks) * 10_000, scheduler)
     log.log(
@@ -335,6 +355,8 @@ def measure_polygon(
     ):
         for f in PlotStats.FIELDS:
             getattr(out, f)[:] += getattr(part, f)
+        if out.cells is not None and part.cells:
+            out.cells.extend(part.cells)
         done += 1
         if report is not None:
             report(done, len(tasks))

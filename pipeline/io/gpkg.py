@@ -266,6 +266,7 @@ class ScreeningWriter:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._tables: dict[str, tuple] = {}  # name -> (file, writer)
+        self._spatial: dict[str, set[str]] = {}  # staged layers with a geometry -> the types met
         self._done = False
         self.write_s = 0.0  # seconds spent writing (the thread's life, less its waits for rows; and finish)
         self.wait_s = 0.0  # seconds the writer thread waited for the next chunk's rows
@@ -372,7 +373,13 @@ class ScreeningWriter:
             self._stage(name, frame)
 
     def _stage(self, name: str, frame: pd.DataFrame) -> None:
-        table = arrow_table(frame)
+        if isinstance(frame, gpd.GeoDataFrame):  # a spatial layer: its geometry staged as WKB
+            wkb, types = output_wkb(np.asarray(frame.geometry.array, dtype=object))
+            self._spatial.setdefault(name, set()).update(types)
+            table = arrow_table(pd.DataFrame(frame.drop(columns=frame.geometry.name)))
+            table = table.append_column(pa.field("geometry", pa.binary()), pa.array(list(wkb), type=pa.binary()))
+        else:
+            table = arrow_table(frame)
         if name not in self._tables:
             sink = pa.OSFile(str(self.staging / f"{name}.arrow"), "wb")
             self._tables[name] = (sink, ipc.new_stream(sink, table.schema), table.schema)
@@ -424,8 +431,15 @@ class ScreeningWriter:
             sink, writer, _schema = self._tables.pop(name)
             writer.close()
             sink.close()
+            spatial = {}
+            if name in self._spatial:
+                spatial = dict(
+                    geometry_name="geometry",
+                    geometry_type=layer_geometry_type(self._spatial[name]) if self._spatial[name] else "MultiPolygon",
+                    crs="EPSG:4326",
+                )
             with pa.memory_map(str(self.staging / f"{name}.arrow"), "r") as src:
-                pyogrio.write_arrow(ipc.open_stream(src), self.tmp, layer=name, append=False, **kw)
+                pyogrio.write_arrow(ipc.open_stream(src), self.tmp, layer=name, append=False, **spatial, **kw)
             os.unlink(self.staging / f"{name}.arrow")
         meta = pd.DataFrame({"key": list(metadata), "value": [str(v) for v in metadata.values()]})
         pyogrio.write_dataframe(meta, self.tmp, layer="run_metadata", append=False, use_arrow=True, driver="GPKG")

@@ -141,8 +141,43 @@ def ring_style() -> LayerStyle:
     )
 
 
+#: Colours of the loss patches by year: from yellow (the first years after the cut-off) to dark purple.
+PATCH_YEAR_COLOURS = (
+    "#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026", "#67001f", "#49006a",
+)  # fmt: skip
+#: The first year of the patch style's own colours (earlier years share the first colour).
+PATCH_FIRST_YEAR = 2021
+
+
+def patch_style() -> LayerStyle:
+    n = len(PATCH_YEAR_COLOURS)
+    classes = [
+        Class(
+            f"up to {PATCH_FIRST_YEAR}",
+            Symbol(PATCH_YEAR_COLOURS[0], stroke="#6b0000", width_mm=0.2),
+            lower=1900,
+            upper=PATCH_FIRST_YEAR,
+        )
+    ]
+    for i in range(1, n):
+        year = PATCH_FIRST_YEAR + i
+        label = str(year) if i < n - 1 else f"{year} and later"
+        upper = year if i < n - 1 else 2999
+        classes.append(
+            Class(label, Symbol(PATCH_YEAR_COLOURS[i], stroke="#6b0000", width_mm=0.2), lower=year - 1, upper=upper)
+        )
+    return LayerStyle(
+        "cacao-screen loss patches",
+        "Patches of forest lost after the cut-off, coloured by year: yellow the earliest, dark purple the latest",
+        tuple(classes),
+        field="year",
+        kind="graduated",
+    )  # fmt: skip
+
+
 #: The default style of each layer that has one.
 DEFAULT_STYLES = {
+    "loss_patches": patch_style,
     "plots": status_style,
     "baseline_plots": status_style,
     "baseline_by_region": free_share_style,
@@ -428,6 +463,24 @@ def write_styles(con: sqlite3.Connection, styles: dict[str, LayerStyle]) -> list
             chosen[table] = style
     if not chosen:
         return []
+    for table, style in chosen.items():
+        store_style(con, table, geometry[table], style.name, style.qml(), style.sld(table), style.description)
+    return list(chosen)
+
+
+def store_style(
+    con: sqlite3.Connection,
+    table: str,
+    geometry_column: str,
+    name: str,
+    qml: str,
+    sld: str,
+    description: str,
+    *,
+    default: bool = True,
+) -> None:
+    """Store one style of ``table`` in ``layer_styles`` (made and registered if needed); a
+    ``default`` one replaces the layer's earlier default."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), "
         "f_table_schema TEXT(256), f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), "
@@ -440,15 +493,14 @@ def write_styles(con: sqlite3.Connection, styles: dict[str, LayerStyle]) -> list
         "VALUES ('layer_styles', 'attributes', 'layer_styles', ?, ?, 0)",
         (_("Default QGIS styles of the layers"), _now()),
     )
-    for table, style in chosen.items():
+    if default:
         con.execute("UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = ?", (table,))
-        con.execute(
-            "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, "
-            "styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
-            "VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, 'cacao-screen', NULL, ?)",
-            (table, geometry[table], style.name, style.qml(), style.sld(table), style.description, _now()),
-        )
-    return list(chosen)
+    con.execute(
+        "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, "
+        "styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
+        "VALUES ('', '', ?, ?, ?, ?, ?, ?, ?, 'cacao-screen', NULL, ?)",
+        (table, geometry_column, name, qml, sld, int(default), description, _now()),
+    )
 
 
 def write_provenance(con: sqlite3.Connection, provenance: dict) -> None:

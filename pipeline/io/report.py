@@ -418,10 +418,14 @@ def _group_columns(data) -> list[tuple[str, str, str]]:
     return cols
 
 
-def _section_body(data, section, regions) -> str:
+def _section_body(data, section, regions, evidence_folder: str = "") -> str:
+    """A group's summary, map and plot table; a plot with an evidence page links to it (pages in
+    ``evidence_folder``, relative to the page the section is on)."""
     ref = data.reference_year
     f = section.figures
-    cols = [("plot_id", "plot", "text"), ("status_html", "status", "html"), ("status_reason", "reason", "text"),
+    pages = getattr(data, "evidence", {}) or {}
+    cols = [("plot_html" if pages else "plot_id", "plot", "html" if pages else "text"),
+            ("status_html", "status", "html"), ("status_reason", "reason", "text"),
             ("loss_after_ref_ha", f"loss after {ref} (ha)", "ha")]  # fmt: skip
     extra = [c for c in section.plots.columns if c not in ("plot_id", "status", "status_reason", "loss_after_ref_ha")
              and c != section.plots.geometry.name]  # fmt: skip
@@ -430,6 +434,11 @@ def _section_body(data, section, regions) -> str:
         cols.append((c, c, kind))
     plots = pd.DataFrame(section.plots.drop(columns=section.plots.geometry.name))
     plots["status_html"] = [swatch(s) for s in plots["status"].astype(str)]
+    if pages:
+        plots["plot_html"] = [
+            f'<a href="{_esc(evidence_folder)}{_esc(pages[p])}.html">{_esc(p)}</a>' if p in pages else _esc(p)
+            for p in plots["plot_id"].astype(str)
+        ]
     summary = (
         f"{fmt_int(f['n_plots'])} plots, {fmt_pct(f['deforestation_free_plots_pct'])} % deforestation-free "
         f"({fmt_pct(f['deforestation_free_area_pct'])} % of their area); {fmt_ha(f['loss_after_ref_ha'])} ha of "
@@ -548,7 +557,7 @@ def render(data, *, separate_pages: bool, pages_folder: str, progress: bool = Fa
     regions = data.regions
     bar = tqdm(data.sections, desc="report pages", unit="group", disable=not progress, leave=False)
     for sec in bar:
-        body = _section_body(data, sec, regions)
+        body = _section_body(data, sec, regions, "plots/" if separate_pages else f"{pages_folder}/plots/")
         if separate_pages:
             back = f'<p><a href="../{_esc(Path(pages_folder).name.removesuffix("_files"))}.html">← the report</a></p>'
             pages[f"{sec.slug}.html"] = _page(f"{sec.title} — {data.title}", f"{back}<h1>{_esc(sec.title)}</h1>{body}")
@@ -708,6 +717,7 @@ def write_report(path: str | Path, index: str, pages: dict[str, str], *, overwri
             with deferred_signals():
                 staged = Path(tempfile.mkdtemp(prefix=temp_prefix(folder), suffix=".tmp", dir=path.parent))
             for name, text in pages.items():
+                (staged / name).parent.mkdir(parents=True, exist_ok=True)  # plots/ of the evidence pages
                 (staged / name).write_text(text, encoding="utf-8")
             os.chmod(staged, 0o755)
             replace_dir(staged, folder)

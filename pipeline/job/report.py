@@ -6,11 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import reasons
-from ..config import ReportConfig
-from ..io.gpkg import read_screening
+from ..config import ReportConfig, ScreeningConfig
+from ..errors import BaselineError
+from ..io.evidence import evidence_files
+from ..io.fieldpack import read_patches
+from ..io.gpkg import read_screening, read_table
 from ..io.outputs import disk_errors, guard
 from ..io.report import check_report_target, pages_folder, read_baseline, render, write_report
+from ..stages.evidence import page_slugs, plot_evidence
 from ..stages.report import build_report
+from .baseline import stored_config
 from .common import in_input_order
 
 
@@ -34,6 +39,25 @@ def run_report(
     plots = reasons.in_language(in_input_order(plots))  # the reasons in the report's language, from their codes
     layers, baseline_meta = read_baseline(baseline) if baseline is not None else (None, None)
     data = build_report(plots, meta, cfg, layers, baseline_meta)
+    evidence = _evidence(screening, plots, meta)
+    data.evidence = {e.plot_id: e.slug for e in evidence}
     separate = len(plots) > cfg.inline_max_plots
     index, pages = render(data, separate_pages=separate, pages_folder=pages_folder(cfg.out).name, progress=progress)
+    pages.update(evidence_files(evidence, data.title, f"../../{Path(cfg.out).name}"))
     return write_report(cfg.out, index, pages, overwrite=overwrite)
+
+
+def _evidence(screening: str | Path, plots, meta: dict[str, str]) -> list:
+    """The evidence of the review and detected plots (their pages: :mod:`pipeline.io.evidence`)."""
+    try:
+        screening_cfg = stored_config(meta, str(screening)).screening
+    except BaselineError:  # an older screening: the rules' defaults for the trace
+        screening_cfg = ScreeningConfig()
+    return plot_evidence(
+        plots,
+        read_patches(screening),
+        read_table(screening, "loss_by_year"),
+        read_table(screening, "plot_issues"),
+        screening_cfg,
+        page_slugs(plots["plot_id"]),
+    )

@@ -11,6 +11,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -20,26 +21,26 @@ from ..engine.overlay import OverlayLayer
 from ..engine.schedulers import cluster
 from ..errors import ConfigError
 from ..io.alerts import AlertProduct, open_alert_product
-from ..io.export import check_export_target
+from ..io.fieldpack import read_patches, read_reviews
 from ..io.gpkg import Finish, StagedBaseline, check_baseline_targets, check_target, csv_folder, read_previous
 from ..io.outputs import Staged, check_not_input, deferred_signals, disk_errors, guard, make_folder, temp_prefix
 from ..io.overlays import read_overlay
 from ..io.plots import PlotStream, open_plots
 from ..io.rasters import Product, close_datasets, open_product
-from ..io.report import check_report_target, pages_folder
-from ..stages.baseline import BaselineInputs, BaselineResult
-from ..stages.baseline.build import forest_text
 from ..stages.columns import INPUT_ATTRIBUTE
-from ..stages.export import ExportResult
 from ..stages.overlays import overlays_metadata
 from ..stages.qc.checks import DECLARED_AREA_COLUMNS, declared_areas
-from ..stages.screening import add_total, verified_previous
+from ..stages.reviews import latest_reviews
+from ..stages.screening import add_total, forest_text, verified_previous
 from ..vocab import INVALID, META_CONFIG, META_CREATED, META_GENERATOR, META_REFERENCE_YEAR, NOT_ASSESSED, STATUSES
-from .baseline import BaselineSources, load_baseline_inputs, stage_baseline
 from .common import Invocation, Phases, gpkg_finish, now_utc, product_files, provenance_keys
-from .export import run_export
-from .report import run_report
 from .streaming import StreamJob, StreamTotals, screen_in_chunks
+
+# The baseline, the exports and the report are imported where a job asks for them: a screening
+# alone does not load their code (nor matplotlib), which is most of a small run's start-up.
+if TYPE_CHECKING:
+    from ..stages.baseline import BaselineInputs, BaselineResult
+    from ..stages.export import ExportResult
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,8 @@ class _Opened:
     previous: pd.DataFrame | None
     rejected: int
     baseline_inputs: BaselineInputs | None
+    previous_patches: pd.DataFrame | None = None
+    reviews: pd.DataFrame | None = None
     overlays: tuple[OverlayLayer, ...] = ()  # read and repaired before the work
 
 
@@ -126,7 +129,10 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
     job = _Job(cfg, progress, invocation, time.time(), Phases(), cfg.output.overwrite or cfg.output.incremental)
     targets = check_job_targets(cfg, job_inputs(cfg, invocation), job.overwrite)  # fail before the work
     folders = [csv_folder(cfg.baseline.output)] if cfg.baseline is not None else []
-    folders += [pages_folder(cfg.report.out)] if cfg.report is not None else []
+    if cfg.report is not None:
+        from ..io.report import pages_folder
+
+        folders.append(pages_folder(cfg.report.out))
     with guard(targets, cfg.output.wait_lock, also=folders):  # no other run writes these outputs meanwhile
         with job.phases("open inputs"):
             opened = _open_inputs(cfg)
@@ -163,18 +169,27 @@ def open_products(cfg: RunConfig) -> list[Product | AlertProduct]:
 
 def _open_inputs(cfg: RunConfig) -> _Opened:
     """The baseline's inputs, the products, the plots (opened), the previous output (incremental)."""
-    baseline_inputs = load_baseline_inputs(cfg.baseline) if cfg.baseline is not None else None
+    baseline_inputs = None
+    if cfg.baseline is not None:
+        from .baseline import load_baseline_inputs
+
+        baseline_inputs = load_baseline_inputs(cfg.baseline)
     products = open_products(cfg)
     out = Path(cfg.output.path)
     check_not_input(out, [(f"{role} raster", path) for role, path in product_files(products)])
     stream = open_plots(cfg.plots, batch_size=BATCH_ROWS, keep=_qc_columns(cfg))
     declared_areas(pd.DataFrame(columns=stream.columns), cfg.qc.declared_area_column)  # a named column exists
-    previous, rejected = None, 0
+    previous, rejected, previous_patches = None, 0, None
     if cfg.output.incremental:
         loss_products = [p for p in products if isinstance(p, Product)]
         previous, rejected = verified_previous(read_previous(out), loss_products, str(out))
+        previous_patches = read_patches(out) if previous is not None else None
+    reviews = latest_reviews(read_reviews(cfg.reviews)) if cfg.reviews is not None else None
     overlays = tuple(read_overlay(o) for o in cfg.overlays)
-    return _Opened(products, stream, previous, rejected, baseline_inputs, overlays)
+    return _Opened(
+        products, stream, previous, rejected, baseline_inputs, overlays=overlays,
+        previous_patches=previous_patches, reviews=reviews,
+    )  # fmt: skip
 
 
 def _screen_and_publish(job: _Job, opened: _Opened) -> JobResult:
@@ -192,12 +207,15 @@ def _screen_and_publish(job: _Job, opened: _Opened) -> JobResult:
                 stream_job = StreamJob(
                     cfg, opened.products, opened.stream, opened.previous, staging, client, job.progress,
                     job.overwrite, screening_file, opened.overlays,
+                    previous_patches=opened.previous_patches, reviews=opened.reviews,
                 )  # fmt: skip
                 result = _screen(job, stream_job)
             close_datasets()
             shutil.rmtree(staging, ignore_errors=True)
             staging = None
             if cfg.baseline is not None:
+                from .baseline import BaselineSources, stage_baseline
+
                 with job.phases("baseline"), disk_errors(Path(cfg.baseline.output).parent):
                     sources = BaselineSources(products=tuple(opened.products), inputs=opened.baseline_inputs)
                     result.baseline, baseline_staged = stage_baseline(
@@ -230,6 +248,8 @@ class _Finishing:
         cfg, every, started = self.job.cfg, self.stream_job.products, self.job.started
         meta = screening_metadata(cfg, every, self.stream_job.stream, totals, started)
         files = [("plots", cfg.plots.path), *product_files(every, used=totals.tiles)]
+        if cfg.reviews is not None:
+            files.append(("reviews", cfg.reviews))
         files += [(f"overlay {o.name}", o.source) for o in self.stream_job.overlays]
         meta.update(provenance_keys(self.job.invocation, started, files, every))
         if self.stream_job.overlays:
@@ -268,12 +288,16 @@ def _exports_and_report(job: _Job, result: JobResult) -> None:
     """The exports and the report the config asks for, from the published screening."""
     cfg, out = job.cfg, Path(job.cfg.output.path)
     if cfg.exports:
+        from .export import run_export
+
         with job.phases("exports"):
             result.exports = []
             for export in cfg.exports:
                 with disk_errors(Path(export.out).parent):
                     result.exports.append(run_export(out, export, overwrite=job.overwrite, locked=True))
     if cfg.report is not None:
+        from .report import run_report
+
         with job.phases("report"), disk_errors(Path(cfg.report.out).parent):
             baseline = cfg.baseline.output if cfg.baseline is not None else None
             result.report = run_report(
@@ -363,6 +387,8 @@ def job_inputs(cfg: RunConfig, invocation: Invocation = Invocation()) -> list[tu
             ("deliveries file", b.deliveries.path if b.deliveries is not None else None),
             ("previous screening", b.previous),
         ]
+    if cfg.reviews is not None:
+        inputs.append(("review log", cfg.reviews))
     return inputs
 
 
@@ -376,10 +402,14 @@ def check_job_targets(cfg: RunConfig, inputs: list, overwrite: bool) -> list[Pat
         check_not_input(cfg.baseline.output, [("screening output", out)])
         check_baseline_targets(cfg.baseline.output, overwrite, inputs=inputs)
         targets.append(Path(cfg.baseline.output))
+    if cfg.exports:
+        from ..io.export import check_export_target
     for export in cfg.exports:
         check_export_target(export.out, export.format, overwrite, inputs=[*inputs, ("screening output", out)])
         targets.append(Path(export.out))
     if cfg.report is not None:
+        from ..io.report import check_report_target
+
         check_report_target(cfg.report.out, overwrite, inputs=[*inputs, ("screening output", out)])
         targets.append(Path(cfg.report.out))
     return targets

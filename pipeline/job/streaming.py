@@ -30,6 +30,7 @@ import shapely
 from ..config import RunConfig
 from ..engine.overlay import OverlayLayer
 from ..engine.partitions import KeyGrid
+from ..engine.schedulers import NoBar, progress_bar
 from ..i18n import _
 from ..io.alerts import AlertProduct
 from ..io.gpkg import Finish, ScreeningWriter, arrow_table, layer_geometry_type, output_wkb
@@ -41,7 +42,7 @@ from ..io.spill import AREA_HA, BIG, CROSS_COLUMNS, GEOM, ISSUES, KEY, SCREENED,
 from ..stages.qc.checks import RowChecks, check_rows, duplicate_id_issues, finish
 from ..stages.qc.cross import CrossIssues, PendingIssues, cross_plot_checks
 from ..stages.screening import ScreenedPart, input_names, key_prefix, screen_checked, status_summary
-from ..vocab import ALERTS_BY_MONTH, DETECTED, NOT_ASSESSED, REVIEW
+from ..vocab import DETECTED, NOT_ASSESSED, REVIEW
 from .common import Phases
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class StreamJob:
     overwrite: bool
     staged: Staged | None = None  # the output's temporary name, published by the caller
     overlays: tuple[OverlayLayer, ...] = ()  # vector layers measured under each plot (stages.overlays)
+    previous_patches: pd.DataFrame | None = None  # the previous output's loss_patches (incremental)
+    reviews: pd.DataFrame | None = None  # the latest field check of each plot (stages.reviews.latest_reviews)
 
     @property
     def loss_products(self) -> list[Product]:
@@ -188,12 +191,10 @@ def _ordered(items: Iterable[T], fn: Callable[[T], R], *, workers: int, ahead: i
 
 def _first_pass(job: StreamJob, spill: Spill, keygrid: KeyGrid, phases: Phases) -> _Scan:
     """Every batch checked and spilled; what the rasters hold sampled under the plots."""
-    from tqdm.auto import tqdm
-
     scan = _Scan()
     # Batches are read in this thread and checked on two others, a few ahead (GDAL, GEOS and numpy
     # release the GIL): the spill gets them in file order.
-    bar = tqdm(desc=_("reading and checking plots"), unit=_("plot"), disable=not job.progress, leave=False)
+    bar = progress_bar(None, _("reading and checking plots"), _("plot")) if job.progress else NoBar()
     with phases("read and check plots"):
         work = partial(_scan_batch, cfg=job.cfg, every=job.products, keygrid=keygrid)
         for table, found in _ordered(job.stream.batches(), work, workers=2, ahead=3):
@@ -432,8 +433,6 @@ def _second_pass(
     """Each chunk screened, then made into rows and written. While a chunk is measured (on the
     engine's threads), the next one is read back and checked on one thread and the previous one is
     written on another."""
-    from tqdm.auto import tqdm
-
     cfg = job.cfg
     log.info(
         "screening %d plots in %d chunk(s) of at most %d (scheduler %s)",
@@ -443,7 +442,7 @@ def _second_pass(
         cfg.execution.scheduler,
     )
     prefix = key_prefix(job.loss_products, cfg.screening)
-    bar = tqdm(total=totals.plots_in, desc=_("screening"), unit=_("plot"), disable=not job.progress, leave=False)
+    bar = progress_bar(totals.plots_in, _("screening"), _("plot")) if job.progress else NoBar()
     write = partial(_write_chunk, writer=writer, attributes=job.stream.columns, totals=totals, bar=bar)
     with ThreadPoolExecutor(1, thread_name_prefix="cacao-screen-write") as post, phases("screen"):
         written: Future[None] | None = None
@@ -460,6 +459,9 @@ def _second_pass(
                 previous=job.previous,
                 prefix=prefix,
                 wkb=wkb,
+                edge_buffer_m=cfg.qc.edge_buffer_m,
+                reviews=job.reviews,
+                previous_patches=job.previous_patches,
             )
             if written is not None:
                 written.result()  # one chunk being written at a time, in order
@@ -475,7 +477,7 @@ def _write_chunk(
     """A screened chunk's rows given to the writer, and added to the totals."""
     renamed = input_names(attributes, part.columns.columns)
     rows = _plots_table(table, attributes, renamed, part.columns)
-    extra = {ALERTS_BY_MONTH: part.alerts_by_month} if part.alerts_by_month is not None else None
+    extra = part.extra_layers()
     writer.add(rows, part.loss_by_year, part.issues, extra)
     if not totals.layer_columns:
         totals.layer_columns["plots"] = [c for c in rows.column_names if c != "geometry"]

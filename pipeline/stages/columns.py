@@ -66,7 +66,22 @@ PLOTS = (
         "the verdict: `deforestation_free`, `review`, `deforestation_detected`, `not_assessed` or `invalid`; see "
         "[What a status means](#what-a-status-means)",
     ),
+    _c(
+        "satellite_status",
+        "in a screening settled by field checks: the status the satellite data gave, before the field checks",
+    ),
+    _c(
+        "status_basis",
+        "in a screening settled by field checks: `field_check` when the latest field check of the plot settled "
+        "its status, `satellite` otherwise",
+    ),
     _c("deforestation_free", "true for `deforestation_free`, false for `deforestation_detected`, NULL otherwise"),
+    _c(
+        "edge_only_loss",
+        "true when every loss patch of the plot (layer `loss_patches`) lies within `qc.edge_buffer_m` (30 m) of "
+        "its boundary: a boundary drawn into the neighbour's forest gives that picture; check the boundary before "
+        "the forest",
+    ),
     _c(
         "status_reason",
         "why the plot has its status, in words, in the language of the run (the loss seen, the data missing, "
@@ -166,6 +181,24 @@ LOSS_BY_YEAR = (
     _c("year", "the loss year"),
     _c("loss_ha", "forest lost inside the plot that year, ha (as `loss_YYYY_ha` of `plots`)"),
 )
+LOSS_PATCHES = (
+    _c("plot_id, source_row", "the plot, as in `plots`"),
+    _c("product", "the loss product the patch comes from"),
+    _c("kind", "`loss`: forest lost in a year after the reference year"),
+    _c("year", "the loss year"),
+    _c(
+        "area_ha",
+        "Σ fraction × pixel area over the patch's cells, as in `loss_YYYY_ha`: the patches of a plot add up to "
+        "its `loss_after_ref_ha`",
+    ),
+    _c("share_of_plot_pct", "`area_ha` as a share of the plot's `area_ha`"),
+    _c(
+        "max_distance_from_edge_m",
+        "how far inside the plot the patch reaches: the distance from the plot's boundary of the patch's deepest "
+        "point, in metres (to 5 cm)",
+    ),
+    _c("cells", "the number of raster cells of the patch (8-connected cells lost the same year)"),
+)
 PLOT_ISSUES = (
     _c("plot_id", "the plot's id, as in `plots`"),
     _c("source_row", "the plot's row in the input file, as in `plots`"),
@@ -188,6 +221,10 @@ GROUPS = (
     _c("n_plots", "number of plots, every status"),
     _c("n_<status>", "number of plots per status", label="`n_deforestation_free` … `n_invalid`"),
     _c("n_assessed", "`n_deforestation_free` + `n_review` + `n_deforestation_detected`"),
+    _c(
+        "n_field_checked",
+        "plots whose status a field check settled (`status_basis` = `field_check`); counted in `n_<status>` too",
+    ),
     _c("area_ha", "Σ `area_ha` over plots with a geometry (status ≠ `invalid`)"),
     _c("area_assessed_ha", "Σ `area_ha` over assessed plots"),
     _c("deforestation_free_area_ha", "Σ `area_ha` over `deforestation_free` plots"),
@@ -401,6 +438,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "alerts_by_month_plots": ALERTS_BY_MONTH_PLOTS,
     "alerts_by_month_groups": ALERTS_BY_MONTH_GROUPS,
     "loss_by_year": LOSS_BY_YEAR,
+    "loss_patches": LOSS_PATCHES,
     "plot_issues": PLOT_ISSUES,
     "run_metadata": RUN_METADATA,
     "groups": GROUPS,
@@ -415,6 +453,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
 SCREENING_LAYERS = {
     "plots": PLOTS,
     "loss_by_year": LOSS_BY_YEAR,
+    "loss_patches": LOSS_PATCHES,
     "plot_issues": PLOT_ISSUES,
     "alerts_by_month": ALERTS_BY_MONTH_PLOTS,
     "run_metadata": RUN_METADATA,

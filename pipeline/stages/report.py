@@ -71,6 +71,7 @@ class ReportData:
     alert_months: pd.DataFrame | None = None  # product, month, alert_ha: all plots (for a chart)
     provenance: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (which file, document)
     notes: list[str] = field(default_factory=list)
+    evidence: dict[str, str] = field(default_factory=dict)  # plot id -> its evidence page (stages.evidence)
     overlays: pd.DataFrame | None = None  # stages.overlays.overlay_summary: plots and ha under each overlay
 
 

@@ -31,11 +31,28 @@ from ..config import ExecutionConfig, QCConfig, ScreeningConfig
 from ..engine.memory import tune_allocator
 from ..engine.stats import derive_figures
 from ..engine.zonal import measure_product
-from ..reasons import REASON_COLUMNS
-from ..vocab import ALERTS_KIND, ASSESSED, MAIN_COLUMNS, OVERLAY_KIND, PLOT_KEY_COLUMNS, STATUSES, attribute_names
+from ..reasons import REASON_COLUMNS, decode, part
+from ..reasons import columns as reason_columns
+from ..vocab import (
+    ALERTS_BY_MONTH,
+    ALERTS_KIND,
+    ASSESSED,
+    DETECTED,
+    LOSS_PATCHES,
+    MAIN_COLUMNS,
+    OVERLAY_KIND,
+    PLOT_KEY_COLUMNS,
+    REVIEW,
+    STATUSES,
+    ZERO_HA,
+    attribute_names,
+)
 from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
+from .fieldcheck import loss_years
 from .overlays import apply_overlay_effects, overlay_columns
+from .patches import EDGE_ONLY_REASON, edge_only, loss_patches
 from .qc import QCResult, check_plots
+from .reviews import apply_reviews, counted_loss, latest_reviews
 from .rules import classify, combine
 
 log = logging.getLogger(__name__)
@@ -51,6 +68,7 @@ class ScreenResult:
     baseline: Any = None  # a pipeline.stages.baseline.BaselineResult when the job asks for one
     alerts_by_month: pd.DataFrame | None = None  # with alert products: area per plot, month, confidence
     alert_products: list[str] = field(default_factory=list)
+    loss_patches: gpd.GeoDataFrame | None = None  # every patch of forest lost after the reference year
     exports: list[Any] = field(default_factory=list)  # pipeline.stages.export.ExportResult, one per export
     report: Any = None  # the report's path, when the job writes one
 
@@ -139,6 +157,8 @@ def screen_plots(
     client: Any = None,
     progress: bool = False,
     previous: pd.DataFrame | None = None,
+    reviews: pd.DataFrame | None = None,
+    previous_patches: pd.DataFrame | None = None,
 ) -> ScreenResult:
     """Screen normalised plots (see :func:`pipeline.io.plots.normalise`) against loss products.
 
@@ -149,7 +169,9 @@ def screen_plots(
     layer of an earlier output) makes the run incremental: a plot whose ``screen_key`` is found
     there keeps the loss figures stored with it instead of being computed again — the same figures
     a full run gives, since the key covers everything they depend on (alert figures are always
-    measured: alert files change daily). ``execution`` says where the partitions run (``client``: a
+    measured: alert files change daily). ``reviews`` (the review log, see
+    :func:`pipeline.io.fieldpack.read_reviews`) settles plots checked in the field
+    (:mod:`.reviews`). ``execution`` says where the partitions run (``client``: a
     ``distributed.Client`` to use instead); the figures do not depend on it.
 
     The whole frame is held in memory; :func:`pipeline.job.run` screens a file of any size in
@@ -166,7 +188,17 @@ def screen_plots(
         if hasattr(product, "require"):
             product.require(_bounds(checked.geometry))
     part = screen_checked(
-        plots, checked, every, screening, execution=execution, client=client, progress=progress, previous=previous
+        plots,
+        checked,
+        every,
+        screening,
+        execution=execution,
+        client=client,
+        progress=progress,
+        previous=previous,
+        previous_patches=previous_patches,
+        edge_buffer_m=qc.edge_buffer_m,
+        reviews=None if reviews is None else latest_reviews(reviews),
     )
     return ScreenResult(
         _with_input(plots, part.columns),
@@ -175,6 +207,7 @@ def screen_plots(
         reused=part.reused,
         alerts_by_month=part.alerts_by_month,
         alert_products=part.alert_products,
+        loss_patches=part.loss_patches,
     )
 
 
@@ -187,7 +220,7 @@ def _bounds(geoms: np.ndarray) -> np.ndarray:
 class ScreenedPart:
     """A set of plots screened: the columns the screening adds to the ``plots`` layer (a frame on
     the plots' index), their ``loss_by_year`` and ``plot_issues`` rows, how many were reused, and
-    with alert products their ``alerts_by_month`` rows."""
+    with alert products their ``alerts_by_month`` rows; their ``loss_patches``."""
 
     columns: pd.DataFrame
     loss_by_year: pd.DataFrame
@@ -195,6 +228,16 @@ class ScreenedPart:
     reused: int = 0
     alerts_by_month: pd.DataFrame | None = None
     alert_products: list[str] = field(default_factory=list)
+    loss_patches: gpd.GeoDataFrame | None = None
+
+    def extra_layers(self) -> dict[str, pd.DataFrame]:
+        """The layers of the screening beside ``plots``, ``loss_by_year`` and ``plot_issues``."""
+        out: dict[str, pd.DataFrame] = {}
+        if self.alerts_by_month is not None:
+            out[ALERTS_BY_MONTH] = self.alerts_by_month
+        if self.loss_patches is not None:
+            out[LOSS_PATCHES] = self.loss_patches
+        return out
 
 
 def screen_checked(
@@ -210,13 +253,21 @@ def screen_checked(
     prefix: bytes | None = None,
     large_progress: bool | None = None,
     wkb: np.ndarray | None = None,
+    edge_buffer_m: float = QCConfig().edge_buffer_m,
+    reviews: pd.DataFrame | None = None,
+    previous_patches: pd.DataFrame | None = None,
 ) -> ScreenedPart:
     """Measure and classify plots that quality control has checked (``checked``: their
     :class:`~pipeline.stages.qc.QCResult`; ``wkb``: the WKB of the geometries it screens, None
     where there is none, when at hand). ``plots`` needs only ``plot_id`` and ``source_row``;
     ``products``: the loss products, the primary first, and the alert products (``prefix``: what
     :func:`key_prefix` gives for the loss products). Each plot's figures depend on it alone, so any
-    set of plots gives each the same figures."""
+    set of plots gives each the same figures. The loss patches come from the same pass
+    (:mod:`.patches`); a plot whose patches all lie within ``edge_buffer_m`` of its boundary gets
+    ``edge_only_loss``. ``reviews`` (:func:`.reviews.latest_reviews`): the field checks that settle
+    plots, applied after the satellite rules. ``previous_patches``: the ``loss_patches`` of the
+    ``previous`` output, the patches of the plots it reuses (without it, a reused plot with loss
+    after the reference year is measured again for its patches)."""
     tune_allocator()
     every = list(products)
     alert_products = [p for p in every if getattr(p, "kind", None) == ALERTS_KIND]
@@ -225,12 +276,35 @@ def screen_checked(
     geoms = checked.geometry  # what is screened: the input geometry, or QC's repair of it
     keys = screen_keys(geoms, products, screening, prefix=prefix, wkb=wkb)
     reuse, matched = _reusable(previous, keys, checked.screenable, len(plots))
-    to_compute = np.where(reuse, None, geoms)
+    # a reused plot with loss after the reference year takes its patches from the previous
+    # output, or is measured again for them
+    remeasure = _lost_after(matched, reuse, products) if previous_patches is None else np.zeros(len(reuse), bool)
+    to_compute = np.where(reuse & ~remeasure, None, geoms)
     figures: dict[str, pd.DataFrame] = {}
     verdicts: dict[str, pd.DataFrame] = {}
+    patches = []
     for product in products:
         stats = measure_product(
-            to_compute, product, screening, execution, progress=progress, client=client, large_progress=large_progress
+            to_compute,
+            product,
+            screening,
+            execution,
+            progress=progress,
+            client=client,
+            large_progress=large_progress,
+            cells_from_year=screening.reference_year + 1,
+        )
+        patches.append(
+            loss_patches(
+                stats.loss_cells(),
+                plots["plot_id"].to_numpy(),
+                plots["source_row"].to_numpy(),
+                geoms,
+                checked.area_ha,
+                product.grid,
+                product.years,
+                product.name,
+            )
         )
         fig = derive_figures(stats, np.array(product.years), screening.reference_year)
         fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
@@ -255,6 +329,16 @@ def screen_checked(
         alert_blocks.append(own.add_prefix(f"{product.name}_"))
         months.append(alerts_by_month(plots, product, stats))
     verdict = combine(verdicts, screening.status_rule)
+    if previous_patches is not None and reuse.any():
+        patches.append(_reused_patches(previous_patches, matched, plots[reuse]))
+    patch_layer = pd.concat(patches, ignore_index=True) if len(patches) > 1 else patches[0]
+    if len(patches) > 1:
+        patch_layer = patch_layer.sort_values(["source_row"], kind="stable", ignore_index=True)
+    verdict = with_edge_flag(verdict, patch_layer, plots["source_row"], geoms, edge_buffer_m)
+    if reviews is not None:
+        now = counted_loss(pd.concat([figures[products[0].name][["loss_after_ref_ha"]], *alert_blocks], axis=1))
+        years = plots["plot_id"].astype(str).map(loss_years(patch_layer)).fillna("")
+        verdict = apply_reviews(verdict, plots["plot_id"], now, years, reviews)
     if overlays:  # what lies under each plot, and its effect on the status (after the loss rules)
         block = overlay_columns(geoms, checked.area_ha, overlays).set_axis(plots.index)
         verdict = apply_overlay_effects(verdict, block, overlays)
@@ -267,7 +351,57 @@ def screen_checked(
         int(reuse.sum()),
         alerts_by_month=months_layer(months) if alert_products else None,
         alert_products=[p.name for p in alert_products],
+        loss_patches=patch_layer,
     )
+
+
+def _reused_patches(previous_patches: pd.DataFrame, matched: pd.DataFrame, reused: pd.DataFrame) -> pd.DataFrame:
+    """The patches of the reused plots, from the previous output's: found by the previous row
+    of the same ``screen_key``, given the plot's id and row of this run."""
+    rows = pd.Series(
+        reused["source_row"].to_numpy(), index=matched["source_row"].to_numpy(dtype="int64")
+    ).drop_duplicates()
+    ids = pd.Series(reused["plot_id"].to_numpy(dtype=object), index=rows.index)
+    old = previous_patches[previous_patches["source_row"].isin(rows.index)]
+    out = old.assign(plot_id=old["source_row"].map(ids).to_numpy(), source_row=old["source_row"].map(rows).to_numpy())
+    return out[previous_patches.columns]
+
+
+def _lost_after(matched: pd.DataFrame | None, reuse: np.ndarray, products: Sequence[Any]) -> np.ndarray:
+    """Among the plots an incremental run reuses, those with loss after the reference year on
+    any product (their patches are not stored with their figures)."""
+    out = np.zeros(len(reuse), dtype=bool)
+    if matched is None or not reuse.any():
+        return out
+    lost = np.zeros(int(reuse.sum()), dtype=bool)
+    for p in products:
+        col = ("" if len(products) == 1 else f"{p.name}_") + "loss_after_ref_ha"
+        lost |= matched[col].to_numpy(dtype="float64", na_value=0.0) >= ZERO_HA
+    out[reuse] = lost
+    return out
+
+
+def with_edge_flag(
+    verdict: pd.DataFrame, patches: pd.DataFrame, source_rows: pd.Series, geoms: np.ndarray, edge_buffer_m: float
+) -> pd.DataFrame:
+    """The verdict with ``edge_only_loss`` (after ``deforestation_free``): True for a plot whose
+    loss patches all lie within ``edge_buffer_m`` of its boundary; the reason of such a plot in
+    ``review`` or ``deforestation_detected`` says to check the boundary first."""
+    rows = source_rows.to_numpy()
+    edge = edge_only(patches, pd.Series(np.asarray(geoms, dtype=object), index=rows), edge_buffer_m)
+    flag = pd.Series(rows).map(edge).fillna(False).to_numpy(dtype=bool)
+    out = verdict.copy()
+    out.insert(out.columns.get_loc("deforestation_free") + 1, "edge_only_loss", flag)
+    flagged = np.flatnonzero(flag & out["status"].isin([REVIEW, DETECTED]).to_numpy())
+    if len(flagged):
+        note = part(EDGE_ONLY_REASON, buffer_m=float(edge_buffer_m))
+        stored = out["status_reason_params"].to_numpy(dtype=object)
+        new = reason_columns([[*decode(stored[i]), note] for i in flagged])
+        for name in REASON_COLUMNS:
+            values = out[name].to_numpy(dtype=object).copy()
+            values[flagged] = new[name]
+            out[name] = values
+    return out
 
 
 #: The column holding each row's integrity digest: its ``screen_key``, ``status`` and the figures
@@ -509,3 +643,13 @@ def loss_by_year(plots: pd.DataFrame, products: Sequence[Any], figures: dict[str
     if len(products) > 1:
         out = out.sort_values(["source_row"], kind="stable", ignore_index=True)  # products stay in order
     return out
+
+
+def forest_text(forest) -> str:
+    """The forest definition in words, for the metadata (of the screening, and of the baseline's
+    rings and region totals)."""
+    return f"treecover2000 {forest.canopy_operator} {forest.canopy_threshold:g} %" + (
+        f", patches >= {forest.min_forest_patch_ha:g} ha ({forest.patch_connectivity}-connected)"
+        if forest.min_forest_patch_ha > 0
+        else ""
+    )

@@ -34,6 +34,7 @@ from ...config import BaselineConfig, ExecutionConfig, ScreeningConfig
 from ...errors import BaselineError
 from ...i18n import tr
 from ...vocab import ALERTS_BY_MONTH, NATIONAL, UNASSIGNED, UNKNOWN
+from ..screening import forest_text
 from . import groups as gr
 from . import rings as rg
 from .monitoring import alert_products, monthly_alerts, status_changes
@@ -267,15 +268,6 @@ def _rings_metadata(ring_m: float, product: Any, screening: ScreeningConfig) -> 
     meta["ring_canopy_threshold_pct"] = f"{screening.canopy_threshold:g}"
     meta["ring_forest_definition"] = forest_text(screening)
     return meta
-
-
-def forest_text(forest) -> str:
-    """The forest definition in words, for the metadata."""
-    return f"treecover2000 {forest.canopy_operator} {forest.canopy_threshold:g} %" + (
-        f", patches >= {forest.min_forest_patch_ha:g} ha ({forest.patch_connectivity}-connected)"
-        if forest.min_forest_patch_ha > 0
-        else ""
-    )
 
 
 def _totals_metadata(totals: RegionTotals, product: Any, screening: ScreeningConfig, ring_m) -> dict[str, str]:

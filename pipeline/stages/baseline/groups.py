@@ -40,6 +40,9 @@ def plot_contributions(plots: pd.DataFrame, years: Sequence[int]) -> pd.DataFram
     for s in STATUSES:
         cols[f"n_{s}"] = (status == s).astype("int64")
     cols["n_assessed"] = assessed.astype("int64")
+    # plots whose status a field check settled (a screening with --reviews), counted apart
+    basis = plots["status_basis"].astype(str).to_numpy() if "status_basis" in plots.columns else np.full(len(plots), "")
+    cols["n_field_checked"] = (basis == "field_check").astype("int64")
     cols["area_ha"] = area
     cols["area_assessed_ha"] = np.where(assessed, area, 0.0)
     cols["deforestation_free_area_ha"] = np.where(status == "deforestation_free", area, 0.0)
@@ -55,6 +58,7 @@ def additive_columns(years: Sequence[int]) -> list[str]:
         "n_plots",
         *(f"n_{s}" for s in STATUSES),
         "n_assessed",
+        "n_field_checked",
         "area_ha",
         "area_assessed_ha",
         "deforestation_free_area_ha",
@@ -87,6 +91,7 @@ def derive_group_figures(
         "n_plots",
         *(f"n_{s}" for s in STATUSES),
         "n_assessed",
+        "n_field_checked",
         "area_ha",
         "area_assessed_ha",
         "deforestation_free_area_ha",

@@ -182,6 +182,14 @@ def _geometries(plots, cfg: ExportConfig, declared: str | None, rows: _Rows) -> 
     return out, area
 
 
+def _basis(plots: pd.DataFrame) -> np.ndarray:
+    """Which plots go in on a field check (``field_check``: a screening with reviews) rather than
+    on the satellite data (``satellite``)."""
+    if "status_basis" not in plots.columns:
+        return np.full(len(plots), "satellite", dtype=object)
+    return plots["status_basis"].fillna("satellite").astype(str).to_numpy(dtype=object)
+
+
 def eudr_features(
     plots: pd.DataFrame,
     cfg: ExportConfig,
@@ -191,7 +199,7 @@ def eudr_features(
     overlays: Sequence[OverlayEffect] = (),
 ) -> tuple[list[str], pd.DataFrame]:
     """The Features of the plots to export (JSON text), and the manifest: one row per plot, in
-    order, with ``outcome``, ``area_ha``, ``country``, ``reason``, ``flag`` and ``feature_index``
+    order, with ``status_basis``, ``outcome``, ``area_ha``, ``country``, ``reason``, ``flag`` and ``feature_index``
     (``file`` and ``feature`` come from :func:`~.geojson.split_files`). ``declared``: the column of
     the declared area (:func:`declared_area_column`)."""
     n = len(plots)
@@ -218,7 +226,8 @@ def eudr_features(
     index[done] = np.arange(int(done.sum()))
     manifest = pd.DataFrame({
         "source_row": plots["source_row"].to_numpy(dtype="int64"), "plot_id": plots["plot_id"].astype(str).to_numpy(),
-        "status": status, "outcome": rows.outcome, "area_ha": np.where(done, area, np.nan),
+        "status": status, "status_basis": _basis(plots), "outcome": rows.outcome,
+        "area_ha": np.where(done, area, np.nan),
         "country": np.where(pd.isna(countries), "", countries), "reason": rows.reason, "flag": rows.flag,
         "feature_index": index,
     })  # fmt: skip

@@ -1,0 +1,225 @@
+"""Loss patches: where in a plot its forest was lost after the reference year.
+
+A patch is a connected group of cells (8-connectivity: cells touching at a corner belong together)
+lost in the same year inside one plot, vectorised (the union of its cells) and clipped to the plot.
+Its ``area_ha`` is the sum of its cells' coverage x ellipsoidal pixel area — the very weights of
+the plot's ``loss_YYYY_ha`` figures (the cells come from the same windows, in the same pass:
+:attr:`pipeline.engine.stats.PlotStats.cells`) —, so the patches of a plot add up to its
+``loss_after_ref_ha``.
+
+``max_distance_from_edge_m`` is the distance from the plot's boundary of the patch's deepest point
+(found by halving an interval of inward buffers of the plot to :data:`DISTANCE_TOLERANCE_M`); a plot
+whose patches all lie within ``edge_buffer_m`` of its boundary (an exact inward-buffer test) has
+``edge_only_loss``: a boundary drawn into the neighbour's forest gives that picture. Distances are
+measured on a plane tangent to the WGS84 ellipsoid at the plot's centre (the ellipsoid's radii of
+curvature there): for plots of a few kilometres, within 0.01 % of geodesic distances.
+
+Pure functions on arrays and frames; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from ..engine.coverage import Grid
+from ..engine.geodesy import M2_PER_HA, WGS84_A, WGS84_E2
+from ..engine.stats import LossCells
+from .qc.geometry import polygonal_parts
+
+#: The precision of ``max_distance_from_edge_m`` (metres).
+DISTANCE_TOLERANCE_M = 0.05
+
+#: The columns of the ``loss_patches`` layer, in order (with ``geometry`` last).
+PATCH_COLUMNS = (
+    "plot_id",
+    "source_row",
+    "product",
+    "kind",
+    "year",
+    "area_ha",
+    "share_of_plot_pct",
+    "max_distance_from_edge_m",
+    "cells",
+)
+
+#: The reason's part added for a plot whose loss lies along its boundary only (a code of
+#: :data:`pipeline.reasons.REASONS`).
+EDGE_ONLY_REASON = "edge_only_loss"
+
+
+def label_cells(plot: np.ndarray, group: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """A patch number per cell: cells of one plot and one group (a loss year) that touch, by a
+    side or a corner, share a number. Numbers run from 0 in the order of (plot, group, first cell)."""
+    n = len(plot)
+    if not n:
+        return np.zeros(0, dtype="int64")
+    order = np.lexsort((col, row, group, plot))
+    plot, group, row, col = plot[order], group[order], row[order], col[order]
+    new = np.r_[True, (plot[1:] != plot[:-1]) | (group[1:] != group[:-1])]
+    gid = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    ends = np.r_[starts[1:], n]
+    rmin = np.minimum.reduceat(row, starts)
+    cmin = np.minimum.reduceat(col, starts)
+    cmax = np.maximum.reduceat(col, starts)
+    rmax = row[ends - 1]  # sorted by row within a group
+    height = (rmax - rmin + 2).astype("int64")
+    width = (cmax - cmin + 3).astype("int64")  # a free column on each side
+    offset = np.r_[0, np.cumsum(height * width)[:-1]]
+    lr, lc = row - rmin[gid], col - cmin[gid] + 1
+    key = offset[gid] + lr * width[gid] + lc  # increasing: sorted by group, row, column
+    src, dst = [np.arange(n)], [np.arange(n)]
+    for dr, dc in ((0, 1), (1, -1), (1, 0), (1, 1)):
+        target = offset[gid] + (lr + dr) * width[gid] + lc + dc
+        at = np.minimum(np.searchsorted(key, target), n - 1)
+        hit = key[at] == target
+        src.append(np.flatnonzero(hit))
+        dst.append(at[hit])
+    i, j = np.concatenate(src), np.concatenate(dst)
+    graph = coo_matrix((np.ones(len(i), dtype="int8"), (i, j)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    # renumber in order of first appearance (cells are in plot, group, row, column order)
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype="int64")
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    out = np.empty(n, dtype="int64")
+    out[order] = rank[inverse.ravel()]
+    return out
+
+
+def metres_per_degree(lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Metres per degree of longitude and of latitude at ``lat`` on the WGS84 ellipsoid (the
+    radii of curvature N cos φ and M, times π/180)."""
+    phi = np.radians(lat)
+    w = 1 - WGS84_E2 * np.sin(phi) ** 2
+    n_radius = WGS84_A / np.sqrt(w)
+    m_radius = WGS84_A * (1 - WGS84_E2) / w**1.5
+    return np.radians(1.0) * n_radius * np.cos(phi), np.radians(1.0) * m_radius
+
+
+def local_metres(geoms: np.ndarray, lon0: np.ndarray, lat0: np.ndarray) -> np.ndarray:
+    """Geometries (lon/lat) in metres on the plane tangent at (``lon0``, ``lat0``), one origin each."""
+    geoms = np.asarray(geoms, dtype=object)
+    if not len(geoms):
+        return geoms
+    _, index = shapely.get_coordinates(geoms, return_index=True)
+    kx, ky = metres_per_degree(np.asarray(lat0, dtype="float64"))
+
+    def project(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack([(xy[:, 0] - lon0[index]) * kx[index], (xy[:, 1] - lat0[index]) * ky[index]])
+
+    return shapely.transform(geoms, project)
+
+
+def deepest_distance(patches_m: np.ndarray, plots_m: np.ndarray) -> np.ndarray:
+    """For each patch (inside its plot, both in metres), the largest distance from the plot's
+    boundary of a point of the patch, to :data:`DISTANCE_TOLERANCE_M`: the largest inward buffer
+    of the plot the patch still reaches, found by halving (all patches at once)."""
+    n = len(patches_m)
+    lo = np.zeros(n)
+    hi = np.sqrt(shapely.area(plots_m) / np.pi) + DISTANCE_TOLERANCE_M  # no disc inside is larger
+    live = ~shapely.is_empty(patches_m)
+    while live.any() and (hi[live] - lo[live]).max() > DISTANCE_TOLERANCE_M:
+        mid = (lo + hi) / 2
+        todo = np.flatnonzero(live & (hi - lo > DISTANCE_TOLERANCE_M))
+        inner = shapely.buffer(plots_m[todo], -mid[todo], quad_segs=16)
+        hit = shapely.intersects(patches_m[todo], inner)
+        lo[todo[hit]] = mid[todo[hit]]
+        hi[todo[~hit]] = mid[todo[~hit]]
+    return np.where(live, lo, 0.0)
+
+
+def loss_patches(
+    cells: LossCells,
+    ids: Sequence,
+    source_rows: np.ndarray,
+    geoms: np.ndarray,
+    plot_area_ha: np.ndarray,
+    grid: Grid,
+    years: Sequence[int],
+    product: str,
+) -> gpd.GeoDataFrame:
+    """The loss patches of a product (see the module docstring) from its lost cells: one row per
+    patch, by plot (in the order of ``ids``), year, then first cell. ``geoms`` are the geometries
+    screened (the patches are clipped to them); ``plot_area_ha`` their areas."""
+    if not len(cells):
+        return empty_patches()
+    label = label_cells(cells.plot, cells.year_index.astype("int64"), cells.row, cells.col)
+    n = int(label.max()) + 1
+    order = np.argsort(label, kind="stable")
+    bounds = np.searchsorted(label[order], np.arange(n + 1))
+    first = order[bounds[:-1]]
+    plot = cells.plot[first]
+    m2 = np.bincount(label, weights=cells.m2, minlength=n)
+    # each edge from its own grid line, so that neighbouring cells share their edges exactly
+    left, right = grid.x0 + cells.col * grid.dx, grid.x0 + (cells.col + 1) * grid.dx
+    top, bottom = grid.y0 - cells.row * grid.dy, grid.y0 - (cells.row + 1) * grid.dy
+    boxes = shapely.box(left, bottom, right, top)
+    shapes = np.array(
+        [shapely.coverage_union_all(boxes[order[bounds[k] : bounds[k + 1]]]) for k in range(n)], dtype=object
+    )
+    geoms = np.asarray(geoms, dtype=object)
+    clipped, _ = polygonal_parts(shapely.intersection(shapes, geoms[plot]))
+    clipped[pd.isna(clipped)] = shapely.Polygon()
+    centre = shapely.bounds(geoms[plot])
+    lon0, lat0 = (centre[:, 0] + centre[:, 2]) / 2, (centre[:, 1] + centre[:, 3]) / 2
+    deepest = deepest_distance(local_metres(clipped, lon0, lat0), local_metres(geoms[plot], lon0, lat0))
+    area_ha = m2 / M2_PER_HA
+    whole = np.asarray(plot_area_ha, dtype="float64")[plot]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(whole > 0, 100.0 * area_ha / whole, np.nan)
+    frame = pd.DataFrame(
+        {
+            "plot_id": pd.Series(np.asarray(ids, dtype=object)[plot], dtype=object),
+            "source_row": np.asarray(source_rows, dtype="int64")[plot],
+            "product": product,
+            "kind": "loss",
+            "year": np.asarray(years, dtype="int64")[cells.year_index[first]],
+            "area_ha": area_ha,
+            "share_of_plot_pct": share,
+            "max_distance_from_edge_m": np.round(deepest, 2),
+            "cells": np.diff(bounds).astype("int64"),
+        }
+    )
+    out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(clipped, crs="EPSG:4326"), crs="EPSG:4326")
+    return out.sort_values(["source_row", "year"], kind="stable", ignore_index=True)
+
+
+def empty_patches() -> gpd.GeoDataFrame:
+    """A ``loss_patches`` frame without rows, with the layer's column types."""
+    frame = pd.DataFrame(
+        {
+            "plot_id": pd.Series([], dtype=object),
+            "source_row": np.zeros(0, "int64"),
+            "product": pd.Series([], dtype=object),
+            "kind": pd.Series([], dtype=object),
+            "year": np.zeros(0, "int64"),
+            "area_ha": np.zeros(0),
+            "share_of_plot_pct": np.zeros(0),
+            "max_distance_from_edge_m": np.zeros(0),
+            "cells": np.zeros(0, "int64"),
+        }
+    )
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
+
+
+def edge_only(patches: pd.DataFrame, geoms_by_row: pd.Series, edge_buffer_m: float) -> pd.Series:
+    """Per plot (``source_row``) with patches: True when every patch lies within ``edge_buffer_m``
+    of the plot's boundary — no point of any patch inside the plot's inward buffer (exact, in
+    metres). ``geoms_by_row``: the geometries screened, indexed by ``source_row``."""
+    if not len(patches):
+        return pd.Series([], dtype=bool)
+    rows = patches["source_row"].to_numpy()
+    plot_geoms = geoms_by_row.loc[rows].to_numpy()
+    centre = shapely.bounds(plot_geoms)
+    lon0, lat0 = (centre[:, 0] + centre[:, 2]) / 2, (centre[:, 1] + centre[:, 3]) / 2
+    inner = shapely.buffer(local_metres(plot_geoms, lon0, lat0), -float(edge_buffer_m), quad_segs=16)
+    deep = shapely.intersects(local_metres(np.asarray(patches.geometry.array, dtype=object), lon0, lat0), inner)
+    return pd.Series(~deep, index=rows).groupby(level=0).all()

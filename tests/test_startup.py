@@ -1,0 +1,69 @@
+"""Start-up: each command imports what it uses, no more (a 1-plot screening is mostly imports).
+
+Checked in a fresh interpreter, through the command line's own entry point: ``--version`` imports
+no numerical library, and ``screen`` neither matplotlib nor the code of the reports, exports and
+baseline it does not run. (geopandas is not in the list: pyogrio imports it whenever it is
+installed.)
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+from conftest import pixel_box
+
+_PROBE = """
+import json, sys
+from pipeline.cli import main
+rc = main(sys.argv[1:])
+print(json.dumps({"rc": rc, "modules": sorted(sys.modules)}))
+"""
+
+
+def _modules_after(args: list[str], cwd) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["rc"] == 0, done.stderr
+    return set(result["modules"])
+
+
+def _imported(modules: set[str], name: str) -> bool:
+    return any(m == name or m.startswith(name + ".") for m in modules)
+
+
+def test_version_imports_no_numerical_library(tmp_path):
+    modules = _modules_after(["--version"], tmp_path)
+    assert "pipeline.cli" in modules
+    for name in ("numpy", "pandas", "pyarrow", "shapely", "pyogrio", "rasterio", "geopandas", "matplotlib"):
+        assert not _imported(modules, name), name
+
+
+def test_screen_imports_no_report_export_or_baseline_code(tmp_path, hansen_pair):
+    import geopandas as gpd
+
+    loss, cover = hansen_pair(np.zeros((40, 40), dtype="uint8"), np.full((40, 40), 80, dtype="uint8"))
+    plots = tmp_path / "plots.gpkg"
+    gdf = gpd.GeoDataFrame({"plot_id": ["A"]}, geometry=[pixel_box(5, 5, 15, 12)], crs="EPSG:4326")
+    gdf.to_file(plots, layer="plots")
+    args = ["-q", "screen", "--plots", str(plots), "--loss-year", str(loss), "--tree-cover", str(cover)]
+    modules = _modules_after([*args, "--out", str(tmp_path / "out.gpkg")], tmp_path)
+    assert "pipeline.engine.coverage" in modules, "the probe ran a screening"
+    assert (tmp_path / "out.gpkg").is_file()
+    unused = (
+        "matplotlib",
+        "pipeline.io.report",
+        "pipeline.stages.report",
+        "pipeline.io.export",
+        "pipeline.stages.export",
+        "pipeline.stages.baseline",
+        "pipeline.io.regions",
+        "pipeline.io.deliveries",
+        "pipeline.job.report",
+        "pipeline.job.export",
+        "pipeline.job.baseline",
+    )
+    assert [name for name in unused if _imported(modules, name)] == []
