@@ -8,6 +8,7 @@ CLI    := $(VENV)/bin/cacao-screen
 STAMP  := $(VENV)/.cacao-screen-installed
 LINT_STAMP := $(VENV)/.cacao-screen-lint-installed
 BENCH_STAMP := $(VENV)/.cacao-screen-bench-installed
+NOTEBOOKS_STAMP := $(VENV)/.cacao-screen-notebooks-installed
 SAMPLE := data/sample/.complete
 CONFIG ?= configs/sample.yaml
 # The suite runs on every core (pytest-xdist); PYTEST_ARGS="-n 0" runs it in one process.
@@ -15,7 +16,7 @@ PYTEST_ARGS ?= -n auto
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample run test fuzz lint docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions bench-overlays clean distclean
+.PHONY: help install sample run test fuzz lint notebooks docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions bench-overlays bench-report clean distclean
 
 help: ## List the targets
 	@echo "cacao-screen make targets:"
@@ -55,8 +56,17 @@ lint: $(LINT_STAMP) ## ruff (lint and format check), mypy on the engine and the 
 	$(PY) -m mypy
 	$(PY) tools/gen_docs.py --check
 
-docs: $(STAMP) ## Rewrite the generated tables of docs/ (options, quality-control codes)
+$(NOTEBOOKS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,notebooks]'
+	@touch $(NOTEBOOKS_STAMP)
+
+notebooks: $(NOTEBOOKS_STAMP) $(SAMPLE) ## Open the notebooks in JupyterLab with the project's environment (runs `make run` first if outputs/ is empty)
+	@test -f outputs/screening.gpkg || $(MAKE) run
+	cd notebooks && $(abspath $(VENV))/bin/jupyter lab
+
+docs: $(STAMP) $(SAMPLE) ## Rewrite the generated tables of docs/ (options, quality-control codes) and the README's sample summary (a real run)
 	$(PY) tools/gen_docs.py
+	$(PY) tools/readme_summary.py
 
 i18n: $(STAMP) ## Extract every message into the catalogs (pipeline/locale), keep their translations, compile them
 	$(PY) tools/i18n.py
@@ -79,6 +89,9 @@ bench-national: $(BENCH_STAMP) ## 1M and 5M plots over a 3 x 3 mosaic of Hansen-
 
 bench-scale: $(BENCH_STAMP) ## A folder of all 504 Hansen tile names vs the one tile; one 2x2 and one 10x10 degree plot
 	$(PY) -m bench.e2e --label bench-scale --tiles --large-plots $(BENCH_ARGS)
+
+bench-report: $(BENCH_STAMP) ## The HTML report of 100k plots in cooperatives: build time, memory and size on disk (< 15 MB)
+	$(PY) -m bench.e2e --label bench-report --report $(BENCH_ARGS)
 
 bench-regions: $(BENCH_STAMP) ## Region totals: a 50,000 km2 department measured whole (cold, then from the cache), peak RSS vs the 1 GB target
 	$(PY) -m bench.e2e --label bench-regions --region-totals $(BENCH_ARGS)

@@ -5,6 +5,7 @@
     python -m bench.e2e --tiles                     # a folder of all 504 Hansen tile names vs the one tile used
     python -m bench.e2e --large-plots               # one 2° x 2° plot, one 10° x 10° plot
     python -m bench.e2e --region-totals             # a 50,000 km² department measured whole (cold, then cached)
+    python -m bench.e2e --report                    # the HTML report of 100k plots: build time and size on disk
 
 Every case runs each contender in its own process (``cacao-screen screen`` as a user runs it,
 ``../shared/bench/anchor_ee.py``, the lean exactextract pipeline the speed targets are measured
@@ -341,6 +342,36 @@ def case_region_totals(work: Path, area_km2: float = 50_000, raster_size: int = 
     return rows, notes
 
 
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def case_report(work: Path, n: int = 100_000, raster_size: int = 10_000) -> tuple[list[str], list[str]]:
+    """The report of ``n`` plots in cooperative clusters (screened, then their baseline by
+    cooperative): ``cacao-screen report`` as a process, its time, memory and size on disk."""
+    spec = RasterSpec(raster_size)
+    r = ensure_rasters(spec)["tiled"]
+    plots = ensure_plots(n, spec)
+    screening, baseline = work / "screening.gpkg", work / "baseline.gpkg"
+    run(f"screen {n:,} plots", cacao(plots, r.loss_year, r.tree_cover, screening))
+    run("baseline", [*CLI, "baseline", "--screening", str(screening), "--cooperative-column", "cooperative",
+                     "--out", str(baseline), "--overwrite"])  # fmt: skip
+    out = work / "report.html"
+    c = run("report", [*CLI, "report", "--screening", str(screening), "--baseline", str(baseline),
+                       "--group-column", "cooperative", "--out", str(out), "--overwrite"])  # fmt: skip
+    folder = out.with_name("report_files")
+    pages = sorted(folder.glob("*.html")) if folder.is_dir() else []
+    total = _size(out) + (_size(folder) if folder.is_dir() else 0)
+    biggest = max((_size(p) for p in pages), default=0)
+    rows = [
+        "| plots | report s | peak RSS MB | index MB | pages | pages MB | largest page KB | total MB |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {n:,} | {c['process_s']:.1f} | {c['rss_mb']:,.0f} | {_size(out) / 1e6:.2f} | {len(pages):,} | "
+        f"{(total - _size(out)) / 1e6:.2f} | {biggest / 1e3:,.0f} | **{total / 1e6:.2f}** |",
+    ]
+    return rows, [f"{raster_size} x {raster_size} px pair; plots by bench.generate (cooperative clusters)"]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Whole-process benchmarks of cacao-screen (see the module docstring).")
     p.add_argument("--plots", type=int, nargs="*", default=[], help="cacao-screen vs the exactextract pipeline")
@@ -371,11 +402,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--region-totals", action="store_true", help="a 50,000 km² department measured whole (cold, then cached)"
     )
+    p.add_argument("--report", action="store_true", help="the HTML report of 100k plots: time and size")
     p.add_argument("--label", default="bench-e2e", help="name of this run in RESULTS.md")
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--no-record", action="store_true")
     a = p.parse_args(argv)
-    if not (a.plots or a.national or a.tiles or a.large_plots or a.region_totals):
+    if not (a.plots or a.national or a.tiles or a.large_plots or a.region_totals or a.report):
         a.plots = [100_000, 1_000_000]
     if a.data is None:
         a.data = "anchor" if anchor.available() else "generated"
@@ -389,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     env = environment()
     started = time.time()
     sections = []
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cacao-e2e-", dir=DATA_DIR) as tmp:
         work = Path(tmp)
         if a.plots:
@@ -417,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
         if a.large_plots:
             print("large plots")
             sections.append(("Large plots, window by window", *case_large_plots(work)))
+        if a.report:
+            print("report")
+            sections.append(("The HTML report of 100,000 plots", *case_report(work)))
         if a.region_totals:
             print("region totals")
             sections.append(("Region totals: a 50,000 km² department, window by window", *case_region_totals(work)))

@@ -45,6 +45,10 @@ ASSESSED = (FREE, REVIEW, DETECTED)
 #: these present wins, so nothing is ever called free unless every verdict is free.
 STATUS_PRECEDENCE = (INVALID, DETECTED, NOT_ASSESSED, REVIEW, FREE)
 
+#: The order in which people act on plots (the report's lists, the cooperative tables): the plots
+#: to leave out first, then those to check, those without a verdict, and the free ones last.
+SEVERITY = (DETECTED, REVIEW, NOT_ASSESSED, INVALID, FREE)
+
 #: Loss below this many hectares (0.01 m²) is floating-point noise, not loss.
 ZERO_HA = 1e-6
 

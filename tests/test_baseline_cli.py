@@ -182,6 +182,7 @@ def test_baseline_figures_by_hand(job, capsys):
             "lots.csv",
             "buyers.csv",
             "run_metadata.csv",
+            ".cacao-screen-output",  # the marker: the folder is cacao-screen's to replace
         ]
     )
     csv = pd.read_csv(folder / "baseline_by_region.csv", dtype={"region_id": str})

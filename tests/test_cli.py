@@ -173,6 +173,34 @@ def test_raster_on_another_grid_is_refused(small_job, capsys):
     assert "shifted.tif" in err and "grid" in err
 
 
+def test_without_rasters_the_message_names_what_is_missing(small_job, capsys):
+    args = ["screen", "--plots", str(small_job["plots"]), "--out", str(small_job["out"])]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "no forest-loss raster" in err and "--loss-year" in err and "--tree-cover" in err and "not both" not in err
+    assert main([*args, "--loss-year", str(small_job["loss"])]) == 2
+    assert "tree_cover" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["screen", "run"])
+def test_help_groups_the_options(command, capsys):
+    assert main([command, "--help"]) == 0
+    text = capsys.readouterr().out
+    heads = ["Input options:", "Forest definition options:", "Rules and quality control options:",
+             "Output options:", "Execution options:"]  # fmt: skip
+    at = [text.index(h) for h in heads]
+    assert at == sorted(at)
+
+    def group(flag: str) -> str:
+        return [h for h, i in zip(heads, at) if i < text.index(f"  {flag} ")][-1]
+
+    assert group("--canopy-threshold") == "Forest definition options:"
+    assert group("--reference-year") == group("--max-area-ha") == "Rules and quality control options:"
+    assert group("--overwrite") == "Output options:" and group("--workers") == "Execution options:"
+    if command == "screen":
+        assert group("--plots") == group("--loss-year") == "Input options:"
+
+
 def test_usage_errors_exit_2(capsys):
     assert main(["screen", "--plots", "x.gpkg"]) == 2
     assert main(["screen", "--bogus"]) == 2

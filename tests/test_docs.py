@@ -129,3 +129,26 @@ def test_the_generated_tables_are_in_step_with_the_code():
     from tools.gen_docs import main as gen_docs
 
     assert gen_docs(["--check"]) == 0, "run `make docs`"
+
+
+def test_the_readme_sample_summary_is_what_make_run_prints(sample_run, tmp_path, capsys):
+    """The README's summary is a real run's (tools/readme_summary.py writes it; `make docs`)."""
+    import yaml
+
+    from pipeline.cli import main
+    from tools.readme_summary import block, current
+
+    cfg = yaml.safe_load(sample_run.config.read_text(encoding="utf-8"))
+    cfg["output"]["path"] = str(tmp_path / "screening.gpkg")
+    cfg["baseline"]["output"] = str(tmp_path / "baseline.gpkg")
+    cfg["report"]["out"] = str(tmp_path / "report.html")
+    for export in cfg["exports"]:
+        export["out"] = str(tmp_path / Path(export["out"]).name)
+    job = tmp_path / "job.yaml"
+    job.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["run", "--config", str(job)]) == 0
+    shown = current()
+    assert shown is not None, "README.md has no sample-summary block"
+    assert shown == block(capsys.readouterr().out, tmp_path), "the README's summary is stale: run `make docs`"
+    assert "Screened 2003 plots -> outputs/screening.gpkg" in shown

@@ -103,7 +103,7 @@ class Moment:
     def reached(self) -> bool:
         temps = temp_files(self.out)
         work = [p for p in temps if p.name.endswith(".tmp-work")]
-        gpkg = [p for p in temps if p.name.endswith(".tmp.gpkg")]
+        gpkg = [p for p in temps if p.name.endswith(".tmp") and (p / self.out.name).exists()]  # a private folder
         if self.name == "read":
             return bool(work)
         if self.name == "write":

@@ -190,7 +190,7 @@ def test_an_error_comes_out_in_spanish_under_a_spanish_locale(tmp_path):
 def test_help_speaks_the_language_chosen(capsys):
     assert main(["--lang", "es", "screen", "--help"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Uso: cacao-screen screen") and "Opciones:" in out
+    assert out.startswith("Uso: cacao-screen screen") and "Opciones de entrada:" in out  # grouped (issue 24)
     assert "Evalúa las parcelas de --plots" in out and "--review-max-ha" in out  # options keep their names
     assert "deforestation_free " in out  # the status codes stay as they are
     assert main(["screen", "--help"]) == 0  # the language does not stick between commands

@@ -206,3 +206,21 @@ def test_an_exclude_overlay_leaves_its_plots_out_of_the_eudr_export():
     assert m["outcome"].tolist() == ["left_out", "exported"] and len(features) == 1
     assert m["reason"][0] == "1.22 ha inside protected area Park (overlay anp, effect exclude)"
     assert m["anp_names"].tolist() == ["Park", ""]
+
+
+def test_the_screen_summary_says_what_each_overlay_found(default_sample, tmp_path, capsys):
+    from pipeline.cli import main
+
+    paths, _ = default_sample
+    out = tmp_path / "s.gpkg"
+    spec = f"name=anp,file={paths.overlays},layer=areas_protegidas,kind=protected_area,name_column=anp_nomb"
+    args = ["screen", "--plots", str(paths.plots), "--loss-year", str(paths.loss_year)]
+    assert main([*args, "--tree-cover", str(paths.tree_cover), "--overlay", spec, "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    import pyogrio
+
+    plots = pyogrio.read_dataframe(out, layer="plots", read_geometry=False)
+    hit = plots["anp_overlap_ha"] > 0
+    review = (plots["status_reason_code"] == "overlay_review").sum()
+    assert f"Overlay anp: {hit.sum()} plots overlap it, {plots['anp_overlap_ha'].sum():.2f} ha; {review} made" in said
+    assert main([*args, "--tree-cover", str(paths.tree_cover), "--overlay", "name=anp", "--out", str(out)]) == 2

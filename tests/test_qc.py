@@ -159,6 +159,53 @@ def test_point_with_declared_area_is_screened_as_a_geodesic_circle_of_that_area(
     assert "2.5 ha (declared)" in message(qc, 1, "point_buffered")
 
 
+def test_absurd_or_negative_declared_areas_are_findings_with_the_value():
+    """Issue 19: a point of 5e210 ha crashed (the circle's radius overflowed); 1e9 ha drew a circle
+    1,790 km across and read 16,384 windows; a negative area was silently "no declared area"."""
+    plot = square()
+    qc = check_plots(
+        frame(
+            [shapely.Point(LON, LAT), shapely.Point(LON, LAT + 0.1), shapely.Point(LON, LAT + 0.2), plot, plot],
+            declared_area_ha=[5e210, 1e9, -3.0, -1.0, math.inf],
+            ids=["A", "B", "C", "D", "E"],
+        )
+    )
+    assert issues_of(qc, 1) == {"declared_area_implausible": "error"}
+    assert "5e+210 ha" in message(qc, 1, "declared_area_implausible")
+    assert issues_of(qc, 2) == {"declared_area_implausible": "error"} and "1e+09 ha" in message(
+        qc, 2, "declared_area_implausible"
+    )
+    assert qc.screenable.tolist() == [False, False, True, True, True]
+    # a negative area is said and ignored: the point gets the default circle
+    assert issues_of(qc, 3) == {"declared_area_implausible": "warning", "point_buffered": "warning"}
+    assert "-3 ha" in message(qc, 3, "declared_area_implausible") and "negative" in message(
+        qc, 3, "declared_area_implausible"
+    )
+    assert "qc.point_default_area_ha" in message(qc, 3, "point_buffered")
+    # a polygon's absurd figure is ignored too (no area_mismatch beside it), and the polygon is screened
+    assert issues_of(qc, 4)["declared_area_implausible"] == "warning" and "area_mismatch" not in issues_of(qc, 4)
+    assert "inf ha" in message(qc, 5, "declared_area_implausible") and "area_mismatch" not in issues_of(qc, 5)
+
+
+def test_a_point_at_a_pole_is_a_finding_not_a_crash():
+    """Issue 19: a point at latitude ±90 made GEOS fail (exit 1)."""
+    qc = check_plots(frame([shapely.Point(LON, 90.0), shapely.Point(LON, -90.0), shapely.Point(LON, 89.9999)]))
+    for row in (1, 2, 3):
+        assert issues_of(qc, row) == {"coordinates_out_of_range": "error"}
+        assert "pole" in message(qc, row, "coordinates_out_of_range")
+    assert not qc.screenable.any()
+
+
+def test_a_points_circle_wider_than_max_extent_is_refused_before_any_window():
+    """The circle, not the point, is checked against qc.max_extent_deg: a point of 900,000 ha at
+    60° S spans 1.9° of longitude."""
+    qc = check_plots(frame([shapely.Point(LON, -60.0)], declared_area_ha=[900_000.0]))
+    assert issues_of(qc, 1)["too_large_to_screen"] == "error" and not qc.screenable[0]
+    assert "spans 1.9" in message(qc, 1, "too_large_to_screen")
+    qc = check_plots(frame([shapely.Point(LON, 60.0)], declared_area_ha=[0.45]), QCConfig(max_extent_deg=0.0008))
+    assert issues_of(qc, 1)["too_large_to_screen"] == "error" and "declared_area_implausible" not in issues_of(qc, 1)
+
+
 def test_point_without_declared_area_uses_the_default():
     qc = check_plots(
         frame([shapely.Point(LON, LAT), shapely.Point(LON + 0.1, LAT)], declared_area_ha=[None, 0.0]),

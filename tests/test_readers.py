@@ -332,3 +332,26 @@ def test_every_format_gives_the_same_plots(tmp_path):
         for got, want in zip(plots.geometry, geoms):
             assert shapely.normalize(got).equals_exact(shapely.normalize(want), 1e-12), kind
         assert check_plots(plots).issues.empty, kind
+
+
+def test_text_that_is_not_utf8_is_replaced_and_flagged(tmp_path):
+    """Issue 19: a Shapefile whose .cpg says UTF-8 but which holds Latin-1 ('José' as byte 0xE9)
+    was screened, and its export then failed (ArrowException). The bytes are replaced by U+FFFD and
+    the row flagged ``"text_not_utf8"``, whichever reader reads it (whole or in batches)."""
+    from pipeline.io.plots import open_plots
+
+    p = tmp_path / "plots.shp"
+    gpd.GeoDataFrame(
+        {"plot_id": ["a", "b"], "producer": ["JosXX", "Ana"]}, geometry=[box(0), box(1)], crs=4326
+    ).to_file(p)
+    dbf = p.with_suffix(".dbf")
+    dbf.write_bytes(dbf.read_bytes().replace(b"JosXX", b"Jos\xe9 "))
+    plots = read_plots(p)
+    assert plots["producer"].str.strip().tolist() == ["Jos\ufffd", "Ana"]
+    qc = check_plots(plots)
+    assert codes(qc, 1)["text_not_utf8"] == "warning" and "text_not_utf8" not in codes(qc, 2)
+    assert "'producer' holds byte 0xe9" in qc.issues.loc[qc.issues["code"] == "text_not_utf8", "message"].item()
+    batch = next(open_plots(p).batches())  # streamed: read in Arrow batches
+    assert [str(v).strip() for v in batch.attributes.column("producer").to_pylist()] == ["Jos\ufffd", "Ana"]
+    notes = batch.frame.attrs["read_issues"]
+    assert list(notes["code"]) == ["text_not_utf8"] and list(notes["position"]) == [0]

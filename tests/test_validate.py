@@ -81,7 +81,8 @@ def test_errors_exit_3_with_the_table_by_code_and_severity(messy, tmp_path, caps
 def test_geopackage_output_has_every_row_with_its_qc_columns(messy, tmp_path):
     out = tmp_path / "qc.gpkg"
     assert main(["-q", "validate", str(messy), "--out", str(out)]) == 3
-    assert {name for name, _ in pyogrio.list_layers(out)} == {"plots", "plot_issues", "run_metadata"}
+    # the data layers, and the default styles that carry their plain-language field names (aliases)
+    assert {name for name, _ in pyogrio.list_layers(out)} == {"plots", "plot_issues", "run_metadata", "layer_styles"}
     plots = pyogrio.read_dataframe(out, layer="plots")
     assert plots["source_row"].tolist() == [1, 2, 3, 4, 5, 6]  # rows out = rows in
     assert plots["qc_status"].tolist() == ["warning", "error", "error", "warning", "warning", "warning"]

@@ -49,15 +49,31 @@ class Terminated(KeyboardInterrupt):
     ``finally`` runs, so temporary files are removed and worker processes stopped."""
 
 
-def _on_sigterm(signum, frame) -> None:
-    raise Terminated()
+_STOPPING = threading.Event()
+
+
+def _on_signal(signum, frame) -> None:
+    """The first Ctrl-C or SIGTERM interrupts the run; those that come while it cleans up are
+    ignored, so that the clean-up ends and the exit code is still 130 or 143 (SIGKILL stops it at once)."""
+    if _STOPPING.is_set():
+        return
+    _STOPPING.set()
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def _published() -> list:
+    """The outputs published so far, if the job module is loaded (a signal that comes while it is
+    being imported leaves it half made: nothing was published then, and it is not imported again)."""
+    job = sys.modules.get("pipeline.job")
+    try:
+        return list(job.published()) if job is not None else []
+    except Exception:  # noqa: BLE001 - a module interrupted while it was imported
+        return []
 
 
 def _interrupted(exc: BaseException | None, published_before: int) -> int:
     """The message and exit code of a run stopped by Ctrl-C (130) or SIGTERM (143)."""
-    from ..job import published
-
-    done = published()[published_before:]
+    done = _published()[published_before:]
     if done:
         click.echo(
             tr("Interrupted; written before the interruption: {outputs}.", outputs=", ".join(map(str, done))), err=True
@@ -69,19 +85,21 @@ def _interrupted(exc: BaseException | None, published_before: int) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
-    handler = None
+    handlers = {}
+    _STOPPING.clear()
     if threading.current_thread() is threading.main_thread():
-        handler = signal.signal(signal.SIGTERM, _on_sigterm)
+        handlers = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         return _run(args)
     finally:
-        if handler is not None:
-            signal.signal(signal.SIGTERM, handler)
+        for s, handler in handlers.items():
+            # an interrupted process exits now: later signals are ignored, by the system (Python's own
+            # handler is gone while the interpreter shuts down, and the signal would end the process)
+            signal.signal(s, signal.SIG_IGN if argv is None and _STOPPING.is_set() else handler)
 
 
 def _run(args: list[str]) -> int:
-    job = sys.modules.get("pipeline.job")  # not imported here: --help stays fast
-    published_before = len(job.published()) if job is not None else 0
+    published_before = len(_published())  # the job is not imported here: --help stays fast
     try:
         rv = cli.main(
             args=args,

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..errors import OutputError
 from ..i18n import tr
 from .app import cli, progress_wanted, quiet, verbosity_options
 
@@ -48,11 +47,16 @@ def sample(ctx, out, seed, n_plots, overwrite):
             ),
             param_hint="--plots",
         )
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise OutputError(tr("{path}: folder exists and is not empty; pass --overwrite to replace it", path=out))
-    paths = generate_sample(
-        out, seed=DEFAULT_SEED if seed is None else seed, n_plots=n_plots, progress=progress_wanted(ctx)
-    )
+    from ..job.sample import sample_destination
+
+    with sample_destination(out, overwrite) as publish:  # never a folder of the user's; under the lock
+        paths = generate_sample(
+            out,
+            seed=DEFAULT_SEED if seed is None else seed,
+            n_plots=n_plots,
+            progress=progress_wanted(ctx),
+            publish=publish,
+        )
     if not quiet(ctx):
         click.echo(
             tr(

@@ -12,6 +12,7 @@ from ..vocab import EXIT_NOT_ASSESSED, EXIT_OK, STATUS_MEANINGS
 from .app import cli, invocation, lang_given, progress_wanted, quiet, verbosity_options
 from .baseline import print_baseline_summary
 from .export import print_export_summary
+from .help import GroupedCommand
 from .options import RUN_OPTIONS, SCREEN_OPTIONS, apply, given
 
 #: The severities of quality-control findings, as the summary names them.
@@ -21,7 +22,7 @@ SCREEN_HELP_EPILOG = "\b\nStatus values:\n" + "".join(f"  {s:<24}{m}\n" for s, m
 # (the epilog is translated whole, as every help text: tools/i18n.py reads it from the command)
 
 
-@cli.command(epilog=SCREEN_HELP_EPILOG)
+@cli.command(cls=GroupedCommand, epilog=SCREEN_HELP_EPILOG)
 @apply(SCREEN_OPTIONS, required=("plots.path", "rasters.loss_year", "rasters.tree_cover"))
 @verbosity_options
 @click.pass_context
@@ -34,7 +35,7 @@ def screen(ctx: click.Context, **kwargs) -> None:
     return run_job(ctx, build_config(data, "command line"), invocation(ctx))
 
 
-@cli.command(epilog=SCREEN_HELP_EPILOG)
+@cli.command(cls=GroupedCommand, epilog=SCREEN_HELP_EPILOG)
 @click.option(
     "--config",
     "config_path",
@@ -122,6 +123,17 @@ def print_summary(result, out_path: Path, reference_year: int, cutoff=None) -> N
                 detected=detected,
                 review=review,
                 unassessed=unassessed,
+            )
+        )
+    for name, (plots, ha, review) in getattr(result, "overlays", {}).items():
+        click.echo(
+            tr(
+                "Overlay {overlay}: {plots} plots overlap it, {ha:.2f} ha; {review} made review by it  "
+                "[columns {overlay}_overlap_ha, _overlap_pct, _names]",
+                overlay=name,
+                plots=int(plots),
+                ha=ha,
+                review=int(review),
             )
         )
     if result.reused or result.rejected:

@@ -266,3 +266,19 @@ class ReportConfig(_Section):
     max_table_rows: int = Field(
         500, ge=10, description="Rows shown of a long table (lots, buyers...); the GeoPackage has them all"
     )
+    min_baseline_ha: float = Field(
+        1.0,
+        ge=0,
+        description="A group whose baseline mean loss is below this (ha/yr) shows 'baseline too small to compare' "
+        "instead of a change in percent",
+    )
+    min_coverage_pct: float = Field(
+        90.0,
+        ge=0,
+        le=100,
+        description="Shares of a region's loss computed with less data coverage than this (%) carry a warning",
+    )
+    eudr: Path | None = Field(
+        None,
+        description="An EUDR export folder (its manifest.csv) whose outcome the report shows; `run` passes its own",
+    )

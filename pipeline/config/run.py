@@ -69,7 +69,13 @@ class RunConfig(_Section):
 
     @model_validator(mode="after")
     def _check(self):
-        if (self.rasters is None) == (self.datasets is None):
+        if self.rasters is None and self.datasets is None:
+            raise ValueError(
+                "no forest-loss raster: give the Hansen loss-year and tree-cover rasters (screen --loss-year and "
+                "--tree-cover; 'rasters: {loss_year: ..., tree_cover: ...}' in a config file) or named products "
+                "under 'datasets'"
+            )
+        if self.rasters is not None and self.datasets is not None:
             raise ValueError("give either 'rasters' (one Hansen product) or 'datasets' (named products), not both")
         if self.datasets is not None:
             if not self.datasets:
@@ -132,6 +138,8 @@ class RunConfig(_Section):
             overlay["file"] = _fix(overlay["file"], base)
         if self.report is not None:
             data["report"]["out"] = _fix(self.report.out, base)
+            if self.report.eudr is not None:
+                data["report"]["eudr"] = _fix(self.report.eudr, base)
         if self.reviews is not None:
             data["reviews"] = _fix(self.reviews, base)
         return RunConfig.model_validate(data)

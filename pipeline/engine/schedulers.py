@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 from ..config import LOCAL, THREADS, parse_scheduler
 from ..errors import CacaoScreenError, SchedulerError
 from ..i18n import _
+from .signals import spawning
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +119,13 @@ def imap_partitions(
                 yield res
                 bar.update(w)
             return
-        pool = ProcessPoolExecutor(
-            max_workers=n, mp_context=mp.get_context("spawn"), initializer=watch_parent, initargs=(os.getpid(),)
-        )
+        with spawning():  # a signal now would leave the pool half started (hangs, tracebacks of workers)
+            pool = ProcessPoolExecutor(
+                max_workers=n, mp_context=mp.get_context("spawn"), initializer=watch_parent, initargs=(os.getpid(),)
+            )
+            results = pool.map(fn, tasks)  # starts the workers
         try:
-            for res, w in zip(pool.map(fn, tasks), weights):
+            for res, w in zip(results, weights):
                 yield res
                 bar.update(w)
         except BaseException:  # Ctrl-C, SIGTERM, an error: stop the workers now, not after their tasks
@@ -160,10 +163,15 @@ def watch_parent(parent: int, every_s: float = 0.5) -> None:
 
 
 def stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Terminate a pool's worker processes at once (their tasks are abandoned)."""
+    """Kill a pool's worker processes at once (their tasks are abandoned). The queue that feeds
+    them is not waited for: its thread may be stuck sending a task to a worker now dead, and the
+    pool's shutdown would wait for it forever."""
+    queue = getattr(pool, "_call_queue", None)
+    if queue is not None:
+        queue.cancel_join_thread()
     for proc in list((getattr(pool, "_processes", None) or {}).values()):
         try:
-            proc.terminate()
+            proc.kill()
         except (OSError, ValueError):
             pass
 

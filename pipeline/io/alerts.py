@@ -68,7 +68,7 @@ class AlertProduct:
         return tuple(CONFIDENCE_LEVELS.index(level) >= low for level in self.levels)
 
     def fingerprint(self) -> tuple:
-        """Every setting and each file's name, size and modification time (URLs by their address)."""
+        """Every setting and each file's name and identity (size, times, inode; URLs by their address)."""
         files = layer_files(self.layers)
         return (self.name, self.kind, self.spec, self.min_confidence, tuple(files))
 

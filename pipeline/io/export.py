@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -23,8 +24,9 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import OutputError
-from .atomic import replace_dir
-from .outputs import check_folder, check_not_input, deferred_signals, temp_prefix
+from .atomic import check_folder_target, replace_dir
+from .csv_cells import write_csv
+from .outputs import check_folder, check_not_input, deferred_signals, private_dir, rename_into, temp_prefix
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,7 @@ class CsvWriter(Writer):
         table = pd.DataFrame(data.drop(columns=data.geometry.name)) if spatial else pd.DataFrame(data)
         if self.options.get("wkt") and spatial:
             table["geometry_wkt"] = shapely.to_wkt(data.geometry.to_numpy(), rounding_precision=-1)
-        table.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
+        write_csv(table, tmp)
 
 
 @register
@@ -135,18 +137,20 @@ class EudrWriter(Writer):
         for name, text in data.files.items():
             (tmp / name).write_text(text, encoding="utf-8")
         for name, frame in data.tables.items():
-            frame.to_csv(tmp / name, index=False, encoding="utf-8", lineterminator="\n")
+            write_csv(frame, tmp / name)
 
 
 #: The file name extensions each format is written under.
 SUFFIXES = {name: cls.suffixes for name, cls in WRITERS.items() if not cls.folder}
+
+#: The files of an EUDR folder written before folders carried a marker (see :mod:`.atomic`).
+EUDR_LEGACY = re.compile(r"^(?:[\w.-]+-\d{3,}\.geojson|manifest\.csv)$")
 
 
 def check_export_target(path: str | Path, fmt: str, overwrite: bool, inputs=()) -> Path:
     """Fail before any work: an existing output without ``overwrite``, a name that says
     another format (``--format csv --out x.geojson``), one of ``inputs``, a folder not writable."""
     path = Path(path)
-    check_not_input(path, inputs)
     if WRITERS[fmt].folder:
         if path.suffix.lower() in {s for sx in SUFFIXES.values() for s in sx}:
             raise OutputError(
@@ -154,11 +158,12 @@ def check_export_target(path: str | Path, fmt: str, overwrite: bool, inputs=()) 
             )
         if path.exists() and not path.is_dir():
             raise OutputError(f"{path}: exists and is not a folder")
-    else:
-        if path.suffix.lower() not in SUFFIXES[fmt]:
-            raise OutputError(f"{path}: a {fmt} export is named {' or '.join(SUFFIXES[fmt])}")
-        if path.is_dir():
-            raise OutputError(f"{path}: is a folder, expected a file name")
+        return check_folder_target(path, overwrite, what=f"{fmt} export", inputs=inputs, legacy=EUDR_LEGACY)
+    check_not_input(path, inputs)
+    if path.suffix.lower() not in SUFFIXES[fmt]:
+        raise OutputError(f"{path}: a {fmt} export is named {' or '.join(SUFFIXES[fmt])}")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder, expected a file name")
     if path.exists() and not overwrite:
         raise OutputError(f"{path}: output already exists; pass --overwrite to replace it")
     check_folder(path.parent, f"{fmt} export")
@@ -168,23 +173,15 @@ def check_export_target(path: str | Path, fmt: str, overwrite: bool, inputs=()) 
 @contextmanager
 def atomic_file(path: Path, overwrite: bool) -> Iterator[Path]:
     """A temporary path beside ``path``, renamed onto it when the block succeeds; removed otherwise."""
+    folder = private_dir(path)  # some writers want to create the file themselves: no one else can enter
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{path.parent}: cannot create the output folder ({exc.strerror})") from exc
-    with deferred_signals():  # never interrupted between creating and removing the name
-        fd, name = tempfile.mkstemp(prefix=temp_prefix(path), suffix=f".tmp{path.suffix}", dir=path.parent)
-        os.close(fd)
-        os.unlink(name)  # some writers want to create the file themselves
-    tmp = Path(name)
-    try:
+        tmp = folder / path.name
         yield tmp
         if path.exists() and not overwrite:
             raise OutputError(f"{path}: output appeared while exporting; pass --overwrite to replace it")
-        os.replace(tmp, path)
+        rename_into(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def read_layer(path: str | Path, layer: str) -> pd.DataFrame:
@@ -236,7 +233,7 @@ def _write_folder(writer: Writer, data, folder: Path, overwrite: bool) -> Path:
         os.chmod(staged, 0o755)
         if folder.exists() and not overwrite:
             raise OutputError(f"{folder}: output appeared while exporting; pass --overwrite to replace it")
-        replace_dir(staged, folder)
+        replace_dir(staged, folder, what=f"{writer.name} export", legacy=EUDR_LEGACY)
     except BaseException:
         if staged is not None:
             shutil.rmtree(staged, ignore_errors=True)

@@ -10,6 +10,7 @@ first and last blocks read. An interrupted transfer resumes from the ``.part`` f
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import http.client
 import logging
@@ -17,6 +18,7 @@ import os
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,12 +26,15 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..errors import CacaoScreenError
+from ..errors import CacaoScreenError, OutputError
 from ..i18n import _
+from .outputs import OutputLock, open_private, rename_into
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
+#: How long a download waits for another run fetching the same file (seconds).
+LOCK_WAIT_S = 3600.0
 USER_AGENT = "cacao-screen (+https://github.com/cacao-screen)"
 
 
@@ -101,13 +106,23 @@ def download(
     if dest.exists() and not replace:
         return FetchResult(url, dest, "present", dest.stat().st_size)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    with OutputLock(dest, wait_s=LOCK_WAIT_S):  # another run fetching the same file: wait for it
+        if dest.exists() and not replace:
+            return FetchResult(url, dest, "present", dest.stat().st_size)
+        fetch_once = functools.partial(_fetch_into, url, timeout=timeout, progress=progress, headers=headers)
+        return _download_locked(url, dest, fetch_once, retries, backoff, validate, replace)
+
+
+def _download_locked(url, dest, fetch_once, retries, backoff, validate, replace) -> FetchResult:
+    """:func:`download`'s attempts, under the lock of ``dest``."""
     part = dest.with_name(dest.name + ".part")
+    _check_part(part)
     if replace:
         part.unlink(missing_ok=True)  # it may hold yesterday's bytes of the same address
     last_error: Exception | None = None
     for attempt in range(1, retries + 2):
         try:
-            size, md5 = _fetch_into(url, part, timeout=timeout, progress=progress, headers=headers)
+            size, md5 = fetch_once(part)
             if md5 is not None and _md5_of(part) != md5:
                 part.unlink()
                 raise _Retry("MD5 mismatch: the data received differs from what the server published")
@@ -117,7 +132,8 @@ def download(
                 except FetchError as exc:
                     part.unlink()
                     raise _Retry(str(exc)) from exc
-            os.replace(part, dest)
+            _check_part(part)
+            rename_into(part, dest)
             log.info("downloaded %s (%d bytes)", dest, size)
             return FetchResult(url, dest, "downloaded", size, attempt)
         except _Fatal as exc:
@@ -150,8 +166,10 @@ def _fetch_into(
     url: str, part: Path, *, timeout: float, progress: bool, headers: dict[str, str] | None = None
 ) -> tuple[int, str | None]:
     """One attempt: append to ``part`` from where it stops. Returns (total size, md5 or None)."""
-    have = part.stat().st_size if part.exists() else 0
-    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
+    have = part.stat().st_size if part.is_file() and not part.is_symlink() else 0
+    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    for name, value in (headers or {}).items():  # an API key: for this host only, never sent on a redirect
+        req.add_unredirected_header(name, value)
     if have:
         req.add_header("Range", f"bytes={have}-")
     try:
@@ -180,7 +198,7 @@ def _fetch_into(
             total = int(resp.headers["Content-Length"]) if resp.headers.get("Content-Length") else None
             mode = "wb"
         with (
-            open(part, mode) as f,
+            os.fdopen(_open_part(part, append=mode == "ab"), "ab") as f,
             tqdm(
                 total=total,
                 initial=have,
@@ -201,6 +219,33 @@ def _fetch_into(
     if total is not None and size != total:
         raise _Retry(f"received {size} of {total} bytes")
     return size, md5
+
+
+def _open_part(part: Path, *, append: bool) -> int:
+    """The ``.part`` file, opened without following a link (a link planted there is refused) and only
+    if it is a regular file; emptied unless ``append``."""
+    fd = open_private(part, "a partial download")
+    if not append:
+        os.ftruncate(fd, 0)
+    return fd
+
+
+def _check_part(part: Path) -> None:
+    """Refuse (exit 2) a ``.part`` name that is not a regular file: never written through, never renamed."""
+    if part.is_symlink() or (part.exists() and not part.is_file()):
+        raise OutputError(
+            f"{part}: is a symbolic link or not a regular file where cacao-screen keeps a partial download; "
+            "refusing to write through it — remove it (someone may have planted it)"
+        )
+
+
+def key_headers(api_key: str | None, url: str, host_of_key: str) -> dict[str, str] | None:
+    """The ``x-api-key`` header for ``url`` when its host is ``host_of_key``'s (the key's own host),
+    else None: a key is never sent to another host."""
+    host = (urllib.parse.urlsplit(url).hostname or "").lower()
+    if api_key and host and host == (urllib.parse.urlsplit(host_of_key).hostname or "").lower():
+        return {"x-api-key": api_key}
+    return None
 
 
 def _total_from_range(value: str) -> int | None:
@@ -276,7 +321,14 @@ def fetch_alert_tiles(
     )
 
     dest = Path(dest)
-    headers = {"x-api-key": api_key} if api_key else None
+    # the key belongs to GFW's Data API (or the mirror of it named by base_url): never to a template's host
+    host_of_key = base_url or GFW_DATA_API
+    if api_key and url_template is not None:
+        log.warning(
+            "the API key is not sent to %s: it belongs to GFW's Data API (%s)",
+            urllib.parse.urlsplit(url_template).hostname or url_template,
+            host_of_key,
+        )
     replace = url_template is None and version == "latest"
     results = []
     for tile in tqdm(
@@ -293,6 +345,14 @@ def fetch_alert_tiles(
             results.append(FetchResult(url, path, "present" if path.exists() else "missing", size))
             continue
         results.append(
-            download(url, path, retries=retries, backoff=backoff, progress=progress, headers=headers, replace=replace)
+            download(
+                url,
+                path,
+                retries=retries,
+                backoff=backoff,
+                progress=progress,
+                headers=key_headers(api_key, url, host_of_key),
+                replace=replace,
+            )
         )
     return results

@@ -140,7 +140,9 @@ def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) ->
         except (DataSourceError, DataLayerError, OSError) as exc:
             raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
         except UnicodeDecodeError as exc:
-            raise PlotsError(f"{path}: {_not_utf8(path if vsi is None else None, exc)}") from None
+            if driver == "GeoJSON":  # the whole file's text is not UTF-8: refused, naming the byte
+                raise PlotsError(f"{path}: {_not_utf8(path if vsi is None else None, exc)}") from None
+            gdf = _read_ogr_replacing(source, layer, notes)  # one attribute's cells: replaced, noted
     for w in caught:
         log.debug("%s: GDAL: %s", path, w.message)
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
@@ -203,7 +205,7 @@ def ogr_batches(path: Path, *, layer: str | None = None, batch_size: int = 65_53
                     wkb = batch.column(geom_col).to_numpy(zero_copy_only=False)
                     notes = ReadNotes()
                     geoms = from_wkb_noted(wkb, notes)
-                    yield batch.drop_columns([geom_col]), geoms, wkb, notes
+                    yield utf8_text(batch.drop_columns([geom_col]), notes), geoms, wkb, notes
             except (DataSourceError, DataLayerError, OSError) as exc:
                 raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
             except UnicodeDecodeError as exc:
@@ -212,6 +214,43 @@ def ogr_batches(path: Path, *, layer: str | None = None, batch_size: int = 65_53
         yield OgrBatches(meta.get("crs"), fields, driver, batches())
     finally:
         ctx.__exit__(None, None, None)
+
+
+def utf8_text(batch, notes: ReadNotes):
+    """``batch`` (Arrow) with every text cell valid UTF-8: bytes that are not (a Shapefile whose
+    ``.cpg`` says UTF-8 but which holds Latin-1) are replaced by U+FFFD, and the row noted
+    (``text_not_utf8``), so that no later command fails on them."""
+    import pyarrow as pa
+
+    for i, name in enumerate(batch.schema.names):
+        column = batch.column(i)
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            continue
+        try:
+            column.validate(full=True)
+            continue
+        except pa.ArrowInvalid:
+            pass
+        raw = column.cast(pa.binary() if pa.types.is_string(column.type) else pa.large_binary()).to_pylist()
+        fixed, bad = [], []
+        for row, value in enumerate(raw):
+            if value is None:
+                fixed.append(None)
+                continue
+            try:
+                fixed.append(value.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                fixed.append(value.decode("utf-8", errors="replace"))
+                bad.append((row, f"{name!r} holds byte 0x{value[exc.start]:02x}, which is not UTF-8"))
+        batch = batch.set_column(i, name, pa.array(fixed, type=column.type))
+        for row, text in bad:
+            notes.add(
+                row,
+                "text_not_utf8",
+                "warning",
+                f"{text}: replaced by \ufffd (is the file's encoding, its .cpg, right?)",
+            )
+    return batch
 
 
 def _not_utf8(path: Path | None, exc: UnicodeDecodeError) -> str:
@@ -243,6 +282,17 @@ def from_wkb_noted(wkb, notes: ReadNotes) -> np.ndarray:
             reason = str(exc).split(": ", 1)[-1]
         notes.add(i, "unreadable_geometry", "error", f"the geometry cannot be read: {reason}")
     return geoms
+
+
+def _read_ogr_replacing(source: str, layer: str, notes: ReadNotes) -> gpd.GeoDataFrame:
+    """A layer whose text cells are not all UTF-8, read through Arrow with :func:`utf8_text`."""
+    from pyogrio.raw import read_arrow
+
+    meta, table = read_arrow(source, layer=layer)
+    geom_col = meta.get("geometry_name") or "wkb_geometry"
+    batch = utf8_text(table.drop_columns([geom_col]).combine_chunks().to_batches()[0], notes)
+    wkb = table.column(geom_col).to_numpy(zero_copy_only=False)
+    return gpd.GeoDataFrame(batch.to_pandas(), geometry=from_wkb_noted(wkb, notes), crs=meta.get("crs"))
 
 
 def _read_ogr_lenient(source: str, layer: str, notes: ReadNotes) -> gpd.GeoDataFrame:

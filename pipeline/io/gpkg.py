@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import shutil
 import tempfile
 import threading
@@ -44,7 +45,9 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import BaselineError, OutputError
-from .atomic import replace_dir
+from .atomic import check_folder_target, replace_dir
+from .csv_cells import write_csv
+from .gpkg_style import CREATION_OPTIONS
 from .outputs import Staged, check_destination, deferred_signals, temp_prefix
 
 log = logging.getLogger(__name__)
@@ -122,6 +125,7 @@ def _write_layers_to(tmp: Path, layers: dict[str, pd.DataFrame], metadata: dict[
                 extra["promote_to_multi"] = True
             if i == 0:
                 extra["metadata"] = metadata
+                extra["dataset_options"] = CREATION_OPTIONS  # the version, chosen when the file is created
             pyogrio.write_dataframe(frame, tmp, layer=name, append=False, **extra, **kw)
         meta = pd.DataFrame({"key": list(metadata), "value": [str(v) for v in metadata.values()]})
         pyogrio.write_dataframe(meta, tmp, layer="run_metadata", append=False, **kw)
@@ -328,6 +332,7 @@ class ScreeningWriter:
                 geometry_name="geometry",
                 geometry_type=self.geometry_type,
                 crs="EPSG:4326",
+                dataset_options=CREATION_OPTIONS,
             )
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self._error = exc
@@ -414,7 +419,7 @@ class ScreeningWriter:
         return self.path
 
     def _append_tables(self, metadata: dict[str, str], finish: Finish | None) -> None:
-        kw = dict(driver="GPKG")
+        kw = dict(driver="GPKG", dataset_options=CREATION_OPTIONS)
         # the plots layer's metadata, now that it is known (an empty append sets it)
         pyogrio.write_arrow(
             self.schema.empty_table(),
@@ -464,7 +469,7 @@ def write_validation(
         return write_layers(path, {"plots": plots, "plot_issues": issues}, metadata, overwrite=overwrite, finish=finish)
     if suffix == ".csv":
         with atomic_path(path, overwrite, suffixes=(".csv",)) as tmp:
-            issues.to_csv(tmp, index=False)
+            write_csv(issues, tmp)
         return path
     raise OutputError(f"{path}: the issues are written as .gpkg or .csv; choose one of these extensions")
 
@@ -525,6 +530,10 @@ def read_previous(path: str | Path) -> pd.DataFrame | None:
 # --- The baseline: a GeoPackage and CSV copies of its tables ------------------------------------
 
 
+#: The files of a baseline's CSV folder written before folders carried a marker (see :mod:`.atomic`).
+BASELINE_CSV_LEGACY = re.compile(r"^[a-z0-9_]+\.csv$")
+
+
 def csv_folder(path: str | Path) -> Path:
     """Where the CSV copies of ``path``'s tables go: ``<stem>_csv/`` beside it."""
     path = Path(path)
@@ -540,7 +549,7 @@ def check_baseline_targets(
     folder = csv_folder(path)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder}: exists and is not a folder")
-    check_destination(folder, overwrite, suffixes=(), inputs=inputs, what="baseline's CSV folder", folder_ok=True)
+    check_folder_target(folder, overwrite, what="baseline's CSV folder", inputs=inputs, legacy=BASELINE_CSV_LEGACY)
 
 
 class StagedBaseline:
@@ -555,7 +564,7 @@ class StagedBaseline:
         with deferred_signals():
             self.gpkg.publish()
             if self.csv is not None:
-                replace_dir(self.csv, csv_folder(self.path))
+                replace_dir(self.csv, csv_folder(self.path), what="baseline's CSV folder", legacy=BASELINE_CSV_LEGACY)
                 self.csv = None
         return self.path
 
@@ -589,9 +598,9 @@ def write_baseline(
             table = pd.DataFrame(
                 frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) else frame
             )
-            table.to_csv(staged.csv / f"{name}.csv", index=False, encoding="utf-8")
-        pd.DataFrame({"key": list(metadata), "value": list(metadata.values())}).to_csv(
-            staged.csv / "run_metadata.csv", index=False, encoding="utf-8"
+            write_csv(table, staged.csv / f"{name}.csv")
+        write_csv(
+            pd.DataFrame({"key": list(metadata), "value": list(metadata.values())}), staged.csv / "run_metadata.csv"
         )
         os.chmod(staged.csv, 0o755)
         _write_layers_to(staged.gpkg.tmp, layers, metadata, finish)

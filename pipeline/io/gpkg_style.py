@@ -6,14 +6,22 @@ place), whatever wrote its layers, with Python's ``sqlite3``:
 * **styles**: a default style per layer in QGIS's ``layer_styles`` table (QML, plus SLD), which
   QGIS applies when it opens the layer — ``plots`` and ``baseline_plots`` by ``status``,
   ``baseline_by_region`` graduated by its deforestation-free share of area, rings outlined;
-* **field descriptions** in ``gpkg_data_columns`` (the GeoPackage schema extension), and the
-  statuses as an enumerated value list in ``gpkg_data_column_constraints`` (GDAL reads it as a
-  field domain, QGIS as a value map);
+* **field titles and descriptions** in ``gpkg_data_columns`` (the GeoPackage schema extension:
+  GDAL 3.7 and later read the title as the field's alternative name, the description as its
+  comment), the titles again as aliases in the QGIS styles (QGIS on an older GDAL reads them
+  there), and the statuses as an enumerated value list in ``gpkg_data_column_constraints`` (GDAL
+  reads it as a field domain, QGIS as a value map);
+* **layer descriptions** in ``gpkg_contents.description`` (GDAL's ``DESCRIPTION``);
 * **provenance** as a JSON document in ``gpkg_metadata``, referenced to the whole GeoPackage;
 * **empty geometries** stored as NULL. The spec's empty-geometry encoding (flag bit 4, no
   envelope, which GDAL writes) is read differently by GDAL's own validator, which rejects every
   empty geometry; a NULL geometry is valid for all, and the row's ``status_reason`` says the
   input geometry was empty.
+
+Every GeoPackage is written as version 1.2 (:data:`CREATION_OPTIONS`): GDAL 3.6 and QGIS 3.22,
+still common on long-term-support systems, warn that 1.4 "may only be partially supported" and
+expect 1.2's R-tree triggers; nothing here needs 1.3 or 1.4 (docs/outputs.md). Each extension
+is registered once in ``gpkg_extensions`` (:func:`dedupe_extensions`).
 """
 
 from __future__ import annotations
@@ -22,294 +30,24 @@ import json
 import sqlite3
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 import shapely
 
-from ..i18n import _, tr
-from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUS_LABELS, STATUS_MEANINGS, STATUSES
+from ..i18n import _
+from ..vocab import STATUS_MEANINGS, STATUSES
+from .qgis_style import DEFAULT_STYLES, LayerStyle, fields_qml, patch_style, status_style
+
+__all__ = ["DEFAULT_STYLES", "LayerStyle", "enrich", "patch_style", "read_provenance", "status_style", "store_style"]
 
 #: ``md_standard_uri`` of the provenance document in ``gpkg_metadata``.
 PROVENANCE_URI = "urn:cacao-screen:provenance:1"
-#: The QGIS version the QML declares (QGIS reads styles of older versions).
-QGIS_VERSION = "3.22.0-Białowieża"
-
-
-# --- Styles ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Symbol:
-    """A polygon symbol: fill colour (None: no fill), outline colour and width, dashed or not."""
-
-    fill: str | None
-    stroke: str = "#232323"
-    width_mm: float = 0.26
-    dashed: bool = False
-    opacity: float = 1.0  # of the fill
-
-
-@dataclass(frozen=True)
-class Class:
-    """One class of a style: a category value, or a range ``lower``..``upper`` (inclusive)."""
-
-    label: str
-    symbol: Symbol
-    value: str | None = None
-    lower: float | None = None
-    upper: float | None = None
-
-
-@dataclass(frozen=True)
-class LayerStyle:
-    """A layer's default style: a single symbol, categories of ``field`` or ranges of ``field``."""
-
-    name: str
-    description: str
-    classes: tuple[Class, ...]
-    field: str | None = None
-    kind: str = "single"  # single | categorized | graduated
-
-    def qml(self) -> str:
-        return _qml(self)
-
-    def sld(self, layer: str) -> str:
-        return _sld(self, layer)
-
-
-STATUS_COLOURS = {
-    FREE: "#1a9850",
-    REVIEW: "#f5a623",
-    DETECTED: "#d73027",
-    NOT_ASSESSED: "#9e9e9e",
-    INVALID: None,  # outlined
-}
-
-
-def status_symbol(status: str) -> Symbol:
-    if status == INVALID:
-        return Symbol(None, stroke="#5e3c99", width_mm=0.6, dashed=True)
-    return Symbol(STATUS_COLOURS[status], stroke="#232323", width_mm=0.2)
-
-
-def status_style() -> LayerStyle:
-    """Plots by status, the legend in the language in use (the values stay the status codes)."""
-    return LayerStyle(
-        "cacao-screen status",
-        _("Plots coloured by status: free green, review amber, detected red, not assessed grey, invalid outlined"),
-        tuple(Class(_(STATUS_LABELS[s]), status_symbol(s), value=s) for s in STATUSES),
-        field="status",
-        kind="categorized",
-    )
-
-
-#: Classes of the deforestation-free share of area (%), from red to green.
-FREE_SHARE_BREAKS = (
-    (0, 50, "#d73027"),
-    (50, 75, "#fc8d59"),
-    (75, 90, "#fee08b"),
-    (90, 99, "#91cf60"),
-    (99, 100, "#1a9850"),
-)
-
-
-def free_share_style() -> LayerStyle:
-    return LayerStyle(
-        "cacao-screen deforestation-free area",
-        _(
-            "Regions graduated by deforestation_free_area_pct, the share of their plots' area that is "
-            "deforestation-free"
-        ),
-        tuple(
-            Class(tr("{lower:g} – {upper:g} % of plot area free", lower=lo, upper=hi),
-                  Symbol(c, stroke="#4d4d4d", width_mm=0.3, opacity=0.75), lower=lo, upper=hi)
-            for lo, hi, c in FREE_SHARE_BREAKS
-        ),
-        field="deforestation_free_area_pct",
-        kind="graduated",
-    )  # fmt: skip
-
-
-def ring_style() -> LayerStyle:
-    return LayerStyle(
-        "cacao-screen rings",
-        _("Restoration rings outlined"),
-        (Class(_("ring around a plot"), Symbol(None, stroke="#e66101", width_mm=0.4)),),
-    )
-
-
-#: Colours of the loss patches by year: from yellow (the first years after the cut-off) to dark purple.
-PATCH_YEAR_COLOURS = (
-    "#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026", "#67001f", "#49006a",
-)  # fmt: skip
-#: The first year of the patch style's own colours (earlier years share the first colour).
-PATCH_FIRST_YEAR = 2021
-
-
-def patch_style() -> LayerStyle:
-    n = len(PATCH_YEAR_COLOURS)
-    classes = [
-        Class(
-            f"up to {PATCH_FIRST_YEAR}",
-            Symbol(PATCH_YEAR_COLOURS[0], stroke="#6b0000", width_mm=0.2),
-            lower=1900,
-            upper=PATCH_FIRST_YEAR,
-        )
-    ]
-    for i in range(1, n):
-        year = PATCH_FIRST_YEAR + i
-        label = str(year) if i < n - 1 else f"{year} and later"
-        upper = year if i < n - 1 else 2999
-        classes.append(
-            Class(label, Symbol(PATCH_YEAR_COLOURS[i], stroke="#6b0000", width_mm=0.2), lower=year - 1, upper=upper)
-        )
-    return LayerStyle(
-        "cacao-screen loss patches",
-        "Patches of forest lost after the cut-off, coloured by year: yellow the earliest, dark purple the latest",
-        tuple(classes),
-        field="year",
-        kind="graduated",
-    )  # fmt: skip
-
-
-#: The default style of each layer that has one.
-DEFAULT_STYLES = {
-    "loss_patches": patch_style,
-    "plots": status_style,
-    "baseline_plots": status_style,
-    "baseline_by_region": free_share_style,
-    "restoration_rings": ring_style,
-}
-
-
-def _rgba(colour: str | None, opacity: float = 1.0) -> str:
-    if colour is None:
-        return "0,0,0,0"
-    c = colour.lstrip("#")
-    return f"{int(c[0:2], 16)},{int(c[2:4], 16)},{int(c[4:6], 16)},{round(255 * opacity)}"
-
-
-def _symbol_qml(name: str, s: Symbol) -> str:
-    props = {
-        "border_width_map_unit_scale": "3x:0,0,0,0,0,0",
-        "color": _rgba(s.fill, s.opacity),
-        "joinstyle": "bevel",
-        "offset": "0,0",
-        "offset_map_unit_scale": "3x:0,0,0,0,0,0",
-        "offset_unit": "MM",
-        "outline_color": _rgba(s.stroke),
-        "outline_style": "dash" if s.dashed else "solid",
-        "outline_width": f"{s.width_mm:g}",
-        "outline_width_unit": "MM",
-        "style": "no" if s.fill is None else "solid",
-    }
-    options = "".join(f'<Option type="QString" name="{k}" value={quoteattr(v)}/>' for k, v in props.items())
-    legacy = "".join(f"<prop k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in props.items())
-    return (
-        f'<symbol type="fill" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">'
-        '<data_defined_properties><Option type="Map"><Option type="QString" name="name" value=""/>'
-        '<Option name="properties"/><Option type="QString" name="type" value="collection"/></Option>'
-        "</data_defined_properties>"
-        f'<layer class="SimpleFill" enabled="1" locked="0" pass="0"><Option type="Map">{options}</Option>{legacy}'
-        '<data_defined_properties><Option type="Map"><Option type="QString" name="name" value=""/>'
-        '<Option name="properties"/><Option type="QString" name="type" value="collection"/></Option>'
-        "</data_defined_properties></layer></symbol>"
-    )
-
-
-def _qml(style: LayerStyle) -> str:
-    symbols = "".join(_symbol_qml(str(i), c.symbol) for i, c in enumerate(style.classes))
-    if style.kind == "categorized":
-        cats = "".join(
-            f'<category render="true" symbol="{i}" value={quoteattr(str(c.value))} label={quoteattr(c.label)}/>'
-            for i, c in enumerate(style.classes)
-        )
-        renderer = (
-            f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(str(style.field))} symbollevels="0" '
-            f'enableorderby="0" forceraster="0" referencescale="-1"><categories>{cats}</categories>'
-            f"<symbols>{symbols}</symbols><rotation/><sizescale/></renderer-v2>"
-        )
-    elif style.kind == "graduated":
-        ranges = "".join(
-            f'<range render="true" symbol="{i}" lower="{c.lower:.6f}" upper="{c.upper:.6f}" '
-            f"label={quoteattr(c.label)}/>"
-            for i, c in enumerate(style.classes)
-        )
-        renderer = (
-            f'<renderer-v2 type="graduatedSymbol" attr={quoteattr(str(style.field))} graduatedMethod="GraduatedColor" '
-            f'symbollevels="0" enableorderby="0" forceraster="0" referencescale="-1"><ranges>{ranges}</ranges>'
-            f'<symbols>{symbols}</symbols><mode name="fixed"/><rotation/><sizescale/>'
-            '<classificationMethod id="Fixed"><symmetricMode enabled="0" symmetrypoint="0" astride="0"/>'
-            '<labelFormat format="%1 - %2" trimtrailingzeroes="1" labelprecision="0"/>'
-            "<extraInformation/></classificationMethod></renderer-v2>"
-        )
-    else:
-        renderer = (
-            '<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0" '
-            f'referencescale="-1"><symbols>{symbols}</symbols><rotation/><sizescale/></renderer-v2>'
-        )
-    return (
-        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-        f'<qgis version="{QGIS_VERSION}" styleCategories="Symbology">{renderer}'
-        "<blendMode>0</blendMode><featureBlendMode>0</featureBlendMode><layerGeometryType>2</layerGeometryType>"
-        "</qgis>\n"
-    )
-
-
-def _symbolizer_sld(s: Symbol) -> str:
-    fill = (
-        f'<se:Fill><se:SvgParameter name="fill">{s.fill}</se:SvgParameter>'
-        f'<se:SvgParameter name="fill-opacity">{s.opacity:g}</se:SvgParameter></se:Fill>'
-        if s.fill is not None
-        else ""
-    )
-    width_px = s.width_mm * 96 / 25.4
-    dash = '<se:SvgParameter name="stroke-dasharray">6 3</se:SvgParameter>' if s.dashed else ""
-    return (
-        f"<se:PolygonSymbolizer>{fill}<se:Stroke>"
-        f'<se:SvgParameter name="stroke">{s.stroke}</se:SvgParameter>'
-        f'<se:SvgParameter name="stroke-width">{width_px:.2f}</se:SvgParameter>'
-        f'<se:SvgParameter name="stroke-linejoin">bevel</se:SvgParameter>{dash}'
-        "</se:Stroke></se:PolygonSymbolizer>"
-    )
-
-
-def _prop(op: str, field: str, literal: str) -> str:
-    name, value = escape(field), escape(literal)
-    return f"<ogc:{op}><ogc:PropertyName>{name}</ogc:PropertyName><ogc:Literal>{value}</ogc:Literal></ogc:{op}>"
-
-
-def _sld(style: LayerStyle, layer: str) -> str:
-    rules = []
-    for c in style.classes:
-        flt = ""
-        if style.kind == "categorized":
-            flt = f"<ogc:Filter>{_prop('PropertyIsEqualTo', str(style.field), str(c.value))}</ogc:Filter>"
-        elif style.kind == "graduated":
-            field = str(style.field)
-            flt = (
-                "<ogc:Filter><ogc:And>"
-                f"{_prop('PropertyIsGreaterThanOrEqualTo', field, f'{c.lower:g}')}"
-                f"{_prop('PropertyIsLessThanOrEqualTo', field, f'{c.upper:g}')}"
-                "</ogc:And></ogc:Filter>"
-            )
-        rules.append(
-            f"<se:Rule><se:Name>{escape(c.label)}</se:Name><se:Description><se:Title>{escape(c.label)}</se:Title>"
-            f"</se:Description>{flt}{_symbolizer_sld(c.symbol)}</se:Rule>"
-        )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<StyledLayerDescriptor xmlns="http://www.opengis.net/sld" xmlns:ogc="http://www.opengis.net/ogc" '
-        'xmlns:se="http://www.opengis.net/se" xmlns:xlink="http://www.w3.org/1999/xlink" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" version="1.1.0" '
-        'xsi:schemaLocation="http://www.opengis.net/sld http://schemas.opengis.net/sld/1.1.0/StyledLayerDescriptor.xsd">'
-        f"<NamedLayer><se:Name>{escape(layer)}</se:Name><UserStyle><se:Name>{escape(style.name)}</se:Name>"
-        f"<se:FeatureTypeStyle>{''.join(rules)}</se:FeatureTypeStyle></UserStyle></NamedLayer>"
-        "</StyledLayerDescriptor>\n"
-    )
+#: The GeoPackage version written, and GDAL's dataset creation options that choose it.
+GPKG_VERSION = "1.2"
+CREATION_OPTIONS = {"VERSION": GPKG_VERSION}
+#: ``layer_styles.styleName`` is TEXT(30): QGIS and GDAL's validator hold names to 30 characters.
+STYLE_NAME_MAX = 30
 
 
 # --- Reading GeoPackage geometry blobs (for the rtree triggers GDAL leaves in the file) --------------
@@ -394,16 +132,44 @@ def null_empty_geometries(con: sqlite3.Connection) -> dict[str, int]:
 
 
 def _ensure_extension(con: sqlite3.Connection, table: str, column: str | None, name: str, definition: str, scope: str):
+    """Register an extension once. The table's UNIQUE constraint does not stop a second row whose
+    ``column_name`` is NULL (NULLs are distinct in SQL), so an existing row is looked for first."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, "
         "definition TEXT NOT NULL, scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, "
         "extension_name))"
     )
-    con.execute(
-        "INSERT OR IGNORE INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (table, column, name, definition, scope),
-    )
+    found = con.execute(
+        "SELECT 1 FROM gpkg_extensions WHERE table_name IS ? AND column_name IS ? AND extension_name = ?",
+        (table, column, name),
+    ).fetchone()
+    if found is None:
+        con.execute(
+            "INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (table, column, name, definition, scope),
+        )
+
+
+def dedupe_extensions(con: sqlite3.Connection) -> int:
+    """Remove repeated rows of ``gpkg_extensions`` (same table, column and extension; the first
+    kept); return how many went."""
+    try:
+        cur = con.execute(
+            "DELETE FROM gpkg_extensions WHERE rowid NOT IN (SELECT MIN(rowid) FROM gpkg_extensions "
+            "GROUP BY table_name, column_name, extension_name)"
+        )
+    except sqlite3.OperationalError:  # no such table
+        return 0
+    return cur.rowcount
+
+
+def write_layer_descriptions(con: sqlite3.Connection, descriptions: dict[str, str]) -> int:
+    """Set ``gpkg_contents.description`` of each layer present; return how many."""
+    n = 0
+    for table, text in descriptions.items():
+        n += con.execute("UPDATE gpkg_contents SET description = ? WHERE table_name = ?", (text, table)).rowcount
+    return n
 
 
 STATUS_CONSTRAINT = "cacao_screen_status"
@@ -411,9 +177,12 @@ STATUS_CONSTRAINT = "cacao_screen_status"
 STATUS_COLUMNS = ("status", "previous_status")
 
 
-def write_data_columns(con: sqlite3.Connection, descriptions: dict[str, dict[str, str]]) -> int:
-    """Describe columns in ``gpkg_data_columns`` (schema extension); the status columns also get
-    the list of statuses as an enumerated constraint. Returns the number of columns described."""
+def write_data_columns(
+    con: sqlite3.Connection, descriptions: dict[str, dict[str, str]], titles: dict[str, dict[str, str]] | None = None
+) -> int:
+    """Describe columns in ``gpkg_data_columns`` (schema extension): ``titles`` (short names: the
+    field aliases) and ``descriptions``; the status columns also get the list of statuses as an
+    enumerated constraint. Returns the number of columns described."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL, "
         "name TEXT, title TEXT, description TEXT, mime_type TEXT, constraint_name TEXT, "
@@ -435,36 +204,47 @@ def write_data_columns(con: sqlite3.Connection, descriptions: dict[str, dict[str
     )
     present = {t for (t,) in con.execute("SELECT table_name FROM gpkg_contents")}
     n = 0
-    for table, cols in descriptions.items():
-        if table not in present:
-            continue
+    titles = titles or {}
+    for table in present & (set(descriptions) | set(titles)):
         existing = {row[1] for row in con.execute(f"PRAGMA table_info({_ident(table)})")}
-        for column, text in cols.items():
-            if column not in existing:
-                continue
+        texts, names = descriptions.get(table, {}), titles.get(table, {})
+        for column in [c for c in {**texts, **names} if c in existing]:
             constraint = STATUS_CONSTRAINT if column in STATUS_COLUMNS else None
             con.execute(
                 "INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, name, title, description, "
-                "mime_type, constraint_name) VALUES (?, ?, ?, NULL, ?, NULL, ?)",
-                (table, column, column, text, constraint),
+                "mime_type, constraint_name) VALUES (?, ?, ?, ?, ?, NULL, ?)",
+                (table, column, column, names.get(column), texts.get(column), constraint),
             )
             n += 1
     return n
 
 
-def write_styles(con: sqlite3.Connection, styles: dict[str, LayerStyle]) -> list[str]:
-    """Store each layer's style as its default in ``layer_styles`` (QGIS's table); return the
-    layers styled (those present, with the field their style classifies)."""
+def write_styles(
+    con: sqlite3.Connection, styles: dict[str, LayerStyle], aliases: dict[str, dict[str, str]] | None = None
+) -> list[str]:
+    """Store each layer's style as its default in ``layer_styles`` (QGIS's table), with the field
+    ``aliases`` of its layer; an attribute table with aliases gets a style of its aliases alone.
+    Return the layers styled (those present, with the field their style classifies)."""
     geometry = feature_tables(con)
-    chosen = {}
+    aliases = aliases or {}
+    present = {t for (t,) in con.execute("SELECT table_name FROM gpkg_contents")}
+    chosen: dict[str, LayerStyle | None] = {}
     for table, style in styles.items():
         columns = {row[1] for row in con.execute(f"PRAGMA table_info({_ident(table)})")}
         if table in geometry and (style.field is None or style.field in columns):
             chosen[table] = style
+    for table in aliases:
+        if table in present and table not in geometry and table != "layer_styles":
+            chosen.setdefault(table, None)
     if not chosen:
         return []
     for table, style in chosen.items():
-        store_style(con, table, geometry[table], style.name, style.qml(), style.sld(table), style.description)
+        mine = aliases.get(table)
+        if style is None:
+            name, qml, sld, text = "cacao-screen field names", fields_qml(mine or {}), "", "Plain-language field names"
+        else:
+            name, qml, sld, text = style.name, style.qml(mine), style.sld(table), style.description
+        store_style(con, table, geometry.get(table, ""), name, qml, sld, text)
     return list(chosen)
 
 
@@ -480,7 +260,19 @@ def store_style(
     default: bool = True,
 ) -> None:
     """Store one style of ``table`` in ``layer_styles`` (made and registered if needed); a
-    ``default`` one replaces the layer's earlier default."""
+    ``default`` one replaces the layer's earlier default. The name is held to 30 characters."""
+    _create_layer_styles(con)
+    if default:
+        con.execute("UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = ?", (table,))
+    con.execute(
+        "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, "
+        "styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
+        "VALUES ('', '', ?, ?, ?, ?, ?, ?, ?, 'cacao-screen', NULL, ?)",
+        (table, geometry_column, name[:STYLE_NAME_MAX], qml, sld, int(default), description, _now()),
+    )
+
+
+def _create_layer_styles(con: sqlite3.Connection) -> None:
     con.execute(
         "CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), "
         "f_table_schema TEXT(256), f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), "
@@ -492,14 +284,6 @@ def store_style(
         "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id) "
         "VALUES ('layer_styles', 'attributes', 'layer_styles', ?, ?, 0)",
         (_("Default QGIS styles of the layers"), _now()),
-    )
-    if default:
-        con.execute("UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = ?", (table,))
-    con.execute(
-        "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, "
-        "styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
-        "VALUES ('', '', ?, ?, ?, ?, ?, ?, ?, 'cacao-screen', NULL, ?)",
-        (table, geometry_column, name, qml, sld, int(default), description, _now()),
     )
 
 
@@ -554,28 +338,34 @@ def enrich(
     path: str | Path,
     *,
     descriptions: dict[str, dict[str, str]] | None = None,
+    titles: dict[str, dict[str, str]] | None = None,
+    layer_descriptions: dict[str, str] | None = None,
     styles: dict[str, LayerStyle] | None = None,
     provenance: dict | None = None,
     empty_geometries: bool = True,
 ) -> None:
     """Make the GeoPackage at ``path`` self-describing (see the module docstring), in one transaction.
 
-    ``styles`` defaults to :data:`DEFAULT_STYLES` for the layers present. ``empty_geometries``:
-    look for empty geometries to store as NULL (a scan of every row; a writer that wrote them as
-    NULL itself says False)."""
+    ``titles`` are the columns' short names (field aliases), ``descriptions`` what they mean,
+    ``layer_descriptions`` what each layer holds. ``styles`` defaults to :data:`DEFAULT_STYLES`
+    for the layers present. ``empty_geometries``: look for empty geometries to store as NULL (a
+    scan of every row; a writer that wrote them as NULL itself says False)."""
     con = connect(path)
     try:
         with con:
             if empty_geometries:
                 null_empty_geometries(con)
-            if descriptions:
-                write_data_columns(con, descriptions)
+            if descriptions or titles:
+                write_data_columns(con, descriptions or {}, titles)
             present = feature_tables(con)
             chosen = styles if styles is not None else {t: make() for t, make in DEFAULT_STYLES.items() if t in present}
-            if chosen:
-                write_styles(con, chosen)
+            if chosen or titles:
+                write_styles(con, chosen, titles)
             if provenance is not None:
                 write_provenance(con, provenance)
+            if layer_descriptions:
+                write_layer_descriptions(con, layer_descriptions)
+            dedupe_extensions(con)
     finally:
         con.close()
 

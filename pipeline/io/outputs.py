@@ -23,14 +23,15 @@ import logging
 import os
 import re
 import shutil
-import signal
 import sqlite3
+import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..engine.signals import deferred_signals
 from ..errors import DiskFullError, LockedError, OutputError
 
 try:
@@ -147,8 +148,17 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` lies inside ``folder`` (both resolved: through any link)."""
+    try:
+        return folder.resolve() in path.resolve().parents
+    except (OSError, RuntimeError):
+        return False
+
+
 def check_not_input(out: str | Path, inputs: Iterable[tuple[str, str | Path | None]]) -> None:
-    """Refuse (exit 2) an output that is one of the inputs (the same file, through any path or link)."""
+    """Refuse (exit 2) an output that is one of the inputs (the same file or folder, through any
+    path or link) or a folder that holds one."""
     out = Path(out)
     for role, path in inputs:
         if path is None or "://" in str(path) or str(path).startswith("/vsi"):
@@ -158,16 +168,19 @@ def check_not_input(out: str | Path, inputs: Iterable[tuple[str, str | Path | No
             raise OutputError(
                 f"{out}: is also the {role} (an input); writing it would destroy it — choose another path"
             )
+        if out.is_dir() and _inside(p, out):
+            raise OutputError(
+                f"{out}: holds the {role} {p} (an input); replacing the folder would destroy it — choose another path"
+            )
 
 
 def is_own_output(path: str | Path) -> bool:
-    """Whether ``path`` is something cacao-screen wrote: a GeoPackage whose ``run_metadata`` names
-    cacao-screen as its generator, a CSV of quality-control findings, or a folder of the baseline's
-    CSV tables (with its ``run_metadata.csv``)."""
+    """Whether the file ``path`` is something cacao-screen wrote: a GeoPackage whose ``run_metadata``
+    names cacao-screen as its generator, or a CSV of quality-control findings (a folder:
+    :func:`pipeline.io.atomic.check_own_folder`)."""
     path = Path(path)
     if path.is_dir():
-        meta = path / "run_metadata.csv"
-        return meta.is_file() and "cacao-screen" in meta.read_text(encoding="utf-8", errors="replace")[:4096]
+        return False
     if path.suffix.lower() == ".csv":
         try:
             with open(path, encoding="utf-8", errors="replace") as f:
@@ -229,7 +242,6 @@ def check_destination(
     suffixes: tuple[str, ...] = (".gpkg",),
     inputs: Iterable[tuple[str, str | Path | None]] = (),
     what: str = "output",
-    folder_ok: bool = False,
 ) -> Path:
     """Everything about ``path`` that can be checked before the work (exit 2 otherwise): its
     extension (one of ``suffixes``; none for a folder output), that it is none of ``inputs``, that
@@ -242,7 +254,7 @@ def check_destination(
     if path.exists() or path.is_symlink():
         if not overwrite:
             raise OutputError(f"{path}: output already exists; pass --overwrite to replace it")
-        if path.is_dir() and not folder_ok:
+        if path.is_dir():
             raise OutputError(f"{path}: is a folder, expected a {'/'.join(suffixes)} file name")
         if not is_own_output(path):
             raise OutputError(
@@ -254,6 +266,35 @@ def check_destination(
 
 
 # --- Locks ---------------------------------------------------------------------------------------
+
+
+def open_private(path: Path, what: str, *, exclusive: bool = False) -> int:
+    """Open (create) ``path`` for reading and writing without following a symbolic link
+    (``O_NOFOLLOW``; ``exclusive``: ``O_EXCL`` too, the file must not exist), and only if it is a
+    regular file. A planted link, a folder or a pipe in its place is refused (exit 2)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | (os.O_EXCL if exclusive else 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise OutputError(
+                f"{path}: is a symbolic link where cacao-screen writes {what}; refusing to follow it — "
+                "remove the link (someone may have planted it)"
+            ) from exc
+        if exc.errno == errno.EEXIST and not os.path.isdir(path):
+            raise OutputError(f"{path}: exists already where cacao-screen writes {what}; remove it") from exc
+        if exc.errno in (errno.EISDIR, errno.ENXIO) or os.path.isdir(path):
+            raise OutputError(
+                f"{path}: is not a regular file ({exc.strerror}) where cacao-screen writes {what}; remove it"
+            ) from exc
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(f"no space left on device: {path.parent}") from exc
+        raise OutputError(f"{path}: cannot open {what} ({exc.strerror})") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OutputError(f"{path}: is not a regular file where cacao-screen writes {what}; remove it")
+    os.set_blocking(fd, True)
+    return fd
 
 
 def lock_path(target: str | Path) -> Path:
@@ -301,7 +342,7 @@ class OutputLock:
         """One attempt: None when the lock is ours, else who holds it ("" to try again at once)."""
         assert fcntl is not None
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = open_private(self.path, "the lock file of " + str(self.target))
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -382,41 +423,49 @@ def guard(
 # --- Staging and publishing ----------------------------------------------------------------------
 
 
+def private_dir(target: Path) -> Path:
+    """A new folder beside ``target`` that only this user can enter (``mkdtemp``: mode 0700, named
+    by :func:`temp_prefix`), for files written under a temporary name: no one else can plant a link
+    at the name a writer is about to create."""
+    import tempfile
+
+    make_folder(target.parent)
+    with deferred_signals():  # removed by the caller even if a signal comes as it is made
+        return Path(tempfile.mkdtemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent))
+
+
+def rename_into(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` onto ``target``. ``rename`` replaces a link at ``target`` itself, never what it
+    points to; a folder in its place is refused."""
+    if target.is_dir() and not target.is_symlink():
+        raise OutputError(f"{target}: is a folder, expected a file name")
+    os.replace(tmp, target)
+
+
 class Staged:
-    """A file written under a temporary name beside ``target`` (:attr:`tmp`, not created: GDAL
-    creates its files itself), renamed into place by :meth:`publish`; :meth:`discard` removes what
-    is left (the file and SQLite's side files)."""
+    """A file written under a temporary name (:attr:`tmp`, not created: GDAL creates its files
+    itself) in a private folder beside ``target`` (:func:`private_dir`), renamed into place by
+    :meth:`publish`; :meth:`discard` removes what is left (the folder, with SQLite's side files)."""
 
     def __init__(self, target: str | Path, overwrite: bool) -> None:
-        import tempfile
-
         self.target = Path(target)
         self.overwrite = overwrite
-        make_folder(self.target.parent)
-        with deferred_signals():  # never interrupted between creating and removing the name
-            fd, tmp = tempfile.mkstemp(
-                prefix=temp_prefix(self.target), suffix=f".tmp{self.target.suffix}", dir=self.target.parent
-            )
-            os.close(fd)
-            os.unlink(tmp)
-        self.tmp = Path(tmp)
+        self.dir = private_dir(self.target)
+        self.tmp = self.dir / self.target.name
         self.published = False
 
     def publish(self) -> Path:
         if self.target.exists() and not self.overwrite:  # appeared while we worked
             raise OutputError(f"{self.target}: output appeared while screening; pass --overwrite to replace it")
         with deferred_signals():
-            os.replace(self.tmp, self.target)
+            rename_into(self.tmp, self.target)
             self.published = True
             PUBLISHED.append(self.target)
+        self.discard()
         return self.target
 
     def discard(self) -> None:
-        for leftover in (self.tmp, *(Path(f"{self.tmp}{s}") for s in SQLITE_SIDE_FILES)):
-            try:
-                leftover.unlink()
-            except FileNotFoundError:
-                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> Staged:
         return self
@@ -425,33 +474,38 @@ class Staged:
         self.discard()
 
 
-@contextmanager
-def deferred_signals() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM for the few system calls of a publication, so that outputs published
-    together are not cut apart between two renames: a signal that arrives meanwhile is recorded and
-    acted on (its handler called) just after. In the main thread only (where Python runs signal
-    handlers); elsewhere, nothing is held."""
-    import threading
+# --- Shared caches --------------------------------------------------------------------------------
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    sigs = (signal.SIGINT, signal.SIGTERM)
-    old = {s: signal.getsignal(s) for s in sigs}
-    got: list[int] = []
-    for s in sigs:
-        signal.signal(s, lambda signum, frame: got.append(signum))
+
+def update_json(path: Path, merge: Callable[[dict], dict], wait_s: float = 10.0) -> bool:
+    """Replace the small JSON file ``path`` (a cache, an index) with ``merge(what it holds now)``,
+    under its lock (:class:`OutputLock`: two runs never write it at once, nor lose each other's
+    entries), through a new file renamed onto it (never written through a link). Returns False
+    when it cannot be written (locked too long, a folder not writable): a cache is only a cache."""
+    import json
+    import tempfile
+
     try:
-        yield
-    finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)
-        if got:
-            handler = old[got[0]]
-            if callable(handler):
-                handler(got[0], None)
-            elif handler == signal.SIG_DFL:
-                signal.raise_signal(got[0])
+        with OutputLock(path, wait_s):
+            remove_dead_temps(path)
+            try:
+                with open(path, encoding="utf-8") as f:
+                    current = json.load(f)
+            except (OSError, ValueError):
+                current = {}
+            data = merge(current if isinstance(current, dict) else {})
+            fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(data, f)
+                os.replace(tmp, path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+    except (OSError, OutputError, LockedError) as exc:
+        log.debug("cannot update %s (%s)", path, exc)
+        return False
+    return True
 
 
 # --- A full disk ---------------------------------------------------------------------------------

@@ -1,9 +1,15 @@
 """Provenance of an output: each input file with its size, modification time and SHA-256, and
 the version of each loss product.
 
-Digests of big files are cached by path, size and modification time in a small JSON file
-(:func:`cache_path`), so a rerun over the same 10 GB of rasters does not read them again; a file
-whose size or time changed is hashed anew.
+Digests of big files are cached in a small JSON file (:func:`cache_path`), by path and the file's
+:func:`identity` — size, modification time, and the inode and its change time, which every write
+of the content updates and which no copy (``cp -p``, a restored backup, ``touch``) can set back —
+so a rerun over the same 10 GB of rasters does not read them again, and a file whose content
+changed is always hashed anew.
+
+:func:`watch` notes the identity of each input before the work reads it, and :func:`changed` tells
+afterwards which were replaced or rewritten meanwhile: a run whose figures could mix two versions
+of a file is refused rather than published with the digest of the other.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
+
+from ..errors import InputError
+from .outputs import update_json
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +51,60 @@ def cache_path() -> Path:
     return cache_dir() / "sha256.json"
 
 
+def identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells one state of a file from another without reading it: size, modification time,
+    inode change time (ns) and inode. A write of the content, or a file renamed over it, changes it;
+    copies that keep the modification time (``cp -p``, ``rsync -t``, a restored backup) do not keep
+    the change time."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def watch(paths: Iterable[str | Path]) -> dict[str, tuple]:
+    """The :func:`identity` of each local file of ``paths`` now (URLs are left out)."""
+    out = {}
+    for path in paths:
+        text = str(path)
+        if _URL.match(text):
+            continue
+        try:
+            out[text] = identity(os.stat(text))
+        except OSError:
+            out[text] = ()
+    return out
+
+
+#: The identity of each raster file when this process opened it (see :func:`remember`).
+_OPENED: dict[str, tuple] = {}
+
+
+def remember(path: str | Path, *, first: bool = False) -> None:
+    """Note the :func:`identity` of a file as it is opened for reading (``first``: keep the one
+    noted earlier, when the file was opened before in this run). :func:`file_record` refuses a file
+    that is no longer the one read."""
+    text = str(path)
+    if _URL.match(text) or (first and text in _OPENED):
+        return
+    try:
+        _OPENED[text] = identity(os.stat(text))
+    except OSError:
+        pass
+
+
+def changed(seen: dict[str, tuple]) -> list[str]:
+    """The files of ``seen`` (:func:`watch`) whose identity is not the same any more."""
+    out = []
+    for path, before in seen.items():
+        try:
+            now = identity(os.stat(path))
+        except OSError:
+            now = ()
+        if now != before:
+            out.append(path)
+    return out
+
+
 class DigestCache:
-    """SHA-256 digests by (absolute path, size, mtime in ns), read from and saved to ``path``."""
+    """SHA-256 digests by absolute path and :func:`identity`, read from and saved to ``path``."""
 
     def __init__(self, path: Path | None = None):
         self.path = cache_path() if path is None else Path(path)
@@ -54,18 +114,19 @@ class DigestCache:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if isinstance(data, dict):
-                self.entries = {k: v for k, v in data.items() if isinstance(v, list) and len(v) == 3}
+                self.entries = {k: v for k, v in data.items() if _entry(v)}
         except (OSError, ValueError):
             pass  # no cache yet, or an unreadable one: start afresh
 
     def digest(self, path: Path) -> str:
         st = path.stat()
         key = str(path.resolve())
+        now = list(identity(st))
         if st.st_size >= CACHE_MIN_BYTES:
             hit = self.entries.get(key)
-            if hit is not None and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+            if hit is not None and hit[:4] == now:
                 self.entries[key] = self.entries.pop(key)  # most recently used last
-                return str(hit[2])
+                return str(hit[4])
         h = hashlib.sha256()
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
@@ -74,7 +135,7 @@ class DigestCache:
         value = h.hexdigest()
         if st.st_size >= CACHE_MIN_BYTES:
             self.entries.pop(key, None)
-            self.entries[key] = [st.st_size, st.st_mtime_ns, value]
+            self.entries[key] = [*now, value]
             self.changed = True
         return value
 
@@ -82,16 +143,19 @@ class DigestCache:
         """Write the cache atomically; a cache that cannot be written only costs hashing again."""
         if not self.changed:
             return
-        keep = dict(list(self.entries.items())[-CACHE_MAX_ENTRIES:])
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".sha256.", suffix=".json", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(keep, f)
-            os.replace(tmp, self.path)
+
+        def merge(current: dict) -> dict:  # another run's entries since we read the file are kept
+            both = {k: v for k, v in current.items() if _entry(v) and k not in self.entries}
+            both.update(self.entries)
+            return dict(list(both.items())[-CACHE_MAX_ENTRIES:])
+
+        if update_json(self.path, merge):
             self.changed = False
-        except OSError as exc:
-            log.debug("cannot save the digest cache %s (%s)", self.path, exc)
+
+
+def _entry(value: object) -> bool:
+    """A cache entry of this version: the four numbers of :func:`identity` and the digest."""
+    return isinstance(value, list) and len(value) == 5 and isinstance(value[4], str)
 
 
 def _iso(ts: float) -> str:
@@ -118,6 +182,12 @@ def file_record(path: str | Path, base: Path, cache: DigestCache, role: str) -> 
     p = Path(text)
     try:
         st = p.stat()
+        if text in _OPENED and identity(st) != _OPENED[text]:
+            raise InputError(
+                f"{text}: changed while the run read it (replaced or rewritten since it was opened); the figures "
+                "could mix two versions of the file, and the provenance would record the digest of the other — "
+                "nothing was published; rerun once the file is in place"
+            )
         record.update(size=st.st_size, mtime_utc=_iso(st.st_mtime), sha256=cache.digest(p))
     except OSError as exc:
         record["error"] = exc.strerror or str(exc)

@@ -39,7 +39,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +55,9 @@ from ..config import DatasetConfig
 from ..engine.coverage import Grid
 from ..engine.pixels import NO_TILE, ProductSpec
 from ..errors import RasterError, missing_file
+from .outputs import update_json
+from .provenance import identity, remember
+from .tile_overlaps import check_overlaps
 
 log = logging.getLogger(__name__)
 
@@ -206,10 +208,9 @@ _VERIFY_LOCK = threading.Lock()
 
 
 def _file_key(path: str) -> tuple:
-    """A file as it is now: its path, size and modification time (a URL: its address)."""
+    """A file as it is now: its path and identity (size, times, inode; a URL: its address)."""
     try:
-        st = os.stat(path)
-        return (path, st.st_size, st.st_mtime_ns)
+        return (path, *identity(os.stat(path)))
     except OSError:
         return (path,)
 
@@ -271,6 +272,7 @@ def _dataset(path: str):
     if ds is None or ds.closed:
         if len(cache) >= _MAX_OPEN:
             cache.pop(next(iter(cache))).close()
+        remember(path, first=True)
         ds = cache[path] = rasterio.open(path)
     return ds
 
@@ -283,14 +285,14 @@ def close_datasets() -> None:
 
 
 def layer_files(layers: dict[str, Layer]) -> list[tuple]:
-    """Each file of ``layers`` as (role, name, size, modification time), or (role, address) when it
-    cannot be stat'ed (a URL): what a product's fingerprint holds of its files."""
+    """Each file of ``layers`` as (role, name, :func:`~.provenance.identity`), or (role, address)
+    when it cannot be stat'ed (a URL): what a product's fingerprint holds of its files. The identity
+    changes with every write of the content, even one that keeps the size and modification time."""
     files: list[tuple] = []
     for role, layer in layers.items():
         for t in layer.tiles:
             try:
-                st = os.stat(t.path)
-                files.append((role, os.path.basename(t.path), st.st_size, st.st_mtime_ns))
+                files.append((role, os.path.basename(t.path), *identity(os.stat(t.path))))
             except OSError:
                 files.append((role, t.path))
     return files
@@ -353,8 +355,8 @@ class Product:
         return require_tiles(self, bounds)
 
     def fingerprint(self) -> tuple:
-        """What identifies the product's data and reading: every setting, and each file's name, size
-        and modification time (a re-downloaded tile counts as new; URLs by their address)."""
+        """What identifies the product's data and reading: every setting, and each file's name and
+        identity (size, times, inode: a re-downloaded or rewritten tile counts as new; URLs by their address)."""
         files = layer_files(self.layers)
         return (
             self.name,
@@ -461,6 +463,7 @@ def _list_remote(spec: str, role: str) -> list[str]:
 
 
 def _open_header(path: str, role: str):
+    remember(path)  # the file as it is read: a file replaced during the run is refused at the end
     try:
         return rasterio.open(path)
     except RasterioIOError as exc:
@@ -569,7 +572,7 @@ def open_layer(spec, role: str, *, check_pixels: bool = True) -> Layer:
         raise RasterError(f"{spec}: two {role} tiles start at the same place; mixing layers or versions?")
     if check_pixels:
         _VERIFIED.update(_file_key(f) for f in opened)
-    return Layer(
+    layer = Layer(
         role=role,
         source=_describe(spec),
         grid=grid,
@@ -579,6 +582,8 @@ def open_layer(spec, role: str, *, check_pixels: bool = True) -> Layer:
         crs=crs.to_wkt() if crs is not None else None,
         lazy=len(opened) < len(files) or not check_pixels,
     )
+    check_overlaps(layer)  # where tiles overlap they must agree: no verdict from the order of the files
+    return layer
 
 
 def _hansen_named(files: list[str]) -> dict[str, tuple[int, int]] | None:
@@ -697,20 +702,8 @@ def _read_index(folder: str) -> dict:
 
 
 def _write_index(folder: str, files: dict) -> None:
-    """Write the index atomically; a folder we cannot write to simply has no index."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{INDEX_NAME}.", suffix=".tmp", dir=folder)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"version": _INDEX_VERSION, "files": files}, f)
-        os.replace(tmp, os.path.join(folder, INDEX_NAME))
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    """Write the index atomically, under its lock; a folder we cannot write to simply has no index."""
+    update_json(Path(folder) / INDEX_NAME, lambda _current: {"version": _INDEX_VERSION, "files": files})
 
 
 def _describe(spec) -> str:

@@ -26,6 +26,7 @@ from ..io.outputs import PUBLISHED
 from ..io.provenance import input_records, product_version
 from ..io.rasters import Product
 from ..stages.columns import describe_layers
+from ..stages.titles import layer_descriptions, title_layers
 from ..vocab import META_CONFIG
 
 log = logging.getLogger(__name__)
@@ -156,5 +157,10 @@ def gpkg_finish(
     columns["run_metadata"] = ["key", "value"]
     descriptions = describe_layers(columns, products, given, file)
     return partial(
-        enrich, descriptions=descriptions, provenance=provenance_document(meta), empty_geometries=empty_geometries
+        enrich,
+        descriptions=descriptions,
+        titles=title_layers(columns, products),
+        layer_descriptions=layer_descriptions(),
+        provenance=provenance_document(meta),
+        empty_geometries=empty_geometries,
     )

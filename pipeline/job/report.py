@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .. import reasons
@@ -12,7 +13,7 @@ from ..io.evidence import evidence_files
 from ..io.fieldpack import read_patches
 from ..io.gpkg import read_screening, read_table
 from ..io.outputs import disk_errors, guard
-from ..io.report import check_report_target, pages_folder, read_baseline, render, write_report
+from ..io.report import check_report_target, pages_folder, read_baseline, read_manifest, render, write_report
 from ..stages.evidence import page_slugs, plot_evidence
 from ..stages.report import build_report
 from .baseline import stored_config
@@ -38,7 +39,11 @@ def run_report(
     plots, meta = read_screening(screening)
     plots = reasons.in_language(in_input_order(plots))  # the reasons in the report's language, from their codes
     layers, baseline_meta = read_baseline(baseline) if baseline is not None else (None, None)
-    data = build_report(plots, meta, cfg, layers, baseline_meta)
+    export = None
+    if cfg.eudr is not None:  # named from the report's folder, as a link from it would be
+        export = (os.path.relpath(cfg.eudr, Path(cfg.out).resolve().parent), read_manifest(cfg.eudr))
+    issues = read_table(screening, "plot_issues")
+    data = build_report(plots, meta, cfg, layers, baseline_meta, issues=issues, export=export)
     evidence = _evidence(screening, plots, meta)
     data.evidence = {e.plot_id: e.slug for e in evidence}
     separate = len(plots) > cfg.inline_max_plots

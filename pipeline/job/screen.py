@@ -64,6 +64,7 @@ class JobResult:
     baseline: BaselineResult | None = None  # when the job asks for one
     alert_products: list[str] = field(default_factory=list)
     alerts: dict[str, list[float]] = field(default_factory=dict)  # per alert product: see alert_summary
+    overlays: dict[str, list[float]] = field(default_factory=dict)  # per overlay: plots overlapping, ha, made review
     exports: list[ExportResult] = field(default_factory=list)  # one per export
     report: Path | None = None  # the report's path, when the job writes one
     rejected: int = 0  # stored rows of the previous output that failed the integrity check (incremental)
@@ -280,6 +281,7 @@ def _screen(job: _Job, stream_job: StreamJob) -> JobResult:
         metadata=finishing.metadata,
         alert_products=[p.name for p in stream_job.products if not isinstance(p, Product)],
         alerts=totals.alerts,
+        overlays=totals.overlays,
         not_assessed_reasons=dict(totals.reasons),
     )
 
@@ -300,8 +302,10 @@ def _exports_and_report(job: _Job, result: JobResult) -> None:
 
         with job.phases("report"), disk_errors(Path(cfg.report.out).parent):
             baseline = cfg.baseline.output if cfg.baseline is not None else None
+            eudr = next((e.out for e in cfg.exports if e.format == "eudr"), None)  # the panel shows its outcome
+            report_cfg = cfg.report if eudr is None else cfg.report.model_copy(update={"eudr": eudr})
             result.report = run_report(
-                out, cfg.report, baseline=baseline, overwrite=job.overwrite, progress=job.progress, locked=True
+                out, report_cfg, baseline=baseline, overwrite=job.overwrite, progress=job.progress, locked=True
             )
 
 
@@ -367,8 +371,9 @@ def screening_metadata(
 
 
 def job_inputs(cfg: RunConfig, invocation: Invocation = Invocation()) -> list[tuple[str, str | Path | None]]:
-    """(role, path) of every input file of a job that is named in its config (the tiles of a
-    folder or a glob are checked once the products are open)."""
+    """(role, path) of every input file or folder of tiles of a job that is named in its config (an
+    output folder must neither be nor hold one; the tiles of a glob are checked once the products
+    are open)."""
     inputs: list[tuple[str, str | Path | None]] = [
         ("plots file", cfg.plots.path),
         ("config file", invocation.config_path),
@@ -377,7 +382,7 @@ def job_inputs(cfg: RunConfig, invocation: Invocation = Invocation()) -> list[tu
         for role in ("loss_year", "tree_cover", "datamask", "forest_mask", "alerts", "confidence_layer"):
             spec = getattr(ds, role, None)
             for one in spec if isinstance(spec, (list, tuple)) else [spec]:
-                if one is not None and Path(str(one)).is_file():
+                if one is not None and Path(str(one)).exists():
                     inputs.append((f"{name} {role.replace('_', ' ')} raster", str(one)))
     inputs += [(f"overlay {o.name} file", o.file) for o in cfg.overlays]
     if cfg.baseline is not None:

@@ -86,6 +86,7 @@ class StreamTotals:
     statuses: pd.DataFrame | None = None
     issues: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     alerts: dict[str, list[float]] = field(default_factory=dict)
+    overlays: dict[str, list[float]] = field(default_factory=dict)  # name -> plots overlapping, ha, made review
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     tiles: set[str] = field(default_factory=set)
     layer_columns: dict[str, list[str]] = field(default_factory=dict)
@@ -105,6 +106,16 @@ class StreamTotals:
             counts = [(ha > 0).sum(), ha.sum(), *((status == s).sum() for s in (DETECTED, REVIEW, NOT_ASSESSED))]
             old = self.alerts.get(name, [0, 0.0, 0, 0, 0])
             self.alerts[name] = [a + float(b) for a, b in zip(old, counts)]
+        for name in part.overlays:
+            ha = part.columns[f"{name}_overlap_ha"].fillna(0.0)
+            review = part.columns["status_reason_params"].str.startswith('[{"code":"overlay_review"')
+            review &= part.columns["status_reason_params"].str.contains(f'"overlay":"{name}"', regex=False)
+            old = self.overlays.get(name, [0, 0.0, 0])
+            self.overlays[name] = [
+                old[0] + float((ha > 0).sum()),
+                old[1] + float(ha.sum()),
+                old[2] + float(review.sum()),
+            ]
 
 
 #: Given the totals, the screening's metadata and the last step of writing its GeoPackage.

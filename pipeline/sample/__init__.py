@@ -75,6 +75,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,6 +184,7 @@ def generate_sample(
     pixel_size: float = PIXEL_SIZE,
     progress: bool = False,
     tiles: int = 2,
+    publish: Callable[[Path, Path], None] | None = None,
 ) -> SamplePaths:
     """Generate the synthetic sample (two Hansen-style rasters and a plots layer).
 
@@ -199,6 +201,9 @@ def generate_sample(
         tiles: Also write both rasters as ``tiles`` x ``tiles`` tiles in ``tiles/``
             (``lossyear_r<i>_c<j>.tif``...), like a folder of Hansen tiles, so the
             multi-tile path is exercised; 1 writes no tiles.
+        publish: How the finished folder replaces ``out_dir`` (``publish(staged, out_dir)``);
+            by default a rename that replaces whatever is there (the command line passes one
+            that replaces only a folder cacao-screen wrote).
 
     Returns:
         The paths of the written files.
@@ -249,7 +254,7 @@ def generate_sample(
         (tmp / "README.md").write_text(readme, encoding="utf-8")
         (tmp / ".complete").touch()
         os.chmod(tmp, 0o755)  # mkdtemp creates it 0700
-        _replace_dir(tmp, out_dir)
+        (publish or _replace_dir)(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

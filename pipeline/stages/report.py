@@ -26,6 +26,7 @@ from ..vocab import ASSESSED, MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED
 from .baseline.groups import attribute_labels, group_figures, sort_labels
 from .baseline.periods import BaselinePeriod, baseline_period, loss_years
 from .overlays import overlay_summary
+from .report_actions import Actions, build_actions, by_severity
 from .screening import status_summary
 
 _ALERT = re.compile(r"alert", re.IGNORECASE)
@@ -73,6 +74,14 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
     evidence: dict[str, str] = field(default_factory=dict)  # plot id -> its evidence page (stages.evidence)
     overlays: pd.DataFrame | None = None  # stages.overlays.overlay_summary: plots and ha under each overlay
+    actions: Actions | None = None  # the "what to do now" panel
+    no_groups: bool = False  # no group pages: no cooperative column in the plots, no regions
+    cooperative_column: str | None = None  # the column looked for
+    regions_without_plots: int = 0  # regions of the regions file that hold no plot (not listed)
+    min_baseline_ha: float = 1.0  # a change against a smaller baseline is not shown as a percentage
+    min_coverage_pct: float = 90.0  # shares over regions with less data coverage carry a warning
+    max_table_rows: int = 500  # rows shown of a long table (lots, buyers, alerts)
+    evidence: dict[str, str] = field(default_factory=dict)  # plot id -> its evidence page (relative link)
 
 
 def status_table(plots: pd.DataFrame) -> pd.DataFrame:
@@ -116,9 +125,12 @@ def build_report(
     cfg: ReportConfig,
     baseline: dict[str, pd.DataFrame] | None = None,
     baseline_meta: dict[str, str] | None = None,
+    issues: pd.DataFrame | None = None,
+    export: tuple[str, pd.DataFrame] | None = None,
 ) -> ReportData:
     """The report's figures from the screening's ``plots`` layer and ``run_metadata``, and the
-    baseline's layers (by name) and metadata when given."""
+    baseline's layers (by name) and metadata when given; the panel's from the screening's
+    ``plot_issues`` and an EUDR export's (folder, manifest)."""
     baseline = baseline or {}
     years = loss_years(plots.columns)
     screened = _stored(meta)
@@ -149,11 +161,18 @@ def build_report(
         national=national,
         yearly=yearly,
         plots=plots[["plot_id", "source_row", "status", plots.geometry.name]],
+        min_baseline_ha=cfg.min_baseline_ha,
+        min_coverage_pct=cfg.min_coverage_pct,
+        max_table_rows=cfg.max_table_rows,
     )
     if "baseline_by_region" in baseline:
-        data.regions = baseline["baseline_by_region"]
-        _region_totals(data, baseline["baseline_by_region"], national, years)
+        regions = baseline["baseline_by_region"]
+        held = pd.to_numeric(regions["n_plots"], errors="coerce").fillna(0) > 0 if "n_plots" in regions else True
+        data.regions = regions[held]
+        data.regions_without_plots = int(len(regions) - len(data.regions))
+        _region_totals(data, data.regions, national, years)
     _groups(data, plots, baseline, cfg, screened, period, ref, years)
+    data.actions = build_actions(plots, data.group_column if data.group_label != "region" else None, issues, export)
     for name in ("lots", "buyers"):
         if name in baseline:
             setattr(data, name, baseline[name])
@@ -236,6 +255,7 @@ def _groups(data: ReportData, plots, baseline, cfg: ReportConfig, screened, peri
         coop = screened.baseline.cooperative_column if screened and screened.baseline else "cooperative_id"
         column = coop if coop and coop in plots.columns else None
     labels = None
+    data.cooperative_column = column
     if column is not None:
         if column not in plots.columns:
             raise ConfigError(f"report.group_column: no column {column!r} in the plots (they have: "
@@ -258,6 +278,8 @@ def _groups(data: ReportData, plots, baseline, cfg: ReportConfig, screened, peri
         names = dict(zip(table.index.astype(str), table["region_name"].fillna("").astype(str)))
         data.group_label = "region"
     else:
+        data.no_groups = True
+        data.cooperative_column = coop_default(screened)
         return
     data.group_column = column
     order = sort_labels(pd.unique(labels))
@@ -268,11 +290,19 @@ def _groups(data: ReportData, plots, baseline, cfg: ReportConfig, screened, peri
     # An alert product's area that counts and its last date, beside each plot (not every level).
     extra = [c for c in plots.columns if re.search(r"_alert_ha$|_last_alert_date$", str(c))]
     cols = ["plot_id", "status", "status_reason", "loss_after_ref_ha", *extra]
+    rows_of = pd.Series(np.arange(len(plots))).groupby(np.asarray(labels, dtype=object)).indices
+    kept = plots[[*cols, plots.geometry.name]]
     for _, row in data.groups.iterrows():
         g = str(row["group"])
-        mine = plots.loc[labels == g, [*cols, plots.geometry.name]]
+        mine = by_severity(kept.iloc[rows_of.get(g, np.zeros(0, dtype=int))])
         title = f"{g} — {row['name']}" if row["name"] and row["name"] != g else g
         data.sections.append(GroupSection(g, title, _slug(f"{data.group_label}-{g}", taken), mine, row))
+
+
+def coop_default(screened: RunConfig | None) -> str:
+    """The cooperative column the baseline names, else ``cooperative_id``."""
+    coop = screened.baseline.cooperative_column if screened and screened.baseline else None
+    return coop or "cooperative_id"
 
 
 def _names(plots: pd.DataFrame, column: str, labels: np.ndarray) -> dict[str, str]:

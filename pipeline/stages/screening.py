@@ -228,6 +228,7 @@ class ScreenedPart:
     reused: int = 0
     alerts_by_month: pd.DataFrame | None = None
     alert_products: list[str] = field(default_factory=list)
+    overlays: list[str] = field(default_factory=list)  # the overlays measured (their columns' prefixes)
     loss_patches: gpd.GeoDataFrame | None = None
 
     def extra_layers(self) -> dict[str, pd.DataFrame]:
@@ -351,6 +352,7 @@ def screen_checked(
         int(reuse.sum()),
         alerts_by_month=months_layer(months) if alert_products else None,
         alert_products=[p.name for p in alert_products],
+        overlays=[o.name for o in overlays],
         loss_patches=patch_layer,
     )
 

@@ -23,8 +23,6 @@ latitude swapped back (only when asked). The original geometry is never changed:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import shapely
@@ -32,11 +30,17 @@ import shapely
 from ...config import QCConfig
 from ...engine.geodesy import M2_PER_HA
 from ...engine.geodesy import geodesic_areas as plot_areas
-from ...errors import PlotsError
 from ...i18n import N_
-from ...vocab import ISSUE_COLUMNS
-from .codes import ISSUE_CODES, SEVERITY_ORDER
 from .cross import CrossIssues, cross_plot_checks
+from .findings import (
+    DECLARED_AREA_COLUMNS,
+    Issues,
+    QCResult,
+    RowChecks,
+    declared_areas,
+    finish,
+    some,
+)
 from .geometry import (
     CIRCLE_VERTICES,
     COLLECTION,
@@ -49,116 +53,30 @@ from .geometry import (
     few_decimals,
     geodesic_circles,
     hole_counts,
+    near_pole,
     nonfinite_vertices,
+    plausible_area_ha,
     polygonal_parts,
     repair,
     swapped,
 )
 
-#: Columns taken as the declared area in hectares, in order of preference (names compared
-#: case-insensitively; ``Area`` is the EUDR GeoJSON property).
-DECLARED_AREA_COLUMNS = ("declared_area_ha", "area_ha", "area")
+__all__ = [
+    "DECLARED_AREA_COLUMNS",
+    "QCResult",
+    "RowChecks",
+    "check_plots",
+    "check_rows",
+    "declared_areas",
+    "duplicate_id_issues",
+    "finish",
+]
 
 #: EUDR: a plot of land of more than 4 ha must be given as a polygon, not a point.
 EUDR_POINT_MAX_HA = 4.0
 
 #: A polygon smaller than this (m²) is a sliver with no real area: ``collapsed_polygon``.
 MIN_AREA_M2 = 1.0
-
-
-@dataclass
-class QCResult:
-    """``issues`` (one row per finding) and, per plot, whether and what to screen."""
-
-    issues: pd.DataFrame
-    screenable: np.ndarray  # bool per plot
-    qc_status: pd.Series  # 'ok' | 'warning' | 'error' per plot
-    qc_summary: pd.Series  # readable summary per plot ('' when no issue)
-    error_reason: pd.Series  # the error messages per plot ('' when none)
-    geometry: np.ndarray  # the geometry to screen per plot (a repair or stand-in; None when not screenable)
-    area_ha: np.ndarray = None  # area of the screened geometry on the WGS84 ellipsoid (NaN when not screenable)
-
-
-@dataclass
-class RowChecks:
-    """What the checks of single rows found in a frame: the findings (positions into the frame,
-    in the order the checks made them), which rows have an error, the geometry to screen and its
-    area (None and NaN where there is an error)."""
-
-    pos: np.ndarray
-    code: np.ndarray
-    severity: np.ndarray
-    message: np.ndarray
-    err: np.ndarray
-    geometry: np.ndarray
-    area_ha: np.ndarray
-
-
-class _Issues:
-    """Accumulates findings as arrays: (positions, code, severity, messages)."""
-
-    def __init__(self) -> None:
-        self.pos: list[np.ndarray] = []
-        self.code: list[np.ndarray] = []
-        self.sev: list[np.ndarray] = []
-        self.msg: list[np.ndarray] = []
-
-    def add(self, positions, code: str, severity: str, messages) -> None:
-        positions = np.asarray(positions, dtype="int64").ravel()
-        if not len(positions):
-            return
-        assert code in ISSUE_CODES, code
-        if isinstance(messages, str):
-            messages = np.full(len(positions), messages, dtype=object)
-        self.pos.append(positions)
-        self.code.append(np.full(len(positions), code, dtype=object))
-        self.sev.append(np.full(len(positions), severity, dtype=object))
-        self.msg.append(np.asarray(list(messages), dtype=object))
-
-    def add_raw(self, positions, codes, severities, messages) -> None:
-        """Findings with a code and severity of their own each."""
-        if len(positions):
-            self.pos.append(np.asarray(positions, dtype="int64"))
-            self.code.append(np.asarray(codes, dtype=object))
-            self.sev.append(np.asarray(severities, dtype=object))
-            self.msg.append(np.asarray(messages, dtype=object))
-
-    def unsorted(self):
-        """Every finding, in the order they were added."""
-        if not self.pos:
-            e = np.zeros(0, dtype=object)
-            return np.zeros(0, dtype="int64"), e, e, e
-        return tuple(np.concatenate(a) for a in (self.pos, self.code, self.sev, self.msg))
-
-    def arrays(self):
-        """Every finding, by row, then severity, then code (the order of adding otherwise)."""
-        pos, code, sev, msg = self.unsorted()
-        if not len(pos):
-            return pos, code, sev, msg
-        rank = pd.Series(sev).map(SEVERITY_ORDER).to_numpy()
-        order = np.lexsort((code.astype(str), rank, pos))
-        return pos[order], code[order], sev[order], msg[order]
-
-
-def declared_areas(plots: pd.DataFrame, column: str | None = None) -> tuple[np.ndarray, str | None, np.ndarray]:
-    """Declared area (ha) per row, the column it came from, and where a cell was not a number."""
-    n = len(plots)
-    if column is None:
-        lower = {str(c).lower(): c for c in plots.columns}
-        column = next((lower[name] for name in DECLARED_AREA_COLUMNS if name in lower), None)
-    elif column not in plots.columns:
-        names = [str(c) for c in plots.columns if c != plots.geometry.name]
-        raise PlotsError(
-            f"no declared-area column {column!r} (qc.declared_area_column); columns are: {', '.join(names)}"
-        )
-    if column is None:
-        return np.full(n, np.nan), None, np.zeros(n, dtype=bool)
-    raw = plots[column]
-    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-        return raw.to_numpy(dtype="float64", na_value=np.nan), str(column), np.zeros(n, dtype=bool)
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    blank = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
-    return values, str(column), np.isnan(values) & ~blank
 
 
 def check_plots(
@@ -211,20 +129,9 @@ def duplicate_id_issues(ids: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, 
     idx = np.flatnonzero(dup)
     rows_of = pd.Series(rows[idx]).groupby(ids[idx]).agg(list).to_dict()
     messages = [
-        f"plot_id {ids[i]!r} is also used on row(s) {_some([r for r in rows_of[ids[i]] if r != rows[i]])}" for i in idx
+        f"plot_id {ids[i]!r} is also used on row(s) {some([r for r in rows_of[ids[i]] if r != rows[i]])}" for i in idx
     ]
     return idx, np.asarray(messages, dtype=object)
-
-
-def finish(plots: pd.DataFrame, rows: RowChecks, extra: CrossIssues | None = None) -> QCResult:
-    """The :class:`QCResult` of a frame from its single-row findings and the warnings found across
-    rows (``extra``: positions into the frame; duplicated ids, duplicated or overlapping
-    geometries, already in their order within a row)."""
-    out = _Issues()
-    out.add_raw(rows.pos, rows.code, rows.severity, rows.message)
-    if extra is not None and len(extra):
-        out.add_raw(extra.pos, extra.code, np.full(len(extra), "warning", dtype=object), extra.message)
-    return _result(plots, out, rows.geometry, rows.err, rows.area_ha)
 
 
 class _Checker:
@@ -238,7 +145,7 @@ class _Checker:
         self.n = len(plots)
         self.original = np.asarray(plots.geometry.to_numpy(), dtype=object)
         self.geoms = self.original.copy()
-        self.out = _Issues()
+        self.out = Issues()
         self.err = np.zeros(self.n, dtype=bool)  # rows with an error: no further geometry checks
 
     def run(self) -> QCResult:
@@ -247,8 +154,12 @@ class _Checker:
             self.empty,
             self.geometry_types,
             self.coordinate_ranges,
+            self.antimeridian,
+            self.extents,
+            self.swaps,
             self.precision,
             self.validity,
+            self.declared_figures,
             self.points,
             self.areas,
             self.holes,
@@ -311,10 +222,12 @@ class _Checker:
         self.err |= refused
 
     def coordinate_ranges(self) -> None:
-        """Coordinate ranges and swapped longitude/latitude (on bounding boxes: cheap)."""
+        """Coordinate ranges, not finite numbers, latitudes that fit as longitudes (on bounding
+        boxes: cheap; every vertex for the numbers)."""
         bounds = np.full((self.n, 4), np.nan)
         live = ~self.err
         bounds[live] = shapely.bounds(self.geoms[live])
+        self.bounds = bounds
         self.geographic = bool(self.plots.attrs.get("wgs84_source", True))
         # every vertex, not only the box: GEOS leaves a NaN vertex out of the box, and a repair
         # would then drop it and screen what is left
@@ -324,26 +237,30 @@ class _Checker:
             lat_bad = (bounds[:, 1] < -90) | (bounds[:, 3] > 90)
             lon_bad = (bounds[:, 0] < -180) | (bounds[:, 2] > 180)
             fits_swapped = (bounds[:, 0] >= -90) & (bounds[:, 2] <= 90) & (bounds[:, 1] >= -180) & (bounds[:, 3] <= 180)
-        swap_range = live & finite & lat_bad & fits_swapped & self.geographic
-        out_of_range = live & (~finite | ((lat_bad | lon_bad) & ~swap_range))
+        self.swap_range = live & finite & lat_bad & fits_swapped & self.geographic
+        out_of_range = live & (~finite | ((lat_bad | lon_bad) & ~self.swap_range))
         idx = np.flatnonzero(out_of_range)
-        if len(idx):
-            msgs = [
-                (
-                    f"coordinates are not finite (vertex {v} is NaN or infinite): a gap in the export or a "
-                    "failed reprojection?"
-                    if v
-                    else "coordinates are not finite numbers (a failed reprojection?)"
-                    if not np.isfinite(b).all()
-                    else f"coordinates outside longitude ±180 / latitude ±90 (x {b[0]:.6g} to {b[2]:.6g}, "
-                    f"y {b[1]:.6g} to {b[3]:.6g}): projected coordinates with a longitude/latitude CRS? "
-                    "state the right --crs"
-                )
+        self.out.add(
+            idx,
+            "coordinates_out_of_range",
+            "error",
+            [
+                f"coordinates are not finite (vertex {v} is NaN or infinite): a gap in the export or a failed "
+                "reprojection?"
+                if v
+                else "coordinates are not finite numbers (a failed reprojection?)"
+                if not np.isfinite(b).all()
+                else f"coordinates outside longitude ±180 / latitude ±90 (x {b[0]:.6g} to {b[2]:.6g}, "
+                f"y {b[1]:.6g} to {b[3]:.6g}): projected coordinates with a longitude/latitude CRS? "
+                "state the right --crs"
                 for b, v in zip(bounds[idx], vertex[idx])
-            ]
-            self.out.add(idx, "coordinates_out_of_range", "error", msgs)
+            ],
+        )
         self.err |= out_of_range
-        across = np.flatnonzero(live & ~out_of_range & crosses_antimeridian(bounds))
+
+    def antimeridian(self) -> None:
+        """Plots on both sides of the antimeridian (one row would span the globe)."""
+        across = np.flatnonzero(~self.err & crosses_antimeridian(self.bounds))
         if len(across):
             parts, row = shapely.get_parts(self.geoms[across], return_index=True)
             whole = np.zeros(len(across), dtype=bool)  # a part (not only the plot) spans the line
@@ -360,37 +277,49 @@ class _Checker:
                         if w
                         else "its parts are split at 180° already: give each side its own row"
                     )
-                    for b, w in zip(bounds[across], whole)
+                    for b, w in zip(self.bounds[across], whole)
                 ],
             )
         self.err[across] = True
+
+    def extents(self, rows: np.ndarray | None = None) -> None:
+        """Plots wider than ``qc.max_extent_deg``: refused before any window is read (``rows``: only
+        those, with the bounds of the geometries now screened; all rows by default)."""
+        if rows is None:
+            rows, bounds = np.arange(self.n), self.bounds
+        else:
+            bounds = shapely.bounds(self.geoms[rows]).reshape(-1, 4)
         with np.errstate(invalid="ignore"):
             extent = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
-        huge = np.flatnonzero(~self.err & (extent > self.params.max_extent_deg))
+            over = ~self.err[rows] & (extent > self.params.max_extent_deg)
         self.out.add(
-            huge,
+            rows[over],
             "too_large_to_screen",
             "error",
             [
                 f"the plot spans {e:.3g}° (x {b[0]:.6g} to {b[2]:.6g}, y {b[1]:.6g} to {b[3]:.6g}), more than "
                 f"qc.max_extent_deg ({self.params.max_extent_deg:g}°): not a farm plot (a region, a unit error?)"
-                for e, b in zip(extent[huge], bounds[huge])
+                for e, b in zip(extent[over], bounds[over])
             ],
         )
-        self.err[huge] = True
+        self.err[rows[over]] = True
+
+    def swaps(self) -> None:
+        """Longitude and latitude swapped: a latitude beyond ±90 that fits as a longitude, or a plot
+        outside the rasters that would lie inside them swapped. Fixed when asked, else flagged."""
         swap_cover = np.zeros(self.n, dtype=bool)
         if self.coverage_bounds is not None and self.geographic:
             cx0, cy0, cx1, cy1 = self.coverage_bounds
-            b = bounds
+            b = self.bounds
             with np.errstate(invalid="ignore"):
                 outside = (b[:, 2] < cx0) | (b[:, 0] > cx1) | (b[:, 3] < cy0) | (b[:, 1] > cy1)
                 inside_swapped = (b[:, 1] >= cx0) & (b[:, 3] <= cx1) & (b[:, 0] >= cy0) & (b[:, 2] <= cy1)
             swap_cover = ~self.err & outside & inside_swapped
         if self.params.fix_swapped_coordinates:
-            fix = np.flatnonzero(swap_range | swap_cover)
+            fix = np.flatnonzero(self.swap_range | swap_cover)
             self.geoms[fix] = swapped(self.geoms[fix])
             why = np.where(
-                swap_range[fix],
+                self.swap_range[fix],
                 "a latitude beyond ±90 fits as a longitude",
                 "the plot lies outside the rasters' extent and inside it swapped",
             )
@@ -404,26 +333,26 @@ class _Checker:
                     for w in why
                 ],
             )
-        else:
-            idx = np.flatnonzero(swap_range)
-            self.out.add(
-                idx,
-                "suspect_swapped_coordinates",
-                "error",
-                [
-                    f"latitude {b[1]:.6g} to {b[3]:.6g} is beyond ±90 but would fit as a longitude: longitude and "
-                    "latitude look swapped (rerun with --fix-swapped-coordinates to swap them back)"
-                    for b in bounds[idx]
-                ],
-            )
-            self.err |= swap_range
-            self.out.add(
-                np.flatnonzero(swap_cover),
-                "suspect_swapped_coordinates",
-                "warning",
-                "the plot lies outside the rasters' extent (or --bounds) but would lie inside it with longitude "
-                "and latitude swapped (rerun with --fix-swapped-coordinates to swap them back)",
-            )
+            return
+        idx = np.flatnonzero(self.swap_range)
+        self.out.add(
+            idx,
+            "suspect_swapped_coordinates",
+            "error",
+            [
+                f"latitude {b[1]:.6g} to {b[3]:.6g} is beyond ±90 but would fit as a longitude: longitude and "
+                "latitude look swapped (rerun with --fix-swapped-coordinates to swap them back)"
+                for b in self.bounds[idx]
+            ],
+        )
+        self.err |= self.swap_range
+        self.out.add(
+            np.flatnonzero(swap_cover),
+            "suspect_swapped_coordinates",
+            "warning",
+            "the plot lies outside the rasters' extent (or --bounds) but would lie inside it with longitude "
+            "and latitude swapped (rerun with --fix-swapped-coordinates to swap them back)",
+        )
 
     def precision(self) -> None:
         """Coordinate precision (EUDR: 6 decimals), on the file's own longitude/latitude."""
@@ -485,50 +414,97 @@ class _Checker:
         idx = np.flatnonzero(np.array([r is not None for r in self.repaired_note], dtype=bool) & ~self.err)
         self.out.add(idx, "geometry_repaired", "warning", self.repaired_note[idx])
 
-    def points(self) -> None:
-        """Points: a geodesic circle of the declared (or default) area."""
+    def declared_figures(self) -> None:
+        """The declared areas: unreadable cells, and figures no plot can have (negative; larger than
+        a circle ``qc.max_extent_deg`` across), which are ignored — refused for a point, whose circle
+        they would draw."""
         self.declared, self.area_col, unreadable = declared_areas(self.plots, self.params.declared_area_column)
-        self.out.add(
-            np.flatnonzero(unreadable),
-            "declared_area_unreadable",
-            "warning",
-            [
-                f"declared area {v!r} ({self.area_col}) is not a number"
-                for v in self.plots[self.area_col].to_numpy()[unreadable]
-            ]
-            if unreadable.any()
-            else [],
-        )
+        if unreadable.any():
+            self.out.add(
+                np.flatnonzero(unreadable),
+                "declared_area_unreadable",
+                "warning",
+                [
+                    f"declared area {v!r} ({self.area_col}) is not a number"
+                    for v in self.plots[self.area_col].to_numpy()[unreadable]
+                ],
+            )
+        most = plausible_area_ha(self.params.max_extent_deg)
+        with np.errstate(invalid="ignore"):
+            negative = self.declared < 0
+            absurd = np.isinf(self.declared) | (self.declared > most)
+        point = ~self.err & (self.types == POINT)
+        values = self.declared.copy()
+        for mask, severity, text in (
+            (negative, "warning", "declared area {v:g} ha ({col}) is negative: ignored"),
+            (
+                absurd & ~point,
+                "warning",
+                "declared area {v:g} ha ({col}) is more than any plot can have (over {most:.4g} ha, a circle "
+                "qc.max_extent_deg across): ignored",
+            ),
+            (
+                absurd & point,
+                "error",
+                "declared area {v:g} ha ({col}) is more than any plot can have (over {most:.4g} ha, a circle "
+                "qc.max_extent_deg across): the point's circle cannot be drawn; correct the area",
+            ),
+        ):
+            idx = np.flatnonzero(mask & ~self.err)
+            self.out.add(
+                idx,
+                "declared_area_implausible",
+                severity,
+                [text.format(v=v, col=self.area_col, most=most) for v in values[idx]],
+            )
+            if severity == "error":
+                self.err[idx] = True
+        self.declared = np.where(negative | absurd, np.nan, self.declared)
+
+    def points(self) -> None:
+        """Points: a geodesic circle of the declared (or default) area; refused when the circle would
+        reach a pole, or span more than ``qc.max_extent_deg``."""
         pts = np.flatnonzero(~self.err & (self.types == POINT))
-        if len(pts):
-            d = self.declared[pts]
-            use_declared = np.isfinite(d) & (d > 0)
-            area = np.where(use_declared, d, self.params.point_default_area_ha)
-            xy = shapely.get_coordinates(self.geoms[pts])
-            circles, radius = geodesic_circles(xy[:, 0], xy[:, 1], area * M2_PER_HA, vertices=CIRCLE_VERTICES)
-            self.geoms[pts] = circles
-            self.out.add(
-                pts,
-                "point_buffered",
-                "warning",
-                [
-                    f"a point: screened as a circle of {a:g} ha "
-                    f"({'declared' if u else 'no declared area: qc.point_default_area_ha'}), radius {r:.1f} m"
-                    for a, u, r in zip(area, use_declared, radius)
-                ],
-            )
-            over = use_declared & (d > EUDR_POINT_MAX_HA)
-            self.out.add(
-                pts[over],
-                "point_over_4ha",
-                "warning",
-                [
-                    f"a point with a declared area of {a:g} ha: EUDR requires a polygon for plots over 4 ha"
-                    for a in d[over]
-                ],
-            )
         self.is_point = np.zeros(self.n, dtype=bool)
         self.is_point[pts] = True
+        if not len(pts):
+            return
+        d = self.declared[pts]
+        use_declared = np.isfinite(d) & (d > 0)
+        area = np.where(use_declared, d, self.params.point_default_area_ha)
+        xy = shapely.get_coordinates(self.geoms[pts])
+        polar = near_pole(xy[:, 1], area * M2_PER_HA)
+        self.out.add(
+            pts[polar],
+            "coordinates_out_of_range",
+            "error",
+            [
+                f"a point at latitude {y:.6g}: a circle of {a:g} ha around it would reach the pole; no plot lies there"
+                for y, a in zip(xy[polar, 1], area[polar])
+            ],
+        )
+        self.err[pts[polar]] = True
+        pts, d, area, use_declared, xy = pts[~polar], d[~polar], area[~polar], use_declared[~polar], xy[~polar]
+        circles, radius = geodesic_circles(xy[:, 0], xy[:, 1], area * M2_PER_HA, vertices=CIRCLE_VERTICES)
+        self.geoms[pts] = circles
+        self.out.add(
+            pts,
+            "point_buffered",
+            "warning",
+            [
+                f"a point: screened as a circle of {a:g} ha "
+                f"({'declared' if u else 'no declared area: qc.point_default_area_ha'}), radius {r:.1f} m"
+                for a, u, r in zip(area, use_declared, radius)
+            ],
+        )
+        over = use_declared & (d > EUDR_POINT_MAX_HA)
+        self.out.add(
+            pts[over],
+            "point_over_4ha",
+            "warning",
+            [f"a point with a declared area of {a:g} ha: EUDR requires a polygon for plots over 4 ha" for a in d[over]],
+        )
+        self.extents(pts)  # the circle, not the point: before any window is read
 
     def areas(self) -> None:
         """Areas: collapsed, large, different from the declared area."""
@@ -590,60 +566,3 @@ class _Checker:
         generated = np.asarray(self.plots.attrs.get("id_generated", np.zeros(self.n, dtype=bool)), dtype=bool)
         idx = np.flatnonzero(generated)
         self.out.add(idx, "generated_id", "warning", "no plot id in the input; the id was made from the row number")
-
-
-def _some(rows: list, at_most: int = 5) -> str:
-    """'3, 7, 9' or '3, 7, 9, 12, 15 and 9,995 more': messages stay short when an id repeats a lot."""
-    shown = ", ".join(str(r) for r in rows[:at_most])
-    return shown if len(rows) <= at_most else f"{shown} and {len(rows) - at_most:,} more"
-
-
-def _join_by_row(pos: np.ndarray, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``"; ".join`` of the texts of each row (``pos`` sorted): (rows, joined texts). Vectorised:
-    object arrays add as Python strings, and ``np.add.reduceat`` joins each run."""
-    starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
-    joined = np.add.reduceat(np.asarray(text, dtype=object) + "; ", starts)
-    return pos[starts], np.array([j[:-2] for j in joined], dtype=object)
-
-
-def _result(plots: pd.DataFrame, out: _Issues, geoms: np.ndarray, err: np.ndarray, area_ha: np.ndarray) -> QCResult:
-    n = len(plots)
-    ids = plots["plot_id"].to_numpy()
-    rows = plots["source_row"].to_numpy()
-    pos, code, sev, msg = out.arrays()
-    issues = pd.DataFrame(
-        {
-            "plot_id": pd.Series(ids[pos], dtype=object).astype(str),
-            "source_row": pd.Series(rows[pos], dtype="int64"),
-            "code": pd.Series(code, dtype=object).astype(str),
-            "severity": pd.Series(sev, dtype=object).astype(str),
-            "message": pd.Series(msg, dtype=object).astype(str),
-        },
-        columns=list(ISSUE_COLUMNS),
-    )
-    is_error = sev == "error"
-    is_warning = sev == "warning"
-    status = np.full(n, "ok", dtype=object)
-    status[pos[is_warning]] = "warning"
-    status[pos[is_error]] = "error"
-    if not (err[pos[is_error]]).all() or (status == "error").sum() != err.sum():  # pragma: no cover - invariant
-        raise AssertionError("internal error: QC error flags and error issues disagree")
-    summary = np.full(n, "", dtype=object)
-    reason = np.full(n, "", dtype=object)
-    if len(pos):
-        where, joined = _join_by_row(pos, code + ": " + msg)
-        summary[where] = joined
-        if is_error.any():
-            where, joined = _join_by_row(pos[is_error], msg[is_error])
-            reason[where] = joined
-    screenable = ~err
-    area = np.where(screenable, area_ha, np.nan)
-    return QCResult(
-        issues=issues,
-        screenable=screenable,
-        qc_status=pd.Series(status, index=plots.index, dtype=str),
-        qc_summary=pd.Series(summary, index=plots.index, dtype=str),
-        error_reason=pd.Series(reason, index=plots.index, dtype=str),
-        geometry=np.where(screenable, geoms, None),
-        area_ha=area,
-    )

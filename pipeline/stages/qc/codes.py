@@ -46,7 +46,8 @@ ISSUE_CODES: dict[str, IssueCode] = {
     "coordinates_out_of_range": IssueCode(
         "error",
         "coordinates beyond longitude ±180° / latitude ±90° (or not finite) that swapping does not "
-        "explain: usually metres (UTM) in a file that claims longitude/latitude",
+        "explain: usually metres (UTM) in a file that claims longitude/latitude; or a point so near a pole "
+        "that no circle can be drawn around it",
         "save the file with its true CRS, or state it with `--crs`",
     ),
     "crosses_antimeridian": IssueCode(
@@ -84,6 +85,13 @@ ISSUE_CODES: dict[str, IssueCode] = {
         "the original. The message gives GEOS's reason, its location, and the repaired area",
         "check the repaired area is the plot; fix the file (QGIS *Fix geometries*)",
     ),
+    "text_not_utf8": IssueCode(
+        "warning",
+        "a text attribute holds bytes that are not UTF-8 (a Shapefile whose `.cpg` says UTF-8 but which holds "
+        "Latin-1 text, a GeoPackage written by a faulty tool): they are replaced by � (U+FFFD) in the outputs; "
+        "the attribute and the byte are named",
+        "save the file with its true encoding (for a Shapefile, a `.cpg` naming it)",
+    ),
     "nested_rings_repaired": IssueCode(
         "warning",
         "a GeoJSON geometry whose coordinates are nested at the wrong depth (a `Polygon` "
@@ -116,6 +124,13 @@ ISSUE_CODES: dict[str, IssueCode] = {
         "check the polygon and the declared figure",
     ),
     "declared_area_unreadable": IssueCode("warning", "the declared-area cell is not a number", "correct the cell"),
+    "declared_area_implausible": IssueCode(
+        "error or warning",
+        "the declared area (the value is given) is negative, or more than any plot can have: larger than a "
+        "circle `qc.max_extent_deg` across at the equator (about 973,000 ha for 1°). It is ignored. **Error** for "
+        "a point, whose circle it would draw (the point is not screened); **warning** for a polygon",
+        "correct the declared area (a unit error: m² for ha?)",
+    ),
     "low_precision": IssueCode(
         "warning",
         "no coordinate of the plot has more than 5 decimals (`qc.min_decimals`, EUDR asks for 6, "

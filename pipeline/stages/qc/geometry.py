@@ -91,6 +91,26 @@ def geodesic_circles(
     return polys, radius
 
 
+#: Metres in a degree of latitude at the equator (the smallest), and of longitude there (the largest).
+M_PER_DEG_LAT = 110_574.0
+M_PER_DEG_LON = 111_320.0
+
+
+def plausible_area_ha(max_extent_deg: float) -> float:
+    """The largest area (ha) a plot can declare: a circle ``max_extent_deg`` across at the equator.
+    A larger figure is a unit error or garbage; a point's circle of it could not be screened."""
+    radius_m = max_extent_deg * M_PER_DEG_LON / 2
+    return float(np.pi * radius_m**2 / 10_000)
+
+
+def near_pole(lat: np.ndarray, area_m2: np.ndarray) -> np.ndarray:
+    """Whether a circle of ``area_m2`` around a point at ``lat`` would reach a pole (with a margin):
+    no polygon in longitude/latitude can be drawn around it."""
+    radius_deg = np.sqrt(np.asarray(area_m2, dtype="float64") / np.pi) * 1.1 / M_PER_DEG_LAT
+    with np.errstate(invalid="ignore"):
+        return ~(np.abs(np.asarray(lat, dtype="float64")) + radius_deg < 89.0)
+
+
 #: A plot whose longitudes span more than this, with vertices this close to ±180°, crosses the
 #: antimeridian (its coordinates jump from +180 to -180): read naively, it circles the Earth.
 ANTIMERIDIAN_SPAN_DEG = 180.0
