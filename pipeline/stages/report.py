@@ -22,12 +22,17 @@ import pandas as pd
 
 from ..config import ReportConfig, RunConfig
 from ..errors import ConfigError
+from ..i18n import N_, tr
+from ..i18n import _ as translate
 from ..vocab import ASSESSED, MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED
 from .baseline.groups import attribute_labels, group_figures, sort_labels
 from .baseline.periods import BaselinePeriod, baseline_period, loss_years
 from .overlays import overlay_summary
 from .report_actions import Actions, build_actions, by_severity
 from .screening import status_summary
+
+#: The report's default title (``report.title``), as a message: shown in the language in use.
+DEFAULT_TITLE = N_("Deforestation screening")
 
 _ALERT = re.compile(r"alert", re.IGNORECASE)
 
@@ -143,16 +148,17 @@ def build_report(
         period = baseline_period(ref, years, b.start_year if b else None, b.end_year if b else None)
     national = _national(plots, baseline, period, ref, years)
     yearly = pd.DataFrame({"year": years, "loss_ha": [float(national[f"loss_{y}_ha"]) for y in years]})
-    facts = {
-        "Screened": meta.get("created_utc", ""),
-        "Reference year": f"{ref} (loss after 31 December {ref} counts)",
-        "Baseline period": f"{period} (mean {float(national['baseline_mean_annual_loss_ha']):,.2f} ha per year)",
-        "Products": meta.get("product_versions") or meta.get("products", ""),
-        "Forest": meta.get("forest_definition", ""),
-        "Written by": meta.get("generator", ""),
+    mean = float(national["baseline_mean_annual_loss_ha"])
+    facts = {  # the run's facts, in the language in use (the values of the metadata as stored)
+        translate("Screened"): meta.get("created_utc", ""),
+        translate("Reference year"): tr("{year} (loss after 31 December {year} counts)", year=ref),
+        translate("Baseline period"): tr("{period} (mean {mean:,.2f} ha per year)", period=str(period), mean=mean),
+        translate("Products"): meta.get("product_versions") or meta.get("products", ""),
+        translate("Forest"): meta.get("forest_definition", ""),
+        translate("Written by"): meta.get("generator", ""),
     }
     data = ReportData(
-        title=cfg.title,
+        title=translate(cfg.title),  # the default title is a message; a title of the user's own stays as it is
         reference_year=ref,
         period=period,
         years=years,
@@ -227,7 +233,7 @@ def _region_totals(data: ReportData, regions: pd.DataFrame, national: pd.Series,
         )
         if c in rows.columns and c in national.index
     ]
-    top = pd.DataFrame([{"region": "all regions", **{c: num(national[c]) for c in keep}}])
+    top = pd.DataFrame([{"region": translate("all regions"), **{c: num(national[c]) for c in keep}}])
     per = pd.DataFrame({"region": label, **{c: rows[c].to_numpy(dtype=float) for c in keep}})
     data.region_totals = pd.concat([top, per], ignore_index=True)
 
@@ -320,7 +326,7 @@ def _alerts(data: ReportData, plots: pd.DataFrame, baseline: dict[str, pd.DataFr
     if numeric:
         sums = plots.groupby(plots["status"].astype(str))[numeric].sum().reindex(list(STATUSES)).fillna(0)
         sums.loc["total"] = sums.sum()
-        data.alerts["Alerts by status (sums over the plots)"] = sums.rename_axis("status").reset_index()
+        data.alerts[translate("Alerts by status (sums over the plots)")] = sums.rename_axis("status").reset_index()
     for name, layer in baseline.items():
         if not _ALERT.search(name):
             continue
@@ -329,10 +335,10 @@ def _alerts(data: ReportData, plots: pd.DataFrame, baseline: dict[str, pd.DataFr
         if {"group_by", "month", "alert_ha"} <= set(table.columns):  # the baseline's monthly areas
             national = table[table["group_by"].astype(str) == NATIONAL]
             national = national.drop(columns=["group_by", "group"], errors="ignore").reset_index(drop=True)
-            data.alerts["Alert area per month, all plots"] = national
+            data.alerts[translate("Alert area per month, all plots")] = national
             data.alert_months = national
         else:
-            data.alerts[f"{name} (baseline)"] = table
+            data.alerts[tr("{name} (baseline)", name=name)] = table
 
 
 def free_share(national: pd.Series) -> tuple[float, float]:
