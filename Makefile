@@ -16,7 +16,7 @@ PYTEST_ARGS ?= -n auto
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample run test fuzz lint notebooks docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions bench-overlays bench-report clean distclean
+.PHONY: help install sample run test test-fast fuzz lint notebooks docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions bench-overlays bench-report clean distclean
 
 help: ## List the targets
 	@echo "cacao-screen make targets:"
@@ -42,6 +42,9 @@ run: $(STAMP) $(SAMPLE) ## Screen the bundled sample: writes outputs/screening.g
 
 test: $(STAMP) ## Run the test suite (on every core; the same hypothesis examples on every clone)
 	HYPOTHESIS_PROFILE=ci $(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## The test suite without the slowest tests (marked slow); make test runs them all
+	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 fuzz: $(STAMP) ## Fuzz the plot readers and the command line: 1,000 new hypothesis examples per test (long)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz_plots.py $(PYTEST_ARGS)

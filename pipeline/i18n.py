@@ -31,6 +31,7 @@ import string
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 #: The languages there is a catalog for (English is the message ids themselves).
 LANGUAGES = ("en", "es")
@@ -49,7 +50,7 @@ ENV_CHOICE = "CACAO_SCREEN_LANG"
 #: Unidades de Medida (a decimal comma, digits grouped by three with a space), see docs/i18n.md.
 _SYMBOLS = {"en": (".", ","), "es": (",", "\u00a0")}
 
-_state = {"lang": None}
+_state: dict[str, str | None] = {"lang": None}
 
 
 def language_from_env(environ: Mapping[str, str] | None = None) -> str:
@@ -234,7 +235,7 @@ def format_date(value: _dt.date | str, form: str = "long") -> str:
     return str(babel_date(value, format=form, locale=LOCALES[language()]))
 
 
-def format_list(items: list[str], style: str = "standard") -> str:
+def format_list(items: list[str], style: Literal["standard", "or"] = "standard") -> str:
     """``a, b and c`` / ``a, b y c`` (``style="or"``: ``a, b or c`` / ``a, b o c``)."""
     from babel.lists import format_list as babel_list
 

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from itertools import repeat
 from string import Formatter
+from typing import Any
 
 import numpy as np
 
@@ -297,7 +298,7 @@ class Batch:
             _check(code, params)
         self.groups.append((positions, [(code, dict(params)) for code, params in parts]))
 
-    def add_each(self, position: int, parts: Sequence[dict]) -> None:
+    def add_each(self, position: int | np.integer, parts: Sequence[dict]) -> None:
         """One plot's parts, as :func:`part` builds them (for plots whose parts vary one by one);
         plots with parts of the same codes are rendered together."""
         self.singles.append((int(position), parts))
@@ -305,14 +306,14 @@ class Batch:
     def _gathered(self) -> list[tuple[np.ndarray, list[tuple[str, dict]]]]:
         """The single plots as groups: those whose parts have the same codes and keys, together."""
         shapes: dict[tuple, list[tuple[int, Sequence[dict]]]] = {}
-        for position, parts in self.singles:
-            shapes.setdefault(tuple((p["code"], tuple(sorted(p))) for p in parts), []).append((position, parts))
+        for position, single in self.singles:
+            shapes.setdefault(tuple((p["code"], tuple(sorted(p))) for p in single), []).append((position, single))
         groups = []
         for shape, members in shapes.items():
             positions = np.array([m[0] for m in members], dtype="int64")
-            parts = []
+            parts: list[tuple[str, dict[str, Any]]] = []
             for j, (code, keys) in enumerate(shape):
-                params = {}
+                params: dict[str, Any] = {}
                 for key in keys:
                     if key == "code":
                         continue

@@ -29,6 +29,14 @@ os.environ["LANG"] = "C.UTF-8"
 PX = 0.00025
 
 
+def cli_main(argv: list[str]) -> int:
+    """The command line run in the test process, without touching its signal handlers (the
+    console script turns SIGTERM into an interruption; tests of that call ``main`` itself)."""
+    from pipeline.cli import main
+
+    return main(argv, handle_signals=False)
+
+
 def write_raster(
     path: Path,
     array: np.ndarray,
@@ -104,16 +112,32 @@ def pixel_box(col0: float, row0: float, col1: float, row1: float, *, x0: float =
     return shapely.box(x0 + col0 * PX, y0 - row1 * PX, x0 + col1 * PX, y0 - row0 * PX)
 
 
+def run_folder(tmp_path_factory) -> Path:
+    """A folder shared by every worker of this pytest run (pytest-xdist gives each worker its own
+    base folder, in the run's folder); without xdist, the run's own base folder."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def default_sample(tmp_path_factory):
-    """The default-size synthetic sample (as `make run` screens it), generated once: (paths, seconds)."""
+    """The default-size synthetic sample (as `make run` screens it), generated once per run — not
+    once per xdist worker: the first worker writes it under a lock, the others wait and use it.
+    Returns (paths, seconds it took to generate)."""
+    import fcntl
     import time
 
-    from pipeline.sample import generate_sample
+    from pipeline.sample import SamplePaths, generate_sample
 
-    start = time.perf_counter()
-    paths = generate_sample(tmp_path_factory.mktemp("default") / "sample")
-    return paths, time.perf_counter() - start
+    shared = run_folder(tmp_path_factory)
+    folder, took = shared / "default-sample", shared / "default-sample.seconds"
+    with open(shared / "default-sample.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (folder / ".complete").exists():
+            start = time.perf_counter()
+            generate_sample(folder)
+            took.write_text(repr(time.perf_counter() - start))
+    return SamplePaths.under(folder), float(took.read_text())
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -141,8 +165,6 @@ def sample_run(default_sample, tmp_path_factory):
 
     import yaml
 
-    from pipeline.cli import main
-
     paths, _ = default_sample
     repo = Path(__file__).resolve().parents[1]
     cfg = yaml.safe_load((repo / "configs" / "sample.yaml").read_text())
@@ -163,7 +185,7 @@ def sample_run(default_sample, tmp_path_factory):
         overlay["file"] = str(paths.overlays)
     job = out_dir / "job.yaml"
     job.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))  # the first dataset is primary
-    assert main(["-q", "run", "--config", str(job)]) == 0
+    assert cli_main(["-q", "run", "--config", str(job)]) == 0
     return SimpleNamespace(
         paths=paths,
         dir=out_dir,

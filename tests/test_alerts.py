@@ -338,8 +338,7 @@ def test_a_declared_nodata_other_than_zero_is_no_data(tmp_path):
 
 def test_screen_alerts_then_baseline_with_previous(rasters, tmp_path, capsys):
     import pyogrio
-
-    from pipeline.cli import main
+    from conftest import cli_main as main
 
     r = rasters
     plots = plots_frame(r["plots"]).drop(columns=["source_row"])
@@ -422,7 +421,7 @@ def test_alert_figures_do_not_depend_on_the_scheduler(rasters):
 
 
 def test_screen_takes_alerts_and_run_takes_them_from_the_config(rasters, tmp_path):
-    from pipeline.cli import main
+    from conftest import cli_main as main
 
     r = rasters
     pp = tmp_path / "plots.gpkg"

@@ -10,9 +10,9 @@ import pytest
 import shapely
 import yaml
 from conftest import PX, pixel_box
+from conftest import cli_main as main
 
 from pipeline import __version__
-from pipeline.cli import main
 from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
 
 X0, Y0 = -76.5, -8.0
@@ -270,6 +270,7 @@ def test_config_errors_name_the_file_and_the_key(tmp_path, capsys):
     assert "last_year" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_python_dash_m_pipeline_works(small_job):
     import subprocess
     import sys

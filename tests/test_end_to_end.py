@@ -8,9 +8,9 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from conftest import cli_main as main
 from reference import exactextract_figures
 
-from pipeline.cli import main
 from pipeline.config import ExecutionConfig, ScreeningConfig, load_config
 from pipeline.engine.geodesy import geodesic_areas
 from pipeline.io.plots import read_plots

@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pyogrio
 import pytest
 import shapely
+from conftest import cli_main as main
 from shapely import LineString, Point, Polygon
 
-from pipeline.cli import main
 from pipeline.config import ExportConfig
 from pipeline.errors import ConfigError
 from pipeline.stages.export import declared_area_column, eudr_columns, eudr_features, split_files

@@ -135,6 +135,7 @@ KILLS = [
 ]
 
 
+@pytest.mark.slow
 def test_killed_runs_leave_the_previous_output_and_no_litter(job):
     """Five runs, each on its own copy of the output, killed at once when each reaches its moment
     (run side by side to keep the test short); then the next run on each."""
@@ -178,6 +179,7 @@ def test_killed_runs_leave_the_previous_output_and_no_litter(job):
         assert figures(out).equals(want)
 
 
+@pytest.mark.slow
 def test_a_second_run_on_the_same_output_exits_75_then_waits_with_wait_lock(job, capsys):
     d, out = job
     before, want = digest(out), figures(out)

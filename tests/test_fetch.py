@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
+from conftest import cli_main as main
 from rasterio.transform import from_origin
 
-from pipeline.cli import main
 from pipeline.io.fetch import FetchError, download
 from pipeline.io.tiles import hansen_file_name, parse_tile_name, tile_name, tiles_for_bounds
 

@@ -16,10 +16,9 @@ import numpy as np
 import pyogrio
 import pytest
 from conftest import HYPOTHESIS_PROFILE, write_raster
+from conftest import cli_main as main
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from pipeline.cli import main
 
 X0, Y0, PX = -76.5, -8.0, 0.00025
 ALLOWED = (0, 2, 3, 4)

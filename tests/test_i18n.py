@@ -17,10 +17,10 @@ import pyogrio
 import pytest
 import yaml
 from babel.messages.pofile import read_po
+from conftest import cli_main as main
 from test_cli import small_job  # noqa: F401  (a fixture)
 
 from pipeline import i18n, reasons
-from pipeline.cli import main
 from pipeline.i18n import LANGUAGES, LOCALE_DIR, fmt, format_date, format_number, language_from_env, tr, using
 from pipeline.reasons import REASONS, placeholders
 from pipeline.vocab import STATUS_LABELS, STATUSES
@@ -170,6 +170,7 @@ def test_a_reason_is_rendered_again_in_another_language():
     assert reasons.render('[{"code": "from_a_newer_version"}]', "es") == "from_a_newer_version"
 
 
+@pytest.mark.slow
 def test_an_error_comes_out_in_spanish_under_a_spanish_locale(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in i18n.ENV_VARS and k != i18n.ENV_CHOICE}
     env["LANG"] = "es_PE.UTF-8"

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import cli_main as main
 from nbclient import NotebookClient
-
-from pipeline.cli import main
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -32,6 +31,7 @@ def execute(name: str, outputs: Path, monkeypatch, **env: str) -> list[str]:
     return text
 
 
+@pytest.mark.slow
 def test_explore_a_screening(sample_run, monkeypatch):
     text = "".join(execute("explore_a_screening.ipynb", sample_run.dir, monkeypatch))
     assert "2003 plots screened" in text and "lots come entirely from deforestation-free plots" in text

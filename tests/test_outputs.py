@@ -15,7 +15,7 @@ import pytest
 import pipeline.io.outputs as outputs
 from pipeline.errors import LockedError, OutputError
 from pipeline.io.outputs import OutputLock, check_not_input, deferred_signals, is_own_output, lock_path
-from pipeline.stages.screening import row_digests
+from pipeline.stages.reuse import row_digests
 
 
 def test_a_second_lock_is_refused_naming_the_holder_and_the_file_goes_with_the_lock(tmp_path):

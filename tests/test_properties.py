@@ -125,6 +125,7 @@ def per_key(plots, qc) -> dict:
     return out
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=rows(), order=st.randoms(use_true_random=False), fix=st.booleans())
 def test_rows_out_equal_rows_in_and_order_does_not_matter(spec, order, fix):

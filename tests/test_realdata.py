@@ -3,9 +3,8 @@
 import numpy as np
 import pyogrio
 import pytest
+from conftest import cli_main as main
 from reference import exactextract_figures
-
-from pipeline.cli import main
 
 pytestmark = pytest.mark.realdata
 

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pyogrio
 import pytest
+from conftest import cli_main as main
 
-from pipeline.cli import main
 from pipeline.engine.geodesy import M2_PER_HA, geodesic_areas
 from pipeline.io.plots import read_plots
 from pipeline.stages.qc import check_plots

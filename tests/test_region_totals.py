@@ -23,8 +23,8 @@ import pytest
 import shapely
 import yaml
 from conftest import PX, pixel_box, write_raster
+from conftest import cli_main as main
 
-from pipeline.cli import main
 from pipeline.config import ForestDefinition
 from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
 from pipeline.stages.baseline.region_totals import cocoa_geometries
@@ -234,6 +234,7 @@ def test_region_cache_key_depends_on_geometry_product_and_definition(tmp_path):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_real_peru_districts_on_a_synthetic_raster_add_up_to_the_national_row(real_data, tmp_path, monkeypatch):
     """Four real San Martín districts (Tocache, Uchiza, Pólvora, Alto Biavo) around a synthetic

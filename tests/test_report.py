@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from conftest import cli_main as main
 
-from pipeline.cli import main
 from pipeline.config import ReportConfig
 from pipeline.io.gpkg import read_screening
 from pipeline.io.report import render
@@ -216,6 +216,7 @@ def test_the_report_needs_no_network(sample_run):
     assert "<h2>Provenance</h2>" in text and "SHA-256" in text
 
 
+@pytest.mark.slow
 def test_a_large_report_puts_each_group_on_a_page_of_its_own(sample_run, tmp_path):
     out = tmp_path / "report.html"
     args = ["-q", "report", "--screening", str(sample_run.screening), "--baseline", str(sample_run.baseline)]
@@ -240,6 +241,7 @@ def test_a_large_report_puts_each_group_on_a_page_of_its_own(sample_run, tmp_pat
     assert main([*args, "--out", str(tmp_path / "report.pdf")]) == 2
 
 
+@pytest.mark.slow
 def test_a_report_without_baseline_groups_by_cooperative_like_the_baseline(sample_run, tmp_path):
     out = tmp_path / "r.html"
     assert main(["-q", "report", "--screening", str(sample_run.screening), "--out", str(out)]) == 0
@@ -250,6 +252,7 @@ def test_a_report_without_baseline_groups_by_cooperative_like_the_baseline(sampl
     assert "by-region" not in parse(out).tables
 
 
+@pytest.mark.slow
 def test_alert_columns_are_shown_when_present(sample_run):
     plots, meta = read_screening(sample_run.screening)
     plots["alert_after_cutoff_ha"] = np.where(plots["status"] == "deforestation_detected", 0.5, 0.0)

@@ -14,9 +14,9 @@ import pytest
 import shapely
 import yaml
 from conftest import PX, pixel_box, write_raster
+from conftest import cli_main as main
 from scipy import ndimage
 
-from pipeline.cli import main
 from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
 
 X0, Y0 = -76.5, -8.0

@@ -426,8 +426,7 @@ def test_districts_and_deliveries(small: SamplePaths, tmp_path: Path):
 
 
 def test_default_sample(default):
-    paths, seconds = default
-    assert seconds < 60  # ~6 s on one core; generous to tolerate slow CI
+    paths, _ = default  # its speed is a benchmark's business (bench/), not a unit test's
     loss = read_band(paths.loss_year)
     with rasterio.open(paths.loss_year) as src:
         assert (src.width, src.height) == (2000, 2000)

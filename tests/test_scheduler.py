@@ -10,9 +10,9 @@ from pathlib import Path
 import pyogrio
 import pytest
 import shapely
+from conftest import cli_main as main
 
 import pipeline
-from pipeline.cli import main
 from pipeline.config import ExecutionConfig, ScreeningConfig, build_config, parse_scheduler
 from pipeline.engine import schedulers as parallel
 from pipeline.engine.partitions import partition, pixel_bounds
@@ -264,6 +264,7 @@ def test_config_key_and_cli_flag(tmp_path, capsys):
     assert "unknown scheduler 'dask'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_screen_on_a_cluster_of_dask_processes_writes_what_threads_write(sample, dask_processes, tmp_path):
     """``dask scheduler`` and two ``dask worker`` processes, as on a real cluster: the command line
     screens with --scheduler tcp://...; every figure, status and finding is the threads' one."""

@@ -9,8 +9,8 @@ import pyogrio
 import pytest
 import rasterio
 import shapely
+from conftest import cli_main as main
 
-from pipeline.cli import main
 from pipeline.config import QCConfig, ScreeningConfig
 from pipeline.engine.coverage import Grid
 from pipeline.engine.partitions import KeyGrid
@@ -197,6 +197,7 @@ def test_location_keys_of_touching_small_plots_are_at_most_a_row_of_blocks_apart
     assert kg.keys(np.array([[np.nan] * 4, [500, 0, 501, 1]])).tolist() == [1 << 62] * 2
 
 
+@pytest.mark.slow
 def test_two_products_in_chunks_give_the_whole_file_figures(registry, tmp_path):
     import yaml
 

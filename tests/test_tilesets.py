@@ -6,9 +6,9 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+from conftest import cli_main as main
 from conftest import write_raster
 
-from pipeline.cli import main
 from pipeline.io import rasters
 from pipeline.io.plots import normalise
 from pipeline.io.rasters import INDEX_NAME, open_layer, open_product

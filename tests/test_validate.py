@@ -9,9 +9,9 @@ import pyogrio
 import pytest
 import shapely
 import yaml
+from conftest import cli_main as main
 from conftest import pixel_box
 
-from pipeline.cli import main
 from pipeline.vocab import EXIT_PLOT_ERRORS
 
 X0, Y0 = -76.5, -8.0

@@ -71,6 +71,8 @@ def _sample_config(out: Path, name: str, screening: dict, alerts: bool = False) 
     cfg = yaml.safe_load((REPO / "configs" / "sample.yaml").read_text())
     base = REPO / "configs"
     cfg["plots"]["path"] = str((base / cfg["plots"]["path"]).resolve())
+    for overlay in cfg.get("overlays") or []:
+        overlay["file"] = str((base / overlay["file"]).resolve())
     products = [cfg["rasters"]] if "rasters" in cfg else list(cfg["datasets"].values())
     for product in products:
         for key in ("loss_year", "tree_cover", "datamask", "forest_mask", "alerts", "confidence_layer"):

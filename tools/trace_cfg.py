@@ -147,10 +147,17 @@ def walk(index: Index, entry: Func, carried: set[str], trace: list[str], done: s
     if entry.cls is not None and "self" not in carried and carried:
         carried.add("self")  # a method of an object built from the configuration
     for node in ast.walk(entry.node):
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _uses(node.value, carried):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
-                carried |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
+                value = node.value
+                if isinstance(t, ast.Tuple) and isinstance(value, ast.Tuple) and len(t.elts) == len(value.elts):
+                    pairs = list(zip(t.elts, value.elts))  # a, b = x, y: each name from its own value
+                else:
+                    pairs = [(t, value)]
+                for target, v in pairs:
+                    if _uses(v, carried):
+                        carried |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
         elif isinstance(node, ast.withitem) and node.optional_vars is not None and _uses(node.context_expr, carried):
             carried |= {n.id for n in ast.walk(node.optional_vars) if isinstance(n, ast.Name)}
         elif isinstance(node, ast.For) and _uses(node.iter, carried):

@@ -30,15 +30,19 @@ from .app import cli
 log = logging.getLogger("pipeline")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point; returns the exit code."""
+def main(argv: list[str] | None = None, *, handle_signals: bool = True) -> int:
+    """Console entry point; returns the exit code.
+
+    ``handle_signals``: turn SIGTERM into an interruption like Ctrl-C while the command runs (the
+    console script). A caller in its own process (tests, a notebook) passes False to keep its own
+    handlers: the command then never touches the process's signals."""
     # Worker processes (spawned) inherit the environment, not the warning hook of app.py: their
     # library warnings stay silent rather than print site-packages paths.
     saved = os.environ.get("PYTHONWARNINGS")
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
     try:
         with i18n.session():  # the environment's language, until --lang or output.language says otherwise
-            return _main(argv)
+            return _main(argv, handle_signals)
     finally:
         if saved is None:
             os.environ.pop("PYTHONWARNINGS", None)
@@ -83,11 +87,11 @@ def _interrupted(exc: BaseException | None, published_before: int) -> int:
     return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str] | None, handle_signals: bool = True) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     handlers = {}
     _STOPPING.clear()
-    if threading.current_thread() is threading.main_thread():
+    if handle_signals and threading.current_thread() is threading.main_thread():
         handlers = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         return _run(args)

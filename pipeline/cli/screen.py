@@ -26,7 +26,7 @@ SCREEN_HELP_EPILOG = "\b\nStatus values:\n" + "".join(f"  {s:<24}{m}\n" for s, m
 @apply(SCREEN_OPTIONS, required=("plots.path", "rasters.loss_year", "rasters.tree_cover"))
 @verbosity_options
 @click.pass_context
-def screen(ctx: click.Context, **kwargs) -> None:
+def screen(ctx: click.Context, **kwargs) -> int:
     """Screen the plots in --plots against a loss-year and a tree-cover raster (and, with --alerts,
     Global Forest Watch's integrated deforestation alerts dated after --cutoff-date)."""
     data: dict = {}
@@ -46,7 +46,7 @@ def screen(ctx: click.Context, **kwargs) -> None:
 @apply(RUN_OPTIONS)
 @verbosity_options
 @click.pass_context
-def run(ctx: click.Context, config_path: Path, **kwargs) -> None:
+def run(ctx: click.Context, config_path: Path, **kwargs) -> int:
     """Run a screening job described by a YAML config; flags override the file."""
     return run_job(
         ctx, load_config(config_path, given(RUN_OPTIONS, kwargs, absolute_paths=True)), invocation(ctx, config_path)

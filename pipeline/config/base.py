@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from pydantic import (
     BaseModel,
@@ -33,12 +34,12 @@ def _gpkg_only(path: Path, what: str) -> Path:
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def _fix(p, base: Path) -> Path:
+def _fix(p: str | Path, base: Path) -> Path:
     p = Path(p).expanduser()
     return Path(os.path.normpath(p if p.is_absolute() else base / p))
 
 
-def _fix_spec(spec, base: Path):
+def _fix_spec(spec: Any, base: Path) -> Any:
     if isinstance(spec, list):
         return [_fix_spec(s, base) for s in spec]
     if re.match(r"^(?:[a-z][a-z0-9+.-]*://|/vsi)", str(spec), re.IGNORECASE):

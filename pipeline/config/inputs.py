@@ -116,7 +116,7 @@ class DatasetConfig(_Section):
     nodata: int | None = Field(None, description="Loss-year no-data value (default: the file's; 255 for hansen)")
 
     @model_validator(mode="after")
-    def _needs(self):
+    def _needs(self) -> DatasetConfig:
         if self.kind == "hansen" and self.tree_cover is None:
             raise ValueError("a 'hansen' dataset needs tree_cover (treecover2000)")
         return self
@@ -170,7 +170,7 @@ class AlertEncoding(_Section):
         return data
 
     @model_validator(mode="after")
-    def _consistent(self):
+    def _consistent(self) -> AlertEncoding:
         if self.confidence == "none":
             if self.levels:
                 raise ValueError("levels are given, but the encoding's confidence is 'none'")
@@ -259,11 +259,11 @@ class AlertDatasetConfig(_Section):
 
     @field_validator("encoding", mode="before")
     @classmethod
-    def _preset(cls, v):
+    def _preset(cls, v: Any) -> Any:
         return _encoding(v)
 
     @model_validator(mode="after")
-    def _needs(self):
+    def _needs(self) -> AlertDatasetConfig:
         enc = self.encoding
         if enc.confidence == "band" and self.confidence_layer is None:
             raise ValueError("an encoding with confidence 'band' needs confidence_layer")

@@ -159,7 +159,7 @@ class BaselineConfig(_Section):
         return _gpkg_only(v, "baseline")
 
     @model_validator(mode="after")
-    def _period(self):
+    def _period(self) -> BaselineConfig:
         if self.start_year is not None and self.end_year is not None and self.start_year > self.end_year:
             raise ValueError(f"baseline.start_year ({self.start_year}) is after baseline.end_year ({self.end_year})")
         return self
@@ -178,6 +178,8 @@ class BaselineConfig(_Section):
 
 # --- Exports and the report -----------------------------------------------------------------------
 
+
+#: The export formats, as ExportConfig.format lists them (tests/test_eudr.py checks one Writer each).
 EXPORT_FORMATS = ("csv", "geoparquet", "flatgeobuf", "geojson", "eudr")
 
 

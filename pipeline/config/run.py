@@ -68,7 +68,7 @@ class RunConfig(_Section):
         return [OverlayConfig.parse(item) for item in v] if isinstance(v, list) else v
 
     @model_validator(mode="after")
-    def _check(self):
+    def _check(self) -> RunConfig:
         if self.rasters is None and self.datasets is None:
             raise ValueError(
                 "no forest-loss raster: give the Hansen loss-year and tree-cover rasters (screen --loss-year and "
@@ -203,7 +203,8 @@ def validate_model(model: type[BaseModel], data: dict[str, Any], source: str = "
 
 def build_config(data: dict[str, Any], source: str = "<arguments>") -> RunConfig:
     """Validate a config mapping; raise :class:`ConfigError` naming every bad key."""
-    return validate_model(RunConfig, _upgrade(data, source), source)
+    config: RunConfig = validate_model(RunConfig, _upgrade(data, source), source)
+    return config
 
 
 def _upgrade(data: dict[str, Any], source: str) -> dict[str, Any]:

@@ -121,7 +121,8 @@ def cells_in_windows(
     return win, k, r * win[k, 3] + c
 
 
-def plot_statistics(
+# the statistics callable's signature, shared with alerts.AlertStatistics (see zonal.measure_product)
+def plot_statistics(  # noqa: PLR0913
     cov: Coverage,
     n: int,
     grid: Grid,

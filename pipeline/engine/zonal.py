@@ -100,7 +100,8 @@ def measure_task(task: Task) -> Any:
     return plot_statistics(*args, cells_from=task.cells_from)
 
 
-def measure_product(
+# keyword-only options, each with a default; the figures depend on none of them but cells_from_year
+def measure_product(  # noqa: PLR0913
     geoms: np.ndarray,
     product: ProductSource,
     forest: ForestDefinition,
@@ -142,34 +143,14 @@ def measure_product(
     if large.any():  # measured window by window, after the others
         ok, big, pix, cells = ok[~large], ok[large], pix[~large], cells[~large]
     groups = partition(pix)
-    margin = 0
-    if forest.min_forest_patch_ha > 0 and len(pix):
-        lats = grid.y0 - np.array([pix[:, 0].min(), pix[:, 2].max()]) * grid.dy
-        margin = patch_margin(grid, forest.min_forest_patch_ha, float(np.abs(lats).max()))
-    tasks = []
-    for batch in batches(groups, max_plots=batch_size(len(ok), workers), cells=cells, max_cells=TASK_MAX_CELLS):
-        plots_in = np.concatenate(batch)
-        tasks.append(
-            Task(
-                geoms[ok[plots_in]],
-                tuple(window_of(pix[g]) for g in batch),
-                tuple(len(g) for g in batch),
-                margin,
-                product,
-                forest,
-                statistics,
-                cells_from,
-            )
-        )
-    log.debug(
-        "%s: %d plots in %d partitions, %d tasks (scheduler %s, %d local workers)",
-        product.name,
-        len(ok),
-        len(groups),
-        len(tasks),
-        scheduler,
-        workers,
-    )
+    margin = _margin(forest, pix, grid)
+    shared = (margin, product, forest, statistics, cells_from)
+    tasks = [
+        Task(geoms[ok[np.concatenate(b)]], tuple(window_of(pix[g]) for g in b), tuple(len(g) for g in b), *shared)
+        for b in batches(groups, max_plots=batch_size(len(ok), workers), cells=cells, max_cells=TASK_MAX_CELLS)
+    ]
+    log.debug("%s: %d plots in %d partitions, %d tasks (scheduler %s, %d local workers)",
+              product.name, len(ok), len(groups), len(tasks), scheduler, workers)  # fmt: skip
     order = ok[np.concatenate(groups)] if groups else ok
     start = 0
     for part in imap_partitions(
@@ -186,20 +167,21 @@ def measure_product(
         start += n_part
     if large.any():
         log.info("%s: %d large plot(s) measured window by window", product.name, len(big))
+        shown = progress if large_progress is None else large_progress
+        run = WindowRun(client, workers)
         for i in big:
-            one = measure_polygon(
-                geoms[i],
-                product,
-                forest,
-                execution,
-                progress=progress if large_progress is None else large_progress,
-                client=client,
-                workers=workers,
-                cells_from=cells_from,
-            )
+            one = measure_polygon(geoms[i], product, forest, execution, progress=shown, run=run, cells_from=cells_from)
             one.scatter(stats, np.array([i]))
     trim()
     return stats
+
+
+def _margin(forest: ForestDefinition, pix: np.ndarray, grid: Grid) -> int:
+    """Pixels read around each window so that a forest patch crossing its edge is seen whole."""
+    if forest.min_forest_patch_ha <= 0 or not len(pix):
+        return 0
+    lats = grid.y0 - np.array([pix[:, 0].min(), pix[:, 2].max()]) * grid.dy
+    return patch_margin(grid, forest.min_forest_patch_ha, float(np.abs(lats).max()))
 
 
 def batch_size(n_plots: int, workers: int) -> int:
@@ -286,6 +268,18 @@ def large_windows(pieces: PolygonPieces, size: int = WINDOW_PX) -> list[tuple[in
     return out
 
 
+@dataclass(frozen=True)
+class WindowRun:
+    """Where one polygon's windows run and how they are told: on a running ``client`` (else the
+    execution's scheduler) with ``workers`` (else the execution's, else as many as the work needs);
+    ``what`` names the polygon in the log message (at ``log_level``) and on the bar."""
+
+    client: Any = None
+    workers: int | None = None
+    what: str = "a plot"
+    log_level: int = logging.INFO
+
+
 def measure_polygon(
     geom,
     product: ProductSource,
@@ -294,10 +288,7 @@ def measure_polygon(
     *,
     window: int = WINDOW_PX,
     progress: bool | Callable[[int, int], None] = False,
-    client: Any = None,
-    workers: int | None = None,
-    what: str = "a plot",
-    log_level: int = logging.INFO,
+    run: WindowRun = WindowRun(),
     cells_from: int | None = None,
 ) -> PlotStats:
     """Areas (m²) of one polygon of any size on ``product``, measured window by window.
@@ -308,10 +299,10 @@ def measure_polygon(
     on ``execution``'s scheduler (or ``client``) and are summed in a fixed order, so the result is
     the same on every scheduler. ``progress`` is a bar (True) or a callable taking (windows done,
     windows in all), called after each window. Returns a one-row :class:`PlotStats` (all zeros for
-    a geometry that covers nothing). ``what`` names the polygon in the log message (at
-    ``log_level``) and the bar. ``cells_from`` (a loss-year index): keep the cells lost from that
-    year on (:attr:`~.stats.PlotStats.cells`).
+    a geometry that covers nothing). ``run``: see :class:`WindowRun`. ``cells_from`` (a loss-year
+    index): keep the cells lost from that year on (:attr:`~.stats.PlotStats.cells`).
     """
+    client, workers, what, log_level = run.client, run.workers, run.what, run.log_level
     spec = product.spec
     n_years = spec.last_year - spec.first_year + 1
     out = PlotStats.zeros(1, n_years, cells=cells_from is not None)

@@ -56,11 +56,11 @@ def foreign_file(folder: Path, legacy: re.Pattern | None = None) -> str | None:
         entries = sorted(it, key=lambda e: e.name)
     names = _marked_names(folder)
     for entry in entries:
-        folder = entry.is_dir(follow_symlinks=False)
-        plain = entry.is_file(follow_symlinks=False) or folder  # never a link
+        is_dir = entry.is_dir(follow_symlinks=False)
+        plain = entry.is_file(follow_symlinks=False) or is_dir  # never a link
         if names is not None and plain and entry.name in names:
             continue
-        if names is None and plain and legacy is not None and legacy.match(entry.name + ("/" if folder else "")):
+        if names is None and plain and legacy is not None and legacy.match(entry.name + ("/" if is_dir else "")):
             continue
         return entry.name
     return None

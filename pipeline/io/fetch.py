@@ -84,7 +84,7 @@ def _default_validate(path: Path) -> None:
         raise FetchError(f"{path}: the downloaded file is not a readable raster ({exc})") from exc
 
 
-def download(
+def download(  # noqa: PLR0913 - issue 19 reworks the downloads (keys, symlinks): group the parameters then
     url: str,
     dest: str | Path,
     *,
@@ -253,7 +253,7 @@ def _total_from_range(value: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def fetch_hansen_tiles(
+def fetch_hansen_tiles(  # noqa: PLR0913 - issue 19 reworks the downloads (keys, symlinks): group the parameters then
     bounds,
     *,
     version: str,
@@ -290,7 +290,7 @@ def fetch_hansen_tiles(
     return results
 
 
-def fetch_alert_tiles(
+def fetch_alert_tiles(  # noqa: PLR0913 - issue 19 reworks the downloads (keys, symlinks): group the parameters then
     bounds,
     *,
     product: str,

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -158,11 +159,9 @@ def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) ->
 #: Formats read in batches (the others — CSV, Parquet, GeoJSON — are read whole: a GeoJSON row
 #: GDAL cannot read is recovered from the whole file, and a CSV column's type depends on all its
 #: cells).
-STREAMED = "a GDAL vector format other than GeoJSON (GeoPackage, FlatGeobuf, Shapefile...)"
-
-
 def streamable(path: Path) -> bool:
-    """Whether ``path`` is read in batches (see :data:`STREAMED`)."""
+    """Whether ``path`` is read in batches: a GDAL vector format other than GeoJSON (GeoPackage,
+    FlatGeobuf, Shapefile...)."""
     suffix = path.suffix.lower()
     return suffix not in CSV_SUFFIXES | PARQUET_SUFFIXES | GEOJSON_SUFFIXES | {".zip"}
 
@@ -175,7 +174,7 @@ class OgrBatches:
     crs: str | None
     fields: list[str]
     driver: str
-    batches: object  # iterator of (pyarrow.RecordBatch of the fields, geometries, their WKB, ReadNotes)
+    batches: Iterator[Any]  # iterator of (pyarrow.RecordBatch of the fields, geometries, their WKB, ReadNotes)
 
 
 @contextmanager
@@ -232,7 +231,8 @@ def utf8_text(batch, notes: ReadNotes):
         except pa.ArrowInvalid:
             pass
         raw = column.cast(pa.binary() if pa.types.is_string(column.type) else pa.large_binary()).to_pylist()
-        fixed, bad = [], []
+        fixed: list[str | None] = []
+        bad: list[tuple[int, str]] = []
         for row, value in enumerate(raw):
             if value is None:
                 fixed.append(None)

@@ -34,6 +34,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -75,22 +76,6 @@ def atomic_path(path: str | Path, overwrite: bool, suffixes: tuple[str, ...] = (
         staged.publish()
 
 
-def write_screening(
-    path: str | Path,
-    plots: gpd.GeoDataFrame,
-    loss_by_year: pd.DataFrame,
-    issues: pd.DataFrame,
-    metadata: dict[str, str],
-    *,
-    overwrite: bool = False,
-    extra: dict[str, pd.DataFrame] | None = None,
-    finish: Finish | None = None,
-) -> Path:
-    """Write the screening GeoPackage atomically (``extra``: more layers, after the others); return its path."""
-    layers = {"plots": plots, "loss_by_year": loss_by_year, "plot_issues": issues, **(extra or {})}
-    return write_layers(path, layers, metadata, overwrite=overwrite, finish=finish)
-
-
 #: A last step on the complete temporary GeoPackage, before it is renamed into place (styles,
 #: descriptions, provenance: :func:`pipeline.io.gpkg_style.enrich`).
 Finish = Callable[[Path], None]
@@ -120,7 +105,7 @@ def _write_layers_to(tmp: Path, layers: dict[str, pd.DataFrame], metadata: dict[
     kw = dict(driver="GPKG", use_arrow=True)
     with unsynced():
         for i, (name, frame) in enumerate(layers.items()):
-            extra = {}
+            extra: dict[str, Any] = {}
             if isinstance(frame, gpd.GeoDataFrame):
                 extra["promote_to_multi"] = True
             if i == 0:

@@ -238,12 +238,12 @@ def write_styles(
             chosen.setdefault(table, None)
     if not chosen:
         return []
-    for table, style in chosen.items():
+    for table, picked in chosen.items():
         mine = aliases.get(table)
-        if style is None:
+        if picked is None:
             name, qml, sld, text = "cacao-screen field names", fields_qml(mine or {}), "", "Plain-language field names"
         else:
-            name, qml, sld, text = style.name, style.qml(mine), style.sld(table), style.description
+            name, qml, sld, text = picked.name, picked.qml(mine), picked.sld(table), picked.description
         store_style(con, table, geometry.get(table, ""), name, qml, sld, text)
     return list(chosen)
 

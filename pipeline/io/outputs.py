@@ -92,7 +92,7 @@ def remove_dead_temps(target: str | Path) -> list[Path]:
     (named by :func:`temp_prefix`; a live process's are kept). Returns what was removed."""
     target = Path(target)
     pattern, legacy = _temp_pattern(target), _legacy_pattern(target)
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(target.parent))
     except OSError:
@@ -323,7 +323,7 @@ class OutputLock:
         if fcntl is None:
             return self
         deadline = time.monotonic() + self.wait_s
-        self.made: list[Path] = []  # folders made for the lock, removed at the end if still empty
+        self.made = []  # folders made for the lock, removed at the end if still empty
         folder = self.path.parent
         while not folder.exists() and folder != folder.parent:
             self.made.append(folder)
@@ -517,13 +517,15 @@ def is_disk_full(exc: BaseException) -> bool:
     """Whether ``exc`` (or what caused it) says the disk is full: ENOSPC, EDQUOT, or GDAL's and
     SQLite's words for it."""
     seen = set()
-    while exc is not None and id(exc) not in seen:
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        exc = cause
         seen.add(id(exc))
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return True
         if any(t in str(exc).lower() for t in _DISK_FULL_TEXT):
             return True
-        exc = exc.__cause__ or exc.__context__
+        cause = exc.__cause__ or exc.__context__
     return False
 
 

@@ -28,6 +28,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -40,6 +41,9 @@ from ..config import PlotsConfig
 from ..errors import PlotsError, missing_file
 from ..vocab import PLOT_KEY_COLUMNS, attribute_names
 from .formats import CSV_SUFFIXES, ogr_batches, read_any, streamable
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +200,7 @@ class PlotBatch:
     its output name (:func:`pipeline.vocab.attribute_names`), in file order."""
 
     frame: gpd.GeoDataFrame
-    attributes: object  # pyarrow.Table
+    attributes: pa.Table
     wkb: np.ndarray | None = None  # the file's own WKB of the geometries, when the frame holds them unchanged
 
     def __len__(self) -> int:
@@ -221,7 +225,7 @@ class PlotStream:
         self.streamed = streamable(self.path)
         self.columns: list[str] = []
         self._input_columns: list[str] = []
-        self._whole = None
+        self._whole: gpd.GeoDataFrame | None = None
         if self.streamed:
             with ogr_batches(self.path, layer=cfg.layer, batch_size=1) as src:
                 self._input_columns = list(src.fields)
@@ -258,6 +262,7 @@ class PlotStream:
 
         if not self.streamed:
             whole = self._whole
+            assert whole is not None, "the batches of a plots file read whole are handed out once"
             self._whole = None  # handed out batch by batch from here
             table = pa.Table.from_pandas(pd.DataFrame(whole[self.columns]), preserve_index=False)
             qc_cols = self._qc_columns(self.columns)

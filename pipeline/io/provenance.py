@@ -51,7 +51,7 @@ def cache_path() -> Path:
     return cache_dir() / "sha256.json"
 
 
-def identity(st: os.stat_result) -> tuple[int, int, int, int]:
+def identity(st: os.stat_result) -> tuple[int, ...]:
     """What tells one state of a file from another without reading it: size, modification time,
     inode change time (ns) and inode. A write of the content, or a file renamed over it, changes it;
     copies that keep the modification time (``cp -p``, ``rsync -t``, a restored backup) do not keep

@@ -4,6 +4,7 @@ separator sniffed) and GeoParquet, or plain Parquet with such columns."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -37,7 +38,7 @@ def _sniff_csv(path: Path) -> tuple[str, str]:
             continue
     first = text.splitlines()[0] if text else ""
     counts = {sep: first.count(sep) for sep in (",", ";", "\t", "|")}
-    return encoding, max(counts, key=counts.get) if any(counts.values()) else ","
+    return encoding, max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ","
 
 
 def read_csv(
@@ -57,17 +58,8 @@ def read_csv(
         raise PlotsError(f"{path}: cannot read the CSV ({str(exc).strip()})") from exc
     if encoding != "utf-8-sig":
         log.warning("%s: not UTF-8; read as %s", path, encoding)
-    return _from_table(
-        path,
-        df,
-        "CSV",
-        id_column=id_column,
-        wkt_column=wkt_column,
-        lat_column=lat_column,
-        lon_column=lon_column,
-        decimal_comma=sep == ";",
-        text=True,
-    )
+    named = TableColumns(id_column, wkt_column, lat_column, lon_column)
+    return _from_table(path, df, "CSV", named, decimal_comma=sep == ";", text=True)
 
 
 def read_parquet(
@@ -91,17 +83,8 @@ def read_parquet(
         df = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
         raise PlotsError(f"{path}: cannot read the Parquet file ({exc})") from exc
-    return _from_table(
-        path,
-        df,
-        "Parquet",
-        id_column=id_column,
-        wkt_column=wkt_column,
-        lat_column=lat_column,
-        lon_column=lon_column,
-        decimal_comma=False,
-        text=False,
-    )
+    named = TableColumns(id_column, wkt_column, lat_column, lon_column)
+    return _from_table(path, df, "Parquet", named, decimal_comma=False, text=False)
 
 
 def _find(columns: list[str], wanted: str | None, names: tuple[str, ...], what: str, path: Path) -> str | None:
@@ -116,18 +99,26 @@ def _find(columns: list[str], wanted: str | None, names: tuple[str, ...], what: 
     return None
 
 
+@dataclass(frozen=True)
+class TableColumns:
+    """The columns a user named (None: found by their usual names): the id, a WKT geometry, or
+    latitude and longitude."""
+
+    id_column: str | None = None
+    wkt_column: str | None = None
+    lat_column: str | None = None
+    lon_column: str | None = None
+
+
 def _from_table(
-    path: Path,
-    df: pd.DataFrame,
-    driver: str,
-    *,
-    id_column,
-    wkt_column,
-    lat_column,
-    lon_column,
-    decimal_comma: bool,
-    text: bool,
+    path: Path, df: pd.DataFrame, driver: str, named: TableColumns, *, decimal_comma: bool, text: bool
 ) -> RawPlots:
+    id_column, wkt_column, lat_column, lon_column = (
+        named.id_column,
+        named.wkt_column,
+        named.lat_column,
+        named.lon_column,
+    )
     columns = [str(c) for c in df.columns]
     df.columns = columns
     notes = ReadNotes()
@@ -178,9 +169,9 @@ def _parse_wkt(values: pd.Series, notes: ReadNotes) -> np.ndarray:
     raw = values.to_numpy(dtype=object)
     blank = pd.isna(values).to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
     if len(raw) and isinstance(next((v for v in raw if v is not None and v == v), None), (bytes, bytearray)):
-        geoms = shapely.from_wkb(np.where(blank, None, raw), on_invalid="ignore")
+        geoms = shapely.from_wkb(np.where(blank, np.array(None), raw), on_invalid="ignore")
     else:
-        geoms = shapely.from_wkt(np.where(blank, None, raw), on_invalid="ignore")
+        geoms = shapely.from_wkt(np.where(blank, np.array(None), raw), on_invalid="ignore")
     failed = np.flatnonzero(~blank & shapely.is_missing(geoms))
     for i in failed:  # only the bad rows: GEOS's own message
         try:

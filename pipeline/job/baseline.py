@@ -9,7 +9,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -30,7 +30,7 @@ from ..io.outputs import check_not_input, disk_errors, guard
 from ..io.rasters import Product, close_datasets, open_product
 from ..io.region_cache import RegionCache
 from ..io.regions import read_regions
-from ..stages.baseline import BaselineInputs, BaselineResult, build_baseline
+from ..stages.baseline import BaselineInputs, BaselineMeasure, BaselineResult, ScreeningRead, build_baseline
 from ..stages.baseline.periods import check_plots_columns, loss_years
 from ..stages.baseline.regions import prepare_regions
 from ..stages.baseline.supply import parse_deliveries
@@ -87,7 +87,8 @@ def run_baseline(
     job = _BaselineJob(screening, screening, cfg, sources, execution, progress, invocation, overwrite)
     with guard([cfg.output], wait_lock, also=[csv_folder(cfg.output)]), disk_errors(Path(cfg.output).parent):
         result, finish = _build(job)
-        result.path = write_baseline(cfg.output, result.layers, result.metadata, overwrite=overwrite, finish=finish)
+        written = write_baseline(cfg.output, result.layers, result.metadata, overwrite=overwrite, finish=finish)
+        result.path = cast(Path, written)  # published: its path
     return result
 
 
@@ -111,7 +112,7 @@ def stage_baseline(
         cfg.output, result.layers, result.metadata, overwrite=overwrite, finish=finish, publish=False
     )
     result.path = Path(cfg.output)
-    return result, staged
+    return result, cast(StagedBaseline, staged)  # publish=False: the staged files
 
 
 def load_baseline_inputs(cfg: BaselineConfig) -> BaselineInputs:
@@ -169,19 +170,10 @@ def _build(job: _BaselineJob) -> tuple[BaselineResult, Finish]:
     screened = stored_config(meta, str(job.screening))
     cfg, products, left_out = _ring_products(job, screened, plots)
     try:
-        result = build_baseline(
-            plots,
-            screened.screening,
-            cfg,
-            inputs,
-            products=products,
-            execution=job.execution,
-            progress=job.progress,
-            source=str(job.screening),
-            screening_created=meta.get(META_CREATED, ""),
-            alerts=read_table(job.source, ALERTS_BY_MONTH),
-            region_cache=RegionCache() if cfg.regions is not None and cfg.region_totals else None,
-        )
+        region_cache = RegionCache() if cfg.regions is not None and cfg.region_totals else None
+        measure = BaselineMeasure(products, job.execution, job.progress, region_cache)
+        read = ScreeningRead(str(job.screening), meta.get(META_CREATED, ""), read_table(job.source, ALERTS_BY_MONTH))
+        result = build_baseline(plots, screened.screening, cfg, inputs, measure=measure, read=read)
     finally:
         close_datasets()
     if left_out:

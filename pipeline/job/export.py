@@ -53,7 +53,7 @@ def _run_eudr(screening: str | Path, cfg: ExportConfig, overwrite: bool) -> Expo
     plots, meta = read_screening(screening)
     plots = in_input_order(plots)
     columns = eudr_columns(plots.columns, cfg, str(screening))
-    declared = declared_area_column(plots.columns, _none(meta.get("qc_declared_area_column")))
+    declared = declared_area_column(list(plots.columns), _none(meta.get("qc_declared_area_column")))
     overlays = [OverlayEffect(o["name"], o["kind"], o["effect"]) for o in json.loads(meta.get("overlays") or "[]")]
     features, manifest = eudr_features(plots, cfg, columns, declared=declared, overlays=overlays)
     files, manifest = split_files(features, manifest, int(cfg.max_file_mb * 1_000_000))

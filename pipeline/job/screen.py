@@ -30,8 +30,9 @@ from ..io.rasters import Product, close_datasets, open_product
 from ..stages.columns import INPUT_ATTRIBUTE
 from ..stages.overlays import overlays_metadata
 from ..stages.qc.checks import DECLARED_AREA_COLUMNS, declared_areas
+from ..stages.reuse import verified_previous
 from ..stages.reviews import latest_reviews
-from ..stages.screening import add_total, forest_text, verified_previous
+from ..stages.screening import add_total, forest_text
 from ..vocab import INVALID, META_CONFIG, META_CREATED, META_GENERATOR, META_REFERENCE_YEAR, NOT_ASSESSED, STATUSES
 from .common import Invocation, Phases, gpkg_finish, now_utc, product_files, provenance_keys
 from .streaming import StreamJob, StreamTotals, screen_in_chunks
@@ -73,8 +74,8 @@ class JobResult:
 
     def not_assessed(self) -> tuple[int, int]:
         """``not_assessed`` plots, and the plots that could have been assessed (all but ``invalid``)."""
-        s = self.summary()
-        return int(s.loc[NOT_ASSESSED, "plots"]), int(s.loc["total", "plots"] - s.loc[INVALID, "plots"])
+        plots = self.summary()["plots"]
+        return int(plots[NOT_ASSESSED]), int(plots["total"] - plots[INVALID])
 
     def too_many_not_assessed(self) -> bool:
         """More ``not_assessed`` plots than ``max_not_assessed_pct`` of the plots that could have been
@@ -248,7 +249,7 @@ class _Finishing:
     def __call__(self, totals: StreamTotals) -> tuple[dict[str, str], Finish]:
         cfg, every, started = self.job.cfg, self.stream_job.products, self.job.started
         meta = screening_metadata(cfg, every, self.stream_job.stream, totals, started)
-        files = [("plots", cfg.plots.path), *product_files(every, used=totals.tiles)]
+        files: list[tuple[str, str | Path]] = [("plots", cfg.plots.path), *product_files(every, used=totals.tiles)]
         if cfg.reviews is not None:
             files.append(("reviews", cfg.reviews))
         files += [(f"overlay {o.name}", o.source) for o in self.stream_job.overlays]

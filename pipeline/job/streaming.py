@@ -41,7 +41,8 @@ from ..io.rasters import Product, require_tiles
 from ..io.spill import AREA_HA, BIG, CROSS_COLUMNS, GEOM, ISSUES, KEY, SCREENED, Chunk, Position, Spill
 from ..stages.qc.checks import RowChecks, check_rows, duplicate_id_issues, finish
 from ..stages.qc.cross import CrossIssues, PendingIssues, cross_plot_checks
-from ..stages.screening import ScreenedPart, input_names, key_prefix, screen_checked, status_summary
+from ..stages.reuse import key_prefix
+from ..stages.screening import Earlier, Measuring, ScreenedPart, input_names, screen_checked, status_summary
 from ..vocab import DETECTED, NOT_ASSESSED, REVIEW
 from .common import Phases
 
@@ -84,7 +85,7 @@ class StreamTotals:
     plots_out: int = 0
     reused: int = 0
     statuses: pd.DataFrame | None = None
-    issues: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    issues: dict[Any, int] = field(default_factory=lambda: defaultdict(int))  # (severity, code)
     alerts: dict[str, list[float]] = field(default_factory=dict)
     overlays: dict[str, list[float]] = field(default_factory=dict)  # name -> plots overlapping, ha, made review
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -274,7 +275,7 @@ def _screened_wkb(rows: RowChecks, raw: np.ndarray, wkb: np.ndarray | None) -> n
         return shapely.to_wkb(screened)
     live = ~rows.err
     changed = np.fromiter((a is not b for a, b in zip(screened, raw)), dtype=bool, count=len(raw))
-    out = np.where(live, wkb, None)
+    out = np.where(live, wkb, np.array(None))
     at = np.flatnonzero(changed & live)
     out[at] = shapely.to_wkb(screened[at])
     return out
@@ -370,7 +371,11 @@ def _large_plots(spill: Spill, scan: _Scan, pending: PendingIssues, min_share: f
     near = []
     for t in spill.scan(CROSS_COLUMNS):
         part = _Plots.of(t, _small)
-        hit = np.unique(tree.query(shapely.box(*shapely.bounds(part.geoms).T))[0]) if len(part.rows) else []
+        hit = (
+            np.unique(tree.query(shapely.box(*shapely.bounds(part.geoms).T))[0])
+            if len(part.rows)
+            else np.zeros(0, "int64")
+        )
         if len(hit):
             near.append(_Plots(part.geoms[hit], part.area[hit], part.ids[hit], part.rows[hit]))
     every = _Plots.concat([big, *near])
@@ -453,6 +458,14 @@ def _second_pass(
         cfg.execution.scheduler,
     )
     prefix = key_prefix(job.loss_products, cfg.screening)
+    how = Measuring(
+        execution=cfg.execution,
+        client=job.client,
+        progress=False,
+        large_progress=job.progress,
+        edge_buffer_m=cfg.qc.edge_buffer_m,
+    )
+    earlier = Earlier(job.previous, job.previous_patches, job.reviews)
     bar = progress_bar(totals.plots_in, _("screening"), _("plot")) if job.progress else NoBar()
     write = partial(_write_chunk, writer=writer, attributes=job.stream.columns, totals=totals, bar=bar)
     with ThreadPoolExecutor(1, thread_name_prefix="cacao-screen-write") as post, phases("screen"):
@@ -463,16 +476,10 @@ def _second_pass(
                 checked,
                 [*job.products, *job.overlays],
                 cfg.screening,
-                execution=cfg.execution,
-                client=job.client,
-                progress=False,
-                large_progress=job.progress,
-                previous=job.previous,
+                how=how,
+                earlier=earlier,
                 prefix=prefix,
                 wkb=wkb,
-                edge_buffer_m=cfg.qc.edge_buffer_m,
-                reviews=job.reviews,
-                previous_patches=job.previous_patches,
             )
             if written is not None:
                 written.result()  # one chunk being written at a time, in order
@@ -486,7 +493,7 @@ def _write_chunk(
     table: pa.Table, part: ScreenedPart, *, writer: ScreeningWriter, attributes: list[str], totals: StreamTotals, bar
 ) -> None:
     """A screened chunk's rows given to the writer, and added to the totals."""
-    renamed = input_names(attributes, part.columns.columns)
+    renamed = input_names(attributes, list(part.columns.columns))
     rows = _plots_table(table, attributes, renamed, part.columns)
     extra = part.extra_layers()
     writer.add(rows, part.loss_by_year, part.issues, extra)

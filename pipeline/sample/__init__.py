@@ -192,8 +192,7 @@ def generate_sample(
         out_dir: Directory to create.  An existing directory is replaced.
         seed: Seed of ``numpy.random.default_rng``; the same seed and
             arguments give identical rasters and plots.
-        n_plots: Number of normal (valid) plots.  Three deliberately defective
-            rows are appended on top of these.
+        n_plots: Number of normal (valid) plots; three defective rows are added.
         bounds: ``(lon_min, lat_min, lon_max, lat_max)`` of the raster grid,
             in degrees; must be a whole number of pixels wide and high.
         pixel_size: Pixel size in degrees (Hansen GFC uses 0.00025).
@@ -212,13 +211,7 @@ def generate_sample(
     into place once complete, so ``out_dir`` is never left half-written.  The
     last file written before the rename is the empty marker ``.complete``.
     """
-    if n_plots < 1:
-        raise ValueError(f"n_plots must be >= 1, got {n_plots}")
-    if n_plots > max_plots(bounds):
-        raise ValueError(
-            f"{n_plots} plots cannot be placed without overlap in the sample's window "
-            f"({bounds}); at most {max_plots(bounds):,} fit (one per {HA_PER_PLOT:g} ha)"
-        )
+    _check_count(n_plots, bounds)
     grid = _Grid.from_bounds(bounds, pixel_size)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -260,6 +253,17 @@ def generate_sample(
         raise
     log(f"sample complete in {out_dir}")
     return SamplePaths.under(out_dir)
+
+
+def _check_count(n_plots: int, bounds: tuple[float, float, float, float]) -> None:
+    """Refuse a number of plots that is not at least one, or that does not fit in ``bounds``."""
+    if n_plots < 1:
+        raise ValueError(f"n_plots must be >= 1, got {n_plots}")
+    if n_plots > max_plots(bounds):
+        raise ValueError(
+            f"{n_plots} plots cannot be placed without overlap in the sample's window "
+            f"({bounds}); at most {max_plots(bounds):,} fit (one per {HA_PER_PLOT:g} ha)"
+        )
 
 
 def _write_rasters(staged: SamplePaths, land: _Landscape, grid: _Grid, seed: int, tiles: int) -> None:

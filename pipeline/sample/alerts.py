@@ -103,7 +103,7 @@ def _make_alerts(rng: np.random.Generator, grid: _Grid, land: _Landscape, plots:
     # 2. Clearings of 2025, after the Hansen raster's last year: inside some plots it shows without
     # recent loss, and elsewhere in the forest.
     forest = land.tree_cover[np.ix_(hrow, hcol)] >= 30
-    new_ids = []
+    new_ids: list[str] = []
     normal = plots[plots["note"] == ""]
     order = rng.permutation(len(normal))
     for i in order:

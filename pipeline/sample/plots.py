@@ -301,7 +301,7 @@ def _attribute_rows(
 
     Returns the rows and the ids of the edge-case plots by kind (``edge``, ``hole``...).
     """
-    order = np.lexsort((rng.random(len(plots)), [p.cooperative for p in plots]))
+    order = np.lexsort((rng.random(len(plots)), np.array([p.cooperative for p in plots])))
     plots = [plots[i] for i in order]
     coop_ids = [_cooperative_id(k) for k in range(n_coops)]
     plot_ids = [_plot_id(i + 1, n_plots) for i in range(len(plots))]

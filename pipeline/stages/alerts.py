@@ -100,7 +100,7 @@ def classify_alerts(
 
     tolerance = params.review_max_ha
 
-    def seen(i: int) -> list[dict]:
+    def seen(i: int | np.integer) -> list[dict]:
         """The area of each confidence level that counts (when there are several), then the dates."""
         present = [lv for lv in counts if by_level[lv][i] >= ZERO_HA]
         if len(levels) < 2 or not present:

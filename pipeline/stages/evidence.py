@@ -97,7 +97,7 @@ def decision_trace(row: dict, cfg: ScreeningConfig) -> list[Rule]:
     applies decides; the ones after it are not reached."""
     ref, tolerance = cfg.reference_year, cfg.review_max_ha
     coverage = float(row.get("data_coverage_pct") or 0.0)
-    after = float(np.nan_to_num(pd.to_numeric(row.get("loss_after_ref_ha"), errors="coerce")))
+    after = float(np.nan_to_num(pd.to_numeric(pd.Series([row.get("loss_after_ref_ha")]), errors="coerce").iloc[0]))
     qc = str(row.get("qc_status") or "ok")
     tests = [
         (INVALID, RULE_TEXTS[INVALID].format(qc=qc), row.get("satellite_status", row["status"]) == INVALID),

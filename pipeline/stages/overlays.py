@@ -97,7 +97,7 @@ def apply_overlay_effects(verdict: pd.DataFrame, columns: pd.DataFrame, layers: 
         code,
         params,
     )
-    free = pd.array(np.where(status == FREE, True, None), dtype="boolean")
+    free = pd.array(np.where(status == FREE, True, np.array(None)), dtype="boolean")
     out["deforestation_free"] = out["deforestation_free"].where(status != REVIEW, free)
     return out
 

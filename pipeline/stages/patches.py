@@ -138,7 +138,7 @@ def deepest_distance(patches_m: np.ndarray, plots_m: np.ndarray) -> np.ndarray:
 
 def loss_patches(
     cells: LossCells,
-    ids: Sequence,
+    ids: Sequence | np.ndarray,
     source_rows: np.ndarray,
     geoms: np.ndarray,
     plot_area_ha: np.ndarray,

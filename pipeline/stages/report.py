@@ -24,7 +24,7 @@ from ..config import ReportConfig, RunConfig
 from ..errors import ConfigError
 from ..i18n import N_, tr
 from ..i18n import _ as translate
-from ..vocab import ASSESSED, MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED
+from ..vocab import MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED
 from .baseline.groups import attribute_labels, group_figures, sort_labels
 from .baseline.periods import BaselinePeriod, baseline_period, loss_years
 from .overlays import overlay_summary
@@ -86,7 +86,6 @@ class ReportData:
     min_baseline_ha: float = 1.0  # a change against a smaller baseline is not shown as a percentage
     min_coverage_pct: float = 90.0  # shares over regions with less data coverage carry a warning
     max_table_rows: int = 500  # rows shown of a long table (lots, buyers, alerts)
-    evidence: dict[str, str] = field(default_factory=dict)  # plot id -> its evidence page (relative link)
 
 
 def status_table(plots: pd.DataFrame) -> pd.DataFrame:
@@ -173,8 +172,12 @@ def build_report(
     )
     if "baseline_by_region" in baseline:
         regions = baseline["baseline_by_region"]
-        held = pd.to_numeric(regions["n_plots"], errors="coerce").fillna(0) > 0 if "n_plots" in regions else True
-        data.regions = regions[held]
+        held = (
+            pd.to_numeric(regions["n_plots"], errors="coerce").fillna(0) > 0
+            if "n_plots" in regions
+            else pd.Series(True, index=regions.index)
+        )
+        data.regions = regions.loc[held]
         data.regions_without_plots = int(len(regions) - len(data.regions))
         _region_totals(data, data.regions, national, years)
     _groups(data, plots, baseline, cfg, screened, period, ref, years)
@@ -339,12 +342,3 @@ def _alerts(data: ReportData, plots: pd.DataFrame, baseline: dict[str, pd.DataFr
             data.alert_months = national
         else:
             data.alerts[tr("{name} (baseline)", name=name)] = table
-
-
-def free_share(national: pd.Series) -> tuple[float, float]:
-    """(share of plots, share of area) that is deforestation-free, %."""
-    return float(national["deforestation_free_plots_pct"]), float(national["deforestation_free_area_pct"])
-
-
-def assessed_count(by_status: pd.DataFrame) -> int:
-    return int(sum(by_status.loc[s, "plots"] for s in ASSESSED))

@@ -27,7 +27,7 @@ def by_severity(plots: pd.DataFrame) -> pd.DataFrame:
     key = pd.DataFrame(
         {
             "rank": plots["status"].astype(str).map(rank).fillna(len(SEVERITY)).to_numpy(),
-            "loss": -pd.to_numeric(plots.get("loss_after_ref_ha", 0.0), errors="coerce").fillna(0.0).to_numpy(),
+            "loss": -pd.to_numeric(_column(plots, "loss_after_ref_ha"), errors="coerce").fillna(0.0).to_numpy(),
             "id": plots["plot_id"].astype(str).to_numpy(),
         }
     )
@@ -117,3 +117,8 @@ def build_actions(
         export=export_outcome(*export) if export is not None else None,
         group_column=group_column,
     )
+
+
+def _column(plots: pd.DataFrame, name: str) -> pd.Series:
+    """A column of ``plots``, or zeros where there is none."""
+    return plots[name] if name in plots else pd.Series(0.0, index=plots.index)

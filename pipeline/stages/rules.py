@@ -54,7 +54,9 @@ def decide(invalid_reason: np.ndarray, coverage_pct: np.ndarray, after_ha: np.nd
     status = np.select(
         [is_invalid, is_not_assessed, is_detected, is_review], [INVALID, NOT_ASSESSED, DETECTED, REVIEW], FREE
     )
-    flag = pd.array(np.where(status == FREE, True, np.where(status == DETECTED, False, None)), dtype="boolean")
+    flag = pd.array(
+        np.where(status == FREE, True, np.where(status == DETECTED, False, np.array(None))), dtype="boolean"
+    )
     return status, flag
 
 
@@ -144,7 +146,9 @@ def combine(verdicts: dict[str, pd.DataFrame], rule: str = "any") -> pd.DataFram
     status = np.full(len(first), FREE, dtype=object)
     for s in reversed(STATUS_PRECEDENCE):  # the least favourable present wins
         status[(status_matrix == s).any(axis=1)] = s
-    flag = pd.array(np.where(status == FREE, True, np.where(status == DETECTED, False, None)), dtype="boolean")
+    flag = pd.array(
+        np.where(status == FREE, True, np.where(status == DETECTED, False, np.array(None))), dtype="boolean"
+    )
     out = {c: np.full(len(first), "", dtype=object) for c in REASON_COLUMNS}
     groups = pd.DataFrame(status_matrix).groupby(list(range(len(names))), sort=False).indices
     for row, pos in groups.items():  # the plots whose products have the same statuses, at once

@@ -15,7 +15,6 @@ take part in the status the same way; their area per month is the ``alerts_by_mo
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .. import __version__
 from ..config import ExecutionConfig, QCConfig, ScreeningConfig
 from ..engine.memory import tune_allocator
 from ..engine.stats import derive_figures
@@ -36,10 +34,10 @@ from ..reasons import columns as reason_columns
 from ..vocab import (
     ALERTS_BY_MONTH,
     ALERTS_KIND,
-    ASSESSED,
     DETECTED,
     LOSS_PATCHES,
     MAIN_COLUMNS,
+    NOT_ASSESSED,
     OVERLAY_KIND,
     PLOT_KEY_COLUMNS,
     REVIEW,
@@ -52,6 +50,7 @@ from .fieldcheck import loss_years
 from .overlays import apply_overlay_effects, overlay_columns
 from .patches import EDGE_ONLY_REASON, edge_only, loss_patches
 from .qc import QCResult, check_plots
+from .reuse import ROW_DIGEST, reusable, reused_columns, row_digests, screen_keys
 from .reviews import apply_reviews, counted_loss, latest_reviews
 from .rules import classify, combine
 
@@ -86,11 +85,8 @@ class ScreenResult:
         deforestation_detected, review and not_assessed."""
         ha = self.plots[f"{name}_alert_ha"].fillna(0.0)
         status = self.plots[f"{name}_status"]
-        return (
-            int((ha > 0).sum()),
-            float(ha.sum()),
-            *(int((status == s).sum()) for s in ("deforestation_detected", "review", "not_assessed")),
-        )
+        detected, review, unassessed = (int((status == s).sum()) for s in (DETECTED, REVIEW, NOT_ASSESSED))
+        return int((ha > 0).sum()), float(ha.sum()), detected, review, unassessed
 
 
 def status_summary(plots: pd.DataFrame, *, total: bool = True) -> pd.DataFrame:
@@ -119,35 +115,8 @@ def add_total(summary: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def key_prefix(products: Sequence[Any], screening: ScreeningConfig) -> bytes:
-    """What every plot's ``screen_key`` shares: every parameter, every product's files
-    (:meth:`pipeline.io.rasters.Product.fingerprint`) and the cacao-screen version."""
-    # every parameter but the exit-code threshold, which changes no figure
-    params = screening.model_dump(exclude={"max_not_assessed_pct"})
-    common = repr((__version__, params, [p.fingerprint() for p in products])).encode()
-    return hashlib.blake2b(common, digest_size=16).digest()
-
-
-def screen_keys(
-    geoms: np.ndarray,
-    products: Sequence[Any],
-    screening: ScreeningConfig,
-    *,
-    prefix: bytes | None = None,
-    wkb: np.ndarray | None = None,
-) -> np.ndarray:
-    """A key per plot that changes whenever its figures could: the geometry screened, every
-    parameter, every product's files, and the cacao-screen version (``prefix``: what
-    :func:`key_prefix` gives, computed once for many calls; ``wkb``: the geometries' WKB, when at
-    hand). Empty for unscreened plots."""
-    prefix = key_prefix(products, screening) if prefix is None else prefix
-    wkb = shapely.to_wkb(geoms) if wkb is None else wkb
-    return np.array(
-        ["" if w is None else hashlib.blake2b(prefix + w, digest_size=12).hexdigest() for w in wkb], dtype=object
-    )
-
-
-def screen_plots(
+# the library's one-call entry point: its options are keyword-only and each has a default
+def screen_plots(  # noqa: PLR0913
     plots: gpd.GeoDataFrame,
     products: Any | Sequence[Any],
     screening: ScreeningConfig = ScreeningConfig(),
@@ -179,7 +148,7 @@ def screen_plots(
     """
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.io.plots.read_plots)")
-    every = list(products) if isinstance(products, (list, tuple)) else [products]
+    every: list[Any] = list(products) if isinstance(products, (list, tuple)) else [products]
     loss_products = [p for p in every if getattr(p, "kind", None) not in (ALERTS_KIND, OVERLAY_KIND)]
     if not loss_products:
         raise ValueError("no loss product to screen against")
@@ -187,19 +156,9 @@ def screen_plots(
     for product in every:  # open and check the tiles under the plots before the work
         if hasattr(product, "require"):
             product.require(_bounds(checked.geometry))
-    part = screen_checked(
-        plots,
-        checked,
-        every,
-        screening,
-        execution=execution,
-        client=client,
-        progress=progress,
-        previous=previous,
-        previous_patches=previous_patches,
-        edge_buffer_m=qc.edge_buffer_m,
-        reviews=None if reviews is None else latest_reviews(reviews),
-    )
+    how = Measuring(execution=execution, client=client, progress=progress, edge_buffer_m=qc.edge_buffer_m)
+    earlier = Earlier(previous, previous_patches, None if reviews is None else latest_reviews(reviews))
+    part = screen_checked(plots, checked, every, screening, how=how, earlier=earlier)
     return ScreenResult(
         _with_input(plots, part.columns),
         part.loss_by_year,
@@ -241,34 +200,52 @@ class ScreenedPart:
         return out
 
 
+@dataclass(frozen=True)
+class Measuring:
+    """Where and how plots are measured: on ``execution``'s scheduler (or a running ``client``,
+    a ``distributed.Client``), with a progress bar over the plots (``progress``) and over each large
+    plot's windows (``large_progress``; default: ``progress``). The figures do not depend on it."""
+
+    execution: ExecutionConfig = ExecutionConfig()
+    client: Any = None
+    progress: bool = False
+    large_progress: bool | None = None
+    edge_buffer_m: float = QCConfig().edge_buffer_m
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What earlier work says about the plots: ``previous``, the ``plots`` layer of an earlier
+    output (an incremental run reuses its figures); ``patches``, its ``loss_patches`` (the patches of
+    the plots it reuses; without them, a reused plot with loss after the reference year is measured
+    again for its patches); ``reviews``, the latest field check of each plot
+    (:func:`.reviews.latest_reviews`), applied after the satellite rules."""
+
+    previous: pd.DataFrame | None = None
+    patches: pd.DataFrame | None = None
+    reviews: pd.DataFrame | None = None
+
+
 def screen_checked(
     plots: pd.DataFrame,
     checked: QCResult,
     products: Sequence[Any],
     screening: ScreeningConfig,
     *,
-    execution: ExecutionConfig = ExecutionConfig(),
-    client: Any = None,
-    progress: bool = False,
-    previous: pd.DataFrame | None = None,
+    how: Measuring = Measuring(),
+    earlier: Earlier = Earlier(),
     prefix: bytes | None = None,
-    large_progress: bool | None = None,
     wkb: np.ndarray | None = None,
-    edge_buffer_m: float = QCConfig().edge_buffer_m,
-    reviews: pd.DataFrame | None = None,
-    previous_patches: pd.DataFrame | None = None,
 ) -> ScreenedPart:
     """Measure and classify plots that quality control has checked (``checked``: their
     :class:`~pipeline.stages.qc.QCResult`; ``wkb``: the WKB of the geometries it screens, None
     where there is none, when at hand). ``plots`` needs only ``plot_id`` and ``source_row``;
     ``products``: the loss products, the primary first, and the alert products (``prefix``: what
-    :func:`key_prefix` gives for the loss products). Each plot's figures depend on it alone, so any
-    set of plots gives each the same figures. The loss patches come from the same pass
-    (:mod:`.patches`); a plot whose patches all lie within ``edge_buffer_m`` of its boundary gets
-    ``edge_only_loss``. ``reviews`` (:func:`.reviews.latest_reviews`): the field checks that settle
-    plots, applied after the satellite rules. ``previous_patches``: the ``loss_patches`` of the
-    ``previous`` output, the patches of the plots it reuses (without it, a reused plot with loss
-    after the reference year is measured again for its patches)."""
+    :func:`key_prefix` gives for the loss products); ``how``: see :class:`Measuring`; ``earlier``: see
+    :class:`Earlier`. Each plot's figures depend on it alone, so any set of plots gives each the same
+    figures. The loss patches come from the same pass (:mod:`.patches`); a plot whose patches all lie
+    within ``how.edge_buffer_m`` of its boundary gets ``edge_only_loss``."""
+    previous, previous_patches, reviews = earlier.previous, earlier.patches, earlier.reviews
     tune_allocator()
     every = list(products)
     alert_products = [p for p in every if getattr(p, "kind", None) == ALERTS_KIND]
@@ -276,66 +253,40 @@ def screen_checked(
     products = [p for p in every if getattr(p, "kind", None) not in (ALERTS_KIND, OVERLAY_KIND)]
     geoms = checked.geometry  # what is screened: the input geometry, or QC's repair of it
     keys = screen_keys(geoms, products, screening, prefix=prefix, wkb=wkb)
-    reuse, matched = _reusable(previous, keys, checked.screenable, len(plots))
-    # a reused plot with loss after the reference year takes its patches from the previous
-    # output, or is measured again for them
+    reuse, matched = reusable(previous, keys, checked.screenable, len(plots))
     remeasure = _lost_after(matched, reuse, products) if previous_patches is None else np.zeros(len(reuse), bool)
-    to_compute = np.where(reuse & ~remeasure, None, geoms)
+    to_compute = np.where(reuse & ~remeasure, np.array(None), geoms)
     figures: dict[str, pd.DataFrame] = {}
     verdicts: dict[str, pd.DataFrame] = {}
-    patches = []
+    patches: list[pd.DataFrame] = []  # a reused plot with loss after takes the previous output's, or is measured
     for product in products:
         stats = measure_product(
             to_compute,
             product,
             screening,
-            execution,
-            progress=progress,
-            client=client,
-            large_progress=large_progress,
+            how.execution,
+            progress=how.progress,
+            client=how.client,
+            large_progress=how.large_progress,
             cells_from_year=screening.reference_year + 1,
         )
-        patches.append(
-            loss_patches(
-                stats.loss_cells(),
-                plots["plot_id"].to_numpy(),
-                plots["source_row"].to_numpy(),
-                geoms,
-                checked.area_ha,
-                product.grid,
-                product.years,
-                product.name,
-            )
-        )
+        patches.append(_patches_of(stats, plots, geoms, checked, product))
         fig = derive_figures(stats, np.array(product.years), screening.reference_year)
         fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
         if product.tree_cover is None and product.forest_mask is None:
             # no forest layer: loss counts wherever the product flags it; forest area is unknown
             fig[["forest_2000_ha", "forest_ref_ha"]] = np.nan
         if reuse.any():
-            prefix_col = "" if len(products) == 1 else f"{product.name}_"
-            for col in [*MAIN_COLUMNS, *(f"loss_{y}_ha" for y in product.years)]:
-                fig.loc[reuse, col] = matched[prefix_col + col].to_numpy()
-            fig.loc[reuse, ["_missing_pct", "_invalid_pct"]] = 0.0
+            _reuse_figures(fig, reuse, matched, product, "" if len(products) == 1 else f"{product.name}_")
         fig.index = plots.index
         figures[product.name] = fig
         verdicts[product.name] = classify(fig, checked.error_reason, screening)
-    alert_blocks, months = [], []
-    for product in alert_products:
-        fig, stats = measure_alerts(geoms, product, screening, execution, progress=progress, client=client)
-        fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
-        fig.index = plots.index
-        verdicts[product.name] = v = classify_alerts(fig, checked.error_reason, screening, product)
-        own = pd.concat([v[["status", *REASON_COLUMNS]], fig[alert_columns(product)]], axis=1)
-        alert_blocks.append(own.add_prefix(f"{product.name}_"))
-        months.append(alerts_by_month(plots, product, stats))
+    alert_blocks, months = _screen_alerts(alert_products, plots, checked, screening, how, verdicts)
     verdict = combine(verdicts, screening.status_rule)
-    if previous_patches is not None and reuse.any():
+    if previous_patches is not None and matched is not None and reuse.any():
         patches.append(_reused_patches(previous_patches, matched, plots[reuse]))
-    patch_layer = pd.concat(patches, ignore_index=True) if len(patches) > 1 else patches[0]
-    if len(patches) > 1:
-        patch_layer = patch_layer.sort_values(["source_row"], kind="stable", ignore_index=True)
-    verdict = with_edge_flag(verdict, patch_layer, plots["source_row"], geoms, edge_buffer_m)
+    patch_layer = _joined(patches)
+    verdict = with_edge_flag(verdict, patch_layer, plots["source_row"], geoms, how.edge_buffer_m)
     if reviews is not None:
         now = counted_loss(pd.concat([figures[products[0].name][["loss_after_ref_ha"]], *alert_blocks], axis=1))
         years = plots["plot_id"].astype(str).map(loss_years(patch_layer)).fillna("")
@@ -355,6 +306,52 @@ def screen_checked(
         overlays=[o.name for o in overlays],
         loss_patches=patch_layer,
     )
+
+
+def _patches_of(stats: Any, plots: pd.DataFrame, geoms: np.ndarray, checked: QCResult, product: Any) -> pd.DataFrame:
+    """The loss patches of one product, from the cells its measurement kept."""
+    ids, rows = plots["plot_id"].to_numpy(), plots["source_row"].to_numpy()
+    return loss_patches(
+        stats.loss_cells(), ids, rows, geoms, checked.area_ha, product.grid, product.years, product.name
+    )
+
+
+def _reuse_figures(fig: pd.DataFrame, reuse: np.ndarray, matched: Any, product: Any, prefix_col: str) -> None:
+    """The figures of reused plots taken from the previous output's rows (``matched``), in place."""
+    for col in [*MAIN_COLUMNS, *(f"loss_{y}_ha" for y in product.years)]:
+        fig.loc[reuse, col] = matched[prefix_col + col].to_numpy()
+    fig.loc[reuse, ["_missing_pct", "_invalid_pct"]] = 0.0
+
+
+def _screen_alerts(
+    alert_products: Sequence[Any],
+    plots: pd.DataFrame,
+    checked: QCResult,
+    screening: ScreeningConfig,
+    how: Measuring,
+    verdicts: dict[str, pd.DataFrame],
+) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+    """Measure and classify the alert products (their verdicts added to ``verdicts``): each
+    product's prefixed columns, and its area per month."""
+    blocks, months = [], []
+    for product in alert_products:
+        fig, stats = measure_alerts(
+            checked.geometry, product, screening, how.execution, progress=how.progress, client=how.client
+        )
+        fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
+        fig.index = plots.index
+        verdicts[product.name] = v = classify_alerts(fig, checked.error_reason, screening, product)
+        own = pd.concat([v[["status", *REASON_COLUMNS]], fig[alert_columns(product)]], axis=1)
+        blocks.append(own.add_prefix(f"{product.name}_"))
+        months.append(alerts_by_month(plots, product, stats))
+    return blocks, months
+
+
+def _joined(patches: list[pd.DataFrame]) -> pd.DataFrame:
+    """The products' patches (and the reused plots') as one layer, in input row order."""
+    if len(patches) == 1:
+        return patches[0]
+    return pd.concat(patches, ignore_index=True).sort_values(["source_row"], kind="stable", ignore_index=True)
 
 
 def _reused_patches(previous_patches: pd.DataFrame, matched: pd.DataFrame, reused: pd.DataFrame) -> pd.DataFrame:
@@ -404,138 +401,6 @@ def with_edge_flag(
             values[flagged] = new[name]
             out[name] = values
     return out
-
-
-#: The column holding each row's integrity digest: its ``screen_key``, ``status`` and the figures
-#: an incremental run reuses, hashed, so that a row edited since cacao-screen wrote it is recomputed.
-ROW_DIGEST = "row_digest"
-
-
-def reused_columns(products: Sequence[Any]) -> list[str]:
-    """The figures an incremental run takes from a previous output, as the ``plots`` layer names them."""
-    multi = len(products) > 1
-    return [
-        (f"{p.name}_" if multi else "") + col
-        for p in products
-        for col in (*MAIN_COLUMNS, *(f"loss_{y}_ha" for y in p.years))
-    ]
-
-
-def _multipliers(k: int) -> np.ndarray:
-    """``k`` fixed odd 64-bit multipliers (SplitMix64's sequence from a fixed seed)."""
-    out, x, mask = [], 0x6361_6361_6F2D_7363, (1 << 64) - 1  # "caca o-sc"
-    for _ in range(k):
-        x = (x + 0x9E3779B97F4A7C15) & mask
-        z = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
-        out.append((z ^ (z >> 31)) | 1)
-    return np.array(out, dtype="uint64")
-
-
-def _avalanche(h: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser: every input bit reaches every output bit."""
-    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return h ^ (h >> np.uint64(31))
-
-
-_HEX = np.zeros(256, dtype="uint8")
-_HEX[48:58] = np.arange(10)
-_HEX[97:103] = _HEX[65:71] = np.arange(10, 16)
-
-
-def _key_lanes(keys: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """A ``screen_key`` (24 hex digits: 96 bits) as two 64-bit lanes, vectorised. Anything else
-    (empty, edited) gives some value: it can never equal a key the run computes, so never reused."""
-    text = np.asarray(keys, dtype=object).astype("S24")
-    digits = _HEX[np.frombuffer(text.tobytes(), dtype="uint8").reshape(len(text), 24)]
-    packed = np.zeros((len(text), 16), dtype="uint8")
-    packed[:, :12] = (digits[:, 0::2] << 4) | digits[:, 1::2]
-    lanes = packed.view("<u8")
-    return lanes[:, 0].astype("uint64"), lanes[:, 1].astype("uint64")
-
-
-def _text_hashes(values: Sequence[Any]) -> np.ndarray:
-    """A stable 64-bit hash of each value's text (few distinct values: statuses)."""
-    codes, uniques = pd.factorize(pd.Series(np.asarray(values, dtype=object)).fillna("").astype(str), sort=False)
-    own = np.array(
-        [int.from_bytes(hashlib.blake2b(str(u).encode(), digest_size=8).digest(), "little") for u in uniques],
-        dtype="uint64",
-    )
-    return own[codes] if len(own) else np.zeros(len(codes), dtype="uint64")
-
-
-def row_digests(keys: Sequence[Any], status: Sequence[Any], values: Sequence[Any]) -> np.ndarray:
-    """A 64-bit digest per row (int64) of its ``screen_key``, ``status`` and figures (``values``:
-    one column each), as stored: NaN and NULL alike, -0 as 0, so that the digest of a row read back
-    equals the one written. Vectorised (a million rows in a fraction of a second): each part's 64
-    bits times a fixed odd multiplier of its own, summed, then mixed (SplitMix64's finaliser). A
-    single changed value always changes the sum (odd multipliers are invertible modulo 2^64). It
-    detects edits, not forgery."""
-    n = len(keys)
-    if not n:
-        return np.zeros(0, dtype="int64")
-    mult = _multipliers(3 + len(values))
-    lane0, lane1 = _key_lanes(keys)
-    states = _text_hashes(status)
-    with np.errstate(over="ignore"):
-        h = lane0 * mult[0] + lane1 * mult[1] + states * mult[2]
-        for j, col in enumerate(values):
-            v = pd.to_numeric(pd.Series(col), errors="coerce").to_numpy(dtype="float64", na_value=np.nan).copy()
-            v[np.isnan(v)] = np.nan
-            v[v == 0] = 0.0
-            h += v.view("uint64") * mult[3 + j]
-        return _avalanche(h).view("int64")
-
-
-def verified_previous(
-    previous: pd.DataFrame | None, products: Sequence[Any], source: str
-) -> tuple[pd.DataFrame | None, int]:
-    """The rows of a previous output an incremental run may reuse: those whose ``row_digest``
-    matches their figures (a row edited since, in QGIS or elsewhere, is recomputed), and how many
-    failed the check. A previous output lacking a column gives a warning and a full run (None)."""
-    if previous is None:
-        return None, 0
-    needed = ["screen_key", ROW_DIGEST, "status", *reused_columns(products)]
-    missing = [c for c in needed if c not in previous.columns]
-    if missing:
-        log.warning(
-            "%s: the previous output lacks the column(s) %s (edited, or written by an older version); "
-            "screening every plot",
-            source,
-            ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else ""),
-        )
-        return None, 0
-    keys = previous["screen_key"].fillna("").astype(str).to_numpy()
-    status = previous["status"].fillna("").astype(str).to_numpy()
-    digests = row_digests(keys, status, [previous[c] for c in needed[3:]])
-    stored = pd.to_numeric(previous[ROW_DIGEST], errors="coerce").fillna(0).to_numpy(dtype="int64")
-    ok = digests == stored
-    rejected = int((~ok & (keys != "")).sum())
-    if rejected:
-        log.warning(
-            "%s: %d stored row(s) fail the integrity check (changed since cacao-screen wrote them): "
-            "their plots are screened again",
-            source,
-            rejected,
-        )
-    return previous[ok], rejected
-
-
-def _reusable(
-    previous: pd.DataFrame | None, keys: np.ndarray, screenable: np.ndarray, n: int
-) -> tuple[np.ndarray, pd.DataFrame | None]:
-    """Which plots an incremental run can take from ``previous``, and their stored rows (in order).
-
-    Only assessed plots are reused: a ``not_assessed`` plot's reason needs more than its figures."""
-    reuse = np.zeros(n, dtype=bool)
-    if previous is None or not len(previous) or "screen_key" not in previous:
-        return reuse, None
-    prev = previous[previous["status"].isin(ASSESSED)].drop_duplicates("screen_key").set_index("screen_key")
-    # a hash lookup: np.isin on text compares every key with every stored key (17 s for 40,000 plots)
-    reuse = screenable & pd.Index(keys).isin(prev.index)
-    log.info("incremental: %d of %d plots unchanged since the previous output", reuse.sum(), n)
-    return reuse, prev.loc[keys[reuse]]
 
 
 def _our_columns(
@@ -622,8 +487,8 @@ def loss_by_year(plots: pd.DataFrame, products: Sequence[Any], figures: dict[str
         fig = figures[product.name]
         cols = [fig[f"loss_{y}_ha"].to_numpy(dtype="float64", na_value=0.0) for y in product.years]
         has = np.zeros((len(fig), len(cols)), dtype=bool)
-        for j, col in enumerate(cols):
-            has[:, j] = col > 0
+        for k, col in enumerate(cols):
+            has[:, k] = col > 0
         i, j = np.nonzero(has)  # row-major: by plot, then year
         del has
         loss = np.empty(len(i))

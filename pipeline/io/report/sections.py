@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -21,7 +22,7 @@ from .texts import HEADERS, OVERLAY_EFFECTS, T
 class Context:
     """What every section needs: the figures, and where the lists and group pages are."""
 
-    data: object  # pipeline.stages.report.ReportData
+    data: Any  # pipeline.stages.report.ReportData (io does not import stages)
     separate: bool  # group pages and plot lists in files of their own
     folder: str  # their folder, relative to the index
     hrefs: dict[str, str] = field(default_factory=dict)  # group key or list name -> link

@@ -39,7 +39,7 @@ from . import groups as gr
 from . import rings as rg
 from .monitoring import alert_products, monthly_alerts, status_changes
 from .periods import BaselinePeriod, baseline_period, check_plots_columns, loss_years
-from .region_totals import RegionTotals, region_totals
+from .region_totals import RegionTotals, TotalsMeasure, region_totals
 from .regions import Regions, assign_regions, region_labels
 from .supply import match_deliveries, supply_figures
 
@@ -73,45 +73,50 @@ class _Rings:
     layer: gpd.GeoDataFrame  # restoration_rings
 
 
+@dataclass(frozen=True)
+class BaselineMeasure:
+    """What the rings and the region totals are measured with: the screening's loss ``products``,
+    opened (the primary one is used), on ``execution``'s scheduler, with a progress bar
+    (``progress``); whole-region figures kept in ``region_cache`` (a
+    :class:`pipeline.io.region_cache.RegionCache`) when given."""
+
+    products: Sequence[Any] = ()
+    execution: ExecutionConfig = ExecutionConfig()
+    progress: bool = False
+    region_cache: Any = None
+
+
+@dataclass(frozen=True)
+class ScreeningRead:
+    """The screening a baseline is built from, as read back: its name (``source``: in messages and
+    the metadata), when it was made (``created``), and its ``alerts_by_month`` layer (``alerts``,
+    when it has alert products)."""
+
+    source: str = "screening"
+    created: str = ""
+    alerts: pd.DataFrame | None = None
+
+
 def build_baseline(
     plots: gpd.GeoDataFrame,
     screening: ScreeningConfig,
     cfg: BaselineConfig,
     inputs: BaselineInputs = BaselineInputs(),
     *,
-    products: Sequence[Any] = (),
-    execution: ExecutionConfig = ExecutionConfig(),
-    progress: bool = False,
-    source: str = "screening",
-    screening_created: str = "",
-    alerts: pd.DataFrame | None = None,
-    region_cache: Any = None,
+    measure: BaselineMeasure = BaselineMeasure(),
+    read: ScreeningRead = ScreeningRead(),
 ) -> BaselineResult:
     """Every baseline layer from a screening's ``plots`` layer (nothing written).
 
     ``screening`` is the screening's own configuration (its reference year and forest
-    definition); ``products`` are its loss products, opened, for the rings (``cfg.ring_m``), which
-    are measured on the primary one with the screening's forest definition. ``alerts`` is the
-    screening's ``alerts_by_month`` layer, when it has alert products. With regions and
-    ``cfg.region_totals``, every region is measured whole on the primary product (figures kept in
-    ``region_cache``, a :class:`pipeline.io.region_cache.RegionCache`, when given).
+    definition); the rings (``cfg.ring_m``) are measured on the primary product of ``measure``
+    with the screening's forest definition. With regions and ``cfg.region_totals``, every region
+    is measured whole on the primary product. ``read``: the screening's name, date and alerts.
     """
-    years = check_plots_columns(plots, source)
+    years = check_plots_columns(plots, read.source)
     ref = screening.reference_year
     period = baseline_period(ref, years, cfg.start_year, cfg.end_year)
-    metadata: dict[str, str] = {
-        "generator": f"cacao-screen {__version__}",
-        "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "screening": str(source),
-        "screening_created_utc": screening_created,
-        "reference_year": str(ref),
-        "loss_years": f"{years[0]}-{years[-1]}",
-        "baseline_period": str(period),
-        "baseline_years": str(len(period.years)),
-        "figures_over": "forest and loss figures: assessed plots (deforestation_free, review, "
-        "deforestation_detected); counts: all plots; area_ha: all plots with a geometry",
-        "plots": str(len(plots)),
-    }
+    metadata = _metadata(plots, read, ref, years, period)
     groupings = _groupings(plots, cfg)
     metadata["groupings"] = "; ".join(g for g, _ in groupings) or "(none)"
     assignment = labels = None
@@ -119,16 +124,7 @@ def build_baseline(
         assignment = assign_regions(plots.geometry.to_numpy(), inputs.regions.geoms)
         labels = region_labels(assignment, inputs.regions)
         metadata.update(_regions_metadata(cfg, inputs.regions, assignment))
-    rings = None
-    if cfg.ring_m is not None:
-        if not products:
-            raise BaselineError("ring_m needs the screening's loss rasters, which are not at hand")
-        named = [(NATIONAL, np.full(len(plots), NATIONAL, dtype=object)), *groupings]
-        if labels is not None:
-            named.append(("__region__", labels))
-        rings = _measure_rings(plots, cfg.ring_m, named, products[0], screening, execution, progress)
-        metadata.update(_rings_metadata(cfg.ring_m, products[0], screening))
-
+    rings = _rings_if_asked(plots, cfg, screening, measure, [*groupings, *_region_grouping(labels)], metadata)
     layers: dict[str, pd.DataFrame] = {}
 
     def table(gname: str, group_labels: np.ndarray, order=None) -> pd.DataFrame:
@@ -138,28 +134,18 @@ def build_baseline(
     national = table(NATIONAL, np.full(len(plots), NATIONAL, dtype=object), [NATIONAL])
     totals = None
     if inputs.regions is not None and cfg.region_totals:
-        if not products:
+        if not measure.products:
             raise BaselineError("region totals need the screening's loss rasters, which are not at hand")
         assert labels is not None
         regions = inputs.regions
         sums = table("__region__", labels, list(regions.ids))["baseline_mean_annual_loss_ha"].to_numpy()
-        totals = region_totals(
-            plots,
-            list(regions.ids),
-            regions.geoms,
-            sums,
-            products[0],
-            screening,
-            years,
-            period,
-            ring_geoms=rings.layer.geometry.to_numpy() if rings is not None else None,
-            execution=execution,
-            cache=region_cache,
-            progress=progress,
-        )
+        primary = measure.products[0]
+        on = TotalsMeasure(primary, screening, measure.execution, measure.region_cache, measure.progress)
+        ring_geoms = rings.layer.geometry.to_numpy() if rings is not None else None
+        totals = region_totals(plots, list(regions.ids), regions.geoms, sums, years, period, on, ring_geoms=ring_geoms)
         national = national.join(totals.national.to_frame(NATIONAL).T)
-        metadata.update(_totals_metadata(totals, products[0], screening, cfg.ring_m))
-    if inputs.regions is not None:
+        metadata.update(_totals_metadata(totals, primary, screening, cfg.ring_m))
+    if inputs.regions is not None and labels is not None:
         layers["baseline_by_region"] = _by_region(table, inputs.regions, labels, totals)
     layers["baseline_by_group"] = _by_group(table, national, groupings)
     layers["baseline_plots"] = _per_plot(plots, inputs.regions, assignment, labels, groupings, rings)
@@ -167,18 +153,61 @@ def build_baseline(
         layers["restoration_rings"] = rings.layer
     if inputs.deliveries is not None:
         _supply_chain(inputs.deliveries, plots, cfg, layers, metadata)
-    if alerts is not None:
+    if read.alerts is not None:
         metadata["alert_products"] = ", ".join(alert_products(plots.columns))
         metadata["cutoff_date"] = screening.cutoff.isoformat()
     new_years: list[int] = []
     if inputs.previous is not None:
         new_years = _monitoring(plots, inputs.previous, ref, years, cfg, layers, metadata)
-    if alerts is not None:
+    if read.alerts is not None:
         named = [(NATIONAL, np.full(len(plots), NATIONAL, dtype=object)), *groupings]
-        if labels is not None:
-            named.append(("region", labels))
-        layers[ALERTS_BY_MONTH] = monthly_alerts(plots, alerts, named)
+        named += [("region", labels)] if labels is not None else []
+        layers[ALERTS_BY_MONTH] = monthly_alerts(plots, read.alerts, named)
     return BaselineResult(layers, metadata, period, ref, national.iloc[0], new_years)
+
+
+def _metadata(
+    plots: pd.DataFrame, read: ScreeningRead, ref: int, years: list[int], period: BaselinePeriod
+) -> dict[str, str]:
+    """The baseline's first metadata: what it was built from, and over which years."""
+    return {
+        "generator": f"cacao-screen {__version__}",
+        "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "screening": str(read.source),
+        "screening_created_utc": read.created,
+        "reference_year": str(ref),
+        "loss_years": f"{years[0]}-{years[-1]}",
+        "baseline_period": str(period),
+        "baseline_years": str(len(period.years)),
+        "figures_over": "forest and loss figures: assessed plots (deforestation_free, review, "
+        "deforestation_detected); counts: all plots; area_ha: all plots with a geometry",
+        "plots": str(len(plots)),
+    }
+
+
+def _region_grouping(labels: np.ndarray | None) -> list[tuple[str, np.ndarray]]:
+    """The regions as a grouping of the rings (named ``__region__``), when there are regions."""
+    return [("__region__", labels)] if labels is not None else []
+
+
+def _rings_if_asked(
+    plots: gpd.GeoDataFrame,
+    cfg: BaselineConfig,
+    screening: ScreeningConfig,
+    measure: BaselineMeasure,
+    groupings: list[tuple[str, np.ndarray]],
+    metadata: dict[str, str],
+) -> _Rings | None:
+    """The restoration rings with ``cfg.ring_m``, per plot and per group of ``groupings``."""
+    if cfg.ring_m is None:
+        return None
+    if not measure.products:
+        raise BaselineError("ring_m needs the screening's loss rasters, which are not at hand")
+    named = [(NATIONAL, np.full(len(plots), NATIONAL, dtype=object)), *groupings]
+    primary = measure.products[0]
+    rings = _measure_rings(plots, cfg.ring_m, named, primary, screening, measure.execution, measure.progress)
+    metadata.update(_rings_metadata(cfg.ring_m, primary, screening))
+    return rings
 
 
 def _groupings(plots: pd.DataFrame, cfg: BaselineConfig) -> list[tuple[str, np.ndarray]]:

@@ -26,9 +26,6 @@ CHANGE_COLUMNS = [
 ]
 
 
-#: Columns ``status_changes`` gains when the screening has alert products.
-ALERT_CHANGE_COLUMNS = ["new_alerts", "new_alert_ha"]
-
 _LAST = "_last_alert_date"
 
 
@@ -151,9 +148,9 @@ def _new_alerts(m: pd.DataFrame, names, now_alerts, then_alerts) -> tuple[np.nda
         for i in np.flatnonzero(is_new):
             last = "" if np.isnat(last_now[i]) else f", last {str(last_now[i])}"
             parts[i].append(f"{name}: {grown[i]:+.2f} ha{last}")
-    for i, p in enumerate(parts):
+    for k, p in enumerate(parts):
         if p:
-            text[i] = "; ".join(p)
+            text[k] = "; ".join(p)
     return text, most
 
 

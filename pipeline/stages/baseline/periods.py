@@ -17,7 +17,7 @@ _LOSS_COLUMN = re.compile(r"loss_(\d{4})_ha")
 PLOT_FIGURES = ("forest_2000_ha", "forest_ref_ha", "loss_before_ref_ha", "loss_after_ref_ha")
 
 
-def loss_years(columns: Sequence[str]) -> list[int]:
+def loss_years(columns: Sequence[str] | pd.Index) -> list[int]:
     """The years of the ``loss_YYYY_ha`` columns, sorted."""
     return sorted(int(m.group(1)) for c in columns if (m := _LOSS_COLUMN.fullmatch(str(c))))
 

@@ -35,7 +35,7 @@ from shapely import STRtree
 from ...config import ExecutionConfig, ForestDefinition
 from ...engine.geodesy import M2_PER_HA, geodesic_areas
 from ...engine.stats import PlotStats
-from ...engine.zonal import measure_polygon, measure_product
+from ...engine.zonal import WindowRun, measure_polygon, measure_product
 from ...i18n import _
 from ...vocab import ASSESSED, NATIONAL, ZERO_HA
 from ..qc.geometry import geodesic_circles
@@ -202,9 +202,8 @@ def measure_regions(
                 state["first"] = False
                 bar.update(1)
 
-            one = measure_polygon(
-                region_geoms[i], product, forest, execution, progress=tick, what="a region", log_level=logging.DEBUG
-            )
+            quiet = WindowRun(what="a region", log_level=logging.DEBUG)
+            one = measure_polygon(region_geoms[i], product, forest, execution, progress=tick, run=quiet)
             one.scatter(stats, np.array([i]))
             if cache is not None and key is not None:
                 cache.put(key, one)
@@ -333,25 +332,36 @@ def _summed(stats: PlotStats) -> PlotStats:
     return PlotStats(**{f: getattr(stats, f).sum(axis=0, keepdims=True) for f in PlotStats.FIELDS})
 
 
+@dataclass(frozen=True)
+class TotalsMeasure:
+    """What the regions are measured on: the screening's primary ``product`` with its ``forest``
+    definition, on ``execution``'s scheduler; whole-region figures kept in ``cache`` (a
+    :class:`pipeline.io.region_cache.RegionCache`) when given; a progress bar with ``progress``."""
+
+    product: Any
+    forest: ForestDefinition
+    execution: ExecutionConfig = ExecutionConfig()
+    cache: Any = None
+    progress: bool = False
+
+
 def region_totals(
     plots: pd.DataFrame,
     ids: Sequence[str],
     region_geoms: np.ndarray,
     sum_of_plots_mean: np.ndarray,
-    product,
-    forest: ForestDefinition,
     years: Sequence[int],
     period: BaselinePeriod,
+    on: TotalsMeasure,
     *,
     ring_geoms: np.ndarray | None = None,
-    execution: ExecutionConfig = ExecutionConfig(),
-    cache: Any = None,
-    progress: bool = False,
 ) -> RegionTotals:
     """Every region's whole-region figures and cocoa's share of them (see the module docstring),
-    and the national row over the regions. ``sum_of_plots_mean`` is each region's
-    ``baseline_mean_annual_loss_ha`` (the sum of its plots' figures); ``ring_geoms``, each plot's
-    restoration ring (with ``ring_m``), gives the near-cocoa figures."""
+    and the national row over the regions, measured ``on`` (see :class:`TotalsMeasure`).
+    ``sum_of_plots_mean`` is each region's ``baseline_mean_annual_loss_ha`` (the sum of its plots'
+    figures); ``ring_geoms``, each plot's restoration ring (with ``ring_m``), gives the near-cocoa
+    figures."""
+    product, forest, execution, cache, progress = on.product, on.forest, on.execution, on.cache, on.progress
     region_geoms = np.asarray(region_geoms, dtype=object)
     region, hits, outside = measure_regions(region_geoms, product, forest, execution, cache=cache, progress=progress)
     cocoa_geoms, near_geoms = cocoa_geometries(cocoa_plot_geometries(plots), region_geoms, ring_geoms)

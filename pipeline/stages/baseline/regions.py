@@ -73,7 +73,9 @@ def prepare_regions(ids, names, geoms, source: str = "regions") -> Regions:
             tr("{source}: a region is called {name!r}, which names plots in no region", source=source, name=UNASSIGNED)
         )
     names = list(names) if names is not None else [None] * len(ids)
-    fixed_ids, by_id, name_of = [], {}, {}
+    fixed_ids: list[str] = []
+    by_id: dict[str, list] = {}
+    name_of: dict[str, str | None] = {}
     for rid, name, g in zip(ids, names, geoms):
         if g is not None and not shapely.is_empty(g) and not shapely.is_valid(g):
             fixed_ids.append(rid)

@@ -54,7 +54,7 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
     row_number = np.flatnonzero(~blank) + 1
     raw = raw[~blank].reset_index(drop=True)
 
-    def where(i: int, col: str) -> str:
+    def where(i: int | np.integer, col: str) -> str:
         return tr("line {line} (row {row}), column {column!r}", line=row_number[i] + 1, row=row_number[i], column=col)
 
     cols = {k: raw[by_key[v]].astype(str).str.strip() for k, v in want.items()}
@@ -65,20 +65,7 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
     qcol = by_key[want["quantity"]]
     for i in np.flatnonzero(~np.isfinite(qty) | (qty < 0) | (qty > MAX_QUANTITY)):
         text = cols["quantity"].iloc[i]
-        if text == "":
-            message = N_("{where}: empty quantity")
-        elif 0 > qty[i] > -np.inf:
-            message = N_("{where}: {value!r} is negative")
-        elif np.inf > qty[i] > MAX_QUANTITY:
-            message = N_(
-                "{where}: {value!r} is more than {most:.0e}: not a quantity of cocoa (a unit or typing error?)"
-            )
-        elif text.strip().lower().lstrip("+-") in ("inf", "infinity", "nan") or np.isinf(qty[i]):
-            message = N_("{where}: {value!r} is not a finite number")
-        elif "," in text:
-            message = N_("{where}: {value!r} is not a number (use a point as the decimal separator)")
-        else:
-            message = N_("{where}: {value!r} is not a number")
+        message = _quantity_problem(text, float(qty[i]))
         fields = dict(where=where(i, qcol), value=text, most=MAX_QUANTITY)
         problems.append(tr(message, **{k: v for k, v in fields.items() if "{" + k in message}))
     out = pd.DataFrame(
@@ -92,11 +79,11 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
     if "buyer" in by_key:
         out["buyer"] = raw[by_key["buyer"]].astype(str).str.strip().to_numpy(dtype=object)
     if "date" in by_key:
-        text = raw[by_key["date"]].astype(str).str.strip()
-        dates = pd.to_datetime(text.where(text != ""), format="%Y-%m-%d", errors="coerce")
-        for i in np.flatnonzero((dates.isna() & (text != "")).to_numpy()):
+        given = raw[by_key["date"]].astype(str).str.strip()
+        dates = pd.to_datetime(given.where(given != ""), format="%Y-%m-%d", errors="coerce")
+        for i in np.flatnonzero((dates.isna() & (given != "")).to_numpy()):
             problems.append(
-                tr("{where}: {value!r} is not a date (YYYY-MM-DD)", where=where(i, by_key["date"]), value=text.iloc[i])
+                tr("{where}: {value!r} is not a date (YYYY-MM-DD)", where=where(i, by_key["date"]), value=given.iloc[i])
             )
         out["date"] = _as_dates(dates)  # written as a GeoPackage DATE
     if problems:
@@ -109,6 +96,21 @@ def parse_deliveries(raw: pd.DataFrame, source: str = "deliveries", quantity_col
         if c not in used and str(c) not in out.columns:
             out[str(c)] = raw[c].to_numpy(dtype=object)
     return out
+
+
+def _quantity_problem(text: str, value: float) -> str:
+    """The message (untranslated, with ``{where}``, ``{value}``, ``{most}``) for a bad quantity."""
+    if text == "":
+        return N_("{where}: empty quantity")
+    if 0 > value > -np.inf:
+        return N_("{where}: {value!r} is negative")
+    if np.inf > value > MAX_QUANTITY:
+        return N_("{where}: {value!r} is more than {most:.0e}: not a quantity of cocoa (a unit or typing error?)")
+    if text.strip().lower().lstrip("+-") in ("inf", "infinity", "nan") or np.isinf(value):
+        return N_("{where}: {value!r} is not a finite number")
+    if "," in text:
+        return N_("{where}: {value!r} is not a number (use a point as the decimal separator)")
+    return N_("{where}: {value!r} is not a number")
 
 
 def _as_dates(values: pd.Series) -> pd.Series:

@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import pycountry
 
@@ -101,7 +102,7 @@ class EudrColumns:
 
 def _find(have: list[str], names: Iterable[str]) -> str | None:
     """The first of ``have`` whose name (or whose name after ``input_``) is one of ``names``, loosely."""
-    folded = {}
+    folded: dict[str, Any] = {}
     for column in have:
         folded.setdefault(fold(column), column)
     for column in have:

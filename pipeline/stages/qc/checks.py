@@ -148,7 +148,7 @@ class _Checker:
         self.out = Issues()
         self.err = np.zeros(self.n, dtype=bool)  # rows with an error: no further geometry checks
 
-    def run(self) -> QCResult:
+    def run(self) -> RowChecks:
         for step in (
             self.reader_notes,
             self.empty,
@@ -167,7 +167,7 @@ class _Checker:
         ):
             step()
         pos, code, sev, msg = self.out.unsorted()
-        return RowChecks(pos, code, sev, msg, self.err, np.where(self.err, None, self.geoms), self.area_ha)
+        return RowChecks(pos, code, sev, msg, self.err, np.where(self.err, np.array(None), self.geoms), self.area_ha)
 
     def reader_notes(self) -> None:
         """What the reader found (unreadable or recovered geometries)."""
@@ -231,7 +231,7 @@ class _Checker:
         self.geographic = bool(self.plots.attrs.get("wgs84_source", True))
         # every vertex, not only the box: GEOS leaves a NaN vertex out of the box, and a repair
         # would then drop it and screen what is left
-        nonfinite, vertex = nonfinite_vertices(np.where(live, self.geoms, None))
+        nonfinite, vertex = nonfinite_vertices(np.where(live, self.geoms, np.array(None)))
         with np.errstate(invalid="ignore"):
             finite = np.isfinite(bounds).all(axis=1) & ~nonfinite
             lat_bad = (bounds[:, 1] < -90) | (bounds[:, 3] > 90)

@@ -109,15 +109,7 @@ def cross_plot_checks(
     if len(dup):
         g = group[dup]
         partner = np.where(first[g] == dup, second[g], first[g])
-        yield (
-            dup,
-            "duplicate_geometry",
-            [
-                f"the same geometry as plot {ids[p]!r} (row {rows[p]})"
-                + (f" and {s - 2:,} more row(s): {s:,} rows share it" if s > 2 else "")
-                for p, s in zip(partner, sizes[g])
-            ],
-        )
+        yield dup, "duplicate_geometry", [_duplicate_message(ids[p], rows[p], s) for p, s in zip(partner, sizes[g])]
 
     # overlaps: between groups, once per pair of groups, tested on their representatives
     a, b = left[~same], right[~same]
@@ -154,20 +146,31 @@ def cross_plot_checks(
     rank = np.empty(len(plot_a), dtype="int64")
     rank[by_plot] = np.arange(len(plot_a)) - (np.cumsum(count) - count)[plot_a[by_plot]]
     sel = by_plot[rank[by_plot] < MAX_OVERLAPS_LISTED]
-    yield (
-        plot_a[sel],
-        "overlap",
-        [
-            f"overlaps plot {ids[o]!r} (row {rows[o]})"
-            + (f" and {sizes[group[o]] - 1:,} more row(s) with its geometry" if sizes[group[o]] > 1 else "")
-            + f" by {shared[kk]:.4f} ha, {100 * share[kk]:.1f} % of the smaller plot"
-            + (
-                f" (one of {count[p]:,} overlaps of this plot; the {MAX_OVERLAPS_LISTED} largest are listed)"
-                if count[p] > MAX_OVERLAPS_LISTED
-                else ""
-            )
-            for p, o, kk in zip(plot_a[sel], other_a[sel], k_a[sel])
-        ],
+    messages = [
+        _overlap_message(ids[o], rows[o], sizes[group[o]], shared[kk], share[kk], count[p])
+        for p, o, kk in zip(plot_a[sel], other_a[sel], k_a[sel])
+    ]
+    yield plot_a[sel], "overlap", messages
+
+
+def _duplicate_message(partner_id, partner_row, rows_sharing: int) -> str:
+    return f"the same geometry as plot {partner_id!r} (row {partner_row})" + (
+        f" and {rows_sharing - 2:,} more row(s): {rows_sharing:,} rows share it" if rows_sharing > 2 else ""
+    )
+
+
+def _overlap_message(partner_id, partner_row, copies: int, shared: float, share: float, overlaps: int) -> str:
+    """What an overlap finding says: the partner (and its copies), the area shared, and how many
+    overlaps the plot has when there are more than are listed."""
+    return (
+        f"overlaps plot {partner_id!r} (row {partner_row})"
+        + (f" and {copies - 1:,} more row(s) with its geometry" if copies > 1 else "")
+        + f" by {shared:.4f} ha, {100 * share:.1f} % of the smaller plot"
+        + (
+            f" (one of {overlaps:,} overlaps of this plot; the {MAX_OVERLAPS_LISTED} largest are listed)"
+            if overlaps > MAX_OVERLAPS_LISTED
+            else ""
+        )
     )
 
 

@@ -31,7 +31,7 @@ class QCResult:
     qc_summary: pd.Series  # readable summary per plot ('' when no issue)
     error_reason: pd.Series  # the error messages per plot ('' when none)
     geometry: np.ndarray  # the geometry to screen per plot (a repair or stand-in; None when not screenable)
-    area_ha: np.ndarray = None  # area of the screened geometry on the WGS84 ellipsoid (NaN when not screenable)
+    area_ha: np.ndarray = None  # type: ignore[assignment]  # always set by finish(); area of the screened geometry on the WGS84 ellipsoid (NaN when not screenable)
 
 
 @dataclass
@@ -179,6 +179,6 @@ def _result(plots: pd.DataFrame, out: Issues, geoms: np.ndarray, err: np.ndarray
         qc_status=pd.Series(status, index=plots.index, dtype=str),
         qc_summary=pd.Series(summary, index=plots.index, dtype=str),
         error_reason=pd.Series(reason, index=plots.index, dtype=str),
-        geometry=np.where(screenable, geoms, None),
+        geometry=np.where(screenable, geoms, np.array(None)),
         area_ha=area,
     )

@@ -88,7 +88,7 @@ def geodesic_circles(
         polys = shapely.polygons(ring)
         got = plot_areas(polys)
         radius = radius * np.sqrt(area_m2 / got)
-    return polys, radius
+    return polys, radius  # type: ignore[return-value]  # shapely's stubs allow None; never here
 
 
 #: Metres in a degree of latitude at the equator (the smallest), and of longitude there (the largest).
