@@ -198,19 +198,19 @@ class Message(str):
     """A translated sentence whose ``format`` writes numbers as the language does — numbers given
     as numbers, and numbers already written as text the English way (``f"{n:,}"``)."""
 
-    def format(self, *args, **params) -> str:  # type: ignore[override]
+    def format(self, *args, **params) -> str:
         args = tuple(localised_number_text(a) for a in args)
         return fmt(str(self), *args, **{k: localised_number_text(v) for k, v in params.items()})
 
 
-class Texts(Mapping):
+class Texts(Mapping[str, str]):
     """A table of English sentences by key (each marked ``N_`` for ``make i18n``) that gives each
     one translated into the language in use when it is looked up, as a :class:`Message`."""
 
     def __init__(self, texts: Mapping[str, str]) -> None:
         self._texts = dict(texts)
 
-    def __getitem__(self, key: str) -> Message:
+    def __getitem__(self, key: str) -> str:  # a Message: its format writes numbers as the language does
         return Message(_(self._texts[key]))
 
     def __iter__(self):
