@@ -16,7 +16,7 @@ PYTEST_ARGS ?= -n auto
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install sample run test test-fast fuzz lint notebooks docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions bench-overlays bench-report clean distclean
+.PHONY: help install sample run test test-fast fuzz lint notebooks docs i18n bench bench-small bench-e2e bench-national bench-scale bench-regions bench-overlays bench-forest bench-report clean distclean
 
 help: ## List the targets
 	@echo "cacao-screen make targets:"
@@ -99,6 +99,9 @@ bench-report: $(BENCH_STAMP) ## The HTML report of 100k plots in cooperatives: b
 
 bench-regions: $(BENCH_STAMP) ## Region totals: a 50,000 km2 department measured whole (cold, then from the cache), peak RSS vs the 1 GB target
 	$(PY) -m bench.e2e --label bench-regions --region-totals $(BENCH_ARGS)
+
+bench-forest: $(BENCH_STAMP) ## A 10 m forest map of 2020 beside Hansen (forest rule) vs Hansen alone, 100k plots: wall time, peak RSS, ratio (target <= 2x)
+	$(PY) -m bench.forest --label bench-forest --plots 100000 $(BENCH_ARGS)
 
 bench-overlays: $(STAMP) ## Overlays: 100k plots against a layer of 10,000 polygons, per chunk, checked against shapely (seconds)
 	$(PY) -m bench.overlays $(BENCH_ARGS)

@@ -87,6 +87,52 @@ REASONS: dict[str, str] = {
     "alerts_outside_tiles": N_("{pct:.1f} % lies where no alert tile is (outside the product, a missing tile)"),
     "alerts_undefined_values": N_("{pct:.1f} % has values the alert encoding does not define (is it the right one?)"),
     "alerts_seen_partial": N_("{alert_ha:ha} ha of alerts after the cut-off {cutoff} already seen on the covered part"),
+    # --- forest at the cut-off (pipeline.stages.cutoff; docs/forest-at-cutoff.md) ---
+    "cutoff_free_established": N_(
+        "{loss_ha:ha} ha of tree loss in {year} on land that was not forest in {cutoff} according to {sources} "
+        "(cocoa since {since}): shade trees or renovation, not deforestation"
+    ),
+    "cutoff_free": N_(
+        "{loss_ha:ha} ha of tree loss in {year} on land that was not forest in {cutoff} according to {sources}: "
+        "not deforestation"
+    ),
+    "cutoff_disagree": N_(
+        "{loss_ha:ha} ha of tree loss in {year} on land that was forest in {cutoff} according to {sources}, but the "
+        "registry says cocoa since {since}: the map and the declaration disagree (shaded cocoa mapped as forest?); "
+        "check imagery or on the ground"
+    ),
+    "cutoff_no_map_established": N_(
+        "{loss_ha:ha} ha of tree loss in {year} on land with tree cover in 2000, but the registry says cocoa since "
+        "{since}: without a map of forest at the cut-off, shade-tree loss on a plot already under cocoa cannot be "
+        "told from deforestation; add a forest_cover product or check imagery"
+    ),
+    "cutoff_detected": N_(
+        "{loss_ha:ha} ha of tree loss in {year} on land that was forest in {cutoff} according to {sources}, more "
+        "than the {review_max_ha:g} ha review tolerance"
+    ),
+    "cutoff_detected_unknown": N_(
+        "{loss_ha:ha} ha of tree loss in {year} on land that was forest in {cutoff} according to {sources} or where "
+        "they have no data ({unknown_ha:ha} ha), more than the {review_max_ha:g} ha review tolerance"
+    ),
+    "cutoff_review": N_(
+        "{loss_ha:ha} ha of tree loss in {year} on land that was forest in {cutoff} according to {sources}: no more "
+        "than {review_max_ha:g} ha, within the products' uncertainty; check imagery"
+    ),
+    "cutoff_review_unknown": N_(
+        "{loss_ha:ha} ha of tree loss in {year} on land that was forest in {cutoff} according to {sources} or where "
+        "they have no data ({unknown_ha:ha} ha): no more than {review_max_ha:g} ha, within the products' "
+        "uncertainty; check imagery"
+    ),
+    "cutoff_alerts_disagree": N_(
+        "{alert_ha:ha} ha of alerts after {cutoff} on land that was forest then according to {sources}, but the "
+        "registry says cocoa since {since}: the map and the declaration disagree (shaded cocoa mapped as forest?); "
+        "check imagery or on the ground"
+    ),
+    "cutoff_alerts_no_map_established": N_(
+        "{alert_ha:ha} ha of alerts after {cutoff}, but the registry says cocoa since {since}: without a map of "
+        "forest at the cut-off, shade-tree loss on a plot already under cocoa cannot be told from deforestation; "
+        "add a forest_cover product or check imagery"
+    ),
     # --- loss patches (added to a reason) ---
     "edge_only_loss": N_("all loss within {buffer_m:g} m of the boundary: check the boundary before the forest"),
     # --- field checks (a screening with reviews) ---

@@ -173,6 +173,8 @@ def sample_run(default_sample, tmp_path_factory):
     cfg["datasets"]["hansen"]["loss_year"] = str(paths.loss_year)
     cfg["datasets"]["hansen"]["tree_cover"] = str(paths.tree_cover)
     cfg["datasets"]["gfw_integrated"]["alerts"] = str(paths.alert_tiles)
+    cfg["datasets"]["gfc2020"]["forest"] = str(paths.forest2020_tiles)
+    cfg["datasets"]["plantation"]["land_use"] = str(paths.plantation)
     cfg["output"]["path"] = str(out_dir / "screening.gpkg")
     cfg["baseline"]["output"] = str(out_dir / "baseline.gpkg")
     cfg["baseline"]["regions"]["path"] = str(paths.districts)

@@ -218,31 +218,21 @@ def test_incremental_rerun_equals_a_full_run_and_computes_only_new_plots(default
         os.utime(tile, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def test_incremental_flag_reuses_the_existing_output(screened, tmp_path, capsys):
+def test_incremental_flag_reuses_the_existing_output(screened, sample_run, tmp_path, capsys):
     import shutil
+
+    import yaml
 
     paths, out = screened
     target = tmp_path / "screening.gpkg"
     shutil.copy(out, target)
-    args = [
-        "screen",
-        "--plots",
-        str(paths.plots),
-        "--loss-year",
-        str(paths.loss_year),
-        "--tree-cover",
-        str(paths.tree_cover),
-        "--alerts",  # the same job as make run's: screen --alerts is its gfw_integrated product
-        str(paths.alert_tiles),
-        "--overlay",  # and its overlays
-        f"name=anp,file={paths.overlays},layer=areas_protegidas,kind=protected_area,name_column=anp_nomb",
-        "--overlay",
-        f"name=comunidades,file={paths.overlays},layer=comunidades_nativas,kind=indigenous_land,"
-        "name_column=nomb_cn,effect=flag",
-        "--out",
-        str(target),
-        "--incremental",
-    ]
+    cfg = yaml.safe_load(sample_run.config.read_text())  # make run's screening, alone
+    cfg["output"] = {"path": str(target), "incremental": True}
+    for section in ("baseline", "report", "exports"):
+        cfg.pop(section, None)
+    job = tmp_path / "job.yaml"
+    job.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False))
+    args = ["run", "--config", str(job)]
     assert main(args) == 0
     printed = capsys.readouterr().out
     reused = int(printed.split("Incremental: ")[1].split()[0])
@@ -263,9 +253,15 @@ def test_the_sample_alerts_see_the_clearings_the_annual_loss_does_not(screened):
     plots = pyogrio.read_dataframe(out, layer="plots", use_arrow=True).set_index("plot_id")
     seen = plots.loc[ids]
     assert (seen["loss_after_ref_ha"] == 0).all()
-    assert seen["gfw_integrated_status"].isin(["deforestation_detected", "review"]).all()
+    # under the forest rule, a clearing on land that was not forest in 2020 does not count
+    counted = seen["gfw_integrated_status"].isin(["deforestation_detected", "review"])
+    assert counted.sum() >= 9
+    rest = seen[~counted]
+    assert (rest["gfw_integrated_alert_ha"] == 0).all() and (rest["gfc2020_forest_cutoff_pct"] < 50).all()
+    seen = seen[counted]
     assert (seen["gfw_integrated_first_alert_date"].astype(str) >= "2025-01-01").all()
     assert seen["status"].isin(["deforestation_detected", "review"]).all()
     # elsewhere the alerts mostly agree with the annual loss after 2020
-    both = plots[(plots["loss_after_ref_ha"] > 0.2) & (plots["status"] != "not_assessed")]
+    # (on forest of 2020: the alerts count only there, under the forest rule)
+    both = plots[(plots["loss_after_cutoff_forest_ha"] > 0.2) & (plots["status"] != "not_assessed")]
     assert (both["gfw_integrated_alert_ha"] > 0).mean() > 0.8

@@ -312,3 +312,32 @@ def test_fetch_tiles_of_gfw_alerts_and_of_a_url_template(tmp_path, capsys, monke
     # the folder opens as an alert product
     product = open_alert_product("gfw_integrated", AlertDatasetConfig(kind="alerts", alerts=str(dest)))
     assert len(product.alerts.tiles) == 2
+
+
+def test_fetch_tiles_of_gfc2020_by_the_jrc_names(tmp_path, capsys):
+    """GFC2020's tiles are the same 10° squares, named hemisphere first without padding."""
+    from pipeline.io.tiles import jrc_tile_name
+
+    assert [jrc_tile_name(t) for t in ("10S_080W", "00N_080W", "10N_010E", "80N_180W")] == [
+        "S10_W80",
+        "N0_W80",
+        "N10_E10",
+        "N80_W180",
+    ]
+    files = {
+        f"/gfc/JRC_GFC2020_V3_{jrc_tile_name(t)}.tif": tile_bytes(tmp_path, "gfc", t, 0)
+        for t in ("00N_080W", "10S_080W")
+    }
+    plots = gpd.GeoDataFrame(
+        {"plot_id": ["a", "b"]},
+        crs="EPSG:4326",
+        geometry=[shapely.box(-76.5, -8.3, -76.49, -8.29), shapely.box(-76.5, -10.3, -76.49, -10.29)],
+    )
+    pp = tmp_path / "plots.gpkg"
+    plots.to_file(pp)
+    dest = tmp_path / "gfc2020"
+    with TileServer(files) as server:
+        args = ["fetch-tiles", "--plots", str(pp), "--product", "gfc2020", "--base-url", server.url + "/gfc"]
+        assert main([*args, "--dest", str(dest)]) == 0
+        assert "2 downloaded" in capsys.readouterr().out
+    assert sorted(p.name for p in dest.iterdir()) == ["JRC_GFC2020_V3_N0_W80.tif", "JRC_GFC2020_V3_S10_W80.tif"]

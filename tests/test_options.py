@@ -34,6 +34,9 @@ from pipeline.config import (
 def test_every_field_of_a_screening_job_has_an_option_with_its_description(section, model):
     keys = {o.key: o for o in opts.SCREEN_OPTIONS}
     for name, field in model.model_fields.items():
+        if opts._model_of(field.annotation) is not None:  # a nested section: in the YAML file only
+            assert f"{section}.{name}" not in keys and field.description
+            continue
         assert f"{section}.{name}" in keys, f"{section}.{name} has no command-line option"
         assert field.description, f"{section}.{name} has no description"
         meaning, default = keys[f"{section}.{name}"].describe()

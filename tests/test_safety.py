@@ -292,6 +292,8 @@ def test_every_csv_of_a_run_neutralises_formula_cells(tmp_path):
     cfg["plots"]["path"] = str(sample.plots)
     cfg["datasets"]["hansen"].update(loss_year=str(sample.loss_year), tree_cover=str(sample.tree_cover))
     cfg["datasets"]["gfw_integrated"]["alerts"] = str(sample.alert_tiles)
+    cfg["datasets"]["gfc2020"]["forest"] = str(sample.forest2020_tiles)
+    cfg["datasets"]["plantation"]["land_use"] = str(sample.plantation)
     for overlay in cfg.get("overlays") or []:
         overlay["file"] = str(sample.root / Path(overlay["file"]).name)
     cfg["output"]["path"] = str(out / "screening.gpkg")

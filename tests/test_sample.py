@@ -293,6 +293,7 @@ def test_plots_schema_and_identifiers(small: SamplePaths):
         "producer_name",
         "country",
         "place",
+        "established",
         "geometry",
     ]
     assert len(plots) == SMALL_PLOTS + N_DEFECTS

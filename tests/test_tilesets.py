@@ -9,7 +9,7 @@ import shapely
 from conftest import cli_main as main
 from conftest import write_raster
 
-from pipeline.io import rasters
+from pipeline.io import layers, rasters
 from pipeline.io.plots import normalise
 from pipeline.io.rasters import INDEX_NAME, open_layer, open_product
 from pipeline.io.tiles import tile_name
@@ -123,7 +123,7 @@ def test_headers_of_other_tile_sets_are_cached_in_a_small_index(tmp_path, monkey
             write_raster(folder / f"defor_{i}_{j}.tif", arr, x0=-78 + j * 20 * PX, y0=-5 - i * 20 * PX, px=PX)
     opened = []
     real = rasters._open_header
-    monkeypatch.setattr(rasters, "_open_header", lambda path, role: opened.append(path) or real(path, role))
+    monkeypatch.setattr(layers, "_open_header", lambda path, role: opened.append(path) or real(path, role))
     first = open_layer(folder, "loss-year")
     assert len(opened) == 12 and (folder / INDEX_NAME).exists() and not first.lazy
     opened.clear()

@@ -63,9 +63,10 @@ def _cli(*args: str) -> None:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
 
 
-def _sample_config(out: Path, name: str, screening: dict, alerts: bool = False) -> Path:
-    """``make run``'s job with its paths made absolute; without its alert products unless ``alerts``
-    (so that the runs of older versions, which had none, stay comparable)."""
+def _sample_config(out: Path, name: str, screening: dict, alerts: bool = False, cutoff: bool = False) -> Path:
+    """``make run``'s job with its paths made absolute; without its alert products unless ``alerts``,
+    without its maps of the cut-off day and establishment column unless ``cutoff`` (so that the runs
+    of older versions, which had none, stay comparable)."""
     import yaml
 
     cfg = yaml.safe_load((REPO / "configs" / "sample.yaml").read_text())
@@ -75,11 +76,26 @@ def _sample_config(out: Path, name: str, screening: dict, alerts: bool = False) 
         overlay["file"] = str((base / overlay["file"]).resolve())
     products = [cfg["rasters"]] if "rasters" in cfg else list(cfg["datasets"].values())
     for product in products:
-        for key in ("loss_year", "tree_cover", "datamask", "forest_mask", "alerts", "confidence_layer"):
+        for key in (
+            "loss_year",
+            "tree_cover",
+            "datamask",
+            "forest_mask",
+            "alerts",
+            "confidence_layer",
+            "forest",
+            "land_use",
+        ):
             if product.get(key):
                 product[key] = str((base / product[key]).resolve())
     if "datasets" in cfg and not alerts:
         cfg["datasets"] = {k: v for k, v in cfg["datasets"].items() if v.get("kind") != "alerts"}
+    if "datasets" in cfg and not cutoff:
+        cfg["datasets"] = {
+            k: v for k, v in cfg["datasets"].items() if v.get("kind") not in ("forest_cover", "land_use")
+        }
+        cfg["plots"].pop("established_column", None)
+        cfg["screening"].pop("forest_at_cutoff", None)
     cfg["screening"].update(screening)
     cfg["output"] = {"path": str(out / f"{name}.gpkg"), "overwrite": True}
     b = cfg["baseline"]
@@ -93,6 +109,13 @@ def _sample_config(out: Path, name: str, screening: dict, alerts: bool = False) 
     path = out / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+def _sample_has_maps() -> bool:
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "configs" / "sample.yaml").read_text())
+    return any(v.get("kind") in ("forest_cover", "land_use") for v in (cfg.get("datasets") or {}).values())
 
 
 def _sample_has_alerts() -> bool:
@@ -111,6 +134,8 @@ def snapshot(out: Path) -> None:
     _cli("run", "--config", str(_sample_config(out, "sample", {})))
     if _sample_has_alerts():
         _cli("run", "--config", str(_sample_config(out, "sample_alerts", {}, alerts=True)))
+    if _sample_has_maps():
+        _cli("run", "--config", str(_sample_config(out, "sample_cutoff", {}, cutoff=True)))
     _cli(
         "run",
         "--config",

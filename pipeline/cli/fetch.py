@@ -14,6 +14,7 @@ from ..vocab import HANSEN_LAYERS
 from .app import cli, progress_wanted, quiet, verbosity_options
 
 HANSEN_VERSION = "GFC-2024-v1.12"
+GFC2020_VERSION = "V3"
 #: The environment variable holding a Global Forest Watch Data API key.
 GFW_KEY_VARIABLE = "GFW_DATA_API_KEY"
 
@@ -29,18 +30,19 @@ GFW_KEY_VARIABLE = "GFW_DATA_API_KEY"
 @click.option("--layer", default=None, help="Layer of the plots file.")
 @click.option(
     "--product",
-    type=click.Choice(["hansen", *ALERT_PRESETS]),
+    type=click.Choice(["hansen", "gfc2020", *ALERT_PRESETS]),
     default="hansen",
     show_default=True,
-    help="The product whose tiles to fetch: Hansen GFC, or an alert product from Global Forest Watch's Data API "
-    "(its date_conf tiles; read them with the alert encoding of the same name).",
+    help="The product whose tiles to fetch: Hansen GFC, the EU's forest map of 2020 (gfc2020: JRC's "
+    "JRC_GFC2020_V3_S10_W80.tif..., for a dataset of kind forest_cover), or an alert product from Global Forest "
+    "Watch's Data API (its date_conf tiles; read them with the alert encoding of the same name).",
 )
 @click.option(
     "--version",
     "version",
     default=None,
-    help=f"The release, as in its file names (Hansen), or the GFW dataset version (v20251020, latest: "
-    f"downloaded again on every run).  [default: {HANSEN_VERSION} for hansen, latest for alerts]",
+    help=f"The release, as in its file names (Hansen, GFC2020: V3), or the GFW dataset version (v20251020, latest: "
+    f"downloaded again on every run).  [default: {HANSEN_VERSION} for hansen, V3 for gfc2020, latest for alerts]",
 )
 @click.option(
     "--layers",
@@ -58,8 +60,8 @@ GFW_KEY_VARIABLE = "GFW_DATA_API_KEY"
 @click.option(
     "--base-url",
     default=None,
-    help="Folder holding the Hansen releases, or GFW's Data API.  [default: the University of Maryland's "
-    "public bucket; https://data-api.globalforestwatch.org]",
+    help="Folder holding the Hansen releases or GFC2020's tiles, or GFW's Data API.  [default: the University of "
+    "Maryland's public bucket; the JRC's open-data folder; https://data-api.globalforestwatch.org]",
 )
 @click.option(
     "--url-template",
@@ -117,6 +119,8 @@ def fetch_tiles(
         raise click.BadParameter("the template must name the tile with {tile}", param_hint="--url-template")
     if url_template is not None and product == "hansen":
         product = "url"  # the template is the product
+    if product == "gfc2020":
+        version = version or GFC2020_VERSION
     if version is None:
         version = HANSEN_VERSION if product == "hansen" else "latest"
     if dest is None:

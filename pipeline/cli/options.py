@@ -208,6 +208,7 @@ PLOT_OPTIONS = [
     Option("plots.wkt_column", "--wkt-column"),
     Option("plots.lat_column", "--lat-column"),
     Option("plots.lon_column", "--lon-column"),
+    Option("plots.established_column", "--established-column"),
 ]
 RASTER_OPTIONS = [
     Option("rasters.loss_year", "--loss-year", metavar="SPEC"),
@@ -234,6 +235,8 @@ def section_options(
     for name, field in model.model_fields.items():
         if name in special:
             out.append(special[name])
+            continue
+        if _model_of(field.annotation) is not None:  # a nested section: in the YAML file only
             continue
         key, flag = f"{section}.{name}" if section else name, "--" + name.replace("_", "-")
         if field.annotation is bool:

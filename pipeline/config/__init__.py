@@ -19,6 +19,7 @@ from .inputs import (
     AlertEncoding,
     AlertsConfig,
     AnyDataset,
+    ClassMapDatasetConfig,
     ConfidenceLevel,
     DatasetConfig,
     LayerSpec,
@@ -41,7 +42,7 @@ from .outputs import (
 )
 from .overlays import OverlayConfig
 from .run import RunConfig, build_config, format_validation_error, set_dotted, validate_model
-from .screening import ForestDefinition, QCConfig, ScreeningConfig
+from .screening import ForestAtCutoffConfig, ForestDefinition, QCConfig, ScreeningConfig
 
 __all__ = [
     "ALERT_PRESETS",
@@ -49,6 +50,7 @@ __all__ = [
     "AlertEncoding",
     "AlertsConfig",
     "AnyDataset",
+    "ClassMapDatasetConfig",
     "BaselineConfig",
     "ConfidenceLevel",
     "DatasetConfig",
@@ -56,6 +58,7 @@ __all__ = [
     "ExecutionConfig",
     "EXPORT_FORMATS",
     "ExportConfig",
+    "ForestAtCutoffConfig",
     "OverlayConfig",
     "ForestDefinition",
     "GFW_ALERTS_NAME",

@@ -1,5 +1,6 @@
 """The inputs' sections: the plots file (``plots``) and the products (``rasters``, ``alerts``,
-``datasets``: forest-loss products and alert products with their encodings)."""
+``datasets``: forest-loss products, alert products with their encodings, and maps of the cut-off
+day)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,12 @@ class PlotsConfig(_Section):
     )
     lon_column: str | None = Field(
         None, description="CSV/Parquet: longitude column (default: found by name: longitude, lon, lng, x...)"
+    )
+    established_column: str | None = Field(
+        None,
+        description="Column holding the year or date each cocoa plot was established (a year, a date or empty), as "
+        "the cooperative registers it: a plot under cocoa before the cut-off with tree loss after it is weighed "
+        "against the forest maps (docs/forest-at-cutoff.md)",
     )
 
 
@@ -308,14 +315,55 @@ class AlertsConfig(_Section):
         )
 
 
+class ClassMapDatasetConfig(_Section):
+    """A map of the cut-off day: where forest stood (``kind: forest_cover``: GFC2020, a Bosque / No
+    bosque map) or where land was under agricultural use (``kind: land_use``: a plantation class,
+    a cocoa map). Each layer keeps its own grid (docs/forest-at-cutoff.md)."""
+
+    kind: Literal["forest_cover", "land_use"] = Field(description="'forest_cover' or 'land_use'")
+    forest: LayerSpec | None = Field(
+        None, description="forest_cover: the forest map (file, folder of tiles, glob or URLs)"
+    )
+    forest_values: list[int] = Field(
+        default_factory=lambda: [1], description="forest_cover: the pixel values that mean forest (GFC2020: [1])"
+    )
+    land_use: LayerSpec | None = Field(
+        None, description="land_use: the land-use map (file, folder of tiles, glob or URLs)"
+    )
+    agricultural_values: list[int] = Field(
+        default_factory=list, description="land_use: the pixel values that mean agricultural use or tree crops"
+    )
+    date: dt.date | None = Field(None, description="The day the map describes (GFC2020: 2020-12-31)")
+    nodata: int | None = Field(None, description="The no-data value (default: the file's)")
+
+    @model_validator(mode="after")
+    def _needs(self) -> ClassMapDatasetConfig:
+        if self.kind == "forest_cover" and (self.forest is None or not self.forest_values):
+            raise ValueError("a 'forest_cover' dataset needs forest (the layer) and forest_values")
+        if self.kind == "land_use" and (self.land_use is None or not self.agricultural_values):
+            raise ValueError("a 'land_use' dataset needs land_use (the layer) and agricultural_values")
+        return self
+
+    @property
+    def layer(self) -> LayerSpec:
+        out = self.forest if self.kind == "forest_cover" else self.land_use
+        assert out is not None
+        return out
+
+
 def _dataset_tag(value: Any) -> str:
     kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
-    return "alerts" if kind == ALERTS_KIND else "loss"
+    return "alerts" if kind == ALERTS_KIND else ("class_map" if kind in ("forest_cover", "land_use") else "loss")
 
 
-#: One entry of ``datasets``: a forest-loss product, or an alert product (``kind: alerts``).
+#: One entry of ``datasets``: a forest-loss product, an alert product (``kind: alerts``), or a map
+#: of the cut-off day (``kind: forest_cover`` or ``land_use``).
 AnyDataset = Annotated[
-    Union[Annotated[DatasetConfig, Tag("loss")], Annotated[AlertDatasetConfig, Tag("alerts")]],  # noqa: UP007
+    Union[  # noqa: UP007
+        Annotated[DatasetConfig, Tag("loss")],
+        Annotated[AlertDatasetConfig, Tag("alerts")],
+        Annotated[ClassMapDatasetConfig, Tag("class_map")],
+    ],
     Discriminator(_dataset_tag),
 ]
 

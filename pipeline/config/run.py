@@ -22,6 +22,7 @@ from .inputs import (
     AlertDatasetConfig,
     AlertsConfig,
     AnyDataset,
+    ClassMapDatasetConfig,
     DatasetConfig,
     PlotsConfig,
     RastersConfig,
@@ -111,6 +112,10 @@ class RunConfig(_Section):
         assert self.rasters is not None  # the validator makes sure one of the two is given
         return {"hansen": self.rasters.as_dataset()}
 
+    def class_map_configs(self) -> dict[str, ClassMapDatasetConfig]:
+        """Every map of the cut-off day (``kind: forest_cover`` or ``land_use``) by name, in order."""
+        return {k: v for k, v in (self.datasets or {}).items() if isinstance(v, ClassMapDatasetConfig)}
+
     def alert_configs(self) -> dict[str, AlertDatasetConfig]:
         """Every alert product by name, in order (``alerts`` is the product ``gfw_integrated``, last)."""
         out = {k: v for k, v in (self.datasets or {}).items() if isinstance(v, AlertDatasetConfig)}
@@ -127,7 +132,17 @@ class RunConfig(_Section):
         if data.get("alerts"):
             sections.append(data["alerts"])
         for section in sections:
-            for key in ("loss_year", "tree_cover", "datamask", "forest_mask", "alerts", "confidence_layer", "path"):
+            for key in (
+                "loss_year",
+                "tree_cover",
+                "datamask",
+                "forest_mask",
+                "alerts",
+                "confidence_layer",
+                "path",
+                "forest",
+                "land_use",
+            ):
                 if section.get(key) is not None:
                     section[key] = _fix_spec(section[key], base)
         if self.baseline is not None:

@@ -36,6 +36,20 @@ class ForestDefinition(_Section):
     )
 
 
+class ForestAtCutoffConfig(_Section):
+    """The forest rule: loss after the cut-off counts only on cells that were forest at the cut-off
+    according to these forest_cover products, combined by ``rule`` (docs/forest-at-cutoff.md)."""
+
+    products: list[str] | None = Field(
+        None, description="The forest_cover products that take part (default: every forest_cover product)"
+    )
+    rule: Literal["any", "all", "majority"] = Field(
+        "any",
+        description="'any': forest where any map says so; 'all': where every map does; 'majority': where at least "
+        "half of the maps with data do",
+    )
+
+
 class ScreeningConfig(ForestDefinition):
     """The forest definition, plus the rules that turn figures into a status."""
 
@@ -68,6 +82,12 @@ class ScreeningConfig(ForestDefinition):
         None,
         description="Alerts on or before this day are history; alerts after it count "
         "(default: 31 December of the reference year)",
+    )
+
+    forest_at_cutoff: ForestAtCutoffConfig = Field(
+        default_factory=lambda: ForestAtCutoffConfig(),
+        description="Which forest_cover products say where forest stood at the cut-off, and the rule that combines "
+        "them (YAML only)",
     )
 
     @property

@@ -146,26 +146,7 @@ def plot_statistics(  # noqa: PLR0913
     n_years = spec.last_year - spec.first_year + 1
     if len(cov) == 0:
         return PlotStats.zeros(n, n_years, cells=cells_from is not None)
-
-    win, k, local = cells_in_windows(cov, windows, window_of_plot)
-
-    if forest.min_forest_patch_ha > 0:
-        # Forest patches need whole windows: classify every pixel of each window, then gather.
-        flags, years = [], []
-        for (row0, _, height, _), lay in zip(win, layers):
-            row_areas = pixel_row_areas(grid.y0, grid.dy, grid.dx, row0, row0 + height)
-            f, y = pixel_codes({key: as_int(v) for key, v in lay.items()}, spec, forest, row_areas)
-            flags.append(f.ravel())
-            years.append(y.ravel())
-        offset = np.zeros(len(win), dtype="int64")
-        np.cumsum((win[:, 2] * win[:, 3])[:-1], out=offset[1:])
-        at = offset[k] + local  # each cell's place in the windows laid end to end
-        cell_flags, yi = np.concatenate(flags)[at], np.concatenate(years)[at]
-    else:
-        # Each pixel is classified on its own: gather the raw values under the plots, then classify
-        # only those (a window holds many more pixels than its plots cover).
-        gathered = {key: gather([lay[key] for lay in layers], k, local) for key in layers[0]}
-        cell_flags, yi = pixel_codes(gathered, spec, forest, None)
+    _, _, cell_flags, yi = cell_codes(cov, grid, windows, layers, spec, forest, window_of_plot)
     rmin = int(cov.row.min())
     w = cov.fraction * pixel_row_areas(grid.y0, grid.dy, grid.dx, rmin, int(cov.row.max()) + 1)[cov.row - rmin]
     idx = cov.index
@@ -189,6 +170,40 @@ def plot_statistics(  # noqa: PLR0913
         invalid=per_plot(INVALID_BIT),
         cells=cells,
     )
+
+
+def cell_codes(
+    cov: Coverage,
+    grid: Grid,
+    windows: list[tuple[int, int, int, int]],
+    layers: list[dict],
+    spec: ProductSpec,
+    forest: ForestDefinition,
+    window_of_plot: np.ndarray,
+    keys: tuple[str, ...] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pixel classes (bit flags) and loss-year index of every covered cell, from the layers
+    ``keys`` of the windows (default: all of them), with each cell's window and place in it (see
+    :func:`plot_statistics` for the arguments)."""
+    win, k, local = cells_in_windows(cov, windows, window_of_plot)
+    keys = tuple(layers[0]) if keys is None else keys
+    if forest.min_forest_patch_ha > 0:
+        # Forest patches need whole windows: classify every pixel of each window, then gather.
+        flags, years = [], []
+        for (row0, _, height, _), lay in zip(win, layers):
+            row_areas = pixel_row_areas(grid.y0, grid.dy, grid.dx, row0, row0 + height)
+            f, y = pixel_codes({key: as_int(lay[key]) for key in keys}, spec, forest, row_areas)
+            flags.append(f.ravel())
+            years.append(y.ravel())
+        offset = np.zeros(len(win), dtype="int64")
+        np.cumsum((win[:, 2] * win[:, 3])[:-1], out=offset[1:])
+        at = offset[k] + local  # each cell's place in the windows laid end to end
+        return k, local, np.concatenate(flags)[at], np.concatenate(years)[at]
+    # Each pixel is classified on its own: gather the raw values under the plots, then classify
+    # only those (a window holds many more pixels than its plots cover).
+    gathered = {key: gather([lay[key] for lay in layers], k, local) for key in keys}
+    cell_flags, yi = pixel_codes(gathered, spec, forest, None)
+    return k, local, cell_flags, yi
 
 
 def derive_figures(stats: PlotStats, years: np.ndarray, reference_year: int) -> pd.DataFrame:

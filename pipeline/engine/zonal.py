@@ -30,6 +30,7 @@ from ..config import ExecutionConfig, ForestDefinition
 from ..i18n import _, tr
 from .coverage import Grid, PolygonPieces, coverage_fractions, polygon_pieces, window_coverage, window_row_coverage
 from .geodesy import pixel_row_areas
+from .grids import layers_on
 from .memory import trim, tune_allocator
 from .partitions import batches, partition, pixel_bounds, window_of
 from .pixels import FOREST_BIT, INVALID_BIT, MISSING_BIT, VALID_BIT, ProductSpec, as_int, patch_margin, pixel_codes
@@ -47,7 +48,8 @@ TASK_MAX_CELLS = 4_000_000
 
 
 class LayerReader(Protocol):
-    """One layer of a product: reads a window of its grid."""
+    """One layer of a product: reads a window of its grid (its own ``grid`` when it has one, else
+    the product's; a layer on another grid is read onto the product's by :mod:`.grids`)."""
 
     def read_raw(self, row0: int, col0: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray | None]:
         """The window's values in the file's own type, and where tiles cover it (None: everywhere)."""
@@ -55,7 +57,8 @@ class LayerReader(Protocol):
 
 
 class ProductSource(Protocol):
-    """What the engine needs of a loss product."""
+    """What the engine needs of a loss product. ``grid`` is the grid its figures are computed on:
+    the finest of its layers' (:func:`.grids.finest`)."""
 
     @property
     def name(self) -> str: ...
@@ -91,7 +94,8 @@ def measure_task(task: Task) -> Any:
     tune_allocator()  # in worker processes too
     m = task.margin
     windows = [(r0 - m, c0 - m, h + 2 * m, w + 2 * m) for r0, c0, h, w in task.windows]
-    layers = [{key: layer.read_raw(*win) for key, layer in task.product.layers.items()} for win in windows]
+    readers = layers_on(task.product.layers, task.product.grid)  # each layer read onto the product's grid
+    layers = [{key: layer.read_raw(*win) for key, layer in readers.items()} for win in windows]
     cov = coverage_fractions(task.geoms, task.product.grid)
     window_of_plot = np.repeat(np.arange(len(windows)), task.sizes)
     args = (cov, len(task.geoms), task.product.grid, windows, layers, task.product.spec, task.forest, window_of_plot)
@@ -221,7 +225,7 @@ def measure_window(task: WindowTask) -> PlotStats:
     if rows is not None and not rows.any():  # the polygon does not reach this window
         return stats
     raw = {}
-    for key, layer in task.product.layers.items():
+    for key, layer in layers_on(task.product.layers, grid).items():
         raw[key] = layer.read_raw(row0 - m, col0 - m, height + 2 * m, width + 2 * m)
         present = raw[key][1] if isinstance(raw[key], tuple) else None
         if present is not None and not present.any():  # no tile under the window: all missing

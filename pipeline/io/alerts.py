@@ -2,8 +2,9 @@
 
 An :class:`AlertProduct` is the alert layer (a file, folder of tiles, glob or URLs, mosaicked
 virtually like every layer), an optional confidence layer (encodings with a confidence band) and
-an optional forest mask, all on one grid, with the :class:`~pipeline.engine.alerts.AlertSpec`
-that says how to read a pixel's date and confidence. The engine measures it like a loss product
+an optional forest mask, each on its own grid (computed on the finest: see :mod:`.rasters`), with
+the :class:`~pipeline.engine.alerts.AlertSpec` that says how to read a pixel's date and
+confidence. The engine measures it like a loss product
 (:func:`pipeline.engine.zonal.measure_product` with an
 :class:`~pipeline.engine.alerts.AlertStatistics`).
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from ..config import AlertDatasetConfig, AlertEncoding
 from ..engine.alerts import AlertSpec, day_number
 from ..engine.coverage import Grid
+from ..engine.grids import finest
 from ..vocab import ALERTS_KIND, CONFIDENCE_LEVELS
 from .rasters import Layer, layer_files, open_companion, open_layer
 
@@ -39,7 +41,8 @@ class AlertProduct:
 
     @property
     def grid(self) -> Grid:
-        return self.alerts.grid
+        """The finest of its layers' grids (the alert layer's when they share one)."""
+        return finest([self.alerts.grid, *(layer.grid for layer in self.layers.values())])
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:

@@ -128,13 +128,21 @@ def check_content(product: Product, geoms: np.ndarray | None = None) -> None:
     windows = sample_windows(product.loss, geoms)
     if not windows:
         return  # no plot over the rasters: nothing they hold matters
+
+    def own(layer: Layer) -> list[tuple]:  # a layer on its own grid is sampled in its own blocks
+        return windows if layer.grid == product.loss.grid else sample_windows(layer, geoms)
+
     loss = _sample(product.loss, windows, product.loss_nodata)
-    cover = _sample(product.tree_cover, windows, product.cover_nodata) if product.tree_cover is not None else None
+    cover = (
+        _sample(product.tree_cover, own(product.tree_cover), product.cover_nodata)
+        if product.tree_cover is not None
+        else None
+    )
     _check_loss(product, loss, cover)
     if cover is not None:
         _check_cover(product, cover)
     if product.forest_mask is not None:
-        fmask = _sample(product.forest_mask, windows, product.forest_mask.nodata)
+        fmask = _sample(product.forest_mask, own(product.forest_mask), product.forest_mask.nodata)
         _check_forest_mask(product, fmask)
 
 

@@ -9,6 +9,9 @@ names (grid ``10/100000``: 100,000 pixels of 0.0001° per tile side), one GeoTIF
 ``pixel_meaning`` (``date_conf``: the encoded date and confidence), at
 ``/dataset/<dataset>/<version>/download/geotiff?grid=10/100000&tile_id=<tile>&pixel_meaning=date_conf``
 (a redirect to the file; ``version`` may be ``latest``).
+
+The JRC publishes GFC2020 (the EU's forest map of 2020) on the same 10° squares, named the other
+way round: ``JRC_GFC2020_V3_S10_W80.tif`` is Hansen's ``10S_080W`` (:func:`jrc_tile_name`).
 """
 
 from __future__ import annotations
@@ -87,16 +90,35 @@ def gfw_alert_url(dataset: str, version: str, tile: str, base_url: str = GFW_DAT
     )
 
 
+#: Where the JRC publishes GFC2020's 10° tiles (``JRC_GFC2020_V3_S10_W80.tif``); check the JRC
+#: data catalogue (data.jrc.ec.europa.eu) when it moves, and pass --base-url.
+GFC2020_BASE_URL = "https://jeodpp.jrc.ec.europa.eu/ftp/jrc-opendata/FOREST/GFC2020/LATEST/tiles"
+GFC2020_VERSION = "V3"
+
+
+def jrc_tile_name(tile: str) -> str:
+    """The JRC's name of a 10° tile: ``S10_W80`` for Hansen's ``10S_080W`` (the same north-west
+    corner; the hemisphere first, no zero padding)."""
+    lat_top, lon_left = parse_tile_name(tile)
+    return f"{'N' if lat_top >= 0 else 'S'}{abs(lat_top)}_{'E' if lon_left >= 0 else 'W'}{abs(lon_left)}"
+
+
+def gfc2020_template(version: str = GFC2020_VERSION, base_url: str | None = None) -> str:
+    """The address template of GFC2020's tiles (``{jrc_tile}`` = ``S10_W80``)."""
+    return f"{(base_url or GFC2020_BASE_URL).rstrip('/')}/JRC_GFC2020_{version}_{{jrc_tile}}.tif"
+
+
 def template_url(template: str, tile: str) -> str:
-    """``template`` with ``{tile}`` replaced by the tile's name (``10S_080W``)."""
-    if "{tile}" not in template:
-        raise ValueError(f"{template}: a URL template names the tile with {{tile}}")
-    return template.replace("{tile}", quote(tile))
+    """``template`` with ``{tile}`` replaced by the tile's name (``10S_080W``), or ``{jrc_tile}`` by
+    the JRC's (``S10_W80``)."""
+    if "{tile}" not in template and "{jrc_tile}" not in template:
+        raise ValueError(f"{template}: a URL template names the tile with {{tile}} (or {{jrc_tile}})")
+    return template.replace("{tile}", quote(tile)).replace("{jrc_tile}", quote(jrc_tile_name(tile)))
 
 
 def template_file_name(template: str, tile: str) -> str:
     """The file name a template's URL gives the tile: the last part of its path."""
     name = urlparse(template_url(template, tile)).path.rsplit("/", 1)[-1]
-    if tile not in name:
-        raise ValueError(f"{template}: the file name at the end of the URL must hold {{tile}}")
+    if tile not in name and jrc_tile_name(tile) not in name:
+        raise ValueError(f"{template}: the file name at the end of the URL must hold {{tile}} (or {{jrc_tile}})")
     return name

@@ -7,7 +7,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..i18n import language
 from ..io.alerts import AlertProduct
+from ..io.class_maps import ClassMap
 from ..io.gpkg import Finish
 from ..io.gpkg_style import enrich
 from ..io.outputs import PUBLISHED
@@ -89,7 +90,7 @@ def in_input_order(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def product_files(
-    products: list[Product] | list[Product | AlertProduct], used: set[str] | None = None
+    products: Sequence[Product | AlertProduct | ClassMap], used: set[str] | None = None
 ) -> list[tuple[str, str]]:
     """(role, path) of every file of every product; of a lazily indexed tile set, only the tiles in
     ``used`` (the tiles under the plots: the others were never opened, and do not matter)."""
@@ -106,7 +107,7 @@ def provenance_keys(
     invocation: Invocation,
     started: float,
     files: list[tuple[str, str | Path]],
-    products: list[Product] | list[Product | AlertProduct],
+    products: Sequence[Product | AlertProduct | ClassMap],
 ) -> dict[str, str]:
     """The provenance keys of ``run_metadata``: the command line, the start and end times, every
     input with its size, mtime and SHA-256 (as JSON), and the products' versions."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 class TileRequest:
     """Which tiles to fetch: ``product`` ``hansen`` (``layers`` of release ``version``), or a GFW
     alert product (``gfw_integrated``...: its ``date_conf`` tiles of ``version``, ``latest`` by
-    default), or any product at ``url_template`` (``{tile}`` = ``10S_080W``); ``base_url`` replaces
+    default), GFC2020 (``gfc2020``: the JRC's tiles of ``version``), or any product at
+    ``url_template`` (``{tile}`` = ``10S_080W``, ``{jrc_tile}`` = ``S10_W80``); ``base_url`` replaces
     the product's host, ``api_key`` is sent to GFW's host only."""
 
     version: str
@@ -57,6 +58,10 @@ def run_fetch_tiles(
             int((~placed).sum()),
         )
     bounds = bounds[placed]
+    if request.product == "gfc2020" and request.url_template is None:
+        from ..io.tiles import gfc2020_template
+
+        request = replace(request, url_template=gfc2020_template(request.version, request.base_url))
     if request.product != "hansen" or request.url_template is not None:
         alerts = fetch_alert_tiles(
             bounds,

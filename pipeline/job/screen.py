@@ -9,6 +9,7 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,8 +20,9 @@ from .. import __version__
 from ..config import RunConfig
 from ..engine.overlay import OverlayLayer
 from ..engine.schedulers import cluster
-from ..errors import ConfigError
+from ..errors import ConfigError, PlotsError
 from ..io.alerts import AlertProduct, open_alert_product
+from ..io.class_maps import ClassMap, open_class_map_config
 from ..io.fieldpack import read_patches, read_reviews
 from ..io.gpkg import Finish, StagedBaseline, check_baseline_targets, check_target, csv_folder, read_previous
 from ..io.outputs import Staged, check_not_input, deferred_signals, disk_errors, guard, make_folder, temp_prefix
@@ -28,6 +30,7 @@ from ..io.overlays import read_overlay
 from ..io.plots import PlotStream, open_plots
 from ..io.rasters import Product, close_datasets, open_product
 from ..stages.columns import INPUT_ATTRIBUTE
+from ..stages.cutoff import rule_maps
 from ..stages.overlays import overlays_metadata
 from ..stages.qc.checks import DECLARED_AREA_COLUMNS, declared_areas
 from ..stages.reuse import verified_previous
@@ -111,7 +114,7 @@ class _Job:
 class _Opened:
     """A job's inputs, opened and checked."""
 
-    products: list[Product | AlertProduct]
+    products: list[Product | AlertProduct | ClassMap]
     stream: PlotStream
     previous: pd.DataFrame | None
     rejected: int
@@ -147,9 +150,9 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
     return result
 
 
-def open_products(cfg: RunConfig) -> list[Product | AlertProduct]:
+def open_products(cfg: RunConfig) -> list[Product | AlertProduct | ClassMap]:
     """Open and check every configured product: the loss products, the primary first, then the
-    alert products."""
+    alert products, then the maps of the cut-off day."""
     products: list[Product | AlertProduct] = []
     for name, ds in cfg.dataset_configs().items():
         p = open_product(name, ds)
@@ -166,7 +169,32 @@ def open_products(cfg: RunConfig) -> list[Product | AlertProduct]:
         for note in a.notes:
             log.info("%s: %s", name, note)
         products.append(a)
-    return products
+    maps = [open_class_map_config(name, ds) for name, ds in cfg.class_map_configs().items()]
+    for m in maps:
+        for note in m.notes:
+            log.info("%s: %s", m.name, note)
+    try:
+        rule_maps(maps, cfg.screening, strict=True)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return [*products, *maps]
+
+
+def forest_rule_text(s, maps: list[ClassMap]) -> str:
+    """The forest rule in words, for the metadata and the report."""
+    names = ", ".join(m.name for m in rule_maps(maps, s)) or "none"
+    rule = s.forest_at_cutoff.rule
+    year = s.reference_year
+    return f"loss after {year} counts on cells that were forest at the cut-off by the rule '{rule}' of: {names}"
+
+
+def established_name(columns: list[str], column: str | None, path) -> str | None:
+    """The plots' establishment column (``plots.established_column``), checked to exist."""
+    if column is not None and column not in columns:
+        raise PlotsError(
+            f"{path}: no column {column!r} (plots.established_column); the columns are: {', '.join(columns) or 'none'}"
+        )
+    return column
 
 
 def _open_inputs(cfg: RunConfig) -> _Opened:
@@ -181,6 +209,7 @@ def _open_inputs(cfg: RunConfig) -> _Opened:
     check_not_input(out, [(f"{role} raster", path) for role, path in product_files(products)])
     stream = open_plots(cfg.plots, batch_size=BATCH_ROWS, keep=_qc_columns(cfg))
     declared_areas(pd.DataFrame(columns=stream.columns), cfg.qc.declared_area_column)  # a named column exists
+    established_name(stream.columns, cfg.plots.established_column, stream.path)
     previous, rejected, previous_patches = None, 0, None
     if cfg.output.incremental:
         loss_products = [p for p in products if isinstance(p, Product)]
@@ -219,7 +248,10 @@ def _screen_and_publish(job: _Job, opened: _Opened) -> JobResult:
                 from .baseline import BaselineSources, stage_baseline
 
                 with job.phases("baseline"), disk_errors(Path(cfg.baseline.output).parent):
-                    sources = BaselineSources(products=tuple(opened.products), inputs=opened.baseline_inputs)
+                    sources = BaselineSources(
+                        products=tuple(p for p in opened.products if not isinstance(p, ClassMap)),
+                        inputs=opened.baseline_inputs,
+                    )
                     result.baseline, baseline_staged = stage_baseline(
                         out, screening_file.tmp, cfg.baseline, overwrite=job.overwrite, sources=sources,
                         execution=cfg.execution, progress=job.progress, invocation=job.invocation,
@@ -280,7 +312,7 @@ def _screen(job: _Job, stream_job: StreamJob) -> JobResult:
         statuses=totals.statuses,
         issue_counts=pd.Series(totals.issues, dtype="int64").sort_index(),
         metadata=finishing.metadata,
-        alert_products=[p.name for p in stream_job.products if not isinstance(p, Product)],
+        alert_products=[p.name for p in stream_job.products if isinstance(p, AlertProduct)],
         alerts=totals.alerts,
         overlays=totals.overlays,
         not_assessed_reasons=dict(totals.reasons),
@@ -311,7 +343,11 @@ def _exports_and_report(job: _Job, result: JobResult) -> None:
 
 
 def screening_metadata(
-    cfg: RunConfig, every: list[Product | AlertProduct], stream: PlotStream, totals: StreamTotals, started: float
+    cfg: RunConfig,
+    every: Sequence[Product | AlertProduct | ClassMap],
+    stream: PlotStream,
+    totals: StreamTotals,
+    started: float,
 ) -> dict[str, str]:
     """The ``run_metadata`` of a screening: what a reader needs to trust and reproduce it, and the
     effective configuration (:data:`~pipeline.vocab.META_CONFIG`) that later steps read back."""
@@ -349,6 +385,12 @@ def screening_metadata(
         meta[f"{a.name}_min_confidence"] = a.min_confidence if a.levels else "(no confidence: every alert counts)"
     if alerts:
         meta["cutoff_date"] = s.cutoff.isoformat()
+    maps = [p for p in every if isinstance(p, ClassMap)]
+    for m in maps:
+        meta[f"{m.name}_map_raster"] = m.layer.source
+        meta[f"{m.name}_product_kind"] = m.describe()
+    if maps:
+        meta["forest_at_cutoff"] = forest_rule_text(s, maps)
     meta.update(
         {
             META_REFERENCE_YEAR: str(s.reference_year),

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +33,7 @@ from ..engine.partitions import KeyGrid
 from ..engine.schedulers import NoBar, progress_bar
 from ..i18n import _
 from ..io.alerts import AlertProduct
+from ..io.class_maps import ClassMap
 from ..io.gpkg import Finish, ScreeningWriter, arrow_table, layer_geometry_type, output_wkb
 from ..io.outputs import Staged
 from ..io.plots import PlotBatch, PlotStream
@@ -57,7 +58,7 @@ class StreamJob:
     """What :func:`screen_in_chunks` screens, with what, and where it writes."""
 
     cfg: RunConfig
-    products: list[Product | AlertProduct]  # the loss products (the primary first), then the alert products
+    products: list[Product | AlertProduct | ClassMap]  # the loss products (the primary first), then the alert products
     stream: PlotStream
     previous: pd.DataFrame | None  # an incremental run's verified rows of the previous output
     staging: Path  # a private folder beside the output, for the spill and the writer's files
@@ -229,7 +230,9 @@ def _first_pass(job: StreamJob, spill: Spill, keygrid: KeyGrid, phases: Phases) 
 _SAMPLE_PER_BATCH = 16
 
 
-def _scan_batch(batch: PlotBatch, *, cfg: RunConfig, every: list[Product | AlertProduct], keygrid: KeyGrid):
+def _scan_batch(
+    batch: PlotBatch, *, cfg: RunConfig, every: Sequence[Product | AlertProduct | ClassMap], keygrid: KeyGrid
+):
     """Pass 1 for one batch: the single-row checks and the location keys; returns its rows for
     the spill, and what the scan keeps of it."""
     products = [p for p in every if isinstance(p, Product)]
@@ -466,6 +469,8 @@ def _second_pass(
         edge_buffer_m=cfg.qc.edge_buffer_m,
     )
     earlier = Earlier(job.previous, job.previous_patches, job.reviews)
+    column = cfg.plots.established_column
+    established = None if column is None else (lambda table: table.column(column).to_pylist())
     bar = progress_bar(totals.plots_in, _("screening"), _("plot")) if job.progress else NoBar()
     write = partial(_write_chunk, writer=writer, attributes=job.stream.columns, totals=totals, bar=bar)
     with ThreadPoolExecutor(1, thread_name_prefix="cacao-screen-write") as post, phases("screen"):
@@ -477,7 +482,7 @@ def _second_pass(
                 [*job.products, *job.overlays],
                 cfg.screening,
                 how=how,
-                earlier=earlier,
+                earlier=earlier if established is None else replace(earlier, established=established(table)),
                 prefix=prefix,
                 wkb=wkb,
             )

@@ -88,6 +88,7 @@ from .alerts import _Alerts, _make_alerts
 from .deliveries import _make_deliveries
 from .districts import _make_districts
 from .files import GENERATOR, _replace_dir, _tiles, _write_raster
+from .forest2020 import _Forest2020, _make_forest2020, _readme_forest2020
 from .grid import _Grid, _Progress
 from .landscape import (
     CUTOFF_YEAR,  # noqa: F401  (a constant of pipeline.sample before the split)
@@ -156,6 +157,26 @@ class SamplePaths:
     def alert_tiles(self) -> Path:
         """``root / "alerts"``: the same alerts as 2 x 2 tiles (when the sample is tiled)."""
         return self.root / "alerts"
+
+    @property
+    def forest2020(self) -> Path:
+        """``root / "forest2020.tif"``: a synthetic forest map of 2020 (GFC2020's form, 10 m grid)."""
+        return self.root / "forest2020.tif"
+
+    @property
+    def forest2020_tiles(self) -> Path:
+        """``root / "forest2020"``: the same map as 2 x 2 tiles (when the sample is tiled)."""
+        return self.root / "forest2020"
+
+    @property
+    def plantation(self) -> Path:
+        """``root / "plantation.tif"``: a synthetic land-use map (2 = cocoa plantation)."""
+        return self.root / "plantation.tif"
+
+    @property
+    def cutoff_cases(self) -> Path:
+        """``root / "cutoff_cases.csv"``: the plots with loss after 2020 by case of the forest rule."""
+        return self.root / "cutoff_cases.csv"
 
     @property
     def overlays(self) -> Path:
@@ -230,6 +251,9 @@ def generate_sample(
     log("alerts painted")
     # The columns of an EU due-diligence statement, from a fourth stream, likewise.
     plots = _add_producer_columns(np.random.default_rng([seed, 3]), plots)
+    cutoff = _make_forest2020(np.random.default_rng([seed, 4]), grid, land, plots)  # a fifth stream likewise
+    plots["established"] = cutoff.established
+    log("forest 2020 painted")
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
@@ -239,11 +263,10 @@ def generate_sample(
         _write_tables(staged, plots, districts, deliveries, log)
         _write_alerts(staged, alerts, seed, tiles)
         log("alerts written")
+        _write_forest2020(staged, cutoff, seed, tiles)
+        log("forest 2020 written")
         write_overlays(tmp, grid)
-        readme = _readme(seed, grid, n_plots, land, plots, specials)
-        readme += _readme_baseline(districts, deliveries, plots)
-        readme += _readme_alerts(alerts, tiles)
-        readme += readme_overlays(grid)
+        readme = _readme_all(seed, grid, n_plots, tiles, land, plots, specials, (districts, deliveries, alerts, cutoff))
         (tmp / "README.md").write_text(readme, encoding="utf-8")
         (tmp / ".complete").touch()
         os.chmod(tmp, 0o755)  # mkdtemp creates it 0700
@@ -253,6 +276,17 @@ def generate_sample(
         raise
     log(f"sample complete in {out_dir}")
     return SamplePaths.under(out_dir)
+
+
+def _readme_all(seed, grid, n_plots, tiles, land, plots, specials, parts) -> str:
+    """The sample's README: the rasters and plots, then ``parts`` (districts, deliveries, alerts,
+    the maps of the cut-off day) and the overlays."""
+    districts, deliveries, alerts, cutoff = parts
+    readme = _readme(seed, grid, n_plots, land, plots, specials)
+    readme += _readme_baseline(districts, deliveries, plots)
+    readme += _readme_alerts(alerts, tiles)
+    readme += readme_overlays(grid)
+    return readme + _readme_forest2020(cutoff, tiles)
 
 
 def _check_count(n_plots: int, bounds: tuple[float, float, float, float]) -> None:
@@ -332,6 +366,32 @@ def _write_alerts(staged: SamplePaths, alerts: _Alerts, seed: int, tiles: int) -
             _write_raster(
                 staged.alert_tiles / f"gfw_integrated_alerts_r{i}_c{j}.tif", tile, tile_grid, nodata=0, tags=tags
             )
+
+
+def _write_forest2020(staged: SamplePaths, f: _Forest2020, seed: int, tiles: int) -> None:
+    """Write the forest map (and its tiles in ``forest2020/``) and the plantation map."""
+    tags = {"GENERATOR": GENERATOR, "SEED": str(seed), "SYNTHETIC": "yes"}
+    forest_tags = {
+        **tags,
+        "DESCRIPTION": "SYNTHETIC forest map of 2020 in the form of GFC2020: 1 = forest, 0 = not forest. "
+        "NOT real data.",
+    }
+    _write_raster(staged.forest2020, f.forest, f.grid, nodata=255, tags=forest_tags)
+    if tiles > 1:
+        staged.forest2020_tiles.mkdir(exist_ok=True)
+        for i, j, tile, tile_grid in _tiles(f.forest, f.grid, tiles):
+            _write_raster(
+                staged.forest2020_tiles / f"forest2020_r{i}_c{j}.tif", tile, tile_grid, nodata=255, tags=forest_tags
+            )
+    rows = [(pid, case) for case, ids in f.cases.items() for pid in ids]
+    pd.DataFrame(rows, columns=["plot_id", "case"]).to_csv(staged.cutoff_cases, index=False, lineterminator="\n")
+    _write_raster(
+        staged.plantation,
+        f.plantation,
+        f.plantation_grid,
+        nodata=255,
+        tags={**tags, "DESCRIPTION": "SYNTHETIC land-use map: 2 = cocoa plantation, 0 = other. NOT real data."},
+    )
 
 
 def _write_tables(

@@ -112,6 +112,51 @@ PLOTS = (
     _c("loss_before_ref_ha", "loss in 2001…reference year (inclusive)"),
     _c("loss_after_ref_ha", "loss in the years after the reference year"),
     _c("first_loss_year_after_ref", "first year after the reference year with loss (NULL if none)"),
+    _c(
+        "loss_after_cutoff_forest_ha",
+        "with maps of the cut-off day: the loss after the reference year on cells that were forest at the cut-off "
+        "under the forest rule (`screening.forest_at_cutoff`) and not of agricultural use; computed on the finest "
+        "grid of the layers ([forest-at-cutoff.md](forest-at-cutoff.md))",
+    ),
+    _c(
+        "loss_after_agricultural_ha",
+        "the loss after the reference year on cells a `land_use` map marks as agricultural use at the cut-off",
+    ),
+    _c(
+        "loss_after_outside_forest_ha",
+        "the loss after the reference year on cells the forest rule says were not forest",
+    ),
+    _c(
+        "loss_after_unknown_ha",
+        "the loss after the reference year where the forest maps have no data (counted as on forest: fail safe)",
+    ),
+    _c("forest_cutoff_ha", "the plot's forest at the cut-off under the forest rule, on the loss product's valid cells"),
+    _c(
+        "loss_context",
+        "where the loss after the cut-off fell: `in_cutoff_forest`, `unknown`, `in_agricultural_use` or "
+        "`outside_forest` (the first that holds any, in this order); NULL without loss after it",
+    ),
+    _c(
+        "established_year",
+        "the year the plot was established, read from `plots.established_column` (a year or a date); NULL when "
+        "empty or unreadable",
+    ),
+    _c(
+        "<name>_forest_cutoff_ha, <name>_forest_cutoff_pct",
+        "a forest map's (`kind: forest_cover`) forest under the plot on its own grid, and its share of the plot's "
+        "area where the map has data; NULL where it has none",
+        label="`<name>_forest_cutoff_ha`, `<name>_forest_cutoff_pct`",
+    ),
+    _c(
+        "<name>_agricultural_ha, <name>_agricultural_pct",
+        "a land-use map's (`kind: land_use`) agricultural use under the plot, and its share of the plot's area where "
+        "the map has data",
+    ),
+    _c(
+        "ind_forest_YYYY_<name>, ind_loss_after_<name>",
+        "per source, `yes`, `no` or `unknown`: the forest map shows forest under the plot at the cut-off; the loss "
+        "product shows loss after it (as Whisp's indicators)",
+    ),
     _c("qc_status", "`ok`, `warning` or `error`: the worst quality-control finding of the row"),
     _c("qc_summary", "the quality-control issues found, in words (layer `plot_issues` has one row per issue)"),
     _c(

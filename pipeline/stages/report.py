@@ -27,6 +27,7 @@ from ..i18n import _ as translate
 from ..vocab import MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED
 from .baseline.groups import attribute_labels, group_figures, sort_labels
 from .baseline.periods import BaselinePeriod, baseline_period, loss_years
+from .cutoff import cutoff_cases, indicator_table
 from .overlays import overlay_summary
 from .report_actions import Actions, build_actions, by_severity
 from .screening import status_summary
@@ -75,6 +76,8 @@ class ReportData:
     region_totals: pd.DataFrame | None = None  # the national row, then each region: baseline figures and shares
     alerts: dict[str, pd.DataFrame] = field(default_factory=dict)  # title -> table
     alert_months: pd.DataFrame | None = None  # product, month, alert_ha: all plots (for a chart)
+    cutoff: pd.DataFrame | None = None  # the plots each case of the forest at the cut-off decided
+    indicators: pd.DataFrame | None = None  # per indicator column: plots saying yes, no, unknown
     provenance: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (which file, document)
     notes: list[str] = field(default_factory=list)
     evidence: dict[str, str] = field(default_factory=dict)  # plot id -> its evidence page (stages.evidence)
@@ -154,6 +157,7 @@ def build_report(
         translate("Baseline period"): tr("{period} (mean {mean:,.2f} ha per year)", period=str(period), mean=mean),
         translate("Products"): meta.get("product_versions") or meta.get("products", ""),
         translate("Forest"): meta.get("forest_definition", ""),
+        translate("Forest at the cut-off"): meta.get("forest_at_cutoff", ""),
         translate("Written by"): meta.get("generator", ""),
     }
     data = ReportData(
@@ -186,6 +190,7 @@ def build_report(
         if name in baseline:
             setattr(data, name, baseline[name])
     _alerts(data, plots, baseline)
+    data.cutoff, data.indicators = cutoff_cases(plots, ref), indicator_table(plots)
     if meta.get("overlays"):
         data.overlays = overlay_summary(plots, _json(meta["overlays"]) or [])
     data.provenance.append(("screening.gpkg", provenance(meta)))

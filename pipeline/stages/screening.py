@@ -26,14 +26,16 @@ import pandas as pd
 import shapely
 
 from ..config import ExecutionConfig, QCConfig, ScreeningConfig
+from ..engine.alerts import AlertSpec
+from ..engine.cutoff import ClassSpec
 from ..engine.memory import tune_allocator
+from ..engine.pixels import ProductSpec
 from ..engine.stats import derive_figures
 from ..engine.zonal import measure_product
 from ..reasons import REASON_COLUMNS, decode, part
 from ..reasons import columns as reason_columns
 from ..vocab import (
     ALERTS_BY_MONTH,
-    ALERTS_KIND,
     DETECTED,
     LOSS_PATCHES,
     MAIN_COLUMNS,
@@ -46,6 +48,7 @@ from ..vocab import (
     attribute_names,
 )
 from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
+from .cutoff import alert_verdicts, alerts_under_rule, screen_cutoff
 from .fieldcheck import loss_years
 from .overlays import apply_overlay_effects, overlay_columns
 from .patches import EDGE_ONLY_REASON, edge_only, loss_patches
@@ -126,6 +129,7 @@ def screen_plots(  # noqa: PLR0913
     client: Any = None,
     progress: bool = False,
     previous: pd.DataFrame | None = None,
+    established_column: str | None = None,
     reviews: pd.DataFrame | None = None,
     previous_patches: pd.DataFrame | None = None,
 ) -> ScreenResult:
@@ -141,7 +145,9 @@ def screen_plots(  # noqa: PLR0913
     measured: alert files change daily). ``reviews`` (the review log, see
     :func:`pipeline.io.fieldpack.read_reviews`) settles plots checked in the field
     (:mod:`.reviews`). ``execution`` says where the partitions run (``client``: a
-    ``distributed.Client`` to use instead); the figures do not depend on it.
+    ``distributed.Client`` to use instead); the figures do not depend on it. Maps of the cut-off
+    day (:func:`pipeline.io.class_maps.open_class_map`) may be among ``products``;
+    ``established_column`` names the attribute holding each plot's establishment year or date.
 
     The whole frame is held in memory; :func:`pipeline.job.run` screens a file of any size in
     chunks with :func:`screen_checked`, which this function calls once.
@@ -149,7 +155,7 @@ def screen_plots(  # noqa: PLR0913
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.io.plots.read_plots)")
     every: list[Any] = list(products) if isinstance(products, (list, tuple)) else [products]
-    loss_products = [p for p in every if getattr(p, "kind", None) not in (ALERTS_KIND, OVERLAY_KIND)]
+    loss_products = [p for p in every if isinstance(getattr(p, "spec", None), ProductSpec)]
     if not loss_products:
         raise ValueError("no loss product to screen against")
     checked = check_plots(plots, qc, coverage_bounds=loss_products[0].bounds)
@@ -157,7 +163,12 @@ def screen_plots(  # noqa: PLR0913
         if hasattr(product, "require"):
             product.require(_bounds(checked.geometry))
     how = Measuring(execution=execution, client=client, progress=progress, edge_buffer_m=qc.edge_buffer_m)
-    earlier = Earlier(previous, previous_patches, None if reviews is None else latest_reviews(reviews))
+    earlier = Earlier(
+        previous,
+        previous_patches,
+        None if reviews is None else latest_reviews(reviews),
+        established=None if established_column is None else plots[established_column].tolist(),
+    )
     part = screen_checked(plots, checked, every, screening, how=how, earlier=earlier)
     return ScreenResult(
         _with_input(plots, part.columns),
@@ -219,11 +230,14 @@ class Earlier:
     output (an incremental run reuses its figures); ``patches``, its ``loss_patches`` (the patches of
     the plots it reuses; without them, a reused plot with loss after the reference year is measured
     again for its patches); ``reviews``, the latest field check of each plot
-    (:func:`.reviews.latest_reviews`), applied after the satellite rules."""
+    (:func:`.reviews.latest_reviews`), applied after the satellite rules; ``established``, when
+    each plot was put under cocoa, as the registry says (docs/forest-at-cutoff.md)."""
 
     previous: pd.DataFrame | None = None
     patches: pd.DataFrame | None = None
     reviews: pd.DataFrame | None = None
+    #: The registry's establishment year or date of each plot screened (None: no such column).
+    established: Sequence[Any] | None = None
 
 
 def screen_checked(
@@ -241,16 +255,13 @@ def screen_checked(
     :class:`~pipeline.stages.qc.QCResult`; ``wkb``: the WKB of the geometries it screens, None
     where there is none, when at hand). ``plots`` needs only ``plot_id`` and ``source_row``;
     ``products``: the loss products, the primary first, and the alert products (``prefix``: what
-    :func:`key_prefix` gives for the loss products); ``how``: see :class:`Measuring`; ``earlier``: see
-    :class:`Earlier`. Each plot's figures depend on it alone, so any set of plots gives each the same
-    figures. The loss patches come from the same pass (:mod:`.patches`); a plot whose patches all lie
-    within ``how.edge_buffer_m`` of its boundary gets ``edge_only_loss``."""
+    :func:`key_prefix` gives for the loss products), and maps of the cut-off day; ``how``: see
+    :class:`Measuring`; ``earlier``: see :class:`Earlier`. Each plot's figures depend on it alone, so
+    any set of plots gives each the same figures. The loss patches come from the same pass
+    (:mod:`.patches`); ``edge_only_loss`` within ``how.edge_buffer_m`` of its boundary."""
     previous, previous_patches, reviews = earlier.previous, earlier.patches, earlier.reviews
     tune_allocator()
-    every = list(products)
-    alert_products = [p for p in every if getattr(p, "kind", None) == ALERTS_KIND]
-    overlays = [p for p in every if getattr(p, "kind", None) == OVERLAY_KIND]
-    products = [p for p in every if getattr(p, "kind", None) not in (ALERTS_KIND, OVERLAY_KIND)]
+    products, alert_products, maps, overlays = _kinds(products)
     geoms = checked.geometry  # what is screened: the input geometry, or QC's repair of it
     keys = screen_keys(geoms, products, screening, prefix=prefix, wkb=wkb)
     reuse, matched = reusable(previous, keys, checked.screenable, len(plots))
@@ -281,21 +292,24 @@ def screen_checked(
         fig.index = plots.index
         figures[product.name] = fig
         verdicts[product.name] = classify(fig, checked.error_reason, screening)
-    alert_blocks, months = _screen_alerts(alert_products, plots, checked, screening, how, verdicts)
+    cut, cut_blocks = screen_cutoff(
+        plots, checked, products, maps, screening, how, earlier.established, (figures, verdicts)
+    )
+    alert_blocks, months = _screen_alerts(
+        alerts_under_rule(alert_products, maps, screening), plots, checked, screening, how, verdicts, cut
+    )
     verdict = combine(verdicts, screening.status_rule)
     if previous_patches is not None and matched is not None and reuse.any():
         patches.append(_reused_patches(previous_patches, matched, plots[reuse]))
     patch_layer = _joined(patches)
     verdict = with_edge_flag(verdict, patch_layer, plots["source_row"], geoms, how.edge_buffer_m)
     if reviews is not None:
-        now = counted_loss(pd.concat([figures[products[0].name][["loss_after_ref_ha"]], *alert_blocks], axis=1))
-        years = plots["plot_id"].astype(str).map(loss_years(patch_layer)).fillna("")
-        verdict = apply_reviews(verdict, plots["plot_id"], now, years, reviews)
+        verdict = _with_reviews(verdict, plots, figures[products[0].name], alert_blocks, patch_layer, reviews)
     if overlays:  # what lies under each plot, and its effect on the status (after the loss rules)
         block = overlay_columns(geoms, checked.area_ha, overlays).set_axis(plots.index)
         verdict = apply_overlay_effects(verdict, block, overlays)
         alert_blocks.append(block)
-    columns = _our_columns(plots, products, checked, keys, verdict, figures, verdicts, alert_blocks)
+    columns = _our_columns(plots, products, checked, keys, verdict, figures, verdicts, (cut_blocks, alert_blocks))
     return ScreenedPart(
         columns,
         loss_by_year(plots, products, figures),
@@ -306,6 +320,29 @@ def screen_checked(
         overlays=[o.name for o in overlays],
         loss_patches=patch_layer,
     )
+
+
+def _kinds(every: Sequence[Any]) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """The loss products, the alert products, the maps of the cut-off day and the overlays."""
+    alert_products = [p for p in every if isinstance(getattr(p, "spec", None), AlertSpec)]
+    maps = [p for p in every if isinstance(getattr(p, "spec", None), ClassSpec)]
+    overlays = [p for p in every if getattr(p, "kind", None) == OVERLAY_KIND]  # vector layers: no raster spec
+    products = [p for p in every if isinstance(getattr(p, "spec", None), ProductSpec)]
+    return products, alert_products, maps, overlays
+
+
+def _with_reviews(
+    verdict: pd.DataFrame,
+    plots: pd.DataFrame,
+    primary: pd.DataFrame,
+    alert_blocks: Sequence[pd.DataFrame],
+    patch_layer: pd.DataFrame,
+    reviews: pd.DataFrame,
+) -> pd.DataFrame:
+    """The verdict with the field checks applied (``primary``: the primary product's figures)."""
+    now = counted_loss(pd.concat([primary[["loss_after_ref_ha"]], *alert_blocks], axis=1))
+    years = plots["plot_id"].astype(str).map(loss_years(patch_layer)).fillna("")
+    return apply_reviews(verdict, plots["plot_id"], now, years, reviews)
 
 
 def _patches_of(stats: Any, plots: pd.DataFrame, geoms: np.ndarray, checked: QCResult, product: Any) -> pd.DataFrame:
@@ -330,9 +367,10 @@ def _screen_alerts(
     screening: ScreeningConfig,
     how: Measuring,
     verdicts: dict[str, pd.DataFrame],
+    cut: Any = None,
 ) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
-    """Measure and classify the alert products (their verdicts added to ``verdicts``): each
-    product's prefixed columns, and its area per month."""
+    """Measure and classify the alert products (their verdicts added to ``verdicts``; with ``cut``,
+    the forest at the cut-off, revised by it): each product's prefixed columns, and its area per month."""
     blocks, months = [], []
     for product in alert_products:
         fig, stats = measure_alerts(
@@ -341,6 +379,8 @@ def _screen_alerts(
         fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
         fig.index = plots.index
         verdicts[product.name] = v = classify_alerts(fig, checked.error_reason, screening, product)
+        if cut is not None:
+            verdicts[product.name] = v = alert_verdicts(v, fig, cut.established, screening, cut.sources)
         own = pd.concat([v[["status", *REASON_COLUMNS]], fig[alert_columns(product)]], axis=1)
         blocks.append(own.add_prefix(f"{product.name}_"))
         months.append(alerts_by_month(plots, product, stats))
@@ -411,10 +451,13 @@ def _our_columns(
     verdict: pd.DataFrame,
     figures: dict[str, pd.DataFrame],
     verdicts: dict[str, pd.DataFrame],
-    alert_blocks: Sequence[pd.DataFrame] = (),
+    extra: tuple[Sequence[pd.DataFrame], Sequence[pd.DataFrame]] = ((), ()),
 ) -> pd.DataFrame:
     """The columns the screening adds to the ``plots`` layer: the verdict, the figures, QC columns,
-    then each product's own columns (loss products when there are several; alert products always)."""
+    the forest at the cut-off (``extra[0]``: with maps of it, or an establishment column), then each
+    product's own columns (loss products when there are several; ``extra[1]``: alert products and
+    overlays always)."""
+    cut_blocks, alert_blocks = extra
     primary = products[0]
     fig = figures[primary.name]
     blocks = [
@@ -426,6 +469,7 @@ def _our_columns(
         ),
         fig[[f"loss_{y}_ha" for y in primary.years]],
     ]
+    blocks.extend(cut_blocks)
     if len(products) > 1:
         for product in products:
             f, v = figures[product.name], verdicts[product.name]

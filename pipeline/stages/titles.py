@@ -125,7 +125,7 @@ LAYER_DESCRIPTIONS = {
     "loss_by_year": N_("Forest lost inside each plot, per product and year"),
     "plot_issues": N_("The quality-control findings, one row per plot and finding"),
     "alerts_by_month": N_("Area of deforestation alerts after the cut-off day, per month"),
-    "loss_patches": N_("Every patch of forest lost after the reference year inside a plot, with its area and depth"),
+    "loss_patches": N_("Each patch of forest lost inside a plot after the reference year: its year, area and depth"),
     "run_metadata": N_("The run's parameters and provenance, one row per key"),
     "baseline_by_group": N_("Figures of each group of plots (all, cooperatives, others) against the baseline"),
     "baseline_by_region": N_("Figures of the plots of each region against the baseline, and each region's whole loss"),

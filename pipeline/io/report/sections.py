@@ -12,6 +12,7 @@ import pandas as pd
 from ...i18n import _ as translate
 from ...vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, STATUS_MEANINGS
 from .charts import alert_chart, loss_chart, picture, region_chart
+from .cutoff import cutoff_section
 from .html import COLOURS, esc, fmt_ha, fmt_int, fmt_pct, status_label, table
 from .maps import overview_map
 from .panel import panel
@@ -60,6 +61,11 @@ def by_status(ctx: Context) -> str:
             ("loss_after_ref_ha", HEADERS["loss_after_ref_ha"].format(year=data.reference_year), "ha"),
             ("meaning", HEADERS["meaning"], "text")]  # fmt: skip
     return f"<h2>{esc(T['by_status'])}</h2>" + table(st, cols, table_id="by-status", scroll=False)
+
+
+def cutoff(ctx: Context) -> str:
+    """The forest at the cut-off: the plots each case decided, the indicators per source (when measured)."""
+    return "".join(cutoff_section(ctx.data, table))
 
 
 def loss(ctx: Context) -> str:
@@ -256,4 +262,17 @@ def provenance(ctx: Context) -> str:
 
 
 #: The index page, top to bottom (the plot lists and group sections follow when inline).
-SECTIONS = (headline, panel, by_status, loss, overview, regions, region_totals, groups, supply, overlays, alerts)
+SECTIONS = (
+    headline,
+    panel,
+    by_status,
+    cutoff,
+    loss,
+    overview,
+    regions,
+    region_totals,
+    groups,
+    supply,
+    overlays,
+    alerts,
+)
