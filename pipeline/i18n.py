@@ -26,6 +26,7 @@ import contextlib
 import datetime as _dt
 import gettext as _gettext
 import os
+import re
 import string
 from collections.abc import Iterator, Mapping
 from functools import cache
@@ -179,6 +180,44 @@ def fmt(text: str, /, *args, **params) -> str:
     (``{x:.2f}`` → ``1234.50`` in English, ``1234,50`` in Spanish; ``{x:,.1f}`` groups digits;
     ``{x:ha}`` is an area in hectares: 4 decimals below 0.01 ha, else 2)."""
     return _Formatter(language()).vformat(text, args, params)
+
+
+#: A number already written as text in the English way ("1,234", "-0.5", "12,345.67").
+_NUMBER_TEXT = re.compile(r"[-+]?\d{1,3}(?:,\d{3})*(?:\.\d+)?|[-+]?\d+(?:\.\d+)?")
+
+
+def localised_number_text(value):
+    """``value`` with its decimal mark and digit groups in the language in use when it is a number
+    written as text the English way ("1,234.5" -> "1 234,5"); anything else as it is."""
+    if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+        return _localise(value, language())
+    return value
+
+
+class Message(str):
+    """A translated sentence whose ``format`` writes numbers as the language does — numbers given
+    as numbers, and numbers already written as text the English way (``f"{n:,}"``)."""
+
+    def format(self, *args, **params) -> str:
+        args = tuple(localised_number_text(a) for a in args)
+        return fmt(str(self), *args, **{k: localised_number_text(v) for k, v in params.items()})
+
+
+class Texts(Mapping[str, str]):
+    """A table of English sentences by key (each marked ``N_`` for ``make i18n``) that gives each
+    one translated into the language in use when it is looked up, as a :class:`Message`."""
+
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        self._texts = dict(texts)
+
+    def __getitem__(self, key: str) -> str:  # a Message: its format writes numbers as the language does
+        return Message(_(self._texts[key]))
+
+    def __iter__(self):
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
 
 
 def format_number(value: float, digits: int = 2, grouping: bool = True) -> str:

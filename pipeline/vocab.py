@@ -142,21 +142,22 @@ LOSS_PATCHES = "loss_patches"
 
 # --- The field check (a package of forms, the review log) ---------------------------------------
 
-#: The values of the form's fields with a list (code -> English label, Spanish label).
+#: The values of the form's fields with a list: code -> English label (a message id: the form
+#: shows it in its language through the catalogs, ``pipeline.io.forms``).
 FIELD_VERDICTS = {
-    "no_deforestation": ("No deforestation", "Sin deforestación"),
-    "deforestation": ("Deforestation", "Deforestación"),
-    "cannot_tell": ("Cannot tell", "No se puede saber"),
+    "no_deforestation": N_("No deforestation"),
+    "deforestation": N_("Deforestation"),
+    "cannot_tell": N_("Cannot tell"),
 }
 LAND_USES = {
-    "cocoa": ("Cocoa", "Cacao"),
-    "forest": ("Forest", "Bosque"),
-    "other_crop": ("Other crop", "Otro cultivo"),
-    "pasture": ("Pasture", "Pasto"),
-    "fallow": ("Fallow", "Purma (descanso)"),
-    "unknown": ("Unknown", "Desconocido"),
+    "cocoa": N_("Cocoa"),
+    "forest": N_("Forest"),
+    "other_crop": N_("Other crop"),
+    "pasture": N_("Pasture"),
+    "fallow": N_("Fallow"),
+    "unknown": N_("Unknown"),
 }
-YES_NO = {"yes": ("Yes", "Sí"), "no": ("No", "No")}
+YES_NO = {"yes": N_("Yes"), "no": N_("No")}
 
 #: The form's fields, in order: (name, list of values or None, required).
 FORM_FIELDS: tuple[tuple[str, dict | None, bool], ...] = (

@@ -60,6 +60,14 @@ def test_every_message_has_a_translation_with_the_same_placeholders(lang):
     assert len(entries(lang)) > 300
 
 
+def test_every_message_of_the_code_is_in_the_catalog_with_its_translation():
+    """What `make i18n` would extract from the code (and the command line) is all in the catalog,
+    translated: a new sentence without its Spanish fails here (run `make i18n`, then translate)."""
+    have = {m.id: m for m in entries("es")}
+    missing = [m.id for m in catalogs.template() if m.id and (m.id not in have or problems(have[m.id]))]
+    assert not missing, f"{len(missing)} message(s) not translated, e.g. {missing[:5]}"
+
+
 def test_a_missing_translation_or_placeholder_is_caught():
     class Entry:
         def __init__(self, id, string):
@@ -245,3 +253,16 @@ def test_a_spanish_screening_has_the_figures_codes_and_columns_of_the_english_on
         dict(pyogrio.read_dataframe(en_job["out"], layer="run_metadata")[["key", "value"]].to_numpy())["language"]
         == "en"
     )
+
+
+def test_a_table_of_texts_translates_when_looked_up_and_writes_numbers_the_spanish_way():
+    texts = i18n.Texts({"screened": i18n.N_("Screened {n} plots -> {path}")})
+    with using("en"):
+        assert texts["screened"].format(n="1,234", path="a.gpkg") == "Screened 1,234 plots -> a.gpkg"
+    with using("es"):
+        assert texts["screened"].format(n="1,234", path="v1.12") == "Evaluadas 1\u00a0234 parcelas -> v1.12"
+        assert texts["screened"].format(n=2.5, path="x") == "Evaluadas 2,5 parcelas -> x"
+        assert (
+            i18n.localised_number_text("-1,234.56") == "-1\u00a0234,56" and i18n.localised_number_text("a.b") == "a.b"
+        )
+    assert list(texts) == ["screened"] and len(texts) == 1

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, LOCALES  # noqa: E402
 
-KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "tr": None, "ntr": (1, 2), "_c": (2,)}
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "tr": None, "ntr": (1, 2), "_c": (2,), "translate": None}
 HEADER = "# The messages of cacao-screen. Update with `make i18n`; see docs/i18n.md.\n"
 
 

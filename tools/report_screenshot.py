@@ -1,7 +1,10 @@
 """docs/images/report.png: the top of the sample's report (`make run`), as headless chromium draws
 it at 1366 px, cropped to the page (down to the loss chart) and scaled to 825 px wide.
 
-    python tools/report_screenshot.py [outputs/report.html]
+    python tools/report_screenshot.py [outputs/report.html [docs/images/report.png]]
+
+The Spanish one: ``LANG=es_PE.UTF-8 make run``, then
+``python tools/report_screenshot.py outputs/report.html docs/images/report_es.png``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ WIDTH, HEIGHT, SHOWN = 1366, 1900, 825
 
 def main(argv: list[str]) -> int:
     report = Path(argv[0] if argv else ROOT / "outputs" / "report.html").resolve()
+    out = Path(argv[1]).resolve() if len(argv) > 1 else OUT
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if browser is None:
         print("no chromium", file=sys.stderr)
@@ -37,8 +41,8 @@ def main(argv: list[str]) -> int:
     left = (WIDTH - 1100) // 2  # the page's column (main: 1100 px wide, centred)
     page = image.crop((left, 0, left + 1100, HEIGHT))
     page = page.resize((SHOWN, round(HEIGHT * SHOWN / 1100)), Image.Resampling.LANCZOS)
-    page.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(OUT, optimize=True)
-    print(f"{OUT.relative_to(ROOT)}: {page.size[0]} x {page.size[1]} px")
+    page.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(out, optimize=True)
+    print(f"{out}: {page.size[0]} x {page.size[1]} px")
     return 0
 
 

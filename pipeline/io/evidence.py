@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import shapely
 
+from ..i18n import _, fmt, language, tr
+
 #: The folder of the pages inside the report's folder, and their stylesheet.
 FOLDER = "plots"
 STYLESHEET = "evidence.css"
@@ -109,51 +111,74 @@ def map_svg(ev) -> str:
 
 def _legend(ev) -> str:
     years = sorted({p["year"] for p in ev.patches})
+    labels = [_esc(tr("loss {year}", year=y)) for y in years]
     items = "".join(
-        f'<span style="background:{YEAR_COLOURS[min(i, len(YEAR_COLOURS) - 1)]}"></span>loss {y}'
-        for i, y in enumerate(years)
+        f'<span style="background:{YEAR_COLOURS[min(i, len(YEAR_COLOURS) - 1)]}"></span>{label}'
+        for i, label in enumerate(labels)
     )
-    return f'<p class="legend"><span style="background:none;border:2px solid #111"></span>the plot{items}</p>'
+    the_plot = _esc(_("the plot"))
+    return f'<p class="legend"><span style="background:none;border:2px solid #111"></span>{the_plot}{items}</p>'
 
 
 def _loss_table(ev) -> str:
     if not ev.loss:
-        return "<p>No forest loss measured in the plot.</p>"
+        none = _esc(_("No forest loss measured in the plot."))
+        return f"<p>{none}</p>"
     products = sorted({p for _, p, _ in ev.loss})
     by_year: dict[int, dict[str, float]] = {}
     for year, product, ha in ev.loss:
         by_year.setdefault(year, {})[product] = by_year.get(year, {}).get(product, 0.0) + ha
     head = "".join(f"<th>{_esc(c)} (ha)</th>" for c in products)
     rows = "".join(
-        f"<tr><td>{y}</td>" + "".join(f'<td class="n">{v.get(p, 0.0):.4f}</td>' for p in products) + "</tr>"
+        f"<tr><td>{y}</td>" + "".join(f'<td class="n">{fmt("{0:.4f}", v.get(p, 0.0))}</td>' for p in products) + "</tr>"
         for y, v in sorted(by_year.items())
     )
-    return f"<table><tr><th>year</th>{head}</tr>{rows}</table>"
+    year = _esc(_("year"))
+    return f"<table><tr><th>{year}</th>{head}</tr>{rows}</table>"
 
 
 def _trace(ev) -> str:
     rows = []
     for k, rule in enumerate(ev.trace, start=1):
         word, cls = (
-            ("decides", "applies")
+            (_("decides"), "applies")
             if rule.applies
-            else ("does not apply", "no")
+            else (_("does not apply"), "no")
             if rule.applies is False
-            else ("not reached", "skip")
+            else (_("not reached"), "skip")
         )
         rows.append(
-            f'<tr class="{cls}"><td>{k}</td><td>{_esc(rule.status)}</td><td>{_esc(rule.test)}</td><td>{word}</td></tr>'
+            f'<tr class="{cls}"><td>{k}</td><td>{_esc(rule.status)}</td><td>{_esc(rule.test)}</td>'
+            f"<td>{_esc(word)}</td></tr>"
         )
     extra = []
     if ev.row.get("edge_only_loss") is True or ev.row.get("edge_only_loss") == 1:
-        extra.append(
-            "<li>All loss lies along the boundary (<code>edge_only_loss</code>): check the boundary first.</li>"
-        )
+        edge = _esc(_("All loss lies along the boundary (edge_only_loss): check the boundary first."))
+        extra.append(f"<li>{edge}</li>")
     if ev.row.get("status_basis") == "field_check":
-        extra.append(f"<li>Settled by a field check: {_esc(ev.row.get('status_reason'))}</li>")
-    return f"<table><tr><th>#</th><th>rule</th><th>what it looked at</th><th></th></tr>{''.join(rows)}</table>" + (
+        settled = _esc(tr("Settled by a field check: {reason}", reason=ev.row.get("status_reason")))
+        extra.append(f"<li>{settled}</li>")
+    rule, looked = _esc(_("rule")), _esc(_("what it looked at"))
+    return f"<table><tr><th>#</th><th>{rule}</th><th>{looked}</th><th></th></tr>{''.join(rows)}</table>" + (
         f"<ul>{''.join(extra)}</ul>" if extra else ""
     )
+
+
+def _page_words(ev) -> dict[str, str]:
+    """The words of an evidence page, in the language in use."""
+    return {
+        "plot": tr("Plot {plot_id}", plot_id=ev.plot_id),
+        "open": _("Open the place in"),
+        "kml": _("KML of the plot and its patches"),
+        "by_year": _("Loss by year and product"),
+        "patches": _("Loss patches"),
+        "product": _("product"),
+        "year": _("year"),
+        "share": _("% of plot"),
+        "deepest": _("deepest (m)"),
+        "decided": _("How the status was decided"),
+        "qc": _("Quality control"),
+    }
 
 
 def page(ev, title: str, back: str) -> str:
@@ -163,26 +188,30 @@ def page(ev, title: str, back: str) -> str:
     issues = "".join(f"<tr><td>{_esc(c)}</td><td>{_esc(s)}</td><td>{_esc(m)}</td></tr>" for c, s, m in ev.issues)
     links = " · ".join(f'<a href="{_esc(u)}" rel="noopener" target="_blank">{_esc(n)}</a>' for n, u in ev.links.items())
     patches = "".join(
-        f'<tr><td>{_esc(p["product"])}</td><td>{_esc(p["year"])}</td><td class="n">{p["area_ha"]:.4f}</td>'
-        f'<td class="n">{p["share_of_plot_pct"]:.1f}</td><td class="n">{p["max_distance_from_edge_m"]:.1f}</td></tr>'
+        f'<tr><td>{_esc(p["product"])}</td><td>{_esc(p["year"])}</td><td class="n">{fmt("{0:.4f}", p["area_ha"])}</td>'
+        f'<td class="n">{fmt("{0:.1f}", p["share_of_plot_pct"])}</td>'
+        f'<td class="n">{fmt("{0:.1f}", p["max_distance_from_edge_m"])}</td></tr>'
         for p in ev.patches
     )
-    head = "<tr><th>code</th><th>severity</th><th>finding</th></tr>"
-    qc = f"<table>{head}{issues}</table>" if issues else "<p>No finding.</p>"
+    head = "".join(f"<th>{_esc(w)}</th>" for w in (_("code"), _("severity"), _("finding")))
+    none = _esc(_("No finding."))
+    qc = f"<table><tr>{head}</tr>{issues}</table>" if issues else f"<p>{none}</p>"
+    words = {k: _esc(v) for k, v in _page_words(ev).items()}
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="{language()}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{_esc(ev.plot_id)} · {_esc(title)}</title><link rel="stylesheet" href="{STYLESHEET}"></head><body>
 <a class="back" href="{_esc(back)}">← {_esc(title)}</a>
-<h1>Plot {_esc(ev.plot_id)} <span class="status" style="background:{colour}">{_esc(status)}</span></h1>
+<h1>{words["plot"]} <span class="status" style="background:{colour}">{_esc(status)}</span></h1>
 <p>{_esc(ev.row.get("status_reason"))}</p>
 <div class="grid"><div>{map_svg(ev)}{_legend(ev)}
-<p>Open the place in {links} · <a href="{_esc(ev.slug)}.kml" download>KML of the plot and its patches</a></p></div>
-<div><h2>Loss by year and product</h2>{_loss_table(ev)}
-<h2>Loss patches</h2><table><tr><th>product</th><th>year</th><th>ha</th><th>% of plot</th>
-<th>deepest (m)</th></tr>{patches}</table>
+<p>{words["open"]} {links} · <a href="{_esc(ev.slug)}.kml" download>{words["kml"]}</a></p></div>
+<div><h2>{words["by_year"]}</h2>{_loss_table(ev)}
+<h2>{words["patches"]}</h2><table><tr><th>{words["product"]}</th><th>{words["year"]}</th><th>ha</th>
+<th>{words["share"]}</th><th>{words["deepest"]}</th></tr>{patches}</table>
 </div></div>
-<h2>How the status was decided</h2>{_trace(ev)}
-<h2>Quality control</h2>{qc}
+<h2>{words["decided"]}</h2>{_trace(ev)}
+<h2>{words["qc"]}</h2>{qc}
 </body></html>
 """
 

@@ -42,7 +42,7 @@ def _finish_pack(tmp: Path) -> None:
     try:
         with con:
             geometry = feature_tables(con)
-            for i, (code, (name, _)) in enumerate(LANGUAGES.items()):
+            for i, (code, name) in enumerate(LANGUAGES.items()):
                 store_style(
                     con,
                     CHECKS,

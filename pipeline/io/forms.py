@@ -12,45 +12,46 @@ from __future__ import annotations
 
 from xml.sax.saxutils import quoteattr
 
+from ..i18n import N_, _, using
 from ..vocab import CHECK_COLUMNS, FORM_FIELDS
 
 #: The QGIS version the styles are written for.
 QGIS_VERSION = "3.28.0-Firenze"
 
-#: The languages of the form: code -> (style name, position of the label in the value lists).
-LANGUAGES = {"es": ("formulario de campo (es)", 1), "en": ("field form (en)", 0)}
+#: The languages of the form: code -> its style's name (Spanish first: the default).
+LANGUAGES = {"es": "formulario de campo (es)", "en": "field form (en)"}
 
-#: Labels of every field of ``checks``, by language.
+#: Labels of every field of ``checks`` (message ids: each style shows them in its language).
 LABELS = {
-    "plot_id": ("Plot id", "Código de parcela"),
-    "producer": ("Producer", "Productor"),
-    "group": ("Group", "Grupo"),
-    "status": ("Satellite status", "Estado satelital"),
-    "status_reason": ("Why", "Motivo"),
-    "area_ha": ("Area (ha)", "Área (ha)"),
-    "loss_after_ref_ha": ("Forest loss after the cut-off (ha)", "Pérdida de bosque después de la fecha de corte (ha)"),
-    "loss_years": ("Years of loss", "Años de pérdida"),
-    "field_verdict": ("Verdict in the field", "Veredicto en campo"),
-    "land_use_2020": ("Land use in 2020", "Uso del suelo en 2020"),
-    "shade_trees_removed": ("Shade trees removed?", "¿Se quitaron árboles de sombra?"),
-    "photos": ("Photos", "Fotos"),
-    "checked_by": ("Checked by", "Verificado por"),
-    "checked_on": ("Checked on", "Fecha de verificación"),
-    "notes": ("Notes", "Notas"),
+    "plot_id": N_("Plot id"),
+    "producer": N_("Producer"),
+    "group": N_("Group"),
+    "status": N_("Satellite status"),
+    "status_reason": N_("Why"),
+    "area_ha": N_("Area (ha)"),
+    "loss_after_ref_ha": N_("Forest loss after the cut-off (ha)"),
+    "loss_years": N_("Years of loss"),
+    "field_verdict": N_("Verdict in the field"),
+    "land_use_2020": N_("Land use in 2020"),
+    "shade_trees_removed": N_("Shade trees removed?"),
+    "photos": N_("Photos"),
+    "checked_by": N_("Checked by"),
+    "checked_on": N_("Checked on"),
+    "notes": N_("Notes"),
 }
 
-#: The constraint on ``checked_on`` and its description, by language.
+#: The constraint on ``checked_on`` and its description.
 DATE_CONSTRAINT = "\"checked_on\" <= format_date(now(), 'yyyy-MM-dd')"
-DATE_CONSTRAINT_TEXT = ("The date cannot be in the future", "La fecha no puede estar en el futuro")
+DATE_CONSTRAINT_TEXT = N_("The date cannot be in the future")
 
 
 def _option(name: str, value: str) -> str:
     return f'<Option type="QString" name={quoteattr(name)} value={quoteattr(value)}/>'
 
 
-def _widget(name: str, values: dict | None, lang: int) -> str:
+def _widget(name: str, values: dict | None) -> str:
     if values is not None:
-        items = "".join(f'<Option type="Map">{_option(labels[lang], code)}</Option>' for code, labels in values.items())
+        items = "".join(f'<Option type="Map">{_option(_(label), code)}</Option>' for code, label in values.items())
         config = f'<Option type="Map"><Option type="List" name="map">{items}</Option></Option>'
         return f'<editWidget type="ValueMap"><config>{config}</config></editWidget>'
     if name == "checked_on":
@@ -78,15 +79,19 @@ def _widget(name: str, values: dict | None, lang: int) -> str:
 def form_qml(language: str, renderer: str = "") -> str:
     """The QML of the ``checks`` layer's form in ``language`` (``es`` or ``en``); ``renderer``: a
     ``<renderer-v2>`` element to include (the symbology)."""
-    lang = LANGUAGES[language][1]
-    lists = {name: values for name, values, _ in FORM_FIELDS}
-    required = {name for name, _, req in FORM_FIELDS if req}
+    with using(language):
+        return _form_qml(renderer)
+
+
+def _form_qml(renderer: str) -> str:
+    lists = {name: values for name, values, _req in FORM_FIELDS}
+    required = {name for name, _values, req in FORM_FIELDS if req}
     names = [*CHECK_COLUMNS, *lists]
     fields = "".join(
-        f'<field name={quoteattr(n)} configurationFlags="None">{_widget(n, lists.get(n), lang)}</field>' for n in names
+        f'<field name={quoteattr(n)} configurationFlags="None">{_widget(n, lists.get(n))}</field>' for n in names
     )
     aliases = "".join(
-        f"<alias field={quoteattr(n)} index={quoteattr(str(i + 1))} name={quoteattr(LABELS[n][lang])}/>"
+        f"<alias field={quoteattr(n)} index={quoteattr(str(i + 1))} name={quoteattr(_(LABELS[n]))}/>"
         for i, n in enumerate(names)
     )
 
@@ -100,7 +105,7 @@ def form_qml(language: str, renderer: str = "") -> str:
     constraints = "".join(constraint(n) for n in names)
     expressions = "".join(
         f"<constraint field={quoteattr(n)} exp={quoteattr(DATE_CONSTRAINT if n == 'checked_on' else '')} "
-        f"desc={quoteattr(DATE_CONSTRAINT_TEXT[lang] if n == 'checked_on' else '')}/>"
+        f"desc={quoteattr(_(DATE_CONSTRAINT_TEXT) if n == 'checked_on' else '')}/>"
         for n in names
     )
     editable = "".join(f'<field name={quoteattr(n)} editable="{0 if n in CHECK_COLUMNS else 1}"/>' for n in names)

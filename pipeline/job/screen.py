@@ -30,7 +30,7 @@ from ..io.overlays import read_overlay
 from ..io.plots import PlotStream, open_plots
 from ..io.rasters import Product, close_datasets, open_product
 from ..stages.columns import INPUT_ATTRIBUTE
-from ..stages.cutoff import rule_maps
+from ..stages.cutoff import forest_rule_text, rule_maps
 from ..stages.overlays import overlays_metadata
 from ..stages.qc.checks import DECLARED_AREA_COLUMNS, declared_areas
 from ..stages.reuse import verified_previous
@@ -180,12 +180,16 @@ def open_products(cfg: RunConfig) -> list[Product | AlertProduct | ClassMap]:
     return [*products, *maps]
 
 
-def forest_rule_text(s, maps: list[ClassMap]) -> str:
-    """The forest rule in words, for the metadata and the report."""
-    names = ", ".join(m.name for m in rule_maps(maps, s)) or "none"
+def forest_rule_meta(s, maps: list[ClassMap]) -> dict[str, str]:
+    """The forest rule for the metadata: in words (``forest_at_cutoff``, in the language in use), and
+    as its parts (``forest_at_cutoff_rule``, ``forest_at_cutoff_maps``) for a report in another."""
+    names = ", ".join(m.name for m in rule_maps(maps, s))
     rule = s.forest_at_cutoff.rule
-    year = s.reference_year
-    return f"loss after {year} counts on cells that were forest at the cut-off by the rule '{rule}' of: {names}"
+    return {
+        "forest_at_cutoff": forest_rule_text(s.reference_year, rule, names),
+        "forest_at_cutoff_rule": rule,
+        "forest_at_cutoff_maps": names,
+    }
 
 
 def established_name(columns: list[str], column: str | None, path) -> str | None:
@@ -390,7 +394,7 @@ def screening_metadata(
         meta[f"{m.name}_map_raster"] = m.layer.source
         meta[f"{m.name}_product_kind"] = m.describe()
     if maps:
-        meta["forest_at_cutoff"] = forest_rule_text(s, maps)
+        meta.update(forest_rule_meta(s, maps))
     meta.update(
         {
             META_REFERENCE_YEAR: str(s.reference_year),

@@ -40,6 +40,7 @@ from ..engine.cutoff import (
 from ..engine.geodesy import M2_PER_HA
 from ..engine.grids import finest
 from ..engine.zonal import ProductSource, measure_product
+from ..i18n import tr
 from ..vocab import DETECTED, FREE, REVIEW, ZERO_HA
 from .rules import decide
 
@@ -369,10 +370,21 @@ def alert_verdicts(
     return out
 
 
+def forest_rule_text(year: int | str, rule: str, names: str) -> str:
+    """The forest rule in words, in the language in use (the metadata's ``forest_at_cutoff``, the
+    report's note): ``names`` the maps of the cut-off day the rule reads, comma-separated."""
+    return tr(
+        "loss after {year} counts on cells that were forest at the cut-off by the rule '{rule}' of: {names}",
+        year=year,
+        rule=rule,
+        names=names or tr("none"),
+    )
+
+
 def cutoff_cases(plots: pd.DataFrame, ref: int) -> pd.DataFrame | None:
-    """The plots each case of the forest at the cut-off decided (docs/forest-at-cutoff.md): case,
-    plots, area_ha, loss_after_ref_ha; None for a screening without maps of the cut-off day or an
-    establishment column."""
+    """The plots each case of the forest at the cut-off decided (docs/forest-at-cutoff.md): case (a
+    code; the report words it: ``io.report.texts.CUTOFF_CASES``), plots, area_ha, loss_after_ref_ha;
+    None for a screening without maps of the cut-off day or an establishment column."""
     if "loss_context" not in plots.columns and "established_year" not in plots.columns:
         return None
     status = plots["status"].astype(str)
@@ -386,24 +398,13 @@ def cutoff_cases(plots: pd.DataFrame, ref: int) -> pd.DataFrame | None:
         on_forest = context.isin(["in_cutoff_forest", "unknown"]).to_numpy()
         free = (status == FREE).to_numpy() & loss & not_forest
         cases += [
-            (
-                f"free: tree loss after {ref} only on land not forest then, under cocoa before the cut-off",
-                free & before,
-            ),
-            (f"free: tree loss after {ref} only on land not forest then, no earlier establishment", free & ~before),
-            (
-                f"review: loss on forest of {ref}, the registry says cocoa before the cut-off",
-                (status == REVIEW).to_numpy() & on_forest & before,
-            ),
-            (f"deforestation_detected: loss on forest of {ref}", (status == DETECTED).to_numpy() & on_forest),
+            ("free_not_forest_cocoa_before", free & before),
+            ("free_not_forest", free & ~before),
+            ("review_forest_cocoa_before", (status == REVIEW).to_numpy() & on_forest & before),
+            ("detected_on_forest", (status == DETECTED).to_numpy() & on_forest),
         ]
     else:
-        cases.append(
-            (
-                f"review: tree loss after {ref}, cocoa before the cut-off, no map of forest at the cut-off",
-                (status == REVIEW).to_numpy() & loss & before,
-            )
-        )
+        cases.append(("review_no_map_cocoa_before", (status == REVIEW).to_numpy() & loss & before))
     area = pd.to_numeric(plots["area_ha"], errors="coerce").fillna(0).to_numpy()
     after = pd.to_numeric(plots["loss_after_ref_ha"], errors="coerce").fillna(0).to_numpy()
     return pd.DataFrame(

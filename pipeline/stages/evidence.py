@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 
 from ..config import ScreeningConfig
+from ..i18n import N_, Texts
 from ..vocab import DETECTED, INVALID, NOT_ASSESSED, REVIEW, ZERO_HA
 from .patches import local_metres
 
@@ -37,13 +38,17 @@ NEIGHBOUR_M = 150.0
 EVIDENCE_STATUSES = (REVIEW, DETECTED)
 
 #: The decision trace's rules (one complete format string each; ``applies`` says whether it decided).
-RULE_TEXTS = {
-    INVALID: "a quality-control error makes the geometry unscreenable (quality control: {qc})",
-    NOT_ASSESSED: "valid raster data under {coverage:.1f} % of the plot (at least {minimum:g} % needed)",
-    DETECTED: "{after:.4f} ha of forest lost after {ref} (more than {tolerance:g} ha gives deforestation_detected)",
-    REVIEW: "{after:.4f} ha of forest lost after {ref} (any loss up to {tolerance:g} ha gives review)",
-    "deforestation_free": "no forest loss after {ref}",
-}
+RULE_TEXTS = Texts(
+    {
+        INVALID: N_("a quality-control error makes the geometry unscreenable (quality control: {qc})"),
+        NOT_ASSESSED: N_("valid raster data under {coverage:.1f} % of the plot (at least {minimum:g} % needed)"),
+        DETECTED: N_(
+            "{after:.4f} ha of forest lost after {ref} (more than {tolerance:g} ha gives deforestation_detected)"
+        ),
+        REVIEW: N_("{after:.4f} ha of forest lost after {ref} (any loss up to {tolerance:g} ha gives review)"),
+        "deforestation_free": N_("no forest loss after {ref}"),
+    }
+)
 
 
 @dataclass

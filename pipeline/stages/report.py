@@ -22,13 +22,18 @@ import pandas as pd
 
 from ..config import ReportConfig, RunConfig
 from ..errors import ConfigError
+from ..i18n import N_, tr
+from ..i18n import _ as translate
 from ..vocab import MISSING_VALUE, NATIONAL, STATUSES, UNASSIGNED
 from .baseline.groups import attribute_labels, group_figures, sort_labels
 from .baseline.periods import BaselinePeriod, baseline_period, loss_years
-from .cutoff import cutoff_cases, indicator_table
+from .cutoff import cutoff_cases, forest_rule_text, indicator_table
 from .overlays import overlay_summary
 from .report_actions import Actions, build_actions, by_severity
 from .screening import status_summary
+
+#: The report's default title (``report.title``), as a message: shown in the language in use.
+DEFAULT_TITLE = N_("Deforestation screening")
 
 _ALERT = re.compile(r"alert", re.IGNORECASE)
 
@@ -73,6 +78,7 @@ class ReportData:
     alert_months: pd.DataFrame | None = None  # product, month, alert_ha: all plots (for a chart)
     cutoff: pd.DataFrame | None = None  # the plots each case of the forest at the cut-off decided
     indicators: pd.DataFrame | None = None  # per indicator column: plots saying yes, no, unknown
+    forest_rule: str = ""  # the forest rule of the cut-off day in words ("": no map of that day)
     provenance: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (which file, document)
     notes: list[str] = field(default_factory=list)
     evidence: dict[str, str] = field(default_factory=dict)  # plot id -> its evidence page (stages.evidence)
@@ -145,21 +151,28 @@ def build_report(
         period = baseline_period(ref, years, b.start_year if b else None, b.end_year if b else None)
     national = _national(plots, baseline, period, ref, years)
     yearly = pd.DataFrame({"year": years, "loss_ha": [float(national[f"loss_{y}_ha"]) for y in years]})
-    facts = {
-        "Screened": meta.get("created_utc", ""),
-        "Reference year": f"{ref} (loss after 31 December {ref} counts)",
-        "Baseline period": f"{period} (mean {float(national['baseline_mean_annual_loss_ha']):,.2f} ha per year)",
-        "Products": meta.get("product_versions") or meta.get("products", ""),
-        "Forest": meta.get("forest_definition", ""),
-        "Forest at the cut-off": meta.get("forest_at_cutoff", ""),
-        "Written by": meta.get("generator", ""),
+    mean = float(national["baseline_mean_annual_loss_ha"])
+    forest_rule = (  # in the language in use, from its parts (a screening before them: as stored)
+        forest_rule_text(ref, meta["forest_at_cutoff_rule"], meta.get("forest_at_cutoff_maps", ""))
+        if meta.get("forest_at_cutoff_rule")
+        else meta.get("forest_at_cutoff", "")
+    )
+    facts = {  # the run's facts, in the language in use (the values of the metadata as stored)
+        translate("Screened"): meta.get("created_utc", ""),
+        translate("Reference year"): tr("{year} (loss after 31 December {year} counts)", year=ref),
+        translate("Baseline period"): tr("{period} (mean {mean:,.2f} ha per year)", period=str(period), mean=mean),
+        translate("Products"): meta.get("product_versions") or meta.get("products", ""),
+        translate("Forest"): meta.get("forest_definition", ""),
+        translate("Forest at the cut-off"): forest_rule,
+        translate("Written by"): meta.get("generator", ""),
     }
     data = ReportData(
-        title=cfg.title,
+        title=translate(cfg.title),  # the default title is a message; a title of the user's own stays as it is
         reference_year=ref,
         period=period,
         years=years,
         facts={k: v for k, v in facts.items() if v},
+        forest_rule=forest_rule,
         by_status=status_table(plots),
         national=national,
         yearly=yearly,
@@ -235,7 +248,7 @@ def _region_totals(data: ReportData, regions: pd.DataFrame, national: pd.Series,
         )
         if c in rows.columns and c in national.index
     ]
-    top = pd.DataFrame([{"region": "all regions", **{c: num(national[c]) for c in keep}}])
+    top = pd.DataFrame([{"region": translate("all regions"), **{c: num(national[c]) for c in keep}}])
     per = pd.DataFrame({"region": label, **{c: rows[c].to_numpy(dtype=float) for c in keep}})
     data.region_totals = pd.concat([top, per], ignore_index=True)
 
@@ -328,7 +341,7 @@ def _alerts(data: ReportData, plots: pd.DataFrame, baseline: dict[str, pd.DataFr
     if numeric:
         sums = plots.groupby(plots["status"].astype(str))[numeric].sum().reindex(list(STATUSES)).fillna(0)
         sums.loc["total"] = sums.sum()
-        data.alerts["Alerts by status (sums over the plots)"] = sums.rename_axis("status").reset_index()
+        data.alerts[translate("Alerts by status (sums over the plots)")] = sums.rename_axis("status").reset_index()
     for name, layer in baseline.items():
         if not _ALERT.search(name):
             continue
@@ -337,7 +350,7 @@ def _alerts(data: ReportData, plots: pd.DataFrame, baseline: dict[str, pd.DataFr
         if {"group_by", "month", "alert_ha"} <= set(table.columns):  # the baseline's monthly areas
             national = table[table["group_by"].astype(str) == NATIONAL]
             national = national.drop(columns=["group_by", "group"], errors="ignore").reset_index(drop=True)
-            data.alerts["Alert area per month, all plots"] = national
+            data.alerts[translate("Alert area per month, all plots")] = national
             data.alert_months = national
         else:
-            data.alerts[f"{name} (baseline)"] = table
+            data.alerts[tr("{name} (baseline)", name=name)] = table

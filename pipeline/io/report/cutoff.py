@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from html import escape
 
+from .texts import CUTOFF_CASES, HEADERS, T
+
 
 def _esc(value) -> str:
     return escape(str(value))
+
+
+def _case(code: str, year: int) -> str:
+    """A case of the forest at the cut-off in words (a code the texts do not know is shown as it is)."""
+    return CUTOFF_CASES[code].format(year=year) if code in CUTOFF_CASES else code
 
 
 def cutoff_section(data, table) -> list[str]:
@@ -14,36 +21,32 @@ def cutoff_section(data, table) -> list[str]:
     per-source indicators (``table`` draws an HTML table: :func:`.html.table`)."""
     out: list[str] = []
     if data.cutoff is not None:
-        rule = data.facts.get("Forest at the cut-off", "")
+        rule = data.forest_rule
+        cases = data.cutoff.assign(case=[_case(str(c), data.reference_year) for c in data.cutoff["case"]])
         out += [
-            "<h2>Forest at the cut-off</h2>",
-            f'<p class="note">{_esc(rule)}. Tree loss on land that was not forest on the cut-off day (shade trees, '
-            "renovation of cocoa) is not deforestation; loss on forest of that day in a plot the registry says was "
-            "already under cocoa goes to review (docs/forest-at-cutoff.md).</p>"
-            if rule
-            else '<p class="note">A plot the registry says was under cocoa before the cut-off, with tree loss after '
-            "it, goes to review: no map of forest at the cut-off was given to tell shade trees from forest.</p>",
+            f"<h2>{_esc(T['cutoff_title'])}</h2>",
+            f'<p class="note">{_esc(T["cutoff_note"].format(rule=rule) if rule else T["cutoff_no_map"])}</p>',
             table(
-                data.cutoff,
+                cases,
                 [
-                    ("case", "case", "text"),
-                    ("plots", "plots", "int"),
-                    ("area_ha", "area (ha)", "ha"),
-                    ("loss_after_ref_ha", f"loss after {data.reference_year} (ha)", "ha"),
+                    ("case", HEADERS["case"], "text"),
+                    ("plots", HEADERS["plots"], "int"),
+                    ("area_ha", HEADERS["area_ha"], "ha"),
+                    ("loss_after_ref_ha", HEADERS["loss_after_ref_ha"].format(year=data.reference_year), "ha"),
                 ],  # fmt: skip
                 table_id="cutoff-cases",
             ),
         ]
     if data.indicators is not None:
         out += [
-            "<h3>Indicators per source</h3>",
+            f"<h3>{_esc(T['indicators_title'])}</h3>",
             table(
                 data.indicators,
                 [
-                    ("indicator", "indicator", "text"),
-                    ("yes", "yes", "int"),
-                    ("no", "no", "int"),
-                    ("unknown", "unknown", "int"),
+                    ("indicator", HEADERS["indicator"], "text"),
+                    ("yes", HEADERS["yes"], "int"),
+                    ("no", HEADERS["no"], "int"),
+                    ("unknown", HEADERS["unknown"], "int"),
                 ],  # fmt: skip
                 table_id="indicators",
             ),

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ...i18n import _ as translate
+from ...i18n import fmt, language
 from ...vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW
 from .texts import STATUS_LABELS, T
 
@@ -68,8 +69,9 @@ table{font-size:.8rem}th,td{padding:.2rem .35rem}.card{flex-basis:100%}}
 #: Sorting by a click on a header, filtering by text and by status: tables marked ``sortable``.
 JS = """
 (function(){
-function val(td){var t=td.textContent.trim(),n=parseFloat(t.replace(/,/g,''));
-return (/^[-+]?[0-9,.]+$/.test(t)&&!isNaN(n))?n:t.toLowerCase();}
+function val(td){var t=td.textContent.trim(),s=t.replace(/[\\s\u00a0]/g,'');
+s=document.documentElement.lang==='es'?s.replace(/\\./g,'').replace(',','.'):s.replace(/,/g,'');
+var n=parseFloat(s);return (/^[-+]?[0-9,.\\s\u00a0]+$/.test(t)&&!isNaN(n))?n:t.toLowerCase();}
 function sortBy(table,col,th){var body=table.tBodies[0],rows=Array.prototype.slice.call(body.rows);
 var asc=th.getAttribute('aria-sort')!=='ascending';
 Array.prototype.forEach.call(th.parentNode.cells,function(h){h.removeAttribute('aria-sort');});
@@ -122,19 +124,19 @@ def isnan(v) -> bool:
 
 
 def fmt_int(v) -> str:
-    return "–" if isnan(v) else f"{int(v):,}"
+    return "–" if isnan(v) else fmt("{0:,}", int(v))
 
 
 def fmt_ha(v) -> str:
-    return "–" if isnan(v) else f"{float(v):,.2f}"
+    return "–" if isnan(v) else fmt("{0:,.2f}", float(v))
 
 
 def fmt_pct(v) -> str:
-    return "–" if isnan(v) else f"{float(v):.1f}"
+    return "–" if isnan(v) else fmt("{0:.1f}", float(v))
 
 
 def fmt_change(v) -> str:
-    return "–" if isnan(v) else f"{float(v):+.1f}"
+    return "–" if isnan(v) else fmt("{0:+.1f}", float(v))
 
 
 FORMATS = {"int": fmt_int, "ha": fmt_ha, "pct": fmt_pct, "change": fmt_change}
@@ -227,7 +229,7 @@ def page(title: str, body: str, *, assets: str = "") -> str:
     else:
         head, tail = f"<style>{CSS}</style>", f"<script>{JS}</script>"
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{language()}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title>{head}</head><body><main>{body}</main>{tail}</body></html>\n"
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...i18n import _ as translate
 from ...vocab import INVALID, NOT_ASSESSED, SEVERITY
 from .html import esc, status_label, table
 from .texts import HEADERS, T
@@ -15,7 +16,6 @@ LISTS = (("leave-out", "leave_out", "list_leave_out"), ("check", "check", "list_
          ("no-verdict", "no_verdict", "list_no_verdict"))  # fmt: skip
 
 #: A hook for the next step of the plots to check (issue 23's field-check package may set it).
-NEXT_STEP = T["next_step"]
 
 
 def status_counts(statuses: pd.Series) -> str:
@@ -69,7 +69,7 @@ def _todo(ctx) -> str:
         items.append(esc(T["leave_out_none"].format(year=ref)))
     if len(a.check):
         text = T["check"].format(n=f"{len(a.check):,}", year=ref)
-        items.append(f'<span class="act">{esc(text)}</span>{_link(ctx, "check")}<br>{esc(NEXT_STEP)}')
+        items.append(f'<span class="act">{esc(text)}</span>{_link(ctx, "check")}<br>{esc(T["next_step"])}')
     else:
         items.append(esc(T["check_none"]))
     if len(a.no_verdict):
@@ -85,6 +85,11 @@ def _qc(ctx) -> str:
     out = f"<h3>{esc(T['qc_title'])}</h3>"
     if not len(qc):
         return out + f"<p>{esc(T['qc_none'])}</p>"
+    # the severity and a finding's words in the language in use (a message the catalog has; the
+    # findings that quote the file's own values stay as quality control wrote them)
+    qc = qc.assign(
+        severity=[translate(str(v)) for v in qc["severity"]], example=[translate(str(v)) for v in qc["example"]]
+    )
     cols = [("code", HEADERS["code"], "text"), ("severity", HEADERS["severity"], "text"),
             ("plots", HEADERS["plots"], "int"), ("example", HEADERS["example"], "text")]  # fmt: skip
     return out + table(qc, cols, table_id="qc-findings", scroll=False) + f'<p class="note">{esc(T["qc_note"])}</p>'

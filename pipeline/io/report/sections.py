@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from ...i18n import _ as translate
 from ...vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, STATUS_MEANINGS
 from .charts import alert_chart, loss_chart, picture, region_chart
 from .cutoff import cutoff_section
@@ -54,7 +55,7 @@ def by_status(ctx: Context) -> str:
     data = ctx.data
     st = data.by_status.reset_index(names="status")
     st["label"] = [status_label(x) if x != "total" else "<b>total</b>" for x in st["status"]]
-    st["meaning"] = [STATUS_MEANINGS.get(x, "") for x in st["status"]]
+    st["meaning"] = [translate(STATUS_MEANINGS[x]) if x in STATUS_MEANINGS else "" for x in st["status"]]
     cols = [("label", HEADERS["status"], "html"), ("plots", HEADERS["plots"], "int"),
             ("area_ha", HEADERS["area_ha"], "ha"),
             ("loss_after_ref_ha", HEADERS["loss_after_ref_ha"].format(year=data.reference_year), "ha"),
@@ -231,7 +232,7 @@ def alerts(ctx: Context) -> str:
     if data.alerts:
         out.append(f"<h2>{esc(T['alerts'])}</h2>")
     if data.alert_months is not None and len(data.alert_months):
-        out.append(picture("alert area per month", lambda w: alert_chart(data.alert_months, w)))
+        out.append(picture(translate("alert area per month"), lambda w: alert_chart(data.alert_months, w)))
     for title, frame in data.alerts.items():
         cols = [(c, c, "ha" if pd.api.types.is_float_dtype(frame[c]) else "text") for c in frame.columns]
         ident = "alerts-per-month" if frame is data.alert_months else "alerts-by-status"
