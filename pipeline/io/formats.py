@@ -383,10 +383,12 @@ def _from_features(path: Path, features: list, gdf: gpd.GeoDataFrame, notes: Rea
     """Every entry of ``features`` as a row, when GDAL skipped some: the properties of each, its
     geometry where it parses, and an error note on every entry that is not a proper Feature."""
     log.warning(
-        "%s: GDAL read %d of the %d entries of 'features'; every entry is kept (see unreadable_geometry)",
-        path,
-        len(gdf),
-        len(features),
+        tr(
+            "{path}: GDAL read {n} of the {total} entries of 'features'; every entry is kept (see unreadable_geometry)",
+            path=path,
+            n=len(gdf),
+            total=len(features),
+        )
     )
     props, geoms = [], []
     for i, entry in enumerate(features):
@@ -426,10 +428,16 @@ def _recover_geojson(
         return gdf
     features = features if features is not None else _json_features(path)
     if features is None:
-        log.warning("%s: cannot re-read the GeoJSON to recover %d geometries", path, len(lost))
+        log.warning(tr("{path}: cannot re-read the GeoJSON to recover {n} geometries", path=path, n=len(lost)))
         return gdf
     if len(features) != len(gdf):
-        log.warning("%s: cannot match the file's features to GDAL's rows; %d empty geometries kept", path, len(lost))
+        log.warning(
+            tr(
+                "{path}: cannot match the file's features to GDAL's rows; {n} empty geometries kept",
+                path=path,
+                n=len(lost),
+            )
+        )
         return gdf
     geoms = geoms.copy()
     noted = set(notes.positions)

@@ -13,7 +13,7 @@ import pandas as pd
 import shapely
 
 from ..errors import PlotsError
-from ..i18n import _, formatter
+from ..i18n import _, formatter, tr
 from .read_notes import RawPlots, ReadNotes
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def read_csv(
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         raise PlotsError(f"{path}: cannot read the CSV ({str(exc).strip()})") from exc
     if encoding != "utf-8-sig":
-        log.warning("%s: not UTF-8; read as %s", path, encoding)
+        log.warning(tr("{path}: not UTF-8; read as {encoding}", path=path, encoding=encoding))
     named = TableColumns(id_column, wkt_column, lat_column, lon_column)
     return _from_table(path, df, "CSV", named, decimal_comma=sep == ";", text=True)
 
