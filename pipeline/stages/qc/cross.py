@@ -110,17 +110,7 @@ def cross_plot_checks(
     if len(dup):
         g = group[dup]
         partner = np.where(first[g] == dup, second[g], first[g])
-        fills = (
-            formatter(_("the same geometry as plot {plot_id!r} (row {row})")),
-            formatter(
-                _("the same geometry as plot {plot_id!r} (row {row}) and {more:,} more row(s): {rows:,} rows share it")
-            ),
-        )
-        yield (
-            dup,
-            "duplicate_geometry",
-            [fills[int(s > 2)](plot_id=ids[p], row=rows[p], more=s - 2, rows=s) for p, s in zip(partner, sizes[g])],
-        )
+        yield dup, "duplicate_geometry", _duplicate_messages(ids[partner], np.asarray(rows)[partner], sizes[g])
 
     # overlaps: between groups, once per pair of groups, tested on their representatives
     a, b = left[~same], right[~same]
@@ -162,6 +152,19 @@ def cross_plot_checks(
         ids[o], np.asarray(rows)[o], sizes[group[o]], shared[kk], share[kk], count[plot_a[sel]]
     )
     yield plot_a[sel], "overlap", messages
+
+
+def _duplicate_messages(ids, rows, sizes) -> list[str]:
+    """What each ``duplicate_geometry`` finding says: a partner (``ids``, ``rows``) and, when more
+    rows share the geometry (``sizes``), how many."""
+    two = formatter(_("the same geometry as plot {plot_id!r} (row {row})"))
+    more = formatter(
+        _("the same geometry as plot {plot_id!r} (row {row}) and {more:,} more row(s): {rows:,} rows share it")
+    )
+    return [
+        more(plot_id=i, row=r, more=s - 2, rows=s) if s > 2 else two(plot_id=i, row=r)
+        for i, r, s in zip(ids, rows, sizes)
+    ]
 
 
 #: What an ``overlap`` finding says, by (the partner has copies, the plot has more overlaps than listed).
