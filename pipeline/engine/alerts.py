@@ -64,11 +64,6 @@ class AlertSpec:
     levels: tuple[str, ...] = ("low", "high", "highest")  # the product's levels, lowest first
     nodata: int | None = None
 
-    @property
-    def n_classes(self) -> int:
-        """Confidence classes of the figures (one when the encoding has no confidence)."""
-        return max(1, len(self.levels))
-
 
 def decode_alerts(layers: dict[str, np.ndarray], spec: AlertSpec) -> dict[str, np.ndarray]:
     """Pixel classes from the values of an alert product (int arrays, :data:`NO_TILE` = no tile).

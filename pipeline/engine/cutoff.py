@@ -246,6 +246,36 @@ class CutoffStatistics:
 
 
 @dataclass(frozen=True)
+class Joined:
+    """The results of several statistics of one pass (:class:`Together`), in their order."""
+
+    parts: tuple[Any, ...]
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.parts[0].total
+
+    def scatter(self, into: Joined, positions: np.ndarray) -> None:
+        for part, whole in zip(self.parts, into.parts):
+            part.scatter(whole, positions)
+
+
+@dataclass(frozen=True)
+class Together:
+    """Several statistics computed in one pass of :func:`.zonal.measure_product`: one read of each
+    window and one coverage for all (a class map on the grid of a loss product's :class:`Stacked`
+    pass is measured there, not read and covered again). Gives a :class:`Joined`."""
+
+    parts: tuple[Any, ...]
+
+    def zeros(self, n: int) -> Joined:
+        return Joined(tuple(p.zeros(n) for p in self.parts))
+
+    def __call__(self, *args: Any) -> Joined:
+        return Joined(tuple(p(*args) for p in self.parts))
+
+
+@dataclass(frozen=True)
 class Stacked:
     """A loss product's layers beside class maps' layers, computed on the finest of their grids (a
     :class:`~pipeline.engine.zonal.ProductSource`; picklable when the layers are)."""

@@ -104,8 +104,14 @@ class OnGrid:
         r0, c0 = int(rows[0]), int(cols[0])
         raw = self.reader.read_raw(r0, c0, int(rows[-1]) - r0 + 1, int(cols[-1]) - c0 + 1)
         data, present = raw if isinstance(raw, tuple) else (raw, None)
-        at = np.ix_(rows - r0, cols - c0)
-        return np.asarray(data)[at], (None if present is None else present[at])
+        return _pick(np.asarray(data), rows - r0, cols - c0), (
+            None if present is None else _pick(present, rows - r0, cols - c0)
+        )
+
+
+def _pick(array: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``array[np.ix_(rows, cols)]``, taken axis by axis (several times faster on large windows)."""
+    return np.take(np.take(array, rows, axis=0), cols, axis=1)
 
 
 class Shifted:
