@@ -253,7 +253,8 @@ class Joined:
 
     @property
     def total(self) -> np.ndarray:
-        return self.parts[0].total
+        total: np.ndarray = self.parts[0].total
+        return total
 
     def scatter(self, into: Joined, positions: np.ndarray) -> None:
         for part, whole in zip(self.parts, into.parts):
