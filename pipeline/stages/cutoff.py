@@ -43,6 +43,7 @@ from ..engine.grids import finest
 from ..engine.zonal import ProductSource, measure_product
 from ..i18n import tr
 from ..vocab import DETECTED, FREE, REVIEW, ZERO_HA
+from .frames import column_at
 from .rules import decide
 
 #: The ``loss_context`` column's values, in the order of :data:`pipeline.engine.cutoff.CONTEXTS`,
@@ -191,12 +192,10 @@ def cutoff_verdicts(
         }
         needed = reasons.placeholders(reasons.REASONS["cutoff_" + code])
         batch.add(at, ("cutoff_" + code, {k: v for k, v in fields.items() if k in needed}))
-        out.iloc[i, out.columns.get_loc("status")] = s
-        out.iloc[i, out.columns.get_loc("deforestation_free")] = (
-            True if s == FREE else (False if s == DETECTED else pd.NA)
-        )
+        out.iloc[i, column_at(out, "status")] = s
+        out.iloc[i, column_at(out, "deforestation_free")] = True if s == FREE else (False if s == DETECTED else pd.NA)
     for col, values in batch.columns().items():
-        out.iloc[rows, out.columns.get_loc(col)] = values
+        out.iloc[rows, column_at(out, col)] = values
     return out
 
 
@@ -371,10 +370,10 @@ def alert_verdicts(
             },
         ),
     )
-    out.iloc[rows, out.columns.get_loc("status")] = REVIEW
-    out.iloc[rows, out.columns.get_loc("deforestation_free")] = pd.NA
+    out.iloc[rows, column_at(out, "status")] = REVIEW
+    out.iloc[rows, column_at(out, "deforestation_free")] = pd.NA
     for col, values in batch.columns().items():
-        out.iloc[rows, out.columns.get_loc(col)] = values
+        out.iloc[rows, column_at(out, col)] = values
     return out
 
 
