@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -142,6 +143,24 @@ def test_numbers_and_dates_follow_the_language():
         assert fmt("{s}", s="v1.12") == "v1.12"  # only numbers change
         assert tr("Screened {n} plots -> {path}", n=3, path="a.gpkg") == "Evaluadas 3 parcelas -> a.gpkg"
     assert i18n.language() == "en" or os.environ.get("LANG", "").startswith("es")
+
+
+def test_a_message_filled_for_many_rows_reads_as_fmt_writes_it():
+    """``formatter`` (a template translated once, filled per row) gives what ``fmt`` gives, numpy
+    numbers included; ids and other text are never reformatted."""
+    text = "plot {id!r}: {n:,} rows, {a:.4f} ha, {h:ha} ha, {pct:+.1f} %, year {year}, {flag}"
+    rows = [
+        dict(id="1.5", n=np.int64(12345), a=np.float64(1234.5), h=0.00123, pct=-3.25, year=2022, flag=True),
+        dict(id="P-1", n=7, a=0.0, h=np.float32(2.5), pct=np.float64(10.0), year=np.int64(2020), flag="x.y"),
+    ]
+    for lang in ("en", "es"):
+        with using(lang):
+            fill = i18n.formatter(text)
+            assert [fill(**r) for r in rows] == [fmt(text, **r) for r in rows]
+    with using("es"):
+        assert i18n.formatter(text)(**rows[0]) == (
+            "plot '1.5': 12\u00a0345 rows, 1234,5000 ha, 0,0012 ha, -3,2 %, year 2022, True"
+        )
 
 
 def test_the_status_legend_reads_in_spanish():
