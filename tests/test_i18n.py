@@ -216,6 +216,20 @@ def test_an_error_comes_out_in_spanish_under_a_spanish_locale(tmp_path):
     assert run_en.returncode == 2 and f"{missing}: plots file not found" in run_en.stderr
 
 
+def test_a_plots_file_refused_says_why_in_spanish(tmp_path, capsys):
+    """The refusals of the plots readers, and the readers' notes on rows, are Spanish under --lang es."""
+    table = tmp_path / "parcelas.csv"
+    table.write_text("plot_id,foo\nA,1\n", encoding="utf-8")
+    assert main(["--lang", "es", "validate", str(table)]) == 2  # same exit code as in English
+    assert "sin geometría: se esperaba una columna WKT (wkt" in capsys.readouterr().err
+    table.write_text("plot_id,wkt\nA,POLYGON((0 0\nB,POINT (-76.2 -8.1)\n", encoding="utf-8")
+    out = tmp_path / "hallazgos.csv"
+    assert main(["--lang", "es", "validate", str(table), "--crs", "EPSG:4326", "--out", str(out)]) == 3
+    found = pd.read_csv(out)
+    note = found.loc[found["code"] == "unreadable_geometry", "message"].iloc[0]
+    assert note.startswith("la geometría 'POLYGON((0 0' no se puede leer: ")
+
+
 def test_help_speaks_the_language_chosen(capsys):
     assert main(["--lang", "es", "screen", "--help"]) == 0
     out = capsys.readouterr().out
