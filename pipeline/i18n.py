@@ -183,9 +183,15 @@ def fmt(text: str, /, *args, **params) -> str:
     return _Formatter(language()).vformat(text, args, params)
 
 
-@cache
+_NUMBER_TYPES: dict[type, bool] = {}
+
+
 def _is_number(kind: type) -> bool:
-    return issubclass(kind, Real) and not issubclass(kind, bool)
+    """Whether values of ``kind`` are numbers (numpy's too), not booleans; remembered by type."""
+    known = _NUMBER_TYPES.get(kind)
+    if known is None:
+        known = _NUMBER_TYPES[kind] = issubclass(kind, Real) and not issubclass(kind, bool)
+    return known
 
 
 def formatter(text: str) -> Callable[..., str]:
@@ -202,10 +208,11 @@ def formatter(text: str) -> Callable[..., str]:
 
     def fill(**params) -> str:
         out = []
-        for literal, name, spec, conversion in parts:
+        for literal, name, given, conversion in parts:
             out.append(literal)
             if name is None:
                 continue
+            spec = given or ""
             value = params[name]
             if conversion:
                 value = repr(value) if conversion == "r" else ascii(value) if conversion == "a" else str(value)
