@@ -229,19 +229,11 @@ LOSS_BY_YEAR = (
 LOSS_PATCHES = (
     _c("plot_id, source_row", "the plot, as in `plots`"),
     _c("product", "the loss or alert product the patch comes from"),
-    _c(
-        "kind",
-        "`loss`: forest lost in a year after the reference year; `alert`: alerts after the cut-off day of an alert "
-        "product",
-    ),
+    _c("kind", "`loss`: forest lost after the reference year; `alert`: alerts after the cut-off day"),
     _c("year", "the loss year; for an alert patch, the year of its alerts"),
     _c("alert_date, last_alert_date", "an alert patch's first and last alert day (`YYYY-MM-DD`); NULL for loss"),
     _c("confidence", "an alert patch's confidence: `low`, `high` or `highest`; NULL for loss"),
-    _c(
-        "counted",
-        "whether the patch counts toward the status: every loss patch; an alert patch of at least the product's "
-        "`min_confidence`",
-    ),
+    _c("counted", "whether the patch counts toward the status: loss always; alerts of at least `min_confidence`"),
     _c(
         "area_ha",
         "Σ fraction × pixel area over the patch's cells, as in `loss_YYYY_ha`: the loss patches of a plot add up to "
@@ -253,11 +245,7 @@ LOSS_PATCHES = (
         "how far inside the plot the patch reaches: the distance from the plot's boundary of the patch's deepest "
         "point, in metres (to 5 cm)",
     ),
-    _c(
-        "cells",
-        "the number of raster cells of the patch (8-connected cells lost the same year; alerts of the same year "
-        "and confidence)",
-    ),
+    _c("cells", "raster cells in the patch (8-connected, lost the same year; alerts: same year and confidence)"),
 )
 PLOT_ISSUES = (
     _c("plot_id", "the plot's id, as in `plots`"),
@@ -285,11 +273,7 @@ GROUPS = (
         "n_field_checked",
         "plots whose status a field check settled (`status_basis` = `field_check`); counted in `n_<status>` too",
     ),
-    _c(
-        "n_free_field_checked",
-        "`deforestation_free` plots whose status rests on a field check (`status_basis` = `field_check`), not on "
-        "the satellite data alone; part of `n_deforestation_free` and of `n_field_checked`",
-    ),
+    _c("n_free_field_checked", "`deforestation_free` plots resting on a field check (`status_basis` = `field_check`)"),
     _c("area_ha", "Σ `area_ha` over plots with a geometry (status ≠ `invalid`)"),
     _c("area_assessed_ha", "Σ `area_ha` over assessed plots"),
     _c("deforestation_free_area_ha", "Σ `area_ha` over `deforestation_free` plots"),
