@@ -53,10 +53,11 @@ $(LINT_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,lint]'
 	@touch $(LINT_STAMP)
 
-lint: $(LINT_STAMP) ## ruff (lint and format check), mypy on the engine and the config, generated docs and message catalogs in step
+lint: $(LINT_STAMP) ## ruff (lint and format check), mypy, vulture (unused code), generated docs and message catalogs in step
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(PY) -m vulture
 	$(PY) tools/gen_docs.py --check
 	$(PY) tools/i18n.py --check
 

@@ -1,7 +1,7 @@
 """The cost of a 10 m forest map beside Hansen, end to end (issue 21).
 
     python -m bench.forest --plots 100000            # `make bench-forest`
-    python -m bench.forest --plots 10000 --raster-size 2000
+    python -m bench.forest --plots 10000 --raster-size 4000
 
 One synthetic Hansen pair of :mod:`bench.generate` and, over the same square, a synthetic forest
 map of 2020 on GFC2020's own 10 m grid (1/11132° pixels: 2.78 per Hansen pixel; its cells straddle
@@ -116,7 +116,12 @@ def case_forest(sizes: list[int], raster_size: int, work: Path) -> tuple[list[st
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="A 10 m forest map beside Hansen, end to end (see the module docstring).")
     p.add_argument("--plots", type=int, nargs="+", default=[100_000])
-    p.add_argument("--raster-size", type=int, default=4000, help="Hansen pixels a side (4000: 1 x 1 degree)")
+    p.add_argument(
+        "--raster-size",
+        type=int,
+        default=10000,
+        help="Hansen pixels a side (10000: 2.5 x 2.5 degrees, room for 100k plots)",
+    )
     p.add_argument("--label", default="bench-forest")
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--no-record", action="store_true")

@@ -68,7 +68,7 @@ class DiskFullError(CacaoScreenError, OSError):
 class LockedError(CacaoScreenError, RuntimeError):
     """Another run is writing the same output (exit 75, EX_TEMPFAIL: try again later, or --wait-lock)."""
 
-    exit_code = 75  # pipeline.vocab.EXIT_LOCKED
+    exit_code = 75  # pipeline.vocab.EXIT_LOCKED (errors imports only i18n; tests/test_cli.py checks they agree)
 
 
 class SchedulerError(InputError):

@@ -316,3 +316,13 @@ def test_an_output_name_of_another_format_is_refused_before_any_work(tmp_path, c
     assert "no.gpkg" not in err and not out.exists() and list(tmp_path.iterdir()) == []
     assert main(["baseline", "--screening", str(tmp_path / "s.gpkg"), "--out", str(tmp_path / "b.csv")]) == 2
     assert "the baseline is written as a GeoPackage" in capsys.readouterr().err
+
+
+def test_the_errors_exit_codes_are_the_documented_ones():
+    """pipeline.errors (which may import only i18n) carries the numbers of pipeline.vocab's exit codes."""
+    from pipeline import errors, vocab
+
+    assert errors.CacaoScreenError.exit_code == vocab.EXIT_FAILURE
+    assert errors.DiskFullError.exit_code == vocab.EXIT_FAILURE
+    assert errors.InputError.exit_code == errors.ConfigError.exit_code == vocab.EXIT_USAGE
+    assert errors.LockedError.exit_code == vocab.EXIT_LOCKED

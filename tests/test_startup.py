@@ -55,6 +55,7 @@ def test_screen_imports_no_report_export_or_baseline_code(tmp_path, hansen_pair)
     assert (tmp_path / "out.gpkg").is_file()
     unused = (
         "matplotlib",
+        "scipy",  # the loss patches' connected cells only: this plot has no loss
         "pipeline.io.report",
         "pipeline.stages.report",
         "pipeline.io.export",

@@ -23,7 +23,7 @@ import click
 from .. import i18n
 from ..errors import CacaoScreenError
 from ..i18n import _, tr
-from ..vocab import EXIT_INTERRUPTED, EXIT_TERMINATED
+from ..vocab import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_TERMINATED
 from . import baseline, export, fetch, fieldpack, report, reviews, sample, screen, validate  # noqa: F401 - each registers its command
 from .app import cli
 
@@ -137,7 +137,7 @@ def _run(args: list[str]) -> int:
             ),
             err=True,
         )
-        return 1
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":  # pragma: no cover

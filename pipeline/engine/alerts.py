@@ -25,6 +25,7 @@ Days are numbered from 1970-01-01 (numpy's ``datetime64[D]``). An alert counts w
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +35,7 @@ from ..config import ForestDefinition
 from ..vocab import ZERO_HA
 from .coverage import Coverage, Grid
 from .geodesy import M2_PER_HA, pixel_row_areas
-from .pixels import NO_TILE, gather
+from .pixels import NO_TILE, LayerWindow, gather
 from .stats import cells_in_windows
 
 #: ``datetime64[D]`` of day 0.
@@ -48,7 +49,8 @@ def day_number(day: dt.date) -> int:
 
 def day_date(number: int) -> dt.date:
     """The date of day ``number`` (days from 1970-01-01)."""
-    return (_DAY0 + np.timedelta64(int(number), "D")).astype(object)
+    date: dt.date = (_DAY0 + np.timedelta64(int(number), "D")).astype(object)  # a numpy day as a date
+    return date
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,6 @@ class AlertSpec:
     classes: tuple[int, ...] = (0, 1, 2)  # ...and the class of each: its position in `levels`
     levels: tuple[str, ...] = ("low", "high", "highest")  # the product's levels, lowest first
     nodata: int | None = None
-
-    @property
-    def n_classes(self) -> int:
-        """Confidence classes of the figures (one when the encoding has no confidence)."""
-        return max(1, len(self.levels))
 
 
 def decode_alerts(layers: dict[str, np.ndarray], spec: AlertSpec) -> dict[str, np.ndarray]:
@@ -221,7 +218,8 @@ class AlertStats:
         parts = self.months or [(np.empty(0, "int64"),) * 3 + (np.empty(0),)]
         plot, month, cls, m2 = (np.concatenate(a) for a in zip(*parts))
         out = pd.DataFrame({"plot": plot, "month": month, "cls": cls, "m2": m2})
-        return out.sort_values(["plot", "month", "cls"], kind="stable", ignore_index=True)
+        table: pd.DataFrame = out.sort_values(["plot", "month", "cls"], kind="stable", ignore_index=True)
+        return table
 
 
 @dataclass(frozen=True)
@@ -244,7 +242,7 @@ class AlertStatistics:
         n: int,
         grid: Grid,
         windows: list[tuple[int, int, int, int]],
-        layers: list[dict],
+        layers: Sequence[Mapping[str, LayerWindow]],
         spec: AlertSpec,
         forest: ForestDefinition,
         window_of_plot: np.ndarray,
@@ -302,7 +300,9 @@ def _first_last(plot: np.ndarray, day: np.ndarray, m2: np.ndarray, n: int) -> tu
     return first, last
 
 
-def _months(plot: np.ndarray, day: np.ndarray, cls: np.ndarray, m2: np.ndarray, k: int):
+def _months(
+    plot: np.ndarray, day: np.ndarray, cls: np.ndarray, m2: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Sparse alert area per (plot, month, class): four arrays."""
     month = (_DAY0 + day.astype("timedelta64[D]")).astype("datetime64[M]").astype("int64")
     m0 = int(month.min())
@@ -332,7 +332,7 @@ def alert_figures(stats: AlertStats, levels: tuple[str, ...], counted: tuple[boo
     has_data = stats.valid > 0
     after_ha = stats.after / M2_PER_HA
 
-    def masked(a):
+    def masked(a: np.ndarray) -> np.ndarray:
         return np.where(has_data, a, np.nan)
 
     def dates(days: np.ndarray) -> np.ndarray:
@@ -355,4 +355,5 @@ def alert_figures(stats: AlertStats, levels: tuple[str, ...], counted: tuple[boo
     with np.errstate(invalid="ignore", divide="ignore"):
         for name, part in (("_missing_pct", stats.missing), ("_invalid_pct", stats.invalid)):
             cols[name] = np.where(stats.total > 0, 100.0 * part / stats.total, 0.0)
-    return pd.DataFrame(cols, copy=False)
+    figures: pd.DataFrame = pd.DataFrame(cols, copy=False)
+    return figures

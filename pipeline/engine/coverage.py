@@ -28,9 +28,15 @@ and the caller decides which cells hold data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
+
+from .arrays import BaseGeometry, Geometries
+
+if TYPE_CHECKING:
+    from affine import Affine
 
 # Fractions below this are floating-point noise from pieces lying on a grid line.
 _FRACTION_EPS = 1e-12
@@ -49,7 +55,7 @@ class Grid:
     dy: float
 
     @classmethod
-    def from_transform(cls, transform) -> Grid:
+    def from_transform(cls, transform: Affine) -> Grid:
         """Build from an affine (rasterio) transform of a north-up raster."""
         if transform.b != 0 or transform.d != 0 or transform.a <= 0 or transform.e >= 0:
             raise ValueError(f"not a north-up grid without rotation: {transform!r}")
@@ -79,7 +85,7 @@ def _empty_coverage() -> Coverage:
     return Coverage(i, i.copy(), i.copy(), np.empty(0, dtype="float64"))
 
 
-def coverage_fractions(geoms, grid: Grid) -> Coverage:
+def coverage_fractions(geoms: Geometries, grid: Grid) -> Coverage:
     """Exact coverage fractions of each polygon of ``geoms`` on ``grid``.
 
     ``geoms`` is a sequence of shapely Polygons / MultiPolygons (None, empty or non-polygonal
@@ -152,7 +158,13 @@ def coverage_fractions(geoms, grid: Grid) -> Coverage:
     )
 
 
-def _edge_pieces(geoms: np.ndarray, grid: Grid):
+#: Per piece its polygon, row, col, xm and dy; per polygon its window (r_min, c_min, width, height).
+_EdgePieces = tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+]
+
+
+def _edge_pieces(geoms: np.ndarray, grid: Grid) -> _EdgePieces | None:
     """Every ring of every polygon cut at every grid line: per piece its polygon, its cell (row,
     col, relative to the polygon's window), its mean position in the cell (xm) and its signed
     height (dy, with the ring's sign); and per polygon its window (r_min, c_min, width, height).
@@ -268,7 +280,7 @@ class PolygonPieces:
         )
 
 
-def polygon_pieces(geom, grid: Grid) -> PolygonPieces | None:
+def polygon_pieces(geom: BaseGeometry, grid: Grid) -> PolygonPieces | None:
     """The :class:`PolygonPieces` of one (Multi)Polygon on ``grid``; None when it covers nothing."""
     p = _edge_pieces(np.asarray([geom], dtype=object), grid)
     if p is None:
@@ -297,7 +309,8 @@ def window_coverage(pieces: PolygonPieces, row0: int, col0: int, height: int, wi
     """
     carry, inside = _window_parts(pieces, row0, col0, height, width)
     if inside is None:  # no edge crosses the window: each row is wholly in or out
-        return np.broadcast_to(_clip_cover(carry)[:, None], (height, width)).copy()
+        rows: np.ndarray = np.broadcast_to(_clip_cover(carry)[:, None], (height, width)).copy()
+        return rows
     row, col, a, b = inside
     stride = width + 1
     flat = row * stride + col
@@ -316,7 +329,9 @@ def window_row_coverage(pieces: PolygonPieces, row0: int, col0: int, height: int
     return _clip_cover(carry) if inside is None else None
 
 
-def _window_parts(pieces: PolygonPieces, row0: int, col0: int, height: int, width: int):
+def _window_parts(
+    pieces: PolygonPieces, row0: int, col0: int, height: int, width: int
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None]:
     """The carry into each row of a window, and the pieces inside it (None when there are none)."""
     lr0, lc0 = row0 - pieces.row0, col0 - pieces.col0
     lo, hi = np.searchsorted(pieces.row, [lr0, lr0 + height])
@@ -347,7 +362,9 @@ def to_pixel(x: np.ndarray, y: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.n
     return u, v
 
 
-def _split(p0, q0, p1, q1, seg):
+def _split(
+    p0: np.ndarray, q0: np.ndarray, p1: np.ndarray, q1: np.ndarray, seg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cut segments (p0, q0) -> (p1, q1) where ``p`` crosses an integer, keeping their order.
 
     Returns the pieces as (p0, q0, p1, q1, seg) with ``seg`` carried over from the segment. A

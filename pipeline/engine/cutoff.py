@@ -20,7 +20,7 @@ Pure functions on arrays; nothing here opens a file.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,7 +30,7 @@ from ..config import ForestDefinition
 from .coverage import Coverage, Grid
 from .geodesy import pixel_row_areas
 from .grids import finest, reader_on
-from .pixels import NO_TILE, VALID_BIT, ProductSpec, as_int, gather
+from .pixels import NO_TILE, VALID_BIT, LayerWindow, ProductSpec, as_int, gather
 from .stats import cell_codes, cells_in_windows
 
 #: How the forest maps are combined into one answer per cell (see :func:`rule_forest`).
@@ -112,7 +112,9 @@ def rule_forest(states: list[tuple[np.ndarray, np.ndarray]], rule: str) -> tuple
 def _weights(cov: Coverage, grid: Grid) -> np.ndarray:
     """Each covered cell's area inside its plot (m²): coverage x ellipsoidal pixel area."""
     rmin = int(cov.row.min())
-    return cov.fraction * pixel_row_areas(grid.y0, grid.dy, grid.dx, rmin, int(cov.row.max()) + 1)[cov.row - rmin]
+    areas = pixel_row_areas(grid.y0, grid.dy, grid.dx, rmin, int(cov.row.max()) + 1)
+    weights: np.ndarray = cov.fraction * areas[cov.row - rmin]
+    return weights
 
 
 @dataclass
@@ -150,7 +152,7 @@ class ClassStatistics:
         n: int,
         grid: Grid,
         windows: list[tuple[int, int, int, int]],
-        layers: list[dict],
+        layers: Sequence[Mapping[str, LayerWindow]],
         spec: Any,
         forest: ForestDefinition,
         window_of_plot: np.ndarray,
@@ -202,7 +204,9 @@ class CutoffStatistics:
     def zeros(self, n: int) -> CutoffStats:
         return CutoffStats.zeros(n)
 
-    def contexts(self, layers: list[dict], k: np.ndarray, local: np.ndarray, n_cells: int) -> np.ndarray:
+    def contexts(
+        self, layers: Sequence[Mapping[str, LayerWindow]], k: np.ndarray, local: np.ndarray, n_cells: int
+    ) -> np.ndarray:
         """Each cell's context (an index into :data:`CONTEXTS`) from the class maps' values."""
         values = {s.key: gather([lay[s.key] for lay in layers], k, local) for s in (*self.forest, *self.land_use)}
         forest, known = rule_forest([s.states(values[s.key]) for s in self.forest], self.rule)
@@ -221,7 +225,7 @@ class CutoffStatistics:
         n: int,
         grid: Grid,
         windows: list[tuple[int, int, int, int]],
-        layers: list[dict],
+        layers: Sequence[Mapping[str, LayerWindow]],
         spec: ProductSpec,
         forest: ForestDefinition,
         window_of_plot: np.ndarray,
@@ -239,6 +243,37 @@ class CutoffStatistics:
         in_forest = ((flags & VALID_BIT) != 0) & (ctx == 0)
         out.cutoff_forest = np.bincount(idx[in_forest], weights=w[in_forest], minlength=n)
         return out
+
+
+@dataclass(frozen=True)
+class Joined:
+    """The results of several statistics of one pass (:class:`Together`), in their order."""
+
+    parts: tuple[Any, ...]
+
+    @property
+    def total(self) -> np.ndarray:
+        total: np.ndarray = self.parts[0].total
+        return total
+
+    def scatter(self, into: Joined, positions: np.ndarray) -> None:
+        for part, whole in zip(self.parts, into.parts):
+            part.scatter(whole, positions)
+
+
+@dataclass(frozen=True)
+class Together:
+    """Several statistics computed in one pass of :func:`.zonal.measure_product`: one read of each
+    window and one coverage for all (a class map on the grid of a loss product's :class:`Stacked`
+    pass is measured there, not read and covered again). Gives a :class:`Joined`."""
+
+    parts: tuple[Any, ...]
+
+    def zeros(self, n: int) -> Joined:
+        return Joined(tuple(p.zeros(n) for p in self.parts))
+
+    def __call__(self, *args: Any) -> Joined:
+        return Joined(tuple(p(*args) for p in self.parts))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ from __future__ import annotations
 import numpy as np
 import shapely
 from pyproj import Geod
+from shapely.coords import CoordinateSequence
 
+from .arrays import Geometries
 from .chunks import apply_chunked
 
 #: WGS84 semi-major axis (m) and flattening.
@@ -37,7 +39,8 @@ M2_PER_HA = 10_000.0
 def _area_density(phi: np.ndarray) -> np.ndarray:
     """Ellipsoidal area per radian of latitude and longitude at latitude ``phi`` (radians)."""
     s = np.sin(phi)
-    return WGS84_A**2 * (1 - WGS84_E2) * np.cos(phi) / (1 - WGS84_E2 * s * s) ** 2
+    density: np.ndarray = WGS84_A**2 * (1 - WGS84_E2) * np.cos(phi) / (1 - WGS84_E2 * s * s) ** 2
+    return density
 
 
 def cell_areas(lat_top: np.ndarray, lat_bottom: np.ndarray, width_deg: float) -> np.ndarray:
@@ -49,7 +52,8 @@ def cell_areas(lat_top: np.ndarray, lat_bottom: np.ndarray, width_deg: float) ->
     half = (p2 - p1)[..., None] / 2
     mid = (p2 + p1)[..., None] / 2
     integral = (half * _area_density(mid + half * _GL_NODES) * _GL_WEIGHTS).sum(axis=-1)
-    return integral * np.radians(abs(width_deg))
+    areas: np.ndarray = integral * np.radians(abs(width_deg))
+    return areas
 
 
 def pixel_row_areas(top: float, res_y: float, res_x: float, row_start: int, row_stop: int) -> np.ndarray:
@@ -82,7 +86,8 @@ _GL2, _GL4 = (((x + 1) / 2, w / 2) for x, w in (np.polynomial.legendre.leggauss(
 def authalic_q(phi: np.ndarray) -> np.ndarray:
     """q(φ) (φ in radians): the ellipsoid's area from the equator to φ is a²/2 · q(φ) per radian."""
     s = np.sin(phi)
-    return (1 - WGS84_E2) * (s / (1 - WGS84_E2 * s * s) + np.arctanh(_ECC * s) / _ECC)
+    q: np.ndarray = (1 - WGS84_E2) * (s / (1 - WGS84_E2 * s * s) + np.arctanh(_ECC * s) / _ECC)
+    return q
 
 
 def ring_areas(xy: np.ndarray, ring_of: np.ndarray, n_rings: int) -> np.ndarray:
@@ -112,7 +117,7 @@ def ring_areas(xy: np.ndarray, ring_of: np.ndarray, n_rings: int) -> np.ndarray:
     return np.abs(ring_int) * WGS84_A**2 / 2
 
 
-def geodesic_areas(geoms) -> np.ndarray:
+def geodesic_areas(geoms: Geometries) -> np.ndarray:
     """Area (m²) on the WGS84 ellipsoid of each polygon/multipolygon (lon/lat degrees), vectorised.
 
     Holes are subtracted, parts added, whatever the orientation; 0 for points and lines; NaN for
@@ -150,7 +155,7 @@ def _geodesic_areas(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def karney_areas(geoms) -> np.ndarray:
+def karney_areas(geoms: Geometries) -> np.ndarray:
     """Areas (m²) with geodesic edges (Karney's algorithm via ``pyproj.Geod``), one plot at a time:
     the reference the vectorised :func:`geodesic_areas` is tested against."""
     out = np.full(len(geoms), np.nan)
@@ -165,7 +170,7 @@ def karney_areas(geoms) -> np.ndarray:
     return out
 
 
-def _ring_area(coords) -> float:
+def _ring_area(coords: CoordinateSequence) -> float:
     xy = np.asarray(coords)
     area, _ = _GEOD.polygon_area_perimeter(xy[:, 0], xy[:, 1])
     return area

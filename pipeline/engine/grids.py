@@ -21,11 +21,21 @@ Pure functions and adapters around readers; nothing here opens a file.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 
 from .coverage import Grid
+
+
+class LayerReader(Protocol):
+    """One layer of a product: reads a window of its grid (its own ``grid`` when it has one, else
+    the product's; a layer on another grid is read onto the product's by :func:`layers_on`)."""
+
+    def read_raw(self, row0: int, col0: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The window's values in the file's own type, and where tiles cover it (None: everywhere)."""
+        ...
+
 
 #: How far (in pixels) two origins may be from a whole number of pixels apart and still be one grid.
 ALIGN_TOL_PX = 1e-3
@@ -79,7 +89,7 @@ class OnGrid:
 
     Picklable when the reader is (it is sent to worker processes with the product)."""
 
-    def __init__(self, reader: Any, source: Grid, grid: Grid) -> None:
+    def __init__(self, reader: LayerReader, source: Grid, grid: Grid) -> None:
         self.reader = reader
         self.source = source
         self.grid = grid
@@ -94,22 +104,28 @@ class OnGrid:
         r0, c0 = int(rows[0]), int(cols[0])
         raw = self.reader.read_raw(r0, c0, int(rows[-1]) - r0 + 1, int(cols[-1]) - c0 + 1)
         data, present = raw if isinstance(raw, tuple) else (raw, None)
-        at = np.ix_(rows - r0, cols - c0)
-        return np.asarray(data)[at], (None if present is None else present[at])
+        return _pick(np.asarray(data), rows - r0, cols - c0), (
+            None if present is None else _pick(present, rows - r0, cols - c0)
+        )
+
+
+def _pick(array: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``array[np.ix_(rows, cols)]``, taken axis by axis (several times faster on large windows)."""
+    return np.take(np.take(array, rows, axis=0), cols, axis=1)
 
 
 class Shifted:
     """A layer reader on a grid that is its source's shifted by whole pixels (``dr`` rows, ``dc``
     columns from the reader's origin to the grid's): the same pixels, other numbers."""
 
-    def __init__(self, reader: Any, dr: int, dc: int) -> None:
+    def __init__(self, reader: LayerReader, dr: int, dc: int) -> None:
         self.reader, self.dr, self.dc = reader, dr, dc
 
-    def read_raw(self, row0: int, col0: int, height: int, width: int):
+    def read_raw(self, row0: int, col0: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray | None]:
         return self.reader.read_raw(row0 + self.dr, col0 + self.dc, height, width)
 
 
-def reader_on(reader: Any, source: Grid, grid: Grid) -> Any:
+def reader_on(reader: LayerReader, source: Grid, grid: Grid) -> LayerReader:
     """``reader`` (on ``source``) as a reader of ``grid``: itself when the grids are one, shifted
     when they differ by whole pixels, else by the centres (:class:`OnGrid`)."""
     if source == grid:
@@ -120,7 +136,7 @@ def reader_on(reader: Any, source: Grid, grid: Grid) -> Any:
     return OnGrid(reader, source, grid)
 
 
-def layers_on(layers: Mapping[str, Any], grid: Grid) -> dict[str, Any]:
+def layers_on(layers: Mapping[str, LayerReader], grid: Grid) -> dict[str, LayerReader]:
     """Each layer of ``layers`` as a reader of ``grid`` (a layer with no ``grid`` of its own is
     taken to be on it)."""
     return {key: reader_on(layer, getattr(layer, "grid", grid), grid) for key, layer in layers.items()}

@@ -20,7 +20,7 @@ _done = False
 
 
 @functools.cache
-def _libc():
+def _libc() -> ctypes.CDLL | None:
     """The C library the process runs on, if it is glibc (looked up once).
 
     Not through ``ctypes.util.find_library``, which runs ``ldconfig`` in a child process: a

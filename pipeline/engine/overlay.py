@@ -51,7 +51,7 @@ class OverlayLayer:
         shapely.prepare(self.geoms)
         self.tree = shapely.STRtree(self.geoms)
 
-    def fingerprint(self) -> tuple:
+    def fingerprint(self) -> tuple[str, str, str, int]:
         """What the figures depend on: the layer's name, source and geometries' count."""
         return ("overlay", self.name, self.source, len(self.geoms))
 

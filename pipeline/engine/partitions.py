@@ -128,6 +128,7 @@ class KeyGrid:
         have keys at most ``width + 1`` apart."""
         b = np.asarray(bounds, dtype="float64").reshape(-1, 4)
         with np.errstate(invalid="ignore"):
-            return ((b[:, 2] - b[:, 0]) <= self.block * self.grid.dx) & (
+            small: np.ndarray = ((b[:, 2] - b[:, 0]) <= self.block * self.grid.dx) & (
                 (b[:, 3] - b[:, 1]) <= self.block * self.grid.dy
             )
+        return small

@@ -9,6 +9,7 @@ baseline (by the screening's :class:`~pipeline.config.ForestDefinition`), and it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from .geodesy import M2_PER_HA, pixel_row_areas
 
 #: Value of pixels that no tile covers (outside every tile, or a tile that is missing).
 NO_TILE = -1
+
+#: A layer's window as read: an int array, or a (raw array, where tiles cover it or None) pair.
+LayerWindow: TypeAlias = "np.ndarray | tuple[np.ndarray, np.ndarray | None]"
 
 
 @dataclass(frozen=True)
@@ -117,14 +121,15 @@ def _drop_small_patches(forest: np.ndarray, row_areas: np.ndarray, fd: ForestDef
     border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     keep[border] = True
     keep[0] = False
-    return keep[labels]
+    kept: np.ndarray = keep[labels]
+    return kept
 
 
 #: Bits of a pixel's class code (see :func:`pixel_codes`).
 MISSING_BIT, INVALID_BIT, VALID_BIT, FOREST_BIT = 1, 2, 4, 8
 
 
-def as_int(value) -> np.ndarray:
+def as_int(value: LayerWindow) -> np.ndarray:
     """A layer window as int32 with NO_TILE where no tile is, from an array or (array, present)."""
     if not isinstance(value, tuple):
         return np.asarray(value).astype("int32", copy=False)
@@ -135,7 +140,7 @@ def as_int(value) -> np.ndarray:
     return out
 
 
-def gather(values: list, k: np.ndarray, local: np.ndarray) -> np.ndarray:
+def gather(values: list[LayerWindow], k: np.ndarray, local: np.ndarray) -> np.ndarray:
     """Values (int32, NO_TILE where no tile is) of cells in window ``k`` at flat position ``local``;
     each window is an int array or a (raw array, present mask or None) pair. Each window is
     indexed in place (no copy of the windows)."""

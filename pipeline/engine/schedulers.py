@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..config import LOCAL, THREADS, parse_scheduler
 from ..errors import CacaoScreenError, SchedulerError
@@ -200,7 +200,7 @@ def _worker_version() -> str:
     return __version__
 
 
-def _call_on_worker(fn, task):
+def _call_on_worker(fn: Callable[[T], R], task: T) -> R:
     """``fn(task)``; our own errors are re-raised without their cause chain, which may hold
     exceptions that cannot be sent back (rasterio's GDAL errors do not unpickle), so that the
     client raises the same error type with the same message (e.g. a raster a worker cannot read)."""
@@ -211,7 +211,7 @@ def _call_on_worker(fn, task):
     raise clean
 
 
-def _connect(scheduler: Any):
+def _connect(scheduler: Any) -> tuple[Any, bool]:
     """A ``distributed.Client`` for ``scheduler``, and whether we opened it (and must close it)."""
     if not isinstance(scheduler, str):
         return scheduler, False
@@ -223,12 +223,13 @@ def _connect(scheduler: Any):
             "pip install 'cacao-screen[dask]' (dask[distributed])"
         ) from exc
     try:
-        return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False), True
+        # distributed's Client.__init__ has no annotations (distributed 2026.11)
+        return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False), True  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as exc:
         raise SchedulerError(f"cannot connect to the Dask scheduler at {scheduler} ({exc})") from exc
 
 
-def _check_workers(client, address: str) -> None:
+def _check_workers(client: Any, address: str) -> None:
     """Every worker must run this cacao-screen version (else results could differ)."""
     from .. import __version__
 
@@ -267,11 +268,20 @@ def cluster(scheduler: Any) -> Iterator[Any]:
             client.close()
 
 
-def progress_bar(total: int | None, desc: str, unit: str):
+class ProgressBar(Protocol):
+    """What the work needs of a progress bar (a tqdm bar, or :class:`NoBar`)."""
+
+    def update(self, n: int = 1) -> object: ...
+
+    def close(self) -> object: ...
+
+
+def progress_bar(total: int | None, desc: str, unit: str) -> ProgressBar:
     """A tqdm bar (tqdm is imported only when a bar is shown: a quiet run does not pay for it)."""
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit=unit, leave=False)
+    bar: ProgressBar = tqdm(total=total, desc=desc, unit=unit, leave=False)
+    return bar
 
 
 class NoBar:
@@ -284,7 +294,9 @@ class NoBar:
         pass
 
 
-def _map_dask(fn, tasks, weights, bar, scheduler) -> list:
+def _map_dask(
+    fn: Callable[[T], R], tasks: Sequence[T], weights: Sequence[int], bar: ProgressBar, scheduler: Any
+) -> list[R]:
     if not tasks:
         return []
     client, own = _connect(scheduler)
@@ -302,11 +314,13 @@ def _map_dask(fn, tasks, weights, bar, scheduler) -> list:
         futures = client.map(partial(_call_on_worker, fn), tasks, pure=False)
         weight_of = {f.key: w for f, w in zip(futures, weights)}
         try:
-            for fut in as_completed(futures, loop=client.loop):
+            # distributed's as_completed.__init__ has no annotations (distributed 2026.11)
+            for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]
                 if fut.status == "error":
                     fut.result()  # raises the task's own exception, here
                 bar.update(weight_of[fut.key])
-            return client.gather(futures)
+            results: list[R] = client.gather(futures)
+            return results
         except BaseException:
             client.cancel(futures)
             raise

@@ -16,6 +16,7 @@ fractions and the pixel values of one or more windows into per-plot areas (m²):
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,17 @@ from ..config import ForestDefinition
 from ..vocab import ZERO_HA
 from .coverage import Coverage, Grid
 from .geodesy import M2_PER_HA, pixel_row_areas
-from .pixels import FOREST_BIT, INVALID_BIT, MISSING_BIT, VALID_BIT, ProductSpec, as_int, gather, pixel_codes
+from .pixels import (
+    FOREST_BIT,
+    INVALID_BIT,
+    MISSING_BIT,
+    VALID_BIT,
+    LayerWindow,
+    ProductSpec,
+    as_int,
+    gather,
+    pixel_codes,
+)
 
 
 @dataclass
@@ -127,7 +138,7 @@ def plot_statistics(  # noqa: PLR0913
     n: int,
     grid: Grid,
     windows: list[tuple[int, int, int, int]],
-    layers: list[dict],
+    layers: Sequence[Mapping[str, LayerWindow]],
     spec: ProductSpec,
     forest: ForestDefinition,
     window_of_plot: np.ndarray,
@@ -176,7 +187,7 @@ def cell_codes(
     cov: Coverage,
     grid: Grid,
     windows: list[tuple[int, int, int, int]],
-    layers: list[dict],
+    layers: Sequence[Mapping[str, LayerWindow]],
     spec: ProductSpec,
     forest: ForestDefinition,
     window_of_plot: np.ndarray,
@@ -227,7 +238,7 @@ def derive_figures(stats: PlotStats, years: np.ndarray, reference_year: int) -> 
         seen = loss_ha[:, after] >= ZERO_HA
         first_after = np.where(seen.any(axis=1), years[after][seen.argmax(axis=1)], np.nan)
 
-    def masked(a):
+    def masked(a: np.ndarray) -> np.ndarray:
         return np.where(has_data, a, np.nan)
 
     cols = {
@@ -246,4 +257,5 @@ def derive_figures(stats: PlotStats, years: np.ndarray, reference_year: int) -> 
     with np.errstate(invalid="ignore", divide="ignore"):
         for name, part in (("_missing_pct", stats.missing), ("_invalid_pct", stats.invalid)):
             cols[name] = np.where(stats.total > 0, 100.0 * part / stats.total, 0.0)
-    return pd.DataFrame(cols, copy=False)
+    figures: pd.DataFrame = pd.DataFrame(cols, copy=False)
+    return figures

@@ -28,9 +28,10 @@ import shapely
 
 from ..config import ExecutionConfig, ForestDefinition
 from ..i18n import _, tr
+from .arrays import BaseGeometry
 from .coverage import Grid, PolygonPieces, coverage_fractions, polygon_pieces, window_coverage, window_row_coverage
 from .geodesy import pixel_row_areas
-from .grids import layers_on
+from .grids import LayerReader, layers_on
 from .memory import trim, tune_allocator
 from .partitions import batches, partition, pixel_bounds, window_of
 from .pixels import FOREST_BIT, INVALID_BIT, MISSING_BIT, VALID_BIT, ProductSpec, as_int, patch_margin, pixel_codes
@@ -45,15 +46,6 @@ LARGE_PLOT_CELLS = 1 << 20
 WINDOW_PX = 1024
 #: Cells (of the plots' bounding boxes) a task of ordinary plots holds at most: bounds its memory.
 TASK_MAX_CELLS = 4_000_000
-
-
-class LayerReader(Protocol):
-    """One layer of a product: reads a window of its grid (its own ``grid`` when it has one, else
-    the product's; a layer on another grid is read onto the product's by :mod:`.grids`)."""
-
-    def read_raw(self, row0: int, col0: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """The window's values in the file's own type, and where tiles cover it (None: everywhere)."""
-        ...
 
 
 class ProductSource(Protocol):
@@ -285,7 +277,7 @@ class WindowRun:
 
 
 def measure_polygon(
-    geom,
+    geom: BaseGeometry | None,
     product: ProductSource,
     forest: ForestDefinition,
     execution: ExecutionConfig = ExecutionConfig(),

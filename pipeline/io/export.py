@@ -239,11 +239,3 @@ def _write_folder(writer: Writer, data, folder: Path, overwrite: bool) -> Path:
             shutil.rmtree(staged, ignore_errors=True)
         raise
     return folder
-
-
-def write_eudr(folder: str | Path, files: dict[str, str], manifest: pd.DataFrame, *, overwrite: bool = False,
-               tables: dict[str, pd.DataFrame] | None = None) -> Path:  # fmt: skip
-    """Write the EUDR GeoJSON files, ``manifest.csv`` and the other ``tables`` into ``folder``, replacing it whole."""
-    return write_export(
-        Folder(files, {"manifest.csv": manifest, **(tables or {})}), folder, "eudr", overwrite=overwrite
-    )

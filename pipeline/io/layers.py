@@ -437,11 +437,6 @@ def _headers(files: list[str], role: str, check_pixels: bool) -> tuple[dict[str,
     return headers, opened
 
 
-def same_grid(layer: Layer, ref: Layer) -> None:
-    """Raise unless ``layer`` lies on ``ref``'s grid (same pixel size, aligned origin)."""
-    _offset_on(ref.grid, layer.grid, layer.tiles[0].path, layer.role, ref.tiles[0].path)
-
-
 def rebase(layer: Layer, ref: Layer) -> Layer:
     """``layer`` with its tile positions expressed on ``ref``'s grid (already checked aligned)."""
     dr, dc = _offset_on(ref.grid, layer.grid, layer.tiles[0].path, layer.role, ref.tiles[0].path)

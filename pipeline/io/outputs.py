@@ -41,9 +41,6 @@ except ImportError:  # not on Windows: outputs are not locked there
 
 log = logging.getLogger(__name__)
 
-#: Suffixes SQLite adds beside a database file while it writes.
-SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
-
 #: Paths published by this process (for the message of an interrupted run).
 PUBLISHED: list[Path] = []
 

@@ -229,7 +229,6 @@ class PlotStream:
         if self.streamed:
             with ogr_batches(self.path, layer=cfg.layer, batch_size=1) as src:
                 self._input_columns = list(src.fields)
-                self._crs = src.crs
         else:
             self._whole = read_plots(cfg)
             self._input_columns = [c for c in self._whole.columns if c != self._whole.geometry.name]

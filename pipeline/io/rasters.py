@@ -44,7 +44,6 @@ from .layers import (  # noqa: F401 - re-exported: what callers know as the rast
     open_layer,
     rebase,
     require_tiles,
-    same_grid,
     verify_tile,
 )
 from .raster_files import INDEX_NAME, _check_pixels, _write_index, expand_sources, is_url  # noqa: F401 - re-exported

@@ -39,8 +39,6 @@ AREA_HA = "_area_ha"
 ISSUES = "_issues"
 #: True for a plot wider than a raster block (checked against every plot it meets).
 BIG = "_big"
-#: The private columns, in the order they follow the input's attributes.
-PRIVATE_COLUMNS = (GEOM, SCREENED, AREA_HA, ISSUES, BIG, KEY)
 #: The columns the checks across plots read back.
 CROSS_COLUMNS = ["plot_id", "source_row", SCREENED, AREA_HA, BIG]
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .. import __version__
-from ..config import RunConfig
+from ..config import QCConfig, RunConfig
 from ..engine.overlay import OverlayLayer
 from ..engine.schedulers import cluster
 from ..errors import ConfigError, PlotsError
@@ -211,7 +211,7 @@ def _open_inputs(cfg: RunConfig) -> _Opened:
     products = open_products(cfg)
     out = Path(cfg.output.path)
     check_not_input(out, [(f"{role} raster", path) for role, path in product_files(products)])
-    stream = open_plots(cfg.plots, batch_size=BATCH_ROWS, keep=_qc_columns(cfg))
+    stream = open_plots(cfg.plots, batch_size=BATCH_ROWS, keep=_qc_columns(cfg.qc))
     declared_areas(pd.DataFrame(columns=stream.columns), cfg.qc.declared_area_column)  # a named column exists
     established_name(stream.columns, cfg.plots.established_column, stream.path)
     previous, rejected, previous_patches = None, 0, None
@@ -467,7 +467,7 @@ def check_job_targets(cfg: RunConfig, inputs: list, overwrite: bool) -> list[Pat
     return targets
 
 
-def _qc_columns(cfg: RunConfig) -> tuple[str, ...]:
+def _qc_columns(qc: QCConfig) -> tuple[str, ...]:
     """The attribute columns quality control reads (the declared area)."""
-    named = (cfg.qc.declared_area_column,) if cfg.qc.declared_area_column else ()
+    named = (qc.declared_area_column,) if qc.declared_area_column else ()
     return (*DECLARED_AREA_COLUMNS, *named)

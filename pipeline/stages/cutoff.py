@@ -36,12 +36,14 @@ from ..engine.cutoff import (
     LandUseSpec,
     RuleMask,
     Stacked,
+    Together,
 )
 from ..engine.geodesy import M2_PER_HA
 from ..engine.grids import finest
 from ..engine.zonal import ProductSource, measure_product
 from ..i18n import tr
 from ..vocab import DETECTED, FREE, REVIEW, ZERO_HA
+from .frames import column_at
 from .rules import decide
 
 #: The ``loss_context`` column's values, in the order of :data:`pipeline.engine.cutoff.CONTEXTS`,
@@ -190,12 +192,10 @@ def cutoff_verdicts(
         }
         needed = reasons.placeholders(reasons.REASONS["cutoff_" + code])
         batch.add(at, ("cutoff_" + code, {k: v for k, v in fields.items() if k in needed}))
-        out.iloc[i, out.columns.get_loc("status")] = s
-        out.iloc[i, out.columns.get_loc("deforestation_free")] = (
-            True if s == FREE else (False if s == DETECTED else pd.NA)
-        )
+        out.iloc[i, column_at(out, "status")] = s
+        out.iloc[i, column_at(out, "deforestation_free")] = True if s == FREE else (False if s == DETECTED else pd.NA)
     for col, values in batch.columns().items():
-        out.iloc[rows, out.columns.get_loc(col)] = values
+        out.iloc[rows, column_at(out, col)] = values
     return out
 
 
@@ -244,27 +244,20 @@ def measure_cutoff(
     execution: ExecutionConfig,
     **measure_kw: Any,
 ) -> CutoffPart:
-    """Measure every map on its own grid, then every loss product beside the forest maps of the
-    rule and the land-use maps, on the finest of their grids (``measure_kw``: progress, client)."""
-    columns = {}
-    for m in maps:
-        # a map reads its windows as a loss product does; its spec is a ClassSpec, read by ClassStatistics
-        stats = measure_product(
-            geoms,
-            m,  # type: ignore[arg-type]
-            params,
-            execution,
-            statistics=ClassStatistics(m.spec),
-            **measure_kw,
-        )
-        columns[m.name] = class_columns(m.name, stats, screenable, land_use=isinstance(m.spec, LandUseSpec))
+    """Measure every loss product beside the forest maps of the rule and the land-use maps, on the
+    finest of their grids; a map on that grid is measured in the same pass (one read of its
+    windows, one coverage), every other map on its own grid (``measure_kw``: progress, client)."""
     forest = rule_maps(maps, params)
     land = [m for m in maps if isinstance(m.spec, LandUseSpec)]
+    measured: dict[str, ClassStats] = {}
     contexts: dict[str, pd.DataFrame | None] = {p.name: None for p in products}
     if forest:
         specs = {f"cutoff:{m.name}": (m, replace(m.spec, key=f"cutoff:{m.name}")) for m in (*forest, *land)}
         for p in products:
-            layers = {**p.layers, **{key: m.layers[m.spec.key] for key, (m, _) in specs.items()}}
+            stacked = Stacked(
+                p.name, p.spec, {**p.layers, **{key: m.layers[m.spec.key] for key, (m, _) in specs.items()}}
+            )
+            joint = [(m, s) for m, s in specs.values() if m.name not in measured and m.grid == stacked.grid]
             statistics = CutoffStatistics(
                 loss_keys=tuple(p.layers),
                 forest=tuple(s for m, s in specs.values() if isinstance(s, ForestCoverSpec)),
@@ -272,10 +265,24 @@ def measure_cutoff(
                 reference_year=params.reference_year,
                 land_use=tuple(s for m, s in specs.values() if isinstance(s, LandUseSpec)),
             )
-            stats = measure_product(
-                geoms, Stacked(p.name, p.spec, layers), params, execution, statistics=statistics, **measure_kw
+            together = Together((statistics, *(ClassStatistics(s) for _, s in joint)))
+            result = measure_product(geoms, stacked, params, execution, statistics=together, **measure_kw)
+            contexts[p.name] = context_columns(result.parts[0], screenable)
+            measured.update({m.name: stats for (m, _), stats in zip(joint, result.parts[1:])})
+    for m in maps:
+        if m.name not in measured:  # a map reads its windows as a loss product does; ClassStatistics reads its spec
+            measured[m.name] = measure_product(
+                geoms,
+                m,  # type: ignore[arg-type]
+                params,
+                execution,
+                statistics=ClassStatistics(m.spec),
+                **measure_kw,
             )
-            contexts[p.name] = context_columns(stats, screenable)
+    columns = {
+        m.name: class_columns(m.name, measured[m.name], screenable, land_use=isinstance(m.spec, LandUseSpec))
+        for m in maps
+    }
     return CutoffPart(
         columns,
         contexts,
@@ -363,10 +370,10 @@ def alert_verdicts(
             },
         ),
     )
-    out.iloc[rows, out.columns.get_loc("status")] = REVIEW
-    out.iloc[rows, out.columns.get_loc("deforestation_free")] = pd.NA
+    out.iloc[rows, column_at(out, "status")] = REVIEW
+    out.iloc[rows, column_at(out, "deforestation_free")] = pd.NA
     for col, values in batch.columns().items():
-        out.iloc[rows, out.columns.get_loc(col)] = values
+        out.iloc[rows, column_at(out, col)] = values
     return out
 
 

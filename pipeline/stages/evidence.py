@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
@@ -65,7 +66,7 @@ class Rule:
 class PlotEvidence:
     plot_id: str
     slug: str
-    row: dict[str, Any]  # the plot's row of the plots layer (no geometry)
+    row: dict[Hashable, Any]  # the plot's row of the plots layer (no geometry)
     centre: tuple[float, float]  # lon, lat
     plot_m: Any  # the plot in metres around its centre
     patches: list[dict]  # the plot's loss patches (rows of ``loss_patches``), with ``geometry_m``

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -189,7 +190,7 @@ def check_forms(
         if problems:
             refused.append({"plot_id": plot_id, "row": i, "reason": "; ".join(problems)})
             continue
-        s = seen.loc[plot_id]
+        s = cast(pd.Series, seen.loc[plot_id])  # its ids were made unique: one row
         record = {
             "plot_id": plot_id,
             "field_verdict": _text(form.get("field_verdict")),

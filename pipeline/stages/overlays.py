@@ -34,11 +34,6 @@ CATEGORIES = {
 }
 
 
-def overlay_names(layers: Sequence[OverlayLayer]) -> list[str]:
-    """The columns the layers add to ``plots``, in order."""
-    return [f"{layer.name}_{suffix}" for layer in layers for suffix in ("overlap_ha", "overlap_pct", "names")]
-
-
 def overlay_columns(geoms: np.ndarray, area_ha: np.ndarray, layers: Sequence[OverlayLayer]) -> pd.DataFrame:
     """The overlay columns of a batch of plots (``geoms``: what is screened; ``area_ha``: its area)."""
     columns: dict[str, object] = {}

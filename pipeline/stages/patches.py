@@ -31,8 +31,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ..engine.alerts import AlertCells
 from ..engine.coverage import Grid
@@ -100,6 +98,9 @@ def label_cells(plot: np.ndarray, group: np.ndarray, row: np.ndarray, col: np.nd
         src.append(np.flatnonzero(hit))
         dst.append(at[hit])
     i, j = np.concatenate(src), np.concatenate(dst)
+    from scipy.sparse import coo_matrix  # here: a screening without loss need not import scipy (start-up)
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(i), dtype="int8"), (i, j)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     # renumber in order of first appearance (cells are in plot, group, row, column order)

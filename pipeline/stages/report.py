@@ -339,7 +339,8 @@ def _names(plots: pd.DataFrame, column: str, labels: np.ndarray) -> dict[str, st
     if name_col == column or name_col not in plots.columns:
         return {}
     names = pd.Series(plots[name_col].astype(str).to_numpy(), index=labels)
-    return {k: v for k, v in names.groupby(level=0).first().items() if k not in (MISSING_VALUE, UNASSIGNED)}
+    first = names.groupby(level=0).first()
+    return {str(k): v for k, v in first.items() if k not in (MISSING_VALUE, UNASSIGNED)}  # labels are text
 
 
 def _alerts(data: ReportData, plots: pd.DataFrame, baseline: dict[str, pd.DataFrame]) -> None:

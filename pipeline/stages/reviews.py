@@ -24,6 +24,7 @@ import pandas as pd
 from ..reasons import REASON_COLUMNS, part
 from ..reasons import columns as reason_columns
 from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW
+from .frames import column_at
 
 #: The status each field verdict gives.
 VERDICT_STATUS = {"no_deforestation": FREE, "deforestation": DETECTED, "cannot_tell": REVIEW}
@@ -79,7 +80,7 @@ def apply_reviews(
     each plot now (:func:`counted_loss`); ``now_years``: its loss patches' years as text
     (``2021,2023``); ``reviews``: :func:`latest_reviews`."""
     out = verdict.copy()
-    at = out.columns.get_loc("status") + 1
+    at = column_at(out, "status") + 1
     out.insert(at, "satellite_status", out["status"].to_numpy(dtype=object))
     out.insert(at + 1, "status_basis", BASIS_SATELLITE)
     ids = plot_ids.astype(str).to_numpy()

@@ -21,6 +21,8 @@ called free without data that covers it.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -151,7 +153,8 @@ def combine(verdicts: dict[str, pd.DataFrame], rule: str = "any") -> pd.DataFram
     )
     out = {c: np.full(len(first), "", dtype=object) for c in REASON_COLUMNS}
     groups = pd.DataFrame(status_matrix).groupby(list(range(len(names))), sort=False).indices
-    for row, pos in groups.items():  # the plots whose products have the same statuses, at once
+    for key, pos in groups.items():  # the plots whose products have the same statuses, at once
+        row = cast("tuple[str, ...]", key)  # grouped by two columns or more: each key is a tuple
         own = status[pos[0]]
         if own == INVALID:  # the geometry: the first product says it, as every product does
             chosen = {column: verdicts[names[0]][column].to_numpy()[pos] for column in REASON_COLUMNS}

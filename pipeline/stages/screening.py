@@ -50,6 +50,7 @@ from ..vocab import (
 from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
 from .cutoff import alert_verdicts, alerts_under_rule, screen_cutoff
 from .fieldcheck import loss_years
+from .frames import column_at
 from .overlays import apply_overlay_effects, overlay_columns
 from .patches import EDGE_ONLY_REASON, LOSS_KIND, alert_patches, as_patch_layer, edge_only, loss_patches
 from .qc import QCResult, check_plots
@@ -437,7 +438,7 @@ def with_edge_flag(
     edge = edge_only(patches, pd.Series(np.asarray(geoms, dtype=object), index=rows), edge_buffer_m)
     flag = pd.Series(rows).map(edge).eq(True).to_numpy(dtype=bool)
     out = verdict.copy()
-    out.insert(out.columns.get_loc("deforestation_free") + 1, "edge_only_loss", flag)
+    out.insert(column_at(out, "deforestation_free") + 1, "edge_only_loss", flag)
     flagged = np.flatnonzero(flag & out["status"].isin([REVIEW, DETECTED]).to_numpy())
     if len(flagged):
         note = part(EDGE_ONLY_REASON, buffer_m=float(edge_buffer_m))

@@ -95,7 +95,7 @@ def overview(ctx: Context) -> str:
 def honest(frame: pd.DataFrame, data) -> pd.DataFrame:
     """The change columns of a group table, in words where the baseline is too small to compare."""
     out = frame.copy()
-    small = pd.to_numeric(out.get("baseline_mean_annual_loss_ha"), errors="coerce").fillna(0) < data.min_baseline_ha
+    small = pd.to_numeric(out["baseline_mean_annual_loss_ha"], errors="coerce").fillna(0) < data.min_baseline_ha
     for c in [c for c in out.columns if str(c).startswith("change_") and str(c).endswith("_vs_baseline_pct")]:
         out[c] = out[c].astype(object)
         out.loc[small, c] = T["baseline_too_small"]

@@ -20,6 +20,7 @@ the national figures.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -82,7 +83,8 @@ def derive_group_figures(
         out["deforestation_free_area_pct"] = np.where(
             area > 0, 100.0 * out["deforestation_free_area_ha"].to_numpy(dtype="float64") / area, np.nan
         )
-        mean = sum(out[f"loss_{y}_ha"] for y in period.years) / len(period.years)
+        total = cast(pd.Series, sum(out[f"loss_{y}_ha"] for y in period.years))  # years: never empty
+        mean = total / len(period.years)
         out["baseline_mean_annual_loss_ha"] = mean
         m = mean.to_numpy(dtype="float64")
         for y in years:

@@ -86,12 +86,12 @@ def split_files(
         current.append(idx)
     flush()
     m = manifest.copy()
-    idx = m["feature_index"].to_numpy()
-    sent = idx >= 0
+    index = m["feature_index"].to_numpy()
+    sent = index >= 0
     m["file"] = ""
-    m.loc[sent, "file"] = file_of[idx[sent]]
+    m.loc[sent, "file"] = file_of[index[sent]]
     m["feature"] = pd.array([pd.NA] * len(m), dtype="Int64")
-    m.loc[sent, "feature"] = position[idx[sent]]
+    m.loc[sent, "feature"] = position[index[sent]]
     dropped = sent & (m["file"] == "").to_numpy()
     m.loc[dropped, "outcome"] = "left_out"
     m.loc[dropped, "reason"] = f"its GeoJSON alone is over {max_bytes / 1e6:g} MB"
