@@ -305,7 +305,7 @@ def as_patch_layer(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     """Patches read back from an earlier output (perhaps written before some columns existed) with
     the layer's columns and types: a missing ``kind`` is ``loss``, ``counted`` true."""
     out = pd.DataFrame(frame.drop(columns="geometry")).copy()
-    defaults = {"kind": LOSS_KIND, "counted": True}
+    defaults: dict[str, str | bool | None] = {"kind": LOSS_KIND, "counted": True}
     for c in PATCH_COLUMNS:
         if c not in out:
             out[c] = defaults.get(c)
