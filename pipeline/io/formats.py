@@ -291,10 +291,11 @@ def _not_utf8(path: Path | None, exc: UnicodeDecodeError) -> str:
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as err:
+            byte = f"0x{raw[err.start]:02x}"
             return tr(
                 "the text of the file is not UTF-8 (byte {byte} at line {line}, column {column}): {reason}; "
                 "GeoJSON and GeoPackage text is UTF-8 by definition: save the file as UTF-8",
-                byte=f"0x{raw[err.start]:02x}",
+                byte=byte,
                 line=raw.count(b"\n", 0, err.start) + 1,
                 column=err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1,
                 reason=exc.reason,
