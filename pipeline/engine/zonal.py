@@ -97,10 +97,21 @@ class Fingerprinted(Protocol):
     def fingerprint(self) -> tuple[object, ...]: ...
 
 
+class SourcedLayer(Protocol):
+    """A layer that says where it is read from (a path, a folder, a URL), for the metadata."""
+
+    @property
+    def source(self) -> str: ...
+
+
 class LossSource(ProductSource, Fingerprinted, Protocol):
     """What the stages need of a loss product (:class:`pipeline.io.rasters.Product` is one): the
     engine's :class:`ProductSource`, its years, its extent (lon/lat: minx, miny, maxx, maxy), its
-    forest layers (None when it has none: loss counts wherever it flags some) and its fingerprint."""
+    loss-year layer and forest layers (None when it has none: loss counts wherever it flags some),
+    and its fingerprint."""
+
+    @property
+    def loss(self) -> SourcedLayer: ...
 
     @property
     def years(self) -> list[int]: ...
@@ -109,7 +120,7 @@ class LossSource(ProductSource, Fingerprinted, Protocol):
     def bounds(self) -> tuple[float, float, float, float]: ...
 
     @property
-    def tree_cover(self) -> object | None: ...
+    def tree_cover(self) -> SourcedLayer | None: ...
 
     @property
     def forest_mask(self) -> object | None: ...
