@@ -116,7 +116,8 @@ def local_metres(geoms: np.ndarray, lon0: np.ndarray, lat0: np.ndarray) -> np.nd
     def project(xy: np.ndarray) -> np.ndarray:
         return np.column_stack([(xy[:, 0] - lon0[index]) * kx[index], (xy[:, 1] - lat0[index]) * ky[index]])
 
-    return shapely.transform(geoms, project)
+    projected: np.ndarray = shapely.transform(geoms, project)
+    return projected
 
 
 def deepest_distance(patches_m: np.ndarray, plots_m: np.ndarray) -> np.ndarray:
@@ -139,7 +140,7 @@ def deepest_distance(patches_m: np.ndarray, plots_m: np.ndarray) -> np.ndarray:
 
 def loss_patches(
     cells: LossCells,
-    ids: Sequence | np.ndarray,
+    ids: Sequence[object] | np.ndarray,
     source_rows: np.ndarray,
     geoms: np.ndarray,
     plot_area_ha: np.ndarray,
