@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -52,7 +52,19 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .qc import QCResult
-    from .screening import Measuring
+
+
+class Measurement(Protocol):
+    """How the plots are measured (:class:`.screening.Measuring` is one): the figures depend on none of it."""
+
+    @property
+    def execution(self) -> ExecutionConfig: ...
+
+    @property
+    def progress(self) -> bool: ...
+
+    @property
+    def client(self) -> Client | None: ...
 
 
 class MeasureOptions(TypedDict, total=False):
@@ -460,7 +472,7 @@ def screen_cutoff(
     products: Sequence[LossSource],
     maps: Sequence[ClassMapSource],
     screening: ScreeningConfig,
-    how: Measuring,
+    how: Measurement,
     established: Sequence[object] | None,
     measured: tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]],
 ) -> tuple[CutoffPart | None, list[pd.DataFrame]]:

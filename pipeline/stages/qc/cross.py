@@ -22,7 +22,7 @@ and :class:`PendingIssues` carry findings between the parts).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,13 +153,15 @@ def cross_plot_checks(
     yield plot_a[sel], "overlap", messages
 
 
-def _duplicate_message(partner_id, partner_row, rows_sharing: int) -> str:
+def _duplicate_message(partner_id: object, partner_row: object, rows_sharing: int) -> str:
     return f"the same geometry as plot {partner_id!r} (row {partner_row})" + (
         f" and {rows_sharing - 2:,} more row(s): {rows_sharing:,} rows share it" if rows_sharing > 2 else ""
     )
 
 
-def _overlap_message(partner_id, partner_row, copies: int, shared: float, share: float, overlaps: int) -> str:
+def _overlap_message(
+    partner_id: object, partner_row: object, copies: int, shared: float, share: float, overlaps: int
+) -> str:
     """What an overlap finding says: the partner (and its copies), the area shared, and how many
     overlaps the plot has when there are more than are listed."""
     return (
@@ -177,7 +179,8 @@ def _overlap_message(partner_id, partner_row, copies: int, shared: float, share:
 def _ranges(lengths: np.ndarray) -> np.ndarray:
     """0..n-1 for each n of ``lengths``, concatenated."""
     lengths = np.asarray(lengths, dtype="int64")
-    return np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    ranges: np.ndarray = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return ranges
 
 
 @dataclass
@@ -198,7 +201,7 @@ class CrossIssues:
         return cls(np.zeros(0, dtype="int64"), e, e.copy())
 
     @classmethod
-    def gather(cls, found) -> CrossIssues:
+    def gather(cls, found: Iterable[tuple[np.ndarray, str, list[str]]]) -> CrossIssues:
         """The (positions, code, messages) that :func:`cross_plot_checks` yields, as one record."""
         parts = [cls(np.asarray(p, dtype="int64"), np.full(len(p), c, dtype=object), np.asarray(m, dtype=object))
                  for p, c, m in found]  # fmt: skip
@@ -215,7 +218,7 @@ class CrossIssues:
             np.concatenate([p.message for p in parts]).astype(object),
         )
 
-    def take(self, which) -> CrossIssues:
+    def take(self, which: np.ndarray) -> CrossIssues:
         return CrossIssues(self.pos[which], self.code[which], self.message[which])
 
     def at(self, index: np.ndarray) -> CrossIssues:
