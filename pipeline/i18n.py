@@ -28,8 +28,9 @@ import gettext as _gettext
 import os
 import re
 import string
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
+from numbers import Real
 from pathlib import Path
 from typing import Literal
 
@@ -180,6 +181,42 @@ def fmt(text: str, /, *args, **params) -> str:
     (``{x:.2f}`` → ``1234.50`` in English, ``1234,50`` in Spanish; ``{x:,.1f}`` groups digits;
     ``{x:ha}`` is an area in hectares: 4 decimals below 0.01 ha, else 2)."""
     return _Formatter(language()).vformat(text, args, params)
+
+
+class _Number:
+    """A number that formats itself as the language writes it (see :func:`formatter`)."""
+
+    __slots__ = ("value", "lang")
+
+    def __init__(self, value, lang: str) -> None:
+        self.value, self.lang = value, lang
+
+    def __format__(self, spec: str) -> str:
+        if spec == "ha":  # an area: 4 decimals below 0.01 ha, else 2
+            spec = ".4f" if abs(self.value) < 0.01 else ".2f"
+        return _localise(format(self.value, spec), self.lang)
+
+    def __str__(self) -> str:
+        return _localise(str(self.value), self.lang)
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+def formatter(text: str) -> Callable[..., str]:
+    """``text`` (translated already: ``formatter(_("..."))``) as a function that fills its named
+    placeholders as :func:`fmt` does, for many rows: translate a message once per call, then fill it
+    per row (``str.format`` itself in English; numbers wrapped to take the language's marks otherwise)."""
+    lang = language()
+    if lang == DEFAULT and ":ha}" not in text:
+        return text.format
+
+    def fill(**params) -> str:
+        return text.format(
+            **{k: _Number(v, lang) if isinstance(v, Real) and not isinstance(v, bool) else v for k, v in params.items()}
+        )
+
+    return fill
 
 
 #: A number already written as text in the English way ("1,234", "-0.5", "12,345.67").

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import json
 import os
 import sqlite3
 import subprocess
@@ -228,11 +229,33 @@ def test_a_spanish_screening_has_the_figures_codes_and_columns_of_the_english_on
     en = pyogrio.read_dataframe(en_job["out"], layer="plots").sort_values("source_row", ignore_index=True)
     es = pyogrio.read_dataframe(es_job["out"], layer="plots").sort_values("source_row", ignore_index=True)
     assert list(en.columns) == list(es.columns)  # column names are never translated
-    reason = ["status_reason"]
+    reason = ["status_reason", "status_reason_params", "qc_summary"]  # words; compared below
     pd.testing.assert_frame_equal(en.drop(columns=reason + ["geometry"]), es.drop(columns=reason + ["geometry"]))
+    # the parts of the reasons are the same, but for the quality-control message quoted by an invalid
+    # plot's reason: written in the screening's language, as in plot_issues
+    parts_en, parts_es = (frame["status_reason_params"].map(json.loads) for frame in (en, es))
+    for a, b in zip(parts_en, parts_es):
+        assert [{k: v for k, v in p.items() if k != "problem_text"} for p in a] == [
+            {k: v for k, v in p.items() if k != "problem_text"} for p in b
+        ]
+    invalid = es["status"] == "invalid"
+    assert invalid.any() and es.loc[invalid, "status_reason_params"].str.contains("la fila no tiene geometría").all()
+    # the quality-control findings: the same codes on the same rows, their messages in Spanish
+    issues_en, issues_es = (pyogrio.read_dataframe(j["out"], layer="plot_issues") for j in (en_job, es_job))
+    keys = ["plot_id", "source_row", "code", "severity"]
+    pd.testing.assert_frame_equal(issues_en[keys], issues_es[keys])
+    assert (issues_en["message"] != issues_es["message"]).all()
+    said = dict(zip(issues_es["code"], issues_es["message"]))
+    assert "el plot_id 'dup' se usa también en la(s) fila(s) 9" in set(issues_es["message"])
+    assert said["geometry_repaired"].startswith("polígono inválido (Autointersección[")
+    assert "calculadas 0,3429 ha (-93,1 %)" in " ".join(issues_es["message"])  # numbers as Spanish writes them
     assert (en["status_reason"] != es["status_reason"]).all()
-    for stored, text_en, text_es in zip(es["status_reason_params"], en["status_reason"], es["status_reason"]):
-        assert reasons.render(stored, "en") == text_en and reasons.render(stored, "es") == text_es
+    for stored, text_en, text_es, status in zip(
+        es["status_reason_params"], en["status_reason"], es["status_reason"], es["status"]
+    ):
+        assert reasons.render(stored, "es") == text_es
+        if status != "invalid":  # an invalid plot's reason quotes its QC message as written, in Spanish
+            assert reasons.render(stored, "en") == text_en
     detected = es.loc[es["status"] == "deforestation_detected", "status_reason"].iloc[0]
     assert "ha de bosque perdidas después de 2020" in detected and "primera pérdida en 2022" in detected
     described = described_columns(es_job["out"])

@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pyogrio
 import pytest
 from babel.messages.pofile import read_po
+from test_cli import small_job  # noqa: F401  (a fixture)
 
 from pipeline.cli import main
 from pipeline.i18n import _, using
@@ -61,15 +63,17 @@ ALLOWED = {
 }
 
 
-def reader_text(page: str) -> str:
+def reader_text(page: str, *, english_screening: bool = True) -> str:
     """The page as a reader sees it, less what is shown as stored: the run's metadata (``<dl>``:
-    the product versions, the command, the inputs) and the quality-control findings' own words
-    (the ``Example`` column of the findings table, as quality control wrote them, in English)."""
+    the product versions, the command, the inputs) and, for a screening written in English, the
+    quality-control findings' own words (the ``Example`` column of the findings table: quality
+    control writes them in the screening's language, and they are shown as written)."""
     page = re.sub(r"(?is)<dl\b.*?</dl>", " ", page)
     with using("es"):
         provenance = html_lib.escape(_("Provenance"))
     page = re.sub(rf"(?is)<h2>{re.escape(provenance)}</h2>.*?</main>", " ", page)  # the inputs' roles and files
-    page = re.sub(r'(?is)(<table id="qc-findings".*?</table>)', lambda m: _drop_last_column(m.group(1)), page)
+    if english_screening:
+        page = re.sub(r'(?is)(<table id="qc-findings".*?</table>)', lambda m: _drop_last_column(m.group(1)), page)
     return page
 
 
@@ -130,6 +134,32 @@ def test_no_english_sentence_is_left_in_the_spanish_report(reports):
     assert not left, f"English words in the Spanish report: {left}"
     assert '<html lang="es"' in spanish_page
     assert "libre de deforestación" in spanish_page and "deforestación detectada" in spanish_page
+
+
+def test_a_spanish_screening_has_its_quality_control_findings_in_spanish(small_job, tmp_path):  # noqa: F811
+    """Screened with --lang es, the findings of quality control (plot_issues, the report's findings
+    table with its examples, an invalid plot's reason) are Spanish: no English word is left."""
+    from test_cli import screen_args
+
+    assert main(["--lang", "es", *screen_args(small_job)]) == 0
+    issues = pyogrio.read_dataframe(small_job["out"], layer="plot_issues")
+    said = dict(zip(issues["code"], issues["message"]))  # codes stay as they are
+    assert said["geometry_repaired"].startswith("polígono inválido (Autointersección[")
+    assert said["duplicate_id"].startswith("el plot_id 'dup' se usa también en la(s) fila(s) ")
+    assert said["empty_geometry"] == "la fila no tiene geometría o tiene una vacía"
+    plots = pyogrio.read_dataframe(small_job["out"], layer="plots", read_geometry=False)
+    invalid = plots.loc[plots["plot_id"] == "empty", "status_reason"].iloc[0]
+    assert invalid == "la geometría no se puede evaluar: la fila no tiene geometría o tiene una vacía"
+    page_path = tmp_path / "informe.html"
+    assert main(["--lang", "es", "report", "--screening", str(small_job["out"]), "--out", str(page_path)]) == 0
+    page = page_path.read_text(encoding="utf-8")
+    findings = re.search(r'(?is)<table id="qc-findings".*?</table>', page).group(0)
+    assert "se usa también en la(s) fila(s)" in findings and "calculadas" in findings  # the examples
+    english, spanish = catalog_words()
+    plot_ids = {"detected", "review", "free", "nodata", "edge", "bowtie", "empty", "dup"}  # the job's, shown as given
+    suspects = (english | FUNCTION_WORDS) - spanish - ALLOWED - plot_ids
+    left = sorted(visible_words(reader_text(page, english_screening=False)) & suspects)
+    assert not left, f"English words in the Spanish report of a Spanish screening: {left}"
 
 
 def test_the_spanish_report_has_the_figures_of_the_english_one(reports):

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..config import ExportConfig, set_dotted, validate_model
-from ..i18n import tr
+from ..i18n import _, tr
 from .app import cli, quiet, verbosity_options, wait_lock_option
 from .options import EXPORT_OPTIONS, apply, given, screening_option
 
@@ -70,7 +70,7 @@ def print_export_summary(result) -> None:
             "  "
             + tr(
                 "{file}: {plots} plots, {area:.4f} ha, countries {countries}",
-                file=row.file,
+                file=_("(all files)") if row.file == "(all files)" else row.file,
                 plots=row.plots,
                 area=row.area_ha,
                 countries=row.countries or "-",
@@ -85,9 +85,5 @@ def print_export_summary(result) -> None:
                 n=len(flagged),
             )
         )
-    left = result.manifest[result.manifest["outcome"] == "left_out"]
-    if len(left):
-        reasons = left["reason"].str.replace(r"-?\d+(\.\d+)? ha", "N ha", regex=True)
-        reasons = reasons.str.replace(r"plot id .* is on \d+ rows", "plot id on several rows", regex=True)
-        for reason, n in reasons.value_counts().head(6).items():
-            click.echo("  " + tr("left out x{n}: {reason}", n=n, reason=reason))
+    for reason, n in result.left_out_reasons().items():
+        click.echo("  " + tr("left out x{n}: {reason}", n=n, reason=reason))

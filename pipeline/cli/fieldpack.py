@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..i18n import _, fmt
+from ..i18n import _, fmt, tr
 from ..vocab import DETECTED, REVIEW, STATUSES
 from .app import cli, invocation, quiet, verbosity_options
 
@@ -87,5 +87,12 @@ def field_pack(
         invocation=invocation(ctx, None),
     )
     if not quiet(ctx):
-        click.echo(f"Field-check package with {result.plots} plots and {result.patches} loss patches -> {result.path}")
+        click.echo(
+            tr(
+                "Field-check package with {plots} plots and {patches} loss patches -> {path}",
+                plots=result.plots,
+                patches=result.patches,
+                path=result.path,
+            )
+        )
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..config import ReportConfig, set_dotted, validate_model
+from ..i18n import tr
 from .app import cli, progress_wanted, quiet, verbosity_options, wait_lock_option
 from .options import REPORT_OPTIONS, apply, given, screening_option
 
@@ -44,4 +45,4 @@ def report(
         screening, cfg, baseline=baseline, overwrite=overwrite, progress=progress_wanted(ctx), wait_lock=wait_lock
     )
     if not quiet(ctx):
-        click.echo(f"Report -> {path}")
+        click.echo(tr("Report -> {path}", path=path))

@@ -111,9 +111,10 @@ def format_summary(result, source: str) -> str:
     table = result.by_code()
     if len(table):
         code, severity, plots, issues = _("code"), _("severity"), _("plots"), _("issues")
-        lines.append(f"{code:<30}{severity:<10}{plots:>10}{issues:>10}")
+        width = max(len(severity), *(len(_(s)) for s in table["severity"])) + 2  # "advertencia" is long
+        lines.append(f"{code:<30}{severity:<{width}}{plots:>10}{issues:>10}")
         for _row, r in table.iterrows():
-            lines.append(f"{r['code']:<30}{_(r['severity']):<10}{int(r['plots']):>10}{int(r['issues']):>10}")
+            lines.append(f"{r['code']:<30}{_(r['severity']):<{width}}{int(r['plots']):>10}{int(r['issues']):>10}")
     else:
         lines.append(_("No issues found."))
     return "\n".join(lines)

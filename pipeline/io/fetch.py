@@ -27,7 +27,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..errors import CacaoScreenError, OutputError
-from ..i18n import _
+from ..i18n import _, tr
 from .outputs import OutputLock, open_private, rename_into
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,15 @@ def _download_locked(url, dest, fetch_once, retries, backoff, validate, replace)
             if attempt > retries:
                 break
             wait = backoff * 2 ** (attempt - 1)
-            log.warning("%s: attempt %d failed (%s); retrying in %.1f s", url, attempt, exc, wait)
+            log.warning(
+                tr(
+                    "{url}: attempt {n} failed ({error}); retrying in {wait:.1f} s",
+                    url=url,
+                    n=attempt,
+                    error=exc,
+                    wait=wait,
+                )
+            )
             time.sleep(wait)
     raise FetchError(
         f"{url}: failed after {retries + 1} attempts ({last_error}); "
@@ -325,9 +333,11 @@ def fetch_alert_tiles(  # noqa: PLR0913 - issue 19 reworks the downloads (keys, 
     host_of_key = base_url or GFW_DATA_API
     if api_key and url_template is not None:
         log.warning(
-            "the API key is not sent to %s: it belongs to GFW's Data API (%s)",
-            urllib.parse.urlsplit(url_template).hostname or url_template,
-            host_of_key,
+            tr(
+                "the API key is not sent to {host}: it belongs to GFW's Data API ({key_host})",
+                host=urllib.parse.urlsplit(url_template).hostname or url_template,
+                key_host=host_of_key,
+            )
         )
     replace = url_template is None and version == "latest"
     results = []

@@ -30,6 +30,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import PlotsError
+from ..i18n import _, fmt, formatter, tr
 from .read_notes import RawPlots, ReadNotes
 from .tables import read_csv, read_parquet
 
@@ -241,15 +242,16 @@ def utf8_text(batch, notes: ReadNotes):
                 fixed.append(value.decode("utf-8"))
             except UnicodeDecodeError as exc:
                 fixed.append(value.decode("utf-8", errors="replace"))
-                bad.append((row, f"{name!r} holds byte 0x{value[exc.start]:02x}, which is not UTF-8"))
+                bad.append((row, f"0x{value[exc.start]:02x}"))
         batch = batch.set_column(i, name, pa.array(fixed, type=column.type))
-        for row, text in bad:
-            notes.add(
-                row,
-                "text_not_utf8",
-                "warning",
-                f"{text}: replaced by \ufffd (is the file's encoding, its .cpg, right?)",
+        fill = formatter(
+            _(
+                "{column!r} holds byte {byte}, which is not UTF-8: replaced by \ufffd (is the file's encoding, "
+                "its .cpg, right?)"
             )
+        )
+        for row, byte in bad:
+            notes.add(row, "text_not_utf8", "warning", fill(column=name, byte=byte))
     return batch
 
 
@@ -277,10 +279,10 @@ def from_wkb_noted(wkb, notes: ReadNotes) -> np.ndarray:
     for i in np.flatnonzero(shapely.is_missing(geoms) & pd.notna(np.asarray(wkb, dtype=object))):
         try:
             shapely.from_wkb(wkb[i])
-            reason = "not a geometry"
+            reason = _("not a geometry")
         except Exception as exc:  # noqa: BLE001 - GEOS's errors have no common type
             reason = str(exc).split(": ", 1)[-1]
-        notes.add(i, "unreadable_geometry", "error", f"the geometry cannot be read: {reason}")
+        notes.add(i, "unreadable_geometry", "error", tr("the geometry cannot be read: {reason}", reason=reason))
     return geoms
 
 
@@ -338,19 +340,20 @@ def geojson_polygonal(geom: dict) -> tuple[shapely.Geometry | None, str]:
     elif depth == 2:
         made = _polygon([coords])
     else:
-        return None, f"a {kind} whose coordinates cannot be read as rings (nesting depth {depth})"
-    how = (
-        "one level too deep"
-        if depth > expected
-        else "one level too shallow"
-        if depth == expected - 1
-        else f"nested {depth} deep instead of {expected}"
-    )
-    return made, (
-        f"a {kind} whose coordinates are nested like a "
-        f"{'MultiPolygon' if depth == 4 else 'Polygon' if depth == 3 else 'single ring'} "
-        f"({how}); read as a {made.geom_type}"
-    )
+        return None, tr(
+            "a {kind} whose coordinates cannot be read as rings (nesting depth {depth})", kind=kind, depth=depth
+        )
+    like = {4: "MultiPolygon", 3: "Polygon"}.get(depth) or _("single ring")
+    if depth > expected:
+        text = _("a {kind} whose coordinates are nested like a {like} (one level too deep); read as a {made}")
+    elif depth == expected - 1:
+        text = _("a {kind} whose coordinates are nested like a {like} (one level too shallow); read as a {made}")
+    else:
+        text = _(
+            "a {kind} whose coordinates are nested like a {like} (nested {depth} deep instead of {expected}); "
+            "read as a {made}"
+        )
+    return made, fmt(text, kind=kind, like=like, depth=depth, expected=expected, made=made.geom_type)
 
 
 #: GeoJSON files up to this size are also parsed as JSON, to check that GDAL returned every feature
@@ -380,19 +383,27 @@ def _from_features(path: Path, features: list, gdf: gpd.GeoDataFrame, notes: Rea
     """Every entry of ``features`` as a row, when GDAL skipped some: the properties of each, its
     geometry where it parses, and an error note on every entry that is not a proper Feature."""
     log.warning(
-        "%s: GDAL read %d of the %d entries of 'features'; every entry is kept (see unreadable_geometry)",
-        path,
-        len(gdf),
-        len(features),
+        tr(
+            "{path}: GDAL read {n} of the {total} entries of 'features'; every entry is kept (see unreadable_geometry)",
+            path=path,
+            n=len(gdf),
+            total=len(features),
+        )
     )
     props, geoms = [], []
     for i, entry in enumerate(features):
         kind = entry.get("type") if isinstance(entry, dict) else None
         if kind != "Feature":
-            what = f"type {kind!r}" if isinstance(entry, dict) else f"a JSON {type(entry).__name__}"
-            notes.add(
-                i, "unreadable_geometry", "error", f"entry {i + 1} of 'features' is not a GeoJSON Feature ({what})"
+            what = (
+                tr("entry {n} of 'features' is not a GeoJSON Feature (type {kind!r})", n=i + 1, kind=kind)
+                if isinstance(entry, dict)
+                else tr(
+                    "entry {n} of 'features' is not a GeoJSON Feature (a JSON {kind})",
+                    n=i + 1,
+                    kind=type(entry).__name__,
+                )
             )
+            notes.add(i, "unreadable_geometry", "error", what)
         entry = entry if isinstance(entry, dict) else {}
         p = entry.get("properties")
         props.append(p if isinstance(p, dict) else {})
@@ -417,10 +428,16 @@ def _recover_geojson(
         return gdf
     features = features if features is not None else _json_features(path)
     if features is None:
-        log.warning("%s: cannot re-read the GeoJSON to recover %d geometries", path, len(lost))
+        log.warning(tr("{path}: cannot re-read the GeoJSON to recover {n} geometries", path=path, n=len(lost)))
         return gdf
     if len(features) != len(gdf):
-        log.warning("%s: cannot match the file's features to GDAL's rows; %d empty geometries kept", path, len(lost))
+        log.warning(
+            tr(
+                "{path}: cannot match the file's features to GDAL's rows; {n} empty geometries kept",
+                path=path,
+                n=len(lost),
+            )
+        )
         return gdf
     geoms = geoms.copy()
     noted = set(notes.positions)
@@ -433,21 +450,16 @@ def _recover_geojson(
         try:
             made, what = geojson_polygonal(raw)
         except TypeError:  # float(None), float("1.5"): JSON null or text among the numbers
-            notes.add(
-                i,
-                "unreadable_geometry",
-                "error",
-                f"the {raw.get('type')} geometry cannot be read: a coordinate is null or not a number",
-            )
+            what = tr("the {kind} geometry cannot be read: a coordinate is null or not a number", kind=raw.get("type"))
+            notes.add(i, "unreadable_geometry", "error", what)
             continue
         except (ValueError, IndexError, shapely.errors.GEOSException) as exc:
-            notes.add(i, "unreadable_geometry", "error", f"the {raw.get('type')} geometry cannot be read ({exc})")
+            what = tr("the {kind} geometry cannot be read ({reason})", kind=raw.get("type"), reason=exc)
+            notes.add(i, "unreadable_geometry", "error", what)
             continue
         if made is None or made.is_empty:
-            if what:
-                notes.add(i, "unreadable_geometry", "error", what)
-            else:
-                notes.add(i, "unreadable_geometry", "error", f"GDAL could not read this {raw.get('type')} geometry")
+            what = what or tr("GDAL could not read this {kind} geometry", kind=raw.get("type"))
+            notes.add(i, "unreadable_geometry", "error", what)
             continue
         geoms[i] = made
         notes.add(i, "nested_rings_repaired", "warning", what)

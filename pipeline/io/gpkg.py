@@ -46,6 +46,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import BaselineError, OutputError
+from ..i18n import tr
 from .atomic import check_folder_target, replace_dir
 from .csv_cells import write_csv
 from .gpkg_style import CREATION_OPTIONS
@@ -504,10 +505,12 @@ def read_previous(path: str | Path) -> pd.DataFrame | None:
     try:
         prev = pyogrio.read_dataframe(path, layer="plots", read_geometry=False, use_arrow=True)
     except Exception as exc:  # noqa: BLE001 - an unreadable previous output only costs a full run
-        log.warning("%s: cannot reuse the previous output (%s); screening every plot", path, exc)
+        log.warning(
+            tr("{path}: cannot reuse the previous output ({error}); screening every plot", path=path, error=exc)
+        )
         return None
     if "screen_key" not in prev:
-        log.warning("%s: the previous output has no screen_key column; screening every plot", path)
+        log.warning(tr("{path}: the previous output has no screen_key column; screening every plot", path=path))
         return None
     return prev
 

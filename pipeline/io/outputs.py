@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ..engine.signals import deferred_signals
 from ..errors import DiskFullError, LockedError, OutputError
+from ..i18n import tr
 
 try:
     import fcntl
@@ -115,13 +116,17 @@ def remove_dead_temps(target: str | Path) -> list[Path]:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            log.warning("%s: cannot remove a leftover temporary file (%s)", entry.path, exc.strerror)
+            log.warning(
+                tr("{path}: cannot remove a leftover temporary file ({error})", path=entry.path, error=exc.strerror)
+            )
     if removed:
         log.warning(
-            "%s: removed %d temporary file(s) left by interrupted runs: %s",
-            target,
-            len(removed),
-            ", ".join(p.name for p in removed[:5]),
+            tr(
+                "{path}: removed {n} temporary file(s) left by interrupted runs: {names}",
+                path=target,
+                n=len(removed),
+                names=", ".join(p.name for p in removed[:5]),
+            )
         )
     return removed
 

@@ -14,6 +14,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..engine.overlay import OverlayLayer
 from ..errors import OverlayError, missing_file
+from ..i18n import tr
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,8 @@ def read_overlay(cfg) -> OverlayLayer:
     fixed[present] = _polygonal(fixed[present])
     usable = np.array([g is not None and g.area > 0 for g in fixed], dtype=bool)
     if (~usable).any():
-        log.warning("overlay %s: %d feature(s) without an area left out: %s", cfg.name, int((~usable).sum()),
-                    ", ".join(labels[~usable][:10]))  # fmt: skip
+        log.warning(tr("overlay {overlay}: {n} feature(s) without an area left out: {names}", overlay=cfg.name,
+                       n=int((~usable).sum()), names=", ".join(labels[~usable][:10])))  # fmt: skip
     if invalid.any():
         log.info("overlay %s: %d invalid feature(s) repaired", cfg.name, int(invalid.sum()))
     return OverlayLayer(cfg.name, cfg.kind, cfg.effect, fixed[usable], labels[usable], str(path),

@@ -39,6 +39,7 @@ from pyproj.exceptions import CRSError
 
 from ..config import PlotsConfig
 from ..errors import PlotsError, missing_file
+from ..i18n import tr
 from ..vocab import PLOT_KEY_COLUMNS, attribute_names
 from .formats import CSV_SUFFIXES, ogr_batches, read_any, streamable
 
@@ -149,7 +150,13 @@ def normalise(
                 "(choose one with --id-column)"
             )
         if first_row == 1:
-            log.warning("%s: no column %r; plot ids are made from the row number (row-1, row-2, ...)", path, id_column)
+            log.warning(
+                tr(
+                    "{path}: no column {column!r}; plot ids are made from the row number (row-1, row-2, ...)",
+                    path=path,
+                    column=id_column,
+                )
+            )
     out = {"plot_id": ids, "source_row": source_row}
     # Attributes keep their names, unique case-insensitively; one clashing with plot_id,
     # source_row or another attribute becomes input_<name> (vocab.attribute_names).
@@ -244,7 +251,11 @@ class PlotStream:
                         f"{', '.join(self._input_columns) or 'none'} (choose one with --id-column)"
                     )
                 log.warning(
-                    "%s: no column %r; plot ids are made from the row number (row-1, row-2, ...)", self.path, id_column
+                    tr(
+                        "{path}: no column {column!r}; plot ids are made from the row number (row-1, row-2, ...)",
+                        path=self.path,
+                        column=id_column,
+                    )
                 )
             kept = [c for c in self._input_columns if c != id_column]
             self.columns = attribute_names(kept, PLOT_KEY_COLUMNS)

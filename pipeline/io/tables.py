@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 
 from ..errors import PlotsError
+from ..i18n import _, formatter, tr
 from .read_notes import RawPlots, ReadNotes
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def read_csv(
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         raise PlotsError(f"{path}: cannot read the CSV ({str(exc).strip()})") from exc
     if encoding != "utf-8-sig":
-        log.warning("%s: not UTF-8; read as %s", path, encoding)
+        log.warning(tr("{path}: not UTF-8; read as {encoding}", path=path, encoding=encoding))
     named = TableColumns(id_column, wkt_column, lat_column, lon_column)
     return _from_table(path, df, "CSV", named, decimal_comma=sep == ";", text=True)
 
@@ -173,15 +174,16 @@ def _parse_wkt(values: pd.Series, notes: ReadNotes) -> np.ndarray:
     else:
         geoms = shapely.from_wkt(np.where(blank, np.array(None), raw), on_invalid="ignore")
     failed = np.flatnonzero(~blank & shapely.is_missing(geoms))
+    fill = formatter(_("the geometry {shown!r} cannot be read: {reason}"))
     for i in failed:  # only the bad rows: GEOS's own message
         try:
             (shapely.from_wkb if isinstance(raw[i], (bytes, bytearray)) else shapely.from_wkt)(raw[i])
-            reason = "not a geometry"
+            reason = _("not a geometry")
         except Exception as exc:  # noqa: BLE001 - GEOS's parse errors have no common type
             reason = str(exc)
         shown = str(raw[i])
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        notes.add(i, "unreadable_geometry", "error", f"the geometry {shown!r} cannot be read: {reason}")
+        notes.add(i, "unreadable_geometry", "error", fill(shown=shown, reason=reason))
     return geoms
 
 
@@ -202,12 +204,13 @@ def _parse_lat_lon(
     good = ~np.isnan(x) & ~np.isnan(y)
     geoms[good] = shapely.points(x[good], y[good])
     bad = ~good & ~(xb & yb)
+    blank_fill, nan_fill = formatter(_("{column} is blank")), formatter(_("{column} {value!r} is not a number"))
     for i in np.flatnonzero(bad):
         problems = []
         for name, value, b, v in ((names[0], lat.iloc[i], yb[i], y[i]), (names[1], lon.iloc[i], xb[i], x[i])):
             if b:
-                problems.append(f"{name} is blank")
+                problems.append(blank_fill(column=name))
             elif np.isnan(v):
-                problems.append(f"{name} {value!r} is not a number")
+                problems.append(nan_fill(column=name, value=value))
         notes.add(i, "unreadable_geometry", "error", "; ".join(problems))
     return geoms

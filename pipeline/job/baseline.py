@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..config import BaselineConfig, DatasetConfig, ExecutionConfig, RunConfig
 from ..errors import BaselineError, RasterError, RegionsError
+from ..i18n import tr
 from ..io.alerts import AlertProduct
 from ..io.deliveries import read_deliveries
 from ..io.gpkg import (
@@ -123,17 +124,21 @@ def load_baseline_inputs(cfg: BaselineConfig) -> BaselineInputs:
         regions = prepare_regions(raw.ids, raw.names, raw.geoms, source=raw.source)
         if regions.repaired_ids:
             log.warning(
-                "%s: %d invalid region geometr(ies) repaired with make_valid: %s",
-                raw.source,
-                len(regions.repaired_ids),
-                ", ".join(regions.repaired_ids[:20]),
+                tr(
+                    "{path}: {n} invalid region geometr(ies) repaired with make_valid: {ids}",
+                    path=raw.source,
+                    n=len(regions.repaired_ids),
+                    ids=", ".join(regions.repaired_ids[:20]),
+                )
             )
         if regions.dropped_ids:
             log.warning(
-                "%s: %d region(s) without a usable geometry (they can hold no plot): %s",
-                raw.source,
-                len(regions.dropped_ids),
-                ", ".join(regions.dropped_ids[:20]),
+                tr(
+                    "{path}: {n} region(s) without a usable geometry (they can hold no plot): {ids}",
+                    path=raw.source,
+                    n=len(regions.dropped_ids),
+                    ids=", ".join(regions.dropped_ids[:20]),
+                )
             )
         if len(regions) == 0:
             raise RegionsError(f"{raw.source}: no region has a usable geometry")
@@ -205,8 +210,8 @@ def _ring_products(
         if cfg.ring_m is not None or "region_totals" in cfg.model_fields_set:
             raise  # asked for: refused
         # region totals by default (with regions): the baseline without them, said loudly
-        log.warning("%s; the region totals are left out", exc)
-        return cfg.model_copy(update={"region_totals": False}), (), f"left out: {exc}"
+        log.warning(tr("{error}; the region totals are left out", error=exc))
+        return cfg.model_copy(update={"region_totals": False}), (), tr("left out: {error}", error=exc)
 
 
 def _files(job: _BaselineJob) -> list[tuple[str, str | Path]]:

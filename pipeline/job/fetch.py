@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import PlotsConfig
+from ..i18n import tr
 from ..io.plots import read_plots
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,12 @@ def run_fetch_tiles(
     placed = locatable(bounds)  # no tiles for coordinates off the globe or across the antimeridian
     if not placed.all():
         log.warning(
-            "%s: %d plot(s) out of longitude/latitude range, not finite, or across the antimeridian: "
-            "no tiles fetched for them (cacao-screen validate says which)",
-            plots_cfg.path,
-            int((~placed).sum()),
+            tr(
+                "{path}: {n} plot(s) out of longitude/latitude range, not finite, or across the antimeridian: "
+                "no tiles fetched for them (cacao-screen validate says which)",
+                path=plots_cfg.path,
+                n=int((~placed).sum()),
+            )
         )
     bounds = bounds[placed]
     if request.product == "gfc2020" and request.url_template is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..i18n import format_list, tr
 from ..io.fieldpack import read_patches, write_pack
 from ..io.gpkg import read_screening
 from ..io.provenance import DigestCache
@@ -51,12 +52,24 @@ def run_field_pack(
         producer_column=producer_column,
     )
     if not len(checks):
-        log.warning(
-            "%s: no plot is %s%s: the package holds no plot",
-            screening,
-            " or ".join(statuses),
-            f" in {group_column} = {group}" if group is not None else "",
-        )
+        if group is None:
+            log.warning(
+                tr(
+                    "{path}: no plot is {statuses}: the package holds no plot",
+                    path=screening,
+                    statuses=format_list(list(statuses), "or"),
+                )
+            )
+        else:
+            log.warning(
+                tr(
+                    "{path}: no plot is {statuses} in {column} = {group}: the package holds no plot",
+                    path=screening,
+                    statuses=format_list(list(statuses), "or"),
+                    column=group_column,
+                    group=group,
+                )
+            )
     metadata = {
         "generator": "cacao-screen field-pack",
         "created_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

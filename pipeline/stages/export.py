@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import re
+import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -16,8 +18,10 @@ import numpy as np
 import pandas as pd
 
 from ..config import ExportConfig
+from ..i18n import _
 from ..vocab import FREE, STATUSES
 from .eudr import (
+    DUPLICATED_ID,
     EXPORTED,
     LEFT_OUT,
     MANIFEST_COLUMNS,
@@ -101,3 +105,21 @@ class ExportResult:
             return {}
         counts = self.manifest["outcome"].value_counts()
         return {k: int(counts.get(k, 0)) for k in (EXPORTED, REPAIRED, LEFT_OUT)}
+
+    def left_out_reasons(self, at_most: int = 6) -> pd.Series:
+        """eudr: the commonest reasons plots were left out, with how many each: areas shown as
+        ``N ha`` and every duplicated id as one reason, so that alike reasons count together."""
+        if self.manifest is None:
+            return pd.Series(dtype="int64")
+        reasons = self.manifest.loc[self.manifest["outcome"] == LEFT_OUT, "reason"].astype(str)
+        reasons = reasons.str.replace(r"-?\d+(?:[.,\u00a0]\d+)* ha\b", "N ha", regex=True)
+        reasons = reasons.str.replace(_pattern(_(DUPLICATED_ID)), _("plot id on several rows"), regex=True)
+        return reasons.value_counts().head(at_most)
+
+
+def _pattern(template: str) -> str:
+    """A regular expression matching what ``template`` gives, whatever its placeholders hold."""
+    return "".join(
+        re.escape(text) + (".+?" if name is not None else "")
+        for text, name, _s, _c in string.Formatter().parse(template)
+    )

@@ -14,6 +14,7 @@ import shapely
 from .. import __version__
 from ..config import ScreeningConfig
 from ..engine.zonal import Fingerprinted, LossSource
+from ..i18n import tr
 from ..vocab import ASSESSED, MAIN_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -146,10 +147,12 @@ def verified_previous(
     missing = [c for c in needed if c not in previous.columns]
     if missing:
         log.warning(
-            "%s: the previous output lacks the column(s) %s (edited, or written by an older version); "
-            "screening every plot",
-            source,
-            ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else ""),
+            tr(
+                "{path}: the previous output lacks the column(s) {columns} (edited, or written by an older "
+                "version); screening every plot",
+                path=source,
+                columns=", ".join(missing[:8]) + (", ..." if len(missing) > 8 else ""),
+            )
         )
         return None, 0
     keys = previous["screen_key"].fillna("").astype(str).to_numpy()
@@ -160,10 +163,12 @@ def verified_previous(
     rejected = int((~ok & (keys != "")).sum())
     if rejected:
         log.warning(
-            "%s: %d stored row(s) fail the integrity check (changed since cacao-screen wrote them): "
-            "their plots are screened again",
-            source,
-            rejected,
+            tr(
+                "{path}: {n} stored row(s) fail the integrity check (changed since cacao-screen wrote them): "
+                "their plots are screened again",
+                path=source,
+                n=rejected,
+            )
         )
     return previous[ok], rejected
 

@@ -20,6 +20,7 @@ import shapely
 from ...config import ExportConfig
 from ...engine.geodesy import M2_PER_HA, geodesic_areas
 from ...errors import ConfigError
+from ...i18n import N_, _, formatter
 from ...vocab import FREE
 from ..qc.checks import DECLARED_AREA_COLUMNS
 from .fields import EudrColumns, country_code
@@ -28,6 +29,12 @@ from .geometry import as_point, round_polygons, single_points, without_holes
 
 #: What became of a plot in an EUDR export (column ``outcome`` of the manifest).
 EXPORTED, REPAIRED, LEFT_OUT = "exported", "repaired", "left_out"
+#: A plot held back for a person to look at, and why (``flag``); a duplicated id, the flag the
+#: export summary groups (``pipeline.cli.export``).
+HELD_BACK = N_("held back: {flag} (--include-flagged exports it)")
+DUPLICATED_ID = N_("plot id {plot_id} is on {rows} rows")
+#: The kinds of overlay an ``exclude`` reason names (the English words are the kind codes' own).
+KINDS = (N_("protected area"), N_("indigenous land"), N_("concession"), N_("other"))
 MANIFEST_COLUMNS = ["source_row", "plot_id", "status", "outcome", "file", "feature", "area_ha", "country", "reason",
                     "flag"]  # fmt: skip
 
@@ -94,7 +101,8 @@ def _countries(plots: pd.DataFrame, columns: EudrColumns, rows: _Rows) -> np.nda
         )
     codes = np.array([country_code(t) for t in text], dtype=object)
     bad = np.array([t is not None and c is None for t, c in zip(text, codes)], dtype=bool)
-    rows.drop(bad, [f"country {t!r} names no country (ISO 3166-1 code or name)" for t in text])
+    fill = formatter(_("country {country!r} names no country (ISO 3166-1 code or name)"))
+    rows.drop(bad, [fill(country=t) if b else "" for t, b in zip(text, bad)])
     return codes
 
 
@@ -106,10 +114,10 @@ def _overlays(plots: pd.DataFrame, overlays: Sequence[OverlayEffect], rows: _Row
             continue
         ha = pd.to_numeric(plots[column], errors="coerce").fillna(0).to_numpy()
         names = plots.get(f"{o.name}_names", pd.Series([""] * len(plots))).fillna("").astype(str).to_numpy()
-        what = o.kind.replace("_", " ")
-        text = [f"{h:.2f} ha inside {what} {nm} (overlay {o.name}, effect exclude)" for h, nm in zip(ha, names)]
         if o.effect == "exclude":
-            rows.drop(ha > 0, text)
+            what = _(o.kind.replace("_", " "))
+            fill = formatter(_("{ha:.2f} ha inside {what} {names} (overlay {overlay}, effect exclude)"))
+            rows.drop(ha > 0, [fill(ha=h, what=what, names=nm, overlay=o.name) for h, nm in zip(ha, names)])
 
 
 def _points(plots: pd.DataFrame, point: np.ndarray, declared: str | None, cfg: ExportConfig, rows: _Rows) -> np.ndarray:
@@ -117,10 +125,10 @@ def _points(plots: pd.DataFrame, point: np.ndarray, declared: str | None, cfg: E
     area = np.full(len(plots), np.nan)
     if declared is not None:
         area = pd.to_numeric(plots[declared], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    rows.drop(point & ~(area > 0), "a point without a declared area: the EUDR needs the plot's area, or its polygon")
+    rows.drop(point & ~(area > 0), _("a point without a declared area: the EUDR needs the plot's area, or its polygon"))
     large = point & (area > cfg.point_max_ha)
-    rows.drop(large, [f"a point for a plot of {a:.2f} ha: over {cfg.point_max_ha:g} ha the EUDR asks for the "
-                      "plot's polygon" for a in area])  # fmt: skip
+    fill = formatter(_("a point for a plot of {area:.2f} ha: over {max_ha:g} ha the EUDR asks for the plot's polygon"))
+    rows.drop(large, [fill(area=a, max_ha=cfg.point_max_ha) for a in area])
     return area
 
 
@@ -144,20 +152,28 @@ def _held_back(
         reference = np.where(declared_ha > 0, declared_ha, drawn)  # the declared area, else the area as drawn
         change = np.abs(after - reference) / reference * 100
     big = repaired & (change > cfg.max_repair_change_pct)
+    fill = formatter(
+        _(
+            "the repair changed the area: {exported:.4f} ha exported, {declared:g} ha declared, {drawn:.4f} ha as "
+            "drawn (more than {max_pct:g} %)"
+        )
+    )
     rows.flag[big] = [
-        f"the repair changed the area: {a:.4f} ha exported, {d:g} ha declared, {w:.4f} ha as drawn "
-        f"(more than {cfg.max_repair_change_pct:g} %)"
+        fill(exported=a, declared=d, drawn=w, max_pct=cfg.max_repair_change_pct)
         for a, d, w in zip(after[big], declared_ha[big], drawn[big])
     ]
     ids = plots["plot_id"].astype(str)
     dup = rows.todo & ids.duplicated(keep=False).to_numpy()
     counts = ids.map(ids.value_counts()).to_numpy()
-    rows.flag[dup] = [f"plot id {i} is on {c} rows" for i, c in zip(ids.to_numpy()[dup], counts[dup])]
+    fill = formatter(_(DUPLICATED_ID))
+    rows.flag[dup] = [fill(plot_id=i, rows=c) for i, c in zip(ids.to_numpy()[dup], counts[dup])]
     flagged = rows.todo & (rows.flag != "")
     if cfg.include_flagged:
-        rows.flag[flagged] = [f"{f} (included: --include-flagged)" for f in rows.flag[flagged]]
+        fill = formatter(_("{flag} (included: --include-flagged)"))
+        rows.flag[flagged] = [fill(flag=f) for f in rows.flag[flagged]]
     else:
-        rows.drop(flagged, [f"held back: {f} (--include-flagged exports it)" for f in rows.flag])
+        fill = formatter(_(HELD_BACK))
+        rows.drop(flagged, [fill(flag=f) if f else "" for f in rows.flag])
 
 
 def _geometries(
@@ -166,14 +182,14 @@ def _geometries(
     """Each plot's exported geometry (None when left out) and its area in ha."""
     n = len(plots)
     geoms = np.asarray(plots.geometry.to_numpy(), dtype=object)
-    rows.drop(shapely.is_missing(geoms) | shapely.is_empty(geoms), "no geometry")
+    rows.drop(shapely.is_missing(geoms) | shapely.is_empty(geoms), _("no geometry"))
     point, count = single_points(geoms)
-    rows.drop((count > 1), [f"a MultiPoint of {c} points: export each as its own plot, or give the polygon"
-                            for c in count])  # fmt: skip
+    fill = formatter(_("a MultiPoint of {points} points: export each as its own plot, or give the polygon"))
+    rows.drop((count > 1), [fill(points=c) if c > 1 else "" for c in count])
     kind = shapely.get_type_id(geoms)
-    rows.drop(
-        ~point & ~np.isin(kind, (3, 6)), [f"a {getattr(g, 'geom_type', '')}, not a polygon or a point" for g in geoms]
-    )
+    other = ~point & ~np.isin(kind, (3, 6))
+    fill = formatter(_("a {kind}, not a polygon or a point"))
+    rows.drop(other, [fill(kind=getattr(g, "geom_type", "")) if o else "" for g, o in zip(geoms, other)])
     declared_ha = _points(plots, point & rows.todo, declared, cfg, rows)
     out = np.full(n, None, dtype=object)
     pts = point & rows.todo
@@ -184,7 +200,7 @@ def _geometries(
     rows.outcome[at[fixed]] = REPAIRED
     rows.reason[at[note != ""]] = note[note != ""]
     rows.todo[at[np.array([g is None for g in out[at]], dtype=bool)]] = False
-    out[polys & rows.todo], _ = without_holes(out[polys & rows.todo])
+    out[polys & rows.todo], _holes = without_holes(out[polys & rows.todo])
     _held_back(plots, geoms, out, declared_ha, rows, cfg)
     area = np.where(pts, declared_ha, np.nan)
     area[rows.todo & ~pts] = geodesic_areas(out[rows.todo & ~pts]) / M2_PER_HA
@@ -216,7 +232,9 @@ def eudr_features(
     statuses = list(cfg.statuses) if cfg.statuses else [FREE]
     rows = _Rows(np.isin(status, statuses), np.full(n, LEFT_OUT, dtype=object), np.full(n, "", dtype=object),
                  np.full(n, "", dtype=object))  # fmt: skip
-    rows.reason[~rows.todo] = [f"status {s} (exported: {', '.join(sorted(statuses))})" for s in status[~rows.todo]]
+    fill = formatter(_("status {status} (exported: {statuses})"))
+    chosen = ", ".join(sorted(statuses))
+    rows.reason[~rows.todo] = [fill(status=s, statuses=chosen) for s in status[~rows.todo]]
     _overlays(plots, overlays, rows)
     countries = _countries(plots, columns, rows)
     out, area = _geometries(plots, cfg, declared, rows)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from ..qc.geometry import polygonal_parts
+from ...i18n import _, tr
+from ..qc.geometry import invalid_reasons, polygonal_parts
 
 # shapely.get_type_id codes
 POINT, POLYGON, MULTIPOINT, MULTIPOLYGON = 0, 3, 4, 6
@@ -44,13 +45,18 @@ def _round_one(geom: shapely.Geometry, decimals: int) -> tuple[shapely.Geometry 
     """A polygon that rounding made invalid, or that was invalid: (repair, why) or (None, why not)."""
     grid = 10.0**-decimals
     rounded = shapely.set_precision(geom, grid, mode="pointwise")
-    why = shapely.is_valid_reason(rounded) if not rounded.is_empty else "collapsed"
+    why = invalid_reasons(np.array([rounded], dtype=object))[0] if not rounded.is_empty else _("collapsed")
     fixed = shapely.set_precision(shapely.make_valid(geom), grid, mode="valid_output")
     g = polygonal_parts(np.array([fixed], dtype=object))[0][0]
     if g is None or g.is_empty or not shapely.is_valid(g) or g.area <= 0:
-        return None, f"no valid polygon is left at {decimals} decimals ({why})"
-    was = "invalid" if not shapely.is_valid(geom) else f"invalid after rounding to {decimals} decimals"
-    return g, f"repaired: the polygon was {was} ({why}); exported as repaired"
+        return None, tr("no valid polygon is left at {decimals} decimals ({why})", decimals=decimals, why=why)
+    if not shapely.is_valid(geom):
+        return g, tr("repaired: the polygon was invalid ({why}); exported as repaired", why=why)
+    return g, tr(
+        "repaired: the polygon was invalid after rounding to {decimals} decimals ({why}); exported as repaired",
+        decimals=decimals,
+        why=why,
+    )
 
 
 def round_polygons(geoms: np.ndarray, decimals: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

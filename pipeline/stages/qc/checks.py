@@ -30,7 +30,7 @@ import shapely
 from ...config import QCConfig
 from ...engine.geodesy import M2_PER_HA
 from ...engine.geodesy import geodesic_areas as plot_areas
-from ...i18n import N_
+from ...i18n import _, formatter
 from .cross import CrossIssues, cross_plot_checks
 from .findings import (
     DECLARED_AREA_COLUMNS,
@@ -53,6 +53,7 @@ from .geometry import (
     few_decimals,
     geodesic_circles,
     hole_counts,
+    invalid_reasons,
     near_pole,
     nonfinite_vertices,
     plausible_area_ha,
@@ -128,9 +129,8 @@ def duplicate_id_issues(ids: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, 
         return np.zeros(0, dtype="int64"), np.zeros(0, dtype=object)
     idx = np.flatnonzero(dup)
     rows_of = pd.Series(rows[idx]).groupby(ids[idx]).agg(list).to_dict()
-    messages = [
-        f"plot_id {ids[i]!r} is also used on row(s) {some([r for r in rows_of[ids[i]] if r != rows[i]])}" for i in idx
-    ]
+    fill = formatter(_("plot_id {plot_id!r} is also used on row(s) {rows}"))
+    messages = [fill(plot_id=ids[i], rows=some([r for r in rows_of[ids[i]] if r != rows[i]])) for i in idx]
     return idx, np.asarray(messages, dtype=object)
 
 
@@ -188,8 +188,8 @@ class _Checker:
             np.flatnonzero(missing & ~self.err),
             "empty_geometry",
             "error",
-            N_("the row has no geometry or an empty one"),
-        )  # N_: the status reason quotes it, translated
+            _("the row has no geometry or an empty one"),
+        )
         self.err |= missing
 
     def geometry_types(self) -> None:
@@ -206,18 +206,17 @@ class _Checker:
             has = np.array([p is not None for p in polys], dtype=bool)
             self.geoms[coll[has]] = polys[has]
             self.types[coll[has]] = shapely.get_type_id(polys[has])
-            self.repaired_note[coll[has]] = [
-                f"a GeometryCollection: its polygons are kept, {d} other part(s) dropped" for d in dropped[has]
-            ]
+            fill = formatter(_("a GeometryCollection: its polygons are kept, {dropped} other part(s) dropped"))
+            self.repaired_note[coll[has]] = [fill(dropped=d) for d in dropped[has]]
         refused = ~self.err & ~np.isin(self.types, (*POLYGONAL, POINT))
         idx = np.flatnonzero(refused)
         if len(idx):
             kinds = shapely.get_type_id(self.geoms[idx])
-            msgs = [
-                f"{g.geom_type} geometry: only polygons and single points can be screened"
-                + (" (close the line into a polygon)" if k in LINEAR else "")
-                for g, k in zip(self.geoms[idx], kinds)
-            ]
+            other = formatter(_("{kind} geometry: only polygons and single points can be screened"))
+            line = formatter(
+                _("{kind} geometry: only polygons and single points can be screened (close the line into a polygon)")
+            )
+            msgs = [(line if k in LINEAR else other)(kind=g.geom_type) for g, k in zip(self.geoms[idx], kinds)]
             self.out.add(idx, "non_polygonal", "error", msgs)
         self.err |= refused
 
@@ -240,22 +239,7 @@ class _Checker:
         self.swap_range = live & finite & lat_bad & fits_swapped & self.geographic
         out_of_range = live & (~finite | ((lat_bad | lon_bad) & ~self.swap_range))
         idx = np.flatnonzero(out_of_range)
-        self.out.add(
-            idx,
-            "coordinates_out_of_range",
-            "error",
-            [
-                f"coordinates are not finite (vertex {v} is NaN or infinite): a gap in the export or a failed "
-                "reprojection?"
-                if v
-                else "coordinates are not finite numbers (a failed reprojection?)"
-                if not np.isfinite(b).all()
-                else f"coordinates outside longitude ±180 / latitude ±90 (x {b[0]:.6g} to {b[2]:.6g}, "
-                f"y {b[1]:.6g} to {b[3]:.6g}): projected coordinates with a longitude/latitude CRS? "
-                "state the right --crs"
-                for b, v in zip(bounds[idx], vertex[idx])
-            ],
-        )
+        self.out.add(idx, "coordinates_out_of_range", "error", _range_messages(bounds[idx], vertex[idx]))
         self.err |= out_of_range
 
     def antimeridian(self) -> None:
@@ -265,18 +249,26 @@ class _Checker:
             parts, row = shapely.get_parts(self.geoms[across], return_index=True)
             whole = np.zeros(len(across), dtype=bool)  # a part (not only the plot) spans the line
             whole[row[crosses_antimeridian(shapely.bounds(parts))]] = True
+            whole_fill = formatter(
+                _(
+                    "longitudes run from {west:.6g} to {east:.6g}: the plot lies on both sides of the antimeridian "
+                    "(180°) and would be read as {width:.1f}° wide; split it at 180° (RFC 7946) and give each side "
+                    "its own row"
+                )
+            )
+            split_fill = formatter(
+                _(
+                    "longitudes run from {west:.6g} to {east:.6g}: the plot lies on both sides of the antimeridian "
+                    "(180°) and would be read as {width:.1f}° wide; its parts are split at 180° already: give each "
+                    "side its own row"
+                )
+            )
             self.out.add(
                 across,
                 "crosses_antimeridian",
                 "error",
                 [
-                    f"longitudes run from {b[0]:.6g} to {b[2]:.6g}: the plot lies on both sides of the antimeridian "
-                    f"(180°) and would be read as {b[2] - b[0]:.1f}° wide; "
-                    + (
-                        "split it at 180° (RFC 7946) and give each side its own row"
-                        if w
-                        else "its parts are split at 180° already: give each side its own row"
-                    )
+                    (whole_fill if w else split_fill)(west=b[0], east=b[2], width=b[2] - b[0])
                     for b, w in zip(self.bounds[across], whole)
                 ],
             )
@@ -292,13 +284,18 @@ class _Checker:
         with np.errstate(invalid="ignore"):
             extent = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
             over = ~self.err[rows] & (extent > self.params.max_extent_deg)
+        fill = formatter(
+            _(
+                "the plot spans {extent:.3g}° (x {xmin:.6g} to {xmax:.6g}, y {ymin:.6g} to {ymax:.6g}), more than "
+                "qc.max_extent_deg ({max_extent:g}°): not a farm plot (a region, a unit error?)"
+            )
+        )
         self.out.add(
             rows[over],
             "too_large_to_screen",
             "error",
             [
-                f"the plot spans {e:.3g}° (x {b[0]:.6g} to {b[2]:.6g}, y {b[1]:.6g} to {b[3]:.6g}), more than "
-                f"qc.max_extent_deg ({self.params.max_extent_deg:g}°): not a farm plot (a region, a unit error?)"
+                fill(extent=e, xmin=b[0], xmax=b[2], ymin=b[1], ymax=b[3], max_extent=self.params.max_extent_deg)
                 for e, b in zip(extent[over], bounds[over])
             ],
         )
@@ -318,40 +315,36 @@ class _Checker:
         if self.params.fix_swapped_coordinates:
             fix = np.flatnonzero(self.swap_range | swap_cover)
             self.geoms[fix] = swapped(self.geoms[fix])
-            why = np.where(
-                self.swap_range[fix],
-                "a latitude beyond ±90 fits as a longitude",
-                "the plot lies outside the rasters' extent and inside it swapped",
+            by_range = _(
+                "longitude and latitude were swapped (a latitude beyond ±90 fits as a longitude); swapped back as "
+                "asked (--fix-swapped-coordinates): the swapped-back plot is screened"
             )
-            self.out.add(
-                fix,
-                "swapped_coordinates_fixed",
-                "warning",
-                [
-                    f"longitude and latitude were swapped ({w}); swapped back as asked (--fix-swapped-coordinates): "
-                    "the swapped-back plot is screened"
-                    for w in why
-                ],
+            by_cover = _(
+                "longitude and latitude were swapped (the plot lies outside the rasters' extent and inside it "
+                "swapped); swapped back as asked (--fix-swapped-coordinates): the swapped-back plot is screened"
             )
+            why = np.where(self.swap_range[fix], by_range, by_cover)
+            self.out.add(fix, "swapped_coordinates_fixed", "warning", why)
             return
         idx = np.flatnonzero(self.swap_range)
-        self.out.add(
-            idx,
-            "suspect_swapped_coordinates",
-            "error",
-            [
-                f"latitude {b[1]:.6g} to {b[3]:.6g} is beyond ±90 but would fit as a longitude: longitude and "
+        fill = formatter(
+            _(
+                "latitude {ymin:.6g} to {ymax:.6g} is beyond ±90 but would fit as a longitude: longitude and "
                 "latitude look swapped (rerun with --fix-swapped-coordinates to swap them back)"
-                for b in self.bounds[idx]
-            ],
+            )
+        )
+        self.out.add(
+            idx, "suspect_swapped_coordinates", "error", [fill(ymin=b[1], ymax=b[3]) for b in self.bounds[idx]]
         )
         self.err |= self.swap_range
         self.out.add(
             np.flatnonzero(swap_cover),
             "suspect_swapped_coordinates",
             "warning",
-            "the plot lies outside the rasters' extent (or --bounds) but would lie inside it with longitude "
-            "and latitude swapped (rerun with --fix-swapped-coordinates to swap them back)",
+            _(
+                "the plot lies outside the rasters' extent (or --bounds) but would lie inside it with longitude "
+                "and latitude swapped (rerun with --fix-swapped-coordinates to swap them back)"
+            ),
         )
 
     def precision(self) -> None:
@@ -373,10 +366,12 @@ class _Checker:
                 )
                 most = np.zeros(len(idx), dtype="int64")
                 np.maximum.at(most, which[sel], dec)
+                fill = formatter(
+                    _("coordinates have at most {decimals} decimal(s) (~{metres:g} m); EUDR asks for {wanted}")
+                )
                 texts = np.array(
                     [
-                        f"coordinates have at most {d} decimal(s) (~{111_000 * 10.0**-d:g} m); "
-                        f"EUDR asks for {self.params.min_decimals}"
+                        fill(decimals=d, metres=111_000 * 10.0**-d, wanted=self.params.min_decimals)
                         for d in range(self.params.min_decimals)
                     ],
                     dtype=object,
@@ -389,27 +384,31 @@ class _Checker:
         idx = np.flatnonzero(poly)
         bad = idx[~shapely.is_valid(self.geoms[idx])]
         if len(bad):
-            reasons = shapely.is_valid_reason(self.geoms[bad])
+            reasons = invalid_reasons(self.geoms[bad])
             if self.params.repair_invalid:
                 fixed, dropped = repair(self.geoms[bad])
                 ok = np.array([f is not None for f in fixed], dtype=bool)
-                self.out.add(
-                    bad[~ok],
-                    "collapsed_polygon",
-                    "error",
-                    [f"no area left after repair (invalid polygon: {r})" for r in reasons[~ok]],
-                )
+                fill = formatter(_("no area left after repair (invalid polygon: {reason})"))
+                self.out.add(bad[~ok], "collapsed_polygon", "error", [fill(reason=r) for r in reasons[~ok]])
                 self.err[bad[~ok]] = True
                 after = plot_areas(fixed[ok]) / M2_PER_HA
                 self.geoms[bad[ok]] = fixed[ok]
+                whole = formatter(
+                    _("invalid polygon ({reason}) repaired with make_valid: {area:.4f} ha; the repair is screened")
+                )
+                parts = formatter(
+                    _(
+                        "invalid polygon ({reason}) repaired with make_valid: {area:.4f} ha, {dropped} collapsed "
+                        "part(s) dropped; the repair is screened"
+                    )
+                )
                 self.repaired_note[bad[ok]] = [
-                    f"invalid polygon ({r}) repaired with make_valid: {a1:.4f} ha"
-                    + (f", {d} collapsed part(s) dropped" if d else "")
-                    + "; the repair is screened"
+                    parts(reason=r, area=a1, dropped=d) if d else whole(reason=r, area=a1)
                     for r, a1, d in zip(reasons[ok], after, dropped[ok])
                 ]
             else:
-                self.out.add(bad, "invalid_geometry", "error", [f"invalid polygon: {r}" for r in reasons])
+                fill = formatter(_("invalid polygon: {reason}"))
+                self.out.add(bad, "invalid_geometry", "error", [fill(reason=r) for r in reasons])
                 self.err[bad] = True
         idx = np.flatnonzero(np.array([r is not None for r in self.repaired_note], dtype=bool) & ~self.err)
         self.out.add(idx, "geometry_repaired", "warning", self.repaired_note[idx])
@@ -420,14 +419,12 @@ class _Checker:
         they would draw."""
         self.declared, self.area_col, unreadable = declared_areas(self.plots, self.params.declared_area_column)
         if unreadable.any():
+            fill = formatter(_("declared area {value!r} ({column}) is not a number"))
             self.out.add(
                 np.flatnonzero(unreadable),
                 "declared_area_unreadable",
                 "warning",
-                [
-                    f"declared area {v!r} ({self.area_col}) is not a number"
-                    for v in self.plots[self.area_col].to_numpy()[unreadable]
-                ],
+                [fill(value=v, column=self.area_col) for v in self.plots[self.area_col].to_numpy()[unreadable]],
             )
         most = plausible_area_ha(self.params.max_extent_deg)
         with np.errstate(invalid="ignore"):
@@ -436,26 +433,31 @@ class _Checker:
         point = ~self.err & (self.types == POINT)
         values = self.declared.copy()
         for mask, severity, text in (
-            (negative, "warning", "declared area {v:g} ha ({col}) is negative: ignored"),
+            (negative, "warning", _("declared area {v:g} ha ({col}) is negative: ignored")),
             (
                 absurd & ~point,
                 "warning",
-                "declared area {v:g} ha ({col}) is more than any plot can have (over {most:.4g} ha, a circle "
-                "qc.max_extent_deg across): ignored",
+                _(
+                    "declared area {v:g} ha ({col}) is more than any plot can have (over {most:.4g} ha, a circle "
+                    "qc.max_extent_deg across): ignored"
+                ),
             ),
             (
                 absurd & point,
                 "error",
-                "declared area {v:g} ha ({col}) is more than any plot can have (over {most:.4g} ha, a circle "
-                "qc.max_extent_deg across): the point's circle cannot be drawn; correct the area",
+                _(
+                    "declared area {v:g} ha ({col}) is more than any plot can have (over {most:.4g} ha, a circle "
+                    "qc.max_extent_deg across): the point's circle cannot be drawn; correct the area"
+                ),
             ),
         ):
             idx = np.flatnonzero(mask & ~self.err)
+            fill = formatter(text)
             self.out.add(
                 idx,
                 "declared_area_implausible",
                 severity,
-                [text.format(v=v, col=self.area_col, most=most) for v in values[idx]],
+                [fill(v=v, col=self.area_col, most=most) for v in values[idx]],
             )
             if severity == "error":
                 self.err[idx] = True
@@ -474,36 +476,38 @@ class _Checker:
         area = np.where(use_declared, d, self.params.point_default_area_ha)
         xy = shapely.get_coordinates(self.geoms[pts])
         polar = near_pole(xy[:, 1], area * M2_PER_HA)
+        fill = formatter(
+            _(
+                "a point at latitude {lat:.6g}: a circle of {area:g} ha around it would reach the pole; "
+                "no plot lies there"
+            )
+        )
         self.out.add(
             pts[polar],
             "coordinates_out_of_range",
             "error",
-            [
-                f"a point at latitude {y:.6g}: a circle of {a:g} ha around it would reach the pole; no plot lies there"
-                for y, a in zip(xy[polar, 1], area[polar])
-            ],
+            [fill(lat=y, area=a) for y, a in zip(xy[polar, 1], area[polar])],
         )
         self.err[pts[polar]] = True
         pts, d, area, use_declared, xy = pts[~polar], d[~polar], area[~polar], use_declared[~polar], xy[~polar]
         circles, radius = geodesic_circles(xy[:, 0], xy[:, 1], area * M2_PER_HA, vertices=CIRCLE_VERTICES)
         self.geoms[pts] = circles
+        declared = formatter(_("a point: screened as a circle of {area:g} ha (declared), radius {radius:.1f} m"))
+        default = formatter(
+            _(
+                "a point: screened as a circle of {area:g} ha (no declared area: qc.point_default_area_ha), "
+                "radius {radius:.1f} m"
+            )
+        )
         self.out.add(
             pts,
             "point_buffered",
             "warning",
-            [
-                f"a point: screened as a circle of {a:g} ha "
-                f"({'declared' if u else 'no declared area: qc.point_default_area_ha'}), radius {r:.1f} m"
-                for a, u, r in zip(area, use_declared, radius)
-            ],
+            [(declared if u else default)(area=a, radius=r) for a, u, r in zip(area, use_declared, radius)],
         )
         over = use_declared & (d > EUDR_POINT_MAX_HA)
-        self.out.add(
-            pts[over],
-            "point_over_4ha",
-            "warning",
-            [f"a point with a declared area of {a:g} ha: EUDR requires a polygon for plots over 4 ha" for a in d[over]],
-        )
+        fill = formatter(_("a point with a declared area of {area:g} ha: EUDR requires a polygon for plots over 4 ha"))
+        self.out.add(pts[over], "point_over_4ha", "warning", [fill(area=a) for a in d[over]])
         self.extents(pts)  # the circle, not the point: before any window is read
 
     def areas(self) -> None:
@@ -512,22 +516,16 @@ class _Checker:
         live = np.flatnonzero(~self.err)
         self.area_ha[live] = plot_areas(self.geoms[live]) / M2_PER_HA
         zero = np.flatnonzero(~self.err & ~(self.area_ha >= MIN_AREA_M2 / M2_PER_HA))
-        self.out.add(
-            zero,
-            "collapsed_polygon",
-            "error",
-            [
-                f"the polygon has no area ({a * M2_PER_HA:.2g} m²: a sliver, its vertices nearly on one line)"
-                for a in self.area_ha[zero]
-            ],
-        )
+        fill = formatter(_("the polygon has no area ({m2:.2g} m²: a sliver, its vertices nearly on one line)"))
+        self.out.add(zero, "collapsed_polygon", "error", [fill(m2=a * M2_PER_HA) for a in self.area_ha[zero]])
         self.err[zero] = True
         large = np.flatnonzero(~self.err & (self.area_ha > self.params.max_area_ha))
+        fill = formatter(_("{area:.2f} ha, more than qc.max_area_ha ({max_area:g} ha)"))
         self.out.add(
             large,
             "large_plot",
             "warning",
-            [f"{a:.2f} ha, more than qc.max_area_ha ({self.params.max_area_ha:g} ha)" for a in self.area_ha[large]],
+            [fill(area=a, max_area=self.params.max_area_ha) for a in self.area_ha[large]],
         )
         with np.errstate(invalid="ignore"):
             diff = self.area_ha - self.declared
@@ -536,13 +534,16 @@ class _Checker:
             )
             mismatch = np.flatnonzero(~self.err & ~self.is_point & np.isfinite(self.declared) & (np.abs(diff) > tol))
         if len(mismatch):
+            share = formatter(_("declared {declared:g} ha ({column}), computed {computed:.4f} ha ({pct:+.1f} %)"))
+            zero_declared = formatter(_("declared {declared:g} ha ({column}), computed {computed:.4f} ha"))
             self.out.add(
                 mismatch,
                 "area_mismatch",
                 "warning",
                 [
-                    f"declared {dd:g} ha ({self.area_col}), computed {a:.4f} ha"
-                    + (f" ({100 * (a - dd) / dd:+.1f} %)" if dd else "")
+                    share(declared=dd, column=self.area_col, computed=a, pct=100 * (a - dd) / dd)
+                    if dd
+                    else zero_declared(declared=dd, column=self.area_col, computed=a)
                     for dd, a in zip(self.declared[mismatch], self.area_ha[mismatch])
                 ],
             )
@@ -551,18 +552,37 @@ class _Checker:
         """Holes (allowed; flagged for EUDR export)."""
         polys = np.flatnonzero(~self.err & ~self.is_point)
         holes = hole_counts(self.geoms[polys])
-        self.out.add(
-            polys[holes > 0],
-            "has_holes",
-            "info",
-            [
-                f"{h} hole(s): not counted as part of the plot; EUDR files may not accept holes"
-                for h in holes[holes > 0]
-            ],
-        )
+        fill = formatter(_("{holes} hole(s): not counted as part of the plot; EUDR files may not accept holes"))
+        self.out.add(polys[holes > 0], "has_holes", "info", [fill(holes=h) for h in holes[holes > 0]])
 
     def generated_ids(self) -> None:
         """Rows whose id was made from the row number."""
         generated = np.asarray(self.plots.attrs.get("id_generated", np.zeros(self.n, dtype=bool)), dtype=bool)
         idx = np.flatnonzero(generated)
-        self.out.add(idx, "generated_id", "warning", "no plot id in the input; the id was made from the row number")
+        self.out.add(idx, "generated_id", "warning", _("no plot id in the input; the id was made from the row number"))
+
+
+def _range_messages(bounds: np.ndarray, vertex: np.ndarray) -> list[str]:
+    """The ``coordinates_out_of_range`` messages of rows with these bounds and first non-finite
+    vertex (0: none)."""
+    vertex_fill = formatter(
+        _(
+            "coordinates are not finite (vertex {vertex} is NaN or infinite): a gap in the export or a failed "
+            "reprojection?"
+        )
+    )
+    not_finite = _("coordinates are not finite numbers (a failed reprojection?)")
+    outside = formatter(
+        _(
+            "coordinates outside longitude ±180 / latitude ±90 (x {xmin:.6g} to {xmax:.6g}, y {ymin:.6g} to "
+            "{ymax:.6g}): projected coordinates with a longitude/latitude CRS? state the right --crs"
+        )
+    )
+    return [
+        vertex_fill(vertex=v)
+        if v
+        else not_finite
+        if not np.isfinite(b).all()
+        else outside(xmin=b[0], xmax=b[2], ymin=b[1], ymax=b[3])
+        for b, v in zip(bounds, vertex)
+    ]

@@ -31,6 +31,7 @@ import shapely
 
 from ...engine.geodesy import M2_PER_HA
 from ...engine.geodesy import geodesic_areas as plot_areas
+from ...i18n import N_, _, formatter
 
 #: DE-9IM pattern: the interiors of the two geometries intersect (more than touching edges).
 INTERIORS_INTERSECT = "T********"
@@ -90,7 +91,7 @@ def cross_plot_checks(
     if n < 2:
         return
     # byte-identical copies first: one representative each, in order of first appearance
-    copy_of, _ = pd.factorize(pd.Series(shapely.to_wkb(geoms), dtype=object))
+    copy_of = pd.factorize(pd.Series(shapely.to_wkb(geoms), dtype=object))[0]
     reps = np.unique(copy_of, return_index=True)[1]
     left, right, same_box = candidate_pairs(geoms[reps], min_share)
     same = np.zeros(len(left), dtype=bool)
@@ -109,7 +110,7 @@ def cross_plot_checks(
     if len(dup):
         g = group[dup]
         partner = np.where(first[g] == dup, second[g], first[g])
-        yield dup, "duplicate_geometry", [_duplicate_message(ids[p], rows[p], s) for p, s in zip(partner, sizes[g])]
+        yield dup, "duplicate_geometry", _duplicate_messages(ids[partner], np.asarray(rows)[partner], sizes[g])
 
     # overlaps: between groups, once per pair of groups, tested on their representatives
     a, b = left[~same], right[~same]
@@ -146,34 +147,57 @@ def cross_plot_checks(
     rank = np.empty(len(plot_a), dtype="int64")
     rank[by_plot] = np.arange(len(plot_a)) - (np.cumsum(count) - count)[plot_a[by_plot]]
     sel = by_plot[rank[by_plot] < MAX_OVERLAPS_LISTED]
-    messages = [
-        _overlap_message(ids[o], rows[o], sizes[group[o]], shared[kk], share[kk], count[p])
-        for p, o, kk in zip(plot_a[sel], other_a[sel], k_a[sel])
-    ]
+    o, kk = other_a[sel], k_a[sel]
+    messages = _overlap_messages(
+        ids[o], np.asarray(rows)[o], sizes[group[o]], shared[kk], share[kk], count[plot_a[sel]]
+    )
     yield plot_a[sel], "overlap", messages
 
 
-def _duplicate_message(partner_id: object, partner_row: object, rows_sharing: int) -> str:
-    return f"the same geometry as plot {partner_id!r} (row {partner_row})" + (
-        f" and {rows_sharing - 2:,} more row(s): {rows_sharing:,} rows share it" if rows_sharing > 2 else ""
+def _duplicate_messages(ids: np.ndarray, rows: np.ndarray, sizes: np.ndarray) -> list[str]:
+    """What each ``duplicate_geometry`` finding says: a partner (``ids``, ``rows``) and, when more
+    rows share the geometry (``sizes``), how many."""
+    two = formatter(_("the same geometry as plot {plot_id!r} (row {row})"))
+    more = formatter(
+        _("the same geometry as plot {plot_id!r} (row {row}) and {more:,} more row(s): {rows:,} rows share it")
     )
+    return [
+        more(plot_id=i, row=r, more=s - 2, rows=s) if s > 2 else two(plot_id=i, row=r)
+        for i, r, s in zip(ids, rows, sizes)
+    ]
 
 
-def _overlap_message(
-    partner_id: object, partner_row: object, copies: int, shared: float, share: float, overlaps: int
-) -> str:
-    """What an overlap finding says: the partner (and its copies), the area shared, and how many
-    overlaps the plot has when there are more than are listed."""
-    return (
-        f"overlaps plot {partner_id!r} (row {partner_row})"
-        + (f" and {copies - 1:,} more row(s) with its geometry" if copies > 1 else "")
-        + f" by {shared:.4f} ha, {100 * share:.1f} % of the smaller plot"
-        + (
-            f" (one of {overlaps:,} overlaps of this plot; the {MAX_OVERLAPS_LISTED} largest are listed)"
-            if overlaps > MAX_OVERLAPS_LISTED
-            else ""
+#: What an ``overlap`` finding says, by (the partner has copies, the plot has more overlaps than listed).
+_OVERLAP_MESSAGES = {
+    (False, False): N_("overlaps plot {plot_id!r} (row {row}) by {shared:.4f} ha, {pct:.1f} % of the smaller plot"),
+    (True, False): N_(
+        "overlaps plot {plot_id!r} (row {row}) and {copies:,} more row(s) with its geometry by {shared:.4f} ha, "
+        "{pct:.1f} % of the smaller plot"
+    ),
+    (False, True): N_(
+        "overlaps plot {plot_id!r} (row {row}) by {shared:.4f} ha, {pct:.1f} % of the smaller plot (one of "
+        "{overlaps:,} overlaps of this plot; the {listed} largest are listed)"
+    ),
+    (True, True): N_(
+        "overlaps plot {plot_id!r} (row {row}) and {copies:,} more row(s) with its geometry by {shared:.4f} ha, "
+        "{pct:.1f} % of the smaller plot (one of {overlaps:,} overlaps of this plot; the {listed} largest are listed)"
+    ),
+}
+
+
+def _overlap_messages(
+    ids: np.ndarray, rows: np.ndarray, copies: np.ndarray, shared: np.ndarray, share: np.ndarray, overlaps: np.ndarray
+) -> list[str]:
+    """What each overlap finding says: the partner (``ids``, ``rows``; ``copies``: rows with its
+    geometry), the area shared and its share of the smaller plot, and how many overlaps the plot
+    has when there are more than are listed."""
+    fills = {key: formatter(_(text)) for key, text in _OVERLAP_MESSAGES.items()}
+    return [
+        fills[(bool(c > 1), bool(n > MAX_OVERLAPS_LISTED))](
+            plot_id=i, row=r, copies=c - 1, shared=a, pct=100 * s, overlaps=n, listed=MAX_OVERLAPS_LISTED
         )
-    )
+        for i, r, c, a, s, n in zip(ids, rows, copies, shared, share, overlaps)
+    ]
 
 
 def _ranges(lengths: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ...errors import PlotsError
+from ...i18n import tr
 from ...vocab import ISSUE_COLUMNS
 from .codes import ISSUE_CODES, SEVERITY_ORDER
 from .cross import CrossIssues
@@ -139,7 +140,7 @@ def finish(plots: pd.DataFrame, rows: RowChecks, extra: CrossIssues | None = Non
 def some(rows: Sequence[object], at_most: int = 5) -> str:
     """'3, 7, 9' or '3, 7, 9, 12, 15 and 9,995 more': messages stay short when an id repeats a lot."""
     shown = ", ".join(str(r) for r in rows[:at_most])
-    return shown if len(rows) <= at_most else f"{shown} and {len(rows) - at_most:,} more"
+    return shown if len(rows) <= at_most else tr("{shown} and {more:,} more", shown=shown, more=len(rows) - at_most)
 
 
 def _join_by_row(pos: np.ndarray, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ import shapely
 from pyproj import Geod
 
 from ...engine.geodesy import geodesic_areas as plot_areas
+from ...i18n import N_, _
 
 _GEOD = Geod(ellps="WGS84")
 
@@ -77,7 +78,7 @@ def geodesic_circles(
     k = 2 * np.pi / vertices
     radius = np.sqrt(area_m2 / np.pi) * np.sqrt(k / np.sin(k))  # inscribed-polygon correction
     polys = None
-    for _ in range(3):
+    for _round in range(3):
         x, y, _b = _GEOD.fwd(
             np.repeat(lon, vertices), np.repeat(lat, vertices), np.tile(az, n), np.repeat(radius, vertices)
         )
@@ -197,4 +198,34 @@ def hole_counts(geoms: np.ndarray) -> np.ndarray:
     if len(multi):
         parts, row = shapely.get_parts(geoms[multi], return_index=True)
         np.add.at(out, multi[row], shapely.get_num_interior_rings(parts))
+    return out
+
+
+#: GEOS's reasons for an invalid geometry (``shapely.is_valid_reason``: "Self-intersection[x y]"),
+#: marked for translation.
+GEOS_REASONS = (
+    N_("Self-intersection"),
+    N_("Ring Self-intersection"),
+    N_("Hole lies outside shell"),
+    N_("Holes are nested"),
+    N_("Interior is disconnected"),
+    N_("Nested shells"),
+    N_("Duplicate Rings"),
+    N_("Too few distinct points in geometry component"),
+    N_("Invalid Coordinate"),
+    N_("Ring is not closed"),
+    N_("Repeated Point"),
+    N_("Topology Validation Error"),
+)
+
+
+def invalid_reasons(geoms: np.ndarray) -> np.ndarray:
+    """Why each (invalid) geometry is invalid: GEOS's reason, its name in the language in use and its
+    location as GEOS gives it ("Autointersección[-76.72 -8.19]")."""
+    names = {name: _(name) for name in GEOS_REASONS}
+    reasons = shapely.is_valid_reason(geoms)
+    out = np.empty(len(reasons), dtype=object)
+    for i, reason in enumerate(reasons):
+        name, bracket, where = str(reason).partition("[")
+        out[i] = names.get(name, name) + bracket + where
     return out
