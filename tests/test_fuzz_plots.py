@@ -17,7 +17,7 @@ import pyogrio
 import pytest
 from conftest import HYPOTHESIS_PROFILE, write_raster
 from conftest import cli_main as main
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 X0, Y0, PX = -76.5, -8.0, 0.00025
@@ -105,6 +105,19 @@ def rows_of(out) -> list[int]:
 
 @FUZZ
 @given(feats=features, screen=st.booleans())
+# the crashes fuzzing found (issue 18): a point on a pole (its circle's ring left the globe), and an
+# absurd declared area (the circle's radius overflowed); both are quality-control findings now
+@example(
+    feats=[
+        ({"plot_id": "N"}, {"type": "Point", "coordinates": [X0 + 0.001, 90.0]}),
+        ({"plot_id": "S"}, {"type": "Point", "coordinates": [X0 + 0.001, -90.0]}),
+    ],
+    screen=True,
+)
+@example(
+    feats=[({"plot_id": "A", "Area_ha": 5e210}, {"type": "Point", "coordinates": [X0 + 0.001, Y0 - 0.001]})],
+    screen=True,
+)
 def test_random_geojson_geometries_never_crash_nor_lose_a_row(feats, screen, rasters, tmp_path_factory, capsys):
     d = tmp_path_factory.mktemp("fuzz")
     path = d / "plots.geojson"

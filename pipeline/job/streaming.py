@@ -326,34 +326,42 @@ def _duplicate_ids(spill: Spill, scan: _Scan, pending: PendingIssues) -> None:
 
 @dataclass
 class _Plots:
-    """Plots for the cross-plot checks: screened geometries, areas, ids, source rows."""
+    """Plots for the cross-plot checks: screened geometries, areas, ids, source rows, and the
+    geometries' WKB as the spill holds it (not encoded again to find byte-identical copies)."""
 
     geoms: np.ndarray
     area: np.ndarray
     ids: np.ndarray
     rows: np.ndarray
+    wkb: np.ndarray
 
     @classmethod
     def of(cls, table: pa.Table, keep: Callable[[pa.Table, np.ndarray], np.ndarray] | None = None) -> _Plots:
-        g = shapely.from_wkb(table.column(SCREENED).to_numpy(zero_copy_only=False))
+        wkb = table.column(SCREENED).to_numpy(zero_copy_only=False)
+        g = shapely.from_wkb(wkb)
         sel = ~shapely.is_missing(g) if keep is None else keep(table, g)
         return cls(
             g[sel],
             table.column(AREA_HA).to_numpy()[sel],
             table.column("plot_id").to_numpy(zero_copy_only=False).astype(object)[sel],
             table.column("source_row").to_numpy()[sel],
+            wkb[sel],
         )
 
     @classmethod
     def concat(cls, parts: list[_Plots]) -> _Plots:
         """The plots of ``parts``, by source row (the order the whole file lists them in)."""
-        g, a, i, r = (np.concatenate([getattr(p, f) for p in parts]) for f in ("geoms", "area", "ids", "rows"))
+        g, a, i, r, w = (
+            np.concatenate([getattr(p, f) for p in parts]) for f in ("geoms", "area", "ids", "rows", "wkb")
+        )
         order = np.argsort(r, kind="stable")
-        return cls(g[order], a[order], i[order], r[order])
+        return cls(g[order], a[order], i[order], r[order], w[order])
 
     def findings(self, min_share: float) -> CrossIssues:
         """The duplicated and overlapping geometries among these plots (positions into them)."""
-        return CrossIssues.gather(cross_plot_checks(self.geoms, self.area, self.ids, self.rows, min_share))
+        return CrossIssues.gather(
+            cross_plot_checks(self.geoms, self.area, self.ids, self.rows, min_share, wkb=self.wkb)
+        )
 
 
 def _small(table: pa.Table, g: np.ndarray) -> np.ndarray:
@@ -367,7 +375,7 @@ def _large_plots(spill: Spill, scan: _Scan, pending: PendingIssues, min_share: f
     if not scan.big:
         return None
     rows, ids, geoms, areas = (np.concatenate([b[k] for b in scan.big]) for k in range(4))
-    big = _Plots(geoms, areas, ids, rows)
+    big = _Plots(geoms, areas, ids, rows, shapely.to_wkb(geoms))  # a few plots: encoded here
     scan.big = []
     log.info("%d plot(s) larger than a raster block: checked against every plot they meet", len(big.rows))
     tree = shapely.STRtree(shapely.box(*shapely.bounds(big.geoms).T))
@@ -380,7 +388,7 @@ def _large_plots(spill: Spill, scan: _Scan, pending: PendingIssues, min_share: f
             else np.zeros(0, "int64")
         )
         if len(hit):
-            near.append(_Plots(part.geoms[hit], part.area[hit], part.ids[hit], part.rows[hit]))
+            near.append(_Plots(part.geoms[hit], part.area[hit], part.ids[hit], part.rows[hit], part.wkb[hit]))
     every = _Plots.concat([big, *near])
     found = every.findings(min_share)
     mine = np.isin(every.rows[found.pos], big.rows)
@@ -411,7 +419,7 @@ def _chunk_checks(
     screened_wkb = table.column(SCREENED).to_numpy(zero_copy_only=False)
     rows = _row_checks(table, shapely.from_wkb(screened_wkb))
     small = ~rows.err & ~table.column(BIG).to_numpy(zero_copy_only=False)
-    own = _Plots(rows.geometry[small], rows.area_ha[small], ids[small], source_rows[small])
+    own = _Plots(rows.geometry[small], rows.area_ha[small], ids[small], source_rows[small], screened_wkb[small])
     reach = keygrid.width + 1  # two small plots that meet lie in neighbouring blocks
     before = spill.read(Position(chunk.start.key - reach, 0), chunk.start, CROSS_COLUMNS)
     after = spill.read(chunk.stop, Position(chunk.last_key + reach + 1, 0), CROSS_COLUMNS)

@@ -456,7 +456,7 @@ def with_edge_flag(
     ``review`` or ``deforestation_detected`` says to check the boundary first."""
     rows = source_rows.to_numpy()
     edge = edge_only(patches, pd.Series(np.asarray(geoms, dtype=object), index=rows), edge_buffer_m)
-    flag = pd.Series(rows).map(edge).fillna(False).to_numpy(dtype=bool)
+    flag = pd.Series(rows).map(edge).eq(True).to_numpy(dtype=bool)  # a plot without patches: False
     out = verdict.copy()
     out.insert(column_at(out, "deforestation_free") + 1, "edge_only_loss", flag)
     flagged = np.flatnonzero(flag & out["status"].isin([REVIEW, DETECTED]).to_numpy())

@@ -79,19 +79,26 @@ def _groups(n_reps: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 
 def cross_plot_checks(
-    geoms: np.ndarray, area_ha: np.ndarray, ids: np.ndarray, rows: np.ndarray, min_share: float
+    geoms: np.ndarray,
+    area_ha: np.ndarray,
+    ids: np.ndarray,
+    rows: np.ndarray,
+    min_share: float,
+    *,
+    wkb: np.ndarray | None = None,
 ) -> Iterator[tuple[np.ndarray, str, list[str]]]:
     """Yield (positions, code, messages) for ``duplicate_geometry`` and ``overlap`` findings.
 
-    ``geoms`` are the geometries to screen (valid, polygonal), ``area_ha`` their areas. Each
-    message names a partner's id and row.
+    ``geoms`` are the geometries to screen (valid, polygonal), ``area_ha`` their areas; ``wkb``
+    their WKB when the caller has it (else encoded here): byte-identical copies are grouped by it
+    before the equal ones are looked for. Each message names a partner's id and row.
     """
     geoms = np.asarray(geoms, dtype=object)
     n = len(geoms)
     if n < 2:
         return
     # byte-identical copies first: one representative each, in order of first appearance
-    copy_of = pd.factorize(pd.Series(shapely.to_wkb(geoms), dtype=object))[0]
+    copy_of = pd.factorize(pd.Series(shapely.to_wkb(geoms) if wkb is None else wkb, dtype=object))[0]
     reps = np.unique(copy_of, return_index=True)[1]
     left, right, same_box = candidate_pairs(geoms[reps], min_share)
     same = np.zeros(len(left), dtype=bool)
