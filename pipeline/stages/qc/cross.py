@@ -112,8 +112,7 @@ def cross_plot_checks(
     second = np.full(len(reps), -1, dtype="int64")
     first[group[order[starts[sizes > 0]]]] = order[starts[sizes > 0]]
     second[sizes > 1] = order[starts[sizes > 1] + 1]
-
-    dup = np.flatnonzero(sizes[group] > 1)
+    dup = np.flatnonzero(sizes[group] > 1)  # duplicates: every row of a group of two or more
     if len(dup):
         g = group[dup]
         partner = np.where(first[g] == dup, second[g], first[g])
