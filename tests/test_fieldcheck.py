@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 from conftest import pixel_box, write_raster
@@ -244,9 +245,9 @@ def test_bad_forms_are_refused_with_their_reason_and_nothing_of_them_imported(tm
     assert read_reviews(log).empty
 
 
-def test_the_loop_through_the_command_line(tmp_path, capsys):
-    from pipeline.cli import main
-
+def screened_on_disk(tmp_path, main):
+    """The plots (A and B with loss in 2022) as files, screened by the command line: the plots
+    file, the raster options and the screening."""
     loss = np.zeros((20, 80), dtype="uint8")
     loss[5:9, 5:9] = 22
     loss[5:7, 20:23] = 22
@@ -257,6 +258,13 @@ def test_the_loop_through_the_command_line(tmp_path, capsys):
     rasters = ["--loss-year", str(lp), "--tree-cover", str(cp)]
     screening = tmp_path / "screening.gpkg"
     assert main(["-q", "screen", "--plots", str(src), *rasters, "--out", str(screening)]) == 0
+    return src, rasters, screening
+
+
+def test_the_loop_through_the_command_line(tmp_path, capsys):
+    from pipeline.cli import main
+
+    src, rasters, screening = screened_on_disk(tmp_path, main)
     pack = tmp_path / "pack.gpkg"
     args = ["field-pack", "--screening", str(screening), "--out", str(pack), "--group-column", "cooperative_id"]
     assert main([*args, "--group", "COOP-01"]) == 0
@@ -275,3 +283,55 @@ def test_the_loop_through_the_command_line(tmp_path, capsys):
     settled = pyogrio.read_dataframe(out, layer="plots").set_index("plot_id")
     assert settled.loc["A", "status"] == "deforestation_free" and settled.loc["A", "status_basis"] == "field_check"
     assert settled.loc["B", "status"] == "deforestation_detected" and settled.loc["B", "status_basis"] == "satellite"
+
+
+def test_plots_settled_in_the_field_are_counted_apart_in_the_baseline_report_and_export(tmp_path, capsys):
+    """A screening with reviews (A free on a field check, B detected on one; C, D on the satellite
+    data): the baseline, the report and the EUDR export count the field checks apart."""
+    from conftest import cli_main as main
+
+    src, rasters, screening = screened_on_disk(tmp_path, main)
+    pack = tmp_path / "pack.gpkg"
+    assert main(["-q", "field-pack", "--screening", str(screening), "--out", str(pack)]) == 0
+    who = {"checked_by": "J. Ríos", "checked_on": "2026-03-02"}
+    fill(pack, [("A", {"field_verdict": "no_deforestation", **who}), ("B", {"field_verdict": "deforestation", **who})])
+    log = tmp_path / "reviews.gpkg"
+    assert main(["-q", "reviews", "import", str(pack), "--into", str(log)]) == 0
+    settled = tmp_path / "settled.gpkg"
+    base = tmp_path / "baseline.gpkg"
+    assert main(["-q", "screen", "--plots", str(src), *rasters, "--reviews", str(log), "--out", str(settled)]) == 0
+    s = pyogrio.read_dataframe(settled, layer="plots", read_geometry=False).set_index("plot_id")
+    assert s["status_basis"].to_dict() == {"A": "field_check", "B": "field_check", "C": "satellite",
+                                           "D": "satellite", "E": "satellite"}  # fmt: skip
+    assert (s["status"] == "deforestation_free").sum() == 4  # A by its field check; C, D, E: no loss
+    # the baseline: per group, the plots settled in the field and the free ones among them
+    assert main(["-q", "baseline", "--screening", str(settled), "--out", str(base)]) == 0
+    groups = pyogrio.read_dataframe(base, layer="baseline_by_group", read_geometry=False).set_index("group")
+    assert groups.loc["all", ["n_field_checked", "n_free_field_checked", "n_deforestation_free"]].tolist() == [2, 1, 4]
+    assert groups.loc["COOP-01", ["n_field_checked", "n_free_field_checked"]].tolist() == [2, 1]
+    assert groups.loc["COOP-02", ["n_field_checked", "n_free_field_checked"]].tolist() == [0, 0]
+    # the EUDR export: the manifest names them, totals.csv counts them, the summary says so
+    eudr = tmp_path / "eudr"
+    capsys.readouterr()
+    export = ["export", "--screening", str(settled), "--format", "eudr", "--producer-country", "PE"]
+    assert main([*export, "--out", str(eudr)]) == 0
+    assert "1 of the exported plots went in on a field check" in capsys.readouterr().out
+    manifest = pd.read_csv(eudr / "manifest.csv", keep_default_na=False).set_index("plot_id")
+    assert manifest.loc["A", ["outcome", "status_basis"]].tolist() == ["exported", "field_check"]
+    totals = pd.read_csv(eudr / "totals.csv", keep_default_na=False)
+    assert totals["field_checked"].tolist() == [1, 1] and totals["plots"].tolist() == [4, 4]
+    # the report: a column of the plots settled in the field per status, and a sentence on the free ones
+    report = tmp_path / "report.html"
+    args = ["-q", "report", "--screening", str(settled), "--baseline", str(base), "--eudr", str(eudr)]
+    assert main([*args, "--out", str(report)]) == 0
+    html = report.read_text(encoding="utf-8")
+    assert "Settled by a field check" in html
+    assert "1 of the 4 deforestation-free plots rest on a field check" in html
+    assert "2 plots in all were settled by a field check" in html
+    assert "1 of the exported plots went in on a field check: column status_basis" in html
+    # in Spanish too
+    informe = tmp_path / "informe.html"
+    assert main(["-q", "--lang", "es", *args[1:], "--out", str(informe)]) == 0
+    texto = informe.read_text(encoding="utf-8")
+    assert "Resueltas por verificación en campo" in texto
+    assert "1 de las 4 parcelas libres de deforestación se basan en una verificación en campo" in texto

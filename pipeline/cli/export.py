@@ -76,6 +76,10 @@ def print_export_summary(result) -> None:
                 countries=row.countries or "-",
             )
         )
+    checked = int(result.totals["field_checked"].iloc[-1]) if "field_checked" in result.totals else 0
+    if checked:
+        click.echo("  " + tr("{n} of the exported plots went in on a field check: column status_basis of "
+                             "manifest.csv names them", n=checked))  # fmt: skip
     flagged = result.manifest[result.manifest["flag"] != ""]
     if len(flagged):
         click.echo(

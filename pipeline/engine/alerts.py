@@ -13,7 +13,9 @@ reads files.
 * :class:`AlertStatistics` is what :func:`.zonal.measure_product` runs on each batch of plots,
   instead of the loss statistics: the same exact coverage fractions times ellipsoidal pixel areas
   (:mod:`.geodesy`) give :class:`AlertStats` — alert area per confidence class after the cut-off
-  day, area up to it, the first and last day of the alerts that count, and the area per month.
+  day, area up to it, the first and last day of the alerts that count, and the area per month;
+  when asked (``keep_cells``), the alert cells after the cut-off day themselves (:class:`AlertCells`,
+  the same weights), from which :mod:`pipeline.stages.patches` draws the alert patches.
 * :func:`alert_figures` turns those into the hectare and date columns of the ``plots`` layer.
 
 Days are numbered from 1970-01-01 (numpy's ``datetime64[D]``). An alert counts when its day is
@@ -166,6 +168,33 @@ def _yyyymmdd(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass
+class AlertCells:
+    """Alert cells after the cut-off day of a batch of plots: one entry per (plot, cell). ``plot``
+    is the plot's position, ``row``/``col`` the cell on the product's grid, ``day`` the alert's
+    day number, ``cls`` its confidence class, ``m2`` the cell's area inside the plot (coverage x
+    ellipsoidal pixel area: the weight of the plot's alert figures)."""
+
+    plot: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    day: np.ndarray
+    cls: np.ndarray
+    m2: np.ndarray
+
+    FIELDS = ("plot", "row", "col", "day", "cls", "m2")
+
+    def __len__(self) -> int:
+        return len(self.plot)
+
+    @classmethod
+    def concat(cls, parts: list[AlertCells]) -> AlertCells:
+        if not parts:
+            i = np.empty(0, dtype="int64")
+            return cls(i, i.copy(), i.copy(), i.copy(), i.copy(), np.empty(0))
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.FIELDS))
+
+
+@dataclass
 class AlertStats:
     """Per-plot alert areas in m² for a batch of ``n`` plots (``k`` confidence classes).
 
@@ -185,11 +214,13 @@ class AlertStats:
     first_day: np.ndarray
     last_day: np.ndarray
     months: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    #: The alert cells after the cut-off day (:class:`AlertCells`, in parts) when asked for; None otherwise.
+    cells: list[AlertCells] | None = None
 
     DENSE = ("total", "valid", "missing", "invalid", "after", "to_cutoff", "first_day", "last_day")
 
     @classmethod
-    def zeros(cls, n: int, k: int) -> AlertStats:
+    def zeros(cls, n: int, k: int, *, cells: bool = False) -> AlertStats:
         none = np.full(n, -1, dtype="int64")
         return cls(
             total=np.zeros(n),
@@ -200,6 +231,7 @@ class AlertStats:
             to_cutoff=np.zeros(n),
             first_day=none,
             last_day=none.copy(),
+            cells=[] if cells else None,
         )
 
     def scatter(self, into: AlertStats, positions: np.ndarray) -> None:
@@ -208,6 +240,13 @@ class AlertStats:
             getattr(into, f)[positions] = getattr(self, f)
         for plot, month, cls, m2 in self.months:
             into.months.append((np.asarray(positions)[plot], month, cls, m2))
+        if self.cells is not None and into.cells is not None:
+            for c in self.cells:
+                into.cells.append(AlertCells(np.asarray(positions)[c.plot], c.row, c.col, c.day, c.cls, c.m2))
+
+    def alert_cells(self) -> AlertCells:
+        """Every alert cell kept, in one :class:`AlertCells` (empty when none were kept)."""
+        return AlertCells.concat(self.cells or [])
 
     def month_table(self) -> pd.DataFrame:
         """The sparse month areas as a frame: ``plot`` (position), ``month`` (from 1970-01), ``cls``, ``m2``."""
@@ -222,13 +261,15 @@ class AlertStats:
 class AlertStatistics:
     """Per-plot alert statistics of a batch: what :func:`.zonal.measure_product` runs for an alert
     product (picklable, for worker processes). ``counted`` says, per class, whether its alerts
-    count toward the status (the classes at or above the minimum confidence)."""
+    count toward the status (the classes at or above the minimum confidence); ``keep_cells``: keep
+    the alert cells after the cut-off day (:attr:`AlertStats.cells`, for the alert patches)."""
 
     cutoff_day: int
     counted: tuple[bool, ...]
+    keep_cells: bool = False
 
     def zeros(self, n: int) -> AlertStats:
-        return AlertStats.zeros(n, len(self.counted))
+        return AlertStats.zeros(n, len(self.counted), cells=self.keep_cells)
 
     def __call__(
         self,
@@ -268,6 +309,9 @@ class AlertStatistics:
         out.first_day, out.last_day = _first_last(idx[counts], day[counts], w[counts], n)
         if after.any():
             out.months.append(_months(idx[after], day[after], cls[after], w[after], k))
+        if out.cells is not None:
+            at = np.flatnonzero(after)
+            out.cells.append(AlertCells(idx[at], cov.row[at], cov.col[at], day[at], cls[at], w[at]))
         return out
 
 

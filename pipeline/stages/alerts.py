@@ -50,10 +50,12 @@ def measure_alerts(
     *,
     progress: bool = False,
     client: Client | None = None,
+    keep_cells: bool = False,
 ) -> tuple[pd.DataFrame, AlertStats]:
     """The figures (:func:`~pipeline.engine.alerts.alert_figures`) and statistics of one alert
-    product for every geometry (None: not measured)."""
-    statistics = AlertStatistics(day_number(screening.cutoff), product.counted)
+    product for every geometry (None: not measured); ``keep_cells``: with the alert cells after the
+    cut-off day (for the alert patches, :func:`pipeline.stages.patches.alert_patches`)."""
+    statistics = AlertStatistics(day_number(screening.cutoff), product.counted, keep_cells)
     # An alert product's forest is its forest mask: no canopy threshold, no minimum patch.
     stats = measure_product(
         geoms, product, ForestDefinition(), execution, progress=progress, client=client, statistics=statistics

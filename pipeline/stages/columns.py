@@ -78,9 +78,9 @@ PLOTS = (
     _c("deforestation_free", "true for `deforestation_free`, false for `deforestation_detected`, NULL otherwise"),
     _c(
         "edge_only_loss",
-        "true when every loss patch of the plot (layer `loss_patches`) lies within `qc.edge_buffer_m` (30 m) of "
-        "its boundary: a boundary drawn into the neighbour's forest gives that picture; check the boundary before "
-        "the forest",
+        "true when every patch of the plot that counts (layer `loss_patches`) lies within `qc.edge_buffer_m` "
+        "(30 m) of its boundary: a boundary drawn into the neighbour's forest gives that picture; check the "
+        "boundary before the forest",
     ),
     _c(
         "status_reason",
@@ -228,13 +228,16 @@ LOSS_BY_YEAR = (
 )
 LOSS_PATCHES = (
     _c("plot_id, source_row", "the plot, as in `plots`"),
-    _c("product", "the loss product the patch comes from"),
-    _c("kind", "`loss`: forest lost in a year after the reference year"),
-    _c("year", "the loss year"),
+    _c("product", "the loss or alert product the patch comes from"),
+    _c("kind", "`loss`: forest lost after the reference year; `alert`: alerts after the cut-off day"),
+    _c("year", "the loss year; for an alert patch, the year of its alerts"),
+    _c("alert_date, last_alert_date", "an alert patch's first and last alert day (`YYYY-MM-DD`); NULL for loss"),
+    _c("confidence", "an alert patch's confidence: `low`, `high` or `highest`; NULL for loss"),
+    _c("counted", "whether the patch counts toward the status: loss always; alerts of at least `min_confidence`"),
     _c(
         "area_ha",
-        "Σ fraction × pixel area over the patch's cells, as in `loss_YYYY_ha`: the patches of a plot add up to "
-        "its `loss_after_ref_ha`",
+        "Σ fraction × pixel area over the patch's cells, as in `loss_YYYY_ha`: the loss patches of a plot add up to "
+        "its `loss_after_ref_ha`, its alert patches that count to its `<product>_alert_ha`",
     ),
     _c("share_of_plot_pct", "`area_ha` as a share of the plot's `area_ha`"),
     _c(
@@ -242,7 +245,7 @@ LOSS_PATCHES = (
         "how far inside the plot the patch reaches: the distance from the plot's boundary of the patch's deepest "
         "point, in metres (to 5 cm)",
     ),
-    _c("cells", "the number of raster cells of the patch (8-connected cells lost the same year)"),
+    _c("cells", "raster cells in the patch (8-connected, lost the same year; alerts: same year and confidence)"),
 )
 PLOT_ISSUES = (
     _c("plot_id", "the plot's id, as in `plots`"),
@@ -270,6 +273,7 @@ GROUPS = (
         "n_field_checked",
         "plots whose status a field check settled (`status_basis` = `field_check`); counted in `n_<status>` too",
     ),
+    _c("n_free_field_checked", "`deforestation_free` plots resting on a field check (`status_basis` = `field_check`)"),
     _c("area_ha", "Σ `area_ha` over plots with a geometry (status ≠ `invalid`)"),
     _c("area_assessed_ha", "Σ `area_ha` over assessed plots"),
     _c("deforestation_free_area_ha", "Σ `area_ha` over `deforestation_free` plots"),

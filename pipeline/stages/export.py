@@ -71,16 +71,19 @@ def select_rows(frame: pd.DataFrame, statuses: Iterable[str]) -> pd.DataFrame:
 
 def file_totals(manifest: pd.DataFrame, files: dict[str, str]) -> pd.DataFrame:
     """Per file, what a due-diligence statement asks for: its plots, their area (ha) and their
-    countries (ISO 3166-1 alpha-2), and its size; a last row ``(all files)`` sums them."""
+    countries (ISO 3166-1 alpha-2), how many of its plots went in on a field check
+    (``status_basis`` ``field_check``), and its size; a last row ``(all files)`` sums them."""
     sent = manifest[manifest["file"] != ""]
+    checked = (sent["status_basis"] == "field_check") if "status_basis" in sent else pd.Series(False, index=sent.index)
     rows = []
     for name, text in files.items():
         part = sent[sent["file"] == name]
         rows.append((name, len(part), float(part["area_ha"].sum()), "; ".join(sorted(set(part["country"]))),
-                     len(text.encode())))  # fmt: skip
+                     int(checked[part.index].sum()), len(text.encode())))  # fmt: skip
     total = ("(all files)", len(sent), float(sent["area_ha"].sum()), "; ".join(sorted(set(sent["country"]))),
-             sum(r[4] for r in rows))  # fmt: skip
-    frame = pd.DataFrame([*rows, total], columns=["file", "plots", "area_ha", "countries", "bytes"])
+             int(checked.sum()), sum(r[5] for r in rows))  # fmt: skip
+    columns = ["file", "plots", "area_ha", "countries", "field_checked", "bytes"]
+    frame = pd.DataFrame([*rows, total], columns=columns)
     frame["area_ha"] = np.round(frame["area_ha"], 4)
     return frame
 

@@ -38,7 +38,10 @@ DEFAULT_STATUSES = (REVIEW, DETECTED)
 
 
 def loss_years(patches: pd.DataFrame) -> pd.Series:
-    """Per ``plot_id``, the years of its loss patches as text (``2021,2023``)."""
+    """Per ``plot_id``, the years of its loss patches as text (``2021,2023``; alert patches are
+    seen through the alert area, :func:`.reviews.counted_loss`)."""
+    if "kind" in patches:
+        patches = patches[(patches["kind"].fillna("loss") == "loss").to_numpy()]
     if not len(patches):
         return pd.Series([], dtype=object)
     years = patches.groupby("plot_id")["year"].agg(lambda y: ",".join(str(int(v)) for v in sorted(set(y))))

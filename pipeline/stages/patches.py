@@ -1,15 +1,19 @@
-"""Loss patches: where in a plot its forest was lost after the reference year.
+"""Loss patches: where in a plot its forest was lost after the reference year, and where its alerts
+after the cut-off day fell.
 
 A patch is a connected group of cells (8-connectivity: cells touching at a corner belong together)
 lost in the same year inside one plot, vectorised (the union of its cells) and clipped to the plot.
 Its ``area_ha`` is the sum of its cells' coverage x ellipsoidal pixel area — the very weights of
 the plot's ``loss_YYYY_ha`` figures (the cells come from the same windows, in the same pass:
 :attr:`pipeline.engine.stats.PlotStats.cells`) —, so the patches of a plot add up to its
-``loss_after_ref_ha``.
+``loss_after_ref_ha``. An alert product's patches (``kind`` ``alert``) are drawn the same way from
+its alert cells after the cut-off day (:class:`pipeline.engine.alerts.AlertCells`, kept in the pass
+that measures its figures), one calendar year and one confidence level at a time, dated by their
+first and last alert: those of the levels that count add up to the plot's ``alert_ha``.
 
 ``max_distance_from_edge_m`` is the distance from the plot's boundary of the patch's deepest point
 (found by halving an interval of inward buffers of the plot to :data:`DISTANCE_TOLERANCE_M`); a plot
-whose patches all lie within ``edge_buffer_m`` of its boundary (an exact inward-buffer test) has
+whose patches that count all lie within ``edge_buffer_m`` of its boundary (an exact inward-buffer test) has
 ``edge_only_loss``: a boundary drawn into the neighbour's forest gives that picture. Distances are
 measured on a plane tangent to the WGS84 ellipsoid at the plot's centre (the ellipsoid's radii of
 curvature there): for plots of a few kilometres, within 0.01 % of geodesic distances.
@@ -20,12 +24,15 @@ Pure functions on arrays and frames; nothing here reads files.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from ..engine.alerts import AlertCells, AlertSource
 from ..engine.coverage import Grid
 from ..engine.geodesy import M2_PER_HA, WGS84_A, WGS84_E2
 from ..engine.stats import LossCells
@@ -41,6 +48,10 @@ PATCH_COLUMNS = (
     "product",
     "kind",
     "year",
+    "alert_date",
+    "last_alert_date",
+    "confidence",
+    "counted",
     "area_ha",
     "share_of_plot_pct",
     "max_distance_from_edge_m",
@@ -50,6 +61,12 @@ PATCH_COLUMNS = (
 #: The reason's part added for a plot whose loss lies along its boundary only (a code of
 #: :data:`pipeline.reasons.REASONS`).
 EDGE_ONLY_REASON = "edge_only_loss"
+
+#: The ``kind`` of a patch of forest loss, and of a patch of alerts.
+LOSS_KIND, ALERT_KIND = "loss", "alert"
+
+#: ``datetime64[D]`` of day 0 (alert days are numbered from 1970-01-01).
+_DAY0 = np.datetime64("1970-01-01", "D")
 
 
 def label_cells(plot: np.ndarray, group: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
@@ -138,6 +155,76 @@ def deepest_distance(patches_m: np.ndarray, plots_m: np.ndarray) -> np.ndarray:
     return np.where(live, lo, 0.0)
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """Patches drawn from cells: each cell's patch (``label``), the cells of each patch
+    (``order[bounds[k]:bounds[k + 1]]``), its first cell, plot, geometry clipped to the plot,
+    exact area and depth."""
+
+    label: np.ndarray
+    order: np.ndarray
+    bounds: np.ndarray
+    first: np.ndarray
+    plot: np.ndarray
+    geometry: np.ndarray
+    area_ha: np.ndarray
+    deepest_m: np.ndarray
+
+
+def draw_patches(
+    plot: np.ndarray, group: np.ndarray, row: np.ndarray, col: np.ndarray, m2: np.ndarray, geoms: np.ndarray, grid: Grid
+) -> Drawn:
+    """The patches of cells (one per plot, ``group`` and 8-connected set of cells): the union of
+    their cells clipped to the plot (``geoms``, by plot position), Σ ``m2``, and the depth."""
+    label = label_cells(plot, group, row, col)
+    n = int(label.max()) + 1
+    order = np.argsort(label, kind="stable")
+    bounds = np.searchsorted(label[order], np.arange(n + 1))
+    first = order[bounds[:-1]]
+    # each edge from its own grid line, so that neighbouring cells share their edges exactly
+    left, right = grid.x0 + col * grid.dx, grid.x0 + (col + 1) * grid.dx
+    top, bottom = grid.y0 - row * grid.dy, grid.y0 - (row + 1) * grid.dy
+    boxes = shapely.box(left, bottom, right, top)
+    shapes = np.array(
+        [shapely.coverage_union_all(boxes[order[bounds[k] : bounds[k + 1]]]) for k in range(n)], dtype=object
+    )
+    geoms = np.asarray(geoms, dtype=object)
+    owner = plot[first]
+    clipped, _ = polygonal_parts(shapely.intersection(shapes, geoms[owner]))
+    clipped[pd.isna(clipped)] = shapely.Polygon()
+    centre = shapely.bounds(geoms[owner])
+    lon0, lat0 = (centre[:, 0] + centre[:, 2]) / 2, (centre[:, 1] + centre[:, 3]) / 2
+    deepest = deepest_distance(local_metres(clipped, lon0, lat0), local_metres(geoms[owner], lon0, lat0))
+    area_ha = np.bincount(label, weights=m2, minlength=n) / M2_PER_HA
+    return Drawn(label, order, bounds, first, owner, clipped, area_ha, deepest)
+
+
+def patch_frame(
+    drawn: Drawn,
+    ids: Sequence[object] | np.ndarray,
+    source_rows: np.ndarray,
+    plot_area_ha: np.ndarray,
+    columns: dict[str, Any],
+) -> gpd.GeoDataFrame:
+    """The ``loss_patches`` rows of drawn patches (``columns``: the product, kind, year and alert
+    columns, one value or one per patch), by input row then year."""
+    whole = np.asarray(plot_area_ha, dtype="float64")[drawn.plot]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(whole > 0, 100.0 * drawn.area_ha / whole, np.nan)
+    values = {
+        "plot_id": pd.Series(np.asarray(ids, dtype=object)[drawn.plot], dtype=object),
+        "source_row": np.asarray(source_rows, dtype="int64")[drawn.plot],
+        **columns,
+        "area_ha": drawn.area_ha,
+        "share_of_plot_pct": share,
+        "max_distance_from_edge_m": np.round(drawn.deepest_m, 2),
+        "cells": np.diff(drawn.bounds).astype("int64"),
+    }
+    frame = _typed(pd.DataFrame({c: values.get(c) for c in PATCH_COLUMNS}))
+    out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(drawn.geometry, crs="EPSG:4326"), crs="EPSG:4326")
+    return out.sort_values(["source_row", "year"], kind="stable", ignore_index=True)
+
+
 def loss_patches(
     cells: LossCells,
     ids: Sequence[object] | np.ndarray,
@@ -153,69 +240,91 @@ def loss_patches(
     screened (the patches are clipped to them); ``plot_area_ha`` their areas."""
     if not len(cells):
         return empty_patches()
-    label = label_cells(cells.plot, cells.year_index.astype("int64"), cells.row, cells.col)
-    n = int(label.max()) + 1
-    order = np.argsort(label, kind="stable")
-    bounds = np.searchsorted(label[order], np.arange(n + 1))
-    first = order[bounds[:-1]]
-    plot = cells.plot[first]
-    m2 = np.bincount(label, weights=cells.m2, minlength=n)
-    # each edge from its own grid line, so that neighbouring cells share their edges exactly
-    left, right = grid.x0 + cells.col * grid.dx, grid.x0 + (cells.col + 1) * grid.dx
-    top, bottom = grid.y0 - cells.row * grid.dy, grid.y0 - (cells.row + 1) * grid.dy
-    boxes = shapely.box(left, bottom, right, top)
-    shapes = np.array(
-        [shapely.coverage_union_all(boxes[order[bounds[k] : bounds[k + 1]]]) for k in range(n)], dtype=object
-    )
-    geoms = np.asarray(geoms, dtype=object)
-    clipped, _ = polygonal_parts(shapely.intersection(shapes, geoms[plot]))
-    clipped[pd.isna(clipped)] = shapely.Polygon()
-    centre = shapely.bounds(geoms[plot])
-    lon0, lat0 = (centre[:, 0] + centre[:, 2]) / 2, (centre[:, 1] + centre[:, 3]) / 2
-    deepest = deepest_distance(local_metres(clipped, lon0, lat0), local_metres(geoms[plot], lon0, lat0))
-    area_ha = m2 / M2_PER_HA
-    whole = np.asarray(plot_area_ha, dtype="float64")[plot]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(whole > 0, 100.0 * area_ha / whole, np.nan)
-    frame = pd.DataFrame(
-        {
-            "plot_id": pd.Series(np.asarray(ids, dtype=object)[plot], dtype=object),
-            "source_row": np.asarray(source_rows, dtype="int64")[plot],
-            "product": product,
-            "kind": "loss",
-            "year": np.asarray(years, dtype="int64")[cells.year_index[first]],
-            "area_ha": area_ha,
-            "share_of_plot_pct": share,
-            "max_distance_from_edge_m": np.round(deepest, 2),
-            "cells": np.diff(bounds).astype("int64"),
-        }
-    )
-    out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(clipped, crs="EPSG:4326"), crs="EPSG:4326")
-    return out.sort_values(["source_row", "year"], kind="stable", ignore_index=True)
+    drawn = draw_patches(cells.plot, cells.year_index.astype("int64"), cells.row, cells.col, cells.m2, geoms, grid)
+    year = np.asarray(years, dtype="int64")[cells.year_index[drawn.first]]
+    columns = {"product": product, "kind": LOSS_KIND, "year": year, "counted": True}
+    return patch_frame(drawn, ids, source_rows, plot_area_ha, columns)
+
+
+def alert_patches(
+    cells: AlertCells,
+    ids: Sequence[object] | np.ndarray,
+    source_rows: np.ndarray,
+    geoms: np.ndarray,
+    plot_area_ha: np.ndarray,
+    grid: Grid,
+    product: AlertSource,
+) -> gpd.GeoDataFrame:
+    """The alert patches of an alert ``product`` (its ``name``, ``levels`` and ``counted``) from its
+    alert cells after the cut-off day: connected cells of one plot, one calendar year and one
+    confidence level; dated by their first and last alert. The patches of a plot whose level
+    counts add up to its ``alert_ha``."""
+    if not len(cells):
+        return empty_patches()
+    year = (_DAY0 + cells.day.astype("timedelta64[D]")).astype("datetime64[Y]").astype("int64") + 1970
+    group = year * 64 + cells.cls
+    drawn = draw_patches(cells.plot, group, cells.row, cells.col, cells.m2, geoms, grid)
+    days = cells.day[drawn.order]
+    starts = drawn.bounds[:-1]
+    cls = cells.cls[drawn.first]
+    levels = np.asarray(product.levels or (None,), dtype=object)
+    columns = {
+        "product": product.name,
+        "kind": ALERT_KIND,
+        "year": year[drawn.first],
+        "alert_date": _iso(np.minimum.reduceat(days, starts)),
+        "last_alert_date": _iso(np.maximum.reduceat(days, starts)),
+        "confidence": levels[cls] if product.levels else None,
+        "counted": np.asarray(product.counted, dtype=bool)[cls],
+    }
+    return patch_frame(drawn, ids, source_rows, plot_area_ha, columns)
+
+
+def _iso(days: np.ndarray) -> np.ndarray:
+    """Day numbers as ISO dates (text)."""
+    return (_DAY0 + days.astype("timedelta64[D]")).astype(str).astype(object)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The layer's column types, whatever the rows (so that every chunk writes the same schema)."""
+    for c in ("plot_id", "product", "kind", "alert_date", "last_alert_date", "confidence"):
+        frame[c] = pd.Series(frame[c].to_numpy(dtype=object), index=frame.index, dtype=object).where(
+            frame[c].notna(), None
+        )
+    frame["source_row"] = frame["source_row"].astype("int64")
+    frame["year"] = frame["year"].astype("int64")
+    frame["counted"] = frame["counted"].astype(bool)
+    for c in ("area_ha", "share_of_plot_pct", "max_distance_from_edge_m"):
+        frame[c] = frame[c].astype("float64")
+    frame["cells"] = frame["cells"].astype("int64")
+    return frame
 
 
 def empty_patches() -> gpd.GeoDataFrame:
     """A ``loss_patches`` frame without rows, with the layer's column types."""
-    frame = pd.DataFrame(
-        {
-            "plot_id": pd.Series([], dtype=object),
-            "source_row": np.zeros(0, "int64"),
-            "product": pd.Series([], dtype=object),
-            "kind": pd.Series([], dtype=object),
-            "year": np.zeros(0, "int64"),
-            "area_ha": np.zeros(0),
-            "share_of_plot_pct": np.zeros(0),
-            "max_distance_from_edge_m": np.zeros(0),
-            "cells": np.zeros(0, "int64"),
-        }
-    )
+    frame = _typed(pd.DataFrame({c: pd.Series([], dtype=object) for c in PATCH_COLUMNS}))
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
 
 
+def as_patch_layer(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Patches read back from an earlier output (perhaps written before some columns existed) with
+    the layer's columns and types: a missing ``kind`` is ``loss``, ``counted`` true."""
+    out = pd.DataFrame(frame.drop(columns="geometry")).copy()
+    defaults: dict[str, str | bool | None] = {"kind": LOSS_KIND, "counted": True}
+    for c in PATCH_COLUMNS:
+        if c not in out:
+            out[c] = defaults.get(c)
+    out = _typed(out[list(PATCH_COLUMNS)].reset_index(drop=True))
+    geometry = gpd.GeoSeries(np.asarray(frame.geometry.array, dtype=object), crs="EPSG:4326")
+    return gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326")
+
+
 def edge_only(patches: pd.DataFrame, geoms_by_row: pd.Series, edge_buffer_m: float) -> pd.Series:
-    """Per plot (``source_row``) with patches: True when every patch lies within ``edge_buffer_m``
+    """Per plot (``source_row``) with patches that count: True when every such patch lies within ``edge_buffer_m``
     of the plot's boundary — no point of any patch inside the plot's inward buffer (exact, in
     metres). ``geoms_by_row``: the geometries screened, indexed by ``source_row``."""
+    if "counted" in patches:  # alerts under the product's minimum confidence do not settle it
+        patches = patches[patches["counted"].fillna(True).astype(bool).to_numpy()]
     if not len(patches):
         return pd.Series([], dtype=bool)
     rows = patches["source_row"].to_numpy()

@@ -56,7 +56,7 @@ class ReportData:
     period: BaselinePeriod
     years: list[int]
     facts: dict[str, str]  # headline facts: screening date, products, versions...
-    by_status: pd.DataFrame  # index status (+ total): plots, area_ha, loss_after_ref_ha
+    by_status: pd.DataFrame  # index status (+ total): plots, area_ha, loss_after_ref_ha[, field_checked]
     national: pd.Series  # the national figures (baseline_by_group's `all` row)
     yearly: pd.DataFrame  # year, loss_ha
     plots: gpd.GeoDataFrame  # every plot: status, geometry (for the overview map)
@@ -94,8 +94,15 @@ class ReportData:
 
 def status_table(plots: pd.DataFrame) -> pd.DataFrame:
     """Plots, hectares and loss after the reference year per status, every status in order, and
-    the total: the table ``screen`` prints."""
-    return status_summary(plots.assign(status=plots["status"].astype(str)))
+    the total: the table ``screen`` prints; in a screening with reviews, also ``field_checked``:
+    the plots of each status that rest on a field check (``status_basis`` ``field_check``)."""
+    out = status_summary(plots.assign(status=plots["status"].astype(str)))
+    if "status_basis" in plots.columns:
+        checked = plots["status_basis"].astype(str).to_numpy() == "field_check"
+        per = pd.Series(checked).groupby(plots["status"].astype(str).to_numpy()).sum()
+        out["field_checked"] = per.reindex(out.index).fillna(0).astype(int)
+        out.loc["total", "field_checked"] = int(checked.sum())
+    return out
 
 
 def _slug(text: str, taken: set[str]) -> str:

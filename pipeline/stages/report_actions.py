@@ -44,6 +44,7 @@ class ExportOutcome:
     exported: int  # plots in the files (repaired ones included)
     repaired: int
     left_out: pd.DataFrame  # reason, plots: why plots were left out, most first
+    field_checked: int = 0  # exported plots that went in on a field check (status_basis field_check)
 
 
 @dataclass
@@ -92,12 +93,15 @@ def export_outcome(folder: str, manifest: pd.DataFrame | None) -> ExportOutcome 
     left = manifest[outcome == "left_out"]
     reasons = left["reason"].fillna("").astype(str) if "reason" in left.columns else pd.Series("", index=left.index)
     left_out = reasons.value_counts().rename_axis("reason").reset_index(name="plots")
+    sent = outcome.isin(["exported", "repaired"]).to_numpy()
+    basis = manifest["status_basis"].astype(str).to_numpy() if "status_basis" in manifest.columns else None
     return ExportOutcome(
         folder=folder,
         files=files,
         exported=int(outcome.isin(["exported", "repaired"]).sum()),
         repaired=int((outcome == "repaired").sum()),
         left_out=left_out,
+        field_checked=int((sent & (basis == "field_check")).sum()) if basis is not None else 0,
     )
 
 

@@ -52,7 +52,7 @@ from .cutoff import CutoffPart, alert_verdicts, alerts_under_rule, screen_cutoff
 from .fieldcheck import loss_years
 from .frames import column_at
 from .overlays import apply_overlay_effects, overlay_columns
-from .patches import EDGE_ONLY_REASON, edge_only, loss_patches
+from .patches import EDGE_ONLY_REASON, LOSS_KIND, alert_patches, as_patch_layer, edge_only, loss_patches
 from .qc import QCResult, check_plots
 from .reuse import ROW_DIGEST, reusable, reused_columns, row_digests, screen_keys
 from .reviews import apply_reviews, counted_loss, latest_reviews
@@ -303,7 +303,7 @@ def screen_checked(
         plots, checked, products, maps, screening, how, earlier.established, (figures, verdicts)
     )
     alert_blocks, months = _screen_alerts(
-        alerts_under_rule(alert_products, maps, screening), plots, checked, screening, how, verdicts, cut
+        alerts_under_rule(alert_products, maps, screening), plots, checked, screening, how, verdicts, cut, patches
     )
     verdict = combine(verdicts, screening.status_rule)
     if previous_patches is not None and matched is not None and reuse.any():
@@ -396,14 +396,21 @@ def _screen_alerts(
     how: Measuring,
     verdicts: dict[str, pd.DataFrame],
     cut: CutoffPart | None = None,
+    patches: list[pd.DataFrame] | None = None,
 ) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
     """Measure and classify the alert products (their verdicts added to ``verdicts``; with ``cut``,
-    the forest at the cut-off, revised by it): each product's prefixed columns, and its area per month."""
+    the forest at the cut-off, revised by it): each product's prefixed columns, and its area per
+    month; its alert patches, from the same pass, appended to ``patches`` (when given)."""
     blocks, months = [], []
+    ids, rows = plots["plot_id"].to_numpy(), plots["source_row"].to_numpy()
     for product in alert_products:
         fig, stats = measure_alerts(
-            checked.geometry, product, screening, how.execution, progress=how.progress, client=how.client
-        )
+            checked.geometry, product, screening, how.execution, progress=how.progress, client=how.client,
+            keep_cells=patches is not None,
+        )  # fmt: skip
+        if patches is not None:
+            cells = stats.alert_cells()
+            patches.append(alert_patches(cells, ids, rows, checked.geometry, checked.area_ha, product.grid, product))
         fig.loc[~checked.screenable, "data_coverage_pct"] = np.nan
         fig.index = plots.index
         verdicts[product.name] = v = classify_alerts(fig, checked.error_reason, screening, product)
@@ -429,9 +436,12 @@ def _reused_patches(previous_patches: pd.DataFrame, matched: pd.DataFrame, reuse
         reused["source_row"].to_numpy(), index=matched["source_row"].to_numpy(dtype="int64")
     ).drop_duplicates()
     ids = pd.Series(reused["plot_id"].to_numpy(dtype=object), index=rows.index)
-    old = previous_patches[previous_patches["source_row"].isin(rows.index)]
-    out = old.assign(plot_id=old["source_row"].map(ids).to_numpy(), source_row=old["source_row"].map(rows).to_numpy())
-    return out[previous_patches.columns]
+    old = as_patch_layer(previous_patches[previous_patches["source_row"].isin(rows.index)])
+    old = old[(old["kind"] == LOSS_KIND).to_numpy()]  # alert patches are measured again, with the alerts
+    out: pd.DataFrame = old.assign(
+        plot_id=old["source_row"].map(ids).to_numpy(), source_row=old["source_row"].map(rows).to_numpy()
+    )
+    return out
 
 
 def _lost_after(matched: pd.DataFrame | None, reuse: np.ndarray, products: Sequence[LossSource]) -> np.ndarray:

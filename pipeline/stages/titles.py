@@ -50,6 +50,8 @@ TITLES = {
     "n_invalid": N_("Invalid plots"),
     "n_unknown": N_("Plots of unknown status"),
     "n_assessed": N_("Plots assessed"),
+    "n_field_checked": N_("Plots settled by a field check"),
+    "n_free_field_checked": N_("Deforestation-free on a field check"),
     "area_assessed_ha": N_("Area assessed (ha)"),
     "deforestation_free_area_ha": N_("Deforestation-free area (ha)"),
     "deforestation_free_plots_pct": N_("Deforestation-free plots (%)"),
@@ -77,6 +79,8 @@ TITLES = {
     "n_deliveries": N_("Deliveries"),
     "month": N_("Month"),
     "confidence": N_("Confidence"),
+    "alert_date": N_("First alert day"),
+    "last_alert_date": N_("Last alert day"),
     "counted": N_("Counts"),
     "alert_ha": N_("Alerts that count (ha)"),
     "previous_status": N_("Previous status"),
@@ -125,7 +129,10 @@ LAYER_DESCRIPTIONS = {
     "loss_by_year": N_("Forest lost inside each plot, per product and year"),
     "plot_issues": N_("The quality-control findings, one row per plot and finding"),
     "alerts_by_month": N_("Area of deforestation alerts after the cut-off day, per month"),
-    "loss_patches": N_("Each patch of forest lost inside a plot after the reference year: its year, area and depth"),
+    "loss_patches": N_(
+        "Each patch of forest lost inside a plot after the reference year, and of alerts after the cut-off day: "
+        "its year, area and depth"
+    ),
     "run_metadata": N_("The run's parameters and provenance, one row per key"),
     "baseline_by_group": N_("Figures of each group of plots (all, cooperatives, others) against the baseline"),
     "baseline_by_region": N_("Figures of the plots of each region against the baseline, and each region's whole loss"),

@@ -107,6 +107,8 @@ def _export(ctx) -> str:
     out += f'<p id="export-outcome">{esc(text)}'
     if e.repaired:
         out += " " + esc(T["export_repaired"].format(n=f"{e.repaired:,}"))
+    if getattr(e, "field_checked", 0):
+        out += " " + esc(T["export_field_checked"].format(n=f"{e.field_checked:,}"))
     out += "</p>"
     if len(e.left_out):
         cols = [("reason", HEADERS["reason"], "text"), ("plots", HEADERS["plots"], "int")]

@@ -60,7 +60,14 @@ def by_status(ctx: Context) -> str:
             ("area_ha", HEADERS["area_ha"], "ha"),
             ("loss_after_ref_ha", HEADERS["loss_after_ref_ha"].format(year=data.reference_year), "ha"),
             ("meaning", HEADERS["meaning"], "text")]  # fmt: skip
-    return f"<h2>{esc(T['by_status'])}</h2>" + table(st, cols, table_id="by-status", scroll=False)
+    note = ""
+    if "field_checked" in st.columns:  # a screening with reviews: what rests on a field check
+        cols.insert(2, ("field_checked", HEADERS["field_checked"], "int"))
+        free = data.by_status.loc[FREE]
+        note = '<p class="note" id="field-checked">' + esc(T["field_checked_note"].format(
+            n=fmt_int(free["field_checked"]), free=fmt_int(free["plots"]),
+            all=fmt_int(data.by_status.loc["total", "field_checked"]))) + "</p>"  # fmt: skip
+    return f"<h2>{esc(T['by_status'])}</h2>" + table(st, cols, table_id="by-status", scroll=False) + note
 
 
 def cutoff(ctx: Context) -> str:

@@ -39,12 +39,19 @@ T = Texts(
         "export_title": N_("EUDR export"),
         "export_done": N_("The export in {folder}: {plots} plots in {files} file(s) ({names}); {left} plots left out."),
         "export_repaired": N_("{n} of the exported plots were repaired at 6 decimals."),
+        "export_field_checked": N_(
+            "{n} of the exported plots went in on a field check: column status_basis of manifest.csv names them."
+        ),
         "export_none": N_(
             "No EUDR export is shown with this report: `cacao-screen export --format eudr` writes one, "
             "and `cacao-screen report --eudr FOLDER` shows its outcome here."
         ),
         # sections
         "by_status": N_("Plots by status"),
+        "field_checked_note": N_(
+            "{n} of the {free} deforestation-free plots rest on a field check, not on the satellite data alone "
+            "(status_basis field_check in screening.gpkg); {all} plots in all were settled by a field check."
+        ),
         "loss_title": N_("Forest loss per year inside the plots"),
         "loss_note": N_(
             "Forest lost inside the assessed plots (deforestation-free, review, deforestation detected) each "
@@ -163,6 +170,7 @@ HEADERS = Texts(
         "area_ha": N_("Area (ha)"),
         "loss_after_ref_ha": N_("Forest lost after {year} (ha)"),
         "meaning": N_("Meaning"),
+        "field_checked": N_("Settled by a field check"),
         "year": N_("Year"),
         "loss_ha": N_("Forest lost (ha)"),
         "plot_id": N_("Plot"),

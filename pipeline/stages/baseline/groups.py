@@ -44,6 +44,7 @@ def plot_contributions(plots: pd.DataFrame, years: Sequence[int]) -> pd.DataFram
     # plots whose status a field check settled (a screening with --reviews), counted apart
     basis = plots["status_basis"].astype(str).to_numpy() if "status_basis" in plots.columns else np.full(len(plots), "")
     cols["n_field_checked"] = (basis == "field_check").astype("int64")
+    cols["n_free_field_checked"] = ((basis == "field_check") & (status == "deforestation_free")).astype("int64")
     cols["area_ha"] = area
     cols["area_assessed_ha"] = np.where(assessed, area, 0.0)
     cols["deforestation_free_area_ha"] = np.where(status == "deforestation_free", area, 0.0)
@@ -60,6 +61,7 @@ def additive_columns(years: Sequence[int]) -> list[str]:
         *(f"n_{s}" for s in STATUSES),
         "n_assessed",
         "n_field_checked",
+        "n_free_field_checked",
         "area_ha",
         "area_assessed_ha",
         "deforestation_free_area_ha",
@@ -94,6 +96,7 @@ def derive_group_figures(
         *(f"n_{s}" for s in STATUSES),
         "n_assessed",
         "n_field_checked",
+        "n_free_field_checked",
         "area_ha",
         "area_assessed_ha",
         "deforestation_free_area_ha",
