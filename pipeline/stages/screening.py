@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -26,11 +26,11 @@ import pandas as pd
 import shapely
 
 from ..config import ExecutionConfig, ForestDefinition, QCConfig, ScreeningConfig
-from ..engine.alerts import AlertSource, AlertSpec
-from ..engine.cutoff import ClassMapSource, ClassSpec
+from ..engine.alerts import AlertSource
+from ..engine.cutoff import ClassMapSource
 from ..engine.memory import tune_allocator
 from ..engine.overlay import OverlayLayer
-from ..engine.pixels import ProductSpec
+from ..engine.sources import Source, is_alerts, is_loss, is_map
 from ..engine.stats import PlotStats, derive_figures
 from ..engine.zonal import LossSource, measure_product
 from ..reasons import REASON_COLUMNS, decode, part
@@ -62,9 +62,6 @@ if TYPE_CHECKING:
     from distributed import Client
 
 log = logging.getLogger(__name__)
-
-#: What plots are screened against: loss and alert products, maps of the cut-off day, overlays.
-Source: TypeAlias = "LossSource | AlertSource | ClassMapSource | OverlayLayer"
 
 
 @dataclass
@@ -162,7 +159,7 @@ def screen_plots(  # noqa: PLR0913
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.io.plots.read_plots)")
     every: list[Source] = list(products) if isinstance(products, (list, tuple)) else [products]
-    loss_products = [p for p in every if _is_loss(p)]
+    loss_products = [p for p in every if is_loss(p)]
     if not loss_products:
         raise ValueError("no loss product to screen against")
     checked = check_plots(plots, qc, coverage_bounds=loss_products[0].bounds)
@@ -333,24 +330,11 @@ def _kinds(
     every: Sequence[Source],
 ) -> tuple[list[LossSource], list[AlertSource], list[ClassMapSource], list[OverlayLayer]]:
     """The loss products, the alert products, the maps of the cut-off day and the overlays."""
-    alert_products = [p for p in every if _is_alerts(p)]
-    maps = [p for p in every if _is_map(p)]
+    alert_products = [p for p in every if is_alerts(p)]
+    maps = [p for p in every if is_map(p)]
     overlays = [p for p in every if isinstance(p, OverlayLayer)]  # vector layers: no raster spec
-    products = [p for p in every if _is_loss(p)]
+    products = [p for p in every if is_loss(p)]
     return products, alert_products, maps, overlays
-
-
-# Told apart by the type of their spec (an overlay has none).
-def _is_loss(p: Source) -> TypeGuard[LossSource]:
-    return isinstance(getattr(p, "spec", None), ProductSpec)
-
-
-def _is_alerts(p: Source) -> TypeGuard[AlertSource]:
-    return isinstance(getattr(p, "spec", None), AlertSpec)
-
-
-def _is_map(p: Source) -> TypeGuard[ClassMapSource]:
-    return isinstance(getattr(p, "spec", None), ClassSpec)
 
 
 def _with_reviews(
