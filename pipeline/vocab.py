@@ -122,8 +122,6 @@ HANSEN_LAYERS = ("lossyear", "treecover2000", "datamask", "gain", "first", "last
 
 #: The ``kind`` of a deforestation-alert product in ``datasets``.
 ALERTS_KIND = "alerts"
-#: The ``kind`` of an overlay layer (:class:`pipeline.engine.overlay.OverlayLayer`) among the products.
-OVERLAY_KIND = "overlay"
 #: Confidence levels of an alert, from the lowest; a product's encoding names which it has.
 CONFIDENCE_LEVELS = ("low", "high", "highest")
 #: Per-product figures of an alert product in the ``plots`` layer (prefixed ``<name>_``), besides

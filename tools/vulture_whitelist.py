@@ -50,6 +50,10 @@ FlatGeobufWriter
 GeoJsonWriter
 EudrWriter
 
+# Protocols: their members declare what an argument must have (engine/zonal.py Statistics is
+# called by the engine, as its implementations are).
+_.__call__
+
 # The loss_patches layer's column order, documented beside the code that writes it.
 PATCH_COLUMNS
 

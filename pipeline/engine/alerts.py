@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,7 @@ from ..config import ForestDefinition
 from ..vocab import ZERO_HA
 from .coverage import Coverage, Grid
 from .geodesy import M2_PER_HA, pixel_row_areas
+from .grids import GriddedReader
 from .pixels import NO_TILE, LayerWindow, gather
 from .stats import cells_in_windows
 
@@ -65,6 +67,39 @@ class AlertSpec:
     classes: tuple[int, ...] = (0, 1, 2)  # ...and the class of each: its position in `levels`
     levels: tuple[str, ...] = ("low", "high", "highest")  # the product's levels, lowest first
     nodata: int | None = None
+
+
+class AlertSource(Protocol):
+    """What the engine and the stages need of an alert product (:class:`pipeline.io.alerts.AlertProduct`
+    is one): its layers and grid, its :class:`AlertSpec`, its confidence levels (lowest first),
+    whether each class counts toward the status, the lowest confidence that counts, and its
+    fingerprint (what a reused figure depends on). It is a dataclass: the forest at the cut-off
+    gives it another ``forest_mask`` (:func:`dataclasses.replace`)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def grid(self) -> Grid: ...
+
+    @property
+    def spec(self) -> AlertSpec: ...
+
+    @property
+    def layers(self) -> Mapping[str, GriddedReader]: ...
+
+    @property
+    def levels(self) -> tuple[str, ...]: ...
+
+    @property
+    def counted(self) -> tuple[bool, ...]: ...
+
+    @property
+    def min_confidence(self) -> str: ...
+
+    def fingerprint(self) -> tuple[object, ...]: ...
 
 
 def decode_alerts(layers: dict[str, np.ndarray], spec: AlertSpec) -> dict[str, np.ndarray]:

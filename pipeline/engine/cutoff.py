@@ -29,7 +29,7 @@ import numpy as np
 from ..config import ForestDefinition
 from .coverage import Coverage, Grid
 from .geodesy import pixel_row_areas
-from .grids import finest, reader_on
+from .grids import LayerReader, finest, reader_on
 from .pixels import NO_TILE, VALID_BIT, LayerWindow, ProductSpec, as_int, gather
 from .stats import cell_codes, cells_in_windows
 
@@ -69,7 +69,8 @@ class LandUseSpec(ClassSpec):
 
 class ClassMapSource(Protocol):
     """What the engine needs of a class map (:class:`pipeline.io.class_maps.ClassMap` is one): its
-    one layer under ``spec.key``, on its own grid."""
+    one layer under ``spec.key``, on its own grid; and, for the stages, its fingerprint (what a
+    reused figure depends on)."""
 
     @property
     def name(self) -> str: ...
@@ -81,7 +82,9 @@ class ClassMapSource(Protocol):
     def spec(self) -> ClassSpec: ...
 
     @property
-    def layers(self) -> Mapping[str, Any]: ...
+    def layers(self) -> Mapping[str, LayerReader]: ...
+
+    def fingerprint(self) -> tuple[object, ...]: ...
 
 
 def rule_forest(states: list[tuple[np.ndarray, np.ndarray]], rule: str) -> tuple[np.ndarray, np.ndarray]:

@@ -37,6 +37,13 @@ class LayerReader(Protocol):
         ...
 
 
+class GriddedReader(LayerReader, Protocol):
+    """A layer reader on a grid of its own (a file's layer, a layer made on a grid)."""
+
+    @property
+    def grid(self) -> Grid: ...
+
+
 #: How far (in pixels) two origins may be from a whole number of pixels apart and still be one grid.
 ALIGN_TOL_PX = 1e-3
 #: Relative tolerance on pixel sizes for two grids to have the same resolution.

@@ -18,12 +18,10 @@ the screening's chunks are measured one by one against the same index:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 import numpy as np
 import shapely
 
-from ..vocab import OVERLAY_KIND
 from .geodesy import geodesic_areas
 
 
@@ -42,8 +40,6 @@ class OverlayLayer:
     repaired: int = 0
     dropped: int = 0
     tree: shapely.STRtree = field(init=False, repr=False)
-    #: Told apart from loss and alert products by the screening.
-    kind: ClassVar[str] = OVERLAY_KIND
 
     def __post_init__(self) -> None:
         self.geoms = np.asarray(self.geoms, dtype=object)

@@ -19,9 +19,9 @@ test can pass arrays).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast, overload
 
 import numpy as np
 import shapely
@@ -29,12 +29,30 @@ import shapely
 from ..config import ExecutionConfig, ForestDefinition
 from ..i18n import _, tr
 from .arrays import BaseGeometry
-from .coverage import Grid, PolygonPieces, coverage_fractions, polygon_pieces, window_coverage, window_row_coverage
+from .coverage import (
+    Coverage,
+    Grid,
+    PolygonPieces,
+    coverage_fractions,
+    polygon_pieces,
+    window_coverage,
+    window_row_coverage,
+)
 from .geodesy import pixel_row_areas
 from .grids import LayerReader, layers_on
 from .memory import trim, tune_allocator
 from .partitions import batches, partition, pixel_bounds, window_of
-from .pixels import FOREST_BIT, INVALID_BIT, MISSING_BIT, VALID_BIT, ProductSpec, as_int, patch_margin, pixel_codes
+from .pixels import (
+    FOREST_BIT,
+    INVALID_BIT,
+    MISSING_BIT,
+    VALID_BIT,
+    LayerWindow,
+    ProductSpec,
+    as_int,
+    patch_margin,
+    pixel_codes,
+)
 from .schedulers import default_workers, imap_partitions
 from .stats import LossCells, PlotStats, plot_statistics
 
@@ -48,9 +66,10 @@ WINDOW_PX = 1024
 TASK_MAX_CELLS = 4_000_000
 
 
-class ProductSource(Protocol):
-    """What the engine needs of a loss product. ``grid`` is the grid its figures are computed on:
-    the finest of its layers' (:func:`.grids.finest`)."""
+class RasterSource(Protocol):
+    """What the engine needs of any product it measures (loss, alerts, a class map): a name, the
+    grid its figures are computed on (the finest of its layers': :func:`.grids.finest`), how to
+    read its values (``spec``: its kind says what the product is) and its layers."""
 
     @property
     def name(self) -> str: ...
@@ -59,10 +78,89 @@ class ProductSource(Protocol):
     def grid(self) -> Grid: ...
 
     @property
-    def spec(self) -> ProductSpec: ...
+    def spec(self) -> object: ...
 
     @property
     def layers(self) -> Mapping[str, LayerReader]: ...
+
+
+class ProductSource(RasterSource, Protocol):
+    """What the engine needs of a loss product: a :class:`RasterSource` read by a :class:`ProductSpec`."""
+
+    @property
+    def spec(self) -> ProductSpec: ...
+
+
+class Fingerprinted(Protocol):
+    """A source that says what identifies its data and reading (what a reused figure depends on)."""
+
+    def fingerprint(self) -> tuple[object, ...]: ...
+
+
+class SourcedLayer(Protocol):
+    """A layer that says where it is read from (a path, a folder, a URL), for the metadata."""
+
+    @property
+    def source(self) -> str: ...
+
+
+class LossSource(ProductSource, Fingerprinted, Protocol):
+    """What the stages need of a loss product (:class:`pipeline.io.rasters.Product` is one): the
+    engine's :class:`ProductSource`, its years, its extent (lon/lat: minx, miny, maxx, maxy), its
+    loss-year layer and forest layers (None when it has none: loss counts wherever it flags some),
+    and its fingerprint."""
+
+    @property
+    def loss(self) -> SourcedLayer: ...
+
+    @property
+    def years(self) -> list[int]: ...
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]: ...
+
+    @property
+    def tree_cover(self) -> SourcedLayer | None: ...
+
+    @property
+    def forest_mask(self) -> object | None: ...
+
+
+class StatsCache(Protocol):
+    """A store of whole geometries' figures, so that they are measured once
+    (:class:`pipeline.io.region_cache.RegionCache` is one): the key of a geometry's figures on a
+    product with a forest definition, the figures stored under a key (None: absent), and storing them."""
+
+    def key(self, geom: BaseGeometry, product: LossSource, forest: ForestDefinition) -> str: ...
+
+    def get(self, key: str, n_years: int) -> PlotStats | None: ...
+
+    def put(self, key: str, stats: PlotStats) -> None: ...
+
+
+S_co = TypeVar("S_co", covariant=True)
+
+
+class Statistics(Protocol[S_co]):
+    """What :func:`measure_product` computes on each batch instead of the loss figures
+    (:class:`.alerts.AlertStatistics`, :class:`.cutoff.CutoffStatistics`...): the arguments of
+    :func:`.stats.plot_statistics`, ``spec`` being the product's (of whatever kind), and empty
+    figures for ``n`` plots."""
+
+    def zeros(self, n: int) -> S_co: ...
+
+    def __call__(
+        self,
+        cov: Coverage,
+        n: int,
+        grid: Grid,
+        windows: list[tuple[int, int, int, int]],
+        layers: Sequence[Mapping[str, LayerWindow]],
+        spec: Any,
+        forest: ForestDefinition,
+        window_of_plot: np.ndarray,
+        /,
+    ) -> S_co: ...
 
 
 @dataclass(frozen=True)
@@ -74,9 +172,9 @@ class Task:
     windows: tuple[tuple[int, int, int, int], ...]
     sizes: tuple[int, ...]
     margin: int
-    product: Any  # a ProductSource (picklable, to be sent to worker processes)
+    product: RasterSource  # picklable, to be sent to worker processes
     forest: ForestDefinition
-    statistics: Any = None  # what to compute (see measure_product); None: plot_statistics
+    statistics: Statistics[Any] | None = None  # what to compute (see measure_product); None: plot_statistics
     cells_from: int | None = None  # with plot_statistics: keep the cells lost from this year index on
 
 
@@ -90,22 +188,58 @@ def measure_task(task: Task) -> Any:
     layers = [{key: layer.read_raw(*win) for key, layer in readers.items()} for win in windows]
     cov = coverage_fractions(task.geoms, task.product.grid)
     window_of_plot = np.repeat(np.arange(len(windows)), task.sizes)
-    args = (cov, len(task.geoms), task.product.grid, windows, layers, task.product.spec, task.forest, window_of_plot)
+    n, grid, spec = len(task.geoms), task.product.grid, task.product.spec
     if task.statistics is not None:
-        return task.statistics(*args)
-    return plot_statistics(*args, cells_from=task.cells_from)
+        return task.statistics(cov, n, grid, windows, layers, spec, task.forest, window_of_plot)
+    loss_spec = cast(ProductSpec, spec)  # without statistics, the product is a loss product
+    return plot_statistics(
+        cov, n, grid, windows, layers, loss_spec, task.forest, window_of_plot, cells_from=task.cells_from
+    )
+
+
+S = TypeVar("S")
+
+
+@overload
+def measure_product(  # noqa: PLR0913
+    geoms: np.ndarray,
+    product: ProductSource,
+    forest: ForestDefinition,
+    execution: ExecutionConfig = ...,
+    *,
+    progress: bool = ...,
+    client: Any = ...,
+    statistics: None = ...,
+    large_progress: bool | None = ...,
+    cells_from_year: int | None = ...,
+) -> PlotStats: ...
+
+
+@overload
+def measure_product(  # noqa: PLR0913
+    geoms: np.ndarray,
+    product: RasterSource,
+    forest: ForestDefinition,
+    execution: ExecutionConfig = ...,
+    *,
+    progress: bool = ...,
+    client: Any = ...,
+    statistics: Statistics[S],
+    large_progress: bool | None = ...,
+    cells_from_year: int | None = ...,
+) -> S: ...
 
 
 # keyword-only options, each with a default; the figures depend on none of them but cells_from_year
 def measure_product(  # noqa: PLR0913
     geoms: np.ndarray,
-    product: ProductSource,
+    product: RasterSource,
     forest: ForestDefinition,
     execution: ExecutionConfig = ExecutionConfig(),
     *,
     progress: bool = False,
     client: Any = None,
-    statistics: Any = None,
+    statistics: Statistics[Any] | None = None,
     large_progress: bool | None = None,
     cells_from_year: int | None = None,
 ) -> Any:
@@ -121,7 +255,8 @@ def measure_product(  # noqa: PLR0913
     later in the result's :attr:`~.stats.PlotStats.cells` (the loss patches' cells, gathered from
     the windows already read)."""
     n = len(geoms)
-    spec = product.spec
+    loss = cast(ProductSource, product)  # read as one only without statistics (see the overloads)
+    spec = loss.spec
     cells_from = None if cells_from_year is None or statistics is not None else cells_from_year - spec.first_year
     if statistics is not None:
         stats = statistics.zeros(n)
@@ -166,7 +301,7 @@ def measure_product(  # noqa: PLR0913
         shown = progress if large_progress is None else large_progress
         run = WindowRun(client, workers)
         for i in big:
-            one = measure_polygon(geoms[i], product, forest, execution, progress=shown, run=run, cells_from=cells_from)
+            one = measure_polygon(geoms[i], loss, forest, execution, progress=shown, run=run, cells_from=cells_from)
             one.scatter(stats, np.array([i]))
     trim()
     return stats

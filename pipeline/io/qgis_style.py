@@ -131,7 +131,7 @@ def patch_style() -> LayerStyle:
     n = len(PATCH_YEAR_COLOURS)
     classes = [
         Class(
-            f"up to {PATCH_FIRST_YEAR}",
+            tr("up to {year}", year=PATCH_FIRST_YEAR),
             Symbol(PATCH_YEAR_COLOURS[0], stroke="#6b0000", width_mm=0.2),
             lower=1900,
             upper=PATCH_FIRST_YEAR,
@@ -139,14 +139,17 @@ def patch_style() -> LayerStyle:
     ]
     for i in range(1, n):
         year = PATCH_FIRST_YEAR + i
-        label = str(year) if i < n - 1 else f"{year} and later"
+        label = str(year) if i < n - 1 else tr("{year} and later", year=year)
         upper = year if i < n - 1 else 2999
         classes.append(
             Class(label, Symbol(PATCH_YEAR_COLOURS[i], stroke="#6b0000", width_mm=0.2), lower=year - 1, upper=upper)
         )
     return LayerStyle(
         "cacao-screen loss patches",
-        "Patches of forest lost after the cut-off, coloured by year: yellow the earliest, dark purple the latest",
+        _(
+            "Patches of forest lost (and alert patches) after the cut-off, coloured by year: yellow the "
+            "earliest, dark purple the latest"
+        ),
         tuple(classes),
         field="year",
         kind="graduated",

@@ -196,10 +196,12 @@ def _needs_product(cfg: BaselineConfig) -> bool:
 
 def _ring_products(
     job: _BaselineJob, screened: RunConfig, plots: pd.DataFrame
-) -> tuple[BaselineConfig, tuple[Product | AlertProduct, ...], str]:
-    """The products the rings and region totals are measured on, and the baseline's config: without
-    the region totals (and why, the third value) when they were not asked for and cannot be had."""
-    cfg, products = job.cfg, job.sources.products
+) -> tuple[BaselineConfig, tuple[Product, ...], str]:
+    """The loss products the rings and region totals are measured on (the primary first), and the
+    baseline's config: without the region totals (and why, the third value) when they were not
+    asked for and cannot be had."""
+    cfg = job.cfg
+    products = tuple(p for p in job.sources.products if isinstance(p, Product))  # the screening's alerts aside
     if not _needs_product(cfg) or products:
         return cfg, products, ""
     try:

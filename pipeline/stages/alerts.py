@@ -21,19 +21,22 @@ The reason names the area, the confidence and the dates (codes and numbers, :mod
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .. import reasons
 from ..config import ExecutionConfig, ForestDefinition, ScreeningConfig
-from ..engine.alerts import AlertStatistics, AlertStats, alert_figures, day_date, day_number
+from ..engine.alerts import AlertSource, AlertStatistics, AlertStats, alert_figures, day_date, day_number
 from ..engine.geodesy import M2_PER_HA
 from ..engine.zonal import measure_product
 from ..reasons import part
 from ..vocab import ALERT_COLUMNS, DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, ZERO_HA
 from .rules import causes, decide, verdict_frame
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 #: Columns of the ``alerts_by_month`` layer of ``screening.gpkg``.
 MONTH_COLUMNS = ("plot_id", "source_row", "product", "month", "confidence", "counted", "alert_ha")
@@ -41,12 +44,12 @@ MONTH_COLUMNS = ("plot_id", "source_row", "product", "month", "confidence", "cou
 
 def measure_alerts(
     geoms: np.ndarray,
-    product: Any,
+    product: AlertSource,
     screening: ScreeningConfig,
     execution: ExecutionConfig = ExecutionConfig(),
     *,
     progress: bool = False,
-    client: Any = None,
+    client: Client | None = None,
     keep_cells: bool = False,
 ) -> tuple[pd.DataFrame, AlertStats]:
     """The figures (:func:`~pipeline.engine.alerts.alert_figures`) and statistics of one alert
@@ -60,13 +63,13 @@ def measure_alerts(
     return alert_figures(stats, product.levels, product.counted), stats
 
 
-def alert_columns(product: Any) -> list[str]:
+def alert_columns(product: AlertSource) -> list[str]:
     """The figure columns of an alert product in the ``plots`` layer (unprefixed), in order."""
     first, *rest = ALERT_COLUMNS
     return [first, rest[0], *(f"alert_{level}_ha" for level in product.levels), *rest[1:]]
 
 
-def _dates(first: int, last: int) -> list[dict]:
+def _dates(first: int, last: int) -> list[dict[str, object]]:
     """The reason part naming the alerts' dates (none without alerts)."""
     if first < 0:
         return []
@@ -76,7 +79,7 @@ def _dates(first: int, last: int) -> list[dict]:
 
 
 def classify_alerts(
-    figures: pd.DataFrame, invalid_reason: pd.Series, params: ScreeningConfig, product: Any
+    figures: pd.DataFrame, invalid_reason: pd.Series, params: ScreeningConfig, product: AlertSource
 ) -> pd.DataFrame:
     """Status, ``deforestation_free`` and ``status_reason`` of each plot for one alert product.
 
@@ -102,7 +105,7 @@ def classify_alerts(
 
     tolerance = params.review_max_ha
 
-    def seen(i: int | np.integer) -> list[dict]:
+    def seen(i: int | np.integer) -> list[dict[str, object]]:
         """The area of each confidence level that counts (when there are several), then the dates."""
         present = [lv for lv in counts if by_level[lv][i] >= ZERO_HA]
         if len(levels) < 2 or not present:
@@ -154,7 +157,7 @@ def classify_alerts(
     return verdict_frame(status, flag, reason, figures.index)
 
 
-def alerts_by_month(plots: pd.DataFrame, product: Any, stats: AlertStats) -> pd.DataFrame:
+def alerts_by_month(plots: pd.DataFrame, product: AlertSource, stats: AlertStats) -> pd.DataFrame:
     """Long format (plot_id, source_row, product, month 'YYYY-MM', confidence, counted, alert_ha):
     one row per plot, month and confidence level with alerts after the cut-off day."""
     t = stats.month_table()

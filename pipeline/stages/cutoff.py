@@ -18,13 +18,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
 import numpy as np
 import pandas as pd
 
 from .. import reasons
 from ..config import ExecutionConfig, ScreeningConfig
+from ..engine.alerts import AlertSource
 from ..engine.cutoff import (
     CONTEXTS,
     ClassMapSource,
@@ -40,11 +41,38 @@ from ..engine.cutoff import (
 )
 from ..engine.geodesy import M2_PER_HA
 from ..engine.grids import finest
-from ..engine.zonal import ProductSource, measure_product
+from ..engine.zonal import LossSource, ProductSource, measure_product
 from ..i18n import tr
 from ..vocab import DETECTED, FREE, REVIEW, ZERO_HA
 from .frames import column_at
 from .rules import decide
+
+if TYPE_CHECKING:
+    from distributed import Client
+    from typing_extensions import Unpack
+
+    from .qc import QCResult
+
+
+class Measurement(Protocol):
+    """How the plots are measured (:class:`.screening.Measuring` is one): the figures depend on none of it."""
+
+    @property
+    def execution(self) -> ExecutionConfig: ...
+
+    @property
+    def progress(self) -> bool: ...
+
+    @property
+    def client(self) -> Client | None: ...
+
+
+class MeasureOptions(TypedDict, total=False):
+    """How the maps are measured (they change no figure): a progress bar, a Dask client."""
+
+    progress: bool
+    client: Client | None
+
 
 #: The ``loss_context`` column's values, in the order of :data:`pipeline.engine.cutoff.CONTEXTS`,
 #: and the figure column of each.
@@ -242,7 +270,7 @@ def measure_cutoff(
     params: ScreeningConfig,
     established: Sequence[object] | None,
     execution: ExecutionConfig,
-    **measure_kw: Any,
+    **measure_kw: Unpack[MeasureOptions],
 ) -> CutoffPart:
     """Measure every loss product beside the forest maps of the rule and the land-use maps, on the
     finest of their grids; a map on that grid is measured in the same pass (one read of its
@@ -273,7 +301,7 @@ def measure_cutoff(
         if m.name not in measured:  # a map reads its windows as a loss product does; ClassStatistics reads its spec
             measured[m.name] = measure_product(
                 geoms,
-                m,  # type: ignore[arg-type]
+                m,
                 params,
                 execution,
                 statistics=ClassStatistics(m.spec),
@@ -293,7 +321,7 @@ def measure_cutoff(
 
 
 def cutoff_blocks(
-    cut: CutoffPart, products: Sequence[str], figures: dict[str, pd.DataFrame], params: ScreeningConfig, index
+    cut: CutoffPart, products: Sequence[str], figures: dict[str, pd.DataFrame], params: ScreeningConfig, index: pd.Index
 ) -> list[pd.DataFrame]:
     """The ``plots`` columns of the forest at the cut-off: the primary product's contexts
     (unprefixed; every loss product's prefixed when there are several), ``established_year``,
@@ -319,7 +347,9 @@ def cutoff_blocks(
     return blocks
 
 
-def alerts_under_rule(alert_products: Sequence[Any], maps: Sequence[ClassMapSource], params: ScreeningConfig) -> list:
+def alerts_under_rule(
+    alert_products: Sequence[AlertSource], maps: Sequence[ClassMapSource], params: ScreeningConfig
+) -> list[AlertSource]:
     """Each alert product with its forest mask replaced by the forest rule's (ANDed with its own
     mask): its alerts after the cut-off count only where loss would. Unchanged without forest maps."""
     forest = rule_maps(maps, params)
@@ -438,14 +468,14 @@ def indicator_table(plots: pd.DataFrame) -> pd.DataFrame | None:
 
 def screen_cutoff(
     plots: pd.DataFrame,
-    checked: Any,
-    products: Sequence[Any],
-    maps: Sequence[Any],
+    checked: QCResult,
+    products: Sequence[LossSource],
+    maps: Sequence[ClassMapSource],
     screening: ScreeningConfig,
-    how: Any,
-    established: Sequence[Any] | None,
+    how: Measurement,
+    established: Sequence[object] | None,
     measured: tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]],
-) -> tuple[Any, list[pd.DataFrame]]:
+) -> tuple[CutoffPart | None, list[pd.DataFrame]]:
     """The forest at the cut-off (maps of that day, establishment years) in a screening (``checked``:
     the plots' QC result; ``how``: :class:`.screening.Measuring`): each loss product's
     verdict revised in ``measured`` (its figures and verdicts by product); the cut-off measurement

@@ -19,9 +19,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -29,6 +29,7 @@ import pandas as pd
 import shapely
 
 from ..config import ScreeningConfig
+from ..engine.arrays import BaseGeometry
 from ..i18n import N_, Texts
 from ..vocab import DETECTED, INVALID, NOT_ASSESSED, REVIEW, ZERO_HA
 from .patches import local_metres
@@ -62,15 +63,19 @@ class Rule:
     applies: bool | None
 
 
+#: A row of a frame, as ``DataFrame.to_dict("records")`` gives it.
+Record: TypeAlias = "dict[Hashable, Any]"
+
+
 @dataclass
 class PlotEvidence:
     plot_id: str
     slug: str
-    row: dict[Hashable, Any]  # the plot's row of the plots layer (no geometry)
+    row: Record  # the plot's row of the plots layer (no geometry)
     centre: tuple[float, float]  # lon, lat
-    plot_m: Any  # the plot in metres around its centre
-    patches: list[dict]  # the plot's loss patches (rows of ``loss_patches``), with ``geometry_m``
-    neighbours: list[tuple[str, str, Any]]  # (plot id, status, geometry in metres)
+    plot_m: BaseGeometry  # the plot in metres around its centre
+    patches: list[Record]  # the plot's loss patches (rows of ``loss_patches``), with ``geometry_m``
+    neighbours: list[tuple[str, str, BaseGeometry]]  # (plot id, status, geometry in metres)
     loss: list[tuple[int, str, float]]  # (year, product, ha), by year
     trace: list[Rule]
     issues: list[tuple[str, str, str]]  # code, severity, message
@@ -78,7 +83,7 @@ class PlotEvidence:
     kml: str = ""
 
 
-def page_slugs(plot_ids) -> dict[str, str]:
+def page_slugs(plot_ids: Iterable[object]) -> dict[str, str]:
     """A file name (without extension) for each plot id: safe on every file system, unique
     (case aside), kept readable; the row position breaks ties."""
     out: dict[str, str] = {}
@@ -93,7 +98,7 @@ def page_slugs(plot_ids) -> dict[str, str]:
     return out
 
 
-def decision_trace(row: dict, cfg: ScreeningConfig) -> list[Rule]:
+def decision_trace(row: Mapping[Hashable, Any], cfg: ScreeningConfig) -> list[Rule]:
     """The status rules of :mod:`.rules` in order, on the plot's figures: the first that
     applies decides; the ones after it are not reached."""
     ref, tolerance = cfg.reference_year, cfg.review_max_ha
@@ -128,7 +133,7 @@ def place_links(lon: float, lat: float) -> dict[str, str]:
     }
 
 
-def _kml_rings(geom) -> str:
+def _kml_rings(geom: BaseGeometry) -> str:
     out = []
     for poly in shapely.get_parts(geom):
         rings = [poly.exterior, *poly.interiors]
@@ -141,7 +146,7 @@ def _kml_rings(geom) -> str:
     return f"<MultiGeometry>{''.join(out)}</MultiGeometry>"
 
 
-def plot_kml(plot_id: str, status: str, geom, patches: list[dict]) -> str:
+def plot_kml(plot_id: str, status: str, geom: BaseGeometry, patches: list[Record]) -> str:
     """A KML document of the plot and its loss patches (opens in Google Earth)."""
     marks = [
         f"<Placemark><name>{escape(plot_id)}</name><description>{escape(status)}</description>"
@@ -166,9 +171,9 @@ def plot_kml(plot_id: str, status: str, geom, patches: list[dict]) -> str:
     )
 
 
-def _records_by_plot(frame: pd.DataFrame | None, keep: set[str], columns: list[str]) -> dict[str, list[dict]]:
+def _records_by_plot(frame: pd.DataFrame | None, keep: set[str], columns: list[str]) -> dict[str, list[Record]]:
     """The rows of ``frame`` whose ``plot_id`` is in ``keep``, as dicts of ``columns``, by plot."""
-    out: dict[str, list[dict]] = {}
+    out: dict[str, list[Record]] = {}
     if frame is None or not len(frame):
         return out
     rows = frame[frame["plot_id"].astype(str).isin(keep)]
@@ -213,7 +218,7 @@ def plot_evidence(
     order = np.lexsort((near, which))
     which, near = which[order], near[order]
     near_m = _centred(geoms[near], lon[which], lat[which])
-    neighbours: dict[int, list] = {}
+    neighbours: dict[int, list[tuple[str, str, BaseGeometry]]] = {}
     for k, j, g in zip(which.tolist(), near.tolist(), near_m):
         neighbours.setdefault(k, []).append((ids[j], statuses[j], g))
     # patches, loss and findings of the chosen plots, as records

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -79,7 +79,10 @@ def build_pack(
     def column(name: str | None) -> np.ndarray:
         if name is None or name not in chosen.columns:
             return np.full(n, None, dtype=object)
-        return chosen[name].astype(object).where(chosen[name].notna(), None).astype(str).to_numpy(dtype=object)
+        text: np.ndarray = (
+            chosen[name].astype(object).where(chosen[name].notna(), None).astype(str).to_numpy(dtype=object)
+        )
+        return text
 
     data = {
         "plot_id": chosen["plot_id"].astype(str).to_numpy(dtype=object),
@@ -122,13 +125,13 @@ class CheckedForms:
     empty: int  # forms left blank (plots not visited)
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return ""
     return str(value).strip()
 
 
-def _date(value) -> dt.date | None:
+def _date(value: object) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -140,7 +143,7 @@ def _date(value) -> dt.date | None:
         return None
 
 
-def form_problems(form: dict, known: set[str], today: dt.date) -> list[str]:
+def form_problems(form: Mapping[Hashable, Any], known: set[str], today: dt.date) -> list[str]:
     """Why one filled form cannot go into the log (empty when it can)."""
     problems = []
     plot_id = _text(form.get("plot_id"))
@@ -213,14 +216,14 @@ def check_forms(
     return CheckedForms(frame, pd.DataFrame(refused, columns=["plot_id", "row", "reason"]), empty)
 
 
-def _photo_names(value) -> str | None:
+def _photo_names(value: object) -> str | None:
     """The names of the photos (QField stores paths relative to the project: the names are kept)."""
     parts = [p.strip().replace("\\", "/").rsplit("/", 1)[-1] for p in _text(value).replace(",", ";").split(";")]
     names = [p for p in parts if p]
     return ";".join(names) or None
 
 
-def record_key(record: dict) -> str:
+def record_key(record: Mapping[str, object]) -> str:
     """What makes a review the same review: the plot, the screening answered and every answer
     (importing the same package twice adds nothing)."""
     parts = [

@@ -14,7 +14,8 @@ and what that does to its status (frames in, frames out; the layers come from
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,7 @@ def overlay_columns(geoms: np.ndarray, area_ha: np.ndarray, layers: Sequence[Ove
     return pd.DataFrame(columns)
 
 
-def overlay_part(layer: OverlayLayer, ha: float, pct: float, names: str) -> dict:
+def overlay_part(layer: OverlayLayer, ha: float, pct: float, names: str) -> dict[str, object]:
     """The reason part of a plot that overlaps ``layer`` (codes ``overlay_review``, ``overlay_flag``,
     ``overlay_exclude`` of :data:`pipeline.reasons.REASONS`)."""
     return reasons.part(
@@ -97,7 +98,7 @@ def apply_overlay_effects(verdict: pd.DataFrame, columns: pd.DataFrame, layers: 
     return out
 
 
-def overlay_summary(plots: pd.DataFrame, layers: Sequence[dict]) -> pd.DataFrame:
+def overlay_summary(plots: pd.DataFrame, layers: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Per layer (``layers``: dicts with name, kind, effect, as the screening stores them): the plots
     that overlap it, their overlap in ha, and how many of them are ``review`` or free."""
     rows = []

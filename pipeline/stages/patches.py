@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..engine.alerts import AlertCells
+from ..engine.alerts import AlertCells, AlertSource
 from ..engine.coverage import Grid
 from ..engine.geodesy import M2_PER_HA, WGS84_A, WGS84_E2
 from ..engine.stats import LossCells
@@ -133,7 +133,8 @@ def local_metres(geoms: np.ndarray, lon0: np.ndarray, lat0: np.ndarray) -> np.nd
     def project(xy: np.ndarray) -> np.ndarray:
         return np.column_stack([(xy[:, 0] - lon0[index]) * kx[index], (xy[:, 1] - lat0[index]) * ky[index]])
 
-    return shapely.transform(geoms, project)
+    projected: np.ndarray = shapely.transform(geoms, project)
+    return projected
 
 
 def deepest_distance(patches_m: np.ndarray, plots_m: np.ndarray) -> np.ndarray:
@@ -199,7 +200,11 @@ def draw_patches(
 
 
 def patch_frame(
-    drawn: Drawn, ids: Sequence | np.ndarray, source_rows: np.ndarray, plot_area_ha: np.ndarray, columns: dict[str, Any]
+    drawn: Drawn,
+    ids: Sequence[object] | np.ndarray,
+    source_rows: np.ndarray,
+    plot_area_ha: np.ndarray,
+    columns: dict[str, Any],
 ) -> gpd.GeoDataFrame:
     """The ``loss_patches`` rows of drawn patches (``columns``: the product, kind, year and alert
     columns, one value or one per patch), by input row then year."""
@@ -222,7 +227,7 @@ def patch_frame(
 
 def loss_patches(
     cells: LossCells,
-    ids: Sequence | np.ndarray,
+    ids: Sequence[object] | np.ndarray,
     source_rows: np.ndarray,
     geoms: np.ndarray,
     plot_area_ha: np.ndarray,
@@ -243,12 +248,12 @@ def loss_patches(
 
 def alert_patches(
     cells: AlertCells,
-    ids: Sequence | np.ndarray,
+    ids: Sequence[object] | np.ndarray,
     source_rows: np.ndarray,
     geoms: np.ndarray,
     plot_area_ha: np.ndarray,
     grid: Grid,
-    product: Any,
+    product: AlertSource,
 ) -> gpd.GeoDataFrame:
     """The alert patches of an alert ``product`` (its ``name``, ``levels`` and ``counted``) from its
     alert cells after the cut-off day: connected cells of one plot, one calendar year and one

@@ -223,7 +223,7 @@ def _region_totals(data: ReportData, regions: pd.DataFrame, national: pd.Series,
     near = [f"near_cocoa_share_of_loss_{y}_pct" for y in years]
     has_near = set(near) <= set(national.index)
 
-    def num(v) -> float:
+    def num(v: float | None) -> float:
         return float(v) if v is not None and not pd.isna(v) else np.nan
 
     yearly = {
@@ -267,16 +267,29 @@ def _stored(meta: dict[str, str]) -> RunConfig | None:
         return None
 
 
-def _national(plots, baseline, period, ref, years) -> pd.Series:
+def _national(
+    plots: pd.DataFrame, baseline: dict[str, pd.DataFrame], period: BaselinePeriod, ref: int, years: list[int]
+) -> pd.Series:
     groups = baseline.get("baseline_by_group")
     if groups is not None and len(groups):
         row = groups[groups["group_by"] == NATIONAL]
         if len(row):
-            return row.iloc[0]
-    return group_figures(plots, [NATIONAL] * len(plots), period, ref, years, [NATIONAL]).iloc[0]
+            stored: pd.Series = row.iloc[0]
+            return stored
+    computed: pd.Series = group_figures(plots, [NATIONAL] * len(plots), period, ref, years, [NATIONAL]).iloc[0]
+    return computed
 
 
-def _groups(data: ReportData, plots, baseline, cfg: ReportConfig, screened, period, ref, years) -> None:
+def _groups(
+    data: ReportData,
+    plots: gpd.GeoDataFrame,
+    baseline: dict[str, pd.DataFrame],
+    cfg: ReportConfig,
+    screened: RunConfig | None,
+    period: BaselinePeriod,
+    ref: int,
+    years: list[int],
+) -> None:
     """The cooperatives (or regions) with their tables and sections."""
     column = cfg.group_column
     if column is None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,13 +13,14 @@ import shapely
 
 from .. import __version__
 from ..config import ScreeningConfig
+from ..engine.zonal import Fingerprinted, LossSource
 from ..i18n import tr
 from ..vocab import ASSESSED, MAIN_COLUMNS
 
 log = logging.getLogger(__name__)
 
 
-def key_prefix(products: Sequence[Any], screening: ScreeningConfig) -> bytes:
+def key_prefix(products: Sequence[Fingerprinted], screening: ScreeningConfig) -> bytes:
     """What every plot's ``screen_key`` shares: every parameter, every product's files
     (:meth:`pipeline.io.rasters.Product.fingerprint`) and the cacao-screen version."""
     # every parameter but the exit-code threshold, which changes no figure
@@ -31,7 +31,7 @@ def key_prefix(products: Sequence[Any], screening: ScreeningConfig) -> bytes:
 
 def screen_keys(
     geoms: np.ndarray,
-    products: Sequence[Any],
+    products: Sequence[Fingerprinted],
     screening: ScreeningConfig,
     *,
     prefix: bytes | None = None,
@@ -53,7 +53,7 @@ def screen_keys(
 ROW_DIGEST = "row_digest"
 
 
-def reused_columns(products: Sequence[Any]) -> list[str]:
+def reused_columns(products: Sequence[LossSource]) -> list[str]:
     """The figures an incremental run takes from a previous output, as the ``plots`` layer names them."""
     multi = len(products) > 1
     return [
@@ -78,7 +78,8 @@ def _avalanche(h: np.ndarray) -> np.ndarray:
     """SplitMix64's finaliser: every input bit reaches every output bit."""
     h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return h ^ (h >> np.uint64(31))
+    mixed: np.ndarray = h ^ (h >> np.uint64(31))
+    return mixed
 
 
 _HEX = np.zeros(256, dtype="uint8")
@@ -86,7 +87,7 @@ _HEX[48:58] = np.arange(10)
 _HEX[97:103] = _HEX[65:71] = np.arange(10, 16)
 
 
-def _key_lanes(keys: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _key_lanes(keys: Sequence[object] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A ``screen_key`` (24 hex digits: 96 bits) as two 64-bit lanes, vectorised. Anything else
     (empty, edited) gives some value: it can never equal a key the run computes, so never reused."""
     text = np.asarray(keys, dtype=object).astype("S24")
@@ -97,7 +98,7 @@ def _key_lanes(keys: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndarray
     return lanes[:, 0].astype("uint64"), lanes[:, 1].astype("uint64")
 
 
-def _text_hashes(values: Sequence[Any] | np.ndarray) -> np.ndarray:
+def _text_hashes(values: Sequence[object] | np.ndarray) -> np.ndarray:
     """A stable 64-bit hash of each value's text (few distinct values: statuses)."""
     codes, uniques = pd.factorize(pd.Series(np.asarray(values, dtype=object)).fillna("").astype(str), sort=False)
     own = np.array(
@@ -108,7 +109,9 @@ def _text_hashes(values: Sequence[Any] | np.ndarray) -> np.ndarray:
 
 
 def row_digests(
-    keys: Sequence[Any] | np.ndarray, status: Sequence[Any] | np.ndarray, values: Sequence[Any]
+    keys: Sequence[object] | np.ndarray,
+    status: Sequence[object] | np.ndarray,
+    values: Sequence[pd.Series | np.ndarray | pd.api.extensions.ExtensionArray],
 ) -> np.ndarray:
     """A 64-bit digest per row (int64) of its ``screen_key``, ``status`` and figures (``values``:
     one column each), as stored: NaN and NULL alike, -0 as 0, so that the digest of a row read back
@@ -133,7 +136,7 @@ def row_digests(
 
 
 def verified_previous(
-    previous: pd.DataFrame | None, products: Sequence[Any], source: str
+    previous: pd.DataFrame | None, products: Sequence[LossSource], source: str
 ) -> tuple[pd.DataFrame | None, int]:
     """The rows of a previous output an incremental run may reuse: those whose ``row_digest``
     matches their figures (a row edited since, in QGIS or elsewhere, is recomputed), and how many

@@ -66,7 +66,7 @@ def latest_reviews(log: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop_duplicates("plot_id", keep="last").set_index("plot_id").drop(columns="_order")
 
 
-def _years(text) -> set[int]:
+def _years(text: object) -> set[int]:
     if text is None or (isinstance(text, float) and np.isnan(text)):
         return set()
     return {int(y) for y in str(text).split(",") if y.strip()}

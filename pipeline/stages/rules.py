@@ -32,7 +32,7 @@ from ..reasons import REASON_COLUMNS, part
 from ..vocab import DETECTED, FREE, INVALID, NOT_ASSESSED, REVIEW, STATUS_PRECEDENCE, ZERO_HA
 
 
-def causes(missing_pct: float, invalid_pct: float, alerts: bool = False) -> list[dict]:
+def causes(missing_pct: float, invalid_pct: float, alerts: bool = False) -> list[dict[str, object]]:
     """Why part of a plot has no valid data (empty when only nodata pixels): reason parts."""
     prefix = "alerts_" if alerts else ""
     parts = []
@@ -43,7 +43,9 @@ def causes(missing_pct: float, invalid_pct: float, alerts: bool = False) -> list
     return parts
 
 
-def decide(invalid_reason: np.ndarray, coverage_pct: np.ndarray, after_ha: np.ndarray, params: ScreeningConfig):
+def decide(
+    invalid_reason: np.ndarray, coverage_pct: np.ndarray, after_ha: np.ndarray, params: ScreeningConfig
+) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray]:
     """The rules of the module docstring, in order (the first that applies decides), on arrays:
     each plot's status and its ``deforestation_free`` flag (True, False or NULL).
 
@@ -119,7 +121,9 @@ def classify(figures: pd.DataFrame, invalid_reason: pd.Series, params: Screening
     return verdict_frame(status, flag, reason, figures.index)
 
 
-def verdict_frame(status: np.ndarray, flag, reason: reasons.Batch, index) -> pd.DataFrame:
+def verdict_frame(
+    status: np.ndarray, flag: pd.api.extensions.ExtensionArray, reason: reasons.Batch, index: pd.Index
+) -> pd.DataFrame:
     """The verdict columns: ``status``, ``deforestation_free``, then the reason's text, code and
     parameters (:meth:`pipeline.reasons.Batch.columns`)."""
     return pd.DataFrame(

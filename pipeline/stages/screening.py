@@ -18,20 +18,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from ..config import ExecutionConfig, QCConfig, ScreeningConfig
-from ..engine.alerts import AlertSpec
-from ..engine.cutoff import ClassSpec
+from ..config import ExecutionConfig, ForestDefinition, QCConfig, ScreeningConfig
+from ..engine.alerts import AlertSource
+from ..engine.cutoff import ClassMapSource
 from ..engine.memory import tune_allocator
-from ..engine.pixels import ProductSpec
-from ..engine.stats import derive_figures
-from ..engine.zonal import measure_product
+from ..engine.overlay import OverlayLayer
+from ..engine.sources import Source, is_alerts, is_loss, is_map
+from ..engine.stats import PlotStats, derive_figures
+from ..engine.zonal import LossSource, measure_product
 from ..reasons import REASON_COLUMNS, decode, part
 from ..reasons import columns as reason_columns
 from ..vocab import (
@@ -40,7 +41,6 @@ from ..vocab import (
     LOSS_PATCHES,
     MAIN_COLUMNS,
     NOT_ASSESSED,
-    OVERLAY_KIND,
     PLOT_KEY_COLUMNS,
     REVIEW,
     STATUSES,
@@ -48,7 +48,7 @@ from ..vocab import (
     attribute_names,
 )
 from .alerts import alert_columns, alerts_by_month, classify_alerts, measure_alerts, months_layer
-from .cutoff import alert_verdicts, alerts_under_rule, screen_cutoff
+from .cutoff import CutoffPart, alert_verdicts, alerts_under_rule, screen_cutoff
 from .fieldcheck import loss_years
 from .frames import column_at
 from .overlays import apply_overlay_effects, overlay_columns
@@ -57,6 +57,9 @@ from .qc import QCResult, check_plots
 from .reuse import ROW_DIGEST, reusable, reused_columns, row_digests, screen_keys
 from .reviews import apply_reviews, counted_loss, latest_reviews
 from .rules import classify, combine
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +125,12 @@ def add_total(summary: pd.DataFrame) -> pd.DataFrame:
 # the library's one-call entry point: its options are keyword-only and each has a default
 def screen_plots(  # noqa: PLR0913
     plots: gpd.GeoDataFrame,
-    products: Any | Sequence[Any],
+    products: Source | list[Source] | tuple[Source, ...],
     screening: ScreeningConfig = ScreeningConfig(),
     *,
     qc: QCConfig = QCConfig(),
     execution: ExecutionConfig = ExecutionConfig(),
-    client: Any = None,
+    client: Client | None = None,
     progress: bool = False,
     previous: pd.DataFrame | None = None,
     established_column: str | None = None,
@@ -155,8 +158,8 @@ def screen_plots(  # noqa: PLR0913
     """
     if plots.crs is None or not plots.crs.equals("EPSG:4326"):
         raise ValueError("plots must be in EPSG:4326 (use pipeline.io.plots.read_plots)")
-    every: list[Any] = list(products) if isinstance(products, (list, tuple)) else [products]
-    loss_products = [p for p in every if isinstance(getattr(p, "spec", None), ProductSpec)]
+    every: list[Source] = list(products) if isinstance(products, (list, tuple)) else [products]
+    loss_products = [p for p in every if is_loss(p)]
     if not loss_products:
         raise ValueError("no loss product to screen against")
     checked = check_plots(plots, qc, coverage_bounds=loss_products[0].bounds)
@@ -219,7 +222,7 @@ class Measuring:
     plot's windows (``large_progress``; default: ``progress``). The figures do not depend on it."""
 
     execution: ExecutionConfig = ExecutionConfig()
-    client: Any = None
+    client: Client | None = None
     progress: bool = False
     large_progress: bool | None = None
     edge_buffer_m: float = QCConfig().edge_buffer_m
@@ -238,13 +241,13 @@ class Earlier:
     patches: pd.DataFrame | None = None
     reviews: pd.DataFrame | None = None
     #: The registry's establishment year or date of each plot screened (None: no such column).
-    established: Sequence[Any] | None = None
+    established: Sequence[object] | None = None
 
 
 def screen_checked(
     plots: pd.DataFrame,
     checked: QCResult,
-    products: Sequence[Any],
+    products: Sequence[Source],
     screening: ScreeningConfig,
     *,
     how: Measuring = Measuring(),
@@ -288,7 +291,7 @@ def screen_checked(
         if product.tree_cover is None and product.forest_mask is None:
             # no forest layer: loss counts wherever the product flags it; forest area is unknown
             fig[["forest_2000_ha", "forest_ref_ha"]] = np.nan
-        if reuse.any():
+        if matched is not None and reuse.any():
             _reuse_figures(fig, reuse, matched, product, "" if len(products) == 1 else f"{product.name}_")
         fig.index = plots.index
         figures[product.name] = fig
@@ -323,12 +326,14 @@ def screen_checked(
     )
 
 
-def _kinds(every: Sequence[Any]) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+def _kinds(
+    every: Sequence[Source],
+) -> tuple[list[LossSource], list[AlertSource], list[ClassMapSource], list[OverlayLayer]]:
     """The loss products, the alert products, the maps of the cut-off day and the overlays."""
-    alert_products = [p for p in every if isinstance(getattr(p, "spec", None), AlertSpec)]
-    maps = [p for p in every if isinstance(getattr(p, "spec", None), ClassSpec)]
-    overlays = [p for p in every if getattr(p, "kind", None) == OVERLAY_KIND]  # vector layers: no raster spec
-    products = [p for p in every if isinstance(getattr(p, "spec", None), ProductSpec)]
+    alert_products = [p for p in every if is_alerts(p)]
+    maps = [p for p in every if is_map(p)]
+    overlays = [p for p in every if isinstance(p, OverlayLayer)]  # vector layers: no raster spec
+    products = [p for p in every if is_loss(p)]
     return products, alert_products, maps, overlays
 
 
@@ -346,15 +351,21 @@ def _with_reviews(
     return apply_reviews(verdict, plots["plot_id"], now, years, reviews)
 
 
-def _patches_of(stats: Any, plots: pd.DataFrame, geoms: np.ndarray, checked: QCResult, product: Any) -> pd.DataFrame:
+def _patches_of(
+    stats: PlotStats, plots: pd.DataFrame, geoms: np.ndarray, checked: QCResult, product: LossSource
+) -> pd.DataFrame:
     """The loss patches of one product, from the cells its measurement kept."""
     ids, rows = plots["plot_id"].to_numpy(), plots["source_row"].to_numpy()
-    return loss_patches(
-        stats.loss_cells(), ids, rows, geoms, checked.area_ha, product.grid, product.years, product.name
+    cells = stats.loss_cells()
+    layer: pd.DataFrame = loss_patches(
+        cells, ids, rows, geoms, checked.area_ha, product.grid, product.years, product.name
     )
+    return layer
 
 
-def _reuse_figures(fig: pd.DataFrame, reuse: np.ndarray, matched: Any, product: Any, prefix_col: str) -> None:
+def _reuse_figures(
+    fig: pd.DataFrame, reuse: np.ndarray, matched: pd.DataFrame, product: LossSource, prefix_col: str
+) -> None:
     """The figures of reused plots taken from the previous output's rows (``matched``), in place."""
     for col in [*MAIN_COLUMNS, *(f"loss_{y}_ha" for y in product.years)]:
         fig.loc[reuse, col] = matched[prefix_col + col].to_numpy()
@@ -362,14 +373,14 @@ def _reuse_figures(fig: pd.DataFrame, reuse: np.ndarray, matched: Any, product: 
 
 
 def _screen_alerts(
-    alert_products: Sequence[Any],
+    alert_products: Sequence[AlertSource],
     plots: pd.DataFrame,
     checked: QCResult,
     screening: ScreeningConfig,
     how: Measuring,
     verdicts: dict[str, pd.DataFrame],
-    cut: Any = None,
-    patches: list | None = None,
+    cut: CutoffPart | None = None,
+    patches: list[pd.DataFrame] | None = None,
 ) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
     """Measure and classify the alert products (their verdicts added to ``verdicts``; with ``cut``,
     the forest at the cut-off, revised by it): each product's prefixed columns, and its area per
@@ -411,10 +422,13 @@ def _reused_patches(previous_patches: pd.DataFrame, matched: pd.DataFrame, reuse
     ids = pd.Series(reused["plot_id"].to_numpy(dtype=object), index=rows.index)
     old = as_patch_layer(previous_patches[previous_patches["source_row"].isin(rows.index)])
     old = old[(old["kind"] == LOSS_KIND).to_numpy()]  # alert patches are measured again, with the alerts
-    return old.assign(plot_id=old["source_row"].map(ids).to_numpy(), source_row=old["source_row"].map(rows).to_numpy())
+    out: pd.DataFrame = old.assign(
+        plot_id=old["source_row"].map(ids).to_numpy(), source_row=old["source_row"].map(rows).to_numpy()
+    )
+    return out
 
 
-def _lost_after(matched: pd.DataFrame | None, reuse: np.ndarray, products: Sequence[Any]) -> np.ndarray:
+def _lost_after(matched: pd.DataFrame | None, reuse: np.ndarray, products: Sequence[LossSource]) -> np.ndarray:
     """Among the plots an incremental run reuses, those with loss after the reference year on
     any product (their patches are not stored with their figures)."""
     out = np.zeros(len(reuse), dtype=bool)
@@ -453,7 +467,7 @@ def with_edge_flag(
 
 def _our_columns(
     plots: pd.DataFrame,
-    products: list,
+    products: list[LossSource],
     checked: QCResult,
     keys: np.ndarray,
     verdict: pd.DataFrame,
@@ -523,12 +537,12 @@ def _renamed(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return out
 
 
-def _column_data(col: pd.Series):
+def _column_data(col: pd.Series) -> np.ndarray | pd.api.extensions.ExtensionArray:
     """A column's data as it is stored (numpy array or extension array): no copy."""
     return col.array if isinstance(col.dtype, pd.api.extensions.ExtensionDtype) else col.to_numpy()
 
 
-def loss_by_year(plots: pd.DataFrame, products: Sequence[Any], figures: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def loss_by_year(plots: pd.DataFrame, products: Sequence[LossSource], figures: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Long format (plot_id, source_row, product, year, loss_ha), only plot-years with loss, by plot
     then product then year; found through a boolean plot x year matrix, so the hundreds of MB of a
     float matrix are never made."""
@@ -564,7 +578,7 @@ def loss_by_year(plots: pd.DataFrame, products: Sequence[Any], figures: dict[str
     return out
 
 
-def forest_text(forest) -> str:
+def forest_text(forest: ForestDefinition) -> str:
     """The forest definition in words, for the metadata (of the screening, and of the baseline's
     rings and region totals)."""
     return f"treecover2000 {forest.canopy_operator} {forest.canopy_threshold:g} %" + (

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -31,6 +31,7 @@ import pandas as pd
 
 from ... import __version__
 from ...config import BaselineConfig, ExecutionConfig, ScreeningConfig
+from ...engine.zonal import LossSource, StatsCache
 from ...errors import BaselineError
 from ...i18n import tr
 from ...vocab import ALERTS_BY_MONTH, NATIONAL, UNASSIGNED, UNKNOWN
@@ -40,7 +41,7 @@ from . import rings as rg
 from .monitoring import alert_products, monthly_alerts, status_changes
 from .periods import BaselinePeriod, baseline_period, check_plots_columns, loss_years
 from .region_totals import RegionTotals, TotalsMeasure, region_totals
-from .regions import Regions, assign_regions, region_labels
+from .regions import Assignment, Regions, assign_regions, region_labels
 from .supply import match_deliveries, supply_figures
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,12 @@ class _Rings:
     layer: gpd.GeoDataFrame  # restoration_rings
 
 
+class GroupTable(Protocol):
+    """One grouping's table of figures (``order``: its groups, in order; default: sorted)."""
+
+    def __call__(self, gname: str, group_labels: np.ndarray, order: Sequence[str] | None = None) -> pd.DataFrame: ...
+
+
 @dataclass(frozen=True)
 class BaselineMeasure:
     """What the rings and the region totals are measured with: the screening's loss ``products``,
@@ -80,10 +87,10 @@ class BaselineMeasure:
     (``progress``); whole-region figures kept in ``region_cache`` (a
     :class:`pipeline.io.region_cache.RegionCache`) when given."""
 
-    products: Sequence[Any] = ()
+    products: Sequence[LossSource] = ()
     execution: ExecutionConfig = ExecutionConfig()
     progress: bool = False
-    region_cache: Any = None
+    region_cache: StatsCache | None = None
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,7 @@ def build_baseline(
     rings = _rings_if_asked(plots, cfg, screening, measure, [*groupings, *_region_grouping(labels)], metadata)
     layers: dict[str, pd.DataFrame] = {}
 
-    def table(gname: str, group_labels: np.ndarray, order=None) -> pd.DataFrame:
+    def table(gname: str, group_labels: np.ndarray, order: Sequence[str] | None = None) -> pd.DataFrame:
         t = gr.group_figures(plots, group_labels, period, ref, years, order)
         return t.join(rings.groups[gname]) if rings is not None else t
 
@@ -225,7 +232,7 @@ def _groupings(plots: pd.DataFrame, cfg: BaselineConfig) -> list[tuple[str, np.n
     return groupings
 
 
-def _regions_metadata(cfg: BaselineConfig, regions: Regions, assignment) -> dict[str, str]:
+def _regions_metadata(cfg: BaselineConfig, regions: Regions, assignment: Assignment) -> dict[str, str]:
     assert cfg.regions is not None
     return {
         "regions": str(cfg.regions.path),
@@ -244,7 +251,7 @@ def _measure_rings(
     plots: gpd.GeoDataFrame,
     ring_m: float,
     named: list[tuple[str, np.ndarray]],
-    product: Any,
+    product: LossSource,
     screening: ScreeningConfig,
     execution: ExecutionConfig,
     progress: bool,
@@ -285,7 +292,7 @@ def _measure_rings(
     return _Rings(per_plot, by_group, layer)
 
 
-def _rings_metadata(ring_m: float, product: Any, screening: ScreeningConfig) -> dict[str, str]:
+def _rings_metadata(ring_m: float, product: LossSource, screening: ScreeningConfig) -> dict[str, str]:
     meta = {
         "ring_m": f"{ring_m:g}",
         "ring": "plot grown by ring_m metres (azimuthal equidistant projection on the plot) minus every plot; "
@@ -299,7 +306,9 @@ def _rings_metadata(ring_m: float, product: Any, screening: ScreeningConfig) -> 
     return meta
 
 
-def _totals_metadata(totals: RegionTotals, product: Any, screening: ScreeningConfig, ring_m) -> dict[str, str]:
+def _totals_metadata(
+    totals: RegionTotals, product: LossSource, screening: ScreeningConfig, ring_m: float | None
+) -> dict[str, str]:
     return {
         "region_totals": "every region measured whole (exact coverage x ellipsoidal pixel area, window by window) "
         "on the primary product with the screening's forest definition; national row = sum over the regions",
@@ -316,7 +325,9 @@ def _totals_metadata(totals: RegionTotals, product: Any, screening: ScreeningCon
     }
 
 
-def _by_region(table, regions: Regions, labels: np.ndarray, totals: RegionTotals | None = None) -> gpd.GeoDataFrame:
+def _by_region(
+    table: GroupTable, regions: Regions, labels: np.ndarray, totals: RegionTotals | None = None
+) -> gpd.GeoDataFrame:
     present = set(labels)
     held = [r for r in regions.ids if r in present] if totals is None else list(regions.ids)
     t = table("__region__", labels, [*held, UNASSIGNED])
@@ -330,7 +341,7 @@ def _by_region(table, regions: Regions, labels: np.ndarray, totals: RegionTotals
     return gpd.GeoDataFrame(t.reset_index(drop=True), geometry=geom, crs="EPSG:4326")
 
 
-def _by_group(table, national: pd.DataFrame, groupings: list[tuple[str, np.ndarray]]) -> pd.DataFrame:
+def _by_group(table: GroupTable, national: pd.DataFrame, groupings: list[tuple[str, np.ndarray]]) -> pd.DataFrame:
     rows = [national.assign(group_by=NATIONAL, group=NATIONAL)]
     for gname, labels in groupings:
         rows.append(table(gname, labels).assign(group_by=gname).rename_axis("group").reset_index())
@@ -341,17 +352,17 @@ def _by_group(table, national: pd.DataFrame, groupings: list[tuple[str, np.ndarr
 def _per_plot(
     plots: gpd.GeoDataFrame,
     regions: Regions | None,
-    assignment,
-    labels,
+    assignment: Assignment | None,
+    labels: np.ndarray | None,
     groupings: list[tuple[str, np.ndarray]],
     rings: _Rings | None,
 ) -> gpd.GeoDataFrame:
-    per_plot = {
+    per_plot: dict[str, object] = {
         "plot_id": plots["plot_id"].to_numpy(),
         "source_row": plots["source_row"].to_numpy(),
         "status": plots["status"].astype(str).to_numpy(),
     }
-    if regions is not None:
+    if regions is not None and assignment is not None:  # assigned whenever there are regions
         per_plot["region_id"] = labels
         per_plot["region_name"] = [regions.names[i] if i >= 0 else None for i in assignment.region]
         per_plot["region_overlap_pct"] = assignment.share_pct

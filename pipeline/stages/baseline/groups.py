@@ -19,7 +19,7 @@ the national figures.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import cast
 
 import numpy as np
@@ -115,7 +115,7 @@ def derive_group_figures(
 
 def group_figures(
     plots: pd.DataFrame,
-    labels,
+    labels: Sequence[str] | np.ndarray,
     period: BaselinePeriod,
     reference_year: int,
     years: Sequence[int],
@@ -126,11 +126,11 @@ def group_figures(
     ``labels`` gives each plot's group (one per row of ``plots``). Groups named in ``order`` but
     holding no plot get a row of zeros.
     """
-    labels = pd.Series(np.asarray(labels, dtype=object), index=plots.index, name="group")
+    group = pd.Series(np.asarray(labels, dtype=object), index=plots.index, name="group")
     contrib = plot_contributions(plots, years)
-    sums = contrib.groupby(labels, sort=False).sum()
+    sums = contrib.groupby(group, sort=False).sum()
     if order is None:
-        order = sort_labels(labels.unique())
+        order = sort_labels(group.unique())
     sums = sums.reindex(list(order), fill_value=0)
     for c in sums.columns:
         if c.startswith("n_"):
@@ -138,10 +138,11 @@ def group_figures(
     return derive_group_figures(sums, period, reference_year, years)
 
 
-def sort_labels(labels) -> list[str]:
+def sort_labels(labels: Iterable[str]) -> list[str]:
     """Group labels sorted, with ``unassigned`` and ``(missing)`` last."""
-    special = [x for x in (MISSING_VALUE, UNASSIGNED) if x in set(labels)]
-    return sorted(x for x in labels if x not in special) + special
+    given = list(labels)
+    special = [x for x in (MISSING_VALUE, UNASSIGNED) if x in set(given)]
+    return sorted(x for x in given if x not in special) + special
 
 
 def national_figures(
@@ -163,7 +164,7 @@ def parse_group_by(specs: Sequence[str]) -> list[tuple[str, ...]]:
     return out
 
 
-def label(v) -> str:
+def label(v: object) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
         return MISSING_VALUE
     if isinstance(v, (float, np.floating)) and float(v).is_integer():

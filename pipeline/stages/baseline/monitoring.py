@@ -65,7 +65,7 @@ def status_changes(current: gpd.GeoDataFrame, previous: pd.DataFrame) -> gpd.Geo
     now_alerts = _alert_figures(current, names)
     then_alerts = _alert_figures(previous, names)
 
-    def keyed(df):
+    def keyed(df: pd.DataFrame) -> pd.DataFrame:
         k = df[["plot_id", "source_row", "status"]].copy()
         k["plot_id"] = k["plot_id"].astype(str)
         k["_k"] = k.groupby("plot_id").cumcount()
@@ -95,20 +95,21 @@ def status_changes(current: gpd.GeoDataFrame, previous: pd.DataFrame) -> gpd.Geo
     m = m.sort_values("_order", kind="stable")
     geom = np.where(m["_merge"] == "right_only", m["_geom_prev"], m["_geom"])
 
-    def text(col):
+    def text(col: str) -> list[str | None]:
         return [None if pd.isna(v) else str(v) for v in m[col]]
 
+    # pd.array takes a Series with a nullable dtype; pandas-stubs 3.1 lists no such overload
     out = pd.DataFrame(
         {
             "plot_id": m["plot_id"].to_numpy(dtype=object),
-            "source_row": pd.array(m["source_row"], dtype="Int64"),
-            "previous_source_row": pd.array(m["source_row_prev"], dtype="Int64"),
+            "source_row": pd.array(m["source_row"], dtype="Int64"),  # type: ignore[call-overload]
+            "previous_source_row": pd.array(m["source_row_prev"], dtype="Int64"),  # type: ignore[call-overload]
             "change": m["change"].to_numpy(dtype=object),
             "previous_status": text("status_prev"),
             "status": text("status"),
             "previous_loss_after_ref_ha": pd.to_numeric(m["loss_after_ref_ha_prev"]).to_numpy(dtype="float64"),
             "loss_after_ref_ha": pd.to_numeric(m["loss_after_ref_ha"]).to_numpy(dtype="float64"),
-            "first_loss_year_after_ref": pd.array(
+            "first_loss_year_after_ref": pd.array(  # type: ignore[call-overload]
                 pd.to_numeric(m["first_loss_year_after_ref"]), dtype="Float64"
             ).astype("Int64"),
             "status_reason": text("status_reason"),
@@ -121,7 +122,12 @@ def status_changes(current: gpd.GeoDataFrame, previous: pd.DataFrame) -> gpd.Geo
     return gpd.GeoDataFrame(out, geometry=list(geom), crs="EPSG:4326")
 
 
-def _new_alerts(m: pd.DataFrame, names, now_alerts, then_alerts) -> tuple[np.ndarray, np.ndarray]:
+def _new_alerts(
+    m: pd.DataFrame,
+    names: Sequence[str],
+    now_alerts: dict[str, tuple[np.ndarray, np.ndarray]],
+    then_alerts: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
     """Per merged row: what each alert product sees that is new (text or None) and the largest
     increase of counted alert area (ha; NaN without alert products or for gone plots)."""
     text = np.full(len(m), None, dtype=object)

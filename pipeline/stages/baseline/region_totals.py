@@ -33,9 +33,11 @@ import shapely
 from shapely import STRtree
 
 from ...config import ExecutionConfig, ForestDefinition
+from ...engine.arrays import BaseGeometry
+from ...engine.coverage import Grid
 from ...engine.geodesy import M2_PER_HA, geodesic_areas
 from ...engine.stats import PlotStats
-from ...engine.zonal import WindowRun, measure_polygon, measure_product
+from ...engine.zonal import LossSource, StatsCache, WindowRun, measure_polygon, measure_product
 from ...i18n import _
 from ...vocab import ASSESSED, NATIONAL, ZERO_HA
 from ..qc.geometry import geodesic_circles
@@ -143,24 +145,24 @@ def cocoa_geometries(
 # --- Measuring -----------------------------------------------------------------------------------
 
 
-def _years_of(product) -> int:
+def _years_of(product: LossSource) -> int:
     spec = product.spec
     return spec.last_year - spec.first_year + 1
 
 
 def measure_regions(
     region_geoms: np.ndarray,
-    product,
+    product: LossSource,
     forest: ForestDefinition,
     execution: ExecutionConfig = ExecutionConfig(),
     *,
-    cache: Any = None,
+    cache: StatsCache | None = None,
     progress: bool = False,
 ) -> tuple[PlotStats, int, int]:
     """Areas (m²) of each whole region, window by window; from ``cache`` when it has them.
 
-    ``cache`` is any object with ``key(geom, product, forest)``, ``get(key, n_years)`` and
-    ``put(key, stats)`` (:class:`pipeline.io.region_cache.RegionCache`), or None. ``progress``
+    ``cache``: a :class:`~pipeline.engine.zonal.StatsCache`
+    (:class:`pipeline.io.region_cache.RegionCache`), or None. ``progress``
     shows one bar over every window of the regions measured. A region wholly outside the
     product's rasters (its ``bounds``) is not read: all of its area is missing data. Returns the
     stats (one row per region), how many came from the cache and how many lay outside the rasters.
@@ -195,7 +197,7 @@ def measure_regions(
         for (i, key), guess in zip(todo, estimate):
             state = {"first": True}
 
-            def tick(done: int, total: int, guess=guess, state=state) -> None:
+            def tick(done: int, total: int, guess: int = guess, state: dict[str, bool] = state) -> None:
                 if state["first"] and total != guess:  # the estimate came from the bounding box
                     bar.total += total - guess
                     bar.refresh()
@@ -212,7 +214,7 @@ def measure_regions(
     return stats, hits, outside
 
 
-def _window_estimate(geom, grid, window: int = 1024) -> int:
+def _window_estimate(geom: BaseGeometry, grid: Grid, window: int = 1024) -> int:
     """Windows of ``window`` px over the geometry's bounding box (for the progress bar)."""
     x0, y0, x1, y1 = shapely.bounds(geom)
     c0, c1 = int(np.floor((x0 - grid.x0) / grid.dx)), int(np.ceil((x1 - grid.x0) / grid.dx))
@@ -221,7 +223,7 @@ def _window_estimate(geom, grid, window: int = 1024) -> int:
 
 
 def measure_parts(
-    geoms: np.ndarray, product, forest: ForestDefinition, execution: ExecutionConfig = ExecutionConfig()
+    geoms: np.ndarray, product: LossSource, forest: ForestDefinition, execution: ExecutionConfig = ExecutionConfig()
 ) -> PlotStats:
     """Areas (m²) of each geometry (None: zeros), measured as its polygons (disjoint parts of a
     union) with the screening's engine, then summed per geometry."""
@@ -252,7 +254,7 @@ def measure_parts(
 # --- Figures -------------------------------------------------------------------------------------
 
 
-def _loss_ha(stats: PlotStats, product, years: Sequence[int]) -> np.ndarray:
+def _loss_ha(stats: PlotStats, product: LossSource, years: Sequence[int]) -> np.ndarray:
     """Loss (ha) per row and per year of ``years`` (NaN for a year the product does not have)."""
     spec = product.spec
     out = np.full((len(stats.total), len(years)), np.nan)
@@ -282,7 +284,7 @@ def total_figures(
     cocoa: PlotStats,
     near: PlotStats | None,
     sum_of_plots_mean: np.ndarray,
-    product,
+    product: LossSource,
     years: Sequence[int],
     period: BaselinePeriod,
 ) -> pd.DataFrame:
@@ -338,10 +340,10 @@ class TotalsMeasure:
     definition, on ``execution``'s scheduler; whole-region figures kept in ``cache`` (a
     :class:`pipeline.io.region_cache.RegionCache`) when given; a progress bar with ``progress``."""
 
-    product: Any
+    product: LossSource
     forest: ForestDefinition
     execution: ExecutionConfig = ExecutionConfig()
-    cache: Any = None
+    cache: StatsCache | None = None
     progress: bool = False
 
 

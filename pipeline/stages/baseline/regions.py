@@ -3,12 +3,14 @@ holding the largest part of its geodesic area."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
 from shapely import STRtree
 
+from ...engine.arrays import BaseGeometry, Geometries
 from ...engine.geodesy import geodesic_areas
 from ...errors import RegionsError
 from ...i18n import tr
@@ -16,7 +18,7 @@ from ...vocab import MISSING_VALUE, UNASSIGNED
 from .groups import label
 
 
-def polygonal(g):
+def polygonal(g: BaseGeometry | None) -> BaseGeometry | None:
     """The polygonal part of a geometry (a Polygon or MultiPolygon), or None when there is none."""
     if g is None or shapely.is_empty(g):
         return None
@@ -32,7 +34,7 @@ def polygonal(g):
     return None
 
 
-def repaired(g):
+def repaired(g: BaseGeometry | None) -> BaseGeometry | None:
     """A valid polygonal version of ``g`` (``make_valid`` when needed), or None."""
     if g is None or shapely.is_empty(g):
         return None
@@ -55,28 +57,33 @@ class Regions:
         return len(self.ids)
 
 
-def prepare_regions(ids, names, geoms, source: str = "regions") -> Regions:
+def prepare_regions(
+    ids: Iterable[object],
+    names: Iterable[object] | None,
+    geoms: Iterable[BaseGeometry | None],
+    source: str = "regions",
+) -> Regions:
     """Repair, dissolve by id (rows sharing an id become one region) and sort regions by id.
 
     ``ids`` must all be non-empty (:class:`RegionsError` names the row otherwise); names may be
     missing. Invalid geometries are repaired with ``make_valid`` (their polygonal part kept);
     rows without a usable geometry are dropped and listed in ``dropped_ids``.
     """
-    ids = [label(v) for v in ids]
-    bad = [i + 1 for i, v in enumerate(ids) if v == MISSING_VALUE]
+    labels = [label(v) for v in ids]
+    bad = [i + 1 for i, v in enumerate(labels) if v == MISSING_VALUE]
     if bad:
         raise RegionsError(
             tr("{source}: row(s) {rows} have no region id", source=source, rows=", ".join(map(str, bad[:10])))
         )
-    if UNASSIGNED in ids:
+    if UNASSIGNED in labels:
         raise RegionsError(
             tr("{source}: a region is called {name!r}, which names plots in no region", source=source, name=UNASSIGNED)
         )
-    names = list(names) if names is not None else [None] * len(ids)
+    given = list(names) if names is not None else [None] * len(labels)
     fixed_ids: list[str] = []
-    by_id: dict[str, list] = {}
+    by_id: dict[str, list[BaseGeometry | None]] = {}
     name_of: dict[str, str | None] = {}
-    for rid, name, g in zip(ids, names, geoms):
+    for rid, name, g in zip(labels, given, geoms):
         if g is not None and not shapely.is_empty(g) and not shapely.is_valid(g):
             fixed_ids.append(rid)
         by_id.setdefault(rid, []).append(repaired(g))
@@ -112,7 +119,7 @@ class Assignment:
     share_pct: np.ndarray
 
 
-def assign_regions(plot_geoms, region_geoms) -> Assignment:
+def assign_regions(plot_geoms: Geometries, region_geoms: Geometries) -> Assignment:
     """Assign each plot to the region holding the largest part of its geodesic area.
 
     Overlaps are found with an STRtree and measured on the WGS84 ellipsoid (geodesic areas of the
@@ -163,4 +170,5 @@ def assign_regions(plot_geoms, region_geoms) -> Assignment:
 def region_labels(assignment: Assignment, regions: Regions) -> np.ndarray:
     """Each plot's region id, or ``unassigned``."""
     ids = np.append(regions.ids, UNASSIGNED).astype(object)
-    return ids[assignment.region]  # -1 picks the appended UNASSIGNED
+    labels: np.ndarray = ids[assignment.region]  # -1 picks the appended UNASSIGNED
+    return labels

@@ -17,6 +17,8 @@ from pyproj import Transformer
 from shapely import STRtree
 
 from ...config import ExecutionConfig, ScreeningConfig
+from ...engine.arrays import BaseGeometry, Geometries
+from ...engine.zonal import LossSource
 from ..screening import screen_plots
 from .regions import polygonal, repaired
 
@@ -25,7 +27,7 @@ def _aeqd(lon: float, lat: float) -> Transformer:
     return Transformer.from_pipeline(f"+proj=aeqd +lat_0={lat!r} +lon_0={lon!r} +ellps=WGS84")
 
 
-def buffer_m(g, distance_m: float, quad_segs: int = 16):
+def buffer_m(g: BaseGeometry, distance_m: float, quad_segs: int = 16) -> BaseGeometry:
     """``g`` (lon/lat) grown by ``distance_m`` metres, computed in an azimuthal equidistant
     projection centred on the geometry (distances from the centre are true on the ellipsoid; at
     plot scale the distortion is far below a millimetre). Round corners use ``4 * quad_segs``
@@ -33,11 +35,11 @@ def buffer_m(g, distance_m: float, quad_segs: int = 16):
     c = shapely.centroid(g)
     t = _aeqd(c.x, c.y)
 
-    def fwd(xy):
+    def fwd(xy: np.ndarray) -> np.ndarray:
         x, y = t.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
 
-    def inv(xy):
+    def inv(xy: np.ndarray) -> np.ndarray:
         x, y = t.transform(xy[:, 0], xy[:, 1], direction="INVERSE")
         return np.column_stack([x, y])
 
@@ -45,7 +47,9 @@ def buffer_m(g, distance_m: float, quad_segs: int = 16):
     return shapely.transform(shapely.buffer(projected, distance_m, quad_segs=quad_segs), inv)
 
 
-def ring_geometries(geoms, distance_m: float, exclude=None, quad_segs: int = 16) -> np.ndarray:
+def ring_geometries(
+    geoms: Geometries, distance_m: float, exclude: Geometries | None = None, quad_segs: int = 16
+) -> np.ndarray:
     """The land within ``distance_m`` metres of each plot that lies in no plot.
 
     Each ring is the plot grown by ``distance_m`` (see :func:`buffer_m`) minus the union of the
@@ -53,34 +57,36 @@ def ring_geometries(geoms, distance_m: float, exclude=None, quad_segs: int = 16)
     plot itself or of a neighbouring plot. None where the plot has no usable geometry or the ring
     is empty.
     """
-    geoms = np.array([repaired(g) for g in geoms], dtype=object)
-    exclude = geoms if exclude is None else np.array([repaired(g) for g in exclude], dtype=object)
-    exclude = exclude[np.array([g is not None for g in exclude], dtype=bool)] if len(exclude) else exclude
-    tree = STRtree(exclude)
-    out = np.full(len(geoms), None, dtype=object)
-    for i, g in enumerate(geoms):
+    plots = np.array([repaired(g) for g in geoms], dtype=object)
+    others = plots if exclude is None else np.array([repaired(g) for g in exclude], dtype=object)
+    others = others[np.array([g is not None for g in others], dtype=bool)] if len(others) else others
+    tree = STRtree(others)
+    out = np.full(len(plots), None, dtype=object)
+    for i, g in enumerate(plots):
         if g is None:
             continue
         grown = buffer_m(g, distance_m, quad_segs)
-        near = exclude[tree.query(grown, predicate="intersects")]
+        near = others[tree.query(grown, predicate="intersects")]
         ring = shapely.difference(grown, shapely.union_all(near)) if len(near) else grown
         out[i] = polygonal(ring)
     return out
 
 
-def ring_overlaps(rings) -> tuple[np.ndarray, np.ndarray]:
+def ring_overlaps(rings: Geometries) -> tuple[np.ndarray, np.ndarray]:
     """Pairs ``(i, j)``, ``i < j``, of rings that intersect (share land or touch)."""
-    rings = np.asarray(rings, dtype=object)
-    has = np.flatnonzero(np.array([g is not None for g in rings], dtype=bool))
+    ring = np.asarray(rings, dtype=object)
+    has = np.flatnonzero(np.array([g is not None for g in ring], dtype=bool))
     if len(has) == 0:
         return np.zeros(0, "int64"), np.zeros(0, "int64")
-    a, b = STRtree(rings[has]).query(rings[has], predicate="intersects")
+    a, b = STRtree(ring[has]).query(ring[has], predicate="intersects")
     a, b = has[a], has[b]
     keep = a < b
     return a[keep], b[keep]
 
 
-def ring_clusters(rings, labels, overlaps: tuple[np.ndarray, np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+def ring_clusters(
+    rings: Geometries, labels: Sequence[str] | np.ndarray, overlaps: tuple[np.ndarray, np.ndarray]
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Per group, its plots whose rings are connected through overlaps with each other.
 
     Returns ``(clusters, cluster_label)``: arrays of plot positions. The union of a cluster's rings
@@ -91,18 +97,18 @@ def ring_clusters(rings, labels, overlaps: tuple[np.ndarray, np.ndarray]) -> tup
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    labels = np.asarray(labels, dtype=object)
-    n = len(labels)
+    label = np.asarray(labels, dtype=object)
+    n = len(label)
     has = np.array([g is not None for g in rings], dtype=bool)
     i, j = overlaps
-    same = labels[i] == labels[j]
+    same = label[i] == label[j]
     graph = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n))
     _, comp = connected_components(graph, directed=False)
     members = np.flatnonzero(has)
     order = members[np.argsort(comp[members], kind="stable")]
     breaks = np.flatnonzero(np.diff(comp[order])) + 1
     clusters = np.split(order, breaks) if len(order) else []
-    return clusters, np.array([labels[c[0]] for c in clusters], dtype=object)
+    return clusters, np.array([label[c[0]] for c in clusters], dtype=object)
 
 
 RING_COLUMNS = ["ring_area_ha", "ring_forest_2000_ha", "ring_loss_before_ref_ha", "ring_data_coverage_pct"]
@@ -122,7 +128,7 @@ def ring_figures(figures: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def ring_group_figures(part_figures: pd.DataFrame, part_label, order: Sequence[str]) -> pd.DataFrame:
+def ring_group_figures(part_figures: pd.DataFrame, part_label: np.ndarray, order: Sequence[str]) -> pd.DataFrame:
     """Sum screened ring parts per group: areas add up; the data coverage is area-weighted."""
     f = ring_figures(part_figures)
     f.index = pd.Index(np.asarray(part_label, dtype=object), name="group")
@@ -152,7 +158,11 @@ def union_geometries(rings: np.ndarray, clusters: Sequence[tuple[int, ...]]) -> 
 
 
 def measure(
-    geoms: np.ndarray, product, screening: ScreeningConfig, execution: ExecutionConfig, progress: bool = False
+    geoms: np.ndarray,
+    product: LossSource,
+    screening: ScreeningConfig,
+    execution: ExecutionConfig,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Screen ring geometries on ``product`` with the screening's own engine and forest definition
     (exact coverage × ellipsoidal area): the ``plots`` layer of that screening, one row per ring."""
@@ -166,4 +176,5 @@ def measure(
         geometry=list(geoms),
         crs="EPSG:4326",
     )
-    return screen_plots(frame, [product], screening, execution=execution, progress=progress).plots
+    plots: pd.DataFrame = screen_plots(frame, [product], screening, execution=execution, progress=progress).plots
+    return plots

@@ -169,7 +169,7 @@ def supply_figures(matched: pd.DataFrame, key: str) -> pd.DataFrame:
             out[f"contains_{s}"] = (m["plot_status"] == s).groupby(m[key], sort=False).any()
     out["deforestation_free"] = (m["plot_status"] == "deforestation_free").groupby(m[key], sort=False).all()
 
-    def id_list(mask):
+    def id_list(mask: pd.Series) -> pd.Series:
         sub = m[mask]
         return sub.groupby(key, sort=False)["plot_id"].agg(lambda s: ", ".join(pd.unique(s.astype(str))))
 

@@ -48,7 +48,7 @@ class OverlayEffect:
     effect: str  # review, flag or exclude
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
     text = str(value).strip()
@@ -76,7 +76,7 @@ class _Rows:
     reason: np.ndarray
     flag: np.ndarray
 
-    def drop(self, mask: np.ndarray, reasons) -> None:
+    def drop(self, mask: np.ndarray, reasons: str | Sequence[str]) -> None:
         mask = mask & self.todo
         self.reason[mask] = reasons if isinstance(reasons, str) else np.asarray(reasons, dtype=object)[mask]
         self.outcome[mask] = LEFT_OUT
@@ -120,7 +120,7 @@ def _overlays(plots: pd.DataFrame, overlays: Sequence[OverlayEffect], rows: _Row
             rows.drop(ha > 0, [fill(ha=h, what=what, names=nm, overlay=o.name) for h, nm in zip(ha, names)])
 
 
-def _points(plots, point, declared, cfg: ExportConfig, rows: _Rows) -> np.ndarray:
+def _points(plots: pd.DataFrame, point: np.ndarray, declared: str | None, cfg: ExportConfig, rows: _Rows) -> np.ndarray:
     """The declared area of each point; points without one, or over ``point_max_ha``, left out."""
     area = np.full(len(plots), np.nan)
     if declared is not None:
@@ -132,7 +132,14 @@ def _points(plots, point, declared, cfg: ExportConfig, rows: _Rows) -> np.ndarra
     return area
 
 
-def _held_back(plots, geoms, out, declared_ha, rows: _Rows, cfg: ExportConfig) -> None:
+def _held_back(
+    plots: pd.DataFrame,
+    geoms: np.ndarray,
+    out: np.ndarray,
+    declared_ha: np.ndarray,
+    rows: _Rows,
+    cfg: ExportConfig,
+) -> None:
     """Repairs that changed the area by more than ``max_repair_change_pct`` of the declared area (of
     the area as drawn when none is declared), and every row of a duplicated id: flagged, and left
     out unless ``include_flagged``."""
@@ -169,7 +176,9 @@ def _held_back(plots, geoms, out, declared_ha, rows: _Rows, cfg: ExportConfig) -
         rows.drop(flagged, [fill(flag=f) if f else "" for f in rows.flag])
 
 
-def _geometries(plots, cfg: ExportConfig, declared: str | None, rows: _Rows) -> tuple[np.ndarray, np.ndarray]:
+def _geometries(
+    plots: pd.DataFrame, cfg: ExportConfig, declared: str | None, rows: _Rows
+) -> tuple[np.ndarray, np.ndarray]:
     """Each plot's exported geometry (None when left out) and its area in ha."""
     n = len(plots)
     geoms = np.asarray(plots.geometry.to_numpy(), dtype=object)

@@ -17,7 +17,6 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import pycountry
 
@@ -102,7 +101,7 @@ class EudrColumns:
 
 def _find(have: list[str], names: Iterable[str]) -> str | None:
     """The first of ``have`` whose name (or whose name after ``input_``) is one of ``names``, loosely."""
-    folded: dict[str, Any] = {}
+    folded: dict[str, str] = {}
     for column in have:
         folded.setdefault(fold(column), column)
     for column in have:

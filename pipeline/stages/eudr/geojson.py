@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,7 +51,7 @@ def geometry_json(geom: shapely.Geometry, decimals: int) -> str:
     raise ValueError(f"not a Point, Polygon or MultiPolygon: {geom.geom_type}")  # pragma: no cover
 
 
-def feature_json(properties: dict, geometry: str) -> str:
+def feature_json(properties: Mapping[str, object], geometry: str) -> str:
     """One GeoJSON Feature, compact, around a geometry already written as GeoJSON."""
     props = json.dumps(properties, ensure_ascii=False, separators=(",", ":"))
     return f'{{"type":"Feature","properties":{props},"geometry":{geometry}}}'
@@ -118,7 +120,7 @@ def _decimal_problems(text: str, decimals: int) -> list[str]:
     return []
 
 
-def _ring_problems(ring: list, where: str, exterior: bool) -> list[str]:
+def _ring_problems(ring: list[Any], where: str, exterior: bool) -> list[str]:  # parsed JSON
     out = []
     if len(ring) < 4:
         out.append(f"{where}: a ring of {len(ring)} positions (at least 4)")
@@ -135,7 +137,7 @@ def _ring_problems(ring: list, where: str, exterior: bool) -> list[str]:
     return out
 
 
-def _geometry_problems(geom: dict, where: str) -> list[str]:
+def _geometry_problems(geom: dict[str, Any], where: str) -> list[str]:  # parsed JSON
     kind, coords = geom.get("type"), geom.get("coordinates")
     if kind == "Point":
         ok = isinstance(coords, list) and len(coords) == 2 and abs(coords[0]) <= 180 and abs(coords[1]) <= 90

@@ -32,7 +32,8 @@ def single_points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def as_point(geoms: np.ndarray, decimals: int) -> np.ndarray:
     """Each point (Point or MultiPoint of one) as a Point on the grid."""
     pts = np.where(shapely.get_type_id(geoms) == MULTIPOINT, shapely.get_geometry(geoms, 0), geoms)
-    return shapely.set_precision(np.asarray(pts, dtype=object), 10.0**-decimals, mode="pointwise")
+    points: np.ndarray = shapely.set_precision(np.asarray(pts, dtype=object), 10.0**-decimals, mode="pointwise")
+    return points
 
 
 def _single(geom: shapely.Geometry) -> shapely.Geometry:

@@ -22,7 +22,7 @@ and :class:`PendingIssues` carry findings between the parts).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,8 +112,7 @@ def cross_plot_checks(
     second = np.full(len(reps), -1, dtype="int64")
     first[group[order[starts[sizes > 0]]]] = order[starts[sizes > 0]]
     second[sizes > 1] = order[starts[sizes > 1] + 1]
-
-    dup = np.flatnonzero(sizes[group] > 1)
+    dup = np.flatnonzero(sizes[group] > 1)  # duplicates: every row of a group of two or more
     if len(dup):
         g = group[dup]
         partner = np.where(first[g] == dup, second[g], first[g])
@@ -159,7 +158,7 @@ def cross_plot_checks(
     yield plot_a[sel], "overlap", said
 
 
-def _duplicate_messages(ids, rows, sizes) -> list[str]:
+def _duplicate_messages(ids: np.ndarray, rows: np.ndarray, sizes: np.ndarray) -> list[str]:
     """What each ``duplicate_geometry`` finding says: a partner (``ids``, ``rows``) and, when more
     rows share the geometry (``sizes``), how many."""
     two = formatter(_("the same geometry as plot {plot_id!r} (row {row})"))
@@ -190,7 +189,9 @@ _OVERLAP_MESSAGES = {
 }
 
 
-def _overlap_messages(ids, rows, copies, shared, share, overlaps) -> list[str]:
+def _overlap_messages(
+    ids: np.ndarray, rows: np.ndarray, copies: np.ndarray, shared: np.ndarray, share: np.ndarray, overlaps: np.ndarray
+) -> list[str]:
     """What each overlap finding says: the partner (``ids``, ``rows``; ``copies``: rows with its
     geometry), the area shared and its share of the smaller plot, and how many overlaps the plot
     has when there are more than are listed."""
@@ -206,7 +207,8 @@ def _overlap_messages(ids, rows, copies, shared, share, overlaps) -> list[str]:
 def _ranges(lengths: np.ndarray) -> np.ndarray:
     """0..n-1 for each n of ``lengths``, concatenated."""
     lengths = np.asarray(lengths, dtype="int64")
-    return np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    ranges: np.ndarray = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return ranges
 
 
 @dataclass
@@ -227,7 +229,7 @@ class CrossIssues:
         return cls(np.zeros(0, dtype="int64"), e, e.copy())
 
     @classmethod
-    def gather(cls, found) -> CrossIssues:
+    def gather(cls, found: Iterable[tuple[np.ndarray, str, list[str]]]) -> CrossIssues:
         """The (positions, code, messages) that :func:`cross_plot_checks` yields, as one record."""
         parts = [cls(np.asarray(p, dtype="int64"), np.full(len(p), c, dtype=object), np.asarray(m, dtype=object))
                  for p, c, m in found]  # fmt: skip
@@ -244,7 +246,7 @@ class CrossIssues:
             np.concatenate([p.message for p in parts]).astype(object),
         )
 
-    def take(self, which) -> CrossIssues:
+    def take(self, which: np.ndarray) -> CrossIssues:
         return CrossIssues(self.pos[which], self.code[which], self.message[which])
 
     def at(self, index: np.ndarray) -> CrossIssues:

@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ...errors import PlotsError
@@ -59,7 +61,7 @@ class Issues:
         self.sev: list[np.ndarray] = []
         self.msg: list[np.ndarray] = []
 
-    def add(self, positions, code: str, severity: str, messages) -> None:
+    def add(self, positions: npt.ArrayLike, code: str, severity: str, messages: str | Iterable[str]) -> None:
         positions = np.asarray(positions, dtype="int64").ravel()
         if not len(positions):
             return
@@ -71,7 +73,13 @@ class Issues:
         self.sev.append(np.full(len(positions), severity, dtype=object))
         self.msg.append(np.asarray(list(messages), dtype=object))
 
-    def add_raw(self, positions, codes, severities, messages) -> None:
+    def add_raw(
+        self,
+        positions: Sequence[int] | np.ndarray,
+        codes: npt.ArrayLike,
+        severities: npt.ArrayLike,
+        messages: npt.ArrayLike,
+    ) -> None:
         """Findings with a code and severity of their own each."""
         if len(positions):
             self.pos.append(np.asarray(positions, dtype="int64"))
@@ -79,14 +87,15 @@ class Issues:
             self.sev.append(np.asarray(severities, dtype=object))
             self.msg.append(np.asarray(messages, dtype=object))
 
-    def unsorted(self):
+    def unsorted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every finding, in the order they were added."""
         if not self.pos:
             e = np.zeros(0, dtype=object)
             return np.zeros(0, dtype="int64"), e, e, e
-        return tuple(np.concatenate(a) for a in (self.pos, self.code, self.sev, self.msg))
+        pos, code, sev, msg = (np.concatenate(a) for a in (self.pos, self.code, self.sev, self.msg))
+        return pos, code, sev, msg
 
-    def arrays(self):
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every finding, by row, then severity, then code (the order of adding otherwise)."""
         pos, code, sev, msg = self.unsorted()
         if not len(pos):
@@ -128,7 +137,7 @@ def finish(plots: pd.DataFrame, rows: RowChecks, extra: CrossIssues | None = Non
     return _result(plots, out, rows.geometry, rows.err, rows.area_ha)
 
 
-def some(rows: list, at_most: int = 5) -> str:
+def some(rows: Sequence[object], at_most: int = 5) -> str:
     """'3, 7, 9' or '3, 7, 9, 12, 15 and 9,995 more': messages stay short when an id repeats a lot."""
     shown = ", ".join(str(r) for r in rows[:at_most])
     return shown if len(rows) <= at_most else tr("{shown} and {more:,} more", shown=shown, more=len(rows) - at_most)

@@ -109,7 +109,8 @@ def near_pole(lat: np.ndarray, area_m2: np.ndarray) -> np.ndarray:
     no polygon in longitude/latitude can be drawn around it."""
     radius_deg = np.sqrt(np.asarray(area_m2, dtype="float64") / np.pi) * 1.1 / M_PER_DEG_LAT
     with np.errstate(invalid="ignore"):
-        return ~(np.abs(np.asarray(lat, dtype="float64")) + radius_deg < 89.0)
+        near: np.ndarray = ~(np.abs(np.asarray(lat, dtype="float64")) + radius_deg < 89.0)
+    return near
 
 
 #: A plot whose longitudes span more than this, with vertices this close to ±180°, crosses the
@@ -124,11 +125,12 @@ def crosses_antimeridian(bounds: np.ndarray) -> np.ndarray:
     already split at 180° as RFC 7946 recommends: either way, one row would span the globe)."""
     b = np.asarray(bounds, dtype="float64").reshape(-1, 4)
     with np.errstate(invalid="ignore"):
-        return (
+        crosses: np.ndarray = (
             (b[:, 2] - b[:, 0] > ANTIMERIDIAN_SPAN_DEG)
             & (b[:, 0] <= -180 + ANTIMERIDIAN_NEAR_DEG)
             & (b[:, 2] >= 180 - ANTIMERIDIAN_NEAR_DEG)
         )
+    return crosses
 
 
 def locatable(bounds: np.ndarray) -> np.ndarray:
@@ -137,7 +139,8 @@ def locatable(bounds: np.ndarray) -> np.ndarray:
     b = np.asarray(bounds, dtype="float64").reshape(-1, 4)
     with np.errstate(invalid="ignore"):
         inside = (b[:, 0] >= -180) & (b[:, 2] <= 180) & (b[:, 1] >= -90) & (b[:, 3] <= 90)
-    return np.isfinite(b).all(axis=1) & inside & ~crosses_antimeridian(b)
+    found: np.ndarray = np.isfinite(b).all(axis=1) & inside & ~crosses_antimeridian(b)
+    return found
 
 
 def nonfinite_vertices(geoms: np.ndarray, chunk: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +181,8 @@ def count_decimals(values: np.ndarray, upto: int) -> np.ndarray:
 
 def swapped(geoms: np.ndarray) -> np.ndarray:
     """The geometries with x and y exchanged (longitude <-> latitude)."""
-    return shapely.transform(np.asarray(geoms, dtype=object), lambda c: c[:, ::-1])
+    out: np.ndarray = shapely.transform(np.asarray(geoms, dtype=object), lambda c: c[:, ::-1])
+    return out
 
 
 def hole_counts(geoms: np.ndarray) -> np.ndarray:
