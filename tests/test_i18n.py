@@ -228,6 +228,10 @@ def test_a_plots_file_refused_says_why_in_spanish(tmp_path, capsys):
     found = pd.read_csv(out)
     note = found.loc[found["code"] == "unreadable_geometry", "message"].iloc[0]
     assert note.startswith("la geometría 'POLYGON((0 0' no se puede leer: ")
+    job = tmp_path / "trabajo.yaml"
+    job.write_text("plots:\n  path: a.gpkg\nplots:\n  path: b.gpkg\n", encoding="utf-8")
+    assert main(["--lang", "es", "run", "--config", str(job)]) == 2
+    assert "la clave 'plots' aparece dos veces (líneas 1 y 3)" in capsys.readouterr().err
 
 
 def test_help_speaks_the_language_chosen(capsys):

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError, missing_file
+from ..i18n import _, tr
 from .run import RunConfig, _upgrade, build_config, set_dotted
 
 
@@ -19,16 +20,23 @@ def _decode(raw: bytes, path: Path) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            found = "UTF-16 (Windows Notepad's 'Unicode')"
+            found = _("UTF-16 (Windows Notepad's 'Unicode')")
         else:
             try:
                 raw.decode("cp1252")
-                found = "Windows-1252 or Latin-1"
+                found = _("Windows-1252 or Latin-1")
             except UnicodeDecodeError:
-                found = "not UTF-8"
+                found = _("not UTF-8")
+        byte = f"0x{raw[exc.start]:02x}"
         raise ConfigError(
-            f"{path}: the configuration is not UTF-8 text: it looks like {found} (byte 0x{raw[exc.start]:02x} at "
-            f"position {exc.start}); save it as UTF-8"
+            tr(
+                "{path}: the configuration is not UTF-8 text: it looks like {found} (byte {byte} at position "
+                "{position}); save it as UTF-8",
+                path=path,
+                found=found,
+                byte=byte,
+                position=exc.start,
+            )
         ) from None
 
 
@@ -42,8 +50,14 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             line = key_node.start_mark.line + 1
             if isinstance(key, (str, int, float, bool)) and key in seen:
                 raise ConfigError(
-                    f"{self.name}: the key {key!r} is given twice (lines {seen[key]} and {line}); YAML would keep "
-                    "the last one silently: keep one"
+                    tr(
+                        "{path}: the key {key!r} is given twice (lines {first} and {line}); YAML would keep the last "
+                        "one silently: keep one",
+                        path=self.name,
+                        key=key,
+                        first=seen[key],
+                        line=line,
+                    )
                 )
             if isinstance(key, (str, int, float, bool)):
                 seen[key] = line
@@ -62,24 +76,27 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise ConfigError(f"{path}: {missing_file(path, 'configuration file')}") from None
-        raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror})") from exc
+        raise ConfigError(tr("{path}: cannot read the configuration ({error})", path=path, error=exc.strerror)) from exc
     text = _decode(raw, path)
     loader = _UniqueKeyLoader(text)
     loader.name = str(path)
     try:
         data = loader.get_single_data() or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from exc
+        raise ConfigError(tr("{path}: not valid YAML ({error})", path=path, error=str(exc).replace("\n", " "))) from exc
     finally:
         loader.dispose()
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+        raise ConfigError(tr("{path}: expected a mapping of settings at the top level", path=path))
     data = _upgrade(data, str(path))
     base = path.resolve().parent
     if (overrides or {}).get("rasters.last_year") is not None and "datasets" in data:
         raise ConfigError(
-            f"{path}: --last-year applies to a 'rasters' section; with 'datasets', set last_year "
-            "for each dataset in the file"
+            tr(
+                "{path}: --last-year applies to a 'rasters' section; with 'datasets', set last_year for each "
+                "dataset in the file",
+                path=path,
+            )
         )
     for dotted, value in (overrides or {}).items():
         if value is not None:
