@@ -171,7 +171,7 @@ class _Formatter(string.Formatter):
         if format_spec == "ha":  # an area: 4 decimals below 0.01 ha, else 2
             format_spec = ".4f" if abs(value) < 0.01 else ".2f"
         text = super().format_field(value, format_spec)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if _is_number(type(value)):  # numpy numbers too
             return _localise(text, self.lang)
         return text
 
@@ -183,38 +183,46 @@ def fmt(text: str, /, *args, **params) -> str:
     return _Formatter(language()).vformat(text, args, params)
 
 
-class _Number:
-    """A number that formats itself as the language writes it (see :func:`formatter`)."""
+_NUMBER_TYPES: dict[type, bool] = {}
 
-    __slots__ = ("value", "lang")
 
-    def __init__(self, value, lang: str) -> None:
-        self.value, self.lang = value, lang
-
-    def __format__(self, spec: str) -> str:
-        if spec == "ha":  # an area: 4 decimals below 0.01 ha, else 2
-            spec = ".4f" if abs(self.value) < 0.01 else ".2f"
-        return _localise(format(self.value, spec), self.lang)
-
-    def __str__(self) -> str:
-        return _localise(str(self.value), self.lang)
-
-    def __repr__(self) -> str:
-        return repr(self.value)
+def _is_number(kind: type) -> bool:
+    """Whether values of ``kind`` are numbers (numpy's too), not booleans; remembered by type."""
+    known = _NUMBER_TYPES.get(kind)
+    if known is None:
+        known = _NUMBER_TYPES[kind] = issubclass(kind, Real) and not issubclass(kind, bool)
+    return known
 
 
 def formatter(text: str) -> Callable[..., str]:
     """``text`` (translated already: ``formatter(_("..."))``) as a function that fills its named
     placeholders as :func:`fmt` does, for many rows: translate a message once per call, then fill it
-    per row (``str.format`` itself in English; numbers wrapped to take the language's marks otherwise)."""
+    per row (``str.format`` itself in English; the template parsed once otherwise, its numbers
+    written with the language's marks)."""
     lang = language()
     if lang == DEFAULT and ":ha}" not in text:
         return text.format
+    decimal, group = _SYMBOLS.get(lang, _SYMBOLS[DEFAULT])
+    table = {ord("."): decimal, ord(","): group}
+    parts = list(string.Formatter().parse(text))
 
     def fill(**params) -> str:
-        return text.format(
-            **{k: _Number(v, lang) if isinstance(v, Real) and not isinstance(v, bool) else v for k, v in params.items()}
-        )
+        out = []
+        for literal, name, given, conversion in parts:
+            out.append(literal)
+            if name is None:
+                continue
+            spec = given or ""
+            value = params[name]
+            if conversion:
+                value = repr(value) if conversion == "r" else ascii(value) if conversion == "a" else str(value)
+            if _is_number(type(value)):
+                if spec == "ha":  # an area: 4 decimals below 0.01 ha, else 2
+                    spec = ".4f" if abs(value) < 0.01 else ".2f"
+                out.append(format(value, spec).translate(table))
+            else:
+                out.append(format(value, spec))
+        return "".join(out)
 
     return fill
 

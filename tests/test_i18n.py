@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -144,6 +145,24 @@ def test_numbers_and_dates_follow_the_language():
     assert i18n.language() == "en" or os.environ.get("LANG", "").startswith("es")
 
 
+def test_a_message_filled_for_many_rows_reads_as_fmt_writes_it():
+    """``formatter`` (a template translated once, filled per row) gives what ``fmt`` gives, numpy
+    numbers included; ids and other text are never reformatted."""
+    text = "plot {id!r}: {n:,} rows, {a:.4f} ha, {h:ha} ha, {pct:+.1f} %, year {year}, {flag}"
+    rows = [
+        dict(id="1.5", n=np.int64(12345), a=np.float64(1234.5), h=0.00123, pct=-3.25, year=2022, flag=True),
+        dict(id="P-1", n=7, a=0.0, h=np.float32(2.5), pct=np.float64(10.0), year=np.int64(2020), flag="x.y"),
+    ]
+    for lang in ("en", "es"):
+        with using(lang):
+            fill = i18n.formatter(text)
+            assert [fill(**r) for r in rows] == [fmt(text, **r) for r in rows]
+    with using("es"):
+        assert i18n.formatter(text)(**rows[0]) == (
+            "plot '1.5': 12\u00a0345 rows, 1234,5000 ha, 0,0012 ha, -3,2 %, year 2022, True"
+        )
+
+
 def test_the_status_legend_reads_in_spanish():
     with using("es"):
         labels = [i18n._(STATUS_LABELS[s]) for s in STATUSES]
@@ -195,6 +214,20 @@ def test_an_error_comes_out_in_spanish_under_a_spanish_locale(tmp_path):
         timeout=120,
     )
     assert run_en.returncode == 2 and f"{missing}: plots file not found" in run_en.stderr
+
+
+def test_a_plots_file_refused_says_why_in_spanish(tmp_path, capsys):
+    """The refusals of the plots readers, and the readers' notes on rows, are Spanish under --lang es."""
+    table = tmp_path / "parcelas.csv"
+    table.write_text("plot_id,foo\nA,1\n", encoding="utf-8")
+    assert main(["--lang", "es", "validate", str(table)]) == 2  # same exit code as in English
+    assert "sin geometría: se esperaba una columna WKT (wkt" in capsys.readouterr().err
+    table.write_text("plot_id,wkt\nA,POLYGON((0 0\nB,POINT (-76.2 -8.1)\n", encoding="utf-8")
+    out = tmp_path / "hallazgos.csv"
+    assert main(["--lang", "es", "validate", str(table), "--crs", "EPSG:4326", "--out", str(out)]) == 3
+    found = pd.read_csv(out)
+    note = found.loc[found["code"] == "unreadable_geometry", "message"].iloc[0]
+    assert note.startswith("la geometría 'POLYGON((0 0' no se puede leer: ")
 
 
 def test_help_speaks_the_language_chosen(capsys):

@@ -72,7 +72,7 @@ def _zip_member(path: Path, layer: str | None) -> str:
         with zipfile.ZipFile(path) as zf:
             names = [n for n in zf.namelist() if not n.endswith("/") and "__MACOSX" not in n]
     except (zipfile.BadZipFile, OSError) as exc:
-        raise PlotsError(f"{path}: not a readable zip file ({exc})") from exc
+        raise PlotsError(tr("{path}: not a readable zip file ({error})", path=path, error=exc)) from exc
     for kind in (".shp", ".gpkg", ".geojson", ".json", ".fgb", ".kml"):
         found = [n for n in names if n.lower().endswith(kind)]
         if layer is not None and len(found) > 1:
@@ -81,11 +81,20 @@ def _zip_member(path: Path, layer: str | None) -> str:
             return f"/vsizip/{path.resolve()}/{found[0]}"
         if len(found) > 1:
             raise PlotsError(
-                f"{path}: the zip holds several {kind} files ({', '.join(found)}); "
-                "name the one to read with --layer (its name without extension)"
+                tr(
+                    "{path}: the zip holds several {kind} files ({files}); name the one to read with --layer (its "
+                    "name without extension)",
+                    path=path,
+                    kind=kind,
+                    files=", ".join(found),
+                )
             )
     raise PlotsError(
-        f"{path}: the zip holds no Shapefile, GeoPackage or GeoJSON (it holds: {', '.join(names[:10]) or 'nothing'})"
+        tr(
+            "{path}: the zip holds no Shapefile, GeoPackage or GeoJSON (it holds: {files})",
+            path=path,
+            files=", ".join(names[:10]) or _("nothing"),
+        )
     )
 
 
@@ -97,7 +106,7 @@ def ogr_layer(path: Path, *, layer: str | None = None, vsi: str | None = None) -
         info_layers = pyogrio.list_layers(source)
         layers = [str(name) for name, _ in info_layers]
     except (DataSourceError, OSError) as exc:
-        raise PlotsError(f"{path}: not a readable vector file ({exc})") from exc
+        raise PlotsError(tr("{path}: not a readable vector file ({error})", path=path, error=exc)) from exc
     except UnicodeDecodeError as exc:  # a layer name
         raise PlotsError(f"{path}: {_not_utf8(path if vsi is None else None, exc)}") from None
     if vsi is not None and layer is not None and layer not in layers:
@@ -108,21 +117,35 @@ def ogr_layer(path: Path, *, layer: str | None = None, vsi: str | None = None) -
             layer = "plots"
         elif len(spatial) > 1:  # which one holds the plots cannot be guessed
             raise PlotsError(
-                f"{path}: the file holds {len(spatial)} layers with geometries ({', '.join(spatial)}) and none "
-                "is called 'plots'; name the one to screen with --layer (plots.layer)"
+                tr(
+                    "{path}: the file holds {n} layers with geometries ({layers}) and none is called 'plots'; name "
+                    "the one to screen with --layer (plots.layer)",
+                    path=path,
+                    n=len(spatial),
+                    layers=", ".join(spatial),
+                )
             )
         else:
             layer = spatial[0] if spatial else (layers[0] if layers else None)
         if len(layers) > 1:
             log.info("%s holds layers %s; reading %r (choose with --layer)", path, ", ".join(layers), layer)
     elif layer not in layers:
-        raise PlotsError(f"{path}: no layer {layer!r}; the file holds: {', '.join(layers) or 'none'}")
+        raise PlotsError(
+            tr(
+                "{path}: no layer {layer!r}; the file holds: {layers}",
+                path=path,
+                layer=layer,
+                layers=", ".join(layers) or _("none"),
+            )
+        )
     if layer is None:
-        raise PlotsError(f"{path}: holds no layer")
+        raise PlotsError(tr("{path}: holds no layer", path=path))
     try:
         driver = pyogrio.read_info(source, layer=layer).get("driver") or ""
     except (DataSourceError, DataLayerError, OSError) as exc:
-        raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
+        raise PlotsError(
+            tr("{path}: cannot read layer {layer!r} ({error})", path=path, layer=layer, error=exc)
+        ) from exc
     except UnicodeDecodeError as exc:  # a field name
         raise PlotsError(f"{path}: {_not_utf8(path if vsi is None else None, exc)}") from None
     return source, layer, driver
@@ -140,7 +163,9 @@ def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) ->
             except shapely.errors.GEOSException:
                 gdf = _read_ogr_lenient(source, layer, notes)
         except (DataSourceError, DataLayerError, OSError) as exc:
-            raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
+            raise PlotsError(
+                tr("{path}: cannot read layer {layer!r} ({error})", path=path, layer=layer, error=exc)
+            ) from exc
         except UnicodeDecodeError as exc:
             if driver == "GeoJSON":  # the whole file's text is not UTF-8: refused, naming the byte
                 raise PlotsError(f"{path}: {_not_utf8(path if vsi is None else None, exc)}") from None
@@ -148,7 +173,7 @@ def read_ogr(path: Path, *, layer: str | None = None, vsi: str | None = None) ->
     for w in caught:
         log.debug("%s: GDAL: %s", path, w.message)
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
-        raise PlotsError(f"{path}: layer {layer!r} has no geometry column")
+        raise PlotsError(tr("{path}: layer {layer!r} has no geometry column", path=path, layer=layer))
     if driver == "GeoJSON" and vsi is None:
         features = _json_features(path)
         if features is not None and len(features) != len(gdf):  # GDAL skipped entries: read them all
@@ -190,13 +215,15 @@ def ogr_batches(path: Path, *, layer: str | None = None, batch_size: int = 65_53
         ctx = open_arrow(source, layer=layer, batch_size=batch_size, use_pyarrow=True)
         meta, reader = ctx.__enter__()
     except (DataSourceError, DataLayerError, OSError) as exc:
-        raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
+        raise PlotsError(
+            tr("{path}: cannot read layer {layer!r} ({error})", path=path, layer=layer, error=exc)
+        ) from exc
     except UnicodeDecodeError as exc:
         raise PlotsError(f"{path}: {_not_utf8(path, exc)}") from None
     try:
         geom_col = meta.get("geometry_name") or "wkb_geometry"
         if geom_col not in reader.schema.names:
-            raise PlotsError(f"{path}: layer {layer!r} has no geometry column")
+            raise PlotsError(tr("{path}: layer {layer!r} has no geometry column", path=path, layer=layer))
         fields = [n for n in reader.schema.names if n != geom_col]
 
         def batches():
@@ -207,7 +234,9 @@ def ogr_batches(path: Path, *, layer: str | None = None, batch_size: int = 65_53
                     geoms = from_wkb_noted(wkb, notes)
                     yield utf8_text(batch.drop_columns([geom_col]), notes), geoms, wkb, notes
             except (DataSourceError, DataLayerError, OSError) as exc:
-                raise PlotsError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
+                raise PlotsError(
+                    tr("{path}: cannot read layer {layer!r} ({error})", path=path, layer=layer, error=exc)
+                ) from exc
             except UnicodeDecodeError as exc:
                 raise PlotsError(f"{path}: {_not_utf8(path, exc)}") from None
 
@@ -257,18 +286,24 @@ def utf8_text(batch, notes: ReadNotes):
 
 def _not_utf8(path: Path | None, exc: UnicodeDecodeError) -> str:
     """Where a file that should be UTF-8 is not: its line and column, when the file can be read."""
-    where = ""
     if path is not None and path.is_file():
         raw = path.read_bytes()
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as err:
-            line = raw.count(b"\n", 0, err.start) + 1
-            column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
-            where = f" (byte 0x{raw[err.start]:02x} at line {line}, column {column})"
-    return (
-        f"the text of the file is not UTF-8{where}: {exc.reason}; GeoJSON and GeoPackage text is UTF-8 by "
-        "definition: save the file as UTF-8"
+            byte = f"0x{raw[err.start]:02x}"
+            return tr(
+                "the text of the file is not UTF-8 (byte {byte} at line {line}, column {column}): {reason}; "
+                "GeoJSON and GeoPackage text is UTF-8 by definition: save the file as UTF-8",
+                byte=byte,
+                line=raw.count(b"\n", 0, err.start) + 1,
+                column=err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1,
+                reason=exc.reason,
+            )
+    return tr(
+        "the text of the file is not UTF-8: {reason}; GeoJSON and GeoPackage text is UTF-8 by definition: save "
+        "the file as UTF-8",
+        reason=exc.reason,
     )
 
 

@@ -39,7 +39,7 @@ from pyproj.exceptions import CRSError
 
 from ..config import PlotsConfig
 from ..errors import PlotsError, missing_file
-from ..i18n import tr
+from ..i18n import _, fmt, tr
 from ..vocab import PLOT_KEY_COLUMNS, attribute_names
 from .formats import CSV_SUFFIXES, ogr_batches, read_any, streamable
 
@@ -91,24 +91,36 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, stated: str | None, path: Path, *, is_table
             stated_crs = CRS.from_user_input(stated)
         except CRSError as exc:
             raise PlotsError(
-                f"{path}: --crs {stated!r} is not a coordinate reference system (try EPSG:4326 or EPSG:32718): {exc}"
+                tr(
+                    "{path}: --crs {crs!r} is not a coordinate reference system (try EPSG:4326 or EPSG:32718): {error}",
+                    path=path,
+                    crs=stated,
+                    error=exc,
+                )
             ) from exc
     if gdf.crs is None:
         if stated_crs is None:
-            hint = (
-                "a CSV file carries no coordinate reference system: "
-                if is_table
-                else "the plots have no coordinate reference system: "
-            )
-            raise PlotsError(
-                f"{path}: {hint}state it with --crs (EPSG:4326 for GPS longitude/latitude, "
-                "EPSG:32718 for UTM zone 18S...) or save the file with one"
-            )
+            if is_table:
+                text = _(
+                    "{path}: a CSV file carries no coordinate reference system: state it with --crs (EPSG:4326 for "
+                    "GPS longitude/latitude, EPSG:32718 for UTM zone 18S...) or save the file with one"
+                )
+            else:
+                text = _(
+                    "{path}: the plots have no coordinate reference system: state it with --crs (EPSG:4326 for "
+                    "GPS longitude/latitude, EPSG:32718 for UTM zone 18S...) or save the file with one"
+                )
+            raise PlotsError(fmt(text, path=path))
         gdf = gdf.set_crs(stated_crs)
     elif stated_crs is not None and not gdf.crs.equals(stated_crs, ignore_axis_order=True):
         raise PlotsError(
-            f"{path}: the file declares the CRS {gdf.crs.to_string()} but --crs says {stated}; "
-            "--crs is for files without one: remove it, or fix the file's CRS"
+            tr(
+                "{path}: the file declares the CRS {declared} but --crs says {stated}; --crs is for files without "
+                "one: remove it, or fix the file's CRS",
+                path=path,
+                declared=gdf.crs.to_string(),
+                stated=stated,
+            )
         )
     source = gdf.crs.to_string()
     geoms = gdf.geometry.to_numpy()
@@ -146,8 +158,12 @@ def normalise(
     if id_column not in attrs:
         if id_column_required:
             raise PlotsError(
-                f"{path}: no id column {id_column!r}; columns are: {', '.join(attrs) or 'none'} "
-                "(choose one with --id-column)"
+                tr(
+                    "{path}: no id column {column!r}; columns are: {columns} (choose one with --id-column)",
+                    path=path,
+                    column=id_column,
+                    columns=", ".join(attrs) or _("none"),
+                )
             )
         if first_row == 1:
             log.warning(
@@ -247,8 +263,12 @@ class PlotStream:
             if id_column not in self._input_columns:
                 if required:
                     raise PlotsError(
-                        f"{self.path}: no id column {id_column!r}; columns are: "
-                        f"{', '.join(self._input_columns) or 'none'} (choose one with --id-column)"
+                        tr(
+                            "{path}: no id column {column!r}; columns are: {columns} (choose one with --id-column)",
+                            path=self.path,
+                            column=id_column,
+                            columns=", ".join(self._input_columns) or _("none"),
+                        )
                     )
                 log.warning(
                     tr(

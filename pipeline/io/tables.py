@@ -13,7 +13,7 @@ import pandas as pd
 import shapely
 
 from ..errors import PlotsError
-from ..i18n import _, formatter, tr
+from ..i18n import N_, _, formatter, tr
 from .read_notes import RawPlots, ReadNotes
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def read_csv(
         encoding, sep = _sniff_csv(path)
         df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        raise PlotsError(f"{path}: cannot read the CSV ({str(exc).strip()})") from exc
+        raise PlotsError(tr("{path}: cannot read the CSV ({error})", path=path, error=str(exc).strip())) from exc
     if encoding != "utf-8-sig":
         log.warning(tr("{path}: not UTF-8; read as {encoding}", path=path, encoding=encoding))
     named = TableColumns(id_column, wkt_column, lat_column, lon_column)
@@ -77,21 +77,31 @@ def read_parquet(
         return RawPlots(gdf, ReadNotes(), "GeoParquet")
     except ValueError as exc:
         if "geo" not in str(exc).lower():
-            raise PlotsError(f"{path}: cannot read the Parquet file ({exc})") from exc
+            raise PlotsError(tr("{path}: cannot read the Parquet file ({error})", path=path, error=exc)) from exc
     except (OSError, ImportError) as exc:
-        raise PlotsError(f"{path}: cannot read the Parquet file ({exc})") from exc
+        raise PlotsError(tr("{path}: cannot read the Parquet file ({error})", path=path, error=exc)) from exc
     try:
         df = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
-        raise PlotsError(f"{path}: cannot read the Parquet file ({exc})") from exc
+        raise PlotsError(tr("{path}: cannot read the Parquet file ({error})", path=path, error=exc)) from exc
     named = TableColumns(id_column, wkt_column, lat_column, lon_column)
     return _from_table(path, df, "Parquet", named, decimal_comma=False, text=False)
 
 
+#: The refusal when a geometry column named on the command line is not in the table, by kind.
+_NO_COLUMN = {
+    "wkt": N_("{path}: no WKT column {column!r}; columns are: {columns}"),
+    "lat": N_("{path}: no latitude column {column!r}; columns are: {columns}"),
+    "lon": N_("{path}: no longitude column {column!r}; columns are: {columns}"),
+}
+
+
 def _find(columns: list[str], wanted: str | None, names: tuple[str, ...], what: str, path: Path) -> str | None:
+    """The column ``wanted`` (refused when missing: ``what`` is a key of :data:`_NO_COLUMN`), else
+    the first of ``names`` in ``columns`` (case-insensitively), else None."""
     if wanted is not None:
         if wanted not in columns:
-            raise PlotsError(f"{path}: no {what} column {wanted!r}; columns are: {', '.join(columns) or 'none'}")
+            raise PlotsError(tr(_NO_COLUMN[what], path=path, column=wanted, columns=", ".join(columns) or _("none")))
         return wanted
     lower = {c.lower().strip(): c for c in columns}
     for name in names:
@@ -123,19 +133,24 @@ def _from_table(
     columns = [str(c) for c in df.columns]
     df.columns = columns
     notes = ReadNotes()
-    wkt = _find(columns, wkt_column, WKT_NAMES, "WKT", path) if lat_column is None and lon_column is None else None
+    wkt = _find(columns, wkt_column, WKT_NAMES, "wkt", path) if lat_column is None and lon_column is None else None
     if wkt is not None:
         geoms = _parse_wkt(df[wkt], notes)
         used = [wkt]
     else:
-        lat = _find(columns, lat_column, LAT_NAMES, "latitude", path)
-        lon = _find(columns, lon_column, LON_NAMES, "longitude", path)
+        lat = _find(columns, lat_column, LAT_NAMES, "lat", path)
+        lon = _find(columns, lon_column, LON_NAMES, "lon", path)
         if lat is None or lon is None:
             raise PlotsError(
-                f"{path}: no geometry: expected a WKT column ({', '.join(WKT_NAMES)}) or latitude "
-                f"and longitude columns ({'/'.join(LAT_NAMES)}, {'/'.join(LON_NAMES)}); "
-                f"columns are: {', '.join(columns) or 'none'} (name them with --wkt-column or "
-                "--lat-column/--lon-column)"
+                tr(
+                    "{path}: no geometry: expected a WKT column ({wkt}) or latitude and longitude columns ({lat}, "
+                    "{lon}); columns are: {columns} (name them with --wkt-column or --lat-column/--lon-column)",
+                    path=path,
+                    wkt=", ".join(WKT_NAMES),
+                    lat="/".join(LAT_NAMES),
+                    lon="/".join(LON_NAMES),
+                    columns=", ".join(columns) or _("none"),
+                )
             )
         geoms = _parse_lat_lon(df[lat], df[lon], notes, decimal_comma=decimal_comma, names=(lat, lon))
         used = [lat, lon]

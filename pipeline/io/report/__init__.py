@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...i18n import _
 from .files import check_report_target, pages_folder, read_baseline, read_manifest, write_report
 from .groups import section_body
 from .html import CSS, JS, esc, page
@@ -31,7 +32,7 @@ def _hrefs(ctx: Context) -> dict[str, str]:
     data, out = ctx.data, {}
     for sec in data.sections:
         out[sec.key] = f"{ctx.folder}/{sec.slug}.html" if ctx.separate else f"#{sec.slug}"
-    for name, _, _ in LISTS:
+    for name, _attr, _title in LISTS:
         out[name] = f"{ctx.folder}/{name}.html" if ctx.separate else f"#{name}"
     return out
 
@@ -57,7 +58,7 @@ def render(data, *, separate_pages: bool, pages_folder: str, progress: bool = Fa
         parts.append(f"<h2>{esc(T['lists_title'])}</h2>" + "".join(plot_lists.values()))
     if data.sections and not separate_pages:
         parts.append(f"<h2>{esc(T['plots_of_each'].format(label=data.group_label))}</h2>")
-    bar = tqdm(data.sections, desc="report pages", unit="group", disable=not progress, leave=False)
+    bar = tqdm(data.sections, desc=_("report pages"), unit=_("group"), disable=not progress, leave=False)
     for sec in bar:
         if separate_pages:
             body = section_body(ctx, sec, prefix="../")

@@ -154,10 +154,8 @@ def cross_plot_checks(
     rank[by_plot] = np.arange(len(plot_a)) - (np.cumsum(count) - count)[plot_a[by_plot]]
     sel = by_plot[rank[by_plot] < MAX_OVERLAPS_LISTED]
     o, kk = other_a[sel], k_a[sel]
-    messages = _overlap_messages(
-        ids[o], np.asarray(rows)[o], sizes[group[o]], shared[kk], share[kk], count[plot_a[sel]]
-    )
-    yield plot_a[sel], "overlap", messages
+    said = _overlap_messages(ids[o], np.asarray(rows)[o], sizes[group[o]], shared[kk], share[kk], count[plot_a[sel]])
+    yield plot_a[sel], "overlap", said
 
 
 def _duplicate_messages(ids: np.ndarray, rows: np.ndarray, sizes: np.ndarray) -> list[str]:
