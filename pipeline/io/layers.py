@@ -150,24 +150,16 @@ class Layer:
         Cheaper than :meth:`read` (no conversion of every pixel): the engine converts only the
         pixels under plots."""
         tiles = self.tiles_in(row0, col0, height, width)
+        if len(tiles) == 1 and _inside(tiles[0], row0, col0, height, width):
+            return self._read_tile(tiles[0], row0, col0, row0 + height, col0 + width), None  # no copy
         out = np.zeros((height, width), dtype=self.dtype)
         present = None
         covered = 0
         for t in tiles:
-            if self.lazy:
-                verify_tile(self, t)
             r0, c0 = max(row0, t.row0), max(col0, t.col0)
             r1 = min(row0 + height, t.row0 + t.height)
             c1 = min(col0 + width, t.col0 + t.width)
-            win = Window(c0 - t.col0, r0 - t.row0, c1 - c0, r1 - r0)
-            try:
-                data = _dataset(t.path).read(1, window=win)
-            except (RasterioIOError, rasterio.errors.RasterioError) as exc:
-                raise RasterError(
-                    f"{t.path}: cannot read the {self.role} pixels in rows {r0 - t.row0}-"
-                    f"{r1 - t.row0}, cols {c0 - t.col0}-{c1 - t.col0} ({exc})"
-                ) from exc
-            out[r0 - row0 : r1 - row0, c0 - col0 : c1 - col0] = data
+            out[r0 - row0 : r1 - row0, c0 - col0 : c1 - col0] = self._read_tile(t, r0, c0, r1, c1)
             if len(tiles) > 1 or (r1 - r0) * (c1 - c0) < height * width:
                 if present is None:
                     present = np.zeros((height, width), dtype=bool)
@@ -178,6 +170,24 @@ class Layer:
         elif present is not None and covered == height * width and present.all():
             present = None
         return out, present
+
+    def _read_tile(self, t: Tile, r0: int, c0: int, r1: int, c1: int) -> np.ndarray:
+        """Rows ``r0..r1`` x cols ``c0..c1`` (of the layer's grid) of tile ``t``, in the file's type."""
+        if self.lazy:
+            verify_tile(self, t)
+        try:
+            data = _dataset(t.path).read(1, window=Window(c0 - t.col0, r0 - t.row0, c1 - c0, r1 - r0))
+        except (RasterioIOError, rasterio.errors.RasterioError) as exc:
+            raise RasterError(
+                f"{t.path}: cannot read the {self.role} pixels in rows {r0 - t.row0}-"
+                f"{r1 - t.row0}, cols {c0 - t.col0}-{c1 - t.col0} ({exc})"
+            ) from exc
+        return data if data.dtype == self.dtype else data.astype(self.dtype)
+
+
+def _inside(t: Tile, row0: int, col0: int, height: int, width: int) -> bool:
+    """Whether tile ``t`` covers the whole window."""
+    return t.row0 <= row0 and t.col0 <= col0 and row0 + height <= t.row0 + t.height and col0 + width <= t.col0 + t.width
 
 
 # --- Tiles indexed without being opened: checked on first use ------------------------------

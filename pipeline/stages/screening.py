@@ -59,7 +59,11 @@ from .reviews import apply_reviews, counted_loss, latest_reviews
 from .rules import classify, combine
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from distributed import Client
+
+    from .export import ExportResult
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +79,8 @@ class ScreenResult:
     alerts_by_month: pd.DataFrame | None = None  # with alert products: area per plot, month, confidence
     alert_products: list[str] = field(default_factory=list)
     loss_patches: gpd.GeoDataFrame | None = None  # every patch of forest lost after the reference year
-    exports: list[Any] = field(default_factory=list)  # pipeline.stages.export.ExportResult, one per export
-    report: Any = None  # the report's path, when the job writes one
+    exports: list[ExportResult] = field(default_factory=list)  # one per export
+    report: Path | None = None  # the report's path, when the job writes one
 
     @property
     def issue_counts(self) -> pd.Series:
