@@ -81,6 +81,34 @@ def test_signals_during_a_publication_act_after_it():
         signal.signal(signal.SIGTERM, old)
 
 
+def test_a_signal_as_a_private_folder_is_made_leaves_no_folder(tmp_path, monkeypatch):
+    """SIGTERM arriving while the staging folder of an output is made (a run killed at its start,
+    under load): the signal is acted on once the folder is named, and the folder is removed."""
+    import tempfile
+
+    made = []
+    real = tempfile.mkdtemp
+
+    def mkdtemp_then_signal(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        return made[-1]
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp_then_signal)
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            outputs.Staged(tmp_path / "screening.gpkg", overwrite=False)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert len(made) == 1 and not os.path.exists(made[0])
+    assert os.listdir(tmp_path) == []
+
+
 def test_what_counts_as_a_cacao_screen_output(tmp_path):
     import geopandas as gpd
     import pyogrio

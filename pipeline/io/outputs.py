@@ -432,8 +432,15 @@ def private_dir(target: Path) -> Path:
     import tempfile
 
     make_folder(target.parent)
-    with deferred_signals():  # removed by the caller even if a signal comes as it is made
-        return Path(tempfile.mkdtemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent))
+    made: Path | None = None
+    try:
+        with deferred_signals():  # a signal that comes as it is made is raised once it is named...
+            made = Path(tempfile.mkdtemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent))
+    except BaseException:
+        if made is not None:  # ...and the folder removed here: the caller never got its name
+            shutil.rmtree(made, ignore_errors=True)
+        raise
+    return made
 
 
 def rename_into(tmp: Path, target: Path) -> None:

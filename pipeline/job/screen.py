@@ -233,11 +233,13 @@ def _screen_and_publish(job: _Job, opened: _Opened) -> JobResult:
     cfg, out = job.cfg, Path(job.cfg.output.path)
     make_folder(out.parent)
     staging: Path | None = None
+    screening_file: Staged | None = None
     baseline_staged: StagedBaseline | None = None
     try:
-        with deferred_signals():  # a signal right after the folder is made still finds it removed
+        with deferred_signals():  # a signal right after the folders are made still finds them removed
             staging = Path(tempfile.mkdtemp(prefix=temp_prefix(out), suffix=".tmp-work", dir=out.parent))
-        with Staged(out, job.overwrite) as screening_file, disk_errors(out.parent):
+            screening_file = Staged(out, job.overwrite)
+        with screening_file, disk_errors(out.parent):
             with cluster(cfg.execution.scheduler) as client:
                 stream_job = StreamJob(
                     cfg, opened.products, opened.stream, opened.previous, staging, client, job.progress,
@@ -268,6 +270,8 @@ def _screen_and_publish(job: _Job, opened: _Opened) -> JobResult:
         close_datasets()
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+        if screening_file is not None and not screening_file.published:
+            screening_file.discard()
         if baseline_staged is not None:
             baseline_staged.discard()
     return result
