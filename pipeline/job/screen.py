@@ -9,7 +9,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .. import __version__
-from ..config import QCConfig, RunConfig
+from ..config import (
+    AlertDatasetConfig,
+    ClassMapDatasetConfig,
+    DatasetConfig,
+    QCConfig,
+    RunConfig,
+    ScreeningConfig,
+)
 from ..engine.overlay import OverlayLayer
 from ..engine.schedulers import cluster
 from ..errors import ConfigError, PlotsError
@@ -150,31 +157,37 @@ def run(cfg: RunConfig, *, progress: bool = False, invocation: Invocation = Invo
     return result
 
 
-def open_products(cfg: RunConfig) -> list[Product | AlertProduct | ClassMap]:
-    """Open and check every configured product: the loss products, the primary first, then the
-    alert products, then the maps of the cut-off day."""
+def open_products(
+    datasets: Mapping[str, DatasetConfig],
+    alerts: Mapping[str, AlertDatasetConfig],
+    class_maps: Mapping[str, ClassMapDatasetConfig],
+    screening: ScreeningConfig,
+) -> list[Product | AlertProduct | ClassMap]:
+    """Open and check every configured product (``RunConfig.dataset_configs()``, ``alert_configs()``,
+    ``class_map_configs()``): the loss products, the primary first, then the alert products, then
+    the maps of the cut-off day, checked against ``screening`` (reference year, forest rule)."""
     products: list[Product | AlertProduct] = []
-    for name, ds in cfg.dataset_configs().items():
+    for name, ds in datasets.items():
         p = open_product(name, ds)
         for note in p.notes:
             log.info("%s: %s", name, note)
-        if cfg.screening.reference_year >= p.last_year:
+        if screening.reference_year >= p.last_year:
             raise ConfigError(
-                f"{name}: the reference year {cfg.screening.reference_year} is not before the "
+                f"{name}: the reference year {screening.reference_year} is not before the "
                 f"product's last loss year {p.last_year}: nothing after it could be seen"
             )
         products.append(p)
-    for name, alert_ds in cfg.alert_configs().items():
+    for name, alert_ds in alerts.items():
         a = open_alert_product(name, alert_ds)
         for note in a.notes:
             log.info("%s: %s", name, note)
         products.append(a)
-    maps = [open_class_map_config(name, ds) for name, ds in cfg.class_map_configs().items()]
+    maps = [open_class_map_config(name, ds) for name, ds in class_maps.items()]
     for m in maps:
         for note in m.notes:
             log.info("%s: %s", m.name, note)
     try:
-        rule_maps(maps, cfg.screening, strict=True)
+        rule_maps(maps, screening, strict=True)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     return [*products, *maps]
@@ -208,7 +221,7 @@ def _open_inputs(cfg: RunConfig) -> _Opened:
         from .baseline import load_baseline_inputs
 
         baseline_inputs = load_baseline_inputs(cfg.baseline)
-    products = open_products(cfg)
+    products = open_products(cfg.dataset_configs(), cfg.alert_configs(), cfg.class_map_configs(), cfg.screening)
     out = Path(cfg.output.path)
     check_not_input(out, [(f"{role} raster", path) for role, path in product_files(products)])
     stream = open_plots(cfg.plots, batch_size=BATCH_ROWS, keep=_qc_columns(cfg.qc))
