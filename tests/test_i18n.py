@@ -326,3 +326,24 @@ def test_a_table_of_texts_translates_when_looked_up_and_writes_numbers_the_spani
             i18n.localised_number_text("-1,234.56") == "-1\u00a0234,56" and i18n.localised_number_text("a.b") == "a.b"
         )
     assert list(texts) == ["screened"] and len(texts) == 1
+
+
+def test_a_refused_raster_or_output_says_why_in_spanish_with_the_same_exit_code(small_job, capsys):  # noqa: F811
+    """The refusals of the raster readers and of the output checks are Spanish under --lang es; the
+    exit code is the one of the English refusal."""
+    from test_cli import screen_args
+
+    empty = small_job["tmp"] / "sin_rasteres"
+    empty.mkdir()
+    no_rasters = screen_args(small_job)
+    no_rasters[no_rasters.index("--loss-year") + 1] = str(empty)
+    code = main(no_rasters)
+    assert code != 0 and "the folder holds no raster files" in capsys.readouterr().err
+    assert main(["--lang", "es", *no_rasters]) == code
+    assert "la carpeta no contiene archivos ráster (.tif" in capsys.readouterr().err
+    small_job["out"].parent.mkdir()
+    small_job["out"].write_text("someone else's file", encoding="utf-8")
+    code = main(screen_args(small_job))
+    assert code != 0 and "output already exists; pass --overwrite" in capsys.readouterr().err
+    assert main(["--lang", "es", *screen_args(small_job)]) == code
+    assert f"{small_job['out']}: la salida ya existe; use --overwrite para reemplazarla" in capsys.readouterr().err

@@ -23,7 +23,6 @@ import logging
 import os
 import re
 import shutil
-import sqlite3
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -34,6 +33,7 @@ from pathlib import Path
 from ..engine.signals import deferred_signals
 from ..errors import DiskFullError, LockedError, OutputError
 from ..i18n import tr
+from .ownership import is_own_output
 
 try:
     import fcntl
@@ -168,39 +168,22 @@ def check_not_input(out: str | Path, inputs: Iterable[tuple[str, str | Path | No
         p = Path(path)
         if _same_file(out, p):
             raise OutputError(
-                f"{out}: is also the {role} (an input); writing it would destroy it — choose another path"
+                tr(
+                    "{out}: is also the {role} (an input); writing it would destroy it — choose another path",
+                    out=out,
+                    role=role,
+                )
             )
         if out.is_dir() and _inside(p, out):
             raise OutputError(
-                f"{out}: holds the {role} {p} (an input); replacing the folder would destroy it — choose another path"
+                tr(
+                    "{out}: holds the {role} {p} (an input); replacing the folder would destroy it — "
+                    "choose another path",
+                    out=out,
+                    role=role,
+                    p=p,
+                )
             )
-
-
-def is_own_output(path: str | Path) -> bool:
-    """Whether the file ``path`` is something cacao-screen wrote: a GeoPackage whose ``run_metadata``
-    names cacao-screen as its generator, or a CSV of quality-control findings (a folder:
-    :func:`pipeline.io.atomic.check_own_folder`)."""
-    path = Path(path)
-    if path.is_dir():
-        return False
-    if path.suffix.lower() == ".csv":
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                return f.readline().strip() == "plot_id,source_row,code,severity,message"
-        except OSError:
-            return False
-    try:
-        with open(path, "rb") as f:
-            if f.read(16) != b"SQLite format 3\x00":
-                return False
-        con = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
-        try:
-            row = con.execute("SELECT value FROM run_metadata WHERE key = 'generator'").fetchone()
-        finally:
-            con.close()
-    except (OSError, sqlite3.Error):
-        return False
-    return row is not None and str(row[0]).startswith("cacao-screen")
 
 
 def check_folder(folder: Path, what: str = "output") -> None:
@@ -212,7 +195,14 @@ def check_folder(folder: Path, what: str = "output") -> None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise OutputError(f"{existing}: is not a folder; the {what} cannot be written in {folder}")
+        raise OutputError(
+            tr(
+                "{existing}: is not a folder; the {what} cannot be written in {folder}",
+                existing=existing,
+                what=what,
+                folder=folder,
+            )
+        )
     probe = existing / f"{temp_prefix('probe')}x.tmp"
     try:
         fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
@@ -220,10 +210,15 @@ def check_folder(folder: Path, what: str = "output") -> None:
         os.unlink(probe)
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFullError(f"no space left on device: {existing}") from exc
+            raise DiskFullError(tr("no space left on device: {path}", path=existing)) from exc
         raise OutputError(
-            f"{existing}: the {what} folder is not writable ({exc.strerror}); choose another --out "
-            "or fix the folder's permissions"
+            tr(
+                "{existing}: the {what} folder is not writable ({error}); choose another --out "
+                "or fix the folder's permissions",
+                existing=existing,
+                what=what,
+                error=exc.strerror,
+            )
         ) from exc
 
 
@@ -233,8 +228,10 @@ def make_folder(folder: Path, what: str = "output") -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFullError(f"no space left on device: {folder}") from exc
-        raise OutputError(f"{folder}: cannot create the {what} folder ({exc.strerror})") from exc
+            raise DiskFullError(tr("no space left on device: {path}", path=folder)) from exc
+        raise OutputError(
+            tr("{folder}: cannot create the {what} folder ({error})", folder=folder, what=what, error=exc.strerror)
+        ) from exc
 
 
 def check_destination(
@@ -251,17 +248,29 @@ def check_destination(
     folder exists or can be made and is writable."""
     path = Path(path)
     if suffixes and path.suffix.lower() not in suffixes:
-        raise OutputError(f"{path}: the {what} is written as {' or '.join(suffixes)}; choose one of these extensions")
+        raise OutputError(
+            tr(
+                "{path}: the {what} is written as {suffixes}; choose one of these extensions",
+                path=path,
+                what=what,
+                suffixes=" or ".join(suffixes),
+            )
+        )
     check_not_input(path, inputs)
     if path.exists() or path.is_symlink():
         if not overwrite:
-            raise OutputError(f"{path}: output already exists; pass --overwrite to replace it")
+            raise OutputError(tr("{path}: output already exists; pass --overwrite to replace it", path=path))
         if path.is_dir():
-            raise OutputError(f"{path}: is a folder, expected a {'/'.join(suffixes)} file name")
+            raise OutputError(
+                tr("{path}: is a folder, expected a {suffixes} file name", path=path, suffixes="/".join(suffixes))
+            )
         if not is_own_output(path):
             raise OutputError(
-                f"{path}: exists and is not a cacao-screen output (no run_metadata written by cacao-screen); "
-                "refusing to replace it — choose another path, or move the file away yourself"
+                tr(
+                    "{path}: exists and is not a cacao-screen output (no run_metadata written by cacao-screen); "
+                    "refusing to replace it — choose another path, or move the file away yourself",
+                    path=path,
+                )
             )
     check_folder(path.parent, what)
     return path
@@ -280,21 +289,34 @@ def open_private(path: Path, what: str, *, exclusive: bool = False) -> int:
     except OSError as exc:
         if os.path.islink(path):
             raise OutputError(
-                f"{path}: is a symbolic link where cacao-screen writes {what}; refusing to follow it — "
-                "remove the link (someone may have planted it)"
+                tr(
+                    "{path}: is a symbolic link where cacao-screen writes {what}; refusing to follow it — "
+                    "remove the link (someone may have planted it)",
+                    path=path,
+                    what=what,
+                )
             ) from exc
         if exc.errno == errno.EEXIST and not os.path.isdir(path):
-            raise OutputError(f"{path}: exists already where cacao-screen writes {what}; remove it") from exc
+            raise OutputError(
+                tr("{path}: exists already where cacao-screen writes {what}; remove it", path=path, what=what)
+            ) from exc
         if exc.errno in (errno.EISDIR, errno.ENXIO) or os.path.isdir(path):
             raise OutputError(
-                f"{path}: is not a regular file ({exc.strerror}) where cacao-screen writes {what}; remove it"
+                tr(
+                    "{path}: is not a regular file ({error}) where cacao-screen writes {what}; remove it",
+                    path=path,
+                    error=exc.strerror,
+                    what=what,
+                )
             ) from exc
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFullError(f"no space left on device: {path.parent}") from exc
-        raise OutputError(f"{path}: cannot open {what} ({exc.strerror})") from exc
+            raise DiskFullError(tr("no space left on device: {path}", path=path.parent)) from exc
+        raise OutputError(tr("{path}: cannot open {what} ({error})", path=path, what=what, error=exc.strerror)) from exc
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise OutputError(f"{path}: is not a regular file where cacao-screen writes {what}; remove it")
+        raise OutputError(
+            tr("{path}: is not a regular file where cacao-screen writes {what}; remove it", path=path, what=what)
+        )
     os.set_blocking(fd, True)
     return fd
 
@@ -337,7 +359,7 @@ class OutputLock:
             if holder is None:
                 return self
             if time.monotonic() >= deadline:
-                raise LockedError(f"another run is writing {self.target} ({holder})")
+                raise LockedError(tr("another run is writing {target} ({holder})", target=self.target, holder=holder))
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
     def _try(self) -> str | None:
@@ -447,7 +469,7 @@ def rename_into(tmp: Path, target: Path) -> None:
     """Rename ``tmp`` onto ``target``. ``rename`` replaces a link at ``target`` itself, never what it
     points to; a folder in its place is refused."""
     if target.is_dir() and not target.is_symlink():
-        raise OutputError(f"{target}: is a folder, expected a file name")
+        raise OutputError(tr("{target}: is a folder, expected a file name", target=target))
     os.replace(tmp, target)
 
 
@@ -465,7 +487,9 @@ class Staged:
 
     def publish(self) -> Path:
         if self.target.exists() and not self.overwrite:  # appeared while we worked
-            raise OutputError(f"{self.target}: output appeared while screening; pass --overwrite to replace it")
+            raise OutputError(
+                tr("{target}: output appeared while screening; pass --overwrite to replace it", target=self.target)
+            )
         with deferred_signals():
             rename_into(self.tmp, self.target)
             self.published = True
@@ -547,5 +571,5 @@ def disk_errors(folder: str | Path) -> Iterator[None]:
         raise
     except Exception as exc:
         if is_disk_full(exc):
-            raise DiskFullError(f"no space left on device: {Path(folder).resolve()}") from exc
+            raise DiskFullError(tr("no space left on device: {path}", path=Path(folder).resolve())) from exc
         raise

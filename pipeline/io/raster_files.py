@@ -25,6 +25,7 @@ from rasterio.windows import Window
 
 from ..engine.coverage import Grid
 from ..errors import RasterError, missing_file
+from ..i18n import tr
 from .outputs import update_json
 from .provenance import remember
 
@@ -69,7 +70,7 @@ def expand_sources(spec: str | os.PathLike | Sequence[str | os.PathLike], role: 
     if any(ch in s for ch in "*?["):
         files = sorted(p for p in globlib.glob(os.path.expanduser(s)) if os.path.isfile(p))
         if not files:
-            raise RasterError(f"{s}: no file matches this pattern for the {role} layer")
+            raise RasterError(tr("{pattern}: no file matches this pattern for the {role} layer", pattern=s, role=role))
         return files
     p = Path(s).expanduser()
     if p.is_dir():
@@ -79,7 +80,12 @@ def expand_sources(spec: str | os.PathLike | Sequence[str | os.PathLike], role: 
             files = [f for f in files if keyword in Path(f).name.lower()]
         if not files:
             raise RasterError(
-                f"{p}: the folder holds no raster files ({', '.join(RASTER_SUFFIXES)}) for the {role} layer"
+                tr(
+                    "{path}: the folder holds no raster files ({suffixes}) for the {role} layer",
+                    path=p,
+                    suffixes=", ".join(RASTER_SUFFIXES),
+                    role=role,
+                )
             )
         return files
     if not p.exists():
@@ -100,7 +106,9 @@ def _list_remote(spec: str, role: str) -> list[str]:
     try:
         listed = pyogrio.vsi_listtree(folder.rstrip("/"))
     except Exception as exc:  # noqa: BLE001 - GDAL's errors have no common type here
-        raise RasterError(f"{spec}: cannot list the {role} rasters there ({exc})") from exc
+        raise RasterError(
+            tr("{spec}: cannot list the {role} rasters there ({error})", spec=spec, role=role, error=exc)
+        ) from exc
     files = sorted(f for f in listed if Path(f).suffix.lower() in RASTER_SUFFIXES)
     if glob_at is not None:
         files = [f for f in files if fnmatch.fnmatch(f, spec)]
@@ -108,7 +116,14 @@ def _list_remote(spec: str, role: str) -> list[str]:
     if keyword and any(keyword in f.rsplit("/", 1)[-1].lower() for f in files):
         files = [f for f in files if keyword in f.rsplit("/", 1)[-1].lower()]
     if not files:
-        raise RasterError(f"{spec}: no raster files ({', '.join(RASTER_SUFFIXES)}) there for the {role} layer")
+        raise RasterError(
+            tr(
+                "{spec}: no raster files ({suffixes}) there for the {role} layer",
+                spec=spec,
+                suffixes=", ".join(RASTER_SUFFIXES),
+                role=role,
+            )
+        )
     return files
 
 
@@ -117,7 +132,9 @@ def _open_header(path: str, role: str):
     try:
         return rasterio.open(path)
     except RasterioIOError as exc:
-        raise RasterError(f"{path}: cannot read the {role} raster ({exc})") from exc
+        raise RasterError(
+            tr("{path}: cannot read the {role} raster ({error})", path=path, role=role, error=exc)
+        ) from exc
 
 
 def _check_pixels(src, path: str, role: str) -> None:
@@ -128,8 +145,13 @@ def _check_pixels(src, path: str, role: str) -> None:
         src.read(1, window=Window(max(w - 16, 0), max(h - 16, 0), min(w, 16), min(h, 16)))
     except (RasterioIOError, rasterio.errors.RasterioError) as exc:
         raise RasterError(
-            f"{path}: the {role} raster's pixels cannot be read; the file may be truncated "
-            f"or corrupt — download it again ({exc})"
+            tr(
+                "{path}: the {role} raster's pixels cannot be read; the file may be truncated "
+                "or corrupt — download it again ({error})",
+                path=path,
+                role=role,
+                error=exc,
+            )
         ) from exc
 
 
@@ -184,15 +206,28 @@ def warp_command(path: str) -> str:
 def _check_header(src, path: str, role: str) -> None:
     """The checks every tile's header must pass (an open dataset or a cached header)."""
     if src.count < 1:
-        raise RasterError(f"{path}: the {role} raster has no band")
+        raise RasterError(tr("{path}: the {role} raster has no band", path=path, role=role))
     if not np.issubdtype(np.dtype(src.dtypes[0]), np.integer):
-        raise RasterError(f"{path}: the {role} raster holds {src.dtypes[0]} values, expected integers")
+        raise RasterError(
+            tr(
+                "{path}: the {role} raster holds {dtype} values, expected integers",
+                path=path,
+                role=role,
+                dtype=src.dtypes[0],
+            )
+        )
     if src.crs is None:
-        raise RasterError(f"{path}: the {role} raster has no CRS (expected EPSG:4326)")
+        raise RasterError(tr("{path}: the {role} raster has no CRS (expected EPSG:4326)", path=path, role=role))
     if not src.crs.is_geographic:
         raise RasterError(
-            f"{path}: the {role} raster is in {src.crs.to_string()}, expected a geographic CRS (EPSG:4326) "
-            f"like the Hansen tiles; reproject it with: {warp_command(path)}"
+            tr(
+                "{path}: the {role} raster is in {crs}, expected a geographic CRS (EPSG:4326) "
+                "like the Hansen tiles; reproject it with: {command}",
+                path=path,
+                role=role,
+                crs=src.crs.to_string(),
+                command=warp_command(path),
+            )
         )
     try:
         Grid.from_transform(src.transform)
@@ -240,14 +275,30 @@ def _offset_on(grid: Grid, g: Grid, path: str, role: str, first: str) -> tuple[i
     """Row/col of grid ``g``'s origin on ``grid``; raise unless pixel sizes match and origins align."""
     if abs(g.dx - grid.dx) > 1e-9 * grid.dx or abs(g.dy - grid.dy) > 1e-9 * grid.dy:
         raise RasterError(
-            f"{path}: {role} pixels are {g.dx:.10g} x {g.dy:.10g}, but those of {first} are "
-            f"{grid.dx:.10g} x {grid.dy:.10g}: not the same grid"
+            tr(
+                "{path}: {role} pixels are {dx:.10g} x {dy:.10g}, but those of {first} are "
+                "{first_dx:.10g} x {first_dy:.10g}: not the same grid",
+                path=path,
+                role=role,
+                dx=g.dx,
+                dy=g.dy,
+                first=first,
+                first_dx=grid.dx,
+                first_dy=grid.dy,
+            )
         )
     fc = (g.x0 - grid.x0) / grid.dx
     fr = (grid.y0 - g.y0) / grid.dy
     if abs(fc - round(fc)) > ALIGN_TOL_PX or abs(fr - round(fr)) > ALIGN_TOL_PX:
         raise RasterError(
-            f"{path}: {role} tile is not aligned with the grid of {first} "
-            f"(offset of {fc - round(fc):+.4f} columns, {fr - round(fr):+.4f} rows)"
+            tr(
+                "{path}: {role} tile is not aligned with the grid of {first} "
+                "(offset of {columns:+.4f} columns, {rows:+.4f} rows)",
+                path=path,
+                role=role,
+                first=first,
+                columns=fc - round(fc),
+                rows=fr - round(fr),
+            )
         )
     return int(round(fr)), int(round(fc))
