@@ -16,9 +16,9 @@ import pytest
 from conftest import cli_main as main
 
 from pipeline.config import ReportConfig
-from pipeline.io.gpkg import read_screening
 from pipeline.io.report import render
 from pipeline.io.report.texts import STATUS_LABELS
+from pipeline.io.screenings import read_screening
 from pipeline.stages.report import build_report
 from pipeline.stages.report_actions import by_severity
 from pipeline.vocab import STATUSES

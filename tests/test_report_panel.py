@@ -17,9 +17,9 @@ import pyogrio
 import pytest
 
 from pipeline.config import ReportConfig
-from pipeline.io.gpkg import read_screening, read_table
 from pipeline.io.report import read_baseline, read_manifest, render
 from pipeline.io.report.texts import STATUS_LABELS
+from pipeline.io.screenings import read_screening, read_table
 from pipeline.stages.report import build_report
 from pipeline.stages.report_actions import by_severity
 from tests.test_report import as_records, parse

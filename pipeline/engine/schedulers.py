@@ -35,7 +35,7 @@ from typing import Any, Protocol, TypeVar
 
 from ..config import LOCAL, THREADS, parse_scheduler
 from ..errors import CacaoScreenError, SchedulerError
-from ..i18n import _
+from ..i18n import _, tr
 from .signals import spawning
 
 log = logging.getLogger(__name__)
@@ -219,14 +219,19 @@ def _connect(scheduler: Any) -> tuple[Any, bool]:
         from distributed import Client
     except ImportError as exc:
         raise SchedulerError(
-            f"scheduler {scheduler}: Dask is not installed; install it with "
-            "pip install 'cacao-screen[dask]' (dask[distributed])"
+            tr(
+                "scheduler {scheduler}: Dask is not installed; install it with "
+                "pip install 'cacao-screen[dask]' (dask[distributed])",
+                scheduler=scheduler,
+            )
         ) from exc
     try:
         # distributed's Client.__init__ has no annotations (distributed 2026.11)
         return Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False), True  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as exc:
-        raise SchedulerError(f"cannot connect to the Dask scheduler at {scheduler} ({exc})") from exc
+        raise SchedulerError(
+            tr("cannot connect to the Dask scheduler at {scheduler} ({error})", scheduler=scheduler, error=exc)
+        ) from exc
 
 
 def _check_workers(client: Any, address: str) -> None:
@@ -237,17 +242,27 @@ def _check_workers(client: Any, address: str) -> None:
         versions = client.run(_worker_version)
     except ImportError as exc:  # the package is missing on a worker
         raise SchedulerError(
-            f"Dask cluster at {address}: a worker cannot import cacao-screen ({exc}); "
-            f"install cacao-screen {__version__} on every worker"
+            tr(
+                "Dask cluster at {address}: a worker cannot import cacao-screen ({error}); "
+                "install cacao-screen {version} on every worker",
+                address=address,
+                error=exc,
+                version=__version__,
+            )
         ) from exc
     if not versions:
-        raise SchedulerError(f"Dask cluster at {address}: no worker is connected")
+        raise SchedulerError(tr("Dask cluster at {address}: no worker is connected", address=address))
     wrong = {w: v for w, v in versions.items() if v != __version__}
     if wrong:
         listed = ", ".join(f"{w} has {v}" for w, v in sorted(wrong.items()))
         raise SchedulerError(
-            f"Dask cluster at {address}: workers run another cacao-screen version than this "
-            f"one ({__version__}): {listed}"
+            tr(
+                "Dask cluster at {address}: workers run another cacao-screen version than this "
+                "one ({version}): {listed}",
+                address=address,
+                version=__version__,
+                listed=listed,
+            )
         )
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import OutputError
+from ..i18n import tr
 from .outputs import check_folder, check_not_input, deferred_signals, temp_prefix
 
 #: The marker file cacao-screen writes in every output folder: a first line saying what it is,
@@ -69,15 +70,26 @@ def foreign_file(folder: Path, legacy: re.Pattern | None = None) -> str | None:
 def check_own_folder(folder: Path, what: str, legacy: re.Pattern | None = None) -> None:
     """Refuse (exit 2) to replace ``folder`` unless cacao-screen wrote everything in it."""
     if folder.is_symlink() or not folder.is_dir():
-        raise OutputError(f"{folder}: exists and is not a folder; the {what} is a folder — choose another path")
+        raise OutputError(
+            tr(
+                "{folder}: exists and is not a folder; the {what} is a folder — choose another path",
+                folder=folder,
+                what=what,
+            )
+        )
     try:
         foreign = foreign_file(folder, legacy)
     except OSError as exc:
-        raise OutputError(f"{folder}: cannot list the folder ({exc.strerror})") from exc
+        raise OutputError(tr("{folder}: cannot list the folder ({error})", folder=folder, error=exc.strerror)) from exc
     if foreign is not None:
         raise OutputError(
-            f"{folder}: holds {foreign}, which cacao-screen did not write; refusing to replace the folder "
-            f"(the {what}) — choose another path, or move the file away yourself"
+            tr(
+                "{folder}: holds {foreign}, which cacao-screen did not write; refusing to replace the folder "
+                "(the {what}) — choose another path, or move the file away yourself",
+                folder=folder,
+                foreign=foreign,
+                what=what,
+            )
         )
 
 
@@ -88,8 +100,12 @@ def check_busy(folder: Path, what: str) -> None:
     cwd = Path(os.getcwd())
     if full == cwd or full in cwd.parents or full == full.parent or os.path.ismount(full):
         raise OutputError(
-            f"{folder}: is the current folder, one holding it or a mount point; the {what} replaces its "
-            "folder whole — give it a folder of its own (a new name such as eudr/)"
+            tr(
+                "{folder}: is the current folder, one holding it or a mount point; the {what} replaces its "
+                "folder whole — give it a folder of its own (a new name such as eudr/)",
+                folder=folder,
+                what=what,
+            )
         )
 
 
@@ -145,7 +161,7 @@ def check_folder_target(
     check_busy(folder, what)
     if folder.exists() or folder.is_symlink():
         if not overwrite:
-            raise OutputError(f"{folder}: output already exists; pass --overwrite to replace it")
+            raise OutputError(tr("{path}: output already exists; pass --overwrite to replace it", path=folder))
         check_own_folder(folder, what, legacy)
     check_folder(folder.parent, what)
     return folder

@@ -24,6 +24,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import OutputError
+from ..i18n import tr
 from .atomic import check_folder_target, replace_dir
 from .csv_cells import write_csv
 from .outputs import check_folder, check_not_input, deferred_signals, private_dir, rename_into, temp_prefix
@@ -70,7 +71,7 @@ def register(cls: type[Writer]) -> type[Writer]:
 def writer_for(fmt: str, **options) -> Writer:
     """The writer of ``fmt``, with its options (``wkt=True`` for csv)."""
     if fmt not in WRITERS:
-        raise OutputError(f"unknown export format {fmt} (formats: {', '.join(WRITERS)})")
+        raise OutputError(tr("unknown export format {fmt} (formats: {formats})", fmt=fmt, formats=", ".join(WRITERS)))
     return WRITERS[fmt](**options)
 
 
@@ -154,18 +155,24 @@ def check_export_target(path: str | Path, fmt: str, overwrite: bool, inputs=()) 
     if WRITERS[fmt].folder:
         if path.suffix.lower() in {s for sx in SUFFIXES.values() for s in sx}:
             raise OutputError(
-                f"{path}: the {fmt} export is a folder (GeoJSON files and manifest.csv); give a folder name"
+                tr(
+                    "{path}: the {fmt} export is a folder (GeoJSON files and manifest.csv); give a folder name",
+                    path=path,
+                    fmt=fmt,
+                )
             )
         if path.exists() and not path.is_dir():
-            raise OutputError(f"{path}: exists and is not a folder")
+            raise OutputError(tr("{path}: exists and is not a folder", path=path))
         return check_folder_target(path, overwrite, what=f"{fmt} export", inputs=inputs, legacy=EUDR_LEGACY)
     check_not_input(path, inputs)
     if path.suffix.lower() not in SUFFIXES[fmt]:
-        raise OutputError(f"{path}: a {fmt} export is named {' or '.join(SUFFIXES[fmt])}")
+        raise OutputError(
+            tr("{path}: a {fmt} export is named {suffixes}", path=path, fmt=fmt, suffixes=" or ".join(SUFFIXES[fmt]))
+        )
     if path.is_dir():
-        raise OutputError(f"{path}: is a folder, expected a file name")
+        raise OutputError(tr("{target}: is a folder, expected a file name", target=path))
     if path.exists() and not overwrite:
-        raise OutputError(f"{path}: output already exists; pass --overwrite to replace it")
+        raise OutputError(tr("{path}: output already exists; pass --overwrite to replace it", path=path))
     check_folder(path.parent, f"{fmt} export")
     return path
 
@@ -178,7 +185,7 @@ def atomic_file(path: Path, overwrite: bool) -> Iterator[Path]:
         tmp = folder / path.name
         yield tmp
         if path.exists() and not overwrite:
-            raise OutputError(f"{path}: output appeared while exporting; pass --overwrite to replace it")
+            raise OutputError(tr("{path}: output appeared while exporting; pass --overwrite to replace it", path=path))
         rename_into(tmp, path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -188,14 +195,16 @@ def read_layer(path: str | Path, layer: str) -> pd.DataFrame:
     """A layer of a GeoPackage (a GeoDataFrame in EPSG:4326 when it has geometries)."""
     path = Path(path)
     if not path.is_file():
-        raise OutputError(f"{path}: GeoPackage not found")
+        raise OutputError(tr("{path}: GeoPackage not found", path=path))
     try:
         names = [str(n) for n, _ in pyogrio.list_layers(path)]
         if layer not in names:
-            raise OutputError(f"{path}: no layer {layer!r} (layers: {', '.join(names)})")
+            raise OutputError(
+                tr("{path}: no layer {layer!r} (layers: {layers})", path=path, layer=layer, layers=", ".join(names))
+            )
         frame = pyogrio.read_dataframe(path, layer=layer, use_arrow=True)
     except (DataSourceError, DataLayerError) as exc:
-        raise OutputError(f"{path}: cannot read layer {layer} ({exc})") from exc
+        raise OutputError(tr("{path}: cannot read layer {layer} ({error})", path=path, layer=layer, error=exc)) from exc
     if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None and not frame.crs.equals("EPSG:4326"):
         frame = frame.to_crs("EPSG:4326")
     return frame
@@ -209,7 +218,7 @@ def write_export(data, path: str | Path, fmt: str, *, overwrite: bool = False, *
     if writer.folder:
         return _write_folder(writer, data, path, overwrite)
     if writer.needs_geometry and not isinstance(data, gpd.GeoDataFrame):
-        raise OutputError(f"a {fmt} export needs a layer with geometries; this one has none (try csv)")
+        raise OutputError(tr("a {fmt} export needs a layer with geometries; this one has none (try csv)", fmt=fmt))
     with atomic_file(path, overwrite) as tmp:
         writer.write(data, tmp)
     return path
@@ -224,7 +233,14 @@ def _write_folder(writer: Writer, data, folder: Path, overwrite: bool) -> Path:
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"{folder.parent}: cannot create the output folder ({exc.strerror})") from exc
+        raise OutputError(
+            tr(
+                "{folder}: cannot create the {what} folder ({error})",
+                folder=folder.parent,
+                what="output",
+                error=exc.strerror,
+            )
+        ) from exc
     staged: Path | None = None
     try:
         with deferred_signals():  # removed below even if a signal comes as it is made
@@ -232,7 +248,9 @@ def _write_folder(writer: Writer, data, folder: Path, overwrite: bool) -> Path:
         writer.write(data, staged)
         os.chmod(staged, 0o755)
         if folder.exists() and not overwrite:
-            raise OutputError(f"{folder}: output appeared while exporting; pass --overwrite to replace it")
+            raise OutputError(
+                tr("{path}: output appeared while exporting; pass --overwrite to replace it", path=folder)
+            )
         replace_dir(staged, folder, what=f"{writer.name} export", legacy=EUDR_LEGACY)
     except BaseException:
         if staged is not None:

@@ -81,7 +81,9 @@ def _default_validate(path: Path) -> None:
         with rasterio.open(path) as src:
             _check_pixels(src, str(path), "downloaded")
     except Exception as exc:  # noqa: BLE001 - any failure means a bad file
-        raise FetchError(f"{path}: the downloaded file is not a readable raster ({exc})") from exc
+        raise FetchError(
+            tr("{path}: the downloaded file is not a readable raster ({error})", path=path, error=exc)
+        ) from exc
 
 
 def download(  # noqa: PLR0913 - issue 19 reworks the downloads (keys, symlinks): group the parameters then
@@ -154,8 +156,20 @@ def _download_locked(url, dest, fetch_once, retries, backoff, validate, replace)
             )
             time.sleep(wait)
     raise FetchError(
-        f"{url}: failed after {retries + 1} attempts ({last_error}); "
-        f"{'the partial file ' + str(part) + ' is kept to resume' if part.exists() else 'nothing kept'}"
+        tr(
+            "{url}: failed after {attempts} attempts ({error}); the partial file {part} is kept to resume",
+            url=url,
+            attempts=retries + 1,
+            error=last_error,
+            part=part,
+        )
+        if part.exists()
+        else tr(
+            "{url}: failed after {attempts} attempts ({error}); nothing kept",
+            url=url,
+            attempts=retries + 1,
+            error=last_error,
+        )
     )
 
 
@@ -242,8 +256,11 @@ def _check_part(part: Path) -> None:
     """Refuse (exit 2) a ``.part`` name that is not a regular file: never written through, never renamed."""
     if part.is_symlink() or (part.exists() and not part.is_file()):
         raise OutputError(
-            f"{part}: is a symbolic link or not a regular file where cacao-screen keeps a partial download; "
-            "refusing to write through it — remove it (someone may have planted it)"
+            tr(
+                "{part}: is a symbolic link or not a regular file where cacao-screen keeps a partial download; "
+                "refusing to write through it — remove it (someone may have planted it)",
+                part=part,
+            )
         )
 
 

@@ -24,6 +24,7 @@ import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import InputError
+from ..i18n import tr
 from ..vocab import REVIEW_COLUMNS
 from .forms import LANGUAGES, form_qml
 from .gpkg import write_layers
@@ -83,19 +84,23 @@ def read_pack(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, s
     """The ``checks`` forms (without geometry), ``pack_plots`` and the metadata of a package."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: check package not found")
+        raise InputError(tr("{path}: check package not found", path=path))
     try:
         layers = {str(name) for name, _ in pyogrio.list_layers(path)}
         missing = [name for name in (CHECKS, PACK_PLOTS, "run_metadata") if name not in layers]
         if missing:
             raise InputError(
-                f"{path}: not a check package written by cacao-screen field-pack (no layer {', '.join(missing)})"
+                tr(
+                    "{path}: not a check package written by cacao-screen field-pack (no layer {layers})",
+                    path=path,
+                    layers=", ".join(missing),
+                )
             )
         checks = pyogrio.read_dataframe(path, layer=CHECKS, read_geometry=False)
         pack_plots = pyogrio.read_dataframe(path, layer=PACK_PLOTS)
         meta = pyogrio.read_dataframe(path, layer="run_metadata")
     except (DataSourceError, DataLayerError) as exc:
-        raise InputError(f"{path}: cannot read the check package ({exc})") from exc
+        raise InputError(tr("{path}: cannot read the check package ({error})", path=path, error=exc)) from exc
     return pd.DataFrame(checks), pd.DataFrame(pack_plots), dict(zip(meta["key"].astype(str), meta["value"].astype(str)))
 
 
@@ -106,10 +111,14 @@ def read_reviews(path: str | Path | None) -> pd.DataFrame:
     try:
         frame = pyogrio.read_dataframe(path, layer=REVIEWS)
     except (DataSourceError, DataLayerError) as exc:
-        raise InputError(f"{path}: cannot read the review log ({exc}); expected a reviews.gpkg") from exc
+        raise InputError(
+            tr("{path}: cannot read the review log ({error}); expected a reviews.gpkg", path=path, error=exc)
+        ) from exc
     missing = [c for c in REVIEW_COLUMNS if c not in frame.columns]
     if missing:
-        raise InputError(f"{path}: not a review log of cacao-screen (no column {', '.join(missing)})")
+        raise InputError(
+            tr("{path}: not a review log of cacao-screen (no column {columns})", path=path, columns=", ".join(missing))
+        )
     return pd.DataFrame(frame)[list(REVIEW_COLUMNS)]
 
 
@@ -124,7 +133,7 @@ def append_reviews(path: str | Path, records: pd.DataFrame, now: dt.datetime) ->
     return (added, already in the log). The log is created when absent; no row is ever changed."""
     path = Path(path)
     if path.is_symlink():
-        raise InputError(f"{path}: the review log is a symbolic link; give the file itself")
+        raise InputError(tr("{path}: the review log is a symbolic link; give the file itself", path=path))
     if not path.exists():
         _create_log(path)
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -146,7 +155,7 @@ def append_reviews(path: str | Path, records: pd.DataFrame, now: dt.datetime) ->
                 (now.strftime("%Y-%m-%dT%H:%M:%S.000Z"), REVIEWS),
             )
     except sqlite3.DatabaseError as exc:
-        raise InputError(f"{path}: cannot append to the review log ({exc})") from exc
+        raise InputError(tr("{path}: cannot append to the review log ({error})", path=path, error=exc)) from exc
     finally:
         con.close()
     return len(new), len(records) - len(new)

@@ -43,9 +43,8 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyogrio
 import shapely
-from pyogrio.errors import DataLayerError, DataSourceError
 
-from ..errors import BaselineError, OutputError
+from ..errors import OutputError
 from ..i18n import tr
 from .atomic import check_folder_target, replace_dir
 from .csv_cells import write_csv
@@ -457,43 +456,7 @@ def write_validation(
         with atomic_path(path, overwrite, suffixes=(".csv",)) as tmp:
             write_csv(issues, tmp)
         return path
-    raise OutputError(f"{path}: the issues are written as .gpkg or .csv; choose one of these extensions")
-
-
-def read_screening(path: str | Path, what: str = "screening") -> tuple[gpd.GeoDataFrame, dict[str, str]]:
-    """The ``plots`` layer (EPSG:4326) and the ``run_metadata`` of a screening GeoPackage."""
-    path = Path(path)
-    if not path.is_file():
-        raise BaselineError(f"{path}: {what} GeoPackage not found")
-    try:
-        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
-        if "plots" not in layers:
-            raise BaselineError(
-                f"{path}: no 'plots' layer (layers: {', '.join(layers) or 'none'}); "
-                f"expected a screening.gpkg written by cacao-screen"
-            )
-        plots = pyogrio.read_dataframe(path, layer="plots", use_arrow=True)
-        meta = {}
-        if "run_metadata" in layers:
-            m = pyogrio.read_dataframe(path, layer="run_metadata")
-            meta = dict(zip(m["key"].astype(str), m["value"].astype(str)))
-    except (DataSourceError, DataLayerError, OSError) as exc:
-        raise BaselineError(f"{path}: cannot read the {what} GeoPackage ({exc})") from exc
-    if plots.crs is None or not plots.crs.equals("EPSG:4326"):
-        plots = plots.set_crs("EPSG:4326", allow_override=True) if plots.crs is None else plots.to_crs("EPSG:4326")
-    if "plot_id" in plots.columns:
-        plots["plot_id"] = plots["plot_id"].astype(str)
-    return plots, meta
-
-
-def read_table(path: str | Path, layer: str) -> pd.DataFrame | None:
-    """A layer of a GeoPackage as a frame without geometry; None when the file has no such layer."""
-    try:
-        if layer not in {str(name) for name, _ in pyogrio.list_layers(path)}:
-            return None
-        return pyogrio.read_dataframe(path, layer=layer, read_geometry=False, use_arrow=True)
-    except (DataSourceError, DataLayerError, OSError) as exc:
-        raise BaselineError(f"{path}: cannot read the {layer} layer ({exc})") from exc
+    raise OutputError(tr("{path}: the issues are written as .gpkg or .csv; choose one of these extensions", path=path))
 
 
 def read_previous(path: str | Path) -> pd.DataFrame | None:
@@ -536,7 +499,7 @@ def check_baseline_targets(
     check_target(path, overwrite, inputs=inputs)
     folder = csv_folder(path)
     if folder.exists() and not folder.is_dir():
-        raise OutputError(f"{folder}: exists and is not a folder")
+        raise OutputError(tr("{path}: exists and is not a folder", path=folder))
     check_folder_target(folder, overwrite, what="baseline's CSV folder", inputs=inputs, legacy=BASELINE_CSV_LEGACY)
 
 

@@ -35,6 +35,7 @@ from rasterio.windows import Window
 from ..engine.coverage import Grid
 from ..engine.pixels import NO_TILE
 from ..errors import RasterError
+from ..i18n import tr
 from .provenance import identity, remember
 from .raster_files import (
     _HANSEN_TILE,
@@ -179,8 +180,16 @@ class Layer:
             data = _dataset(t.path).read(1, window=Window(c0 - t.col0, r0 - t.row0, c1 - c0, r1 - r0))
         except (RasterioIOError, rasterio.errors.RasterioError) as exc:
             raise RasterError(
-                f"{t.path}: cannot read the {self.role} pixels in rows {r0 - t.row0}-"
-                f"{r1 - t.row0}, cols {c0 - t.col0}-{c1 - t.col0} ({exc})"
+                tr(
+                    "{path}: cannot read the {role} pixels in rows {row0}-{row1}, cols {col0}-{col1} ({error})",
+                    path=t.path,
+                    role=self.role,
+                    row0=r0 - t.row0,
+                    row1=r1 - t.row0,
+                    col0=c0 - t.col0,
+                    col1=c1 - t.col0,
+                    error=exc,
+                )
             ) from exc
         return data if data.dtype == self.dtype else data.astype(self.dtype)
 
@@ -229,18 +238,46 @@ def verify_tile(layer: Layer, tile: Tile) -> None:
                     else f"the cached index {INDEX_NAME} of its folder says: delete the index"
                 )
                 raise RasterError(
-                    f"{tile.path}: the {layer.role} tile covers rows {row0}..{row0 + src.height}, cols "
-                    f"{col0}..{col0 + src.width} of the grid, not rows {tile.row0}..{tile.row0 + tile.height}, "
-                    f"cols {tile.col0}..{tile.col0 + tile.width} as {by}"
+                    tr(
+                        "{path}: the {role} tile covers rows {row0}..{row1}, cols {col0}..{col1} of the grid, "
+                        "not rows {tile_row0}..{tile_row1}, cols {tile_col0}..{tile_col1} as {by}",
+                        path=tile.path,
+                        role=layer.role,
+                        row0=row0,
+                        row1=row0 + src.height,
+                        col0=col0,
+                        col1=col0 + src.width,
+                        tile_row0=tile.row0,
+                        tile_row1=tile.row0 + tile.height,
+                        tile_col0=tile.col0,
+                        tile_col1=tile.col0 + tile.width,
+                        by=by,
+                    )
                 )
             if src.dtypes[0] != layer.dtype or src.nodata != layer.nodata:
                 raise RasterError(
-                    f"{tile.path}: {layer.role} tile holds {src.dtypes[0]} with nodata {src.nodata}, but "
-                    f"{layer.tiles[0].path} holds {layer.dtype} with nodata {layer.nodata}"
+                    tr(
+                        "{path}: {role} tile holds {dtype} with nodata {nodata}, but "
+                        "{first} holds {first_dtype} with nodata {first_nodata}",
+                        path=tile.path,
+                        role=layer.role,
+                        dtype=src.dtypes[0],
+                        nodata=src.nodata,
+                        first=layer.tiles[0].path,
+                        first_dtype=layer.dtype,
+                        first_nodata=layer.nodata,
+                    )
                 )
             if layer.crs is not None and src.crs is not None and src.crs.to_wkt() != layer.crs:
                 if src.crs != CRS.from_wkt(layer.crs):
-                    raise RasterError(f"{tile.path}: {layer.role} tile in {src.crs.to_string()}, unlike the others")
+                    raise RasterError(
+                        tr(
+                            "{path}: {role} tile in {crs}, unlike the others",
+                            path=tile.path,
+                            role=layer.role,
+                            crs=src.crs.to_string(),
+                        )
+                    )
             _check_pixels(src, tile.path, layer.role)
         _VERIFIED.add(key)
 
@@ -325,13 +362,33 @@ def open_layer(spec, role: str, *, check_pixels: bool = True) -> Layer:
             grid, nodata, dtype, crs = g, src.nodata, src.dtypes[0], src.crs
         else:
             if src.crs != crs:
-                raise RasterError(f"{path}: {role} tile in {_crs_text(src.crs)}, but {files[0]} is in {_crs_text(crs)}")
+                raise RasterError(
+                    tr(
+                        "{path}: {role} tile in {crs}, but {first} is in {first_crs}",
+                        path=path,
+                        role=role,
+                        crs=_crs_text(src.crs),
+                        first=files[0],
+                        first_crs=_crs_text(crs),
+                    )
+                )
             if src.nodata != nodata:
-                raise RasterError(f"{path}: {role} tile has nodata {src.nodata}, but {files[0]} has {nodata}")
+                raise RasterError(
+                    tr(
+                        "{path}: {role} tile has nodata {nodata}, but {first} has {first_nodata}",
+                        path=path,
+                        role=role,
+                        nodata=src.nodata,
+                        first=files[0],
+                        first_nodata=nodata,
+                    )
+                )
         row0, col0 = _offset_on(grid, g, path, role, files[0])
         tiles.append(Tile(path, row0, col0, src.height, src.width))
     if len({(t.row0, t.col0) for t in tiles}) != len(tiles):
-        raise RasterError(f"{spec}: two {role} tiles start at the same place; mixing layers or versions?")
+        raise RasterError(
+            tr("{spec}: two {role} tiles start at the same place; mixing layers or versions?", spec=spec, role=role)
+        )
     if check_pixels:
         _VERIFIED.update(_file_key(f) for f in opened)
     assert grid is not None  # a layer has at least one file (expand_sources)
@@ -391,7 +448,13 @@ def _layer_from_names(spec, role: str, files: list[str], named: dict, check_pixe
         t, lo = named[f]
         tiles.append(Tile(f, round((top - t) / HANSEN_TILE_DEG) * n, round((lo - left) / HANSEN_TILE_DEG) * n, n, n))
     if len({(t.row0, t.col0) for t in tiles}) != len(tiles):
-        raise RasterError(f"{spec}: two {role} tiles have the same Hansen tile name; mixing layers or versions?")
+        raise RasterError(
+            tr(
+                "{spec}: two {role} tiles have the same Hansen tile name; mixing layers or versions?",
+                spec=spec,
+                role=role,
+            )
+        )
     if check_pixels:
         _VERIFIED.add(_file_key(first))
     log.info(

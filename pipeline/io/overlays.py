@@ -14,7 +14,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..engine.overlay import OverlayLayer
 from ..errors import OverlayError, missing_file
-from ..i18n import tr
+from ..i18n import _, tr
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +42,34 @@ def read_overlay(cfg) -> OverlayLayer:
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
         if cfg.layer is not None and cfg.layer not in layers:
-            raise OverlayError(f"{path}: no layer {cfg.layer!r}; the file holds: {', '.join(layers) or 'none'}")
+            raise OverlayError(
+                tr(
+                    "{path}: no layer {layer!r}; the file holds: {layers}",
+                    path=path,
+                    layer=cfg.layer,
+                    layers=", ".join(layers) or _("none"),
+                )
+            )
         gdf = pyogrio.read_dataframe(path, layer=cfg.layer or (layers[0] if layers else None))
     except (DataSourceError, DataLayerError, OSError) as exc:
-        raise OverlayError(f"{path}: overlay {cfg.name} is not a readable vector file ({exc})") from exc
+        raise OverlayError(
+            tr("{path}: overlay {name} is not a readable vector file ({error})", path=path, name=cfg.name, error=exc)
+        ) from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.crs is None:
-        raise OverlayError(f"{path}: overlay {cfg.name} has no geometry or no coordinate reference system")
+        raise OverlayError(
+            tr("{path}: overlay {name} has no geometry or no coordinate reference system", path=path, name=cfg.name)
+        )
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
     if cfg.name_column is not None and cfg.name_column not in columns:
-        raise OverlayError(f"{path}: no name column {cfg.name_column!r} in overlay {cfg.name}; columns are: "
-                           f"{', '.join(columns)}")  # fmt: skip
+        raise OverlayError(
+            tr(
+                "{path}: no name column {column!r} in overlay {name}; columns are: {columns}",
+                path=path,
+                column=cfg.name_column,
+                name=cfg.name,
+                columns=", ".join(columns),
+            )
+        )
     if not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs("EPSG:4326")
     geoms = gdf.geometry.to_numpy()

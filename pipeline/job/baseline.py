@@ -23,14 +23,13 @@ from ..io.gpkg import (
     StagedBaseline,
     check_baseline_targets,
     csv_folder,
-    read_screening,
-    read_table,
     write_baseline,
 )
 from ..io.outputs import check_not_input, disk_errors, guard
 from ..io.rasters import Product, close_datasets, open_product
 from ..io.region_cache import RegionCache
 from ..io.regions import read_regions
+from ..io.screenings import read_screening, read_table
 from ..stages.baseline import BaselineInputs, BaselineMeasure, BaselineResult, ScreeningRead, build_baseline
 from ..stages.baseline.periods import check_plots_columns, loss_years
 from ..stages.baseline.regions import prepare_regions
@@ -141,7 +140,7 @@ def load_baseline_inputs(cfg: BaselineConfig) -> BaselineInputs:
                 )
             )
         if len(regions) == 0:
-            raise RegionsError(f"{raw.source}: no region has a usable geometry")
+            raise RegionsError(tr("{source}: no region has a usable geometry", source=raw.source))
     deliveries = None
     if cfg.deliveries is not None:
         deliveries = parse_deliveries(
@@ -256,8 +255,12 @@ def _ring_product(screened: RunConfig, rasters: DatasetConfig | None, years: lis
         return open_product(name, dataset)
     except RasterError as exc:
         raise BaselineError(
-            f"{screening}: the rasters it was screened with are not at hand ({exc}); give "
-            "--loss-year and --tree-cover for --ring-m and the region totals (or --no-region-totals)"
+            tr(
+                "{screening}: the rasters it was screened with are not at hand ({error}); give "
+                "--loss-year and --tree-cover for --ring-m and the region totals (or --no-region-totals)",
+                screening=screening,
+                error=exc,
+            )
         ) from exc
 
 
@@ -266,10 +269,15 @@ def stored_config(meta: dict[str, str], source: str) -> RunConfig:
     text = meta.get(META_CONFIG)
     if not text:
         raise BaselineError(
-            f"{source}: the screening stores no configuration (written by an older cacao-screen); "
-            "screen the plots again with this version"
+            tr(
+                "{source}: the screening stores no configuration (written by an older cacao-screen); "
+                "screen the plots again with this version",
+                source=source,
+            )
         )
     try:
         return RunConfig.model_validate(json.loads(text))
     except ValueError as exc:
-        raise BaselineError(f"{source}: the screening's stored configuration cannot be read ({exc})") from exc
+        raise BaselineError(
+            tr("{source}: the screening's stored configuration cannot be read ({error})", source=source, error=exc)
+        ) from exc

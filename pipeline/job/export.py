@@ -8,10 +8,11 @@ from pathlib import Path
 
 from ..config import ExportConfig
 from ..errors import OutputError
+from ..i18n import tr
 from ..io.export import Folder, check_export_target, read_layer, write_export
-from ..io.gpkg import read_screening
 from ..io.outputs import disk_errors, guard
 from ..io.provenance import provenance_digest
+from ..io.screenings import read_screening
 from ..stages.export import (
     ExportResult,
     OverlayEffect,
@@ -60,7 +61,13 @@ def _run_eudr(screening: str | Path, cfg: ExportConfig, overwrite: bool) -> Expo
     for name, text in files.items():
         problems = rfc7946_problems(text, cfg.decimals)
         if problems:  # pragma: no cover - a bug: never publish a file the EU system would refuse
-            raise OutputError(f"{name}: not strict RFC 7946 ({'; '.join(problems[:3])}); nothing written")
+            raise OutputError(
+                tr(
+                    "{name}: not strict RFC 7946 ({problems}); nothing written",
+                    name=name,
+                    problems="; ".join(problems[:3]),
+                )
+            )
     totals = file_totals(manifest, files)
     folder = Folder(files, {"manifest.csv": manifest, "totals.csv": totals})
     path = write_export(folder, cfg.out, "eudr", overwrite=overwrite)

@@ -10,8 +10,8 @@ from pathlib import Path
 from ..errors import InputError
 from ..i18n import format_list, tr
 from ..io.fieldpack import read_patches, write_pack
-from ..io.gpkg import read_screening
 from ..io.provenance import DigestCache
+from ..io.screenings import read_screening
 from ..stages.fieldcheck import DEFAULT_STATUSES, build_pack
 from ..vocab import META_CREATED
 
@@ -40,8 +40,12 @@ def run_field_pack(
     plots, meta = read_screening(screening)
     if group_column is not None and group_column not in plots.columns:
         raise InputError(
-            f"{screening}: no column {group_column!r} in the plots layer to choose a group by "
-            f"(columns: {', '.join(c for c in plots.columns if c != 'geometry')})"
+            tr(
+                "{screening}: no column {column!r} in the plots layer to choose a group by (columns: {columns})",
+                screening=screening,
+                column=group_column,
+                columns=", ".join(c for c in plots.columns if c != "geometry"),
+            )
         )
     checks, patches, pack_plots = build_pack(
         plots,

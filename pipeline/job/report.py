@@ -11,9 +11,9 @@ from ..config import ReportConfig, ScreeningConfig
 from ..errors import BaselineError
 from ..io.evidence import evidence_files
 from ..io.fieldpack import read_patches
-from ..io.gpkg import read_screening, read_table
 from ..io.outputs import disk_errors, guard
 from ..io.report import check_report_target, pages_folder, read_baseline, read_manifest, render, write_report
+from ..io.screenings import read_screening, read_table
 from ..stages.evidence import page_slugs, plot_evidence
 from ..stages.report import build_report
 from .baseline import stored_config

@@ -28,6 +28,7 @@ from ..config import (
 from ..engine.overlay import OverlayLayer
 from ..engine.schedulers import cluster
 from ..errors import ConfigError, PlotsError
+from ..i18n import tr
 from ..io.alerts import AlertProduct, open_alert_product
 from ..io.class_maps import ClassMap, open_class_map_config
 from ..io.fieldpack import read_patches, read_reviews
@@ -173,8 +174,13 @@ def open_products(
             log.info("%s: %s", name, note)
         if screening.reference_year >= p.last_year:
             raise ConfigError(
-                f"{name}: the reference year {screening.reference_year} is not before the "
-                f"product's last loss year {p.last_year}: nothing after it could be seen"
+                tr(
+                    "{name}: the reference year {year} is not before the product's last loss year {last}: "
+                    "nothing after it could be seen",
+                    name=name,
+                    year=screening.reference_year,
+                    last=p.last_year,
+                )
             )
         products.append(p)
     for name, alert_ds in alerts.items():
@@ -209,7 +215,12 @@ def established_name(columns: list[str], column: str | None, path) -> str | None
     """The plots' establishment column (``plots.established_column``), checked to exist."""
     if column is not None and column not in columns:
         raise PlotsError(
-            f"{path}: no column {column!r} (plots.established_column); the columns are: {', '.join(columns) or 'none'}"
+            tr(
+                "{path}: no column {column!r} (plots.established_column); the columns are: {columns}",
+                path=path,
+                column=column,
+                columns=", ".join(columns) or "none",
+            )
         )
     return column
 

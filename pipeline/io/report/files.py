@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...errors import OutputError
+from ...i18n import tr
 from ..atomic import check_folder_target, remove_own_dir, replace_dir
 from ..outputs import check_folder, check_not_input, deferred_signals, temp_prefix
 
@@ -21,11 +22,13 @@ def read_manifest(folder: str | Path) -> pd.DataFrame:
     """The ``manifest.csv`` of an EUDR export folder."""
     path = Path(folder) / "manifest.csv"
     if not path.is_file():
-        raise OutputError(f"{folder}: no manifest.csv; expected an EUDR export folder written by cacao-screen")
+        raise OutputError(
+            tr("{folder}: no manifest.csv; expected an EUDR export folder written by cacao-screen", folder=folder)
+        )
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, ValueError) as exc:
-        raise OutputError(f"{path}: cannot read the EUDR manifest ({exc})") from exc
+        raise OutputError(tr("{path}: cannot read the EUDR manifest ({error})", path=path, error=exc)) from exc
 
 
 #: Baseline layers the report does not use, and those it reads without their geometries.
@@ -40,7 +43,7 @@ def read_baseline(path: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, 
 
     path = Path(path)
     if not path.is_file():
-        raise OutputError(f"{path}: baseline GeoPackage not found")
+        raise OutputError(tr("{path}: baseline GeoPackage not found", path=path))
     try:
         names = [str(n) for n, _ in pyogrio.list_layers(path)]
         layers = {
@@ -53,9 +56,11 @@ def read_baseline(path: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, 
             m = pyogrio.read_dataframe(path, layer="run_metadata")
             meta = dict(zip(m["key"].astype(str), m["value"].astype(str)))
     except (DataSourceError, DataLayerError) as exc:
-        raise OutputError(f"{path}: cannot read the baseline GeoPackage ({exc})") from exc
+        raise OutputError(tr("{path}: cannot read the baseline GeoPackage ({error})", path=path, error=exc)) from exc
     if "baseline_by_group" not in layers:
-        raise OutputError(f"{path}: no baseline_by_group layer; expected a baseline.gpkg written by cacao-screen")
+        raise OutputError(
+            tr("{path}: no baseline_by_group layer; expected a baseline.gpkg written by cacao-screen", path=path)
+        )
     return layers, meta
 
 
@@ -78,11 +83,11 @@ def check_report_target(path: str | Path, overwrite: bool, inputs=()) -> Path:
     path = Path(path)
     check_not_input(path, inputs)
     if path.suffix.lower() not in (".html", ".htm"):
-        raise OutputError(f"{path}: the report is an HTML file; name it .html")
+        raise OutputError(tr("{path}: the report is an HTML file; name it .html", path=path))
     if path.exists() and not overwrite:
-        raise OutputError(f"{path}: output already exists; pass --overwrite to replace it")
+        raise OutputError(tr("{path}: output already exists; pass --overwrite to replace it", path=path))
     if path.is_dir():
-        raise OutputError(f"{path}: is a folder, expected an .html file name")
+        raise OutputError(tr("{path}: is a folder, expected an .html file name", path=path))
     check_folder_target(pages_folder(path), overwrite, what="report's pages folder", inputs=inputs, legacy=PAGES_LEGACY)
     check_folder(path.parent, "report")
     return path
@@ -96,7 +101,14 @@ def write_report(path: str | Path, index: str, pages: dict[str, str], *, overwri
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"{path.parent}: cannot create the output folder ({exc.strerror})") from exc
+        raise OutputError(
+            tr(
+                "{folder}: cannot create the {what} folder ({error})",
+                folder=path.parent,
+                what="output",
+                error=exc.strerror,
+            )
+        ) from exc
     staged = None
     tmp = ""
     try:
