@@ -347,3 +347,16 @@ def test_a_refused_raster_or_output_says_why_in_spanish_with_the_same_exit_code(
     assert code != 0 and "output already exists; pass --overwrite" in capsys.readouterr().err
     assert main(["--lang", "es", *screen_args(small_job)]) == code
     assert f"{small_job['out']}: la salida ya existe; use --overwrite para reemplazarla" in capsys.readouterr().err
+
+
+def test_a_setting_refused_by_our_validators_says_why_in_spanish(tmp_path, capsys):
+    job = tmp_path / "trabajo.yaml"
+    job.write_text(
+        "plots:\n  path: a.gpkg\nrasters:\n  loss_year: l.tif\n  tree_cover: t.tif\n"
+        "execution:\n  scheduler: 'bogus thing'\n",
+        encoding="utf-8",
+    )
+    assert main(["run", "--config", str(job)]) == 2
+    assert "execution.scheduler: unknown scheduler 'bogus thing'" in capsys.readouterr().err
+    assert main(["--lang", "es", "run", "--config", str(job)]) == 2
+    assert "execution.scheduler: planificador desconocido 'bogus thing'" in capsys.readouterr().err

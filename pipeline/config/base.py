@@ -13,6 +13,8 @@ from pydantic import (
     ConfigDict,
 )
 
+from ..i18n import tr
+
 
 class _Section(BaseModel):
     """A config section: unknown keys are errors; values never change once validated."""
@@ -24,8 +26,12 @@ def _gpkg_only(path: Path, what: str) -> Path:
     """Refuse an output name whose extension says another format (it would get a GeoPackage)."""
     if Path(path).suffix.lower() != ".gpkg":
         raise ValueError(
-            f"{path}: the {what} is written as a GeoPackage; name it .gpkg (for CSV, GeoParquet, "
-            "FlatGeobuf, GeoJSON or the EUDR GeoJSON, run `cacao-screen export` on the GeoPackage)"
+            tr(
+                "{path}: the {what} is written as a GeoPackage; name it .gpkg (for CSV, GeoParquet, "
+                "FlatGeobuf, GeoJSON or the EUDR GeoJSON, run `cacao-screen export` on the GeoPackage)",
+                path=path,
+                what=what,
+            )
         )
     return path
 

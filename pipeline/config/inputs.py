@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..i18n import tr
 from ..vocab import ALERTS_KIND, CONFIDENCE_LEVELS
 from .base import _Section
 
@@ -125,7 +126,7 @@ class DatasetConfig(_Section):
     @model_validator(mode="after")
     def _needs(self) -> DatasetConfig:
         if self.kind == "hansen" and self.tree_cover is None:
-            raise ValueError("a 'hansen' dataset needs tree_cover (treecover2000)")
+            raise ValueError(tr("a 'hansen' dataset needs tree_cover (treecover2000)"))
         return self
 
 
@@ -180,13 +181,15 @@ class AlertEncoding(_Section):
     def _consistent(self) -> AlertEncoding:
         if self.confidence == "none":
             if self.levels:
-                raise ValueError("levels are given, but the encoding's confidence is 'none'")
+                raise ValueError(tr("levels are given, but the encoding's confidence is 'none'"))
         elif not self.levels:
-            raise ValueError(f"confidence {self.confidence!r} needs levels (code -> low, high or highest)")
+            raise ValueError(
+                tr("confidence {confidence!r} needs levels (code -> low, high or highest)", confidence=self.confidence)
+            )
         if any(code < 0 for code in self.levels):
-            raise ValueError("confidence codes are not negative")
+            raise ValueError(tr("confidence codes are not negative"))
         if self.confidence == "leading_digit" and self.date == "yyyymmdd" and self.date_digits < 8:
-            raise ValueError("a YYYYMMDD date after a leading confidence digit needs date_digits: 8")
+            raise ValueError(tr("a YYYYMMDD date after a leading confidence digit needs date_digits: 8"))
         return self
 
     @property
@@ -224,7 +227,13 @@ def _encoding(value: Any) -> Any:
     is no longer that preset if it changes any of its keys)."""
     if isinstance(value, str):
         if value not in ALERT_PRESETS:
-            raise ValueError(f"unknown alert encoding {value!r}: presets are {', '.join(ALERT_PRESETS)}")
+            raise ValueError(
+                tr(
+                    "unknown alert encoding {value!r}: presets are {presets}",
+                    value=value,
+                    presets=", ".join(ALERT_PRESETS),
+                )
+            )
         return ALERT_PRESETS[value]
     if isinstance(value, dict) and isinstance(value.get("preset"), str):
         preset = _encoding(value["preset"])
@@ -273,17 +282,25 @@ class AlertDatasetConfig(_Section):
     def _needs(self) -> AlertDatasetConfig:
         enc = self.encoding
         if enc.confidence == "band" and self.confidence_layer is None:
-            raise ValueError("an encoding with confidence 'band' needs confidence_layer")
+            raise ValueError(tr("an encoding with confidence 'band' needs confidence_layer"))
         if enc.confidence != "band" and self.confidence_layer is not None:
-            raise ValueError(f"confidence_layer is given, but the encoding's confidence is {enc.confidence!r}")
+            raise ValueError(
+                tr(
+                    "confidence_layer is given, but the encoding's confidence is {confidence!r}",
+                    confidence=enc.confidence,
+                )
+            )
         names = enc.level_names
         if names and CONFIDENCE_LEVELS.index(self.min_confidence) > CONFIDENCE_LEVELS.index(names[-1]):
             raise ValueError(
-                f"min_confidence {self.min_confidence!r}, but the encoding's levels are {', '.join(names)}: "
-                "no alert could ever count"
+                tr(
+                    "min_confidence {level!r}, but the encoding's levels are {levels}: no alert could ever count",
+                    level=self.min_confidence,
+                    levels=", ".join(names),
+                )
             )
         if self.nodata is not None and self.nodata == 0:
-            raise ValueError("nodata 0 would read every pixel without an alert as no data; 0 means no alert")
+            raise ValueError(tr("nodata 0 would read every pixel without an alert as no data; 0 means no alert"))
         return self
 
     @property
@@ -339,9 +356,9 @@ class ClassMapDatasetConfig(_Section):
     @model_validator(mode="after")
     def _needs(self) -> ClassMapDatasetConfig:
         if self.kind == "forest_cover" and (self.forest is None or not self.forest_values):
-            raise ValueError("a 'forest_cover' dataset needs forest (the layer) and forest_values")
+            raise ValueError(tr("a 'forest_cover' dataset needs forest (the layer) and forest_values"))
         if self.kind == "land_use" and (self.land_use is None or not self.agricultural_values):
-            raise ValueError("a 'land_use' dataset needs land_use (the layer) and agricultural_values")
+            raise ValueError(tr("a 'land_use' dataset needs land_use (the layer) and agricultural_values"))
         return self
 
     @property

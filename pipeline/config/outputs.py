@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..i18n import tr
 from ..vocab import STATUSES
 from .base import _fix, _gpkg_only, _Section
 
@@ -63,8 +64,11 @@ def parse_scheduler(value: str) -> str:
     if _ADDRESS.fullmatch(v):
         return v
     raise ValueError(
-        f"unknown scheduler {value!r}: expected local, processes, threads or the address of a "
-        "Dask scheduler such as tcp://host:8786"
+        tr(
+            "unknown scheduler {value!r}: expected local, processes, threads or the address of a "
+            "Dask scheduler such as tcp://host:8786",
+            value=value,
+        )
     )
 
 
@@ -161,7 +165,13 @@ class BaselineConfig(_Section):
     @model_validator(mode="after")
     def _period(self) -> BaselineConfig:
         if self.start_year is not None and self.end_year is not None and self.start_year > self.end_year:
-            raise ValueError(f"baseline.start_year ({self.start_year}) is after baseline.end_year ({self.end_year})")
+            raise ValueError(
+                tr(
+                    "baseline.start_year ({start}) is after baseline.end_year ({end})",
+                    start=self.start_year,
+                    end=self.end_year,
+                )
+            )
         return self
 
     def resolve_paths(self, base: Path) -> BaselineConfig:
@@ -242,7 +252,13 @@ class ExportConfig(_Section):
         names = [s.strip() for item in v for s in str(item).split(",") if s.strip()]
         unknown = [s for s in names if s not in STATUSES]
         if unknown:
-            raise ValueError(f"unknown status(es) {', '.join(unknown)}; statuses are {', '.join(STATUSES)}")
+            raise ValueError(
+                tr(
+                    "unknown status(es) {unknown}; statuses are {statuses}",
+                    unknown=", ".join(unknown),
+                    statuses=", ".join(STATUSES),
+                )
+            )
         return names or None
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from ..i18n import tr
 from .base import _NAME, _Section
 
 
@@ -32,7 +33,9 @@ class OverlayConfig(_Section):
     @classmethod
     def _name(cls, v: str) -> str:
         if not _NAME.match(v):
-            raise ValueError(f"overlay name {v!r}: use lower-case letters, digits and '_' (it prefixes output columns)")
+            raise ValueError(
+                tr("overlay name {name!r}: use lower-case letters, digits and '_' (it prefixes output columns)", name=v)
+            )
         return v
 
     @classmethod
@@ -44,6 +47,11 @@ class OverlayConfig(_Section):
         for item in spec.split(","):
             key, sep, value = item.partition("=")
             if not sep or not key.strip():
-                raise ValueError(f"overlay {spec!r}: expected key=value pairs separated by commas (name=...,file=...)")
+                raise ValueError(
+                    tr(
+                        "overlay {spec!r}: expected key=value pairs separated by commas (name=...,file=...)",
+                        spec=spec,
+                    )
+                )
             out[key.strip()] = value.strip()
         return out

@@ -72,37 +72,53 @@ class RunConfig(_Section):
     def _check(self) -> RunConfig:
         if self.rasters is None and self.datasets is None:
             raise ValueError(
-                "no forest-loss raster: give the Hansen loss-year and tree-cover rasters (screen --loss-year and "
-                "--tree-cover; 'rasters: {loss_year: ..., tree_cover: ...}' in a config file) or named products "
-                "under 'datasets'"
+                _(
+                    "no forest-loss raster: give the Hansen loss-year and tree-cover rasters (screen --loss-year and "
+                    "--tree-cover; 'rasters: {loss_year: ..., tree_cover: ...}' in a config file) or named products "
+                    "under 'datasets'"
+                )
             )
         if self.rasters is not None and self.datasets is not None:
-            raise ValueError("give either 'rasters' (one Hansen product) or 'datasets' (named products), not both")
+            raise ValueError(_("give either 'rasters' (one Hansen product) or 'datasets' (named products), not both"))
         if self.datasets is not None:
             if not self.datasets:
-                raise ValueError("'datasets' is empty")
+                raise ValueError(_("'datasets' is empty"))
             for name in self.datasets:
                 if not _NAME.match(name):
                     raise ValueError(
-                        f"dataset name {name!r}: use lower-case letters, digits and '_' (it prefixes output columns)"
+                        tr(
+                            "dataset name {name!r}: use lower-case letters, digits and '_' "
+                            "(it prefixes output columns)",
+                            name=name,
+                        )
                     )
             first = next(iter(self.datasets))
             if isinstance(self.datasets[first], AlertDatasetConfig):
                 raise ValueError(
-                    f"the first dataset ({first}) is the primary product and must be a forest-loss product; "
-                    "list alert products after it"
+                    tr(
+                        "the first dataset ({first}) is the primary product and must be a forest-loss product; "
+                        "list alert products after it",
+                        first=first,
+                    )
                 )
             if self.alerts is not None and GFW_ALERTS_NAME in self.datasets:
-                raise ValueError(f"'alerts' adds the product {GFW_ALERTS_NAME!r}, which 'datasets' already names")
+                raise ValueError(
+                    tr("'alerts' adds the product {name!r}, which 'datasets' already names", name=GFW_ALERTS_NAME)
+                )
         for name, ds in self.dataset_configs().items():
             if ds.last_year is not None and self.screening.reference_year >= ds.last_year:
                 raise ValueError(
-                    f"screening.reference_year ({self.screening.reference_year}) must be before "
-                    f"the last_year of {name} ({ds.last_year}): nothing after it could be seen"
+                    tr(
+                        "screening.reference_year ({year}) must be before the last_year of {name} ({last}): "
+                        "nothing after it could be seen",
+                        year=self.screening.reference_year,
+                        name=name,
+                        last=ds.last_year,
+                    )
                 )
         names = [o.name for o in self.overlays]
         if len(set(names)) < len(names):
-            raise ValueError(f"overlay names must differ: {', '.join(names)}")
+            raise ValueError(tr("overlay names must differ: {names}", names=", ".join(names)))
         return self
 
     def dataset_configs(self) -> dict[str, DatasetConfig]:
@@ -232,7 +248,11 @@ def _upgrade(data: dict[str, Any], source: str) -> dict[str, Any]:
     for key, value in moved.items():
         if key in execution:
             raise ConfigError(
-                f"{source}: '{key}' is given both at the top level and in 'execution'; keep execution.{key}"
+                tr(
+                    "{source}: '{key}' is given both at the top level and in 'execution'; keep execution.{key}",
+                    source=source,
+                    key=key,
+                )
             )
         execution[key] = value
     data["execution"] = execution
