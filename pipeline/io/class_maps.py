@@ -19,6 +19,7 @@ from ..config import ClassMapDatasetConfig
 from ..engine.coverage import Grid
 from ..engine.cutoff import ClassSpec, ForestCoverSpec, LandUseSpec
 from ..errors import RasterError
+from ..i18n import tr
 from .layers import Layer, layer_files, open_layer, require_tiles
 
 #: The layer key of each kind of class map.
@@ -78,7 +79,9 @@ def open_class_map(
     role = "land-use" if land_use else "forest-cover"
     if not values:
         raise RasterError(
-            f"product {name!r}: no pixel value is said to mean {'agricultural use' if land_use else 'forest'}"
+            tr("product {name!r}: no pixel value is said to mean agricultural use", name=name)
+            if land_use
+            else tr("product {name!r}: no pixel value is said to mean forest", name=name)
         )
     layer = open_layer(layer_spec, role, check_pixels=check_pixels)
     missing = nodata if nodata is not None else (int(layer.nodata) if layer.nodata is not None else None)
@@ -88,7 +91,14 @@ def open_class_map(
         missing = None
         notes = (f"the {role} layer declares 0 as no data: read as a value (not of the class); set nodata: to change",)
     if missing is not None and missing in values:
-        raise RasterError(f"product {name!r}: value {missing} is the {role} layer's no-data value and a class value")
+        raise RasterError(
+            tr(
+                "product {name!r}: value {value} is the {role} layer's no-data value and a class value",
+                name=name,
+                value=missing,
+                role=role,
+            )
+        )
     cls = LandUseSpec if land_use else ForestCoverSpec
     return ClassMap(name, layer, cls(key, tuple(int(v) for v in values), missing), date, notes)
 

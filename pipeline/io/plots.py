@@ -74,7 +74,11 @@ def read_plots(source: PlotsConfig | str | Path, **settings) -> gpd.GeoDataFrame
     )
     gdf = raw.frame
     if len(gdf) == 0:
-        raise PlotsError(f"{path}: layer {layer!r} holds no plots" if layer else f"{path}: holds no plots")
+        raise PlotsError(
+            tr("{path}: layer {layer!r} holds no plots", path=path, layer=layer)
+            if layer
+            else tr("{path}: holds no plots", path=path)
+        )
     gdf, source_crs, wgs84 = _to_wgs84(gdf, cfg.crs, path, is_table=path.suffix.lower() in CSV_SUFFIXES)
     result = normalise(gdf, path=path, id_column=id_column, id_column_required=id_column_required)
     result.attrs["read_issues"] = raw.notes.as_attrs()
@@ -350,7 +354,9 @@ class PlotStream:
                 yield PlotBatch(frame, attributes, wkb if same else None)
         if self.rows == 0:
             raise PlotsError(
-                f"{self.path}: layer {cfg.layer!r} holds no plots" if cfg.layer else f"{self.path}: holds no plots"
+                tr("{path}: layer {layer!r} holds no plots", path=self.path, layer=cfg.layer)
+                if cfg.layer
+                else tr("{path}: holds no plots", path=self.path)
             )
 
 

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import InputError
+from ..i18n import tr
 from .outputs import update_json
 
 log = logging.getLogger(__name__)
@@ -184,9 +185,12 @@ def file_record(path: str | Path, base: Path, cache: DigestCache, role: str) -> 
         st = p.stat()
         if text in _OPENED and identity(st) != _OPENED[text]:
             raise InputError(
-                f"{text}: changed while the run read it (replaced or rewritten since it was opened); the figures "
-                "could mix two versions of the file, and the provenance would record the digest of the other — "
-                "nothing was published; rerun once the file is in place"
+                tr(
+                    "{path}: changed while the run read it (replaced or rewritten since it was opened); the figures "
+                    "could mix two versions of the file, and the provenance would record the digest of the other — "
+                    "nothing was published; rerun once the file is in place",
+                    path=text,
+                )
             )
         record.update(size=st.st_size, mtime_utc=_iso(st.st_mtime), sha256=cache.digest(p))
     except OSError as exc:

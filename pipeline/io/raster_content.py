@@ -27,6 +27,7 @@ import numpy as np
 import shapely
 
 from ..errors import RasterError
+from ..i18n import _, tr
 from .rasters import Layer, Product, _dataset
 
 #: Windows read per layer: a block each (a strip of a striped file, a tile of a tiled one).
@@ -169,48 +170,79 @@ def _check_loss(product: Product, loss: _Sample, cover: _Sample | None) -> None:
         return
     wrong = v[bad]
     path = loss.file_with(outside)
+    params = dict(
+        path=path,
+        pct=100 * share,
+        low=wrong.min(),
+        high=wrong.max(),
+        product=product.name,
+        lo=lo,
+        hi=hi,
+        first=product.first_year,
+        last=product.last_year,
+        encoding=product.encoding,
+    )
     what = (
-        f"{path}: {100 * share:.1f} % of the sampled loss-year pixels under the plots hold values outside the "
-        f"product's years ({wrong.min()} to {wrong.max()}; {product.name} expects 0 = no loss or "
-        f"{lo}-{hi} for {product.first_year}-{product.last_year}"
-        + (f", encoding '{product.encoding}'" if product.kind != "hansen" else "")
-        + ")"
+        tr(
+            "{path}: {pct:.1f} % of the sampled loss-year pixels under the plots hold values outside the "
+            "product's years ({low} to {high}; {product} expects 0 = no loss or {lo}-{hi} for {first}-{last})",
+            **params,
+        )
+        if product.kind == "hansen"
+        else tr(
+            "{path}: {pct:.1f} % of the sampled loss-year pixels under the plots hold values outside the "
+            "product's years ({low} to {high}; {product} expects 0 = no loss or {lo}-{hi} for {first}-{last}, "
+            "encoding '{encoding}')",
+            **params,
+        )
     )
     cover_max = int(cover.values.max()) if cover is not None and len(cover.values) else None
+    raise RasterError(f"{what}: {_why_out_of_range(product, wrong, offset, hi, cover_max, share)}")
+
+
+def _why_out_of_range(product: Product, wrong: np.ndarray, offset: bool, hi: int, cover_max, share: float) -> str:
+    """What the loss-year values outside the product's years suggest, in words (the language in use)."""
     if offset and wrong.max() <= 100 and cover_max is not None and cover_max <= hi and share > 0.05:
-        why = (
-            f": this looks like tree cover (percentages), and the tree-cover layer holds nothing above {cover_max}, "
+        return tr(
+            "this looks like tree cover (percentages), and the tree-cover layer holds nothing above {cover_max}, "
             "like loss years: the loss-year and tree-cover layers look swapped. Give lossyear as --loss-year "
-            "(loss_year:) and treecover2000 as --tree-cover (tree_cover:)"
+            "(loss_year:) and treecover2000 as --tree-cover (tree_cover:)",
+            cover_max=cover_max,
         )
-    elif offset and (wrong >= 1900).all() and (wrong <= 2100).all():
-        why = (
-            ": these are calendar years, not offsets from year_offset. Declare the product with "
+    if offset and (wrong >= 1900).all() and (wrong <= 2100).all():
+        return tr(
+            "these are calendar years, not offsets from year_offset. Declare the product with "
             "kind: loss_year and encoding: year (docs/data.md)"
         )
-    elif not offset and (wrong < 100).all():
-        why = (
-            f": these look like offsets from a year (k = {product.year_offset} + k), not calendar years. "
-            "Use encoding: offset (with year_offset), or kind: hansen for Hansen tiles"
+    if not offset and (wrong < 100).all():
+        return tr(
+            "these look like offsets from a year (k = {offset} + k), not calendar years. "
+            "Use encoding: offset (with year_offset), or kind: hansen for Hansen tiles",
+            offset=product.year_offset,
         )
-    elif offset and wrong.min() > hi and wrong.max() < 100:
-        why = (
-            f": loss up to {product.year_offset + int(wrong.max())}, after the last year {product.last_year}: "
-            f"a later release? Set --last-year (last_year:) to {product.year_offset + int(wrong.max())}, or use "
-            "the release the configuration says"
+    if offset and wrong.min() > hi and wrong.max() < 100:
+        return tr(
+            "loss up to {year}, after the last year {last}: a later release? Set --last-year (last_year:) to "
+            "{year}, or use the release the configuration says",
+            year=product.year_offset + int(wrong.max()),
+            last=product.last_year,
         )
-    elif not offset and wrong.min() > 1900 and wrong.max() < 2100:
-        why = (
-            f": years outside {product.first_year}-{product.last_year}. Set first_year and last_year to the "
-            "years the product covers"
+    if not offset and wrong.min() > 1900 and wrong.max() < 2100:
+        return tr(
+            "years outside {first}-{last}. Set first_year and last_year to the years the product covers",
+            first=product.first_year,
+            last=product.last_year,
         )
-    else:
-        why = (
-            ": check that this is the loss-year layer, and its nodata value "
-            f"({product.loss_nodata if product.loss_nodata is not None else 'none declared'}; "
+    if product.loss_nodata is None:
+        return _(
+            "check that this is the loss-year layer, and its nodata value (none declared; "
             "set nodata: in the dataset when the file declares none)"
         )
-    raise RasterError(what + why)
+    return tr(
+        "check that this is the loss-year layer, and its nodata value ({nodata}; "
+        "set nodata: in the dataset when the file declares none)",
+        nodata=product.loss_nodata,
+    )
 
 
 def _check_cover(product: Product, cover: _Sample) -> None:
@@ -220,24 +252,39 @@ def _check_cover(product: Product, cover: _Sample) -> None:
     top = int(v.max())
     if top <= 1:
         path = cover.file_with(lambda x: x >= 0)
-        held = "only 0 and 1" if top == 1 else "only 0"
+        held = _("only 0 and 1") if top == 1 else _("only 0")
         raise RasterError(
-            f"{path}: the tree-cover layer holds {held} in the {len(v):,} pixels sampled under the plots: a forest "
-            "mask, not tree cover (a percentage, 0-100), and as tree cover every plot would be 'no forest in 2000', "
-            "so deforestation_free. Give the Hansen treecover2000 as --tree-cover; for a 0/1 forest mask, declare "
-            "a dataset of kind: loss_year with forest_mask: (docs/data.md)"
+            tr(
+                "{path}: the tree-cover layer holds {held} in the {n:,} pixels sampled under the plots: a forest "
+                "mask, not tree cover (a percentage, 0-100), and as tree cover every plot would be 'no forest in "
+                "2000', so deforestation_free. Give the Hansen treecover2000 as --tree-cover; for a 0/1 forest mask, "
+                "declare a dataset of kind: loss_year with forest_mask: (docs/data.md)",
+                path=path,
+                held=held,
+                n=len(v),
+            )
         )
     if top > 100:
         path = cover.file_with(lambda x: x > 100)
         share = (v > 100).mean()
-        hint = (
-            f" If {top} marks no data, declare it as the file's nodata (gdal_edit.py -a_nodata {top} FILE)."
-            if share < 0.5 and top in (255, 65535, 32767, 127)
-            else " Check that this is Hansen's treecover2000 (canopy %, 0-100), not another layer."
-        )
         raise RasterError(
-            f"{path}: the tree-cover layer holds values up to {top} ({100 * share:.1f} % of the sampled pixels "
-            f"above 100): tree cover is a percentage, 0-100.{hint}"
+            tr(
+                "{path}: the tree-cover layer holds values up to {top} ({pct:.1f} % of the sampled pixels "
+                "above 100): tree cover is a percentage, 0-100. If {top} marks no data, declare it as the file's "
+                "nodata (gdal_edit.py -a_nodata {top} FILE).",
+                path=path,
+                top=top,
+                pct=100 * share,
+            )
+            if share < 0.5 and top in (255, 65535, 32767, 127)
+            else tr(
+                "{path}: the tree-cover layer holds values up to {top} ({pct:.1f} % of the sampled pixels "
+                "above 100): tree cover is a percentage, 0-100. Check that this is Hansen's treecover2000 "
+                "(canopy %, 0-100), not another layer.",
+                path=path,
+                top=top,
+                pct=100 * share,
+            )
         )
 
 
@@ -249,7 +296,12 @@ def _check_forest_mask(product: Product, fmask: _Sample) -> None:
     if bad.mean() > MAX_OUT_OF_RANGE_SHARE:
         path = fmask.file_with(lambda x: (x != 0) & (x != 1))
         raise RasterError(
-            f"{path}: the forest mask holds values up to {int(v.max())} ({100 * bad.mean():.1f} % of the sampled "
-            "pixels neither 0 nor 1): a forest mask is 1 = forest, 0 = not. Tree cover (%) goes in tree_cover "
-            "(with screening.canopy_threshold); or declare the mask's nodata"
+            tr(
+                "{path}: the forest mask holds values up to {top} ({pct:.1f} % of the sampled "
+                "pixels neither 0 nor 1): a forest mask is 1 = forest, 0 = not. Tree cover (%) goes in tree_cover "
+                "(with screening.canopy_threshold); or declare the mask's nodata",
+                path=path,
+                top=int(v.max()),
+                pct=100 * bad.mean(),
+            )
         )

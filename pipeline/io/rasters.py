@@ -33,6 +33,7 @@ from ..engine.coverage import Grid
 from ..engine.grids import finest, offset
 from ..engine.pixels import ProductSpec
 from ..errors import RasterError
+from ..i18n import tr
 from .layers import (  # noqa: F401 - re-exported: what callers know as the rasters' API
     _VERIFIED,
     Layer,
@@ -140,8 +141,10 @@ def hansen_version_year(files: Sequence[str]) -> int | None:
     years = {int(m.group(1)) for f in files if (m := _HANSEN_VERSION.search(Path(str(f)).name))}
     if len(years) > 1:
         raise RasterError(
-            f"loss-year tiles from several Hansen releases ({', '.join(map(str, sorted(years)))}): "
-            "use the tiles of one release"
+            tr(
+                "loss-year tiles from several Hansen releases ({releases}): use the tiles of one release",
+                releases=", ".join(map(str, sorted(years))),
+            )
         )
     return years.pop() if years else None
 
@@ -189,7 +192,14 @@ def open_product(name: str, dataset: DatasetConfig | None = None, *, check_pixel
     if first_year is None:
         first_year = year_offset + 1 if encoding == "offset" else 2001
     if first_year > last_year:
-        raise RasterError(f"product {name!r}: first year {first_year} is after last year {last_year}")
+        raise RasterError(
+            tr(
+                "product {name!r}: first year {first} is after last year {last}",
+                name=name,
+                first=first_year,
+                last=last_year,
+            )
+        )
     layers: dict[str, Layer | None] = {}
     for key, role in (("tree_cover", "tree-cover"), ("datamask", "datamask"), ("forest_mask", "forest-mask")):
         spec = getattr(dataset, key)

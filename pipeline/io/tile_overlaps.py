@@ -18,6 +18,7 @@ import rasterio
 from rasterio.windows import Window
 
 from ..errors import RasterError
+from ..i18n import tr
 
 #: Rows of an overlap read at once (memory: rows x the overlap's width x 2 files).
 ROWS_PER_READ = 1024
@@ -67,10 +68,22 @@ def check_pair(role: str, first: Any, second: Any, grid: Any) -> None:
                 lat = grid.y0 - (row + r + 0.5) * grid.dy
                 count = int(_conflict(va, vb).sum())
                 raise RasterError(
-                    f"{first.path} and {second.path}: these {role} tiles overlap with different values "
-                    f"({va[r, c]} and {vb[r, c]} at lon {lon:.6f}, lat {lat:.6f}; {count} pixel(s) differ in "
-                    f"rows {row}-{row + n} of the overlap): the verdict would depend on the order of the files — "
-                    "remove one of them, or give tiles that agree where they overlap"
+                    tr(
+                        "{first} and {second}: these {role} tiles overlap with different values "
+                        "({a} and {b} at lon {lon:.6f}, lat {lat:.6f}; {count} pixel(s) differ in "
+                        "rows {row0}-{row1} of the overlap): the verdict would depend on the order of the files — "
+                        "remove one of them, or give tiles that agree where they overlap",
+                        first=first.path,
+                        second=second.path,
+                        role=role,
+                        a=va[r, c],
+                        b=vb[r, c],
+                        lon=lon,
+                        lat=lat,
+                        count=count,
+                        row0=row,
+                        row1=row + n,
+                    )
                 )
 
 
