@@ -42,7 +42,7 @@ from ..engine.cutoff import (
 from ..engine.geodesy import M2_PER_HA
 from ..engine.grids import finest
 from ..engine.zonal import LossSource, ProductSource, measure_product
-from ..i18n import tr
+from ..i18n import ntr, tr
 from ..vocab import DETECTED, FREE, REVIEW, ZERO_HA
 from .frames import column_at
 from .rules import decide
@@ -254,9 +254,14 @@ def rule_maps(maps: Sequence[ClassMapSource], params: ScreeningConfig, *, strict
     unknown = [n for n in names if n not in forest]
     if unknown:
         raise ValueError(
-            "screening.forest_at_cutoff.products names {names}, which {verb} not a forest_cover product "
-            "(forest_cover products: {known})".format(
-                names=", ".join(unknown), verb="is" if len(unknown) == 1 else "are", known=", ".join(forest) or "none"
+            ntr(
+                "screening.forest_at_cutoff.products names {names}, which is not a forest_cover product "
+                "(forest_cover products: {known})",
+                "screening.forest_at_cutoff.products names {names}, which are not a forest_cover product "
+                "(forest_cover products: {known})",
+                len(unknown),
+                names=", ".join(unknown),
+                known=", ".join(forest) or "none",
             )
         )
     return [forest[n] for n in names]

@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..i18n import tr
 from ..vocab import (
     DETECTED,
     FIELD_VERDICTS,
@@ -63,7 +64,13 @@ def build_pack(
     ``group_column`` when given), by ``source_row``."""
     unknown = [s for s in statuses if s not in STATUSES]
     if unknown:
-        raise ValueError(f"unknown status(es) {', '.join(unknown)}; expected some of {', '.join(STATUSES)}")
+        raise ValueError(
+            tr(
+                "unknown status(es) {unknown}; expected some of {statuses}",
+                unknown=", ".join(unknown),
+                statuses=", ".join(STATUSES),
+            )
+        )
     keep = plots["status"].isin(list(statuses))
     if group_column is not None:
         if group_column not in plots.columns:

@@ -299,8 +299,13 @@ def _groups(
     data.cooperative_column = column
     if column is not None:
         if column not in plots.columns:
-            raise ConfigError(f"report.group_column: no column {column!r} in the plots (they have: "
-                              f"{', '.join(map(str, plots.columns))})")  # fmt: skip
+            raise ConfigError(
+                tr(
+                    "report.group_column: no column {column!r} in the plots (they have: {columns})",
+                    column=column,
+                    columns=", ".join(map(str, plots.columns)),
+                )
+            )
         labels = attribute_labels(plots, [column])
         by_group = baseline.get("baseline_by_group")
         table = None

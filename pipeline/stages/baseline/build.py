@@ -142,7 +142,7 @@ def build_baseline(
     totals = None
     if inputs.regions is not None and cfg.region_totals:
         if not measure.products:
-            raise BaselineError("region totals need the screening's loss rasters, which are not at hand")
+            raise BaselineError(tr("region totals need the screening's loss rasters, which are not at hand"))
         assert labels is not None
         regions = inputs.regions
         sums = table("__region__", labels, list(regions.ids))["baseline_mean_annual_loss_ha"].to_numpy()
@@ -209,7 +209,7 @@ def _rings_if_asked(
     if cfg.ring_m is None:
         return None
     if not measure.products:
-        raise BaselineError("ring_m needs the screening's loss rasters, which are not at hand")
+        raise BaselineError(tr("ring_m needs the screening's loss rasters, which are not at hand"))
     named = [(NATIONAL, np.full(len(plots), NATIONAL, dtype=object)), *groupings]
     primary = measure.products[0]
     rings = _measure_rings(plots, cfg.ring_m, named, primary, screening, measure.execution, measure.progress)

@@ -20,7 +20,7 @@ import shapely
 from ...config import ExportConfig
 from ...engine.geodesy import M2_PER_HA, geodesic_areas
 from ...errors import ConfigError
-from ...i18n import N_, _, formatter
+from ...i18n import N_, _, formatter, tr
 from ...vocab import FREE
 from ..qc.checks import DECLARED_AREA_COLUMNS
 from .fields import EudrColumns, country_code
@@ -93,11 +93,22 @@ def _countries(plots: pd.DataFrame, columns: EudrColumns, rows: _Rows) -> np.nda
     missing = rows.todo & np.array([t is None for t in text], dtype=bool)
     if missing.any():
         ids = plots["plot_id"].astype(str).to_numpy()[missing]
-        where = f"column {columns.producer_country}" if columns.producer_country else "no country column was found"
+        listed = ", ".join(ids[:10]) + (" ..." if len(ids) > 10 else "")
         raise ConfigError(
-            f"ProducerCountry is required: {int(missing.sum())} plot(s) to export have none ({where}): "
-            f"{', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}; give --producer-country PE for all, "
-            "or --producer-country-column"
+            tr(
+                "ProducerCountry is required: {n} plot(s) to export have none (column {column}): {ids}; "
+                "give --producer-country PE for all, or --producer-country-column",
+                n=int(missing.sum()),
+                column=columns.producer_country,
+                ids=listed,
+            )
+            if columns.producer_country
+            else tr(
+                "ProducerCountry is required: {n} plot(s) to export have none (no country column was found): {ids}; "
+                "give --producer-country PE for all, or --producer-country-column",
+                n=int(missing.sum()),
+                ids=listed,
+            )
         )
     codes = np.array([country_code(t) for t in text], dtype=object)
     bad = np.array([t is not None and c is None for t, c in zip(text, codes)], dtype=bool)

@@ -126,7 +126,13 @@ def eudr_columns(columns: Iterable[str], cfg: ExportConfig, source: str = "scree
             found = _find(have, [name])
             if found is None:
                 raise ConfigError(
-                    f"{source}: no column {name!r} for {key.replace('_column', '')} (the plots have: {', '.join(have)})"
+                    tr(
+                        "{source}: no column {name!r} for {key} (the plots have: {have})",
+                        source=source,
+                        name=name,
+                        key=key.replace("_column", ""),
+                        have=", ".join(have),
+                    )
                 )
             picked[prop] = found
         else:
@@ -136,8 +142,11 @@ def eudr_columns(columns: Iterable[str], cfg: ExportConfig, source: str = "scree
         country = country_code(cfg.producer_country)
         if country is None:
             raise ConfigError(
-                f"producer_country {cfg.producer_country!r} names no country (give an ISO 3166-1 code such as PE "
-                "or PER, or a name such as Peru)"
+                tr(
+                    "producer_country {country!r} names no country (give an ISO 3166-1 code such as PE "
+                    "or PER, or a name such as Peru)",
+                    country=cfg.producer_country,
+                )
             )
         picked["ProducerCountry"] = None
     return EudrColumns(picked["ProducerName"], picked["ProducerCountry"], picked["ProductionPlace"], country)

@@ -114,7 +114,11 @@ def declared_areas(plots: pd.DataFrame, column: str | None = None) -> tuple[np.n
     elif column not in plots.columns:
         names = [str(c) for c in plots.columns if c != plots.geometry.name]
         raise PlotsError(
-            f"no declared-area column {column!r} (qc.declared_area_column); columns are: {', '.join(names)}"
+            tr(
+                "no declared-area column {column!r} (qc.declared_area_column); columns are: {columns}",
+                column=column,
+                columns=", ".join(names),
+            )
         )
     if column is None:
         return np.full(n, np.nan), None, np.zeros(n, dtype=bool)
