@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
+from ..i18n import tr
 from .arrays import BaseGeometry, Geometries
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class Grid:
     def from_transform(cls, transform: Affine) -> Grid:
         """Build from an affine (rasterio) transform of a north-up raster."""
         if transform.b != 0 or transform.d != 0 or transform.a <= 0 or transform.e >= 0:
-            raise ValueError(f"not a north-up grid without rotation: {transform!r}")
+            raise ValueError(tr("not a north-up grid without rotation: {transform!r}", transform=transform))
         return cls(transform.c, transform.f, transform.a, -transform.e)
 
 

@@ -20,6 +20,7 @@ from urllib.parse import quote, urlparse
 
 import numpy as np
 
+from ..i18n import tr
 from ..vocab import HANSEN_LAYERS  # noqa: F401 - the layers a release publishes
 
 #: Where the University of Maryland publishes the Global Forest Change releases.
@@ -112,7 +113,9 @@ def template_url(template: str, tile: str) -> str:
     """``template`` with ``{tile}`` replaced by the tile's name (``10S_080W``), or ``{jrc_tile}`` by
     the JRC's (``S10_W80``)."""
     if "{tile}" not in template and "{jrc_tile}" not in template:
-        raise ValueError(f"{template}: a URL template names the tile with {{tile}} (or {{jrc_tile}})")
+        raise ValueError(
+            tr("{template}: a URL template names the tile with {{tile}} (or {{jrc_tile}})", template=template)
+        )
     return template.replace("{tile}", quote(tile)).replace("{jrc_tile}", quote(jrc_tile_name(tile)))
 
 
@@ -120,5 +123,10 @@ def template_file_name(template: str, tile: str) -> str:
     """The file name a template's URL gives the tile: the last part of its path."""
     name = urlparse(template_url(template, tile)).path.rsplit("/", 1)[-1]
     if tile not in name and jrc_tile_name(tile) not in name:
-        raise ValueError(f"{template}: the file name at the end of the URL must hold {{tile}} (or {{jrc_tile}})")
+        raise ValueError(
+            tr(
+                "{template}: the file name at the end of the URL must hold {{tile}} (or {{jrc_tile}})",
+                template=template,
+            )
+        )
     return name
