@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import OutputError
-from ..i18n import tr
+from ..i18n import N_, _, tr
 from .outputs import check_folder, check_not_input, deferred_signals, temp_prefix
 
 #: The marker file cacao-screen writes in every output folder: a first line saying what it is,
@@ -74,7 +74,7 @@ def check_own_folder(folder: Path, what: str, legacy: re.Pattern | None = None) 
             tr(
                 "{folder}: exists and is not a folder; the {what} is a folder — choose another path",
                 folder=folder,
-                what=what,
+                what=_(what),
             )
         )
     try:
@@ -88,7 +88,7 @@ def check_own_folder(folder: Path, what: str, legacy: re.Pattern | None = None) 
                 "(the {what}) — choose another path, or move the file away yourself",
                 folder=folder,
                 foreign=foreign,
-                what=what,
+                what=_(what),
             )
         )
 
@@ -104,12 +104,14 @@ def check_busy(folder: Path, what: str) -> None:
                 "{folder}: is the current folder, one holding it or a mount point; the {what} replaces its "
                 "folder whole — give it a folder of its own (a new name such as eudr/)",
                 folder=folder,
-                what=what,
+                what=_(what),
             )
         )
 
 
-def replace_dir(staged: Path, target: Path, *, what: str = "output folder", legacy: re.Pattern | None = None) -> None:
+def replace_dir(
+    staged: Path, target: Path, *, what: str = N_("output folder"), legacy: re.Pattern | None = None
+) -> None:
     """Mark the finished folder ``staged`` (:func:`write_marker`) and rename it onto ``target``,
     replacing it — only if cacao-screen wrote everything in the old one (checked again here:
     the folder may have changed since the checks before the work).

@@ -24,7 +24,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import OutputError
-from ..i18n import tr
+from ..i18n import _, tr
 from .atomic import check_folder_target, replace_dir
 from .csv_cells import write_csv
 from .outputs import check_folder, check_not_input, deferred_signals, private_dir, rename_into, temp_prefix
@@ -237,7 +237,7 @@ def _write_folder(writer: Writer, data, folder: Path, overwrite: bool) -> Path:
             tr(
                 "{folder}: cannot create the {what} folder ({error})",
                 folder=folder.parent,
-                what="output",
+                what=_("output"),
                 error=exc.strerror,
             )
         ) from exc

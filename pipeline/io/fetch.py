@@ -27,7 +27,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..errors import CacaoScreenError, OutputError
-from ..i18n import _, tr
+from ..i18n import N_, _, tr
 from .outputs import OutputLock, open_private, rename_into
 
 log = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ def _fetch_into(
 def _open_part(part: Path, *, append: bool) -> int:
     """The ``.part`` file, opened without following a link (a link planted there is refused) and only
     if it is a regular file; emptied unless ``append``."""
-    fd = open_private(part, "a partial download")
+    fd = open_private(part, N_("a partial download"))
     if not append:
         os.ftruncate(fd, 0)
     return fd

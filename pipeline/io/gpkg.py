@@ -45,7 +45,7 @@ import pyogrio
 import shapely
 
 from ..errors import OutputError
-from ..i18n import tr
+from ..i18n import N_, tr
 from .atomic import check_folder_target, replace_dir
 from .csv_cells import write_csv
 from .gpkg_style import CREATION_OPTIONS
@@ -500,7 +500,7 @@ def check_baseline_targets(
     folder = csv_folder(path)
     if folder.exists() and not folder.is_dir():
         raise OutputError(tr("{path}: exists and is not a folder", path=folder))
-    check_folder_target(folder, overwrite, what="baseline's CSV folder", inputs=inputs, legacy=BASELINE_CSV_LEGACY)
+    check_folder_target(folder, overwrite, what=N_("baseline's CSV folder"), inputs=inputs, legacy=BASELINE_CSV_LEGACY)
 
 
 class StagedBaseline:
@@ -515,7 +515,9 @@ class StagedBaseline:
         with deferred_signals():
             self.gpkg.publish()
             if self.csv is not None:
-                replace_dir(self.csv, csv_folder(self.path), what="baseline's CSV folder", legacy=BASELINE_CSV_LEGACY)
+                replace_dir(
+                    self.csv, csv_folder(self.path), what=N_("baseline's CSV folder"), legacy=BASELINE_CSV_LEGACY
+                )
                 self.csv = None
         return self.path
 

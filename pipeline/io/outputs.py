@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ..engine.signals import deferred_signals
 from ..errors import DiskFullError, LockedError, OutputError
-from ..i18n import tr
+from ..i18n import N_, _, tr
 from .ownership import is_own_output
 
 try:
@@ -186,7 +186,7 @@ def check_not_input(out: str | Path, inputs: Iterable[tuple[str, str | Path | No
             )
 
 
-def check_folder(folder: Path, what: str = "output") -> None:
+def check_folder(folder: Path, what: str = N_("output")) -> None:
     """The folder exists, or can be made (its nearest existing parent is a folder), and this process
     can write in it: tried with a file that is removed at once, not guessed from permissions. Nothing
     is created: a refused run leaves nothing behind."""
@@ -199,7 +199,7 @@ def check_folder(folder: Path, what: str = "output") -> None:
             tr(
                 "{existing}: is not a folder; the {what} cannot be written in {folder}",
                 existing=existing,
-                what=what,
+                what=_(what),
                 folder=folder,
             )
         )
@@ -216,13 +216,13 @@ def check_folder(folder: Path, what: str = "output") -> None:
                 "{existing}: the {what} folder is not writable ({error}); choose another --out "
                 "or fix the folder's permissions",
                 existing=existing,
-                what=what,
+                what=_(what),
                 error=exc.strerror,
             )
         ) from exc
 
 
-def make_folder(folder: Path, what: str = "output") -> None:
+def make_folder(folder: Path, what: str = N_("output")) -> None:
     """Create the output folder (and its parents) when the work is done and the output is written."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -230,7 +230,7 @@ def make_folder(folder: Path, what: str = "output") -> None:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFullError(tr("no space left on device: {path}", path=folder)) from exc
         raise OutputError(
-            tr("{folder}: cannot create the {what} folder ({error})", folder=folder, what=what, error=exc.strerror)
+            tr("{folder}: cannot create the {what} folder ({error})", folder=folder, what=_(what), error=exc.strerror)
         ) from exc
 
 
@@ -240,7 +240,7 @@ def check_destination(
     *,
     suffixes: tuple[str, ...] = (".gpkg",),
     inputs: Iterable[tuple[str, str | Path | None]] = (),
-    what: str = "output",
+    what: str = N_("output"),
 ) -> Path:
     """Everything about ``path`` that can be checked before the work (exit 2 otherwise): its
     extension (one of ``suffixes``; none for a folder output), that it is none of ``inputs``, that
@@ -252,7 +252,7 @@ def check_destination(
             tr(
                 "{path}: the {what} is written as {suffixes}; choose one of these extensions",
                 path=path,
-                what=what,
+                what=_(what),
                 suffixes=" or ".join(suffixes),
             )
         )
@@ -293,12 +293,12 @@ def open_private(path: Path, what: str, *, exclusive: bool = False) -> int:
                     "{path}: is a symbolic link where cacao-screen writes {what}; refusing to follow it — "
                     "remove the link (someone may have planted it)",
                     path=path,
-                    what=what,
+                    what=_(what),
                 )
             ) from exc
         if exc.errno == errno.EEXIST and not os.path.isdir(path):
             raise OutputError(
-                tr("{path}: exists already where cacao-screen writes {what}; remove it", path=path, what=what)
+                tr("{path}: exists already where cacao-screen writes {what}; remove it", path=path, what=_(what))
             ) from exc
         if exc.errno in (errno.EISDIR, errno.ENXIO) or os.path.isdir(path):
             raise OutputError(
@@ -306,16 +306,18 @@ def open_private(path: Path, what: str, *, exclusive: bool = False) -> int:
                     "{path}: is not a regular file ({error}) where cacao-screen writes {what}; remove it",
                     path=path,
                     error=exc.strerror,
-                    what=what,
+                    what=_(what),
                 )
             ) from exc
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFullError(tr("no space left on device: {path}", path=path.parent)) from exc
-        raise OutputError(tr("{path}: cannot open {what} ({error})", path=path, what=what, error=exc.strerror)) from exc
+        raise OutputError(
+            tr("{path}: cannot open {what} ({error})", path=path, what=_(what), error=exc.strerror)
+        ) from exc
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise OutputError(
-            tr("{path}: is not a regular file where cacao-screen writes {what}; remove it", path=path, what=what)
+            tr("{path}: is not a regular file where cacao-screen writes {what}; remove it", path=path, what=_(what))
         )
     os.set_blocking(fd, True)
     return fd

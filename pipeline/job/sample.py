@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..i18n import N_
 from ..io.atomic import check_folder_target, replace_dir
 from ..io.outputs import guard
 
@@ -22,6 +23,6 @@ def sample_destination(out: Path, overwrite: bool) -> Iterator[Callable[[Path, P
     a file cacao-screen did not write, it is the current folder...), lock it for the block, and yield
     the function that publishes the finished sample onto it."""
     empty = out.is_dir() and not out.is_symlink() and not any(out.iterdir())
-    check_folder_target(out, overwrite or empty, what="sample", legacy=SAMPLE_LEGACY)
+    check_folder_target(out, overwrite or empty, what=N_("sample"), legacy=SAMPLE_LEGACY)
     with guard([out]):
-        yield lambda staged, target: replace_dir(staged, target, what="sample", legacy=SAMPLE_LEGACY)
+        yield lambda staged, target: replace_dir(staged, target, what=N_("sample"), legacy=SAMPLE_LEGACY)

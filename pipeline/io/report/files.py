@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...errors import OutputError
-from ...i18n import tr
+from ...i18n import N_, _, tr
 from ..atomic import check_folder_target, remove_own_dir, replace_dir
 from ..outputs import check_folder, check_not_input, deferred_signals, temp_prefix
 
@@ -88,8 +88,10 @@ def check_report_target(path: str | Path, overwrite: bool, inputs=()) -> Path:
         raise OutputError(tr("{path}: output already exists; pass --overwrite to replace it", path=path))
     if path.is_dir():
         raise OutputError(tr("{path}: is a folder, expected an .html file name", path=path))
-    check_folder_target(pages_folder(path), overwrite, what="report's pages folder", inputs=inputs, legacy=PAGES_LEGACY)
-    check_folder(path.parent, "report")
+    check_folder_target(
+        pages_folder(path), overwrite, what=N_("report's pages folder"), inputs=inputs, legacy=PAGES_LEGACY
+    )
+    check_folder(path.parent, N_("report"))
     return path
 
 
@@ -105,7 +107,7 @@ def write_report(path: str | Path, index: str, pages: dict[str, str], *, overwri
             tr(
                 "{folder}: cannot create the {what} folder ({error})",
                 folder=path.parent,
-                what="output",
+                what=_("output"),
                 error=exc.strerror,
             )
         ) from exc
@@ -124,7 +126,7 @@ def write_report(path: str | Path, index: str, pages: dict[str, str], *, overwri
                 (staged / name).parent.mkdir(parents=True, exist_ok=True)  # plots/ of the evidence pages
                 (staged / name).write_text(text, encoding="utf-8")
             os.chmod(staged, 0o755)
-            replace_dir(staged, folder, what="report's pages folder", legacy=PAGES_LEGACY)
+            replace_dir(staged, folder, what=N_("report's pages folder"), legacy=PAGES_LEGACY)
             staged = None
         else:
             remove_own_dir(folder, "report's pages folder", PAGES_LEGACY)  # an older, larger report's pages
