@@ -24,10 +24,18 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from ..errors import OutputError
-from ..i18n import _, tr
+from ..i18n import tr
 from .atomic import check_folder_target, replace_dir
 from .csv_cells import write_csv
-from .outputs import check_folder, check_not_input, deferred_signals, private_dir, rename_into, temp_prefix
+from .outputs import (
+    check_folder,
+    check_not_input,
+    deferred_signals,
+    make_folder,
+    private_dir,
+    rename_into,
+    temp_prefix,
+)
 
 log = logging.getLogger(__name__)
 
@@ -230,17 +238,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str, *, wkt: bool = 
 
 
 def _write_folder(writer: Writer, data, folder: Path, overwrite: bool) -> Path:
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(
-            tr(
-                "{folder}: cannot create the {what} folder ({error})",
-                folder=folder.parent,
-                what=_("output"),
-                error=exc.strerror,
-            )
-        ) from exc
+    make_folder(folder.parent)  # disk full: DiskFullError
     staged: Path | None = None
     try:
         with deferred_signals():  # removed below even if a signal comes as it is made

@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from ...errors import OutputError
-from ...i18n import N_, _, tr
+from ...i18n import N_, tr
 from ..atomic import check_folder_target, remove_own_dir, replace_dir
-from ..outputs import check_folder, check_not_input, deferred_signals, temp_prefix
+from ..outputs import check_folder, check_not_input, deferred_signals, make_folder, temp_prefix
 
 
 def read_manifest(folder: str | Path) -> pd.DataFrame:
@@ -100,17 +100,7 @@ def write_report(path: str | Path, index: str, pages: dict[str, str], *, overwri
     the index (temporary file, renamed)."""
     path = check_report_target(path, overwrite)
     folder = pages_folder(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(
-            tr(
-                "{folder}: cannot create the {what} folder ({error})",
-                folder=path.parent,
-                what=_("output"),
-                error=exc.strerror,
-            )
-        ) from exc
+    make_folder(path.parent)  # disk full: DiskFullError
     staged = None
     tmp = ""
     try:
