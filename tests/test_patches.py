@@ -47,6 +47,27 @@ def test_cells_touching_by_a_corner_are_one_patch_and_years_apart_are_not():
     assert len(set(labels[:8])) == 1 and labels[8] != labels[0]
 
 
+def test_labels_are_scipys_8_connected_components_of_each_plot_and_year():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(20)
+    for density in (0.2, 0.45, 0.6):  # sparse, near percolation, most cells
+        plot, group, row, col = (a.ravel() for a in np.indices((3, 2, 30, 30)))
+        keep = rng.random(plot.size) < density
+        plot, group, row, col = plot[keep], group[keep], row[keep], col[keep]
+        labels = label_cells(plot, group, row, col)
+        for p in range(3):
+            for g in range(2):
+                mine = (plot == p) & (group == g)
+                grid = np.zeros((30, 30), dtype=bool)
+                grid[row[mine], col[mine]] = True
+                theirs, n = ndimage.label(grid, structure=np.ones((3, 3)))
+                pairs = set(zip(labels[mine].tolist(), theirs[row[mine], col[mine]].tolist()))
+                assert len(pairs) == n == len({a for a, _ in pairs})  # the same partition of the cells
+        in_order = labels[np.lexsort((col, row, group, plot))]  # by plot, year, row, column
+        assert list(dict.fromkeys(in_order.tolist())) == list(range(labels.max() + 1))  # numbered as first met
+
+
 def test_patches_add_up_to_the_loss_after_the_reference_year_with_exact_areas(tmp_path):
     loss = np.zeros((20, 20), dtype="uint8")
     loss[1:3, 1:4] = 22  # a 2 x 3 block lost in 2022, its top row and left column cut by the plot

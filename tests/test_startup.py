@@ -45,7 +45,9 @@ def test_version_imports_no_numerical_library(tmp_path):
 def test_screen_imports_no_report_export_or_baseline_code(tmp_path, hansen_pair):
     import geopandas as gpd
 
-    loss, cover = hansen_pair(np.zeros((40, 40), dtype="uint8"), np.full((40, 40), 80, dtype="uint8"))
+    lossyear = np.zeros((40, 40), dtype="uint8")
+    lossyear[7:9, 7:10] = 22  # loss after the reference year: the plot has a loss patch
+    loss, cover = hansen_pair(lossyear, np.full((40, 40), 80, dtype="uint8"))
     plots = tmp_path / "plots.gpkg"
     gdf = gpd.GeoDataFrame({"plot_id": ["A"]}, geometry=[pixel_box(5, 5, 15, 12)], crs="EPSG:4326")
     gdf.to_file(plots, layer="plots")
@@ -55,7 +57,7 @@ def test_screen_imports_no_report_export_or_baseline_code(tmp_path, hansen_pair)
     assert (tmp_path / "out.gpkg").is_file()
     unused = (
         "matplotlib",
-        "scipy",  # the loss patches' connected cells only: this plot has no loss
+        "scipy",  # not even for the loss patches' connected cells
         "pipeline.io.report",
         "pipeline.stages.report",
         "pipeline.io.export",

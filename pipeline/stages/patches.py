@@ -90,26 +90,39 @@ def label_cells(plot: np.ndarray, group: np.ndarray, row: np.ndarray, col: np.nd
     offset = np.r_[0, np.cumsum(height * width)[:-1]]
     lr, lc = row - rmin[gid], col - cmin[gid] + 1
     key = offset[gid] + lr * width[gid] + lc  # increasing: sorted by group, row, column
-    src, dst = [np.arange(n)], [np.arange(n)]
+    src, dst = [], []
     for dr, dc in ((0, 1), (1, -1), (1, 0), (1, 1)):
         target = offset[gid] + (lr + dr) * width[gid] + lc + dc
         at = np.minimum(np.searchsorted(key, target), n - 1)
         hit = key[at] == target
         src.append(np.flatnonzero(hit))
         dst.append(at[hit])
-    i, j = np.concatenate(src), np.concatenate(dst)
-    from scipy.sparse import coo_matrix  # here: a screening without loss need not import scipy (start-up)
-    from scipy.sparse.csgraph import connected_components
-
-    graph = coo_matrix((np.ones(len(i), dtype="int8"), (i, j)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    # renumber in order of first appearance (cells are in plot, group, row, column order)
-    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
-    rank = np.empty(len(first), dtype="int64")
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    roots = components(n, np.concatenate(src), np.concatenate(dst))
+    # a component's root is its first cell (in plot, group, row, column order): numbered in that order
+    _, number = np.unique(roots, return_inverse=True)
     out = np.empty(n, dtype="int64")
-    out[order] = rank[inverse.ravel()]
+    out[order] = number.ravel()
     return out
+
+
+def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """The connected components of ``n`` nodes joined by the edges ``i[k]``-``j[k]``: each node's
+    smallest node of its component. Union-find on whole arrays (hook each edge's larger root under
+    its smaller one, then halve every path until each node points at its root); no scipy to import
+    (start-up)."""
+    parent = np.arange(n)
+    while True:
+        while True:  # every node to its root
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent = grand
+        a, b = parent[i], parent[j]
+        apart = a != b
+        if not apart.any():
+            return parent
+        a, b = a[apart], b[apart]
+        np.minimum.at(parent, np.maximum(a, b), np.minimum(a, b))  # roots only: parent[x] <= x stays
 
 
 def metres_per_degree(lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
