@@ -28,6 +28,7 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m compileall -q pipeline  # an editable install has no bytecode: every start would compile it
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv (if missing) and install the project with its test tools

@@ -1056,20 +1056,19 @@ def _(ctx):
 
 
 def disk_full(ctx, monkeypatch):
-    """ENOSPC while the plots are streamed into the GeoPackage (some rows already written)."""
-    import errno
+    """SQLite's words for a full disk while the plots are streamed into the GeoPackage, as GDAL
+    passes them on (some rows already written)."""
+    from pipeline.io import gdal_arrow
 
-    import pipeline.io.gpkg as writer
+    real = gdal_arrow.LayerWriter.write
 
-    real = writer.pyogrio.write_arrow
+    def write(self, batch):
+        real(self, batch.slice(0, 1))
+        raise gdal_arrow.GdalWriteError(
+            f"{self.path}: cannot write rows: sqlite3_step() failed: database or disk is full"
+        )
 
-    def write(data, path, **kw):
-        if kw.get("layer") == "plots" and not kw.get("append"):
-            next(iter(data))
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real(data, path, **kw)
-
-    monkeypatch.setattr(writer.pyogrio, "write_arrow", write)
+    monkeypatch.setattr(gdal_arrow.LayerWriter, "write", write)
 
 
 @case("disk-full-during-the-write", 1, "no space left on device: ", kept, patch=disk_full)

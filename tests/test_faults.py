@@ -206,15 +206,13 @@ def test_a_full_disk_during_the_write_keeps_the_previous_output(job, monkeypatch
     base += ["--tree-cover", str(d / "treecover2000.tif"), "--out", str(out), "--overwrite"]
     assert main(["-q", *base]) == 0
     before = digest(out)
-    real = gpkg.pyogrio.write_arrow
+    real = gpkg.gdal_arrow.LayerWriter.write
 
-    def full(data, path, **kw):
-        if kw.get("layer") == "plots" and not kw.get("append"):
-            next(iter(data))  # some rows written, then the disk is full
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real(data, path, **kw)
+    def full(self, batch):
+        real(self, batch.slice(0, 1))  # some rows written, then the disk is full
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(gpkg.pyogrio, "write_arrow", full)
+    monkeypatch.setattr(gpkg.gdal_arrow.LayerWriter, "write", full)
     capsys.readouterr()
     assert main(["-q", *base]) == 1
     err = capsys.readouterr().err

@@ -18,6 +18,7 @@ import pyogrio
 import pytest
 import shapely
 
+from pipeline.io import gdal_arrow
 from pipeline.io.gpkg import ScreeningWriter, arrow_table, output_wkb, write_layers
 
 
@@ -96,9 +97,14 @@ def _content(path) -> dict:
 
 
 @pytest.mark.parametrize("index_at_end", [False, True], ids=["index-in-memory", "index-at-the-end"])
-def test_streamed_plots_layer_equals_a_plain_write(tmp_path, monkeypatch, index_at_end):
+@pytest.mark.parametrize("through", ["gdal-ctypes", "pyogrio"])
+def test_streamed_plots_layer_equals_a_plain_write(tmp_path, monkeypatch, index_at_end, through):
     if index_at_end:  # the path of registries too large for the in-memory index
         monkeypatch.setattr(ScreeningWriter, "IN_MEMORY_INDEX_ROWS", 10)
+    if through == "pyogrio":  # where pyogrio's GDAL cannot be called directly
+        monkeypatch.setattr(gdal_arrow, "available", lambda: False)
+    else:
+        assert gdal_arrow.available(), "pyogrio's wheel ships its GDAL: it is called directly"
     frame = _frame()
     metadata = {"generator": "test", "plots_in": str(len(frame))}
     staging = tmp_path / "staging"
@@ -132,3 +138,27 @@ def test_streamed_rows_keep_their_order_and_nulls(tmp_path):
     assert back["plot_id"].tolist() == frame["plot_id"].tolist()
     assert back["status_reason"].isna().sum() == frame["status_reason"].isna().sum()
     assert shapely.equals(back.geometry.to_numpy(), frame.geometry.to_numpy()).all()
+
+
+def test_gdal_errors_are_raised_with_gdals_message_and_the_file(tmp_path):
+    import pyarrow as pa
+
+    schema = pa.schema([("plot_id", pa.string()), ("geometry", pa.binary())])
+    where = tmp_path / "no-such-folder" / "out.gpkg"
+    with pytest.raises(gdal_arrow.GdalWriteError, match="no-such-folder"):
+        with gdal_arrow.LayerWriter(
+            where, "plots", schema, geometry_name="geometry", geometry_type="MultiPolygon", crs="EPSG:4326",
+            dataset_options={},
+        ):  # fmt: skip
+            pass
+    out = tmp_path / "out.gpkg"
+    names = ["plot_id", "extra", "geometry"]
+    bad = pa.record_batch([pa.array(["A"]), pa.array([1]), pa.array([b"\x01"], type=pa.binary())], names=names)
+    with pytest.raises(
+        gdal_arrow.GdalWriteError, match="cannot write 1 rows.*Cannot find OGR field for Arrow array extra"
+    ):
+        with gdal_arrow.LayerWriter(
+            out, "plots", schema, geometry_name="geometry", geometry_type="MultiPolygon", crs="EPSG:4326",
+            dataset_options={},
+        ) as w:  # fmt: skip
+            w.write(bad)

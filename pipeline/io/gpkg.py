@@ -46,6 +46,7 @@ import shapely
 
 from ..errors import OutputError
 from ..i18n import N_, tr
+from . import gdal_arrow
 from .atomic import check_folder_target, replace_dir
 from .csv_cells import write_csv
 from .gpkg_style import CREATION_OPTIONS
@@ -308,17 +309,17 @@ class ScreeningWriter:
         started = time.perf_counter()
         if self.expected_rows > self.IN_MEMORY_INDEX_ROWS:
             pyogrio.set_gdal_config_options({"OGR_GPKG_ALLOW_THREADED_RTREE": "NO"})
+        layer: dict[str, Any] = dict(geometry_name="geometry", geometry_type=self.geometry_type, crs="EPSG:4326")
         try:
-            pyogrio.write_arrow(
-                pa.RecordBatchReader.from_batches(schema, batches()),
-                self.tmp,
-                layer="plots",
-                driver="GPKG",
-                geometry_name="geometry",
-                geometry_type=self.geometry_type,
-                crs="EPSG:4326",
-                dataset_options=CREATION_OPTIONS,
-            )
+            if gdal_arrow.available():  # GDAL's calls without the GIL: the screening goes on meanwhile
+                with gdal_arrow.LayerWriter(self.tmp, "plots", schema, dataset_options=CREATION_OPTIONS, **layer) as w:
+                    for batch in batches():
+                        w.write(batch)
+            else:
+                reader = pa.RecordBatchReader.from_batches(schema, batches())
+                pyogrio.write_arrow(
+                    reader, self.tmp, layer="plots", driver="GPKG", dataset_options=CREATION_OPTIONS, **layer
+                )
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self._error = exc
         finally:
