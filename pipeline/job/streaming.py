@@ -6,7 +6,7 @@ batches: each batch gets the quality-control checks of single rows and goes to a
 plot). Then come the checks across rows that reach beyond a chunk — duplicated ids, plots larger
 than a raster block — and the chunks of ``execution.chunk_plots`` plots, in location order: each
 is read back, checked against its neighbours for duplicated and overlapping geometries, screened
-and written to the GeoPackage while the next is screened. The figures, statuses and findings are
+(two at a time) and written to the GeoPackage, in order, while the next are screened. The figures, statuses and findings are
 those of screening the whole file at once; the rows come out in location order (see
 docs/outputs.md).
 """
@@ -449,6 +449,12 @@ def _row_checks(table: pa.Table, geoms: np.ndarray) -> RowChecks:
     )
 
 
+#: Chunks screened at once, each on a thread of its own: while one is in the steps that hold the
+#: GIL (its patches, verdicts and reasons), the other's windows are decoded and covered. Measured at
+#: 100,000 plots on 2 cores: 4.3 s against 4.8-5.5 s one at a time.
+SCREENED_AT_ONCE = 2
+
+
 def _second_pass(
     job: StreamJob,
     chunks: list[Chunk],
@@ -457,9 +463,9 @@ def _second_pass(
     totals: StreamTotals,
     phases: Phases,
 ) -> None:
-    """Each chunk screened, then made into rows and written. While a chunk is measured (on the
-    engine's threads), the next one is read back and checked on one thread and the previous one is
-    written on another."""
+    """Each chunk screened, then made into rows and written, in order. :data:`SCREENED_AT_ONCE`
+    chunks are screened at a time (their windows measured on the engine's threads), while the next
+    one is read back and checked on one thread and the previous one is written on another."""
     cfg = job.cfg
     log.info(
         "screening %d plots in %d chunk(s) of at most %d (scheduler %s)",
@@ -483,8 +489,10 @@ def _second_pass(
     write = partial(_write_chunk, writer=writer, attributes=job.stream.columns, totals=totals, bar=bar)
     with ThreadPoolExecutor(1, thread_name_prefix="cacao-screen-write") as post, phases("screen"):
         written: Future[None] | None = None
-        for table, checked, frame, wkb in _ordered(chunks, checks, workers=1, ahead=2):
-            part = screen_checked(
+
+        def screen(item):
+            table, checked, frame, wkb = item
+            return table, screen_checked(
                 frame,
                 checked,
                 [*job.products, *job.overlays],
@@ -494,6 +502,9 @@ def _second_pass(
                 prefix=prefix,
                 wkb=wkb,
             )
+
+        checked = _ordered(chunks, checks, workers=1, ahead=2)
+        for table, part in _ordered(checked, screen, workers=SCREENED_AT_ONCE, ahead=SCREENED_AT_ONCE):
             if written is not None:
                 written.result()  # one chunk being written at a time, in order
             written = post.submit(write, table, part)
