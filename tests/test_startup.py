@@ -70,3 +70,24 @@ def test_screen_imports_no_report_export_or_baseline_code(tmp_path, hansen_pair)
         "pipeline.job.baseline",
     )
     assert [name for name in unused if _imported(modules, name)] == []
+
+
+def test_the_console_script_ends_at_once_after_atexit_and_flushed_streams(tmp_path):
+    """``console()`` skips the interpreter's tear-down, not what must happen at exit: the atexit
+    functions run, what was printed reaches the pipe, the exit code is main()'s."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('atexit ran', flush=True))\n"
+        "from pipeline.cli import console\n"
+        "sys.argv = ['cacao-screen', *sys.argv[1:]]\n"
+        "console()\n"
+        "print('not reached')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, "--version"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [done.stdout.splitlines()[0], "atexit ran"]
+    assert "version" in done.stdout.splitlines()[0]
+    bad = subprocess.run(
+        [sys.executable, "-c", code, "screen", "--plots", str(tmp_path / "none.gpkg")], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "atexit ran" in bad.stdout and "not reached" not in bad.stdout

@@ -11,12 +11,14 @@ same output; 130 Ctrl-C and 143 SIGTERM (temporary files removed, no output writ
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shlex
 import signal
 import sys
 import threading
+from typing import NoReturn
 
 import click
 
@@ -46,6 +48,24 @@ def main(argv: list[str] | None = None, *, handle_signals: bool = True) -> int:
     finally:
         if saved is None:
             os.environ.pop("PYTHONWARNINGS", None)
+
+
+def console() -> NoReturn:
+    """The ``cacao-screen`` console script (and ``python -m pipeline``): :func:`main`, then the
+    process ends at once with its exit code.
+
+    What Python would run at exit runs first (the ``atexit`` functions: logging's flush, the
+    multiprocessing clean-up; the standard streams flushed); what is skipped is tearing down every
+    module and the libraries' own destructors (two GDALs, three PROJs, GEOS), about 0.15-0.2 s of
+    every command. Every output is already closed, synced and renamed into place by then."""
+    code = main()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: what could not be written is lost either way
+            pass
+    os._exit(code)
 
 
 class Terminated(KeyboardInterrupt):
