@@ -88,10 +88,10 @@ class ExecutionConfig(_Section):
         "threads, and for 20,000 plots or more; else 1)",
     )
     chunk_plots: int = Field(
-        50_000,
+        25_000,
         ge=100,
-        description="Plots screened at a time, in location order (the others wait on disk beside the "
-        "output): bounds memory; the results do not depend on it",
+        description="Plots in a chunk, screened two chunks at a time in location order (the others "
+        "wait on disk beside the output): bounds memory; the results do not depend on it",
     )
 
     @field_validator("scheduler")
