@@ -15,7 +15,7 @@ chunk may is split between runs.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -39,8 +39,11 @@ AREA_HA = "_area_ha"
 ISSUES = "_issues"
 #: True for a plot wider than a raster block (checked against every plot it meets).
 BIG = "_big"
+#: The bounds of the screened geometry (xmin, ymin, xmax, ymax; NaN when not screened), float64:
+#: the plots around a chunk are found from them, without decoding every geometry.
+BOUNDS = ["_xmin", "_ymin", "_xmax", "_ymax"]
 #: The columns the checks across plots read back.
-CROSS_COLUMNS = ["plot_id", "source_row", SCREENED, AREA_HA, BIG]
+CROSS_COLUMNS = ["plot_id", "source_row", SCREENED, AREA_HA, BIG, *BOUNDS]
 
 
 @dataclass(frozen=True, order=True)
@@ -165,8 +168,15 @@ class Spill:
         lo, hi = at(start), at(stop)
         return lo, max(lo, hi)
 
-    def read(self, start: Position, stop: Position, columns: list[str] | None = None) -> pa.Table:
-        """The rows from ``start`` to ``stop``, in (key, run, row) order (a copy)."""
+    def read(
+        self,
+        start: Position,
+        stop: Position,
+        columns: list[str] | None = None,
+        keep: Callable[[pa.RecordBatch], np.ndarray] | None = None,
+    ) -> pa.Table:
+        """The rows from ``start`` to ``stop``, in (key, run, row) order (a copy); with ``keep``,
+        only the rows it picks (positions into each run's slice, given uncopied)."""
         self.close()
         if self.schema is None:  # nothing was written
             return pa.table({})
@@ -176,7 +186,7 @@ class Spill:
         for run in range(len(self.runs)):
             lo, hi = self._slice(run, start, stop)
             if hi > lo:
-                batch = self._copy(run, lo, hi, wanted)
+                batch = self._copy(run, lo, hi, wanted, keep)
                 keys.append(batch.column(KEY).to_numpy())
                 parts.append(batch if columns is None else batch.select(columns))
         if not parts:
@@ -184,7 +194,9 @@ class Spill:
         order = np.argsort(np.concatenate(keys), kind="stable")
         return pa.Table.from_batches(parts, schema=schema).take(order)
 
-    def _copy(self, run: int, lo: int, hi: int, columns: list[str] | None) -> pa.RecordBatch:
+    def _copy(
+        self, run: int, lo: int, hi: int, columns: list[str] | None, keep: Callable | None = None
+    ) -> pa.RecordBatch:
         """Rows ``lo`` to ``hi`` of run ``run``, copied out of a memory map opened for this run alone.
 
         The map is let go at once: a map held over a whole chunk's reads keeps in memory every page
@@ -194,7 +206,8 @@ class Spill:
             batch = ipc.open_file(source).get_batch(run).slice(lo, hi - lo)
             if columns is not None:
                 batch = batch.select(columns)
-            return batch.take(pa.array(np.arange(hi - lo)))  # take copies
+            rows = np.arange(hi - lo) if keep is None else keep(batch)
+            return batch.take(pa.array(rows, pa.int64()))  # take copies
 
     def scan(self, columns: list[str], rows: int = 65_536) -> Iterator[pa.Table]:
         """Every row, run after run, ``rows`` at a time (copies), for a pass over the whole spill."""

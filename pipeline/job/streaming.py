@@ -6,9 +6,9 @@ batches: each batch gets the quality-control checks of single rows and goes to a
 plot). Then come the checks across rows that reach beyond a chunk — duplicated ids, plots larger
 than a raster block — and the chunks of ``execution.chunk_plots`` plots, in location order: each
 is read back, checked against its neighbours for duplicated and overlapping geometries, screened
-(two at a time) and written to the GeoPackage, in order, while the next are screened. The figures, statuses and findings are
-those of screening the whole file at once; the rows come out in location order (see
-docs/outputs.md).
+(two at a time) and written to the GeoPackage, in order, while the next are screened. The
+figures, statuses and findings are those of screening the whole file at once; the rows come out
+in location order (see docs/outputs.md).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from ..io.outputs import Staged
 from ..io.plots import PlotBatch, PlotStream
 from ..io.raster_content import check_content
 from ..io.rasters import Product, require_tiles
-from ..io.spill import AREA_HA, BIG, CROSS_COLUMNS, GEOM, ISSUES, KEY, SCREENED, Chunk, Position, Spill
+from ..io.spill import AREA_HA, BIG, BOUNDS, CROSS_COLUMNS, GEOM, ISSUES, KEY, SCREENED, Chunk, Position, Spill
 from ..stages.qc.checks import RowChecks, check_rows, duplicate_id_issues, finish
 from ..stages.qc.cross import CrossIssues, PendingIssues, cross_plot_checks
 from ..stages.reuse import key_prefix
@@ -264,6 +264,7 @@ def _scan_batch(
             ISSUES: _issues_array(rows, n),
             BIG: pa.array(big),
             KEY: pa.array(keys, pa.int64()),
+            **{name: pa.array(np.where(live, bounds[:, i], np.nan)) for i, name in enumerate(BOUNDS)},
         }
     )
     big_rows = (source_rows[big], ids[big], rows.geometry[big], rows.area_ha[big]) if big.any() else None
@@ -421,9 +422,14 @@ def _chunk_checks(
     small = ~rows.err & ~table.column(BIG).to_numpy(zero_copy_only=False)
     own = _Plots(rows.geometry[small], rows.area_ha[small], ids[small], source_rows[small], screened_wkb[small])
     reach = keygrid.width + 1  # two small plots that meet lie in neighbouring blocks
-    before = spill.read(Position(chunk.start.key - reach, 0), chunk.start, CROSS_COLUMNS)
-    after = spill.read(chunk.stop, Position(chunk.last_key + reach + 1, 0), CROSS_COLUMNS)
-    parts = [own, _Plots.of(before, _small), _Plots.of(after, _small)] + ([big] if big is not None else [])
+    mine = shapely.STRtree(own.geoms)
+    extent = shapely.bounds(own.geoms)
+    extent = (*extent[:, :2].min(axis=0), *extent[:, 2:].max(axis=0)) if len(extent) else (np.nan,) * 4
+    meeting = partial(_meeting, mine, extent)  # the few plots around that can meet one of its plots
+    before = spill.read(Position(chunk.start.key - reach, 0), chunk.start, CROSS_COLUMNS, keep=meeting)
+    after = spill.read(chunk.stop, Position(chunk.last_key + reach + 1, 0), CROSS_COLUMNS, keep=meeting)
+    near = [_Plots.of(before, _small), _Plots.of(after, _small)]
+    parts = [own, *near] + ([big] if big is not None else [])
     around = _Plots.concat(parts)
     cross = around.findings(min_share)
     cross = cross.take(np.isin(around.rows[cross.pos], own.rows))  # the findings on this chunk's plots
@@ -431,6 +437,20 @@ def _chunk_checks(
     cross.pos = order[np.searchsorted(source_rows, around.rows[cross.pos], sorter=order)]
     extra = CrossIssues.concat([pending.take(source_rows), cross])
     return table, finish(frame, rows, extra), frame, screened_wkb
+
+
+def _meeting(tree: shapely.STRtree, extent: tuple, table: pa.RecordBatch) -> np.ndarray:
+    """The rows of ``table`` whose box meets the box of a geometry of ``tree`` (touching counts;
+    ``extent``: the box around them all), or that have no bounds: the only plots around a chunk
+    that can meet, or repeat, one of its plots. Found from the spilled bounds: the few rows near
+    the chunk are the only geometries decoded."""
+    x0, y0, x1, y1 = (table.column(name).to_numpy() for name in BOUNDS)
+    with np.errstate(invalid="ignore"):
+        near = (x0 <= extent[2]) & (x1 >= extent[0]) & (y0 <= extent[3]) & (y1 >= extent[1])
+    at = np.flatnonzero(near)
+    hit = np.zeros(len(x0), dtype=bool)
+    hit[at[np.unique(tree.query(shapely.box(x0[at], y0[at], x1[at], y1[at]))[0])]] = True
+    return np.flatnonzero(hit | np.isnan(x0))
 
 
 def _row_checks(table: pa.Table, geoms: np.ndarray) -> RowChecks:
