@@ -11,6 +11,7 @@ _.context_class  # click.Command and click.Group read it (cli/app.py)
 _.command_class  # click.Group reads it (cli/app.py)
 _.format_options  # click.Command.format_help calls it (cli/help.py)
 _.model_config  # pydantic reads it (config/base.py)
+_._fields_  # ctypes reads a Structure's fields from it (io/gdal_arrow.py)
 __getattr__  # PEP 562: the package's lazy attributes (job/__init__.py)
 __dir__  # PEP 562 (job/__init__.py)
 
