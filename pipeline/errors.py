@@ -65,6 +65,13 @@ class DiskFullError(CacaoScreenError, OSError):
     exit_code = 1
 
 
+class WriteError(CacaoScreenError, RuntimeError):
+    """GDAL refused a step of writing an output (exit 1); the message names the file and gives
+    GDAL's own words. The previous output, if any, is intact."""
+
+    exit_code = 1
+
+
 class LockedError(CacaoScreenError, RuntimeError):
     """Another run is writing the same output (exit 75, EX_TEMPFAIL: try again later, or --wait-lock)."""
 

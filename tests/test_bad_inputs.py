@@ -1064,9 +1064,7 @@ def disk_full(ctx, monkeypatch):
 
     def write(self, batch):
         real(self, batch.slice(0, 1))
-        raise gdal_arrow.GdalWriteError(
-            f"{self.path}: cannot write rows: sqlite3_step() failed: database or disk is full"
-        )
+        raise gdal_arrow.WriteError(f"{self.path}: cannot write rows: sqlite3_step() failed: database or disk is full")
 
     monkeypatch.setattr(gdal_arrow.LayerWriter, "write", write)
 

@@ -26,6 +26,9 @@ from types import TracebackType
 
 import pyarrow as pa
 
+from ..errors import WriteError
+from ..i18n import _, ntr, tr
+
 #: OGRwkbGeometryType of the layer geometry types the screening writes.
 GEOMETRY_TYPES = {
     "Unknown": 0,
@@ -40,10 +43,6 @@ GEOMETRY_TYPES = {
 
 _OAMS_TRADITIONAL_GIS_ORDER = 0
 _GDT_UNKNOWN = 0
-
-
-class GdalWriteError(RuntimeError):
-    """GDAL refused a step of the write (its message is the error's)."""
 
 
 class _ArrowSchema(ctypes.Structure):
@@ -159,7 +158,7 @@ class LayerWriter:
     ) -> None:
         lib = _lib()
         if lib is None:
-            raise GdalWriteError("GDAL's Arrow write API is not available here")
+            raise WriteError(tr("{path}: GDAL's Arrow write API is not available here", path=path))
         self._gdal = lib
         self.path, self.name, self.schema = Path(path), name, schema
         self._geometry_name = geometry_name
@@ -170,10 +169,11 @@ class LayerWriter:
         self._layer: int | None = None
         self._write_options = _options({"GEOMETRY_NAME": geometry_name})
 
-    def _fail(self, what: str) -> GdalWriteError:
+    def _fail(self, what: str) -> WriteError:
+        """``what`` failed (a sentence from the catalogs), with GDAL's last message."""
         msg = self._gdal.CPLGetLastErrorMsg()
         text = msg.decode("utf-8", "replace") if msg else ""
-        return GdalWriteError(f"{self.path}: {what}" + (f": {text}" if text else ""))
+        return WriteError(tr("{path}: {what}", path=self.path, what=what) + (f": {text}" if text else ""))
 
     def __enter__(self) -> LayerWriter:
         g = self._gdal
@@ -190,21 +190,21 @@ class LayerWriter:
         g.CPLErrorReset()
         driver = g.GDALGetDriverByName(b"GPKG")
         if not driver:
-            raise self._fail("GDAL has no GPKG driver")
+            raise self._fail(_("GDAL has no GeoPackage driver"))
         opts = _options(self._dataset_options)
         self._ds = g.GDALCreate(driver, os.fsencode(self.path), 0, 0, 0, _GDT_UNKNOWN, opts)
         if not self._ds:
-            raise self._fail("cannot create the GeoPackage")
+            raise self._fail(_("cannot create the GeoPackage"))
         srs = g.OSRNewSpatialReference(None)
         try:
             if g.OSRSetFromUserInput(srs, self._crs.encode()) != 0:
-                raise self._fail(f"unknown CRS {self._crs}")
+                raise self._fail(tr("unknown CRS {crs}", crs=self._crs))
             g.OSRSetAxisMappingStrategy(srs, _OAMS_TRADITIONAL_GIS_ORDER)
             self._layer = g.GDALDatasetCreateLayer(self._ds, self.name.encode(), srs, self._geometry_type, None)
         finally:
             g.OSRRelease(srs)
         if not self._layer:
-            raise self._fail(f"cannot create the layer {self.name}")
+            raise self._fail(tr("cannot create the layer {layer}", layer=self.name))
         self._create_fields()
 
     def _create_fields(self) -> None:
@@ -216,7 +216,9 @@ class LayerWriter:
                 if field.name == self._geometry_name:
                     continue
                 if not self._gdal.OGR_L_CreateFieldFromArrowSchema(self._layer, c_schema.children[i], None):
-                    raise self._fail(f"cannot create the field {field.name} ({field.type})")
+                    raise self._fail(
+                        tr("cannot create the field {field} ({type})", field=field.name, type=str(field.type))
+                    )
         finally:
             if c_schema.release:
                 c_schema.release(ctypes.addressof(c_schema))
@@ -227,7 +229,14 @@ class LayerWriter:
         batch._export_to_c(ctypes.addressof(c_array), ctypes.addressof(c_schema))
         try:
             if not self._gdal.OGR_L_WriteArrowBatch(self._layer, c_schema, c_array, self._write_options):
-                raise self._fail(f"cannot write {batch.num_rows} rows to the layer {self.name}")
+                raise self._fail(
+                    ntr(
+                        "cannot write {n} row to the layer {layer}",
+                        "cannot write {n} rows to the layer {layer}",
+                        batch.num_rows,
+                        layer=self.name,
+                    )
+                )
         finally:
             if c_array.release:
                 c_array.release(ctypes.addressof(c_array))
@@ -247,4 +256,4 @@ class LayerWriter:
     ) -> None:
         failed = self._close() != 0
         if failed and exc_type is None:
-            raise self._fail("cannot finish the GeoPackage")
+            raise self._fail(_("cannot finish the GeoPackage"))
