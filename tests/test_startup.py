@@ -91,3 +91,16 @@ def test_the_console_script_ends_at_once_after_atexit_and_flushed_streams(tmp_pa
         [sys.executable, "-c", code, "screen", "--plots", str(tmp_path / "none.gpkg")], capture_output=True, text=True
     )
     assert bad.returncode == 2 and "atexit ran" in bad.stdout and "not reached" not in bad.stdout
+
+
+def test_under_a_profiler_the_process_exits_as_usual_and_the_profile_is_written(tmp_path):
+    out = tmp_path / "version.prof"
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "pipeline", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "version" in done.stdout
+    assert out.is_file() and out.stat().st_size > 0, "cProfile wrote what it gathered"

@@ -57,8 +57,12 @@ def console() -> NoReturn:
     What Python would run at exit runs first (the ``atexit`` functions: logging's flush, the
     multiprocessing clean-up; the standard streams flushed); what is skipped is tearing down every
     module and the libraries' own destructors (two GDALs, three PROJs, GEOS), about 0.15-0.2 s of
-    every command. Every output is already closed, synced and renamed into place by then."""
+    every command. Every output is already closed, synced and renamed into place by then. Under a
+    profiler or a tracer (``python -m cProfile -m pipeline``, coverage), the process exits as
+    usual, so that they write what they gathered."""
     code = main()
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
