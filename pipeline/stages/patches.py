@@ -35,6 +35,7 @@ import shapely
 from ..engine.alerts import AlertCells, AlertSource
 from ..engine.coverage import Grid
 from ..engine.geodesy import M2_PER_HA, WGS84_A, WGS84_E2
+from ..engine.graph import components
 from ..engine.stats import LossCells
 from .qc.geometry import polygonal_parts
 
@@ -103,26 +104,6 @@ def label_cells(plot: np.ndarray, group: np.ndarray, row: np.ndarray, col: np.nd
     out = np.empty(n, dtype="int64")
     out[order] = number.ravel()
     return out
-
-
-def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """The connected components of ``n`` nodes joined by the edges ``i[k]``-``j[k]``: each node's
-    smallest node of its component. Union-find on whole arrays (hook each edge's larger root under
-    its smaller one, then halve every path until each node points at its root); no scipy to import
-    (start-up)."""
-    parent = np.arange(n)
-    while True:
-        while True:  # every node to its root
-            grand = parent[parent]
-            if np.array_equal(grand, parent):
-                break
-            parent = grand
-        a, b = parent[i], parent[j]
-        apart = a != b
-        if not apart.any():
-            return parent
-        a, b = a[apart], b[apart]
-        np.minimum.at(parent, np.maximum(a, b), np.minimum(a, b))  # roots only: parent[x] <= x stays
 
 
 def metres_per_degree(lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -31,6 +31,7 @@ import shapely
 
 from ...engine.geodesy import M2_PER_HA
 from ...engine.geodesy import geodesic_areas as plot_areas
+from ...engine.graph import components
 from ...i18n import N_, _, formatter
 
 #: DE-9IM pattern: the interiors of the two geometries intersect (more than touching edges).
@@ -61,23 +62,6 @@ def candidate_pairs(geoms: np.ndarray, min_share: float) -> tuple[np.ndarray, np
     return left[keep], right[keep], same_box[keep]
 
 
-def _groups(n_reps: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Connected components of the pairs (union-find): a label per representative, the smallest member's."""
-    parent = np.arange(n_reps)
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for a, b in zip(left.tolist(), right.tolist()):
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return np.array([root(i) for i in range(n_reps)], dtype="int64")
-
-
 def cross_plot_checks(
     geoms: np.ndarray,
     area_ha: np.ndarray,
@@ -103,7 +87,7 @@ def cross_plot_checks(
     left, right, same_box = candidate_pairs(geoms[reps], min_share)
     same = np.zeros(len(left), dtype=bool)
     same[same_box] = shapely.equals(geoms[reps[left[same_box]]], geoms[reps[right[same_box]]])
-    group_of_rep = _groups(len(reps), left[same], right[same])
+    group_of_rep = components(len(reps), left[same], right[same])  # each group labelled by its first rep
     group = group_of_rep[copy_of]  # per plot: its group (the label of a representative)
     order = np.argsort(group, kind="stable")  # members of a group by position
     sizes = np.bincount(group, minlength=len(reps))
