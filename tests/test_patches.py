@@ -11,10 +11,11 @@ import shapely
 from conftest import PX, pixel_box, write_raster
 
 from pipeline.config import ScreeningConfig
+from pipeline.engine.coverage import Grid
 from pipeline.engine.geodesy import M2_PER_HA, pixel_row_areas
 from pipeline.io.plots import normalise
 from pipeline.io.rasters import open_product
-from pipeline.stages.patches import label_cells, metres_per_degree
+from pipeline.stages.patches import _cell_unions, label_cells, metres_per_degree
 from pipeline.stages.screening import screen_plots
 
 X0, Y0 = -76.5, -8.0
@@ -237,3 +238,21 @@ def test_an_incremental_run_keeps_the_patches_of_reused_plots(tmp_path):
     assert again.reused == 2
     cols = ["plot_id", "year", "area_ha", "max_distance_from_edge_m"]
     assert again.loss_patches[cols].equals(first.loss_patches[cols]) and len(first.loss_patches) == 1
+
+
+def test_cell_unions_are_the_coverage_union_of_each_groups_squares():
+    grid = Grid(-75.0, -8.0, PX, PX)
+    rng = np.random.default_rng(5)
+    # each group: distinct cells of a 12 x 12 window, dense enough for holes, corners and parts
+    picks = [rng.choice(144, rng.integers(1, 60), replace=False) for _ in range(60)]
+    row, col = np.divmod(np.concatenate(picks), 12)
+    sizes = np.array([len(p) for p in picks])
+    bounds = np.r_[0, np.cumsum(sizes)]
+    got = _cell_unions(row, col, bounds, grid)
+    for k in range(len(sizes)):
+        r, c = row[bounds[k] : bounds[k + 1]], col[bounds[k] : bounds[k + 1]]
+        left, top = grid.x0 + c * grid.dx, grid.y0 - r * grid.dy
+        squares = shapely.box(left, grid.y0 - (r + 1) * grid.dy, grid.x0 + (c + 1) * grid.dx, top)
+        want = shapely.coverage_union_all(squares)
+        assert shapely.equals(got[k], want), k
+        assert shapely.area(got[k]) == pytest.approx(len(r) * PX * PX, rel=1e-9)

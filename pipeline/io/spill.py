@@ -65,6 +65,19 @@ class Chunk:
     last_key: int
 
 
+def _decoded(table: pa.Table) -> pa.Table:
+    """``table`` with its dictionary-encoded columns (a coded field domain, read by GDAL) decoded:
+    an Arrow file holds one dictionary per column, whereas batches may each bring their own."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(field.type.value_type))
+    return table
+
+
+#: What an Arrow IPC file begins with (padded to 8 bytes).
+_MAGIC = b"ARROW1\0\0"
+
+
 class Spill:
     """An append-only file of runs, each sorted by :data:`KEY`, and the index of their keys."""
 
@@ -74,6 +87,7 @@ class Spill:
         self._writer: ipc.RecordBatchFileWriter | None = None
         self.schema: pa.Schema | None = None
         self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # per run: unique keys, their start rows (+ end)
+        self._spans: list[tuple[int, int]] = []  # per run: where its bytes lie in the file (start, end)
         self.rows = 0
 
     # --- writing ---------------------------------------------------------------------------
@@ -81,6 +95,7 @@ class Spill:
     def append(self, table: pa.Table) -> None:
         """Write one run: ``table`` (with a :data:`KEY` int64 column) sorted by key, stably."""
         keys = table.column(KEY).to_numpy()
+        table = _decoded(table)
         order = np.argsort(keys, kind="stable")
         table = table.take(order)
         keys = keys[order]
@@ -90,9 +105,11 @@ class Spill:
             self._writer = ipc.new_file(self._sink, self.schema)
         elif not table.schema.equals(self.schema):
             table = table.cast(self.schema)
-        writer = self._writer
-        for batch in table.combine_chunks().to_batches(max_chunksize=len(table) or 1):
-            writer.write_batch(batch)
+        assert self._sink is not None
+        start = self._sink.tell()
+        batches = table.combine_chunks().to_batches(max_chunksize=len(table) or 1)
+        self._writer.write_batch(batches[0] if batches else pa.RecordBatch.from_pylist([], schema=self.schema))
+        self._spans.append((start, self._sink.tell()))
         ukeys, first = np.unique(keys, return_index=True)
         self.runs.append((ukeys, np.append(first, len(keys)).astype("int64")))
         self.rows += len(keys)
@@ -203,11 +220,25 @@ class Spill:
         the kernel read around each slice (with large read-ahead, megabytes per run, hundreds of
         runs), whereas copying run by run holds only the rows asked for."""
         with pa.memory_map(str(self.path), "r") as source:
-            batch = ipc.open_file(source).get_batch(run).slice(lo, hi - lo)
+            batch = self._run(source, run).slice(lo, hi - lo)
             if columns is not None:
                 batch = batch.select(columns)
             rows = np.arange(hi - lo) if keep is None else keep(batch)
             return batch.take(pa.array(rows, pa.int64()))  # take copies
+
+    def _run(self, source: pa.MemoryMappedFile, run: int) -> pa.RecordBatch:
+        """Run ``run``, read in place from where it was written (no copy; the file's footer, which
+        costs more to parse than a slice to copy, is not read)."""
+        assert self.schema is not None
+        start, end = self._spans[run]
+        source.seek(start)
+        data = source.read_buffer(end - start)
+        if start == 0:  # the first run's bytes begin with the file's magic and its schema
+            data = data.slice(len(_MAGIC))
+        for message in ipc.MessageReader.open_stream(data):
+            if message.type == "record batch":
+                return ipc.read_record_batch(message, self.schema)
+        raise ValueError(f"{self.path}: run {run} holds no rows")
 
     def scan(self, columns: list[str], rows: int = 65_536) -> Iterator[pa.Table]:
         """Every row, run after run, ``rows`` at a time (copies), for a pass over the whole spill."""
