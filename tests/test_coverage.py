@@ -161,3 +161,15 @@ def test_property_fractions_in_range_sum_to_area_and_follow_translation(points, 
     b = {(r, c): f for r, c, f in zip(moved.row, moved.col, moved.fraction)}
     for k in set(a) | set(b):  # the same fractions, cell for cell (float noise aside)
         assert a.get(k, 0.0) == pytest.approx(b.get(k, 0.0), abs=1e-8)
+
+
+def test_a_plots_fractions_do_not_depend_on_the_plots_beside_it():
+    # Batches without holes take their rings straight from the polygons; with holes, only the
+    # holed polygons' rings are split out. Either way, each plot's fractions are the same, bit for bit.
+    geoms = random_plots(seed=11, n=36)
+    holed = [i for i, g in enumerate(geoms) if shapely.get_num_interior_rings(g) > 0 or g.geom_type == "MultiPolygon"]
+    assert holed and len(holed) < len(geoms)
+    together = ours_dict(coverage_fractions(geoms, HANSEN))
+    for i, g in enumerate(geoms):
+        alone = {(i, *k[1:]): f for k, f in ours_dict(coverage_fractions([g], HANSEN)).items()}
+        assert alone == {k: f for k, f in together.items() if k[0] == i}

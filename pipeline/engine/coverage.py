@@ -165,6 +165,32 @@ _EdgePieces = tuple[
 ]
 
 
+def _rings(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rings of polygons, shell first: their vertices (x, y), each vertex's ring, each ring's
+    polygon, and whether it is a shell. A polygon without holes is its own ring, so that only the
+    rings of polygons with holes are made into objects (one per ring would hold the GIL)."""
+    holes = shapely.get_num_interior_rings(parts)
+    first_ring = np.zeros(len(parts), dtype="int64")
+    np.cumsum(holes[:-1] + 1, out=first_ring[1:])
+    ring_part = np.repeat(np.arange(len(parts)), holes + 1)
+    is_shell = np.zeros(len(ring_part), dtype=bool)
+    is_shell[first_ring] = True
+    holed = np.flatnonzero(holes > 0)
+    if not len(holed):
+        coords, ring_of_vertex = shapely.get_coordinates(parts, return_index=True)
+        return coords, ring_of_vertex, ring_part, is_shell
+    simple = np.flatnonzero(holes == 0)
+    plain, plain_part = shapely.get_coordinates(parts[simple], return_index=True)
+    rings, of_holed = shapely.get_rings(parts[holed], return_index=True)
+    within = np.arange(len(rings)) - np.searchsorted(of_holed, of_holed)  # 0 for the shell, then the holes
+    ring_coords, ring_index = shapely.get_coordinates(rings, return_index=True)
+    ring_of_vertex = np.concatenate(
+        [first_ring[simple][plain_part], (first_ring[holed[of_holed]] + within)[ring_index]]
+    )
+    order = np.argsort(ring_of_vertex, kind="stable")  # ring by ring, as get_rings would list them
+    return np.concatenate([plain, ring_coords])[order], ring_of_vertex[order], ring_part, is_shell
+
+
 def _edge_pieces(geoms: np.ndarray, grid: Grid) -> _EdgePieces | None:
     """Every ring of every polygon cut at every grid line: per piece its polygon, its cell (row,
     col, relative to the polygon's window), its mean position in the cell (xm) and its signed
@@ -183,11 +209,8 @@ def _edge_pieces(geoms: np.ndarray, grid: Grid) -> _EdgePieces | None:
         parts, part_owner = geoms[idx_geoms], np.arange(len(idx_geoms))
     else:
         parts, part_owner = shapely.get_parts(geoms[idx_geoms], return_index=True)
-    rings, ring_part = shapely.get_rings(parts, return_index=True)
-    is_shell = np.ones(len(rings), dtype=bool)
-    is_shell[1:] = ring_part[1:] != ring_part[:-1]  # get_rings lists the shell first
+    coords, ring_of_vertex, ring_part, is_shell = _rings(parts)
     ring_owner = idx_geoms[part_owner[ring_part]]
-    coords, ring_of_vertex = shapely.get_coordinates(rings, return_index=True)
 
     u, v = to_pixel(coords[:, 0], coords[:, 1], grid)
 
@@ -219,7 +242,7 @@ def _edge_pieces(geoms: np.ndarray, grid: Grid) -> _EdgePieces | None:
 
     # Ring sign: shells must add, holes subtract. The accumulation yields -(shoelace area) in
     # (u, v) coordinates, so the factor is -sign(shoelace) for shells, +sign for holes.
-    shoelace = np.bincount(edge_ring, weights=ua * vb - ub * va, minlength=len(rings)) / 2
+    shoelace = np.bincount(edge_ring, weights=ua * vb - ub * va, minlength=len(ring_part)) / 2
     ring_factor = -np.sign(shoelace) * np.where(is_shell, 1.0, -1.0)
     keep = ring_factor[edge_ring] != 0
     if not keep.all():
