@@ -34,7 +34,7 @@ import numpy as np
 import shapely
 
 from ..i18n import tr
-from .arrays import BaseGeometry, Geometries
+from .arrays import BaseGeometry, Geometries, segment_of
 
 if TYPE_CHECKING:
     from affine import Affine
@@ -129,14 +129,15 @@ def coverage_fractions(geoms: Geometries, grid: Grid) -> Coverage:
     # --- back to (polygon, row, col) entries, polygon by polygon -----------------------------
     valid = cover > _FRACTION_EPS
     rows_of = height[layout]  # buffer rows, in layout order
-    row_poly = np.repeat(layout, rows_of)
-    row_len = np.repeat(ordered_stride, rows_of)
+    row_of_buffer = segment_of(rows_of)
+    row_poly = layout[row_of_buffer]
+    row_len = ordered_stride[row_of_buffer]
     row_start = np.zeros(len(row_len), dtype="int64")
     np.cumsum(row_len[:-1], out=row_start[1:])
     valid[row_start + row_len - 1] = False  # the extra column of each row
     per_row = np.add.reduceat(valid, row_start) if len(row_start) else np.zeros(0, dtype="int64")
     cells = np.flatnonzero(valid)
-    entry_row = np.repeat(np.arange(len(row_len)), per_row)
+    entry_row = segment_of(per_row)
     poly = row_poly[entry_row]
     first_row = np.zeros(n, dtype="int64")
     first_row[layout[1:]] = np.cumsum(rows_of)[:-1]
@@ -149,7 +150,7 @@ def coverage_fractions(geoms: Geometries, grid: Grid) -> Coverage:
     out_start = np.zeros(n, dtype="int64")
     np.cumsum(per_poly[:-1], out=out_start[1:])
     m = len(cells)
-    gather_at = np.arange(m) - np.repeat(out_start, per_poly) + np.repeat(block_start, per_poly)
+    gather_at = np.arange(m) + (block_start - out_start)[segment_of(per_poly)]
     poly, lrow, lcol, frac = poly[gather_at], lrow[gather_at], lcol[gather_at], cover[cells[gather_at]]
     return Coverage(
         index=poly,
@@ -407,8 +408,8 @@ def _split(
     first_piece = np.zeros(len(p0), dtype="int64")
     np.cumsum(pieces[:-1], out=first_piece[1:])
     n_pieces = int(first_piece[-1] + pieces[-1])
-    c = np.repeat(np.arange(len(p0)), count)  # the segment of each crossing
-    i = np.arange(n_cross) - np.repeat(np.cumsum(count) - count, count)
+    c = segment_of(count)  # the segment of each crossing
+    i = np.arange(n_cross) - (np.cumsum(count) - count)[c]
     p0c, p1c, q0c = p0[c], p1[c], q0[c]
     cross = np.where(p1c >= p0c, first[c] + i, last[c] - i)
     qcross = q0c + (cross - p0c) / (p1c - p0c) * (q1[c] - q0c)
@@ -419,4 +420,4 @@ def _split(
     last_piece = first_piece + count
     pb[last_piece], qb[last_piece] = p1, q1
     pb[ends_at], qb[ends_at] = cross, qcross
-    return pa, qa, pb, qb, np.repeat(seg, pieces)
+    return pa, qa, pb, qb, seg[segment_of(pieces)]

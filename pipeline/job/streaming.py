@@ -28,6 +28,7 @@ import pyarrow as pa
 import shapely
 
 from ..config import RunConfig
+from ..engine.boxes import Occupied
 from ..engine.overlay import OverlayLayer
 from ..engine.partitions import KeyGrid
 from ..engine.schedulers import NoBar, progress_bar
@@ -422,10 +423,8 @@ def _chunk_checks(
     small = ~rows.err & ~table.column(BIG).to_numpy(zero_copy_only=False)
     own = _Plots(rows.geometry[small], rows.area_ha[small], ids[small], source_rows[small], screened_wkb[small])
     reach = keygrid.width + 1  # two small plots that meet lie in neighbouring blocks
-    mine = shapely.STRtree(own.geoms)
-    extent = shapely.bounds(own.geoms)
-    extent = (*extent[:, :2].min(axis=0), *extent[:, 2:].max(axis=0)) if len(extent) else (np.nan,) * 4
-    meeting = partial(_meeting, mine, extent)  # the few plots around that can meet one of its plots
+    boxes = np.column_stack([table.column(name).to_numpy() for name in BOUNDS])[small]
+    meeting = partial(_meeting, Occupied(boxes))  # the few plots around that can meet one of its plots
     before = spill.read(Position(chunk.start.key - reach, 0), chunk.start, CROSS_COLUMNS, keep=meeting)
     after = spill.read(chunk.stop, Position(chunk.last_key + reach + 1, 0), CROSS_COLUMNS, keep=meeting)
     near = [_Plots.of(before, _small), _Plots.of(after, _small)]
@@ -439,18 +438,16 @@ def _chunk_checks(
     return table, finish(frame, rows, extra), frame, screened_wkb
 
 
-def _meeting(tree: shapely.STRtree, extent: tuple, table: pa.RecordBatch) -> np.ndarray:
-    """The rows of ``table`` whose box meets the box of a geometry of ``tree`` (touching counts;
-    ``extent``: the box around them all), or that have no bounds: the only plots around a chunk
-    that can meet, or repeat, one of its plots. Found from the spilled bounds: the few rows near
-    the chunk are the only geometries decoded."""
-    x0, y0, x1, y1 = (table.column(name).to_numpy() for name in BOUNDS)
-    with np.errstate(invalid="ignore"):
-        near = (x0 <= extent[2]) & (x1 >= extent[0]) & (y0 <= extent[3]) & (y1 >= extent[1])
-    at = np.flatnonzero(near)
-    hit = np.zeros(len(x0), dtype=bool)
-    hit[at[np.unique(tree.query(shapely.box(x0[at], y0[at], x1[at], y1[at]))[0])]] = True
-    return np.flatnonzero(hit | np.isnan(x0))
+def _meeting(mine: Occupied, table: pa.RecordBatch) -> np.ndarray:
+    """The rows of ``table`` whose box may meet the box of one of ``mine`` (touching counts; a few
+    more, never fewer), or that have no bounds: the only plots around a chunk that can meet, or
+    repeat, one of its plots. Found from the spilled bounds: the few rows near the chunk are the
+    only geometries decoded."""
+    box = np.column_stack([table.column(name).to_numpy() for name in BOUNDS])
+    unknown = np.isnan(box).any(axis=1)
+    hit = np.zeros(len(box), dtype=bool)
+    hit[~unknown] = mine.meets(box[~unknown])
+    return np.flatnonzero(hit | unknown)
 
 
 def _row_checks(table: pa.Table, geoms: np.ndarray) -> RowChecks:

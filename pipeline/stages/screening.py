@@ -460,11 +460,11 @@ def with_edge_flag(
     flagged = np.flatnonzero(flag & out["status"].isin([REVIEW, DETECTED]).to_numpy())
     if len(flagged):
         note = part(EDGE_ONLY_REASON, buffer_m=float(edge_buffer_m))
-        stored = out["status_reason_params"].to_numpy(dtype=object)
-        new = reason_columns([[*decode(stored[i]), note] for i in flagged])
-        for name in REASON_COLUMNS:
-            values = out[name].to_numpy(dtype=object).copy()
-            values[flagged] = new[name]
+        stored = out["status_reason_params"].iloc[flagged].tolist()
+        new = reason_columns([[*decode(params), note] for params in stored])
+        for name in REASON_COLUMNS:  # only the flagged rows are taken out of the column and put back
+            values = out[name].array.copy()
+            values[flagged] = np.asarray(new[name], dtype=object)
             out[name] = values
     return out
 
