@@ -173,12 +173,3 @@ def test_a_plots_fractions_do_not_depend_on_the_plots_beside_it():
     for i, g in enumerate(geoms):
         alone = {(i, *k[1:]): f for k, f in ours_dict(coverage_fractions([g], HANSEN)).items()}
         assert alone == {k: f for k, f in together.items() if k[0] == i}
-
-
-@pytest.mark.parametrize("counts", [[], [0], [0, 0, 3], [2, 0, 0, 1, 0], [1] * 5, [4, 0, 7, 0, 0]])
-def test_segment_of_is_repeat_of_the_segment_numbers(counts):
-    from pipeline.engine.arrays import segment_of
-
-    want = np.repeat(np.arange(len(counts)), np.asarray(counts, dtype="int64"))
-    got = segment_of(counts)
-    assert got.dtype == np.int64 and got.tolist() == want.tolist()

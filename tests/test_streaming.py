@@ -19,6 +19,7 @@ from pipeline.io.plots import read_plots
 from pipeline.io.rasters import open_product
 from pipeline.io.spill import KEY, Position, Spill
 from pipeline.job import screen as screen_job
+from pipeline.job import streaming
 from pipeline.stages.qc import check_plots
 from pipeline.stages.screening import screen_plots
 
@@ -87,11 +88,13 @@ def whole(registry):
 
 @pytest.fixture(scope="module")
 def chunked(registry, tmp_path_factory):
-    """Chunks of 150 plots, read 97 rows at a time: many chunks, keys split between runs."""
+    """Chunks of 150 plots, read 97 rows at a time and spilled two batches a run: many chunks,
+    keys split between runs."""
     path, paths = registry
     out = tmp_path_factory.mktemp("chunked") / "s.gpkg"
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(screen_job, "BATCH_ROWS", 97)
+        mp.setattr(streaming, "SPILL_RUN_ROWS", 150)
         return run_cli(path, paths, out, "--chunk-plots", "150")
 
 

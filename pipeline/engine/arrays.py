@@ -11,6 +11,7 @@ from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 from shapely.geometry.base import BaseGeometry
 
 #: Geometries (None where a row has none): an object array, or any sequence of them.
@@ -31,4 +32,40 @@ def segment_of(counts: npt.ArrayLike) -> npt.NDArray[np.int64]:
     return out
 
 
-__all__ = ["BaseGeometry", "Geometries", "segment_of"]
+#: Tabulation hashing: a fixed random word for each (place in the string mod 256, byte value).
+_TABLE = np.random.default_rng(20_200_101).integers(0, 2**64, (256, 256), dtype=np.uint64)
+#: What a null hashes to.
+_NULL = np.uint64(0x9E3779B97F4A7C15)
+
+
+def string_hashes(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.uint64]:
+    """A 64-bit hash of each string of an Arrow string array (equal strings, equal hashes; nulls
+    all one), from the array's bytes: no Python object per string, and numpy's gathers and
+    reductions leave the GIL to other threads. For finding candidates that are then compared
+    exactly: not for storing (the table behind it may change)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    values = values.cast(pa.large_string())
+    n = len(values)
+    out = np.zeros(n, dtype=np.uint64)
+    if n:
+        _, offsets_buf, data_buf = values.buffers()
+        offsets = np.frombuffer(offsets_buf, dtype=np.int64)[values.offset : values.offset + n + 1]
+        lengths = np.diff(offsets)
+        filled = np.flatnonzero(lengths > 0)
+        if len(filled):  # the strings' bytes lie one after the other, from offsets[0] on
+            base, size = int(offsets[0]), int(offsets[-1] - offsets[0])
+            data = np.frombuffer(data_buf, dtype=np.uint8)[base : base + size]
+            starts, sizes = offsets[filled] - base, lengths[filled]
+            step = np.ones(size, dtype=np.int64)  # each byte's place in its string: a cumulative sum
+            step[starts[1:]] = 1 - sizes[:-1]  # that starts again at each string
+            place = np.cumsum(step) - 1
+            words = _TABLE.ravel()[((place & 255) << 8) | data]
+            out[filled] = np.bitwise_xor.reduceat(words, starts)
+        out ^= lengths.astype(np.uint64) * _NULL  # the length counts too
+        if values.null_count:
+            out[values.is_null().to_numpy(zero_copy_only=False)] = _NULL
+    return out
+
+
+__all__ = ["BaseGeometry", "Geometries", "segment_of", "string_hashes"]

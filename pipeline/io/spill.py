@@ -15,7 +15,7 @@ chunk may is split between runs.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -92,19 +92,21 @@ class Spill:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def append(self, table: pa.Table) -> None:
-        """Write one run: ``table`` (with a :data:`KEY` int64 column) sorted by key, stably."""
+    def append(self, tables: pa.Table | Sequence[pa.Table]) -> None:
+        """Write one run: ``tables`` (one or several, in order; with a :data:`KEY` int64 column)
+        sorted by key, stably. Each run costs every later read a little: fewer, larger runs read
+        back faster."""
+        parts = [_decoded(t) for t in ([tables] if isinstance(tables, pa.Table) else tables)]
+        if self.schema is None:
+            self.schema = parts[0].schema
+        table = pa.concat_tables([t if t.schema.equals(self.schema) else t.cast(self.schema) for t in parts])
         keys = table.column(KEY).to_numpy()
-        table = _decoded(table)
         order = np.argsort(keys, kind="stable")
         table = table.take(order)
         keys = keys[order]
         if self._writer is None:
-            self.schema = table.schema
             self._sink = pa.OSFile(str(self.path), "wb")
             self._writer = ipc.new_file(self._sink, self.schema)
-        elif not table.schema.equals(self.schema):
-            table = table.cast(self.schema)
         assert self._sink is not None
         start = self._sink.tell()
         batches = table.combine_chunks().to_batches(max_chunksize=len(table) or 1)

@@ -28,6 +28,7 @@ import pyarrow as pa
 import shapely
 
 from ..config import RunConfig
+from ..engine.arrays import string_hashes
 from ..engine.boxes import Occupied
 from ..engine.overlay import OverlayLayer
 from ..engine.partitions import KeyGrid
@@ -203,6 +204,11 @@ def _ordered(items: Iterable[T], fn: Callable[[T], R], *, workers: int, ahead: i
                 f.cancel()
 
 
+#: Rows spilled together as one run (sorted by location) in the first pass: each run costs each
+#: chunk's reads a slice (at 1,000,000 plots, runs of 16,384 rows made ~7,600 slices).
+SPILL_RUN_ROWS = 65_536
+
+
 def _first_pass(job: StreamJob, spill: Spill, keygrid: KeyGrid, phases: Phases) -> _Scan:
     """Every batch checked and spilled; what the rasters hold sampled under the plots."""
     scan = _Scan()
@@ -211,10 +217,16 @@ def _first_pass(job: StreamJob, spill: Spill, keygrid: KeyGrid, phases: Phases) 
     bar = progress_bar(None, _("reading and checking plots"), _("plot")) if job.progress else NoBar()
     with phases("read and check plots"):
         work = partial(_scan_batch, cfg=job.cfg, every=job.products, keygrid=keygrid)
+        run: list[pa.Table] = []  # batches spilled together, as one run
         for table, found in _ordered(job.stream.batches(), work, workers=2, ahead=3):
-            spill.append(table)
+            run.append(table)
+            if sum(t.num_rows for t in run) >= SPILL_RUN_ROWS:
+                spill.append(run)
+                run = []
             scan.add(found)
             bar.update(table.num_rows)
+        if run:
+            spill.append(run)
         spill.close()
     bar.close()
     log.info("%s: %d plots read and checked", job.stream.path, spill.rows)
@@ -270,7 +282,7 @@ def _scan_batch(
     )
     big_rows = (source_rows[big], ids[big], rows.geometry[big], rows.area_ha[big]) if big.any() else None
     sample = raw[np.unique(np.linspace(0, n - 1, min(n, _SAMPLE_PER_BATCH)).astype("int64"))] if n else raw
-    return pa.table(columns), (pd.util.hash_array(ids), big_rows, types, tiles, sample)
+    return pa.table(columns), (string_hashes(columns["plot_id"]), big_rows, types, tiles, sample)
 
 
 def _screened_wkb(rows: RowChecks, raw: np.ndarray, wkb: np.ndarray | None) -> np.ndarray:
@@ -315,8 +327,8 @@ def _duplicate_ids(spill: Spill, scan: _Scan, pending: PendingIssues) -> None:
         return
     ids, rows = [], []
     for t in spill.scan(["plot_id", "source_row"]):
+        m = np.isin(string_hashes(t.column("plot_id")), dup)
         i = t.column("plot_id").to_numpy(zero_copy_only=False).astype(object)
-        m = np.isin(pd.util.hash_array(i), dup)
         ids.append(i[m])
         rows.append(t.column("source_row").to_numpy()[m])
     ids_a, rows_a = np.concatenate(ids), np.concatenate(rows)
