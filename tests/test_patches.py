@@ -256,3 +256,34 @@ def test_cell_unions_are_the_coverage_union_of_each_groups_squares():
         want = shapely.coverage_union_all(squares)
         assert shapely.equals(got[k], want), k
         assert shapely.area(got[k]) == pytest.approx(len(r) * PX * PX, rel=1e-9)
+
+
+def test_deepest_distance_is_the_depth_of_the_patchs_deepest_point():
+    # Against a grid of points 0.5 m apart: the deepest of those inside the patch is a lower bound;
+    # the deepest of those within a cell of it, plus half a cell's diagonal, an upper bound. GEOS's
+    # buffers simplify the plot's outline by up to 1 % of their distance.
+    from pipeline.stages.patches import DISTANCE_TOLERANCE_M, deepest_distance
+
+    rng = np.random.default_rng(6)
+    plots, patches = [], []
+    for _ in range(40):
+        angles = np.sort(rng.uniform(0, 2 * np.pi, 9))
+        radii = rng.uniform(40, 120, 9)
+        plot = shapely.make_valid(shapely.Polygon(np.column_stack([radii * np.cos(angles), radii * np.sin(angles)])))
+        x, y = rng.uniform(-60, 60, 2)
+        patch = shapely.intersection(plot, shapely.box(x, y, x + rng.uniform(5, 60), y + rng.uniform(5, 60)))
+        if not patch.is_empty:
+            plots.append(plot)
+            patches.append(patch)
+    assert len(patches) > 20
+    got = deepest_distance(np.array(patches, dtype=object), np.array(plots, dtype=object))
+    step = 0.5
+    for patch, plot, depth in zip(patches, plots, got):
+        x0, y0, x1, y1 = patch.bounds
+        xx, yy = np.meshgrid(np.arange(x0 - step, x1 + 2 * step, step), np.arange(y0 - step, y1 + 2 * step, step))
+        points = shapely.points(xx.ravel(), yy.ravel())
+        deep = shapely.distance(points, plot.boundary)
+        inside = shapely.intersects(patch, points)
+        near = shapely.distance(patch, points) <= step / np.sqrt(2)
+        lower, upper = deep[inside].max(), deep[near].max() + step / np.sqrt(2)
+        assert lower - DISTANCE_TOLERANCE_M <= depth <= 1.01 * upper + DISTANCE_TOLERANCE_M

@@ -243,7 +243,7 @@ LOSS_PATCHES = (
     _c(
         "max_distance_from_edge_m",
         "how far inside the plot the patch reaches: the distance from the plot's boundary of the patch's deepest "
-        "point, in metres (to 5 cm)",
+        "point, in metres (to 5 cm, or to a hundredth of it beyond 5 m: GEOS simplifies the outline it buffers)",
     ),
     _c("cells", "raster cells in the patch (8-connected, lost the same year; alerts: same year and confidence)"),
 )

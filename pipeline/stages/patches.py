@@ -134,18 +134,32 @@ def local_metres(geoms: np.ndarray, lon0: np.ndarray, lat0: np.ndarray) -> np.nd
 def deepest_distance(patches_m: np.ndarray, plots_m: np.ndarray) -> np.ndarray:
     """For each patch (inside its plot, both in metres), the largest distance from the plot's
     boundary of a point of the patch, to :data:`DISTANCE_TOLERANCE_M`: the largest inward buffer
-    of the plot the patch still reaches, found by halving (all patches at once)."""
+    of the plot the patch still reaches, found by halving an interval (all patches at once).
+
+    A buffer the patch misses tells more than that its distance is smaller: distance to the
+    boundary changes no faster than position, so a point of the patch at ``gap`` from a buffer at
+    ``t`` lies at least ``t - gap`` deep. The interval's lower end moves up to that, and the next
+    buffer tried lies just deeper: for most patches, that settles it. (GEOS's buffers simplify the
+    plot's outline by up to 1 % of their distance: so may the depth, either way it is found.)"""
     n = len(patches_m)
     lo = np.zeros(n)
     hi = np.sqrt(shapely.area(plots_m) / np.pi) + DISTANCE_TOLERANCE_M  # no disc inside is larger
     live = ~shapely.is_empty(patches_m)
+    snapped = np.zeros(n, dtype=bool)  # the lower end just moved up to a bound: try right above it
     while live.any() and (hi[live] - lo[live]).max() > DISTANCE_TOLERANCE_M:
-        mid = (lo + hi) / 2
         todo = np.flatnonzero(live & (hi - lo > DISTANCE_TOLERANCE_M))
-        inner = shapely.buffer(plots_m[todo], -mid[todo], quad_segs=16)
+        t = np.where(snapped[todo], lo[todo] + DISTANCE_TOLERANCE_M, (lo[todo] + hi[todo]) / 2)
+        inner = shapely.buffer(plots_m[todo], -t, quad_segs=16)
         hit = shapely.intersects(patches_m[todo], inner)
-        lo[todo[hit]] = mid[todo[hit]]
-        hi[todo[~hit]] = mid[todo[~hit]]
+        lo[todo[hit]] = t[hit]
+        snapped[todo] = False
+        miss, at = todo[~hit], t[~hit]
+        hi[miss] = at
+        gap = shapely.distance(patches_m[miss], inner[~hit])
+        bound = np.where(np.isfinite(gap), at - gap, -np.inf)  # an empty buffer tells nothing more
+        up = bound > lo[miss]
+        lo[miss[up]] = bound[up]
+        snapped[miss[up]] = True
     return np.where(live, lo, 0.0)
 
 
