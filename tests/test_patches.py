@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -287,3 +288,34 @@ def test_deepest_distance_is_the_depth_of_the_patchs_deepest_point():
         near = shapely.distance(patch, points) <= step / np.sqrt(2)
         lower, upper = deep[inside].max(), deep[near].max() + step / np.sqrt(2)
         assert lower - DISTANCE_TOLERANCE_M <= depth <= 1.01 * upper + DISTANCE_TOLERANCE_M
+
+
+def test_edge_only_from_the_patches_depths_is_the_exact_buffer_test():
+    # Patches reaching 24-36 m into square plots: the depths settle most; those within the margin
+    # around 30 m are tested with the buffer. Without depths, every patch is tested: same answer.
+    from pipeline.stages.patches import deepest_distance, edge_only, local_metres
+
+    lat = Y0 - 30 * PX
+    mx, my = metres_per_degree(np.array([lat]))
+    rows, plots, patches = [], {}, []
+    for i, reach_m in enumerate(np.linspace(24.0, 36.0, 49)):
+        x0 = X0 + i * 0.01
+        plot = shapely.box(x0, lat - 0.002, x0 + 0.002, lat)  # ~220 m a side
+        depth_deg = reach_m / mx[0]
+        patches.append(shapely.box(x0, lat - 0.0015, x0 + depth_deg, lat - 0.0005))  # from the west edge inward
+        plots[i] = plot
+        rows.append(i)
+    geoms_by_row = pd.Series(plots)
+    frame = gpd.GeoDataFrame({"source_row": rows}, geometry=patches, crs="EPSG:4326")
+    plot_geoms = geoms_by_row.loc[rows].to_numpy()
+    c = shapely.bounds(plot_geoms)
+    lon0, lat0 = (c[:, 0] + c[:, 2]) / 2, (c[:, 1] + c[:, 3]) / 2
+    depth = deepest_distance(
+        local_metres(np.array(patches, dtype=object), lon0, lat0), local_metres(plot_geoms, lon0, lat0)
+    )
+    with_depth = frame.assign(max_distance_from_edge_m=np.round(depth, 2))
+    exact = edge_only(frame, geoms_by_row, 30.0)
+    assert edge_only(with_depth, geoms_by_row, 30.0).equals(exact)
+    assert exact.any() and not exact.all()
+    clear = np.abs(depth - 30.0) > 0.1  # the reach of 30 m itself may fall either side
+    assert exact.to_numpy()[clear].tolist() == (depth < 30.0)[clear].tolist()

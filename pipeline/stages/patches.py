@@ -347,9 +347,20 @@ def edge_only(patches: pd.DataFrame, geoms_by_row: pd.Series, edge_buffer_m: flo
     if not len(patches):
         return pd.Series([], dtype=bool)
     rows = patches["source_row"].to_numpy()
-    plot_geoms = geoms_by_row.loc[rows].to_numpy()
-    centre = shapely.bounds(plot_geoms)
-    lon0, lat0 = (centre[:, 0] + centre[:, 2]) / 2, (centre[:, 1] + centre[:, 3]) / 2
-    inner = shapely.buffer(local_metres(plot_geoms, lon0, lat0), -float(edge_buffer_m), quad_segs=16)
-    deep = shapely.intersects(local_metres(np.asarray(patches.geometry.array, dtype=object), lon0, lat0), inner)
+    edge = float(edge_buffer_m)
+    # A patch's depth, found with the same buffers, settles most patches: only those near the edge
+    # distance (its tolerance, and GEOS's simplification of the outline) are tested here.
+    depth = np.full(len(rows), np.nan)
+    if "max_distance_from_edge_m" in patches:
+        depth = pd.to_numeric(patches["max_distance_from_edge_m"], errors="coerce").to_numpy(dtype="float64")
+    margin = 2 * DISTANCE_TOLERANCE_M + edge / 50
+    deep = depth > edge + margin
+    unsure = np.flatnonzero(~deep & ~(depth < edge - margin))
+    if len(unsure):
+        plot_geoms = geoms_by_row.loc[rows[unsure]].to_numpy()
+        centre = shapely.bounds(plot_geoms)
+        lon0, lat0 = (centre[:, 0] + centre[:, 2]) / 2, (centre[:, 1] + centre[:, 3]) / 2
+        inner = shapely.buffer(local_metres(plot_geoms, lon0, lat0), -edge, quad_segs=16)
+        patch_geoms = np.asarray(patches.geometry.array, dtype=object)[unsure]
+        deep[unsure] = shapely.intersects(local_metres(patch_geoms, lon0, lat0), inner)
     return pd.Series(~deep, index=rows).groupby(level=0).all()
