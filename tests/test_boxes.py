@@ -43,3 +43,9 @@ def test_touching_counts_and_nothing_meets_no_boxes():
     assert got[[0, 2]].all() and not got[3]
     assert not Occupied(np.zeros((0, 4))).meets(others).any()
     assert Occupied(mine).meets(np.zeros((0, 4))).shape == (0,)
+
+
+def test_tiny_and_far_boxes():
+    mine = np.array([[-75.0, -8.0, -75.0, -8.0], [-75.0, -8.0, -75.0 + 1e-7, -8.0 + 1e-7]])  # a point, a speck
+    others = np.array([[-75.0, -8.0, -74.9, -7.9], [1e300, 1e300, 1e301, 1e301], [-1e300, -8.0, -75.1, -7.0]])
+    assert Occupied(mine).meets(others).tolist() == [True, False, False]

@@ -31,7 +31,7 @@ class Occupied:
         self.x0, self.y0 = bounds[:, 0].min(), bounds[:, 1].min()
         span = max(bounds[:, 2].max() - self.x0, bounds[:, 3].max() - self.y0)
         typical = float(np.percentile(np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]), 90))
-        self.size = max(typical, span / (MAX_CELLS - 1), np.finfo("float64").tiny)
+        self.size = max(typical, span / (MAX_CELLS - 1), 1e-9 * max(1.0, abs(self.x0), abs(self.y0)))
         c0, r0, c1, r1 = self._cells(bounds)
         self.ncols, self.nrows = int(c1.max()) + 1, int(r1.max()) + 1
         # Each box adds 1 over its cells: four corners of a difference array, then two sums.
@@ -47,11 +47,12 @@ class Occupied:
         np.cumsum(np.cumsum(marked, axis=0), axis=1, out=self.table[1:, 1:])
 
     def _cells(self, bounds: npt.NDArray[np.float64]) -> tuple[np.ndarray, ...]:
+        """The cells of each box's corners (clipped just beyond the grid: far boxes stay far)."""
         c0 = np.floor((bounds[:, 0] - self.x0) / self.size)
         r0 = np.floor((bounds[:, 1] - self.y0) / self.size)
         c1 = np.floor((bounds[:, 2] - self.x0) / self.size)
         r1 = np.floor((bounds[:, 3] - self.y0) / self.size)
-        return tuple(a.astype("int64") for a in (c0, r0, c1, r1))
+        return tuple(np.clip(a, -1, MAX_CELLS + 1).astype("int64") for a in (c0, r0, c1, r1))
 
     def meets(self, bounds: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
         """For each box of ``bounds`` (finite), whether it covers a marked cell: False means it meets
