@@ -195,38 +195,40 @@ class Spill:
         keep: Callable[[pa.RecordBatch], np.ndarray] | None = None,
     ) -> pa.Table:
         """The rows from ``start`` to ``stop``, in (key, run, row) order (a copy); with ``keep``,
-        only the rows it picks (positions into each run's slice, given uncopied)."""
+        only the rows it picks (positions into each run's slice, given uncopied).
+
+        The runs' slices are taken in place, from one memory map held for this read alone, and
+        copied once, in order; the map is then let go (memory holds the rows asked for, not the
+        pages the kernel read around them)."""
         self.close()
         if self.schema is None:  # nothing was written
             return pa.table({})
         schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
         wanted = None if columns is None else columns + ([KEY] if KEY not in columns else [])
         parts, keys = [], []
-        for run in range(len(self.runs)):
-            lo, hi = self._slice(run, start, stop)
-            if hi > lo:
-                batch = self._copy(run, lo, hi, wanted, keep)
-                keys.append(batch.column(KEY).to_numpy())
-                parts.append(batch if columns is None else batch.select(columns))
-        if not parts:
-            return schema.empty_table()
-        order = np.argsort(np.concatenate(keys), kind="stable")
-        return pa.Table.from_batches(parts, schema=schema).take(order)
+        with pa.memory_map(str(self.path), "r") as source:
+            for run in range(len(self.runs)):
+                lo, hi = self._slice(run, start, stop)
+                if hi > lo:
+                    batch = self._run(source, run).slice(lo, hi - lo)
+                    if wanted is not None:
+                        batch = batch.select(wanted)
+                    if keep is not None:
+                        batch = batch.take(pa.array(keep(batch), pa.int64()))
+                    keys.append(batch.column(KEY).to_numpy())
+                    parts.append(batch if columns is None else batch.select(columns))
+            if not parts:
+                return schema.empty_table()
+            order = np.argsort(np.concatenate(keys), kind="stable")
+            return pa.Table.from_batches(parts, schema=schema).take(order)  # take copies
 
-    def _copy(
-        self, run: int, lo: int, hi: int, columns: list[str] | None, keep: Callable | None = None
-    ) -> pa.RecordBatch:
-        """Rows ``lo`` to ``hi`` of run ``run``, copied out of a memory map opened for this run alone.
-
-        The map is let go at once: a map held over a whole chunk's reads keeps in memory every page
-        the kernel read around each slice (with large read-ahead, megabytes per run, hundreds of
-        runs), whereas copying run by run holds only the rows asked for."""
+    def _copy(self, run: int, lo: int, hi: int, columns: list[str] | None) -> pa.RecordBatch:
+        """Rows ``lo`` to ``hi`` of run ``run``, copied out of a memory map opened for this slice alone."""
         with pa.memory_map(str(self.path), "r") as source:
             batch = self._run(source, run).slice(lo, hi - lo)
             if columns is not None:
                 batch = batch.select(columns)
-            rows = np.arange(hi - lo) if keep is None else keep(batch)
-            return batch.take(pa.array(rows, pa.int64()))  # take copies
+            return batch.take(pa.array(np.arange(hi - lo), pa.int64()))  # take copies
 
     def _run(self, source: pa.MemoryMappedFile, run: int) -> pa.RecordBatch:
         """Run ``run``, read in place from where it was written (no copy; the file's footer, which
