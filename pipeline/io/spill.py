@@ -192,10 +192,10 @@ class Spill:
         start: Position,
         stop: Position,
         columns: list[str] | None = None,
-        keep: Callable[[pa.RecordBatch], np.ndarray] | None = None,
+        keep: Callable[[pa.Table], np.ndarray] | None = None,
     ) -> pa.Table:
         """The rows from ``start`` to ``stop``, in (key, run, row) order (a copy); with ``keep``,
-        only the rows it picks (positions into each run's slice, given uncopied).
+        only the rows it picks (positions into the runs' slices one after the other, given uncopied).
 
         The runs' slices are taken in place, from one memory map held for this read alone, and
         copied once, in order; the map is then let go (memory holds the rows asked for, not the
@@ -205,22 +205,20 @@ class Spill:
             return pa.table({})
         schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
         wanted = None if columns is None else columns + ([KEY] if KEY not in columns else [])
-        parts, keys = [], []
+        parts = []
         with pa.memory_map(str(self.path), "r") as source:
             for run in range(len(self.runs)):
                 lo, hi = self._slice(run, start, stop)
                 if hi > lo:
                     batch = self._run(source, run).slice(lo, hi - lo)
-                    if wanted is not None:
-                        batch = batch.select(wanted)
-                    if keep is not None:
-                        batch = batch.take(pa.array(keep(batch), pa.int64()))
-                    keys.append(batch.column(KEY).to_numpy())
-                    parts.append(batch if columns is None else batch.select(columns))
+                    parts.append(batch if wanted is None else batch.select(wanted))
             if not parts:
                 return schema.empty_table()
-            order = np.argsort(np.concatenate(keys), kind="stable")
-            return pa.Table.from_batches(parts, schema=schema).take(order)  # take copies
+            table = pa.Table.from_batches(parts)
+            if keep is not None:
+                table = table.take(pa.array(keep(table), pa.int64()))
+            order = np.argsort(table.column(KEY).to_numpy(), kind="stable")
+            return (table if columns is None else table.select(columns)).take(order)  # take copies
 
     def _copy(self, run: int, lo: int, hi: int, columns: list[str] | None) -> pa.RecordBatch:
         """Rows ``lo`` to ``hi`` of run ``run``, copied out of a memory map opened for this slice alone."""

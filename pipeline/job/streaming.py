@@ -450,7 +450,7 @@ def _chunk_checks(
     return table, finish(frame, rows, extra), frame, screened_wkb
 
 
-def _meeting(mine: Occupied, table: pa.RecordBatch) -> np.ndarray:
+def _meeting(mine: Occupied, table: pa.Table) -> np.ndarray:
     """The rows of ``table`` whose box may meet the box of one of ``mine`` (touching counts; a few
     more, never fewer), or that have no bounds: the only plots around a chunk that can meet, or
     repeat, one of its plots. Found from the spilled bounds: the few rows near the chunk are the
