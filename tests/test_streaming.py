@@ -2,6 +2,8 @@
 figure, status and finding, bit for bit, whatever the chunk and batch sizes; rows come out in
 location order."""
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -216,6 +218,41 @@ def test_the_spill_gives_back_every_run_as_written_empty_ones_too(tmp_path, dict
     spill.remove()
 
 
+def test_a_spill_read_keeps_the_rows_picked_from_the_keep_columns_alone(tmp_path):
+    # keep sees only its columns of the runs' slices, one after the other; the other columns of
+    # the rows it picks come back, in (key, run, row) order.
+    import pyarrow as pa
+
+    spill = Spill(tmp_path)
+    rng = np.random.default_rng(3)
+    seen = []
+    for run, n in enumerate((30, 0, 45, 7)):
+        spill.append(
+            pa.table(
+                {
+                    "plot_id": pa.array([f"p{run}-{i}" for i in range(n)], pa.string()),
+                    "source_row": np.arange(n, dtype="int64") + 100 * run,
+                    "w": rng.integers(0, 4, n),
+                    KEY: rng.choice([1, 4, 6, 9], n),
+                }
+            )
+        )
+
+    def odd_w(table):
+        seen.append(table.column_names)
+        return np.flatnonzero(table.column("w").to_numpy() % 2 == 1)[::-1]  # any order
+
+    got = spill.read(Position(4, 0), Position(9, 0), ["plot_id", "source_row"], keep=odd_w, keep_columns=["w"])
+    every = spill.read(Position(4, 0), Position(9, 0))
+    want = every.filter(pa.compute.equal(pa.compute.bit_wise_and(every["w"], 1), 1)).select(["plot_id", "source_row"])
+    assert len(want) and got.to_pydict() == want.to_pydict()
+    assert seen == [["w"]]
+    assert len(spill.read(Position(4, 0), Position(9, 0), ["plot_id"], keep=lambda t: [], keep_columns=["w"])) == 0
+    with pytest.raises(RuntimeError, match="closed for reading"):  # appending now would truncate the file
+        spill.append(pa.table({"source_row": [1], "w": [1], KEY: [1]}))
+    spill.remove()
+
+
 def test_location_keys_of_touching_small_plots_are_at_most_a_row_of_blocks_apart():
     kg = KeyGrid(Grid(-80.0, 0.0, 0.00025, 0.00025))
     rng = np.random.default_rng(2)
@@ -259,3 +296,29 @@ def test_two_products_in_chunks_give_the_whole_file_figures(registry, tmp_path):
     loss = by_row(pyogrio.read_dataframe(tmp_path / "two.gpkg", layer="loss_by_year"))
     assert set(loss["product"]) == {"hansen", "bare"}
     assert same_values(loss, whole.loss_by_year) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads /proc/self/smaps (Linux)")
+def test_a_spill_read_leaves_none_of_the_files_pages_in_memory(tmp_path):
+    # A fault maps a whole folio of the page cache: the pages a read maps are let go once copied.
+    import pyarrow as pa
+
+    def resident_kb(path):
+        rss, mapping = 0, None
+        for line in Path("/proc/self/smaps").read_text().splitlines():
+            head = line.split()
+            if head and "-" in head[0] and ":" not in head[0]:
+                mapping = head[-1]
+            elif head and head[0] == "Rss:" and mapping == str(path):
+                rss += int(head[1])
+        return rss
+
+    spill = Spill(tmp_path)
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        n = 20_000
+        spill.append(pa.table({"blob": pa.array([bytes(200)] * n, pa.binary()), KEY: rng.integers(0, 50, n)}))
+    got = spill.read(Position(10, 0), Position(40, 0))
+    assert len(got) > 30_000 and resident_kb(spill.path) == 0
+    assert len(list(spill.scan(["blob"], rows=5_000))) == 12 and resident_kb(spill.path) == 0
+    spill.remove()

@@ -4,8 +4,8 @@ A registry too large for memory is read once, in file order, batch by batch; eac
 their attributes, geometries and what quality control found — are written here as one *run*
 (an Arrow IPC record batch) sorted by a location key (the raster block of the plot). The screening
 then takes the rows back in chunks of consecutive keys, so that each chunk covers one part of the
-rasters: from each run the slice of the chunk's keys, copied out of a memory map that is let go
-after each run (memory holds the chunk, not the file).
+rasters: from each run the slice of the chunk's keys, copied out of a memory map of the file whose
+pages are let go as soon as they are copied (memory holds the chunk, not the file).
 
 Rows come back in (key, run, row) order: by key, then in file order. A chunk is a range of
 :class:`Position` (key, run): all the rows of its keys, except that a key holding more rows than a
@@ -14,6 +14,7 @@ chunk may is split between runs.
 
 from __future__ import annotations
 
+import mmap
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,11 @@ def _decoded(table: pa.Table) -> pa.Table:
     return table
 
 
+def _copied(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A copy of ``batch`` (of its slice of each buffer): nothing of it points into a memory map."""
+    return pa.RecordBatch.from_arrays([pa.concat_arrays([c]) for c in batch.columns], schema=batch.schema)
+
+
 #: What an Arrow IPC file begins with (padded to 8 bytes).
 _MAGIC = b"ARROW1\0\0"
 
@@ -89,6 +95,8 @@ class Spill:
         self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # per run: unique keys, their start rows (+ end)
         self._spans: list[tuple[int, int]] = []  # per run: where its bytes lie in the file (start, end)
         self.rows = 0
+        self._map: mmap.mmap | None = None  # the file, mapped once it is read
+        self._batches: list[pa.RecordBatch] = []  # the runs, in place in the map (parsed once)
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -96,6 +104,8 @@ class Spill:
         """Write one run: ``tables`` (one or several, in order; with a :data:`KEY` int64 column)
         sorted by key, stably. Each run costs every later read a little: fewer, larger runs read
         back faster."""
+        if self._writer is None and self._spans:  # reopening would truncate the runs written
+            raise RuntimeError(f"{self.path}: closed for reading; no run can be added")
         parts = [_decoded(t) for t in ([tables] if isinstance(tables, pa.Table) else tables)]
         if self.schema is None:
             self.schema = parts[0].schema
@@ -127,6 +137,13 @@ class Spill:
 
     def remove(self) -> None:
         self.close()
+        self._batches = []
+        if self._map is not None:
+            try:
+                self._map.close()
+            except BufferError:  # a view of it still held somewhere: unmapped when that goes
+                pass
+            self._map = None
         try:
             os.unlink(self.path)
         except OSError:
@@ -193,59 +210,74 @@ class Spill:
         stop: Position,
         columns: list[str] | None = None,
         keep: Callable[[pa.Table], np.ndarray] | None = None,
+        keep_columns: Sequence[str] = tuple(BOUNDS),
     ) -> pa.Table:
         """The rows from ``start`` to ``stop``, in (key, run, row) order (a copy); with ``keep``,
-        only the rows it picks (positions into the runs' slices one after the other, given uncopied).
-
-        The runs' slices are taken in place, from one memory map held for this read alone, and
-        copied once, in order; the map is then let go (memory holds the rows asked for, not the
-        pages the kernel read around them)."""
-        self.close()
+        only the rows it picks: it is given the ``keep_columns`` of the runs' slices one after the
+        other (uncopied), and returns positions into them."""
+        runs = self._reading()
         if self.schema is None:  # nothing was written
             return pa.table({})
-        schema = self.schema if columns is None else pa.schema([self.schema.field(c) for c in columns])
-        wanted = None if columns is None else columns + ([KEY] if KEY not in columns else [])
+        names = columns or self.schema.names
+        wanted = names + ([KEY] if KEY not in names else [])
+        slices = [(run, *self._slice(run, start, stop)) for run in range(len(runs))]
+        slices = [(run, lo, hi - lo) for run, lo, hi in slices if hi > lo]
+        if not slices:
+            return self.schema.empty_table().select(names)
+        picked: list[np.ndarray | None] = [None] * len(slices)
+        if keep is not None:
+            looked = pa.Table.from_batches([runs[run].slice(lo, n).select(list(keep_columns)) for run, lo, n in slices])
+            kept = np.sort(np.asarray(keep(looked), dtype="int64"))
+            del looked
+            self._let_go()
+            sizes = np.array([n for _, _, n in slices])
+            cut = np.searchsorted(kept, np.cumsum(sizes))  # where each slice's kept rows end
+            picked = [kept[a:b] - first for a, b, first in zip(np.r_[0, cut[:-1]], cut, np.cumsum(sizes) - sizes)]
         parts = []
-        with pa.memory_map(str(self.path), "r") as source:
-            for run in range(len(self.runs)):
-                lo, hi = self._slice(run, start, stop)
-                if hi > lo:
-                    batch = self._run(source, run).slice(lo, hi - lo)
-                    parts.append(batch if wanted is None else batch.select(wanted))
-            if not parts:
-                return schema.empty_table()
-            table = pa.Table.from_batches(parts)
-            if keep is not None:
-                table = table.take(pa.array(keep(table), pa.int64()))
-            order = np.argsort(table.column(KEY).to_numpy(), kind="stable")
-            return (table if columns is None else table.select(columns)).take(order)  # take copies
+        for (run, lo, n), rows in zip(slices, picked):
+            part = runs[run].slice(lo, n).select(wanted)
+            parts.append(_copied(part) if rows is None else part.take(pa.array(rows, pa.int64())))
+            self._let_go(run)
+        table = pa.Table.from_batches(parts, schema=parts[0].schema)
+        order = np.argsort(table.column(KEY).to_numpy(), kind="stable")
+        return table.select(names).take(pa.array(order, pa.int64()))
 
-    def _copy(self, run: int, lo: int, hi: int, columns: list[str] | None) -> pa.RecordBatch:
-        """Rows ``lo`` to ``hi`` of run ``run``, copied out of a memory map opened for this slice alone."""
-        with pa.memory_map(str(self.path), "r") as source:
-            batch = self._run(source, run).slice(lo, hi - lo)
-            if columns is not None:
-                batch = batch.select(columns)
-            return batch.take(pa.array(np.arange(hi - lo), pa.int64()))  # take copies
+    def _reading(self) -> list[pa.RecordBatch]:
+        """The runs, in place in a read-only map of the file (mapped, and the runs parsed, once)."""
+        self.close()
+        if self._map is None and self._spans:
+            with open(self.path, "rb") as f:
+                self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            data = pa.py_buffer(self._map)
+            self._batches = [self._run(data, start, end) for start, end in self._spans]
+        return self._batches
 
-    def _run(self, source: pa.MemoryMappedFile, run: int) -> pa.RecordBatch:
-        """Run ``run``, read in place from where it was written (no copy; the file's footer, which
-        costs more to parse than a slice to copy, is not read)."""
+    def _let_go(self, run: int | None = None) -> None:
+        """The map's pages (of run ``run``, or all) taken out of this process's memory: they stay
+        in the page cache, and a read maps them back. A fault maps a whole folio of the page cache
+        (a freshly written file's are large): a chunk's reads, read from one map, held ~160 MB of
+        it at 1,000,000 plots."""
+        if self._map is None or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        start, end = (0, len(self._map)) if run is None else self._spans[run]
+        start -= start % mmap.PAGESIZE
+        self._map.madvise(mmap.MADV_DONTNEED, start, end - start)
+
+    def _run(self, data: pa.Buffer, start: int, end: int) -> pa.RecordBatch:
+        """The run written from ``start`` to ``end``, read in place (no copy; the file's footer,
+        which costs more to parse than a slice to copy, is not read)."""
         assert self.schema is not None
-        start, end = self._spans[run]
-        source.seek(start)
-        data = source.read_buffer(end - start)
         if start == 0:  # the first run's bytes begin with the file's magic and its schema
-            data = data.slice(len(_MAGIC))
-        for message in ipc.MessageReader.open_stream(data):
+            start = len(_MAGIC)
+        for message in ipc.MessageReader.open_stream(data.slice(start, end - start)):
             if message.type == "record batch":
                 return ipc.read_record_batch(message, self.schema)
-        raise ValueError(f"{self.path}: run {run} holds no rows")
+        raise ValueError(f"{self.path}: the run at byte {start} holds no rows")
 
     def scan(self, columns: list[str], rows: int = 65_536) -> Iterator[pa.Table]:
         """Every row, run after run, ``rows`` at a time (copies), for a pass over the whole spill."""
-        self.close()
-        for run, (_, starts) in enumerate(self.runs):
-            n = int(starts[-1])
-            for lo in range(0, n, rows):
-                yield pa.Table.from_batches([self._copy(run, lo, min(n, lo + rows), columns)])
+        for batch in self._reading():
+            for lo in range(0, batch.num_rows, rows):
+                part = _copied(batch.slice(lo, rows).select(columns))
+                self._let_go()
+                yield pa.Table.from_batches([part])
