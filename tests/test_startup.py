@@ -93,6 +93,23 @@ def test_the_console_script_ends_at_once_after_atexit_and_flushed_streams(tmp_pa
     assert bad.returncode == 2 and "atexit ran" in bad.stdout and "not reached" not in bad.stdout
 
 
+def test_the_console_script_collects_garbage_less_often_than_python_by_default(tmp_path):
+    # a full collection scans every object alive: at 1M plots, Python's thresholds cost 34 of them
+    from pipeline.engine.memory import COLLECTOR_THRESHOLDS
+
+    code = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('thresholds', *gc.get_threshold(), flush=True))\n"
+        "from pipeline.cli import console\n"
+        "sys.argv = ['cacao-screen', '--version']\n"
+        "console()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].split() == ["thresholds", *map(str, COLLECTOR_THRESHOLDS)]
+    assert COLLECTOR_THRESHOLDS[0] > 700 * 10  # Python's default, 700
+
+
 def test_under_a_profiler_the_process_exits_as_usual_and_the_profile_is_written(tmp_path):
     out = tmp_path / "version.prof"
     done = subprocess.run(

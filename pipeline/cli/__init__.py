@@ -23,6 +23,7 @@ from typing import NoReturn
 import click
 
 from .. import i18n
+from ..engine.memory import tune_collector
 from ..errors import CacaoScreenError
 from ..i18n import _, tr
 from ..vocab import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_TERMINATED
@@ -59,7 +60,9 @@ def console() -> NoReturn:
     module and the libraries' own destructors (two GDALs, three PROJs, GEOS), about 0.15-0.2 s of
     every command. Every output is already closed, synced and renamed into place by then. Under a
     profiler or a tracer (``python -m cProfile -m pipeline``, coverage), the process exits as
-    usual, so that they write what they gathered."""
+    usual, so that they write what they gathered. The garbage collector runs less often
+    (:func:`pipeline.engine.memory.tune_collector`)."""
+    tune_collector()
     code = main()
     if sys.getprofile() is not None or sys.gettrace() is not None:
         sys.exit(code)
