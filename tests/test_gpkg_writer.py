@@ -51,16 +51,41 @@ def _frame(n: int = 1500, seed: int = 20) -> gpd.GeoDataFrame:
     )
 
 
-def _streamed(path, frame: gpd.GeoDataFrame, staging, chunks: int, metadata: dict[str, str]) -> None:
-    """``frame`` written as the job writes a screening: chunks of Arrow rows with WKB geometries."""
+def _tables(n: int = 700, seed: int = 21) -> dict[str, pd.DataFrame]:
+    """Rows of the layers without a geometry, streamed with the plots: text (with NULLs), int64, float."""
+    rng = np.random.default_rng(seed)
+    loss = pd.DataFrame(
+        {
+            "plot_id": [f"P{i:05d}" for i in rng.integers(0, 1500, n)],
+            "source_row": rng.integers(1, 1500, n).astype("int64"),
+            "product": "hansen_gfc",
+            "year": rng.integers(2001, 2025, n).astype("int64"),
+            "loss_ha": rng.random(n),
+        }
+    )
+    issues = pd.DataFrame(
+        {
+            "plot_id": [f"P{i:05d}" for i in rng.integers(0, 1500, n // 2)],
+            "code": np.where(rng.random(n // 2) < 0.5, "overlap", "sliver"),
+            "message": np.where(rng.random(n // 2) < 0.2, None, 'an issue; with a ; and "quotes"').astype(object),
+        }
+    )
+    return {"loss_by_year": loss, "plot_issues": issues}
+
+
+def _streamed(path, frame: gpd.GeoDataFrame, staging, chunks: int, metadata: dict[str, str], tables=None) -> None:
+    """``frame`` written as the job writes a screening: chunks of Arrow rows with WKB geometries;
+    ``tables`` (the layers without geometry, empty by default) split among the chunks."""
     attrs = pd.DataFrame(frame.drop(columns="geometry"))
     wkb, types = output_wkb(frame.geometry.to_numpy())
     loss = pd.DataFrame({"plot_id": pd.Series([], dtype=object), "year": pd.Series([], dtype="int64")})
     issues = pd.DataFrame({"plot_id": pd.Series([], dtype=object), "code": pd.Series([], dtype=object)})
+    tables = tables or {"loss_by_year": loss, "plot_issues": issues}
     with ScreeningWriter(path, overwrite=False, geometry_type="MultiPolygon", staging=staging, rows=len(frame)) as w:
-        for part in np.array_split(np.arange(len(frame)), chunks):
+        for k, part in enumerate(np.array_split(np.arange(len(frame)), chunks)):
             table = arrow_table(attrs.iloc[part]).append_column("geometry", _binary(wkb[part]))
-            w.add(table, loss, issues)
+            rows = {name: t.iloc[np.array_split(np.arange(len(t)), chunks)[k]] for name, t in tables.items()}
+            w.add(table, rows["loss_by_year"], rows["plot_issues"])
         w.finish(metadata)
     assert types == {"Polygon", "MultiPolygon"}
 
@@ -91,6 +116,12 @@ def _content(path) -> dict:
                 r[0] for r in q("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'plots'")
             ),
             "tables": sorted(r[0] for r in q("SELECT name FROM sqlite_master WHERE type = 'table'")),
+            **{
+                f"{t} {what}": q(sql.format(t=t)).fetchall()
+                for t in ("loss_by_year", "plot_issues")
+                for what, sql in (("columns", "PRAGMA table_info({t})"), ("rows", "SELECT * FROM {t} ORDER BY fid"))
+            },
+            "attribute tables": q("SELECT table_name, data_type, srs_id FROM gpkg_contents ORDER BY 1").fetchall(),
         }
     finally:
         con.close()
@@ -110,12 +141,13 @@ def test_streamed_plots_layer_equals_a_plain_write(tmp_path, monkeypatch, index_
     staging = tmp_path / "staging"
     staging.mkdir()
     streamed, plain = tmp_path / "streamed.gpkg", tmp_path / "plain.gpkg"
-    _streamed(streamed, frame, staging, chunks=4, metadata=metadata)
-    empty = pd.DataFrame({"plot_id": pd.Series([], dtype=object)})
-    write_layers(plain, {"plots": frame, "loss_by_year": empty, "plot_issues": empty}, metadata)
+    tables = _tables()
+    _streamed(streamed, frame, staging, chunks=4, metadata=metadata, tables=tables)
+    write_layers(plain, {"plots": frame, **tables}, metadata)
 
     a, b = _content(streamed), _content(plain)
     assert len(a["rows"]) == len(frame)
+    assert len(a["loss_by_year rows"]) == len(tables["loss_by_year"]) and len(a["plot_issues rows"]) == 350
     for key in a:
         assert a[key] == b[key], key
     assert len(a["rtree"]) == len(frame) and a["rtree_ext"], "a spatial index of every plot"

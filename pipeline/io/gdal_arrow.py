@@ -41,6 +41,8 @@ GEOMETRY_TYPES = {
     "GeometryCollection": 7,
 }
 
+#: OGRwkbGeometryType of a layer without geometry.
+_WKB_NONE = 100
 _OAMS_TRADITIONAL_GIS_ORDER = 0
 _GDT_UNKNOWN = 0
 
@@ -142,8 +144,10 @@ def _options(values: Mapping[str, str]) -> ctypes.Array[ctypes.c_char_p]:
 class LayerWriter:
     """A new GeoPackage (``path``, created with ``dataset_options``) with one layer ``name`` of
     ``schema``'s columns, the binary column ``geometry_name`` as its geometry (WKB, of
-    ``geometry_type``, in ``crs``); :meth:`write` appends a batch. Use as a context manager: the
-    file is closed (and complete) when the block ends. One thread at a time."""
+    ``geometry_type``, in ``crs``); :meth:`write` appends a batch. :meth:`add_table` adds a layer
+    without geometry to the same file, written in the same session (its batches may come between
+    the first layer's). Use as a context manager: the file is closed (and complete) when the block
+    ends. One thread at a time."""
 
     def __init__(
         self,
@@ -166,8 +170,12 @@ class LayerWriter:
         self._crs = crs
         self._dataset_options = dict(dataset_options)
         self._ds: int | None = None
-        self._layer: int | None = None
-        self._write_options = _options({"GEOMETRY_NAME": geometry_name})
+        self._layers: dict[str, tuple[int, ctypes.Array[ctypes.c_char_p]]] = {}  # name -> (OGRLayerH, options)
+
+    @property
+    def layers(self) -> list[str]:
+        """The layers created, in order."""
+        return list(self._layers)
 
     def _fail(self, what: str) -> WriteError:
         """``what`` failed (a sentence from the catalogs), with GDAL's last message."""
@@ -200,41 +208,51 @@ class LayerWriter:
             if g.OSRSetFromUserInput(srs, self._crs.encode()) != 0:
                 raise self._fail(tr("unknown CRS {crs}", crs=self._crs))
             g.OSRSetAxisMappingStrategy(srs, _OAMS_TRADITIONAL_GIS_ORDER)
-            self._layer = g.GDALDatasetCreateLayer(self._ds, self.name.encode(), srs, self._geometry_type, None)
+            layer = g.GDALDatasetCreateLayer(self._ds, self.name.encode(), srs, self._geometry_type, None)
         finally:
             g.OSRRelease(srs)
-        if not self._layer:
-            raise self._fail(tr("cannot create the layer {layer}", layer=self.name))
-        self._create_fields()
+        self._created(self.name, layer, self.schema, {"GEOMETRY_NAME": self._geometry_name})
 
-    def _create_fields(self) -> None:
-        """The layer's fields from the schema's columns (all but the geometry)."""
+    def add_table(self, name: str, schema: pa.Schema) -> None:
+        """A layer ``name`` without geometry, of ``schema``'s columns."""
+        self._gdal.CPLErrorReset()
+        layer = self._gdal.GDALDatasetCreateLayer(self._ds, name.encode(), None, _WKB_NONE, None)
+        self._created(name, layer, schema, {})
+
+    def _created(self, name: str, layer: int | None, schema: pa.Schema, options: Mapping[str, str]) -> None:
+        """The layer just created (``layer``, NULL if that failed) given ``schema``'s fields (all
+        but the geometry column), and written with ``options`` from then on."""
+        if not layer:
+            raise self._fail(tr("cannot create the layer {layer}", layer=name))
         c_schema = _ArrowSchema()
-        self.schema._export_to_c(ctypes.addressof(c_schema))
+        schema._export_to_c(ctypes.addressof(c_schema))
         try:
-            for i, field in enumerate(self.schema):
-                if field.name == self._geometry_name:
+            for i, field in enumerate(schema):
+                if field.name == options.get("GEOMETRY_NAME"):
                     continue
-                if not self._gdal.OGR_L_CreateFieldFromArrowSchema(self._layer, c_schema.children[i], None):
+                if not self._gdal.OGR_L_CreateFieldFromArrowSchema(layer, c_schema.children[i], None):
                     raise self._fail(
                         tr("cannot create the field {field} ({type})", field=field.name, type=str(field.type))
                     )
         finally:
             if c_schema.release:
                 c_schema.release(ctypes.addressof(c_schema))
+        self._layers[name] = (layer, _options(options))
 
-    def write(self, batch: pa.RecordBatch) -> None:
-        """Append ``batch`` (of the writer's schema) to the layer."""
+    def write(self, batch: pa.RecordBatch, layer: str | None = None) -> None:
+        """Append ``batch`` (of that layer's schema) to the layer ``layer`` (the first one: ``name``)."""
+        name = self.name if layer is None else layer
+        handle, options = self._layers[name]
         c_schema, c_array = _ArrowSchema(), _ArrowArray()
         batch._export_to_c(ctypes.addressof(c_array), ctypes.addressof(c_schema))
         try:
-            if not self._gdal.OGR_L_WriteArrowBatch(self._layer, c_schema, c_array, self._write_options):
+            if not self._gdal.OGR_L_WriteArrowBatch(handle, c_schema, c_array, options):
                 raise self._fail(
                     ntr(
                         "cannot write {n} row to the layer {layer}",
                         "cannot write {n} rows to the layer {layer}",
                         batch.num_rows,
-                        layer=self.name,
+                        layer=name,
                     )
                 )
         finally:

@@ -17,9 +17,11 @@ complete, so a crash or a kill never leaves half a GeoPackage under the final na
 
 A screening of any size is written as it is computed (:class:`ScreeningWriter`): the ``plots``
 layer is streamed into the temporary file by one GDAL session (one transaction; a writer thread
-takes the rows chunk after chunk while the next chunk is screened), ``loss_by_year`` and
-``plot_issues`` are staged in Arrow files beside it and appended when the plots are written, then
-``run_metadata``; then the rename.
+takes the rows chunk after chunk while the next chunk is screened), and with it the layers without
+a geometry (``loss_by_year``, ``plot_issues``) when GDAL is called directly
+(:mod:`pipeline.io.gdal_arrow`); the layers with a geometry (``loss_patches``: its type is known at
+the end), and all of them through pyogrio, are staged in Arrow files beside it and appended when the
+plots are written; then ``run_metadata``; then the rename.
 """
 
 from __future__ import annotations
@@ -222,6 +224,10 @@ def arrow_table(frame: pd.DataFrame) -> pa.Table:
     return table
 
 
+def _no_rows(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist([], schema=schema)
+
+
 class ScreeningWriter:
     """``screening.gpkg`` written chunk by chunk, atomically (see the module docstring).
 
@@ -257,6 +263,10 @@ class ScreeningWriter:
         self._error: BaseException | None = None
         self._tables: dict[str, tuple] = {}  # name -> (file, writer)
         self._spatial: dict[str, set[str]] = {}  # staged layers with a geometry -> the types met
+        self._schemas: dict[str, pa.Schema] = {}  # layer -> the schema of its first rows
+        # GDAL called directly: the layers without geometry are written with the plots, as they
+        # come; else (and the layers with a geometry, whose type is known at the end) staged
+        self._direct = gdal_arrow.available()
         self._done = False
         self.write_s = 0.0  # seconds spent writing (the thread's life, less its waits for rows; and finish)
         self.wait_s = 0.0  # seconds the writer thread waited for the next chunk's rows
@@ -295,7 +305,7 @@ class ScreeningWriter:
         """The writer thread: one GDAL session writing the ``plots`` layer from the queue."""
         import time
 
-        def batches():
+        def batches():  # (layer, batch), chunk after chunk
             while True:
                 waiting = time.perf_counter()
                 item = self._queue.get()
@@ -304,19 +314,24 @@ class ScreeningWriter:
                     return
                 if isinstance(item, BaseException):
                     raise item
-                yield from item.to_batches()
+                for name, table in item:  # an empty table still makes its layer
+                    yield from ((name, batch) for batch in table.to_batches() or [_no_rows(table.schema)])
 
         started = time.perf_counter()
         if self.expected_rows > self.IN_MEMORY_INDEX_ROWS:
             pyogrio.set_gdal_config_options({"OGR_GPKG_ALLOW_THREADED_RTREE": "NO"})
         layer: dict[str, Any] = dict(geometry_name="geometry", geometry_type=self.geometry_type, crs="EPSG:4326")
         try:
-            if gdal_arrow.available():  # GDAL's calls without the GIL: the screening goes on meanwhile
+            if self._direct:  # GDAL's calls without the GIL: the screening goes on meanwhile
                 with gdal_arrow.LayerWriter(self.tmp, "plots", schema, dataset_options=CREATION_OPTIONS, **layer) as w:
-                    for batch in batches():
-                        w.write(batch)
+                    for name, batch in batches():
+                        if name not in w.layers:
+                            w.add_table(name, batch.schema)
+                        if batch.num_rows:
+                            w.write(batch, name)
             else:
-                reader = pa.RecordBatchReader.from_batches(schema, batches())
+                rows = (batch for _, batch in batches() if batch.num_rows)
+                reader = pa.RecordBatchReader.from_batches(schema, rows)
                 pyogrio.write_arrow(
                     reader, self.tmp, layer="plots", driver="GPKG", dataset_options=CREATION_OPTIONS, **layer
                 )
@@ -355,13 +370,20 @@ class ScreeningWriter:
             self._thread.start()
         elif not plots.schema.equals(self.schema):
             plots = plots.cast(self.schema)
-        self._put(plots)
+        item = [("plots", plots)]
+        for name, frame in [("loss_by_year", loss_by_year), ("plot_issues", issues), *(extra or {}).items()]:
+            if self._direct and not isinstance(frame, gpd.GeoDataFrame):
+                item.append((name, self._conformed(name, arrow_table(frame))))
+            else:
+                self._stage(name, frame)
+        self._put(item)
         self._check()
         self.rows += len(plots)
-        self._stage("loss_by_year", loss_by_year)
-        self._stage("plot_issues", issues)
-        for name, frame in (extra or {}).items():
-            self._stage(name, frame)
+
+    def _conformed(self, name: str, table: pa.Table) -> pa.Table:
+        """``table`` in the schema of the first rows of layer ``name``."""
+        schema = self._schemas.setdefault(name, table.schema)
+        return table if table.schema.equals(schema) else table.cast(schema)
 
     def _stage(self, name: str, frame: pd.DataFrame) -> None:
         if isinstance(frame, gpd.GeoDataFrame):  # a spatial layer: its geometry staged as WKB
@@ -374,10 +396,8 @@ class ScreeningWriter:
         if name not in self._tables:
             sink = pa.OSFile(str(self.staging / f"{name}.arrow"), "wb")
             self._tables[name] = (sink, ipc.new_stream(sink, table.schema), table.schema)
-        sink, writer, schema = self._tables[name]
-        if not table.schema.equals(schema):
-            table = table.cast(schema)
-        writer.write_table(table)
+        sink, writer, _schema = self._tables[name]
+        writer.write_table(self._conformed(name, table))
 
     def _stop(self, abort: bool) -> None:
         if self._thread is None:
