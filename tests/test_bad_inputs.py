@@ -1062,8 +1062,8 @@ def disk_full(ctx, monkeypatch):
 
     real = gdal_arrow.LayerWriter.write
 
-    def write(self, batch):
-        real(self, batch.slice(0, 1))
+    def write(self, batch, layer=None):
+        real(self, batch.slice(0, 1), layer)
         raise gdal_arrow.WriteError(f"{self.path}: cannot write rows: sqlite3_step() failed: database or disk is full")
 
     monkeypatch.setattr(gdal_arrow.LayerWriter, "write", write)

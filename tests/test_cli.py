@@ -225,6 +225,14 @@ def test_a_crash_while_writing_leaves_no_partial_file(small_job, monkeypatch, la
 
     monkeypatch.setattr(outputs.pyogrio, "write_arrow", flaky(outputs.pyogrio.write_arrow))
     monkeypatch.setattr(outputs.pyogrio, "write_dataframe", flaky(outputs.pyogrio.write_dataframe))
+    direct = outputs.gdal_arrow.LayerWriter.write  # the plots and the layers without geometry, streamed
+
+    def midway(self, batch, name=None):
+        direct(self, batch, name)
+        if (name or self.name) == layer:
+            raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(outputs.gdal_arrow.LayerWriter, "write", midway)
     assert main(screen_args(small_job)) == 1
     assert not small_job["out"].exists()
     folder = small_job["out"].parent  # made for the run, removed with it: nothing left behind

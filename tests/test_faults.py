@@ -94,8 +94,8 @@ def start(d: Path, out: Path, *extra: str) -> subprocess.Popen:
 class Moment:
     """Whether a run has reached ``name``: ``read`` (the plots are being read and spilled: the work
     folder exists), ``write`` (the temporary GeoPackage exists: chunks are being written) or
-    ``finishing`` (the staged layers have been appended: styles, descriptions, provenance, then the
-    rename)."""
+    ``finishing`` (the staged layer, ``loss_patches``, has been appended: styles, descriptions,
+    provenance, then the rename)."""
 
     def __init__(self, name: str, out: Path) -> None:
         self.name, self.out, self.staged_seen = name, out, False
@@ -109,7 +109,7 @@ class Moment:
         if self.name == "write":
             return bool(gpkg)
         if work:
-            staged = (work[0] / "plot_issues.arrow").exists()
+            staged = any(p.name != "rows.arrow" for p in work[0].glob("*.arrow"))  # loss_patches
             if self.staged_seen and not staged and gpkg:
                 return True
             self.staged_seen |= staged
@@ -208,8 +208,8 @@ def test_a_full_disk_during_the_write_keeps_the_previous_output(job, monkeypatch
     before = digest(out)
     real = gpkg.gdal_arrow.LayerWriter.write
 
-    def full(self, batch):
-        real(self, batch.slice(0, 1))  # some rows written, then the disk is full
+    def full(self, batch, layer=None):
+        real(self, batch.slice(0, 1), layer)  # some rows written, then the disk is full
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(gpkg.gdal_arrow.LayerWriter, "write", full)

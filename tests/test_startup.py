@@ -95,7 +95,7 @@ def test_the_console_script_ends_at_once_after_atexit_and_flushed_streams(tmp_pa
 
 def test_the_console_script_collects_garbage_less_often_than_python_by_default(tmp_path):
     # a full collection scans every object alive: at 1M plots, Python's thresholds cost 34 of them
-    from pipeline.engine.memory import COLLECTOR_THRESHOLDS
+    from pipeline.cli import COLLECTOR_THRESHOLDS
 
     code = (
         "import atexit, gc, sys\n"

@@ -6,16 +6,12 @@ and then keeps freed heap memory in its arenas: after a million plots a process 
 no longer used. :func:`tune_allocator` fixes that threshold at 8 MiB, so large arrays are mapped
 and unmapped directly and return to the system when freed; :func:`trim` hands back what the heap
 keeps. Both are harmless no-ops where the C library is not glibc.
-
-:func:`tune_collector` makes Python's cyclic garbage collector run less often in a process of the
-command line: each full collection scans every container object alive.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
-import gc
 import sys
 
 _M_MMAP_THRESHOLD = -3
@@ -56,17 +52,3 @@ def trim() -> None:
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
-
-
-#: Allocations of container objects between two collections of the youngest generation (Python's
-#: default: 700), and collections of each generation between two of the next (10, 10).
-COLLECTOR_THRESHOLDS = (50_000, 20, 20)
-
-
-def tune_collector() -> None:
-    """Collect cycles less often: a screening makes and keeps many objects (a shapely geometry per
-    plot of a chunk, the strings of its rows), and with Python's thresholds 1,000,000 plots cost 34
-    full collections, 2.1 s holding the GIL while the other threads waited; with these, none (a few
-    dozen young ones). Cycles are still collected. For a process of its own (the console script),
-    not for a library's caller."""
-    gc.set_threshold(*COLLECTOR_THRESHOLDS)
