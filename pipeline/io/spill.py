@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,7 @@ class Spill:
         self.rows = 0
         self._map: mmap.mmap | None = None  # the file, mapped once it is read
         self._batches: list[pa.RecordBatch] = []  # the runs, in place in the map (parsed once)
+        self._lock = threading.Lock()
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -244,13 +246,14 @@ class Spill:
 
     def _reading(self) -> list[pa.RecordBatch]:
         """The runs, in place in a read-only map of the file (mapped, and the runs parsed, once)."""
-        self.close()
-        if self._map is None and self._spans:
-            with open(self.path, "rb") as f:
-                self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            data = pa.py_buffer(self._map)
-            self._batches = [self._run(data, start, end) for start, end in self._spans]
-        return self._batches
+        with self._lock:  # reads may come from several threads
+            self.close()
+            if self._map is None and self._spans:
+                with open(self.path, "rb") as f:
+                    self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                data = pa.py_buffer(self._map)
+                self._batches = [self._run(data, start, end) for start, end in self._spans]
+            return self._batches
 
     def _let_go(self, run: int | None = None) -> None:
         """The map's pages (of run ``run``, or all) taken out of this process's memory: they stay
