@@ -261,7 +261,7 @@ class ScreeningWriter:
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-        self._tables: dict[str, tuple] = {}  # name -> (file, writer)
+        self._tables: dict[str, tuple] = {}  # staged layer -> (file, writer)
         self._spatial: dict[str, set[str]] = {}  # staged layers with a geometry -> the types met
         self._schemas: dict[str, pa.Schema] = {}  # layer -> the schema of its first rows
         # GDAL called directly: the layers without geometry are written with the plots, as they
@@ -289,7 +289,7 @@ class ScreeningWriter:
         return bool(self._stack.__exit__(exc_type, exc, tb))
 
     def _close_staged(self) -> None:
-        for name, (sink, writer, _schema) in list(self._tables.items()):
+        for name, (sink, writer) in list(self._tables.items()):
             try:
                 writer.close()
                 sink.close()
@@ -395,8 +395,8 @@ class ScreeningWriter:
             table = arrow_table(frame)
         if name not in self._tables:
             sink = pa.OSFile(str(self.staging / f"{name}.arrow"), "wb")
-            self._tables[name] = (sink, ipc.new_stream(sink, table.schema), table.schema)
-        sink, writer, _schema = self._tables[name]
+            self._tables[name] = (sink, ipc.new_stream(sink, self._conformed(name, table).schema))
+        sink, writer = self._tables[name]
         writer.write_table(self._conformed(name, table))
 
     def _stop(self, abort: bool) -> None:
@@ -438,8 +438,8 @@ class ScreeningWriter:
             layer_metadata=metadata,
             **kw,
         )
-        for name in list(self._tables):  # loss_by_year, plot_issues, then the extra layers
-            sink, writer, _schema = self._tables.pop(name)
+        for name in list(self._tables):  # the staged layers, in the order they came
+            sink, writer = self._tables.pop(name)
             writer.close()
             sink.close()
             spatial = {}

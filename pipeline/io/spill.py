@@ -239,7 +239,8 @@ class Spill:
         for (run, lo, n), rows in zip(slices, picked):
             part = runs[run].slice(lo, n).select(wanted)
             parts.append(_copied(part) if rows is None else part.take(pa.array(rows, pa.int64())))
-            self._let_go(run)
+            self._let_go(run)  # memory holds one run's pages at a time
+        self._let_go()  # and none after: a folio a run's fault mapped may reach into its neighbours
         table = pa.Table.from_batches(parts, schema=parts[0].schema)
         order = np.argsort(table.column(KEY).to_numpy(), kind="stable")
         return table.select(names).take(pa.array(order, pa.int64()))
@@ -282,5 +283,5 @@ class Spill:
         for batch in self._reading():
             for lo in range(0, batch.num_rows, rows):
                 part = _copied(batch.slice(lo, rows).select(columns))
-                self._let_go()
+                self._let_go()  # all: a folio mapped here may reach into the next run's bytes
                 yield pa.Table.from_batches([part])
